@@ -1,0 +1,18 @@
+# Every dependency is a Debian package found through pkg-config.
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+pkg_check_modules(PROTOBUF_C REQUIRED IMPORTED_TARGET libprotobuf-c)
+pkg_check_modules(GRPC REQUIRED IMPORTED_TARGET grpc)
+pkg_check_modules(JANSSON REQUIRED IMPORTED_TARGET jansson)
+pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
+pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
+pkg_check_modules(ZLIB REQUIRED IMPORTED_TARGET zlib)
+find_program(PROTOC_C protoc-c REQUIRED)
+find_program(PROTOC protoc)
+if(BEAM_BUILD_TESTS)
+  pkg_check_modules(CMOCKA REQUIRED IMPORTED_TARGET cmocka)
+  pkg_check_modules(YAML REQUIRED IMPORTED_TARGET yaml-0.1)
+endif()
+# Where the system keeps google/protobuf/*.proto (well-known types we import).
+find_path(PROTOBUF_WKT_DIR google/protobuf/timestamp.proto
+  PATHS /usr/include /usr/local/include REQUIRED)

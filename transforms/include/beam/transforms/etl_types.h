@@ -1,0 +1,114 @@
+/* Shared vocabulary of the ETL transforms: table schemas, raw records, typed rows.
+ *
+ * A record flows: reader (raw bytes of one CSV/JSON record, with file and 1-based record
+ * number) -> parser (one text cell per schema field) -> clean (on text) -> coerce (typed
+ * values) -> validate -> filter -> route (table name) -> sink. At every step a record that
+ * fails becomes a dead-letter row naming the field and the stage; nothing is dropped. */
+#ifndef BEAM_TRANSFORMS_ETL_TYPES_H
+#define BEAM_TRANSFORMS_ETL_TYPES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "beam/arena.h"
+#include "beam/status.h"
+#include "beam/value.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum beam_etl_type {
+  BEAM_ETL_STRING = 0,
+  BEAM_ETL_INT64,
+  BEAM_ETL_FLOAT64,
+  BEAM_ETL_NUMERIC,   /* exact decimal, kept as normalized text */
+  BEAM_ETL_BOOL,
+  BEAM_ETL_TIMESTAMP, /* microseconds since the epoch, UTC */
+  BEAM_ETL_DATE,      /* days since 1970-01-01 */
+  BEAM_ETL_BYTES      /* base64 in text inputs, raw bytes once typed */
+} beam_etl_type;
+
+typedef enum beam_etl_mode {
+  BEAM_ETL_NULLABLE = 0,
+  BEAM_ETL_REQUIRED
+} beam_etl_mode;
+
+typedef struct beam_etl_field {
+  char *name;
+  beam_etl_type type;
+  beam_etl_mode mode;
+} beam_etl_field;
+
+typedef struct beam_etl_schema {
+  beam_etl_field *fields;
+  size_t n_fields;
+} beam_etl_schema;
+
+/* "STRING" / "INT64" / ... (BigQuery's names; "FLOAT", "INTEGER", "BOOLEAN" accepted as aliases). */
+beam_status beam_etl_type_parse(const char *name, beam_etl_type *out);
+const char *beam_etl_type_name(beam_etl_type t);
+/* Index of a field by name, or -1. */
+int beam_etl_schema_find(const beam_etl_schema *s, const char *name);
+
+/* Where a record came from: what the dead letter reports. */
+typedef struct beam_etl_origin {
+  const char *source; /* file name (or object URI) */
+  int64_t line;       /* 1-based record number within the source (header rows excluded) */
+  beam_bytes raw;     /* the record's original text */
+} beam_etl_origin;
+
+/* One text cell of a parsed record, before typing. */
+typedef enum beam_etl_cell_state {
+  BEAM_ETL_CELL_ABSENT = 0, /* field not present in the record (JSON key missing, short CSV row) */
+  BEAM_ETL_CELL_NULL,       /* explicit null (JSON null); CSV null tokens are decided by clean */
+  BEAM_ETL_CELL_TEXT,       /* a string (JSON string, unescaped; CSV field, unquoted) */
+  BEAM_ETL_CELL_LITERAL,    /* a JSON number / true / false, as written */
+  BEAM_ETL_CELL_NESTED      /* a JSON object or array, its raw text */
+} beam_etl_cell_state;
+
+typedef struct beam_etl_cell {
+  beam_etl_cell_state state;
+  const char *data; /* NUL-terminated; lives in the record's arena or the input buffer */
+  size_t len;
+} beam_etl_cell;
+
+/* A parsed record: one cell per schema field, in schema order. */
+typedef struct beam_etl_record {
+  const beam_etl_schema *schema;
+  beam_etl_cell *cells;
+  beam_etl_origin origin;
+} beam_etl_record;
+
+/* A typed row: one beam_value per schema field, in schema order:
+ * STRING/NUMERIC -> BEAM_VALUE_STRING, INT64/TIMESTAMP/DATE -> BEAM_VALUE_INT64,
+ * FLOAT64 -> BEAM_VALUE_DOUBLE, BOOL -> BEAM_VALUE_BOOL, BYTES -> BEAM_VALUE_BYTES,
+ * null -> BEAM_VALUE_NULL. */
+typedef struct beam_etl_row {
+  const beam_etl_schema *schema;
+  beam_value *values;
+  beam_etl_origin origin;
+} beam_etl_row;
+
+/* The stages a dead letter can name. */
+#define BEAM_ETL_STAGE_READ "read"
+#define BEAM_ETL_STAGE_PARSE "parse"
+#define BEAM_ETL_STAGE_CLEAN "clean"
+#define BEAM_ETL_STAGE_VALIDATE "validate"
+#define BEAM_ETL_STAGE_ROUTE "route"
+#define BEAM_ETL_STAGE_SINK "sink"
+
+/* Dead-letter table: source, line, raw, error, stage. */
+#define BEAM_ETL_DEAD_LETTER_TABLE "_dead_letter"
+/* File-info table: name, size_bytes, records, written, dead_lettered, filtered,
+ * deduplicated, runner, started_at, finished_at. */
+#define BEAM_ETL_FILES_TABLE "_files"
+
+const beam_etl_schema *beam_etl_dead_letter_schema(void);
+const beam_etl_schema *beam_etl_files_schema(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
