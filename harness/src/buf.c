@@ -59,7 +59,9 @@ beam_status beam_reader_byte(beam_reader *r, uint8_t *out) {
 
 beam_status beam_reader_view(beam_reader *r, size_t n, const uint8_t **out) {
   if (n > r->len - r->pos) return BEAM_ERR_TRUNCATED;
-  *out = r->data + r->pos;
+  /* An empty input may have data == NULL (empty beam_buf, protobuf-c empty bytes):
+   * NULL + 0 is undefined behaviour, so hand back the pointer untouched. */
+  *out = r->data ? r->data + r->pos : r->data;
   r->pos += n;
   return BEAM_OK;
 }

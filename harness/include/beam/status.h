@@ -38,7 +38,8 @@ const char *beam_status_name(beam_status s);
  * so a failure path reads: return beam_error_set(err, BEAM_ERR_MALFORMED, "...", ...); */
 beam_status beam_error_set(beam_error *err, beam_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-beam_status beam_error_vset(beam_error *err, beam_status code, const char *fmt, va_list ap);
+beam_status beam_error_vset(beam_error *err, beam_status code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 /* Prefixes an existing message with context ("file.csv:12: " + message). */
 beam_status beam_error_prefix(beam_error *err, const char *fmt, ...)

@@ -31,7 +31,11 @@ typedef enum beam_value_kind {
   BEAM_VALUE_WINDOW,    /* u.window */
   BEAM_VALUE_WINDOWED,  /* u.windowed */
   BEAM_VALUE_TIMER,     /* u.timer */
-  BEAM_VALUE_SHARDED_KEY /* u.kv: key = shard id (BYTES), value = the user key */
+  BEAM_VALUE_SHARDED_KEY, /* u.kv: key = shard id (BYTES), value = the user key */
+  /* A state-backed iterable whose tail lives in runner state: u.state_iterable holds the
+   * elements sent inline (same layout as u.list, so u.list.items/len read the prefix) and
+   * the opaque state token to fetch the rest with (beam:coder:state_backed_iterable:v1). */
+  BEAM_VALUE_STATE_ITERABLE
 } beam_value_kind;
 
 typedef struct beam_value beam_value;
@@ -45,6 +49,13 @@ typedef struct beam_value_list {
   beam_value *items;
   size_t len;
 } beam_value_list;
+
+/* Prefix-compatible with beam_value_list: the first two members are the inline elements. */
+typedef struct beam_value_state_iterable {
+  beam_value *items;
+  size_t len;
+  beam_bytes token;
+} beam_value_state_iterable;
 
 typedef struct beam_value_kv {
   beam_value *key;
@@ -115,6 +126,7 @@ struct beam_value {
     double f64;
     beam_bytes bytes;
     beam_value_list list;
+    beam_value_state_iterable state_iterable;
     beam_value_kv kv;
     beam_window window;
     beam_windowed_value windowed;

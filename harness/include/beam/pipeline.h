@@ -1,0 +1,92 @@
+/* Pipeline construction: builds a real Beam Runner API Pipeline proto.
+ *
+ * Errors are sticky: a construction call that fails returns NULL (or an error status),
+ * records the first error in the pipeline, and later calls become no-ops, so a program can
+ * build the whole graph and check beam_pipeline_error() once. */
+#ifndef BEAM_PIPELINE_H
+#define BEAM_PIPELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "beam/buf.h"
+#include "beam/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct beam_pipeline beam_pipeline;
+typedef struct beam_pcollection beam_pcollection;
+/* A coder description (URN, payload, components) owned by the pipeline. */
+typedef struct beam_coder_spec beam_coder_spec;
+
+beam_pipeline *beam_pipeline_new(void);
+void beam_pipeline_free(beam_pipeline *p);
+/* The first construction error, or NULL. */
+const beam_error *beam_pipeline_error(const beam_pipeline *p);
+
+/* --- coders ------------------------------------------------------------------------------ */
+beam_coder_spec *beam_coder_spec_new(beam_pipeline *p, const char *urn, const void *payload,
+                                     size_t payload_len, beam_coder_spec *const *components,
+                                     size_t n_components);
+beam_coder_spec *beam_coder_spec_bytes(beam_pipeline *p);
+beam_coder_spec *beam_coder_spec_string(beam_pipeline *p);
+beam_coder_spec *beam_coder_spec_varint(beam_pipeline *p);
+beam_coder_spec *beam_coder_spec_double(beam_pipeline *p);
+beam_coder_spec *beam_coder_spec_bool(beam_pipeline *p);
+beam_coder_spec *beam_coder_spec_kv(beam_pipeline *p, beam_coder_spec *key, beam_coder_spec *value);
+beam_coder_spec *beam_coder_spec_iterable(beam_pipeline *p, beam_coder_spec *elem);
+/* payload: a serialized Beam Schema proto. */
+beam_coder_spec *beam_coder_spec_row(beam_pipeline *p, const void *schema_proto, size_t len);
+
+/* --- transforms ------------------------------------------------------------------------- */
+beam_pcollection *beam_impulse(beam_pipeline *p, const char *name);
+
+typedef struct beam_side_input_spec {
+  const char *local_name;   /* what the DoFn asks for with beam_dofn_side_input */
+  beam_pcollection *pcoll;  /* read whole, as an iterable */
+} beam_side_input_spec;
+
+typedef struct beam_pardo_spec {
+  const char *dofn;          /* registered DoFn name */
+  const char *config_json;   /* JSON object text, or NULL for {} */
+  size_t n_outputs;          /* >= 1; output 0 is the main output */
+  const char *const *output_tags;            /* n_outputs tags; NULL means {"main", "out1", ...} */
+  beam_coder_spec *const *output_coders;     /* n_outputs coders */
+  const beam_side_input_spec *side_inputs;
+  size_t n_side_inputs;
+} beam_pardo_spec;
+
+/* Adds a ParDo; fills outputs[0..n_outputs-1]. Returns BEAM_OK or the (sticky) error. */
+beam_status beam_pardo(beam_pipeline *p, const char *name, beam_pcollection *input,
+                       const beam_pardo_spec *spec, beam_pcollection **outputs);
+/* Single-output convenience. */
+beam_pcollection *beam_pardo1(beam_pipeline *p, const char *name, beam_pcollection *input,
+                              const char *dofn, const char *config_json, beam_coder_spec *out_coder);
+/* Input must have a KV coder; output is KV<K, iterable<V>>. */
+beam_pcollection *beam_group_by_key(beam_pipeline *p, const char *name, beam_pcollection *input);
+/* Input KV<K, V>; output KV<K, OUT>. */
+beam_pcollection *beam_combine_per_key(beam_pipeline *p, const char *name, beam_pcollection *input,
+                                       const char *combinefn, const char *config_json,
+                                       beam_coder_spec *accumulator_coder,
+                                       beam_coder_spec *output_coder);
+beam_pcollection *beam_flatten(beam_pipeline *p, const char *name, beam_pcollection *const *inputs,
+                               size_t n_inputs);
+beam_pcollection *beam_window_into_global(beam_pipeline *p, const char *name, beam_pcollection *input);
+beam_pcollection *beam_window_into_fixed(beam_pipeline *p, const char *name, beam_pcollection *input,
+                                         int64_t size_ms, int64_t offset_ms);
+
+beam_coder_spec *beam_pcollection_coder(const beam_pcollection *pc);
+const char *beam_pcollection_id(const beam_pcollection *pc);
+
+/* --- output ---------------------------------------------------------------------------- */
+/* Serialized org.apache.beam.model.pipeline.v1.Pipeline. */
+beam_status beam_pipeline_encode(beam_pipeline *p, beam_buf *out, beam_error *err);
+/* Writes the encoded Pipeline proto to path (what --dump_pipeline=FILE does). */
+beam_status beam_pipeline_dump(beam_pipeline *p, const char *path, beam_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

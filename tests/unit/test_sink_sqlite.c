@@ -1,0 +1,470 @@
+/* SQLite sink: typed columns, atomic and idempotent bundles, rejections, errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <pthread.h>
+#include <sqlite3.h>
+
+#include "sink_test_util.h"
+
+typedef struct fixture {
+  char *dir;
+  char path[600];
+} fixture;
+
+static int setup(void **state) {
+  fixture *f = calloc(1, sizeof *f);
+  f->dir = sink_test_tmpdir();
+  if (!f->dir) return -1;
+  snprintf(f->path, sizeof f->path, "%s/out.db", f->dir);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fixture *f = *state;
+  sink_test_rmdir(f->dir);
+  free(f);
+  return 0;
+}
+
+static beam_sink *open_sink(const fixture *f, const beam_sink_options *opts) {
+  beam_sink *s = NULL;
+  beam_error err = {0};
+  beam_status st = beam_sink_sqlite_open(f->path, opts, &s, &err);
+  if (st != BEAM_OK) fail_msg("open: %s", err.message);
+  return s;
+}
+
+static int64_t query_int(const char *path, const char *sql) {
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+  if (rc != SQLITE_OK) fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+  int64_t v = -1;
+  if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return v;
+}
+
+static void write_bundle(beam_sink *s, const char *table, const char *bundle, size_t n) {
+  beam_error err = {0};
+  assert_int_equal(beam_sink_begin(s, bundle, &err), BEAM_OK);
+  beam_value *vals = calloc(n * 8, sizeof *vals);
+  beam_etl_row *rows = calloc(n, sizeof *rows);
+  char (*names)[32] = calloc(n, sizeof *names);
+  for (size_t i = 0; i < n; i++) {
+    snprintf(names[i], sizeof names[i], "row-%zu", i);
+    sink_test_full_values(vals + i * 8, names[i], (int64_t)i);
+    rows[i] = sink_test_row(vals + i * 8);
+  }
+  beam_sink_row_errors rej = BEAM_SINK_ROW_ERRORS_INIT;
+  beam_status st = beam_sink_write_rows(s, table, rows, n, &rej, &err);
+  if (st != BEAM_OK) fail_msg("write: %s", err.message);
+  assert_int_equal(rej.len, 0);
+  st = beam_sink_commit(s, &err);
+  if (st != BEAM_OK) fail_msg("commit: %s", err.message);
+  beam_sink_row_errors_free(&rej);
+  free(names);
+  free(rows);
+  free(vals);
+}
+
+static void all_types_round_trip(void **state) {
+  fixture *f = *state;
+  beam_sink *s = open_sink(f, NULL);
+  beam_error err = {0};
+  assert_int_equal(beam_sink_ensure_table(s, "events", &sink_test_schema, &err), BEAM_OK);
+  assert_int_equal(beam_sink_begin(s, "bundle-1", &err), BEAM_OK);
+  const char *uni = "it's \"quoted\" \\ ünïcödé € 😀\n";
+  beam_value v[3][8];
+  sink_test_full_values(v[0], uni, INT64_MIN);
+  sink_test_null_values(v[1], "");
+  sink_test_full_values(v[2], "neg", 42);
+  v[2][2] = beam_value_double(-0.25);
+  v[2][4] = beam_value_bool(false);
+  v[2][5] = beam_value_int64(-1); /* one microsecond before the epoch */
+  v[2][6] = beam_value_int64(0);
+  v[2][7] = beam_value_bytes(NULL, 0); /* empty, not null */
+  beam_etl_row rows[3] = {sink_test_row(v[0]), sink_test_row(v[1]), sink_test_row(v[2])};
+  beam_sink_row_errors rej = BEAM_SINK_ROW_ERRORS_INIT;
+  assert_int_equal(beam_sink_write_rows(s, "events", rows, 3, &rej, &err), BEAM_OK);
+  assert_int_equal(rej.len, 0);
+  assert_int_equal(beam_sink_commit(s, &err), BEAM_OK);
+  beam_sink_stats stats;
+  beam_sink_get_stats(s, &stats);
+  assert_int_equal(stats.rows_written, 3);
+  assert_int_equal(stats.bundles_committed, 1);
+  assert_int_equal(beam_sink_close(s, &err), BEAM_OK);
+  beam_sink_free(s);
+  beam_sink_row_errors_free(&rej);
+
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  sqlite3_stmt *q = NULL;
+  assert_int_equal(sqlite3_prepare_v2(db,
+                                      "SELECT s, i, f, n, b, ts, d, by, typeof(n), typeof(by), "
+                                      "typeof(i) FROM events ORDER BY rowid",
+                                      -1, &q, NULL),
+                   SQLITE_OK);
+  assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+  assert_string_equal((const char *)sqlite3_column_text(q, 0), uni);
+  assert_true(sqlite3_column_int64(q, 1) == INT64_MIN);
+  assert_true(sqlite3_column_double(q, 2) == 12.5);
+  assert_string_equal((const char *)sqlite3_column_text(q, 3), "12345678901234567890.123");
+  assert_int_equal(sqlite3_column_int(q, 4), 1);
+  assert_string_equal((const char *)sqlite3_column_text(q, 5), "2024-01-02T03:04:05.123456Z");
+  assert_string_equal((const char *)sqlite3_column_text(q, 6), "2024-01-02");
+  assert_int_equal(sqlite3_column_bytes(q, 7), 3);
+  assert_memory_equal(sqlite3_column_blob(q, 7), "\x00\xff\x10", 3);
+  assert_string_equal((const char *)sqlite3_column_text(q, 8), "text");
+  assert_string_equal((const char *)sqlite3_column_text(q, 9), "blob");
+  assert_string_equal((const char *)sqlite3_column_text(q, 10), "integer");
+
+  assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+  assert_string_equal((const char *)sqlite3_column_text(q, 0), "");
+  assert_int_equal(sqlite3_column_type(q, 0), SQLITE_TEXT); /* empty string is not NULL */
+  for (int c = 1; c < 8; c++) assert_int_equal(sqlite3_column_type(q, c), SQLITE_NULL);
+
+  assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+  assert_true(sqlite3_column_double(q, 2) == -0.25);
+  assert_int_equal(sqlite3_column_int(q, 4), 0);
+  assert_string_equal((const char *)sqlite3_column_text(q, 5), "1969-12-31T23:59:59.999999Z");
+  assert_string_equal((const char *)sqlite3_column_text(q, 6), "1970-01-01");
+  assert_int_equal(sqlite3_column_type(q, 7), SQLITE_BLOB);
+  assert_int_equal(sqlite3_column_bytes(q, 7), 0);
+  assert_int_equal(sqlite3_step(q), SQLITE_DONE);
+  sqlite3_finalize(q);
+
+  /* Declared types follow the schema; REQUIRED is NOT NULL. */
+  assert_int_equal(sqlite3_prepare_v2(db, "SELECT name, type, \"notnull\" FROM pragma_table_info('events')",
+                                      -1, &q, NULL),
+                   SQLITE_OK);
+  const char *want[8][2] = {{"s", "TEXT"},    {"i", "INTEGER"}, {"f", "REAL"},
+                            {"n", "TEXT"},    {"b", "INTEGER"}, {"ts", "TEXT"},
+                            {"d", "TEXT"},    {"by", "BLOB"}};
+  for (int c = 0; c < 8; c++) {
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(q, 0), want[c][0]);
+    assert_string_equal((const char *)sqlite3_column_text(q, 1), want[c][1]);
+    assert_int_equal(sqlite3_column_int(q, 2), c == 0 ? 1 : 0);
+  }
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+}
+
+static void abort_leaves_nothing(void **state) {
+  fixture *f = *state;
+  beam_sink *s = open_sink(f, NULL);
+  beam_error err = {0};
+  assert_int_equal(beam_sink_ensure_table(s, "kept", &sink_test_schema, &err), BEAM_OK);
+  assert_int_equal(beam_sink_begin(s, "b1", &err), BEAM_OK);
+  /* A table created inside the bundle disappears with it. */
+  assert_int_equal(beam_sink_ensure_table(s, "created_in_bundle", &sink_test_schema, &err), BEAM_OK);
+  beam_value v[8];
+  sink_test_full_values(v, "x", 1);
+  beam_etl_row row = sink_test_row(v);
+  assert_int_equal(beam_sink_write_rows(s, "kept", &row, 1, NULL, &err), BEAM_OK);
+  assert_int_equal(beam_sink_write_rows(s, "created_in_bundle", &row, 1, NULL, &err), BEAM_OK);
+  beam_sink_abort(s);
+  assert_int_equal(query_int(f->path, "SELECT count(*) FROM kept"), 0);
+  assert_int_equal(
+      query_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name = 'created_in_bundle'"), 0);
+  assert_int_equal(query_int(f->path, "SELECT count(*) FROM _bundles"), 0);
+  /* The sink forgot the rolled-back table: writing to it needs ensure_table again. */
+  assert_int_equal(beam_sink_begin(s, "b2", &err), BEAM_OK);
+  assert_int_equal(beam_sink_write_rows(s, "created_in_bundle", &row, 1, NULL, &err),
+                   BEAM_ERR_NOT_FOUND);
+  beam_sink_abort(s);
+  assert_int_equal(beam_sink_ensure_table(s, "created_in_bundle", &sink_test_schema, &err), BEAM_OK);
+  write_bundle(s, "created_in_bundle", "b3", 2);
+  assert_int_equal(query_int(f->path, "SELECT count(*) FROM created_in_bundle"), 2);
+  beam_sink_stats stats;
+  beam_sink_get_stats(s, &stats);
+  assert_int_equal(stats.bundles_aborted, 2);
+  assert_int_equal(stats.rows_written, 2);
+  beam_sink_free(s);
+}
+
+static void same_bundle_twice_writes_once(void **state) {
+  fixture *f = *state;
+  beam_sink *s = open_sink(f, NULL);
+  beam_error err = {0};
+  assert_int_equal(beam_sink_ensure_table(s, "t", &sink_test_schema, &err), BEAM_OK);
+  write_bundle(s, "t", "bundle-A", 10);
+  assert_false(beam_sink_last_bundle_was_duplicate(s));
+  write_bundle(s, "t", "bundle-A", 10);
+  assert_true(beam_sink_last_bundle_was_duplicate(s));
+  write_bundle(s, "t", "bundle-B", 5);
+  assert_int_equal(query_int(f->path, "SELECT count(*) FROM t"), 15);
+  beam_sink_free(s);
+  /* A new connection (a retried worker) also sees the bundle as committed. */
+  s = open_sink(f, NULL);
+  assert_int_equal(beam_sink_ensure_table(s, "t", &sink_test_schema, &err), BEAM_OK);
+  write_bundle(s, "t", "bundle-A", 10);
+  assert_true(beam_sink_last_bundle_was_duplicate(s));
+  beam_sink_stats stats;
+  beam_sink_get_stats(s, &stats);
+  assert_int_equal(stats.bundles_duplicate, 1);
+  assert_int_equal(stats.rows_written, 0);
+  beam_sink_free(s);
+  assert_int_equal(query_int(f->path, "SELECT count(*) FROM t"), 15);
+  assert_int_equal(query_int(f->path, "SELECT rows FROM _bundles WHERE bundle_id = 'bundle-A'"), 10);
+}
+
+static void invalid_table_names_rejected(void **state) {
+  fixture *f = *state;
+  beam_sink *s = open_sink(f, NULL);
+  beam_error err = {0};
+  const char *bad[] = {"", "1abc", "a-b", "a b", "t\"; DROP TABLE x; --", "a.b", "ünï"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    assert_int_equal(beam_sink_ensure_table(s, bad[i], &sink_test_schema, &err), BEAM_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.message, "invalid table name"));
+  }
+  assert_int_equal(beam_sink_ensure_table(s, NULL, &sink_test_schema, &err), BEAM_ERR_INVALID_ARG);
+  assert_int_equal(beam_sink_ensure_table(s, "_bundles", &sink_test_schema, &err), BEAM_ERR_INVALID_ARG);
+  assert_non_null(strstr(err.message, "reserved"));
+  assert_int_equal(beam_sink_ensure_table(s, "_ok_Name9", &sink_test_schema, &err), BEAM_OK);
+  assert_true(beam_sink_table_name_valid("A"));
+  assert_false(beam_sink_table_name_valid("9"));
+  beam_sink_free(s);
+}
+
+static void existing_table_with_other_columns_is_an_error(void **state) {
+  fixture *f = *state;
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db, "CREATE TABLE events (s TEXT, i TEXT, other REAL)", NULL, NULL, NULL),
+                   SQLITE_OK);
+  sqlite3_close(db);
+  beam_sink *s = open_sink(f, NULL);
+  beam_error err = {0};
+  assert_int_equal(beam_sink_ensure_table(s, "events", &sink_test_schema, &err), BEAM_ERR_INVALID_ARG);
+  assert_non_null(strstr(err.message, "table events exists with different columns"));
+  assert_non_null(strstr(err.message, "other REAL"));
+  /* Same table name, another schema, on one sink: refused too. */
+  beam_etl_field fields[] = {{"s", BEAM_ETL_STRING, BEAM_ETL_NULLABLE}};
+  beam_etl_schema small = {fields, 1};
+  assert_int_equal(beam_sink_ensure_table(s, "t2", &sink_test_schema, &err), BEAM_OK);
+  assert_int_equal(beam_sink_ensure_table(s, "t2", &small, &err), BEAM_ERR_INVALID_ARG);
+  beam_sink_free(s);
+  /* Reopen: the existing t2 with the same schema is accepted, with another refused. */
+  s = open_sink(f, NULL);
+  assert_int_equal(beam_sink_ensure_table(s, "t2", &small, &err), BEAM_ERR_INVALID_ARG);
+  assert_int_equal(beam_sink_ensure_table(s, "t2", &sink_test_schema, &err), BEAM_OK);
+  beam_sink_free(s);
+}
+
+static void rows_are_rejected_not_dropped(void **state) {
+  fixture *f = *state;
+  beam_sink_options opts = {0};
+  opts.batch_rows = 16;
+  beam_sink *s = open_sink(f, &opts);
+  beam_error err = {0};
+  /* A pre-existing table with a UNIQUE constraint the schema does not know about. */
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db,
+                                "CREATE TABLE u (s TEXT NOT NULL UNIQUE, i INTEGER, f REAL, n TEXT, "
+                                "b INTEGER, ts TEXT, d TEXT, by BLOB)",
+                                NULL, NULL, NULL),
+                   SQLITE_OK);
+  sqlite3_close(db);
+  assert_int_equal(beam_sink_ensure_table(s, "u", &sink_test_schema, &err), BEAM_OK);
+  enum { N = 50 };
+  beam_value v[N][8];
+  beam_etl_row rows[N];
+  char names[N][16];
+  for (int i = 0; i < N; i++) {
+    snprintf(names[i], sizeof names[i], "k%d", i);
+    sink_test_full_values(v[i], names[i], i);
+    rows[i] = sink_test_row(v[i]);
+  }
+  v[3][0] = beam_value_null();             /* NULL in a REQUIRED field */
+  v[7][1] = beam_value_string("7", 1);     /* wrong kind for INT64 */
+  v[20][0] = beam_value_string("k5", 2);   /* UNIQUE violation inside a full batch */
+  v[49][0] = beam_value_string("k6", 2);   /* UNIQUE violation in the tail */
+  assert_int_equal(beam_sink_begin(s, "b", &err), BEAM_OK);
+  beam_sink_row_errors rej = BEAM_SINK_ROW_ERRORS_INIT;
+  assert_int_equal(beam_sink_write_rows(s, "u", rows, N, &rej, &err), BEAM_OK);
+  assert_int_equal(rej.len, 4);
+  assert_int_equal(rej.items[0].index, 3);
+  assert_non_null(strstr(rej.items[0].reason, "REQUIRED"));
+  assert_int_equal(rej.items[1].index, 7);
+  assert_non_null(strstr(rej.items[1].reason, "field i"));
+  assert_int_equal(rej.items[2].index, 20);
+  assert_non_null(strstr(rej.items[2].reason, "UNIQUE"));
+  assert_int_equal(rej.items[3].index, 49);
+  assert_int_equal(beam_sink_commit(s, &err), BEAM_OK);
+  assert_int_equal(query_int(f->path, "SELECT count(*) FROM u"), N - 4);
+  beam_sink_stats stats;
+  beam_sink_get_stats(s, &stats);
+  assert_int_equal(stats.rows_written, N - 4);
+  assert_int_equal(stats.rows_rejected, 4);
+  /* Without a rejected list a refusal fails the call and poisons the bundle. */
+  assert_int_equal(beam_sink_begin(s, "b2", &err), BEAM_OK);
+  assert_int_equal(beam_sink_write_rows(s, "u", &rows[3], 1, NULL, &err), BEAM_ERR_INVALID_ARG);
+  assert_non_null(strstr(err.message, "rejected"));
+  assert_int_equal(beam_sink_commit(s, &err), BEAM_ERR_INVALID_ARG);
+  beam_sink_abort(s);
+  beam_sink_row_errors_free(&rej);
+  beam_sink_free(s);
+}
+
+static void many_rows_in_batches(void **state) {
+  fixture *f = *state;
+  beam_sink_options opts = {0};
+  opts.batch_rows = 100000; /* clamped to SQLite's parameter limit */
+  beam_sink *s = open_sink(f, &opts);
+  beam_error err = {0};
+  assert_int_equal(beam_sink_ensure_table(s, "big", &sink_test_schema, &err), BEAM_OK);
+  write_bundle(s, "big", "one", 10007);
+  assert_int_equal(query_int(f->path, "SELECT count(*) FROM big"), 10007);
+  assert_int_equal(query_int(f->path, "SELECT sum(i) FROM big"), 10006LL * 10007 / 2);
+  beam_sink_free(s);
+}
+
+static void state_machine_is_enforced(void **state) {
+  fixture *f = *state;
+  beam_sink *s = open_sink(f, NULL);
+  beam_error err = {0};
+  beam_value v[8];
+  sink_test_full_values(v, "x", 1);
+  beam_etl_row row = sink_test_row(v);
+  assert_int_equal(beam_sink_ensure_table(s, "t", &sink_test_schema, &err), BEAM_OK);
+  assert_int_equal(beam_sink_write_rows(s, "t", &row, 1, NULL, &err), BEAM_ERR_INVALID_ARG);
+  assert_int_equal(beam_sink_commit(s, &err), BEAM_ERR_INVALID_ARG);
+  assert_int_equal(beam_sink_begin(s, "", &err), BEAM_ERR_INVALID_ARG);
+  assert_int_equal(beam_sink_begin(s, "b", &err), BEAM_OK);
+  assert_int_equal(beam_sink_begin(s, "c", &err), BEAM_ERR_INVALID_ARG);
+  assert_int_equal(beam_sink_write_rows(s, "nope", &row, 1, NULL, &err), BEAM_ERR_NOT_FOUND);
+  assert_int_equal(beam_sink_commit(s, &err), BEAM_ERR_INVALID_ARG); /* poisoned */
+  beam_sink_abort(s);
+  beam_sink_abort(s); /* harmless outside a bundle */
+  assert_int_equal(beam_sink_close(s, &err), BEAM_OK);
+  assert_int_equal(beam_sink_begin(s, "d", &err), BEAM_ERR_INVALID_ARG);
+  beam_sink_free(s);
+}
+
+static void unwritable_path_is_an_error(void **state) {
+  fixture *f = *state;
+  beam_sink *s = NULL;
+  beam_error err = {0};
+  char path[700];
+  snprintf(path, sizeof path, "%s/no/such/dir/out.db", f->dir);
+  assert_int_equal(beam_sink_sqlite_open(path, NULL, &s, &err), BEAM_ERR_IO);
+  assert_null(s);
+  assert_non_null(strstr(err.message, path));
+  /* A path below a regular file (root ignores permission bits, not this). */
+  snprintf(path, sizeof path, "%s/plain", f->dir);
+  FILE *fp = fopen(path, "w");
+  fclose(fp);
+  strcat(path, "/out.db");
+  assert_int_equal(beam_sink_sqlite_open(path, NULL, &s, &err), BEAM_ERR_IO);
+  assert_null(s);
+}
+
+static void full_database_is_an_io_error(void **state) {
+  fixture *f = *state;
+  beam_sink_options opts = {0};
+  opts.sqlite_max_pages = 16; /* a 64 KiB quota: SQLITE_FULL like a full disk */
+  beam_sink *s = open_sink(f, &opts);
+  beam_error err = {0};
+  assert_int_equal(beam_sink_ensure_table(s, "events", &sink_test_schema, &err), BEAM_OK);
+  assert_int_equal(beam_sink_begin(s, "big", &err), BEAM_OK);
+  enum { N = 5000 };
+  beam_value *v = calloc(N * 8, sizeof *v);
+  beam_etl_row *rows = calloc(N, sizeof *rows);
+  for (int i = 0; i < N; i++) {
+    sink_test_full_values(v + i * 8, "some text to fill pages quickly", i);
+    rows[i] = sink_test_row(v + i * 8);
+  }
+  beam_sink_row_errors rej = BEAM_SINK_ROW_ERRORS_INIT;
+  beam_status st = beam_sink_write_rows(s, "events", rows, N, &rej, &err);
+  if (st == BEAM_OK) st = beam_sink_commit(s, &err);
+  assert_int_equal(st, BEAM_ERR_IO);
+  assert_non_null(strstr(err.message, "full"));
+  assert_non_null(strstr(err.message, "events"));
+  beam_sink_abort(s);
+  assert_int_equal(query_int(f->path, "SELECT count(*) FROM events"), 0);
+  /* The sink still works for bundles that fit. */
+  write_bundle(s, "events", "small", 3);
+  assert_int_equal(query_int(f->path, "SELECT count(*) FROM events"), 3);
+  beam_sink_row_errors_free(&rej);
+  free(rows);
+  free(v);
+  beam_sink_free(s);
+}
+
+typedef struct worker_arg {
+  const fixture *f;
+  int id;
+  int failures;
+} worker_arg;
+
+static void *worker(void *p) {
+  worker_arg *a = p;
+  beam_sink *s = NULL;
+  beam_error err = {0};
+  if (beam_sink_sqlite_open(a->f->path, NULL, &s, &err) != BEAM_OK) {
+    a->failures++;
+    return NULL;
+  }
+  if (beam_sink_ensure_table(s, "shared", &sink_test_schema, &err) != BEAM_OK) a->failures++;
+  beam_value v[8];
+  sink_test_full_values(v, "w", a->id);
+  beam_etl_row rows[50];
+  for (int i = 0; i < 50; i++) rows[i] = sink_test_row(v);
+  for (int b = 0; b < 20 && !a->failures; b++) {
+    char id[64];
+    /* Bundles 0..9 of both workers share ids: each such bundle must land once. */
+    snprintf(id, sizeof id, b < 10 ? "common-%d" : "w%d-%d", b < 10 ? b : a->id, b);
+    if (beam_sink_begin(s, id, &err) != BEAM_OK ||
+        beam_sink_write_rows(s, "shared", rows, 50, NULL, &err) != BEAM_OK ||
+        beam_sink_commit(s, &err) != BEAM_OK) {
+      a->failures++;
+      beam_sink_abort(s);
+    }
+  }
+  beam_sink_free(s);
+  return NULL;
+}
+
+static void concurrent_writers_one_instance_each(void **state) {
+  fixture *f = *state;
+  pthread_t th[3];
+  worker_arg args[3];
+  for (int i = 0; i < 3; i++) {
+    args[i] = (worker_arg){f, i, 0};
+    pthread_create(&th[i], NULL, worker, &args[i]);
+  }
+  for (int i = 0; i < 3; i++) {
+    pthread_join(th[i], NULL);
+    assert_int_equal(args[i].failures, 0);
+  }
+  /* 10 common bundles once + 3 workers x 10 own bundles, 50 rows each. */
+  assert_int_equal(query_int(f->path, "SELECT count(*) FROM shared"), (10 + 30) * 50);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(all_types_round_trip, setup, teardown),
+      cmocka_unit_test_setup_teardown(abort_leaves_nothing, setup, teardown),
+      cmocka_unit_test_setup_teardown(same_bundle_twice_writes_once, setup, teardown),
+      cmocka_unit_test_setup_teardown(invalid_table_names_rejected, setup, teardown),
+      cmocka_unit_test_setup_teardown(existing_table_with_other_columns_is_an_error, setup, teardown),
+      cmocka_unit_test_setup_teardown(rows_are_rejected_not_dropped, setup, teardown),
+      cmocka_unit_test_setup_teardown(many_rows_in_batches, setup, teardown),
+      cmocka_unit_test_setup_teardown(state_machine_is_enforced, setup, teardown),
+      cmocka_unit_test_setup_teardown(unwritable_path_is_an_error, setup, teardown),
+      cmocka_unit_test_setup_teardown(full_database_is_an_io_error, setup, teardown),
+      cmocka_unit_test_setup_teardown(concurrent_writers_one_instance_each, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

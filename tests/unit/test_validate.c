@@ -1,0 +1,174 @@
+/* Validation rules on typed rows: required, type, regex, min/max, lengths, enum; soft/hard. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "beam/transforms/etl_coerce.h"
+#include "beam/transforms/etl_spec.h"
+#include "etl_test_util.h"
+
+#define SCHEMA                                                                             \
+  "\"schema\": [{\"name\": \"id\", \"type\": \"STRING\"}, {\"name\": \"n\", \"type\": \"INT64\"}," \
+  "{\"name\": \"amount\", \"type\": \"FLOAT64\"}, {\"name\": \"price\", \"type\": \"NUMERIC\"},"   \
+  "{\"name\": \"ts\", \"type\": \"TIMESTAMP\"}, {\"name\": \"day\", \"type\": \"DATE\"},"          \
+  "{\"name\": \"blob\", \"type\": \"BYTES\"}, {\"name\": \"flag\", \"type\": \"BOOL\"}]"
+
+static beam_etl_spec *load(const char *rules) {
+  char text[4096];
+  snprintf(text, sizeof text, "{" SCHEMA ", \"route\": {\"table\": \"t\"}, \"clean\": {\"null_tokens\": []}, "
+                              "\"validate\": %s}", rules);
+  beam_etl_spec *spec = NULL;
+  beam_error err = {0};
+  if (beam_etl_spec_parse(text, strlen(text), "v.json", &spec, &err) != BEAM_OK) fail_msg("%s", err.message);
+  return spec;
+}
+
+/* Types the cells (NULL pointer = null) and validates; returns the status, message in err. */
+static beam_status check(beam_etl_spec *spec, beam_arena *arena, const char *const cells_text[8], beam_error *err) {
+  beam_etl_cell cells[8];
+  for (int i = 0; i < 8; i++) cells[i] = cells_text[i] ? etl_text(cells_text[i]) : etl_null();
+  beam_etl_record rec = {&spec->schema, cells, {"in.csv", 2, {NULL, 0}}};
+  beam_etl_row row;
+  if (beam_etl_coerce_record(&rec, arena, &row, err) != BEAM_OK) fail_msg("coerce: %s", err->message);
+  return beam_etl_validate_row(&spec->validate, &row, arena, err);
+}
+
+static void each_rule_kind(void **state) {
+  (void)state;
+  beam_arena arena = BEAM_ARENA_INIT;
+  beam_etl_spec *spec = load(
+      "{\"rules\": ["
+      "{\"field\": \"id\", \"required\": true, \"regex\": \"^[A-Za-z0-9-]+$\", \"min_length\": 2, \"max_length\": 5},"
+      "{\"field\": \"n\", \"min\": -3, \"max\": 10},"
+      "{\"field\": \"amount\", \"min\": 0, \"max\": 100000},"
+      "{\"field\": \"price\", \"min\": 0.5, \"max\": \"1e3\", \"regex\": \"^[0-9.]+$\"},"
+      "{\"field\": \"ts\", \"min\": \"2020-01-01\", \"max\": \"2030-01-01T00:00:00Z\"},"
+      "{\"field\": \"day\", \"max\": \"2024-12-31\"},"
+      "{\"field\": \"blob\", \"max_length\": 3},"
+      "{\"field\": \"flag\", \"enum\": [true]}]}");
+  beam_error err = {0};
+  const char *good[8] = {"ab-1", "10", "0", "0.5", "2024-05-05T00:00:00Z", "2024-12-31", "AAAA", "yes"};
+  assert_int_equal(check(spec, &arena, good, &err), BEAM_OK);
+  struct {
+    int field;
+    const char *value;
+    const char *message;
+  } bad[] = {
+      {0, NULL, "field \"id\": null fails rule required (validate.rules[0])"},
+      {0, "a b", "field \"id\": \"a b\" fails rule regex \"^[A-Za-z0-9-]+$\" (validate.rules[0])"},
+      {0, "a", "field \"id\": \"a\" fails rule min_length 2 (length 1) (validate.rules[0])"},
+      {0, "abcdef", "field \"id\": \"abcdef\" fails rule max_length 5 (length 6) (validate.rules[0])"},
+      {1, "11", "field \"n\": \"11\" fails rule max 10 (validate.rules[1])"},
+      {1, "-4", "field \"n\": \"-4\" fails rule min -3 (validate.rules[1])"},
+      {2, "-0.01", "field \"amount\": \"-0.01\" fails rule min 0 (validate.rules[2])"},
+      {2, "NaN", "field \"amount\": \"NaN\" fails rule min 0 (validate.rules[2])"},
+      {2, "100000.5", "field \"amount\": \"100000.5\" fails rule max 100000 (validate.rules[2])"},
+      {3, "0.49", "field \"price\": \"0.49\" fails rule min 0.5 (validate.rules[3])"},
+      {3, "1000.000000001", "field \"price\": \"1000.000000001\" fails rule max 1000 (validate.rules[3])"},
+      {3, "-1", "field \"price\": \"-1\" fails rule regex \"^[0-9.]+$\" (validate.rules[3])"},
+      {4, "2019-12-31T23:59:59.999999Z",
+       "field \"ts\": \"2019-12-31T23:59:59.999999Z\" fails rule min 2020-01-01T00:00:00Z (validate.rules[4])"},
+      {5, "2025-01-01", "field \"day\": \"2025-01-01\" fails rule max 2024-12-31 (validate.rules[5])"},
+      {6, "AAAAAA", "field \"blob\": \"\\x00\\x00\\x00\\x00\" fails rule max_length 3 (length 4) (validate.rules[6])"},
+      {7, "no", "field \"flag\": \"false\" fails rule enum (validate.rules[7])"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    const char *cells[8];
+    memcpy(cells, good, sizeof cells);
+    cells[bad[i].field] = bad[i].value;
+    beam_status st = check(spec, &arena, cells, &err);
+    if (st != BEAM_ERR_USER) fail_msg("case %zu passed", i);
+    if (strcmp(err.message, bad[i].message) != 0) fail_msg("case %zu: got [%s] want [%s]", i, err.message, bad[i].message);
+  }
+  /* A null passes every rule but required. */
+  const char *nulls[8] = {"ab", NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+  assert_int_equal(check(spec, &arena, nulls, &err), BEAM_OK);
+  /* Multi-byte characters count once for STRING lengths. */
+  const char *utf8[8] = {"\xc3\xa9\xc3\xa9", NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+  beam_etl_spec *lens = load("{\"rules\": [{\"field\": \"id\", \"min_length\": 2, \"max_length\": 2}]}");
+  assert_int_equal(check(lens, &arena, utf8, &err), BEAM_OK);
+  beam_etl_spec_free(lens);
+  beam_etl_spec_free(spec);
+  beam_arena_free(&arena);
+}
+
+static void type_rule_and_enum_on_strings(void **state) {
+  (void)state;
+  beam_arena arena = BEAM_ARENA_INIT;
+  beam_etl_spec *spec = load("{\"mode\": \"hard\", \"rules\": [{\"field\": \"id\", \"type\": \"INT64\"},"
+                             "{\"field\": \"id\", \"enum\": [\"1\", \"2\", \"007\"]},"
+                             "{\"field\": \"n\", \"type\": \"INT64\"}]}");
+  assert_true(spec->validate.hard);
+  assert_int_equal(spec->validate.n_rules, 2); /* the INT64-on-INT64 type rule is implied by typing */
+  beam_error err = {0};
+  const char *ok[8] = {"007", NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+  assert_int_equal(check(spec, &arena, ok, &err), BEAM_OK);
+  const char *notint[8] = {"x1", NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+  assert_int_equal(check(spec, &arena, notint, &err), BEAM_ERR_USER);
+  assert_string_equal(err.message, "field \"id\": \"x1\" fails rule type INT64 (validate.rules[0])");
+  const char *notin[8] = {"7", NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+  assert_int_equal(check(spec, &arena, notin, &err), BEAM_ERR_USER);
+  assert_string_equal(err.message, "field \"id\": \"7\" fails rule enum (validate.rules[1])");
+  beam_etl_spec_free(spec);
+  beam_arena_free(&arena);
+}
+
+static void enum_values_typed_as_field(void **state) {
+  (void)state;
+  beam_arena arena = BEAM_ARENA_INIT;
+  beam_etl_spec *spec = load("{\"rules\": [{\"field\": \"price\", \"enum\": [1.5, \"2.50\"]},"
+                             "{\"field\": \"n\", \"enum\": [1, \"2\"]}]}");
+  beam_error err = {0};
+  const char *a[8] = {NULL, "2", NULL, "2.5", NULL, NULL, NULL, NULL};
+  assert_int_equal(check(spec, &arena, a, &err), BEAM_OK);
+  const char *b[8] = {NULL, "1", NULL, "01.50", NULL, NULL, NULL, NULL};
+  assert_int_equal(check(spec, &arena, b, &err), BEAM_OK);
+  const char *c[8] = {NULL, "3", NULL, NULL, NULL, NULL, NULL, NULL};
+  assert_int_equal(check(spec, &arena, c, &err), BEAM_ERR_USER);
+  assert_string_equal(err.message, "field \"n\": \"3\" fails rule enum (validate.rules[1])");
+  beam_etl_spec_free(spec);
+  beam_arena_free(&arena);
+}
+
+static void rules_that_cannot_apply_are_spec_errors(void **state) {
+  (void)state;
+  const char *cases[][2] = {
+      {"{\"rules\": [{\"field\": \"flag\", \"min\": 0}]}", "v.json: validate.rules[0].min: field \"flag\" is BOOL: min/max apply to numbers, TIMESTAMP and DATE"},
+      {"{\"rules\": [{\"field\": \"n\", \"regex\": \"x\"}]}", "v.json: validate.rules[0].regex: field \"n\" is INT64: regex applies to STRING and NUMERIC"},
+      {"{\"rules\": [{\"field\": \"n\", \"max_length\": 3}]}", "v.json: validate.rules[0].max_length: field \"n\" is INT64: lengths apply to STRING and BYTES"},
+      {"{\"rules\": [{\"field\": \"n\", \"min\": 1.5}]}", "v.json: validate.rules[0].min: field \"n\": \"1.5\" is not an INT64"},
+      {"{\"rules\": [{\"field\": \"n\", \"min\": \"1\"}]}", "v.json: validate.rules[0].min: field \"n\" is INT64: the bound must be a number, not a string"},
+      {"{\"rules\": [{\"field\": \"id\", \"min_length\": -1}]}", "v.json: validate.rules[0].min_length: must be a non-negative integer, not an integer"},
+      {"{\"rules\": [{\"field\": \"id\", \"enum\": []}]}", "v.json: validate.rules[0].enum: must be a non-empty array"},
+      {"{\"rules\": [{\"field\": \"id\", \"enum\": [null]}]}", "v.json: validate.rules[0].enum[0]: must be a scalar, not null"},
+      {"{\"rules\": [{\"field\": \"id\", \"required\": \"yes\"}]}", "v.json: validate.rules[0].required: must be true or false"},
+      {"{\"rules\": [{\"field\": \"id\", \"type\": \"TEXT\"}]}", "v.json: validate.rules[0].type: unknown type \"TEXT\""},
+      {"{\"rules\": {}}", "v.json: validate.rules: must be an array, not an object"},
+      {"{\"rules\": [3]}", "v.json: validate.rules[0]: must be an object, not an integer"},
+      {"{\"rules\": [{\"required\": true}]}", "v.json: validate.rules[0].field: missing (every rule names a schema field)"},
+      {"{\"rulez\": []}", "v.json: validate: unknown key \"rulez\" (expected one of: mode, rules)"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char text[4096];
+    snprintf(text, sizeof text, "{" SCHEMA ", \"route\": {\"table\": \"t\"}, \"validate\": %s}", cases[i][0]);
+    beam_etl_spec *spec = NULL;
+    beam_error err = {0};
+    if (beam_etl_spec_parse(text, strlen(text), "v.json", &spec, &err) == BEAM_OK) fail_msg("case %zu parsed", i);
+    if (strcmp(err.message, cases[i][1]) != 0) fail_msg("case %zu: got [%s] want [%s]", i, err.message, cases[i][1]);
+  }
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(each_rule_kind),
+      cmocka_unit_test(type_rule_and_enum_on_strings),
+      cmocka_unit_test(enum_values_typed_as_field),
+      cmocka_unit_test(rules_that_cannot_apply_are_spec_errors),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,231 @@
+/* Table sinks: where typed ETL rows end up (SQLite, JSON-lines directory; later
+ * PostgreSQL, BigQuery, GCS files, Pub/Sub).
+ *
+ * A sink is opened from a URI ("sqlite:out.db", "jsonl:out/") and written in bundles:
+ *
+ *   beam_sink_ensure_table(s, "events", schema, &err);   // create if missing, cached
+ *   beam_sink_begin(s, bundle_id, &err);
+ *   beam_sink_write_rows(s, "events", rows, n, &rejected, &err);   // any number of calls
+ *   beam_sink_commit(s, &err);        // or beam_sink_abort(s) on any failure
+ *   ...
+ *   beam_sink_close(s, &err);         // flushes; a full disk is reported here or earlier
+ *   beam_sink_free(s);
+ *
+ * Contract every sink honours:
+ *  - Atomic bundles. Nothing written between begin and commit is visible to readers before
+ *    commit returns BEAM_OK; after abort (or a failed commit) nothing of the bundle is
+ *    visible. Several tables may be written in one bundle (routed rows plus dead letters)
+ *    and commit atomically together.
+ *  - Idempotent retries. A runner retries a failed bundle with the same bundle_id (and may
+ *    run a bundle twice). Committing a bundle_id that is already committed writes nothing
+ *    and returns BEAM_OK; beam_sink_last_bundle_was_duplicate() tells the caller.
+ *  - Poisoning. After any call inside a bundle fails, only beam_sink_abort is accepted
+ *    until the bundle ends; the caller retries the bundle from the start.
+ *  - Per-row rejection. write_rows may refuse individual rows (type mismatch with the
+ *    schema, NULL in a REQUIRED field, a database constraint, later BigQuery insertErrors)
+ *    while accepting the rest: each refused row is reported in `rejected` (index into
+ *    the rows passed to that call, and a reason) so the caller can dead-letter it. A sink
+ *    never silently drops a row. Passing rejected == NULL turns any rejection into a
+ *    BEAM_ERR_INVALID_ARG failure of the call.
+ *  - Table names match ^[A-Za-z_][A-Za-z0-9_]*$ (checked here, for every sink) and are
+ *    always quoted as identifiers; names are never spliced into SQL unchecked. Column
+ *    names come from the schema and are quoted too.
+ *  - Table existence is cached per sink: ensure_table asks the catalog once per table,
+ *    never per row or per bundle.
+ *  - Errors are reported, not swallowed: SQLITE_FULL, ENOSPC, EIO, a failed fsync or
+ *    close all come back as BEAM_ERR_IO naming the table or file.
+ *
+ * Threading: a beam_sink is NOT thread-safe. Use one sink instance per worker thread;
+ * several instances (in one process or many) may target the same database file or
+ * directory at once: SQLite instances serialize on the database lock (busy timeout),
+ * JSONL instances on an advisory lock over the directory's bundle record. The scheme
+ * registry is thread-safe. */
+#ifndef BEAM_TRANSFORMS_SINK_H
+#define BEAM_TRANSFORMS_SINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "beam/arena.h"
+#include "beam/status.h"
+#include "beam/transforms/etl_types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct beam_sink beam_sink;
+
+/* Options shared by all sinks; zero-initialize and set what you need (0 = default). */
+typedef struct beam_sink_options {
+  /* Rows per batched write (SQLite: rows per multi-row INSERT statement; later sinks:
+   * rows per request). Default 64 for SQLite. Clamped to what the backend allows. */
+  size_t batch_rows;
+  /* SQLite: how long to wait for another writer's lock before failing. Default 30000. */
+  int busy_timeout_ms;
+  /* Durability at commit. false (default): committed bundles survive a process crash and,
+   * for JSONL, a power loss (fsync at commit); SQLite uses WAL + synchronous=NORMAL (a
+   * power loss may lose the last commits, never corrupt). true: no fsync (JSONL), and
+   * synchronous=OFF (SQLite) - for scratch outputs and benchmarks. */
+  bool no_sync;
+  /* JSONL: bytes of a table's bundle kept in memory before spilling to an unnamed
+   * temporary file in the directory. Default 8 MiB. */
+  size_t spill_bytes;
+  /* SQLite: cap the database at this many pages (PRAGMA max_page_count), a quota.
+   * 0 = no cap. Exceeding it fails like a full disk (BEAM_ERR_IO). */
+  int64_t sqlite_max_pages;
+} beam_sink_options;
+
+/* One row a sink refused. */
+typedef struct beam_sink_row_error {
+  size_t index;       /* into the rows array of the write_rows call */
+  const char *reason; /* owned by the beam_sink_row_errors, valid until reset/free */
+} beam_sink_row_error;
+
+typedef struct beam_sink_row_errors {
+  beam_sink_row_error *items;
+  size_t len;
+  size_t cap;
+  beam_arena arena; /* holds the reasons */
+} beam_sink_row_errors;
+
+#define BEAM_SINK_ROW_ERRORS_INIT {NULL, 0, 0, BEAM_ARENA_INIT}
+
+void beam_sink_row_errors_reset(beam_sink_row_errors *e);
+void beam_sink_row_errors_free(beam_sink_row_errors *e);
+beam_status beam_sink_row_errors_add(beam_sink_row_errors *e, size_t index, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Counters since open. rows_written counts only rows of committed, non-duplicate bundles. */
+typedef struct beam_sink_stats {
+  uint64_t rows_written;
+  uint64_t rows_rejected;
+  uint64_t bundles_committed;
+  uint64_t bundles_duplicate; /* commits skipped because the bundle_id was already committed */
+  uint64_t bundles_aborted;
+} beam_sink_stats;
+
+/* ---- Using a sink ------------------------------------------------------------------ */
+
+/* Opens "scheme:location". Built-in schemes: sqlite:PATH (database file, created if
+ * missing; its directory must exist) and jsonl:DIR (directory, created if missing - its
+ * parent must exist). opts may be NULL. An unknown scheme fails with BEAM_ERR_NOT_FOUND
+ * and a message listing the known schemes. */
+beam_status beam_sink_open(const char *uri, const beam_sink_options *opts, beam_sink **out,
+                           beam_error *err);
+
+/* Creates the table if missing (REQUIRED fields NOT NULL where the backend has the notion).
+ * A table that exists with different columns is an error (BEAM_ERR_INVALID_ARG) naming the
+ * differences. May be called inside or outside a bundle; inside, the creation belongs to
+ * the bundle (an abort undoes it where the backend has transactional DDL). The schema must
+ * outlive the sink (schemas are long-lived: parsed once from the pipeline spec). */
+beam_status beam_sink_ensure_table(beam_sink *s, const char *table, const beam_etl_schema *schema,
+                                   beam_error *err);
+
+/* Starts a bundle. bundle_id identifies the unit of retry (the Fn API instruction's bundle,
+ * or the file being loaded plus its attempt-independent identity): non-empty. */
+beam_status beam_sink_begin(beam_sink *s, const char *bundle_id, beam_error *err);
+
+/* Writes rows (each row->values in the table's schema order) into the open bundle. Table
+ * must have been ensured on this sink. rejected (reset by this call) receives refused rows;
+ * see the contract above. The rows' memory need only live for the duration of the call. */
+beam_status beam_sink_write_rows(beam_sink *s, const char *table, const beam_etl_row *rows,
+                                 size_t n, beam_sink_row_errors *rejected, beam_error *err);
+
+/* Makes the bundle visible atomically (or recognizes it as already committed). On failure
+ * nothing of the bundle is visible and the sink is back outside a bundle. */
+beam_status beam_sink_commit(beam_sink *s, beam_error *err);
+
+/* Discards the open bundle, if any. Never fails; safe to call outside a bundle. */
+void beam_sink_abort(beam_sink *s);
+
+/* True when the last commit found its bundle_id already committed and wrote nothing. */
+bool beam_sink_last_bundle_was_duplicate(const beam_sink *s);
+
+void beam_sink_get_stats(const beam_sink *s, beam_sink_stats *out);
+
+/* Aborts any open bundle, flushes and releases the backend; reports what failed (a close
+ * or final flush error is BEAM_ERR_IO). Call once; beam_sink_free is still required. */
+beam_status beam_sink_close(beam_sink *s, beam_error *err);
+
+/* Releases the sink (closing it first, errors ignored, if close was not called). NULL ok. */
+void beam_sink_free(beam_sink *s);
+
+/* ---- The scheme registry ----------------------------------------------------------- */
+
+/* Opens the sink for the part of the URI after "scheme:". */
+typedef beam_status (*beam_sink_factory)(const char *location, const beam_sink_options *opts,
+                                         beam_sink **out, beam_error *err);
+
+/* Registers (or replaces) a scheme: lowercase letters, digits, '+', '-', '.'; first a letter.
+ * Thread-safe. sqlite and jsonl are registered before the first lookup. */
+beam_status beam_sink_register_scheme(const char *scheme, beam_sink_factory factory,
+                                      beam_error *err);
+
+/* Writes "a, b, c" (the registered schemes, sorted) into buf; returns buf. */
+const char *beam_sink_known_schemes(char *buf, size_t cap);
+
+/* True when name matches ^[A-Za-z_][A-Za-z0-9_]*$ and is at most 128 bytes. */
+bool beam_sink_table_name_valid(const char *name);
+
+/* ---- Implementing a sink ----------------------------------------------------------- */
+
+/* The front functions above check arguments and the bundle state machine, then call the
+ * vtable: an implementation sees ensure_table only with valid names, begin only outside a
+ * bundle, write_rows/commit only inside a healthy bundle and only for ensured tables it
+ * reported, abort only inside a bundle, close once. */
+typedef struct beam_sink_vtable {
+  const char *scheme;
+  beam_status (*ensure_table)(beam_sink *s, const char *table, const beam_etl_schema *schema,
+                              beam_error *err);
+  beam_status (*begin)(beam_sink *s, const char *bundle_id, beam_error *err);
+  /* A table not ensured on this sink is BEAM_ERR_NOT_FOUND. Appends refused rows to
+   * rejected (never NULL here: the front resets it, or supplies a scratch list). */
+  beam_status (*write_rows)(beam_sink *s, const char *table, const beam_etl_row *rows, size_t n,
+                            beam_sink_row_errors *rejected, beam_error *err);
+  /* Sets s->duplicate when the bundle was already committed. On failure the implementation
+   * has already discarded the bundle (the front does not call abort after it). */
+  beam_status (*commit)(beam_sink *s, beam_error *err);
+  void (*abort)(beam_sink *s);
+  beam_status (*close)(beam_sink *s, beam_error *err);
+  void (*free)(beam_sink *s); /* frees the whole object, base included */
+} beam_sink_vtable;
+
+typedef enum beam_sink_state {
+  BEAM_SINK_IDLE = 0,   /* outside a bundle */
+  BEAM_SINK_IN_BUNDLE,  /* between begin and commit/abort */
+  BEAM_SINK_FAILED,     /* a call in the bundle failed: only abort is accepted */
+  BEAM_SINK_CLOSED
+} beam_sink_state;
+
+/* The base every implementation embeds as its first member. */
+struct beam_sink {
+  const beam_sink_vtable *vt;
+  beam_sink_options opts;  /* with defaults filled in by beam_sink_init */
+  beam_sink_state state;
+  bool duplicate;          /* set by begin/commit when the bundle_id was already committed */
+  uint64_t bundle_rows;    /* rows accepted in the open bundle */
+  uint64_t bundle_rejected;
+  beam_sink_stats stats;
+  beam_sink_row_errors scratch_rejected; /* used when the caller passes rejected == NULL */
+};
+
+/* Fills the base (vtable, options with defaults). */
+void beam_sink_init(beam_sink *s, const beam_sink_vtable *vt, const beam_sink_options *opts);
+
+/* Checks a row against the schema: one value per field of the kind the type maps to (see
+ * etl_types.h), NULL only in NULLABLE fields. Returns false and writes a reason. */
+bool beam_sink_row_conforms(const beam_etl_schema *schema, const beam_etl_row *row, char *reason,
+                            size_t reason_cap);
+
+/* The built-in factories (also usable directly). */
+beam_status beam_sink_sqlite_open(const char *path, const beam_sink_options *opts, beam_sink **out,
+                                  beam_error *err);
+beam_status beam_sink_jsonl_open(const char *dir, const beam_sink_options *opts, beam_sink **out,
+                                 beam_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

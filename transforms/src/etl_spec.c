@@ -1,0 +1,426 @@
+/* The ETL spec loader: JSON (jansson, once per run) -> a checked beam_etl_spec. */
+#include "beam/transforms/etl_spec.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "beam/transforms/etl_coerce.h"
+#include "etl_spec_internal.h"
+#include "etl_text.h"
+
+#define ETL_FIELD_NAME_MAX 300
+#define ETL_MAX_CLUSTER_FIELDS 4
+
+#define NOMEM(err) beam_error_set((err), BEAM_ERR_NOMEM, "out of memory")
+#define BAD(err, ...) beam_error_set((err), BEAM_ERR_INVALID_ARG, __VA_ARGS__)
+
+const char *beam_etl_format_name(beam_etl_format f) {
+  switch (f) {
+    case BEAM_ETL_FORMAT_AUTO: return "auto";
+    case BEAM_ETL_FORMAT_JSONL: return "jsonl";
+    case BEAM_ETL_FORMAT_CSV: return "csv";
+  }
+  return "?";
+}
+
+const char *beam_etl_json_kind(const json_t *j) {
+  switch (json_typeof(j)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    case JSON_NULL: return "null";
+  }
+  return "?";
+}
+
+beam_status beam_etl_json_check_keys(json_t *obj, const char *path, const char *const *known, beam_error *err) {
+  const char *key;
+  json_t *val;
+  json_object_foreach(obj, key, val) {
+    bool ok = false;
+    for (const char *const *k = known; *k && !ok; k++) ok = strcmp(*k, key) == 0;
+    if (ok) continue;
+    char expected[256];
+    size_t o = 0;
+    expected[0] = '\0';
+    for (const char *const *k = known; *k; k++) {
+      int n = snprintf(expected + o, sizeof expected - o, "%s%s", k == known ? "" : ", ", *k);
+      if (n < 0 || (size_t)n >= sizeof expected - o) break;
+      o += (size_t)n;
+    }
+    char q[BEAM_ETL_QUOTE_MAX];
+    return BAD(err, "%s%sunknown key \"%s\" (expected one of: %s)", path ? path : "", path ? ": " : "",
+               beam_etl_quote(key, strlen(key), q), expected);
+  }
+  return BEAM_OK;
+}
+
+beam_status beam_etl_json_to_value(json_t *j, const beam_etl_field *f, beam_arena *arena, beam_value *out,
+                                   const char *path, beam_error *err) {
+  char buf[64];
+  beam_etl_cell cell = {BEAM_ETL_CELL_LITERAL, buf, 0};
+  int n = 0;
+  switch (json_typeof(j)) {
+    case JSON_STRING:
+      cell.state = BEAM_ETL_CELL_TEXT;
+      cell.data = json_string_value(j);
+      cell.len = json_string_length(j);
+      break;
+    case JSON_INTEGER:
+      n = snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT, json_integer_value(j));
+      break;
+    case JSON_REAL: {
+      /* Shortest text that reads back the same double: 0.1 stays "0.1" for NUMERIC. */
+      double d = json_real_value(j);
+      for (int prec = 15; prec <= 17; prec++) {
+        n = snprintf(buf, sizeof buf, "%.*g", prec, d);
+        if (strtod(buf, NULL) == d) break;
+      }
+      break;
+    }
+    case JSON_TRUE:
+      n = snprintf(buf, sizeof buf, "true");
+      break;
+    case JSON_FALSE:
+      n = snprintf(buf, sizeof buf, "false");
+      break;
+    default:
+      return BAD(err, "%s: must be a scalar, not %s", path, beam_etl_json_kind(j));
+  }
+  if (cell.state == BEAM_ETL_CELL_LITERAL) cell.len = n < 0 ? 0 : (size_t)n;
+  /* Copy: typed strings alias their cell and must outlive the JSON document. */
+  char *copy = beam_arena_strndup(arena, cell.data, cell.len);
+  if (!copy) return NOMEM(err);
+  cell.data = copy;
+  beam_etl_field as = *f;
+  as.mode = BEAM_ETL_NULLABLE;
+  beam_status st = beam_etl_coerce_cell(&as, &cell, arena, out, err);
+  if (st != BEAM_OK && st != BEAM_ERR_NOMEM) {
+    beam_error_prefix(err, "%s: ", path);
+    if (err) err->code = BEAM_ERR_INVALID_ARG;
+    return BEAM_ERR_INVALID_ARG;
+  }
+  return st;
+}
+
+/* A field name listed somewhere in the spec: must be a string naming a schema field. */
+static beam_status field_ref(json_t *j, const char *path, const beam_etl_schema *s, int *out, beam_error *err) {
+  if (!json_is_string(j)) return BAD(err, "%s: must be a field name (string), not %s", path, beam_etl_json_kind(j));
+  int fi = beam_etl_schema_find(s, json_string_value(j));
+  if (fi < 0) {
+    char q[BEAM_ETL_QUOTE_MAX];
+    return BAD(err, "%s: no field \"%s\" in schema", path, beam_etl_quote(json_string_value(j), json_string_length(j), q));
+  }
+  *out = fi;
+  return BEAM_OK;
+}
+
+static beam_status parse_format(json_t *j, beam_etl_spec *spec, beam_error *err) {
+  const char *f = json_string_value(j);
+  if (f && strcmp(f, "jsonl") == 0) spec->format = BEAM_ETL_FORMAT_JSONL;
+  else if (f && strcmp(f, "csv") == 0) spec->format = BEAM_ETL_FORMAT_CSV;
+  else if (f && strcmp(f, "auto") == 0) spec->format = BEAM_ETL_FORMAT_AUTO;
+  else return BAD(err, "format: must be \"jsonl\", \"csv\" or \"auto\"");
+  return BEAM_OK;
+}
+
+static beam_status one_byte(json_t *j, const char *path, bool allow_empty, char *out, beam_error *err) {
+  if (!json_is_string(j) || json_string_length(j) > 1 || (!allow_empty && json_string_length(j) == 0))
+    return BAD(err, "%s: must be a one-character string%s", path, allow_empty ? " (or \"\" for none)" : "");
+  *out = json_string_length(j) ? json_string_value(j)[0] : '\0';
+  if (*out == '\n' || *out == '\r') return BAD(err, "%s: cannot be a line break", path);
+  return BEAM_OK;
+}
+
+static beam_status parse_csv(json_t *j, beam_etl_spec *spec, beam_error *err) {
+  static const char *const keys[] = {"delimiter", "quote", "header", NULL};
+  if (!json_is_object(j)) return BAD(err, "csv: must be an object, not %s", beam_etl_json_kind(j));
+  beam_status st = beam_etl_json_check_keys(j, "csv", keys, err);
+  json_t *v;
+  if (st == BEAM_OK && (v = json_object_get(j, "delimiter"))) st = one_byte(v, "csv.delimiter", false, &spec->csv.delimiter, err);
+  if (st == BEAM_OK && (v = json_object_get(j, "quote"))) st = one_byte(v, "csv.quote", true, &spec->csv.quote, err);
+  if (st == BEAM_OK && (v = json_object_get(j, "header"))) {
+    if (!json_is_boolean(v)) return BAD(err, "csv.header: must be true or false");
+    spec->csv.header = json_is_true(v);
+  }
+  if (st == BEAM_OK && spec->csv.delimiter == spec->csv.quote)
+    return BAD(err, "csv: delimiter and quote must differ");
+  return st;
+}
+
+static beam_status parse_schema(json_t *j, beam_etl_spec *spec, beam_error *err) {
+  static const char *const keys[] = {"name", "type", "mode", "description", NULL};
+  if (!json_is_array(j) || json_array_size(j) == 0) return BAD(err, "schema: must be a non-empty array of fields");
+  size_t n = json_array_size(j);
+  beam_etl_field *fields = beam_arena_calloc(&spec->arena, n, sizeof *fields);
+  if (!fields) return NOMEM(err);
+  for (size_t i = 0; i < n; i++) {
+    char path[64], sub[80];
+    snprintf(path, sizeof path, "schema[%zu]", i);
+    json_t *f = json_array_get(j, i);
+    if (!json_is_object(f)) return BAD(err, "%s: must be an object, not %s", path, beam_etl_json_kind(f));
+    beam_status st = beam_etl_json_check_keys(f, path, keys, err);
+    if (st != BEAM_OK) return st;
+    json_t *name = json_object_get(f, "name");
+    char q[BEAM_ETL_QUOTE_MAX];
+    if (!json_is_string(name)) return BAD(err, "%s.name: %s", path, name ? "must be a string" : "missing");
+    const char *nm = json_string_value(name);
+    size_t nlen = json_string_length(name);
+    if (!beam_etl_is_identifier(nm, nlen) || nlen > ETL_FIELD_NAME_MAX)
+      return BAD(err, "%s.name: \"%s\" is not a valid field name (letters, digits, _; not starting with a digit; at "
+                      "most %d bytes)",
+                 path, beam_etl_quote(nm, nlen, q), ETL_FIELD_NAME_MAX);
+    for (size_t k = 0; k < i; k++)
+      if (strcasecmp(fields[k].name, nm) == 0)
+        return BAD(err, "%s.name: duplicate field \"%s\" (also schema[%zu]; names are case-insensitive)", path, nm, k);
+    fields[i].name = beam_arena_strndup(&spec->arena, nm, nlen);
+    if (!fields[i].name) return NOMEM(err);
+    json_t *type = json_object_get(f, "type");
+    snprintf(sub, sizeof sub, "%s.type", path);
+    if (!json_is_string(type)) return BAD(err, "%s: %s", sub, type ? "must be a string" : "missing");
+    st = beam_etl_type_parse(json_string_value(type), &fields[i].type);
+    if (st == BEAM_ERR_UNSUPPORTED)
+      return BAD(err, "%s: type \"%s\" is not supported by the ETL transforms", sub, json_string_value(type));
+    if (st != BEAM_OK)
+      return BAD(err, "%s: unknown type \"%s\"", sub,
+                 beam_etl_quote(json_string_value(type), json_string_length(type), q));
+    json_t *mode = json_object_get(f, "mode");
+    fields[i].mode = BEAM_ETL_NULLABLE;
+    if (mode) {
+      const char *m = json_string_value(mode);
+      if (m && strcasecmp(m, "REQUIRED") == 0) fields[i].mode = BEAM_ETL_REQUIRED;
+      else if (m && strcasecmp(m, "REPEATED") == 0)
+        return BAD(err, "%s.mode: REPEATED fields are not supported by the ETL transforms", path);
+      else if (!m || strcasecmp(m, "NULLABLE") != 0)
+        return BAD(err, "%s.mode: must be \"NULLABLE\" or \"REQUIRED\"", path);
+    }
+    json_t *desc = json_object_get(f, "description");
+    if (desc && !json_is_string(desc)) return BAD(err, "%s.description: must be a string", path);
+  }
+  spec->schema.fields = fields;
+  spec->schema.n_fields = n;
+  return BEAM_OK;
+}
+
+static beam_status parse_case_list(json_t *j, const char *key, uint8_t mode, beam_etl_spec *spec, beam_error *err) {
+  if (!json_is_array(j)) return BAD(err, "clean.%s: must be an array of field names", key);
+  for (size_t i = 0; i < json_array_size(j); i++) {
+    char path[64];
+    snprintf(path, sizeof path, "clean.%s[%zu]", key, i);
+    int fi = -1;
+    beam_status st = field_ref(json_array_get(j, i), path, &spec->schema, &fi, err);
+    if (st != BEAM_OK) return st;
+    if (spec->clean.case_fold[fi] != BEAM_ETL_CASE_KEEP && spec->clean.case_fold[fi] != mode)
+      return BAD(err, "%s: field \"%s\" is in both clean.lowercase and clean.uppercase", path,
+                 spec->schema.fields[fi].name);
+    spec->clean.case_fold[fi] = mode;
+  }
+  return BEAM_OK;
+}
+
+static beam_status parse_clean(json_t *j, beam_etl_spec *spec, beam_error *err) {
+  static const char *const keys[] = {"trim", "lowercase", "uppercase", "null_tokens", "dedupe_on", NULL};
+  if (!json_is_object(j)) return BAD(err, "clean: must be an object, not %s", beam_etl_json_kind(j));
+  beam_status st = beam_etl_json_check_keys(j, "clean", keys, err);
+  if (st != BEAM_OK) return st;
+  json_t *v;
+  if ((v = json_object_get(j, "trim"))) {
+    if (!json_is_boolean(v)) return BAD(err, "clean.trim: must be true or false");
+    spec->clean.trim = json_is_true(v);
+  }
+  if ((v = json_object_get(j, "lowercase")) && (st = parse_case_list(v, "lowercase", BEAM_ETL_CASE_LOWER, spec, err)))
+    return st;
+  if ((v = json_object_get(j, "uppercase")) && (st = parse_case_list(v, "uppercase", BEAM_ETL_CASE_UPPER, spec, err)))
+    return st;
+  if ((v = json_object_get(j, "null_tokens"))) {
+    if (!json_is_array(v)) return BAD(err, "clean.null_tokens: must be an array of strings");
+    size_t n = json_array_size(v);
+    beam_etl_null_token *toks = beam_arena_calloc(&spec->arena, n ? n : 1, sizeof *toks);
+    if (!toks) return NOMEM(err);
+    for (size_t i = 0; i < n; i++) {
+      json_t *t = json_array_get(v, i);
+      if (!json_is_string(t)) return BAD(err, "clean.null_tokens[%zu]: must be a string, not %s", i, beam_etl_json_kind(t));
+      toks[i].len = json_string_length(t);
+      toks[i].text = beam_arena_strndup(&spec->arena, json_string_value(t), toks[i].len);
+      if (!toks[i].text) return NOMEM(err);
+    }
+    spec->clean.null_tokens = toks;
+    spec->clean.n_null_tokens = n;
+  }
+  if ((v = json_object_get(j, "dedupe_on")) && (st = field_ref(v, "clean.dedupe_on", &spec->schema, &spec->dedupe_field, err)))
+    return st;
+  return BEAM_OK;
+}
+
+static beam_status parse_route(json_t *j, beam_etl_spec *spec, beam_error *err) {
+  static const char *const keys[] = {"table", "default", NULL};
+  if (!json_is_object(j)) return BAD(err, "route: must be an object, not %s", beam_etl_json_kind(j));
+  beam_status st = beam_etl_json_check_keys(j, "route", keys, err);
+  if (st != BEAM_OK) return st;
+  json_t *t = json_object_get(j, "table"), *d = json_object_get(j, "default");
+  if (!json_is_string(t)) return BAD(err, "route.table: %s", t ? "must be a string" : "missing");
+  if (d && !json_is_string(d)) return BAD(err, "route.default: must be a string");
+  return beam_etl_route_parse(json_string_value(t), d ? json_string_value(d) : NULL, &spec->schema, &spec->arena,
+                              &spec->route, err);
+}
+
+static beam_status parse_cluster(json_t *j, beam_etl_spec *spec, beam_error *err) {
+  if (!json_is_array(j)) return BAD(err, "cluster_fields: must be an array of field names");
+  size_t n = json_array_size(j);
+  if (n > ETL_MAX_CLUSTER_FIELDS) return BAD(err, "cluster_fields: at most %d fields (BigQuery)", ETL_MAX_CLUSTER_FIELDS);
+  spec->cluster_fields = beam_arena_calloc(&spec->arena, n ? n : 1, sizeof *spec->cluster_fields);
+  if (!spec->cluster_fields) return NOMEM(err);
+  for (size_t i = 0; i < n; i++) {
+    char path[48];
+    snprintf(path, sizeof path, "cluster_fields[%zu]", i);
+    int fi = -1;
+    beam_status st = field_ref(json_array_get(j, i), path, &spec->schema, &fi, err);
+    if (st != BEAM_OK) return st;
+    beam_etl_type t = spec->schema.fields[fi].type;
+    if (t == BEAM_ETL_FLOAT64 || t == BEAM_ETL_BYTES)
+      return BAD(err, "%s: field \"%s\" is %s, which BigQuery cannot cluster on", path, spec->schema.fields[fi].name,
+                 beam_etl_type_name(t));
+    for (size_t k = 0; k < i; k++)
+      if (spec->cluster_fields[k] == fi) return BAD(err, "%s: field \"%s\" listed twice", path, spec->schema.fields[fi].name);
+    spec->cluster_fields[i] = fi;
+  }
+  spec->n_cluster_fields = n;
+  return BEAM_OK;
+}
+
+static const char *const spec_keys[] = {"format", "csv", "schema", "clean", "validate", "filter", "route",
+                                        "partition_field", "cluster_fields", "description", NULL};
+
+static beam_status parse_doc(json_t *root, beam_etl_spec *spec, beam_error *err) {
+  if (!json_is_object(root)) return BAD(err, "must be a JSON object, not %s", beam_etl_json_kind(root));
+  beam_status st = beam_etl_json_check_keys(root, NULL, spec_keys, err);
+  if (st != BEAM_OK) return st;
+  json_t *v;
+  if ((v = json_object_get(root, "description")) && !json_is_string(v)) return BAD(err, "description: must be a string");
+  if ((v = json_object_get(root, "format")) && (st = parse_format(v, spec, err))) return st;
+  if ((v = json_object_get(root, "csv")) && (st = parse_csv(v, spec, err))) return st;
+  if (!(v = json_object_get(root, "schema"))) return BAD(err, "schema: missing");
+  if ((st = parse_schema(v, spec, err))) return st;
+  spec->clean.case_fold = beam_arena_calloc(&spec->arena, spec->schema.n_fields, 1);
+  if (!spec->clean.case_fold) return NOMEM(err);
+  spec->clean.n_fields = spec->schema.n_fields;
+  if ((v = json_object_get(root, "clean")) && (st = parse_clean(v, spec, err))) return st;
+  if ((v = json_object_get(root, "validate")) &&
+      (st = beam_etl_validation_parse(v, &spec->schema, &spec->arena, &spec->validate, err)))
+    return st;
+  if ((v = json_object_get(root, "filter"))) {
+    if (!json_is_string(v)) return BAD(err, "filter: must be a string, not %s", beam_etl_json_kind(v));
+    spec->filter_text = beam_arena_strdup(&spec->arena, json_string_value(v));
+    if (!spec->filter_text) return NOMEM(err);
+    st = beam_etl_filter_parse(spec->filter_text, &spec->schema, &spec->arena, &spec->filter, err);
+    if (st != BEAM_OK) {
+      if (st != BEAM_ERR_NOMEM) beam_error_prefix(err, "filter: ");
+      return st;
+    }
+  }
+  if (!(v = json_object_get(root, "route"))) return BAD(err, "route: missing (every spec names its destination table)");
+  if ((st = parse_route(v, spec, err))) return st;
+  if ((v = json_object_get(root, "partition_field"))) {
+    if ((st = field_ref(v, "partition_field", &spec->schema, &spec->partition_field, err))) return st;
+    const beam_etl_field *f = &spec->schema.fields[spec->partition_field];
+    if (f->type != BEAM_ETL_TIMESTAMP && f->type != BEAM_ETL_DATE)
+      return BAD(err, "partition_field: field \"%s\" is %s; partitioning needs a TIMESTAMP or DATE field", f->name,
+                 beam_etl_type_name(f->type));
+  }
+  if ((v = json_object_get(root, "cluster_fields")) && (st = parse_cluster(v, spec, err))) return st;
+  return BEAM_OK;
+}
+
+beam_status beam_etl_spec_parse(const char *json_text, size_t len, const char *spec_name, beam_etl_spec **out,
+                                beam_error *err) {
+  *out = NULL;
+  if (!spec_name) spec_name = "spec";
+  beam_etl_spec *spec = calloc(1, sizeof *spec);
+  if (!spec) return NOMEM(err);
+  spec->name = beam_arena_strdup(&spec->arena, spec_name);
+  spec->format = BEAM_ETL_FORMAT_AUTO;
+  spec->csv = (beam_etl_csv_options){',', '"', true};
+  spec->clean.trim = true;
+  spec->clean.null_tokens = beam_etl_default_null_tokens;
+  spec->clean.n_null_tokens = beam_etl_default_null_tokens_len;
+  spec->dedupe_field = -1;
+  spec->partition_field = -1;
+  if (!spec->name) {
+    beam_etl_spec_free(spec);
+    return NOMEM(err);
+  }
+  json_error_t jerr;
+  /* Duplicate keys are rejected: the second "filter" would silently win otherwise. */
+  json_t *root = json_loadb(json_text, len, JSON_REJECT_DUPLICATES, &jerr);
+  beam_status st;
+  if (!root) {
+    st = beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: invalid JSON at line %d column %d: %s", spec_name, jerr.line,
+                        jerr.column, jerr.text);
+  } else {
+    beam_error local;
+    beam_error *e = err ? err : &local;
+    st = parse_doc(root, spec, e);
+    if (st != BEAM_OK) beam_error_prefix(e, "%s: ", spec_name);
+    json_decref(root);
+  }
+  if (st != BEAM_OK) {
+    beam_etl_spec_free(spec);
+    return st;
+  }
+  *out = spec;
+  return BEAM_OK;
+}
+
+beam_status beam_etl_spec_load_file(const char *path, beam_etl_spec **out, beam_error *err) {
+  *out = NULL;
+  FILE *f = fopen(path, "rb");
+  if (!f) return beam_error_set(err, BEAM_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+  char *data = NULL;
+  size_t len = 0, cap = 0;
+  for (;;) {
+    if (cap - len < 4096) {
+      /* Specs are small; refuse anything absurd rather than reading a wrong file forever. */
+      if (cap > ((size_t)16 << 20)) {
+        free(data);
+        fclose(f);
+        return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: spec larger than 16 MiB", path);
+      }
+      size_t ncap = cap ? cap * 2 : 8192;
+      char *nd = realloc(data, ncap);
+      if (!nd) {
+        free(data);
+        fclose(f);
+        return NOMEM(err);
+      }
+      data = nd;
+      cap = ncap;
+    }
+    size_t n = fread(data + len, 1, cap - len, f);
+    len += n;
+    if (n == 0) break;
+  }
+  bool failed = ferror(f);
+  fclose(f);
+  if (failed) {
+    free(data);
+    return beam_error_set(err, BEAM_ERR_IO, "%s: read error", path);
+  }
+  beam_status st = beam_etl_spec_parse(data, len, path, out, err);
+  free(data);
+  return st;
+}
+
+void beam_etl_spec_free(beam_etl_spec *spec) {
+  if (!spec) return;
+  beam_etl_validation_free(&spec->validate);
+  beam_arena_free(&spec->arena);
+  free(spec);
+}

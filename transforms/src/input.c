@@ -1,0 +1,273 @@
+/* beam_input: file -> (zip member ->) gunzip -> format reader -> records (see input.h). */
+#include "beam/transforms/input.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "beam/transforms/gzip_source.h"
+#include "beam/transforms/jsonl_reader.h"
+#include "beam/transforms/line_reader.h"
+#include "beam/transforms/zip_reader.h"
+#include "input_format.h"
+#include "peek_source.h"
+
+struct beam_input {
+  beam_input_options opts;
+  const beam_etl_schema *schema;
+  beam_byte_source *raw;    /* the file or object (borrowed: the zip or stream chain owns it) */
+  uint64_t raw_bytes;       /* raw->bytes_read once the plain file is closed */
+  int64_t raw_size;
+  beam_zip_reader *zip;
+  size_t next_member;
+  beam_byte_source *stream; /* the decoded stream being read, owned */
+  beam_input_format format; /* of stream */
+  beam_csv_reader *csv;
+  beam_jsonl_reader *jsonl;
+  beam_line_reader *lines;
+  bool done;
+  int64_t records, bad_records, members;
+  struct timespec started;
+};
+
+static char empty_text[1] = "";
+
+void beam_input_options_init(beam_input_options *o) {
+  memset(o, 0, sizeof *o);
+  o->format = BEAM_INPUT_FORMAT_AUTO;
+  beam_csv_options_init(&o->csv);
+  o->csv.delimiter = 0; /* ',' unless the name says .tsv */
+}
+
+static void close_stream(beam_input *in) {
+  if (!in->zip && in->raw) {
+    /* A plain file is owned by the stream chain: keep its count, drop the view. */
+    in->raw_bytes = in->raw->bytes_read;
+    in->raw = NULL;
+  }
+  beam_csv_reader_close(in->csv);
+  beam_jsonl_reader_close(in->jsonl);
+  beam_line_reader_close(in->lines);
+  in->csv = NULL;
+  in->jsonl = NULL;
+  in->lines = NULL;
+  beam_byte_source_close(in->stream);
+  in->stream = NULL;
+}
+
+void beam_input_close(beam_input *in) {
+  if (!in) return;
+  close_stream(in);
+  beam_zip_close(in->zip);
+  free(in);
+}
+
+/* Opens the format reader over s (owned from here on), a file or a ZIP member. */
+static beam_status open_stream(beam_input *in, beam_byte_source *s, beam_error *err) {
+  beam_name_kind kind = beam_input_name_kind(s->name);
+  beam_byte_source *dec = NULL;
+  beam_status st = beam_gzip_detect_open(s, &dec, NULL, err);
+  if (st != BEAM_OK) return st;
+  in->stream = dec;
+  beam_input_format f = in->opts.format;
+  if (f == BEAM_INPUT_FORMAT_AUTO) {
+    if (kind == BEAM_NAME_CSV || kind == BEAM_NAME_TSV) f = BEAM_INPUT_FORMAT_CSV;
+    else if (kind == BEAM_NAME_JSONL) f = BEAM_INPUT_FORMAT_JSONL;
+    else {
+      int first = -1;
+      beam_byte_source *peeked = NULL;
+      in->stream = NULL;
+      if ((st = beam_peek_source_open(dec, &peeked, &first, err)) != BEAM_OK) return st;
+      in->stream = peeked;
+      f = first == '{' ? BEAM_INPUT_FORMAT_JSONL : BEAM_INPUT_FORMAT_CSV;
+    }
+  }
+  in->format = f;
+  size_t bs = in->opts.buffer_size, mr = in->opts.max_record;
+  switch (f) {
+    case BEAM_INPUT_FORMAT_CSV: {
+      beam_csv_options co = in->opts.csv;
+      if (!co.delimiter) co.delimiter = kind == BEAM_NAME_TSV ? '\t' : ',';
+      return beam_csv_reader_open(in->stream, &co, in->schema, bs, mr, &in->csv, err);
+    }
+    case BEAM_INPUT_FORMAT_JSONL:
+      return beam_jsonl_reader_open(in->stream, in->schema, bs, mr, &in->jsonl, err);
+    default:
+      return beam_line_reader_open(in->stream, bs, mr, &in->lines, err);
+  }
+}
+
+static beam_status lines_next(beam_input *in, beam_arena *arena, beam_etl_record *rec,
+                              beam_read_result *res, beam_error *err) {
+  char *line;
+  size_t len;
+  int64_t lineno;
+  bool eof;
+  beam_status st = beam_line_reader_next(in->lines, &line, &len, &lineno, &eof, err);
+  if (st != BEAM_OK) return st;
+  if (eof) {
+    *res = BEAM_READ_EOF;
+    return BEAM_OK;
+  }
+  size_t n = in->schema ? in->schema->n_fields : 0;
+  char *mem = beam_arena_alloc(arena, n * sizeof(beam_etl_cell) + len + 1);
+  if (!mem) return beam_error_set(err, BEAM_ERR_NOMEM, "%s: out of memory", in->stream->name);
+  beam_etl_cell *cells = (beam_etl_cell *)(void *)mem;
+  char *text = mem + n * sizeof(beam_etl_cell);
+  memcpy(text, line, len + 1);
+  for (size_t i = 0; i < n; i++) cells[i] = (beam_etl_cell){BEAM_ETL_CELL_ABSENT, empty_text, 0};
+  if (n) cells[0] = (beam_etl_cell){BEAM_ETL_CELL_TEXT, text, len};
+  rec->schema = in->schema;
+  rec->cells = cells;
+  rec->origin.source = in->stream->name;
+  rec->origin.line = lineno;
+  rec->origin.raw.data = (const uint8_t *)text;
+  rec->origin.raw.len = len;
+  *res = BEAM_READ_RECORD;
+  return BEAM_OK;
+}
+
+/* Moves to the next ZIP member with a reader. Unsupported members come back as a bad
+ * record (*res set); *res stays EOF when there are no more members. */
+static beam_status next_member(beam_input *in, beam_arena *arena, beam_etl_record *rec,
+                               beam_read_result *res, beam_etl_parse_error *perr,
+                               beam_error *err) {
+  *res = BEAM_READ_EOF;
+  while (in->next_member < beam_zip_count(in->zip)) {
+    size_t i = in->next_member++;
+    const beam_zip_entry *e = beam_zip_entry_at(in->zip, i);
+    if (e->is_dir || strncmp(e->name, "__MACOSX/", 9) == 0) continue;
+    beam_name_kind kind = beam_input_name_kind(e->name);
+    if (kind == BEAM_NAME_UNKNOWN || kind == BEAM_NAME_ZIP) {
+      size_t n = in->schema ? in->schema->n_fields : 0;
+      beam_etl_cell *cells = n ? beam_arena_calloc(arena, n, sizeof *cells) : NULL;
+      if (n && !cells) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+      for (size_t k = 0; k < n; k++) cells[k].data = empty_text;
+      rec->schema = in->schema;
+      rec->cells = cells;
+      rec->origin.source = e->display_name;
+      rec->origin.line = 0;
+      rec->origin.raw.data = (const uint8_t *)empty_text;
+      rec->origin.raw.len = 0;
+      beam_etl_parse_error_set(perr, 0, NULL, 0,
+                               "unsupported file in archive: '%s' (expected .csv, .tsv, .jsonl, "
+                               ".json, .ndjson or .txt, optionally gzipped)",
+                               e->name);
+      *res = BEAM_READ_BAD_RECORD;
+      return BEAM_OK;
+    }
+    beam_byte_source *m = NULL;
+    beam_status st = beam_zip_open_member(in->zip, i, &m, err);
+    if (st != BEAM_OK) return st;
+    in->members++;
+    st = open_stream(in, m, err);
+    if (st != BEAM_OK) return st;
+    return BEAM_OK;
+  }
+  in->done = true;
+  return BEAM_OK;
+}
+
+beam_status beam_input_next(beam_input *in, beam_arena *arena, beam_etl_record *rec,
+                            beam_read_result *res, beam_etl_parse_error *perr,
+                            beam_error *err) {
+  *res = BEAM_READ_EOF;
+  beam_etl_parse_error_clear(perr);
+  for (;;) {
+    if (in->done) return BEAM_OK;
+    beam_status st;
+    if (!in->stream) {
+      if (!in->zip) {
+        in->done = true;
+        return BEAM_OK;
+      }
+      if ((st = next_member(in, arena, rec, res, perr, err)) != BEAM_OK) return st;
+      if (*res == BEAM_READ_BAD_RECORD) {
+        in->records++;
+        in->bad_records++;
+        return BEAM_OK;
+      }
+      if (in->done) return BEAM_OK;
+    }
+    if (in->csv) st = beam_csv_reader_next(in->csv, arena, rec, res, perr, err);
+    else if (in->jsonl) st = beam_jsonl_reader_next(in->jsonl, arena, rec, res, perr, err);
+    else st = lines_next(in, arena, rec, res, err);
+    if (st != BEAM_OK) return st;
+    if (*res != BEAM_READ_EOF) {
+      in->records++;
+      if (*res == BEAM_READ_BAD_RECORD) in->bad_records++;
+      return BEAM_OK;
+    }
+    close_stream(in);
+    if (!in->zip) in->done = true;
+  }
+}
+
+void beam_input_get_stats(const beam_input *in, beam_input_stats *stats) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  stats->records = in->records;
+  stats->bad_records = in->bad_records;
+  stats->bytes_read = in->raw ? in->raw->bytes_read : in->raw_bytes;
+  stats->size = in->raw_size;
+  stats->members = in->members;
+  stats->elapsed_seconds = (double)(now.tv_sec - in->started.tv_sec) +
+                           (double)(now.tv_nsec - in->started.tv_nsec) / 1e9;
+}
+
+beam_status beam_input_open_source(beam_byte_source *src, const beam_input_options *opts,
+                                   const beam_etl_schema *schema, beam_input **out,
+                                   beam_error *err) {
+  *out = NULL;
+  beam_input *in = calloc(1, sizeof *in);
+  if (!in) {
+    beam_status st = beam_error_set(err, BEAM_ERR_NOMEM, "%s: out of memory", src->name);
+    beam_byte_source_close(src);
+    return st;
+  }
+  clock_gettime(CLOCK_MONOTONIC, &in->started);
+  if (opts) in->opts = *opts;
+  else beam_input_options_init(&in->opts);
+  in->schema = schema;
+  in->raw_size = src->size;
+  beam_status st = BEAM_OK;
+  bool is_zip = beam_input_name_kind(src->name) == BEAM_NAME_ZIP;
+  if (!is_zip && beam_byte_source_seekable(src)) {
+    uint8_t magic[4];
+    size_t got = 0;
+    st = beam_byte_source_read_at(src, 0, magic, sizeof magic, &got, err);
+    if (st != BEAM_OK) {
+      beam_byte_source_close(src);
+      free(in);
+      return st;
+    }
+    is_zip = beam_zip_magic(magic, got);
+    src->bytes_read = 0; /* the sniff is not progress */
+  }
+  if (is_zip) {
+    st = beam_zip_open(src, &in->zip, err); /* owns src from here, even on failure */
+    if (st == BEAM_OK) in->raw = beam_zip_archive(in->zip);
+  } else {
+    /* The stream chain owns src from here; in->raw is a borrowed view for progress. */
+    in->raw = src;
+    st = open_stream(in, src, err);
+  }
+  if (st != BEAM_OK) {
+    beam_input_close(in);
+    return st;
+  }
+  *out = in;
+  return BEAM_OK;
+}
+
+beam_status beam_input_open(const char *path, const beam_input_options *opts,
+                            const beam_etl_schema *schema, beam_input **out, beam_error *err) {
+  *out = NULL;
+  if (!path || !*path) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "empty input path");
+  if (strncmp(path, "gs://", 5) == 0)
+    return beam_error_set(err, BEAM_ERR_UNSUPPORTED, "%s: gs:// inputs are not supported yet", path);
+  beam_byte_source *src = NULL;
+  beam_status st = beam_file_source_open(path, &src, err);
+  if (st != BEAM_OK) return st;
+  return beam_input_open_source(src, opts, schema, out, err);
+}

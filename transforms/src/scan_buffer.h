@@ -1,0 +1,38 @@
+/* The one reusable read buffer under every record reader.
+ *
+ * Unread bytes are data[pos, end). A reader scans forward from pos; when a record runs
+ * past end it calls beam_scan_buffer_more, which slides the unread bytes to the front,
+ * grows the buffer only when a single record fills it (doubling, up to max_cap) and reads
+ * more. Memory therefore stays at the initial size whatever the file size, unless one
+ * record is longer. Callers keep offsets relative to pos, never pointers, across calls.
+ * A UTF-8 byte-order mark at the very start of the stream is skipped. */
+#ifndef BEAM_TRANSFORMS_SCAN_BUFFER_H
+#define BEAM_TRANSFORMS_SCAN_BUFFER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "beam/transforms/byte_source.h"
+
+typedef struct beam_scan_buffer {
+  beam_byte_source *src; /* borrowed */
+  char *data;
+  size_t cap, pos, end;
+  size_t max_cap;
+  bool eof;
+  bool started;
+} beam_scan_buffer;
+
+#define BEAM_SCAN_DEFAULT_CAP ((size_t)64 * 1024)
+#define BEAM_SCAN_DEFAULT_MAX ((size_t)64 * 1024 * 1024)
+
+/* cap/max_cap 0 pick the defaults. */
+beam_status beam_scan_buffer_init(beam_scan_buffer *b, beam_byte_source *src, size_t cap,
+                                  size_t max_cap, beam_error *err);
+void beam_scan_buffer_free(beam_scan_buffer *b);
+/* Makes more bytes available past end. *got = 0 at end of stream. Returns
+ * BEAM_ERR_UNSUPPORTED (message says so) when data[pos, end) already spans max_cap: the
+ * caller prefixes the line. */
+beam_status beam_scan_buffer_more(beam_scan_buffer *b, size_t *got, beam_error *err);
+
+#endif

@@ -1,0 +1,404 @@
+/* The sink front: argument checks, the bundle state machine, counters, the scheme registry.
+ * Implementations (sink_sqlite.c, sink_jsonl.c, ...) only see calls that make sense. */
+#include "beam/transforms/sink.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- Rejected-row lists ------------------------------------------------------------ */
+
+void beam_sink_row_errors_reset(beam_sink_row_errors *e) {
+  if (!e) return;
+  e->len = 0;
+  beam_arena_reset(&e->arena);
+}
+
+void beam_sink_row_errors_free(beam_sink_row_errors *e) {
+  if (!e) return;
+  free(e->items);
+  e->items = NULL;
+  e->len = e->cap = 0;
+  beam_arena_free(&e->arena);
+}
+
+beam_status beam_sink_row_errors_add(beam_sink_row_errors *e, size_t index, const char *fmt, ...) {
+  if (e->len == e->cap) {
+    size_t cap = e->cap ? e->cap * 2 : 16;
+    beam_sink_row_error *items = realloc(e->items, cap * sizeof *items);
+    if (!items) return BEAM_ERR_NOMEM;
+    e->items = items;
+    e->cap = cap;
+  }
+  char reason[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(reason, sizeof reason, fmt, ap);
+  va_end(ap);
+  char *copy = beam_arena_strdup(&e->arena, reason);
+  if (!copy) return BEAM_ERR_NOMEM;
+  e->items[e->len].index = index;
+  e->items[e->len].reason = copy;
+  e->len++;
+  return BEAM_OK;
+}
+
+/* ---- Checks shared by every sink --------------------------------------------------- */
+
+bool beam_sink_table_name_valid(const char *name) {
+  if (!name) return false;
+  size_t i = 0;
+  for (; name[i]; i++) {
+    char c = name[i];
+    bool alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+    bool digit = c >= '0' && c <= '9';
+    if (!(alpha || (i > 0 && digit))) return false;
+    if (i >= 128) return false;
+  }
+  return i > 0;
+}
+
+/* Local names so the sinks do not depend on link order with etl_types.c. */
+static const char *type_name(beam_etl_type t) {
+  switch (t) {
+    case BEAM_ETL_STRING: return "STRING";
+    case BEAM_ETL_INT64: return "INT64";
+    case BEAM_ETL_FLOAT64: return "FLOAT64";
+    case BEAM_ETL_NUMERIC: return "NUMERIC";
+    case BEAM_ETL_BOOL: return "BOOL";
+    case BEAM_ETL_TIMESTAMP: return "TIMESTAMP";
+    case BEAM_ETL_DATE: return "DATE";
+    case BEAM_ETL_BYTES: return "BYTES";
+  }
+  return "?";
+}
+
+static const char *kind_name(beam_value_kind k) {
+  switch (k) {
+    case BEAM_VALUE_NULL: return "null";
+    case BEAM_VALUE_BOOL: return "bool";
+    case BEAM_VALUE_INT64: return "int64";
+    case BEAM_VALUE_DOUBLE: return "double";
+    case BEAM_VALUE_BYTES: return "bytes";
+    case BEAM_VALUE_STRING: return "string";
+    default: return "composite";
+  }
+}
+
+static beam_value_kind kind_for_type(beam_etl_type t) {
+  switch (t) {
+    case BEAM_ETL_STRING:
+    case BEAM_ETL_NUMERIC: return BEAM_VALUE_STRING;
+    case BEAM_ETL_INT64:
+    case BEAM_ETL_TIMESTAMP:
+    case BEAM_ETL_DATE: return BEAM_VALUE_INT64;
+    case BEAM_ETL_FLOAT64: return BEAM_VALUE_DOUBLE;
+    case BEAM_ETL_BOOL: return BEAM_VALUE_BOOL;
+    case BEAM_ETL_BYTES: return BEAM_VALUE_BYTES;
+  }
+  return BEAM_VALUE_NULL;
+}
+
+bool beam_sink_row_conforms(const beam_etl_schema *schema, const beam_etl_row *row, char *reason,
+                            size_t reason_cap) {
+  if (!row->values && schema->n_fields > 0) {
+    snprintf(reason, reason_cap, "row has no values");
+    return false;
+  }
+  if (row->schema && row->schema != schema && row->schema->n_fields != schema->n_fields) {
+    snprintf(reason, reason_cap, "row has %zu fields, table has %zu", row->schema->n_fields,
+             schema->n_fields);
+    return false;
+  }
+  for (size_t i = 0; i < schema->n_fields; i++) {
+    const beam_etl_field *f = &schema->fields[i];
+    beam_value_kind k = row->values[i].kind;
+    if (k == BEAM_VALUE_NULL) {
+      if (f->mode == BEAM_ETL_REQUIRED) {
+        snprintf(reason, reason_cap, "field %s: null in a REQUIRED field", f->name);
+        return false;
+      }
+      continue;
+    }
+    /* Tolerate BYTES for STRING-mapped fields and vice versa: both are byte spans and the
+     * sinks treat their contents alike (text is validated or escaped on output). */
+    beam_value_kind want = kind_for_type(f->type);
+    bool span = (k == BEAM_VALUE_STRING || k == BEAM_VALUE_BYTES) &&
+                (want == BEAM_VALUE_STRING || want == BEAM_VALUE_BYTES);
+    if (k != want && !span) {
+      snprintf(reason, reason_cap, "field %s: %s field holds a %s value", f->name,
+               type_name(f->type), kind_name(k));
+      return false;
+    }
+  }
+  return true;
+}
+
+/* ---- The front: state machine and counters ----------------------------------------- */
+
+void beam_sink_init(beam_sink *s, const beam_sink_vtable *vt, const beam_sink_options *opts) {
+  memset(s, 0, sizeof *s);
+  s->vt = vt;
+  if (opts) s->opts = *opts;
+  if (s->opts.batch_rows == 0) s->opts.batch_rows = 64;
+  if (s->opts.busy_timeout_ms <= 0) s->opts.busy_timeout_ms = 30000;
+  if (s->opts.spill_bytes == 0) s->opts.spill_bytes = (size_t)8 << 20;
+  s->state = BEAM_SINK_IDLE;
+}
+
+static beam_status closed_error(beam_error *err) {
+  return beam_error_set(err, BEAM_ERR_INVALID_ARG, "sink is closed");
+}
+
+beam_status beam_sink_ensure_table(beam_sink *s, const char *table, const beam_etl_schema *schema,
+                                   beam_error *err) {
+  if (!s || !schema) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "ensure_table: NULL argument");
+  if (s->state == BEAM_SINK_CLOSED) return closed_error(err);
+  if (s->state == BEAM_SINK_FAILED)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "ensure_table: bundle failed, abort it first");
+  if (!beam_sink_table_name_valid(table))
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG,
+                          "invalid table name \"%.64s\": must match ^[A-Za-z_][A-Za-z0-9_]*$ "
+                          "(at most 128 characters)",
+                          table ? table : "(null)");
+  if (schema->n_fields == 0)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "table %s: schema has no fields", table);
+  for (size_t i = 0; i < schema->n_fields; i++)
+    if (!schema->fields[i].name || !schema->fields[i].name[0])
+      return beam_error_set(err, BEAM_ERR_INVALID_ARG, "table %s: field %zu has no name", table, i);
+  beam_status st = s->vt->ensure_table(s, table, schema, err);
+  if (st != BEAM_OK && s->state == BEAM_SINK_IN_BUNDLE) s->state = BEAM_SINK_FAILED;
+  return st;
+}
+
+beam_status beam_sink_begin(beam_sink *s, const char *bundle_id, beam_error *err) {
+  if (!s) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "begin: NULL sink");
+  if (s->state == BEAM_SINK_CLOSED) return closed_error(err);
+  if (s->state != BEAM_SINK_IDLE)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "begin: a bundle is already open");
+  if (!bundle_id || !bundle_id[0])
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "begin: empty bundle id");
+  s->duplicate = false;
+  s->bundle_rows = 0;
+  s->bundle_rejected = 0;
+  beam_status st = s->vt->begin(s, bundle_id, err);
+  if (st == BEAM_OK) s->state = BEAM_SINK_IN_BUNDLE;
+  return st;
+}
+
+beam_status beam_sink_write_rows(beam_sink *s, const char *table, const beam_etl_row *rows,
+                                 size_t n, beam_sink_row_errors *rejected, beam_error *err) {
+  if (!s) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "write_rows: NULL sink");
+  if (rejected) beam_sink_row_errors_reset(rejected);
+  if (s->state == BEAM_SINK_CLOSED) return closed_error(err);
+  if (s->state == BEAM_SINK_FAILED)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "write_rows: bundle failed, abort it first");
+  if (s->state != BEAM_SINK_IN_BUNDLE)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "write_rows: no bundle open (call begin)");
+  if (n == 0) return BEAM_OK;
+  if (!rows || !table) {
+    s->state = BEAM_SINK_FAILED;
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "write_rows: NULL rows or table");
+  }
+  /* A retried bundle that is already committed costs nothing to write. */
+  if (s->duplicate) return BEAM_OK;
+  beam_sink_row_errors *rej = rejected;
+  if (!rej) {
+    rej = &s->scratch_rejected;
+    beam_sink_row_errors_reset(rej);
+  }
+  beam_status st = s->vt->write_rows(s, table, rows, n, rej, err);
+  if (st == BEAM_OK && !rejected && rej->len > 0)
+    st = beam_error_set(err, BEAM_ERR_INVALID_ARG, "table %s: row %zu rejected: %s", table,
+                        rej->items[0].index, rej->items[0].reason);
+  if (st != BEAM_OK) {
+    s->state = BEAM_SINK_FAILED;
+    return st;
+  }
+  s->bundle_rows += n - rej->len;
+  s->bundle_rejected += rej->len;
+  return BEAM_OK;
+}
+
+beam_status beam_sink_commit(beam_sink *s, beam_error *err) {
+  if (!s) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "commit: NULL sink");
+  if (s->state == BEAM_SINK_CLOSED) return closed_error(err);
+  if (s->state == BEAM_SINK_FAILED)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "commit: bundle failed, abort it");
+  if (s->state != BEAM_SINK_IN_BUNDLE)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "commit: no bundle open");
+  beam_status st = s->vt->commit(s, err);
+  s->state = BEAM_SINK_IDLE;
+  if (st != BEAM_OK) {
+    s->stats.bundles_aborted++;
+    return st;
+  }
+  if (s->duplicate) {
+    s->stats.bundles_duplicate++;
+  } else {
+    s->stats.bundles_committed++;
+    s->stats.rows_written += s->bundle_rows;
+    s->stats.rows_rejected += s->bundle_rejected;
+  }
+  return BEAM_OK;
+}
+
+void beam_sink_abort(beam_sink *s) {
+  if (!s || (s->state != BEAM_SINK_IN_BUNDLE && s->state != BEAM_SINK_FAILED)) return;
+  s->vt->abort(s);
+  s->state = BEAM_SINK_IDLE;
+  s->stats.bundles_aborted++;
+}
+
+bool beam_sink_last_bundle_was_duplicate(const beam_sink *s) { return s && s->duplicate; }
+
+void beam_sink_get_stats(const beam_sink *s, beam_sink_stats *out) {
+  if (s && out) *out = s->stats;
+}
+
+beam_status beam_sink_close(beam_sink *s, beam_error *err) {
+  if (!s) return BEAM_OK;
+  if (s->state == BEAM_SINK_CLOSED) return BEAM_OK;
+  beam_sink_abort(s);
+  beam_status st = s->vt->close(s, err);
+  s->state = BEAM_SINK_CLOSED;
+  return st;
+}
+
+void beam_sink_free(beam_sink *s) {
+  if (!s) return;
+  if (s->state != BEAM_SINK_CLOSED) beam_sink_close(s, NULL);
+  beam_sink_row_errors_free(&s->scratch_rejected);
+  s->vt->free(s);
+}
+
+/* ---- The scheme registry ----------------------------------------------------------- */
+
+#define MAX_SCHEMES 32
+#define MAX_SCHEME_LEN 31
+
+typedef struct scheme_entry {
+  char name[MAX_SCHEME_LEN + 1];
+  beam_sink_factory factory;
+} scheme_entry;
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static scheme_entry registry[MAX_SCHEMES];
+static size_t registry_len;
+static bool registry_seeded;
+
+static bool scheme_name_valid(const char *s, size_t len) {
+  if (len == 0 || len > MAX_SCHEME_LEN || !(s[0] >= 'a' && s[0] <= 'z')) return false;
+  for (size_t i = 0; i < len; i++) {
+    char c = s[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.'))
+      return false;
+  }
+  return true;
+}
+
+/* Caller holds registry_lock. */
+static beam_status registry_put(const char *name, beam_sink_factory f) {
+  for (size_t i = 0; i < registry_len; i++)
+    if (strcmp(registry[i].name, name) == 0) {
+      registry[i].factory = f;
+      return BEAM_OK;
+    }
+  if (registry_len == MAX_SCHEMES) return BEAM_ERR_NOMEM;
+  /* Keep the table sorted so the error message lists schemes in a stable order. */
+  size_t at = registry_len;
+  while (at > 0 && strcmp(registry[at - 1].name, name) > 0) {
+    registry[at] = registry[at - 1];
+    at--;
+  }
+  snprintf(registry[at].name, sizeof registry[at].name, "%s", name);
+  registry[at].factory = f;
+  registry_len++;
+  return BEAM_OK;
+}
+
+/* Caller holds registry_lock. Built-ins go in lazily so a user registration made before
+ * the first open (e.g. replacing "sqlite" in a test) is not overwritten. */
+static void registry_seed(void) {
+  if (registry_seeded) return;
+  registry_seeded = true;
+  bool have_sqlite = false, have_jsonl = false;
+  for (size_t i = 0; i < registry_len; i++) {
+    if (strcmp(registry[i].name, "sqlite") == 0) have_sqlite = true;
+    if (strcmp(registry[i].name, "jsonl") == 0) have_jsonl = true;
+  }
+  if (!have_sqlite) registry_put("sqlite", beam_sink_sqlite_open);
+  if (!have_jsonl) registry_put("jsonl", beam_sink_jsonl_open);
+}
+
+beam_status beam_sink_register_scheme(const char *scheme, beam_sink_factory factory,
+                                      beam_error *err) {
+  if (!scheme || !factory || !scheme_name_valid(scheme, strlen(scheme)))
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG,
+                          "invalid sink scheme \"%.40s\": lowercase letter then [a-z0-9+.-], "
+                          "at most %d characters",
+                          scheme ? scheme : "(null)", MAX_SCHEME_LEN);
+  pthread_mutex_lock(&registry_lock);
+  beam_status st = registry_put(scheme, factory);
+  pthread_mutex_unlock(&registry_lock);
+  if (st != BEAM_OK)
+    return beam_error_set(err, st, "sink scheme registry full (%d schemes)", MAX_SCHEMES);
+  return BEAM_OK;
+}
+
+/* Caller holds registry_lock. */
+static void known_schemes_locked(char *buf, size_t cap) {
+  size_t used = 0;
+  buf[0] = '\0';
+  for (size_t i = 0; i < registry_len && used < cap; i++) {
+    int w = snprintf(buf + used, cap - used, "%s%s", i ? ", " : "", registry[i].name);
+    if (w < 0) break;
+    used += (size_t)w;
+  }
+}
+
+const char *beam_sink_known_schemes(char *buf, size_t cap) {
+  if (!buf || cap == 0) return buf;
+  pthread_mutex_lock(&registry_lock);
+  registry_seed();
+  known_schemes_locked(buf, cap);
+  pthread_mutex_unlock(&registry_lock);
+  return buf;
+}
+
+beam_status beam_sink_open(const char *uri, const beam_sink_options *opts, beam_sink **out,
+                           beam_error *err) {
+  if (!out) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "sink open: NULL out");
+  *out = NULL;
+  if (!uri) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "sink open: NULL uri");
+  const char *colon = strchr(uri, ':');
+  size_t slen = colon ? (size_t)(colon - uri) : 0;
+  char known[256];
+  if (!colon || !scheme_name_valid(uri, slen)) {
+    beam_sink_known_schemes(known, sizeof known);
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG,
+                          "sink URI \"%.200s\" has no scheme: expected scheme:location, "
+                          "known schemes: %s",
+                          uri, known);
+  }
+  char scheme[MAX_SCHEME_LEN + 1];
+  memcpy(scheme, uri, slen);
+  scheme[slen] = '\0';
+  beam_sink_factory factory = NULL;
+  pthread_mutex_lock(&registry_lock);
+  registry_seed();
+  for (size_t i = 0; i < registry_len; i++)
+    if (strcmp(registry[i].name, scheme) == 0) factory = registry[i].factory;
+  if (!factory) known_schemes_locked(known, sizeof known);
+  pthread_mutex_unlock(&registry_lock);
+  if (!factory)
+    return beam_error_set(err, BEAM_ERR_NOT_FOUND,
+                          "unknown sink scheme \"%s\" in \"%.200s\"; known schemes: %s", scheme,
+                          uri, known);
+  const char *location = colon + 1;
+  if (!location[0])
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "sink URI \"%s\" names no location", uri);
+  return factory(location, opts, out, err);
+}
