@@ -1,0 +1,43 @@
+/* Running a pipeline: the in-process local runner (and, later, portable and Dataflow). */
+#ifndef BEAM_RUNNER_H
+#define BEAM_RUNNER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "beam/pipeline.h"
+#include "beam/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct beam_counter_result {
+  char *transform_id;
+  char *name;
+  int64_t value;
+} beam_counter_result;
+
+typedef struct beam_run_result {
+  beam_counter_result *counters;
+  size_t n_counters;
+  double elapsed_seconds;
+} beam_run_result;
+
+/* Runs an encoded Pipeline proto in this process. options: pipeline options (JSON object,
+ * may be NULL) that reach the DoFns. */
+beam_status beam_run_local(const uint8_t *pipeline_proto, size_t len, const json_t *options,
+                           beam_run_result *result, beam_error *err);
+/* Encodes p and runs it on the local runner. */
+beam_status beam_pipeline_run_local(beam_pipeline *p, const json_t *options, beam_run_result *result,
+                                    beam_error *err);
+/* Sum of counter `name` over transforms (transform_id NULL) or in one transform. */
+int64_t beam_run_result_counter(const beam_run_result *r, const char *transform_id, const char *name);
+void beam_run_result_free(beam_run_result *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

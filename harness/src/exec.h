@@ -1,0 +1,104 @@
+/* The execution graph: what a bundle runs, in the local runner and in the Fn API harness.
+ *
+ * Each transform becomes a node with a small vtable (start_bundle, process, finish_bundle,
+ * teardown), as in the Go SDK's exec package. A node's outputs fan out to consumer nodes;
+ * emitting calls the consumers' process directly, so a fused chain of ParDos is a chain of
+ * function calls with no queue and no encoding between them. */
+#ifndef BEAM_EXEC_H
+#define BEAM_EXEC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "beam/arena.h"
+#include "beam/coder.h"
+#include "beam/status.h"
+#include "beam/value.h"
+#include "proto_names.h"
+
+typedef struct beam_exec_node beam_exec_node;
+typedef struct beam_exec_graph beam_exec_graph;
+
+typedef struct beam_exec_ops {
+  const char *kind; /* for logs: "pardo", "flatten", ... */
+  beam_status (*start_bundle)(beam_exec_node *n, beam_error *err);
+  beam_status (*process)(beam_exec_node *n, const beam_windowed_value *wv, beam_error *err);
+  beam_status (*finish_bundle)(beam_exec_node *n, beam_error *err);
+  void (*teardown)(beam_exec_node *n); /* releases everything the node owns, not the node */
+} beam_exec_ops;
+
+/* One output PCollection of a node and the nodes that consume it. */
+typedef struct beam_exec_output {
+  const char *pcollection_id;
+  beam_exec_node **consumers;
+  size_t n_consumers;
+  int64_t elements; /* count emitted, for progress and metrics */
+} beam_exec_output;
+
+struct beam_exec_node {
+  const beam_exec_ops *ops;
+  const char *transform_id;
+  beam_exec_graph *graph;
+  beam_exec_output *outputs;
+  size_t n_outputs;
+  void *impl;
+};
+
+static inline beam_status beam_exec_emit(beam_exec_output *out, const beam_windowed_value *wv,
+                                         beam_error *err) {
+  out->elements++;
+  for (size_t i = 0; i < out->n_consumers; i++) {
+    beam_exec_node *c = out->consumers[i];
+    beam_status s = c->ops->process(c, wv, err);
+    if (s != BEAM_OK) return s;
+  }
+  return BEAM_OK;
+}
+
+/* A user counter's value, keyed by transform and name. */
+typedef struct beam_exec_counter {
+  const char *transform_id;
+  const char *name;
+  int64_t value;
+} beam_exec_counter;
+
+/* Where side input values come from: the local runner materializes PCollections; the
+ * harness reads them over the State API. */
+typedef struct beam_side_input_source {
+  beam_status (*get)(void *self, const char *transform_id, const char *local_name,
+                     const char *pcollection_id, beam_arena *arena, const beam_value_list **out,
+                     beam_error *err);
+  void *self;
+} beam_side_input_source;
+
+struct beam_exec_graph {
+  beam_arena arena;           /* node structs, ids, output arrays: lives as long as the graph */
+  const PIPE(Components) *components;
+  beam_exec_node **nodes;     /* topological order: producers before consumers */
+  size_t n_nodes;
+  beam_exec_node **roots;     /* nodes fed from outside: impulses, data sources */
+  size_t n_roots;
+  const json_t *options;      /* pipeline options */
+  const char *bundle_id;
+  beam_side_input_source side_inputs;
+  /* True in the local runner: side inputs are complete only at finish, so ParDos with side
+   * inputs hold their main input until then. The harness reads them over the State API. */
+  bool side_inputs_deferred;
+  /* Counters of the bundle, gathered at finish. */
+  beam_exec_counter *counters;
+  size_t n_counters, cap_counters;
+  /* Coders built for this graph, freed with it. */
+  beam_coder **coders;
+  size_t n_coders, cap_coders;
+};
+
+/* Resolves a coder id of the graph's Components (cached per graph). */
+beam_status beam_exec_graph_coder(beam_exec_graph *g, const char *coder_id, beam_coder **out,
+                                  beam_error *err);
+/* Adds delta to the counter (transform, name). */
+beam_status beam_exec_graph_count(beam_exec_graph *g, const char *transform_id, const char *name,
+                                  int64_t delta);
+
+#endif
