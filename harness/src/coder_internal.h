@@ -54,6 +54,10 @@ beam_status beam_coder_factory_row(const char *urn, const uint8_t *payload, size
                                    beam_coder *const *components, size_t n, beam_coder **out,
                                    beam_error *err);
 
+beam_status beam_coder_factory_dynamic(const char *urn, const uint8_t *payload, size_t payload_len,
+                                       beam_coder *const *components, size_t n, beam_coder **out,
+                                       beam_error *err);
+
 /* Checks a factory got exactly `want` components. */
 beam_status beam_coder_check_arity(const char *urn, size_t n, size_t want, beam_error *err);
 

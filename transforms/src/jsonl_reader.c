@@ -11,6 +11,7 @@
 struct beam_jsonl_reader {
   beam_byte_source *src;
   beam_line_reader *lines;
+  int64_t records; /* non-blank lines returned so far */
   beam_json_record_parser *parser;
   const beam_etl_schema *schema;
   size_t n_fields;
@@ -83,7 +84,7 @@ beam_status beam_jsonl_reader_next(beam_jsonl_reader *r, beam_arena *arena,
     rec->schema = r->schema;
     rec->cells = cells;
     rec->origin.source = r->src->name;
-    rec->origin.line = lineno;
+    rec->origin.line = ++r->records; /* the record number, as _dead_letter.line reports */
     rec->origin.raw.data = (const uint8_t *)raw;
     rec->origin.raw.len = len;
     if (beam_json_record_parse(r->parser, w, len, cells, perr) != BEAM_OK) {

@@ -71,6 +71,10 @@ beam_status beam_dofn_emit_at(beam_dofn_ctx *ctx, int output, const beam_value *
 beam_status beam_dofn_emit_windowed(beam_dofn_ctx *ctx, int output, const beam_windowed_value *wv,
                                     beam_error *err);
 void beam_dofn_counter_add(beam_dofn_ctx *ctx, int counter, int64_t delta);
+/* Adds to a counter named at bundle time (declared on first use; for names known only from
+ * the data, such as one counter per destination table). Slower than a declared id. */
+beam_status beam_dofn_counter_add_named(beam_dofn_ctx *ctx, const char *name, int64_t delta,
+                                        beam_error *err);
 /* Scratch memory reset after every process() call returns. */
 beam_arena *beam_dofn_scratch(beam_dofn_ctx *ctx);
 /* Memory that lives until finish_bundle returns. */

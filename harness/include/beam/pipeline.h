@@ -37,6 +37,8 @@ beam_coder_spec *beam_coder_spec_double(beam_pipeline *p);
 beam_coder_spec *beam_coder_spec_bool(beam_pipeline *p);
 beam_coder_spec *beam_coder_spec_kv(beam_pipeline *p, beam_coder_spec *key, beam_coder_spec *value);
 beam_coder_spec *beam_coder_spec_iterable(beam_pipeline *p, beam_coder_spec *elem);
+/* beam-c's self-describing coder (beam:coder:c:value:v1): any plain beam_value. */
+beam_coder_spec *beam_coder_spec_value(beam_pipeline *p);
 /* payload: a serialized Beam Schema proto. */
 beam_coder_spec *beam_coder_spec_row(beam_pipeline *p, const void *schema_proto, size_t len);
 

@@ -1,0 +1,32 @@
+/* Progress lines for long work on a terminal: rows, bytes, rate, percent when the total is
+ * known. Redrawn in place on stderr at most twice a second; silent when stderr is not a
+ * terminal (logs stay quiet) unless forced. */
+#ifndef BEAM_PROGRESS_H
+#define BEAM_PROGRESS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct beam_progress {
+  bool enabled;
+  bool drawn;      /* a line is on screen and needs a newline at the end */
+  double started;  /* monotonic seconds */
+  double last;     /* last redraw */
+  char what[96];   /* e.g. the file name */
+} beam_progress;
+
+/* mode: "auto" (terminal only), "on", "off"; NULL means auto. */
+void beam_progress_start(beam_progress *p, const char *what, const char *mode);
+/* Cheap to call often: redraws only when half a second has passed. total_bytes < 0: unknown. */
+void beam_progress_update(beam_progress *p, int64_t rows, uint64_t bytes, int64_t total_bytes);
+/* Ends the line. */
+void beam_progress_finish(beam_progress *p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,138 @@
+/* beam:coder:c:value:v1 — a self-describing coder for any beam_value of the plain kinds
+ * (null, bool, int64, double, bytes, string, list, kv, row, map, timestamp).
+ *
+ * Why: the ETL stages pass rows whose schema depends on the destination table (routed rows,
+ * dead letters, file info) through one PCollection. A schema'd row coder cannot carry them
+ * all, so each value carries its own kind. Runners treat this SDK-specific coder as opaque
+ * (they length-prefix it), which Beam allows for PCollections consumed by SDK transforms.
+ *
+ * Encoding (always self-delimiting, so nested and outer contexts coincide): one kind byte
+ * (the beam_value_kind number), then NULL: nothing; BOOL: one byte 0/1; INT64: varint of
+ * the two's complement; DOUBLE: big-endian IEEE bits; BYTES/STRING: varint length + bytes;
+ * LIST/ROW: varint count + items; MAP: varint pair count + key, value, ...; KV: key, value;
+ * TIMESTAMP: Beam's timestamp encoding. */
+#include <string.h>
+
+#include "coder_internal.h"
+
+/* Hostile input may nest lists inside lists; bound the recursion. */
+#define DYNAMIC_MAX_DEPTH 32
+
+static beam_status encode_value(const beam_value *v, beam_buf *out, int depth, beam_error *err);
+
+static beam_status encode_items(const beam_value *items, size_t n, size_t count, beam_buf *out,
+                                int depth, beam_error *err) {
+  beam_status s = beam_coder_encode_varint(out, count);
+  for (size_t i = 0; i < n && s == BEAM_OK; i++) s = encode_value(&items[i], out, depth + 1, err);
+  return s;
+}
+
+static beam_status encode_value(const beam_value *v, beam_buf *out, int depth, beam_error *err) {
+  if (depth > DYNAMIC_MAX_DEPTH)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: value nested deeper than %d",
+                          BEAM_CODER_URN_C_VALUE, DYNAMIC_MAX_DEPTH);
+  beam_status s = beam_buf_append_byte(out, (uint8_t)v->kind);
+  if (s != BEAM_OK) return s;
+  switch (v->kind) {
+    case BEAM_VALUE_NULL: return BEAM_OK;
+    case BEAM_VALUE_BOOL: return beam_buf_append_byte(out, v->u.b ? 1 : 0);
+    case BEAM_VALUE_INT64: return beam_coder_encode_varint_i64(out, v->u.i64);
+    case BEAM_VALUE_DOUBLE: return beam_coder_encode_double(out, v->u.f64);
+    case BEAM_VALUE_BYTES:
+    case BEAM_VALUE_STRING: return beam_coder_encode_lp_bytes(out, v->u.bytes.data, v->u.bytes.len);
+    case BEAM_VALUE_LIST:
+    case BEAM_VALUE_ROW: return encode_items(v->u.list.items, v->u.list.len, v->u.list.len, out, depth, err);
+    case BEAM_VALUE_MAP:
+      return encode_items(v->u.list.items, v->u.list.len & ~(size_t)1, v->u.list.len / 2, out, depth, err);
+    case BEAM_VALUE_KV:
+      s = encode_value(v->u.kv.key, out, depth + 1, err);
+      return s == BEAM_OK ? encode_value(v->u.kv.value, out, depth + 1, err) : s;
+    case BEAM_VALUE_TIMESTAMP: return beam_coder_encode_timestamp(out, v->u.i64);
+    default:
+      return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: cannot encode value kind %d",
+                            BEAM_CODER_URN_C_VALUE, (int)v->kind);
+  }
+}
+
+static beam_status decode_value(beam_reader *in, beam_arena *a, beam_value *out, int depth,
+                                beam_error *err);
+
+static beam_status decode_items(beam_reader *in, beam_arena *a, beam_value *out, size_t per_item,
+                                int depth, beam_error *err) {
+  uint64_t count;
+  beam_status s = beam_coder_decode_varint(in, &count);
+  if (s != BEAM_OK) return s;
+  /* Every item takes at least one byte: a count beyond the input is malformed, not a reason
+   * to allocate. */
+  if (count > beam_reader_remaining(in) / per_item)
+    return beam_error_set(err, BEAM_ERR_MALFORMED, "%s: %llu items but %zu bytes left",
+                          BEAM_CODER_URN_C_VALUE, (unsigned long long)count, beam_reader_remaining(in));
+  size_t n = (size_t)count * per_item;
+  out->u.list.len = n;
+  out->u.list.items = n ? beam_arena_alloc(a, n * sizeof(beam_value)) : NULL;
+  if (n && !out->u.list.items) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  for (size_t i = 0; i < n && s == BEAM_OK; i++) s = decode_value(in, a, &out->u.list.items[i], depth + 1, err);
+  return s;
+}
+
+static beam_status decode_value(beam_reader *in, beam_arena *a, beam_value *out, int depth,
+                                beam_error *err) {
+  if (depth > DYNAMIC_MAX_DEPTH)
+    return beam_error_set(err, BEAM_ERR_MALFORMED, "%s: nested deeper than %d", BEAM_CODER_URN_C_VALUE,
+                          DYNAMIC_MAX_DEPTH);
+  uint8_t kind, b;
+  uint64_t bits;
+  beam_status s = beam_reader_byte(in, &kind);
+  if (s != BEAM_OK) return s;
+  out->kind = (beam_value_kind)kind;
+  switch (kind) {
+    case BEAM_VALUE_NULL: out->u.i64 = 0; return BEAM_OK;
+    case BEAM_VALUE_BOOL:
+      s = beam_reader_byte(in, &b);
+      if (s == BEAM_OK && b > 1)
+        return beam_error_set(err, BEAM_ERR_MALFORMED, "%s: bool byte %u", BEAM_CODER_URN_C_VALUE, b);
+      out->u.b = b == 1;
+      return s;
+    case BEAM_VALUE_INT64: return beam_coder_decode_varint_i64(in, &out->u.i64);
+    case BEAM_VALUE_DOUBLE:
+      s = beam_coder_decode_be64(in, &bits);
+      memcpy(&out->u.f64, &bits, sizeof bits);
+      return s;
+    case BEAM_VALUE_BYTES:
+    case BEAM_VALUE_STRING: return beam_coder_decode_lp_bytes(in, &out->u.bytes);
+    case BEAM_VALUE_LIST:
+    case BEAM_VALUE_ROW: return decode_items(in, a, out, 1, depth, err);
+    case BEAM_VALUE_MAP: return decode_items(in, a, out, 2, depth, err);
+    case BEAM_VALUE_KV: {
+      beam_value *kv = beam_arena_alloc(a, 2 * sizeof *kv);
+      if (!kv) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+      out->u.kv.key = &kv[0];
+      out->u.kv.value = &kv[1];
+      s = decode_value(in, a, &kv[0], depth + 1, err);
+      return s == BEAM_OK ? decode_value(in, a, &kv[1], depth + 1, err) : s;
+    }
+    case BEAM_VALUE_TIMESTAMP: return beam_coder_decode_timestamp(in, &out->u.i64);
+    default:
+      return beam_error_set(err, BEAM_ERR_MALFORMED, "%s: unknown value kind %u", BEAM_CODER_URN_C_VALUE, kind);
+  }
+}
+
+static beam_status dynamic_encode(const beam_coder *c, const beam_value *v, bool nested, beam_buf *out,
+                                  beam_error *err) {
+  return encode_value(v, out, 0, err);
+}
+
+static beam_status dynamic_decode(const beam_coder *c, beam_reader *in, bool nested, beam_arena *arena,
+                                  beam_value *out, beam_error *err) {
+  return decode_value(in, arena, out, 0, err);
+}
+
+static const beam_coder_ops dynamic_ops = {dynamic_encode, dynamic_decode, NULL, NULL};
+
+beam_status beam_coder_factory_dynamic(const char *urn, const uint8_t *payload, size_t payload_len,
+                                       beam_coder *const *components, size_t n, beam_coder **out,
+                                       beam_error *err) {
+  beam_status s = beam_coder_check_arity(urn, n, 0, err);
+  if (s != BEAM_OK) return s;
+  return beam_coder_new(urn, &dynamic_ops, NULL, payload, payload_len, components, n, out, err);
+}

@@ -1,0 +1,120 @@
+/* file_etl flag parsing: --name=value or --name value; --input may repeat. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "options.h"
+
+void file_etl_usage(const char *prog) {
+  fprintf(stderr,
+          "usage: %s --input=PATH [--input=PATH ...] --spec=SPEC.json --sink=sqlite:PATH|jsonl:DIR\n"
+          "          [--runner=auto|local] [--size_threshold=BYTES] [--dump_pipeline=FILE]\n"
+          "          [--progress=auto|on|off] [--no_sync] [--quiet]\n"
+          "\n"
+          "Reads CSV / JSON-lines / ZIP / gzip files (or every file under a directory), parses them\n"
+          "against the spec's schema, cleans, validates, filters and routes each row to a table.\n"
+          "Bad rows land in _dead_letter with the reason; one row per file lands in _files.\n",
+          prog);
+}
+
+static bool set_string(const char **slot, const char *value) {
+  *slot = value;
+  return value && *value;
+}
+
+static bool parse_size(const char *text, int64_t *out) {
+  char *end;
+  errno = 0;
+  long long v = strtoll(text, &end, 10);
+  if (errno || end == text || v < 0) return false;
+  int64_t mult = 1;
+  if (*end == 'K' || *end == 'k') mult = 1LL << 10, end++;
+  else if (*end == 'M' || *end == 'm') mult = 1LL << 20, end++;
+  else if (*end == 'G' || *end == 'g') mult = 1LL << 30, end++;
+  if (*end) return false;
+  *out = (int64_t)v * mult;
+  return true;
+}
+
+static bool add_input(file_etl_options *o, const char *value) {
+  const char **grown = realloc(o->inputs, (o->n_inputs + 1) * sizeof *grown);
+  if (!grown) return false;
+  o->inputs = grown;
+  o->inputs[o->n_inputs++] = value;
+  return true;
+}
+
+/* Applies one flag; value may be NULL for booleans. */
+static bool apply(file_etl_options *o, const char *name, const char *value, char *msg, size_t cap) {
+  bool ok = true;
+  if (strcmp(name, "input") == 0) ok = value && *value && add_input(o, value);
+  else if (strcmp(name, "spec") == 0) ok = set_string(&o->spec, value);
+  else if (strcmp(name, "sink") == 0) ok = set_string(&o->sink, value);
+  else if (strcmp(name, "runner") == 0)
+    ok = set_string(&o->runner, value) && (strcmp(value, "auto") == 0 || strcmp(value, "local") == 0);
+  else if (strcmp(name, "size_threshold") == 0) ok = value && parse_size(value, &o->size_threshold);
+  else if (strcmp(name, "dump_pipeline") == 0) ok = set_string(&o->dump_pipeline, value);
+  else if (strcmp(name, "progress") == 0)
+    ok = set_string(&o->progress, value) &&
+         (strcmp(value, "auto") == 0 || strcmp(value, "on") == 0 || strcmp(value, "off") == 0);
+  else {
+    snprintf(msg, cap, "unknown flag --%s (see --help)", name);
+    return false;
+  }
+  if (!ok) snprintf(msg, cap, "bad value for --%s: \"%s\"", name, value ? value : "");
+  return ok;
+}
+
+static bool is_bool_flag(const char *name) {
+  return strcmp(name, "no_sync") == 0 || strcmp(name, "quiet") == 0 || strcmp(name, "help") == 0;
+}
+
+static void apply_bool(file_etl_options *o, const char *name, bool v) {
+  if (strcmp(name, "no_sync") == 0) o->no_sync = v;
+  else if (strcmp(name, "quiet") == 0) o->quiet = v;
+  else o->help = v;
+}
+
+bool file_etl_options_parse(int argc, char **argv, file_etl_options *o, char *msg, size_t cap) {
+  memset(o, 0, sizeof *o);
+  o->runner = "auto";
+  o->progress = "auto";
+  o->size_threshold = 1LL << 30;
+  for (int i = 1; i < argc; i++) {
+    const char *arg = argv[i];
+    if (strcmp(arg, "-h") == 0) arg = "--help";
+    if (strncmp(arg, "--", 2) != 0) {
+      snprintf(msg, cap, "unexpected argument \"%s\" (flags look like --input=PATH)", arg);
+      return false;
+    }
+    char name[64];
+    const char *eq = strchr(arg + 2, '=');
+    size_t len = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+    if (len == 0 || len >= sizeof name) {
+      snprintf(msg, cap, "bad flag \"%s\"", arg);
+      return false;
+    }
+    memcpy(name, arg + 2, len);
+    name[len] = '\0';
+    for (char *c = name; *c; c++)
+      if (*c == '-') *c = '_'; /* --dump-pipeline == --dump_pipeline */
+    if (is_bool_flag(name)) {
+      apply_bool(o, name, !eq || strcmp(eq + 1, "false") != 0);
+      continue;
+    }
+    const char *value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+    if (!apply(o, name, value, msg, cap)) return false;
+  }
+  if (o->help) return true;
+  if (!o->n_inputs) snprintf(msg, cap, "--input is required");
+  else if (!o->spec) snprintf(msg, cap, "--spec is required");
+  else if (!o->sink) snprintf(msg, cap, "--sink is required (sqlite:PATH or jsonl:DIR)");
+  else return true;
+  return false;
+}
+
+void file_etl_options_free(file_etl_options *o) {
+  free(o->inputs);
+  o->inputs = NULL;
+}

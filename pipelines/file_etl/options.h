@@ -1,0 +1,30 @@
+/* Command-line options of file_etl. */
+#ifndef FILE_ETL_OPTIONS_H
+#define FILE_ETL_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct file_etl_options {
+  const char **inputs;
+  size_t n_inputs;
+  const char *spec;
+  const char *sink;
+  const char *runner;        /* "auto" | "local" */
+  int64_t size_threshold;    /* bytes; auto picks a remote runner at or above it */
+  const char *dump_pipeline; /* write the Pipeline proto here */
+  const char *progress;      /* "auto" | "on" | "off" */
+  bool no_sync;
+  bool quiet;
+  bool help;
+} file_etl_options;
+
+/* Parses argv (flags as --name=value or --name value). On a usage error writes the message
+ * to msg and returns false. The inputs array is heap-allocated: free it with
+ * file_etl_options_free. */
+bool file_etl_options_parse(int argc, char **argv, file_etl_options *o, char *msg, size_t cap);
+void file_etl_options_free(file_etl_options *o);
+void file_etl_usage(const char *prog);
+
+#endif

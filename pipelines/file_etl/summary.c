@@ -1,0 +1,53 @@
+/* The end-of-run report: where every record went. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "beam/transforms/etl_types.h"
+#include "summary.h"
+
+#define WRITTEN_PREFIX "written."
+
+static int compare_counters(const void *a, const void *b) {
+  const beam_counter_result *x = *(beam_counter_result *const *)a, *y = *(beam_counter_result *const *)b;
+  return strcmp(x->name, y->name);
+}
+
+int file_etl_print_summary(FILE *out, const beam_run_result *r, const char *sink_uri, const char *runner) {
+  int64_t records = beam_run_result_counter(r, "ReadAndProcess", "records");
+  int64_t filtered = beam_run_result_counter(r, "ReadAndProcess", "filtered");
+  int64_t dedup = beam_run_result_counter(r, "DedupePick", "deduplicated");
+  int64_t files = beam_run_result_counter(r, "ListFiles", "files");
+  int64_t bytes = beam_run_result_counter(r, "ReadAndProcess", "bytes_read");
+  int64_t dead = beam_run_result_counter(r, "Write", WRITTEN_PREFIX BEAM_ETL_DEAD_LETTER_TABLE);
+  const beam_counter_result **tables = calloc(r->n_counters + 1, sizeof *tables);
+  size_t n = 0;
+  int64_t written = 0;
+  for (size_t i = 0; tables && i < r->n_counters; i++) {
+    const beam_counter_result *c = &r->counters[i];
+    if (strcmp(c->transform_id, "Write") != 0 || strncmp(c->name, WRITTEN_PREFIX, strlen(WRITTEN_PREFIX)) != 0 ||
+        strcmp(c->name, WRITTEN_PREFIX BEAM_ETL_DEAD_LETTER_TABLE) == 0)
+      continue;
+    tables[n++] = c;
+    written += c->value;
+  }
+  if (n) qsort(tables, n, sizeof *tables, compare_counters);
+  double secs = r->elapsed_seconds > 0 ? r->elapsed_seconds : 1e-9;
+  fprintf(out, "file_etl: %lld file%s, %lld records, %.1f MB in %.3f s (%.0f records/s), runner %s\n",
+          (long long)files, files == 1 ? "" : "s", (long long)records, (double)bytes / 1e6, r->elapsed_seconds,
+          (double)records / secs, runner);
+  for (size_t i = 0; i < n; i++)
+    fprintf(out, "  %-32s %12lld rows\n", tables[i]->name + strlen(WRITTEN_PREFIX), (long long)tables[i]->value);
+  fprintf(out, "  %-32s %12lld rows\n", BEAM_ETL_DEAD_LETTER_TABLE, (long long)dead);
+  fprintf(out, "  %-32s %12lld rows (counted, not written)\n", "filtered", (long long)filtered);
+  fprintf(out, "  %-32s %12lld rows (duplicates of a kept row)\n", "deduplicated", (long long)dedup);
+  fprintf(out, "  %-32s %12lld rows (one per input file)\n", BEAM_ETL_FILES_TABLE, (long long)files);
+  fprintf(out, "rows went to %s\n", sink_uri);
+  free(tables);
+  int64_t accounted = written + dead + filtered + dedup;
+  if (accounted != records) {
+    fprintf(stderr, "file_etl: %lld records read but %lld accounted for: this is a bug, please report it\n",
+            (long long)records, (long long)accounted);
+    return 0;
+  }
+  return 1;
+}

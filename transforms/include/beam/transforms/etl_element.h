@@ -1,0 +1,70 @@
+/* The element the ETL DoFns pass to each other, and the per-file statistics they report.
+ *
+ * An ETL element is a ROW value: [table, file, source, line, raw, v0 ... vN-1] where table
+ * is the destination (STRING), file the input file it came from (what _files counts by),
+ * source/line/raw the record's origin (source is "archive.zip!member.csv" inside archives;
+ * raw is NULL for good rows: only dead letters carry it) and v0.. the row's values in the
+ * destination table's schema. The
+ * destination decides the schema: "_dead_letter" and "_files" have their own, every other
+ * table has the spec's. One shape for all tables lets routed rows and dead letters share a
+ * PCollection; its coder is the self-describing beam:coder:c:value:v1.
+ *
+ * File statistics travel as KV<file name, stats ROW> and are summed per file by the
+ * "etl_file_stats" CombineFn into the _files row. */
+#ifndef BEAM_TRANSFORMS_ETL_ELEMENT_H
+#define BEAM_TRANSFORMS_ETL_ELEMENT_H
+
+#include "beam/transforms/etl_spec.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BEAM_ETL_ELEMENT_HEADER 5
+
+/* Builds the element for row (values and origin are aliased, not copied) in arena. */
+beam_status beam_etl_element_make(beam_arena *arena, const char *table, const char *file,
+                                  const beam_etl_row *row, bool with_raw, beam_value *out);
+/* Reads an element back: *table and *file are NUL-terminated copies in arena; row->values alias v;
+ * row->schema is the destination's schema (spec's for ordinary tables). BEAM_ERR_MALFORMED
+ * when v is not an element or its width does not match that schema. */
+beam_status beam_etl_element_view(const beam_value *v, const beam_etl_spec *spec, beam_arena *arena,
+                                  const char **table, const char **file, beam_etl_row *row,
+                                  beam_error *err);
+
+/* Per-file counters, summed across the stages that know them. */
+typedef enum beam_etl_stat {
+  BEAM_ETL_STAT_SIZE_BYTES = 0,
+  BEAM_ETL_STAT_RECORDS,
+  BEAM_ETL_STAT_WRITTEN,
+  BEAM_ETL_STAT_DEAD_LETTERED,
+  BEAM_ETL_STAT_FILTERED,
+  BEAM_ETL_STAT_DEDUPLICATED,
+  BEAM_ETL_STAT_STARTED_AT,  /* microseconds since the epoch; combined with min */
+  BEAM_ETL_STAT_FINISHED_AT, /* combined with max */
+  BEAM_ETL_STAT_COUNT
+} beam_etl_stat;
+
+typedef struct beam_etl_file_stats {
+  int64_t v[BEAM_ETL_STAT_COUNT];
+} beam_etl_file_stats;
+
+/* KV<STRING file, ROW of BEAM_ETL_STAT_COUNT INT64> in arena. */
+beam_status beam_etl_stats_make(beam_arena *arena, const char *file, const beam_etl_file_stats *st,
+                                beam_value *out);
+/* Parses the ROW half of a stats value. */
+beam_status beam_etl_stats_read(const beam_value *row, beam_etl_file_stats *st, beam_error *err);
+/* a += b (times by min / max, zero meaning unset). */
+void beam_etl_stats_merge(beam_etl_file_stats *a, const beam_etl_file_stats *b);
+
+/* Microseconds since the epoch, from the wall clock. */
+int64_t beam_etl_now_micros(void);
+
+/* Registers the ETL DoFns and CombineFns (idempotent). Programs that build ETL pipelines
+ * call it through beam_etl_file_pipeline_build; a worker calls it before running bundles. */
+beam_status beam_etl_register_fns(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,41 @@
+/* The file ETL as a Beam pipeline: what pipelines/file_etl builds and any runner executes.
+ *
+ *   Impulse -> ListFiles -> ReadAndProcess --rows--> [DedupeKey -> DedupeGroup -> DedupePick]
+ *                                         \--dead--------------------------------\
+ *   Flatten(rows, dead) -> Write (sink) ------------------------------------ stats
+ *   Flatten(stats of ReadAndProcess, DedupePick, Write) -> SumFileStats (CombinePerKey)
+ *     -> FilesRow -> WriteFiles (the _files table)
+ *
+ * The dedupe stages appear only when the spec has clean.dedupe_on. */
+#ifndef BEAM_TRANSFORMS_ETL_PIPELINE_H
+#define BEAM_TRANSFORMS_ETL_PIPELINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "beam/pipeline.h"
+#include "beam/transforms/etl_spec.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct beam_etl_file_pipeline_config {
+  const char *const *inputs; /* files or directories */
+  size_t n_inputs;
+  const char *spec_json;     /* the spec's text (already checked with beam_etl_spec_parse) */
+  const char *spec_name;     /* what errors call it (its path) */
+  const char *sink_uri;      /* "sqlite:PATH" or "jsonl:DIR" */
+  const char *runner;        /* recorded in _files.runner; NULL = "local" */
+  const char *progress;      /* "auto" | "on" | "off"; NULL = auto */
+  bool no_sync;              /* sinks skip fsync (benchmarks, scratch outputs) */
+} beam_etl_file_pipeline_config;
+
+/* Adds the file ETL to p (and registers the ETL functions). */
+beam_status beam_etl_file_pipeline_build(beam_pipeline *p, const beam_etl_file_pipeline_config *cfg,
+                                         beam_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,164 @@
+/* DoFn "etl_read": one input file in, every record out as exactly one of
+ *   "rows"  an ETL element routed to its table,
+ *   "dead"  an ETL element for _dead_letter (parse / validate / route failures),
+ *   a filtered count,
+ * and at the end of the file one "stats" element with the file's counts.
+ *
+ * The whole file is one process() call: records stream through a per-record arena, so
+ * memory stays flat whatever the file size. In hard validation mode the first record that
+ * would be dead-lettered fails the call (and so the bundle) before anything is committed.
+ *
+ * Config: {"spec": {...}, "spec_name": "...", "progress": "auto"|"on"|"off"}. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "beam/progress.h"
+#include "beam/transforms/etl_process.h"
+#include "beam/transforms/input.h"
+#include "etl_dofn_common.h"
+
+typedef struct read_state {
+  beam_etl_spec *spec;
+  beam_input_options input_options;
+  const char *progress_mode;
+  int out_rows, out_dead, out_stats;
+  int c_records, c_dead, c_filtered, c_bytes;
+  beam_arena record_arena;
+} read_state;
+
+static beam_status read_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error *err) {
+  read_state *st = state;
+  const json_t *config = beam_dofn_config(ctx);
+  beam_status s = beam_etl_spec_from_config(config, &st->spec, err);
+  if (s == BEAM_OK) s = beam_etl_output(ctx, "rows", &st->out_rows, err);
+  if (s == BEAM_OK) s = beam_etl_output(ctx, "dead", &st->out_dead, err);
+  if (s == BEAM_OK) s = beam_etl_output(ctx, "stats", &st->out_stats, err);
+  if (s != BEAM_OK) return s;
+  beam_input_options_init(&st->input_options);
+  if (st->spec->format == BEAM_ETL_FORMAT_CSV) st->input_options.format = BEAM_INPUT_FORMAT_CSV;
+  if (st->spec->format == BEAM_ETL_FORMAT_JSONL) st->input_options.format = BEAM_INPUT_FORMAT_JSONL;
+  st->input_options.csv.delimiter = st->spec->csv.delimiter;
+  st->input_options.csv.quote = st->spec->csv.quote ? st->spec->csv.quote : '"';
+  st->input_options.csv.no_quoting = st->spec->csv.quote == '\0';
+  st->input_options.csv.header = st->spec->csv.header;
+  st->progress_mode = beam_etl_config_string(config, "progress", "auto");
+  st->c_records = beam_dofn_declare_counter(ctx, "records");
+  st->c_dead = beam_dofn_declare_counter(ctx, "dead_lettered");
+  st->c_filtered = beam_dofn_declare_counter(ctx, "filtered");
+  st->c_bytes = beam_dofn_declare_counter(ctx, "bytes_read");
+  return BEAM_OK;
+}
+
+typedef struct file_run {
+  read_state *st;
+  const char *path;
+  beam_dofn_ctx *ctx;
+  beam_etl_file_stats stats;
+} file_run;
+
+static beam_status emit_element(file_run *r, int output, const char *table, const beam_etl_row *row,
+                                bool with_raw, beam_error *err) {
+  beam_value v;
+  if (beam_etl_element_make(&r->st->record_arena, table, r->path, row, with_raw, &v) != BEAM_OK)
+    return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  return beam_dofn_emit(r->ctx, output, &v, err);
+}
+
+/* A record that failed: fatal in hard mode, a dead letter otherwise. */
+static beam_status reject(file_run *r, const beam_etl_origin *origin, const char *stage, const char *error,
+                          beam_error *err) {
+  if (r->st->spec->validate.hard)
+    return beam_error_set(err, BEAM_ERR_USER, "%s:%lld: %s: %s (validate.mode is hard: nothing was written)",
+                          origin->source, (long long)origin->line, stage, error);
+  beam_etl_row dl;
+  if (beam_etl_dead_letter_row(origin, error, stage, &r->st->record_arena, &dl) != BEAM_OK)
+    return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  r->stats.v[BEAM_ETL_STAT_DEAD_LETTERED]++;
+  return emit_element(r, r->st->out_dead, BEAM_ETL_DEAD_LETTER_TABLE, &dl, false, err);
+}
+
+static beam_status handle_record(file_run *r, beam_etl_record *rec, beam_error *err) {
+  beam_etl_outcome o;
+  beam_status s = beam_etl_process_record(r->st->spec, rec, &r->st->record_arena, &o);
+  if (s != BEAM_OK) return beam_error_set(err, s, "%s:%lld: processing failed", rec->origin.source,
+                                          (long long)rec->origin.line);
+  switch (o.kind) {
+    case BEAM_ETL_OUTCOME_ROW: return emit_element(r, r->st->out_rows, o.table, &o.row, false, err);
+    case BEAM_ETL_OUTCOME_FILTERED: r->stats.v[BEAM_ETL_STAT_FILTERED]++; return BEAM_OK;
+    case BEAM_ETL_OUTCOME_DEAD_LETTER:
+    case BEAM_ETL_OUTCOME_HARD_FAIL: return reject(r, &rec->origin, o.stage, o.error, err);
+  }
+  return BEAM_OK;
+}
+
+static beam_status read_file(file_run *r, beam_input *in, const char *path, beam_error *err) {
+  read_state *st = r->st;
+  beam_progress progress;
+  beam_progress_start(&progress, path, st->progress_mode);
+  beam_input_stats is;
+  beam_status s = BEAM_OK;
+  for (;;) {
+    beam_arena_reset(&st->record_arena);
+    beam_etl_record rec;
+    beam_read_result res;
+    beam_etl_parse_error perr;
+    s = beam_input_next(in, &st->record_arena, &rec, &res, &perr, err);
+    if (s != BEAM_OK || res == BEAM_READ_EOF) break;
+    r->stats.v[BEAM_ETL_STAT_RECORDS]++;
+    s = res == BEAM_READ_BAD_RECORD ? reject(r, &rec.origin, BEAM_ETL_STAGE_PARSE, perr.message, err)
+                                    : handle_record(r, &rec, err);
+    if (s != BEAM_OK) break;
+    if ((r->stats.v[BEAM_ETL_STAT_RECORDS] & 4095) == 0 && progress.enabled) {
+      beam_input_get_stats(in, &is);
+      beam_progress_update(&progress, is.records, is.bytes_read, is.size);
+    }
+  }
+  beam_progress_finish(&progress);
+  beam_input_get_stats(in, &is);
+  beam_dofn_counter_add(r->ctx, st->c_bytes, (int64_t)is.bytes_read);
+  return s;
+}
+
+static beam_status read_process(void *state, beam_dofn_ctx *ctx, const beam_windowed_value *elem,
+                                beam_error *err) {
+  read_state *st = state;
+  if (elem->value->kind != BEAM_VALUE_STRING)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "etl_read expects file names (strings)");
+  char *path = beam_arena_strndup(beam_dofn_scratch(ctx), (const char *)elem->value->u.bytes.data,
+                                  elem->value->u.bytes.len);
+  if (!path) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  file_run r = {st, path, ctx, {{0}}};
+  r.stats.v[BEAM_ETL_STAT_STARTED_AT] = beam_etl_now_micros();
+  struct stat sb;
+  r.stats.v[BEAM_ETL_STAT_SIZE_BYTES] = stat(path, &sb) == 0 ? (int64_t)sb.st_size : 0;
+  beam_input *in = NULL;
+  beam_status s = beam_input_open(path, &st->input_options, &st->spec->schema, &in, err);
+  if (s == BEAM_OK) s = read_file(&r, in, path, err);
+  beam_input_close(in);
+  beam_arena_reset(&st->record_arena);
+  if (s != BEAM_OK) return s;
+  r.stats.v[BEAM_ETL_STAT_FINISHED_AT] = beam_etl_now_micros();
+  beam_dofn_counter_add(ctx, st->c_records, r.stats.v[BEAM_ETL_STAT_RECORDS]);
+  beam_dofn_counter_add(ctx, st->c_dead, r.stats.v[BEAM_ETL_STAT_DEAD_LETTERED]);
+  beam_dofn_counter_add(ctx, st->c_filtered, r.stats.v[BEAM_ETL_STAT_FILTERED]);
+  beam_value kv;
+  if (beam_etl_stats_make(beam_dofn_scratch(ctx), path, &r.stats, &kv) != BEAM_OK)
+    return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  return beam_dofn_emit(ctx, st->out_stats, &kv, err);
+}
+
+static void read_teardown(void *state) {
+  read_state *st = state;
+  beam_etl_spec_free(st->spec);
+  beam_arena_free(&st->record_arena);
+}
+
+const beam_dofn_def beam_etl_read_dofn = {
+    .name = "etl_read",
+    .state_size = sizeof(read_state),
+    .setup = read_setup,
+    .process = read_process,
+    .teardown = read_teardown,
+};

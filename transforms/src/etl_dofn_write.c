@@ -1,0 +1,270 @@
+/* DoFn "etl_write": ETL elements in, rows into a sink (SQLite, JSON lines, ...), one sink
+ * bundle per Beam bundle so a retried bundle commits once.
+ *
+ * Rows are copied into per-table batches (the element's memory lives only during process)
+ * and written when 1024 rows are pending or the bundle finishes; commit happens in
+ * finish_bundle, so a failure anywhere in the bundle leaves nothing behind. A row the sink
+ * refuses (a constraint, a type it cannot store) becomes a dead letter in the same bundle,
+ * stage "sink", with the row as JSON in `raw`. At the end of the bundle the per-file
+ * written / dead-lettered counts go out on "stats" and per-table counts into counters
+ * "written.<table>".
+ *
+ * Config: {"spec": {...}, "sink": "sqlite:out.db", "no_sync": false, "batch_rows": 0}. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "beam/transforms/etl_process.h"
+#include "beam/transforms/json_row_writer.h"
+#include "beam/transforms/sink.h"
+#include "etl_dofn_common.h"
+#include "etl_stats_map.h"
+
+enum { PENDING_LIMIT = 1024 };
+
+typedef struct pending_table {
+  char *name;
+  const beam_etl_schema *schema;
+  beam_etl_row *rows;
+  const char **files; /* input file of each row, for _files */
+  size_t n;
+  int64_t written;    /* this bundle, for the counter */
+} pending_table;
+
+typedef struct write_state {
+  beam_etl_spec *spec;
+  beam_sink *sink;
+  int out_stats;
+  pending_table *tables;
+  size_t n_tables;
+  size_t pending;
+  bool in_bundle;     /* the sink bundle has begun (lazily, at the first row) */
+  char *transform_id;
+  beam_arena batch;   /* copies of pending rows */
+  beam_etl_stats_map per_file;
+  beam_sink_row_errors rejected;
+  beam_buf json;
+} write_state;
+
+static beam_status write_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error *err) {
+  write_state *st = state;
+  const json_t *config = beam_dofn_config(ctx);
+  beam_status s = beam_etl_spec_from_config(config, &st->spec, err);
+  if (s == BEAM_OK) s = beam_etl_output(ctx, "stats", &st->out_stats, err);
+  if (s != BEAM_OK) return s;
+  const char *uri = beam_etl_config_string(config, "sink", NULL);
+  if (!uri) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "etl_write: config.sink is missing");
+  beam_sink_options o = {0};
+  o.no_sync = json_is_true(json_object_get(config, "no_sync"));
+  o.batch_rows = (size_t)json_integer_value(json_object_get(config, "batch_rows"));
+  st->rejected = (beam_sink_row_errors)BEAM_SINK_ROW_ERRORS_INIT;
+  st->transform_id = strdup(beam_dofn_transform_id(ctx));
+  if (!st->transform_id) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  return beam_sink_open(uri, &o, &st->sink, err);
+}
+
+static pending_table *find_table(write_state *st, const char *name, const beam_etl_schema *schema,
+                                 beam_error *err) {
+  for (size_t i = 0; i < st->n_tables; i++)
+    if (strcmp(st->tables[i].name, name) == 0) return &st->tables[i];
+  if (beam_sink_ensure_table(st->sink, name, schema, err) != BEAM_OK) return NULL;
+  pending_table *grown = realloc(st->tables, (st->n_tables + 1) * sizeof *grown);
+  if (!grown) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory"), NULL;
+  st->tables = grown;
+  pending_table *t = &st->tables[st->n_tables];
+  memset(t, 0, sizeof *t);
+  t->name = strdup(name);
+  t->schema = schema;
+  t->rows = malloc(PENDING_LIMIT * sizeof *t->rows);
+  t->files = malloc(PENDING_LIMIT * sizeof *t->files);
+  if (!t->name || !t->rows || !t->files) {
+    free(t->name), free(t->rows), free(t->files);
+    return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory"), NULL;
+  }
+  st->n_tables++;
+  return t;
+}
+
+/* Copies the values (and the strings they point at) into the batch arena. */
+static beam_value *copy_values(beam_arena *a, const beam_value *values, size_t n) {
+  beam_value *out = beam_arena_alloc(a, n * sizeof *out);
+  if (!out) return NULL;
+  for (size_t i = 0; i < n; i++) {
+    out[i] = values[i];
+    if ((values[i].kind == BEAM_VALUE_STRING || values[i].kind == BEAM_VALUE_BYTES) && values[i].u.bytes.len) {
+      uint8_t *data = beam_arena_alloc(a, values[i].u.bytes.len);
+      if (!data) return NULL;
+      memcpy(data, values[i].u.bytes.data, values[i].u.bytes.len);
+      out[i].u.bytes.data = data;
+    }
+  }
+  return out;
+}
+
+/* A row the sink refused, as a _dead_letter row naming the reason. */
+static beam_status dead_letter_refused(write_state *st, pending_table *t, size_t index, const char *reason,
+                                       pending_table *dl, beam_error *err) {
+  const beam_etl_row *row = &t->rows[index];
+  beam_json_row_writer w;
+  beam_buf_reset(&st->json);
+  beam_status s = beam_json_row_writer_init(&w, t->schema);
+  if (s == BEAM_OK) s = beam_json_row_writer_append(&w, &st->json, row->values);
+  beam_json_row_writer_free(&w);
+  if (s == BEAM_ERR_NOMEM) return beam_error_set(err, s, "out of memory");
+  beam_etl_origin origin = row->origin;
+  /* A row refused for a value JSON cannot show keeps a null raw; the reason still says why. */
+  origin.raw = s == BEAM_OK ? (beam_bytes){st->json.data, st->json.len} : (beam_bytes){NULL, 0};
+  char *error = beam_arena_strdup(&st->batch, reason);
+  beam_etl_row out;
+  if (!error || beam_etl_dead_letter_row(&origin, error, BEAM_ETL_STAGE_SINK, &st->batch, &out) != BEAM_OK)
+    return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  out.values = copy_values(&st->batch, out.values, out.schema->n_fields);
+  if (!out.values) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  dl->rows[dl->n] = out;
+  dl->files[dl->n++] = t->files[index];
+  return BEAM_OK;
+}
+
+/* tables[0] is always _dead_letter (created at the first bundle), so refused rows have a
+ * batch to join while another table flushes, and flush_all writes it last. */
+static beam_status flush_table(write_state *st, pending_table *t, beam_error *err) {
+  if (!t->n) return BEAM_OK;
+  beam_status s = beam_sink_write_rows(st->sink, t->name, t->rows, t->n, &st->rejected, err);
+  if (s != BEAM_OK) return s;
+  pending_table *dl = &st->tables[0];
+  if (st->rejected.len && t == dl)
+    return beam_error_set(err, BEAM_ERR_IO, "the sink refused a dead letter row: %s", st->rejected.items[0].reason);
+  size_t r = 0;
+  for (size_t i = 0; i < t->n; i++) {
+    beam_etl_file_stats *fs = beam_etl_stats_map_get(&st->per_file, t->files[i]);
+    if (!fs) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+    bool refused = r < st->rejected.len && st->rejected.items[r].index == i;
+    if (!refused) {
+      t->written++;
+      if (t != dl) fs->v[BEAM_ETL_STAT_WRITTEN]++;
+      continue;
+    }
+    if (dl->n == PENDING_LIMIT && (s = flush_table(st, dl, err)) != BEAM_OK) return s;
+    s = dead_letter_refused(st, t, i, st->rejected.items[r++].reason, dl, err);
+    if (s != BEAM_OK) return s;
+    fs->v[BEAM_ETL_STAT_DEAD_LETTERED]++;
+  }
+  t->n = 0;
+  return BEAM_OK;
+}
+
+static beam_status flush_all(write_state *st, beam_error *err) {
+  beam_status s = BEAM_OK;
+  for (size_t i = 1; s == BEAM_OK && i < st->n_tables; i++) s = flush_table(st, &st->tables[i], err);
+  if (s == BEAM_OK) s = flush_table(st, &st->tables[0], err);
+  if (s != BEAM_OK) return s;
+  st->pending = 0;
+  beam_arena_reset(&st->batch);
+  return BEAM_OK;
+}
+
+static void reset_bundle(write_state *st) {
+  beam_sink_abort(st->sink);
+  st->in_bundle = false;
+  for (size_t i = 0; i < st->n_tables; i++) st->tables[i].n = 0, st->tables[i].written = 0;
+  st->pending = 0;
+  beam_arena_reset(&st->batch);
+  beam_etl_stats_map_free(&st->per_file);
+}
+
+static beam_status write_start(void *state, beam_dofn_ctx *ctx, beam_error *err) {
+  write_state *st = state;
+  reset_bundle(st); /* a failed previous bundle may have left rows and an open sink bundle */
+  return BEAM_OK;
+}
+
+/* The sink bundle starts with the first row, not at start_bundle: a bundle without rows
+ * takes no database lock, so the _files writer downstream (a second sink on the same
+ * database, fed only after this one commits) never waits on this one. */
+static beam_status begin_lazily(write_state *st, beam_dofn_ctx *ctx, beam_error *err) {
+  if (st->in_bundle) return BEAM_OK;
+  /* Sinks recognise a retried bundle by its id; two writers in one Beam bundle (rows and
+   * _files) are different sink bundles, so the id names the transform too. */
+  char id[512];
+  snprintf(id, sizeof id, "%s/%s", beam_dofn_bundle_id(ctx), st->transform_id);
+  beam_status s = beam_sink_begin(st->sink, id, err);
+  if (s != BEAM_OK) return s;
+  st->in_bundle = true;
+  if (st->n_tables == 0 && !find_table(st, BEAM_ETL_DEAD_LETTER_TABLE, beam_etl_dead_letter_schema(), err))
+    return err->code;
+  return BEAM_OK;
+}
+
+static beam_status write_process(void *state, beam_dofn_ctx *ctx, const beam_windowed_value *elem, beam_error *err) {
+  write_state *st = state;
+  const char *table, *file;
+  beam_etl_row row;
+  beam_status s = begin_lazily(st, ctx, err);
+  if (s == BEAM_OK) s = beam_etl_element_view(elem->value, st->spec, &st->batch, &table, &file, &row, err);
+  if (s != BEAM_OK) return s;
+  pending_table *t = find_table(st, table, row.schema, err);
+  if (!t) return err->code;
+  if (t->n == PENDING_LIMIT - 1 || st->pending >= PENDING_LIMIT) {
+    /* Keep room for the refused rows flush_all may add to the dead-letter batch. */
+    if ((s = flush_all(st, err)) != BEAM_OK) return s;
+    if (beam_etl_element_view(elem->value, st->spec, &st->batch, &table, &file, &row, err) != BEAM_OK) return err->code;
+  }
+  row.values = copy_values(&st->batch, row.values, row.schema->n_fields);
+  if (!row.values) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  t->rows[t->n] = row;
+  t->files[t->n++] = file;
+  st->pending++;
+  return BEAM_OK;
+}
+
+typedef struct emit_ctx {
+  beam_dofn_ctx *ctx;
+  int output;
+} emit_ctx;
+
+static beam_status emit_stats(void *self, const beam_value *kv, beam_error *err) {
+  emit_ctx *e = self;
+  return beam_dofn_emit(e->ctx, e->output, kv, err);
+}
+
+static beam_status write_finish(void *state, beam_dofn_ctx *ctx, beam_error *err) {
+  write_state *st = state;
+  if (!st->in_bundle) return BEAM_OK;
+  beam_status s = flush_all(st, err);
+  if (s == BEAM_OK) s = beam_sink_commit(st->sink, err);
+  st->in_bundle = false;
+  if (s != BEAM_OK) return s;
+  char name[160];
+  for (size_t i = 0; s == BEAM_OK && i < st->n_tables; i++) {
+    if (!st->tables[i].written) continue;
+    snprintf(name, sizeof name, "written.%s", st->tables[i].name);
+    s = beam_dofn_counter_add_named(ctx, name, st->tables[i].written, err);
+    st->tables[i].written = 0;
+  }
+  emit_ctx e = {ctx, st->out_stats};
+  if (s == BEAM_OK) s = beam_etl_stats_map_drain(&st->per_file, beam_dofn_bundle_arena(ctx), emit_stats, &e, err);
+  return s;
+}
+
+static void write_teardown(void *state) {
+  write_state *st = state;
+  beam_sink_free(st->sink); /* aborts an open bundle: nothing uncommitted becomes visible */
+  for (size_t i = 0; i < st->n_tables; i++) free(st->tables[i].name), free(st->tables[i].rows), free(st->tables[i].files);
+  free(st->tables);
+  beam_arena_free(&st->batch);
+  beam_etl_stats_map_free(&st->per_file);
+  beam_sink_row_errors_free(&st->rejected);
+  beam_buf_free(&st->json);
+  beam_etl_spec_free(st->spec);
+  free(st->transform_id);
+}
+
+const beam_dofn_def beam_etl_write_dofn = {
+    .name = "etl_write",
+    .state_size = sizeof(write_state),
+    .setup = write_setup,
+    .start_bundle = write_start,
+    .process = write_process,
+    .finish_bundle = write_finish,
+    .teardown = write_teardown,
+};

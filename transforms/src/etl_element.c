@@ -1,0 +1,104 @@
+/* ETL elements and file statistics as beam_values (see etl_element.h). */
+#include <string.h>
+#include <time.h>
+
+#include "beam/transforms/etl_element.h"
+
+static beam_value string_value(const char *s) { return beam_value_string(s, s ? strlen(s) : 0); }
+
+beam_status beam_etl_element_make(beam_arena *arena, const char *table, const char *file,
+                                  const beam_etl_row *row, bool with_raw, beam_value *out) {
+  size_t n = row->schema->n_fields;
+  beam_value *items = beam_arena_alloc(arena, (BEAM_ETL_ELEMENT_HEADER + n) * sizeof *items);
+  if (!items) return BEAM_ERR_NOMEM;
+  items[0] = string_value(table);
+  items[1] = string_value(file ? file : "");
+  items[2] = string_value(row->origin.source ? row->origin.source : "");
+  items[3] = row->origin.line > 0 ? beam_value_int64(row->origin.line) : beam_value_null();
+  items[4] = with_raw && row->origin.raw.data
+                 ? beam_value_string((const char *)row->origin.raw.data, row->origin.raw.len)
+                 : beam_value_null();
+  memcpy(items + BEAM_ETL_ELEMENT_HEADER, row->values, n * sizeof *items);
+  out->kind = BEAM_VALUE_ROW;
+  out->u.list.items = items;
+  out->u.list.len = BEAM_ETL_ELEMENT_HEADER + n;
+  return BEAM_OK;
+}
+
+static const beam_etl_schema *schema_for(const char *table, const beam_etl_spec *spec) {
+  if (strcmp(table, BEAM_ETL_DEAD_LETTER_TABLE) == 0) return beam_etl_dead_letter_schema();
+  if (strcmp(table, BEAM_ETL_FILES_TABLE) == 0) return beam_etl_files_schema();
+  return spec ? &spec->schema : NULL;
+}
+
+beam_status beam_etl_element_view(const beam_value *v, const beam_etl_spec *spec, beam_arena *arena,
+                                  const char **table, const char **file, beam_etl_row *row,
+                                  beam_error *err) {
+  const beam_value *h = v->u.list.items;
+  if (v->kind != BEAM_VALUE_ROW || v->u.list.len < BEAM_ETL_ELEMENT_HEADER || h[0].kind != BEAM_VALUE_STRING ||
+      h[1].kind != BEAM_VALUE_STRING || h[2].kind != BEAM_VALUE_STRING)
+    return beam_error_set(err, BEAM_ERR_MALFORMED, "not an ETL element (table, file, source, line, raw, values)");
+  char *name = beam_arena_strndup(arena, (const char *)h[0].u.bytes.data, h[0].u.bytes.len);
+  char *path = beam_arena_strndup(arena, (const char *)h[1].u.bytes.data, h[1].u.bytes.len);
+  char *source = beam_arena_strndup(arena, (const char *)h[2].u.bytes.data, h[2].u.bytes.len);
+  if (!name || !path || !source) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  const beam_etl_schema *schema = schema_for(name, spec);
+  size_t n = v->u.list.len - BEAM_ETL_ELEMENT_HEADER;
+  if (!schema || schema->n_fields != n)
+    return beam_error_set(err, BEAM_ERR_MALFORMED, "ETL element for table \"%s\" has %zu values, schema has %zu",
+                          name, n, schema ? schema->n_fields : 0);
+  *table = name;
+  *file = path;
+  row->schema = schema;
+  row->values = (beam_value *)h + BEAM_ETL_ELEMENT_HEADER;
+  row->origin.source = source;
+  row->origin.line = h[3].kind == BEAM_VALUE_INT64 ? h[3].u.i64 : 0;
+  row->origin.raw = h[4].kind == BEAM_VALUE_STRING ? h[4].u.bytes : (beam_bytes){NULL, 0};
+  return BEAM_OK;
+}
+
+beam_status beam_etl_stats_make(beam_arena *arena, const char *file, const beam_etl_file_stats *st,
+                                beam_value *out) {
+  beam_value *kv = beam_arena_alloc(arena, 2 * sizeof *kv);
+  beam_value *items = beam_arena_alloc(arena, BEAM_ETL_STAT_COUNT * sizeof *items);
+  if (!kv || !items) return BEAM_ERR_NOMEM;
+  for (int i = 0; i < BEAM_ETL_STAT_COUNT; i++) items[i] = beam_value_int64(st->v[i]);
+  kv[0] = string_value(file);
+  kv[1].kind = BEAM_VALUE_ROW;
+  kv[1].u.list.items = items;
+  kv[1].u.list.len = BEAM_ETL_STAT_COUNT;
+  out->kind = BEAM_VALUE_KV;
+  out->u.kv.key = &kv[0];
+  out->u.kv.value = &kv[1];
+  return BEAM_OK;
+}
+
+beam_status beam_etl_stats_read(const beam_value *row, beam_etl_file_stats *st, beam_error *err) {
+  if (row->kind != BEAM_VALUE_ROW || row->u.list.len != BEAM_ETL_STAT_COUNT)
+    return beam_error_set(err, BEAM_ERR_MALFORMED, "file statistics must be a row of %d integers",
+                          BEAM_ETL_STAT_COUNT);
+  for (int i = 0; i < BEAM_ETL_STAT_COUNT; i++) {
+    if (row->u.list.items[i].kind != BEAM_VALUE_INT64)
+      return beam_error_set(err, BEAM_ERR_MALFORMED, "file statistics field %d is not an integer", i);
+    st->v[i] = row->u.list.items[i].u.i64;
+  }
+  return BEAM_OK;
+}
+
+void beam_etl_stats_merge(beam_etl_file_stats *a, const beam_etl_file_stats *b) {
+  for (int i = 0; i < BEAM_ETL_STAT_COUNT; i++) {
+    int64_t x = a->v[i], y = b->v[i];
+    if (i == BEAM_ETL_STAT_STARTED_AT)
+      a->v[i] = !x ? y : (!y ? x : (x < y ? x : y));
+    else if (i == BEAM_ETL_STAT_FINISHED_AT)
+      a->v[i] = x > y ? x : y;
+    else
+      a->v[i] = x + y;
+  }
+}
+
+int64_t beam_etl_now_micros(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
