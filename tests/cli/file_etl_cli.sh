@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# file_etl as a user runs it: the summary, exit codes and messages of the failure modes.
+set -uo pipefail
+etl=$1 src=$2
+samples="$src/pipelines/file_etl/samples"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+
+expect() { # expect NAME WANT_RC WANT_TEXT -- command...
+  local name=$1 want_rc=$2 want_text=$3
+  shift 4
+  local out rc
+  out=$("$@" 2>&1)
+  rc=$?
+  if [[ $rc -ne $want_rc || $out != *"$want_text"* ]]; then
+    echo "FAIL $name: rc=$rc (want $want_rc), output lacks \"$want_text\":"
+    echo "$out" | sed 's/^/    /'
+    failures=$((failures + 1))
+  else
+    echo "ok   $name"
+  fi
+}
+
+expect sample 0 "rows went to sqlite:$tmp/out.db" -- \
+  "$etl" --input="$samples/landing" --spec="$samples/spec.json" --sink="sqlite:$tmp/out.db"
+expect space_separated_flags 0 "events_order" -- \
+  "$etl" --input "$samples/landing/events.jsonl" --spec "$samples/spec.json" --sink "jsonl:$tmp/j" --quiet
+expect help 0 "usage:" -- "$etl" --help
+expect missing_sink 2 "--sink is required" -- "$etl" --input="$samples/landing" --spec="$samples/spec.json"
+expect unknown_flag 2 "unknown flag --inptu" -- "$etl" --inptu=x
+printf '{"schema":[{"name":"a","type":"FLOT64"}],"route":{"table":"t"}}' >"$tmp/bad_type.json"
+expect bad_spec_names_key 2 "schema[0].type: unknown type \"FLOT64\"" -- \
+  "$etl" --input="$samples/landing" --spec="$tmp/bad_type.json" --sink="sqlite:$tmp/x.db"
+printf '{"schema":[{"name":"a","type":"STRING"}],"route":{"table":"t"},"filtr":"a"}' >"$tmp/bad_key.json"
+expect bad_spec_unknown_key 2 "unknown key \"filtr\"" -- \
+  "$etl" --input="$samples/landing" --spec="$tmp/bad_key.json" --sink="sqlite:$tmp/x.db"
+expect unreadable_input 1 "input $tmp/nope.jsonl" -- \
+  "$etl" --input="$tmp/nope.jsonl" --spec="$samples/spec.json" --sink="sqlite:$tmp/x.db"
+expect bad_sink 1 "unknown sink scheme \"mysql\"" -- \
+  "$etl" --input="$samples/landing" --spec="$samples/spec.json" --sink="mysql:x"
+expect sink_dir_missing 1 "$tmp/no/such/dir/x.db" -- \
+  "$etl" --input="$samples/landing" --spec="$samples/spec.json" --sink="sqlite:$tmp/no/such/dir/x.db"
+sed 's/"mode": "soft"/"mode": "hard"/' "$samples/spec.json" >"$tmp/hard.json"
+expect hard_validation 1 "validate.mode is hard: nothing was written" -- \
+  "$etl" --input="$samples/landing" --spec="$tmp/hard.json" --sink="sqlite:$tmp/hard.db"
+rows=$(sqlite3 "$tmp/hard.db" "SELECT count(*) FROM sqlite_master WHERE name LIKE 'events_%'" 2>&1)
+if [[ $rows != 0 ]]; then echo "FAIL hard_validation left tables behind: $rows"; failures=$((failures + 1)); fi
+expect size_threshold 0 "at or above --size_threshold" -- \
+  "$etl" --input="$samples/landing" --spec="$samples/spec.json" --sink="sqlite:$tmp/big.db" --size_threshold=1K
+
+[[ $failures -eq 0 ]] && echo "file_etl_cli: all passed" || { echo "file_etl_cli: $failures failed"; exit 1; }

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# --dump_pipeline writes a Pipeline that Beam's own Python protos parse, with every reference
+# (PCollections, coders, windowing strategies, environments) resolvable.
+set -euo pipefail
+etl=$1 src=$2 python=$3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+"$etl" --input="$src/pipelines/file_etl/samples/landing" --spec="$src/pipelines/file_etl/samples/spec.json" \
+  --sink="sqlite:$tmp/out.db" --dump_pipeline="$tmp/pipeline.pb" --quiet >/dev/null
+"$python" "$src/tests/cli/check_pipeline.py" "$tmp/pipeline.pb"
