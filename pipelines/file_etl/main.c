@@ -45,8 +45,8 @@ static int64_t input_bytes(const char *path, int depth) {
   for (struct dirent *e; d && (e = readdir(d));) {
     if (e->d_name[0] == '.') continue;
     char child[4096];
-    snprintf(child, sizeof child, "%s/%s", path, e->d_name);
-    total += input_bytes(child, depth + 1);
+    int n = snprintf(child, sizeof child, "%s/%s", path, e->d_name);
+    if (n > 0 && (size_t)n < sizeof child) total += input_bytes(child, depth + 1);
   }
   if (d) closedir(d);
   return total;

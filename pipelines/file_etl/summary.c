@@ -1,4 +1,5 @@
 /* The end-of-run report: where every record went. */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,9 +33,10 @@ int file_etl_print_summary(FILE *out, const beam_run_result *r, const char *sink
   }
   if (n) qsort(tables, n, sizeof *tables, compare_counters);
   double secs = r->elapsed_seconds > 0 ? r->elapsed_seconds : 1e-9;
-  fprintf(out, "file_etl: %lld file%s, %lld records, %.1f MB in %.3f s (%.0f records/s), runner %s\n",
-          (long long)files, files == 1 ? "" : "s", (long long)records, (double)bytes / 1e6, r->elapsed_seconds,
-          (double)records / secs, runner);
+  bool mb = bytes >= 1000000;
+  fprintf(out, "file_etl: %lld file%s, %lld records, %.1f %s in %.3f s (%.0f records/s), runner %s\n",
+          (long long)files, files == 1 ? "" : "s", (long long)records, (double)bytes / (mb ? 1e6 : 1e3),
+          mb ? "MB" : "KB", r->elapsed_seconds, (double)records / secs, runner);
   for (size_t i = 0; i < n; i++)
     fprintf(out, "  %-32s %12lld rows\n", tables[i]->name + strlen(WRITTEN_PREFIX), (long long)tables[i]->value);
   fprintf(out, "  %-32s %12lld rows\n", BEAM_ETL_DEAD_LETTER_TABLE, (long long)dead);

@@ -45,6 +45,7 @@ bool beam_etl_value_compare(beam_etl_type t, const beam_value *a, const beam_val
 
 /* Shortest "%.{15,16,17}g" that reads back to the same double, so 0.1 prints as 0.1. */
 static size_t format_double(double d, char *buf, size_t cap) {
+  if (!buf || cap == 0) return 0; /* also tells the optimizer buf is never NULL below */
   if (isnan(d)) return (size_t)snprintf(buf, cap, "NaN");
   if (isinf(d)) return (size_t)snprintf(buf, cap, d < 0 ? "-Infinity" : "Infinity");
   int n = 0;
