@@ -9,6 +9,7 @@ install(DIRECTORY harness/include/beam transforms/include/beam
 install(DIRECTORY "${BEAM_PROTO_GEN_DIR}/"
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/beam/proto FILES_MATCHING PATTERN "*.h")
 
+file(RELATIVE_PATH BEAM_PC_TO_PREFIX "/prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/prefix")
 configure_file(cmake/beam-c.pc.in "${CMAKE_BINARY_DIR}/beam-c.pc" @ONLY)
 install(FILES "${CMAKE_BINARY_DIR}/beam-c.pc" DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 
