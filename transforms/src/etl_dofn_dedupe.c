@@ -68,6 +68,11 @@ static beam_status pick_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error 
   return s;
 }
 
+static beam_status pick_start(void *state, beam_dofn_ctx *ctx, beam_error *err) {
+  beam_etl_stats_map_free(&((pick_state *)state)->dropped); /* left over by a failed bundle */
+  return BEAM_OK;
+}
+
 static beam_status pick_process(void *state, beam_dofn_ctx *ctx, const beam_windowed_value *elem, beam_error *err) {
   pick_state *st = state;
   beam_arena *a = beam_dofn_scratch(ctx);
@@ -120,6 +125,7 @@ const beam_dofn_def beam_etl_dedupe_pick_dofn = {
     .name = "etl_dedupe_pick",
     .state_size = sizeof(pick_state),
     .setup = pick_setup,
+    .start_bundle = pick_start,
     .process = pick_process,
     .finish_bundle = pick_finish,
     .teardown = pick_teardown,

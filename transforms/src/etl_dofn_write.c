@@ -63,13 +63,15 @@ static beam_status write_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error
   return beam_sink_open(uri, &o, &st->sink, err);
 }
 
-static pending_table *find_table(write_state *st, const char *name, const beam_etl_schema *schema,
-                                 beam_error *err) {
+/* The pending batch of table, ensuring the table in the sink the first time it is seen. */
+static beam_status find_table(write_state *st, const char *name, const beam_etl_schema *schema,
+                              pending_table **out, beam_error *err) {
   for (size_t i = 0; i < st->n_tables; i++)
-    if (strcmp(st->tables[i].name, name) == 0) return &st->tables[i];
-  if (beam_sink_ensure_table(st->sink, name, schema, err) != BEAM_OK) return NULL;
+    if (strcmp(st->tables[i].name, name) == 0) return *out = &st->tables[i], BEAM_OK;
+  beam_status s = beam_sink_ensure_table(st->sink, name, schema, err);
+  if (s != BEAM_OK) return s;
   pending_table *grown = realloc(st->tables, (st->n_tables + 1) * sizeof *grown);
-  if (!grown) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory"), NULL;
+  if (!grown) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   st->tables = grown;
   pending_table *t = &st->tables[st->n_tables];
   memset(t, 0, sizeof *t);
@@ -79,10 +81,11 @@ static pending_table *find_table(write_state *st, const char *name, const beam_e
   t->files = malloc(PENDING_LIMIT * sizeof *t->files);
   if (!t->name || !t->rows || !t->files) {
     free(t->name), free(t->rows), free(t->files);
-    return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory"), NULL;
+    return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   }
   st->n_tables++;
-  return t;
+  *out = t;
+  return BEAM_OK;
 }
 
 /* Copies the values (and the strings they point at) into the batch arena. */
@@ -190,9 +193,8 @@ static beam_status begin_lazily(write_state *st, beam_dofn_ctx *ctx, beam_error 
   beam_status s = beam_sink_begin(st->sink, id, err);
   if (s != BEAM_OK) return s;
   st->in_bundle = true;
-  if (st->n_tables == 0 && !find_table(st, BEAM_ETL_DEAD_LETTER_TABLE, beam_etl_dead_letter_schema(), err))
-    return err->code;
-  return BEAM_OK;
+  pending_table *dl;
+  return st->n_tables ? BEAM_OK : find_table(st, BEAM_ETL_DEAD_LETTER_TABLE, beam_etl_dead_letter_schema(), &dl, err);
 }
 
 static beam_status write_process(void *state, beam_dofn_ctx *ctx, const beam_windowed_value *elem, beam_error *err) {
@@ -202,12 +204,12 @@ static beam_status write_process(void *state, beam_dofn_ctx *ctx, const beam_win
   beam_status s = begin_lazily(st, ctx, err);
   if (s == BEAM_OK) s = beam_etl_element_view(elem->value, st->spec, &st->batch, &table, &file, &row, err);
   if (s != BEAM_OK) return s;
-  pending_table *t = find_table(st, table, row.schema, err);
-  if (!t) return err->code;
+  pending_table *t;
+  if ((s = find_table(st, table, row.schema, &t, err)) != BEAM_OK) return s;
   if (t->n == PENDING_LIMIT - 1 || st->pending >= PENDING_LIMIT) {
     /* Keep room for the refused rows flush_all may add to the dead-letter batch. */
     if ((s = flush_all(st, err)) != BEAM_OK) return s;
-    if (beam_etl_element_view(elem->value, st->spec, &st->batch, &table, &file, &row, err) != BEAM_OK) return err->code;
+    if ((s = beam_etl_element_view(elem->value, st->spec, &st->batch, &table, &file, &row, err)) != BEAM_OK) return s;
   }
   row.values = copy_values(&st->batch, row.values, row.schema->n_fields);
   if (!row.values) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
