@@ -1,0 +1,43 @@
+/* A small blocking client over the gRPC C core: unary calls and bidirectional streams that
+ * carry serialized protos, with the `worker_id` metadata Beam runners require on every call.
+ *
+ * Threading: a stream may have one thread in recv and one (or more, serialized by a mutex)
+ * in send at the same time; cancel may be called from any thread and wakes both. */
+#ifndef BEAM_GRPC_CLIENT_H
+#define BEAM_GRPC_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "beam/buf.h"
+#include "beam/status.h"
+
+typedef struct beam_grpc_channel beam_grpc_channel;
+typedef struct beam_grpc_stream beam_grpc_stream;
+
+/* target: "host:port" (or any gRPC target URI). worker_id may be NULL (no metadata). */
+beam_status beam_grpc_channel_open(const char *target, const char *worker_id, beam_grpc_channel **out,
+                                   beam_error *err);
+void beam_grpc_channel_close(beam_grpc_channel *ch);
+const char *beam_grpc_channel_target(const beam_grpc_channel *ch);
+
+/* method: "/package.Service/Method". The response replaces resp's contents. A non-OK gRPC
+ * status is BEAM_ERR_IO with the status code and details; a deadline is BEAM_ERR_IO too. */
+beam_status beam_grpc_unary(beam_grpc_channel *ch, const char *method, const void *req, size_t len,
+                            int timeout_ms, beam_buf *resp, beam_error *err);
+
+beam_status beam_grpc_stream_open(beam_grpc_channel *ch, const char *method, beam_grpc_stream **out,
+                                  beam_error *err);
+/* Sends one message; blocks until the transport took it. */
+beam_status beam_grpc_stream_send(beam_grpc_stream *s, const void *msg, size_t len, beam_error *err);
+/* Receives one message into msg; *eof is set (and BEAM_OK returned) when the server ended
+ * the stream cleanly, otherwise its status comes back as an error. */
+beam_status beam_grpc_stream_recv(beam_grpc_stream *s, beam_buf *msg, bool *eof, beam_error *err);
+/* Half-closes: tells the server no more messages will come. */
+beam_status beam_grpc_stream_close_send(beam_grpc_stream *s, beam_error *err);
+/* Aborts the call: pending and later send/recv fail promptly. */
+void beam_grpc_stream_cancel(beam_grpc_stream *s);
+/* Cancels if still running, waits for the call to end and frees it. */
+void beam_grpc_stream_free(beam_grpc_stream *s);
+
+#endif
