@@ -17,6 +17,9 @@ cmake --build build-test -j "$jobs"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 (cd build-test && ctest -j "$jobs" --output-on-failure --timeout 600 -E '^fuzz_')
+# The protocol checks' own summaries (ctest keeps the output of passing tests to itself).
+build-test/tests/conformance/coder_conformance ../shared/conformance/standard_coders.yaml | tail -1
+(cd build-test && ctest -R '^proto_check$' -V | grep -o 'proto_check: .*' || true)
 
 echo "== fuzz (libFuzzer, bounded time)"
 CC=clang cmake -S . -B build-fuzz -G Ninja -DBEAM_FUZZ=ON -DBEAM_REQUIRE_PEERS=ON \
