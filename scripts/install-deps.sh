@@ -23,12 +23,25 @@ fi
 
 # Test peers pinned in one place.
 source tests/peer_versions.env
-if [[ "${1:-}" == "--with-python-peers" ]]; then
+if [[ " $* " == *" --with-python-peers "* ]]; then
   if [[ ! -x .venv/bin/python ]]; then
     python3 -m venv .venv
   fi
   if ! .venv/bin/python -c "import apache_beam, sys; sys.exit(apache_beam.__version__ != '${APACHE_BEAM_VERSION}')" 2>/dev/null; then
     echo "install-deps: pip install apache-beam==${APACHE_BEAM_VERSION}"
     .venv/bin/pip install -q --disable-pip-version-check "apache-beam==${APACHE_BEAM_VERSION}" pyyaml
+  fi
+fi
+
+# Prism (Beam's portable runner in Go) from the Go module proxy, into .peers/bin.
+if [[ " $* " == *" --with-go-peers "* ]]; then
+  export PATH="$PATH:/usr/local/go/bin"
+  if ! [[ -x .peers/bin/prism ]] || ! grep -qx "$PRISM_VERSION" .peers/prism.version 2>/dev/null; then
+    command -v go >/dev/null || { echo "install-deps: Go is needed to install Prism" >&2; exit 1; }
+    echo "install-deps: go install prism@${PRISM_VERSION}"
+    # The checksum database (sum.golang.org) is not reachable from every build machine; the
+    # module itself still comes from the Go module proxy over TLS.
+    GOSUMDB=off GOBIN="$PWD/.peers/bin" go install "github.com/apache/beam/sdks/v2/go/cmd/prism@${PRISM_VERSION}"
+    echo "$PRISM_VERSION" > .peers/prism.version
   fi
 fi
