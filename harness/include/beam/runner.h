@@ -2,6 +2,7 @@
 #ifndef BEAM_RUNNER_H
 #define BEAM_RUNNER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +34,18 @@ beam_status beam_run_local(const uint8_t *pipeline_proto, size_t len, const json
 /* Encodes p and runs it on the local runner. */
 beam_status beam_pipeline_run_local(beam_pipeline *p, const json_t *options, beam_run_result *result,
                                     beam_error *err);
+/* A Beam job service (Prism, the Python portable runner, Flink's job server). */
+typedef struct beam_portable_options {
+  const char *job_endpoint; /* "host:port" */
+  const char *job_name;     /* NULL: "beam-c" */
+  bool quiet;               /* no per-message / per-state lines on stderr */
+} beam_portable_options;
+
+/* Submits an encoded Pipeline and waits for the job to end. BEAM_OK only when the job is
+ * DONE; a failed or cancelled job is BEAM_ERR_USER with the runner's last error message. */
+beam_status beam_run_portable(const uint8_t *pipeline_proto, size_t len, const beam_portable_options *o,
+                              beam_error *err);
+
 /* Sum of counter `name` over transforms (transform_id NULL) or in one transform. */
 int64_t beam_run_result_counter(const beam_run_result *r, const char *transform_id, const char *name);
 void beam_run_result_free(beam_run_result *r);

@@ -1,0 +1,161 @@
+/* Submits a Pipeline to a Beam job service (Prism, the Python portable runner, Flink's job
+ * server): Prepare, artifact staging, Run, then follow the job's messages and state until it
+ * ends. Only DONE is success; a failed job's error messages come back in the error. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "beam/runner.h"
+#include "google/protobuf/struct.pb-c.h"
+#include "grpc_client.h"
+#include "job_names.h"
+#include "proto_names.h"
+
+#define PREPARE_TIMEOUT_MS 60000
+
+static beam_status prepare(beam_grpc_channel *ch, const uint8_t *pipeline, size_t len, const char *job_name,
+                           JOB(PrepareJobResponse) **out, beam_error *err) {
+  PIPE(Pipeline) *pl = PIPE_FN(pipeline__unpack)(NULL, len, pipeline);
+  if (!pl) return beam_error_set(err, BEAM_ERR_MALFORMED, "cannot decode the Pipeline proto to submit");
+  Google__Protobuf__Struct options = GOOGLE__PROTOBUF__STRUCT__INIT;
+  JOB(PrepareJobRequest) req = JOB_INIT(PREPARE_JOB_REQUEST);
+  req.pipeline = pl;
+  req.pipeline_options = &options;
+  req.job_name = (char *)(job_name ? job_name : "beam-c");
+  beam_buf body = BEAM_BUF_INIT, resp = BEAM_BUF_INIT;
+  beam_status s = beam_buf_reserve(&body, JOB_FN(prepare_job_request__get_packed_size)(&req));
+  if (s == BEAM_OK) body.len = JOB_FN(prepare_job_request__pack)(&req, body.data);
+  PIPE_FN(pipeline__free_unpacked)(pl, NULL);
+  if (s == BEAM_OK) s = beam_grpc_unary(ch, JOB_SERVICE "Prepare", body.data, body.len, PREPARE_TIMEOUT_MS, &resp, err);
+  if (s == BEAM_OK && !(*out = JOB_FN(prepare_job_response__unpack)(NULL, resp.len, resp.data)))
+    s = beam_error_set(err, BEAM_ERR_MALFORMED, "undecodable PrepareJobResponse");
+  beam_buf_free(&body);
+  beam_buf_free(&resp);
+  return s;
+}
+
+/* The runner pulls the environments' artifacts over a reverse stream: we send the staging
+ * token, it asks for artifacts. beam-c's PROCESS environments carry none yet, so any request
+ * is refused with a clear error rather than answered with nothing. */
+static beam_status stage_artifacts(const JOB(PrepareJobResponse) *prep, const char *job_endpoint, beam_error *err) {
+  const char *url = prep->artifact_staging_endpoint && prep->artifact_staging_endpoint->url &&
+                            *prep->artifact_staging_endpoint->url
+                        ? prep->artifact_staging_endpoint->url
+                        : job_endpoint;
+  beam_grpc_channel *ch = NULL;
+  beam_grpc_stream *s = NULL;
+  beam_status st = beam_grpc_channel_open(url, NULL, &ch, err);
+  if (st == BEAM_OK) st = beam_grpc_stream_open(ch, ARTIFACT_STAGING_SERVICE "ReverseArtifactRetrievalService", &s, err);
+  JOB(ArtifactResponseWrapper) hello = JOB_INIT(ARTIFACT_RESPONSE_WRAPPER);
+  hello.staging_token = prep->staging_session_token;
+  beam_buf buf = BEAM_BUF_INIT;
+  if (st == BEAM_OK) st = beam_buf_reserve(&buf, JOB_FN(artifact_response_wrapper__get_packed_size)(&hello) + 1);
+  if (st == BEAM_OK) {
+    buf.len = JOB_FN(artifact_response_wrapper__pack)(&hello, buf.data);
+    st = beam_grpc_stream_send(s, buf.data, buf.len, err);
+  }
+  bool eof = false;
+  if (st == BEAM_OK) st = beam_grpc_stream_recv(s, &buf, &eof, err);
+  if (st == BEAM_OK && !eof)
+    st = beam_error_set(err, BEAM_ERR_UNSUPPORTED, "the runner asked for an artifact; beam-c stages none yet");
+  beam_buf_free(&buf);
+  beam_grpc_stream_free(s);
+  beam_grpc_channel_close(ch);
+  return st;
+}
+
+static beam_status run_job(beam_grpc_channel *ch, const char *preparation_id, char **job_id, beam_error *err) {
+  JOB(RunJobRequest) req = JOB_INIT(RUN_JOB_REQUEST);
+  req.preparation_id = (char *)preparation_id;
+  uint8_t body[1024];
+  if (JOB_FN(run_job_request__get_packed_size)(&req) > sizeof body)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "preparation id too long");
+  size_t len = JOB_FN(run_job_request__pack)(&req, body);
+  beam_buf resp = BEAM_BUF_INIT;
+  beam_status s = beam_grpc_unary(ch, JOB_SERVICE "Run", body, len, PREPARE_TIMEOUT_MS, &resp, err);
+  JOB(RunJobResponse) *r = s == BEAM_OK ? JOB_FN(run_job_response__unpack)(NULL, resp.len, resp.data) : NULL;
+  if (s == BEAM_OK && !r) s = beam_error_set(err, BEAM_ERR_MALFORMED, "undecodable RunJobResponse");
+  if (r) {
+    *job_id = strdup(r->job_id);
+    JOB_FN(run_job_response__free_unpacked)(r, NULL);
+    if (!*job_id) s = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  }
+  beam_buf_free(&resp);
+  return s;
+}
+
+static bool terminal(int state) {
+  return state == JOB_ENUM(JOB_STATE__ENUM__DONE) || state == JOB_ENUM(JOB_STATE__ENUM__FAILED) ||
+         state == JOB_ENUM(JOB_STATE__ENUM__CANCELLED) || state == JOB_ENUM(JOB_STATE__ENUM__DRAINED) ||
+         state == JOB_ENUM(JOB_STATE__ENUM__STOPPED);
+}
+
+static const char *state_name(int state) {
+  const ProtobufCEnumValue *v =
+      protobuf_c_enum_descriptor_get_value(&JOB_FN(job_state__enum__descriptor), state);
+  return v ? v->name : "UNKNOWN";
+}
+
+/* Follows the job's message stream (messages and state changes) until a terminal state; the
+ * last error messages are kept for the failure report. */
+static beam_status follow(beam_grpc_channel *ch, const char *job_id, bool quiet, int *final_state, beam_buf *errors,
+                          beam_error *err) {
+  JOB(JobMessagesRequest) req = JOB_INIT(JOB_MESSAGES_REQUEST);
+  req.job_id = (char *)job_id;
+  uint8_t body[1024];
+  size_t len = JOB_FN(job_messages_request__pack)(&req, body);
+  beam_grpc_stream *s = NULL;
+  beam_status st = beam_grpc_stream_open(ch, JOB_SERVICE "GetMessageStream", &s, err);
+  if (st == BEAM_OK) st = beam_grpc_stream_send(s, body, len, err);
+  if (st == BEAM_OK) st = beam_grpc_stream_close_send(s, err);
+  beam_buf msg = BEAM_BUF_INIT;
+  *final_state = 0;
+  while (st == BEAM_OK && !terminal(*final_state)) {
+    bool eof = false;
+    st = beam_grpc_stream_recv(s, &msg, &eof, err);
+    if (st != BEAM_OK || eof) break;
+    JOB(JobMessagesResponse) *r = JOB_FN(job_messages_response__unpack)(NULL, msg.len, msg.data);
+    if (!r) continue;
+    if (r->response_case == JOB_ENUM(JOB_MESSAGES_RESPONSE__RESPONSE_STATE_RESPONSE) && r->state_response) {
+      *final_state = r->state_response->state;
+      if (!quiet) fprintf(stderr, "job %s: %s\n", job_id, state_name(*final_state));
+    } else if (r->response_case == JOB_ENUM(JOB_MESSAGES_RESPONSE__RESPONSE_MESSAGE_RESPONSE) && r->message_response) {
+      const JOB(JobMessage) *m = r->message_response;
+      if (m->importance >= JOB_ENUM(JOB_MESSAGE__MESSAGE_IMPORTANCE__JOB_MESSAGE_ERROR)) {
+        beam_buf_reset(errors); /* keep the latest: it is the one that ended the job */
+        beam_buf_append_str(errors, m->message_text);
+      }
+      if (!quiet) fprintf(stderr, "job %s: %s\n", job_id, m->message_text);
+    }
+    JOB_FN(job_messages_response__free_unpacked)(r, NULL);
+  }
+  beam_buf_free(&msg);
+  beam_grpc_stream_free(s);
+  if (st == BEAM_OK && !terminal(*final_state))
+    st = beam_error_set(err, BEAM_ERR_IO, "job %s: the runner closed the message stream before the job ended", job_id);
+  return st;
+}
+
+beam_status beam_run_portable(const uint8_t *pipeline, size_t len, const beam_portable_options *o,
+                              beam_error *err) {
+  beam_grpc_channel *ch = NULL;
+  JOB(PrepareJobResponse) *prep = NULL;
+  char *job_id = NULL;
+  int state = 0;
+  beam_buf errors = BEAM_BUF_INIT;
+  beam_status s = beam_grpc_channel_open(o->job_endpoint, NULL, &ch, err);
+  if (s == BEAM_OK) s = prepare(ch, pipeline, len, o->job_name, &prep, err);
+  if (s == BEAM_OK) s = stage_artifacts(prep, o->job_endpoint, err);
+  if (s == BEAM_OK) s = run_job(ch, prep->preparation_id, &job_id, err);
+  if (s == BEAM_OK) s = follow(ch, job_id, o->quiet, &state, &errors, err);
+  if (s == BEAM_OK && state != JOB_ENUM(JOB_STATE__ENUM__DONE)) {
+    beam_buf_append_byte(&errors, 0);
+    s = beam_error_set(err, BEAM_ERR_USER, "job %s ended %s%s%s", job_id, state_name(state),
+                       errors.len > 1 ? ": " : "", errors.len > 1 ? (const char *)errors.data : "");
+  }
+  if (prep) JOB_FN(prepare_job_response__free_unpacked)(prep, NULL);
+  free(job_id);
+  beam_buf_free(&errors);
+  beam_grpc_channel_close(ch);
+  return s;
+}
