@@ -84,10 +84,11 @@ static beam_status run_job(beam_grpc_channel *ch, const char *preparation_id, ch
   return s;
 }
 
+/* STOPPED is not terminal: job services report it for a job that has not started yet. */
 static bool terminal(int state) {
   return state == JOB_ENUM(JOB_STATE__ENUM__DONE) || state == JOB_ENUM(JOB_STATE__ENUM__FAILED) ||
          state == JOB_ENUM(JOB_STATE__ENUM__CANCELLED) || state == JOB_ENUM(JOB_STATE__ENUM__DRAINED) ||
-         state == JOB_ENUM(JOB_STATE__ENUM__STOPPED);
+         state == JOB_ENUM(JOB_STATE__ENUM__UPDATED);
 }
 
 static const char *state_name(int state) {
