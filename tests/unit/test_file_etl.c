@@ -241,6 +241,32 @@ static void jsonl_sink_writes_one_file_per_table(void **state) {
   assert_int_equal(system(cmd), 0);
 }
 
+/* A row the database refuses (here a CHECK constraint on a table created beforehand) becomes
+ * a dead letter of stage "sink" with the row as JSON, and _files still adds up. */
+static void sink_refusals_are_dead_lettered(void **state) {
+  fixture *f = *state;
+  sqlite3 *db;
+  assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db,
+                                "CREATE TABLE events_order (event_id TEXT NOT NULL, event_type TEXT, "
+                                "amount REAL CHECK (amount < 100), ts TEXT NOT NULL)",
+                                NULL, NULL, NULL),
+                   SQLITE_OK);
+  sqlite3_close(db);
+  put(f, "a.jsonl",
+      "{\"event_id\": \"1\", \"event_type\": \"order\", \"amount\": 5, \"ts\": \"2026-01-01T00:00:00Z\"}\n"
+      "{\"event_id\": \"2\", \"event_type\": \"order\", \"amount\": 500, \"ts\": \"2026-01-01T00:00:00Z\"}\n");
+  const char *inputs[] = {"a.jsonl", NULL};
+  assert_int_equal(run_etl(f, PLAIN_SPEC, NULL, inputs), BEAM_OK);
+  assert_nothing_lost(f);
+  assert_int_equal(query_int(f, "SELECT count(*) FROM events_order"), 1);
+  char text[512];
+  query_text(f, "SELECT stage FROM _dead_letter", text, sizeof text);
+  assert_string_equal(text, "sink");
+  query_text(f, "SELECT raw FROM _dead_letter", text, sizeof text);
+  assert_non_null(strstr(text, "\"event_id\":\"2\""));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(samples_land_with_nothing_lost, setup, teardown),
@@ -249,6 +275,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(truncated_zip_fails_loudly_and_commits_nothing, setup, teardown),
       cmocka_unit_test_setup_teardown(missing_input_is_an_error_naming_it, setup, teardown),
       cmocka_unit_test_setup_teardown(jsonl_sink_writes_one_file_per_table, setup, teardown),
+      cmocka_unit_test_setup_teardown(sink_refusals_are_dead_lettered, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,7 +42,6 @@ typedef struct write_state {
   char *transform_id;
   beam_arena batch;   /* copies of pending rows */
   beam_etl_stats_map per_file;
-  beam_sink_row_errors rejected;
   beam_buf json;
 } write_state;
 
@@ -57,7 +56,6 @@ static beam_status write_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error
   beam_sink_options o = {0};
   o.no_sync = json_is_true(json_object_get(config, "no_sync"));
   o.batch_rows = (size_t)json_integer_value(json_object_get(config, "batch_rows"));
-  st->rejected = (beam_sink_row_errors)BEAM_SINK_ROW_ERRORS_INIT;
   st->transform_id = strdup(beam_dofn_transform_id(ctx));
   if (!st->transform_id) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   return beam_sink_open(uri, &o, &st->sink, err);
@@ -130,25 +128,39 @@ static beam_status dead_letter_refused(write_state *st, pending_table *t, size_t
 
 /* tables[0] is always _dead_letter (created at the first bundle), so refused rows have a
  * batch to join while another table flushes, and flush_all writes it last. */
+static beam_status account_rows(write_state *st, pending_table *t, const beam_sink_row_errors *rejected,
+                                beam_error *err);
+
+/* The refusals list is per call: refusing rows can fill the dead-letter batch and flush it
+ * from inside this loop, which must not overwrite the list being walked. */
 static beam_status flush_table(write_state *st, pending_table *t, beam_error *err) {
   if (!t->n) return BEAM_OK;
-  beam_status s = beam_sink_write_rows(st->sink, t->name, t->rows, t->n, &st->rejected, err);
-  if (s != BEAM_OK) return s;
+  beam_sink_row_errors rejected = BEAM_SINK_ROW_ERRORS_INIT;
+  beam_status s = beam_sink_write_rows(st->sink, t->name, t->rows, t->n, &rejected, err);
+  if (s == BEAM_OK && rejected.len && t == &st->tables[0])
+    s = beam_error_set(err, BEAM_ERR_IO, "the sink refused a dead letter row: %s", rejected.items[0].reason);
+  if (s == BEAM_OK) s = account_rows(st, t, &rejected, err);
+  beam_sink_row_errors_free(&rejected);
+  return s;
+}
+
+/* Counts written rows per file and turns refused ones into dead letters. */
+static beam_status account_rows(write_state *st, pending_table *t, const beam_sink_row_errors *rejected,
+                                beam_error *err) {
   pending_table *dl = &st->tables[0];
-  if (st->rejected.len && t == dl)
-    return beam_error_set(err, BEAM_ERR_IO, "the sink refused a dead letter row: %s", st->rejected.items[0].reason);
+  beam_status s;
   size_t r = 0;
   for (size_t i = 0; i < t->n; i++) {
     beam_etl_file_stats *fs = beam_etl_stats_map_get(&st->per_file, t->files[i]);
     if (!fs) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-    bool refused = r < st->rejected.len && st->rejected.items[r].index == i;
+    bool refused = r < rejected->len && rejected->items[r].index == i;
     if (!refused) {
       t->written++;
       if (t != dl) fs->v[BEAM_ETL_STAT_WRITTEN]++;
       continue;
     }
     if (dl->n == PENDING_LIMIT && (s = flush_table(st, dl, err)) != BEAM_OK) return s;
-    s = dead_letter_refused(st, t, i, st->rejected.items[r++].reason, dl, err);
+    s = dead_letter_refused(st, t, i, rejected->items[r++].reason, dl, err);
     if (s != BEAM_OK) return s;
     fs->v[BEAM_ETL_STAT_DEAD_LETTERED]++;
   }
@@ -255,7 +267,6 @@ static void write_teardown(void *state) {
   free(st->tables);
   beam_arena_free(&st->batch);
   beam_etl_stats_map_free(&st->per_file);
-  beam_sink_row_errors_free(&st->rejected);
   beam_buf_free(&st->json);
   beam_etl_spec_free(st->spec);
   free(st->transform_id);
