@@ -99,20 +99,9 @@ static beam_status pick_process(void *state, beam_dofn_ctx *ctx, const beam_wind
   return beam_dofn_emit(ctx, st->out_rows, &group->u.list.items[best], err);
 }
 
-typedef struct emit_ctx {
-  beam_dofn_ctx *ctx;
-  int output;
-} emit_ctx;
-
-static beam_status emit_stats(void *self, const beam_value *kv, beam_error *err) {
-  emit_ctx *e = self;
-  return beam_dofn_emit(e->ctx, e->output, kv, err);
-}
-
 static beam_status pick_finish(void *state, beam_dofn_ctx *ctx, beam_error *err) {
   pick_state *st = state;
-  emit_ctx e = {ctx, st->out_stats};
-  return beam_etl_stats_map_drain(&st->dropped, beam_dofn_bundle_arena(ctx), emit_stats, &e, err);
+  return beam_etl_stats_map_drain(&st->dropped, ctx, st->out_stats, err);
 }
 
 static void pick_teardown(void *state) {

@@ -231,16 +231,6 @@ static beam_status write_process(void *state, beam_dofn_ctx *ctx, const beam_win
   return BEAM_OK;
 }
 
-typedef struct emit_ctx {
-  beam_dofn_ctx *ctx;
-  int output;
-} emit_ctx;
-
-static beam_status emit_stats(void *self, const beam_value *kv, beam_error *err) {
-  emit_ctx *e = self;
-  return beam_dofn_emit(e->ctx, e->output, kv, err);
-}
-
 static beam_status write_finish(void *state, beam_dofn_ctx *ctx, beam_error *err) {
   write_state *st = state;
   if (!st->in_bundle) return BEAM_OK;
@@ -255,8 +245,7 @@ static beam_status write_finish(void *state, beam_dofn_ctx *ctx, beam_error *err
     s = beam_dofn_counter_add_named(ctx, name, st->tables[i].written, err);
     st->tables[i].written = 0;
   }
-  emit_ctx e = {ctx, st->out_stats};
-  if (s == BEAM_OK) s = beam_etl_stats_map_drain(&st->per_file, beam_dofn_bundle_arena(ctx), emit_stats, &e, err);
+  if (s == BEAM_OK) s = beam_etl_stats_map_drain(&st->per_file, ctx, st->out_stats, err);
   return s;
 }
 

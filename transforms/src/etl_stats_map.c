@@ -43,16 +43,14 @@ beam_etl_file_stats *beam_etl_stats_map_get(beam_etl_stats_map *m, const char *f
   return &e->stats;
 }
 
-beam_status beam_etl_stats_map_drain(beam_etl_stats_map *m, beam_arena *arena,
-                                     beam_status (*emit)(void *ctx, const beam_value *kv, beam_error *err),
-                                     void *ctx, beam_error *err) {
+beam_status beam_etl_stats_map_drain(beam_etl_stats_map *m, beam_dofn_ctx *ctx, int output, beam_error *err) {
   beam_status s = BEAM_OK;
   for (size_t i = 0; i < m->cap && s == BEAM_OK; i++) {
     beam_etl_stats_entry *e = &m->slots[i];
     if (!e->file) continue;
     beam_value kv;
-    s = beam_etl_stats_make(arena, e->file, &e->stats, &kv);
-    if (s == BEAM_OK) s = emit(ctx, &kv, err);
+    s = beam_etl_stats_make(beam_dofn_bundle_arena(ctx), e->file, &e->stats, &kv);
+    if (s == BEAM_OK) s = beam_dofn_emit(ctx, output, &kv, err);
     else beam_error_set(err, s, "out of memory");
   }
   beam_etl_stats_map_free(m);

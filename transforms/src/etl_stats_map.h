@@ -3,6 +3,7 @@
 #ifndef BEAM_ETL_STATS_MAP_H
 #define BEAM_ETL_STATS_MAP_H
 
+#include "beam/dofn.h"
 #include "beam/transforms/etl_element.h"
 
 typedef struct beam_etl_stats_entry {
@@ -18,10 +19,9 @@ typedef struct beam_etl_stats_map {
 
 /* The entry for file, created zeroed; NULL when out of memory. */
 beam_etl_file_stats *beam_etl_stats_map_get(beam_etl_stats_map *m, const char *file);
-/* Emits every entry as a stats KV through emit(ctx, kv) and empties the map. */
-beam_status beam_etl_stats_map_drain(beam_etl_stats_map *m, beam_arena *arena,
-                                     beam_status (*emit)(void *ctx, const beam_value *kv, beam_error *err),
-                                     void *ctx, beam_error *err);
+/* Emits every entry as a stats KV on the DoFn's output (memory from its bundle arena) and
+ * empties the map. */
+beam_status beam_etl_stats_map_drain(beam_etl_stats_map *m, beam_dofn_ctx *ctx, int output, beam_error *err);
 void beam_etl_stats_map_free(beam_etl_stats_map *m);
 
 #endif
