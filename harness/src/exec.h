@@ -48,7 +48,9 @@ struct beam_exec_node {
 
 static inline beam_status beam_exec_emit(beam_exec_output *out, const beam_windowed_value *wv,
                                          beam_error *err) {
-  out->elements++;
+  /* Progress requests read the count from the control thread: relaxed atomics keep that
+   * defined without a locked instruction on the hot path. */
+  __atomic_store_n(&out->elements, __atomic_load_n(&out->elements, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
   for (size_t i = 0; i < out->n_consumers; i++) {
     beam_exec_node *c = out->consumers[i];
     beam_status s = c->ops->process(c, wv, err);
@@ -73,6 +75,14 @@ typedef struct beam_side_input_source {
   void *self;
 } beam_side_input_source;
 
+/* Where data sinks (beam:runner:sink:v1) send encoded elements: the harness's data channel.
+ * is_last closes the sink's stream for the bundle. */
+typedef struct beam_data_port {
+  beam_status (*send)(void *self, const char *transform_id, const uint8_t *data, size_t len, bool is_last,
+                      beam_error *err);
+  void *self;
+} beam_data_port;
+
 struct beam_exec_graph {
   beam_arena arena;           /* node structs, ids, output arrays: lives as long as the graph */
   const PIPE(Components) *components;
@@ -86,6 +96,7 @@ struct beam_exec_graph {
   /* True in the local runner: side inputs are complete only at finish, so ParDos with side
    * inputs hold their main input until then. The harness reads them over the State API. */
   bool side_inputs_deferred;
+  beam_data_port data_out;    /* set by the harness for each bundle */
   /* Counters of the bundle, gathered at finish. */
   beam_exec_counter *counters;
   size_t n_counters, cap_counters;

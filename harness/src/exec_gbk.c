@@ -1,13 +1,18 @@
-/* GroupByKey in memory, for the local runner.
+/* GroupByKey in memory, for the local runner, and the precombine phase of a lifted
+ * combine_per_key (the same grouping, folding each value into its group's accumulator).
  *
  * Elements are grouped by (window, encoded key): Beam groups by the key's encoded bytes, not
  * by value equality. Groups are emitted at finish_bundle, in the order their keys were first
- * seen, so a local run is deterministic. */
+ * seen, so a local run is deterministic. Precombine also emits early when it holds many keys:
+ * partial accumulators are fine, the runner merges them after its GroupByKey. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "beam/urns.h"
+#include "exec_combine.h"
 #include "exec_nodes.h"
+
+enum { PRECOMBINE_MAX_GROUPS = 10000 };
 
 typedef struct group {
   beam_window window;
@@ -15,11 +20,14 @@ typedef struct group {
   beam_value *key;
   beam_value *values;
   size_t n_values, cap_values;
+  beam_value acc;       /* precombine: the folded values */
+  int64_t min_timestamp_ms;
   uint64_t hash;
 } group;
 
 typedef struct gbk_node {
   beam_coder *key_coder;
+  beam_exec_combinefn fold; /* precombine only */
   beam_arena arena;  /* keys and values held until finish */
   group *groups;     /* insertion order */
   size_t n_groups, cap_groups;
@@ -103,7 +111,20 @@ nomem:
   return NULL;
 }
 
-static beam_status add_value(gbk_node *g, group *gr, const beam_value *v, beam_error *err) {
+static beam_status fold_value(gbk_node *g, group *gr, const beam_windowed_value *wv, beam_error *err) {
+  const beam_combinefn_def *fn = g->fold.def;
+  if (gr->n_values++ == 0) {
+    gr->min_timestamp_ms = wv->timestamp_ms;
+    beam_status s = fn->create(g->fold.state, &g->arena, &gr->acc, err);
+    if (s != BEAM_OK) return s;
+  }
+  if (wv->timestamp_ms < gr->min_timestamp_ms) gr->min_timestamp_ms = wv->timestamp_ms;
+  return fn->add(g->fold.state, &g->arena, &gr->acc, wv->value->u.kv.value, err);
+}
+
+static beam_status add_value(gbk_node *g, group *gr, const beam_windowed_value *wv, beam_error *err) {
+  if (g->fold.def) return fold_value(g, gr, wv, err);
+  const beam_value *v = wv->value->u.kv.value;
   if (gr->n_values == gr->cap_values) {
     size_t cap = gr->cap_values ? gr->cap_values * 2 : 4;
     beam_value *grown = beam_arena_alloc(&g->arena, cap * sizeof *grown);
@@ -118,18 +139,24 @@ static beam_status add_value(gbk_node *g, group *gr, const beam_value *v, beam_e
   return BEAM_OK;
 }
 
+static beam_status emit_groups(beam_exec_node *n, beam_error *err);
+
 static beam_status gbk_process(beam_exec_node *n, const beam_windowed_value *wv, beam_error *err) {
   gbk_node *g = n->impl;
   const beam_value *kv = wv->value;
   if (kv->kind != BEAM_VALUE_KV)
     return beam_error_set(err, BEAM_ERR_INVALID_ARG, "GroupByKey input is not a KV");
+  if (g->fold.def && g->n_groups >= PRECOMBINE_MAX_GROUPS) {
+    beam_status s = emit_groups(n, err);
+    if (s != BEAM_OK) return s;
+  }
   beam_buf_reset(&g->key_buf);
   beam_status s = beam_coder_encode(g->key_coder, kv->u.kv.key, true, &g->key_buf, err);
   if (s != BEAM_OK) return s;
   for (size_t i = 0; i < wv->n_windows; i++) {
     group *gr = find_or_add(g, &wv->windows[i], kv->u.kv.key, err);
     if (!gr) return BEAM_ERR_NOMEM;
-    s = add_value(g, gr, kv->u.kv.value, err);
+    s = add_value(g, gr, wv, err);
     if (s != BEAM_OK) return s;
   }
   return BEAM_OK;
@@ -146,20 +173,23 @@ static void gbk_clear(gbk_node *g) {
   beam_arena_reset(&g->arena);
 }
 
-static beam_status gbk_finish(beam_exec_node *n, beam_error *err) {
+static beam_status emit_groups(beam_exec_node *n, beam_error *err) {
   gbk_node *g = n->impl;
   beam_status s = BEAM_OK;
   for (size_t i = 0; s == BEAM_OK && i < g->n_groups; i++) {
     group *gr = &g->groups[i];
     beam_value values = {.kind = BEAM_VALUE_LIST, .u.list = {gr->values, gr->n_values}};
-    beam_value out = {.kind = BEAM_VALUE_KV, .u.kv = {gr->key, &values}};
+    beam_value out = {.kind = BEAM_VALUE_KV, .u.kv = {gr->key, g->fold.def ? &gr->acc : &values}};
     beam_windowed_value wv = {&out, window_max_timestamp(&gr->window), &gr->window, 1, BEAM_PANE_NO_FIRING};
-    wv.pane.timing = BEAM_PANE_ON_TIME;
+    if (g->fold.def) wv.timestamp_ms = gr->min_timestamp_ms;
+    else wv.pane.timing = BEAM_PANE_ON_TIME;
     s = beam_exec_emit(&n->outputs[0], &wv, err);
   }
   gbk_clear(g);
   return s;
 }
+
+static beam_status gbk_finish(beam_exec_node *n, beam_error *err) { return emit_groups(n, err); }
 
 static beam_status gbk_start(beam_exec_node *n, beam_error *err) {
   (void)err;
@@ -170,6 +200,7 @@ static beam_status gbk_start(beam_exec_node *n, beam_error *err) {
 static void gbk_teardown(beam_exec_node *n) {
   gbk_node *g = n->impl;
   if (!g) return;
+  beam_exec_combinefn_unload(&g->fold);
   free(g->groups);
   free(g->slots);
   beam_buf_free(&g->key_buf);
@@ -212,4 +243,16 @@ static beam_status gbk_create(beam_exec_graph *g, beam_exec_node *node, const PI
   return beam_exec_graph_coder(g, kid, &gn->key_coder, err);
 }
 
+static const beam_exec_ops precombine_ops = {"precombine", gbk_start, gbk_process, gbk_finish, gbk_teardown};
+
+static beam_status precombine_create(beam_exec_graph *g, beam_exec_node *node, const PIPE(PTransform) *t,
+                                     beam_error *err) {
+  beam_status s = gbk_create(g, node, t, err);
+  if (s != BEAM_OK) return s;
+  node->ops = &precombine_ops;
+  gbk_node *gn = node->impl;
+  return beam_exec_combinefn_load(t, &gn->fold, err);
+}
+
 const beam_exec_node_factory beam_exec_gbk_factory = {BEAM_URN_GBK, gbk_create};
+const beam_exec_node_factory beam_exec_precombine_factory = {BEAM_URN_COMBINE_PRECOMBINE, precombine_create};

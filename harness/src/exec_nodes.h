@@ -29,5 +29,10 @@ extern const beam_exec_node_factory beam_exec_flatten_factory;
 extern const beam_exec_node_factory beam_exec_window_into_factory;
 extern const beam_exec_node_factory beam_exec_impulse_factory;
 extern const beam_exec_node_factory beam_exec_gbk_factory;
+extern const beam_exec_node_factory beam_exec_data_source_factory;
+extern const beam_exec_node_factory beam_exec_data_sink_factory;
+extern const beam_exec_node_factory beam_exec_precombine_factory;
+extern const beam_exec_node_factory beam_exec_merge_accumulators_factory;
+extern const beam_exec_node_factory beam_exec_extract_outputs_factory;
 
 #endif

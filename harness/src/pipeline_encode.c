@@ -255,7 +255,8 @@ static bool add_environment(encoder *e) {
   size_t n_urns = beam_coder_urns(urns, 64);
   if (n_urns > 64) n_urns = 64;
   static const char *const protocols[] = {"beam:protocol:progress_reporting:v1",
-                                          "beam:protocol:worker_status:v1"};
+                                          "beam:protocol:multi_core_bundle_processing:v1",
+                                          "beam:protocol:harness_monitoring_infos:v1"};
   size_t n_protocols = sizeof protocols / sizeof *protocols;
   env->capabilities = beam_arena_calloc(e->a, n_urns + n_protocols + 1, sizeof(char *));
   if (!env->capabilities) return false;

@@ -4,28 +4,39 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "beam/runner.h"
 #include "google/protobuf/struct.pb-c.h"
 #include "grpc_client.h"
 #include "job_names.h"
+#include "portable_environment.h"
+#include "portable_metrics.h"
+#include "proto_struct.h"
 #include "proto_names.h"
 
 #define PREPARE_TIMEOUT_MS 60000
 
-static beam_status prepare(beam_grpc_channel *ch, const uint8_t *pipeline, size_t len, const char *job_name,
+static beam_status prepare(beam_grpc_channel *ch, const uint8_t *pipeline, size_t len, const beam_portable_options *o,
                            JOB(PrepareJobResponse) **out, beam_error *err) {
   PIPE(Pipeline) *pl = PIPE_FN(pipeline__unpack)(NULL, len, pipeline);
   if (!pl) return beam_error_set(err, BEAM_ERR_MALFORMED, "cannot decode the Pipeline proto to submit");
-  Google__Protobuf__Struct options = GOOGLE__PROTOBUF__STRUCT__INIT;
+  beam_arena a = {0};
+  beam_environment_saved *saved = NULL;
+  size_t n_saved = 0;
+  beam_status s = beam_environment_apply(pl, o->environment_type, o->environment_config, &a, &saved, &n_saved, err);
+  Google__Protobuf__Struct *options = s == BEAM_OK ? beam_options_to_struct(o->pipeline_options, &a) : NULL;
+  if (s == BEAM_OK && !options) s = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory encoding pipeline options");
   JOB(PrepareJobRequest) req = JOB_INIT(PREPARE_JOB_REQUEST);
   req.pipeline = pl;
-  req.pipeline_options = &options;
-  req.job_name = (char *)(job_name ? job_name : "beam-c");
+  req.pipeline_options = options;
+  req.job_name = (char *)(o->job_name ? o->job_name : "beam-c");
   beam_buf body = BEAM_BUF_INIT, resp = BEAM_BUF_INIT;
-  beam_status s = beam_buf_reserve(&body, JOB_FN(prepare_job_request__get_packed_size)(&req));
+  if (s == BEAM_OK) s = beam_buf_reserve(&body, JOB_FN(prepare_job_request__get_packed_size)(&req));
   if (s == BEAM_OK) body.len = JOB_FN(prepare_job_request__pack)(&req, body.data);
+  beam_environment_restore(saved, n_saved);
   PIPE_FN(pipeline__free_unpacked)(pl, NULL);
+  beam_arena_free(&a);
   if (s == BEAM_OK) s = beam_grpc_unary(ch, JOB_SERVICE "Prepare", body.data, body.len, PREPARE_TIMEOUT_MS, &resp, err);
   if (s == BEAM_OK && !(*out = JOB_FN(prepare_job_response__unpack)(NULL, resp.len, resp.data)))
     s = beam_error_set(err, BEAM_ERR_MALFORMED, "undecodable PrepareJobResponse");
@@ -138,14 +149,17 @@ static beam_status follow(beam_grpc_channel *ch, const char *job_id, bool quiet,
 }
 
 beam_status beam_run_portable(const uint8_t *pipeline, size_t len, const beam_portable_options *o,
-                              beam_error *err) {
+                              beam_run_result *result, beam_error *err) {
+  struct timespec started;
+  clock_gettime(CLOCK_MONOTONIC, &started);
+  if (result) memset(result, 0, sizeof *result);
   beam_grpc_channel *ch = NULL;
   JOB(PrepareJobResponse) *prep = NULL;
   char *job_id = NULL;
   int state = 0;
   beam_buf errors = BEAM_BUF_INIT;
   beam_status s = beam_grpc_channel_open(o->job_endpoint, NULL, &ch, err);
-  if (s == BEAM_OK) s = prepare(ch, pipeline, len, o->job_name, &prep, err);
+  if (s == BEAM_OK) s = prepare(ch, pipeline, len, o, &prep, err);
   if (s == BEAM_OK) s = stage_artifacts(prep, o->job_endpoint, err);
   if (s == BEAM_OK) s = run_job(ch, prep->preparation_id, &job_id, err);
   if (s == BEAM_OK) s = follow(ch, job_id, o->quiet, &state, &errors, err);
@@ -153,6 +167,12 @@ beam_status beam_run_portable(const uint8_t *pipeline, size_t len, const beam_po
     beam_buf_append_byte(&errors, 0);
     s = beam_error_set(err, BEAM_ERR_USER, "job %s ended %s%s%s", job_id, state_name(state),
                        errors.len > 1 ? ": " : "", errors.len > 1 ? (const char *)errors.data : "");
+  }
+  if (s == BEAM_OK && result) s = beam_portable_job_counters(ch, job_id, result, err);
+  if (result) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    result->elapsed_seconds = (double)(now.tv_sec - started.tv_sec) + (double)(now.tv_nsec - started.tv_nsec) / 1e9;
   }
   if (prep) JOB_FN(prepare_job_response__free_unpacked)(prep, NULL);
   free(job_id);

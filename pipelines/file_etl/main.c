@@ -8,9 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "beam/pipeline.h"
 #include "beam/runner.h"
+#include "beam/worker.h"
+#include "beam/transforms/etl_element.h"
 #include "beam/transforms/etl_pipeline.h"
 #include "beam/transforms/sink.h"
 #include "options.h"
@@ -52,16 +55,15 @@ static int64_t input_bytes(const char *path, int depth) {
   return total;
 }
 
-static const char *choose_runner(const file_etl_options *o) {
-  if (strcmp(o->runner, "local") == 0) return "local";
+/* --runner=auto without --big_runner: everything runs here; say so when that is a lot. */
+static void note_no_big_runner(const file_etl_options *o) {
   int64_t total = 0;
   for (size_t i = 0; i < o->n_inputs; i++) total += input_bytes(o->inputs[i], 0);
   if (total >= o->size_threshold && !o->quiet)
     fprintf(stderr,
-            "file_etl: inputs total %.1f MB, at or above --size_threshold (%.1f MB); no remote runner is "
-            "configured in this build, so the local runner takes it\n",
+            "file_etl: inputs total %.1f MB, at or above --size_threshold (%.1f MB), but no --big_runner is set, "
+            "so the local runner takes them\n",
             (double)total / 1e6, (double)o->size_threshold / 1e6);
-  return "local";
 }
 
 /* Opens and closes the sink once so a bad URI fails before any work. */
@@ -71,6 +73,149 @@ static beam_status check_sink(const char *uri, beam_error *err) {
   if (st == BEAM_OK) st = beam_sink_close(s, err);
   beam_sink_free(s);
   return st;
+}
+
+/* Workers started by a runner do not share our working directory: hand them absolute paths. */
+static char *absolute_path(const char *path) {
+  char *real = realpath(path, NULL);
+  if (real) return real;
+  char cwd[4096];
+  if (path[0] == '/' || !getcwd(cwd, sizeof cwd)) return strdup(path);
+  size_t n = strlen(cwd) + strlen(path) + 2;
+  char *abs = malloc(n);
+  if (abs) snprintf(abs, n, "%s/%s", cwd, path);
+  return abs;
+}
+
+static char *absolute_sink_uri(const char *uri) {
+  const char *colon = strchr(uri, ':');
+  if (!colon || colon[1] == '/' || strncmp(colon + 1, "//", 2) == 0) return strdup(uri);
+  char *path = absolute_path(colon + 1);
+  size_t n = (size_t)(colon - uri) + 1 + (path ? strlen(path) : 0) + 1;
+  char *abs = path ? malloc(n) : NULL;
+  if (abs) snprintf(abs, n, "%.*s:%s", (int)(colon - uri), uri, path);
+  free(path);
+  return abs;
+}
+
+/* A set of inputs and the runner that takes them. */
+typedef struct file_group {
+  const char **inputs;
+  size_t n_inputs;
+  const char *runner; /* "local" | "portable" */
+} file_group;
+
+static beam_status run_on(const file_etl_options *o, beam_pipeline *p, const char *runner, beam_run_result *result,
+                          beam_error *err) {
+  if (strcmp(runner, "local") == 0) return beam_pipeline_run_local(p, NULL, result, err);
+  beam_buf proto = BEAM_BUF_INIT;
+  beam_status s = beam_pipeline_encode(p, &proto, err);
+  beam_portable_options po = {.job_endpoint = o->job_endpoint,
+                              .job_name = "file-etl",
+                              .quiet = o->quiet,
+                              .environment_type = o->environment_type,
+                              .environment_config = o->environment_config};
+  if (s == BEAM_OK) s = beam_run_portable(proto.data, proto.len, &po, result, err);
+  beam_buf_free(&proto);
+  return s;
+}
+
+static int run_group(const file_etl_options *o, const char *spec_text, const file_group *g) {
+  bool remote = strcmp(g->runner, "local") != 0;
+  char **abs_inputs = calloc(g->n_inputs + 1, sizeof *abs_inputs);
+  char *sink = remote ? absolute_sink_uri(o->sink) : strdup(o->sink);
+  for (size_t i = 0; abs_inputs && i < g->n_inputs; i++)
+    abs_inputs[i] = remote ? absolute_path(g->inputs[i]) : strdup(g->inputs[i]);
+  char label[512];
+  if (remote) snprintf(label, sizeof label, "portable (%s)", o->job_endpoint);
+  else snprintf(label, sizeof label, "local");
+  /* Inside a runner there is no terminal to draw progress on: the runner shows it. */
+  beam_etl_file_pipeline_config cfg = {(const char **)abs_inputs, g->n_inputs, spec_text, o->spec, sink, label,
+                                       (o->quiet || remote) ? "off" : o->progress, o->no_sync};
+  beam_pipeline *p = beam_pipeline_new();
+  int rc = 1;
+  beam_error err = {0};
+  beam_run_result result = {0};
+  if (!p || !abs_inputs || !sink) fprintf(stderr, "file_etl: out of memory\n");
+  else if (beam_etl_file_pipeline_build(p, &cfg, &err) != BEAM_OK)
+    fprintf(stderr, "file_etl: cannot build the pipeline: %s\n", err.message);
+  else if (o->dump_pipeline && beam_pipeline_dump(p, o->dump_pipeline, &err) != BEAM_OK)
+    fprintf(stderr, "file_etl: --dump_pipeline: %s\n", err.message);
+  else if (run_on(o, p, g->runner, &result, &err) != BEAM_OK)
+    fprintf(stderr, "file_etl: run failed on the %s runner: %s\n", label, err.message);
+  else
+    rc = file_etl_print_summary(stdout, &result, o->sink, label) ? 0 : 1;
+  beam_run_result_free(&result);
+  beam_pipeline_free(p);
+  for (size_t i = 0; abs_inputs && i < g->n_inputs; i++) free(abs_inputs[i]);
+  free(abs_inputs);
+  free(sink);
+  return rc;
+}
+
+/* Every regular file under path, for per-file size dispatch. */
+static bool list_files(const char *path, int depth, const char ***files, size_t *n, int64_t **sizes) {
+  struct stat sb;
+  if (stat(path, &sb) != 0) return true; /* the pipeline reports missing inputs itself */
+  if (S_ISREG(sb.st_mode)) {
+    const char **grown = realloc(*files, (*n + 1) * sizeof *grown);
+    int64_t *sgrown = realloc(*sizes, (*n + 1) * sizeof *sgrown);
+    if (grown) *files = grown;
+    if (sgrown) *sizes = sgrown;
+    char *copy = strdup(path);
+    if (!grown || !sgrown || !copy) return free(copy), false;
+    (*files)[*n] = copy;
+    (*sizes)[(*n)++] = (int64_t)sb.st_size;
+    return true;
+  }
+  DIR *d = S_ISDIR(sb.st_mode) && depth < 32 ? opendir(path) : NULL;
+  bool ok = true;
+  for (struct dirent *e; ok && d && (e = readdir(d));) {
+    if (e->d_name[0] == '.') continue;
+    char child[4096];
+    int len = snprintf(child, sizeof child, "%s/%s", path, e->d_name);
+    if (len > 0 && (size_t)len < sizeof child) ok = list_files(child, depth + 1, files, n, sizes);
+  }
+  if (d) closedir(d);
+  return ok;
+}
+
+/* --runner=auto with a big runner: each file goes by its own size. */
+static int run_split_by_size(const file_etl_options *o, const char *spec_text) {
+  const char **files = NULL;
+  int64_t *sizes = NULL;
+  size_t n = 0;
+  bool ok = true;
+  for (size_t i = 0; ok && i < o->n_inputs; i++) {
+    size_t before = n;
+    ok = list_files(o->inputs[i], 0, &files, &n, &sizes);
+    if (ok && n == before) { /* missing or empty: let the local run report it */
+      const char **grown = realloc(files, (n + 1) * sizeof *grown);
+      int64_t *sgrown = realloc(sizes, (n + 1) * sizeof *sgrown);
+      if (grown) files = grown;
+      if (sgrown) sizes = sgrown;
+      ok = grown && sgrown && (files[n] = strdup(o->inputs[i]));
+      if (ok) sizes[n++] = 0;
+    }
+  }
+  file_group small = {calloc(n + 1, sizeof(char *)), 0, "local"};
+  file_group big = {calloc(n + 1, sizeof(char *)), 0, "portable"};
+  int rc = ok && small.inputs && big.inputs ? 0 : 1;
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    file_group *g = sizes[i] >= o->size_threshold ? &big : &small;
+    g->inputs[g->n_inputs++] = files[i];
+  }
+  if (rc == 0 && !o->quiet)
+    fprintf(stderr, "file_etl: %zu file%s below %lld bytes run locally, %zu at or above on %s\n", small.n_inputs,
+            small.n_inputs == 1 ? "" : "s", (long long)o->size_threshold, big.n_inputs, o->job_endpoint);
+  if (rc == 0 && small.n_inputs) rc = run_group(o, spec_text, &small);
+  if (rc == 0 && big.n_inputs) rc = run_group(o, spec_text, &big);
+  for (size_t i = 0; i < n; i++) free((char *)files[i]);
+  free(files);
+  free(sizes);
+  free(small.inputs);
+  free(big.inputs);
+  return rc;
 }
 
 static int run(const file_etl_options *o) {
@@ -83,32 +228,29 @@ static int run(const file_etl_options *o) {
     return 2;
   }
   beam_etl_spec_free(spec);
-  const char *runner = choose_runner(o);
   if (check_sink(o->sink, &err) != BEAM_OK) {
     fprintf(stderr, "file_etl: sink %s: %s\n", o->sink, err.message);
     free(spec_text);
     return 1;
   }
-  beam_etl_file_pipeline_config cfg = {o->inputs, o->n_inputs, spec_text, o->spec, o->sink, runner,
-                                       o->quiet ? "off" : o->progress, o->no_sync};
-  beam_pipeline *p = beam_pipeline_new();
-  int rc = 1;
-  beam_run_result result = {0};
-  if (!p || beam_etl_file_pipeline_build(p, &cfg, &err) != BEAM_OK)
-    fprintf(stderr, "file_etl: cannot build the pipeline: %s\n", p ? err.message : "out of memory");
-  else if (o->dump_pipeline && beam_pipeline_dump(p, o->dump_pipeline, &err) != BEAM_OK)
-    fprintf(stderr, "file_etl: --dump_pipeline: %s\n", err.message);
-  else if (beam_pipeline_run_local(p, NULL, &result, &err) != BEAM_OK)
-    fprintf(stderr, "file_etl: run failed: %s\n", err.message);
-  else
-    rc = file_etl_print_summary(stdout, &result, o->sink, runner) ? 0 : 1;
-  beam_run_result_free(&result);
-  beam_pipeline_free(p);
+  int rc;
+  if (strcmp(o->runner, "auto") == 0 && o->big_runner) {
+    rc = run_split_by_size(o, spec_text);
+  } else {
+    file_group all = {o->inputs, o->n_inputs, strcmp(o->runner, "portable") == 0 ? "portable" : "local"};
+    if (strcmp(o->runner, "auto") == 0) note_no_big_runner(o);
+    rc = run_group(o, spec_text, &all);
+  }
   free(spec_text);
   return rc;
 }
 
 int main(int argc, char **argv) {
+  /* A runner starts this same program as its worker: register the DoFns and serve. */
+  if (beam_worker_requested(argc, argv)) {
+    if (beam_etl_register_fns() != BEAM_OK) return fprintf(stderr, "file_etl: cannot register the ETL functions\n"), 1;
+    return beam_worker_main(argc, argv);
+  }
   file_etl_options o;
   char msg[512];
   if (!file_etl_options_parse(argc, argv, &o, msg, sizeof msg)) {

@@ -9,7 +9,9 @@
 void file_etl_usage(const char *prog) {
   fprintf(stderr,
           "usage: %s --input=PATH [--input=PATH ...] --spec=SPEC.json --sink=sqlite:PATH|jsonl:DIR\n"
-          "          [--runner=auto|local] [--size_threshold=BYTES] [--dump_pipeline=FILE]\n"
+          "          [--runner=auto|local|portable] [--size_threshold=BYTES] [--big_runner=portable]\n"
+          "          [--job_endpoint=HOST:PORT] [--environment_type=PROCESS|EXTERNAL|DOCKER]\n"
+          "          [--environment_config=CMD|HOST:PORT|IMAGE] [--dump_pipeline=FILE]\n"
           "          [--progress=auto|on|off] [--no_sync] [--quiet]\n"
           "\n"
           "Reads CSV / JSON-lines / ZIP / gzip files (or every file under a directory), parses them\n"
@@ -52,7 +54,17 @@ static bool apply(file_etl_options *o, const char *name, const char *value, char
   else if (strcmp(name, "spec") == 0) ok = set_string(&o->spec, value);
   else if (strcmp(name, "sink") == 0) ok = set_string(&o->sink, value);
   else if (strcmp(name, "runner") == 0)
-    ok = set_string(&o->runner, value) && (strcmp(value, "auto") == 0 || strcmp(value, "local") == 0);
+    ok = set_string(&o->runner, value) &&
+         (strcmp(value, "auto") == 0 || strcmp(value, "local") == 0 || strcmp(value, "portable") == 0);
+  else if (strcmp(name, "big_runner") == 0) {
+    ok = set_string(&o->big_runner, value) && strcmp(value, "portable") == 0;
+    if (!ok && value && strcmp(value, "dataflow") == 0) {
+      snprintf(msg, cap, "--big_runner=dataflow is not available in this build yet; use --big_runner=portable");
+      return false;
+    }
+  } else if (strcmp(name, "job_endpoint") == 0) ok = set_string(&o->job_endpoint, value);
+  else if (strcmp(name, "environment_type") == 0) ok = set_string(&o->environment_type, value);
+  else if (strcmp(name, "environment_config") == 0) ok = set_string(&o->environment_config, value);
   else if (strcmp(name, "size_threshold") == 0) ok = value && parse_size(value, &o->size_threshold);
   else if (strcmp(name, "dump_pipeline") == 0) ok = set_string(&o->dump_pipeline, value);
   else if (strcmp(name, "progress") == 0)
@@ -110,6 +122,8 @@ bool file_etl_options_parse(int argc, char **argv, file_etl_options *o, char *ms
   if (!o->n_inputs) snprintf(msg, cap, "--input is required");
   else if (!o->spec) snprintf(msg, cap, "--spec is required");
   else if (!o->sink) snprintf(msg, cap, "--sink is required (sqlite:PATH or jsonl:DIR)");
+  else if ((strcmp(o->runner, "portable") == 0 || o->big_runner) && !o->job_endpoint)
+    snprintf(msg, cap, "the portable runner needs --job_endpoint=HOST:PORT (a Beam job service: Prism, Flink, ...)");
   else return true;
   return false;
 }

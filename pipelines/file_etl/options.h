@@ -11,8 +11,12 @@ typedef struct file_etl_options {
   size_t n_inputs;
   const char *spec;
   const char *sink;
-  const char *runner;        /* "auto" | "local" */
-  int64_t size_threshold;    /* bytes; auto picks a remote runner at or above it */
+  const char *runner;        /* "auto" | "local" | "portable" */
+  int64_t size_threshold;    /* bytes; auto sends files at or above it to big_runner */
+  const char *big_runner;    /* "portable" (auto's runner for big files); NULL: none */
+  const char *job_endpoint;  /* portable: the job service, host:port */
+  const char *environment_type;   /* portable: PROCESS | EXTERNAL | DOCKER */
+  const char *environment_config; /* portable: command, worker pool or image */
   const char *dump_pipeline; /* write the Pipeline proto here */
   const char *progress;      /* "auto" | "on" | "off" */
   bool no_sync;

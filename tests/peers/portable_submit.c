@@ -16,16 +16,16 @@ int main(int argc, char **argv) {
   beam_error err = {0};
   int rc = 0;
   if (beam_pipeline_encode(p, &proto, &err) != BEAM_OK) rc = 1, fprintf(stderr, "encode: %s\n", err.message);
-  beam_portable_options o = {argv[1], "impulse-only", false};
-  if (!rc && beam_run_portable(proto.data, proto.len, &o, &err) != BEAM_OK) {
+  beam_portable_options o = {.job_endpoint = argv[1], .job_name = "impulse-only"};
+  if (!rc && beam_run_portable(proto.data, proto.len, &o, NULL, &err) != BEAM_OK) {
     fprintf(stderr, "portable_submit: impulse-only job: %s\n", err.message);
     rc = 1;
   }
   if (!rc) printf("portable_submit: impulse-only job DONE\n");
 
   time_t started = time(NULL);
-  beam_portable_options nowhere = {"127.0.0.1:1", "nowhere", true};
-  if (!rc && beam_run_portable(proto.data, proto.len, &nowhere, &err) == BEAM_OK) {
+  beam_portable_options nowhere = {.job_endpoint = "127.0.0.1:1", .job_name = "nowhere", .quiet = true};
+  if (!rc && beam_run_portable(proto.data, proto.len, &nowhere, NULL, &err) == BEAM_OK) {
     fprintf(stderr, "portable_submit: a job on an unreachable service succeeded\n");
     rc = 1;
   } else if (!rc) {

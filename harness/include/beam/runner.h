@@ -39,12 +39,21 @@ typedef struct beam_portable_options {
   const char *job_endpoint; /* "host:port" */
   const char *job_name;     /* NULL: "beam-c" */
   bool quiet;               /* no per-message / per-state lines on stderr */
+  /* Where the runner finds workers (Beam's --environment_type / --environment_config):
+   * "PROCESS" (default): the runner starts environment_config (default: this program) as a
+   *   worker; it must call beam_worker_requested()/beam_worker_main() first thing in main().
+   * "EXTERNAL": environment_config is the host:port of a worker pool (--worker_pool).
+   * "DOCKER": environment_config is the SDK container image. */
+  const char *environment_type;
+  const char *environment_config;
+  const json_t *pipeline_options; /* reach the DoFns inside the runner; may be NULL */
 } beam_portable_options;
 
 /* Submits an encoded Pipeline and waits for the job to end. BEAM_OK only when the job is
- * DONE; a failed or cancelled job is BEAM_ERR_USER with the runner's last error message. */
+ * DONE; a failed or cancelled job is BEAM_ERR_USER with the runner's last error message.
+ * result (may be NULL) receives the job's user counters, as the local runner reports them. */
 beam_status beam_run_portable(const uint8_t *pipeline_proto, size_t len, const beam_portable_options *o,
-                              beam_error *err);
+                              beam_run_result *result, beam_error *err);
 
 /* Sum of counter `name` over transforms (transform_id NULL) or in one transform. */
 int64_t beam_run_result_counter(const beam_run_result *r, const char *transform_id, const char *name);

@@ -1,0 +1,20 @@
+/* Data source and sink nodes: how the harness feeds a bundle and where its outputs go. */
+#ifndef BEAM_EXEC_DATA_H
+#define BEAM_EXEC_DATA_H
+
+#include "exec.h"
+
+bool beam_exec_is_data_source(const beam_exec_node *n);
+/* Decodes and emits the complete elements in data; a partial element waits for the next
+ * chunk. is_last: no more data for this source in this bundle. */
+beam_status beam_exec_data_source_feed(beam_exec_node *n, const uint8_t *data, size_t len, bool is_last,
+                                       beam_error *err);
+/* Elements claimed so far: the read index progress reports. Thread-safe. */
+int64_t beam_exec_data_source_index(beam_exec_node *n);
+/* Splits the unread input: keeps `fraction` of what remains of estimated_total (restricted to
+ * allowed split points when given) and stops before *split_at. False: no split possible.
+ * Thread-safe against the bundle feeding the source. */
+bool beam_exec_data_source_split(beam_exec_node *n, double fraction, int64_t estimated_total,
+                                 const int64_t *allowed, size_t n_allowed, int64_t *split_at);
+
+#endif

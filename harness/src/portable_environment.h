@@ -1,0 +1,22 @@
+/* The environment a submitted pipeline asks the runner for (Beam's --environment_type and
+ * --environment_config): PROCESS, EXTERNAL or DOCKER. */
+#ifndef BEAM_PORTABLE_ENVIRONMENT_H
+#define BEAM_PORTABLE_ENVIRONMENT_H
+
+#include "beam/arena.h"
+#include "beam/status.h"
+#include "proto_names.h"
+
+/* Sets urn and payload of every environment of pl (memory from a). The caller restores the
+ * originals with beam_environment_restore before freeing an unpacked pl. */
+typedef struct beam_environment_saved {
+  PIPE(Environment) *env;
+  char *urn;
+  ProtobufCBinaryData payload;
+} beam_environment_saved;
+
+beam_status beam_environment_apply(PIPE(Pipeline) *pl, const char *type, const char *config, beam_arena *a,
+                                   beam_environment_saved **saved, size_t *n_saved, beam_error *err);
+void beam_environment_restore(beam_environment_saved *saved, size_t n_saved);
+
+#endif

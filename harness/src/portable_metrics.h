@@ -1,0 +1,12 @@
+/* User counters of a portable job, from the job service's metrics. */
+#ifndef BEAM_PORTABLE_METRICS_H
+#define BEAM_PORTABLE_METRICS_H
+
+#include "beam/runner.h"
+#include "grpc_client.h"
+
+/* Adds the job's user sum_int64 counters to result (summed per transform and name). */
+beam_status beam_portable_job_counters(beam_grpc_channel *ch, const char *job_id, beam_run_result *result,
+                                       beam_error *err);
+
+#endif

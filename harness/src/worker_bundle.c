@@ -1,0 +1,262 @@
+/* ProcessBundle, progress and split: a bundle is a graph fed by its data sources from the
+ * data channel, reading side inputs over the state channel, sending outputs back through
+ * its data sinks. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "beam/log.h"
+#include "exec_data.h"
+#include "worker_internal.h"
+
+typedef struct bundle_ctx {
+  beam_worker *w;
+  const char *instruction_id;
+  beam_worker_descriptor *d;
+  beam_data_channel *data;
+  beam_exec_graph *g;
+} bundle_ctx;
+
+static beam_status send_data(void *self, const char *transform_id, const uint8_t *data, size_t len, bool is_last,
+                             beam_error *err) {
+  bundle_ctx *b = self;
+  return beam_data_channel_send(b->data, b->instruction_id, transform_id, data, len, is_last, err);
+}
+
+static const char *pcollection_coder_id(const PIPE(Components) *c, const char *pcollection_id) {
+  for (size_t i = 0; i < c->n_pcollections; i++)
+    if (strcmp(c->pcollections[i]->key, pcollection_id) == 0) return c->pcollections[i]->value->coder_id;
+  return NULL;
+}
+
+/* An iterable side input in the global window, read whole through the state channel and
+ * decoded with the side input PCollection's coder. */
+static beam_status side_input_get(void *self, const char *transform_id, const char *local_name,
+                                  const char *pcollection_id, beam_arena *arena, const beam_value_list **out,
+                                  beam_error *err) {
+  bundle_ctx *b = self;
+  const FN(ProcessBundleDescriptor) *pbd = b->d->proto;
+  if (!pbd->state_api_service_descriptor || !pbd->state_api_service_descriptor->url[0])
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: side input %s but the runner gave no state endpoint",
+                          transform_id, local_name);
+  beam_state_channel *state = NULL;
+  beam_status s = beam_worker_state_channel(b->w, pbd->state_api_service_descriptor->url, &state, err);
+  if (s != BEAM_OK) return s;
+  const char *coder_id = pcollection_coder_id(&b->d->components, pcollection_id);
+  beam_coder *coder = NULL;
+  if (!coder_id) return beam_error_set(err, BEAM_ERR_NOT_FOUND, "side input PCollection %s has no coder", pcollection_id);
+  /* The graph caches coders by id and frees them with itself. */
+  s = beam_exec_graph_coder(b->g, coder_id, &coder, err);
+  if (s != BEAM_OK) return s;
+
+  FN(StateKey__IterableSideInput) key_si = FN_INIT(STATE_KEY__ITERABLE_SIDE_INPUT);
+  key_si.transform_id = (char *)transform_id;
+  key_si.side_input_id = (char *)local_name;
+  /* The global window encodes as no bytes. */
+  FN(StateKey) key = FN_INIT(STATE_KEY);
+  key.type_case = FN_ENUM(STATE_KEY__TYPE_ITERABLE_SIDE_INPUT);
+  key.iterable_side_input = &key_si;
+  beam_buf bytes = BEAM_BUF_INIT;
+  s = beam_state_get(state, b->instruction_id, &key, &bytes, err);
+  beam_value *items = NULL;
+  size_t n = 0, cap = 0;
+  beam_reader r = beam_reader_make(bytes.data, bytes.len);
+  while (s == BEAM_OK && !beam_reader_at_end(&r)) {
+    if (n == cap) {
+      cap = cap ? cap * 2 : 64;
+      beam_value *grown = beam_arena_alloc(arena, cap * sizeof *grown);
+      if (!grown) s = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory reading side input %s", local_name);
+      else if (n) memcpy(grown, items, n * sizeof *grown);
+      items = grown;
+    }
+    if (s == BEAM_OK) s = beam_coder_decode(coder, &r, true, arena, &items[n++], err);
+  }
+  beam_buf_free(&bytes);
+  if (s != BEAM_OK) return beam_error_prefix(err, "%s: side input %s: ", transform_id, local_name);
+  beam_value_list *list = beam_arena_alloc(arena, sizeof *list);
+  if (!list) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  *list = (beam_value_list){items, n};
+  *out = list;
+  return BEAM_OK;
+}
+
+static beam_exec_node *find_source(beam_exec_graph *g, const char *transform_id) {
+  for (size_t i = 0; i < g->n_roots; i++)
+    if (beam_exec_is_data_source(g->roots[i]) && strcmp(g->roots[i]->transform_id, transform_id) == 0)
+      return g->roots[i];
+  return NULL;
+}
+
+/* Feeds every data source until each has seen is_last, then finishes the graph. */
+static beam_status run_bundle(bundle_ctx *b, beam_exec_graph *g, beam_error *err) {
+  beam_data_inbox *inbox = b->data ? beam_data_channel_inbox(b->data, b->instruction_id) : NULL;
+  if (b->data && !inbox) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  size_t open_sources = 0;
+  for (size_t i = 0; i < g->n_roots; i++) open_sources += beam_exec_is_data_source(g->roots[i]);
+  beam_status s = beam_exec_graph_start(g, b->instruction_id, err);
+  while (s == BEAM_OK && open_sources > 0) {
+    beam_data_chunk chunk = {0};
+    s = beam_data_inbox_next(inbox, &chunk, 0, err);
+    if (s != BEAM_OK) break;
+    beam_exec_node *src = find_source(g, chunk.transform_id);
+    if (!src) s = beam_error_set(err, BEAM_ERR_INVALID_ARG, "data for unknown transform %s", chunk.transform_id);
+    else s = beam_exec_data_source_feed(src, chunk.data, chunk.len, chunk.is_last, err);
+    if (s == BEAM_OK && chunk.is_last) open_sources--;
+    beam_data_chunk_free(&chunk);
+  }
+  if (s == BEAM_OK) s = beam_exec_graph_finish(g, err);
+  if (inbox) beam_data_channel_release(b->data, inbox);
+  return s;
+}
+
+#define FILL_MONITORING(resp_field, n_field, entry_type, entry_init, report, a)            \
+  do {                                                                                       \
+    resp_field = beam_arena_calloc(a, (report)->n + 1, sizeof *(resp_field));                \
+    entry_type *entries_ = beam_arena_calloc(a, (report)->n + 1, sizeof *entries_);          \
+    if (!(resp_field) || !entries_) break;                                                   \
+    for (size_t i_ = 0; i_ < (report)->n; i_++) {                                            \
+      entries_[i_] = (entry_type)entry_init;                                                 \
+      entries_[i_].key = (char *)(report)->short_ids[i_];                                    \
+      entries_[i_].value = (report)->infos[i_]->payload;                                     \
+      (resp_field)[i_] = &entries_[i_];                                                      \
+    }                                                                                        \
+    n_field = (report)->n;                                                                   \
+  } while (0)
+
+static void set_error(FN(InstructionResponse) *resp, beam_arena *a, const beam_error *err) {
+  resp->error = beam_arena_strdup(a, err->message[0] ? err->message : beam_status_name(err->code));
+  if (!resp->error) resp->error = "bundle failed (out of memory describing the error)";
+}
+
+void beam_worker_process_bundle(beam_worker *w, const FN(InstructionRequest) *req, FN(InstructionResponse) *resp,
+                                beam_arena *a) {
+  const FN(ProcessBundleRequest) *pb = req->process_bundle;
+  beam_error err = {0};
+  bundle_ctx b = {w, req->instruction_id, NULL, NULL, NULL};
+  beam_exec_graph *g = NULL;
+  beam_worker_bundle active = {req->instruction_id, NULL, NULL};
+  beam_worker_log_set_instruction(req->instruction_id);
+  beam_status s = beam_worker_descriptor_get(w, pb->process_bundle_descriptor_id, &b.d, &err);
+  if (s == BEAM_OK && b.d->data_endpoint) s = beam_worker_data_channel(w, b.d->data_endpoint, &b.data, &err);
+  if (s == BEAM_OK) s = beam_worker_graph_take(w, b.d, &g, &err);
+  if (s == BEAM_OK) {
+    g->data_out = (beam_data_port){send_data, &b};
+    g->side_inputs = (beam_side_input_source){side_input_get, &b};
+    g->side_inputs_deferred = false;
+    b.g = g;
+    active.graph = g;
+    pthread_mutex_lock(&w->lock);
+    active.next = w->bundles;
+    w->bundles = &active;
+    pthread_mutex_unlock(&w->lock);
+    s = run_bundle(&b, g, &err);
+  }
+  FN(ProcessBundleResponse) *out = beam_arena_alloc(a, sizeof *out);
+  beam_metric_report report = {0};
+  if (out) *out = (FN(ProcessBundleResponse))FN_INIT(PROCESS_BUNDLE_RESPONSE);
+  if (s == BEAM_OK && out) s = beam_metric_report_graph(w->metric_ids, g, true, &report, &err);
+  if (s == BEAM_OK && out) {
+    FILL_MONITORING(out->monitoring_data, out->n_monitoring_data, FN(ProcessBundleResponse__MonitoringDataEntry),
+                    FN_INIT(PROCESS_BUNDLE_RESPONSE__MONITORING_DATA_ENTRY), &report, a);
+    if (!w->runner_short_ids) {
+      out->monitoring_infos = beam_arena_calloc(a, report.n + 1, sizeof *out->monitoring_infos);
+      for (size_t i = 0; out->monitoring_infos && i < report.n; i++)
+        out->monitoring_infos[out->n_monitoring_infos++] = beam_arena_alloc(a, sizeof **out->monitoring_infos);
+      for (size_t i = 0; i < out->n_monitoring_infos; i++)
+        if (out->monitoring_infos[i]) *out->monitoring_infos[i] = *report.infos[i];
+    }
+    /* The response outlives the report's arena: copy the payload bytes over. */
+    for (size_t i = 0; i < out->n_monitoring_data; i++) {
+      uint8_t *p = beam_arena_alloc(a, out->monitoring_data[i]->value.len + 1);
+      if (p) memcpy(p, out->monitoring_data[i]->value.data, out->monitoring_data[i]->value.len);
+      out->monitoring_data[i]->value.data = p;
+      if (i < out->n_monitoring_infos && out->monitoring_infos[i]) out->monitoring_infos[i]->payload.data = p;
+    }
+    resp->response_case = FN_ENUM(INSTRUCTION_RESPONSE__RESPONSE_PROCESS_BUNDLE);
+    resp->process_bundle = out;
+  } else if (s == BEAM_OK) {
+    s = beam_error_set(&err, BEAM_ERR_NOMEM, "out of memory");
+  }
+  beam_metric_report_free(&report);
+  if (active.graph) {
+    pthread_mutex_lock(&w->lock);
+    for (beam_worker_bundle **p = &w->bundles; *p; p = &(*p)->next)
+      if (*p == &active) {
+        *p = active.next;
+        break;
+      }
+    if (s == BEAM_OK) w->bundles_done++;
+    else w->bundles_failed++;
+    pthread_mutex_unlock(&w->lock);
+  }
+  if (g) beam_worker_graph_return(w, b.d, g, s == BEAM_OK);
+  if (s != BEAM_OK) {
+    beam_worker_log_write(w->log, BEAM_LOG_ERROR, req->instruction_id, NULL, "bundle failed: %s", err.message);
+    set_error(resp, a, &err);
+  }
+  beam_worker_log_set_instruction(NULL);
+}
+
+static beam_worker_bundle *find_bundle(beam_worker *w, const char *instruction_id) {
+  for (beam_worker_bundle *b = w->bundles; b; b = b->next)
+    if (strcmp(b->instruction_id, instruction_id) == 0) return b;
+  return NULL;
+}
+
+void beam_worker_progress(beam_worker *w, const FN(ProcessBundleProgressRequest) *req, FN(InstructionResponse) *resp,
+                          beam_arena *a) {
+  beam_error err = {0};
+  FN(ProcessBundleProgressResponse) *out = beam_arena_alloc(a, sizeof *out);
+  if (!out) return (void)(resp->error = "out of memory");
+  *out = (FN(ProcessBundleProgressResponse))FN_INIT(PROCESS_BUNDLE_PROGRESS_RESPONSE);
+  beam_metric_report report = {0};
+  pthread_mutex_lock(&w->lock);
+  beam_worker_bundle *b = find_bundle(w, req->instruction_id);
+  /* A bundle that already finished (or not started) has no progress: an empty answer. */
+  beam_status s = b ? beam_metric_report_graph(w->metric_ids, b->graph, false, &report, &err) : BEAM_OK;
+  pthread_mutex_unlock(&w->lock);
+  if (s == BEAM_OK) {
+    FILL_MONITORING(out->monitoring_data, out->n_monitoring_data,
+                    FN(ProcessBundleProgressResponse__MonitoringDataEntry),
+                    FN_INIT(PROCESS_BUNDLE_PROGRESS_RESPONSE__MONITORING_DATA_ENTRY), &report, a);
+    for (size_t i = 0; i < out->n_monitoring_data; i++) {
+      uint8_t *p = beam_arena_alloc(a, out->monitoring_data[i]->value.len + 1);
+      if (p) memcpy(p, out->monitoring_data[i]->value.data, out->monitoring_data[i]->value.len);
+      out->monitoring_data[i]->value.data = p;
+    }
+    resp->response_case = FN_ENUM(INSTRUCTION_RESPONSE__RESPONSE_PROCESS_BUNDLE_PROGRESS);
+    resp->process_bundle_progress = out;
+  } else {
+    set_error(resp, a, &err);
+  }
+  beam_metric_report_free(&report);
+}
+
+void beam_worker_split(beam_worker *w, const FN(ProcessBundleSplitRequest) *req, FN(InstructionResponse) *resp,
+                       beam_arena *a) {
+  FN(ProcessBundleSplitResponse) *out = beam_arena_alloc(a, sizeof *out);
+  FN(ProcessBundleSplitResponse__ChannelSplit) *splits = beam_arena_calloc(a, req->n_desired_splits + 1, sizeof *splits);
+  FN(ProcessBundleSplitResponse__ChannelSplit) **list = beam_arena_calloc(a, req->n_desired_splits + 1, sizeof *list);
+  if (!out || !splits || !list) return (void)(resp->error = "out of memory");
+  *out = (FN(ProcessBundleSplitResponse))FN_INIT(PROCESS_BUNDLE_SPLIT_RESPONSE);
+  out->channel_splits = list;
+  pthread_mutex_lock(&w->lock);
+  beam_worker_bundle *b = find_bundle(w, req->instruction_id);
+  for (size_t i = 0; b && i < req->n_desired_splits; i++) {
+    const FN(ProcessBundleSplitRequest__DesiredSplit) *want = req->desired_splits[i]->value;
+    beam_exec_node *src = want ? find_source(b->graph, req->desired_splits[i]->key) : NULL;
+    int64_t at = 0;
+    if (!src || !beam_exec_data_source_split(src, want->fraction_of_remainder, want->estimated_input_elements,
+                                             want->allowed_split_points, want->n_allowed_split_points, &at))
+      continue;
+    FN(ProcessBundleSplitResponse__ChannelSplit) *cs = &splits[out->n_channel_splits];
+    *cs = (FN(ProcessBundleSplitResponse__ChannelSplit))FN_INIT(PROCESS_BUNDLE_SPLIT_RESPONSE__CHANNEL_SPLIT);
+    cs->transform_id = beam_arena_strdup(a, src->transform_id);
+    cs->last_primary_element = at - 1;
+    cs->first_residual_element = at;
+    out->channel_splits[out->n_channel_splits++] = cs;
+  }
+  pthread_mutex_unlock(&w->lock);
+  /* No split possible (finished, unknown bundle, nothing unread): an empty response. */
+  resp->response_case = FN_ENUM(INSTRUCTION_RESPONSE__RESPONSE_PROCESS_BUNDLE_SPLIT);
+  resp->process_bundle_split = out;
+}

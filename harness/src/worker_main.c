@@ -1,0 +1,173 @@
+/* Worker mode: boot flags, provisioning, and the worker's life from the control stream's
+ * first instruction to the runner's goodbye. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "beam/worker.h"
+#include "proto_struct.h"
+#include "worker_internal.h"
+
+enum { PROVISION_TIMEOUT_MS = 60000 };
+#define SHORT_IDS_CAPABILITY "beam:protocol:monitoring_info_short_ids:v1"
+
+bool beam_worker_requested(int argc, char **argv) {
+  for (int i = 1; i < argc; i++)
+    if (strcmp(argv[i], "--worker") == 0) return true;
+  const char *env = getenv(BEAM_WORKER_ENV);
+  return env && strcmp(env, "1") == 0;
+}
+
+/* --name=value or --name value. */
+static bool take_flag(int argc, char **argv, int *i, const char *name, const char **out) {
+  size_t n = strlen(name);
+  const char *arg = argv[*i];
+  if (strncmp(arg, "--", 2) != 0 || strncmp(arg + 2, name, n) != 0) return false;
+  if (arg[2 + n] == '=') {
+    *out = arg + 3 + n;
+    return true;
+  }
+  if (arg[2 + n] == '\0' && *i + 1 < argc) {
+    *out = argv[++*i];
+    return true;
+  }
+  return false;
+}
+
+static bool parse_flags(int argc, char **argv, beam_worker_flags *f) {
+  f->semi_persist_dir = "/tmp";
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--worker") == 0) continue;
+    if (take_flag(argc, argv, &i, "id", &f->id) || take_flag(argc, argv, &i, "worker_id", &f->id) ||
+        take_flag(argc, argv, &i, "provision_endpoint", &f->provision_endpoint) ||
+        take_flag(argc, argv, &i, "control_endpoint", &f->control_endpoint) ||
+        take_flag(argc, argv, &i, "logging_endpoint", &f->logging_endpoint) ||
+        take_flag(argc, argv, &i, "artifact_endpoint", &f->artifact_endpoint) ||
+        take_flag(argc, argv, &i, "semi_persist_dir", &f->semi_persist_dir))
+      continue;
+    /* Runners add flags over time; an unknown one is worth a note, not a refusal. */
+    fprintf(stderr, "beam-c worker: ignoring unknown flag %s\n", argv[i]);
+  }
+  if (!f->provision_endpoint && !f->control_endpoint) {
+    fprintf(stderr,
+            "beam-c worker: --provision_endpoint (or --control_endpoint) is required\n"
+            "usage: %s --worker --id=ID --provision_endpoint=HOST:PORT [--control_endpoint=...] "
+            "[--logging_endpoint=...] [--artifact_endpoint=...] [--semi_persist_dir=DIR]\n",
+            argv[0]);
+    return false;
+  }
+  return true;
+}
+
+/* Asks the provision service for endpoints and pipeline options; its endpoints win over flags. */
+static beam_status provision(beam_worker *w, beam_worker_flags *f, char **logging, beam_error *err) {
+  beam_grpc_channel *ch = NULL;
+  beam_status s = beam_grpc_channel_open(f->provision_endpoint, f->id, &ch, err);
+  uint8_t empty[1];
+  beam_buf resp = BEAM_BUF_INIT;
+  if (s == BEAM_OK) s = beam_grpc_unary(ch, FN_PROVISION_METHOD, empty, 0, PROVISION_TIMEOUT_MS, &resp, err);
+  beam_grpc_channel_close(ch);
+  FN(GetProvisionInfoResponse) *r = s == BEAM_OK ? FN_FN(get_provision_info_response__unpack)(NULL, resp.len, resp.data) : NULL;
+  beam_buf_free(&resp);
+  if (s != BEAM_OK) return beam_error_prefix(err, "GetProvisionInfo from %s: ", f->provision_endpoint);
+  if (!r) return beam_error_set(err, BEAM_ERR_MALFORMED, "GetProvisionInfo: undecodable response");
+  const FN(ProvisionInfo) *info = r->info;
+  if (info && info->control_endpoint && info->control_endpoint->url[0])
+    w->control_endpoint = strdup(info->control_endpoint->url);
+  if (info && info->logging_endpoint && info->logging_endpoint->url[0]) *logging = strdup(info->logging_endpoint->url);
+  if (info && info->pipeline_options) {
+    json_decref(w->options);
+    w->options = beam_options_from_struct(info->pipeline_options);
+  }
+  for (size_t i = 0; info && i < info->n_runner_capabilities; i++)
+    if (strcmp(info->runner_capabilities[i], SHORT_IDS_CAPABILITY) == 0) w->runner_short_ids = true;
+  FN_FN(get_provision_info_response__free_unpacked)(r, NULL);
+  return BEAM_OK;
+}
+
+static double seconds_since(const struct timespec *t0) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static beam_status connect_worker(beam_worker *w, beam_worker_flags *f, beam_error *err) {
+  char *logging = NULL;
+  beam_status s = f->provision_endpoint ? provision(w, f, &logging, err) : BEAM_OK;
+  if (s == BEAM_OK && !w->control_endpoint && f->control_endpoint) w->control_endpoint = strdup(f->control_endpoint);
+  if (s == BEAM_OK && !w->control_endpoint)
+    s = beam_error_set(err, BEAM_ERR_INVALID_ARG, "no control endpoint from the provision service or flags");
+  const char *log_ep = logging ? logging : f->logging_endpoint;
+  if (s == BEAM_OK) s = beam_worker_log_open(log_ep, w->id, &w->log, err);
+  free(logging);
+  if (s == BEAM_OK) beam_log_set_sink(beam_worker_log_sink, w->log);
+  if (s == BEAM_OK) s = beam_grpc_channel_open(w->control_endpoint, w->id, &w->control, err);
+  if (s == BEAM_OK) s = beam_grpc_stream_open(w->control, FN_CONTROL_SERVICE "Control", &w->control_stream, err);
+  return s;
+}
+
+static void worker_free(beam_worker *w) {
+  /* Bundles still waiting on the runner fail now; then the threads can be joined. */
+  beam_worker_channels_cancel(w);
+  beam_worker_threads_stop(w);
+  beam_worker_descriptors_free(w);
+  if (w->control_stream) {
+    beam_error ignored = {0};
+    beam_grpc_stream_close_send(w->control_stream, &ignored);
+    beam_grpc_stream_free(w->control_stream);
+  }
+  beam_grpc_channel_close(w->control);
+  beam_log_set_sink(NULL, NULL);
+  beam_worker_log_close(w->log);
+  beam_metric_ids_free(w->metric_ids);
+  json_decref(w->options);
+  pthread_cond_destroy(&w->work_ready);
+  pthread_cond_destroy(&w->work_done);
+  pthread_mutex_destroy(&w->lock);
+  free(w->control_endpoint);
+  free(w->id);
+}
+
+/* One line for benchmarks and operators (BEAM_C_WORKER_STATS=1): CPU used, bundles. */
+static void print_stats(const beam_worker *w, const struct timespec *started) {
+  if (!getenv("BEAM_C_WORKER_STATS")) return;
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  fprintf(stderr, "beam-c worker stats: id=%s cpu_user=%.3f cpu_sys=%.3f wall=%.3f bundles=%lld failed=%lld\n",
+          w->id, (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6,
+          (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6, seconds_since(started),
+          (long long)w->bundles_done, (long long)w->bundles_failed);
+}
+
+int beam_worker_main(int argc, char **argv) {
+  struct timespec started;
+  clock_gettime(CLOCK_MONOTONIC, &started);
+  beam_worker_flags f = {0};
+  if (!parse_flags(argc, argv, &f)) return 2;
+  beam_worker w = {0};
+  pthread_mutex_init(&w.lock, NULL);
+  pthread_cond_init(&w.work_ready, NULL);
+  pthread_cond_init(&w.work_done, NULL);
+  w.id = strdup(f.id ? f.id : "");
+  w.options = json_object();
+  w.metric_ids = beam_metric_ids_new();
+  beam_error err = {0};
+  beam_status s = (w.id && w.options && w.metric_ids) ? BEAM_OK : beam_error_set(&err, BEAM_ERR_NOMEM, "out of memory");
+  if (s == BEAM_OK) s = connect_worker(&w, &f, &err);
+  if (s == BEAM_OK) {
+    beam_worker_log_write(w.log, BEAM_LOG_INFO, NULL, NULL, "worker %s connected to %s in %.1f ms", w.id,
+                          w.control_endpoint, seconds_since(&started) * 1e3);
+    s = beam_worker_control_loop(&w, &err);
+  }
+  if (s == BEAM_OK)
+    beam_worker_log_write(w.log, BEAM_LOG_INFO, NULL, NULL,
+                          "the runner ended the control stream; worker %s stops (%lld bundles, %lld failed)", w.id,
+                          (long long)w.bundles_done, (long long)w.bundles_failed);
+  else
+    fprintf(stderr, "beam-c worker %s: %s; stopping\n", w.id ? w.id : "", err.message);
+  print_stats(&w, &started);
+  worker_free(&w);
+  return s == BEAM_OK ? 0 : 1;
+}
