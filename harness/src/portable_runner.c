@@ -122,9 +122,16 @@ static beam_status follow(beam_grpc_channel *ch, const char *job_id, bool quiet,
   if (st == BEAM_OK) st = beam_grpc_stream_close_send(s, err);
   beam_buf msg = BEAM_BUF_INIT;
   *final_state = 0;
-  while (st == BEAM_OK && !terminal(*final_state)) {
+  /* After FAILED keep reading to the end of the stream: Prism sends the failure's cause as a
+   * message right after the state. */
+  while (st == BEAM_OK && (!terminal(*final_state) || *final_state == JOB_ENUM(JOB_STATE__ENUM__FAILED))) {
     bool eof = false;
     st = beam_grpc_stream_recv(s, &msg, &eof, err);
+    if (st != BEAM_OK && terminal(*final_state)) {
+      beam_error_clear(err);
+      st = BEAM_OK;
+      break;
+    }
     if (st != BEAM_OK || eof) break;
     JOB(JobMessagesResponse) *r = JOB_FN(job_messages_response__unpack)(NULL, msg.len, msg.data);
     if (!r) continue;

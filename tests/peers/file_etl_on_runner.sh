@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The file ETL on a real runner writes exactly what the local runner writes: the bundled
+# sample plus a generated file of ROWS events (dedupe = a GroupByKey on the runner, the
+# per-file counts = a combine the runner lifts), run three ways into three SQLite files:
+#   local      --runner=local                         (the reference)
+#   portable   --runner=portable                      (every file on the runner)
+#   auto       --runner=auto --big_runner=portable    (the big file on the runner, the rest local)
+# Every table must hold the same rows (order aside); _files must agree on every count.
+# Usage: file_etl_on_runner.sh FILE_ETL JOB_ENDPOINT [ENVIRONMENT_TYPE [ENVIRONMENT_CONFIG]]
+set -euo pipefail
+file_etl=$1 endpoint=$2 env_type=${3:-PROCESS} env_config=${4:-}
+rows=${ROWS:-120000}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/in"
+cp -r "$root/pipelines/file_etl/samples/landing/." "$work/in/"
+python3 "$root/tests/bench/gen_events.py" "$rows" "$work/in/generated.jsonl"
+spec="$root/pipelines/file_etl/samples/spec.json"
+remote=(--job_endpoint="$endpoint" --environment_type="$env_type")
+[[ -n "$env_config" ]] && remote+=(--environment_config="$env_config")
+
+run() { # name, flags...
+  local name=$1
+  shift
+  local started=$SECONDS
+  if ! "$file_etl" --input="$work/in" --spec="$spec" --sink="sqlite:$work/$name.db" --quiet "$@" >"$work/$name.out" 2>&1; then
+    echo "file_etl_on_runner: the $name run failed:"
+    cat "$work/$name.out"
+    exit 1
+  fi
+  echo "file_etl_on_runner: $name run: $((SECONDS - started)) s"
+  grep -E "^file_etl:" "$work/$name.out" || true
+}
+
+run local --runner=local
+run portable --runner=portable "${remote[@]}"
+run auto --runner=auto --big_runner=portable --size_threshold=100K "${remote[@]}"
+
+tables=$(sqlite3 "$work/local.db" "select name from sqlite_master where type='table' and name not in ('_bundles', '_files') order by name")
+status=0
+for other in portable auto; do
+  for t in $tables; do
+    if ! diff <(sqlite3 "$work/local.db" "select * from \"$t\"" | sort) \
+              <(sqlite3 "$work/$other.db" "select * from \"$t\"" | sort) >/dev/null; then
+      echo "file_etl_on_runner: table $t differs between the local and the $other run"
+      status=1
+    fi
+  done
+  counts="select name, size_bytes, records, written, dead_lettered, filtered, deduplicated from _files"
+  if ! diff <(sqlite3 "$work/local.db" "$counts" | sort) <(sqlite3 "$work/$other.db" "$counts" | sort); then
+    echo "file_etl_on_runner: _files differs between the local and the $other run"
+    status=1
+  fi
+done
+n=$(sqlite3 "$work/portable.db" "select sum(records) from _files")
+echo "file_etl_on_runner: $(echo "$tables" | wc -w) tables and _files identical across local, portable and auto ($n records)"
+sqlite3 "$work/auto.db" "select runner, count(*), sum(records) from _files group by runner" | sed 's/^/file_etl_on_runner: auto: /'
+exit $status
