@@ -186,7 +186,13 @@ void beam_worker_process_bundle(beam_worker *w, const FN(InstructionRequest) *re
       }
     if (s == BEAM_OK) w->bundles_done++;
     else w->bundles_failed++;
+    if (w->first_bundle_ms == 0) {
+      struct timespec now;
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      w->first_bundle_ms = (double)(now.tv_sec - w->started.tv_sec) * 1e3 + (double)(now.tv_nsec - w->started.tv_nsec) / 1e6;
+    }
     pthread_mutex_unlock(&w->lock);
+    beam_worker_print_stats(w);
   }
   if (g) beam_worker_graph_return(w, b.d, g, s == BEAM_OK);
   if (s != BEAM_OK) {

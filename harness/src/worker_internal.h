@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -77,7 +78,14 @@ typedef struct beam_worker {
   size_t n_threads, n_idle_threads, n_running;
   bool stopping;
   int64_t bundles_done, bundles_failed;
+  struct timespec started;   /* CLOCK_MONOTONIC at process start, for stats */
+  double first_bundle_ms;    /* start to the first bundle's response; 0 until then */
+  bool print_stats;          /* BEAM_C_WORKER_STATS=1 */
 } beam_worker;
+
+/* One stats line on stderr (CPU, bundles, start-to-first-bundle); runners may kill workers
+ * without warning, so it is printed after every bundle when asked for. */
+void beam_worker_print_stats(beam_worker *w);
 
 /* Sends one InstructionResponse on the control stream (thread-safe). */
 beam_status beam_worker_respond(beam_worker *w, const FN(InstructionResponse) *resp, beam_error *err);

@@ -130,23 +130,26 @@ static void worker_free(beam_worker *w) {
   free(w->id);
 }
 
-/* One line for benchmarks and operators (BEAM_C_WORKER_STATS=1): CPU used, bundles. */
-static void print_stats(const beam_worker *w, const struct timespec *started) {
-  if (!getenv("BEAM_C_WORKER_STATS")) return;
+void beam_worker_print_stats(beam_worker *w) {
+  if (!w->print_stats) return;
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
-  fprintf(stderr, "beam-c worker stats: id=%s cpu_user=%.3f cpu_sys=%.3f wall=%.3f bundles=%lld failed=%lld\n",
+  pthread_mutex_lock(&w->lock);
+  fprintf(stderr,
+          "beam-c worker stats: id=%s cpu_user=%.3f cpu_sys=%.3f wall=%.3f bundles=%lld failed=%lld "
+          "first_bundle_ms=%.1f\n",
           w->id, (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6,
-          (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6, seconds_since(started),
-          (long long)w->bundles_done, (long long)w->bundles_failed);
+          (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6, seconds_since(&w->started),
+          (long long)w->bundles_done, (long long)w->bundles_failed, w->first_bundle_ms);
+  pthread_mutex_unlock(&w->lock);
 }
 
 int beam_worker_main(int argc, char **argv) {
-  struct timespec started;
-  clock_gettime(CLOCK_MONOTONIC, &started);
+  beam_worker w = {0};
+  clock_gettime(CLOCK_MONOTONIC, &w.started);
+  w.print_stats = getenv("BEAM_C_WORKER_STATS") != NULL;
   beam_worker_flags f = {0};
   if (!parse_flags(argc, argv, &f)) return 2;
-  beam_worker w = {0};
   pthread_mutex_init(&w.lock, NULL);
   pthread_cond_init(&w.work_ready, NULL);
   pthread_cond_init(&w.work_done, NULL);
@@ -158,7 +161,7 @@ int beam_worker_main(int argc, char **argv) {
   if (s == BEAM_OK) s = connect_worker(&w, &f, &err);
   if (s == BEAM_OK) {
     beam_worker_log_write(w.log, BEAM_LOG_INFO, NULL, NULL, "worker %s connected to %s in %.1f ms", w.id,
-                          w.control_endpoint, seconds_since(&started) * 1e3);
+                          w.control_endpoint, seconds_since(&w.started) * 1e3);
     s = beam_worker_control_loop(&w, &err);
   }
   if (s == BEAM_OK)
@@ -167,7 +170,7 @@ int beam_worker_main(int argc, char **argv) {
                           (long long)w.bundles_done, (long long)w.bundles_failed);
   else
     fprintf(stderr, "beam-c worker %s: %s; stopping\n", w.id ? w.id : "", err.message);
-  print_stats(&w, &started);
+  beam_worker_print_stats(&w);
   worker_free(&w);
   return s == BEAM_OK ? 0 : 1;
 }
