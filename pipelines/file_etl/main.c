@@ -251,6 +251,10 @@ int main(int argc, char **argv) {
     if (beam_etl_register_fns() != BEAM_OK) return fprintf(stderr, "file_etl: cannot register the ETL functions\n"), 1;
     return beam_worker_main(argc, argv);
   }
+  if (beam_worker_pool_requested(argc, argv)) {
+    if (beam_etl_register_fns() != BEAM_OK) return fprintf(stderr, "file_etl: cannot register the ETL functions\n"), 1;
+    return beam_worker_pool_main(argc, argv);
+  }
   file_etl_options o;
   char msg[512];
   if (!file_etl_options_parse(argc, argv, &o, msg, sizeof msg)) {

@@ -150,6 +150,7 @@ static int check_failing_dofn(beam_portable_options *o) {
 
 int main(int argc, char **argv) {
   if (beam_worker_requested(argc, argv)) return beam_worker_main(argc, argv);
+  if (beam_worker_pool_requested(argc, argv)) return beam_worker_pool_main(argc, argv);
   if (argc < 2) return fprintf(stderr, "usage: %s JOB_ENDPOINT [ENVIRONMENT_TYPE [ENVIRONMENT_CONFIG]]\n", argv[0]), 2;
   beam_portable_options o = {.job_endpoint = argv[1],
                              .quiet = true,

@@ -25,6 +25,13 @@ bool beam_worker_requested(int argc, char **argv);
  * failure (logged), 2 on bad flags. */
 int beam_worker_main(int argc, char **argv);
 
+/* True when argv has --worker_pool[=ADDRESS]. */
+bool beam_worker_pool_requested(int argc, char **argv);
+/* Serves BeamFnExternalWorkerPool on ADDRESS (default 127.0.0.1:0, a free port) until SIGTERM
+ * or SIGINT; prints "beam-c worker pool: listening on port N" on stdout. Each StartWorker
+ * runs this same program with --worker and the request's endpoints. Returns the exit status. */
+int beam_worker_pool_main(int argc, char **argv);
+
 #ifdef __cplusplus
 }
 #endif
