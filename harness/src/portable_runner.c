@@ -10,6 +10,7 @@
 #include "google/protobuf/struct.pb-c.h"
 #include "grpc_client.h"
 #include "job_names.h"
+#include "portable_cancel.h"
 #include "portable_environment.h"
 #include "portable_metrics.h"
 #include "proto_struct.h"
@@ -169,7 +170,9 @@ beam_status beam_run_portable(const uint8_t *pipeline, size_t len, const beam_po
   if (s == BEAM_OK) s = prepare(ch, pipeline, len, o, &prep, err);
   if (s == BEAM_OK) s = stage_artifacts(prep, o->job_endpoint, err);
   if (s == BEAM_OK) s = run_job(ch, prep->preparation_id, &job_id, err);
+  beam_cancel_watch *cancel = s == BEAM_OK && o->cancel_on_interrupt ? beam_cancel_watch_start(ch, job_id, o->quiet) : NULL;
   if (s == BEAM_OK) s = follow(ch, job_id, o->quiet, &state, &errors, err);
+  beam_cancel_watch_stop(cancel);
   if (s == BEAM_OK && state != JOB_ENUM(JOB_STATE__ENUM__DONE)) {
     beam_buf_append_byte(&errors, 0);
     s = beam_error_set(err, BEAM_ERR_USER, "job %s ended %s%s%s", job_id, state_name(state),

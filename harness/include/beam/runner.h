@@ -47,6 +47,7 @@ typedef struct beam_portable_options {
   const char *environment_type;
   const char *environment_config;
   const json_t *pipeline_options; /* reach the DoFns inside the runner; may be NULL */
+  bool cancel_on_interrupt;       /* Ctrl-C / SIGTERM while the job runs cancels it */
 } beam_portable_options;
 
 /* Submits an encoded Pipeline and waits for the job to end. BEAM_OK only when the job is
