@@ -45,3 +45,53 @@ if [[ " $* " == *" --with-go-peers "* ]]; then
     echo "$PRISM_VERSION" > .peers/prism.version
   fi
 fi
+
+# Flink's Beam job server (FlinkJobServerDriver; jobs run on an embedded Flink mini-cluster):
+# the Flink runner and its runtime dependencies from Maven Central, into .peers/flink/lib.
+# tests/peers/run_with_flink.sh starts it with `java -cp '.peers/flink/lib/*'`.
+if [[ " $* " == *" --with-java-peers "* ]]; then
+  java_missing=()
+  command -v java >/dev/null || java_missing+=(default-jre-headless)
+  command -v mvn >/dev/null || java_missing+=(maven)
+  if ((${#java_missing[@]})); then
+    echo "install-deps: apt-get install ${java_missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${java_missing[@]}" >/dev/null
+  fi
+  flink_artifact="beam-runners-flink-${FLINK_VERSION}"
+  if ! [[ -f ".peers/flink/lib/${flink_artifact}-${FLINK_BEAM_VERSION}.jar" ]]; then
+    echo "install-deps: mvn dependency:copy-dependencies org.apache.beam:${flink_artifact}:${FLINK_BEAM_VERSION}"
+    rm -rf .peers/flink
+    mkdir -p .peers/flink
+    # A throwaway POM naming the runner, plus slf4j-simple so the job server has a log.
+    cat > .peers/flink/pom.xml <<POM
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>local.beam-c</groupId>
+  <artifactId>flink-job-server-peer</artifactId>
+  <version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency>
+      <groupId>org.apache.beam</groupId>
+      <artifactId>${flink_artifact}</artifactId>
+      <version>${FLINK_BEAM_VERSION}</version>
+    </dependency>
+    <dependency>
+      <groupId>org.slf4j</groupId>
+      <artifactId>slf4j-simple</artifactId>
+      <version>1.7.30</version>
+      <scope>runtime</scope>
+    </dependency>
+  </dependencies>
+</project>
+POM
+    # Into a temporary directory first: an interrupted download leaves no jar to be taken for
+    # a complete install.
+    mvn -B -q -Dstyle.color=never -f .peers/flink/pom.xml dependency:copy-dependencies \
+      -DincludeScope=runtime -DoutputDirectory="$PWD/.peers/flink/lib.tmp"
+    mv .peers/flink/lib.tmp .peers/flink/lib
+    echo "${flink_artifact}:${FLINK_BEAM_VERSION}" > .peers/flink/flink.version
+  fi
+fi

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 jobs=$(nproc)
 
-bash scripts/install-deps.sh --with-python-peers --with-go-peers
+bash scripts/install-deps.sh --with-python-peers --with-go-peers --with-java-peers
 
 echo "== build + unit, conformance and proto tests (ASan+UBSan)"
 cmake -S . -B build-test -G Ninja -DBEAM_SANITIZE=ON -DBEAM_REQUIRE_PEERS=ON \

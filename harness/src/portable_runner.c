@@ -66,10 +66,32 @@ static beam_status stage_artifacts(const JOB(PrepareJobResponse) *prep, const ch
     buf.len = JOB_FN(artifact_response_wrapper__pack)(&hello, buf.data);
     st = beam_grpc_stream_send(s, buf.data, buf.len, err);
   }
-  bool eof = false;
-  if (st == BEAM_OK) st = beam_grpc_stream_recv(s, &buf, &eof, err);
-  if (st == BEAM_OK && !eof)
-    st = beam_error_set(err, BEAM_ERR_UNSUPPORTED, "the runner asked for an artifact; beam-c stages none yet");
+  /* Flink's and Python's job services resolve every environment's dependencies even when
+   * there are none, and wait for the answer: the artifacts are final as they are. */
+  for (bool eof = false; st == BEAM_OK;) {
+    st = beam_grpc_stream_recv(s, &buf, &eof, err);
+    if (st != BEAM_OK || eof) break;
+    JOB(ArtifactRequestWrapper) *req = JOB_FN(artifact_request_wrapper__unpack)(NULL, buf.len, buf.data);
+    if (!req) st = beam_error_set(err, BEAM_ERR_MALFORMED, "undecodable artifact request from the runner");
+    else if (req->request_case != JOB_ENUM(ARTIFACT_REQUEST_WRAPPER__REQUEST_RESOLVE_ARTIFACT) || !req->resolve_artifact)
+      st = beam_error_set(err, BEAM_ERR_UNSUPPORTED, "the runner asked for an artifact; beam-c stages none yet");
+    if (st == BEAM_OK) {
+      JOB(ResolveArtifactsResponse) resolved = JOB_INIT(RESOLVE_ARTIFACTS_RESPONSE);
+      resolved.n_replacements = req->resolve_artifact->n_artifacts;
+      resolved.replacements = req->resolve_artifact->artifacts;
+      JOB(ArtifactResponseWrapper) answer = JOB_INIT(ARTIFACT_RESPONSE_WRAPPER);
+      answer.response_case = JOB_ENUM(ARTIFACT_RESPONSE_WRAPPER__RESPONSE_RESOLVE_ARTIFACT_RESPONSE);
+      answer.resolve_artifact_response = &resolved;
+      beam_buf_reset(&buf);
+      st = beam_buf_reserve(&buf, JOB_FN(artifact_response_wrapper__get_packed_size)(&answer) + 1);
+      if (st == BEAM_OK) {
+        buf.len = JOB_FN(artifact_response_wrapper__pack)(&answer, buf.data);
+        st = beam_grpc_stream_send(s, buf.data, buf.len, err);
+      }
+    }
+    if (req) JOB_FN(artifact_request_wrapper__free_unpacked)(req, NULL);
+  }
+  if (st == BEAM_OK) st = beam_grpc_stream_close_send(s, err);
   beam_buf_free(&buf);
   beam_grpc_stream_free(s);
   beam_grpc_channel_close(ch);

@@ -1,6 +1,7 @@
 /* ProcessBundle, progress and split: a bundle is a graph fed by its data sources from the
  * data channel, reading side inputs over the state channel, sending outputs back through
  * its data sinks. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,7 +93,10 @@ static beam_status run_bundle(bundle_ctx *b, beam_exec_graph *g, beam_error *err
   if (b->data && !inbox) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   size_t open_sources = 0;
   for (size_t i = 0; i < g->n_roots; i++) open_sources += beam_exec_is_data_source(g->roots[i]);
-  beam_status s = beam_exec_graph_start(g, b->instruction_id, err);
+  /* What DoFns see as the bundle id (sinks key their idempotent commits on it). */
+  char bundle_id[512];
+  snprintf(bundle_id, sizeof bundle_id, "%s/%s/%s", b->w->id, b->instruction_id, b->w->bundle_id_nonce);
+  beam_status s = beam_exec_graph_start(g, bundle_id, err);
   while (s == BEAM_OK && open_sources > 0) {
     beam_data_chunk chunk = {0};
     s = beam_data_inbox_next(inbox, &chunk, 0, err);
@@ -104,6 +108,7 @@ static beam_status run_bundle(bundle_ctx *b, beam_exec_graph *g, beam_error *err
     beam_data_chunk_free(&chunk);
   }
   if (s == BEAM_OK) s = beam_exec_graph_finish(g, err);
+  g->bundle_id = NULL; /* bundle_id is on this stack */
   if (inbox) beam_data_channel_release(b->data, inbox);
   return s;
 }

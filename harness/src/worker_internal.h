@@ -81,6 +81,9 @@ typedef struct beam_worker {
   struct timespec started;   /* CLOCK_MONOTONIC at process start, for stats */
   double first_bundle_ms;    /* start to the first bundle's response; 0 until then */
   bool print_stats;          /* BEAM_C_WORKER_STATS=1 */
+  /* Makes bundle ids unique beyond this worker: runners number instructions per worker
+   * (Flink restarts at 1 in every worker), and sinks commit idempotently per bundle id. */
+  char bundle_id_nonce[48];
 } beam_worker;
 
 /* One stats line on stderr (CPU, bundles, start-to-first-bundle); runners may kill workers

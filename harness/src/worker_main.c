@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "beam/worker.h"
 #include "proto_struct.h"
@@ -148,6 +149,10 @@ int beam_worker_main(int argc, char **argv) {
   beam_worker w = {0};
   clock_gettime(CLOCK_MONOTONIC, &w.started);
   w.print_stats = getenv("BEAM_C_WORKER_STATS") != NULL;
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  snprintf(w.bundle_id_nonce, sizeof w.bundle_id_nonce, "%lld%09ld-%ld", (long long)now.tv_sec, now.tv_nsec,
+           (long)getpid());
   beam_worker_flags f = {0};
   if (!parse_flags(argc, argv, &f)) return 2;
   pthread_mutex_init(&w.lock, NULL);
