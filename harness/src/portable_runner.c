@@ -131,6 +131,20 @@ static const char *state_name(int state) {
   return v ? v->name : "UNKNOWN";
 }
 
+/* A runner's error message may be a long stack trace (the Python runner's are) whose cause is
+ * its last line: put that line first so a bounded error message still shows it. */
+static void keep_error(beam_buf *errors, const char *text) {
+  const char *end = text + strlen(text);
+  while (end > text && (end[-1] == '\n' || end[-1] == ' ')) end--;
+  const char *last = end;
+  while (last > text && last[-1] != '\n') last--;
+  if (last > text && strstr(text, "Traceback")) {
+    beam_buf_append(errors, last, (size_t)(end - last));
+    beam_buf_append_str(errors, " <- ");
+  }
+  beam_buf_append_str(errors, text);
+}
+
 /* Follows the job's message stream (messages and state changes) until a terminal state; the
  * last error messages are kept for the failure report. */
 static beam_status follow(beam_grpc_channel *ch, const char *job_id, bool quiet, int *final_state, beam_buf *errors,
@@ -165,7 +179,7 @@ static beam_status follow(beam_grpc_channel *ch, const char *job_id, bool quiet,
       const JOB(JobMessage) *m = r->message_response;
       if (m->importance >= JOB_ENUM(JOB_MESSAGE__MESSAGE_IMPORTANCE__JOB_MESSAGE_ERROR)) {
         beam_buf_reset(errors); /* keep the latest: it is the one that ended the job */
-        beam_buf_append_str(errors, m->message_text);
+        keep_error(errors, m->message_text);
       }
       if (!quiet) fprintf(stderr, "job %s: %s\n", job_id, m->message_text);
     }
