@@ -160,8 +160,9 @@ void beam_worker_log_close(beam_worker_log *l) {
   free(l);
 }
 
-static void vwrite(beam_worker_log *l, beam_log_level level, const char *instruction_id, const char *transform_id,
-                   const char *fmt, va_list ap) {
+__attribute__((format(printf, 5, 0))) static void vwrite(beam_worker_log *l, beam_log_level level,
+                                                        const char *instruction_id, const char *transform_id,
+                                                        const char *fmt, va_list ap) {
   char message[4096];
   vsnprintf(message, sizeof message, fmt, ap);
   if (level >= BEAM_LOG_WARN || !l || !l->sender_started)
