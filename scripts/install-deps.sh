@@ -95,3 +95,17 @@ POM
     echo "${flink_artifact}:${FLINK_BEAM_VERSION}" > .peers/flink/flink.version
   fi
 fi
+
+# Container tools for the SDK image (containers/sdk/build.sh): buildah builds and runs OCI
+# images without a Docker engine, debootstrap makes the Debian base without a registry.
+if [[ " $* " == *" --with-container-tools "* ]]; then
+  container_missing=()
+  command -v buildah >/dev/null || container_missing+=(buildah)
+  command -v debootstrap >/dev/null || container_missing+=(debootstrap)
+  if ((${#container_missing[@]})); then
+    echo "install-deps: apt-get install ${container_missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${container_missing[@]}" >/dev/null
+  fi
+fi

@@ -2,13 +2,14 @@
 # Sets up a fresh Debian machine and runs every test:
 #   1. the whole suite under AddressSanitizer + UndefinedBehaviorSanitizer (gcc),
 #   2. the libFuzzer targets for a bounded time (clang),
-#   3. an install check: a separate C project builds against the installed library.
+#   3. an install check: a separate C project builds against the installed library,
+#   4. the SDK harness image (containers/sdk, buildah) built and run as Prism's workers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 jobs=$(nproc)
 
-bash scripts/install-deps.sh --with-python-peers --with-go-peers --with-java-peers
+bash scripts/install-deps.sh --with-python-peers --with-go-peers --with-java-peers --with-container-tools
 
 echo "== build + unit, conformance and proto tests (ASan+UBSan)"
 cmake -S . -B build-test -G Ninja -DBEAM_SANITIZE=ON -DBEAM_REQUIRE_PEERS=ON \
@@ -29,3 +30,9 @@ cmake --build build-fuzz -j "$jobs"
 
 echo "== install check"
 bash tests/install/check_install.sh "$root/build-test"
+
+echo "== SDK container image (buildah: debootstrap base, multi-stage Dockerfile), run on Prism"
+bash containers/sdk/build.sh
+cmake -S . -B build-test -DBEAM_CONTAINER_TESTS=ON >/dev/null
+cmake --build build-test -j "$jobs"
+(cd build-test && ctest --output-on-failure -L container)

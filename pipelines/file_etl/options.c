@@ -47,6 +47,14 @@ static bool add_input(file_etl_options *o, const char *value) {
   return true;
 }
 
+/* Dataflow's flex-template launcher (its image sets FLEX_TEMPLATE_GO_BINARY to this program)
+ * adds pipeline options of its own (--job_name, --template_location, ...): under it a flag
+ * this program does not know is noted and skipped instead of failing the launch. */
+static bool launched_by_flex_template(void) {
+  const char *binary = getenv("FLEX_TEMPLATE_GO_BINARY");
+  return binary && *binary;
+}
+
 /* Applies one flag; value may be NULL for booleans. */
 static bool apply(file_etl_options *o, const char *name, const char *value, char *msg, size_t cap) {
   bool ok = true;
@@ -70,7 +78,10 @@ static bool apply(file_etl_options *o, const char *name, const char *value, char
   else if (strcmp(name, "progress") == 0)
     ok = set_string(&o->progress, value) &&
          (strcmp(value, "auto") == 0 || strcmp(value, "on") == 0 || strcmp(value, "off") == 0);
-  else {
+  else if (launched_by_flex_template()) {
+    fprintf(stderr, "file_etl: ignoring --%s: not a file_etl flag (passed by the flex-template launcher)\n", name);
+    return true;
+  } else {
     snprintf(msg, cap, "unknown flag --%s (see --help)", name);
     return false;
   }
@@ -115,7 +126,10 @@ bool file_etl_options_parse(int argc, char **argv, file_etl_options *o, char *ms
       apply_bool(o, name, !eq || strcmp(eq + 1, "false") != 0);
       continue;
     }
-    const char *value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+    const char *value = eq ? eq + 1 : NULL;
+    /* --name value; under the launcher a valueless unknown flag must not swallow the next one. */
+    if (!eq && i + 1 < argc && !(launched_by_flex_template() && strncmp(argv[i + 1], "--", 2) == 0))
+      value = argv[++i];
     if (!apply(o, name, value, msg, cap)) return false;
   }
   if (o->help) return true;

@@ -29,6 +29,11 @@ expect space_separated_flags 0 "events_order" -- \
 expect help 0 "usage:" -- "$etl" --help
 expect missing_sink 2 "--sink is required" -- "$etl" --input="$samples/landing" --spec="$samples/spec.json"
 expect unknown_flag 2 "unknown flag --inptu" -- "$etl" --inptu=x
+# Under Dataflow's flex-template launcher (FLEX_TEMPLATE_GO_BINARY set) its own options are
+# noted and skipped, in both flag forms, and the run goes on.
+expect flex_template_launcher_flags 0 "ignoring --launcher_only_option" -- \
+  env FLEX_TEMPLATE_GO_BINARY="$etl" "$etl" --launcher_only_option=x --launcher_flag_alone \
+  --input="$samples/landing" --launcher_spaced value --spec="$samples/spec.json" --sink="sqlite:$tmp/flex.db"
 printf '{"schema":[{"name":"a","type":"FLOT64"}],"route":{"table":"t"}}' >"$tmp/bad_type.json"
 expect bad_spec_names_key 2 "schema[0].type: unknown type \"FLOT64\"" -- \
   "$etl" --input="$samples/landing" --spec="$tmp/bad_type.json" --sink="sqlite:$tmp/x.db"
