@@ -34,6 +34,8 @@ isolation=${BEAM_BUILDAH_ISOLATION:-chroot}
 buildah=(buildah --storage-driver "$driver")
 command -v buildah >/dev/null || { echo "build.sh: buildah not found (scripts/install-deps.sh --with-container-tools)" >&2; exit 1; }
 started=$SECONDS
+scratch=() # temporary paths, removed however the script ends
+trap 'rm -rf "${scratch[@]}"' EXIT
 
 # The base: Debian bookworm (minbase) from the Debian mirror apt already uses, with the same
 # apt sources, so `apt-get install` works inside the build exactly as on this machine.
@@ -43,11 +45,10 @@ make_base() {
   mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
   mirror=${mirror:-http://deb.debian.org/debian}
   rootfs=$(mktemp -d /var/tmp/beam-c-rootfs.XXXXXX)
-  trap 'rm -rf "$rootfs" "$rootfs.tar"' RETURN
+  scratch+=("$rootfs" "$rootfs.tar" "$rootfs.log")
   echo "build.sh: debootstrap --variant=minbase bookworm from $mirror"
   debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$rootfs.log" 2>&1 ||
-    { tail -20 "$rootfs.log"; rm -f "$rootfs.log"; exit 1; }
-  rm -f "$rootfs.log"
+    { tail -20 "$rootfs.log"; exit 1; }
   if [[ -f /etc/apt/sources.list.d/debian.sources ]]; then
     rm -f "$rootfs/etc/apt/sources.list"
     cp /etc/apt/sources.list.d/debian.sources "$rootfs/etc/apt/sources.list.d/"
@@ -68,6 +69,7 @@ make_base() {
   "${buildah[@]}" config --cmd /bin/bash --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     --label org.opencontainers.image.description="Debian bookworm minbase (debootstrap)" "$ctr"
   "${buildah[@]}" commit --rm -q "$ctr" "$base" >/dev/null
+  rm -rf "$rootfs" "$rootfs.tar" "$rootfs.log"
   echo "build.sh: base image $base ready ($((SECONDS - started)) s)"
 }
 
@@ -83,7 +85,7 @@ bud=("${buildah[@]}" bud --isolation "$isolation" --layers --build-arg "BASE=$ba
 if [[ -n $prebuilt ]]; then
   # The context is a small staging directory, not the repository.
   ctx=$(mktemp -d)
-  trap 'rm -rf "$ctx"' EXIT
+  scratch+=("$ctx")
   bash "$here/stage.sh" "$prebuilt" "$ctx/stage"
   "${bud[@]}" -f "$here/Dockerfile.prebuilt" "$ctx"
 else

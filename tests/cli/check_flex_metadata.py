@@ -22,7 +22,7 @@ SAMPLES = {
     "input": (["gs://my-bucket/landing/", "gs://my-bucket", "/data/in/events.csv"],
               ["landing/", "s3://b/x", "gs://", "gs://B/x"]),
     "spec": (["gs://my-bucket/etl/spec.json", "/etc/etl/spec.json"], ["spec.json", "gs://my-bucket"]),
-    "sink": (["sqlite:/tmp/etl.db", "jsonl:gs://b/out", "postgresql://u@h/db", "bigquery:p.d"],
+    "sink": (["sqlite:/tmp/etl.db", "gcs:gs://b/out", "postgres:host=h dbname=d", "pubsub:projects/p/topics/t"],
              ["/tmp/etl.db", "sqlite:", ":x"]),
     "runner": (["auto", "local", "dataflow"], ["Auto", "flink", ""]),
     "big_runner": (["dataflow", "portable"], ["auto", ""]),
