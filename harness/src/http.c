@@ -395,3 +395,10 @@ beam_status beam_http_send(beam_http *h, const beam_http_request *rq, beam_http_
   }
   return result;
 }
+
+void beam_http_backoff(beam_http *h, int attempt_no) {
+  beam_http_response none = BEAM_HTTP_RESPONSE_INIT;
+  sleep_ms(backoff_ms(h, attempt_no, &none));
+}
+
+int beam_http_max_attempts(const beam_http *h) { return h->opts.max_attempts; }

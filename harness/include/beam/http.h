@@ -120,6 +120,11 @@ beam_status beam_http_append_escaped(beam_buf *b, const char *s);
  * form {"error":"...","error_description":"..."}), else the body's first bytes, into buf. */
 const char *beam_http_error_message(const char *body, size_t len, char *buf, size_t cap);
 
+/* Sleeps the backoff before retry number attempt_no (0-based) with the client's policy and
+ * jitter: for callers that run their own recovery (resumable uploads, resumed downloads). */
+void beam_http_backoff(beam_http *h, int attempt_no);
+int beam_http_max_attempts(const beam_http *h);
+
 /* True when a status is worth retrying (429, 5xx, or 0 = no response). */
 bool beam_http_status_retryable(long status);
 
