@@ -9,7 +9,8 @@
 void file_etl_usage(const char *prog) {
   fprintf(stderr,
           "usage: %s --input=PATH|gs://BUCKET/PATH [--input=...] --spec=SPEC.json --sink=SINK\n"
-          "          [--runner=auto|local|portable] [--size_threshold=BYTES] [--big_runner=portable]\n"
+          "          [--runner=auto|local|portable|dataflow] [--size_threshold=BYTES]\n"
+          "          [--big_runner=portable|dataflow]\n"
           "          [--job_endpoint=HOST:PORT] [--environment_type=PROCESS|EXTERNAL|DOCKER]\n"
           "          [--environment_config=CMD|HOST:PORT|IMAGE] [--dump_pipeline=FILE]\n"
           "          [--progress=auto|on|off] [--no_sync] [--quiet]\n"
@@ -23,8 +24,9 @@ void file_etl_usage(const char *prog) {
           "  spec's partition_field (else the ingestion hour), each bundle once. gs:// inputs (an\n"
           "  object, or a prefix read as a directory) are streamed. GCS credentials: Application\n"
           "  Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud, metadata server);\n"
-          "  STORAGE_EMULATOR_HOST=host:port uses an emulator without credentials.\n",
-          prog);
+          "  STORAGE_EMULATOR_HOST=host:port uses an emulator without credentials.\n"
+          "\n%s",
+          prog, beam_dataflow_flags_help());
 }
 
 static bool set_string(const char **slot, const char *value) {
@@ -57,19 +59,16 @@ static bool add_input(file_etl_options *o, const char *value) {
 /* Applies one flag; value may be NULL for booleans. */
 static bool apply(file_etl_options *o, const char *name, const char *value, char *msg, size_t cap) {
   bool ok = true;
+  int handled;
   if (strcmp(name, "input") == 0) ok = value && *value && add_input(o, value);
   else if (strcmp(name, "spec") == 0) ok = set_string(&o->spec, value);
   else if (strcmp(name, "sink") == 0) ok = set_string(&o->sink, value);
   else if (strcmp(name, "runner") == 0)
-    ok = set_string(&o->runner, value) &&
-         (strcmp(value, "auto") == 0 || strcmp(value, "local") == 0 || strcmp(value, "portable") == 0);
-  else if (strcmp(name, "big_runner") == 0) {
-    ok = set_string(&o->big_runner, value) && strcmp(value, "portable") == 0;
-    if (!ok && value && strcmp(value, "dataflow") == 0) {
-      snprintf(msg, cap, "--big_runner=dataflow is not available in this build yet; use --big_runner=portable");
-      return false;
-    }
-  } else if (strcmp(name, "job_endpoint") == 0) ok = set_string(&o->job_endpoint, value);
+    ok = set_string(&o->runner, value) && (strcmp(value, "auto") == 0 || strcmp(value, "local") == 0 ||
+                                           strcmp(value, "portable") == 0 || strcmp(value, "dataflow") == 0);
+  else if (strcmp(name, "big_runner") == 0)
+    ok = set_string(&o->big_runner, value) && (strcmp(value, "portable") == 0 || strcmp(value, "dataflow") == 0);
+else if (strcmp(name, "job_endpoint") == 0) ok = set_string(&o->job_endpoint, value);
   else if (strcmp(name, "environment_type") == 0) ok = set_string(&o->environment_type, value);
   else if (strcmp(name, "environment_config") == 0) ok = set_string(&o->environment_config, value);
   else if (strcmp(name, "size_threshold") == 0) ok = value && parse_size(value, &o->size_threshold);
@@ -77,6 +76,8 @@ static bool apply(file_etl_options *o, const char *name, const char *value, char
   else if (strcmp(name, "progress") == 0)
     ok = set_string(&o->progress, value) &&
          (strcmp(value, "auto") == 0 || strcmp(value, "on") == 0 || strcmp(value, "off") == 0);
+  else if ((handled = beam_dataflow_flag(&o->dataflow, name, value, msg, cap)) != 0)
+    return handled > 0;
   else {
     snprintf(msg, cap, "unknown flag --%s (see --help)", name);
     return false;
@@ -97,6 +98,7 @@ static void apply_bool(file_etl_options *o, const char *name, bool v) {
 
 bool file_etl_options_parse(int argc, char **argv, file_etl_options *o, char *msg, size_t cap) {
   memset(o, 0, sizeof *o);
+  beam_dataflow_options_init(&o->dataflow);
   o->runner = "auto";
   o->progress = "auto";
   o->size_threshold = 1LL << 30;
@@ -122,6 +124,10 @@ bool file_etl_options_parse(int argc, char **argv, file_etl_options *o, char *ms
       apply_bool(o, name, !eq || strcmp(eq + 1, "false") != 0);
       continue;
     }
+    if (beam_dataflow_flag_is_bool(name)) {
+      if (beam_dataflow_flag(&o->dataflow, name, eq ? eq + 1 : NULL, msg, cap) < 0) return false;
+      continue;
+    }
     const char *value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
     if (!apply(o, name, value, msg, cap)) return false;
   }
@@ -129,7 +135,8 @@ bool file_etl_options_parse(int argc, char **argv, file_etl_options *o, char *ms
   if (!o->n_inputs) snprintf(msg, cap, "--input is required");
   else if (!o->spec) snprintf(msg, cap, "--spec is required");
   else if (!o->sink) snprintf(msg, cap, "--sink is required (sqlite:PATH, jsonl:DIR, file:DIR or gcs:gs://BUCKET/PREFIX)");
-  else if ((strcmp(o->runner, "portable") == 0 || o->big_runner) && !o->job_endpoint)
+  else if ((strcmp(o->runner, "portable") == 0 || (o->big_runner && strcmp(o->big_runner, "portable") == 0)) &&
+           !o->job_endpoint)
     snprintf(msg, cap, "the portable runner needs --job_endpoint=HOST:PORT (a Beam job service: Prism, Flink, ...)");
   else return true;
   return false;
