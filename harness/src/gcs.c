@@ -251,7 +251,9 @@ beam_status beam_gcs_download(beam_gcs *g, const char *bucket, const char *objec
                offset + (uint64_t)length - 1);
     else
       snprintf(range, sizeof range, "Range: bytes=%" PRIu64 "-", from);
-    const char *headers[] = {range, NULL};
+    /* The stored bytes even of a Content-Encoding: gzip object (no decompressive
+     * transcoding, which would make ranges and the size disagree with the bytes). */
+    const char *headers[] = {range, "Accept-Encoding: gzip", NULL};
     beam_http_request rq = {.method = "GET", .url = (const char *)url.data, .headers = headers,
                             .on_data = count_data, .on_data_ctx = &d};
     beam_http_response rs = BEAM_HTTP_RESPONSE_INIT;
