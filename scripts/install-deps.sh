@@ -5,9 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(
-  build-essential cmake ninja-build pkg-config git ca-certificates python3 python3-venv
+  build-essential cmake ninja-build pkg-config git ca-certificates curl python3 python3-venv
   libgrpc-dev protobuf-c-compiler libprotobuf-c-dev protobuf-compiler libprotobuf-dev
-  libcurl4-openssl-dev libjansson-dev libcmocka-dev libyaml-dev libsqlite3-dev sqlite3 zlib1g-dev
+  libcurl4-openssl-dev libssl-dev libjansson-dev libcmocka-dev libyaml-dev libsqlite3-dev sqlite3 zlib1g-dev
   clang libclang-rt-14-dev
 )
 missing=()
@@ -66,6 +66,12 @@ if [[ " $* " == *" --with-go-peers "* ]]; then
     # module itself still comes from the Go module proxy over TLS.
     GOSUMDB=off GOBIN="$PWD/.peers/bin" go install "github.com/apache/beam/sdks/v2/go/cmd/prism@${PRISM_VERSION}"
     echo "$PRISM_VERSION" > .peers/prism.version
+  fi
+  # fake-gcs-server, the GCS emulator the gcs-labelled tests start (tests/gcp).
+  if ! [[ -x .peers/bin/fake-gcs-server ]] || ! grep -qx "$FAKE_GCS_SERVER_VERSION" .peers/fake-gcs-server.version 2>/dev/null; then
+    echo "install-deps: go install fake-gcs-server@${FAKE_GCS_SERVER_VERSION}"
+    GOSUMDB=off GOBIN="$PWD/.peers/bin" go install "github.com/fsouza/fake-gcs-server@${FAKE_GCS_SERVER_VERSION}"
+    echo "$FAKE_GCS_SERVER_VERSION" > .peers/fake-gcs-server.version
   fi
 fi
 

@@ -77,6 +77,7 @@ static beam_status check_sink(const char *uri, beam_error *err) {
 
 /* Workers started by a runner do not share our working directory: hand them absolute paths. */
 static char *absolute_path(const char *path) {
+  if (strstr(path, "://")) return strdup(path); /* gs:// and other URLs are absolute already */
   char *real = realpath(path, NULL);
   if (real) return real;
   char cwd[4096];

@@ -56,6 +56,8 @@ static beam_status write_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error
   beam_sink_options o = {0};
   o.no_sync = json_is_true(json_object_get(config, "no_sync"));
   o.batch_rows = (size_t)json_integer_value(json_object_get(config, "batch_rows"));
+  if (st->spec->partition_field >= 0) /* object-file sinks name paths by it */
+    o.partition_field = st->spec->schema.fields[st->spec->partition_field].name;
   st->transform_id = strdup(beam_dofn_transform_id(ctx));
   if (!st->transform_id) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   return beam_sink_open(uri, &o, &st->sink, err);

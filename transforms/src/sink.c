@@ -331,6 +331,13 @@ static void registry_seed(void) {
   }
   if (!have_sqlite) registry_put("sqlite", beam_sink_sqlite_open);
   if (!have_jsonl) registry_put("jsonl", beam_sink_jsonl_open);
+  const char *object_sinks[] = {"gcs", "file"};
+  beam_sink_factory object_factories[] = {beam_sink_gcs_open, beam_sink_file_open};
+  for (size_t k = 0; k < 2; k++) {
+    bool have = false;
+    for (size_t i = 0; i < registry_len; i++) have = have || strcmp(registry[i].name, object_sinks[k]) == 0;
+    if (!have) registry_put(object_sinks[k], object_factories[k]);
+  }
 }
 
 beam_status beam_sink_register_scheme(const char *scheme, beam_sink_factory factory,
