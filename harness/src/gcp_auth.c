@@ -325,3 +325,15 @@ void beam_gcp_auth_invalidate(beam_gcp_auth *a) {
   a->token = NULL;
   pthread_mutex_unlock(&a->mu);
 }
+
+static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
+static beam_gcp_auth *shared_auth;
+
+beam_status beam_gcp_auth_shared_default(beam_gcp_auth **out, beam_error *err) {
+  pthread_mutex_lock(&shared_lock);
+  beam_status s = BEAM_OK;
+  if (!shared_auth) s = beam_gcp_auth_new_default(NULL, &shared_auth, err);
+  *out = shared_auth;
+  pthread_mutex_unlock(&shared_lock);
+  return s;
+}

@@ -34,9 +34,11 @@ beam_status beam_gcs_new(const beam_gcs_options *opts, beam_gcs **out, beam_erro
   beam_status s = g->endpoint ? BEAM_OK : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   if (s == BEAM_OK) s = beam_http_new(opts ? opts->http : NULL, &g->http, err);
   if (s == BEAM_OK && opts && opts->auth) g->auth = opts->auth;
-  else if (s == BEAM_OK) {
-    s = beam_gcp_auth_new_for_emulator("STORAGE_EMULATOR_HOST", NULL, &g->auth, err);
+  else if (s == BEAM_OK && emu && *emu) {
+    s = beam_gcp_auth_new_anonymous(&g->auth, err);
     g->owns_auth = s == BEAM_OK;
+  } else if (s == BEAM_OK) {
+    s = beam_gcp_auth_shared_default(&g->auth, err); /* one token for every client */
   }
   if (s != BEAM_OK) {
     beam_gcs_free(g);
@@ -249,7 +251,9 @@ beam_status beam_gcs_download(beam_gcs *g, const char *bucket, const char *objec
                offset + (uint64_t)length - 1);
     else
       snprintf(range, sizeof range, "Range: bytes=%" PRIu64 "-", from);
-    const char *headers[] = {range, NULL};
+    /* The stored bytes even of a Content-Encoding: gzip object (no decompressive
+     * transcoding, which would make ranges and the size disagree with the bytes). */
+    const char *headers[] = {range, "Accept-Encoding: gzip", NULL};
     beam_http_request rq = {.method = "GET", .url = (const char *)url.data, .headers = headers,
                             .on_data = count_data, .on_data_ctx = &d};
     beam_http_response rs = BEAM_HTTP_RESPONSE_INIT;

@@ -268,7 +268,8 @@ static void setup_attempt(beam_http *h, const beam_http_request *rq, attempt *a,
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, h->opts.low_speed_bytes);
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, h->opts.low_speed_seconds);
   }
-  curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, ""); /* whatever curl can decode */
+  /* No CURLOPT_ACCEPT_ENCODING: bodies arrive as the server stored them, so byte ranges
+   * mean stored bytes (a gzip object stays gzip; the readers detect it by its magic). */
   bool has_body = rq->body || rq->read;
   if (strcmp(rq->method, "HEAD") == 0) curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
   else if (has_body) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # file_etl with GCS for real (run under with_fake_gcs.sh): the sample through the file: and
 # gcs: sinks equals the jsonl sink's rows; gs:// inputs (a prefix with CSV, JSON lines and a
-# ZIP read by ranged GETs; a single object) give the same rows; through a fault-injecting
+# ZIP read by ranged GETs; a single object; a gzip object) give the same rows; through a fault-injecting
 # proxy (dropped connections, 503 three times then success) everything is written exactly
 # once and _files adds up; a sink whose uploads always fail leaves no visible object.
 # Usage: file_etl_gcs.sh FILE_ETL SOURCE_DIR
@@ -45,6 +45,12 @@ run --input=gs://beam-test/in --sink="gcs:gs://beam-test/out2"
 check "$work/expected" --gcs "$FAKE_GCS_URL" beam-test out2 --partition-field ts --basenames
 run --input=gs://beam-test/in/events_archive.zip --sink="file:$work/zip_only"
 check "$work/expected_zip" --dir "$work/zip_only" --partition-field ts --basenames
+gzip -c "$samples/landing/events.csv" >"$work/events.csv.gz"
+run --input="$work/events.csv.gz" --sink="jsonl:$work/expected_gz"
+curl -fsS -o /dev/null -X POST --data-binary "@$work/events.csv.gz" \
+  "$FAKE_GCS_URL/upload/storage/v1/b/beam-test/o?uploadType=media&name=gz/events.csv.gz"
+run --input=gs://beam-test/gz/ --sink="file:$work/gz_only"
+check "$work/expected_gz" --dir "$work/gz_only" --partition-field ts --basenames
 if "$etl" --spec="$work/spec.json" --quiet --input=gs://beam-test/no-such --sink="file:$work/none" >"$work/last.out" 2>&1; then
   echo "a missing gs:// input must fail"; exit 1
 fi

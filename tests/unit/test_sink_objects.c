@@ -33,14 +33,16 @@ static int teardown(void **state) {
   return 0;
 }
 
-static beam_sink *open_sink(const char *partition_field) {
-  beam_sink_options o = {.partition_field = partition_field, .no_sync = true};
+static beam_sink *open_sink_spilling(const char *partition_field, size_t spill_bytes) {
+  beam_sink_options o = {.partition_field = partition_field, .no_sync = true, .spill_bytes = spill_bytes};
   beam_sink *s;
   beam_error err;
   assert_int_equal(beam_sink_open(uri, &o, &s, &err), BEAM_OK);
   assert_int_equal(beam_sink_ensure_table(s, "events", &sink_test_schema, &err), BEAM_OK);
   return s;
 }
+
+static beam_sink *open_sink(const char *partition_field) { return open_sink_spilling(partition_field, 0); }
 
 static void bundle_hash(const char *id, char out[33]) {
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -134,6 +136,22 @@ static void rows_go_to_hour_paths(void **state) {
   beam_sink_free(s);
 }
 
+static void spilled_parts_are_whole(void **state) {
+  (void)state;
+  beam_sink *s = open_sink_spilling("ts", 100); /* every row or two goes to a spill file */
+  beam_error err;
+  assert_int_equal(beam_sink_begin(s, "bundle-5", &err), BEAM_OK);
+  for (int k = 0; k < 40; k++) write_sample(s, NULL);
+  assert_int_equal(beam_sink_commit(s, &err), BEAM_OK);
+  char h[33], rel[300];
+  bundle_hash("bundle-5", h);
+  snprintf(rel, sizeof rel, "events/2024/01/02/03/part-%s.jsonl", h);
+  assert_int_equal(count_lines(rel), 120);
+  snprintf(rel, sizeof rel, "events/2024/01/02/05/part-%s.jsonl", h);
+  assert_int_equal(count_lines(rel), 40);
+  beam_sink_free(s);
+}
+
 static void a_retry_completes_an_interrupted_commit(void **state) {
   (void)state;
   char h[33], rel[300], pending[300];
@@ -204,6 +222,7 @@ static void bad_locations(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(rows_go_to_hour_paths, setup, teardown),
+      cmocka_unit_test_setup_teardown(spilled_parts_are_whole, setup, teardown),
       cmocka_unit_test_setup_teardown(a_retry_completes_an_interrupted_commit, setup, teardown),
       cmocka_unit_test_setup_teardown(refused_rows_and_aborts, setup, teardown),
       cmocka_unit_test(bad_locations),

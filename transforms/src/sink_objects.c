@@ -8,8 +8,8 @@
  * (TIMESTAMP: its UTC hour; DATE: hour 00 of the day), else - and for null values - from
  * the ingestion time. Rows are encoded as the jsonl sink encodes them (json_row_writer.h).
  *
- * A bundle's rows wait in memory (spilling to an unnamed temporary file past
- * opts.spill_bytes) and are written at commit only:
+ * A bundle's rows wait in memory (past opts.spill_bytes for the whole bundle, the part being
+ * written moves to an unnamed temporary file in $TMPDIR) and are written at commit only:
  *   1. .bundles/{H}.committed exists            -> a retried, committed bundle: write nothing;
  *   2. create .bundles/{H}.pending if absent with {"bundle", "ingest_hour"}; if a previous
  *      attempt left one, take its ingest_hour, so a retry names every part the same;
@@ -71,6 +71,7 @@ typedef struct obj_sink {
   obj_part *parts;
   size_t n_parts, cap_parts;
   size_t last_part;
+  size_t buffered;   /* bytes held in the parts' memory buffers */
   char hash[33];
   char *bundle_id;
 } obj_sink;
@@ -108,6 +109,7 @@ static void part_discard(obj_part *p) {
 static void discard_bundle(obj_sink *o) {
   for (size_t i = 0; i < o->n_parts; i++) part_discard(&o->parts[i]);
   o->n_parts = 0;
+  o->buffered = 0;
   free(o->bundle_id);
   o->bundle_id = NULL;
 }
@@ -207,6 +209,7 @@ static beam_status spill(obj_sink *o, obj_part *p, beam_error *err) {
     off += (size_t)w;
   }
   p->spilled += p->buf.len;
+  o->buffered -= p->buf.len;
   beam_buf_reset(&p->buf);
   return BEAM_OK;
 }
@@ -237,10 +240,14 @@ static beam_status obj_write_rows(beam_sink *s, const char *table, const beam_et
     obj_part *p;
     beam_status st = part_for(o, ti, row_hour(t, &rows[i]), &p, err);
     if (st != BEAM_OK) return st;
+    size_t before = p->buf.len;
     st = beam_json_row_writer_append(&t->writer, &p->buf, rows[i].values);
     if (st == BEAM_OK) st = beam_buf_append_byte(&p->buf, '\n');
     if (st != BEAM_OK) return beam_error_set(err, st, "%s: encoding a row of table %s failed", o->scheme, table);
-    if (p->buf.len >= o->base.opts.spill_bytes && (st = spill(o, p, err)) != BEAM_OK) return st;
+    o->buffered += p->buf.len - before;
+    /* One budget for the whole bundle, however many tables and hours it spans: past it,
+     * the part being written goes to its spill file. */
+    if (o->buffered >= o->base.opts.spill_bytes && (st = spill(o, p, err)) != BEAM_OK) return st;
   }
   return BEAM_OK;
 }

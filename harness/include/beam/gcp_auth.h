@@ -63,6 +63,11 @@ beam_status beam_gcp_auth_new_for_emulator(const char *emulator_env,
                                            beam_gcp_auth **out, beam_error *err);
 void beam_gcp_auth_free(beam_gcp_auth *a);
 
+/* The process-wide ADC credentials (created at the first call, never freed), so every
+ * client - one per input object, one per sink - shares one cached token instead of fetching
+ * its own. Thread-safe. Do not free the result. */
+beam_status beam_gcp_auth_shared_default(beam_gcp_auth **out, beam_error *err);
+
 beam_gcp_auth_kind beam_gcp_auth_get_kind(const beam_gcp_auth *a);
 const char *beam_gcp_auth_kind_name(beam_gcp_auth_kind k);
 

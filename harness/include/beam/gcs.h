@@ -35,7 +35,7 @@ typedef struct beam_gcs beam_gcs;
 
 typedef struct beam_gcs_options {
   const char *endpoint;          /* NULL: emulator variable or the real service */
-  beam_gcp_auth *auth;           /* borrowed; NULL: ADC (anonymous under the emulator) */
+  beam_gcp_auth *auth;           /* borrowed; NULL: the shared ADC (anonymous under the emulator) */
   const beam_http_options *http; /* NULL: defaults */
   size_t chunk_size;             /* upload chunk; rounded up to 256 KiB; default 8 MiB */
   int list_page_size;            /* objects per list page; 0 = the service's default (1000) */

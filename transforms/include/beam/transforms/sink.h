@@ -70,7 +70,8 @@ typedef struct beam_sink_options {
    * synchronous=OFF (SQLite) - for scratch outputs and benchmarks. */
   bool no_sync;
   /* JSONL: bytes of a table's bundle kept in memory before spilling to an unnamed
-   * temporary file in the directory. Default 8 MiB. */
+   * temporary file in the directory; gcs:/file:: bytes of the whole bundle kept in memory
+   * before parts spill to unnamed temporary files in $TMPDIR. Default 8 MiB. */
   size_t spill_bytes;
   /* SQLite: cap the database at this many pages (PRAGMA max_page_count), a quota.
    * 0 = no cap. Exceeding it fails like a full disk (BEAM_ERR_IO). */
