@@ -172,11 +172,14 @@ static beam_status create_job(beam_dataflow_client *c, json_t *job, const beam_d
   }
   json_t *created = NULL;
   beam_status s = beam_dataflow_create_job(c, job, &created, err);
-  if (s != BEAM_OK && c->last_status == 409)
+  if (s != BEAM_OK && c->last_status == 409) {
+    char service[sizeof err->message];
+    snprintf(service, sizeof service, "%s", err->message);
     return beam_error_set(err, BEAM_ERR_INVALID_ARG,
                           "a Dataflow job named %s is already active in project %s, region %s: pass another "
-                          "--job_name, or --update to replace it (%s)",
-                          job_name, o->project, o->region, err->message);
+                          "--job_name, or --update to replace it (the service said: %s)",
+                          job_name, o->project, o->region, service);
+  }
   const char *id = json_string_value(json_object_get(created, "id"));
   if (s == BEAM_OK && !id) s = beam_error_set(err, BEAM_ERR_MALFORMED, "jobs.create answered without a job id");
   if (s == BEAM_OK) snprintf(job_id, cap, "%s", id);

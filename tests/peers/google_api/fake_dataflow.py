@@ -40,8 +40,11 @@ def register(server):
       return google_error(400, 'Invalid job name %r: must match [a-z]([-a-z0-9]*[a-z0-9])?' % name,
                           'INVALID_ARGUMENT')
     with lock:
+      replaced = jobs.get(body.get('replaceJobId') or '')
+      if body.get('replaceJobId') and (not replaced or replaced['currentState'] in TERMINAL):
+        return google_error(400, 'replaceJobId %s: no such active job' % body['replaceJobId'], 'INVALID_ARGUMENT')
       for j in jobs.values():
-        if j['name'] == name and j['currentState'] not in TERMINAL:
+        if j['name'] == name and j['currentState'] not in TERMINAL and j is not replaced:
           return google_error(409, '(%s): The workflow could not be created. Causes: (%s): There is '
                               'already an active job named %s. If you want to submit a second job, '
                               'try again by setting a different name.' % ('a1b2', 'c3d4', name),
@@ -51,6 +54,9 @@ def register(server):
                  location=req.params.get('location'), currentState='JOB_STATE_QUEUED',
                  currentStateTime=_now(), createTime=_now())
       jobs[job_id] = job
+      if replaced:
+        replaced['currentState'] = 'JOB_STATE_UPDATED'
+        replaced['replacedByJobId'] = job_id
       script[job_id] = list(states)
       add_message(job_id, 'Job %s created.' % job_id)
       return job
@@ -100,6 +106,16 @@ def register(server):
         add_message(job['id'], 'Job cancelled by request.')
       return 200, job
 
+  def list_jobs(req):
+    active_only = (req.query.get('filter') or [''])[0] == 'ACTIVE'
+    with lock:
+      found = [j for j in jobs.values() if not active_only or j['currentState'] not in TERMINAL]
+    start = int((req.query.get('pageToken') or ['0'])[0])
+    out = {'jobs': found[start:start + 2]}
+    if start + 2 < len(found):
+      out['nextPageToken'] = str(start + 2)
+    return 200, out
+
   def launch_flex(req):
     p = req.json().get('launchParameter', {})
     body = {'type': 'JOB_TYPE_BATCH', 'environment': {}}
@@ -109,6 +125,7 @@ def register(server):
   server.handlers.update({
       'dataflow.projects.locations.jobs.create': create,
       'dataflow.projects.locations.jobs.get': get,
+      'dataflow.projects.locations.jobs.list': list_jobs,
       'dataflow.projects.locations.jobs.messages.list': list_messages,
       'dataflow.projects.locations.jobs.update': update,
       'dataflow.projects.locations.flexTemplates.launch': launch_flex,

@@ -142,6 +142,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
   def _handle(self, verb):
     fake = self.server.fake
     body = self._body()
+    # A resumable upload's session (?upload_id=) is not an API method: its bytes go straight
+    # to the forwarded peer; the session-opening POST was checked.
+    if 'upload_id=' in self.path and 'storage' in fake.forward:
+      fake.record({'verb': verb, 'path': self.path, 'method': 'storage.upload_session'})
+      self._forward(verb, fake.forward['storage'], body)
+      return
     api, method, params = fake.route(verb, self.path)
     entry = {'verb': verb, 'path': self.path, 'method': method.id if method else None}
     if not method:
@@ -191,7 +197,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     self._send(*google_error(code, '; '.join(entry['violations']), 'INVALID_ARGUMENT'))
 
   def _forward(self, verb, upstream, body):
-    headers = {k: v for k, v in self.headers.items() if k.lower() not in ('host', 'content-length')}
+    headers = {k: v for k, v in self.headers.items()
+               if k.lower() not in ('host', 'content-length', 'transfer-encoding', 'expect')}
     req = urllib.request.Request(upstream.rstrip('/') + self.path, data=body if body else None,
                                  headers=headers, method=verb)
     try:
