@@ -1,6 +1,7 @@
 /* The sink front: argument checks, the bundle state machine, counters, the scheme registry.
  * Implementations (sink_sqlite.c, sink_jsonl.c, ...) only see calls that make sense. */
 #include "beam/transforms/sink.h"
+#include "beam/transforms/sink_pubsub.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -331,6 +332,9 @@ static void registry_seed(void) {
   }
   if (!have_sqlite) registry_put("sqlite", beam_sink_sqlite_open);
   if (!have_jsonl) registry_put("jsonl", beam_sink_jsonl_open);
+  bool have_pubsub = false;
+  for (size_t i = 0; i < registry_len; i++) have_pubsub |= strcmp(registry[i].name, "pubsub") == 0;
+  if (!have_pubsub) registry_put("pubsub", beam_sink_pubsub_open);
 }
 
 beam_status beam_sink_register_scheme(const char *scheme, beam_sink_factory factory,
