@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# file_etl --sink=pubsub:... against a real Pub/Sub emulator (pubsub_peer: pstest plus the
+# service's request rules). One peer serves every case; it fails the first 3 Publish calls
+# with UNAVAILABLE, so the first publishing run must retry.
+#  1. The sample to jsonl:DIR (the reference) and to topic "rows": each routed row arrives
+#     exactly once, with its table attribute, its JSON equal to the jsonl sink's line.
+#  2. A topic that does not exist: file_etl fails, naming the topic.
+#  3. ?ordering_key=user_id to topic "keyed": keys set from the rows, one key per request,
+#     a key's rows published in bundle order.
+# Usage: file_etl_pubsub.sh PUBSUB_PEER FILE_ETL SAMPLES_DIR
+set -euo pipefail
+peer=$1 file_etl=$2 samples=$3
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d)
+peer_pid=
+cleanup() {
+  rc=$?
+  exec 3>&- 2>/dev/null || true
+  if [[ -n $peer_pid ]]; then kill "$peer_pid" 2>/dev/null || true; wait "$peer_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+  exit $rc
+}
+trap cleanup EXIT
+
+mkfifo "$work/peer_stdin"
+"$peer" -topic rows,keyed -fail-publish 3 -timeout 300s -out "$work/received.jsonl" -stats "$work/stats.json" \
+  <"$work/peer_stdin" >"$work/peer.out" 2>"$work/peer.err" &
+peer_pid=$!
+exec 3>"$work/peer_stdin" # the peer dumps what it received when this closes
+for _ in $(seq 100); do
+  grep -q '^PORT=' "$work/peer.out" 2>/dev/null && break
+  kill -0 "$peer_pid" 2>/dev/null || { echo "pubsub_peer exited:"; cat "$work/peer.err"; exit 1; }
+  sleep 0.1
+done
+port=$(sed -n 's/^PORT=//p' "$work/peer.out")
+[[ -n $port ]] || { echo "pubsub_peer printed no port"; cat "$work/peer.err"; exit 1; }
+export PUBSUB_EMULATOR_HOST="127.0.0.1:$port"
+topic=projects/beam-c-test/topics
+run() { timeout 120 "$file_etl" --input="$samples/landing" --spec="$samples/spec.json" --quiet "$@"; }
+
+echo "== reference: jsonl"
+run --sink="jsonl:$work/reference" >/dev/null
+echo "== pubsub: $topic/rows (the first 3 publish calls fail with UNAVAILABLE)"
+run --sink="pubsub:$topic/rows" >"$work/rows.out"
+cat "$work/rows.out"
+
+echo "== pubsub: a missing topic fails loudly"
+if run --sink="pubsub:$topic/missing" >"$work/missing.out" 2>"$work/missing.err"; then
+  echo "FAIL: file_etl succeeded publishing to a topic that does not exist"; exit 1
+fi
+cat "$work/missing.err"
+grep -q "$topic/missing" "$work/missing.err" || { echo "FAIL: the error does not name the topic"; exit 1; }
+grep -q "does not exist" "$work/missing.err" || { echo "FAIL: the error does not say the topic is missing"; exit 1; }
+
+echo "== pubsub: $topic/keyed?ordering_key=user_id"
+run --sink="pubsub:$topic/keyed?ordering_key=user_id" >/dev/null
+
+exec 3>&- # the peer pulls its subscriptions dry and exits
+for _ in $(seq 300); do kill -0 "$peer_pid" 2>/dev/null || break; sleep 0.1; done
+wait "$peer_pid" || { echo "pubsub_peer failed:"; cat "$work/peer.err"; exit 1; }
+peer_pid=
+python3 "$here/check_messages.py" --reference "$work/reference" --received "$work/received.jsonl" \
+  --stats "$work/stats.json" --injected 3
