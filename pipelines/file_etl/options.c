@@ -8,7 +8,7 @@
 
 void file_etl_usage(const char *prog) {
   fprintf(stderr,
-          "usage: %s --input=PATH [--input=PATH ...] --spec=SPEC.json --sink=sqlite:PATH|jsonl:DIR\n"
+          "usage: %s --input=PATH [--input=PATH ...] --spec=SPEC.json --sink=sqlite:PATH|jsonl:DIR|pubsub:TOPIC\n"
           "          [--runner=auto|local|portable] [--size_threshold=BYTES] [--big_runner=portable]\n"
           "          [--job_endpoint=HOST:PORT] [--environment_type=PROCESS|EXTERNAL|DOCKER]\n"
           "          [--environment_config=CMD|HOST:PORT|IMAGE] [--dump_pipeline=FILE]\n"
@@ -16,7 +16,11 @@ void file_etl_usage(const char *prog) {
           "\n"
           "Reads CSV / JSON-lines / ZIP / gzip files (or every file under a directory), parses them\n"
           "against the spec's schema, cleans, validates, filters and routes each row to a table.\n"
-          "Bad rows land in _dead_letter with the reason; one row per file lands in _files.\n",
+          "Bad rows land in _dead_letter with the reason; one row per file lands in _files.\n"
+          "\n"
+          "--sink=pubsub:projects/P/topics/T[?ordering_key=FIELD] publishes each row as a JSON message\n"
+          "with attributes table and beam_c_row_id (deduplicate on it: publishing is at-least-once);\n"
+          "PUBSUB_EMULATOR_HOST=HOST:PORT targets an emulator.\n",
           prog);
 }
 
@@ -121,7 +125,7 @@ bool file_etl_options_parse(int argc, char **argv, file_etl_options *o, char *ms
   if (o->help) return true;
   if (!o->n_inputs) snprintf(msg, cap, "--input is required");
   else if (!o->spec) snprintf(msg, cap, "--spec is required");
-  else if (!o->sink) snprintf(msg, cap, "--sink is required (sqlite:PATH or jsonl:DIR)");
+  else if (!o->sink) snprintf(msg, cap, "--sink is required (sqlite:PATH, jsonl:DIR or pubsub:projects/P/topics/T)");
   else if ((strcmp(o->runner, "portable") == 0 || o->big_runner) && !o->job_endpoint)
     snprintf(msg, cap, "the portable runner needs --job_endpoint=HOST:PORT (a Beam job service: Prism, Flink, ...)");
   else return true;

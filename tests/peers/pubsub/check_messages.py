@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Checks what pubsub_peer's subscriptions received against file_etl's jsonl output.
 
-Subscription rows-sub: every line of every <table>.jsonl in the reference directory arrives
+Each --plain subscription: every line of every <table>.jsonl in the reference directory arrives
 exactly once as a message whose data is that line and whose `table` attribute is <table>
-(the _files table: its started_at / finished_at times differ between runs, so they are left
-out of the comparison); every beam_c_row_id is distinct; nothing else arrives.
-Subscription keyed-sub (ordering_key=user_id): the same rows; a routed row's ordering key is
+(the _files table: its started_at, finished_at and runner fields describe the run, so they
+are left out of the comparison); every beam_c_row_id is distinct; nothing else arrives.
+Each --keyed subscription (ordering_key=user_id): the same rows; a routed row's ordering key is
 its user_id (none when null or when its table has no user_id); per key, the messages were
 published (message ids are sequential in pstest) in the order of their row ids.
 The peer's summary: no request broke Pub/Sub's rules, and the injected failures happened.
@@ -17,13 +17,13 @@ import os
 import re
 import sys
 
-RUN_TIMES = ("started_at", "finished_at")
+RUN_FIELDS = ("started_at", "finished_at", "runner")  # _files fields that name the run
 
 
 def normalize(table, data):
     row = json.loads(data)
     if table == "_files":
-        for k in RUN_TIMES:
+        for k in RUN_FIELDS:
             row.pop(k, None)
     return json.dumps(row, sort_keys=True)
 
@@ -94,6 +94,8 @@ def main():
     ap.add_argument("--received", required=True)
     ap.add_argument("--stats", required=True)
     ap.add_argument("--injected", type=int, default=0)
+    ap.add_argument("--plain", action="append", default=[], help="a subscription of a topic without ordering keys")
+    ap.add_argument("--keyed", action="append", default=[], help="a subscription of a topic with ordering_key=user_id")
     a = ap.parse_args()
     reference = reference_rows(a.reference)
     by_sub = collections.defaultdict(list)
@@ -103,8 +105,10 @@ def main():
             by_sub[m["subscription"].rsplit("/", 1)[1]].append(m)
     problems = []
     print(f"check_messages: reference: {sum(reference.values())} rows in {a.reference}")
-    check_subscription("rows-sub", by_sub.pop("rows-sub", []), reference, False, problems)
-    check_subscription("keyed-sub", by_sub.pop("keyed-sub", []), reference, True, problems)
+    for sub in a.plain:
+        check_subscription(sub, by_sub.pop(sub, []), reference, False, problems)
+    for sub in a.keyed:
+        check_subscription(sub, by_sub.pop(sub, []), reference, True, problems)
     for sub in by_sub:
         problems.append(f"messages on an unexpected subscription {sub}")
     with open(a.stats, encoding="utf-8") as f:

@@ -7,9 +7,11 @@
 #  2. A topic that does not exist: file_etl fails, naming the topic.
 #  3. ?ordering_key=user_id to topic "keyed": keys set from the rows, one key per request,
 #     a key's rows published in bundle order.
-# Usage: file_etl_pubsub.sh PUBSUB_PEER FILE_ETL SAMPLES_DIR
+#  4. With PRISM given: the same on a real runner (Prism, PROCESS workers) to topic
+#     "onprism"; the workers reach the emulator through the inherited PUBSUB_EMULATOR_HOST.
+# Usage: file_etl_pubsub.sh PUBSUB_PEER FILE_ETL SAMPLES_DIR [PRISM]
 set -euo pipefail
-peer=$1 file_etl=$2 samples=$3
+peer=$1 file_etl=$2 samples=$3 prism=${4:-}
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 peer_pid=
@@ -23,7 +25,7 @@ cleanup() {
 trap cleanup EXIT
 
 mkfifo "$work/peer_stdin"
-"$peer" -topic rows,keyed -fail-publish 3 -timeout 300s -out "$work/received.jsonl" -stats "$work/stats.json" \
+"$peer" -topic rows,keyed,onprism -fail-publish 3 -timeout 300s -out "$work/received.jsonl" -stats "$work/stats.json" \
   <"$work/peer_stdin" >"$work/peer.out" 2>"$work/peer.err" &
 peer_pid=$!
 exec 3>"$work/peer_stdin" # the peer dumps what it received when this closes
@@ -55,9 +57,17 @@ grep -q "does not exist" "$work/missing.err" || { echo "FAIL: the error does not
 echo "== pubsub: $topic/keyed?ordering_key=user_id"
 run --sink="pubsub:$topic/keyed?ordering_key=user_id" >/dev/null
 
+subs=(--plain rows-sub --keyed keyed-sub)
+if [[ -n $prism ]]; then
+  echo "== pubsub on Prism: $topic/onprism"
+  bash "$here/../run_with_prism.sh" "$prism" sh -c "'$file_etl' --input='$samples/landing' --spec='$samples/spec.json' \
+    --sink=pubsub:$topic/onprism --runner=portable --job_endpoint=\$PRISM_ENDPOINT --environment_type=PROCESS --quiet"
+  subs+=(--plain onprism-sub)
+fi
+
 exec 3>&- # the peer pulls its subscriptions dry and exits
 for _ in $(seq 300); do kill -0 "$peer_pid" 2>/dev/null || break; sleep 0.1; done
 wait "$peer_pid" || { echo "pubsub_peer failed:"; cat "$work/peer.err"; exit 1; }
 peer_pid=
 python3 "$here/check_messages.py" --reference "$work/reference" --received "$work/received.jsonl" \
-  --stats "$work/stats.json" --injected 3
+  --stats "$work/stats.json" --injected 3 "${subs[@]}"
