@@ -88,6 +88,20 @@ def check_subscription(name, messages, reference, keyed, problems):
           + ", ".join(f"{t} {n}" for t, n in sorted(tables.items())))
 
 
+def check_sinkcheck(name, messages, problems):
+    """pubsub_sink_check's bundles: bundle-r twice (its retry on a new sink), with the same
+    row ids; bundle-big's small row; bundle-tls's two rows; nothing else."""
+    got = collections.Counter(m["attributes"].get("beam_c_row_id") for m in messages)
+    want = collections.Counter({"bundle-r#0": 2, "bundle-r#1": 2, "bundle-r#2": 2, "bundle-big#0": 1,
+                                "bundle-tls#0": 1, "bundle-tls#1": 1})
+    if got != want:
+        problems.append(f"{name}: row ids {dict(got)}, want {dict(want)}")
+    for m in messages:
+        if m["attributes"].get("table") != "t" or json.loads(m["data"]).get("payload") not in ("small", "pppp"):
+            problems.append(f"{name}: unexpected message {m}")
+    print(f"check_messages: {name}: {len(messages)} messages: {dict(got)}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--reference", required=True)
@@ -95,6 +109,7 @@ def main():
     ap.add_argument("--stats", required=True)
     ap.add_argument("--injected", type=int, default=0)
     ap.add_argument("--plain", action="append", default=[], help="a subscription of a topic without ordering keys")
+    ap.add_argument("--sinkcheck", action="append", default=[], help="the subscription pubsub_sink_check published to")
     ap.add_argument("--keyed", action="append", default=[], help="a subscription of a topic with ordering_key=user_id")
     a = ap.parse_args()
     reference = reference_rows(a.reference)
@@ -109,6 +124,8 @@ def main():
         check_subscription(sub, by_sub.pop(sub, []), reference, False, problems)
     for sub in a.keyed:
         check_subscription(sub, by_sub.pop(sub, []), reference, True, problems)
+    for sub in a.sinkcheck:
+        check_sinkcheck(sub, by_sub.pop(sub, []), problems)
     for sub in by_sub:
         problems.append(f"messages on an unexpected subscription {sub}")
     with open(a.stats, encoding="utf-8") as f:

@@ -7,11 +7,13 @@
 #  2. A topic that does not exist: file_etl fails, naming the topic.
 #  3. ?ordering_key=user_id to topic "keyed": keys set from the rows, one key per request,
 #     a key's rows published in bundle order.
-#  4. With PRISM given: the same on a real runner (Prism, PROCESS workers) to topic
+#  4. pubsub_sink_check (the sink API: a bundle retried on the same and on a new sink, an
+#     aborted bundle, a row too large, TLS with a bearer token) to topic "sinkcheck".
+#  5. With PRISM given: the same on a real runner (Prism, PROCESS workers) to topic
 #     "onprism"; the workers reach the emulator through the inherited PUBSUB_EMULATOR_HOST.
-# Usage: file_etl_pubsub.sh PUBSUB_PEER FILE_ETL SAMPLES_DIR [PRISM]
+# Usage: file_etl_pubsub.sh PUBSUB_PEER FILE_ETL PUBSUB_SINK_CHECK SAMPLES_DIR [PRISM]
 set -euo pipefail
-peer=$1 file_etl=$2 samples=$3 prism=${4:-}
+peer=$1 file_etl=$2 sink_check=$3 samples=$4 prism=${5:-}
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 peer_pid=
@@ -25,7 +27,7 @@ cleanup() {
 trap cleanup EXIT
 
 mkfifo "$work/peer_stdin"
-"$peer" -topic rows,keyed,onprism -fail-publish 3 -timeout 300s -out "$work/received.jsonl" -stats "$work/stats.json" \
+"$peer" -topic rows,keyed,onprism,sinkcheck -fail-publish 3 -timeout 300s -tls-cert-out "$work/tls.pem" -out "$work/received.jsonl" -stats "$work/stats.json" \
   <"$work/peer_stdin" >"$work/peer.out" 2>"$work/peer.err" &
 peer_pid=$!
 exec 3>"$work/peer_stdin" # the peer dumps what it received when this closes
@@ -35,6 +37,7 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 port=$(sed -n 's/^PORT=//p' "$work/peer.out")
+tls_port=$(sed -n 's/^TLS_PORT=//p' "$work/peer.out")
 [[ -n $port ]] || { echo "pubsub_peer printed no port"; cat "$work/peer.err"; exit 1; }
 export PUBSUB_EMULATOR_HOST="127.0.0.1:$port"
 topic=projects/beam-c-test/topics
@@ -57,7 +60,10 @@ grep -q "does not exist" "$work/missing.err" || { echo "FAIL: the error does not
 echo "== pubsub: $topic/keyed?ordering_key=user_id"
 run --sink="pubsub:$topic/keyed?ordering_key=user_id" >/dev/null
 
-subs=(--plain rows-sub --keyed keyed-sub)
+echo "== the sink API: retried and aborted bundles, a row too large, TLS with a token"
+GRPC_DEFAULT_SSL_ROOTS_FILE_PATH="$work/tls.pem" timeout 120 "$sink_check" "$topic/sinkcheck" "localhost:$tls_port"
+
+subs=(--plain rows-sub --keyed keyed-sub --sinkcheck sinkcheck-sub)
 if [[ -n $prism ]]; then
   echo "== pubsub on Prism: $topic/onprism"
   bash "$here/../run_with_prism.sh" "$prism" sh -c "'$file_etl' --input='$samples/landing' --spec='$samples/spec.json' \

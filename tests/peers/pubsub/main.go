@@ -13,16 +13,27 @@
 // ordering keys in one request, empty messages, server-owned fields set by the publisher,
 // attribute keys over 256 bytes or values over 1024, ordering keys over 1024 bytes.
 // -fail-publish N answers the first N Publish calls with UNAVAILABLE (a retry test).
+// -tls-cert-out FILE also serves the Publisher over TLS, as the real service does, with a
+// self-signed certificate for localhost (written to FILE, PEM) and a required
+// "authorization: Bearer <-token>" header; it prints "TLS_PORT=<n>".
 package main
 
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"flag"
 	"fmt"
 	"io"
 	"log"
+	"math/big"
 	"net"
 	"os"
 	"os/signal"
@@ -33,7 +44,10 @@ import (
 
 	pb "cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 	"cloud.google.com/go/pubsub/v2/pstest"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 )
@@ -149,6 +163,45 @@ func drain(ctx context.Context, srv *pstest.Server, sub string, w *bufio.Writer)
 	}
 }
 
+// serveTLS serves pstest's Publisher over TLS on a free loopback port, requiring the token.
+func serveTLS(gs *pstest.GServer, certOut, token string) (*grpc.Server, string, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, "", err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"},
+		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true, IsCA: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := os.WriteFile(certOut, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		return nil, "", err
+	}
+	creds := credentials.NewServerTLSFromCert(&tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key})
+	auth := func(ctx context.Context, req interface{}, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (interface{}, error) {
+		md, _ := metadata.FromIncomingContext(ctx)
+		if got := md.Get("authorization"); len(got) != 1 || got[0] != "Bearer "+token {
+			return nil, status.Error(codes.Unauthenticated, "pubsub_peer: missing or wrong bearer token")
+		}
+		return h(ctx, req)
+	}
+	s := grpc.NewServer(grpc.Creds(creds), grpc.UnaryInterceptor(auth))
+	pb.RegisterPublisherServer(s, gs)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", err
+	}
+	go s.Serve(lis)
+	_, port, err := net.SplitHostPort(lis.Addr().String())
+	return s, port, err
+}
+
 func main() {
 	project := flag.String("project", "beam-c-test", "project id of the topics")
 	topics := flag.String("topic", "rows", "comma-separated topic ids to create, each with a subscription <topic>-sub")
@@ -156,6 +209,8 @@ func main() {
 	stats := flag.String("stats", "", "where to write the publish summary (JSON)")
 	failPublish := flag.Int("fail-publish", 0, "answer the first N Publish calls with UNAVAILABLE")
 	timeout := flag.Duration("timeout", 10*time.Minute, "stop by itself after this long")
+	tlsCertOut := flag.String("tls-cert-out", "", "also serve TLS; write its self-signed certificate here")
+	token := flag.String("token", "test-token", "the bearer token the TLS endpoint requires")
 	flag.Parse()
 	log.SetPrefix("pubsub_peer: ")
 	log.SetFlags(0)
@@ -179,6 +234,14 @@ func main() {
 	_, port, err := net.SplitHostPort(srv.Addr)
 	if err != nil {
 		log.Fatalf("address %s: %v", srv.Addr, err)
+	}
+	if *tlsCertOut != "" {
+		tlsSrv, tlsPort, err := serveTLS(&srv.GServer, *tlsCertOut, *token)
+		if err != nil {
+			log.Fatalf("TLS endpoint: %v", err)
+		}
+		defer tlsSrv.Stop()
+		fmt.Printf("TLS_PORT=%s\n", tlsPort)
 	}
 	fmt.Printf("PORT=%s\n", port)
 	os.Stdout.Sync()

@@ -13,7 +13,8 @@
  * requests of one key go out one after the other, so a key's rows keep their order.
  *
  * Where: PUBSUB_EMULATOR_HOST=host:port selects the emulator (plaintext, no credentials).
- * Otherwise TLS to pubsub.googleapis.com:443 (or ?endpoint=, e.g. a regional endpoint) with
+ * Otherwise, and always with ?endpoint=HOST:PORT (e.g. a regional endpoint such as
+ * us-east1-pubsub.googleapis.com:443), TLS to pubsub.googleapis.com:443 or that endpoint with
  * "authorization: Bearer <token>" on every call from the token provider installed with
  * beam_sink_pubsub_set_token_provider; opening without either fails with a clear message.
  *
