@@ -52,15 +52,15 @@ if [[ " $* " == *" --with-go-peers "* ]]; then
     GOSUMDB=off GOBIN="$PWD/.peers/bin" go install "github.com/apache/beam/sdks/v2/go/cmd/prism@${PRISM_VERSION}"
     echo "$PRISM_VERSION" > .peers/prism.version
   fi
-  # The Pub/Sub emulator (pstest in a Go main, tests/peers/pubsub); rebuilt when its sources
+  # The Pub/Sub emulator (pstest in a Go main, tests/peers/pubsub/peer); rebuilt when its sources
   # change. PUBSUB_PEER_BIN overrides where it goes.
   pubsub_bin=${PUBSUB_PEER_BIN:-$PWD/.peers/bin}
-  pubsub_stamp=$(cat tests/peers/pubsub/go.mod tests/peers/pubsub/go.sum tests/peers/pubsub/*.go | sha256sum | cut -c1-16)
+  pubsub_stamp=$(cat tests/peers/pubsub/peer/go.mod tests/peers/pubsub/peer/go.sum tests/peers/pubsub/peer/*.go | sha256sum | cut -c1-16)
   if ! [[ -x $pubsub_bin/pubsub_peer ]] || ! grep -qx "$pubsub_stamp" "$pubsub_bin/pubsub_peer.version" 2>/dev/null; then
     command -v go >/dev/null || { echo "install-deps: Go is needed to build the Pub/Sub emulator" >&2; exit 1; }
-    echo "install-deps: go build tests/peers/pubsub (pstest)"
+    echo "install-deps: go build tests/peers/pubsub/peer (pstest)"
     mkdir -p "$pubsub_bin"
-    (cd tests/peers/pubsub && GOSUMDB=off GOFLAGS=-mod=mod go build -o "$pubsub_bin/pubsub_peer" .)
+    (cd tests/peers/pubsub/peer && GOSUMDB=off GOFLAGS=-mod=mod go build -o "$pubsub_bin/pubsub_peer" .)
     echo "$pubsub_stamp" > "$pubsub_bin/pubsub_peer.version"
   fi
 fi

@@ -208,6 +208,7 @@ func main() {
 	out := flag.String("out", "", "where to write the received messages (JSON lines)")
 	stats := flag.String("stats", "", "where to write the publish summary (JSON)")
 	failPublish := flag.Int("fail-publish", 0, "answer the first N Publish calls with UNAVAILABLE")
+	port := flag.Int("port", 0, "loopback port to listen on (0: a free one)")
 	timeout := flag.Duration("timeout", 10*time.Minute, "stop by itself after this long")
 	tlsCertOut := flag.String("tls-cert-out", "", "also serve TLS; write its self-signed certificate here")
 	token := flag.String("token", "test-token", "the bearer token the TLS endpoint requires")
@@ -216,7 +217,7 @@ func main() {
 	log.SetFlags(0)
 
 	rules := &publishRules{failLeft: *failPublish, orderingKeys: map[string]bool{}}
-	srv := pstest.NewServerWithAddress("127.0.0.1:0", pstest.ServerReactorOption{FuncName: "Publish", Reactor: rules})
+	srv := pstest.NewServerWithAddress(fmt.Sprintf("127.0.0.1:%d", *port), pstest.ServerReactorOption{FuncName: "Publish", Reactor: rules})
 	defer srv.Close()
 	ctx := context.Background()
 	var subs []string
@@ -231,7 +232,7 @@ func main() {
 		}
 		subs = append(subs, sub)
 	}
-	_, port, err := net.SplitHostPort(srv.Addr)
+	_, listening, err := net.SplitHostPort(srv.Addr)
 	if err != nil {
 		log.Fatalf("address %s: %v", srv.Addr, err)
 	}
@@ -243,7 +244,7 @@ func main() {
 		defer tlsSrv.Stop()
 		fmt.Printf("TLS_PORT=%s\n", tlsPort)
 	}
-	fmt.Printf("PORT=%s\n", port)
+	fmt.Printf("PORT=%s\n", listening)
 	os.Stdout.Sync()
 
 	stop := make(chan os.Signal, 1)
