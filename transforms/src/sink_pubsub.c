@@ -45,6 +45,7 @@ typedef struct ps_sink {
   beam_sink base;
   beam_pubsub_target target;
   beam_pubsub_limits limits;
+  size_t early_publish_bytes;
   beam_pubsub_publisher *pub;
   ps_table *tables;
   size_t n_tables, cap_tables;
@@ -331,7 +332,7 @@ static beam_status ps_write_rows(beam_sink *s, const char *table, const beam_etl
       return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   }
   /* Bound memory: a huge bundle publishes early (visible before commit, see the header). */
-  if (p->batch.bytes.len >= BEAM_PUBSUB_EARLY_PUBLISH_BYTES) return publish_buffered(p, err);
+  if (p->batch.bytes.len >= p->early_publish_bytes) return publish_buffered(p, err);
   return BEAM_OK;
 }
 
@@ -409,11 +410,13 @@ beam_status beam_sink_pubsub_open(const char *location, const beam_sink_options 
   ps_sink *p = calloc(1, sizeof *p);
   if (!p) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   beam_sink_init(&p->base, &pubsub_vtable, opts);
-  /* batch_rows is read from the caller's options: the front's default (64, for SQLite)
-   * would make needlessly small requests. */
+  /* batch_rows and spill_bytes are read from the caller's options: the front's defaults
+   * (64 rows for SQLite, 8 MiB for JSONL) would make needlessly small requests and
+   * publish big bundles early. */
   size_t rows = opts && opts->batch_rows ? opts->batch_rows : BEAM_PUBSUB_DEFAULT_MAX_MESSAGES;
   p->limits.max_messages = rows < BEAM_PUBSUB_DEFAULT_MAX_MESSAGES ? rows : BEAM_PUBSUB_DEFAULT_MAX_MESSAGES;
   p->limits.max_request_bytes = BEAM_PUBSUB_DEFAULT_MAX_REQUEST_BYTES;
+  p->early_publish_bytes = opts && opts->spill_bytes ? opts->spill_bytes : BEAM_PUBSUB_EARLY_PUBLISH_BYTES;
   beam_status st = beam_pubsub_target_parse(location, &p->target, err);
   if (st == BEAM_OK && request_alloc(&p->req, p->limits.max_messages) != BEAM_OK)
     st = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");

@@ -90,14 +90,16 @@ def check_subscription(name, messages, reference, keyed, problems):
 
 def check_sinkcheck(name, messages, problems):
     """pubsub_sink_check's bundles: bundle-r twice (its retry on a new sink), with the same
-    row ids; bundle-big's small row; bundle-tls's two rows; nothing else."""
+    row ids; bundle-big's small row; bundle-early's seven rows (published in three parts);
+    bundle-tls's two rows; nothing else."""
     got = collections.Counter(m["attributes"].get("beam_c_row_id") for m in messages)
     want = collections.Counter({"bundle-r#0": 2, "bundle-r#1": 2, "bundle-r#2": 2, "bundle-big#0": 1,
                                 "bundle-tls#0": 1, "bundle-tls#1": 1})
+    want.update(f"bundle-early#{i}" for i in range(7))
     if got != want:
         problems.append(f"{name}: row ids {dict(got)}, want {dict(want)}")
     for m in messages:
-        if m["attributes"].get("table") != "t" or json.loads(m["data"]).get("payload") not in ("small", "pppp"):
+        if m["attributes"].get("table") != "t" or json.loads(m["data"]).get("payload") not in ("small", "pppp", "small-row-payload"):
             problems.append(f"{name}: unexpected message {m}")
     print(f"check_messages: {name}: {len(messages)} messages: {dict(got)}")
 

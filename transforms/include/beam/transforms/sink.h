@@ -70,7 +70,8 @@ typedef struct beam_sink_options {
    * synchronous=OFF (SQLite) - for scratch outputs and benchmarks. */
   bool no_sync;
   /* JSONL: bytes of a table's bundle kept in memory before spilling to an unnamed
-   * temporary file in the directory. Default 8 MiB. */
+   * temporary file in the directory. Default 8 MiB. Pub/Sub: bytes of a bundle's messages
+   * held before publishing early (default BEAM_PUBSUB_EARLY_PUBLISH_BYTES). */
   size_t spill_bytes;
   /* SQLite: cap the database at this many pages (PRAGMA max_page_count), a quota.
    * 0 = no cap. Exceeding it fails like a full disk (BEAM_ERR_IO). */
@@ -109,8 +110,8 @@ typedef struct beam_sink_stats {
 /* ---- Using a sink ------------------------------------------------------------------ */
 
 /* Opens "scheme:location". Built-in schemes: sqlite:PATH (database file, created if
- * missing; its directory must exist) and jsonl:DIR (directory, created if missing - its
- * parent must exist). opts may be NULL. An unknown scheme fails with BEAM_ERR_NOT_FOUND
+ * missing; its directory must exist), jsonl:DIR (directory, created if missing - its
+ * parent must exist) and pubsub:projects/P/topics/T (sink_pubsub.h). opts may be NULL. An unknown scheme fails with BEAM_ERR_NOT_FOUND
  * and a message listing the known schemes. */
 beam_status beam_sink_open(const char *uri, const beam_sink_options *opts, beam_sink **out,
                            beam_error *err);

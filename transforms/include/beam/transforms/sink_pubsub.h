@@ -21,8 +21,9 @@
  * What the sink contract's "atomic bundle" means here. Pub/Sub publishing is at-least-once
  * and has no transactions, so:
  *  - Rows are buffered until commit; an aborted bundle publishes nothing. (A bundle whose
- *    buffered JSON passes BEAM_PUBSUB_EARLY_PUBLISH_BYTES publishes full requests early to
- *    bound memory; those messages are visible even if the bundle later aborts.)
+ *    buffered messages pass BEAM_PUBSUB_EARLY_PUBLISH_BYTES, or the sink option spill_bytes,
+ *    publishes them early to bound memory; those messages are visible even if the bundle
+ *    later aborts, and its retry publishes them again under the same row ids.)
  *  - commit returns BEAM_OK only when the server acknowledged every message of the bundle.
  *    A failed commit may have published part of the bundle; the runner's retry publishes it
  *    all again with the same beam_c_row_id values, so a subscriber that deduplicates on that
