@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # file_etl --sink=pubsub:... against a real Pub/Sub emulator (pubsub_peer: pstest plus the
 # service's request rules). One peer serves every case; it fails the first 3 Publish calls
-# with UNAVAILABLE, so the first publishing run must retry.
+# with UNAVAILABLE, so the first publishing run must retry (3 + 8 for the "down" topic are
+# the injected failures the summary must show).
 #  1. The sample to jsonl:DIR (the reference) and to topic "rows": each routed row arrives
 #     exactly once, with its table attribute, its JSON equal to the jsonl sink's line.
-#  2. A topic that does not exist: file_etl fails, naming the topic.
+#  2. A topic that does not exist: file_etl fails, naming the topic. A topic that answers
+#     UNAVAILABLE forever: file_etl retries a bounded number of times, then fails.
 #  3. ?ordering_key=user_id to topic "keyed": keys set from the rows, one key per request,
 #     a key's rows published in bundle order.
 #  4. pubsub_sink_check (the sink API: a bundle retried on the same and on a new sink, an
@@ -27,7 +29,7 @@ cleanup() {
 trap cleanup EXIT
 
 mkfifo "$work/peer_stdin"
-"$peer" -topic rows,keyed,onprism,sinkcheck -fail-publish 3 -timeout 300s -tls-cert-out "$work/tls.pem" -out "$work/received.jsonl" -stats "$work/stats.json" \
+"$peer" -topic rows,keyed,onprism,sinkcheck,down -down-topic down -fail-publish 3 -timeout 300s -tls-cert-out "$work/tls.pem" -out "$work/received.jsonl" -stats "$work/stats.json" \
   <"$work/peer_stdin" >"$work/peer.out" 2>"$work/peer.err" &
 peer_pid=$!
 exec 3>"$work/peer_stdin" # the peer dumps what it received when this closes
@@ -57,6 +59,15 @@ cat "$work/missing.err"
 grep -q "$topic/missing" "$work/missing.err" || { echo "FAIL: the error does not name the topic"; exit 1; }
 grep -q "does not exist" "$work/missing.err" || { echo "FAIL: the error does not say the topic is missing"; exit 1; }
 
+echo "== pubsub: a topic that stays UNAVAILABLE: bounded retries, then a loud failure"
+started=$SECONDS
+if run --sink="pubsub:$topic/down" >"$work/down.out" 2>"$work/down.err"; then
+  echo "FAIL: file_etl succeeded publishing to a topic that is down"; exit 1
+fi
+cat "$work/down.err"
+grep -q "gave up after 8 attempts" "$work/down.err" || { echo "FAIL: the error does not say it gave up"; exit 1; }
+echo "gave up after $((SECONDS - started)) s"
+
 echo "== pubsub: $topic/keyed?ordering_key=user_id"
 run --sink="pubsub:$topic/keyed?ordering_key=user_id" >/dev/null
 
@@ -76,4 +87,4 @@ for _ in $(seq 300); do kill -0 "$peer_pid" 2>/dev/null || break; sleep 0.1; don
 wait "$peer_pid" || { echo "pubsub_peer failed:"; cat "$work/peer.err"; exit 1; }
 peer_pid=
 python3 "$here/check_messages.py" --reference "$work/reference" --received "$work/received.jsonl" \
-  --stats "$work/stats.json" --injected 3 "${subs[@]}"
+  --stats "$work/stats.json" --injected 11 "${subs[@]}"

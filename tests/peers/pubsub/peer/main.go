@@ -12,7 +12,8 @@
 // INVALID_ARGUMENT as Pub/Sub does: more than 1000 messages or 10 MB in one request, mixed
 // ordering keys in one request, empty messages, server-owned fields set by the publisher,
 // attribute keys over 256 bytes or values over 1024, ordering keys over 1024 bytes.
-// -fail-publish N answers the first N Publish calls with UNAVAILABLE (a retry test).
+// -fail-publish N answers the first N Publish calls with UNAVAILABLE (a retry test);
+// -down-topic T answers every Publish to topic id T with UNAVAILABLE (retries must end).
 // -tls-cert-out FILE also serves the Publisher over TLS, as the real service does, with a
 // self-signed certificate for localhost (written to FILE, PEM) and a required
 // "authorization: Bearer <-token>" header; it prints "TLS_PORT=<n>".
@@ -55,6 +56,7 @@ import (
 type publishRules struct {
 	mu           sync.Mutex
 	failLeft     int
+	downTopic    string // full name; "" for none
 	injected     int
 	requests     int
 	messages     int
@@ -105,6 +107,10 @@ func (r *publishRules) React(x interface{}) (bool, interface{}, error) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.downTopic != "" && req.Topic == r.downTopic {
+		r.injected++
+		return true, nil, status.Error(codes.Unavailable, "pubsub_peer: this topic is down")
+	}
 	if r.failLeft > 0 {
 		r.failLeft--
 		r.injected++
@@ -208,6 +214,7 @@ func main() {
 	out := flag.String("out", "", "where to write the received messages (JSON lines)")
 	stats := flag.String("stats", "", "where to write the publish summary (JSON)")
 	failPublish := flag.Int("fail-publish", 0, "answer the first N Publish calls with UNAVAILABLE")
+	downTopic := flag.String("down-topic", "", "a topic id whose publishes always fail with UNAVAILABLE")
 	port := flag.Int("port", 0, "loopback port to listen on (0: a free one)")
 	timeout := flag.Duration("timeout", 10*time.Minute, "stop by itself after this long")
 	tlsCertOut := flag.String("tls-cert-out", "", "also serve TLS; write its self-signed certificate here")
@@ -217,6 +224,9 @@ func main() {
 	log.SetFlags(0)
 
 	rules := &publishRules{failLeft: *failPublish, orderingKeys: map[string]bool{}}
+	if *downTopic != "" {
+		rules.downTopic = fmt.Sprintf("projects/%s/topics/%s", *project, *downTopic)
+	}
 	srv := pstest.NewServerWithAddress(fmt.Sprintf("127.0.0.1:%d", *port), pstest.ServerReactorOption{FuncName: "Publish", Reactor: rules})
 	defer srv.Close()
 	ctx := context.Background()
