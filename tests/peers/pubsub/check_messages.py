@@ -104,6 +104,23 @@ def check_sinkcheck(name, messages, problems):
     print(f"check_messages: {name}: {len(messages)} messages: {dict(got)}")
 
 
+def check_bigrow(name, messages, problems):
+    """A 6 MB row and a small one: the small one published, the big one a sink-stage dead
+    letter whose error gives the sizes (raw cut to its first MiB), _files counting both."""
+    by_table = collections.defaultdict(list)
+    for m in messages:
+        by_table[m["attributes"].get("table")].append(json.loads(m["data"]))
+    dead = by_table.get("_dead_letter", [])
+    files = by_table.get("_files", [])
+    ok = ([r["event_id"] for r in by_table.get("events_order", [])] == ["ev-ok"] and len(dead) == 1
+          and dead[0]["stage"] == "sink" and "limit" in dead[0]["error"] and len(dead[0]["raw"]) == 1 << 20
+          and len(files) == 1 and files[0]["written"] == 1 and files[0]["dead_lettered"] == 1
+          and len(messages) == 3)
+    if not ok:
+        problems.append(f"{name}: unexpected messages: " + str({t: [str(r)[:200] for r in rows] for t, rows in by_table.items()}))
+    print(f"check_messages: {name}: {len(messages)} messages; dead letter: {dead[0]['error'] if dead else None}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--reference", required=True)
@@ -111,6 +128,7 @@ def main():
     ap.add_argument("--stats", required=True)
     ap.add_argument("--injected", type=int, default=0)
     ap.add_argument("--plain", action="append", default=[], help="a subscription of a topic without ordering keys")
+    ap.add_argument("--bigrow", action="append", default=[], help="the subscription of the too-large-row run")
     ap.add_argument("--sinkcheck", action="append", default=[], help="the subscription pubsub_sink_check published to")
     ap.add_argument("--keyed", action="append", default=[], help="a subscription of a topic with ordering_key=user_id")
     a = ap.parse_args()
@@ -126,6 +144,8 @@ def main():
         check_subscription(sub, by_sub.pop(sub, []), reference, False, problems)
     for sub in a.keyed:
         check_subscription(sub, by_sub.pop(sub, []), reference, True, problems)
+    for sub in a.bigrow:
+        check_bigrow(sub, by_sub.pop(sub, []), problems)
     for sub in a.sinkcheck:
         check_sinkcheck(sub, by_sub.pop(sub, []), problems)
     for sub in by_sub:

@@ -7,11 +7,12 @@
 #     exactly once, with its table attribute, its JSON equal to the jsonl sink's line.
 #  2. A topic that does not exist: file_etl fails, naming the topic. A topic that answers
 #     UNAVAILABLE forever: file_etl retries a bounded number of times, then fails.
-#  3. ?ordering_key=user_id to topic "keyed": keys set from the rows, one key per request,
+#  3. A row too large for a message: dead-lettered with the reason, the other row published.
+#  4. ?ordering_key=user_id to topic "keyed": keys set from the rows, one key per request,
 #     a key's rows published in bundle order.
-#  4. pubsub_sink_check (the sink API: a bundle retried on the same and on a new sink, an
+#  5. pubsub_sink_check (the sink API: a bundle retried on the same and on a new sink, an
 #     aborted bundle, a row too large, TLS with a bearer token) to topic "sinkcheck".
-#  5. With PRISM given: the same on a real runner (Prism, PROCESS workers) to topic
+#  6. With PRISM given: the same on a real runner (Prism, PROCESS workers) to topic
 #     "onprism"; the workers reach the emulator through the inherited PUBSUB_EMULATOR_HOST.
 # Usage: file_etl_pubsub.sh PUBSUB_PEER FILE_ETL PUBSUB_SINK_CHECK SAMPLES_DIR [PRISM]
 set -euo pipefail
@@ -29,7 +30,7 @@ cleanup() {
 trap cleanup EXIT
 
 mkfifo "$work/peer_stdin"
-"$peer" -topic rows,keyed,onprism,sinkcheck,down -down-topic down -fail-publish 3 -timeout 300s -tls-cert-out "$work/tls.pem" -out "$work/received.jsonl" -stats "$work/stats.json" \
+"$peer" -topic rows,keyed,onprism,sinkcheck,down,bigrow -down-topic down -fail-publish 3 -timeout 300s -tls-cert-out "$work/tls.pem" -out "$work/received.jsonl" -stats "$work/stats.json" \
   <"$work/peer_stdin" >"$work/peer.out" 2>"$work/peer.err" &
 peer_pid=$!
 exec 3>"$work/peer_stdin" # the peer dumps what it received when this closes
@@ -68,13 +69,24 @@ cat "$work/down.err"
 grep -q "gave up after 8 attempts" "$work/down.err" || { echo "FAIL: the error does not say it gave up"; exit 1; }
 echo "gave up after $((SECONDS - started)) s"
 
+echo "== pubsub: a 6 MB row cannot be a message: it becomes a dead letter, the rest is published"
+mkdir -p "$work/big"
+python3 - "$work/big/big.jsonl" <<'PY'
+import json, sys
+with open(sys.argv[1], "w") as f:
+    for event_id, country in (("ev-big", "x" * 6000000), ("ev-ok", "US")):
+        f.write(json.dumps({"event_id": event_id, "event_type": "order", "user_id": "u1", "amount": 1.5,
+                            "ts": "2026-11-01T00:00:00Z", "country": country}) + "\n")
+PY
+timeout 120 "$file_etl" --input="$work/big" --spec="$samples/spec.json" --sink="pubsub:$topic/bigrow" --quiet
+
 echo "== pubsub: $topic/keyed?ordering_key=user_id"
 run --sink="pubsub:$topic/keyed?ordering_key=user_id" >/dev/null
 
 echo "== the sink API: retried and aborted bundles, a row too large, TLS with a token"
 GRPC_DEFAULT_SSL_ROOTS_FILE_PATH="$work/tls.pem" timeout 120 "$sink_check" "$topic/sinkcheck" "localhost:$tls_port"
 
-subs=(--plain rows-sub --keyed keyed-sub --sinkcheck sinkcheck-sub)
+subs=(--plain rows-sub --keyed keyed-sub --sinkcheck sinkcheck-sub --bigrow bigrow-sub)
 if [[ -n $prism ]]; then
   echo "== pubsub on Prism: $topic/onprism"
   bash "$here/../run_with_prism.sh" "$prism" sh -c "'$file_etl' --input='$samples/landing' --spec='$samples/spec.json' \
