@@ -91,6 +91,7 @@ typedef struct beam_pubsub_retry {
   int initial_delay_ms; /* before the first retry; doubles each time */
   int max_delay_ms;
   int call_timeout_ms;  /* per attempt */
+  int total_timeout_ms; /* all attempts of one request and their waits together */
 } beam_pubsub_retry;
 
 typedef struct beam_pubsub_publisher beam_pubsub_publisher;

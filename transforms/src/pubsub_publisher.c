@@ -42,8 +42,19 @@ struct beam_pubsub_publisher {
   uint64_t requests, retries;
 };
 
-static const beam_pubsub_retry default_retry = {
-    .max_attempts = 8, .initial_delay_ms = 100, .max_delay_ms = 10000, .call_timeout_ms = 60000};
+/* Pub/Sub's clients give a publish 60 s per attempt; the total bounds a request that keeps
+ * timing out (8 x 60 s would be a hang in all but name). */
+static const beam_pubsub_retry default_retry = {.max_attempts = 8,
+                                                .initial_delay_ms = 100,
+                                                .max_delay_ms = 10000,
+                                                .call_timeout_ms = 60000,
+                                                .total_timeout_ms = 120000};
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 beam_status beam_pubsub_publisher_open(const char *topic, const char *endpoint, const beam_pubsub_retry *retry,
                                        beam_pubsub_publisher **out, beam_error *err) {
@@ -117,19 +128,22 @@ static uint64_t next_random(beam_pubsub_publisher *p) {
   return p->rng;
 }
 
-static void backoff(beam_pubsub_publisher *p, int attempt) {
+/* Sleeps before retry number `attempt`, at most budget_ms. */
+static void backoff(beam_pubsub_publisher *p, int attempt, int64_t budget_ms) {
   long delay = p->retry.initial_delay_ms;
   for (int i = 1; i < attempt && delay < p->retry.max_delay_ms; i++) delay *= 2;
   if (delay > p->retry.max_delay_ms) delay = p->retry.max_delay_ms;
   long half = delay / 2;
   long ms = half + (long)(next_random(p) % (uint64_t)(half + 1));
+  if (ms > budget_ms) ms = (long)budget_ms;
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
   while (nanosleep(&ts, &ts) != 0) {
   }
 }
 
 /* One attempt: *code gets the gRPC status (-1: no call). */
-static beam_status attempt(beam_pubsub_publisher *p, const void *req, size_t len, int *code, beam_error *err) {
+static beam_status attempt(beam_pubsub_publisher *p, const void *req, size_t len, int timeout_ms, int *code,
+                           beam_error *err) {
   beam_grpc_metadata md[1];
   size_t n_md = 0;
   char *auth = NULL;
@@ -146,8 +160,7 @@ static beam_status attempt(beam_pubsub_publisher *p, const void *req, size_t len
     memcpy(auth + 7, token, n - 7);
     md[n_md++] = (beam_grpc_metadata){"authorization", auth};
   }
-  beam_status st = beam_grpc_unary_ex(p->ch, PUBLISH_METHOD, req, len, md, n_md, p->retry.call_timeout_ms, &p->resp,
-                                      code, err);
+  beam_status st = beam_grpc_unary_ex(p->ch, PUBLISH_METHOD, req, len, md, n_md, timeout_ms, &p->resp, code, err);
   free(auth);
   return st;
 }
@@ -181,13 +194,17 @@ static beam_status give_up(const beam_pubsub_publisher *p, beam_status st, int c
 beam_status beam_pubsub_publisher_send(beam_pubsub_publisher *p, const void *req, size_t len, size_t n_messages,
                                        beam_error *err) {
   p->requests++;
+  int64_t deadline = now_ms() + p->retry.total_timeout_ms;
   for (int a = 1;; a++) {
+    int64_t left = deadline - now_ms();
+    int timeout = (int)(left < p->retry.call_timeout_ms ? left : p->retry.call_timeout_ms);
     int code = -1;
-    beam_status st = attempt(p, req, len, &code, err);
+    beam_status st = attempt(p, req, len, timeout > 0 ? timeout : 1, &code, err); /* 0 would mean no deadline */
     if (st == BEAM_OK) return check_response(p, n_messages, err);
     if (code == -1 && st != BEAM_ERR_IO) return st; /* no token, no memory: not the server's doing */
-    if (!retryable(code) || a >= p->retry.max_attempts) return give_up(p, st, code, a, err);
+    left = deadline - now_ms();
+    if (!retryable(code) || a >= p->retry.max_attempts || left < 1) return give_up(p, st, code, a, err);
     p->retries++;
-    backoff(p, a);
+    backoff(p, a, left);
   }
 }
