@@ -5,11 +5,14 @@
  * Each accepted row becomes one message: data = the row as a JSON object (the same text the
  * jsonl sink writes, see json_row_writer.h), attributes
  *   table          the routed table name ("events_click", "_dead_letter", "_files", ...)
- *   beam_c_row_id  "<bundle id>#<n>": the n-th row of the sink bundle, stable when a runner
- *                  retries the bundle (subscribers deduplicate on it)
+ *   beam_c_row_id  "<bundle id>#<n>": the n-th accepted row of the sink bundle; the same
+ *                  again when the bundle is retried under the same bundle id with the
+ *                  same rows (the sink contract), so subscribers deduplicate on it. (A
+ *                  runner that gives a retry a fresh id gets fresh row ids: the key is only
+ *                  as stable as the bundle id the caller passes.)
  * and, with ?ordering_key=FIELD, ordering_key = that field's value (STRING, NUMERIC, BYTES
  * as text; INT64 in decimal). Tables without the field, and rows where it is null, publish
- * without a key. Every request carries messages of one ordering key (a Pub/Sub rule) and
+ * without a key; a key over 1024 bytes or not UTF-8 refuses the row (with the reason). Every request carries messages of one ordering key (a Pub/Sub rule) and
  * requests of one key go out one after the other, so a key's rows keep their order.
  *
  * Where: PUBSUB_EMULATOR_HOST=host:port selects the emulator (plaintext, no credentials).
@@ -32,7 +35,8 @@
  *  - A bundle id committed earlier on the same sink instance is recognised and skipped
  *    (beam_sink_last_bundle_was_duplicate); across processes only the row ids deduplicate.
  * Retries: UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED, INTERNAL, UNKNOWN and
- * unreachable servers are retried with exponential backoff and jitter (bounded attempts);
+ * unreachable servers are retried with exponential backoff and jitter (at most 8 attempts
+ * and 120 s per request, 60 s per attempt);
  * NOT_FOUND (the topic does not exist), PERMISSION_DENIED, UNAUTHENTICATED, INVALID_ARGUMENT
  * fail the commit at once with the server's message. A row whose message cannot fit in one
  * request is refused per row (dead-lettered by the caller) with the sizes in the reason.
