@@ -31,6 +31,14 @@ if [[ " $* " == *" --with-python-peers "* ]]; then
     echo "install-deps: pip install apache-beam==${APACHE_BEAM_VERSION}"
     .venv/bin/pip install -q --disable-pip-version-check "apache-beam==${APACHE_BEAM_VERSION}" pyyaml
   fi
+  # google-cloud-pubsub (descriptors for the Pub/Sub proto check) in a venv of its own: its
+  # protobuf requirement need not agree with apache-beam's.
+  if ! .peers/pubsub-venv/bin/python -c "import importlib.metadata as m, sys; sys.exit(m.version('google-cloud-pubsub') != '${GOOGLE_CLOUD_PUBSUB_VERSION}')" 2>/dev/null; then
+    echo "install-deps: pip install google-cloud-pubsub==${GOOGLE_CLOUD_PUBSUB_VERSION} (.peers/pubsub-venv)"
+    mkdir -p .peers
+    python3 -m venv .peers/pubsub-venv
+    .peers/pubsub-venv/bin/pip install -q --disable-pip-version-check "google-cloud-pubsub==${GOOGLE_CLOUD_PUBSUB_VERSION}"
+  fi
 fi
 
 # Google's discovery documents, for checking REST request bodies (BigQuery, Dataflow, GCS) in
@@ -72,6 +80,17 @@ if [[ " $* " == *" --with-go-peers "* ]]; then
     echo "install-deps: go install fake-gcs-server@${FAKE_GCS_SERVER_VERSION}"
     GOSUMDB=off GOBIN="$PWD/.peers/bin" go install "github.com/fsouza/fake-gcs-server@${FAKE_GCS_SERVER_VERSION}"
     echo "$FAKE_GCS_SERVER_VERSION" > .peers/fake-gcs-server.version
+  fi
+  # The Pub/Sub emulator (pstest in a Go main, tests/peers/pubsub/peer); rebuilt when its sources
+  # change. PUBSUB_PEER_BIN overrides where it goes.
+  pubsub_bin=${PUBSUB_PEER_BIN:-$PWD/.peers/bin}
+  pubsub_stamp=$(cat tests/peers/pubsub/peer/go.mod tests/peers/pubsub/peer/go.sum tests/peers/pubsub/peer/*.go | sha256sum | cut -c1-16)
+  if ! [[ -x $pubsub_bin/pubsub_peer ]] || ! grep -qx "$pubsub_stamp" "$pubsub_bin/pubsub_peer.version" 2>/dev/null; then
+    command -v go >/dev/null || { echo "install-deps: Go is needed to build the Pub/Sub emulator" >&2; exit 1; }
+    echo "install-deps: go build tests/peers/pubsub/peer (pstest)"
+    mkdir -p "$pubsub_bin"
+    (cd tests/peers/pubsub/peer && GOSUMDB=off GOFLAGS=-mod=mod go build -o "$pubsub_bin/pubsub_peer" .)
+    echo "$pubsub_stamp" > "$pubsub_bin/pubsub_peer.version"
   fi
 fi
 

@@ -20,11 +20,15 @@ void file_etl_usage(const char *prog) {
           "Bad rows land in _dead_letter with the reason; one row per file lands in _files.\n"
           "\n"
           "SINK: sqlite:PATH | jsonl:DIR | file:DIR | gcs:gs://BUCKET/PREFIX\n"
+          "      | pubsub:projects/P/topics/T[?ordering_key=FIELD]\n"
           "  file: and gcs: write JSON-lines objects {table}/{yyyy}/{mm}/{dd}/{hh}/part-*.jsonl by the\n"
           "  spec's partition_field (else the ingestion hour), each bundle once. gs:// inputs (an\n"
           "  object, or a prefix read as a directory) are streamed. GCS credentials: Application\n"
           "  Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud, metadata server);\n"
           "  STORAGE_EMULATOR_HOST=host:port uses an emulator without credentials.\n"
+          "  pubsub: publishes each row as a JSON message with attributes table and beam_c_row_id\n"
+          "  (deduplicate on it: publishing is at-least-once); PUBSUB_EMULATOR_HOST=HOST:PORT targets\n"
+          "  an emulator.\n"
           "\n%s",
           prog, beam_dataflow_flags_help());
 }
@@ -134,7 +138,7 @@ bool file_etl_options_parse(int argc, char **argv, file_etl_options *o, char *ms
   if (o->help) return true;
   if (!o->n_inputs) snprintf(msg, cap, "--input is required");
   else if (!o->spec) snprintf(msg, cap, "--spec is required");
-  else if (!o->sink) snprintf(msg, cap, "--sink is required (sqlite:PATH, jsonl:DIR, file:DIR or gcs:gs://BUCKET/PREFIX)");
+  else if (!o->sink) snprintf(msg, cap, "--sink is required (sqlite:PATH, jsonl:DIR, file:DIR, gcs:gs://BUCKET/PREFIX or pubsub:projects/P/topics/T)");
   else if ((strcmp(o->runner, "portable") == 0 || (o->big_runner && strcmp(o->big_runner, "portable") == 0)) &&
            !o->job_endpoint)
     snprintf(msg, cap, "the portable runner needs --job_endpoint=HOST:PORT (a Beam job service: Prism, Flink, ...)");

@@ -71,7 +71,9 @@ typedef struct beam_sink_options {
   bool no_sync;
   /* JSONL: bytes of a table's bundle kept in memory before spilling to an unnamed
    * temporary file in the directory; gcs:/file:: bytes of the whole bundle kept in memory
-   * before parts spill to unnamed temporary files in $TMPDIR. Default 8 MiB. */
+   * before parts spill to unnamed temporary files in $TMPDIR. Default 8 MiB. Pub/Sub: bytes
+   * of a bundle's messages held before publishing early (default
+   * BEAM_PUBSUB_EARLY_PUBLISH_BYTES). */
   size_t spill_bytes;
   /* SQLite: cap the database at this many pages (PRAGMA max_page_count), a quota.
    * 0 = no cap. Exceeding it fails like a full disk (BEAM_ERR_IO). */
@@ -115,9 +117,10 @@ typedef struct beam_sink_stats {
 
 /* Opens "scheme:location". Built-in schemes: sqlite:PATH (database file, created if
  * missing; its directory must exist), jsonl:DIR (directory, created if missing - its
- * parent must exist), and the object-file sinks gcs:gs://BUCKET[/PREFIX] and file:DIR
+ * parent must exist), the object-file sinks gcs:gs://BUCKET[/PREFIX] and file:DIR
  * (JSON-lines objects {table}/{yyyy}/{mm}/{dd}/{hh}/part-<bundle hash>.jsonl, written at
- * commit, never overwritten; see transforms/src/sink_objects.c). opts may be NULL. An unknown scheme fails with BEAM_ERR_NOT_FOUND
+ * commit, never overwritten; see transforms/src/sink_objects.c) and
+ * pubsub:projects/P/topics/T (sink_pubsub.h). opts may be NULL. An unknown scheme fails with BEAM_ERR_NOT_FOUND
  * and a message listing the known schemes. */
 beam_status beam_sink_open(const char *uri, const beam_sink_options *opts, beam_sink **out,
                            beam_error *err);
