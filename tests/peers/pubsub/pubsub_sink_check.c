@@ -140,10 +140,14 @@ static void check_tls(const char *topic, const char *endpoint) {
   snprintf(uri, sizeof uri, "pubsub:%s?endpoint=%s", topic, endpoint);
   beam_error err = {0};
   beam_sink_row_errors rejected = BEAM_SINK_ROW_ERRORS_INIT;
+  /* No provider: Application Default Credentials; a key file that is not there fails the
+   * open clearly. (This check runs first, before anything creates the shared credentials.) */
   beam_sink_pubsub_set_token_provider(NULL, NULL);
+  setenv("GOOGLE_APPLICATION_CREDENTIALS", "/nonexistent/pubsub-check-key.json", 1);
   beam_sink *none = NULL;
   CHECK(beam_sink_open(uri, NULL, &none, &err) != BEAM_OK && strstr(err.message, "credentials"),
         "no token provider: open did not fail clearly (%s)", err.message);
+  unsetenv("GOOGLE_APPLICATION_CREDENTIALS");
   printf("pubsub_sink_check: without credentials, as expected: %s\n", err.message);
   beam_sink_free(none);
 
