@@ -115,6 +115,8 @@ static beam_status run_on(const file_etl_options *o, beam_pipeline *p, const cha
                               .quiet = o->quiet,
                               .environment_type = o->environment_type,
                               .environment_config = o->environment_config,
+                              .worker_binary = o->worker_binary,
+                              .stage_worker = o->stage_worker,
                               .cancel_on_interrupt = true};
   if (s == BEAM_OK) s = beam_run_portable(proto.data, proto.len, &po, result, err);
   beam_buf_free(&proto);
