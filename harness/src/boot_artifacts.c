@@ -2,6 +2,7 @@
  * ArtifactRetrievalService into the semi-persistent directory, each checked against the
  * sha256 its payload carries before it is renamed into place. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,9 @@ beam_status beam_boot_download_begin(beam_boot_download *d, const char *dir, con
                                      const char *expected_sha256, beam_error *err) {
   memset(d, 0, sizeof *d);
   d->path = join(dir, name, "");
-  d->part = join(dir, name, ".part");
+  char suffix[32];
+  snprintf(suffix, sizeof suffix, ".part-%ld", (long)getpid());
+  d->part = join(dir, name, suffix);
   d->expected_sha256 = expected_sha256 && *expected_sha256 ? strdup(expected_sha256) : NULL;
   d->what = name;
   if (!d->path || !d->part || (expected_sha256 && *expected_sha256 && !d->expected_sha256)) {
@@ -56,8 +59,9 @@ beam_status beam_boot_download_write(beam_boot_download *d, const void *data, si
   return BEAM_OK;
 }
 
-beam_status beam_boot_download_finish(beam_boot_download *d, beam_error *err) {
+beam_status beam_boot_download_finish(beam_boot_download *d, int *fd, beam_error *err) {
   char got[BEAM_SHA256_HEX_LEN + 1];
+  if (fd) *fd = -1;
   beam_sha256_end_hex(&d->hash, got);
   beam_status s = BEAM_OK;
   if (fclose(d->f) != 0) s = beam_error_set(err, BEAM_ERR_IO, "%s: %s", d->part, strerror(errno));
@@ -67,9 +71,14 @@ beam_status beam_boot_download_finish(beam_boot_download *d, beam_error *err) {
                        "artifact %s: sha256 mismatch: the runner sent %zu bytes with sha256 %s, the artifact says %s; "
                        "refusing a corrupted download",
                        d->what, d->bytes, got, d->expected_sha256);
+  if (s == BEAM_OK && fd && (*fd = open(d->part, O_RDONLY | O_CLOEXEC)) < 0)
+    s = beam_error_set(err, BEAM_ERR_IO, "%s: %s", d->part, strerror(errno));
   if (s == BEAM_OK && rename(d->part, d->path) != 0)
     s = beam_error_set(err, BEAM_ERR_IO, "%s: cannot rename into place: %s", d->path, strerror(errno));
-  if (s != BEAM_OK) unlink(d->part);
+  if (s != BEAM_OK) {
+    unlink(d->part);
+    if (fd && *fd >= 0) close(*fd), *fd = -1;
+  }
   free(d->path);
   free(d->part);
   free(d->expected_sha256);
@@ -148,7 +157,9 @@ static beam_status fetch_one(beam_grpc_channel *ch, const PIPE(ArtifactInformati
   if (s == BEAM_OK) {
     out->path = strdup(d.path);
     out->staged_name = desc.staged_name ? strdup(desc.staged_name) : NULL;
-    s = beam_boot_download_finish(&d, err);
+    out->bytes = d.bytes;
+    out->sha256_checked = d.expected_sha256 != NULL;
+    s = beam_boot_download_finish(&d, &out->fd, err);
   } else if (d.path) {
     beam_boot_download_abort(&d);
   }
@@ -213,6 +224,7 @@ beam_status beam_boot_materialize(const char *endpoint, const char *worker_id, F
   if (s != BEAM_OK) beam_error_prefix(err, "ResolveArtifacts on %s: ", endpoint);
   *out = s == BEAM_OK ? calloc(n + 1, sizeof **out) : NULL;
   if (s == BEAM_OK && !*out) s = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  for (size_t i = 0; *out && i < n; i++) (*out)[i].fd = -1;
   for (size_t i = 0; s == BEAM_OK && i < n; i++) {
     s = fetch_one(ch, deps[i], i, dir, &(*out)[i], err);
     *n_out = i + 1;
@@ -231,6 +243,7 @@ void beam_boot_staged_free(beam_boot_staged *staged, size_t n) {
   for (size_t i = 0; staged && i < n; i++) {
     free(staged[i].path);
     free(staged[i].staged_name);
+    if (staged[i].fd >= 0) close(staged[i].fd);
   }
   free(staged);
 }

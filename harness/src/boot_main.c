@@ -51,16 +51,18 @@ static beam_status mkdirs(const char *dir, beam_error *err) {
 }
 
 /* The staged worker binary, else --worker_binary, $BEAM_C_WORKER_BINARY, the image's. */
-static beam_status pick_worker(const beam_boot_flags *f, const beam_boot_staged *staged, size_t n, char **out,
+static beam_status pick_worker(const beam_boot_flags *f, beam_boot_staged *staged, size_t n, beam_boot_plan *plan,
                                beam_error *err) {
   for (size_t i = 0; i < n; i++) {
     const char *name = staged[i].staged_name;
     const char *slash = name ? strrchr(name, '/') : NULL;
     if (name && strcmp(slash ? slash + 1 : name, BEAM_WORKER_ARTIFACT_NAME) == 0) {
-      if (chmod(staged[i].path, 0755) != 0)
+      if (fchmod(staged[i].fd, 0755) != 0)
         return beam_error_set(err, BEAM_ERR_IO, "chmod +x %s: %s", staged[i].path, strerror(errno));
-      *out = strdup(staged[i].path);
-      return *out ? BEAM_OK : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+      plan->worker = strdup(staged[i].path);
+      plan->worker_fd = staged[i].fd;
+      staged[i].fd = -1;
+      return plan->worker ? BEAM_OK : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
     }
   }
   const char *env = getenv(BEAM_BOOT_WORKER_BINARY_ENV);
@@ -73,13 +75,13 @@ static beam_status pick_worker(const beam_boot_flags *f, const beam_boot_staged 
                           f->worker_binary ? "--worker_binary" : env && *env ? "$" BEAM_BOOT_WORKER_BINARY_ENV
                                                                             : "the image's worker",
                           strerror(errno));
-  *out = strdup(baked);
-  return *out ? BEAM_OK : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  plan->worker = strdup(baked);
+  return plan->worker ? BEAM_OK : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
 }
 
 static beam_status add_arg(beam_boot_plan *plan, const char *flag, const char *value) {
   if (value && !*value) return BEAM_OK;
-  size_t n = strlen(flag) + (value ? strlen(value) + 2 : 0) + 1;
+  size_t n = strlen(flag) + (value ? strlen(value) + 3 : 0) + 1; /* "--" flag "=" value NUL */
   char *arg = malloc(n);
   char **grown = realloc(plan->argv, (plan->argc + 2) * sizeof *grown);
   if (grown) plan->argv = grown;
@@ -112,6 +114,7 @@ static beam_status build_argv(const beam_boot_flags *f, const FN(ProvisionInfo) 
 
 beam_status beam_boot_prepare(const beam_boot_flags *f, beam_boot_plan *plan, beam_error *err) {
   memset(plan, 0, sizeof *plan);
+  plan->worker_fd = -1;
   FN(GetProvisionInfoResponse) *resp = NULL;
   FN(ProvisionInfo) *info = NULL;
   beam_boot_staged *staged = NULL;
@@ -124,11 +127,14 @@ beam_status beam_boot_prepare(const beam_boot_flags *f, beam_boot_plan *plan, be
   if (s == BEAM_OK)
     s = beam_boot_materialize(endpoint(info->artifact_endpoint, f->artifact_endpoint), f->id, info, dir, &staged,
                               &n_staged, err);
-  if (s == BEAM_OK) s = pick_worker(f, staged, n_staged, &plan->worker, err);
+  if (s == BEAM_OK) s = pick_worker(f, staged, n_staged, plan, err);
   if (s == BEAM_OK) s = build_argv(f, info, plan, err);
+  for (size_t i = 0; s == BEAM_OK && i < n_staged; i++)
+    fprintf(stderr, "beam-c boot: worker %s: fetched %s (%zu bytes, %s)\n", f->id ? f->id : "", staged[i].path,
+            staged[i].bytes, staged[i].sha256_checked ? "sha256 checked" : "no sha256 to check");
   if (s == BEAM_OK)
-    fprintf(stderr, "beam-c boot: worker %s: %zu artifacts in %s; starting %s\n", f->id ? f->id : "", n_staged, dir,
-            plan->worker);
+    fprintf(stderr, "beam-c boot: worker %s: starting %s%s\n", f->id ? f->id : "", plan->worker,
+            plan->worker_fd >= 0 ? " (staged)" : "");
   beam_boot_staged_free(staged, n_staged);
   if (resp) FN_FN(get_provision_info_response__free_unpacked)(resp, NULL);
   if (s != BEAM_OK) beam_boot_plan_free(plan);
@@ -139,7 +145,9 @@ void beam_boot_plan_free(beam_boot_plan *plan) {
   for (size_t i = 0; i < plan->argc; i++) free(plan->argv[i]);
   free(plan->argv);
   free(plan->worker);
+  if (plan->worker_fd >= 0) close(plan->worker_fd);
   memset(plan, 0, sizeof *plan);
+  plan->worker_fd = -1;
 }
 
 int beam_boot_main(int argc, char **argv) {
@@ -155,7 +163,9 @@ int beam_boot_main(int argc, char **argv) {
     return 1;
   }
   fflush(NULL);
-  execv(plan.worker, plan.argv);
+  /* A staged worker runs from the descriptor of the file whose sha256 was checked. */
+  if (plan.worker_fd >= 0) fexecve(plan.worker_fd, plan.argv, environ);
+  else execv(plan.worker, plan.argv);
   fprintf(stderr, "beam-c boot: worker %s: cannot execute %s: %s\n", f.id ? f.id : "", plan.worker, strerror(errno));
   beam_boot_plan_free(&plan);
   return 1;
