@@ -4,12 +4,18 @@
 # downloads it (sha256 checked) and execs it as the worker. The runner checks and the file
 # ETL (tables identical to the local runner's) must pass that way.
 # Usage: boot_on_runner.sh BOOT RUNNER_CHECKS FILE_ETL JOB_ENDPOINT
-# With RUNNER_LOG set (the runner's stderr, where it forwards the workers'), the boot lines
-# there must show the staged worker was fetched, checked and started.
+# With RUNNER_LOG set (the runner's stderr, where Prism forwards the workers'), the boot lines
+# there must show the staged worker was fetched, checked and started. Flink keeps its workers'
+# output to itself: there, boot having no other worker (no /opt/apache/beam/worker, no
+# $BEAM_C_WORKER_BINARY) is what shows the staged one ran.
 set -euo pipefail
 boot=$1 runner_checks=$2 file_etl=$3 endpoint=$4
 here=$(cd "$(dirname "$0")" && pwd)
 config="{\"command\": \"$boot\"}"
+if [[ -z "${RUNNER_LOG:-}" && ( -e /opt/apache/beam/worker || -n "${BEAM_C_WORKER_BINARY:-}" ) ]]; then
+  echo "boot_on_runner: a baked-in worker exists here, so passing would not show the staged one ran"
+  exit 1
+fi
 
 "$runner_checks" "$endpoint" PROCESS "$config"
 ROWS=${ROWS:-20000} bash "$here/file_etl_on_runner.sh" "$file_etl" "$endpoint" PROCESS "$config"
