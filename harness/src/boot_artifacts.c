@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "artifact_info.h"
@@ -211,7 +210,6 @@ beam_status beam_boot_materialize(const char *endpoint, const char *worker_id, F
     return beam_error_set(err, BEAM_ERR_INVALID_ARG,
                           "%zu artifacts to fetch but no artifact endpoint (ProvisionInfo.artifact_endpoint or "
                           "--artifact_endpoint)", n);
-  if (mkdir(dir, 0755) != 0 && errno != EEXIST) return beam_error_set(err, BEAM_ERR_IO, "%s: %s", dir, strerror(errno));
   beam_grpc_channel *ch = NULL;
   JOB(ResolveArtifactsResponse) *resolved = NULL;
   beam_status s = beam_grpc_channel_open(endpoint, worker_id, &ch, err);

@@ -53,8 +53,8 @@ typedef struct beam_boot_staged {
   bool sha256_checked; /* false: the artifact carried no sha256 (the Python job service drops it) */
 } beam_boot_staged;
 
-/* Fetches deps from the artifact retrieval service at endpoint (ResolveArtifacts first when a
- * dependency is of a kind GetArtifact may not serve) into dir. */
+/* Fetches info's dependencies from the artifact retrieval service at endpoint (ResolveArtifacts
+ * first when one is of a kind GetArtifact may not serve) into dir, which must exist. */
 beam_status beam_boot_materialize(const char *endpoint, const char *worker_id, FN(ProvisionInfo) *info,
                                   const char *dir, beam_boot_staged **out, size_t *n_out, beam_error *err);
 void beam_boot_staged_free(beam_boot_staged *staged, size_t n);

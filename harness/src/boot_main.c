@@ -163,9 +163,10 @@ int beam_boot_main(int argc, char **argv) {
     return 1;
   }
   fflush(NULL);
-  /* A staged worker runs from the descriptor of the file whose sha256 was checked. */
+  /* A staged worker runs from the descriptor of the file whose sha256 was checked. A script
+   * cannot run from a close-on-exec descriptor (ENOENT): its path will do. */
   if (plan.worker_fd >= 0) fexecve(plan.worker_fd, plan.argv, environ);
-  else execv(plan.worker, plan.argv);
+  if (plan.worker_fd < 0 || errno == ENOENT) execv(plan.worker, plan.argv);
   fprintf(stderr, "beam-c boot: worker %s: cannot execute %s: %s\n", f.id ? f.id : "", plan.worker, strerror(errno));
   beam_boot_plan_free(&plan);
   return 1;
