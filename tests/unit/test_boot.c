@@ -1,6 +1,7 @@
 /* The boot program's parts: flag parsing, a download refused on a sha256 mismatch, and the
  * whole preparation (GetProvisionInfo, GetArtifact, worker choice, argv) against a real gRPC
- * server on loopback playing the runner, with a good and a corrupted artifact. */
+ * server on loopback playing the runner: a good, a deferred (resolved first), a corrupted and a
+ * missing worker. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -136,17 +137,29 @@ typedef struct fake_runner {
   char endpoint[64];
   const char *served;
   bool no_dependencies;
-  int artifact_calls;
+  bool deferred; /* list the worker as a DEFERRED artifact that ResolveArtifacts turns into the FILE one */
+  int artifact_calls, resolve_calls;
 } fake_runner;
+
+#define DEFERRED_URN "beam:artifact:type:deferred:v1"
+
+/* The FILE artifact staged as beam-c-worker with WORKER_BYTES' digest (memory from a). */
+static PIPE(ArtifactInformation) *worker_artifact(beam_arena *a) {
+  PIPE(ArtifactInformation) *dep = NULL;
+  assert_int_equal(beam_artifact_file_new("/launcher/file_etl", worker_sha, BEAM_WORKER_ARTIFACT_NAME, a, &dep, NULL),
+                   BEAM_OK);
+  return dep;
+}
 
 static grpc_status_code provision_handler(void *user, const uint8_t *req, size_t len, beam_buf *resp,
                                           beam_error *err) {
   (void)req, (void)len, (void)err;
   fake_runner *r = user;
   beam_arena a = {0};
-  PIPE(ArtifactInformation) *dep = NULL;
-  assert_int_equal(beam_artifact_file_new("/launcher/file_etl", worker_sha, BEAM_WORKER_ARTIFACT_NAME, &a, &dep, NULL),
-                   BEAM_OK);
+  PIPE(ArtifactInformation) *dep = worker_artifact(&a);
+  PIPE(ArtifactInformation) deferred = PIPE_INIT(ARTIFACT_INFORMATION);
+  deferred.type_urn = DEFERRED_URN;
+  if (r->deferred) dep = &deferred;
   PIPE(ApiServiceDescriptor) ep = PIPE_INIT(API_SERVICE_DESCRIPTOR);
   ep.url = r->endpoint;
   FN(ProvisionInfo) info = FN_INIT(PROVISION_INFO);
@@ -181,14 +194,36 @@ static grpc_status_code artifact_handler(void *user, const uint8_t *req, size_t 
   return GRPC_STATUS_OK;
 }
 
+static grpc_status_code resolve_handler(void *user, const uint8_t *req, size_t len, beam_buf *resp,
+                                        beam_error *err) {
+  (void)err;
+  fake_runner *r = user;
+  r->resolve_calls++;
+  JOB(ResolveArtifactsRequest) *in = JOB_FN(resolve_artifacts_request__unpack)(NULL, len, req);
+  assert_non_null(in);
+  assert_int_equal(in->n_artifacts, 1);
+  assert_string_equal(in->artifacts[0]->type_urn, DEFERRED_URN);
+  JOB_FN(resolve_artifacts_request__free_unpacked)(in, NULL);
+  beam_arena a = {0};
+  PIPE(ArtifactInformation) *file = worker_artifact(&a);
+  JOB(ResolveArtifactsResponse) out = JOB_INIT(RESOLVE_ARTIFACTS_RESPONSE);
+  out.replacements = &file;
+  out.n_replacements = 1;
+  assert_int_equal(beam_buf_reserve(resp, JOB_FN(resolve_artifacts_response__get_packed_size)(&out)), BEAM_OK);
+  resp->len = JOB_FN(resolve_artifacts_response__pack)(&out, resp->data);
+  beam_arena_free(&a);
+  return GRPC_STATUS_OK;
+}
+
 static beam_grpc_server *start_runner(fake_runner *r) {
   beam_grpc_method methods[] = {
       {"/org.apache.beam.model.fn_execution.v1.ProvisionService/GetProvisionInfo", provision_handler, r},
       {"/org.apache.beam.model.job_management.v1.ArtifactRetrievalService/GetArtifact", artifact_handler, r},
+      {"/org.apache.beam.model.job_management.v1.ArtifactRetrievalService/ResolveArtifacts", resolve_handler, r},
   };
   beam_grpc_server *server = NULL;
   beam_error err = {0};
-  assert_int_equal(beam_grpc_server_start("127.0.0.1:0", methods, 2, &server, &err), BEAM_OK);
+  assert_int_equal(beam_grpc_server_start("127.0.0.1:0", methods, 3, &server, &err), BEAM_OK);
   snprintf(r->endpoint, sizeof r->endpoint, "127.0.0.1:%d", beam_grpc_server_port(server));
   return server;
 }
@@ -213,6 +248,7 @@ static void prepare_fetches_and_picks_the_staged_worker(void **state) {
   beam_grpc_server_stop_and_free(server);
   assert_int_equal(s, BEAM_OK);
   assert_int_equal(r.artifact_calls, 1);
+  assert_int_equal(r.resolve_calls, 0); /* FILE artifacts are fetched as they are */
   snprintf(expect, sizeof expect, "%s/staged/beam-c-worker", semi);
   assert_string_equal(plan.worker, expect);
   assert_true(plan.worker_fd >= 0);
@@ -228,6 +264,25 @@ static void prepare_fetches_and_picks_the_staged_worker(void **state) {
   snprintf(expect, sizeof expect, "--semi_persist_dir=%s", semi);
   assert_true(has_arg(&plan, expect));
   assert_null(plan.argv[plan.argc]);
+  beam_boot_plan_free(&plan);
+}
+
+static void a_deferred_artifact_is_resolved_first(void **state) {
+  (void)state;
+  fake_runner r = {.served = WORKER_BYTES, .deferred = true};
+  beam_grpc_server *server = start_runner(&r);
+  char semi[128];
+  snprintf(semi, sizeof semi, "%s/deferred", dir);
+  beam_boot_flags f = {.id = "w5", .provision_endpoint = r.endpoint, .semi_persist_dir = semi};
+  beam_boot_plan plan;
+  beam_error err = {0};
+  beam_status s = beam_boot_prepare(&f, &plan, &err);
+  beam_grpc_server_stop_and_free(server);
+  assert_int_equal(s, BEAM_OK);
+  assert_int_equal(r.resolve_calls, 1);
+  assert_int_equal(r.artifact_calls, 1);
+  assert_true(plan.worker_fd >= 0);
+  assert_non_null(strstr(plan.worker, "/deferred/staged/beam-c-worker"));
   beam_boot_plan_free(&plan);
 }
 
@@ -287,6 +342,7 @@ int main(void) {
       cmocka_unit_test(provision_endpoint_is_required),
       cmocka_unit_test(download_checks_sha256),
       cmocka_unit_test(prepare_fetches_and_picks_the_staged_worker),
+      cmocka_unit_test(a_deferred_artifact_is_resolved_first),
       cmocka_unit_test(prepare_refuses_a_corrupted_worker),
       cmocka_unit_test(without_a_staged_worker_the_baked_one_runs),
       cmocka_unit_test(unreachable_provision_service_fails_fast),
