@@ -15,7 +15,7 @@ void beam_dataflow_options_init(beam_dataflow_options *o) {
 }
 
 static const char *const BOOL_FLAGS[] = {"no_use_public_ips", "update", "dry_run", "detach",
-                                         "stage_worker_binary", NULL};
+                                         "stage_worker", NULL};
 
 bool beam_dataflow_flag_is_bool(const char *name) {
   for (size_t i = 0; BOOL_FLAGS[i]; i++)
@@ -85,7 +85,8 @@ const char *beam_dataflow_flags_help(void) {
          "    [--max_num_workers=N] [--machine_type=T] [--service_account_email=E]\n"
          "    [--network=N] [--subnetwork=S] [--no_use_public_ips] [--labels=k=v,k=v]\n"
          "    [--experiments=a,b] [--dataflow_endpoint=URL] [--update\n"
-         "    [--transform_name_mapping=JSON]] [--stage_worker_binary] [--detach] [--dry_run]\n";
+         "    [--transform_name_mapping=JSON]] [--stage_worker [--worker_binary=PATH]] [--detach]\n"
+         "    [--dry_run]\n";
 }
 
 /* Dataflow's rule for job names: [a-z]([-a-z0-9]*[a-z0-9])?, at most 1024 characters. */

@@ -6,15 +6,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
+#include "artifact_info.h"
+#include "beam/urns.h"
 #include "dataflow_stage.h"
 #include "portable_environment.h"
 #include "proto_names.h"
+#include "sha256.h"
 
-#define WORKER_STAGED_NAME "beam-c-worker"
-#define ARTIFACT_TYPE_URL "beam:artifact:type:url:v1"
-#define ARTIFACT_ROLE_STAGING_TO "beam:artifact:role:staging_to:v1"
 
 /* "gs://b/x/" + "name" -> "gs://b/x/name" (one slash). */
 static char *join_path(const char *dir, const char *name) {
@@ -44,25 +42,6 @@ beam_status beam_dataflow_stage_paths(const beam_dataflow_options *o, const char
   return BEAM_OK;
 }
 
-/* sha256 of a file as lowercase hex. */
-static beam_status file_sha256(const char *path, char hex[65], beam_error *err) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return beam_error_set(err, BEAM_ERR_IO, "cannot read the worker binary %s", path);
-  EVP_MD_CTX *md = EVP_MD_CTX_new();
-  beam_status s = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) ? BEAM_OK : beam_error_set(err, BEAM_ERR_NOMEM, "sha256");
-  unsigned char buf[1 << 16];
-  for (size_t n; s == BEAM_OK && (n = fread(buf, 1, sizeof buf, f)) > 0;)
-    if (!EVP_DigestUpdate(md, buf, n)) s = beam_error_set(err, BEAM_ERR_IO, "sha256 of %s", path);
-  if (s == BEAM_OK && ferror(f)) s = beam_error_set(err, BEAM_ERR_IO, "error reading %s", path);
-  unsigned char digest[32];
-  unsigned int len = 0;
-  if (s == BEAM_OK && !EVP_DigestFinal_ex(md, digest, &len)) s = beam_error_set(err, BEAM_ERR_IO, "sha256 of %s", path);
-  for (unsigned i = 0; s == BEAM_OK && i < len; i++) snprintf(hex + 2 * i, 3, "%02x", digest[i]);
-  EVP_MD_CTX_free(md);
-  fclose(f);
-  return s;
-}
-
 beam_status beam_dataflow_worker_paths(const beam_dataflow_options *o, beam_dataflow_stage *st, beam_error *err) {
   char self[4096];
   const char *path = o->worker_binary;
@@ -72,44 +51,34 @@ beam_status beam_dataflow_worker_paths(const beam_dataflow_options *o, beam_data
     self[n] = '\0';
     path = self;
   }
-  beam_status s = file_sha256(path, st->worker_sha256, err);
+  beam_status s = beam_sha256_file(path, st->worker_sha256, err);
   char name[64];
-  snprintf(name, sizeof name, WORKER_STAGED_NAME "-%.16s", st->worker_sha256);
+  snprintf(name, sizeof name, BEAM_WORKER_ARTIFACT_NAME "-%.16s", st->worker_sha256);
   if (s == BEAM_OK && (!(st->worker_path = strdup(path)) || !(st->worker_url = join_path(st->staging_base, name))))
     s = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   return s;
 }
 
-/* Every environment gets the staged worker as a url artifact, for the image's boot. */
-static beam_status add_worker_artifact(PIPE(Pipeline) *pl, const beam_dataflow_stage *st, beam_arena *a,
+/* The staged worker as a url artifact (ArtifactUrlPayload{url, sha256}) with the staging_to
+ * role, for the image's boot to fetch. Everything lives in a. */
+static beam_status worker_url_artifact(const beam_dataflow_stage *st, beam_arena *a, PIPE(ArtifactInformation) **out,
                                        beam_error *err) {
   PIPE(ArtifactUrlPayload) up = PIPE_INIT(ARTIFACT_URL_PAYLOAD);
   up.url = st->worker_url;
   up.sha256 = (char *)st->worker_sha256;
   PIPE(ArtifactStagingToRolePayload) rp = PIPE_INIT(ARTIFACT_STAGING_TO_ROLE_PAYLOAD);
-  rp.staged_name = WORKER_STAGED_NAME;
-  size_t ul = PIPE_FN(artifact_url_payload__get_packed_size)(&up), rl =
-      PIPE_FN(artifact_staging_to_role_payload__get_packed_size)(&rp);
+  rp.staged_name = BEAM_WORKER_ARTIFACT_NAME;
+  size_t ul = PIPE_FN(artifact_url_payload__get_packed_size)(&up);
+  size_t rl = PIPE_FN(artifact_staging_to_role_payload__get_packed_size)(&rp);
   uint8_t *ub = beam_arena_alloc(a, ul + 1), *rb = beam_arena_alloc(a, rl + 1);
   PIPE(ArtifactInformation) *info = beam_arena_alloc(a, sizeof *info);
   if (!ub || !rb || !info) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   *info = (PIPE(ArtifactInformation))PIPE_INIT(ARTIFACT_INFORMATION);
-  info->type_urn = ARTIFACT_TYPE_URL;
+  info->type_urn = BEAM_URN_ARTIFACT_URL;
   info->type_payload = (ProtobufCBinaryData){PIPE_FN(artifact_url_payload__pack)(&up, ub), ub};
-  info->role_urn = ARTIFACT_ROLE_STAGING_TO;
+  info->role_urn = BEAM_URN_ARTIFACT_ROLE_STAGING_TO;
   info->role_payload = (ProtobufCBinaryData){PIPE_FN(artifact_staging_to_role_payload__pack)(&rp, rb), rb};
-  const PIPE(Components) *c = pl->components;
-  for (size_t i = 0; c && i < c->n_environments; i++) {
-    PIPE(Environment) *env = c->environments[i]->value;
-    PIPE(ArtifactInformation) **deps = beam_arena_alloc(a, (env->n_dependencies + 1) * sizeof *deps);
-    if (!deps) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-    for (size_t k = 0; k < env->n_dependencies; k++) deps[k] = env->dependencies[k];
-    deps[env->n_dependencies] = info;
-    /* Restored below only by freeing the unpacked pipeline: the arena owns the array, so
-     * the unpacked pipeline must not free it. */
-    env->dependencies = deps;
-    env->n_dependencies++;
-  }
+  *out = info;
   return BEAM_OK;
 }
 
@@ -120,28 +89,16 @@ beam_status beam_dataflow_prepare_pipeline(const uint8_t *proto, size_t len, con
   beam_arena a = BEAM_ARENA_INIT;
   beam_environment_saved *saved = NULL;
   size_t n_saved = 0;
-  /* The dependency arrays are swapped in and out around the pack, like the environments. */
-  size_t n_envs = pl->components ? pl->components->n_environments : 0;
-  PIPE(ArtifactInformation) ***old_deps = calloc(n_envs + 1, sizeof *old_deps);
-  size_t *old_n = calloc(n_envs + 1, sizeof *old_n);
-  beam_status s = old_deps && old_n ? BEAM_OK : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-  for (size_t i = 0; s == BEAM_OK && i < n_envs; i++) {
-    old_deps[i] = pl->components->environments[i]->value->dependencies;
-    old_n[i] = pl->components->environments[i]->value->n_dependencies;
-  }
-  if (s == BEAM_OK) s = beam_environment_apply(pl, "DOCKER", o->sdk_container_image, &a, &saved, &n_saved, err);
-  if (s == BEAM_OK && st->worker_url) s = add_worker_artifact(pl, st, &a, err);
+  PIPE(ArtifactInformation) *worker = NULL;
+  beam_status s = st->worker_url ? worker_url_artifact(st, &a, &worker, err) : BEAM_OK;
+  if (s == BEAM_OK)
+    s = beam_environment_apply(pl, "DOCKER", o->sdk_container_image, &worker, worker ? 1 : 0, &a, &saved, &n_saved,
+                               err);
   if (s == BEAM_OK) s = beam_buf_reserve(out, PIPE_FN(pipeline__get_packed_size)(pl));
   if (s == BEAM_OK) out->len = PIPE_FN(pipeline__pack)(pl, out->data);
-  for (size_t i = 0; old_deps && old_n && i < n_envs; i++) {
-    pl->components->environments[i]->value->dependencies = old_deps[i];
-    pl->components->environments[i]->value->n_dependencies = old_n[i];
-  }
   beam_environment_restore(saved, n_saved);
   PIPE_FN(pipeline__free_unpacked)(pl, NULL);
   beam_arena_free(&a);
-  free(old_deps);
-  free(old_n);
   return s;
 }
 

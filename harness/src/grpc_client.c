@@ -238,6 +238,11 @@ beam_status beam_grpc_unary_ex(beam_grpc_channel *ch, const char *method, const 
 
 beam_status beam_grpc_stream_open(beam_grpc_channel *ch, const char *method, beam_grpc_stream **out,
                                   beam_error *err) {
+  return beam_grpc_stream_open_timeout(ch, method, 0, out, err);
+}
+
+beam_status beam_grpc_stream_open_timeout(beam_grpc_channel *ch, const char *method, int timeout_ms,
+                                          beam_grpc_stream **out, beam_error *err) {
   beam_grpc_stream *s = calloc(1, sizeof *s);
   if (!s) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   s->ch = ch;
@@ -248,7 +253,7 @@ beam_status beam_grpc_stream_open(beam_grpc_channel *ch, const char *method, bea
   grpc_metadata_array_init(&s->trailing);
   s->details = grpc_empty_slice();
   s->cq = grpc_completion_queue_create_for_pluck(NULL);
-  s->call = new_call(ch, s->cq, method, forever());
+  s->call = new_call(ch, s->cq, method, timeout_ms > 0 ? after_ms(timeout_ms) : forever());
   grpc_metadata md;
   size_t n_md;
   fill_metadata(ch, &md, &n_md);

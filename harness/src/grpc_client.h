@@ -49,6 +49,10 @@ beam_status beam_grpc_unary_ex(beam_grpc_channel *ch, const char *method, const 
 
 beam_status beam_grpc_stream_open(beam_grpc_channel *ch, const char *method, beam_grpc_stream **out,
                                   beam_error *err);
+/* The same with a deadline for the whole call (timeout_ms <= 0: none): a transfer that must
+ * not hang, such as a worker's artifact download. */
+beam_status beam_grpc_stream_open_timeout(beam_grpc_channel *ch, const char *method, int timeout_ms,
+                                          beam_grpc_stream **out, beam_error *err);
 /* Sends one message; blocks until the transport took it. */
 beam_status beam_grpc_stream_send(beam_grpc_stream *s, const void *msg, size_t len, beam_error *err);
 /* Receives one message into msg; *eof is set (and BEAM_OK returned) when the server ended

@@ -118,6 +118,8 @@ static beam_status run_on(const file_etl_options *o, beam_pipeline *p, const cha
   if (s == BEAM_OK && strcmp(runner, "dataflow") == 0) {
     beam_dataflow_options dfo = o->dataflow;
     dfo.quiet = o->quiet;
+    dfo.stage_worker_binary = o->stage_worker; /* --stage_worker and --worker_binary are file_etl's */
+    dfo.worker_binary = o->worker_binary;
     s = beam_run_dataflow(proto.data, proto.len, &dfo, result, err);
     beam_buf_free(&proto);
     return s;
@@ -127,6 +129,8 @@ static beam_status run_on(const file_etl_options *o, beam_pipeline *p, const cha
                               .quiet = o->quiet,
                               .environment_type = o->environment_type,
                               .environment_config = o->environment_config,
+                              .worker_binary = o->worker_binary,
+                              .stage_worker = o->stage_worker,
                               .cancel_on_interrupt = true};
   if (s == BEAM_OK) s = beam_run_portable(proto.data, proto.len, &po, result, err);
   beam_buf_free(&proto);

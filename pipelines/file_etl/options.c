@@ -12,7 +12,8 @@ void file_etl_usage(const char *prog) {
           "          [--runner=auto|local|portable|dataflow] [--size_threshold=BYTES]\n"
           "          [--big_runner=portable|dataflow]\n"
           "          [--job_endpoint=HOST:PORT] [--environment_type=PROCESS|EXTERNAL|DOCKER]\n"
-          "          [--environment_config=CMD|HOST:PORT|IMAGE] [--dump_pipeline=FILE]\n"
+          "          [--environment_config=CMD|HOST:PORT|IMAGE] [--worker_binary=PATH] [--stage_worker]\n"
+          "          [--dump_pipeline=FILE]\n"
           "          [--progress=auto|on|off] [--no_sync] [--quiet]\n"
           "\n"
           "Reads CSV / JSON-lines / ZIP / gzip files (or every file under a directory), parses them\n"
@@ -75,6 +76,7 @@ static bool apply(file_etl_options *o, const char *name, const char *value, char
 else if (strcmp(name, "job_endpoint") == 0) ok = set_string(&o->job_endpoint, value);
   else if (strcmp(name, "environment_type") == 0) ok = set_string(&o->environment_type, value);
   else if (strcmp(name, "environment_config") == 0) ok = set_string(&o->environment_config, value);
+  else if (strcmp(name, "worker_binary") == 0) ok = set_string(&o->worker_binary, value);
   else if (strcmp(name, "size_threshold") == 0) ok = value && parse_size(value, &o->size_threshold);
   else if (strcmp(name, "dump_pipeline") == 0) ok = set_string(&o->dump_pipeline, value);
   else if (strcmp(name, "progress") == 0)
@@ -91,12 +93,14 @@ else if (strcmp(name, "job_endpoint") == 0) ok = set_string(&o->job_endpoint, va
 }
 
 static bool is_bool_flag(const char *name) {
-  return strcmp(name, "no_sync") == 0 || strcmp(name, "quiet") == 0 || strcmp(name, "help") == 0;
+  return strcmp(name, "no_sync") == 0 || strcmp(name, "quiet") == 0 || strcmp(name, "help") == 0 ||
+         strcmp(name, "stage_worker") == 0;
 }
 
 static void apply_bool(file_etl_options *o, const char *name, bool v) {
   if (strcmp(name, "no_sync") == 0) o->no_sync = v;
   else if (strcmp(name, "quiet") == 0) o->quiet = v;
+  else if (strcmp(name, "stage_worker") == 0) o->stage_worker = v;
   else o->help = v;
 }
 

@@ -20,6 +20,8 @@ typedef struct file_etl_options {
   const char *environment_type;   /* portable: PROCESS | EXTERNAL | DOCKER */
   const char *environment_config; /* portable: command, worker pool or image */
   beam_dataflow_options dataflow; /* --project, --region, ... (Beam's Dataflow flag names) */
+  const char *worker_binary; /* portable: the binary staged for a boot program (default: this one) */
+  bool stage_worker;         /* portable: stage it whatever the environment */
   const char *dump_pipeline; /* write the Pipeline proto here */
   const char *progress;      /* "auto" | "on" | "off" */
   bool no_sync;

@@ -7,7 +7,7 @@
  *
  * What a submission does, in order:
  *  1. Every environment of the pipeline becomes a DOCKER environment running
- *     --sdk_container_image (Dataflow runs nothing else); with --stage_worker_binary the
+ *     --sdk_container_image (Dataflow runs nothing else); with --stage_worker the
  *     worker binary is staged to GCS and named as the environments' artifact, which the
  *     image's boot program fetches and runs (otherwise the image's baked-in worker runs).
  *  2. The encoded Pipeline proto is staged to --staging_location (GCS, never overwriting).
@@ -62,7 +62,7 @@ typedef struct beam_dataflow_options {
   const char *transform_name_mapping; /* with update: {"old": "new"} */
   bool dry_run;                     /* print the Job JSON, call nothing */
   bool detach;                      /* return once the job is created */
-  bool stage_worker_binary;         /* stage worker_binary (default: this program) */
+  bool stage_worker_binary;         /* --stage_worker: stage worker_binary (default: this program) */
   const char *worker_binary;
   /* Not flags. */
   const json_t *pipeline_options;   /* user options: reach the DoFns on the workers */

@@ -75,7 +75,7 @@ PY
 
 echo "== a job that ends DONE"
 start_fake done
-"$file_etl" "${common[@]}" --job_name=etl-done --dump_pipeline="$work/submitted.pb" \
+"$file_etl" "${common[@]}" --job_name=etl-done --dump_pipeline="$work/submitted.pb" --stage_worker \
   --dataflow_endpoint="http://127.0.0.1:$api_port" > "$work/done.out" 2> "$work/done.err" || {
   cat "$work/done.err" "$work/done.stderr" >&2; fail "DONE job exited non-zero"; }
 no_violations "DONE job"
@@ -92,8 +92,8 @@ for l in open('$api_log'):
         print(json.loads(e['body'])['environment']['sdkPipelineOptions']['options']['pipelineUrl'])")
 object=${url#gs://beam-test/}
 curl -fsS -o "$work/staged.pb" "$FAKE_GCS_URL/storage/v1/b/beam-test/o/$(python3 -c "import urllib.parse,sys;print(urllib.parse.quote(sys.argv[1],safe=''))" "$object")?alt=media"
-"$python" - "$work/submitted.pb" "$work/staged.pb" <<'PY'
-import sys
+"$python" - "$work/submitted.pb" "$work/staged.pb" "$file_etl" "$FAKE_GCS_URL" <<'PY'
+import hashlib, sys, urllib.parse, urllib.request
 from apache_beam.portability.api import beam_runner_api_pb2 as rpb
 sub, staged = rpb.Pipeline(), rpb.Pipeline()
 sub.ParseFromString(open(sys.argv[1], 'rb').read())
@@ -108,7 +108,18 @@ for eid, env in staged.components.environments.items():
     dp.ParseFromString(env.payload)
     assert dp.container_image.endswith('beam-c-sdk:1')
     assert list(env.capabilities) == list(sub.components.environments[eid].capabilities)
-print('ok: the staged pipeline decodes to the submitted one, with DOCKER environments')
+    # --stage_worker: the worker binary, staged by content, named as the boot's artifact.
+    dep = env.dependencies[-1]
+    assert dep.type_urn == 'beam:artifact:type:url:v1' and dep.role_urn == 'beam:artifact:role:staging_to:v1'
+    up, rp = rpb.ArtifactUrlPayload(), rpb.ArtifactStagingToRolePayload()
+    up.ParseFromString(dep.type_payload)
+    rp.ParseFromString(dep.role_payload)
+    want = hashlib.sha256(open(sys.argv[3], 'rb').read()).hexdigest()
+    assert rp.staged_name == 'beam-c-worker' and up.sha256 == want, (rp.staged_name, up.sha256)
+    obj = up.url[len('gs://beam-test/'):]
+    got = urllib.request.urlopen(sys.argv[4] + '/storage/v1/b/beam-test/o/' + urllib.parse.quote(obj, safe='') + '?alt=media').read()
+    assert hashlib.sha256(got).hexdigest() == want, 'the staged worker differs from the binary'
+print('ok: the staged pipeline decodes to the submitted one, with DOCKER environments and the staged worker')
 PY
 grep -q '"storage.objects.insert"' "$api_log" || fail "staging did not go through the GCS check"
 
