@@ -120,6 +120,11 @@ struct beam_exec_graph {
   /* True in the local runner: side inputs are complete only at finish, so ParDos with side
    * inputs hold their main input until then. The harness reads them over the State API. */
   bool side_inputs_deferred;
+  /* A stateful ParDo runs in this graph: its bundles are never split. The split itself is
+   * legal, but Prism 2.67 queues the residual of a keyed stage where it is never scheduled
+   * (engine/elementmanager.go splitBundle) and the job stalls; an empty split response is
+   * always correct. */
+  bool unsplittable;
   beam_data_port data_out;    /* set by the harness for each bundle */
   /* Counters of the bundle, gathered at finish. */
   beam_exec_counter *counters;

@@ -47,6 +47,7 @@ static beam_status setup_states(pardo_node *pn, const PIPE(PTransform) *t, const
   if (s == BEAM_OK) s = beam_exec_graph_window_coder(g, input, &pn->window_coder, err);
   if (s != BEAM_OK) return beam_error_prefix(err, "stateful ParDo input: ");
   pn->n_states = n;
+  g->unsplittable = true;
   beam_user_state_cache_init(&pn->user_state, pn->node->transform_id, pn->state_ids, n);
   return BEAM_OK;
 }

@@ -188,6 +188,7 @@ void beam_worker_split(beam_worker *w, const FN(ProcessBundleSplitRequest) *req,
   out->channel_splits = list;
   pthread_mutex_lock(&w->lock);
   beam_worker_bundle *b = find_bundle(w, req->instruction_id);
+  if (b && b->graph->unsplittable) b = NULL;
   for (size_t i = 0; b && i < req->n_desired_splits; i++) {
     const FN(ProcessBundleSplitRequest__DesiredSplit) *want = req->desired_splits[i]->value;
     beam_exec_node *src = want ? find_source(b->graph, req->desired_splits[i]->key) : NULL;

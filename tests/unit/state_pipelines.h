@@ -83,6 +83,11 @@ static beam_status stp_count_process(void *state, beam_dofn_ctx *ctx, const beam
   }
   return s;
 }
+/* Counts the stateful ParDo's bundles (reported, not checked: runners bundle as they like). */
+static beam_status stp_count_start(void *state, beam_dofn_ctx *ctx, beam_error *err) {
+  (void)state;
+  return beam_dofn_counter_add_named(ctx, "bundles", 1, err);
+}
 static beam_status stp_count_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error *err) {
   (void)err;
   *(int64_t *)state = json_integer_value(json_object_get(beam_dofn_config(ctx), "complete_at"));
@@ -121,7 +126,7 @@ static beam_status stp_table_process(void *state, beam_dofn_ctx *ctx, const beam
 
 static const beam_dofn_def stp_numbers = {"stp_numbers", sizeof(int64_t), stp_int_setup, NULL, stp_numbers_process, NULL, NULL};
 static const beam_dofn_def stp_key = {"stp_key", sizeof(int64_t), stp_int_setup, NULL, stp_key_process, NULL, NULL};
-static const beam_dofn_def stp_count = {"stp_count", sizeof(int64_t), stp_count_setup, NULL, stp_count_process, NULL, NULL};
+static const beam_dofn_def stp_count = {"stp_count", sizeof(int64_t), stp_count_setup, stp_count_start, stp_count_process, NULL, NULL};
 static const beam_dofn_def stp_lookup = {"stp_lookup", 0, NULL, NULL, stp_lookup_process, NULL, NULL};
 static const beam_dofn_def stp_table = {"stp_table", sizeof(int64_t), stp_int_setup, NULL, stp_table_process, NULL, NULL};
 
