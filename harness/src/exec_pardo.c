@@ -154,6 +154,7 @@ static beam_status pardo_start(beam_exec_node *n, beam_error *err) {
   pardo_node *pn = n->impl;
   memset(pn->counter_values, 0, sizeof pn->counter_values);
   for (size_t i = 0; i < pn->n_side_inputs; i++) pn->side_inputs[i].values = NULL;
+  beam_pardo_side_inputs_reset(pn);
   pn->n_deferred = 0;
   beam_user_state_discard(&pn->user_state); /* whatever a failed bundle left */
   if (!pn->def->start_bundle) return BEAM_OK;

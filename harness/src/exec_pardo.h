@@ -26,6 +26,11 @@ typedef struct side_input {
   const beam_value_list *values; /* fetched once per bundle */
   bool multimap;                 /* looked up by key (beam:side_input:multimap:v1) */
   const beam_coder *key_coder;   /* multimap: encodes the keys looked up */
+  /* multimap: keys already looked up in this bundle -> their values (bundle arena), so a
+   * key asked for again costs no state request. */
+  beam_bytes_map looked_up;
+  const beam_value_list **found;
+  size_t cap_found;
 } side_input;
 
 struct pardo_node {
@@ -69,5 +74,7 @@ beam_status beam_pardo_state_after_element(pardo_node *pn, beam_error *err);
 /* Sends the bundle's buffered state writes (ok: the bundle succeeded so far). */
 beam_status beam_pardo_state_finish(pardo_node *pn, bool ok, beam_error *err);
 void beam_pardo_state_teardown(pardo_node *pn);
+/* At the start of a bundle: forgets the previous bundle's multimap lookups. */
+void beam_pardo_side_inputs_reset(pardo_node *pn);
 
 #endif

@@ -4,11 +4,15 @@
  * State is scoped to the current element's key and window, both encoded as Beam compares
  * them (and as runners key their state): the key nested with the KV input's key coder, the
  * window with the windowing strategy's window coder (the global window is no bytes). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "beam/coder.h"
 #include "beam/urns.h"
 #include "exec_pardo.h"
+
+/* Multimap keys whose values a ParDo keeps for the rest of the bundle. */
+enum { LOOKUPS_REMEMBERED = 10000 };
 
 static const char *main_input(const PIPE(PTransform) *t, const PIPE(ParDoPayload) *pardo) {
   for (size_t i = 0; i < t->n_inputs; i++) {
@@ -84,7 +88,15 @@ beam_status beam_pardo_state_finish(pardo_node *pn, bool ok, beam_error *err) {
   return beam_user_state_flush(&pn->user_state, &pn->node->graph->user_state, err);
 }
 
+void beam_pardo_side_inputs_reset(pardo_node *pn) {
+  for (size_t i = 0; i < pn->n_side_inputs; i++) beam_bytes_map_clear(&pn->side_inputs[i].looked_up);
+}
+
 void beam_pardo_state_teardown(pardo_node *pn) {
+  for (size_t i = 0; pn->side_inputs && i < pn->n_side_inputs; i++) {
+    beam_bytes_map_free(&pn->side_inputs[i].looked_up);
+    free(pn->side_inputs[i].found);
+  }
   beam_user_state_cache_free(&pn->user_state);
   beam_buf_free(&pn->scope_key);
   beam_buf_free(&pn->scope_window);
@@ -156,6 +168,20 @@ beam_status beam_dofn_state_bag_clear(beam_dofn_ctx *ctx, const char *name, beam
 
 /* --- multimap side inputs ----------------------------------------------------------------- */
 
+/* Out of memory here only loses the cache entry. */
+static void remember_lookup(side_input *si, const beam_bytes *key_bytes, const beam_value_list *values) {
+  if (si->looked_up.n == si->cap_found) {
+    size_t cap = si->cap_found ? si->cap_found * 2 : 64;
+    const beam_value_list **grown = realloc(si->found, cap * sizeof *grown);
+    if (!grown) return;
+    si->found = grown;
+    si->cap_found = cap;
+  }
+  bool added = false;
+  ptrdiff_t i = beam_bytes_map_put(&si->looked_up, key_bytes->data, key_bytes->len, &added);
+  if (i >= 0) si->found[i] = values;
+}
+
 beam_status beam_dofn_side_input_lookup(beam_dofn_ctx *ctx, const char *name, const beam_value *key,
                                         const beam_value_list **values, beam_error *err) {
   pardo_node *pn = ctx->pn;
@@ -173,5 +199,15 @@ beam_status beam_dofn_side_input_lookup(beam_dofn_ctx *ctx, const char *name, co
   beam_status s = beam_coder_encode(si->key_coder, key, true, &pn->encode_buf, err);
   if (s != BEAM_OK) return beam_error_prefix(err, "%s: side input \"%s\": encoding the key: ", tid, name);
   beam_bytes key_bytes = {pn->encode_buf.data, pn->encode_buf.len};
-  return src->lookup(src->self, tid, si->local_name, si->pcollection_id, key, &key_bytes, &pn->scratch, values, err);
+  ptrdiff_t hit = beam_bytes_map_find(&si->looked_up, key_bytes.data, key_bytes.len);
+  if (hit >= 0) {
+    *values = si->found[hit];
+    return BEAM_OK;
+  }
+  /* Remembered keys keep their values in the bundle arena: bounded, past that scratch. */
+  bool remember = si->looked_up.n < LOOKUPS_REMEMBERED;
+  s = src->lookup(src->self, tid, si->local_name, si->pcollection_id, key, &key_bytes,
+                 remember ? &pn->bundle : &pn->scratch, values, err);
+  if (s == BEAM_OK && remember) remember_lookup(si, &key_bytes, *values);
+  return s;
 }

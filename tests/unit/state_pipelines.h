@@ -10,7 +10,8 @@
  *   final_seen_sum sum of "seen" + the value, when a group completes = n(n-1)/2
  *   bag_mismatch   reads not matching the count      = 0
  * Multimap: keys 0..lookups-1 are looked up as "key-<k>" in a KV<string, varint> side input
- * holding, for j in 0..2*lookups-1 with (j % lookups) % 3 != 0, "key-<j % lookups>" -> j. */
+ * holding, for j in 0..2*lookups-1 with (j % lookups) % 3 != 0, "key-<j % lookups>" -> j; each
+ * key is looked up twice (repeat_mismatch counts differing answers = 0). */
 #ifndef BEAM_TEST_STATE_PIPELINES_H
 #define BEAM_TEST_STATE_PIPELINES_H
 
@@ -104,6 +105,12 @@ static beam_status stp_lookup_process(void *state, beam_dofn_ctx *ctx, const bea
   const beam_value_list *values = NULL;
   beam_status s = beam_dofn_side_input_lookup(ctx, "table", &k, &values, err);
   if (s != BEAM_OK) return s;
+  /* Asking again gives the same values (from the bundle's lookup cache). */
+  const beam_value_list *again = NULL;
+  s = beam_dofn_side_input_lookup(ctx, "table", &k, &again, err);
+  if (s == BEAM_OK && (again->len != values->len || (values->len && again->items[0].u.i64 != values->items[0].u.i64)))
+    s = beam_dofn_counter_add_named(ctx, "repeat_mismatch", 1, err);
+  if (s != BEAM_OK) return s;
   if (!values->len) return beam_dofn_counter_add_named(ctx, "missing", 1, err);
   int64_t sum = 0;
   for (size_t i = 0; i < values->len; i++) sum += values->items[i].u.i64;
@@ -195,7 +202,8 @@ static size_t stp_multimap_expected(int64_t lookups, state_expected *out) {
   out[1] = (state_expected){"matched_values", 2 * keys};
   out[2] = (state_expected){"matched_sum", sum};
   out[3] = (state_expected){"missing", lookups - keys};
-  return 4;
+  out[4] = (state_expected){"repeat_mismatch", 0};
+  return 5;
 }
 
 #endif
