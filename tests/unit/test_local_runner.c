@@ -179,7 +179,7 @@ static void side_input_is_complete_when_read(void **state) {
   beam_pcollection *main_in = beam_pardo1(p, "Main", imp, "test_numbers", "{\"n\": 2}", beam_coder_spec_varint(p));
   beam_pcollection *lookup = beam_pardo1(p, "Lookup", imp, "test_numbers", "{\"n\": 7}", beam_coder_spec_varint(p));
   beam_coder_spec *kv = beam_coder_spec_kv(p, beam_coder_spec_string(p), beam_coder_spec_varint(p));
-  beam_side_input_spec si = {"lookup", lookup};
+  beam_side_input_spec si = {"lookup", lookup, BEAM_SIDE_INPUT_ITERABLE};
   beam_pcollection *out;
   beam_pardo_spec spec = {.dofn = "test_side", .n_outputs = 1, .output_coders = &kv, .side_inputs = &si, .n_side_inputs = 1};
   assert_int_equal(beam_pardo(p, "WithSide", main_in, &spec, &out), BEAM_OK);

@@ -38,7 +38,7 @@ static beam_pcollection *read_stage(builder *b, beam_pcollection *files, beam_pc
   json_t *extra = json_pack("{s:s}", "progress", b->cfg->progress ? b->cfg->progress : "auto");
   static const char *const tags[] = {"rows", "dead", "stats"};
   beam_coder_spec *coders[] = {b->value, b->value, b->stats};
-  beam_pardo_spec spec = {"etl_read", keep(b, stage_config(b->cfg, b->spec, extra)), 3, tags, coders, NULL, 0};
+  beam_pardo_spec spec = {"etl_read", keep(b, stage_config(b->cfg, b->spec, extra)), 3, tags, coders, NULL, 0, NULL, 0};
   beam_pcollection *outs[3] = {0};
   beam_pardo(b->p, "ReadAndProcess", files, &spec, outs);
   *dead = outs[1];
@@ -53,7 +53,7 @@ static beam_pcollection *dedupe_stage(builder *b, beam_pcollection *rows, beam_p
   beam_pcollection *grouped = beam_group_by_key(b->p, "DedupeGroup", keyed);
   static const char *const tags[] = {"rows", "stats"};
   beam_coder_spec *coders[] = {b->value, b->stats};
-  beam_pardo_spec spec = {"etl_dedupe_pick", keep(b, stage_config(b->cfg, b->spec, NULL)), 2, tags, coders, NULL, 0};
+  beam_pardo_spec spec = {"etl_dedupe_pick", keep(b, stage_config(b->cfg, b->spec, NULL)), 2, tags, coders, NULL, 0, NULL, 0};
   beam_pcollection *outs[2] = {0};
   beam_pardo(b->p, "DedupePick", grouped, &spec, outs);
   *stats = outs[1];
@@ -64,7 +64,7 @@ static beam_pcollection *write_stage(builder *b, const char *name, beam_pcollect
   json_t *extra = json_pack("{s:s,s:b}", "sink", b->cfg->sink_uri, "no_sync", b->cfg->no_sync);
   static const char *const tags[] = {"stats"};
   beam_coder_spec *coders[] = {b->stats};
-  beam_pardo_spec spec = {"etl_write", keep(b, stage_config(b->cfg, b->spec, extra)), 1, tags, coders, NULL, 0};
+  beam_pardo_spec spec = {"etl_write", keep(b, stage_config(b->cfg, b->spec, extra)), 1, tags, coders, NULL, 0, NULL, 0};
   beam_pcollection *out = NULL;
   beam_pardo(b->p, name, rows, &spec, &out);
   return out;

@@ -55,4 +55,8 @@
 #define BEAM_URN_SIDE_INPUT_ITERABLE "beam:side_input:iterable:v1"
 #define BEAM_URN_SIDE_INPUT_MULTIMAP "beam:side_input:multimap:v1"
 
+/* User state protocol, and the pipeline requirement a stateful ParDo adds. */
+#define BEAM_URN_USER_STATE_BAG "beam:user_state:bag:v1"
+#define BEAM_URN_REQUIREMENT_STATEFUL "beam:requirement:pardo:stateful:v1"
+
 #endif
