@@ -8,10 +8,14 @@ extern const beam_dofn_def beam_test_create_dofn;
 extern const beam_dofn_def beam_test_reify_dofn;
 extern const beam_dofn_def beam_test_sentinel_dofn;
 extern const beam_dofn_def beam_test_check_dofn;
+extern const beam_dofn_def beam_test_etl_table_of_dofn;
+extern const beam_dofn_def beam_test_etl_dead_letter_dofn;
+extern const beam_dofn_def beam_test_etl_file_counts_dofn;
 
 const beam_dofn_def *beam_test_builtin_dofn(const char *name) {
   const beam_dofn_def *fns[] = {&beam_test_create_dofn, &beam_test_reify_dofn, &beam_test_sentinel_dofn,
-                                &beam_test_check_dofn};
+                                &beam_test_check_dofn,  &beam_test_etl_table_of_dofn,
+                                &beam_test_etl_dead_letter_dofn, &beam_test_etl_file_counts_dofn};
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++)
     if (strcmp(fns[i]->name, name) == 0) return fns[i];
   return NULL;
