@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "beam/testing.h"
@@ -48,6 +49,16 @@ static void put_text(out *o, const beam_bytes *b) {
   puts_(o, "\"");
 }
 
+/* The shortest rendering that reads back as the same double (21.4, not 21.399999999999999). */
+static void put_double(out *o, double x) {
+  char tmp[40];
+  for (int precision = 15; precision <= 17; precision++) {
+    snprintf(tmp, sizeof tmp, "%.*g", precision, x);
+    if (strtod(tmp, NULL) == x) break;
+  }
+  puts_(o, tmp);
+}
+
 static void put_value(out *o, const beam_value *v, int depth);
 
 static void put_items(out *o, const beam_value_list *l, const char *open, const char *close, int depth) {
@@ -65,7 +76,7 @@ static void put_value(out *o, const beam_value *v, int depth) {
     case BEAM_VALUE_NULL: return puts_(o, "null");
     case BEAM_VALUE_BOOL: return puts_(o, v->u.b ? "true" : "false");
     case BEAM_VALUE_INT64: return putf(o, "%" PRId64, v->u.i64);
-    case BEAM_VALUE_DOUBLE: return putf(o, "%.17g", v->u.f64);
+    case BEAM_VALUE_DOUBLE: return put_double(o, v->u.f64);
     case BEAM_VALUE_STRING: return put_text(o, &v->u.bytes);
     case BEAM_VALUE_BYTES:
       puts_(o, "0x");
