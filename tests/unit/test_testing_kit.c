@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -228,6 +229,23 @@ static void construction_errors_fail_the_run(void **state) {
   beam_assert_all(t, beam_test_create_int64s(t, "Numbers", (const int64_t[]){1}, 1), "Odd", "no_such_predicate");
   assert_non_null(strstr(failure_of(t), "no predicate registered as \"no_such_predicate\""));
   beam_test_free(t);
+  t = beam_test_new("missing file");
+  beam_test_create_lines(t, "Lines", "/nonexistent/input.txt");
+  assert_non_null(strstr(failure_of(t), "Create \"Lines\": cannot read /nonexistent/input.txt"));
+  beam_test_free(t);
+}
+
+/* A worker whose main() forgot beam_test_worker would run the tests again and submit jobs of
+ * its own: the kit refuses instead. */
+static void a_test_inside_a_worker_is_refused(void **state) {
+  (void)state;
+  beam_test *t = beam_test_new("inside a worker");
+  beam_assert_empty(t, beam_test_create_int64s(t, "Numbers", NULL, 0), "Empty");
+  setenv("BEAM_C_WORKER", "1", 1);
+  const char *report = failure_of(t);
+  unsetenv("BEAM_C_WORKER");
+  assert_non_null(strstr(report, "started as a Beam worker"));
+  beam_test_free(t);
 }
 
 static void values_render_readably(void **state) {
@@ -257,6 +275,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(other_kinds_report_what_failed),
       cmocka_unit_test(per_key_and_window_failures_name_them),
       cmocka_unit_test(construction_errors_fail_the_run),
+      cmocka_unit_test(a_test_inside_a_worker_is_refused),
       cmocka_unit_test(values_render_readably),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
