@@ -141,5 +141,5 @@ int main(int argc, char **argv) {
       cmocka_unit_test(the_bundled_samples),
       cmocka_unit_test(a_wrong_table_count_is_reported),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return cmocka_run_group_tests_name("file_etl_kit", tests, NULL, NULL);
 }

@@ -278,5 +278,5 @@ int main(int argc, char **argv) {
       cmocka_unit_test(a_test_inside_a_worker_is_refused),
       cmocka_unit_test(values_render_readably),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return cmocka_run_group_tests_name("testing_kit", tests, NULL, NULL);
 }
