@@ -29,7 +29,9 @@ beam_status beam_test_add_assertion(beam_test *t, beam_pcollection *pc, const ch
   beam_pipeline *p = beam_test_pipeline(t);
   beam_coder_spec *kv = beam_coder_spec_kv(p, beam_coder_spec_bytes(p), beam_coder_spec_bytes(p));
   json_object_set_new(config, "name", json_string(name));
-  json_object_set_new(config, "of", json_string(pc->unique_name ? pc->unique_name : pc->id));
+  char *subject = (char *)beam_test_take_subject(t);
+  json_object_set_new(config, "of", json_string(subject ? subject : pc->unique_name ? pc->unique_name : pc->id));
+  free(subject);
   json_object_set_new(config, "coder", beam_test_coder_json(beam_pcollection_coder(pc)));
   json_t *reify_config = json_pack("{s:O}", "coder", json_object_get(config, "coder"));
   char *reify_text = json_dumps(reify_config, JSON_COMPACT), *check_text = json_dumps(config, JSON_COMPACT);

@@ -154,7 +154,16 @@ static beam_status collect(const check_state *st, const beam_value *group, span 
 typedef struct report {
   beam_buf text;
   int64_t listed, more;
+  size_t width; /* characters per element; 0 while only counting what would be listed */
 } report;
+
+#define REPORT_INIT {BEAM_BUF_INIT, 0, 0, 0}
+
+/* Splits the budget between the n elements a report will list. */
+static size_t width_for(int64_t n) {
+  size_t w = n > 0 ? BEAM_TEST_REPORT_BUDGET / (size_t)n : BEAM_TEST_REPORT_WIDTH_MAX;
+  return w < BEAM_TEST_REPORT_WIDTH_MIN ? BEAM_TEST_REPORT_WIDTH_MIN : w > BEAM_TEST_REPORT_WIDTH_MAX ? BEAM_TEST_REPORT_WIDTH_MAX : w;
+}
 
 static void add_element(const check_state *st, beam_dofn_ctx *ctx, report *r, const span *sp, int64_t times,
                         const char *why) {
@@ -162,14 +171,19 @@ static void add_element(const check_state *st, beam_dofn_ctx *ctx, report *r, co
     r->more += times;
     return;
   }
-  char shown[BEAM_TEST_REPORT_WIDTH + 1];
+  if (!r->width) {
+    r->listed++;
+    return;
+  }
+  char shown[BEAM_TEST_REPORT_WIDTH_MAX + 1];
+  size_t cap = r->width + 1;
   beam_reader rd = beam_reader_make(sp->data, sp->len);
   beam_value v;
   if (st->print_coder && beam_coder_decode(st->print_coder, &rd, true, beam_dofn_scratch(ctx), &v, NULL) == BEAM_OK) {
-    beam_test_format_value(&v, shown, sizeof shown);
+    beam_test_format_value(&v, shown, cap);
   } else { /* bytes a coder cannot decode: show them in hex */
     size_t k = 0;
-    for (size_t i = 0; i < sp->len && k + 3 < sizeof shown; i++) k += (size_t)snprintf(shown + k, 3, "%02x", sp->data[i]);
+    for (size_t i = 0; i < sp->len && k + 3 < cap; i++) k += (size_t)snprintf(shown + k, 3, "%02x", sp->data[i]);
     shown[k] = '\0';
   }
   if (r->text.len) beam_buf_append_str(&r->text, ", ");
@@ -200,7 +214,7 @@ static const char *label(const check_state *st, char *buf, size_t cap) {
   if (strcmp(st->kind, "window") == 0)
     snprintf(buf, cap, "window [%lld, %lld)", (long long)st->window_start, (long long)st->window_end);
   else if (strcmp(st->kind, "per_key") == 0 || strcmp(st->kind, "all") == 0) {
-    char key[BEAM_TEST_REPORT_WIDTH + 1] = "?";
+    char key[BEAM_TEST_REPORT_WIDTH_MIN + 1] = "?";
     beam_reader rd = beam_reader_make(st->key, st->key_len);
     beam_arena a = BEAM_ARENA_INIT;
     beam_value v;
@@ -231,17 +245,21 @@ static void diff(const check_state *st, beam_dofn_ctx *ctx, const span *actual, 
 /* The report for kinds compared as multisets (equal, empty, contains, per key, window). */
 static beam_status judge_multiset(const check_state *st, beam_dofn_ctx *ctx, const span *actual, size_t n_actual,
                                   const char *what, beam_error *err) {
-  report missing = {BEAM_BUF_INIT, 0, 0}, unexpected = {BEAM_BUF_INIT, 0, 0};
+  report missing = REPORT_INIT, unexpected = REPORT_INIT;
   int64_t n_missing = 0, n_unexpected = 0, got = total(actual, n_actual), want = total(st->expected, st->n_expected);
+  diff(st, ctx, actual, n_actual, &missing, &unexpected, &n_missing, &n_unexpected); /* count what is listed */
+  bool contains = strcmp(st->kind, "contains") == 0;
+  missing.width = unexpected.width = width_for(missing.listed + (contains ? 0 : unexpected.listed));
+  missing.listed = missing.more = unexpected.listed = unexpected.more = n_missing = n_unexpected = 0;
   diff(st, ctx, actual, n_actual, &missing, &unexpected, &n_missing, &n_unexpected);
   beam_status s = BEAM_OK;
   if (strcmp(st->kind, "empty") == 0 && got)
     s = beam_error_set(err, BEAM_ERR_USER, "assert \"%s\" on %s (empty) failed: expected no elements, got %lld: %s",
                        st->name, st->of, (long long)got, report_text(&unexpected));
-  else if (strcmp(st->kind, "contains") == 0 && n_missing)
+  else if (contains && n_missing)
     s = beam_error_set(err, BEAM_ERR_USER, "assert \"%s\" on %s (contains) failed: %lld of %lld missing (got %lld elements); missing: %s",
                        st->name, st->of, (long long)n_missing, (long long)want, (long long)got, report_text(&missing));
-  else if (strcmp(st->kind, "contains") != 0 && (n_missing || n_unexpected))
+  else if (!contains && (n_missing || n_unexpected))
     s = beam_error_set(err, BEAM_ERR_USER, "assert \"%s\" on %s (%s) failed: %lld missing, %lld unexpected (expected %lld, got %lld)%s%s%s%s",
                        st->name, st->of, what, (long long)n_missing, (long long)n_unexpected, (long long)want, (long long)got,
                        n_missing ? "; missing: " : "", n_missing ? report_text(&missing) : "",
@@ -252,8 +270,9 @@ static beam_status judge_multiset(const check_state *st, beam_dofn_ctx *ctx, con
 }
 
 static beam_status judge(const check_state *st, beam_dofn_ctx *ctx, const span *actual, size_t n_actual, beam_error *err) {
-  report listed = {BEAM_BUF_INIT, 0, 0};
+  report listed = REPORT_INIT;
   int64_t failing = 0, got = total(actual, n_actual);
+  listed.width = width_for(n_actual < BEAM_TEST_REPORT_FIRST ? (int64_t)n_actual : BEAM_TEST_REPORT_FIRST);
   char what[128];
   label(st, what, sizeof what);
   beam_status s = BEAM_OK;
@@ -266,7 +285,7 @@ static beam_status judge(const check_state *st, beam_dofn_ctx *ctx, const span *
     for (size_t i = 0; s == BEAM_OK && i < n_actual; i++) {
       beam_reader rd = beam_reader_make(actual[i].data, actual[i].len);
       beam_value v;
-      char why[96] = "";
+      char why[64] = "";
       s = beam_coder_decode(st->coder, &rd, true, beam_dofn_scratch(ctx), &v, err);
       if (s == BEAM_OK && !st->predicate(&v, why, sizeof why))
         failing += actual[i].count, add_element(st, ctx, &listed, &actual[i], actual[i].count, why);

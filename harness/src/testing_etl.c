@@ -9,7 +9,11 @@
 #include "beam/testing_etl.h"
 #include "beam/transforms/etl_element.h"
 #include "beam/transforms/etl_types.h"
+#include "pipeline_model.h"
 #include "testing_internal.h"
+
+/* Reports name the ETL's own PCollection, not the strings derived from it. */
+static const char *subject_of(const beam_pcollection *pc) { return pc->unique_name ? pc->unique_name : pc->id; }
 
 enum { ETL_FILES_NAME = 0, ETL_FILES_RECORDS = 2, ETL_FILES_DEDUPLICATED = 6 };
 
@@ -107,6 +111,7 @@ static beam_pcollection *as_strings(beam_test *t, beam_pcollection *pc, const ch
   char full[512];
   snprintf(full, sizeof full, "%s/Strings", name ? name : "?");
   beam_pipeline *p = beam_test_pipeline(t);
+  beam_test_next_subject(t, subject_of(pc));
   return beam_pardo1(p, full, pc, dofn, NULL, beam_coder_spec_string(p));
 }
 

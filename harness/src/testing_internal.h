@@ -16,9 +16,13 @@
 #define BEAM_TEST_CHECK_DOFN "beam_test_check"
 /* Counter every check adds 1 to when it has compared its group. */
 #define BEAM_TEST_CHECKED_COUNTER "beam_test_checked"
-/* Elements listed per side (missing / unexpected) in a failure report, and their width. */
+/* Elements listed per side (missing / unexpected) in a failure report. The report must fit a
+ * beam_error (512 bytes) with a runner's prefix, so the listed elements share a budget of
+ * characters: one missing and one unexpected dead letter show 120 characters each, six elements 40. */
 #define BEAM_TEST_REPORT_FIRST 3
-#define BEAM_TEST_REPORT_WIDTH 48
+#define BEAM_TEST_REPORT_BUDGET 240
+#define BEAM_TEST_REPORT_WIDTH_MIN 40
+#define BEAM_TEST_REPORT_WIDTH_MAX 200
 
 /* Window tags in a record (the bytes the reify DoFn emits: window, then the element). */
 enum { BEAM_TEST_WINDOW_GLOBAL = 0, BEAM_TEST_WINDOW_INTERVAL = 1, BEAM_TEST_WINDOW_OTHER = 2 };
@@ -27,6 +31,10 @@ enum { BEAM_TEST_WINDOW_GLOBAL = 0, BEAM_TEST_WINDOW_INTERVAL = 1, BEAM_TEST_WIN
 beam_status beam_test_fail(beam_test *t, beam_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 bool beam_test_failed(const beam_test *t);
+/* What the next assertion calls the asserted PCollection in its report (default: its unique
+ * name); for assertions on a derived PCollection, such as the ETL's. Copied; used once. */
+void beam_test_next_subject(beam_test *t, const char *subject);
+const char *beam_test_take_subject(beam_test *t);
 /* Remembers the transform id of a check, to verify after the run that it ran. */
 beam_status beam_test_add_check(beam_test *t, const char *transform_id);
 

@@ -21,6 +21,7 @@ struct beam_test {
   char **files;
   size_t n_files;
   char *failure;
+  char *subject; /* beam_test_next_subject */
   beam_run_result result;
 };
 
@@ -105,6 +106,7 @@ void beam_test_free(beam_test *t) {
   free(t->files);
   free(t->temp_dir);
   free(t->failure);
+  free(t->subject);
   free(t->name);
   beam_run_result_free(&t->result);
   beam_pipeline_free(t->p);
@@ -137,6 +139,18 @@ static bool push(char ***items, size_t *n, char *item) {
   *items = grown;
   (*items)[(*n)++] = item;
   return true;
+}
+
+void beam_test_next_subject(beam_test *t, const char *subject) {
+  free(t->subject);
+  t->subject = subject ? strdup(subject) : NULL;
+}
+
+/* The pending subject (caller frees), or NULL. */
+const char *beam_test_take_subject(beam_test *t) {
+  char *s = t->subject;
+  t->subject = NULL;
+  return s;
 }
 
 beam_status beam_test_add_check(beam_test *t, const char *transform_id) {

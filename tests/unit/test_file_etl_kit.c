@@ -124,10 +124,35 @@ static void a_wrong_table_count_is_reported(void **state) {
   beam_assert_etl_tables(t, &out, "RowsPerTable", tables, 3);
   assert_int_not_equal(beam_test_run(t, NULL), BEAM_OK);
   print_message("report: %s\n", beam_test_failure(t));
-  assert_non_null(strstr(beam_test_failure(t), "assert \"RowsPerTable\" on RowsPerTable/Strings.main (equal) failed: "
+  assert_non_null(strstr(beam_test_failure(t), "assert \"RowsPerTable\" on RowsAndDeadLetters.out (equal) failed: "
                                                "2 missing, 0 unexpected (expected 6, got 4); missing: "));
   assert_non_null(strstr(beam_test_failure(t), "\"events_order\""));
   assert_non_null(strstr(beam_test_failure(t), "\"events_refund\""));
+  beam_test_free(t);
+}
+
+/* A dead letter whose text differs shows both texts whole. */
+static void a_wrong_dead_letter_is_shown_whole(void **state) {
+  (void)state;
+  beam_test *t = beam_test_new("file ETL: wrong dead letter");
+  const char *inputs[] = {beam_test_write_file(t, "events.jsonl", events)};
+  char sink[4200];
+  beam_etl_file_pipeline_config cfg = {.inputs = inputs, .n_inputs = 1, .spec_json = spec, .spec_name = "spec.json",
+                                       .sink_uri = sqlite_sink(t, sink, sizeof sink), .progress = "off"};
+  beam_etl_file_pipeline_outputs out;
+  beam_test_etl_build(t, &cfg, &out);
+  const char *const dead[] = {
+      "events.jsonl:5: validate: field \"amount\": \"-5\" fails rule min 1 (validate.rules[0])",
+      "events.jsonl:7: parse: bad JSON: expected a JSON object ('{') at the start of the record, found 'n' at byte 1",
+  };
+  beam_assert_etl_dead_letters(t, &out, "DeadLetters", dead, 2);
+  assert_int_not_equal(beam_test_run(t, NULL), BEAM_OK);
+  print_message("report: %s\n", beam_test_failure(t));
+  assert_non_null(strstr(beam_test_failure(t),
+                         "assert \"DeadLetters\" on RowsAndDeadLetters.out (equal) failed: 1 missing, 1 unexpected "
+                         "(expected 2, got 2); missing: \"events.jsonl:5: validate: field \\\"amount\\\": \\\"-5\\\" fails "
+                         "rule min 1 (validate.rules[0])\"; unexpected: \"events.jsonl:5: validate: field \\\"amount\\\": "
+                         "\\\"-5\\\" fails rule min 0 (validate.rules[0])\""));
   beam_test_free(t);
 }
 
@@ -140,6 +165,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(routes_filters_dedupes_and_dead_letters),
       cmocka_unit_test(the_bundled_samples),
       cmocka_unit_test(a_wrong_table_count_is_reported),
+      cmocka_unit_test(a_wrong_dead_letter_is_shown_whole),
   };
   return cmocka_run_group_tests_name("file_etl_kit", tests, NULL, NULL);
 }
