@@ -5,9 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(
-  build-essential cmake ninja-build pkg-config git ca-certificates python3 python3-venv
+  build-essential cmake ninja-build pkg-config git ca-certificates curl python3 python3-venv
   libgrpc-dev protobuf-c-compiler libprotobuf-c-dev protobuf-compiler libprotobuf-dev
-  libcurl4-openssl-dev libjansson-dev libcmocka-dev libyaml-dev libsqlite3-dev sqlite3 zlib1g-dev
+  libcurl4-openssl-dev libssl-dev libjansson-dev libcmocka-dev libyaml-dev libsqlite3-dev sqlite3 zlib1g-dev
   clang libclang-rt-14-dev
 )
 missing=()
@@ -31,6 +31,37 @@ if [[ " $* " == *" --with-python-peers "* ]]; then
     echo "install-deps: pip install apache-beam==${APACHE_BEAM_VERSION}"
     .venv/bin/pip install -q --disable-pip-version-check "apache-beam==${APACHE_BEAM_VERSION}" pyyaml
   fi
+  # google-cloud-pubsub (descriptors for the Pub/Sub proto check) in a venv of its own: its
+  # protobuf requirement need not agree with apache-beam's.
+  if ! .peers/pubsub-venv/bin/python -c "import importlib.metadata as m, sys; sys.exit(m.version('google-cloud-pubsub') != '${GOOGLE_CLOUD_PUBSUB_VERSION}')" 2>/dev/null; then
+    echo "install-deps: pip install google-cloud-pubsub==${GOOGLE_CLOUD_PUBSUB_VERSION} (.peers/pubsub-venv)"
+    mkdir -p .peers
+    python3 -m venv .peers/pubsub-venv
+    .peers/pubsub-venv/bin/pip install -q --disable-pip-version-check "google-cloud-pubsub==${GOOGLE_CLOUD_PUBSUB_VERSION}"
+  fi
+fi
+
+# Google's discovery documents, for checking REST request bodies (BigQuery, Dataflow, GCS) in
+# tests: only the JSON files of google-api-python-client's wheel, into .peers/discovery (the
+# package itself would upgrade protobuf past what apache-beam accepts).
+if [[ " $* " == *" --with-python-peers "* ]] &&
+   ! grep -qx "$GOOGLE_API_PYTHON_CLIENT_VERSION" .peers/discovery/version 2>/dev/null; then
+  echo "install-deps: discovery documents of google-api-python-client==${GOOGLE_API_PYTHON_CLIENT_VERSION}"
+  tmp=$(mktemp -d)
+  .venv/bin/pip download -q --disable-pip-version-check --no-deps -d "$tmp" \
+    "google-api-python-client==${GOOGLE_API_PYTHON_CLIENT_VERSION}"
+  mkdir -p .peers/discovery
+  .venv/bin/python - "$tmp"/*.whl .peers/discovery <<'PY'
+import sys, zipfile
+wheel, out = sys.argv[1], sys.argv[2]
+names = ["bigquery.v2.json", "dataflow.v1b3.json", "storage.v1.json", "pubsub.v1.json"]
+with zipfile.ZipFile(wheel) as z:
+    for n in names:
+        with open(f"{out}/{n}", "wb") as f:
+            f.write(z.read(f"googleapiclient/discovery_cache/documents/{n}"))
+PY
+  echo "$GOOGLE_API_PYTHON_CLIENT_VERSION" > .peers/discovery/version
+  rm -rf "$tmp"
 fi
 
 # Prism (Beam's portable runner in Go) from the Go module proxy, into .peers/bin.
@@ -43,6 +74,23 @@ if [[ " $* " == *" --with-go-peers "* ]]; then
     # module itself still comes from the Go module proxy over TLS.
     GOSUMDB=off GOBIN="$PWD/.peers/bin" go install "github.com/apache/beam/sdks/v2/go/cmd/prism@${PRISM_VERSION}"
     echo "$PRISM_VERSION" > .peers/prism.version
+  fi
+  # fake-gcs-server, the GCS emulator the gcs-labelled tests start (tests/gcp).
+  if ! [[ -x .peers/bin/fake-gcs-server ]] || ! grep -qx "$FAKE_GCS_SERVER_VERSION" .peers/fake-gcs-server.version 2>/dev/null; then
+    echo "install-deps: go install fake-gcs-server@${FAKE_GCS_SERVER_VERSION}"
+    GOSUMDB=off GOBIN="$PWD/.peers/bin" go install "github.com/fsouza/fake-gcs-server@${FAKE_GCS_SERVER_VERSION}"
+    echo "$FAKE_GCS_SERVER_VERSION" > .peers/fake-gcs-server.version
+  fi
+  # The Pub/Sub emulator (pstest in a Go main, tests/peers/pubsub/peer); rebuilt when its sources
+  # change. PUBSUB_PEER_BIN overrides where it goes.
+  pubsub_bin=${PUBSUB_PEER_BIN:-$PWD/.peers/bin}
+  pubsub_stamp=$(cat tests/peers/pubsub/peer/go.mod tests/peers/pubsub/peer/go.sum tests/peers/pubsub/peer/*.go | sha256sum | cut -c1-16)
+  if ! [[ -x $pubsub_bin/pubsub_peer ]] || ! grep -qx "$pubsub_stamp" "$pubsub_bin/pubsub_peer.version" 2>/dev/null; then
+    command -v go >/dev/null || { echo "install-deps: Go is needed to build the Pub/Sub emulator" >&2; exit 1; }
+    echo "install-deps: go build tests/peers/pubsub/peer (pstest)"
+    mkdir -p "$pubsub_bin"
+    (cd tests/peers/pubsub/peer && GOSUMDB=off GOFLAGS=-mod=mod go build -o "$pubsub_bin/pubsub_peer" .)
+    echo "$pubsub_stamp" > "$pubsub_bin/pubsub_peer.version"
   fi
 fi
 

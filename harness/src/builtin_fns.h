@@ -8,5 +8,7 @@
 
 const beam_dofn_def *beam_builtin_dofn(const char *name);
 const beam_combinefn_def *beam_builtin_combinefn(const char *name);
+/* The testing kit's DoFns (testing_fns.c). */
+const beam_dofn_def *beam_test_builtin_dofn(const char *name);
 
 #endif

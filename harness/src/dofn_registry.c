@@ -30,7 +30,8 @@ beam_status beam_dofn_register(const beam_dofn_def *def) {
 const beam_dofn_def *beam_dofn_lookup(const char *name) {
   for (size_t i = 0; i < n_dofns; i++)
     if (strcmp(dofns[i]->name, name) == 0) return dofns[i];
-  return beam_builtin_dofn(name);
+  const beam_dofn_def *builtin = beam_builtin_dofn(name);
+  return builtin ? builtin : beam_test_builtin_dofn(name);
 }
 
 beam_status beam_combinefn_register(const beam_combinefn_def *def) {

@@ -72,8 +72,31 @@ typedef struct beam_side_input_source {
   beam_status (*get)(void *self, const char *transform_id, const char *local_name,
                      const char *pcollection_id, beam_arena *arena, const beam_value_list **out,
                      beam_error *err);
+  /* Multimap access: the values under one key of a KV side input. key_bytes is the key
+   * nested-encoded with the KV's key coder (what Beam compares); key is the same value. */
+  beam_status (*lookup)(void *self, const char *transform_id, const char *local_name,
+                        const char *pcollection_id, const beam_value *key, const beam_bytes *key_bytes,
+                        beam_arena *arena, const beam_value_list **out, beam_error *err);
   void *self;
 } beam_side_input_source;
+
+/* Where bag user state lives between bundles: the local runner's in-memory store, or the
+ * runner's state over the Fn API. Values are the bag's elements encoded (nested) and
+ * concatenated; get appends what it reads to out. */
+typedef struct beam_user_state_key {
+  const char *transform_id;
+  const char *state_id;
+  beam_bytes window; /* the window encoded with the input's window coder */
+  beam_bytes key;    /* the element's key nested-encoded with the input's key coder */
+} beam_user_state_key;
+
+typedef struct beam_user_state_backend {
+  beam_status (*get)(void *self, const beam_user_state_key *k, beam_buf *out, beam_error *err);
+  beam_status (*append)(void *self, const beam_user_state_key *k, const uint8_t *data, size_t len,
+                        beam_error *err);
+  beam_status (*clear)(void *self, const beam_user_state_key *k, beam_error *err);
+  void *self;
+} beam_user_state_backend;
 
 /* Where data sinks (beam:runner:sink:v1) send encoded elements: the harness's data channel.
  * is_last closes the sink's stream for the bundle. */
@@ -93,21 +116,38 @@ struct beam_exec_graph {
   const json_t *options;      /* pipeline options */
   const char *bundle_id;
   beam_side_input_source side_inputs;
+  beam_user_state_backend user_state;
   /* True in the local runner: side inputs are complete only at finish, so ParDos with side
    * inputs hold their main input until then. The harness reads them over the State API. */
   bool side_inputs_deferred;
+  /* A stateful ParDo runs in this graph: its bundles are never split. The split itself is
+   * legal, but Prism 2.67 queues the residual of a keyed stage where it is never scheduled
+   * (engine/elementmanager.go splitBundle) and the job stalls; an empty split response is
+   * always correct. */
+  bool unsplittable;
   beam_data_port data_out;    /* set by the harness for each bundle */
   /* Counters of the bundle, gathered at finish. */
   beam_exec_counter *counters;
   size_t n_counters, cap_counters;
   /* Coders built for this graph, freed with it. */
   beam_coder **coders;
+  const char **coder_ids; /* parallel to coders: what each was built from */
   size_t n_coders, cap_coders;
 };
 
-/* Resolves a coder id of the graph's Components (cached per graph). */
+/* Resolves a coder id of the graph's Components (built once per graph, owned by it). */
 beam_status beam_exec_graph_coder(beam_exec_graph *g, const char *coder_id, beam_coder **out,
                                   beam_error *err);
+/* The key and value coders of a KV PCollection (owned by the graph). */
+beam_status beam_exec_graph_kv_coders(beam_exec_graph *g, const char *pcollection_id, const beam_coder **key,
+                                      const beam_coder **value, beam_error *err);
+/* The window coder of a PCollection's windowing strategy. */
+beam_status beam_exec_graph_window_coder(beam_exec_graph *g, const char *pcollection_id, beam_coder **out,
+                                         beam_error *err);
+/* Decodes concatenated nested encodings (state and side input reads) into a list in arena.
+ * Decoded bytes and strings alias in. */
+beam_status beam_exec_decode_all(const beam_coder *coder, const beam_bytes *in, beam_arena *arena, beam_value_list *out,
+                                 beam_error *err);
 /* Adds delta to the counter (transform, name). */
 beam_status beam_exec_graph_count(beam_exec_graph *g, const char *transform_id, const char *name,
                                   int64_t delta);

@@ -16,21 +16,88 @@ static const PIPE(PTransform) *find_transform(const PIPE(Components) *c, const c
 
 beam_status beam_exec_graph_coder(beam_exec_graph *g, const char *coder_id, beam_coder **out,
                                   beam_error *err) {
+  for (size_t i = 0; i < g->n_coders; i++)
+    if (strcmp(g->coder_ids[i], coder_id) == 0) {
+      *out = g->coders[i];
+      return BEAM_OK;
+    }
   beam_coder *c = NULL;
   beam_status s = beam_coder_from_components(g->components, coder_id, &c, err);
   if (s != BEAM_OK) return s;
+  const char *id = beam_arena_strdup(&g->arena, coder_id);
   if (g->n_coders == g->cap_coders) {
     size_t cap = g->cap_coders ? g->cap_coders * 2 : 8;
     beam_coder **grown = realloc(g->coders, cap * sizeof *grown);
-    if (!grown) {
+    const char **grown_ids = grown ? realloc(g->coder_ids, cap * sizeof *grown_ids) : NULL;
+    if (grown) g->coders = grown;
+    if (grown_ids) g->coder_ids = grown_ids;
+    if (!grown || !grown_ids) {
       beam_coder_free(c);
       return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
     }
-    g->coders = grown;
     g->cap_coders = cap;
   }
+  if (!id) {
+    beam_coder_free(c);
+    return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  }
+  g->coder_ids[g->n_coders] = id;
   g->coders[g->n_coders++] = c;
   *out = c;
+  return BEAM_OK;
+}
+
+static const PIPE(PCollection) *find_pcollection(const PIPE(Components) *c, const char *id) {
+  for (size_t i = 0; i < c->n_pcollections; i++)
+    if (strcmp(c->pcollections[i]->key, id) == 0) return c->pcollections[i]->value;
+  return NULL;
+}
+
+beam_status beam_exec_graph_kv_coders(beam_exec_graph *g, const char *pcollection_id, const beam_coder **key,
+                                      const beam_coder **value, beam_error *err) {
+  const PIPE(PCollection) *pc = find_pcollection(g->components, pcollection_id);
+  if (!pc) return beam_error_set(err, BEAM_ERR_NOT_FOUND, "PCollection %s is not in the components", pcollection_id);
+  beam_coder *c = NULL;
+  beam_status s = beam_exec_graph_coder(g, pc->coder_id, &c, err);
+  if (s != BEAM_OK) return s;
+  if (strcmp(beam_coder_urn(c), BEAM_URN_CODER_KV) != 0 || beam_coder_n_components(c) != 2)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "PCollection %s has coder %s, not a KV coder", pcollection_id,
+                          beam_coder_urn(c));
+  *key = beam_coder_component(c, 0);
+  *value = beam_coder_component(c, 1);
+  return BEAM_OK;
+}
+
+beam_status beam_exec_graph_window_coder(beam_exec_graph *g, const char *pcollection_id, beam_coder **out,
+                                         beam_error *err) {
+  const PIPE(Components) *c = g->components;
+  const PIPE(PCollection) *pc = find_pcollection(c, pcollection_id);
+  if (!pc) return beam_error_set(err, BEAM_ERR_NOT_FOUND, "PCollection %s is not in the components", pcollection_id);
+  for (size_t i = 0; i < c->n_windowing_strategies; i++)
+    if (strcmp(c->windowing_strategies[i]->key, pc->windowing_strategy_id) == 0)
+      return beam_exec_graph_coder(g, c->windowing_strategies[i]->value->window_coder_id, out, err);
+  return beam_error_set(err, BEAM_ERR_NOT_FOUND, "windowing strategy %s of PCollection %s is not in the components",
+                        pc->windowing_strategy_id, pcollection_id);
+}
+
+beam_status beam_exec_decode_all(const beam_coder *coder, const beam_bytes *in, beam_arena *arena, beam_value_list *out,
+                                 beam_error *err) {
+  beam_value *items = NULL;
+  size_t n = 0, cap = 0;
+  beam_reader r = beam_reader_make(in->data, in->len);
+  while (!beam_reader_at_end(&r)) {
+    if (n == cap) {
+      cap = cap ? cap * 2 : 16;
+      beam_value *grown = beam_arena_alloc(arena, cap * sizeof *grown);
+      if (!grown) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory decoding values");
+      if (n) memcpy(grown, items, n * sizeof *grown);
+      items = grown;
+    }
+    beam_status s = beam_coder_decode(coder, &r, true, arena, &items[n], err);
+    if (s != BEAM_OK) return beam_error_prefix(err, "value %zu: ", n);
+    n++;
+  }
+  *out = (beam_value_list){items, n};
   return BEAM_OK;
 }
 
@@ -186,6 +253,7 @@ void beam_exec_graph_free(beam_exec_graph *g) {
     if (g->nodes[i] && g->nodes[i]->ops && g->nodes[i]->ops->teardown) g->nodes[i]->ops->teardown(g->nodes[i]);
   for (size_t i = 0; i < g->n_coders; i++) beam_coder_free(g->coders[i]);
   free(g->coders);
+  free(g->coder_ids);
   free(g->counters);
   beam_arena_free(&g->arena);
   free(g);

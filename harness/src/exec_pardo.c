@@ -1,51 +1,11 @@
 /* The ParDo node: runs a registered C DoFn (urn beam:dofn:c:v1). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "beam/dofn.h"
 #include "beam/urns.h"
-#include "exec_nodes.h"
-
-enum { MAX_COUNTERS = 256 };
-
-typedef struct pardo_node pardo_node;
-
-struct beam_dofn_setup_ctx {
-  pardo_node *pn;
-};
-
-struct beam_dofn_ctx {
-  pardo_node *pn;
-  const beam_windowed_value *current;
-};
-
-typedef struct side_input {
-  const char *local_name;
-  const char *pcollection_id;
-  const beam_value_list *values; /* fetched once per bundle */
-} side_input;
-
-struct pardo_node {
-  beam_exec_node *node;
-  const beam_dofn_def *def;
-  void *state;
-  json_t *payload;       /* {"fn", "config", "outputs"} */
-  const json_t *config;
-  size_t *output_slot;   /* DoFn output index -> node->outputs index */
-  size_t n_declared_outputs;
-  const char *counter_names[MAX_COUNTERS];
-  int64_t counter_values[MAX_COUNTERS];
-  int n_counters;
-  side_input *side_inputs;
-  size_t n_side_inputs;
-  beam_windowed_value *deferred; /* main input held until side inputs are complete */
-  size_t n_deferred, cap_deferred;
-  beam_arena scratch;
-  beam_arena bundle;
-  beam_dofn_setup_ctx setup_ctx;
-  beam_dofn_ctx ctx;
-  bool set_up;
-};
+#include "exec_pardo.h"
 
 /* --- the context API DoFns call --------------------------------------------------------- */
 
@@ -64,6 +24,17 @@ int beam_dofn_output_index(const beam_dofn_setup_ctx *ctx, const char *tag) {
   for (size_t i = 0; i < json_array_size(outs); i++)
     if (strcmp(json_string_value(json_array_get(outs, i)), tag) == 0) return (int)i;
   return -1;
+}
+
+const char *beam_counter_split_namespace(const char *qualified, char *ns, size_t ns_cap) {
+  const char *colon = strchr(qualified, ':');
+  size_t n = colon ? (size_t)(colon - qualified) : 0;
+  if (!colon || n == 0) {
+    snprintf(ns, ns_cap, "%s", BEAM_COUNTER_DEFAULT_NAMESPACE);
+    return colon ? colon + 1 : qualified;
+  }
+  snprintf(ns, ns_cap, "%.*s", (int)n, qualified);
+  return colon + 1;
 }
 
 int beam_dofn_declare_counter(beam_dofn_setup_ctx *ctx, const char *name) {
@@ -126,6 +97,9 @@ beam_status beam_dofn_side_input(beam_dofn_ctx *ctx, const char *name, const bea
   for (size_t i = 0; i < pn->n_side_inputs; i++) {
     side_input *si = &pn->side_inputs[i];
     if (strcmp(si->local_name, name) != 0) continue;
+    if (si->multimap)
+      return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: side input \"%s\" is a multimap: use beam_dofn_side_input_lookup",
+                            pn->node->transform_id, name);
     if (!si->values) {
       beam_side_input_source *src = &pn->node->graph->side_inputs;
       if (!src->get)
@@ -142,11 +116,25 @@ beam_status beam_dofn_side_input(beam_dofn_ctx *ctx, const char *name, const bea
 
 /* --- node lifecycle ---------------------------------------------------------------------- */
 
-static beam_status pardo_call(pardo_node *pn, const beam_windowed_value *wv, beam_error *err) {
+static beam_status pardo_call_one(pardo_node *pn, const beam_windowed_value *wv, beam_error *err) {
   pn->ctx.current = wv;
   beam_status s = pn->def->process(pn->state, &pn->ctx, wv, err);
   pn->ctx.current = NULL;
   beam_arena_reset(&pn->scratch);
+  if (pn->n_states && s == BEAM_OK) s = beam_pardo_state_after_element(pn, err);
+  return s;
+}
+
+/* State is per window: a stateful DoFn sees an element in several windows once per window. */
+static beam_status pardo_call(pardo_node *pn, const beam_windowed_value *wv, beam_error *err) {
+  if (!pn->n_states || wv->n_windows <= 1) return pardo_call_one(pn, wv, err);
+  beam_status s = BEAM_OK;
+  for (size_t i = 0; s == BEAM_OK && i < wv->n_windows; i++) {
+    beam_windowed_value one = *wv;
+    one.windows = &wv->windows[i];
+    one.n_windows = 1;
+    s = pardo_call_one(pn, &one, err);
+  }
   return s;
 }
 
@@ -178,7 +166,9 @@ static beam_status pardo_start(beam_exec_node *n, beam_error *err) {
   pardo_node *pn = n->impl;
   memset(pn->counter_values, 0, sizeof pn->counter_values);
   for (size_t i = 0; i < pn->n_side_inputs; i++) pn->side_inputs[i].values = NULL;
+  beam_pardo_side_inputs_reset(pn);
   pn->n_deferred = 0;
+  beam_user_state_discard(&pn->user_state); /* whatever a failed bundle left */
   if (!pn->def->start_bundle) return BEAM_OK;
   return pn->def->start_bundle(pn->state, &pn->ctx, err);
 }
@@ -189,6 +179,10 @@ static beam_status pardo_finish(beam_exec_node *n, beam_error *err) {
   for (size_t i = 0; s == BEAM_OK && i < pn->n_deferred; i++) s = pardo_call(pn, &pn->deferred[i], err);
   pn->n_deferred = 0;
   if (s == BEAM_OK && pn->def->finish_bundle) s = pn->def->finish_bundle(pn->state, &pn->ctx, err);
+  if (pn->n_states) {
+    beam_status flushed = beam_pardo_state_finish(pn, s == BEAM_OK, err);
+    if (s == BEAM_OK) s = flushed;
+  }
   for (int i = 0; i < pn->n_counters; i++)
     beam_exec_graph_count(n->graph, n->transform_id, pn->counter_names[i], pn->counter_values[i]);
   beam_arena_reset(&pn->bundle);
@@ -202,6 +196,7 @@ static void pardo_teardown(beam_exec_node *n) {
   free(pn->state);
   free(pn->output_slot);
   free(pn->deferred);
+  beam_pardo_state_teardown(pn);
   json_decref(pn->payload);
   beam_arena_free(&pn->scratch);
   beam_arena_free(&pn->bundle);
@@ -260,7 +255,8 @@ static beam_status parse_payload(pardo_node *pn, const PIPE(PTransform) *t, PIPE
     if (!si->pcollection_id)
       return beam_error_set(err, BEAM_ERR_INVALID_ARG, "side input \"%s\" is not an input", si->local_name);
   }
-  return map_outputs(pn, t, err);
+  beam_status s = beam_pardo_state_setup(pn, t, pardo, err);
+  return s == BEAM_OK ? map_outputs(pn, t, err) : s;
 }
 
 static beam_status pardo_create(beam_exec_graph *g, beam_exec_node *node, const PIPE(PTransform) *t,

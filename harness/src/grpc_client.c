@@ -60,8 +60,8 @@ static gpr_timespec after_ms(int ms) {
   return gpr_time_add(gpr_now(GPR_CLOCK_REALTIME), gpr_time_from_millis(ms, GPR_TIMESPAN));
 }
 
-beam_status beam_grpc_channel_open(const char *target, const char *worker_id, beam_grpc_channel **out,
-                                   beam_error *err) {
+static beam_status channel_open(const char *target, const char *worker_id, bool tls, beam_grpc_channel **out,
+                                beam_error *err) {
   pthread_once(&grpc_once, grpc_start);
   beam_grpc_channel *ch = calloc(1, sizeof *ch);
   if (!ch) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
@@ -74,15 +74,25 @@ beam_status beam_grpc_channel_open(const char *target, const char *worker_id, be
       {.type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, .value.integer = -1},
   };
   grpc_channel_args cargs = {2, args};
-  grpc_channel_credentials *creds = grpc_insecure_credentials_create();
-  ch->channel = grpc_channel_create(target, creds, &cargs);
-  grpc_channel_credentials_release(creds);
+  grpc_channel_credentials *creds = tls ? grpc_ssl_credentials_create(NULL, NULL, NULL, NULL)
+                                        : grpc_insecure_credentials_create();
+  ch->channel = creds ? grpc_channel_create(target, creds, &cargs) : NULL;
+  if (creds) grpc_channel_credentials_release(creds);
   if (!ch->target || (worker_id && !ch->worker_id) || !ch->channel) {
     beam_grpc_channel_close(ch);
-    return beam_error_set(err, BEAM_ERR_IO, "cannot create a gRPC channel to %s", target);
+    return beam_error_set(err, BEAM_ERR_IO, "cannot create a gRPC %schannel to %s", tls ? "TLS " : "", target);
   }
   *out = ch;
   return BEAM_OK;
+}
+
+beam_status beam_grpc_channel_open(const char *target, const char *worker_id, beam_grpc_channel **out,
+                                   beam_error *err) {
+  return channel_open(target, worker_id, false, out, err);
+}
+
+beam_status beam_grpc_channel_open_tls(const char *target, beam_grpc_channel **out, beam_error *err) {
+  return channel_open(target, NULL, true, out, err);
 }
 
 void beam_grpc_channel_close(beam_grpc_channel *ch) {
@@ -111,6 +121,25 @@ static void fill_metadata(beam_grpc_channel *ch, grpc_metadata *md, size_t *n) {
   md->key = grpc_slice_from_static_string("worker_id");
   md->value = grpc_slice_from_copied_string(ch->worker_id);
   *n = 1;
+}
+
+/* worker_id (if any) then the call's extras; md has room for 1 + BEAM_GRPC_MAX_CALL_METADATA. */
+static void fill_call_metadata(beam_grpc_channel *ch, const beam_grpc_metadata *extra, size_t n_extra,
+                               grpc_metadata *md, size_t *n) {
+  fill_metadata(ch, md, n);
+  for (size_t i = 0; i < n_extra; i++) {
+    memset(&md[*n], 0, sizeof md[*n]);
+    md[*n].key = grpc_slice_from_copied_string(extra[i].key);
+    md[*n].value = grpc_slice_from_copied_string(extra[i].value);
+    (*n)++;
+  }
+}
+
+static void free_metadata(grpc_metadata *md, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    grpc_slice_unref(md[i].key);
+    grpc_slice_unref(md[i].value);
+  }
 }
 
 static grpc_byte_buffer *to_buffer(const void *data, size_t len) {
@@ -143,12 +172,22 @@ static beam_status status_error(beam_error *err, const char *method, const char 
 
 beam_status beam_grpc_unary(beam_grpc_channel *ch, const char *method, const void *req, size_t len,
                             int timeout_ms, beam_buf *resp, beam_error *err) {
+  return beam_grpc_unary_ex(ch, method, req, len, NULL, 0, timeout_ms, resp, NULL, err);
+}
+
+beam_status beam_grpc_unary_ex(beam_grpc_channel *ch, const char *method, const void *req, size_t len,
+                               const beam_grpc_metadata *extra, size_t n_extra, int timeout_ms, beam_buf *resp,
+                               int *code_out, beam_error *err) {
+  if (code_out) *code_out = -1;
+  if (n_extra > BEAM_GRPC_MAX_CALL_METADATA)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: %zu metadata entries, at most %d", method, n_extra,
+                          (int)BEAM_GRPC_MAX_CALL_METADATA);
   gpr_timespec deadline = timeout_ms > 0 ? after_ms(timeout_ms) : forever();
   grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
   grpc_call *call = new_call(ch, cq, method, deadline);
-  grpc_metadata md;
+  grpc_metadata md[1 + BEAM_GRPC_MAX_CALL_METADATA];
   size_t n_md;
-  fill_metadata(ch, &md, &n_md);
+  fill_call_metadata(ch, extra, n_extra, md, &n_md);
   grpc_byte_buffer *send = to_buffer(req, len), *recv = NULL;
   grpc_metadata_array initial, trailing;
   grpc_metadata_array_init(&initial);
@@ -159,7 +198,7 @@ beam_status beam_grpc_unary(beam_grpc_channel *ch, const char *method, const voi
   memset(ops, 0, sizeof ops);
   ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
   ops[0].data.send_initial_metadata.count = n_md;
-  ops[0].data.send_initial_metadata.metadata = n_md ? &md : NULL;
+  ops[0].data.send_initial_metadata.metadata = n_md ? md : NULL;
   ops[1].op = GRPC_OP_SEND_MESSAGE;
   ops[1].data.send_message.send_message = send;
   ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
@@ -172,8 +211,10 @@ beam_status beam_grpc_unary(beam_grpc_channel *ch, const char *method, const voi
   ops[5].data.recv_status_on_client.status_details = &details;
   ops[5].data.recv_status_on_client.trailing_metadata = &trailing;
   beam_status s = BEAM_OK;
-  if (grpc_call_start_batch(call, ops, 6, tag_of(TAG_UNARY), NULL) != GRPC_CALL_OK ||
-      !wait_tag(cq, TAG_UNARY, forever()))
+  bool completed = grpc_call_start_batch(call, ops, 6, tag_of(TAG_UNARY), NULL) == GRPC_CALL_OK &&
+                   wait_tag(cq, TAG_UNARY, forever());
+  if (completed && code_out) *code_out = (int)code;
+  if (!completed)
     s = beam_error_set(err, BEAM_ERR_IO, "%s on %s: the call did not complete", method, ch->target);
   else if (code != GRPC_STATUS_OK)
     s = status_error(err, method, ch->target, code, details);
@@ -181,7 +222,7 @@ beam_status beam_grpc_unary(beam_grpc_channel *ch, const char *method, const voi
     s = beam_error_set(err, BEAM_ERR_IO, "%s on %s: no response message", method, ch->target);
   else
     s = from_buffer(recv, resp, err);
-  if (n_md) grpc_slice_unref(md.value);
+  free_metadata(md, n_md);
   grpc_byte_buffer_destroy(send);
   if (recv) grpc_byte_buffer_destroy(recv);
   grpc_metadata_array_destroy(&initial);
@@ -197,6 +238,11 @@ beam_status beam_grpc_unary(beam_grpc_channel *ch, const char *method, const voi
 
 beam_status beam_grpc_stream_open(beam_grpc_channel *ch, const char *method, beam_grpc_stream **out,
                                   beam_error *err) {
+  return beam_grpc_stream_open_timeout(ch, method, 0, out, err);
+}
+
+beam_status beam_grpc_stream_open_timeout(beam_grpc_channel *ch, const char *method, int timeout_ms,
+                                          beam_grpc_stream **out, beam_error *err) {
   beam_grpc_stream *s = calloc(1, sizeof *s);
   if (!s) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   s->ch = ch;
@@ -207,7 +253,7 @@ beam_status beam_grpc_stream_open(beam_grpc_channel *ch, const char *method, bea
   grpc_metadata_array_init(&s->trailing);
   s->details = grpc_empty_slice();
   s->cq = grpc_completion_queue_create_for_pluck(NULL);
-  s->call = new_call(ch, s->cq, method, forever());
+  s->call = new_call(ch, s->cq, method, timeout_ms > 0 ? after_ms(timeout_ms) : forever());
   grpc_metadata md;
   size_t n_md;
   fill_metadata(ch, &md, &n_md);

@@ -18,6 +18,10 @@ typedef struct beam_grpc_stream beam_grpc_stream;
 /* target: "host:port" (or any gRPC target URI). worker_id may be NULL (no metadata). */
 beam_status beam_grpc_channel_open(const char *target, const char *worker_id, beam_grpc_channel **out,
                                    beam_error *err);
+/* A TLS channel verified against gRPC's default root certificates (the file named by
+ * $GRPC_DEFAULT_SSL_ROOTS_FILE_PATH, else the roots installed with gRPC): for Google APIs such
+ * as "pubsub.googleapis.com:443". Credentials go per call (beam_grpc_unary_ex metadata). */
+beam_status beam_grpc_channel_open_tls(const char *target, beam_grpc_channel **out, beam_error *err);
 void beam_grpc_channel_close(beam_grpc_channel *ch);
 const char *beam_grpc_channel_target(const beam_grpc_channel *ch);
 
@@ -26,8 +30,29 @@ const char *beam_grpc_channel_target(const beam_grpc_channel *ch);
 beam_status beam_grpc_unary(beam_grpc_channel *ch, const char *method, const void *req, size_t len,
                             int timeout_ms, beam_buf *resp, beam_error *err);
 
+/* Extra metadata for one call (keys lowercase, e.g. "authorization"). */
+typedef struct beam_grpc_metadata {
+  const char *key;
+  const char *value;
+} beam_grpc_metadata;
+
+enum { BEAM_GRPC_MAX_CALL_METADATA = 8 };
+
+/* beam_grpc_unary with up to BEAM_GRPC_MAX_CALL_METADATA extra metadata entries, reporting
+ * the call's gRPC status code in *code (may be NULL): 0 (OK) on success, the server's code
+ * (or the transport's: UNAVAILABLE when unreachable, DEADLINE_EXCEEDED on timeout) on
+ * failure, -1 when the call could not be made at all. Callers use it to tell a retryable
+ * failure from one that cannot succeed. */
+beam_status beam_grpc_unary_ex(beam_grpc_channel *ch, const char *method, const void *req, size_t len,
+                               const beam_grpc_metadata *md, size_t n_md, int timeout_ms, beam_buf *resp,
+                               int *code, beam_error *err);
+
 beam_status beam_grpc_stream_open(beam_grpc_channel *ch, const char *method, beam_grpc_stream **out,
                                   beam_error *err);
+/* The same with a deadline for the whole call (timeout_ms <= 0: none): a transfer that must
+ * not hang, such as a worker's artifact download. */
+beam_status beam_grpc_stream_open_timeout(beam_grpc_channel *ch, const char *method, int timeout_ms,
+                                          beam_grpc_stream **out, beam_error *err);
 /* Sends one message; blocks until the transport took it. */
 beam_status beam_grpc_stream_send(beam_grpc_stream *s, const void *msg, size_t len, beam_error *err);
 /* Receives one message into msg; *eof is set (and BEAM_OK returned) when the server ended

@@ -12,8 +12,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "beam/coder.h"
 #include "beam/runner.h"
+#include "bytes_map.h"
 #include "exec_nodes.h"
+#include "local_state.h"
 
 /* Collects leaf transform ids under id, depth first. */
 static beam_status collect_leaves(const PIPE(Components) *c, const char *id, const char ***ids, size_t *n,
@@ -49,9 +52,14 @@ typedef struct materialized {
   beam_value *items;
   size_t n, cap;
   beam_value_list list;
+  /* Multimap access: encoded key -> the values under it, built on the first lookup. */
+  bool indexed;
+  beam_bytes_map index;
+  beam_value_list *groups;
 } materialized;
 
 typedef struct side_inputs {
+  beam_exec_graph *g;
   materialized *items;
   size_t n;
   beam_exec_node *collectors;
@@ -85,6 +93,64 @@ static beam_status side_input_get(void *self, const char *transform_id, const ch
       *out = &si->items[i].list;
       return BEAM_OK;
     }
+  return beam_error_set(err, BEAM_ERR_NOT_FOUND, "%s: side input %s (%s) was not materialized", transform_id,
+                        local_name, pcollection_id);
+}
+
+/* Groups a KV side input's values by encoded key (two passes: count, then fill). */
+static beam_status build_index(side_inputs *si, materialized *m, beam_error *err) {
+  const beam_coder *key_coder = NULL, *value_coder = NULL;
+  beam_status s = beam_exec_graph_kv_coders(si->g, m->pcollection_id, &key_coder, &value_coder, err);
+  size_t *group_of = s == BEAM_OK ? calloc(m->n + 1, sizeof *group_of) : NULL;
+  if (s == BEAM_OK && !group_of) s = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory indexing a side input");
+  beam_buf key = BEAM_BUF_INIT;
+  for (size_t i = 0; s == BEAM_OK && i < m->n; i++) {
+    if (m->items[i].kind != BEAM_VALUE_KV) {
+      s = beam_error_set(err, BEAM_ERR_INVALID_ARG, "multimap side input %s: element %zu is not a KV", m->pcollection_id, i);
+      break;
+    }
+    beam_buf_reset(&key);
+    s = beam_coder_encode(key_coder, m->items[i].u.kv.key, true, &key, err);
+    bool added;
+    ptrdiff_t g = s == BEAM_OK ? beam_bytes_map_put(&m->index, key.data, key.len, &added) : 0;
+    if (g < 0) s = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory indexing a side input");
+    group_of[i] = (size_t)g;
+  }
+  beam_buf_free(&key);
+  if (s == BEAM_OK) m->groups = beam_arena_calloc(&m->arena, m->index.n + 1, sizeof *m->groups);
+  if (s == BEAM_OK && !m->groups) s = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory indexing a side input");
+  for (size_t i = 0; s == BEAM_OK && i < m->n; i++) m->groups[group_of[i]].len++;
+  for (size_t g = 0; s == BEAM_OK && g < m->index.n; g++) {
+    m->groups[g].items = beam_arena_alloc(&m->arena, m->groups[g].len * sizeof(beam_value));
+    if (!m->groups[g].items) s = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory indexing a side input");
+    m->groups[g].len = 0;
+  }
+  for (size_t i = 0; s == BEAM_OK && i < m->n; i++) {
+    beam_value_list *grp = &m->groups[group_of[i]];
+    grp->items[grp->len++] = *m->items[i].u.kv.value;
+  }
+  free(group_of);
+  m->indexed = s == BEAM_OK;
+  return s;
+}
+
+static beam_status side_input_lookup(void *self, const char *transform_id, const char *local_name,
+                                     const char *pcollection_id, const beam_value *key, const beam_bytes *key_bytes,
+                                     beam_arena *arena, const beam_value_list **out, beam_error *err) {
+  static const beam_value_list empty = {NULL, 0};
+  (void)key, (void)arena;
+  side_inputs *si = self;
+  for (size_t i = 0; i < si->n; i++) {
+    materialized *m = &si->items[i];
+    if (strcmp(m->pcollection_id, pcollection_id) != 0) continue;
+    if (!m->indexed) {
+      beam_status s = build_index(si, m, err);
+      if (s != BEAM_OK) return beam_error_prefix(err, "%s: side input %s: ", transform_id, local_name);
+    }
+    ptrdiff_t g = beam_bytes_map_find(&m->index, key_bytes->data, key_bytes->len);
+    *out = g < 0 ? &empty : &m->groups[g];
+    return BEAM_OK;
+  }
   return beam_error_set(err, BEAM_ERR_NOT_FOUND, "%s: side input %s (%s) was not materialized", transform_id,
                         local_name, pcollection_id);
 }
@@ -133,7 +199,8 @@ static beam_status attach_side_inputs(beam_exec_graph *g, side_inputs *si, beam_
       }
     if (p) PIPE_FN(par_do_payload__free_unpacked)(p, NULL);
   }
-  g->side_inputs = (beam_side_input_source){side_input_get, si};
+  si->g = g;
+  g->side_inputs = (beam_side_input_source){side_input_get, side_input_lookup, si};
   g->side_inputs_deferred = true;
   return BEAM_OK;
 }
@@ -141,6 +208,7 @@ static beam_status attach_side_inputs(beam_exec_graph *g, side_inputs *si, beam_
 static void side_inputs_free(side_inputs *si) {
   for (size_t i = 0; i < si->n; i++) {
     free(si->items[i].items);
+    beam_bytes_map_free(&si->items[i].index);
     beam_arena_free(&si->items[i].arena);
   }
   free(si->items);
@@ -225,12 +293,15 @@ beam_status beam_run_local(const uint8_t *pipeline_proto, size_t len, const json
     s = collect_leaves(pl->components, pl->root_transform_ids[i], &ids, &n, &cap, 0, err);
   beam_exec_graph *g = NULL;
   side_inputs si = {0};
+  beam_local_state *state = NULL;
   if (s == BEAM_OK) s = beam_exec_graph_build(pl->components, ids, n, options, &g, err);
   if (s == BEAM_OK) s = attach_side_inputs(g, &si, err);
+  if (s == BEAM_OK) s = beam_local_state_new(&state, &g->user_state, err);
   if (s == BEAM_OK) s = run_graph(g, err);
   if (s == BEAM_OK) s = copy_counters(g, result, err);
   result->elapsed_seconds = now_seconds() - started;
   beam_exec_graph_free(g);
+  beam_local_state_free(state);
   side_inputs_free(&si);
   free(ids);
   PIPE_FN(pipeline__free_unpacked)(pl, NULL);

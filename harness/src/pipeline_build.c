@@ -191,6 +191,47 @@ static char *c_fn_payload(beam_pipeline *p, const char *fn, const char *config_j
   return copy;
 }
 
+static bool is_kv_coder(const beam_coder_spec *c) {
+  return c && strcmp(c->urn, BEAM_URN_CODER_KV) == 0 && c->n_components == 2;
+}
+
+/* Bag user states make the ParDo stateful: state is per key, so the main input must be KV
+ * (the runner then partitions it by key before the ParDo). */
+static bool add_states(beam_pipeline *p, const char *name, beam_model_transform *t, const beam_pcollection *input,
+                       const beam_pardo_spec *spec) {
+  if (!is_kv_coder(input->coder)) {
+    beam_pipeline_fail(p, BEAM_ERR_INVALID_ARG, "ParDo \"%s\" has user state, so its input %s must have a KV coder",
+                       name, input->unique_name);
+    return false;
+  }
+  t->state_names = beam_arena_calloc(&p->arena, spec->n_states + 1, sizeof *t->state_names);
+  t->state_coders = beam_arena_calloc(&p->arena, spec->n_states + 1, sizeof *t->state_coders);
+  if (!t->state_names || !t->state_coders) {
+    beam_pipeline_fail(p, BEAM_ERR_NOMEM, "out of memory");
+    return false;
+  }
+  for (size_t i = 0; i < spec->n_states; i++) {
+    const beam_state_spec *st = &spec->states[i];
+    if (!st->name || !st->name[0] || !st->element_coder) {
+      beam_pipeline_fail(p, BEAM_ERR_INVALID_ARG, "ParDo \"%s\": state %zu needs a name and an element coder", name, i);
+      return false;
+    }
+    for (size_t j = 0; j < i; j++)
+      if (strcmp(t->state_names[j], st->name) == 0) {
+        beam_pipeline_fail(p, BEAM_ERR_INVALID_ARG, "ParDo \"%s\": state \"%s\" declared twice", name, st->name);
+        return false;
+      }
+    t->state_names[i] = beam_arena_strdup(&p->arena, st->name);
+    t->state_coders[i] = st->element_coder;
+    if (!t->state_names[i]) {
+      beam_pipeline_fail(p, BEAM_ERR_NOMEM, "out of memory");
+      return false;
+    }
+  }
+  t->n_states = spec->n_states;
+  return true;
+}
+
 beam_status beam_pardo(beam_pipeline *p, const char *name, beam_pcollection *input,
                        const beam_pardo_spec *spec, beam_pcollection **outputs) {
   if (!check_input(p, name, input)) return p->error.code;
@@ -212,14 +253,22 @@ beam_status beam_pardo(beam_pipeline *p, const char *name, beam_pcollection *inp
   t->inputs[0].name = "main";
   t->inputs[0].id = input->id;
   t->side_input_names = beam_arena_calloc(&p->arena, spec->n_side_inputs + 1, sizeof(char *));
+  t->side_input_multimap = beam_arena_calloc(&p->arena, spec->n_side_inputs + 1, sizeof(bool));
+  if (!t->side_input_names || !t->side_input_multimap) return beam_pipeline_fail(p, BEAM_ERR_NOMEM, "out of memory");
   for (size_t i = 0; i < spec->n_side_inputs; i++) {
     const beam_side_input_spec *si = &spec->side_inputs[i];
     if (!check_input(p, name, si->pcoll)) return p->error.code;
+    t->side_input_multimap[i] = si->access == BEAM_SIDE_INPUT_MULTIMAP;
+    if (t->side_input_multimap[i] && !is_kv_coder(si->pcoll->coder))
+      return beam_pipeline_fail(p, BEAM_ERR_INVALID_ARG,
+                                "ParDo \"%s\": multimap side input \"%s\" (%s) must have a KV coder", name,
+                                si->local_name, si->pcoll->unique_name);
     t->inputs[1 + i].name = beam_arena_strdup(&p->arena, si->local_name);
     t->inputs[1 + i].id = si->pcoll->id;
     t->side_input_names[i] = t->inputs[1 + i].name;
   }
   t->n_side_inputs = spec->n_side_inputs;
+  if (spec->n_states && !add_states(p, name, t, input, spec)) return p->error.code;
   for (size_t i = 0; i < spec->n_outputs; i++) {
     outputs[i] = add_output(p, t, i, tags[i], spec->output_coders[i], input->windowing_strategy_id);
     if (!outputs[i]) return p->error.code;

@@ -167,6 +167,29 @@ static uint8_t *pack_or_null(encoder *e, const ProtobufCMessage *m, size_t *len)
   return buf;
 }
 
+/* Bag user states: StateSpec{bag_spec{element_coder_id}, protocol beam:user_state:bag:v1}. */
+static bool add_state_specs(encoder *e, const beam_model_transform *t, PIPE(ParDoPayload) *pardo) {
+  if (!t->n_states) return true;
+  pardo->state_specs = beam_arena_calloc(e->a, t->n_states + 1, sizeof *pardo->state_specs);
+  if (!pardo->state_specs) return false;
+  for (size_t i = 0; i < t->n_states; i++) {
+    PIPE(StateSpec) *spec = NEW(e, PIPE(StateSpec), PIPE_INIT(STATE_SPEC));
+    PIPE(BagStateSpec) *bag = NEW(e, PIPE(BagStateSpec), PIPE_INIT(BAG_STATE_SPEC));
+    PIPE(ParDoPayload__StateSpecsEntry) *entry =
+        NEW(e, PIPE(ParDoPayload__StateSpecsEntry), PIPE_INIT(PAR_DO_PAYLOAD__STATE_SPECS_ENTRY));
+    if (!spec || !bag || !entry) return false;
+    bag->element_coder_id = (char *)intern_coder(e, t->state_coders[i]);
+    spec->spec_case = PIPE_ENUM(STATE_SPEC__SPEC_BAG_SPEC);
+    spec->bag_spec = bag;
+    spec->protocol = function_spec(e, BEAM_URN_USER_STATE_BAG, NULL, 0);
+    if (!bag->element_coder_id || !spec->protocol) return false;
+    entry->key = dup(e, t->state_names[i]);
+    entry->value = spec;
+    pardo->state_specs[pardo->n_state_specs++] = entry;
+  }
+  return true;
+}
+
 /* The FunctionSpec of a transform: payloads that are protos are built here. */
 static PIPE(FunctionSpec) *transform_spec(encoder *e, const beam_model_transform *t) {
   size_t len = 0;
@@ -182,13 +205,16 @@ static PIPE(FunctionSpec) *transform_spec(encoder *e, const beam_model_transform
       PIPE(ParDoPayload__SideInputsEntry) *entry =
           NEW(e, PIPE(ParDoPayload__SideInputsEntry), PIPE_INIT(PAR_DO_PAYLOAD__SIDE_INPUTS_ENTRY));
       if (!si || !entry) return NULL;
-      si->access_pattern = function_spec(e, BEAM_URN_SIDE_INPUT_ITERABLE, NULL, 0);
-      si->view_fn = function_spec(e, "beam:view_fn:c:iterable:v1", NULL, 0);
+      bool multimap = t->side_input_multimap && t->side_input_multimap[i];
+      si->access_pattern =
+          function_spec(e, multimap ? BEAM_URN_SIDE_INPUT_MULTIMAP : BEAM_URN_SIDE_INPUT_ITERABLE, NULL, 0);
+      si->view_fn = function_spec(e, multimap ? "beam:view_fn:c:multimap:v1" : "beam:view_fn:c:iterable:v1", NULL, 0);
       si->window_mapping_fn = function_spec(e, "beam:window_mapping_fn:global:v1", NULL, 0);
       entry->key = dup(e, t->side_input_names[i]);
       entry->value = si;
       pardo.side_inputs[i] = entry;
     }
+    if (!add_state_specs(e, t, &pardo)) return NULL;
     buf = pack_or_null(e, &pardo.base, &len);
   } else if (strcmp(t->urn, BEAM_URN_COMBINE_PER_KEY) == 0) {
     PIPE(CombinePayload) combine = PIPE_INIT(COMBINE_PAYLOAD);
@@ -293,6 +319,14 @@ static bool build(encoder *e, PIPE(Pipeline) *pl) {
   for (size_t i = 0; i < p->n_windowings; i++)
     if (!add_windowing(e, p->windowings[i], i)) return false;
   c->n_windowing_strategies = p->n_windowings;
+  /* A runner must know to partition a stateful ParDo's input by key. */
+  for (size_t i = 0; i < p->n_transforms; i++)
+    if (p->transforms[i]->n_states) {
+      static char *stateful[] = {BEAM_URN_REQUIREMENT_STATEFUL};
+      pl->requirements = stateful;
+      pl->n_requirements = 1;
+      break;
+    }
   return add_environment(e);
 }
 

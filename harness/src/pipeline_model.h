@@ -38,7 +38,12 @@ typedef struct beam_model_transform {
   bool has_environment; /* runs user code in the SDK environment */
   /* ParDo side inputs (local names are also in inputs). */
   const char **side_input_names;
+  bool *side_input_multimap; /* per side input: multimap access, else iterable */
   size_t n_side_inputs;
+  /* ParDo bag user states: names and element coders. */
+  const char **state_names;
+  beam_coder_spec **state_coders;
+  size_t n_states;
   /* combine_per_key: the CombinePayload's accumulator coder. */
   beam_coder_spec *accumulator_coder;
   /* window_into: the windowing strategy whose window_fn the payload carries. */

@@ -1,6 +1,7 @@
 /* Submits a Pipeline to a Beam job service (Prism, the Python portable runner, Flink's job
- * server): Prepare, artifact staging, Run, then follow the job's messages and state until it
- * ends. Only DONE is success; a failed job's error messages come back in the error. */
+ * server): Prepare, artifact staging (portable_artifacts.c), Run, then follow the job's
+ * messages and state until it ends. Only DONE is success; a failed job's error messages come
+ * back in the error. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "job_names.h"
 #include "portable_cancel.h"
 #include "portable_environment.h"
+#include "portable_artifacts.h"
 #include "portable_metrics.h"
 #include "proto_struct.h"
 #include "proto_names.h"
@@ -19,13 +21,14 @@
 #define PREPARE_TIMEOUT_MS 60000
 
 static beam_status prepare(beam_grpc_channel *ch, const uint8_t *pipeline, size_t len, const beam_portable_options *o,
-                           JOB(PrepareJobResponse) **out, beam_error *err) {
+                           const beam_stage_plan *plan, JOB(PrepareJobResponse) **out, beam_error *err) {
   PIPE(Pipeline) *pl = PIPE_FN(pipeline__unpack)(NULL, len, pipeline);
   if (!pl) return beam_error_set(err, BEAM_ERR_MALFORMED, "cannot decode the Pipeline proto to submit");
   beam_arena a = {0};
   beam_environment_saved *saved = NULL;
   size_t n_saved = 0;
-  beam_status s = beam_environment_apply(pl, o->environment_type, o->environment_config, &a, &saved, &n_saved, err);
+  beam_status s = beam_environment_apply(pl, o->environment_type, o->environment_config, plan->deps, plan->n_deps,
+                                         &a, &saved, &n_saved, err);
   Google__Protobuf__Struct *options = s == BEAM_OK ? beam_options_to_struct(o->pipeline_options, &a) : NULL;
   if (s == BEAM_OK && !options) s = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory encoding pipeline options");
   JOB(PrepareJobRequest) req = JOB_INIT(PREPARE_JOB_REQUEST);
@@ -44,58 +47,6 @@ static beam_status prepare(beam_grpc_channel *ch, const uint8_t *pipeline, size_
   beam_buf_free(&body);
   beam_buf_free(&resp);
   return s;
-}
-
-/* The runner pulls the environments' artifacts over a reverse stream: we send the staging
- * token, it asks for artifacts. beam-c's PROCESS environments carry none yet, so any request
- * is refused with a clear error rather than answered with nothing. */
-static beam_status stage_artifacts(const JOB(PrepareJobResponse) *prep, const char *job_endpoint, beam_error *err) {
-  const char *url = prep->artifact_staging_endpoint && prep->artifact_staging_endpoint->url &&
-                            *prep->artifact_staging_endpoint->url
-                        ? prep->artifact_staging_endpoint->url
-                        : job_endpoint;
-  beam_grpc_channel *ch = NULL;
-  beam_grpc_stream *s = NULL;
-  beam_status st = beam_grpc_channel_open(url, NULL, &ch, err);
-  if (st == BEAM_OK) st = beam_grpc_stream_open(ch, ARTIFACT_STAGING_SERVICE "ReverseArtifactRetrievalService", &s, err);
-  JOB(ArtifactResponseWrapper) hello = JOB_INIT(ARTIFACT_RESPONSE_WRAPPER);
-  hello.staging_token = prep->staging_session_token;
-  beam_buf buf = BEAM_BUF_INIT;
-  if (st == BEAM_OK) st = beam_buf_reserve(&buf, JOB_FN(artifact_response_wrapper__get_packed_size)(&hello) + 1);
-  if (st == BEAM_OK) {
-    buf.len = JOB_FN(artifact_response_wrapper__pack)(&hello, buf.data);
-    st = beam_grpc_stream_send(s, buf.data, buf.len, err);
-  }
-  /* Flink's and Python's job services resolve every environment's dependencies even when
-   * there are none, and wait for the answer: the artifacts are final as they are. */
-  for (bool eof = false; st == BEAM_OK;) {
-    st = beam_grpc_stream_recv(s, &buf, &eof, err);
-    if (st != BEAM_OK || eof) break;
-    JOB(ArtifactRequestWrapper) *req = JOB_FN(artifact_request_wrapper__unpack)(NULL, buf.len, buf.data);
-    if (!req) st = beam_error_set(err, BEAM_ERR_MALFORMED, "undecodable artifact request from the runner");
-    else if (req->request_case != JOB_ENUM(ARTIFACT_REQUEST_WRAPPER__REQUEST_RESOLVE_ARTIFACT) || !req->resolve_artifact)
-      st = beam_error_set(err, BEAM_ERR_UNSUPPORTED, "the runner asked for an artifact; beam-c stages none yet");
-    if (st == BEAM_OK) {
-      JOB(ResolveArtifactsResponse) resolved = JOB_INIT(RESOLVE_ARTIFACTS_RESPONSE);
-      resolved.n_replacements = req->resolve_artifact->n_artifacts;
-      resolved.replacements = req->resolve_artifact->artifacts;
-      JOB(ArtifactResponseWrapper) answer = JOB_INIT(ARTIFACT_RESPONSE_WRAPPER);
-      answer.response_case = JOB_ENUM(ARTIFACT_RESPONSE_WRAPPER__RESPONSE_RESOLVE_ARTIFACT_RESPONSE);
-      answer.resolve_artifact_response = &resolved;
-      beam_buf_reset(&buf);
-      st = beam_buf_reserve(&buf, JOB_FN(artifact_response_wrapper__get_packed_size)(&answer) + 1);
-      if (st == BEAM_OK) {
-        buf.len = JOB_FN(artifact_response_wrapper__pack)(&answer, buf.data);
-        st = beam_grpc_stream_send(s, buf.data, buf.len, err);
-      }
-    }
-    if (req) JOB_FN(artifact_request_wrapper__free_unpacked)(req, NULL);
-  }
-  if (st == BEAM_OK) st = beam_grpc_stream_close_send(s, err);
-  beam_buf_free(&buf);
-  beam_grpc_stream_free(s);
-  beam_grpc_channel_close(ch);
-  return st;
 }
 
 static beam_status run_job(beam_grpc_channel *ch, const char *preparation_id, char **job_id, beam_error *err) {
@@ -202,9 +153,13 @@ beam_status beam_run_portable(const uint8_t *pipeline, size_t len, const beam_po
   char *job_id = NULL;
   int state = 0;
   beam_buf errors = BEAM_BUF_INIT;
-  beam_status s = beam_grpc_channel_open(o->job_endpoint, NULL, &ch, err);
-  if (s == BEAM_OK) s = prepare(ch, pipeline, len, o, &prep, err);
-  if (s == BEAM_OK) s = stage_artifacts(prep, o->job_endpoint, err);
+  beam_stage_plan plan = {0};
+  beam_status s = BEAM_OK;
+  if (beam_environment_stages_worker(o->environment_type, o->environment_config, o->stage_worker))
+    s = beam_stage_plan_worker(&plan, o->worker_binary, err);
+  if (s == BEAM_OK) s = beam_grpc_channel_open(o->job_endpoint, NULL, &ch, err);
+  if (s == BEAM_OK) s = prepare(ch, pipeline, len, o, &plan, &prep, err);
+  if (s == BEAM_OK) s = beam_stage_artifacts(prep, o->job_endpoint, &plan, err);
   if (s == BEAM_OK) s = run_job(ch, prep->preparation_id, &job_id, err);
   beam_cancel_watch *cancel = s == BEAM_OK && o->cancel_on_interrupt ? beam_cancel_watch_start(ch, job_id, o->quiet) : NULL;
   if (s == BEAM_OK) s = follow(ch, job_id, o->quiet, &state, &errors, err);
@@ -222,6 +177,7 @@ beam_status beam_run_portable(const uint8_t *pipeline, size_t len, const beam_po
   }
   if (prep) JOB_FN(prepare_job_response__free_unpacked)(prep, NULL);
   free(job_id);
+  beam_stage_plan_free(&plan);
   beam_buf_free(&errors);
   beam_grpc_channel_close(ch);
   return s;

@@ -1,6 +1,6 @@
 /* ProcessBundle, progress and split: a bundle is a graph fed by its data sources from the
- * data channel, reading side inputs over the state channel, sending outputs back through
- * its data sinks. */
+ * data channel, reading side inputs and user state over the state channel
+ * (worker_state_access.c), sending outputs back through its data sinks. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,75 +9,12 @@
 #include "exec_data.h"
 #include "worker_internal.h"
 
-typedef struct bundle_ctx {
-  beam_worker *w;
-  const char *instruction_id;
-  beam_worker_descriptor *d;
-  beam_data_channel *data;
-  beam_exec_graph *g;
-} bundle_ctx;
+typedef beam_worker_bundle_ctx bundle_ctx;
 
 static beam_status send_data(void *self, const char *transform_id, const uint8_t *data, size_t len, bool is_last,
                              beam_error *err) {
   bundle_ctx *b = self;
   return beam_data_channel_send(b->data, b->instruction_id, transform_id, data, len, is_last, err);
-}
-
-static const char *pcollection_coder_id(const PIPE(Components) *c, const char *pcollection_id) {
-  for (size_t i = 0; i < c->n_pcollections; i++)
-    if (strcmp(c->pcollections[i]->key, pcollection_id) == 0) return c->pcollections[i]->value->coder_id;
-  return NULL;
-}
-
-/* An iterable side input in the global window, read whole through the state channel and
- * decoded with the side input PCollection's coder. */
-static beam_status side_input_get(void *self, const char *transform_id, const char *local_name,
-                                  const char *pcollection_id, beam_arena *arena, const beam_value_list **out,
-                                  beam_error *err) {
-  bundle_ctx *b = self;
-  const FN(ProcessBundleDescriptor) *pbd = b->d->proto;
-  if (!pbd->state_api_service_descriptor || !pbd->state_api_service_descriptor->url[0])
-    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: side input %s but the runner gave no state endpoint",
-                          transform_id, local_name);
-  beam_state_channel *state = NULL;
-  beam_status s = beam_worker_state_channel(b->w, pbd->state_api_service_descriptor->url, &state, err);
-  if (s != BEAM_OK) return s;
-  const char *coder_id = pcollection_coder_id(&b->d->components, pcollection_id);
-  beam_coder *coder = NULL;
-  if (!coder_id) return beam_error_set(err, BEAM_ERR_NOT_FOUND, "side input PCollection %s has no coder", pcollection_id);
-  /* The graph caches coders by id and frees them with itself. */
-  s = beam_exec_graph_coder(b->g, coder_id, &coder, err);
-  if (s != BEAM_OK) return s;
-
-  FN(StateKey__IterableSideInput) key_si = FN_INIT(STATE_KEY__ITERABLE_SIDE_INPUT);
-  key_si.transform_id = (char *)transform_id;
-  key_si.side_input_id = (char *)local_name;
-  /* The global window encodes as no bytes. */
-  FN(StateKey) key = FN_INIT(STATE_KEY);
-  key.type_case = FN_ENUM(STATE_KEY__TYPE_ITERABLE_SIDE_INPUT);
-  key.iterable_side_input = &key_si;
-  beam_buf bytes = BEAM_BUF_INIT;
-  s = beam_state_get(state, b->instruction_id, &key, &bytes, err);
-  beam_value *items = NULL;
-  size_t n = 0, cap = 0;
-  beam_reader r = beam_reader_make(bytes.data, bytes.len);
-  while (s == BEAM_OK && !beam_reader_at_end(&r)) {
-    if (n == cap) {
-      cap = cap ? cap * 2 : 64;
-      beam_value *grown = beam_arena_alloc(arena, cap * sizeof *grown);
-      if (!grown) s = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory reading side input %s", local_name);
-      else if (n) memcpy(grown, items, n * sizeof *grown);
-      items = grown;
-    }
-    if (s == BEAM_OK) s = beam_coder_decode(coder, &r, true, arena, &items[n++], err);
-  }
-  beam_buf_free(&bytes);
-  if (s != BEAM_OK) return beam_error_prefix(err, "%s: side input %s: ", transform_id, local_name);
-  beam_value_list *list = beam_arena_alloc(arena, sizeof *list);
-  if (!list) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-  *list = (beam_value_list){items, n};
-  *out = list;
-  return BEAM_OK;
 }
 
 static beam_exec_node *find_source(beam_exec_graph *g, const char *transform_id) {
@@ -145,9 +82,8 @@ void beam_worker_process_bundle(beam_worker *w, const FN(InstructionRequest) *re
   if (s == BEAM_OK) s = beam_worker_graph_take(w, b.d, &g, &err);
   if (s == BEAM_OK) {
     g->data_out = (beam_data_port){send_data, &b};
-    g->side_inputs = (beam_side_input_source){side_input_get, &b};
-    g->side_inputs_deferred = false;
     b.g = g;
+    beam_worker_attach_state(&b);
     active.graph = g;
     pthread_mutex_lock(&w->lock);
     active.next = w->bundles;
@@ -252,6 +188,7 @@ void beam_worker_split(beam_worker *w, const FN(ProcessBundleSplitRequest) *req,
   out->channel_splits = list;
   pthread_mutex_lock(&w->lock);
   beam_worker_bundle *b = find_bundle(w, req->instruction_id);
+  if (b && b->graph->unsplittable) b = NULL;
   for (size_t i = 0; b && i < req->n_desired_splits; i++) {
     const FN(ProcessBundleSplitRequest__DesiredSplit) *want = req->desired_splits[i]->value;
     beam_exec_node *src = want ? find_source(b->graph, req->desired_splits[i]->key) : NULL;

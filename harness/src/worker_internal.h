@@ -90,6 +90,19 @@ typedef struct beam_worker {
  * without warning, so it is printed after every bundle when asked for. */
 void beam_worker_print_stats(beam_worker *w);
 
+/* What a bundle's graph reaches the runner through. */
+typedef struct beam_worker_bundle_ctx {
+  beam_worker *w;
+  const char *instruction_id;
+  beam_worker_descriptor *d;
+  beam_data_channel *data;
+  beam_exec_graph *g;
+} beam_worker_bundle_ctx;
+
+/* Points the bundle's graph at the runner's state: side inputs (iterable, multimap) and
+ * bag user state, over the descriptor's state endpoint (worker_state_access.c). */
+void beam_worker_attach_state(beam_worker_bundle_ctx *b);
+
 /* Sends one InstructionResponse on the control stream (thread-safe). */
 beam_status beam_worker_respond(beam_worker *w, const FN(InstructionResponse) *resp, beam_error *err);
 

@@ -10,12 +10,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "beam/dataflow.h"
 #include "beam/pipeline.h"
 #include "beam/runner.h"
 #include "beam/worker.h"
 #include "beam/transforms/etl_element.h"
 #include "beam/transforms/etl_pipeline.h"
 #include "beam/transforms/sink.h"
+#include "input_list.h"
 #include "options.h"
 #include "summary.h"
 
@@ -77,6 +79,7 @@ static beam_status check_sink(const char *uri, beam_error *err) {
 
 /* Workers started by a runner do not share our working directory: hand them absolute paths. */
 static char *absolute_path(const char *path) {
+  if (strstr(path, "://")) return strdup(path); /* gs:// and other URLs are absolute already */
   char *real = realpath(path, NULL);
   if (real) return real;
   char cwd[4096];
@@ -89,7 +92,9 @@ static char *absolute_path(const char *path) {
 
 static char *absolute_sink_uri(const char *uri) {
   const char *colon = strchr(uri, ':');
-  if (!colon || colon[1] == '/' || strncmp(colon + 1, "//", 2) == 0) return strdup(uri);
+  /* Only file sinks have a path; a pubsub:projects/... location is a resource name. */
+  if (!colon || colon[1] == '/' || strncmp(colon + 1, "//", 2) == 0 || strncmp(uri, "pubsub:", 7) == 0)
+    return strdup(uri);
   char *path = absolute_path(colon + 1);
   size_t n = (size_t)(colon - uri) + 1 + (path ? strlen(path) : 0) + 1;
   char *abs = path ? malloc(n) : NULL;
@@ -102,7 +107,7 @@ static char *absolute_sink_uri(const char *uri) {
 typedef struct file_group {
   const char **inputs;
   size_t n_inputs;
-  const char *runner; /* "local" | "portable" */
+  const char *runner; /* "local" | "portable" | "dataflow" */
 } file_group;
 
 static beam_status run_on(const file_etl_options *o, beam_pipeline *p, const char *runner, beam_run_result *result,
@@ -110,11 +115,22 @@ static beam_status run_on(const file_etl_options *o, beam_pipeline *p, const cha
   if (strcmp(runner, "local") == 0) return beam_pipeline_run_local(p, NULL, result, err);
   beam_buf proto = BEAM_BUF_INIT;
   beam_status s = beam_pipeline_encode(p, &proto, err);
+  if (s == BEAM_OK && strcmp(runner, "dataflow") == 0) {
+    beam_dataflow_options dfo = o->dataflow;
+    dfo.quiet = o->quiet;
+    dfo.stage_worker_binary = o->stage_worker; /* --stage_worker and --worker_binary are file_etl's */
+    dfo.worker_binary = o->worker_binary;
+    s = beam_run_dataflow(proto.data, proto.len, &dfo, result, err);
+    beam_buf_free(&proto);
+    return s;
+  }
   beam_portable_options po = {.job_endpoint = o->job_endpoint,
                               .job_name = "file-etl",
                               .quiet = o->quiet,
                               .environment_type = o->environment_type,
                               .environment_config = o->environment_config,
+                              .worker_binary = o->worker_binary,
+                              .stage_worker = o->stage_worker,
                               .cancel_on_interrupt = true};
   if (s == BEAM_OK) s = beam_run_portable(proto.data, proto.len, &po, result, err);
   beam_buf_free(&proto);
@@ -128,7 +144,9 @@ static int run_group(const file_etl_options *o, const char *spec_text, const fil
   for (size_t i = 0; abs_inputs && i < g->n_inputs; i++)
     abs_inputs[i] = remote ? absolute_path(g->inputs[i]) : strdup(g->inputs[i]);
   char label[512];
-  if (remote) snprintf(label, sizeof label, "portable (%s)", o->job_endpoint);
+  if (strcmp(g->runner, "dataflow") == 0)
+    snprintf(label, sizeof label, "dataflow (%s, %s)", o->dataflow.project, o->dataflow.region);
+  else if (remote) snprintf(label, sizeof label, "portable (%s)", o->job_endpoint);
   else snprintf(label, sizeof label, "local");
   /* Inside a runner there is no terminal to draw progress on: the runner shows it. */
   beam_etl_file_pipeline_config cfg = {(const char **)abs_inputs, g->n_inputs, spec_text, o->spec, sink, label,
@@ -144,6 +162,8 @@ static int run_group(const file_etl_options *o, const char *spec_text, const fil
     fprintf(stderr, "file_etl: --dump_pipeline: %s\n", err.message);
   else if (run_on(o, p, g->runner, &result, &err) != BEAM_OK)
     fprintf(stderr, "file_etl: run failed on the %s runner: %s\n", label, err.message);
+  else if (strcmp(g->runner, "dataflow") == 0 && (o->dataflow.dry_run || o->dataflow.detach))
+    rc = 0; /* nothing ran yet: no counts to report */
   else
     rc = file_etl_print_summary(stdout, &result, o->sink, label) ? 0 : 1;
   beam_run_result_free(&result);
@@ -154,66 +174,28 @@ static int run_group(const file_etl_options *o, const char *spec_text, const fil
   return rc;
 }
 
-/* Every regular file under path, for per-file size dispatch. */
-static bool list_files(const char *path, int depth, const char ***files, size_t *n, int64_t **sizes) {
-  struct stat sb;
-  if (stat(path, &sb) != 0) return true; /* the pipeline reports missing inputs itself */
-  if (S_ISREG(sb.st_mode)) {
-    const char **grown = realloc(*files, (*n + 1) * sizeof *grown);
-    int64_t *sgrown = realloc(*sizes, (*n + 1) * sizeof *sgrown);
-    if (grown) *files = grown;
-    if (sgrown) *sizes = sgrown;
-    char *copy = strdup(path);
-    if (!grown || !sgrown || !copy) return free(copy), false;
-    (*files)[*n] = copy;
-    (*sizes)[(*n)++] = (int64_t)sb.st_size;
-    return true;
-  }
-  DIR *d = S_ISDIR(sb.st_mode) && depth < 32 ? opendir(path) : NULL;
-  bool ok = true;
-  for (struct dirent *e; ok && d && (e = readdir(d));) {
-    if (e->d_name[0] == '.') continue;
-    char child[4096];
-    int len = snprintf(child, sizeof child, "%s/%s", path, e->d_name);
-    if (len > 0 && (size_t)len < sizeof child) ok = list_files(child, depth + 1, files, n, sizes);
-  }
-  if (d) closedir(d);
-  return ok;
-}
-
 /* --runner=auto with a big runner: each file goes by its own size. */
 static int run_split_by_size(const file_etl_options *o, const char *spec_text) {
-  const char **files = NULL;
-  int64_t *sizes = NULL;
-  size_t n = 0;
-  bool ok = true;
-  for (size_t i = 0; ok && i < o->n_inputs; i++) {
-    size_t before = n;
-    ok = list_files(o->inputs[i], 0, &files, &n, &sizes);
-    if (ok && n == before) { /* missing or empty: let the local run report it */
-      const char **grown = realloc(files, (n + 1) * sizeof *grown);
-      int64_t *sgrown = realloc(sizes, (n + 1) * sizeof *sgrown);
-      if (grown) files = grown;
-      if (sgrown) sizes = sgrown;
-      ok = grown && sgrown && (files[n] = strdup(o->inputs[i]));
-      if (ok) sizes[n++] = 0;
-    }
+  file_etl_input_list all;
+  beam_error err = {0};
+  if (file_etl_list_inputs(o->inputs, o->n_inputs, &all, &err) != BEAM_OK) {
+    fprintf(stderr, "file_etl: %s\n", err.message);
+    return 1;
   }
-  file_group small = {calloc(n + 1, sizeof(char *)), 0, "local"};
-  file_group big = {calloc(n + 1, sizeof(char *)), 0, "portable"};
-  int rc = ok && small.inputs && big.inputs ? 0 : 1;
-  for (size_t i = 0; rc == 0 && i < n; i++) {
-    file_group *g = sizes[i] >= o->size_threshold ? &big : &small;
-    g->inputs[g->n_inputs++] = files[i];
+  file_group small = {calloc(all.n + 1, sizeof(char *)), 0, "local"};
+  file_group big = {calloc(all.n + 1, sizeof(char *)), 0, o->big_runner};
+  int rc = small.inputs && big.inputs ? 0 : 1;
+  for (size_t i = 0; rc == 0 && i < all.n; i++) {
+    file_group *g = all.sizes[i] >= o->size_threshold ? &big : &small;
+    g->inputs[g->n_inputs++] = all.paths[i];
   }
+  const char *where = strcmp(o->big_runner, "dataflow") == 0 ? "Dataflow" : o->job_endpoint;
   if (rc == 0 && !o->quiet)
     fprintf(stderr, "file_etl: %zu file%s below %lld bytes run locally, %zu at or above on %s\n", small.n_inputs,
-            small.n_inputs == 1 ? "" : "s", (long long)o->size_threshold, big.n_inputs, o->job_endpoint);
+            small.n_inputs == 1 ? "" : "s", (long long)o->size_threshold, big.n_inputs, where);
   if (rc == 0 && small.n_inputs) rc = run_group(o, spec_text, &small);
   if (rc == 0 && big.n_inputs) rc = run_group(o, spec_text, &big);
-  for (size_t i = 0; i < n; i++) free((char *)files[i]);
-  free(files);
-  free(sizes);
+  file_etl_input_list_free(&all);
   free(small.inputs);
   free(big.inputs);
   return rc;
@@ -234,11 +216,18 @@ static int run(const file_etl_options *o) {
     free(spec_text);
     return 1;
   }
+  bool uses_dataflow = strcmp(o->runner, "dataflow") == 0 ||
+                       (strcmp(o->runner, "auto") == 0 && o->big_runner && strcmp(o->big_runner, "dataflow") == 0);
+  if (uses_dataflow && beam_dataflow_options_check(&o->dataflow, &err) != BEAM_OK) {
+    fprintf(stderr, "file_etl: %s\n", err.message);
+    free(spec_text);
+    return 2;
+  }
   int rc;
   if (strcmp(o->runner, "auto") == 0 && o->big_runner) {
     rc = run_split_by_size(o, spec_text);
   } else {
-    file_group all = {o->inputs, o->n_inputs, strcmp(o->runner, "portable") == 0 ? "portable" : "local"};
+    file_group all = {o->inputs, o->n_inputs, strcmp(o->runner, "auto") == 0 ? "local" : o->runner};
     if (strcmp(o->runner, "auto") == 0) note_no_big_runner(o);
     rc = run_group(o, spec_text, &all);
   }

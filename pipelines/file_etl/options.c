@@ -8,16 +8,30 @@
 
 void file_etl_usage(const char *prog) {
   fprintf(stderr,
-          "usage: %s --input=PATH [--input=PATH ...] --spec=SPEC.json --sink=sqlite:PATH|jsonl:DIR\n"
-          "          [--runner=auto|local|portable] [--size_threshold=BYTES] [--big_runner=portable]\n"
+          "usage: %s --input=PATH|gs://BUCKET/PATH [--input=...] --spec=SPEC.json --sink=SINK\n"
+          "          [--runner=auto|local|portable|dataflow] [--size_threshold=BYTES]\n"
+          "          [--big_runner=portable|dataflow]\n"
           "          [--job_endpoint=HOST:PORT] [--environment_type=PROCESS|EXTERNAL|DOCKER]\n"
-          "          [--environment_config=CMD|HOST:PORT|IMAGE] [--dump_pipeline=FILE]\n"
+          "          [--environment_config=CMD|HOST:PORT|IMAGE] [--worker_binary=PATH] [--stage_worker]\n"
+          "          [--dump_pipeline=FILE]\n"
           "          [--progress=auto|on|off] [--no_sync] [--quiet]\n"
           "\n"
           "Reads CSV / JSON-lines / ZIP / gzip files (or every file under a directory), parses them\n"
           "against the spec's schema, cleans, validates, filters and routes each row to a table.\n"
-          "Bad rows land in _dead_letter with the reason; one row per file lands in _files.\n",
-          prog);
+          "Bad rows land in _dead_letter with the reason; one row per file lands in _files.\n"
+          "\n"
+          "SINK: sqlite:PATH | jsonl:DIR | file:DIR | gcs:gs://BUCKET/PREFIX\n"
+          "      | pubsub:projects/P/topics/T[?ordering_key=FIELD]\n"
+          "  file: and gcs: write JSON-lines objects {table}/{yyyy}/{mm}/{dd}/{hh}/part-*.jsonl by the\n"
+          "  spec's partition_field (else the ingestion hour), each bundle once. gs:// inputs (an\n"
+          "  object, or a prefix read as a directory) are streamed. GCS credentials: Application\n"
+          "  Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud, metadata server);\n"
+          "  STORAGE_EMULATOR_HOST=host:port uses an emulator without credentials.\n"
+          "  pubsub: publishes each row as a JSON message with attributes table and beam_c_row_id\n"
+          "  (deduplicate on it: publishing is at-least-once); PUBSUB_EMULATOR_HOST=HOST:PORT targets\n"
+          "  an emulator.\n"
+          "\n%s",
+          prog, beam_dataflow_flags_help());
 }
 
 static bool set_string(const char **slot, const char *value) {
@@ -58,26 +72,26 @@ static bool launched_by_flex_template(void) {
 /* Applies one flag; value may be NULL for booleans. */
 static bool apply(file_etl_options *o, const char *name, const char *value, char *msg, size_t cap) {
   bool ok = true;
+  int handled;
   if (strcmp(name, "input") == 0) ok = value && *value && add_input(o, value);
   else if (strcmp(name, "spec") == 0) ok = set_string(&o->spec, value);
   else if (strcmp(name, "sink") == 0) ok = set_string(&o->sink, value);
   else if (strcmp(name, "runner") == 0)
-    ok = set_string(&o->runner, value) &&
-         (strcmp(value, "auto") == 0 || strcmp(value, "local") == 0 || strcmp(value, "portable") == 0);
-  else if (strcmp(name, "big_runner") == 0) {
-    ok = set_string(&o->big_runner, value) && strcmp(value, "portable") == 0;
-    if (!ok && value && strcmp(value, "dataflow") == 0) {
-      snprintf(msg, cap, "--big_runner=dataflow is not available in this build yet; use --big_runner=portable");
-      return false;
-    }
-  } else if (strcmp(name, "job_endpoint") == 0) ok = set_string(&o->job_endpoint, value);
+    ok = set_string(&o->runner, value) && (strcmp(value, "auto") == 0 || strcmp(value, "local") == 0 ||
+                                           strcmp(value, "portable") == 0 || strcmp(value, "dataflow") == 0);
+  else if (strcmp(name, "big_runner") == 0)
+    ok = set_string(&o->big_runner, value) && (strcmp(value, "portable") == 0 || strcmp(value, "dataflow") == 0);
+else if (strcmp(name, "job_endpoint") == 0) ok = set_string(&o->job_endpoint, value);
   else if (strcmp(name, "environment_type") == 0) ok = set_string(&o->environment_type, value);
   else if (strcmp(name, "environment_config") == 0) ok = set_string(&o->environment_config, value);
+  else if (strcmp(name, "worker_binary") == 0) ok = set_string(&o->worker_binary, value);
   else if (strcmp(name, "size_threshold") == 0) ok = value && parse_size(value, &o->size_threshold);
   else if (strcmp(name, "dump_pipeline") == 0) ok = set_string(&o->dump_pipeline, value);
   else if (strcmp(name, "progress") == 0)
     ok = set_string(&o->progress, value) &&
          (strcmp(value, "auto") == 0 || strcmp(value, "on") == 0 || strcmp(value, "off") == 0);
+  else if ((handled = beam_dataflow_flag(&o->dataflow, name, value, msg, cap)) != 0)
+    return handled > 0;
   else if (launched_by_flex_template()) {
     fprintf(stderr, "file_etl: ignoring --%s: not a file_etl flag (passed by the flex-template launcher)\n", name);
     return true;
@@ -90,17 +104,20 @@ static bool apply(file_etl_options *o, const char *name, const char *value, char
 }
 
 static bool is_bool_flag(const char *name) {
-  return strcmp(name, "no_sync") == 0 || strcmp(name, "quiet") == 0 || strcmp(name, "help") == 0;
+  return strcmp(name, "no_sync") == 0 || strcmp(name, "quiet") == 0 || strcmp(name, "help") == 0 ||
+         strcmp(name, "stage_worker") == 0;
 }
 
 static void apply_bool(file_etl_options *o, const char *name, bool v) {
   if (strcmp(name, "no_sync") == 0) o->no_sync = v;
   else if (strcmp(name, "quiet") == 0) o->quiet = v;
+  else if (strcmp(name, "stage_worker") == 0) o->stage_worker = v;
   else o->help = v;
 }
 
 bool file_etl_options_parse(int argc, char **argv, file_etl_options *o, char *msg, size_t cap) {
   memset(o, 0, sizeof *o);
+  beam_dataflow_options_init(&o->dataflow);
   o->runner = "auto";
   o->progress = "auto";
   o->size_threshold = 1LL << 30;
@@ -126,6 +143,10 @@ bool file_etl_options_parse(int argc, char **argv, file_etl_options *o, char *ms
       apply_bool(o, name, !eq || strcmp(eq + 1, "false") != 0);
       continue;
     }
+    if (beam_dataflow_flag_is_bool(name)) {
+      if (beam_dataflow_flag(&o->dataflow, name, eq ? eq + 1 : NULL, msg, cap) < 0) return false;
+      continue;
+    }
     const char *value = eq ? eq + 1 : NULL;
     /* --name value; under the launcher a valueless unknown flag must not swallow the next one. */
     if (!eq && i + 1 < argc && !(launched_by_flex_template() && strncmp(argv[i + 1], "--", 2) == 0))
@@ -135,8 +156,9 @@ bool file_etl_options_parse(int argc, char **argv, file_etl_options *o, char *ms
   if (o->help) return true;
   if (!o->n_inputs) snprintf(msg, cap, "--input is required");
   else if (!o->spec) snprintf(msg, cap, "--spec is required");
-  else if (!o->sink) snprintf(msg, cap, "--sink is required (sqlite:PATH or jsonl:DIR)");
-  else if ((strcmp(o->runner, "portable") == 0 || o->big_runner) && !o->job_endpoint)
+  else if (!o->sink) snprintf(msg, cap, "--sink is required (sqlite:PATH, jsonl:DIR, file:DIR, gcs:gs://BUCKET/PREFIX or pubsub:projects/P/topics/T)");
+  else if ((strcmp(o->runner, "portable") == 0 || (o->big_runner && strcmp(o->big_runner, "portable") == 0)) &&
+           !o->job_endpoint)
     snprintf(msg, cap, "the portable runner needs --job_endpoint=HOST:PORT (a Beam job service: Prism, Flink, ...)");
   else return true;
   return false;

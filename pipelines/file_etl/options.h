@@ -6,17 +6,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "beam/dataflow.h"
+
 typedef struct file_etl_options {
   const char **inputs;
   size_t n_inputs;
   const char *spec;
   const char *sink;
-  const char *runner;        /* "auto" | "local" | "portable" */
+  const char *runner;        /* "auto" | "local" | "portable" | "dataflow" */
   int64_t size_threshold;    /* bytes; auto sends files at or above it to big_runner */
-  const char *big_runner;    /* "portable" (auto's runner for big files); NULL: none */
+  const char *big_runner;    /* "portable" | "dataflow" (auto's runner for big files); NULL: none */
   const char *job_endpoint;  /* portable: the job service, host:port */
   const char *environment_type;   /* portable: PROCESS | EXTERNAL | DOCKER */
   const char *environment_config; /* portable: command, worker pool or image */
+  beam_dataflow_options dataflow; /* --project, --region, ... (Beam's Dataflow flag names) */
+  const char *worker_binary; /* portable: the binary staged for a boot program (default: this one) */
+  bool stage_worker;         /* portable: stage it whatever the environment */
   const char *dump_pipeline; /* write the Pipeline proto here */
   const char *progress;      /* "auto" | "on" | "off" */
   bool no_sync;

@@ -2,9 +2,10 @@
 """Checks containers/flex-template/metadata.json against the shape Google documents for flex
 template metadata (name, description, parameters[{name, label, helpText, isOptional,
 regexes}]), that every parameter is a file_etl flag, and that each regex accepts and rejects
-the values below. When google-api-python-client is importable, the keys are also checked
-against the TemplateMetadata / ParameterMetadata schemas of its dataflow.v1b3 discovery
-document. Usage: check_flex_metadata.py METADATA_JSON FILE_ETL"""
+the values below. The keys are also checked against the TemplateMetadata / ParameterMetadata
+schemas of the dataflow.v1b3 discovery document when there is one (DISCOVERY_JSON, else
+google-api-python-client's copy if importable).
+Usage: check_flex_metadata.py METADATA_JSON FILE_ETL [DISCOVERY_JSON]"""
 import json
 import os
 import re
@@ -32,15 +33,16 @@ SAMPLES = {
 NOT_ERE = re.compile(r"\\[dDwWsSbB]|\(\?|\*\?|\+\?|\?\?")
 
 
-def discovery_schemas():
-    try:
-        import googleapiclient  # noqa: F401
-    except ImportError:
-        return None
-    base = os.path.dirname(sys.modules["googleapiclient"].__file__)
-    path = os.path.join(base, "discovery_cache", "documents", "dataflow.v1b3.json")
-    if not os.path.exists(path):
-        return None
+def discovery_schemas(path):
+    if not path or not os.path.exists(path):
+        try:
+            import googleapiclient
+        except ImportError:
+            return None
+        base = os.path.dirname(googleapiclient.__file__)
+        path = os.path.join(base, "discovery_cache", "documents", "dataflow.v1b3.json")
+        if not os.path.exists(path):
+            return None
     with open(path) as f:
         schemas = json.load(f)["schemas"]
     return schemas["TemplateMetadata"]["properties"], schemas["ParameterMetadata"]["properties"]
@@ -92,7 +94,7 @@ def main():
     for required in ("input", "spec", "sink", "size_threshold"):
         if required not in names:
             errors.append(f"parameters: no {required!r} parameter")
-    schemas = discovery_schemas()
+    schemas = discovery_schemas(sys.argv[3] if len(sys.argv) > 3 else None)
     if schemas:
         top, param = schemas
         errors += [f"metadata: {k!r} not in the discovery TemplateMetadata" for k in meta if k not in top]

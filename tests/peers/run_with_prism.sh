@@ -16,4 +16,5 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 export PRISM_ENDPOINT="127.0.0.1:$port"
+export RUNNER_LOG="$log" # Prism's stderr, with its workers' (boot_on_runner.sh reads it)
 timeout 120 "$@"

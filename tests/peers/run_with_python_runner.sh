@@ -39,6 +39,7 @@ for _ in $(seq 600); do
 done
 (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "python job service did not listen on $port:"; cat "$log"; exit 1; }
 export PYTHON_JOB_ENDPOINT="127.0.0.1:$port"
+export RUNNER_STAGING_DIR="$staging" # where the service keeps staged artifacts
 # In the background and waited for, so a TERM (ctest's timeout) runs the cleanup at once
 # instead of after the command.
 timeout 120 "$@" <&0 &

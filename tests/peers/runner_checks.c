@@ -86,7 +86,7 @@ static beam_pipeline *side_input_pipeline(void) {
   beam_pcollection *keys = numbers(p, "Keys", N_KEYS);
   beam_coder_spec *kv = beam_coder_spec_kv(p, beam_coder_spec_varint(p), beam_coder_spec_varint(p));
   beam_pcollection *table = beam_pardo1(p, "Lookup", numbers(p, "TableKeys", N_KEYS), "checks_lookup", NULL, kv);
-  beam_side_input_spec si = {"lookup", table};
+  beam_side_input_spec si = {"lookup", table, BEAM_SIDE_INPUT_ITERABLE};
   beam_coder_spec *out = beam_coder_spec_varint(p);
   beam_pardo_spec spec = {.dofn = "checks_join", .n_outputs = 1, .output_coders = &out, .side_inputs = &si,
                           .n_side_inputs = 1};

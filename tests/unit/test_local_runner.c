@@ -179,7 +179,7 @@ static void side_input_is_complete_when_read(void **state) {
   beam_pcollection *main_in = beam_pardo1(p, "Main", imp, "test_numbers", "{\"n\": 2}", beam_coder_spec_varint(p));
   beam_pcollection *lookup = beam_pardo1(p, "Lookup", imp, "test_numbers", "{\"n\": 7}", beam_coder_spec_varint(p));
   beam_coder_spec *kv = beam_coder_spec_kv(p, beam_coder_spec_string(p), beam_coder_spec_varint(p));
-  beam_side_input_spec si = {"lookup", lookup};
+  beam_side_input_spec si = {"lookup", lookup, BEAM_SIDE_INPUT_ITERABLE};
   beam_pcollection *out;
   beam_pardo_spec spec = {.dofn = "test_side", .n_outputs = 1, .output_coders = &kv, .side_inputs = &si, .n_side_inputs = 1};
   assert_int_equal(beam_pardo(p, "WithSide", main_in, &spec, &out), BEAM_OK);
@@ -205,6 +205,20 @@ static void dofn_error_fails_the_run_with_its_message(void **state) {
   assert_non_null(strstr(err.message, "value 3 is not allowed"));
   beam_run_result_free(&r);
   beam_pipeline_free(p);
+}
+
+/* "NAMESPACE:NAME" names a counter in a namespace; a bare name is in beam-c's. */
+static void counter_names_split_into_namespace_and_name(void **state) {
+  (void)state;
+  char ns[16];
+  assert_string_equal(beam_counter_split_namespace("bench:kept", ns, sizeof ns), "kept");
+  assert_string_equal(ns, "bench");
+  assert_string_equal(beam_counter_split_namespace("rows", ns, sizeof ns), "rows");
+  assert_string_equal(ns, BEAM_COUNTER_DEFAULT_NAMESPACE);
+  assert_string_equal(beam_counter_split_namespace(":odd", ns, sizeof ns), "odd");
+  assert_string_equal(ns, BEAM_COUNTER_DEFAULT_NAMESPACE);
+  assert_string_equal(beam_counter_split_namespace("a:b:c", ns, sizeof ns), "b:c");
+  assert_string_equal(ns, "a");
 }
 
 static void construction_errors_are_sticky_and_named(void **state) {
@@ -240,6 +254,7 @@ int main(void) {
       cmocka_unit_test_setup(side_input_is_complete_when_read, setup_registry),
       cmocka_unit_test_setup(dofn_error_fails_the_run_with_its_message, setup_registry),
       cmocka_unit_test_setup(construction_errors_are_sticky_and_named, setup_registry),
+      cmocka_unit_test(counter_names_split_into_namespace_and_name),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

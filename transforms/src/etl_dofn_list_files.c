@@ -1,18 +1,23 @@
 /* DoFn "etl_list_files": on the impulse, emits every input file name. Config
- * {"inputs": ["a.jsonl", "landing/"]}: a directory contributes its regular files, recursively,
- * in name order (hidden files skipped), so reruns see the same order. A missing input is an
- * error naming it: a typo must not become an empty, "successful" run. */
+ * {"inputs": ["a.jsonl", "landing/", "gs://bucket/landing/"]}: a directory contributes its
+ * regular files, recursively, in name order (hidden files skipped), so reruns see the same
+ * order. A gs:// input is an object, or else a prefix taken as a directory ("gs://b/dir"
+ * lists "dir/..."; objects whose name ends in '/' or has a component starting with '.'
+ * are skipped). A missing input is an error naming it: a typo must not become an empty,
+ * "successful" run. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "beam/gcs.h"
 #include "etl_dofn_common.h"
 
 typedef struct list_state {
   const json_t *inputs;
   int c_files;
+  beam_gcs *gcs; /* opened at the first gs:// input */
 } list_state;
 
 static beam_status list_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error *err) {
@@ -83,15 +88,83 @@ static beam_status list_path(beam_dofn_ctx *ctx, list_state *st, const char *pat
   return emit_path(ctx, st, path, err);
 }
 
+/* ---- gs:// inputs ------------------------------------------------------------------- */
+
+typedef struct gcs_listing {
+  beam_dofn_ctx *ctx;
+  list_state *st;
+  const char *bucket;
+  size_t found;
+} gcs_listing;
+
+static bool hidden_object(const char *name) {
+  size_t n = strlen(name);
+  if (!n || name[n - 1] == '/') return true; /* a "directory" placeholder */
+  for (const char *p = name; *p; p++)
+    if (*p == '.' && (p == name || p[-1] == '/')) return true;
+  return false;
+}
+
+static beam_status emit_object(void *ctx, const char *name, int64_t size, beam_error *err) {
+  (void)size;
+  gcs_listing *l = ctx;
+  if (hidden_object(name)) return BEAM_OK;
+  size_t len = strlen(l->bucket) + strlen(name) + 7;
+  char *uri = malloc(len);
+  if (!uri) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  snprintf(uri, len, "gs://%s/%s", l->bucket, name);
+  beam_status s = emit_path(l->ctx, l->st, uri, err);
+  free(uri);
+  l->found++;
+  return s;
+}
+
+static beam_status list_gcs(beam_dofn_ctx *ctx, list_state *st, const char *uri, beam_error *err) {
+  char *bucket, *object;
+  beam_status s = beam_gcs_parse_uri(uri, &bucket, &object, err);
+  if (s != BEAM_OK) return s;
+  if (!st->gcs) s = beam_gcs_new(NULL, &st->gcs, err);
+  beam_gcs_object_info info;
+  beam_status found = BEAM_ERR_NOT_FOUND;
+  if (s == BEAM_OK && *object && object[strlen(object) - 1] != '/') {
+    found = beam_gcs_stat(st->gcs, bucket, object, &info, err);
+    if (found == BEAM_OK) s = emit_path(ctx, st, uri, err);
+    else if (found != BEAM_ERR_NOT_FOUND) s = found;
+  }
+  if (s == BEAM_OK && found == BEAM_ERR_NOT_FOUND) {
+    size_t n = strlen(object);
+    char *prefix = malloc(n + 2);
+    if (!prefix) s = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+    else {
+      snprintf(prefix, n + 2, "%s%s", object, n && object[n - 1] != '/' ? "/" : "");
+      gcs_listing l = {ctx, st, bucket, 0};
+      s = beam_gcs_list(st->gcs, bucket, prefix, emit_object, &l, err);
+      if (s == BEAM_OK && l.found == 0)
+        s = beam_error_set(err, BEAM_ERR_NOT_FOUND, "input %s: no such object, and no objects under it", uri);
+      free(prefix);
+    }
+  }
+  if (s != BEAM_OK && s != BEAM_ERR_NOT_FOUND && s != BEAM_ERR_NOMEM) beam_error_prefix(err, "input %s: ", uri);
+  free(bucket);
+  free(object);
+  return s;
+}
+
 static beam_status list_process(void *state, beam_dofn_ctx *ctx, const beam_windowed_value *elem, beam_error *err) {
   list_state *st = state;
   beam_status s = BEAM_OK;
   for (size_t i = 0; s == BEAM_OK && i < json_array_size(st->inputs); i++) {
     const char *path = json_string_value(json_array_get(st->inputs, i));
     if (!path || !*path) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "etl_list_files: inputs[%zu] is not a path", i);
-    s = list_path(ctx, st, path, 0, err);
+    s = strncmp(path, "gs://", 5) == 0 ? list_gcs(ctx, st, path, err) : list_path(ctx, st, path, 0, err);
   }
   return s;
+}
+
+static void list_teardown(void *state) {
+  list_state *st = state;
+  beam_gcs_free(st->gcs);
+  st->gcs = NULL;
 }
 
 const beam_dofn_def beam_etl_list_files_dofn = {
@@ -99,4 +172,5 @@ const beam_dofn_def beam_etl_list_files_dofn = {
     .state_size = sizeof(list_state),
     .setup = list_setup,
     .process = list_process,
+    .teardown = list_teardown,
 };

@@ -135,6 +135,11 @@ static beam_status read_process(void *state, beam_dofn_ctx *ctx, const beam_wind
   r.stats.v[BEAM_ETL_STAT_SIZE_BYTES] = stat(path, &sb) == 0 ? (int64_t)sb.st_size : 0;
   beam_input *in = NULL;
   beam_status s = beam_input_open(path, &st->input_options, &st->spec->schema, &in, err);
+  if (s == BEAM_OK) { /* the source knows its size where stat cannot (gs:// objects) */
+    beam_input_stats is;
+    beam_input_get_stats(in, &is);
+    if (is.size >= 0) r.stats.v[BEAM_ETL_STAT_SIZE_BYTES] = is.size;
+  }
   if (s == BEAM_OK) s = read_file(&r, in, path, err);
   beam_input_close(in);
   beam_arena_reset(&st->record_arena);

@@ -5,7 +5,7 @@
  * and written when 1024 rows are pending or the bundle finishes; commit happens in
  * finish_bundle, so a failure anywhere in the bundle leaves nothing behind. A row the sink
  * refuses (a constraint, a type it cannot store) becomes a dead letter in the same bundle,
- * stage "sink", with the row as JSON in `raw`. At the end of the bundle the per-file
+ * stage "sink", with the row as JSON in `raw` (its first MiB). At the end of the bundle the per-file
  * written / dead-lettered counts go out on "stats" and per-table counts into counters
  * "written.<table>".
  *
@@ -21,6 +21,7 @@
 #include "etl_stats_map.h"
 
 enum { PENDING_LIMIT = 1024 };
+#define SINK_DEAD_LETTER_RAW_MAX ((size_t)1 << 20)
 
 typedef struct pending_table {
   char *name;
@@ -56,6 +57,8 @@ static beam_status write_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error
   beam_sink_options o = {0};
   o.no_sync = json_is_true(json_object_get(config, "no_sync"));
   o.batch_rows = (size_t)json_integer_value(json_object_get(config, "batch_rows"));
+  if (st->spec->partition_field >= 0) /* object-file sinks name paths by it */
+    o.partition_field = st->spec->schema.fields[st->spec->partition_field].name;
   st->transform_id = strdup(beam_dofn_transform_id(ctx));
   if (!st->transform_id) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   return beam_sink_open(uri, &o, &st->sink, err);
@@ -115,6 +118,17 @@ static beam_status dead_letter_refused(write_state *st, pending_table *t, size_t
   beam_etl_origin origin = row->origin;
   /* A row refused for a value JSON cannot show keeps a null raw; the reason still says why. */
   origin.raw = s == BEAM_OK ? (beam_bytes){st->json.data, st->json.len} : (beam_bytes){NULL, 0};
+  /* A row refused for its size (a Pub/Sub message, a BigQuery row) must not come back as a
+   * dead letter just as large: keep the head of its JSON and say so in the error. */
+  char cut_reason[640];
+  if (origin.raw.len > SINK_DEAD_LETTER_RAW_MAX) {
+    snprintf(cut_reason, sizeof cut_reason, "%s (raw: the first %zu of %zu bytes of the row as JSON)", reason,
+             (size_t)SINK_DEAD_LETTER_RAW_MAX, origin.raw.len);
+    size_t cut = SINK_DEAD_LETTER_RAW_MAX;
+    while (cut > 0 && (origin.raw.data[cut] & 0xC0) == 0x80) cut--; /* not inside a UTF-8 character */
+    origin.raw.len = cut;
+    reason = cut_reason;
+  }
   char *error = beam_arena_strdup(&st->batch, reason);
   beam_etl_row out;
   if (!error || beam_etl_dead_letter_row(&origin, error, BEAM_ETL_STAGE_SINK, &st->batch, &out) != BEAM_OK)

@@ -26,6 +26,7 @@ typedef struct builder {
   beam_coder_spec *value, *stats;
   char *configs[8];
   size_t n_configs;
+  beam_etl_file_pipeline_outputs outputs;
 } builder;
 
 static const char *keep(builder *b, char *text) {
@@ -38,7 +39,7 @@ static beam_pcollection *read_stage(builder *b, beam_pcollection *files, beam_pc
   json_t *extra = json_pack("{s:s}", "progress", b->cfg->progress ? b->cfg->progress : "auto");
   static const char *const tags[] = {"rows", "dead", "stats"};
   beam_coder_spec *coders[] = {b->value, b->value, b->stats};
-  beam_pardo_spec spec = {"etl_read", keep(b, stage_config(b->cfg, b->spec, extra)), 3, tags, coders, NULL, 0};
+  beam_pardo_spec spec = {"etl_read", keep(b, stage_config(b->cfg, b->spec, extra)), 3, tags, coders, NULL, 0, NULL, 0};
   beam_pcollection *outs[3] = {0};
   beam_pardo(b->p, "ReadAndProcess", files, &spec, outs);
   *dead = outs[1];
@@ -53,7 +54,7 @@ static beam_pcollection *dedupe_stage(builder *b, beam_pcollection *rows, beam_p
   beam_pcollection *grouped = beam_group_by_key(b->p, "DedupeGroup", keyed);
   static const char *const tags[] = {"rows", "stats"};
   beam_coder_spec *coders[] = {b->value, b->stats};
-  beam_pardo_spec spec = {"etl_dedupe_pick", keep(b, stage_config(b->cfg, b->spec, NULL)), 2, tags, coders, NULL, 0};
+  beam_pardo_spec spec = {"etl_dedupe_pick", keep(b, stage_config(b->cfg, b->spec, NULL)), 2, tags, coders, NULL, 0, NULL, 0};
   beam_pcollection *outs[2] = {0};
   beam_pardo(b->p, "DedupePick", grouped, &spec, outs);
   *stats = outs[1];
@@ -64,7 +65,7 @@ static beam_pcollection *write_stage(builder *b, const char *name, beam_pcollect
   json_t *extra = json_pack("{s:s,s:b}", "sink", b->cfg->sink_uri, "no_sync", b->cfg->no_sync);
   static const char *const tags[] = {"stats"};
   beam_coder_spec *coders[] = {b->stats};
-  beam_pardo_spec spec = {"etl_write", keep(b, stage_config(b->cfg, b->spec, extra)), 1, tags, coders, NULL, 0};
+  beam_pardo_spec spec = {"etl_write", keep(b, stage_config(b->cfg, b->spec, extra)), 1, tags, coders, NULL, 0, NULL, 0};
   beam_pcollection *out = NULL;
   beam_pardo(b->p, name, rows, &spec, &out);
   return out;
@@ -84,6 +85,7 @@ static void build(builder *b) {
     rows = dedupe_stage(b, rows, &stats[n_stats++]);
   beam_pcollection *both[] = {rows, dead};
   beam_pcollection *all = beam_flatten(p, "RowsAndDeadLetters", both, 2);
+  b->outputs.rows = all;
   stats[n_stats++] = write_stage(b, "Write", all);
   beam_pcollection *all_stats = beam_flatten(p, "FileStats", stats, n_stats);
   beam_pcollection *per_file = beam_combine_per_key(p, "SumFileStats", all_stats, "etl_file_stats", NULL,
@@ -91,17 +93,25 @@ static void build(builder *b) {
   json_t *files_extra = json_pack("{s:s}", "runner", b->cfg->runner ? b->cfg->runner : "local");
   beam_pcollection *file_rows = beam_pardo1(p, "FilesRow", per_file, "etl_files_row",
                                             keep(b, stage_config(b->cfg, NULL, files_extra)), b->value);
+  b->outputs.files = file_rows;
   write_stage(b, "WriteFiles", file_rows);
 }
 
 beam_status beam_etl_file_pipeline_build(beam_pipeline *p, const beam_etl_file_pipeline_config *cfg,
                                          beam_error *err) {
+  beam_etl_file_pipeline_outputs ignored;
+  return beam_etl_file_pipeline_build_outputs(p, cfg, &ignored, err);
+}
+
+beam_status beam_etl_file_pipeline_build_outputs(beam_pipeline *p, const beam_etl_file_pipeline_config *cfg,
+                                                 beam_etl_file_pipeline_outputs *out, beam_error *err) {
+  memset(out, 0, sizeof *out);
   beam_status s = beam_etl_register_fns();
   if (s != BEAM_OK) return beam_error_set(err, s, "cannot register the ETL functions");
   if (!cfg->n_inputs || !cfg->spec_json || !cfg->sink_uri)
     return beam_error_set(err, BEAM_ERR_INVALID_ARG, "the file ETL needs inputs, a spec and a sink");
   json_error_t jerr;
-  builder b = {p, cfg, json_loads(cfg->spec_json, 0, &jerr), NULL, NULL, {0}, 0};
+  builder b = {p, cfg, json_loads(cfg->spec_json, 0, &jerr), NULL, NULL, {0}, 0, {NULL, NULL}};
   if (!b.spec) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: %s", cfg->spec_name, jerr.text);
   b.value = beam_coder_spec_value(p);
   b.stats = beam_coder_spec_kv(p, beam_coder_spec_string(p), b.value);
@@ -113,5 +123,6 @@ beam_status beam_etl_file_pipeline_build(beam_pipeline *p, const beam_etl_file_p
     if (err) *err = *perr;
     return perr->code;
   }
+  *out = b.outputs;
   return BEAM_OK;
 }

@@ -264,10 +264,9 @@ beam_status beam_input_open(const char *path, const beam_input_options *opts,
                             const beam_etl_schema *schema, beam_input **out, beam_error *err) {
   *out = NULL;
   if (!path || !*path) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "empty input path");
-  if (strncmp(path, "gs://", 5) == 0)
-    return beam_error_set(err, BEAM_ERR_UNSUPPORTED, "%s: gs:// inputs are not supported yet", path);
   beam_byte_source *src = NULL;
-  beam_status st = beam_file_source_open(path, &src, err);
+  beam_status st = strncmp(path, "gs://", 5) == 0 ? beam_gcs_source_open(path, &src, err)
+                                                  : beam_file_source_open(path, &src, err);
   if (st != BEAM_OK) return st;
   return beam_input_open_source(src, opts, schema, out, err);
 }

@@ -1,6 +1,7 @@
 /* The sink front: argument checks, the bundle state machine, counters, the scheme registry.
  * Implementations (sink_sqlite.c, sink_jsonl.c, ...) only see calls that make sense. */
 #include "beam/transforms/sink.h"
+#include "beam/transforms/sink_pubsub.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -322,15 +323,20 @@ static beam_status registry_put(const char *name, beam_sink_factory f) {
 /* Caller holds registry_lock. Built-ins go in lazily so a user registration made before
  * the first open (e.g. replacing "sqlite" in a test) is not overwritten. */
 static void registry_seed(void) {
+  static const struct {
+    const char *name;
+    beam_sink_factory factory;
+  } builtins[] = {
+      {"sqlite", beam_sink_sqlite_open}, {"jsonl", beam_sink_jsonl_open}, {"gcs", beam_sink_gcs_open},
+      {"file", beam_sink_file_open},     {"pubsub", beam_sink_pubsub_open},
+  };
   if (registry_seeded) return;
   registry_seeded = true;
-  bool have_sqlite = false, have_jsonl = false;
-  for (size_t i = 0; i < registry_len; i++) {
-    if (strcmp(registry[i].name, "sqlite") == 0) have_sqlite = true;
-    if (strcmp(registry[i].name, "jsonl") == 0) have_jsonl = true;
+  for (size_t k = 0; k < sizeof builtins / sizeof builtins[0]; k++) {
+    bool have = false;
+    for (size_t i = 0; i < registry_len; i++) have = have || strcmp(registry[i].name, builtins[k].name) == 0;
+    if (!have) registry_put(builtins[k].name, builtins[k].factory);
   }
-  if (!have_sqlite) registry_put("sqlite", beam_sink_sqlite_open);
-  if (!have_jsonl) registry_put("jsonl", beam_sink_jsonl_open);
 }
 
 beam_status beam_sink_register_scheme(const char *scheme, beam_sink_factory factory,

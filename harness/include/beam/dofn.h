@@ -58,6 +58,12 @@ const json_t *beam_dofn_pipeline_options(const beam_dofn_setup_ctx *ctx);
 const char *beam_dofn_transform_id(const beam_dofn_setup_ctx *ctx);
 /* Index of a tagged output by tag ("main" or "" is output 0), or -1 if the ParDo lacks it. */
 int beam_dofn_output_index(const beam_dofn_setup_ctx *ctx, const char *tag);
+/* Counters live in a namespace, as in every Beam SDK: "NAMESPACE:NAME" names one in
+ * NAMESPACE, a name without ':' is in "beam-c". Runners report both parts (the
+ * MonitoringInfo labels NAMESPACE and NAME); results read back the same qualified name. */
+#define BEAM_COUNTER_DEFAULT_NAMESPACE "beam-c"
+/* The NAME part of a counter name; the namespace goes to ns (truncated to ns_cap). */
+const char *beam_counter_split_namespace(const char *qualified, char *ns, size_t ns_cap);
 /* Declares a user counter; the returned id is used with beam_dofn_counter_add. */
 int beam_dofn_declare_counter(beam_dofn_setup_ctx *ctx, const char *name);
 
@@ -83,6 +89,24 @@ const char *beam_dofn_bundle_id(const beam_dofn_ctx *ctx);
 /* Side input by its local name as declared on the ParDo: the list of its values. */
 beam_status beam_dofn_side_input(beam_dofn_ctx *ctx, const char *name, const beam_value_list **out,
                                  beam_error *err);
+/* Multimap side input (declared BEAM_SIDE_INPUT_MULTIMAP over a KV PCollection): the values
+ * of every element whose key encodes like `key` (Beam compares encoded keys); an empty list
+ * when there is none. The list lives until the current process() call returns. */
+beam_status beam_dofn_side_input_lookup(beam_dofn_ctx *ctx, const char *name, const beam_value *key,
+                                        const beam_value_list **values, beam_error *err);
+
+/* --- bag user state ---------------------------------------------------------------------- */
+/* For ParDos declared with beam_state_spec: each bag is scoped to the current element's key
+ * and window (an element in several windows is processed once per window). Only valid inside
+ * process(). Writes are buffered in the bundle and flushed to the runner before it ends;
+ * reads see them at once. */
+/* The bag's elements in append order. The list lives until the current process() returns. */
+beam_status beam_dofn_state_bag_read(beam_dofn_ctx *ctx, const char *name, const beam_value_list **out,
+                                     beam_error *err);
+/* Appends a copy of value (encoded with the bag's element coder). */
+beam_status beam_dofn_state_bag_append(beam_dofn_ctx *ctx, const char *name, const beam_value *value,
+                                       beam_error *err);
+beam_status beam_dofn_state_bag_clear(beam_dofn_ctx *ctx, const char *name, beam_error *err);
 
 #ifdef __cplusplus
 }

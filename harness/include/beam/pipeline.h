@@ -45,10 +45,25 @@ beam_coder_spec *beam_coder_spec_row(beam_pipeline *p, const void *schema_proto,
 /* --- transforms ------------------------------------------------------------------------- */
 beam_pcollection *beam_impulse(beam_pipeline *p, const char *name);
 
+/* How a DoFn reads a side input (Beam's access patterns). */
+typedef enum beam_side_input_access {
+  BEAM_SIDE_INPUT_ITERABLE = 0, /* read whole with beam_dofn_side_input (beam:side_input:iterable:v1) */
+  BEAM_SIDE_INPUT_MULTIMAP,     /* a KV PCollection looked up by key with beam_dofn_side_input_lookup
+                                 * (beam:side_input:multimap:v1) */
+} beam_side_input_access;
+
 typedef struct beam_side_input_spec {
-  const char *local_name;   /* what the DoFn asks for with beam_dofn_side_input */
-  beam_pcollection *pcoll;  /* read whole, as an iterable */
+  const char *local_name;   /* what the DoFn asks for with beam_dofn_side_input(_lookup) */
+  beam_pcollection *pcoll;
+  beam_side_input_access access; /* zero: iterable */
 } beam_side_input_spec;
+
+/* A named bag of user state (beam:user_state:bag:v1): per key and window of a stateful
+ * ParDo, whose main input must then have a KV coder. */
+typedef struct beam_state_spec {
+  const char *name;               /* what the DoFn asks for with beam_dofn_state_bag_* */
+  beam_coder_spec *element_coder; /* the coder of the bag's elements */
+} beam_state_spec;
 
 typedef struct beam_pardo_spec {
   const char *dofn;          /* registered DoFn name */
@@ -58,6 +73,8 @@ typedef struct beam_pardo_spec {
   beam_coder_spec *const *output_coders;     /* n_outputs coders */
   const beam_side_input_spec *side_inputs;
   size_t n_side_inputs;
+  const beam_state_spec *states; /* user state: makes the ParDo stateful (keyed) */
+  size_t n_states;
 } beam_pardo_spec;
 
 /* Adds a ParDo; fills outputs[0..n_outputs-1]. Returns BEAM_OK or the (sticky) error. */

@@ -47,6 +47,11 @@ typedef struct beam_portable_options {
   const char *environment_type;
   const char *environment_config;
   const json_t *pipeline_options; /* reach the DoFns inside the runner; may be NULL */
+  /* The worker binary staged as an artifact of every environment (the runner keeps it and a
+   * boot program fetches it, sha256 checked): for DOCKER always, for PROCESS when the command
+   * is a boot program, else when stage_worker is set. NULL: this program. */
+  const char *worker_binary;
+  bool stage_worker;
   bool cancel_on_interrupt;       /* Ctrl-C / SIGTERM while the job runs cancels it */
 } beam_portable_options;
 

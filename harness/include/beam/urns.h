@@ -45,8 +45,18 @@
 #define BEAM_URN_ENV_EXTERNAL "beam:env:external:v1"
 #define BEAM_URN_ENV_DOCKER "beam:env:docker:v1"
 
+/* Artifacts (files an environment needs): types and roles. */
+#define BEAM_URN_ARTIFACT_FILE "beam:artifact:type:file:v1"         /* ArtifactFilePayload */
+#define BEAM_URN_ARTIFACT_URL "beam:artifact:type:url:v1"           /* ArtifactUrlPayload */
+#define BEAM_URN_ARTIFACT_EMBEDDED "beam:artifact:type:embedded:v1" /* EmbeddedFilePayload */
+#define BEAM_URN_ARTIFACT_ROLE_STAGING_TO "beam:artifact:role:staging_to:v1" /* ArtifactStagingToRolePayload */
+
 /* Side input access pattern. */
 #define BEAM_URN_SIDE_INPUT_ITERABLE "beam:side_input:iterable:v1"
 #define BEAM_URN_SIDE_INPUT_MULTIMAP "beam:side_input:multimap:v1"
+
+/* User state protocol, and the pipeline requirement a stateful ParDo adds. */
+#define BEAM_URN_USER_STATE_BAG "beam:user_state:bag:v1"
+#define BEAM_URN_REQUIREMENT_STATEFUL "beam:requirement:pardo:stateful:v1"
 
 #endif

@@ -57,6 +57,11 @@ void beam_byte_source_close(beam_byte_source *src);
 /* A local file, read with read(2) and pread(2); size from fstat. */
 beam_status beam_file_source_open(const char *path, beam_byte_source **out, beam_error *err);
 
+/* A GCS object, "gs://bucket/object" (STORAGE_EMULATOR_HOST honoured): streamed by ranged
+ * reads of a bounded window and seekable (ranged GETs), so ZIPs in GCS need no temporary
+ * copy. BEAM_ERR_NOT_FOUND when the object does not exist. */
+beam_status beam_gcs_source_open(const char *uri, beam_byte_source **out, beam_error *err);
+
 /* An in-memory source over bytes the caller keeps alive (tests, small payloads); seekable. */
 beam_status beam_memory_source_open(const char *name, const void *data, size_t len,
                                     beam_byte_source **out, beam_error *err);

@@ -35,6 +35,17 @@ typedef struct beam_etl_file_pipeline_config {
 beam_status beam_etl_file_pipeline_build(beam_pipeline *p, const beam_etl_file_pipeline_config *cfg,
                                          beam_error *err);
 
+/* What the pipeline writes, for tests to look at (beam/testing_etl.h). Both carry ETL
+ * elements (etl_element.h) with the self-describing value coder. */
+typedef struct beam_etl_file_pipeline_outputs {
+  beam_pcollection *rows;  /* into Write: routed rows and dead letters (before the sink) */
+  beam_pcollection *files; /* into WriteFiles: one _files row per input file */
+} beam_etl_file_pipeline_outputs;
+
+/* beam_etl_file_pipeline_build, also returning the written PCollections. */
+beam_status beam_etl_file_pipeline_build_outputs(beam_pipeline *p, const beam_etl_file_pipeline_config *cfg,
+                                                 beam_etl_file_pipeline_outputs *out, beam_error *err);
+
 #ifdef __cplusplus
 }
 #endif

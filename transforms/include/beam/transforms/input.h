@@ -80,7 +80,7 @@ typedef struct beam_input_stats {
 
 typedef struct beam_input beam_input;
 
-/* path: a local file ("gs://" is not supported yet). schema is borrowed and may be NULL
+/* path: a local file or a GCS object "gs://bucket/object" (streamed, see byte_source.h). schema is borrowed and may be NULL
  * (records are split and checked, no cells: for counting). opts NULL = defaults. */
 beam_status beam_input_open(const char *path, const beam_input_options *opts,
                             const beam_etl_schema *schema, beam_input **out, beam_error *err);

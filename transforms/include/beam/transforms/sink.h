@@ -70,11 +70,18 @@ typedef struct beam_sink_options {
    * synchronous=OFF (SQLite) - for scratch outputs and benchmarks. */
   bool no_sync;
   /* JSONL: bytes of a table's bundle kept in memory before spilling to an unnamed
-   * temporary file in the directory. Default 8 MiB. */
+   * temporary file in the directory; gcs:/file:: bytes of the whole bundle kept in memory
+   * before parts spill to unnamed temporary files in $TMPDIR. Default 8 MiB. Pub/Sub: bytes
+   * of a bundle's messages held before publishing early (default
+   * BEAM_PUBSUB_EARLY_PUBLISH_BYTES). */
   size_t spill_bytes;
   /* SQLite: cap the database at this many pages (PRAGMA max_page_count), a quota.
    * 0 = no cap. Exceeding it fails like a full disk (BEAM_ERR_IO). */
   int64_t sqlite_max_pages;
+  /* Object-file sinks (gcs:, file:): the TIMESTAMP or DATE field whose UTC hour names a
+   * row's {yyyy}/{mm}/{dd}/{hh} path (the spec's partition_field). NULL, a table without
+   * the field, or a null value: the bundle's ingestion hour. Copied at open. */
+  const char *partition_field;
 } beam_sink_options;
 
 /* One row a sink refused. */
@@ -109,8 +116,11 @@ typedef struct beam_sink_stats {
 /* ---- Using a sink ------------------------------------------------------------------ */
 
 /* Opens "scheme:location". Built-in schemes: sqlite:PATH (database file, created if
- * missing; its directory must exist) and jsonl:DIR (directory, created if missing - its
- * parent must exist). opts may be NULL. An unknown scheme fails with BEAM_ERR_NOT_FOUND
+ * missing; its directory must exist), jsonl:DIR (directory, created if missing - its
+ * parent must exist), the object-file sinks gcs:gs://BUCKET[/PREFIX] and file:DIR
+ * (JSON-lines objects {table}/{yyyy}/{mm}/{dd}/{hh}/part-<bundle hash>.jsonl, written at
+ * commit, never overwritten; see transforms/src/sink_objects.c) and
+ * pubsub:projects/P/topics/T (sink_pubsub.h). opts may be NULL. An unknown scheme fails with BEAM_ERR_NOT_FOUND
  * and a message listing the known schemes. */
 beam_status beam_sink_open(const char *uri, const beam_sink_options *opts, beam_sink **out,
                            beam_error *err);
@@ -224,6 +234,10 @@ beam_status beam_sink_sqlite_open(const char *path, const beam_sink_options *opt
                                   beam_error *err);
 beam_status beam_sink_jsonl_open(const char *dir, const beam_sink_options *opts, beam_sink **out,
                                  beam_error *err);
+beam_status beam_sink_gcs_open(const char *uri, const beam_sink_options *opts, beam_sink **out,
+                               beam_error *err);
+beam_status beam_sink_file_open(const char *dir, const beam_sink_options *opts, beam_sink **out,
+                                beam_error *err);
 
 #ifdef __cplusplus
 }

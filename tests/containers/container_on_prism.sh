@@ -36,7 +36,7 @@ chmod +x "$work/worker.sh"
 
 # Everything file_etl_on_runner.sh writes goes under $work (its mktemp honours TMPDIR). Fewer
 # generated rows than the other runner tests: Prism's 120 s budget covers three runs here.
-TMPDIR=$work ROWS=${ROWS:-20000} bash "$here/file_etl_on_runner.sh" "$file_etl" "$endpoint" PROCESS \
+TMPDIR=$work ROWS=${ROWS:-20000} bash "$here/../peers/file_etl_on_runner.sh" "$file_etl" "$endpoint" PROCESS \
   "{\"command\": \"$work/worker.sh\"}"
 starts=$(wc -l <"$work/worker-starts.log" 2>/dev/null || echo 0)
 if ((starts == 0)); then

@@ -30,7 +30,8 @@ mkdir -p "$work/standin/opt/google/dataflow"
 cat >"$work/standin/opt/google/dataflow/go_template_launcher" <<'EOF'
 #!/bin/sh
 exec "$FLEX_TEMPLATE_GO_BINARY" --project=beam-c-test --region=us-central1 --job_name=flex-test \
-  --staging_location=gs://beam-c-test/staging --temp_location=gs://beam-c-test/temp "$@"
+  --staging_location=gs://beam-c-test/staging --temp_location=gs://beam-c-test/temp \
+  --template_location=gs://beam-c-test/templates/job.json "$@"
 EOF
 chmod 755 "$work/standin/opt/google/dataflow/go_template_launcher"
 ctr=$("${buildah[@]}" from scratch)

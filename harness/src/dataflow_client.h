@@ -1,0 +1,35 @@
+/* The few Dataflow REST calls a submission makes (projects.locations.jobs.*), JSON in and
+ * out, on the shared HTTP layer; retries of 429/5xx/resets are the HTTP layer's. */
+#ifndef BEAM_DATAFLOW_CLIENT_H
+#define BEAM_DATAFLOW_CLIENT_H
+
+#include <jansson.h>
+
+#include "beam/gcp_auth.h"
+#include "beam/http.h"
+#include "beam/status.h"
+
+typedef struct beam_dataflow_client {
+  beam_http *http;
+  beam_gcp_auth *auth;  /* owned */
+  char *base;           /* ".../v1b3/projects/P/locations/R/jobs" */
+  long last_status;     /* HTTP status of the last call (409: the job name is taken) */
+} beam_dataflow_client;
+
+/* endpoint NULL: https://dataflow.googleapis.com. An http:// endpoint on loopback (a test
+ * server) is called without credentials; anything else with Application Default Credentials. */
+beam_status beam_dataflow_client_open(beam_dataflow_client *c, const char *endpoint, const char *project,
+                                      const char *region, beam_error *err);
+void beam_dataflow_client_close(beam_dataflow_client *c);
+
+beam_status beam_dataflow_create_job(beam_dataflow_client *c, const json_t *job, json_t **out, beam_error *err);
+beam_status beam_dataflow_get_job(beam_dataflow_client *c, const char *job_id, json_t **out, beam_error *err);
+/* One page of job messages (page_token NULL: the first); *out is the ListJobMessagesResponse. */
+beam_status beam_dataflow_list_messages(beam_dataflow_client *c, const char *job_id, const char *page_token,
+                                        json_t **out, beam_error *err);
+beam_status beam_dataflow_cancel_job(beam_dataflow_client *c, const char *job_id, beam_error *err);
+/* The id of the active job named name (into id), or BEAM_ERR_NOT_FOUND. */
+beam_status beam_dataflow_find_active_job(beam_dataflow_client *c, const char *name, char *id, size_t cap,
+                                          beam_error *err);
+
+#endif

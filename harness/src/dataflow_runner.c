@@ -1,0 +1,253 @@
+/* --runner=dataflow: stage, create the job, follow it to a terminal state (see dataflow.h). */
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "beam/dataflow.h"
+#include "dataflow_client.h"
+#include "dataflow_stage.h"
+
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig) {
+  (void)sig;
+  interrupted = 1;
+}
+
+/* beam-c-<user>-<mmddhhmmss>, lowercased to Dataflow's alphabet. */
+static void default_job_name(char *out, size_t cap) {
+  const struct passwd *pw = getpwuid(getuid());
+  char user[32];
+  snprintf(user, sizeof user, "%s", pw && pw->pw_name ? pw->pw_name : "user");
+  for (char *c = user; *c; c++)
+    if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
+    else if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9'))) *c = '-';
+  time_t now = time(NULL);
+  struct tm tm;
+  gmtime_r(&now, &tm);
+  char stamp[16];
+  strftime(stamp, sizeof stamp, "%m%d%H%M%S", &tm);
+  snprintf(out, cap, "beam-c-%s-%s", user, stamp);
+}
+
+static bool state_is_terminal(const char *s) {
+  static const char *const terminal[] = {"JOB_STATE_DONE",    "JOB_STATE_FAILED",  "JOB_STATE_CANCELLED",
+                                         "JOB_STATE_UPDATED", "JOB_STATE_DRAINED", NULL};
+  for (size_t i = 0; s && terminal[i]; i++)
+    if (strcmp(s, terminal[i]) == 0) return true;
+  return false;
+}
+
+/* Job messages already printed, by id (the service pages from the start every time). */
+typedef struct seen_ids {
+  char **ids;
+  size_t n;
+} seen_ids;
+
+static bool seen_add(seen_ids *s, const char *id) {
+  for (size_t i = 0; i < s->n; i++)
+    if (strcmp(s->ids[i], id) == 0) return false;
+  char **grown = realloc(s->ids, (s->n + 1) * sizeof *grown);
+  if (!grown) return false;
+  s->ids = grown;
+  s->ids[s->n] = strdup(id);
+  if (s->ids[s->n]) s->n++;
+  return true;
+}
+
+static void seen_free(seen_ids *s) {
+  for (size_t i = 0; i < s->n; i++) free(s->ids[i]);
+  free(s->ids);
+}
+
+typedef struct follower {
+  beam_dataflow_client *client;
+  const char *job_id;
+  bool quiet;
+  seen_ids seen;
+  char last_error[1024]; /* the newest JOB_MESSAGE_ERROR: what a failure reports */
+} follower;
+
+static void print_new_messages(follower *f) {
+  char *token = NULL;
+  do {
+    json_t *page = NULL;
+    beam_error err = {0};
+    if (beam_dataflow_list_messages(f->client, f->job_id, token, &page, &err) != BEAM_OK) {
+      if (!f->quiet) fprintf(stderr, "dataflow: cannot list job messages: %s\n", err.message);
+      break;
+    }
+    free(token);
+    token = NULL;
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(page, "jobMessages"), i, m) {
+      const char *id = json_string_value(json_object_get(m, "id"));
+      const char *text = json_string_value(json_object_get(m, "messageText"));
+      const char *imp = json_string_value(json_object_get(m, "messageImportance"));
+      const char *when = json_string_value(json_object_get(m, "time"));
+      if (!id || !text || !seen_add(&f->seen, id)) continue;
+      if (imp && strcmp(imp, "JOB_MESSAGE_ERROR") == 0) snprintf(f->last_error, sizeof f->last_error, "%s", text);
+      if (!f->quiet) fprintf(stderr, "dataflow: %s %s %s\n", when ? when : "", imp ? imp + 12 : "", text);
+    }
+    const char *next = json_string_value(json_object_get(page, "nextPageToken"));
+    if (next && *next) token = strdup(next);
+    json_decref(page);
+  } while (token);
+  free(token);
+}
+
+/* Ctrl-C: on a terminal ask whether to cancel; otherwise (SIGTERM from a scheduler) cancel. */
+static bool should_cancel(const char *job_id) {
+  if (!isatty(STDIN_FILENO)) return true;
+  fprintf(stderr, "\nCancel Dataflow job %s? [y/N] ", job_id);
+  char answer[16] = {0};
+  if (!fgets(answer, sizeof answer, stdin)) return false;
+  return answer[0] == 'y' || answer[0] == 'Y';
+}
+
+static void sleep_ms(int ms) {
+  for (int slept = 0; slept < ms && !interrupted; slept += 50) usleep(50 * 1000);
+}
+
+static beam_status follow(beam_dataflow_client *c, const char *job_id, const beam_dataflow_options *o,
+                          beam_error *err) {
+  follower f = {.client = c, .job_id = job_id, .quiet = o->quiet};
+  char state[64] = "";
+  bool cancel_asked = false;
+  beam_status s = BEAM_OK;
+  for (;;) {
+    if (interrupted && !cancel_asked) {
+      interrupted = 0;
+      cancel_asked = true;
+      if (!should_cancel(job_id)) {
+        s = beam_error_set(err, BEAM_ERR_USER, "stopped following Dataflow job %s; it keeps running", job_id);
+        break;
+      }
+      fprintf(stderr, "dataflow: cancelling job %s\n", job_id);
+      beam_error cerr = {0};
+      if (beam_dataflow_cancel_job(c, job_id, &cerr) != BEAM_OK)
+        fprintf(stderr, "dataflow: cannot cancel job %s: %s\n", job_id, cerr.message);
+    }
+    json_t *job = NULL;
+    s = beam_dataflow_get_job(c, job_id, &job, err);
+    if (s != BEAM_OK) break;
+    const char *now = json_string_value(json_object_get(job, "currentState"));
+    if (now && strcmp(now, state) != 0) {
+      snprintf(state, sizeof state, "%s", now);
+      if (!o->quiet) fprintf(stderr, "dataflow: job %s is %s\n", job_id, state + 10);
+    }
+    json_decref(job);
+    print_new_messages(&f);
+    if (state_is_terminal(state)) break;
+    sleep_ms(o->poll_interval_ms);
+  }
+  if (s == BEAM_OK && strcmp(state, "JOB_STATE_DONE") != 0)
+    s = beam_error_set(err, BEAM_ERR_USER, "Dataflow job %s ended %s%s%s", job_id, state + 10,
+                       f.last_error[0] ? ": " : "", f.last_error);
+  seen_free(&f.seen);
+  return s;
+}
+
+/* Creates the job; a taken name gets a message saying what to do. */
+static beam_status create_job(beam_dataflow_client *c, json_t *job, const beam_dataflow_options *o,
+                              const char *job_name, char *job_id, size_t cap, beam_error *err) {
+  if (o->update) {
+    char old[256];
+    beam_status s = beam_dataflow_find_active_job(c, job_name, old, sizeof old, err);
+    if (s != BEAM_OK) return s;
+    json_object_set_new(job, "replaceJobId", json_string(old));
+    if (o->transform_name_mapping) {
+      json_t *m = json_loads(o->transform_name_mapping, 0, NULL);
+      if (!json_is_object(m)) {
+        json_decref(m);
+        return beam_error_set(err, BEAM_ERR_INVALID_ARG, "--transform_name_mapping: expected {\"old\": \"new\", ...}");
+      }
+      json_object_set_new(job, "transformNameMapping", m);
+    }
+  }
+  json_t *created = NULL;
+  beam_status s = beam_dataflow_create_job(c, job, &created, err);
+  if (s != BEAM_OK && c->last_status == 409) {
+    char service[sizeof err->message];
+    snprintf(service, sizeof service, "%s", err->message);
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG,
+                          "a Dataflow job named %s is already active in project %s, region %s: pass another "
+                          "--job_name, or --update to replace it (the service said: %s)",
+                          job_name, o->project, o->region, service);
+  }
+  const char *id = json_string_value(json_object_get(created, "id"));
+  if (s == BEAM_OK && !id) s = beam_error_set(err, BEAM_ERR_MALFORMED, "jobs.create answered without a job id");
+  if (s == BEAM_OK) snprintf(job_id, cap, "%s", id);
+  json_decref(created);
+  return s;
+}
+
+static beam_status submit(const beam_buf *pipeline, const beam_dataflow_stage *st, const beam_dataflow_options *o,
+                          const char *job_name, beam_error *err) {
+  json_t *job = NULL;
+  beam_status s = beam_dataflow_job_json(pipeline->data, pipeline->len, o, job_name, st->pipeline_url, st->worker_url,
+                                         &job, err);
+  if (s == BEAM_OK && o->dry_run) {
+    json_dumpf(job, o->out ? o->out : stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+    fputc('\n', o->out ? o->out : stdout);
+    json_decref(job);
+    return BEAM_OK;
+  }
+  beam_gcs *gcs = NULL;
+  beam_gcs_options go = {0};
+  if (s == BEAM_OK) s = beam_gcs_new(&go, &gcs, err);
+  if (s == BEAM_OK) s = beam_dataflow_stage_files(gcs, st, pipeline, o->quiet, err);
+  beam_gcs_free(gcs);
+  beam_dataflow_client c = {0};
+  if (s == BEAM_OK) s = beam_dataflow_client_open(&c, o->dataflow_endpoint, o->project, o->region, err);
+  char job_id[256] = "";
+  if (s == BEAM_OK) s = create_job(&c, job, o, job_name, job_id, sizeof job_id, err);
+  json_decref(job);
+  if (s == BEAM_OK && !o->quiet)
+    fprintf(stderr, "dataflow: created job %s (%s): https://console.cloud.google.com/dataflow/jobs/%s/%s?project=%s\n",
+            job_id, job_name, o->region, job_id, o->project);
+  if (s == BEAM_OK && !o->detach) s = follow(&c, job_id, o, err);
+  if (c.base) beam_dataflow_client_close(&c);
+  return s;
+}
+
+beam_status beam_run_dataflow(const uint8_t *pipeline_proto, size_t len, const beam_dataflow_options *o,
+                              beam_run_result *result, beam_error *err) {
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  if (result) memset(result, 0, sizeof *result);
+  beam_status s = beam_dataflow_options_check(o, err);
+  if (s != BEAM_OK) return s;
+  char name[128];
+  if (o->job_name) snprintf(name, sizeof name, "%s", o->job_name);
+  else default_job_name(name, sizeof name);
+  beam_dataflow_stage st = {0};
+  beam_buf pipeline = BEAM_BUF_INIT;
+  s = beam_dataflow_stage_paths(o, name, &st, err);
+  if (s == BEAM_OK && o->stage_worker_binary) s = beam_dataflow_worker_paths(o, &st, err);
+  if (s == BEAM_OK) s = beam_dataflow_prepare_pipeline(pipeline_proto, len, o, &st, &pipeline, err);
+  struct sigaction sa = {0}, old_int, old_term;
+  sa.sa_handler = on_interrupt;
+  sigemptyset(&sa.sa_mask);
+  bool watch = s == BEAM_OK && o->cancel_on_interrupt && !o->dry_run;
+  if (watch) {
+    interrupted = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+  }
+  if (s == BEAM_OK) s = submit(&pipeline, &st, o, name, err);
+  if (watch) {
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+  }
+  beam_buf_free(&pipeline);
+  beam_dataflow_stage_free(&st);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  if (result) result->elapsed_seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+  return s;
+}

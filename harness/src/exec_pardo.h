@@ -1,0 +1,80 @@
+/* The ParDo node's private state, shared by exec_pardo.c (lifecycle, emit, counters, iterable
+ * side inputs) and exec_pardo_state.c (bag user state, multimap side inputs). */
+#ifndef BEAM_EXEC_PARDO_H
+#define BEAM_EXEC_PARDO_H
+
+#include "beam/dofn.h"
+#include "exec_nodes.h"
+#include "exec_user_state.h"
+
+enum { MAX_COUNTERS = 256 };
+
+typedef struct pardo_node pardo_node;
+
+struct beam_dofn_setup_ctx {
+  pardo_node *pn;
+};
+
+struct beam_dofn_ctx {
+  pardo_node *pn;
+  const beam_windowed_value *current;
+};
+
+typedef struct side_input {
+  const char *local_name;
+  const char *pcollection_id;
+  const beam_value_list *values; /* fetched once per bundle */
+  bool multimap;                 /* looked up by key (beam:side_input:multimap:v1) */
+  const beam_coder *key_coder;   /* multimap: encodes the keys looked up */
+  /* multimap: keys already looked up in this bundle -> their values (bundle arena), so a
+   * key asked for again costs no state request. */
+  beam_bytes_map looked_up;
+  const beam_value_list **found;
+  size_t cap_found;
+} side_input;
+
+struct pardo_node {
+  beam_exec_node *node;
+  const beam_dofn_def *def;
+  void *state;
+  json_t *payload;       /* {"fn", "config", "outputs"} */
+  const json_t *config;
+  size_t *output_slot;   /* DoFn output index -> node->outputs index */
+  size_t n_declared_outputs;
+  const char *counter_names[MAX_COUNTERS];
+  int64_t counter_values[MAX_COUNTERS];
+  int n_counters;
+  side_input *side_inputs;
+  size_t n_side_inputs;
+  beam_windowed_value *deferred; /* main input held until side inputs are complete */
+  size_t n_deferred, cap_deferred;
+  beam_arena scratch;
+  beam_arena bundle;
+  beam_dofn_setup_ctx setup_ctx;
+  beam_dofn_ctx ctx;
+  bool set_up;
+  /* Bag user state (exec_pardo_state.c). */
+  const char **state_ids;
+  const beam_coder **state_coders;
+  size_t n_states;
+  const beam_coder *key_coder; /* of the KV main input */
+  beam_coder *window_coder;    /* of the main input's windowing strategy */
+  beam_user_state_cache user_state;
+  beam_buf scope_key, scope_window; /* the current element's key and window, encoded */
+  bool scope_ready;
+  beam_buf encode_buf;
+};
+
+/* --- exec_pardo_state.c ------------------------------------------------------------------ */
+/* Reads the ParDo's state specs and the coders state and multimap side inputs need. */
+beam_status beam_pardo_state_setup(pardo_node *pn, const PIPE(PTransform) *t, const PIPE(ParDoPayload) *pardo,
+                                   beam_error *err);
+/* After each process() call: forgets the element's key and window, bounds the cache. */
+beam_status beam_pardo_state_after_element(pardo_node *pn, beam_error *err);
+/* Sends the bundle's buffered state writes (ok: the bundle succeeded so far). */
+beam_status beam_pardo_state_finish(pardo_node *pn, bool ok, beam_error *err);
+void beam_pardo_state_teardown(pardo_node *pn);
+/* At the start of a bundle: forgets the previous bundle's multimap lookups. */
+void beam_pardo_side_inputs_reset(pardo_node *pn);
+
+#endif

@@ -1,0 +1,23 @@
+/* The input files of a run with their sizes, for --runner=auto's per-file dispatch: local
+ * paths (directories walked) and gs:// objects or prefixes (listed through the GCS API). */
+#ifndef FILE_ETL_INPUT_LIST_H
+#define FILE_ETL_INPUT_LIST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "beam/status.h"
+
+typedef struct file_etl_input_list {
+  char **paths;  /* owned */
+  int64_t *sizes;
+  size_t n;
+} file_etl_input_list;
+
+/* Every regular file under each input (hidden names skipped), in name order per input. An
+ * input that lists nothing (missing, empty) is kept with size 0 so the run reports it. */
+beam_status file_etl_list_inputs(const char *const *inputs, size_t n_inputs, file_etl_input_list *out,
+                                 beam_error *err);
+void file_etl_input_list_free(file_etl_input_list *l);
+
+#endif

@@ -1,0 +1,189 @@
+/* The GCS client against fake-gcs-server (run under tests/gcp/with_fake_gcs.sh, which sets
+ * STORAGE_EMULATOR_HOST and creates the bucket "beam-test"). Optional argv[1]: a second
+ * emulator address (the fault-injecting proxy) for the fault cases. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "beam/gcs.h"
+
+#define BUCKET "beam-test"
+
+static uint8_t pattern_byte(uint64_t i) { return (uint8_t)((i * 2654435761u) >> 13); }
+
+/* A generated source of n bytes that can fail after fail_at bytes. */
+typedef struct gen_source {
+  uint64_t n, pos, fail_at;
+} gen_source;
+
+static beam_status gen_read(void *ctx, void *buf, size_t cap, size_t *got, beam_error *err) {
+  gen_source *g = ctx;
+  if (g->pos >= g->fail_at) return beam_error_set(err, BEAM_ERR_IO, "source broke on purpose");
+  size_t take = g->n - g->pos < cap ? (size_t)(g->n - g->pos) : cap;
+  if (take > 100000) take = 100000;
+  for (size_t i = 0; i < take; i++) ((uint8_t *)buf)[i] = pattern_byte(g->pos + i);
+  g->pos += take;
+  *got = take;
+  return BEAM_OK;
+}
+
+static beam_status gen_rewind(void *ctx, beam_error *err) {
+  (void)err;
+  ((gen_source *)ctx)->pos = 0;
+  return BEAM_OK;
+}
+
+typedef struct check_sink {
+  uint64_t pos;
+  uint64_t bad;
+} check_sink;
+
+static beam_status check_data(void *ctx, const void *data, size_t len, beam_error *err) {
+  (void)err;
+  check_sink *c = ctx;
+  for (size_t i = 0; i < len; i++)
+    if (((const uint8_t *)data)[i] != pattern_byte(c->pos + i)) c->bad++;
+  c->pos += len;
+  return BEAM_OK;
+}
+
+static beam_gcs *client(void) {
+  beam_gcs_options o = {.chunk_size = 256 << 10, .list_page_size = 2};
+  beam_gcs *g;
+  beam_error err;
+  assert_int_equal(beam_gcs_new(&o, &g, &err), BEAM_OK);
+  return g;
+}
+
+static void multi_chunk_upload_and_ranged_download(void **state) {
+  (void)state;
+  beam_gcs *g = client();
+  beam_error err;
+  gen_source src = {.n = 1000000, .fail_at = UINT64_MAX};
+  bool created = false;
+  beam_gcs_object_info info;
+  beam_gcs_upload_options uo = {.content_type = "application/x-ndjson", .only_if_absent = true};
+  assert_int_equal(beam_gcs_upload(g, BUCKET, "dir/big object.bin", &uo, gen_read, gen_rewind, &src,
+                                   &created, &info, &err), BEAM_OK);
+  assert_true(created);
+  assert_int_equal(info.size, 1000000);
+  beam_gcs_object_info st;
+  assert_int_equal(beam_gcs_stat(g, BUCKET, "dir/big object.bin", &st, &err), BEAM_OK);
+  assert_int_equal(st.size, 1000000);
+  check_sink c = {0};
+  assert_int_equal(beam_gcs_download(g, BUCKET, "dir/big object.bin", st.generation, 0, -1, check_data, &c, &err), BEAM_OK);
+  assert_int_equal(c.pos, 1000000);
+  assert_int_equal(c.bad, 0);
+  c = (check_sink){.pos = 300000};
+  assert_int_equal(beam_gcs_download(g, BUCKET, "dir/big object.bin", 0, 300000, 1000, check_data, &c, &err), BEAM_OK);
+  assert_int_equal(c.pos, 301000);
+  assert_int_equal(c.bad, 0);
+  /* Exactly one chunk, and an empty object. */
+  src = (gen_source){.n = 256 << 10, .fail_at = UINT64_MAX};
+  assert_int_equal(beam_gcs_upload(g, BUCKET, "dir/one-chunk", &uo, gen_read, gen_rewind, &src, &created, &info, &err), BEAM_OK);
+  assert_int_equal(info.size, 256 << 10);
+  assert_int_equal(beam_gcs_upload_bytes(g, BUCKET, "dir/empty", &uo, "", 0, &created, &err), BEAM_OK);
+  assert_int_equal(beam_gcs_stat(g, BUCKET, "dir/empty", &st, &err), BEAM_OK);
+  assert_int_equal(st.size, 0);
+  beam_gcs_free(g);
+}
+
+static void only_if_absent_never_overwrites(void **state) {
+  (void)state;
+  beam_gcs *g = client();
+  beam_error err;
+  beam_gcs_upload_options uo = {.only_if_absent = true};
+  bool created = false;
+  assert_int_equal(beam_gcs_upload_bytes(g, BUCKET, "once.txt", &uo, "first", 5, &created, &err), BEAM_OK);
+  assert_true(created);
+  assert_int_equal(beam_gcs_upload_bytes(g, BUCKET, "once.txt", &uo, "second!", 7, &created, &err), BEAM_OK);
+  assert_false(created);
+  beam_gcs_object_info st;
+  assert_int_equal(beam_gcs_stat(g, BUCKET, "once.txt", &st, &err), BEAM_OK);
+  assert_int_equal(st.size, 5);
+  beam_gcs_free(g);
+}
+
+static void failed_upload_leaves_nothing(void **state) {
+  (void)state;
+  beam_gcs *g = client();
+  beam_error err;
+  gen_source src = {.n = 1000000, .fail_at = 600000};
+  beam_gcs_upload_options uo = {.only_if_absent = true};
+  assert_int_equal(beam_gcs_upload(g, BUCKET, "broken.bin", &uo, gen_read, gen_rewind, &src, NULL, NULL, &err), BEAM_ERR_IO);
+  assert_non_null(strstr(err.message, "source broke on purpose"));
+  assert_non_null(strstr(err.message, "gs://beam-test/broken.bin"));
+  beam_gcs_object_info st;
+  assert_int_equal(beam_gcs_stat(g, BUCKET, "broken.bin", &st, &err), BEAM_ERR_NOT_FOUND);
+  beam_gcs_free(g);
+}
+
+typedef struct names {
+  char list[16][64];
+  int n;
+} names;
+
+static beam_status collect(void *ctx, const char *name, int64_t size, beam_error *err) {
+  (void)size;
+  (void)err;
+  names *n = ctx;
+  if (n->n < 16) snprintf(n->list[n->n++], 64, "%s", name);
+  return BEAM_OK;
+}
+
+static void list_pages_and_delete(void **state) {
+  (void)state;
+  beam_gcs *g = client();
+  beam_error err;
+  const char *objs[] = {"list/a", "list/b", "list/c", "list/d", "list/e", "other/x"};
+  for (int i = 0; i < 6; i++)
+    assert_int_equal(beam_gcs_upload_bytes(g, BUCKET, objs[i], NULL, "x", 1, NULL, &err), BEAM_OK);
+  names n = {0};
+  assert_int_equal(beam_gcs_list(g, BUCKET, "list/", collect, &n, &err), BEAM_OK); /* 3 pages of 2 */
+  assert_int_equal(n.n, 5);
+  assert_string_equal(n.list[0], "list/a");
+  assert_string_equal(n.list[4], "list/e");
+  assert_int_equal(beam_gcs_delete(g, BUCKET, "list/c", &err), BEAM_OK);
+  assert_int_equal(beam_gcs_delete(g, BUCKET, "list/c", &err), BEAM_ERR_NOT_FOUND);
+  n.n = 0;
+  assert_int_equal(beam_gcs_list(g, BUCKET, "list/", collect, &n, &err), BEAM_OK);
+  assert_int_equal(n.n, 4);
+  assert_int_equal(beam_gcs_stat(g, "no-such-bucket", "x", &(beam_gcs_object_info){0}, &err), BEAM_ERR_NOT_FOUND);
+  beam_gcs_free(g);
+}
+
+static void parse_uris(void **state) {
+  (void)state;
+  char *b, *o;
+  beam_error err;
+  assert_int_equal(beam_gcs_parse_uri("gs://bkt/a/b.csv", &b, &o, &err), BEAM_OK);
+  assert_string_equal(b, "bkt");
+  assert_string_equal(o, "a/b.csv");
+  free(b), free(o);
+  assert_int_equal(beam_gcs_parse_uri("gs://bkt", &b, &o, &err), BEAM_OK);
+  assert_string_equal(o, "");
+  free(b), free(o);
+  assert_int_equal(beam_gcs_parse_uri("s3://bkt/x", &b, &o, &err), BEAM_ERR_INVALID_ARG);
+  assert_int_equal(beam_gcs_parse_uri("gs:///x", &b, &o, &err), BEAM_ERR_INVALID_ARG);
+}
+
+int main(void) {
+  if (!getenv("STORAGE_EMULATOR_HOST")) {
+    fprintf(stderr, "test_gcs_client: run under tests/gcp/with_fake_gcs.sh\n");
+    return 1;
+  }
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(parse_uris),
+      cmocka_unit_test(multi_chunk_upload_and_ranged_download),
+      cmocka_unit_test(only_if_absent_never_overwrites),
+      cmocka_unit_test(failed_upload_leaves_nothing),
+      cmocka_unit_test(list_pages_and_delete),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

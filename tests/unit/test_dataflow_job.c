@@ -1,0 +1,109 @@
+/* Dataflow submission without a network: Beam-named flags, the checks that name the wrong
+ * flag, and the Job body built for a pipeline (labels, experiments, container images). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "beam/dataflow.h"
+#include "beam/pipeline.h"
+#include "dataflow_stage.h"
+
+static void base_options(beam_dataflow_options *o) {
+  beam_dataflow_options_init(o);
+  o->project = "p";
+  o->region = "europe-west1";
+  o->temp_location = "gs://b/tmp";
+  o->sdk_container_image = "img:1";
+}
+
+static void flags_use_beams_names(void **state) {
+  (void)state;
+  beam_dataflow_options o;
+  beam_dataflow_options_init(&o);
+  char msg[256];
+  assert_int_equal(beam_dataflow_flag(&o, "project", "p1", msg, sizeof msg), 1);
+  assert_int_equal(beam_dataflow_flag(&o, "num_workers", "3", msg, sizeof msg), 1);
+  assert_int_equal(beam_dataflow_flag(&o, "no_use_public_ips", NULL, msg, sizeof msg), 1);
+  assert_int_equal(beam_dataflow_flag(&o, "input", "x", msg, sizeof msg), 0);
+  assert_int_equal(beam_dataflow_flag(&o, "max_num_workers", "many", msg, sizeof msg), -1);
+  assert_non_null(strstr(msg, "--max_num_workers"));
+  assert_string_equal(o.project, "p1");
+  assert_int_equal(o.num_workers, 3);
+  assert_true(o.no_use_public_ips);
+}
+
+static void checks_name_the_flag(void **state) {
+  (void)state;
+  beam_dataflow_options o;
+  base_options(&o);
+  beam_error err = {0};
+  assert_int_equal(beam_dataflow_options_check(&o, &err), BEAM_OK);
+  o.temp_location = "/tmp/x";
+  assert_int_equal(beam_dataflow_options_check(&o, &err), BEAM_ERR_INVALID_ARG);
+  assert_non_null(strstr(err.message, "--temp_location must be a gs:// path"));
+  base_options(&o);
+  o.job_name = "Bad_Name";
+  assert_int_equal(beam_dataflow_options_check(&o, &err), BEAM_ERR_INVALID_ARG);
+  assert_non_null(strstr(err.message, "--job_name=Bad_Name"));
+  base_options(&o);
+  o.sdk_container_image = NULL;
+  assert_int_equal(beam_dataflow_options_check(&o, &err), BEAM_ERR_INVALID_ARG);
+  assert_non_null(strstr(err.message, "--sdk_container_image"));
+}
+
+/* A one-transform pipeline, with DOCKER environments as a submission makes it. */
+static void docker_pipeline(const beam_dataflow_options *o, beam_buf *out) {
+  beam_pipeline *p = beam_pipeline_new();
+  beam_impulse(p, "Impulse");
+  beam_buf proto = BEAM_BUF_INIT;
+  beam_error err = {0};
+  assert_int_equal(beam_pipeline_encode(p, &proto, &err), BEAM_OK);
+  beam_dataflow_stage st = {0};
+  assert_int_equal(beam_dataflow_prepare_pipeline(proto.data, proto.len, o, &st, out, &err), BEAM_OK);
+  beam_buf_free(&proto);
+  beam_pipeline_free(p);
+}
+
+static void job_body_carries_labels_experiments_and_images(void **state) {
+  (void)state;
+  beam_dataflow_options o;
+  base_options(&o);
+  o.labels = "team=data,env=prod";
+  o.experiments = "use_runner_v2,shuffle_mode=service";
+  beam_buf pl = BEAM_BUF_INIT;
+  docker_pipeline(&o, &pl);
+  json_t *job = NULL;
+  beam_error err = {0};
+  assert_int_equal(beam_dataflow_job_json(pl.data, pl.len, &o, "job-1", "gs://b/pipeline.pb", NULL, &job, &err),
+                   BEAM_OK);
+  assert_string_equal(json_string_value(json_object_get(json_object_get(job, "labels"), "env")), "prod");
+  json_t *env = json_object_get(job, "environment");
+  json_t *exps = json_object_get(env, "experiments");
+  assert_int_equal(json_array_size(exps), 5); /* use_runner_v2 once, plus the other three required */
+  json_t *img = json_array_get(json_object_get(json_array_get(json_object_get(env, "workerPools"), 0),
+                                               "sdkHarnessContainerImages"),
+                               0);
+  assert_string_equal(json_string_value(json_object_get(img, "containerImage")), "img:1");
+  assert_true(json_array_size(json_object_get(img, "capabilities")) > 5);
+  json_t *opts = json_object_get(json_object_get(env, "sdkPipelineOptions"), "options");
+  assert_string_equal(json_string_value(json_object_get(opts, "pipelineUrl")), "gs://b/pipeline.pb");
+  json_decref(job);
+  o.labels = "oops";
+  assert_int_equal(beam_dataflow_job_json(pl.data, pl.len, &o, "job-1", "gs://b/p.pb", NULL, &job, &err),
+                   BEAM_ERR_INVALID_ARG);
+  assert_non_null(strstr(err.message, "--labels"));
+  beam_buf_free(&pl);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(flags_use_beams_names),
+      cmocka_unit_test(checks_name_the_flag),
+      cmocka_unit_test(job_body_carries_labels_experiments_and_images),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,231 @@
+/* The object-file sink on a local directory (file:DIR): hour paths from the partition
+ * field, ingestion-hour parts, per-row rejection, abort, and exactly-once retries - a
+ * committed bundle retried, and a bundle whose earlier attempt died mid-commit. The same
+ * code writes to GCS (gcs:), tested against fake-gcs-server in tests/gcp. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "sink_test_util.h"
+
+static char *dir;
+static char uri[600];
+
+static int setup(void **state) {
+  (void)state;
+  dir = sink_test_tmpdir();
+  snprintf(uri, sizeof uri, "file:%s/out", dir);
+  return dir ? 0 : -1;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  sink_test_rmdir(dir);
+  dir = NULL;
+  return 0;
+}
+
+static beam_sink *open_sink_spilling(const char *partition_field, size_t spill_bytes) {
+  beam_sink_options o = {.partition_field = partition_field, .no_sync = true, .spill_bytes = spill_bytes};
+  beam_sink *s;
+  beam_error err;
+  assert_int_equal(beam_sink_open(uri, &o, &s, &err), BEAM_OK);
+  assert_int_equal(beam_sink_ensure_table(s, "events", &sink_test_schema, &err), BEAM_OK);
+  return s;
+}
+
+static beam_sink *open_sink(const char *partition_field) { return open_sink_spilling(partition_field, 0); }
+
+static void bundle_hash(const char *id, char out[33]) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len;
+  EVP_Digest(id, strlen(id), md, &len, EVP_sha256(), NULL);
+  for (int i = 0; i < 16; i++) snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+static long file_size(const char *rel) {
+  char p[1200];
+  snprintf(p, sizeof p, "%s/out/%s", dir, rel);
+  struct stat sb;
+  return stat(p, &sb) == 0 ? (long)sb.st_size : -1;
+}
+
+static int count_lines(const char *rel) {
+  char p[1200];
+  snprintf(p, sizeof p, "%s/out/%s", dir, rel);
+  FILE *f = fopen(p, "r");
+  if (!f) return -1;
+  int n = 0;
+  for (int c; (c = fgetc(f)) != EOF;) n += c == '\n';
+  fclose(f);
+  return n;
+}
+
+static void write_file(const char *rel, const char *text) {
+  char p[1200];
+  snprintf(p, sizeof p, "%s/out/%s", dir, rel);
+  for (char *q = p + strlen(dir) + 1; *q; q++)
+    if (*q == '/') *q = '\0', mkdir(p, 0755), *q = '/';
+  FILE *f = fopen(p, "w");
+  assert_non_null(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+/* Three rows at 2024-01-02T03, one at 2024-01-02T05, one without ts (ingestion hour). */
+static void write_sample(beam_sink *s, beam_sink_row_errors *rej) {
+  beam_value v[5][8];
+  beam_etl_row rows[5];
+  for (int i = 0; i < 5; i++) {
+    sink_test_full_values(v[i], "row", i);
+    rows[i] = sink_test_row(v[i]);
+  }
+  v[3][5] = beam_value_int64(SINK_TEST_TS + 2 * 3600000000LL);
+  v[4][5] = beam_value_null();
+  beam_error err;
+  assert_int_equal(beam_sink_write_rows(s, "events", rows, 5, rej, &err), BEAM_OK);
+}
+
+/* The path of the ingestion-hour part (gmtime, not the library's own calendar code). */
+static void ingest_name(const char *hash, int64_t hour, char *buf, size_t cap) {
+  time_t t = (time_t)(hour * 3600);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  snprintf(buf, cap, "events/%04d/%02d/%02d/%02d/part-%s-ingest.jsonl", tm.tm_year + 1900, tm.tm_mon + 1,
+           tm.tm_mday, tm.tm_hour, hash);
+}
+
+static void rows_go_to_hour_paths(void **state) {
+  (void)state;
+  beam_sink *s = open_sink("ts");
+  beam_error err;
+  assert_int_equal(beam_sink_begin(s, "bundle-1", &err), BEAM_OK);
+  write_sample(s, NULL);
+  assert_int_equal(beam_sink_commit(s, &err), BEAM_OK);
+  char h[33], rel[300];
+  bundle_hash("bundle-1", h);
+  snprintf(rel, sizeof rel, "events/2024/01/02/03/part-%s.jsonl", h);
+  assert_int_equal(count_lines(rel), 3);
+  snprintf(rel, sizeof rel, "events/2024/01/02/05/part-%s.jsonl", h);
+  assert_int_equal(count_lines(rel), 1);
+  snprintf(rel, sizeof rel, ".bundles/%s.committed", h);
+  assert_true(file_size(rel) > 0);
+  snprintf(rel, sizeof rel, ".bundles/%s.pending", h);
+  assert_int_equal(file_size(rel), -1);
+  beam_sink_stats st;
+  beam_sink_get_stats(s, &st);
+  assert_int_equal(st.rows_written, 5);
+  beam_sink_free(s);
+
+  /* The same bundle again, from a new sink (a retried bundle on another worker). */
+  s = open_sink("ts");
+  assert_int_equal(beam_sink_begin(s, "bundle-1", &err), BEAM_OK);
+  write_sample(s, NULL);
+  assert_int_equal(beam_sink_commit(s, &err), BEAM_OK);
+  assert_true(beam_sink_last_bundle_was_duplicate(s));
+  snprintf(rel, sizeof rel, "events/2024/01/02/03/part-%s.jsonl", h);
+  assert_int_equal(count_lines(rel), 3);
+  beam_sink_free(s);
+}
+
+static void spilled_parts_are_whole(void **state) {
+  (void)state;
+  beam_sink *s = open_sink_spilling("ts", 100); /* every row or two goes to a spill file */
+  beam_error err;
+  assert_int_equal(beam_sink_begin(s, "bundle-5", &err), BEAM_OK);
+  for (int k = 0; k < 40; k++) write_sample(s, NULL);
+  assert_int_equal(beam_sink_commit(s, &err), BEAM_OK);
+  char h[33], rel[300];
+  bundle_hash("bundle-5", h);
+  snprintf(rel, sizeof rel, "events/2024/01/02/03/part-%s.jsonl", h);
+  assert_int_equal(count_lines(rel), 120);
+  snprintf(rel, sizeof rel, "events/2024/01/02/05/part-%s.jsonl", h);
+  assert_int_equal(count_lines(rel), 40);
+  beam_sink_free(s);
+}
+
+static void a_retry_completes_an_interrupted_commit(void **state) {
+  (void)state;
+  char h[33], rel[300], pending[300];
+  bundle_hash("bundle-2", h);
+  /* An earlier attempt recorded its ingestion hour and wrote one part, then died. */
+  int64_t hour = 475000; /* 2024-03-10T16 */
+  snprintf(pending, sizeof pending, ".bundles/%s.pending", h);
+  char text[200];
+  snprintf(text, sizeof text, "{\"bundle\":\"bundle-2\",\"ingest_hour\":%lld}", (long long)hour);
+  write_file(pending, text);
+  snprintf(rel, sizeof rel, "events/2024/01/02/03/part-%s.jsonl", h);
+  write_file(rel, "{\"from\":\"attempt 1\"}\n{}\n{}\n");
+  beam_sink *s = open_sink("ts");
+  beam_error err;
+  assert_int_equal(beam_sink_begin(s, "bundle-2", &err), BEAM_OK);
+  write_sample(s, NULL);
+  assert_int_equal(beam_sink_commit(s, &err), BEAM_OK);
+  assert_false(beam_sink_last_bundle_was_duplicate(s));
+  assert_int_equal(count_lines(rel), 3); /* not rewritten: the name existed */
+  snprintf(rel, sizeof rel, "events/2024/01/02/05/part-%s.jsonl", h);
+  assert_int_equal(count_lines(rel), 1);
+  ingest_name(h, hour, rel, sizeof rel); /* the earlier attempt's ingestion hour, not now */
+  assert_int_equal(count_lines(rel), 1);
+  assert_int_equal(file_size(pending), -1);
+  beam_sink_free(s);
+}
+
+static void refused_rows_and_aborts(void **state) {
+  (void)state;
+  beam_sink *s = open_sink(NULL);
+  beam_error err;
+  assert_int_equal(beam_sink_begin(s, "bundle-3", &err), BEAM_OK);
+  beam_value v[2][8];
+  sink_test_full_values(v[0], "ok", 1);
+  sink_test_null_values(v[1], "x");
+  v[1][0] = beam_value_null(); /* s is REQUIRED */
+  beam_etl_row rows[2] = {sink_test_row(v[0]), sink_test_row(v[1])};
+  beam_sink_row_errors rej = BEAM_SINK_ROW_ERRORS_INIT;
+  assert_int_equal(beam_sink_write_rows(s, "events", rows, 2, &rej, &err), BEAM_OK);
+  assert_int_equal(rej.len, 1);
+  assert_int_equal(rej.items[0].index, 1);
+  beam_sink_abort(s); /* nothing of bundle-3 is written */
+  char h[33], rel[300];
+  bundle_hash("bundle-3", h);
+  snprintf(rel, sizeof rel, ".bundles/%s.committed", h);
+  assert_int_equal(file_size(rel), -1);
+  assert_int_equal(beam_sink_begin(s, "bundle-3", &err), BEAM_OK);
+  assert_int_equal(beam_sink_write_rows(s, "events", rows, 1, &rej, &err), BEAM_OK);
+  assert_int_equal(beam_sink_commit(s, &err), BEAM_OK);
+  assert_true(file_size(rel) > 0);
+  beam_sink_row_errors_free(&rej);
+  beam_sink_free(s);
+}
+
+static void bad_locations(void **state) {
+  (void)state;
+  beam_sink *s;
+  beam_error err;
+  assert_int_equal(beam_sink_open("file:", NULL, &s, &err), BEAM_ERR_INVALID_ARG);
+  assert_int_equal(beam_sink_open("gcs:s3://x/y", NULL, &s, &err), BEAM_ERR_INVALID_ARG);
+  assert_non_null(strstr(err.message, "gs://BUCKET"));
+  char buf[200];
+  beam_sink_known_schemes(buf, sizeof buf);
+  assert_non_null(strstr(buf, "file"));
+  assert_non_null(strstr(buf, "gcs"));
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(rows_go_to_hour_paths, setup, teardown),
+      cmocka_unit_test_setup_teardown(spilled_parts_are_whole, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_retry_completes_an_interrupted_commit, setup, teardown),
+      cmocka_unit_test_setup_teardown(refused_rows_and_aborts, setup, teardown),
+      cmocka_unit_test(bad_locations),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

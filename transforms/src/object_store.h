@@ -1,0 +1,43 @@
+/* A flat namespace of immutable objects: a GCS bucket prefix or a local directory. The
+ * object-file sinks (sink_objects.c) are written once against this and run on both.
+ *
+ * Names are relative ("events/2024/01/02/03/part-x.jsonl") and joined to the store's root.
+ * put_if_absent never overwrites: an existing name reports created = false, so writes keyed
+ * by deterministic names are idempotent. A put makes the object visible whole or not at all
+ * (GCS: resumable upload finalized at the end; directory: a complete temporary file linked
+ * into place). */
+#ifndef BEAM_OBJECT_STORE_H
+#define BEAM_OBJECT_STORE_H
+
+#include <stdbool.h>
+
+#include "beam/buf.h"
+#include "beam/http.h"
+#include "beam/status.h"
+
+typedef struct beam_object_store beam_object_store;
+
+typedef struct beam_object_store_ops {
+  beam_status (*put_if_absent)(beam_object_store *st, const char *name, beam_http_read_fn read,
+                               beam_http_rewind_fn rewind, void *ctx, bool *created,
+                               beam_error *err);
+  /* Whole content of a small object; BEAM_ERR_NOT_FOUND when absent. */
+  beam_status (*get)(beam_object_store *st, const char *name, beam_buf *out, beam_error *err);
+  /* BEAM_ERR_NOT_FOUND when absent. */
+  beam_status (*remove)(beam_object_store *st, const char *name, beam_error *err);
+  void (*free)(beam_object_store *st);
+} beam_object_store_ops;
+
+struct beam_object_store {
+  const beam_object_store_ops *ops;
+  char *root;   /* "gs://bucket/prefix" or the directory, for messages */
+  bool no_sync; /* directory: skip fsync */
+};
+
+/* "gs://BUCKET[/PREFIX]" (STORAGE_EMULATOR_HOST honoured). */
+beam_status beam_object_store_gcs_open(const char *uri, beam_object_store **out, beam_error *err);
+/* A directory, created (with parents) if missing. */
+beam_status beam_object_store_dir_open(const char *dir, bool no_sync, beam_object_store **out,
+                                       beam_error *err);
+
+#endif

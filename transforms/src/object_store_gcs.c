@@ -1,0 +1,97 @@
+/* The object store on a GCS bucket prefix (see object_store.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "beam/gcs.h"
+#include "object_store.h"
+
+typedef struct gcs_store {
+  beam_object_store base;
+  beam_gcs *gcs;
+  char *bucket;
+  char *prefix; /* "" or ends with '/' */
+} gcs_store;
+
+static char *full_name(const gcs_store *g, const char *name) {
+  size_t len = strlen(g->prefix) + strlen(name) + 1;
+  char *s = malloc(len);
+  if (s) snprintf(s, len, "%s%s", g->prefix, name);
+  return s;
+}
+
+static beam_status gcs_put(beam_object_store *st, const char *name, beam_http_read_fn read,
+                           beam_http_rewind_fn rewind, void *ctx, bool *created, beam_error *err) {
+  gcs_store *g = (gcs_store *)st;
+  char *obj = full_name(g, name);
+  if (!obj) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  beam_gcs_upload_options o = {.content_type = "application/x-ndjson", .only_if_absent = true};
+  beam_status s = beam_gcs_upload(g->gcs, g->bucket, obj, &o, read, rewind, ctx, created, NULL, err);
+  free(obj);
+  return s;
+}
+
+static beam_status collect(void *ctx, const void *data, size_t len, beam_error *err) {
+  beam_buf *out = ctx;
+  if (out->len + len > ((size_t)1 << 20))
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "marker object larger than 1 MiB");
+  return beam_buf_append(out, data, len) == BEAM_OK ? BEAM_OK : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+}
+
+static beam_status gcs_get(beam_object_store *st, const char *name, beam_buf *out, beam_error *err) {
+  gcs_store *g = (gcs_store *)st;
+  char *obj = full_name(g, name);
+  if (!obj) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  beam_buf_reset(out);
+  beam_status s = beam_gcs_download(g->gcs, g->bucket, obj, 0, 0, -1, collect, out, err);
+  if (s == BEAM_OK && beam_buf_terminate(out) != BEAM_OK) s = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  free(obj);
+  return s;
+}
+
+static beam_status gcs_remove(beam_object_store *st, const char *name, beam_error *err) {
+  gcs_store *g = (gcs_store *)st;
+  char *obj = full_name(g, name);
+  if (!obj) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  beam_status s = beam_gcs_delete(g->gcs, g->bucket, obj, err);
+  free(obj);
+  return s;
+}
+
+static void gcs_free(beam_object_store *st) {
+  gcs_store *g = (gcs_store *)st;
+  if (!g) return;
+  beam_gcs_free(g->gcs);
+  free(g->bucket);
+  free(g->prefix);
+  free(g->base.root);
+  free(g);
+}
+
+static const beam_object_store_ops gcs_ops = {gcs_put, gcs_get, gcs_remove, gcs_free};
+
+beam_status beam_object_store_gcs_open(const char *uri, beam_object_store **out, beam_error *err) {
+  *out = NULL;
+  gcs_store *g = calloc(1, sizeof *g);
+  if (!g) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  g->base.ops = &gcs_ops;
+  char *object = NULL;
+  beam_status s = beam_gcs_parse_uri(uri, &g->bucket, &object, err);
+  if (s == BEAM_OK) {
+    size_t n = strlen(object);
+    while (n && object[n - 1] == '/') object[--n] = '\0';
+    size_t len = n + 2;
+    g->prefix = malloc(len);
+    g->base.root = strdup(uri);
+    if (!g->prefix || !g->base.root) s = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+    else snprintf(g->prefix, len, "%s%s", object, n ? "/" : "");
+  }
+  free(object);
+  if (s == BEAM_OK) s = beam_gcs_new(NULL, &g->gcs, err);
+  if (s != BEAM_OK) {
+    gcs_free(&g->base);
+    return s;
+  }
+  *out = &g->base;
+  return BEAM_OK;
+}

@@ -1,0 +1,101 @@
+/* The pubsub sink's location: "projects/P/topics/T[?ordering_key=F][&endpoint=H:P]". */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pubsub_internal.h"
+
+/* Pub/Sub's resource-name rule for topic ids (Topic.name in google/pubsub/v1). */
+static bool topic_id_valid(const char *id, size_t len) {
+  if (len < 3 || len > 255) return false;
+  if (!((id[0] >= 'A' && id[0] <= 'Z') || (id[0] >= 'a' && id[0] <= 'z'))) return false;
+  if (len >= 4 && strncmp(id, "goog", 4) == 0) return false;
+  for (size_t i = 0; i < len; i++) {
+    char c = id[i];
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+              c == '_' || c == '.' || c == '~' || c == '+' || c == '%';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/* Project ids are lowercase letters, digits and hyphens; domain-scoped ones
+ * ("example.com:proj") add '.' and ':'. */
+static bool project_valid(const char *p, size_t len) {
+  if (len == 0 || len > 128) return false;
+  for (size_t i = 0; i < len; i++) {
+    char c = p[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == ':')) return false;
+  }
+  return true;
+}
+
+static char *dup_span(const char *s, size_t len) {
+  char *d = malloc(len + 1);
+  if (d) {
+    memcpy(d, s, len);
+    d[len] = '\0';
+  }
+  return d;
+}
+
+/* One "name=value" option; the value runs to '&' or the end. */
+static beam_status parse_option(const char *opt, size_t len, beam_pubsub_target *t, beam_error *err) {
+  const char *eq = memchr(opt, '=', len);
+  if (!eq || eq == opt || eq + 1 == opt + len)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "pubsub sink option \"%.*s\": expected name=value", (int)len,
+                          opt);
+  size_t nlen = (size_t)(eq - opt), vlen = len - nlen - 1;
+  char **slot = NULL;
+  if (nlen == 12 && strncmp(opt, "ordering_key", nlen) == 0) slot = &t->ordering_field;
+  else if (nlen == 8 && strncmp(opt, "endpoint", nlen) == 0) slot = &t->endpoint;
+  if (!slot)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG,
+                          "pubsub sink option \"%.*s\" is unknown (known: ordering_key=FIELD, endpoint=HOST:PORT)",
+                          (int)nlen, opt);
+  free(*slot);
+  *slot = dup_span(eq + 1, vlen);
+  return *slot ? BEAM_OK : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+}
+
+beam_status beam_pubsub_target_parse(const char *location, beam_pubsub_target *out, beam_error *err) {
+  memset(out, 0, sizeof *out);
+  const char *q = strchr(location, '?');
+  size_t name_len = q ? (size_t)(q - location) : strlen(location);
+  static const char usage[] = "expected pubsub:projects/PROJECT/topics/TOPIC[?ordering_key=FIELD]";
+  if (name_len < 9 || strncmp(location, "projects/", 9) != 0)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "pubsub sink \"%.200s\": %s", location, usage);
+  const char *project = location + 9;
+  const char *slash = memchr(project, '/', name_len - 9);
+  if (!slash || !project_valid(project, (size_t)(slash - project)))
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "pubsub sink \"%.200s\": bad project id; %s", location, usage);
+  const char *rest = slash + 1;
+  size_t rest_len = name_len - (size_t)(rest - location);
+  if (rest_len < 7 || strncmp(rest, "topics/", 7) != 0)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "pubsub sink \"%.200s\": %s", location, usage);
+  if (!topic_id_valid(rest + 7, rest_len - 7))
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG,
+                          "pubsub sink \"%.200s\": topic id \"%.*s\" must be 3-255 of [A-Za-z0-9-_.~+%%], start with "
+                          "a letter and not with \"goog\"",
+                          location, (int)(rest_len - 7 > 255 ? 255 : rest_len - 7), rest + 7);
+  out->topic = dup_span(location, name_len);
+  if (!out->topic) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  for (const char *opt = q ? q + 1 : NULL; opt && *opt;) {
+    const char *amp = strchr(opt, '&');
+    size_t len = amp ? (size_t)(amp - opt) : strlen(opt);
+    beam_status st = parse_option(opt, len, out, err);
+    if (st != BEAM_OK) {
+      beam_pubsub_target_free(out);
+      return st;
+    }
+    opt = amp ? amp + 1 : NULL;
+  }
+  return BEAM_OK;
+}
+
+void beam_pubsub_target_free(beam_pubsub_target *t) {
+  if (!t) return;
+  free(t->topic);
+  free(t->ordering_field);
+  free(t->endpoint);
+  memset(t, 0, sizeof *t);
+}
