@@ -17,7 +17,7 @@ cmake -S . -B build-test -G Ninja -DBEAM_SANITIZE=ON -DBEAM_REQUIRE_PEERS=ON \
 cmake --build build-test -j "$jobs"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-(cd build-test && ctest -j "$jobs" --output-on-failure --timeout 600 -E '^fuzz_')
+(cd build-test && ctest -j "$jobs" --output-on-failure --timeout 600 -E '^fuzz_' -LE container) # container: its own step below
 # The protocol checks' own summaries (ctest keeps the output of passing tests to itself).
 build-test/tests/conformance/coder_conformance ../shared/conformance/standard_coders.yaml | tail -1
 (cd build-test && ctest -R '^proto_check$' -V | grep -o 'proto_check: .*' || true)
