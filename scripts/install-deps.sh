@@ -33,6 +33,29 @@ if [[ " $* " == *" --with-python-peers "* ]]; then
   fi
 fi
 
+# Google's discovery documents, for checking REST request bodies (BigQuery, Dataflow, GCS) in
+# tests: only the JSON files of google-api-python-client's wheel, into .peers/discovery (the
+# package itself would upgrade protobuf past what apache-beam accepts).
+if [[ " $* " == *" --with-python-peers "* ]] &&
+   ! grep -qx "$GOOGLE_API_PYTHON_CLIENT_VERSION" .peers/discovery/version 2>/dev/null; then
+  echo "install-deps: discovery documents of google-api-python-client==${GOOGLE_API_PYTHON_CLIENT_VERSION}"
+  tmp=$(mktemp -d)
+  .venv/bin/pip download -q --disable-pip-version-check --no-deps -d "$tmp" \
+    "google-api-python-client==${GOOGLE_API_PYTHON_CLIENT_VERSION}"
+  mkdir -p .peers/discovery
+  .venv/bin/python - "$tmp"/*.whl .peers/discovery <<'PY'
+import sys, zipfile
+wheel, out = sys.argv[1], sys.argv[2]
+names = ["bigquery.v2.json", "dataflow.v1b3.json", "storage.v1.json", "pubsub.v1.json"]
+with zipfile.ZipFile(wheel) as z:
+    for n in names:
+        with open(f"{out}/{n}", "wb") as f:
+            f.write(z.read(f"googleapiclient/discovery_cache/documents/{n}"))
+PY
+  echo "$GOOGLE_API_PYTHON_CLIENT_VERSION" > .peers/discovery/version
+  rm -rf "$tmp"
+fi
+
 # Prism (Beam's portable runner in Go) from the Go module proxy, into .peers/bin.
 if [[ " $* " == *" --with-go-peers "* ]]; then
   export PATH="$PATH:/usr/local/go/bin"

@@ -1,4 +1,5 @@
 /* The ParDo node: runs a registered C DoFn (urn beam:dofn:c:v1). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,6 +65,17 @@ int beam_dofn_output_index(const beam_dofn_setup_ctx *ctx, const char *tag) {
   for (size_t i = 0; i < json_array_size(outs); i++)
     if (strcmp(json_string_value(json_array_get(outs, i)), tag) == 0) return (int)i;
   return -1;
+}
+
+const char *beam_counter_split_namespace(const char *qualified, char *ns, size_t ns_cap) {
+  const char *colon = strchr(qualified, ':');
+  size_t n = colon ? (size_t)(colon - qualified) : 0;
+  if (!colon || n == 0) {
+    snprintf(ns, ns_cap, "%s", BEAM_COUNTER_DEFAULT_NAMESPACE);
+    return colon ? colon + 1 : qualified;
+  }
+  snprintf(ns, ns_cap, "%.*s", (int)n, qualified);
+  return colon + 1;
 }
 
 int beam_dofn_declare_counter(beam_dofn_setup_ctx *ctx, const char *name) {

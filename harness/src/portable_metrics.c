@@ -1,9 +1,11 @@
 /* A finished portable job's user counters (JobService/GetJobMetrics), as a beam_run_result
  * like the local runner's, so a program reports the same way whichever runner ran it. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "beam/coder.h"
+#include "beam/dofn.h"
 #include "beam/runner.h"
 #include "grpc_client.h"
 #include "job_names.h"
@@ -62,8 +64,13 @@ beam_status beam_portable_job_counters(beam_grpc_channel *ch, const char *job_id
   PIPE(MonitoringInfo) **infos = m ? (m->n_committed ? m->committed : m->attempted) : NULL;
   for (size_t i = 0; s == BEAM_OK && i < n; i++) {
     const PIPE(MonitoringInfo) *mi = infos[i];
-    const char *transform = label(mi, "PTRANSFORM"), *name = label(mi, "NAME");
+    const char *transform = label(mi, "PTRANSFORM"), *name = label(mi, "NAME"), *ns = label(mi, "NAMESPACE");
     if (strcmp(mi->urn, USER_SUM_INT64) != 0 || !transform || !name) continue;
+    char qualified[256];
+    if (ns && *ns && strcmp(ns, BEAM_COUNTER_DEFAULT_NAMESPACE) != 0) {
+      snprintf(qualified, sizeof qualified, "%s:%s", ns, name);
+      name = qualified;
+    }
     beam_reader rd = beam_reader_make(mi->payload.data, mi->payload.len);
     int64_t v = 0;
     if (beam_coder_decode_varint_i64(&rd, &v) != BEAM_OK) continue;

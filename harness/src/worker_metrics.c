@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "beam/dofn.h"
 #include "beam/coder.h"
 #include "exec_data.h"
 #include "worker_metrics.h"
@@ -56,7 +57,7 @@ static metric_id *lookup(beam_metric_ids *ids, const char *urn, const char *cons
   if (!m && ids->n < ids->cap && (m = calloc(1, sizeof *m)) && (m->key = strdup(key))) {
     snprintf(m->short_id, sizeof m->short_id, "c%zu", ids->n + 1);
     /* Point the info's strings into the key: split it at its newlines. */
-    char *parts[8];
+    char *parts[8] = {0};
     size_t n_parts = 0;
     for (char *p = m->key, *nl; n_parts < 8; p = nl + 1) {
       parts[n_parts++] = p;
@@ -129,8 +130,9 @@ beam_status beam_metric_report_graph(beam_metric_ids *ids, beam_exec_graph *g, b
     }
   }
   for (size_t i = 0; final && s == BEAM_OK && i < g->n_counters; i++) {
-    const char *labels[] = {"PTRANSFORM", g->counters[i].transform_id, "NAMESPACE", "beam-c", "NAME",
-                            g->counters[i].name};
+    char ns[128];
+    const char *name = beam_counter_split_namespace(g->counters[i].name, ns, sizeof ns);
+    const char *labels[] = {"PTRANSFORM", g->counters[i].transform_id, "NAMESPACE", ns, "NAME", name};
     s = add_sum(ids, r, BEAM_METRIC_USER_SUM_INT64, g->counters[i].value, labels, 3, err);
   }
   return s;

@@ -207,6 +207,20 @@ static void dofn_error_fails_the_run_with_its_message(void **state) {
   beam_pipeline_free(p);
 }
 
+/* "NAMESPACE:NAME" names a counter in a namespace; a bare name is in beam-c's. */
+static void counter_names_split_into_namespace_and_name(void **state) {
+  (void)state;
+  char ns[16];
+  assert_string_equal(beam_counter_split_namespace("bench:kept", ns, sizeof ns), "kept");
+  assert_string_equal(ns, "bench");
+  assert_string_equal(beam_counter_split_namespace("rows", ns, sizeof ns), "rows");
+  assert_string_equal(ns, BEAM_COUNTER_DEFAULT_NAMESPACE);
+  assert_string_equal(beam_counter_split_namespace(":odd", ns, sizeof ns), "odd");
+  assert_string_equal(ns, BEAM_COUNTER_DEFAULT_NAMESPACE);
+  assert_string_equal(beam_counter_split_namespace("a:b:c", ns, sizeof ns), "b:c");
+  assert_string_equal(ns, "a");
+}
+
 static void construction_errors_are_sticky_and_named(void **state) {
   (void)state;
   beam_pipeline *p = beam_pipeline_new();
@@ -240,6 +254,7 @@ int main(void) {
       cmocka_unit_test_setup(side_input_is_complete_when_read, setup_registry),
       cmocka_unit_test_setup(dofn_error_fails_the_run_with_its_message, setup_registry),
       cmocka_unit_test_setup(construction_errors_are_sticky_and_named, setup_registry),
+      cmocka_unit_test(counter_names_split_into_namespace_and_name),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

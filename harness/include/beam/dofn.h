@@ -58,6 +58,12 @@ const json_t *beam_dofn_pipeline_options(const beam_dofn_setup_ctx *ctx);
 const char *beam_dofn_transform_id(const beam_dofn_setup_ctx *ctx);
 /* Index of a tagged output by tag ("main" or "" is output 0), or -1 if the ParDo lacks it. */
 int beam_dofn_output_index(const beam_dofn_setup_ctx *ctx, const char *tag);
+/* Counters live in a namespace, as in every Beam SDK: "NAMESPACE:NAME" names one in
+ * NAMESPACE, a name without ':' is in "beam-c". Runners report both parts (the
+ * MonitoringInfo labels NAMESPACE and NAME); results read back the same qualified name. */
+#define BEAM_COUNTER_DEFAULT_NAMESPACE "beam-c"
+/* The NAME part of a counter name; the namespace goes to ns (truncated to ns_cap). */
+const char *beam_counter_split_namespace(const char *qualified, char *ns, size_t ns_cap);
 /* Declares a user counter; the returned id is used with beam_dofn_counter_add. */
 int beam_dofn_declare_counter(beam_dofn_setup_ctx *ctx, const char *name);
 
