@@ -107,7 +107,7 @@ beam_status beam_bq_load(beam_bq *b, const char *job_id, const char *location, c
   bool existed = false;
   beam_status s = insert_job(b, job, data, len, &existed, err);
   json_decref(job);
-  if (s != BEAM_OK) return beam_error_prefix(err, "bigquery: load job %s", job_id);
+  if (s != BEAM_OK) return beam_error_prefix(err, "bigquery: load job %s: ", job_id);
   json_t *done = NULL;
   s = wait_job(b, job_id, location, &done, err);
   if (s == BEAM_OK && job_out) *job_out = done;

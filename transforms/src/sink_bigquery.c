@@ -78,7 +78,7 @@ static beam_status bq_ensure_table(beam_sink *s, const char *table, const beam_e
   if (!q->dataset_ready) st = beam_bq_ensure_dataset(q->bq, q->dataset, q->location, err);
   q->dataset_ready = st == BEAM_OK;
   if (st == BEAM_OK) st = create_or_check(q, table, schema, err);
-  if (st != BEAM_OK) return beam_error_prefix(err, "bigquery sink: table %s", table);
+  if (st != BEAM_OK) return beam_error_prefix(err, "bigquery sink: table %s: ", table);
   bq_table *grown = realloc(q->tables, (q->n_tables + 1) * sizeof *grown);
   if (!grown) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   q->tables = grown;
