@@ -189,12 +189,12 @@ static beam_status bq_commit(beam_sink *s, beam_error *err) {
   bq_sink *q = as_bq(s);
   beam_status st = BEAM_OK;
   beam_sink_row_errors refused = BEAM_SINK_ROW_ERRORS_INIT;
+  q->refusal_fails = true;
   for (size_t i = 0; st == BEAM_OK && !s->duplicate && i < q->n_tables; i++) {
     st = beam_bq_send_table(q, &q->tables[i], &refused, err);
-    if (st == BEAM_OK && refused.len)
-      st = beam_error_set(err, BEAM_ERR_IO, "bigquery sink: table %s refused a row at commit: %s", q->tables[i].name,
-                          refused.items[0].reason);
+    if (st != BEAM_OK) beam_error_prefix(err, "bigquery sink: at commit: ");
   }
+  q->refusal_fails = false;
   beam_sink_row_errors_free(&refused);
   if (st == BEAM_OK && !s->duplicate && remember_commit(q) != BEAM_OK)
     st = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");

@@ -43,6 +43,7 @@ typedef struct bq_sink {
   size_t n_committed, cap_committed;
   beam_buf body;            /* request body scratch */
   uint64_t requests, load_jobs; /* for tests and logs */
+  bool refusal_fails;       /* commit: a refused row stops the send (the others are not resent) */
 } bq_sink;
 
 /* "INTEGER" for INT64 ...: the names tables.get answers with. */
@@ -58,7 +59,9 @@ beam_status beam_bq_schema_check(const bq_sink *q, const char *table, const beam
 /* Sends t's unsent rows (insertAll in requests within the sink's limits, or one load job
  * at or above the threshold) and empties t. Rows BigQuery refuses as invalid go to
  * rejected (index = seq, row = JSON); rows it stopped because another row was invalid are
- * sent again; whole requests refused with 400/413 are split until the bad row is alone. */
+ * sent again; whole requests refused with 400/413 are split until the bad row is alone.
+ * With q->refusal_fails (commit: nobody to hand a refusal to) the first refusal is an error
+ * and the request's stopped rows are not sent again. */
 beam_status beam_bq_send_table(bq_sink *q, bq_table *t, beam_sink_row_errors *rejected, beam_error *err);
 
 #endif

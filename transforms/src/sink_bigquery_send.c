@@ -94,6 +94,7 @@ static beam_status send_rows(bq_sink *q, bq_table *t, size_t *idx, size_t k, bea
 /* A request refused whole: halve it, or reject the one row. */
 static beam_status refused_whole(bq_sink *q, bq_table *t, size_t *idx, size_t k, beam_sink_row_errors *rejected,
                                  beam_error *err) {
+  if (k == 1 && q->refusal_fails) return beam_error_prefix(err, "bigquery: table %s refused a row: ", t->name);
   if (k == 1) {
     beam_status s = reject(rejected, t, idx[0], err->message);
     beam_error_clear(err);
@@ -152,6 +153,9 @@ static beam_status send_rows(bq_sink *q, bq_table *t, size_t *idx, size_t k, bea
     free(next);
     json_decref(resp);
     if (s != BEAM_OK) return beam_error_set(err, s, "out of memory");
+    if (n_rejected && q->refusal_fails)
+      return beam_error_set(err, BEAM_ERR_IO, "bigquery: table %s refused a row: %s", t->name,
+                            rejected->items[rejected->len - 1].reason);
     if (again && !n_rejected) {
       /* No progress this round: only transient trouble (or a server answering "stopped"
        * for no reason). Back off, give up after a few rounds: the bundle fails, is retried. */
