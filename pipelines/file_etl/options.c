@@ -18,12 +18,16 @@ void file_etl_usage(const char *prog) {
           "against the spec's schema, cleans, validates, filters and routes each row to a table.\n"
           "Bad rows land in _dead_letter with the reason; one row per file lands in _files.\n"
           "\n"
-          "SINK: sqlite:PATH | jsonl:DIR | file:DIR | gcs:gs://BUCKET/PREFIX\n"
+          "SINK: sqlite:PATH | jsonl:DIR | file:DIR | gcs:gs://BUCKET/PREFIX | bigquery:PROJECT.DATASET\n"
           "  file: and gcs: write JSON-lines objects {table}/{yyyy}/{mm}/{dd}/{hh}/part-*.jsonl by the\n"
           "  spec's partition_field (else the ingestion hour), each bundle once. gs:// inputs (an\n"
           "  object, or a prefix read as a directory) are streamed. GCS credentials: Application\n"
           "  Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud, metadata server);\n"
-          "  STORAGE_EMULATOR_HOST=host:port uses an emulator without credentials.\n",
+          "  STORAGE_EMULATOR_HOST=host:port uses an emulator without credentials.\n"
+          "  bigquery: creates the dataset and tables (partition_field: DAY partitions, cluster_fields),\n"
+          "  streams with insertAll (refused rows dead-lettered with BigQuery's reason), load jobs for\n"
+          "  big bundles; options ?endpoint=URL (no credentials), load_threshold=ROWS, location=LOC;\n"
+          "  BIGQUERY_EMULATOR_HOST=host:port like endpoint.\n",
           prog);
 }
 

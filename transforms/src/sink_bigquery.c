@@ -23,6 +23,7 @@
  * committed by this sink is recognized and writes nothing. Memory: a bundle's rows are held
  * until they are sent (the runner's bundle size bounds it). */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,21 +254,27 @@ static beam_status parse_option(bq_sink *q, char *kv, char **endpoint, long *job
   if (!eq) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "bigquery sink: option \"%s\" has no value", kv);
   *eq = '\0';
   const char *v = eq + 1;
-  size_t secs = 0;
-  beam_status s = BEAM_OK;
-  if (strcmp(kv, "endpoint") == 0) *endpoint = (char *)v;
-  else if (strcmp(kv, "location") == 0) s = (q->location = strdup(v)) ? BEAM_OK : BEAM_ERR_NOMEM;
-  else if (strcmp(kv, "rows_per_request") == 0) s = size_option(kv, v, 1, 50000, &q->rows_per_request, err);
-  else if (strcmp(kv, "request_bytes") == 0) s = size_option(kv, v, 1024, MAX_REQUEST_BYTES, &q->request_bytes, err);
-  else if (strcmp(kv, "load_threshold") == 0) s = size_option(kv, v, 1, SIZE_MAX, &q->load_threshold, err);
-  else if (strcmp(kv, "job_timeout_s") == 0 && (s = size_option(kv, v, 1, 86400, &secs, err)) == BEAM_OK)
+  if (strcmp(kv, "endpoint") == 0) {
+    *endpoint = (char *)v;
+    return BEAM_OK;
+  }
+  if (strcmp(kv, "location") == 0) {
+    free(q->location);
+    return (q->location = strdup(v)) ? BEAM_OK : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  }
+  if (strcmp(kv, "rows_per_request") == 0) return size_option(kv, v, 1, 50000, &q->rows_per_request, err);
+  if (strcmp(kv, "request_bytes") == 0) return size_option(kv, v, 1024, MAX_REQUEST_BYTES, &q->request_bytes, err);
+  if (strcmp(kv, "load_threshold") == 0) return size_option(kv, v, 1, SIZE_MAX, &q->load_threshold, err);
+  if (strcmp(kv, "job_timeout_s") == 0) {
+    size_t secs = 0;
+    beam_status s = size_option(kv, v, 1, 86400, &secs, err);
     *job_timeout_ms = (long)secs * 1000;
-  else if (s == BEAM_OK && strcmp(kv, "job_timeout_s") != 0)
-    s = beam_error_set(err, BEAM_ERR_INVALID_ARG,
-                       "bigquery sink: unknown option \"%s\" (endpoint, location, rows_per_request, request_bytes, "
-                       "load_threshold, job_timeout_s)",
-                       kv);
-  return s == BEAM_ERR_NOMEM ? beam_error_set(err, s, "out of memory") : s;
+    return s;
+  }
+  return beam_error_set(err, BEAM_ERR_INVALID_ARG,
+                        "bigquery sink: unknown option \"%s\" (endpoint, location, rows_per_request, request_bytes, "
+                        "load_threshold, job_timeout_s)",
+                        kv);
 }
 
 /* PROJECT.DATASET: the dataset is after the last dot (project ids may hold dots and colons:
