@@ -26,8 +26,8 @@ void file_etl_usage(const char *prog) {
           "  STORAGE_EMULATOR_HOST=host:port uses an emulator without credentials.\n"
           "  bigquery: creates the dataset and tables (partition_field: DAY partitions, cluster_fields),\n"
           "  streams with insertAll (refused rows dead-lettered with BigQuery's reason), load jobs for\n"
-          "  big bundles; options ?endpoint=URL (no credentials), load_threshold=ROWS, location=LOC;\n"
-          "  BIGQUERY_EMULATOR_HOST=host:port like endpoint.\n",
+          "  big bundles; options ?endpoint=URL (no credentials), load_threshold=ROWS, bundle_bytes=N,\n"
+          "  location=LOC; BIGQUERY_EMULATOR_HOST=host:port works like endpoint.\n",
           prog);
 }
 

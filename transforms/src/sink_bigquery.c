@@ -4,7 +4,7 @@
  * sent; BIGQUERY_EMULATOR_HOST does the same), location=US (for the dataset and jobs),
  * rows_per_request=500 and request_bytes=5000000 (insertAll limits; BigQuery allows 50,000
  * rows and 10 MB), load_threshold=20000 (a table's rows in one bundle at or above this go
- * by a load job instead of insertAll), job_timeout_s=600.
+ * by a load job instead of insertAll), bundle_bytes=67108864 (see below), job_timeout_s=600.
  *
  * Tables: the dataset is created when missing (once per sink), each table when missing from
  * the spec's schema (DAY partitioning on partition_field, clustering on cluster_fields; see
@@ -20,8 +20,13 @@
  * leave part of the bundle in the table; the retry sends the same rows with the same
  * insertIds (deduplicated by BigQuery, best-effort, within its dedupe window) or the same
  * load job id (exact: the existing job is found and not run again). A bundle id already
- * committed by this sink is recognized and writes nothing. Memory: a bundle's rows are held
- * until they are sent (the runner's bundle size bounds it). */
+ * committed by this sink is recognized and writes nothing.
+ *
+ * Memory: a bundle's rows are held (as JSON) until they are sent. So that a big bundle (the
+ * local runner makes a whole file one bundle) does not hold a whole file, a table whose unsent
+ * rows pass bundle_bytes is sent at once, inside the bundle; the rows BigQuery refuses then
+ * are kept and handed over by the next beam_sink_send. Those rows are visible before the
+ * bundle ends: a bundle that fails later leaves them, and its retry is deduplicated as above. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,6 +49,7 @@ static bq_table *table_find(bq_sink *q, const char *name) {
 
 static void clear_bundle(bq_sink *q) {
   for (size_t i = 0; i < q->n_tables; i++) {
+    beam_sink_row_errors_reset(&q->tables[i].refused);
     beam_buf_reset(&q->tables[i].rows);
     q->tables[i].n = 0;
     q->tables[i].next_seq = 0;
@@ -157,6 +163,13 @@ static beam_status bq_write_rows(beam_sink *s, const char *table, const beam_etl
     }
     if (st == BEAM_OK) st = beam_buf_append_byte(&t->rows, '\n');
     if (st == BEAM_OK) st = push_row(t, t->rows.len);
+    /* Bounded memory: a big bundle goes out in parts (see the top of this file). */
+    if (st == BEAM_OK && t->rows.len >= q->bundle_bytes) {
+      if ((st = beam_bq_send_table(q, t, &t->refused, err)) != BEAM_OK) {
+        clear_bundle(q);
+        return st;
+      }
+    }
   }
   if (st == BEAM_ERR_NOMEM) return beam_error_set(err, st, "out of memory");
   if (st != BEAM_OK) return beam_error_set(err, st, "bigquery sink: table %s: cannot encode a row", table);
@@ -167,7 +180,15 @@ static beam_status bq_send(beam_sink *s, const char *table, beam_sink_row_errors
   bq_sink *q = as_bq(s);
   bq_table *t = table_find(q, table);
   if (!t) return beam_error_set(err, BEAM_ERR_NOT_FOUND, "bigquery sink: table %s was not ensured", table);
-  beam_status st = beam_bq_send_table(q, t, rejected, err);
+  /* First the refusals of the sends made while the bundle was written. */
+  beam_status st = BEAM_OK;
+  for (size_t i = 0; st == BEAM_OK && i < t->refused.len; i++) {
+    const beam_sink_row_error *r = &t->refused.items[i];
+    st = beam_sink_row_errors_add_row(rejected, r->index, r->row, r->row ? strlen(r->row) : 0, "%s", r->reason);
+  }
+  beam_sink_row_errors_reset(&t->refused);
+  if (st != BEAM_OK) st = beam_error_set(err, st, "out of memory");
+  if (st == BEAM_OK) st = beam_bq_send_table(q, t, rejected, err);
   if (st != BEAM_OK) clear_bundle(q);
   return st;
 }
@@ -192,8 +213,12 @@ static beam_status bq_commit(beam_sink *s, beam_error *err) {
   beam_sink_row_errors refused = BEAM_SINK_ROW_ERRORS_INIT;
   q->refusal_fails = true;
   for (size_t i = 0; st == BEAM_OK && !s->duplicate && i < q->n_tables; i++) {
-    st = beam_bq_send_table(q, &q->tables[i], &refused, err);
-    if (st != BEAM_OK) beam_error_prefix(err, "bigquery sink: at commit: ");
+    const bq_table *t = &q->tables[i];
+    if (t->refused.len) /* refused by an early send, and nobody asked (beam_sink_send) */
+      st = beam_error_set(err, BEAM_ERR_IO, "bigquery sink: at commit: table %s refused a row: %s", t->name,
+                          t->refused.items[0].reason);
+    if (st == BEAM_OK && (st = beam_bq_send_table(q, &q->tables[i], &refused, err)) != BEAM_OK)
+      beam_error_prefix(err, "bigquery sink: at commit: ");
   }
   q->refusal_fails = false;
   beam_sink_row_errors_free(&refused);
@@ -217,6 +242,7 @@ static void bq_free(beam_sink *s) {
   for (size_t i = 0; i < q->n_tables; i++) {
     bq_table *t = &q->tables[i];
     free(t->name), free(t->ends), free(t->seqs);
+    beam_sink_row_errors_free(&t->refused);
     beam_buf_free(&t->rows);
     beam_json_row_writer_free(&t->writer);
   }
@@ -265,6 +291,7 @@ static beam_status parse_option(bq_sink *q, char *kv, char **endpoint, long *job
   if (strcmp(kv, "rows_per_request") == 0) return size_option(kv, v, 1, 50000, &q->rows_per_request, err);
   if (strcmp(kv, "request_bytes") == 0) return size_option(kv, v, 1024, MAX_REQUEST_BYTES, &q->request_bytes, err);
   if (strcmp(kv, "load_threshold") == 0) return size_option(kv, v, 1, SIZE_MAX, &q->load_threshold, err);
+  if (strcmp(kv, "bundle_bytes") == 0) return size_option(kv, v, 1024, SIZE_MAX, &q->bundle_bytes, err);
   if (strcmp(kv, "job_timeout_s") == 0) {
     size_t secs = 0;
     beam_status s = size_option(kv, v, 1, 86400, &secs, err);
@@ -273,7 +300,7 @@ static beam_status parse_option(bq_sink *q, char *kv, char **endpoint, long *job
   }
   return beam_error_set(err, BEAM_ERR_INVALID_ARG,
                         "bigquery sink: unknown option \"%s\" (endpoint, location, rows_per_request, request_bytes, "
-                        "load_threshold, job_timeout_s)",
+                        "load_threshold, bundle_bytes, job_timeout_s)",
                         kv);
 }
 
@@ -327,6 +354,7 @@ beam_status beam_sink_bigquery_open(const char *location, const beam_sink_option
   q->request_bytes = 5000000;
   q->max_row_bytes = MAX_REQUEST_BYTES - 1024;
   q->load_threshold = 20000;
+  q->bundle_bytes = (size_t)64 << 20;
   char *endpoint = NULL;
   long job_timeout_ms = 0;
   beam_status s = parse_location(q, loc, &endpoint, &job_timeout_ms, err);

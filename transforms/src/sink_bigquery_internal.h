@@ -21,6 +21,7 @@ typedef struct bq_table {
   size_t *seqs;      /* row i's position among the bundle's rows of this table */
   size_t n, cap;
   size_t next_seq;   /* rows written to this table in the open bundle */
+  beam_sink_row_errors refused; /* refused by a send made before beam_sink_send asked */
 } bq_table;
 
 typedef struct bq_sink {
@@ -37,6 +38,7 @@ typedef struct bq_sink {
   size_t request_bytes;     /* insertAll body budget (BigQuery's limit is 10 MB) */
   size_t max_row_bytes;     /* a row larger than this can never be sent: rejected */
   size_t load_threshold;    /* a table's unsent rows at or above this go by a load job */
+  size_t bundle_bytes;      /* a table's unsent rows beyond this are sent before the bundle ends */
   char *bundle_id;
   char bundle_hash[33];     /* 128-bit hex of the bundle id: insertIds and jobIds */
   char **committed;         /* bundle ids committed by this sink (a retry writes nothing) */

@@ -122,6 +122,15 @@ grep -q '"stopped"' "$work/reject.log" || true
 check "$work/reject.rows" "$work/expected.db" \
   --moved-to-dead-letter "events_order:event_id=ev-0012:row rejected by the test rule event_id=ev-0012"
 
+echo "== bundles sent in parts while written (bundle_bytes=1024), one row refused in a part"
+start_fake parts --bigquery-reject-field event_id=ev-0012
+run --sink="$sink&bundle_bytes=1024"
+stop_fake
+conforming "$work/parts.log"
+[[ $(count parts bigquery.tabledata.insertAll) -ge 12 ]] || { echo "the bundle was not sent in parts"; exit 1; }
+check "$work/parts.rows" "$work/expected.db" \
+  --moved-to-dead-letter "events_order:event_id=ev-0012:row rejected by the test rule event_id=ev-0012"
+
 echo "== load jobs (load_threshold=5), with 503s on jobs.insert and jobs.get"
 start_fake load --fault bigquery.jobs.insert:503x3 --fault bigquery.jobs.get:dropx2
 run --sink="$sink&load_threshold=5"

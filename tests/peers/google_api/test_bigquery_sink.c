@@ -112,6 +112,33 @@ static void test_late_rejection_names_the_row(void **state) {
   beam_sink_free(s);
 }
 
+/* Past bundle_bytes a table's rows go out while the bundle is written (bounded memory); a
+ * row refused then is still handed over by beam_sink_send, with its bundle position. */
+static void test_big_bundle_is_sent_in_parts(void **state) {
+  (void)state;
+  beam_sink *s = open_sink("parts", "&bundle_bytes=1024");
+  rows r;
+  make_rows(&r, 60, "parts", 7);
+  beam_error err = {0};
+  beam_sink_row_errors rej = BEAM_SINK_ROW_ERRORS_INIT;
+  assert_int_equal(beam_sink_begin(s, "parts-1", &err), BEAM_OK);
+  for (size_t i = 0; i < 60; i += 20) assert_int_equal(beam_sink_write_rows(s, "t", r.rows + i, 20, &rej, &err), BEAM_OK);
+  assert_true(stored("parts", "t") >= 40); /* sent before the bundle ends */
+  assert_int_equal(beam_sink_send(s, "t", &rej, &err), BEAM_OK);
+  assert_int_equal(rej.len, 1);
+  assert_int_equal(rej.items[0].index, 7);
+  assert_int_equal(beam_sink_commit(s, &err), BEAM_OK);
+  assert_int_equal(stored("parts", "t"), 59);
+  /* Not asked for (no beam_sink_send): the early refusal fails the commit. */
+  make_rows(&r, 60, "parts2", 3);
+  assert_int_equal(beam_sink_begin(s, "parts-2", &err), BEAM_OK);
+  assert_int_equal(beam_sink_write_rows(s, "t", r.rows, 60, &rej, &err), BEAM_OK);
+  assert_int_equal(beam_sink_commit(s, &err), BEAM_ERR_IO);
+  assert_non_null(strstr(err.message, "at commit: table t refused a row"));
+  beam_sink_row_errors_free(&rej);
+  beam_sink_free(s);
+}
+
 static void test_retried_bundle_writes_once(void **state) {
   (void)state;
   rows r;
@@ -225,6 +252,7 @@ int main(void) {
   }
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_late_rejection_names_the_row),
+      cmocka_unit_test(test_big_bundle_is_sent_in_parts),
       cmocka_unit_test(test_retried_bundle_writes_once),
       cmocka_unit_test(test_load_job_retry_finds_the_job),
       cmocka_unit_test(test_row_too_large_is_refused_at_once),
