@@ -29,6 +29,6 @@ fi
 if grep -q '"violations"' "$work/log"; then grep '"violations"' "$work/log" | head -5; exit 1; fi
 python3 "$here/check_bigquery_rows.py" "$work/rows" "$work/expected.db" \
   --moved-to-dead-letter "events_order:event_id=ev-0012:row rejected by the test rule event_id=ev-0012"
-n=$(grep -c '"table": "_files".*"runner": "portable"' "$work/rows" || true)
+n=$(grep -c '"table": "_files".*"runner": "portable' "$work/rows" || true)
 [[ $n -eq 3 ]] || { echo "expected 3 _files rows from the portable runner, found $n"; grep '"_files"' "$work/rows"; exit 1; }
 echo "file_etl_bigquery_on_runner: the runner's workers wrote what the local run wrote"
