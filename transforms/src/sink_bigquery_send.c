@@ -122,7 +122,7 @@ static beam_status send_rows(bq_sink *q, bq_table *t, size_t *idx, size_t k, bea
     const json_t *errs = json_object_get(resp, "insertErrors");
     size_t again = 0, n_rejected = 0;
     bool transient = false;
-    char why[600];
+    char why[600] = "";
     for (size_t e = 0; s == BEAM_OK && e < json_array_size(errs); e++) {
       const json_t *x = json_array_get(errs, e);
       json_int_t at = json_integer_value(json_object_get(x, "index"));
