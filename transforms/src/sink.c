@@ -24,8 +24,9 @@ void beam_sink_row_errors_free(beam_sink_row_errors *e) {
   beam_arena_free(&e->arena);
 }
 
-static beam_status row_errors_vadd(beam_sink_row_errors *e, size_t index, const char *row,
-                                   size_t row_len, const char *fmt, va_list ap) {
+__attribute__((format(printf, 5, 0))) static beam_status row_errors_vadd(beam_sink_row_errors *e, size_t index,
+                                                                          const char *row, size_t row_len,
+                                                                          const char *fmt, va_list ap) {
   if (e->len == e->cap) {
     size_t cap = e->cap ? e->cap * 2 : 16;
     beam_sink_row_error *items = realloc(e->items, cap * sizeof *items);
