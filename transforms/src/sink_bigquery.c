@@ -20,7 +20,9 @@
  * leave part of the bundle in the table; the retry sends the same rows with the same
  * insertIds (deduplicated by BigQuery, best-effort, within its dedupe window) or the same
  * load job id (exact: the existing job is found and not run again). A bundle id already
- * committed by this sink is recognized and writes nothing.
+ * committed by this sink is recognized and writes nothing. Runners that retry a bundle under
+ * a new instruction id get new insertIds: rows of a half-sent failed bundle may then appear
+ * twice (keying insertIds by each record's source and line instead would close that).
  *
  * Memory: a bundle's rows are held (as JSON) until they are sent. So that a big bundle (the
  * local runner makes a whole file one bundle) does not hold a whole file, a table whose unsent
