@@ -15,7 +15,8 @@
  *  - Atomic bundles. Nothing written between begin and commit is visible to readers before
  *    commit returns BEAM_OK; after abort (or a failed commit) nothing of the bundle is
  *    visible. Several tables may be written in one bundle (routed rows plus dead letters)
- *    and commit atomically together.
+ *    and commit atomically together. (Exception: BigQuery's streaming inserts are not
+ *    transactional; sink_bigquery.c says what that sink guarantees instead.)
  *  - Idempotent retries. A runner retries a failed bundle with the same bundle_id (and may
  *    run a bundle twice). Committing a bundle_id that is already committed writes nothing
  *    and returns BEAM_OK; beam_sink_last_bundle_was_duplicate() tells the caller.
