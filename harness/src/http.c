@@ -143,6 +143,21 @@ static size_t on_read(char *buf, size_t size, size_t n, void *ctx) {
   return take;
 }
 
+/* curl rewinds the body itself when a reused keep-alive connection turns out dead after
+ * sending began (it resends on a new connection); without this it fails the attempt with
+ * CURLE_SEND_FAIL_REWIND. Memory bodies seek anywhere, streamed ones only back to 0. */
+static int on_seek(void *ctx, curl_off_t offset, int origin) {
+  attempt *a = ctx;
+  if (origin != SEEK_SET) return CURL_SEEKFUNC_CANTSEEK;
+  if (a->rq->read) {
+    if (offset != 0 || !a->rq->rewind) return CURL_SEEKFUNC_CANTSEEK;
+    return a->rq->rewind(a->rq->read_ctx, a->cb_err) == BEAM_OK ? CURL_SEEKFUNC_OK : CURL_SEEKFUNC_FAIL;
+  }
+  if (offset < 0 || (uint64_t)offset > a->rq->body_len) return CURL_SEEKFUNC_FAIL;
+  a->body_pos = (size_t)offset;
+  return CURL_SEEKFUNC_OK;
+}
+
 /* ---- Messages ---------------------------------------------------------------------- */
 
 const char *beam_http_error_message(const char *body, size_t len, char *buf, size_t cap) {
@@ -276,6 +291,8 @@ static void setup_attempt(beam_http *h, const beam_http_request *rq, attempt *a,
     curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
     curl_easy_setopt(c, CURLOPT_READDATA, a);
+    curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
+    curl_easy_setopt(c, CURLOPT_SEEKDATA, a);
     int64_t size = rq->read ? rq->body_size : (int64_t)rq->body_len;
     if (size >= 0) curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)size);
   } else if (strcmp(rq->method, "POST") == 0 || strcmp(rq->method, "PUT") == 0) {

@@ -2,7 +2,13 @@
  *
  * Runners may send a bundle's data before its ProcessBundle request reaches us, so an inbox
  * is created by whichever comes first. Instructions that ended are remembered (a small ring)
- * so late data for them is dropped instead of filling an inbox nobody reads. */
+ * so late data for them is dropped instead of filling an inbox nobody reads.
+ *
+ * Backpressure: when the inboxes hold more than QUEUED_BYTES_LIMIT, the receiver stops reading
+ * the stream until bundles drain them, so gRPC's flow control slows the runner down instead of
+ * the worker's memory growing with a bundle slower than its input. Every queued chunk belongs
+ * to a bundle the runner has asked for (or is about to), and bundles get threads on demand,
+ * so waiting for space cannot deadlock. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -15,6 +21,7 @@
 #include "worker_data.h"
 
 enum { RELEASED_RING = 256 };
+#define QUEUED_BYTES_LIMIT ((size_t)64 << 20)
 
 typedef struct chunk_node {
   beam_data_chunk chunk;
@@ -39,6 +46,8 @@ struct beam_data_channel {
   beam_data_inbox *inboxes;
   char *released[RELEASED_RING];
   size_t next_released;
+  size_t queued_bytes;  /* input data waiting in inboxes */
+  pthread_cond_t space; /* queued_bytes went down, or the channel broke */
   bool broken;
   char broken_reason[512];
 };
@@ -87,6 +96,7 @@ static bool enqueue(beam_data_channel *ch, const FN(Elements__Data) *d) {
   if (d->data.len) memcpy(node->chunk.data, d->data.data, d->data.len);
   node->chunk.len = d->data.len;
   node->chunk.is_last = d->is_last;
+  ch->queued_bytes += d->data.len;
   if (in->tail) in->tail->next = node;
   else in->head = node;
   in->tail = node;
@@ -101,7 +111,14 @@ static void mark_broken(beam_data_channel *ch, const char *reason) {
     snprintf(ch->broken_reason, sizeof ch->broken_reason, "%s", reason);
   }
   for (beam_data_inbox *in = ch->inboxes; in; in = in->next) pthread_cond_broadcast(&in->ready);
+  pthread_cond_broadcast(&ch->space);
   pthread_mutex_unlock(&ch->lock);
+}
+
+/* Called with the lock held, after chunks left the inboxes. */
+static void dequeued(beam_data_channel *ch, size_t bytes) {
+  ch->queued_bytes -= bytes < ch->queued_bytes ? bytes : ch->queued_bytes;
+  if (ch->queued_bytes <= QUEUED_BYTES_LIMIT) pthread_cond_broadcast(&ch->space);
 }
 
 static void *receive_loop(void *arg) {
@@ -124,6 +141,7 @@ static void *receive_loop(void *arg) {
       break;
     }
     pthread_mutex_lock(&ch->lock);
+    while (ch->queued_bytes > QUEUED_BYTES_LIMIT && !ch->broken) pthread_cond_wait(&ch->space, &ch->lock);
     bool ok = true;
     for (size_t i = 0; ok && i < e->n_data; i++) ok = enqueue(ch, e->data[i]);
     pthread_mutex_unlock(&ch->lock);
@@ -145,6 +163,7 @@ beam_status beam_data_channel_open(const char *endpoint, const char *worker_id, 
     return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   }
   pthread_mutex_init(&ch->lock, NULL);
+  pthread_cond_init(&ch->space, NULL);
   beam_status s = beam_grpc_channel_open(endpoint, worker_id, &ch->grpc, err);
   if (s == BEAM_OK) s = beam_grpc_stream_open(ch->grpc, FN_DATA_METHOD, &ch->stream, err);
   if (s == BEAM_OK && pthread_create(&ch->receiver, NULL, receive_loop, ch) != 0)
@@ -165,15 +184,19 @@ void beam_data_channel_cancel(beam_data_channel *ch) {
   mark_broken(ch, "the worker is shutting down");
 }
 
-static void inbox_free(beam_data_inbox *in) {
+/* Returns the bytes of the chunks it dropped. */
+static size_t inbox_free(beam_data_inbox *in) {
+  size_t bytes = 0;
   for (chunk_node *n = in->head, *next; n; n = next) {
     next = n->next;
+    bytes += n->chunk.len;
     beam_data_chunk_free(&n->chunk);
     free(n);
   }
   pthread_cond_destroy(&in->ready);
   free(in->instruction_id);
   free(in);
+  return bytes;
 }
 
 void beam_data_channel_free(beam_data_channel *ch) {
@@ -183,6 +206,7 @@ void beam_data_channel_free(beam_data_channel *ch) {
     beam_grpc_stream_close_send(ch->stream, &ignored);
     beam_grpc_stream_cancel(ch->stream);
   }
+  mark_broken(ch, "the worker is shutting down"); /* wakes a receiver waiting for space */
   if (ch->receiver_started) pthread_join(ch->receiver, NULL);
   beam_grpc_stream_free(ch->stream);
   beam_grpc_channel_close(ch->grpc);
@@ -191,6 +215,7 @@ void beam_data_channel_free(beam_data_channel *ch) {
     inbox_free(in);
   }
   for (size_t i = 0; i < RELEASED_RING; i++) free(ch->released[i]);
+  pthread_cond_destroy(&ch->space);
   pthread_mutex_destroy(&ch->lock);
   free(ch->endpoint);
   free(ch);
@@ -228,6 +253,7 @@ beam_status beam_data_inbox_next(beam_data_inbox *in, beam_data_chunk *out, int 
     if (!in->head) in->tail = NULL;
     *out = n->chunk;
     free(n);
+    dequeued(ch, out->len);
     s = BEAM_OK;
   } else if (s == BEAM_OK) {
     s = beam_error_set(err, BEAM_ERR_IO, "data channel %s: %s", ch->endpoint, ch->broken_reason);
@@ -246,8 +272,8 @@ void beam_data_channel_release(beam_data_channel *ch, beam_data_inbox *in) {
   free(ch->released[ch->next_released]);
   ch->released[ch->next_released] = strdup(in->instruction_id);
   ch->next_released = (ch->next_released + 1) % RELEASED_RING;
+  dequeued(ch, inbox_free(in));
   pthread_mutex_unlock(&ch->lock);
-  inbox_free(in);
 }
 
 beam_status beam_data_channel_send(beam_data_channel *ch, const char *instruction_id, const char *transform_id,

@@ -9,6 +9,12 @@
  * written / dead-lettered counts go out on "stats" and per-table counts into counters
  * "written.<table>".
  *
+ * Sinks that learn of refused rows only when they send them (BigQuery's insertErrors, see
+ * beam_sink_send) get each data table sent at finish_bundle before the commit; the rows they
+ * refuse become dead letters the same way, in the same bundle, and move from written to
+ * dead-lettered in the per-file counts. For them the writer keeps, per row of the bundle,
+ * its file and origin (a few words per row) to name the refused ones.
+ *
  * Config: {"spec": {...}, "sink": "sqlite:out.db", "no_sync": false, "batch_rows": 0}. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +29,13 @@
 enum { PENDING_LIMIT = 1024 };
 #define SINK_DEAD_LETTER_RAW_MAX ((size_t)1 << 20)
 
+/* What a late refusal needs to dead-letter a row already handed to the sink. */
+typedef struct late_key {
+  const char *file;   /* interned in write_state.late_names */
+  const char *source;
+  int64_t line;
+} late_key;
+
 typedef struct pending_table {
   char *name;
   const beam_etl_schema *schema;
@@ -30,6 +43,8 @@ typedef struct pending_table {
   const char **files; /* input file of each row, for _files */
   size_t n;
   int64_t written;    /* this bundle, for the counter */
+  late_key *late;     /* every row written this bundle, when the sink rejects late */
+  size_t n_late, cap_late;
 } pending_table;
 
 typedef struct write_state {
@@ -44,6 +59,8 @@ typedef struct write_state {
   beam_arena batch;   /* copies of pending rows */
   beam_etl_stats_map per_file;
   beam_buf json;
+  beam_arena late_names; /* files and sources named by late keys, for one bundle */
+  const char *last_file, *last_source;
 } write_state;
 
 static beam_status write_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error *err) {
@@ -57,8 +74,13 @@ static beam_status write_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error
   beam_sink_options o = {0};
   o.no_sync = json_is_true(json_object_get(config, "no_sync"));
   o.batch_rows = (size_t)json_integer_value(json_object_get(config, "batch_rows"));
-  if (st->spec->partition_field >= 0) /* object-file sinks name paths by it */
+  if (st->spec->partition_field >= 0) /* object-file sinks name paths by it, BigQuery partitions */
     o.partition_field = st->spec->schema.fields[st->spec->partition_field].name;
+  const char *cluster[4];
+  for (size_t i = 0; i < st->spec->n_cluster_fields && i < 4; i++)
+    cluster[i] = st->spec->schema.fields[st->spec->cluster_fields[i]].name;
+  o.cluster_fields = cluster;
+  o.n_cluster_fields = st->spec->n_cluster_fields < 4 ? st->spec->n_cluster_fields : 4;
   st->transform_id = strdup(beam_dofn_transform_id(ctx));
   if (!st->transform_id) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   return beam_sink_open(uri, &o, &st->sink, err);
@@ -105,21 +127,12 @@ static beam_value *copy_values(beam_arena *a, const beam_value *values, size_t n
   return out;
 }
 
-/* A row the sink refused, as a _dead_letter row naming the reason. */
-static beam_status dead_letter_refused(write_state *st, pending_table *t, size_t index, const char *reason,
-                                       pending_table *dl, beam_error *err) {
-  const beam_etl_row *row = &t->rows[index];
-  beam_json_row_writer w;
-  beam_buf_reset(&st->json);
-  beam_status s = beam_json_row_writer_init(&w, t->schema);
-  if (s == BEAM_OK) s = beam_json_row_writer_append(&w, &st->json, row->values);
-  beam_json_row_writer_free(&w);
-  if (s == BEAM_ERR_NOMEM) return beam_error_set(err, s, "out of memory");
-  beam_etl_origin origin = row->origin;
-  /* A row refused for a value JSON cannot show keeps a null raw; the reason still says why. */
-  origin.raw = s == BEAM_OK ? (beam_bytes){st->json.data, st->json.len} : (beam_bytes){NULL, 0};
+/* Appends a _dead_letter row (stage "sink") for a refused row to the dead-letter batch. */
+static beam_status add_dead_letter(write_state *st, const beam_etl_origin *row_origin, const char *reason,
+                                   const char *file, pending_table *dl, beam_error *err) {
   /* A row refused for its size (a Pub/Sub message, a BigQuery row) must not come back as a
    * dead letter just as large: keep the head of its JSON and say so in the error. */
+  beam_etl_origin origin = *row_origin;
   char cut_reason[640];
   if (origin.raw.len > SINK_DEAD_LETTER_RAW_MAX) {
     snprintf(cut_reason, sizeof cut_reason, "%s (raw: the first %zu of %zu bytes of the row as JSON)", reason,
@@ -136,8 +149,24 @@ static beam_status dead_letter_refused(write_state *st, pending_table *t, size_t
   out.values = copy_values(&st->batch, out.values, out.schema->n_fields);
   if (!out.values) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   dl->rows[dl->n] = out;
-  dl->files[dl->n++] = t->files[index];
+  dl->files[dl->n++] = file;
   return BEAM_OK;
+}
+
+/* A row the sink refused, as a _dead_letter row naming the reason. */
+static beam_status dead_letter_refused(write_state *st, pending_table *t, size_t index, const char *reason,
+                                       pending_table *dl, beam_error *err) {
+  const beam_etl_row *row = &t->rows[index];
+  beam_json_row_writer w;
+  beam_buf_reset(&st->json);
+  beam_status s = beam_json_row_writer_init(&w, t->schema);
+  if (s == BEAM_OK) s = beam_json_row_writer_append(&w, &st->json, row->values);
+  beam_json_row_writer_free(&w);
+  if (s == BEAM_ERR_NOMEM) return beam_error_set(err, s, "out of memory");
+  beam_etl_origin origin = row->origin;
+  /* A row refused for a value JSON cannot show keeps a null raw; the reason still says why. */
+  origin.raw = s == BEAM_OK ? (beam_bytes){st->json.data, st->json.len} : (beam_bytes){NULL, 0};
+  return add_dead_letter(st, &origin, reason, t->files[index], dl, err);
 }
 
 /* tables[0] is always _dead_letter (created at the first bundle), so refused rows have a
@@ -145,10 +174,44 @@ static beam_status dead_letter_refused(write_state *st, pending_table *t, size_t
 static beam_status account_rows(write_state *st, pending_table *t, const beam_sink_row_errors *rejected,
                                 beam_error *err);
 
+/* Files and sources repeat row after row: one copy per run of equal names. */
+static const char *intern(write_state *st, const char **last, const char *name) {
+  if (!name) return NULL;
+  if (*last && strcmp(*last, name) == 0) return *last;
+  const char *copy = beam_arena_strdup(&st->late_names, name);
+  if (copy) *last = copy;
+  return copy;
+}
+
+/* Remembers file and origin of the rows about to be handed to a late-rejecting sink. */
+static beam_status remember_late(write_state *st, pending_table *t, beam_error *err) {
+  if (t->n_late + t->n > t->cap_late) {
+    size_t cap = t->cap_late ? t->cap_late : 1024;
+    while (cap < t->n_late + t->n) cap *= 2;
+    late_key *grown = realloc(t->late, cap * sizeof *grown);
+    if (!grown) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+    t->late = grown;
+    t->cap_late = cap;
+  }
+  for (size_t i = 0; i < t->n; i++) {
+    late_key *k = &t->late[t->n_late++];
+    k->file = intern(st, &st->last_file, t->files[i]);
+    k->source = intern(st, &st->last_source, t->rows[i].origin.source);
+    k->line = t->rows[i].origin.line;
+    if ((t->files[i] && !k->file) || (t->rows[i].origin.source && !k->source))
+      return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  }
+  return BEAM_OK;
+}
+
 /* The refusals list is per call: refusing rows can fill the dead-letter batch and flush it
  * from inside this loop, which must not overwrite the list being walked. */
 static beam_status flush_table(write_state *st, pending_table *t, beam_error *err) {
   if (!t->n) return BEAM_OK;
+  if (t != &st->tables[0] && beam_sink_rejects_late(st->sink)) {
+    beam_status s = remember_late(st, t, err);
+    if (s != BEAM_OK) return s;
+  }
   beam_sink_row_errors rejected = BEAM_SINK_ROW_ERRORS_INIT;
   beam_status s = beam_sink_write_rows(st->sink, t->name, t->rows, t->n, &rejected, err);
   if (s == BEAM_OK && rejected.len && t == &st->tables[0])
@@ -192,9 +255,50 @@ static beam_status flush_all(write_state *st, beam_error *err) {
   return BEAM_OK;
 }
 
+/* A row the sink refused when it sent it: a dead letter, counted as such, not as written. */
+static beam_status late_refusal(write_state *st, pending_table *t, const beam_sink_row_error *r, beam_error *err) {
+  if (r->index >= t->n_late)
+    return beam_error_set(err, BEAM_ERR_INTERNAL, "sink refused row %zu of table %s, which has %zu rows", r->index,
+                          t->name, t->n_late);
+  const late_key *k = &t->late[r->index];
+  beam_etl_file_stats *fs = beam_etl_stats_map_get(&st->per_file, k->file);
+  if (!fs) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  fs->v[BEAM_ETL_STAT_WRITTEN]--;
+  fs->v[BEAM_ETL_STAT_DEAD_LETTERED]++;
+  t->written--;
+  pending_table *dl = &st->tables[0];
+  beam_status s = dl->n == PENDING_LIMIT ? flush_table(st, dl, err) : BEAM_OK;
+  beam_etl_origin origin = {k->source, k->line, {(const uint8_t *)r->row, r->row ? strlen(r->row) : 0}};
+  return s == BEAM_OK ? add_dead_letter(st, &origin, r->reason, k->file, dl, err) : s;
+}
+
+/* Sends each data table now (late-rejecting sinks) and dead-letters what the sink refuses. */
+static beam_status send_late(write_state *st, beam_error *err) {
+  if (!beam_sink_rejects_late(st->sink)) return BEAM_OK;
+  beam_status s = BEAM_OK;
+  beam_sink_row_errors rejected = BEAM_SINK_ROW_ERRORS_INIT;
+  for (size_t i = 1; s == BEAM_OK && i < st->n_tables; i++) {
+    pending_table *t = &st->tables[i];
+    if (!t->n_late) continue;
+    s = beam_sink_send(st->sink, t->name, &rejected, err);
+    for (size_t r = 0; s == BEAM_OK && r < rejected.len; r++) s = late_refusal(st, t, &rejected.items[r], err);
+    t->n_late = 0;
+  }
+  beam_sink_row_errors_free(&rejected);
+  if (s == BEAM_OK) s = flush_table(st, &st->tables[0], err);
+  return s;
+}
+
+static void reset_late(write_state *st) {
+  for (size_t i = 0; i < st->n_tables; i++) st->tables[i].n_late = 0;
+  beam_arena_reset(&st->late_names);
+  st->last_file = st->last_source = NULL;
+}
+
 static void reset_bundle(write_state *st) {
   beam_sink_abort(st->sink);
   st->in_bundle = false;
+  reset_late(st);
   for (size_t i = 0; i < st->n_tables; i++) st->tables[i].n = 0, st->tables[i].written = 0;
   st->pending = 0;
   beam_arena_reset(&st->batch);
@@ -249,8 +353,10 @@ static beam_status write_finish(void *state, beam_dofn_ctx *ctx, beam_error *err
   write_state *st = state;
   if (!st->in_bundle) return BEAM_OK;
   beam_status s = flush_all(st, err);
+  if (s == BEAM_OK) s = send_late(st, err);
   if (s == BEAM_OK) s = beam_sink_commit(st->sink, err);
   st->in_bundle = false;
+  reset_late(st);
   if (s != BEAM_OK) return s;
   char name[160];
   for (size_t i = 0; s == BEAM_OK && i < st->n_tables; i++) {
@@ -266,7 +372,9 @@ static beam_status write_finish(void *state, beam_dofn_ctx *ctx, beam_error *err
 static void write_teardown(void *state) {
   write_state *st = state;
   beam_sink_free(st->sink); /* aborts an open bundle: nothing uncommitted becomes visible */
-  for (size_t i = 0; i < st->n_tables; i++) free(st->tables[i].name), free(st->tables[i].rows), free(st->tables[i].files);
+  for (size_t i = 0; i < st->n_tables; i++)
+    free(st->tables[i].name), free(st->tables[i].rows), free(st->tables[i].files), free(st->tables[i].late);
+  beam_arena_free(&st->late_names);
   free(st->tables);
   beam_arena_free(&st->batch);
   beam_etl_stats_map_free(&st->per_file);

@@ -25,7 +25,9 @@ void beam_sink_row_errors_free(beam_sink_row_errors *e) {
   beam_arena_free(&e->arena);
 }
 
-beam_status beam_sink_row_errors_add(beam_sink_row_errors *e, size_t index, const char *fmt, ...) {
+__attribute__((format(printf, 5, 0))) static beam_status row_errors_vadd(beam_sink_row_errors *e, size_t index,
+                                                                          const char *row, size_t row_len,
+                                                                          const char *fmt, va_list ap) {
   if (e->len == e->cap) {
     size_t cap = e->cap ? e->cap * 2 : 16;
     beam_sink_row_error *items = realloc(e->items, cap * sizeof *items);
@@ -34,16 +36,32 @@ beam_status beam_sink_row_errors_add(beam_sink_row_errors *e, size_t index, cons
     e->cap = cap;
   }
   char reason[512];
-  va_list ap;
-  va_start(ap, fmt);
   vsnprintf(reason, sizeof reason, fmt, ap);
-  va_end(ap);
   char *copy = beam_arena_strdup(&e->arena, reason);
-  if (!copy) return BEAM_ERR_NOMEM;
+  char *row_copy = row ? beam_arena_strndup(&e->arena, row, row_len) : NULL;
+  if (!copy || (row && !row_copy)) return BEAM_ERR_NOMEM;
   e->items[e->len].index = index;
   e->items[e->len].reason = copy;
+  e->items[e->len].row = row_copy;
   e->len++;
   return BEAM_OK;
+}
+
+beam_status beam_sink_row_errors_add(beam_sink_row_errors *e, size_t index, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  beam_status st = row_errors_vadd(e, index, NULL, 0, fmt, ap);
+  va_end(ap);
+  return st;
+}
+
+beam_status beam_sink_row_errors_add_row(beam_sink_row_errors *e, size_t index, const char *row,
+                                         size_t row_len, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  beam_status st = row_errors_vadd(e, index, row, row_len, fmt, ap);
+  va_end(ap);
+  return st;
 }
 
 /* ---- Checks shared by every sink --------------------------------------------------- */
@@ -223,6 +241,29 @@ beam_status beam_sink_write_rows(beam_sink *s, const char *table, const beam_etl
   return BEAM_OK;
 }
 
+beam_status beam_sink_send(beam_sink *s, const char *table, beam_sink_row_errors *rejected,
+                           beam_error *err) {
+  if (!s || !table || !rejected) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "send: NULL argument");
+  beam_sink_row_errors_reset(rejected);
+  if (s->state == BEAM_SINK_CLOSED) return closed_error(err);
+  if (s->state == BEAM_SINK_FAILED)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "send: bundle failed, abort it first");
+  if (s->state != BEAM_SINK_IN_BUNDLE)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "send: no bundle open (call begin)");
+  if (!s->send || s->duplicate) return BEAM_OK;
+  beam_status st = s->send(s, table, rejected, err);
+  if (st != BEAM_OK) {
+    s->state = BEAM_SINK_FAILED;
+    return st;
+  }
+  /* Rows counted as accepted by write_rows turn out refused. */
+  s->bundle_rows -= rejected->len <= s->bundle_rows ? rejected->len : s->bundle_rows;
+  s->bundle_rejected += rejected->len;
+  return BEAM_OK;
+}
+
+bool beam_sink_rejects_late(const beam_sink *s) { return s && s->send; }
+
 beam_status beam_sink_commit(beam_sink *s, beam_error *err) {
   if (!s) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "commit: NULL sink");
   if (s->state == BEAM_SINK_CLOSED) return closed_error(err);
@@ -328,7 +369,7 @@ static void registry_seed(void) {
     beam_sink_factory factory;
   } builtins[] = {
       {"sqlite", beam_sink_sqlite_open}, {"jsonl", beam_sink_jsonl_open}, {"gcs", beam_sink_gcs_open},
-      {"file", beam_sink_file_open},     {"pubsub", beam_sink_pubsub_open},
+      {"file", beam_sink_file_open},     {"pubsub", beam_sink_pubsub_open}, {"bigquery", beam_sink_bigquery_open},
   };
   if (registry_seeded) return;
   registry_seeded = true;

@@ -237,7 +237,7 @@ static beam_status obj_write_rows(beam_sink *s, const char *table, const beam_et
         return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
       continue;
     }
-    obj_part *p = NULL; /* set by part_for on success; gcc -O3 cannot see that */
+    obj_part *p = NULL;
     beam_status st = part_for(o, ti, row_hour(t, &rows[i]), &p, err);
     if (st != BEAM_OK) return st;
     size_t before = p->buf.len;

@@ -6,6 +6,8 @@ which checks every request against Google's official discovery documents.
                      [--service dataflow] [--service bigquery] [--forward storage=http://H:P]
                      [--fault METHOD_ID:503x3] [--fault METHOD_ID:drop]
                      [--dataflow-states PENDING,RUNNING,DONE] [--dataflow-fail-message TEXT]
+                     [--bigquery-reject-field FIELD=VALUE] [--bigquery-rows FILE]
+                     [--bigquery-lose-response N]
 
 Every request is matched to its API method by verb and path and checked (discovery.py):
 a request that does not conform gets a 400 with the violations as the error message, and the
@@ -185,6 +187,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
       return
     query = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query, keep_blank_values=True)
     result = handler(Request(verb, self.path, query, self.headers, body, method, params))
+    if result is None:  # the handler acted but its answer is lost: drop the connection
+      self.close_connection = True
+      self.connection.shutdown(2)
+      return
     self._send(*result)
 
   def _reject(self, entry, code):
@@ -242,6 +248,11 @@ def main():
   ap.add_argument('--verbose', action='store_true')
   ap.add_argument('--dataflow-states', default='JOB_STATE_PENDING,JOB_STATE_RUNNING,JOB_STATE_DONE')
   ap.add_argument('--dataflow-fail-message', default='')
+  ap.add_argument('--bigquery-reject-field', action='append', default=[],
+                  help='FIELD=VALUE: insertAll and load jobs refuse rows with that value (reason invalid)')
+  ap.add_argument('--bigquery-rows', help='append every stored row to this file as JSON lines')
+  ap.add_argument('--bigquery-lose-response', type=int, default=0,
+                  help='store the rows of the first N insertAll requests, then drop the connection')
   args = ap.parse_args()
   fake = FakeServer(args)
   srv = Server(('127.0.0.1', args.port), Handler)

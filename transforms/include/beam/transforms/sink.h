@@ -15,7 +15,8 @@
  *  - Atomic bundles. Nothing written between begin and commit is visible to readers before
  *    commit returns BEAM_OK; after abort (or a failed commit) nothing of the bundle is
  *    visible. Several tables may be written in one bundle (routed rows plus dead letters)
- *    and commit atomically together.
+ *    and commit atomically together. (Exception: BigQuery's streaming inserts are not
+ *    transactional; sink_bigquery.c says what that sink guarantees instead.)
  *  - Idempotent retries. A runner retries a failed bundle with the same bundle_id (and may
  *    run a bundle twice). Committing a bundle_id that is already committed writes nothing
  *    and returns BEAM_OK; beam_sink_last_bundle_was_duplicate() tells the caller.
@@ -80,14 +81,21 @@ typedef struct beam_sink_options {
   int64_t sqlite_max_pages;
   /* Object-file sinks (gcs:, file:): the TIMESTAMP or DATE field whose UTC hour names a
    * row's {yyyy}/{mm}/{dd}/{hh} path (the spec's partition_field). NULL, a table without
-   * the field, or a null value: the bundle's ingestion hour. Copied at open. */
+   * the field, or a null value: the bundle's ingestion hour. Copied at open.
+   * BigQuery: the field of the DAY time partitioning of created tables that have it. */
   const char *partition_field;
+  /* BigQuery: clustering fields of created tables (those that have all of them), in order;
+   * at most 4. Copied at open. */
+  const char *const *cluster_fields;
+  size_t n_cluster_fields;
 } beam_sink_options;
 
 /* One row a sink refused. */
 typedef struct beam_sink_row_error {
-  size_t index;       /* into the rows array of the write_rows call */
+  size_t index;       /* into the rows array of the write_rows call (beam_sink_send: the
+                       * row's position among the bundle's rows written to the table) */
   const char *reason; /* owned by the beam_sink_row_errors, valid until reset/free */
+  const char *row;    /* beam_sink_send: the row as the sink sent it (JSON), else NULL */
 } beam_sink_row_error;
 
 typedef struct beam_sink_row_errors {
@@ -103,6 +111,10 @@ void beam_sink_row_errors_reset(beam_sink_row_errors *e);
 void beam_sink_row_errors_free(beam_sink_row_errors *e);
 beam_status beam_sink_row_errors_add(beam_sink_row_errors *e, size_t index, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The same, keeping a copy of the row's text (row_len bytes) in the entry's `row`. */
+beam_status beam_sink_row_errors_add_row(beam_sink_row_errors *e, size_t index, const char *row,
+                                         size_t row_len, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 /* Counters since open. rows_written counts only rows of committed, non-duplicate bundles. */
 typedef struct beam_sink_stats {
@@ -119,8 +131,9 @@ typedef struct beam_sink_stats {
  * missing; its directory must exist), jsonl:DIR (directory, created if missing - its
  * parent must exist), the object-file sinks gcs:gs://BUCKET[/PREFIX] and file:DIR
  * (JSON-lines objects {table}/{yyyy}/{mm}/{dd}/{hh}/part-<bundle hash>.jsonl, written at
- * commit, never overwritten; see transforms/src/sink_objects.c) and
- * pubsub:projects/P/topics/T (sink_pubsub.h). opts may be NULL. An unknown scheme fails with BEAM_ERR_NOT_FOUND
+ * commit, never overwritten; see transforms/src/sink_objects.c), pubsub:projects/P/topics/T
+ * (sink_pubsub.h) and bigquery:PROJECT.DATASET (transforms/src/sink_bigquery.c). opts may be
+ * NULL. An unknown scheme fails with BEAM_ERR_NOT_FOUND
  * and a message listing the known schemes. */
 beam_status beam_sink_open(const char *uri, const beam_sink_options *opts, beam_sink **out,
                            beam_error *err);
@@ -142,6 +155,20 @@ beam_status beam_sink_begin(beam_sink *s, const char *bundle_id, beam_error *err
  * see the contract above. The rows' memory need only live for the duration of the call. */
 beam_status beam_sink_write_rows(beam_sink *s, const char *table, const beam_etl_row *rows,
                                  size_t n, beam_sink_row_errors *rejected, beam_error *err);
+
+/* Late rejections. Most sinks judge rows in write_rows. A sink that sends rows only at commit
+ * and learns which ones the backend refuses only then (BigQuery: insertErrors) reports
+ * them here instead: beam_sink_send pushes the bundle's rows written so far to `table` to the
+ * backend now, still inside the bundle, and lists the refused ones in `rejected` with index =
+ * the row's position among ALL rows written to that table in this bundle (0-based, in
+ * write_rows order, rows refused by write_rows counted too) and `row` = its text. The
+ * caller dead-letters them (writing to another table of the same bundle is allowed after).
+ * Rows still unsent at commit are sent by commit, where a refusal fails the commit. For
+ * sinks without late rejections this does nothing and reports none; their rows are only
+ * visible at commit as always. beam_sink_rejects_late() says which kind a sink is. */
+beam_status beam_sink_send(beam_sink *s, const char *table, beam_sink_row_errors *rejected,
+                           beam_error *err);
+bool beam_sink_rejects_late(const beam_sink *s);
 
 /* Makes the bundle visible atomically (or recognizes it as already committed). On failure
  * nothing of the bundle is visible and the sink is back outside a bundle. */
@@ -202,6 +229,12 @@ typedef struct beam_sink_vtable {
   void (*free)(beam_sink *s); /* frees the whole object, base included */
 } beam_sink_vtable;
 
+/* The optional late-rejection hook (see beam_sink_send), set in the base by the sinks that
+ * have it; it appends to rejected. Kept out of the vtable so the vtables' positional
+ * initializers stay as they are. */
+typedef beam_status (*beam_sink_send_fn)(beam_sink *s, const char *table,
+                                         beam_sink_row_errors *rejected, beam_error *err);
+
 typedef enum beam_sink_state {
   BEAM_SINK_IDLE = 0,   /* outside a bundle */
   BEAM_SINK_IN_BUNDLE,  /* between begin and commit/abort */
@@ -219,6 +252,7 @@ struct beam_sink {
   uint64_t bundle_rejected;
   beam_sink_stats stats;
   beam_sink_row_errors scratch_rejected; /* used when the caller passes rejected == NULL */
+  beam_sink_send_fn send;  /* NULL: the sink judges rows in write_rows only */
 };
 
 /* Fills the base (vtable, options with defaults). */
@@ -238,6 +272,9 @@ beam_status beam_sink_gcs_open(const char *uri, const beam_sink_options *opts, b
                                beam_error *err);
 beam_status beam_sink_file_open(const char *dir, const beam_sink_options *opts, beam_sink **out,
                                 beam_error *err);
+/* bigquery:PROJECT.DATASET[?endpoint=URL&load_threshold=ROWS&...]: see sink_bigquery.c. */
+beam_status beam_sink_bigquery_open(const char *location, const beam_sink_options *opts,
+                                    beam_sink **out, beam_error *err);
 
 #ifdef __cplusplus
 }

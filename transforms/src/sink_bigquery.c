@@ -1,0 +1,375 @@
+/* The BigQuery sink: bigquery:PROJECT.DATASET[?option=value&...].
+ *
+ * Options in the URI: endpoint=URL (an emulator or a loopback fake: no credentials are
+ * sent; BIGQUERY_EMULATOR_HOST does the same), location=US (for the dataset and jobs),
+ * rows_per_request=500 and request_bytes=5000000 (insertAll limits; BigQuery allows 50,000
+ * rows and 10 MB), load_threshold=20000 (a table's rows in one bundle at or above this go
+ * by a load job instead of insertAll), bundle_bytes=67108864 (see below), job_timeout_s=600.
+ *
+ * Tables: the dataset is created when missing (once per sink), each table when missing from
+ * the spec's schema (DAY partitioning on partition_field, clustering on cluster_fields; see
+ * sink_bigquery_table.c); an existing table must have the same fields, types and modes.
+ * Existence is asked once per table per sink (tables.get), never per bundle or row.
+ *
+ * What "atomic bundle" means here. BigQuery's streaming inserts are not transactional, so
+ * this sink keeps a bundle's rows in memory (as the JSON it will send) and sends nothing
+ * before the bundle ends: a bundle that fails or is aborted before that leaves nothing.
+ * The rows are sent at the end of the bundle - by beam_sink_send, which reports the rows
+ * BigQuery refuses (insertErrors) so the caller can dead-letter them in the same bundle, and
+ * by commit for whatever is left (the dead letters themselves). A failure while sending can
+ * leave part of the bundle in the table; the retry sends the same rows with the same
+ * insertIds (deduplicated by BigQuery, best-effort, within its dedupe window) or the same
+ * load job id (exact: the existing job is found and not run again). A bundle id already
+ * committed by this sink is recognized and writes nothing. Runners that retry a bundle under
+ * a new instruction id get new insertIds: rows of a half-sent failed bundle may then appear
+ * twice (keying insertIds by each record's source and line instead would close that).
+ *
+ * Memory: a bundle's rows are held (as JSON) until they are sent. So that a big bundle (the
+ * local runner makes a whole file one bundle) does not hold a whole file, a table whose unsent
+ * rows pass bundle_bytes is sent at once, inside the bundle; the rows BigQuery refuses then
+ * are kept and handed over by the next beam_sink_send. Those rows are visible before the
+ * bundle ends: a bundle that fails later leaves them, and its retry is deduplicated as above. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "sink_bigquery_internal.h"
+
+#define MAX_REQUEST_BYTES ((size_t)9 << 20) /* below BigQuery's 10 MB request limit */
+
+static bq_sink *as_bq(beam_sink *s) { return (bq_sink *)s; }
+
+static bq_table *table_find(bq_sink *q, const char *name) {
+  for (size_t i = 0; i < q->n_tables; i++)
+    if (strcmp(q->tables[i].name, name) == 0) return &q->tables[i];
+  return NULL;
+}
+
+static void clear_bundle(bq_sink *q) {
+  for (size_t i = 0; i < q->n_tables; i++) {
+    beam_sink_row_errors_reset(&q->tables[i].refused);
+    beam_buf_reset(&q->tables[i].rows);
+    q->tables[i].n = 0;
+    q->tables[i].next_seq = 0;
+  }
+  free(q->bundle_id);
+  q->bundle_id = NULL;
+}
+
+/* ---- Tables ------------------------------------------------------------------------ */
+
+/* Creates the table unless it exists; an existing table's schema must match. */
+static beam_status create_or_check(bq_sink *q, const char *name, const beam_etl_schema *schema, beam_error *err) {
+  json_t *existing = NULL;
+  beam_status s = beam_bq_get_table(q->bq, q->dataset, name, &existing, err);
+  if (s == BEAM_OK && !existing) {
+    json_t *resource = beam_bq_table_resource(q, name, schema);
+    bool existed = false;
+    s = resource ? beam_bq_insert_table(q->bq, q->dataset, resource, &existed, err)
+                 : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+    json_decref(resource);
+    /* Created meanwhile by another worker (or our own lost first attempt): check it. */
+    if (s == BEAM_OK && existed) s = beam_bq_get_table(q->bq, q->dataset, name, &existing, err);
+  }
+  if (s == BEAM_OK && existing) s = beam_bq_schema_check(q, name, schema, existing, err);
+  json_decref(existing);
+  return s;
+}
+
+static beam_status bq_ensure_table(beam_sink *s, const char *table, const beam_etl_schema *schema, beam_error *err) {
+  bq_sink *q = as_bq(s);
+  if (table_find(q, table)) return BEAM_OK;
+  beam_status st = BEAM_OK;
+  if (!q->dataset_ready) st = beam_bq_ensure_dataset(q->bq, q->dataset, q->location, err);
+  q->dataset_ready = st == BEAM_OK;
+  if (st == BEAM_OK) st = create_or_check(q, table, schema, err);
+  if (st != BEAM_OK) return beam_error_prefix(err, "bigquery sink: table %s: ", table);
+  bq_table *grown = realloc(q->tables, (q->n_tables + 1) * sizeof *grown);
+  if (!grown) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  q->tables = grown;
+  bq_table *t = &q->tables[q->n_tables];
+  memset(t, 0, sizeof *t);
+  t->schema = schema;
+  if (!(t->name = strdup(table)) || beam_json_row_writer_init(&t->writer, schema) != BEAM_OK) {
+    free(t->name);
+    return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  }
+  q->n_tables++;
+  return BEAM_OK;
+}
+
+/* ---- Bundles ----------------------------------------------------------------------- */
+
+static bool was_committed(const bq_sink *q, const char *bundle_id) {
+  for (size_t i = 0; i < q->n_committed; i++)
+    if (strcmp(q->committed[i], bundle_id) == 0) return true;
+  return false;
+}
+
+static beam_status bq_begin(beam_sink *s, const char *bundle_id, beam_error *err) {
+  bq_sink *q = as_bq(s);
+  clear_bundle(q);
+  if (!(q->bundle_id = strdup(bundle_id))) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(bundle_id, strlen(bundle_id), md, &len, EVP_sha256(), NULL);
+  for (int i = 0; i < 16; i++) snprintf(q->bundle_hash + 2 * i, 3, "%02x", md[i]);
+  s->duplicate = was_committed(q, bundle_id);
+  return BEAM_OK;
+}
+
+static beam_status push_row(bq_table *t, size_t end) {
+  if (t->n == t->cap) {
+    size_t cap = t->cap ? t->cap * 2 : 256;
+    size_t *ends = realloc(t->ends, cap * sizeof *ends);
+    if (!ends) return BEAM_ERR_NOMEM;
+    t->ends = ends;
+    size_t *seqs = realloc(t->seqs, cap * sizeof *seqs);
+    if (!seqs) return BEAM_ERR_NOMEM;
+    t->seqs = seqs;
+    t->cap = cap;
+  }
+  t->ends[t->n] = end;
+  t->seqs[t->n++] = t->next_seq;
+  return BEAM_OK;
+}
+
+/* Encodes the rows as the JSON insertAll and load jobs send; nothing goes out yet. Rows
+ * that can never be written (not the table's schema, larger than a request) are refused. */
+static beam_status bq_write_rows(beam_sink *s, const char *table, const beam_etl_row *rows, size_t n,
+                                 beam_sink_row_errors *rejected, beam_error *err) {
+  bq_sink *q = as_bq(s);
+  bq_table *t = table_find(q, table);
+  if (!t) return beam_error_set(err, BEAM_ERR_NOT_FOUND, "bigquery sink: table %s was not ensured", table);
+  char reason[256];
+  beam_status st = BEAM_OK;
+  for (size_t i = 0; st == BEAM_OK && i < n; i++, t->next_seq++) {
+    if (!beam_sink_row_conforms(t->schema, &rows[i], reason, sizeof reason)) {
+      st = beam_sink_row_errors_add(rejected, i, "%s", reason);
+      continue;
+    }
+    size_t start = t->rows.len;
+    st = beam_json_row_writer_append(&t->writer, &t->rows, rows[i].values);
+    if (st == BEAM_OK && t->rows.len - start > q->max_row_bytes) {
+      size_t bytes = t->rows.len - start;
+      t->rows.len = start;
+      st = beam_sink_row_errors_add(rejected, i,
+                                    "bigquery: row is %zu bytes as JSON; an insertAll request holds at most %zu, "
+                                    "so it can never be written",
+                                    bytes, q->max_row_bytes);
+      continue;
+    }
+    if (st == BEAM_OK) st = beam_buf_append_byte(&t->rows, '\n');
+    if (st == BEAM_OK) st = push_row(t, t->rows.len);
+    /* Bounded memory: a big bundle goes out in parts (see the top of this file). */
+    if (st == BEAM_OK && t->rows.len >= q->bundle_bytes) {
+      if ((st = beam_bq_send_table(q, t, &t->refused, err)) != BEAM_OK) {
+        clear_bundle(q);
+        return st;
+      }
+    }
+  }
+  if (st == BEAM_ERR_NOMEM) return beam_error_set(err, st, "out of memory");
+  if (st != BEAM_OK) return beam_error_set(err, st, "bigquery sink: table %s: cannot encode a row", table);
+  return BEAM_OK;
+}
+
+static beam_status bq_send(beam_sink *s, const char *table, beam_sink_row_errors *rejected, beam_error *err) {
+  bq_sink *q = as_bq(s);
+  bq_table *t = table_find(q, table);
+  if (!t) return beam_error_set(err, BEAM_ERR_NOT_FOUND, "bigquery sink: table %s was not ensured", table);
+  /* First the refusals of the sends made while the bundle was written. */
+  beam_status st = BEAM_OK;
+  for (size_t i = 0; st == BEAM_OK && i < t->refused.len; i++) {
+    const beam_sink_row_error *r = &t->refused.items[i];
+    st = beam_sink_row_errors_add_row(rejected, r->index, r->row, r->row ? strlen(r->row) : 0, "%s", r->reason);
+  }
+  beam_sink_row_errors_reset(&t->refused);
+  if (st != BEAM_OK) st = beam_error_set(err, st, "out of memory");
+  if (st == BEAM_OK) st = beam_bq_send_table(q, t, rejected, err);
+  if (st != BEAM_OK) clear_bundle(q);
+  return st;
+}
+
+static beam_status remember_commit(bq_sink *q) {
+  if (q->n_committed == q->cap_committed) {
+    size_t cap = q->cap_committed ? q->cap_committed * 2 : 64;
+    char **grown = realloc(q->committed, cap * sizeof *grown);
+    if (!grown) return BEAM_ERR_NOMEM;
+    q->committed = grown;
+    q->cap_committed = cap;
+  }
+  q->committed[q->n_committed++] = q->bundle_id;
+  q->bundle_id = NULL;
+  return BEAM_OK;
+}
+
+/* Sends what is left; a row refused now has no one to hand it to, so the commit fails. */
+static beam_status bq_commit(beam_sink *s, beam_error *err) {
+  bq_sink *q = as_bq(s);
+  beam_status st = BEAM_OK;
+  beam_sink_row_errors refused = BEAM_SINK_ROW_ERRORS_INIT;
+  q->refusal_fails = true;
+  for (size_t i = 0; st == BEAM_OK && !s->duplicate && i < q->n_tables; i++) {
+    const bq_table *t = &q->tables[i];
+    if (t->refused.len) /* refused by an early send, and nobody asked (beam_sink_send) */
+      st = beam_error_set(err, BEAM_ERR_IO, "bigquery sink: at commit: table %s refused a row: %s", t->name,
+                          t->refused.items[0].reason);
+    if (st == BEAM_OK && (st = beam_bq_send_table(q, &q->tables[i], &refused, err)) != BEAM_OK)
+      beam_error_prefix(err, "bigquery sink: at commit: ");
+  }
+  q->refusal_fails = false;
+  beam_sink_row_errors_free(&refused);
+  if (st == BEAM_OK && !s->duplicate && remember_commit(q) != BEAM_OK)
+    st = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  clear_bundle(q);
+  return st;
+}
+
+static void bq_abort(beam_sink *s) { clear_bundle(as_bq(s)); }
+
+static beam_status bq_close(beam_sink *s, beam_error *err) {
+  (void)err;
+  clear_bundle(as_bq(s));
+  return BEAM_OK;
+}
+
+static void bq_free(beam_sink *s) {
+  bq_sink *q = as_bq(s);
+  clear_bundle(q);
+  for (size_t i = 0; i < q->n_tables; i++) {
+    bq_table *t = &q->tables[i];
+    free(t->name), free(t->ends), free(t->seqs);
+    beam_sink_row_errors_free(&t->refused);
+    beam_buf_free(&t->rows);
+    beam_json_row_writer_free(&t->writer);
+  }
+  free(q->tables);
+  for (size_t i = 0; i < q->n_committed; i++) free(q->committed[i]);
+  free(q->committed);
+  for (size_t i = 0; i < q->n_cluster_fields; i++) free(q->cluster_fields[i]);
+  free(q->cluster_fields);
+  free(q->partition_field);
+  free(q->project), free(q->dataset), free(q->location);
+  beam_buf_free(&q->body);
+  beam_bq_free(q->bq);
+  free(q);
+}
+
+static const beam_sink_vtable bq_vtable = {"bigquery", bq_ensure_table, bq_begin, bq_write_rows, bq_commit,
+                                           bq_abort, bq_close, bq_free};
+
+/* ---- Opening: PROJECT.DATASET?options ----------------------------------------------- */
+
+static beam_status size_option(const char *key, const char *value, size_t lo, size_t hi, size_t *out,
+                               beam_error *err) {
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(value, &end, 10);
+  if (errno || end == value || *end || v < lo || v > hi)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "bigquery sink: %s=%s: expected a number from %zu to %zu", key,
+                          value, lo, hi);
+  *out = (size_t)v;
+  return BEAM_OK;
+}
+
+static beam_status parse_option(bq_sink *q, char *kv, char **endpoint, long *job_timeout_ms, beam_error *err) {
+  char *eq = strchr(kv, '=');
+  if (!eq) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "bigquery sink: option \"%s\" has no value", kv);
+  *eq = '\0';
+  const char *v = eq + 1;
+  if (strcmp(kv, "endpoint") == 0) {
+    *endpoint = (char *)v;
+    return BEAM_OK;
+  }
+  if (strcmp(kv, "location") == 0) {
+    free(q->location);
+    return (q->location = strdup(v)) ? BEAM_OK : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  }
+  if (strcmp(kv, "rows_per_request") == 0) return size_option(kv, v, 1, 50000, &q->rows_per_request, err);
+  if (strcmp(kv, "request_bytes") == 0) return size_option(kv, v, 1024, MAX_REQUEST_BYTES, &q->request_bytes, err);
+  if (strcmp(kv, "load_threshold") == 0) return size_option(kv, v, 1, SIZE_MAX, &q->load_threshold, err);
+  if (strcmp(kv, "bundle_bytes") == 0) return size_option(kv, v, 1024, SIZE_MAX, &q->bundle_bytes, err);
+  if (strcmp(kv, "job_timeout_s") == 0) {
+    size_t secs = 0;
+    beam_status s = size_option(kv, v, 1, 86400, &secs, err);
+    *job_timeout_ms = (long)secs * 1000;
+    return s;
+  }
+  return beam_error_set(err, BEAM_ERR_INVALID_ARG,
+                        "bigquery sink: unknown option \"%s\" (endpoint, location, rows_per_request, request_bytes, "
+                        "load_threshold, bundle_bytes, job_timeout_s)",
+                        kv);
+}
+
+/* PROJECT.DATASET: the dataset is after the last dot (project ids may hold dots and colons:
+ * "example.com:proj"). */
+static beam_status parse_location(bq_sink *q, char *loc, char **endpoint, long *job_timeout_ms, beam_error *err) {
+  char *query = strchr(loc, '?');
+  if (query) *query++ = '\0';
+  char *dot = strrchr(loc, '.');
+  if (!dot || dot == loc || !dot[1])
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "bigquery sink: \"%s\" is not PROJECT.DATASET", loc);
+  *dot = '\0';
+  if (!beam_sink_table_name_valid(dot + 1))
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "bigquery sink: dataset \"%s\": letters, digits and _ only",
+                          dot + 1);
+  if (!(q->project = strdup(loc)) || !(q->dataset = strdup(dot + 1)))
+    return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  beam_status s = BEAM_OK;
+  for (char *save = NULL, *kv = query ? strtok_r(query, "&", &save) : NULL; s == BEAM_OK && kv;
+       kv = strtok_r(NULL, "&", &save))
+    s = parse_option(q, kv, endpoint, job_timeout_ms, err);
+  return s;
+}
+
+static beam_status copy_field_options(bq_sink *q, const beam_sink_options *opts, beam_error *err) {
+  if (!opts) return BEAM_OK;
+  if (opts->partition_field && !(q->partition_field = strdup(opts->partition_field)))
+    return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  if (opts->n_cluster_fields == 0) return BEAM_OK;
+  if (opts->n_cluster_fields > 4)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "bigquery sink: at most 4 clustering fields");
+  q->cluster_fields = calloc(opts->n_cluster_fields, sizeof *q->cluster_fields);
+  if (!q->cluster_fields) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  for (size_t i = 0; i < opts->n_cluster_fields; i++, q->n_cluster_fields++)
+    if (!(q->cluster_fields[i] = strdup(opts->cluster_fields[i]))) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  return BEAM_OK;
+}
+
+beam_status beam_sink_bigquery_open(const char *location, const beam_sink_options *opts, beam_sink **out,
+                                    beam_error *err) {
+  *out = NULL;
+  bq_sink *q = calloc(1, sizeof *q);
+  char *loc = strdup(location ? location : "");
+  if (!q || !loc) {
+    free(q), free(loc);
+    return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  }
+  beam_sink_init(&q->base, &bq_vtable, opts);
+  q->base.send = bq_send;
+  q->rows_per_request = 500;
+  q->request_bytes = 5000000;
+  q->max_row_bytes = MAX_REQUEST_BYTES - 1024;
+  q->load_threshold = 20000;
+  q->bundle_bytes = (size_t)64 << 20;
+  char *endpoint = NULL;
+  long job_timeout_ms = 0;
+  beam_status s = parse_location(q, loc, &endpoint, &job_timeout_ms, err);
+  if (s == BEAM_OK) s = copy_field_options(q, opts, err);
+  if (s == BEAM_OK) {
+    beam_bq_options bo = {.endpoint = endpoint, .job_timeout_ms = job_timeout_ms};
+    s = beam_bq_new(q->project, &bo, &q->bq, err);
+  }
+  free(loc);
+  if (s != BEAM_OK) {
+    bq_free(&q->base);
+    return s;
+  }
+  *out = &q->base;
+  return BEAM_OK;
+}
