@@ -81,7 +81,7 @@ if ! "${buildah[@]}" inspect --type image "$base" >/dev/null 2>&1; then
   fi
 fi
 
-bud=("${buildah[@]}" bud --isolation "$isolation" --layers --build-arg "BASE=$base" -t "$tag")
+bud=("${buildah[@]}" bud --isolation "$isolation" --layers --force-rm --build-arg "BASE=$base" -t "$tag")
 if [[ -n $prebuilt ]]; then
   # The context is a small staging directory, not the repository.
   ctx=$(mktemp -d)
