@@ -65,6 +65,7 @@ int beam_dataflow_flag(beam_dataflow_options *o, const char *name, const char *v
   else if (strcmp(name, "dataflow_endpoint") == 0) slot = &o->dataflow_endpoint;
   else if (strcmp(name, "transform_name_mapping") == 0) slot = &o->transform_name_mapping;
   else if (strcmp(name, "worker_binary") == 0) slot = &o->worker_binary;
+  else if (strcmp(name, "template_location") == 0) slot = &o->template_location;
   else if (strcmp(name, "num_workers") == 0) number = &o->num_workers;
   else if (strcmp(name, "max_num_workers") == 0) number = &o->max_num_workers;
   else if (strcmp(name, "dataflow_poll_ms") == 0) number = &o->poll_interval_ms;
@@ -86,7 +87,7 @@ const char *beam_dataflow_flags_help(void) {
          "    [--network=N] [--subnetwork=S] [--no_use_public_ips] [--labels=k=v,k=v]\n"
          "    [--experiments=a,b] [--dataflow_endpoint=URL] [--update\n"
          "    [--transform_name_mapping=JSON]] [--stage_worker [--worker_binary=PATH]] [--detach]\n"
-         "    [--dry_run]\n";
+         "    [--dry_run] [--template_location=gs://B/job.json]\n";
 }
 
 /* Dataflow's rule for job names: [a-z]([-a-z0-9]*[a-z0-9])?, at most 1024 characters. */

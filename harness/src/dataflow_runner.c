@@ -187,6 +187,33 @@ static beam_status create_job(beam_dataflow_client *c, json_t *job, const beam_d
   return s;
 }
 
+/* --template_location: the Job JSON, to GCS or a local file, for someone else to create. */
+static beam_status write_template(const json_t *job, const char *where, bool quiet, beam_error *err) {
+  char *text = json_dumps(job, JSON_INDENT(2) | JSON_SORT_KEYS);
+  if (!text) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  beam_status s = BEAM_OK;
+  if (strncmp(where, "gs://", 5) == 0) {
+    beam_gcs *gcs = NULL;
+    beam_gcs_options go = {0};
+    char *bucket = NULL, *object = NULL;
+    s = beam_gcs_new(&go, &gcs, err);
+    if (s == BEAM_OK) s = beam_gcs_parse_uri(where, &bucket, &object, err);
+    beam_gcs_upload_options uo = {.content_type = "application/json"};
+    if (s == BEAM_OK) s = beam_gcs_upload_bytes(gcs, bucket, object, &uo, text, strlen(text), NULL, err);
+    free(bucket);
+    free(object);
+    beam_gcs_free(gcs);
+  } else {
+    FILE *f = fopen(where, "w");
+    if (!f || fputs(text, f) == EOF || fclose(f) != 0)
+      s = beam_error_set(err, BEAM_ERR_IO, "cannot write %s: %m", where);
+  }
+  free(text);
+  if (s != BEAM_OK) return beam_error_prefix(err, "--template_location: ");
+  if (!quiet) fprintf(stderr, "dataflow: job template written to %s (the job was not created)\n", where);
+  return BEAM_OK;
+}
+
 static beam_status submit(const beam_buf *pipeline, const beam_dataflow_stage *st, const beam_dataflow_options *o,
                           const char *job_name, beam_error *err) {
   json_t *job = NULL;
@@ -203,6 +230,11 @@ static beam_status submit(const beam_buf *pipeline, const beam_dataflow_stage *s
   if (s == BEAM_OK) s = beam_gcs_new(&go, &gcs, err);
   if (s == BEAM_OK) s = beam_dataflow_stage_files(gcs, st, pipeline, o->quiet, err);
   beam_gcs_free(gcs);
+  if (s == BEAM_OK && o->template_location) {
+    s = write_template(job, o->template_location, o->quiet, err);
+    json_decref(job);
+    return s;
+  }
   beam_dataflow_client c = {0};
   if (s == BEAM_OK) s = beam_dataflow_client_open(&c, o->dataflow_endpoint, o->project, o->region, err);
   char job_id[256] = "";

@@ -162,7 +162,8 @@ static int run_group(const file_etl_options *o, const char *spec_text, const fil
     fprintf(stderr, "file_etl: --dump_pipeline: %s\n", err.message);
   else if (run_on(o, p, g->runner, &result, &err) != BEAM_OK)
     fprintf(stderr, "file_etl: run failed on the %s runner: %s\n", label, err.message);
-  else if (strcmp(g->runner, "dataflow") == 0 && (o->dataflow.dry_run || o->dataflow.detach))
+  else if (strcmp(g->runner, "dataflow") == 0 &&
+           (o->dataflow.dry_run || o->dataflow.detach || o->dataflow.template_location))
     rc = 0; /* nothing ran yet: no counts to report */
   else
     rc = file_etl_print_summary(stdout, &result, o->sink, label) ? 0 : 1;

@@ -80,12 +80,16 @@ static bool apply(file_etl_options *o, const char *name, const char *value, char
   if (strcmp(name, "input") == 0) ok = value && *value && add_input(o, value);
   else if (strcmp(name, "spec") == 0) ok = set_string(&o->spec, value);
   else if (strcmp(name, "sink") == 0) ok = set_string(&o->sink, value);
-  else if (strcmp(name, "runner") == 0)
+  else if (strcmp(name, "runner") == 0) {
+    /* Beam's class-style names too: a flex-template launcher passes --runner=DataflowRunner. */
+    if (value && strcmp(value, "DataflowRunner") == 0) value = "dataflow";
+    if (value && strcmp(value, "PortableRunner") == 0) value = "portable";
     ok = set_string(&o->runner, value) && (strcmp(value, "auto") == 0 || strcmp(value, "local") == 0 ||
                                            strcmp(value, "portable") == 0 || strcmp(value, "dataflow") == 0);
+  }
   else if (strcmp(name, "big_runner") == 0)
     ok = set_string(&o->big_runner, value) && (strcmp(value, "portable") == 0 || strcmp(value, "dataflow") == 0);
-else if (strcmp(name, "job_endpoint") == 0) ok = set_string(&o->job_endpoint, value);
+  else if (strcmp(name, "job_endpoint") == 0) ok = set_string(&o->job_endpoint, value);
   else if (strcmp(name, "environment_type") == 0) ok = set_string(&o->environment_type, value);
   else if (strcmp(name, "environment_config") == 0) ok = set_string(&o->environment_config, value);
   else if (strcmp(name, "worker_binary") == 0) ok = set_string(&o->worker_binary, value);

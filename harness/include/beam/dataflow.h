@@ -19,7 +19,8 @@
  *     and each job message printed once, until a terminal state. DONE is success; FAILED,
  *     CANCELLED and the rest are BEAM_ERR_USER with the job's error messages.
  *
- * --dry_run prints the Job JSON (to o.out) and calls nothing. --dataflow_endpoint points
+ * --dry_run prints the Job JSON (to o.out) and calls nothing; --template_location stages and
+ * writes the Job JSON to that path instead of creating the job. --dataflow_endpoint points
  * every Dataflow call elsewhere (a test server); GCS honours STORAGE_EMULATOR_HOST.
  * Credentials: Application Default Credentials (beam/gcp_auth.h), not used for an
  * http:// endpoint on loopback (tests). */
@@ -61,6 +62,10 @@ typedef struct beam_dataflow_options {
   bool update;                      /* replace the running job of the same name */
   const char *transform_name_mapping; /* with update: {"old": "new"} */
   bool dry_run;                     /* print the Job JSON, call nothing */
+  /* Stage, then write the Job JSON here (gs://... or a local path) instead of creating the
+   * job: what Beam's SDKs do with --template_location, and what a flex-template launcher
+   * asks of the program it runs (it creates the job from that file itself). */
+  const char *template_location;
   bool detach;                      /* return once the job is created */
   bool stage_worker_binary;         /* --stage_worker: stage worker_binary (default: this program) */
   const char *worker_binary;

@@ -123,6 +123,24 @@ print('ok: the staged pipeline decodes to the submitted one, with DOCKER environ
 PY
 grep -q '"storage.objects.insert"' "$api_log" || fail "staging did not go through the GCS check"
 
+echo "== --template_location: staged, the Job JSON written, no job created"
+"$file_etl" "${common[@]}" --job_name=etl-template --runner=DataflowRunner \
+  --template_location=gs://beam-test/templates/etl.json --dataflow_endpoint="http://127.0.0.1:$api_port" \
+  > /dev/null 2> "$work/template.err" || { cat "$work/template.err" >&2; fail "--template_location failed"; }
+curl -fsS -o "$work/template.json" "$FAKE_GCS_URL/storage/v1/b/beam-test/o/templates%2Fetl.json?alt=media"
+python3 - "$repo" "$discovery" "$work/template.json" "$api_log" <<'PY'
+import json, sys
+sys.path.insert(0, sys.argv[1] + '/tests/peers/google_api')
+import discovery
+df = discovery.load_all(sys.argv[2])['dataflow']
+body = open(sys.argv[3], 'rb').read()
+assert not df.check_request('POST', '/v1b3/projects/test-project/locations/europe-west1/jobs', body)
+assert json.loads(body)['name'] == 'etl-template'
+creates = [l for l in open(sys.argv[4]) if 'etl-template' in l and 'jobs.create' in l]
+assert not creates, 'a job was created'
+print('ok: --template_location wrote a conforming Job and created none')
+PY
+
 echo "== a job that FAILS"
 start_fake failed --dataflow-states JOB_STATE_PENDING,JOB_STATE_RUNNING,JOB_STATE_FAILED \
   --dataflow-fail-message "Workflow failed. Causes: S01:ReadAndProcess failed: row 42 is bad"
