@@ -324,13 +324,15 @@ static beam_status registry_put(const char *name, beam_sink_factory f) {
 static void registry_seed(void) {
   if (registry_seeded) return;
   registry_seeded = true;
-  bool have_sqlite = false, have_jsonl = false;
+  bool have_sqlite = false, have_jsonl = false, have_postgres = false;
   for (size_t i = 0; i < registry_len; i++) {
     if (strcmp(registry[i].name, "sqlite") == 0) have_sqlite = true;
     if (strcmp(registry[i].name, "jsonl") == 0) have_jsonl = true;
+    if (strcmp(registry[i].name, "postgres") == 0) have_postgres = true;
   }
   if (!have_sqlite) registry_put("sqlite", beam_sink_sqlite_open);
   if (!have_jsonl) registry_put("jsonl", beam_sink_jsonl_open);
+  if (!have_postgres) registry_put("postgres", beam_sink_postgres_open);
 }
 
 beam_status beam_sink_register_scheme(const char *scheme, beam_sink_factory factory,

@@ -38,7 +38,8 @@
  * Threading: a beam_sink is NOT thread-safe. Use one sink instance per worker thread;
  * several instances (in one process or many) may target the same database file or
  * directory at once: SQLite instances serialize on the database lock (busy timeout),
- * JSONL instances on an advisory lock over the directory's bundle record. The scheme
+ * JSONL instances on an advisory lock over the directory's bundle record, PostgreSQL
+ * instances (one connection each) on the bundle id's primary key in _beam_bundles. The scheme
  * registry is thread-safe. */
 #ifndef BEAM_TRANSFORMS_SINK_H
 #define BEAM_TRANSFORMS_SINK_H
@@ -109,8 +110,10 @@ typedef struct beam_sink_stats {
 /* ---- Using a sink ------------------------------------------------------------------ */
 
 /* Opens "scheme:location". Built-in schemes: sqlite:PATH (database file, created if
- * missing; its directory must exist) and jsonl:DIR (directory, created if missing - its
- * parent must exist). opts may be NULL. An unknown scheme fails with BEAM_ERR_NOT_FOUND
+ * missing; its directory must exist), jsonl:DIR (directory, created if missing - its
+ * parent must exist) and postgres:CONNINFO (a libpq connection string, "host=h port=p
+ * dbname=d user=u" or "postgresql://u@h:p/d"; the password best comes from PGPASSWORD or
+ * ~/.pgpass so it stays off command lines). opts may be NULL. An unknown scheme fails with BEAM_ERR_NOT_FOUND
  * and a message listing the known schemes. */
 beam_status beam_sink_open(const char *uri, const beam_sink_options *opts, beam_sink **out,
                            beam_error *err);
@@ -224,6 +227,14 @@ beam_status beam_sink_sqlite_open(const char *path, const beam_sink_options *opt
                                   beam_error *err);
 beam_status beam_sink_jsonl_open(const char *dir, const beam_sink_options *opts, beam_sink **out,
                                  beam_error *err);
+/* PostgreSQL (sink_postgres.c): binary COPY, one transaction per bundle, bundle ids in
+ * `_beam_bundles`. Tables are created in a transaction of their own even inside a bundle
+ * (so concurrent workers never wait on each other's bundles to create one): an aborted
+ * bundle leaves no rows but may leave the empty tables it created. A connection lost
+ * outside a bundle is re-established at the next begin; lost inside, the call fails with
+ * BEAM_ERR_IO and the caller retries the bundle. no_sync sets synchronous_commit=off. */
+beam_status beam_sink_postgres_open(const char *conninfo, const beam_sink_options *opts, beam_sink **out,
+                                    beam_error *err);
 
 #ifdef __cplusplus
 }
