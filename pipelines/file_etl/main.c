@@ -90,6 +90,7 @@ static char *absolute_path(const char *path) {
 static char *absolute_sink_uri(const char *uri) {
   const char *colon = strchr(uri, ':');
   if (!colon || colon[1] == '/' || strncmp(colon + 1, "//", 2) == 0) return strdup(uri);
+  if (strncmp(uri, "postgres:", 9) == 0) return strdup(uri); /* a connection string, not a path */
   char *path = absolute_path(colon + 1);
   size_t n = (size_t)(colon - uri) + 1 + (path ? strlen(path) : 0) + 1;
   char *abs = path ? malloc(n) : NULL;

@@ -8,7 +8,8 @@
 
 void file_etl_usage(const char *prog) {
   fprintf(stderr,
-          "usage: %s --input=PATH [--input=PATH ...] --spec=SPEC.json --sink=sqlite:PATH|jsonl:DIR\n"
+          "usage: %s --input=PATH [--input=PATH ...] --spec=SPEC.json\n"
+          "          --sink=sqlite:PATH|jsonl:DIR|postgres:CONNINFO\n"
           "          [--runner=auto|local|portable] [--size_threshold=BYTES] [--big_runner=portable]\n"
           "          [--job_endpoint=HOST:PORT] [--environment_type=PROCESS|EXTERNAL|DOCKER]\n"
           "          [--environment_config=CMD|HOST:PORT|IMAGE] [--dump_pipeline=FILE]\n"
@@ -16,7 +17,9 @@ void file_etl_usage(const char *prog) {
           "\n"
           "Reads CSV / JSON-lines / ZIP / gzip files (or every file under a directory), parses them\n"
           "against the spec's schema, cleans, validates, filters and routes each row to a table.\n"
-          "Bad rows land in _dead_letter with the reason; one row per file lands in _files.\n",
+          "Bad rows land in _dead_letter with the reason; one row per file lands in _files.\n"
+          "postgres:CONNINFO is a libpq connection string (\"host=H port=P dbname=D user=U\" or\n"
+          "postgresql://U@H:P/D); give the password in PGPASSWORD or ~/.pgpass, not on the command line.\n",
           prog);
 }
 
@@ -121,7 +124,7 @@ bool file_etl_options_parse(int argc, char **argv, file_etl_options *o, char *ms
   if (o->help) return true;
   if (!o->n_inputs) snprintf(msg, cap, "--input is required");
   else if (!o->spec) snprintf(msg, cap, "--spec is required");
-  else if (!o->sink) snprintf(msg, cap, "--sink is required (sqlite:PATH or jsonl:DIR)");
+  else if (!o->sink) snprintf(msg, cap, "--sink is required (sqlite:PATH, jsonl:DIR or postgres:CONNINFO)");
   else if ((strcmp(o->runner, "portable") == 0 || o->big_runner) && !o->job_endpoint)
     snprintf(msg, cap, "the portable runner needs --job_endpoint=HOST:PORT (a Beam job service: Prism, Flink, ...)");
   else return true;

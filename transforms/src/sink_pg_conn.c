@@ -11,6 +11,13 @@
 #define RECONNECT_FIRST_MS 100
 #define RECONNECT_MAX_MS 2000
 
+/* NOTICEs ("relation already exists, skipping") are chatter, not errors: keep them out of
+ * the output and the workers' logs. */
+static void ignore_notice(void *arg, const char *message) {
+  (void)arg;
+  (void)message;
+}
+
 beam_status beam_sink_pg_connect(const char *conninfo, PGconn **out, beam_error *err) {
   /* Our defaults first; "dbname" last with expand_dbname set, so every key the user's
    * CONNINFO (key=value or postgresql:// URI) names replaces ours. */
@@ -23,6 +30,7 @@ beam_status beam_sink_pg_connect(const char *conninfo, PGconn **out, beam_error 
   *out = NULL;
   PGconn *conn = PQconnectdbParams(keys, values, 1);
   if (!conn) return beam_error_set(err, BEAM_ERR_NOMEM, "postgres: out of memory connecting");
+  PQsetNoticeProcessor(conn, ignore_notice, NULL);
   if (PQstatus(conn) != CONNECTION_OK) {
     char msg[400];
     beam_sink_pg_message(conn, NULL, msg, sizeof msg);
@@ -91,8 +99,16 @@ const char *beam_sink_pg_message(PGconn *conn, const PGresult *res, char *buf, s
   if (primary && detail) snprintf(buf, cap, "%s (%s)", primary, detail);
   else if (primary) snprintf(buf, cap, "%s", primary);
   else snprintf(buf, cap, "%s", conn ? PQerrorMessage(conn) : "no connection");
-  size_t n = strlen(buf);
-  while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ')) buf[--n] = '\0';
+  /* libpq's own messages span lines ("server closed the connection unexpectedly\n\tThis
+   * probably means..."): one line reads better in a log and in a dead letter. */
+  size_t n = 0;
+  for (const char *c = buf; *c; c++) {
+    bool space = *c == '\n' || *c == '\t' || *c == ' ';
+    if (space && (n == 0 || buf[n - 1] == ' ')) continue;
+    buf[n++] = space ? ' ' : *c;
+  }
+  while (n > 0 && buf[n - 1] == ' ') n--;
+  buf[n] = '\0';
   if (n == 0) snprintf(buf, cap, "unknown error");
   return buf;
 }

@@ -275,6 +275,12 @@ static beam_status pg_ensure_table(beam_sink *s, const char *table, const beam_e
   beam_status st = p->in_txn ? BEAM_OK : ensure_connected(p, err);
   if (st != BEAM_OK) return st;
   int found = check_columns(p, table, schema, &st, err);
+  if (found < 0 && !p->in_txn && PQstatus(p->conn) != CONNECTION_OK) {
+    /* Outside a bundle nothing is lost with the connection (libpq notices a server
+     * restart only at the next statement): reconnect and ask again. */
+    if ((st = beam_sink_pg_reconnect(p->conn, p->who, err)) != BEAM_OK) return st;
+    found = check_columns(p, table, schema, &st, err);
+  }
   if (found < 0) return st;
   if (found == 0) {
     if ((st = create_table(p, table, schema, err)) != BEAM_OK) return st;
