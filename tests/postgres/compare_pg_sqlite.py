@@ -20,7 +20,7 @@ FILES_COUNTS = ("name", "size_bytes", "records", "written", "dead_lettered", "fi
 def psql_json(psql, db, query):
     out = subprocess.run([psql, "-X", "-q", "-At", "-d", db, "-c", query], check=True, capture_output=True,
                          text=True, timeout=120).stdout
-    return json.loads(out or "null", parse_float=decimal.Decimal)
+    return json.loads(out.strip() or "null", parse_float=decimal.Decimal)
 
 
 def instant(v):

@@ -36,7 +36,7 @@ modes=(local)
 status=0
 for mode in "${modes[@]}"; do
   db="etl_$mode"
-  "$psql" -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+  "$psql" -X -q -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
   sink="postgres:host=$PGHOST port=$PGPORT user=$PGUSER dbname=$db"
   case $mode in
     local) etl "$mode" "$sink" --runner=local ;;
