@@ -18,15 +18,15 @@ static void ignore_notice(void *arg, const char *message) {
   (void)message;
 }
 
-beam_status beam_sink_pg_connect(const char *conninfo, PGconn **out, beam_error *err) {
+beam_status beam_sink_pg_connect(const char *conninfo, bool no_sync, PGconn **out, beam_error *err) {
   /* Our defaults first; "dbname" last with expand_dbname set, so every key the user's
    * CONNINFO (key=value or postgresql:// URI) names replaces ours. */
   static const char *const keys[] = {"connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
                                      "keepalives_count", "tcp_user_timeout", "application_name",
                                      "client_encoding", "options", "dbname", NULL};
+#define SESSION_OPTIONS "-c statement_timeout=300000 -c idle_in_transaction_session_timeout=600000"
   const char *values[] = {"10", "1", "30", "10", "3", "60000", "beam-c", "UTF8",
-                          "-c statement_timeout=300000 -c idle_in_transaction_session_timeout=600000",
-                          conninfo, NULL};
+                          no_sync ? SESSION_OPTIONS " -c synchronous_commit=off" : SESSION_OPTIONS, conninfo, NULL};
   *out = NULL;
   PGconn *conn = PQconnectdbParams(keys, values, 1);
   if (!conn) return beam_error_set(err, BEAM_ERR_NOMEM, "postgres: out of memory connecting");

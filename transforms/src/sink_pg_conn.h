@@ -15,8 +15,9 @@
 
 #include "beam/status.h"
 
-/* Connects; on failure *out is NULL and err carries libpq's message. */
-beam_status beam_sink_pg_connect(const char *conninfo, PGconn **out, beam_error *err);
+/* Connects; on failure *out is NULL and err carries libpq's message. no_sync adds
+ * synchronous_commit=off to the session options (kept across reconnects). */
+beam_status beam_sink_pg_connect(const char *conninfo, bool no_sync, PGconn **out, beam_error *err);
 
 /* Re-establishes a lost connection, retrying with exponential backoff and jitter for up to
  * about 20 seconds (a server restart); err names the last failure. */

@@ -226,7 +226,7 @@ static beam_status create_table(pg_sink *p, const char *table, const beam_etl_sc
   if (!p->in_txn) return run_create(p, p->conn, table, err);
   /* Inside a bundle: commit the creation at once, on a connection of its own. */
   PGconn *side = NULL;
-  beam_status st = beam_sink_pg_connect(p->conninfo, &side, err);
+  beam_status st = beam_sink_pg_connect(p->conninfo, false, &side, err);
   if (st == BEAM_OK) st = run_create(p, side, table, err);
   PQfinish(side);
   return st;
@@ -480,14 +480,12 @@ static const beam_sink_vtable pg_vtable = {
 };
 
 static beam_status pg_setup(pg_sink *p, beam_error *err) {
-  beam_status st = beam_sink_pg_connect(p->conninfo, &p->conn, err);
+  /* no_sync: commits do not wait for the WAL flush (a server crash may lose the last
+   * bundles, never corrupt): the analogue of SQLite's synchronous=OFF. */
+  beam_status st = beam_sink_pg_connect(p->conninfo, p->base.opts.no_sync, &p->conn, err);
   if (st != BEAM_OK) return st;
   describe(p);
   PGresult *res = NULL;
-  /* no_sync: commits do not wait for the WAL flush (a server crash may lose the last
-   * bundles, never corrupt): the analogue of SQLite's synchronous=OFF. */
-  if (p->base.opts.no_sync && !beam_sink_pg_exec(p->conn, "SET synchronous_commit = off", PGRES_COMMAND_OK, &res))
-    return pg_fail(p, res, NULL, "configure", err);
   if (!beam_sink_pg_exec(p->conn,
                          "BEGIN; SELECT pg_catalog.pg_advisory_xact_lock(" LOCK_CLASS ", pg_catalog.hashtext('" BUNDLES_TABLE
                          "')); CREATE TABLE IF NOT EXISTS \"" BUNDLES_TABLE "\" (bundle_id text PRIMARY KEY, "
