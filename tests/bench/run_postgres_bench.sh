@@ -81,29 +81,42 @@ cat "$INPUT" >/dev/null
 fresh_db() { "$PSQL" -X -q -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS bench" -c "CREATE DATABASE bench"; }
 fresh_file() { rm -f "$WORK"/bench.db*; }
 
-# measure LABEL PRE sink flags...: R runs; median wall seconds, file_etl CPU seconds of that run.
+# CPU seconds the server has used so far: the postmaster's own plus its reaped children's
+# (each session's backend is a child that exits when file_etl disconnects).
+server_cpu() {
+  local pid
+  pid="$(head -n 1 "$BEAM_PG_DATA/postmaster.pid")"
+  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13 + $14 + $15) / hz }' "/proc/$pid/stat"
+}
+
+# measure LABEL PRE sink flags...: R runs; median wall seconds, with file_etl's and the
+# server's CPU seconds and file_etl's peak RSS of that run.
 RESULT_ROWS=()
 measure() {
   local label="$1" pre="$2"
   shift 2
-  local lines=() i t0 t1 wall usr sys rss
+  local lines=() i t0 t1 wall usr sys rss c0 c1
   for ((i = 0; i < REPEAT; i++)); do
     "$pre"
+    sleep 1 # let the server finish the untimed setup's work (and reap its backends)
+    c0="$(server_cpu)"
     t0="$EPOCHREALTIME"
     if ! /usr/bin/time -f '%M %U %S' -o "$WORK/time.out" "${PIN[@]}" "$FILE_ETL" --input="$INPUT" --spec="$SPEC" \
         --progress=off "$@" >"$WORK/run.log" 2>&1; then
       cat "$WORK/run.log" >&2; die "failed: $label"
     fi
     t1="$EPOCHREALTIME"
+    sleep 0.5 # the backend exits after file_etl disconnects
+    c1="$(server_cpu)"
     grep -q " $ROWS records" "$WORK/run.log" || { cat "$WORK/run.log" >&2; die "$label did not report $ROWS records"; }
     read -r rss usr sys <"$WORK/time.out"
     wall="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')"
-    lines+=("$wall $(awk -v u="$usr" -v s="$sys" 'BEGIN { printf "%.2f", u + s }') $rss")
+    lines+=("$wall $(awk -v u="$usr" -v s="$sys" 'BEGIN { printf "%.2f", u + s }') $rss $(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }')")
   done
   local median
   median="$(printf '%s\n' "${lines[@]}" | sort -g | sed -n "$(((REPEAT + 1) / 2))p")"
   RESULT_ROWS+=("$label|$median")
-  echo "$label: $median (wall s, file_etl CPU s, peak RSS KB)" >&2
+  echo "$label: $median (wall s, file_etl CPU s, peak RSS KB, server CPU s)" >&2
 }
 
 counts_sqlite() {
@@ -142,14 +155,15 @@ MACHINE="$(nproc) cores, ${CPU:-unknown CPU}, $(uname -sr)"
 SERVER="$("$BEAM_PG_BINDIR/postgres" --version), fsync on, shared_buffers $("$PSQL" -X -At -d postgres -c 'show shared_buffers'), loopback TCP"
 SQLITE_VERSION="$(python3 -c 'import sqlite3; print(sqlite3.sqlite_version)')"
 report() {
-  local row label wall cpu rss first=""
-  printf '| sink | seconds | rows/s | file_etl CPU s | peak RSS MB | vs SQLite (synchronous=NORMAL) |\n|---|---:|---:|---:|---:|---:|\n'
+  local row label wall cpu rss server first=""
+  printf '| sink | seconds | rows/s | file_etl CPU s | server CPU s | file_etl peak RSS MB | rows/s vs SQLite (synchronous=NORMAL) |\n|---|---:|---:|---:|---:|---:|---:|\n'
   for row in "${RESULT_ROWS[@]}"; do
     IFS='|' read -r label rest <<<"$row"
-    read -r wall cpu rss <<<"$rest"
+    read -r wall cpu rss server <<<"$rest"
     [ -z "$first" ] && first="$wall"
-    printf '| %s | %s | %s | %s | %.1f | %s |\n' "$label" "$wall" \
-      "$(awk -v n="$ROWS" -v s="$wall" 'BEGIN { printf "%.0f", n / s }')" "$cpu" \
+    case "$label" in sqlite*) server="-" ;; esac
+    printf '| %s | %s | %s | %s | %s | %.1f | %s |\n' "$label" "$wall" \
+      "$(awk -v n="$ROWS" -v s="$wall" 'BEGIN { printf "%.0f", n / s }')" "$cpu" "$server" \
       "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" "$(awk -v a="$first" -v b="$wall" 'BEGIN { printf "%.2fx", a / b }')"
   done
 }

@@ -3,7 +3,8 @@
 # temporary directory, runs the given command with it, and stops it whatever happens.
 #
 # The command sees BEAM_PG_CONNINFO ("host=127.0.0.1 port=P user=beam dbname=beam_test"),
-# the libpq variables PGHOST PGPORT PGUSER PGDATABASE, BEAM_PG_BINDIR (psql is there), and
+# the libpq variables PGHOST PGPORT PGUSER PGDATABASE, BEAM_PG_BINDIR (psql is there),
+# BEAM_PG_DATA (the data directory; postmaster.pid names the server process), and
 # BEAM_PG_RESTART: a shell command restarting the server (tests of reconnection).
 #
 # initdb refuses to run as root: as root, the server runs as the user `nobody`.
@@ -54,7 +55,7 @@ fsync=off
   start >/dev/null || { cat "$work/server.log" >&2; exit 1; }
 
 export PGHOST=127.0.0.1 PGPORT=$port PGUSER=beam PGDATABASE=beam_test PGCONNECT_TIMEOUT=10
-export BEAM_PG_BINDIR=$bindir
+export BEAM_PG_BINDIR=$bindir BEAM_PG_DATA=$work/data
 export BEAM_PG_CONNINFO="host=127.0.0.1 port=$port user=beam dbname=beam_test"
 printf -v BEAM_PG_RESTART '%q ' "${pg_ctl[@]}" -m fast -w -t 60 restart
 export BEAM_PG_RESTART="$BEAM_PG_RESTART >/dev/null"
