@@ -55,6 +55,38 @@ if [[ -z "$endpoint" ]]; then
   etl again "postgres:host=$PGHOST port=$PGPORT user=$PGUSER dbname=etl_local" --runner=local
   after=$("$psql" -X -At -d etl_local -c "select count(*) from events_order")
   [[ "$after" == $((2 * before)) ]] || { echo "file_etl_postgres: second run: events_order $before -> $after"; status=1; }
+  # The server drops the connection in the middle of the load (the backend is terminated
+  # during a COPY): the run fails loudly with the reason, nothing of the bundle is visible,
+  # and the rerun loads everything once.
+  "$psql" -X -q -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS etl_fault" -c "CREATE DATABASE etl_fault"
+  mkdir -p "$work/big"
+  python3 "$root/tests/bench/gen_events.py" "${FAULT_ROWS:-300000}" "$work/big/events.jsonl"
+  fault_sink="postgres:host=$PGHOST port=$PGPORT user=$PGUSER dbname=etl_fault"
+  "$file_etl" --input="$work/big" --spec="$spec" --sink="$fault_sink" --quiet >"$work/fault.out" 2>&1 &
+  etl_pid=$!
+  killed=0
+  for _ in $(seq 600); do
+    killed=$("$psql" -X -At -d postgres -c "select count(pg_terminate_backend(pid)) from pg_stat_activity where datname = 'etl_fault' and application_name = 'beam-c' and query like '%COPY %' and state = 'active'")
+    [[ "$killed" -gt 0 ]] && break
+    kill -0 $etl_pid 2>/dev/null || break
+    sleep 0.02
+  done
+  fault_rc=0
+  wait $etl_pid || fault_rc=$?
+  if [[ "$killed" -eq 0 ]]; then
+    echo "file_etl_postgres: fault: the run ended before a COPY could be interrupted (rc $fault_rc)"; status=1
+  elif [[ $fault_rc != 1 ]] || ! grep -q "connection lost" "$work/fault.out"; then
+    echo "file_etl_postgres: fault: expected exit 1 naming the lost connection, got $fault_rc:"; cat "$work/fault.out"; status=1
+  else
+    visible=$("$psql" -X -At -d etl_fault -c "select (select count(*) from events_order) + (select count(*) from _dead_letter)" 2>/dev/null || echo 0)
+    [[ "$visible" == 0 ]] || { echo "file_etl_postgres: fault: $visible rows of the failed bundle are visible"; status=1; }
+    echo "file_etl_postgres: fault: backend terminated mid-COPY: exit 1, nothing visible; file_etl said:"
+    sed 's/^/  /' "$work/fault.out"
+    "$file_etl" --input="$work/big" --spec="$spec" --sink="$fault_sink" --quiet >"$work/fault2.out" 2>&1 || { cat "$work/fault2.out"; status=1; }
+    loaded=$("$psql" -X -At -d etl_fault -c "select sum(records) = sum(written + dead_lettered + filtered + deduplicated) and sum(records) = ${FAULT_ROWS:-300000} from _files")
+    [[ "$loaded" == t ]] || { echo "file_etl_postgres: fault: the rerun's _files counts are wrong"; status=1; }
+  fi
+
   # A bad connection string fails before any work, with libpq's message, exit 1.
   if "$file_etl" --input="$work/in" --spec="$spec" --sink="postgres:host=127.0.0.1 port=1 connect_timeout=2" \
       --quiet >"$work/bad.out" 2>&1; then
