@@ -56,36 +56,57 @@ if [[ -z "$endpoint" ]]; then
   after=$("$psql" -X -At -d etl_local -c "select count(*) from events_order")
   [[ "$after" == $((2 * before)) ]] || { echo "file_etl_postgres: second run: events_order $before -> $after"; status=1; }
   # The server drops the connection in the middle of the load (the backend is terminated
-  # during a COPY): the run fails loudly with the reason, nothing of the bundle is visible,
-  # and the rerun loads everything once.
-  "$psql" -X -q -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS etl_fault" -c "CREATE DATABASE etl_fault"
+  # during a COPY). A bundle small enough for the sink's replay log (16 MB of rows) is
+  # replayed on a new connection and the run succeeds; a bigger one fails loudly naming the
+  # cause, nothing of it is visible, and the rerun loads everything once.
   mkdir -p "$work/big"
-  python3 "$root/tests/bench/gen_events.py" "${FAULT_ROWS:-300000}" "$work/big/events.jsonl"
-  fault_sink="postgres:host=$PGHOST port=$PGPORT user=$PGUSER dbname=etl_fault"
-  "$file_etl" --input="$work/big" --spec="$spec" --sink="$fault_sink" --quiet >"$work/fault.out" 2>&1 &
-  etl_pid=$!
-  killed=0
-  for _ in $(seq 600); do
-    killed=$("$psql" -X -At -d postgres -c "select count(pg_terminate_backend(pid)) from pg_stat_activity where datname = 'etl_fault' and application_name = 'beam-c' and query like '%COPY %' and state = 'active'")
-    [[ "$killed" -gt 0 ]] && break
-    kill -0 $etl_pid 2>/dev/null || break
-    sleep 0.02
-  done
-  fault_rc=0
-  wait $etl_pid || fault_rc=$?
-  if [[ "$killed" -eq 0 ]]; then
-    echo "file_etl_postgres: fault: the run ended before a COPY could be interrupted (rc $fault_rc)"; status=1
-  elif [[ $fault_rc != 1 ]] || ! grep -q "connection lost" "$work/fault.out"; then
-    echo "file_etl_postgres: fault: expected exit 1 naming the lost connection, got $fault_rc:"; cat "$work/fault.out"; status=1
-  else
-    visible=$("$psql" -X -At -d etl_fault -c "select (select count(*) from events_order) + (select count(*) from _dead_letter)" 2>/dev/null || echo 0)
+  fault() { # rows expect(recover|fail) heap_mb: terminate once the tables hold heap_mb MB (written, uncommitted)
+    local rows=$1 expect=$2 heap=$(($3 << 20)) db=etl_fault_$2
+    "$psql" -X -q -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+    rm -f "$work/big/"*
+    python3 "$root/tests/bench/gen_events.py" "$rows" "$work/big/events.jsonl"
+    local sink="postgres:host=$PGHOST port=$PGPORT user=$PGUSER dbname=$db" killed=0 rc=0 pid
+    "$file_etl" --input="$work/big" --spec="$spec" --sink="$sink" --quiet >"$work/fault.out" 2>&1 &
+    pid=$!
+    for _ in $(seq 1000); do
+      if [[ $heap -gt 0 ]] && [[ $("$psql" -X -At -d $db -c "select coalesce(sum(pg_relation_size(oid)), 0) >= $heap from pg_class where relname like 'events%' and relkind = 'r'") != t ]]; then
+        kill -0 $pid 2>/dev/null || break
+        sleep 0.05
+        continue
+      fi
+      killed=$("$psql" -X -At -d postgres -c "select count(pg_terminate_backend(pid)) from pg_stat_activity where datname = '$db' and application_name = 'beam-c' and query like '%COPY %' and state = 'active'")
+      [[ "$killed" -gt 0 ]] && break
+      kill -0 $pid 2>/dev/null || break
+      sleep 0.02
+    done
+    wait $pid || rc=$?
+    if [[ "$killed" -eq 0 ]]; then
+      echo "file_etl_postgres: fault ($rows rows): the run ended before a COPY could be interrupted (rc $rc)"; status=1; return
+    fi
+    local counts="select sum(records) = sum(written + dead_lettered + filtered + deduplicated) and sum(records) = $rows from _files"
+    if [[ $expect == recover ]]; then
+      if [[ $rc != 0 || $("$psql" -X -At -d $db -c "$counts") != t ]]; then
+        echo "file_etl_postgres: fault ($rows rows): expected the bundle replayed after the reconnect, got exit $rc:"; cat "$work/fault.out"; status=1; return
+      fi
+      local written
+      written=$("$psql" -X -At -d $db -c "select (select count(*) from events_order) + (select count(*) from events_inventory) + (select count(*) from events_user_activity) = (select sum(written) from _files)")
+      [[ $written == t ]] || { echo "file_etl_postgres: fault ($rows rows): rows written twice or lost"; status=1; return; }
+      echo "file_etl_postgres: fault ($rows rows): backend terminated mid-COPY, the bundle was replayed on a new connection, every row once"
+      return
+    fi
+    if [[ $rc != 1 ]] || ! grep -q "too big to replay" "$work/fault.out"; then
+      echo "file_etl_postgres: fault ($rows rows): expected exit 1 naming the lost connection, got $rc:"; cat "$work/fault.out"; status=1; return
+    fi
+    local visible
+    visible=$("$psql" -X -At -d $db -c "select (select count(*) from events_order) + (select count(*) from _dead_letter)" 2>/dev/null || echo 0)
     [[ "$visible" == 0 ]] || { echo "file_etl_postgres: fault: $visible rows of the failed bundle are visible"; status=1; }
-    echo "file_etl_postgres: fault: backend terminated mid-COPY: exit 1, nothing visible; file_etl said:"
+    echo "file_etl_postgres: fault ($rows rows): backend terminated mid-COPY: exit 1, nothing visible; file_etl said:"
     sed 's/^/  /' "$work/fault.out"
-    "$file_etl" --input="$work/big" --spec="$spec" --sink="$fault_sink" --quiet >"$work/fault2.out" 2>&1 || { cat "$work/fault2.out"; status=1; }
-    loaded=$("$psql" -X -At -d etl_fault -c "select sum(records) = sum(written + dead_lettered + filtered + deduplicated) and sum(records) = ${FAULT_ROWS:-300000} from _files")
-    [[ "$loaded" == t ]] || { echo "file_etl_postgres: fault: the rerun's _files counts are wrong"; status=1; }
-  fi
+    "$file_etl" --input="$work/big" --spec="$spec" --sink="$sink" --quiet >"$work/fault2.out" 2>&1 || { cat "$work/fault2.out"; status=1; }
+    [[ $("$psql" -X -At -d $db -c "$counts") == t ]] || { echo "file_etl_postgres: fault: the rerun's _files counts are wrong"; status=1; }
+  }
+  fault 100000 recover 0
+  fault 600000 fail 32
 
   # A bad connection string fails before any work, with libpq's message, exit 1.
   if "$file_etl" --input="$work/in" --spec="$spec" --sink="postgres:host=127.0.0.1 port=1 connect_timeout=2" \

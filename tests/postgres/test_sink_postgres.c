@@ -18,6 +18,8 @@
 #include "beam/value.h"
 #include "../unit/sink_test_util.h"
 
+static void restart_server(void);
+
 static const char *conninfo(void) {
   const char *c = getenv("BEAM_PG_CONNINFO");
   if (!c) fail_msg("BEAM_PG_CONNINFO is not set: run under tests/postgres/with_postgres.sh");
@@ -365,7 +367,9 @@ static void test_constraint_rejects_only_bad_rows(void **state) {
   assert_non_null(strstr(rej.items[2].reason, "NUMERIC"));
   assert_non_null(strstr(rej.items[3].reason, "i_below_100"));
   assert_non_null(strstr(rej.items[4].reason, "UTF8"));
-  /* A second write in the same bundle, all good, and the bundle commits the rest. */
+  /* The server restarts: the replay after the reconnect leaves the refused rows out. A
+   * second write in the same bundle, all good, and the bundle commits the rest. */
+  restart_server();
   write_n(s, "pg_reject", "more", 4);
   commit(s);
   assert_int_equal(count_rows("pg_reject"), N - 6 + 4);
@@ -402,10 +406,20 @@ static void test_quoted_identifiers(void **state) {
   beam_sink_free(s);
 }
 
-static void restart_server(void) {
-  const char *cmd = getenv("BEAM_PG_RESTART");
-  if (!cmd) fail_msg("BEAM_PG_RESTART is not set: run under tests/postgres/with_postgres.sh");
-  if (system(cmd) != 0) fail_msg("restart failed: %s", cmd);
+static void server_cmd(const char *name) {
+  const char *cmd = getenv(name);
+  if (!cmd) fail_msg("%s is not set: run under tests/postgres/with_postgres.sh", name);
+  if (system(cmd) != 0) fail_msg("%s failed: %s", name, cmd);
+}
+
+static void restart_server(void) { server_cmd("BEAM_PG_RESTART"); }
+
+static void write_one(beam_sink *s, const char *table, const char *name) {
+  beam_value v[8];
+  sink_test_full_values(v, name, 99);
+  beam_etl_row row = sink_test_row(v);
+  beam_error err = {0};
+  if (beam_sink_write_rows(s, table, &row, 1, NULL, &err) != BEAM_OK) fail_msg("write %s: %s", name, err.message);
 }
 
 static void test_reconnect_after_restart(void **state) {
@@ -422,34 +436,73 @@ static void test_reconnect_after_restart(void **state) {
   write_n(s, "pg_restart", "after", 5);
   commit(s);
   assert_int_equal(count_rows("pg_restart"), 10);
-  /* Inside a bundle: the bundle fails loudly, and its retry (same id) succeeds. */
-  char id[128];
-  snprintf(id, sizeof id, "%s", fresh_id("during"));
-  begin(s, id);
+  /* Inside a bundle, before a write: the sink reconnects, claims the bundle again and
+   * replays its 5 rows, then writes the 6th. */
+  begin(s, fresh_id("during"));
   write_n(s, "pg_restart", "during", 5);
   restart_server();
-  beam_value v[8];
-  sink_test_full_values(v, "during-late", 99);
-  beam_etl_row row = sink_test_row(v);
-  beam_error err = {0};
-  beam_sink_row_errors rej = BEAM_SINK_ROW_ERRORS_INIT;
-  beam_status st = beam_sink_write_rows(s, "pg_restart", &row, 1, &rej, &err);
-  if (st == BEAM_OK) st = beam_sink_commit(s, &err);
-  assert_int_equal(st, BEAM_ERR_IO);
-  assert_non_null(strstr(err.message, "connection lost"));
-  beam_sink_abort(s);
-  begin(s, id);
-  write_n(s, "pg_restart", "during", 5);
+  write_one(s, "pg_restart", "during-late");
   commit(s);
   assert_false(beam_sink_last_bundle_was_duplicate(s));
-  assert_int_equal(count_rows("pg_restart"), 15);
-  /* The table cache survives the reconnect; ensure_table after a restart reconnects too. */
+  assert_int_equal(count_rows("pg_restart"), 16);
+  /* Before the commit: replayed at commit. */
+  begin(s, fresh_id("commit"));
+  write_n(s, "pg_restart", "commit", 3);
+  restart_server();
+  commit(s);
+  assert_int_equal(count_rows("pg_restart"), 19);
+  /* The table cache survives reconnects; ensure_table after a restart reconnects too. */
   restart_server();
   ensure(s, "pg_restart", &sink_test_schema);
   sql("DROP TABLE IF EXISTS \"pg_restart2\"");
   restart_server();
   ensure(s, "pg_restart2", &sink_test_schema);
-  beam_sink_row_errors_free(&rej);
+  beam_sink_free(s);
+}
+
+static void test_lost_connection_unrecoverable(void **state) {
+  (void)state;
+  sql("DROP TABLE IF EXISTS \"pg_big\"");
+  beam_sink *s = open_sink();
+  ensure(s, "pg_big", &sink_test_schema);
+  /* A bundle bigger than the replay log (16 MB): a lost connection fails it loudly. */
+  enum { BIG = 64 * 1024, N = 300 };
+  char *blob = malloc(BIG);
+  memset(blob, 'x', BIG);
+  begin(s, fresh_id("big"));
+  beam_value v[8];
+  beam_etl_row row = sink_test_row(v);
+  beam_error err = {0};
+  for (int k = 0; k < N; k++) {
+    sink_test_full_values(v, "big", k);
+    v[7] = beam_value_bytes(blob, BIG);
+    if (beam_sink_write_rows(s, "pg_big", &row, 1, NULL, &err) != BEAM_OK) fail_msg("write: %s", err.message);
+  }
+  restart_server();
+  assert_int_equal(beam_sink_write_rows(s, "pg_big", &row, 1, NULL, &err), BEAM_ERR_IO);
+  assert_non_null(strstr(err.message, "too big to replay"));
+  beam_sink_abort(s);
+  assert_int_equal(count_rows("pg_big"), 0);
+  /* The retry of the bundle (from the start) goes through. */
+  begin(s, fresh_id("big-retry"));
+  write_one(s, "pg_big", "small");
+  commit(s);
+  assert_int_equal(count_rows("pg_big"), 1);
+  free(blob);
+  /* A server that stays away: the sink gives up after its reconnect budget (~20 s), with
+   * libpq's reason, and works again once the server is back. */
+  server_cmd("BEAM_PG_STOP");
+  time_t t0 = time(NULL);
+  beam_status st = beam_sink_begin(s, fresh_id("down"), &err);
+  time_t waited = time(NULL) - t0;
+  server_cmd("BEAM_PG_START");
+  assert_int_equal(st, BEAM_ERR_IO);
+  assert_non_null(strstr(err.message, "reconnects failed"));
+  assert_true(waited >= 10 && waited <= 60);
+  begin(s, fresh_id("back"));
+  write_one(s, "pg_big", "back");
+  commit(s);
+  assert_int_equal(count_rows("pg_big"), 2);
   beam_sink_free(s);
 }
 
@@ -464,6 +517,7 @@ int main(void) {
       cmocka_unit_test(test_constraint_rejects_only_bad_rows),
       cmocka_unit_test(test_quoted_identifiers),
       cmocka_unit_test(test_reconnect_after_restart),
+      cmocka_unit_test(test_lost_connection_unrecoverable),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

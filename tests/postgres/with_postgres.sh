@@ -5,7 +5,7 @@
 # The command sees BEAM_PG_CONNINFO ("host=127.0.0.1 port=P user=beam dbname=beam_test"),
 # the libpq variables PGHOST PGPORT PGUSER PGDATABASE, BEAM_PG_BINDIR (psql is there),
 # BEAM_PG_DATA (the data directory; postmaster.pid names the server process), and
-# BEAM_PG_RESTART: a shell command restarting the server (tests of reconnection).
+# BEAM_PG_RESTART / BEAM_PG_STOP / BEAM_PG_START: shell commands for tests of reconnection.
 #
 # initdb refuses to run as root: as root, the server runs as the user `nobody`.
 # No PostgreSQL binaries: exit 77 (ctest SKIP_RETURN_CODE) with a loud message, or fail when
@@ -50,15 +50,17 @@ trap stop EXIT
   >"$work/initdb.log" 2>&1 || { cat "$work/initdb.log" >&2; exit 1; }
 fsync=off
 [[ "${BEAM_PG_FSYNC:-off}" == on ]] && fsync=on
-"${pg_ctl[@]}" -w -t 60 \
-  -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories='' -c fsync=$fsync -c max_connections=50" \
-  start >/dev/null || { cat "$work/server.log" >&2; exit 1; }
+server_options="-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories='' -c fsync=$fsync -c max_connections=50"
+"${pg_ctl[@]}" -w -t 60 -o "$server_options" start >/dev/null || { cat "$work/server.log" >&2; exit 1; }
 
 export PGHOST=127.0.0.1 PGPORT=$port PGUSER=beam PGDATABASE=beam_test PGCONNECT_TIMEOUT=10
 export BEAM_PG_BINDIR=$bindir BEAM_PG_DATA=$work/data
 export BEAM_PG_CONNINFO="host=127.0.0.1 port=$port user=beam dbname=beam_test"
 printf -v BEAM_PG_RESTART '%q ' "${pg_ctl[@]}" -m fast -w -t 60 restart
-export BEAM_PG_RESTART="$BEAM_PG_RESTART >/dev/null"
+printf -v BEAM_PG_STOP '%q ' "${pg_ctl[@]}" -m fast -w -t 60 stop
+printf -v BEAM_PG_START '%q ' "${pg_ctl[@]}" -w -t 60 -o "$server_options" start
+export BEAM_PG_RESTART="$BEAM_PG_RESTART >/dev/null" BEAM_PG_STOP="$BEAM_PG_STOP >/dev/null" \
+  BEAM_PG_START="$BEAM_PG_START >/dev/null"
 "$bindir/psql" -X -q -d postgres -c "CREATE DATABASE beam_test" >/dev/null
 echo "with_postgres: PostgreSQL $("$bindir/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (data in $work)"
 timeout "${BEAM_PG_TIMEOUT:-600}" "$@"

@@ -17,8 +17,12 @@
  *   aborted bundle therefore leaves no rows, but may leave the empty tables it created.
  *   Concurrent creators serialize on an advisory lock per table name.
  * - A connection lost outside a bundle is re-established with backoff at the next begin
- *   or ensure_table. Lost inside a bundle, the server has already rolled the bundle back:
- *   the call fails (BEAM_ERR_IO) and the caller retries the bundle, which reconnects. */
+ *   or ensure_table. Lost inside a bundle (in a COPY or at COMMIT), the server has rolled
+ *   the bundle back, or committed it if COMMIT got through: the sink reconnects, claims the
+ *   bundle id again (already there: the commit got through, or another worker committed
+ *   it) and replays the rows the bundle had written from its replay log (sink_pg_replay.c,
+ *   up to REPLAY_MAX_BYTES of encoded rows). A bundle too big to replay, or a server that
+ *   stays away, fails the call with BEAM_ERR_IO naming the cause; the caller retries. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,9 +34,15 @@
 #include "beam/transforms/sink.h"
 #include "sink_pg_conn.h"
 #include "sink_pg_copy.h"
+#include "sink_pg_replay.h"
 
 #define BUNDLES_TABLE "_beam_bundles"
 #define SAVEPOINT "beam_write"
+/* Encoded rows of one bundle kept for replay after a lost connection; it bounds the memory
+ * (file_etl stays far under 64 MB) while covering the bundles runners send. */
+#define REPLAY_MAX_BYTES ((size_t)16 << 20)
+/* Reconnect-and-replay rounds per call before giving up. */
+#define MAX_RECOVERIES 3
 /* pg_advisory_xact_lock(int4, int4) key space of this sink: "beam" in ASCII. */
 #define LOCK_CLASS "1650811245"
 
@@ -60,8 +70,12 @@ typedef struct pg_sink {
   pg_table *tables;
   size_t n_tables, cap_tables, last_table;
   bool in_txn;
+  char *bundle_id;
   pg_savepoint savepoint;
   beam_sink_pg_copy copy;
+  size_t *refused; /* positions in copy the server refused in this write_rows call */
+  size_t n_refused, cap_refused;
+  beam_sink_pg_replay replay;
   beam_buf sql;
 } pg_sink;
 
@@ -302,6 +316,14 @@ static void end_txn(pg_sink *p) {
   p->savepoint = SP_NONE;
 }
 
+/* A new bundle: its id (kept to claim it again after a reconnect) and an empty replay log. */
+static beam_status start_bundle(pg_sink *p, const char *bundle_id, beam_error *err) {
+  free(p->bundle_id);
+  p->bundle_id = strdup(bundle_id);
+  beam_sink_pg_replay_reset(&p->replay);
+  return p->bundle_id ? BEAM_OK : nomem(err);
+}
+
 /* BEGIN and claim the bundle id. *claimed false: already committed by someone. */
 static beam_status claim_bundle(pg_sink *p, const char *bundle_id, bool *claimed, bool *lost, beam_error *err) {
   PGresult *res = NULL;
@@ -333,6 +355,7 @@ static beam_status claim_bundle(pg_sink *p, const char *bundle_id, bool *claimed
 
 static beam_status pg_begin(beam_sink *s, const char *bundle_id, beam_error *err) {
   pg_sink *p = (pg_sink *)s;
+  if (start_bundle(p, bundle_id, err) != BEAM_OK) return BEAM_ERR_NOMEM;
   /* Nothing of the bundle exists yet: a lost connection is retried here, not failed. */
   for (int attempt = 0;; attempt++) {
     beam_status st = ensure_connected(p, err);
@@ -354,15 +377,24 @@ static beam_status pg_begin(beam_sink *s, const char *bundle_id, beam_error *err
 /* Sends rows [lo, hi) of the encoder as one COPY under the savepoint (one round trip to
  * set the savepoint and start the COPY, one for the data). Returns NULL on success, else
  * the failed result (the caller clears it). */
+static PGresult *copy_bytes(pg_sink *p, const char *sql, const unsigned char *rows, size_t len);
+
 static PGresult *copy_range(pg_sink *p, const pg_table *t, size_t lo, size_t hi) {
   const char *sql = t->copy_sql + (p->savepoint == SP_DIRTY ? 0 : p->savepoint == SP_NONE ? RELEASE_LEN : PLAIN_LEN);
+  const beam_sink_pg_copy *c = &p->copy;
+  PGresult *failed = copy_bytes(p, sql, c->rows.data + c->start[lo], c->start[hi] - c->start[lo]);
+  if (!failed) p->savepoint = SP_DIRTY;
+  return failed;
+}
+
+/* Runs sql (ending in a COPY FROM STDIN) and streams header, rows, trailer. NULL on success,
+ * else the failed result. */
+static PGresult *copy_bytes(pg_sink *p, const char *sql, const unsigned char *rows, size_t len) {
   PGresult *res = PQexec(p->conn, sql);
   if (!res || PQresultStatus(res) != PGRES_COPY_IN) return res ? res : PQmakeEmptyPGresult(p->conn, PGRES_FATAL_ERROR);
   PQclear(res);
-  p->savepoint = SP_CLEAN;
-  const beam_sink_pg_copy *c = &p->copy;
-  const char *data = (const char *)c->rows.data + c->start[lo];
-  size_t len = c->start[hi] - c->start[lo];
+  if (strncmp(sql, "COPY", 4) != 0) p->savepoint = SP_CLEAN; /* the statements before it set one */
+  const char *data = (const char *)rows;
   int ok = PQputCopyData(p->conn, (const char *)beam_sink_pg_copy_header, sizeof beam_sink_pg_copy_header);
   for (size_t off = 0; ok == 1 && off < len; off += 1 << 20) {
     size_t piece = len - off < (1u << 20) ? len - off : (1u << 20);
@@ -377,8 +409,19 @@ static PGresult *copy_range(pg_sink *p, const pg_table *t, size_t lo, size_t hi)
     else PQclear(r);
   }
   if (!failed && PQstatus(p->conn) != CONNECTION_OK) failed = PQmakeEmptyPGresult(p->conn, PGRES_FATAL_ERROR);
-  if (!failed) p->savepoint = SP_DIRTY;
   return failed;
+}
+
+static beam_status note_refused(pg_sink *p, size_t pos, beam_error *err) {
+  if (p->n_refused == p->cap_refused) {
+    size_t cap = p->cap_refused ? p->cap_refused * 2 : 16;
+    size_t *grown = realloc(p->refused, cap * sizeof *grown);
+    if (!grown) return nomem(err);
+    p->refused = grown;
+    p->cap_refused = cap;
+  }
+  p->refused[p->n_refused++] = pos;
+  return BEAM_OK;
 }
 
 /* Loads rows [lo, hi); rows the server refuses are found by halving and rejected. */
@@ -399,12 +442,45 @@ static beam_status load_range(pg_sink *p, const pg_table *t, size_t lo, size_t h
     beam_sink_pg_message(p->conn, res, msg, sizeof msg);
     PQclear(res);
     if (beam_sink_row_errors_add(rejected, p->copy.index[lo], "postgres: %s", msg) != BEAM_OK) return nomem(err);
-    return BEAM_OK;
+    return note_refused(p, lo, err);
   }
   PQclear(res);
   size_t mid = lo + (hi - lo) / 2;
   beam_status st = load_range(p, t, lo, mid, rejected, err);
   return st == BEAM_OK ? load_range(p, t, mid, hi, rejected, err) : st;
+}
+
+/* The connection died inside the bundle, so the server rolled the bundle back (or, at
+ * COMMIT, perhaps committed it). Reconnect, claim the bundle again and replay the rows it
+ * had written. *elsewhere: the bundle id is already committed (by our COMMIT that got
+ * through, or by another worker); nothing was replayed. */
+static beam_status recover(pg_sink *p, bool *elsewhere, beam_error *err) {
+  *elsewhere = false;
+  p->in_txn = false;
+  p->savepoint = SP_NONE;
+  beam_status st = beam_sink_pg_reconnect(p->conn, p->who, err);
+  bool claimed = false, lost = false;
+  if (st == BEAM_OK) st = claim_bundle(p, p->bundle_id, &claimed, &lost, err);
+  if (st != BEAM_OK) return st;
+  if (!claimed) {
+    end_txn(p);
+    *elsewhere = true;
+    return BEAM_OK;
+  }
+  if (p->replay.overflow) {
+    end_txn(p);
+    return beam_error_set(err, BEAM_ERR_IO,
+                          "%s: connection lost inside a bundle of more than %zu MB of rows, too big to replay: "
+                          "retry the bundle",
+                          p->who, REPLAY_MAX_BYTES >> 20);
+  }
+  for (size_t i = 0; i < p->replay.n_runs; i++) {
+    const beam_sink_pg_replay_run *run = &p->replay.runs[i];
+    const pg_table *t = &p->tables[run->table];
+    PGresult *res = copy_bytes(p, t->copy_sql + PLAIN_LEN, p->replay.bytes.data + run->off, run->len);
+    if (res) return pg_fail(p, res, t->name, "replay after reconnect", err);
+  }
+  return BEAM_OK;
 }
 
 /* Rejections come from two passes (schema checks, then the server): keep them in order. */
@@ -432,9 +508,25 @@ static beam_status pg_write_rows(beam_sink *s, const char *table, const beam_etl
     if (out_of_memory || beam_sink_row_errors_add(rejected, i, "%s", reason) != BEAM_OK) return nomem(err);
   }
   size_t server_rejections = rejected->len;
-  beam_status st = p->copy.n ? load_range(p, t, 0, p->copy.n, rejected, err) : BEAM_OK;
-  if (st == BEAM_OK && rejected->len > server_rejections) sort_rejections(rejected);
-  return st;
+  if (!p->copy.n) return BEAM_OK;
+  beam_status st;
+  for (int attempt = 0;; attempt++) {
+    p->n_refused = 0;
+    rejected->len = server_rejections;
+    st = load_range(p, t, 0, p->copy.n, rejected, err);
+    if (st == BEAM_OK || PQstatus(p->conn) == CONNECTION_OK || attempt == MAX_RECOVERIES) break;
+    bool elsewhere = false;
+    if ((st = recover(p, &elsewhere, err)) != BEAM_OK) return st;
+    if (elsewhere) { /* another worker committed this bundle meanwhile: ours is a duplicate */
+      s->duplicate = true;
+      rejected->len = server_rejections;
+      return BEAM_OK;
+    }
+  }
+  if (st != BEAM_OK) return st;
+  beam_sink_pg_replay_add(&p->replay, (size_t)(t - p->tables), &p->copy, p->refused, p->n_refused);
+  if (rejected->len > server_rejections) sort_rejections(rejected);
+  return BEAM_OK;
 }
 
 static beam_status pg_commit(beam_sink *s, beam_error *err) {
@@ -442,6 +534,15 @@ static beam_status pg_commit(beam_sink *s, beam_error *err) {
   if (s->duplicate) return BEAM_OK;
   PGresult *res = NULL;
   bool ok = beam_sink_pg_exec(p->conn, "COMMIT", PGRES_COMMAND_OK, &res);
+  for (int attempt = 0; !ok && PQstatus(p->conn) != CONNECTION_OK && attempt < MAX_RECOVERIES; attempt++) {
+    bool elsewhere = false;
+    PQclear(res);
+    res = NULL;
+    beam_status st = recover(p, &elsewhere, err);
+    if (st != BEAM_OK) return end_txn(p), st;
+    if (elsewhere) return BEAM_OK; /* our COMMIT got through before the connection died */
+    ok = beam_sink_pg_exec(p->conn, "COMMIT", PGRES_COMMAND_OK, &res);
+  }
   if (!ok && beam_sink_pg_sqlstate_is(res, "23505") && PQresultErrorField(res, PG_DIAG_TABLE_NAME) &&
       strcmp(PQresultErrorField(res, PG_DIAG_TABLE_NAME), BUNDLES_TABLE) == 0) {
     PQclear(res); /* someone committed the same bundle first: ours is a duplicate */
@@ -470,6 +571,9 @@ static void pg_free(beam_sink *s) {
   for (size_t i = 0; i < p->n_tables; i++) free(p->tables[i].name), free(p->tables[i].copy_sql);
   free(p->tables);
   free(p->conninfo);
+  free(p->bundle_id);
+  free(p->refused);
+  beam_sink_pg_replay_free(&p->replay);
   beam_sink_pg_copy_free(&p->copy);
   beam_buf_free(&p->sql);
   free(p);
@@ -507,6 +611,7 @@ beam_status beam_sink_postgres_open(const char *conninfo, const beam_sink_option
   if (!p) return nomem(err);
   beam_sink_init(&p->base, &pg_vtable, opts);
   snprintf(p->who, sizeof p->who, "postgres");
+  p->replay.max_bytes = REPLAY_MAX_BYTES;
   p->conninfo = strdup(conninfo);
   beam_status st = p->conninfo ? pg_setup(p, err) : nomem(err);
   if (st != BEAM_OK) {
