@@ -230,9 +230,10 @@ beam_status beam_sink_jsonl_open(const char *dir, const beam_sink_options *opts,
 /* PostgreSQL (sink_postgres.c): binary COPY, one transaction per bundle, bundle ids in
  * `_beam_bundles`. Tables are created in a transaction of their own even inside a bundle
  * (so concurrent workers never wait on each other's bundles to create one): an aborted
- * bundle leaves no rows but may leave the empty tables it created. A connection lost
- * outside a bundle is re-established at the next begin; lost inside, the call fails with
- * BEAM_ERR_IO and the caller retries the bundle. no_sync sets synchronous_commit=off. */
+ * bundle leaves no rows but may leave the empty tables it created. A lost connection is
+ * re-established with backoff; inside a bundle the bundle is claimed again and its rows
+ * replayed (up to 16 MB of them; bigger bundles fail with BEAM_ERR_IO for the caller to
+ * retry). no_sync sets synchronous_commit=off. */
 beam_status beam_sink_postgres_open(const char *conninfo, const beam_sink_options *opts, beam_sink **out,
                                     beam_error *err);
 
