@@ -63,6 +63,7 @@ static bool all_digits(const char *s, size_t n) {
 }
 
 size_t beam_sink_pg_numeric_encode(const char *text, size_t len, unsigned char out[BEAM_SINK_PG_NUMERIC_MAX]) {
+  if (!text || len == 0) return 0;
   size_t i = 0;
   bool negative = false;
   if (i < len && (text[i] == '-' || text[i] == '+')) negative = text[i++] == '-';
@@ -138,7 +139,9 @@ static unsigned char *put_field(unsigned char *p, const beam_etl_field *field, c
     case BEAM_ETL_NUMERIC: {
       size_t n = beam_sink_pg_numeric_encode((const char *)v->u.bytes.data, v->u.bytes.len, p + 4);
       if (n == 0) {
-        snprintf(reason, reason_cap, "field %s: NUMERIC value \"%.40s\" is not a plain decimal", field->name,
+        /* The value need not be NUL-terminated: print at most its length. */
+        int shown = v->u.bytes.len < 40 ? (int)v->u.bytes.len : 40;
+        snprintf(reason, reason_cap, "field %s: NUMERIC value \"%.*s\" is not a plain decimal", field->name, shown,
                  v->u.bytes.data ? (const char *)v->u.bytes.data : "");
         return NULL;
       }
