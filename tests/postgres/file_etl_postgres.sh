@@ -105,6 +105,25 @@ if [[ -z "$endpoint" ]]; then
     "$file_etl" --input="$work/big" --spec="$spec" --sink="$sink" --quiet >"$work/fault2.out" 2>&1 || { cat "$work/fault2.out"; status=1; }
     [[ $("$psql" -X -At -d $db -c "$counts") == t ]] || { echo "file_etl_postgres: fault: the rerun's _files counts are wrong"; status=1; }
   }
+  # Rows the server refuses (a CHECK constraint the table carries) become dead letters with
+  # the server's message, stage "sink"; the rest commit, and _files still adds up.
+  "$psql" -X -q -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS etl_check" -c "CREATE DATABASE etl_check"
+  "$psql" -X -q -d etl_check -c "CREATE TABLE events_order (event_id text NOT NULL, event_type text, user_id text,
+    amount double precision, ts timestamp with time zone NOT NULL, country text, CONSTRAINT amount_below_100 CHECK (amount < 100))"
+  etl check "postgres:host=$PGHOST port=$PGPORT user=$PGUSER dbname=etl_check" --runner=local
+  refused=$("$psql" -X -At -d etl_check -c "select count(*) from _dead_letter where stage = 'sink' and error like '%amount_below_100%'")
+  want=$(sqlite3 "$work/reference.db" "select count(*) from events_order where amount >= 100")
+  kept=$("$psql" -X -At -d etl_check -c "select count(*) from events_order")
+  all=$(sqlite3 "$work/reference.db" "select count(*) from events_order")
+  adds_up=$("$psql" -X -At -d etl_check -c "select bool_and(records = written + dead_lettered + filtered + deduplicated) from _files")
+  if [[ "$refused" != "$want" || $((kept + refused)) != "$all" || "$adds_up" != t || "$want" == 0 ]]; then
+    echo "file_etl_postgres: check: $refused rows dead-lettered by the server (want $want), $kept kept of $all, _files adds up: $adds_up"
+    status=1
+  else
+    echo "file_etl_postgres: check: the server refused $refused of $all events_order rows (CHECK amount < 100): dead letters with its message, $kept committed, _files adds up"
+    "$psql" -X -At -d etl_check -c "select '  e.g. ' || source || ':' || line || ': ' || error from _dead_letter where stage = 'sink' limit 1"
+  fi
+
   fault 100000 recover 0
   fault 600000 fail 32
 
