@@ -374,19 +374,6 @@ static beam_status pg_begin(beam_sink *s, const char *bundle_id, beam_error *err
   }
 }
 
-/* Sends rows [lo, hi) of the encoder as one COPY under the savepoint (one round trip to
- * set the savepoint and start the COPY, one for the data). Returns NULL on success, else
- * the failed result (the caller clears it). */
-static PGresult *copy_bytes(pg_sink *p, const char *sql, const unsigned char *rows, size_t len);
-
-static PGresult *copy_range(pg_sink *p, const pg_table *t, size_t lo, size_t hi) {
-  const char *sql = t->copy_sql + (p->savepoint == SP_DIRTY ? 0 : p->savepoint == SP_NONE ? RELEASE_LEN : PLAIN_LEN);
-  const beam_sink_pg_copy *c = &p->copy;
-  PGresult *failed = copy_bytes(p, sql, c->rows.data + c->start[lo], c->start[hi] - c->start[lo]);
-  if (!failed) p->savepoint = SP_DIRTY;
-  return failed;
-}
-
 /* Runs sql (ending in a COPY FROM STDIN) and streams header, rows, trailer. NULL on success,
  * else the failed result. */
 static PGresult *copy_bytes(pg_sink *p, const char *sql, const unsigned char *rows, size_t len) {
@@ -409,6 +396,17 @@ static PGresult *copy_bytes(pg_sink *p, const char *sql, const unsigned char *ro
     else PQclear(r);
   }
   if (!failed && PQstatus(p->conn) != CONNECTION_OK) failed = PQmakeEmptyPGresult(p->conn, PGRES_FATAL_ERROR);
+  return failed;
+}
+
+/* Sends rows [lo, hi) of the encoder as one COPY under the savepoint (one round trip to
+ * set the savepoint and start the COPY, one for the data). Returns NULL on success, else
+ * the failed result (the caller clears it). */
+static PGresult *copy_range(pg_sink *p, const pg_table *t, size_t lo, size_t hi) {
+  const char *sql = t->copy_sql + (p->savepoint == SP_DIRTY ? 0 : p->savepoint == SP_NONE ? RELEASE_LEN : PLAIN_LEN);
+  const beam_sink_pg_copy *c = &p->copy;
+  PGresult *failed = copy_bytes(p, sql, c->rows.data + c->start[lo], c->start[hi] - c->start[lo]);
+  if (!failed) p->savepoint = SP_DIRTY;
   return failed;
 }
 
