@@ -445,12 +445,22 @@ static void test_reconnect_after_restart(void **state) {
   commit(s);
   assert_false(beam_sink_last_bundle_was_duplicate(s));
   assert_int_equal(count_rows("pg_restart"), 16);
+  /* Before ensuring a new table inside the bundle: replayed there. */
+  sql("DROP TABLE IF EXISTS \"pg_restart3\"");
+  begin(s, fresh_id("ensure"));
+  write_n(s, "pg_restart", "ensure", 2);
+  restart_server();
+  ensure(s, "pg_restart3", &sink_test_schema);
+  write_n(s, "pg_restart3", "ensure", 1);
+  commit(s);
+  assert_int_equal(count_rows("pg_restart"), 18);
+  assert_int_equal(count_rows("pg_restart3"), 1);
   /* Before the commit: replayed at commit. */
   begin(s, fresh_id("commit"));
   write_n(s, "pg_restart", "commit", 3);
   restart_server();
   commit(s);
-  assert_int_equal(count_rows("pg_restart"), 19);
+  assert_int_equal(count_rows("pg_restart"), 21);
   /* The table cache survives reconnects; ensure_table after a restart reconnects too. */
   restart_server();
   ensure(s, "pg_restart", &sink_test_schema);

@@ -17,7 +17,7 @@
  *   aborted bundle therefore leaves no rows, but may leave the empty tables it created.
  *   Concurrent creators serialize on an advisory lock per table name.
  * - A connection lost outside a bundle is re-established with backoff at the next begin
- *   or ensure_table. Lost inside a bundle (in a COPY or at COMMIT), the server has rolled
+ *   or ensure_table. Lost inside a bundle (a COPY, ensure_table, COMMIT), the server rolled
  *   the bundle back, or committed it if COMMIT got through: the sink reconnects, claims the
  *   bundle id again (already there: the commit got through, or another worker committed
  *   it) and replays the rows the bundle had written from its replay log (sink_pg_replay.c,
@@ -140,6 +140,8 @@ static pg_table *table_find(pg_sink *p, const char *name) {
     if (strcmp(p->tables[i].name, name) == 0) return &p->tables[p->last_table = i];
   return NULL;
 }
+
+static beam_status recover(pg_sink *p, bool *elsewhere, beam_error *err);
 
 /* ---- Catalog: does the table exist, with which columns ----------------------------- */
 
@@ -289,10 +291,13 @@ static beam_status pg_ensure_table(beam_sink *s, const char *table, const beam_e
   beam_status st = p->in_txn ? BEAM_OK : ensure_connected(p, err);
   if (st != BEAM_OK) return st;
   int found = check_columns(p, table, schema, &st, err);
-  if (found < 0 && !p->in_txn && PQstatus(p->conn) != CONNECTION_OK) {
-    /* Outside a bundle nothing is lost with the connection (libpq notices a server
-     * restart only at the next statement): reconnect and ask again. */
-    if ((st = beam_sink_pg_reconnect(p->conn, p->who, err)) != BEAM_OK) return st;
+  if (found < 0 && PQstatus(p->conn) != CONNECTION_OK) {
+    /* libpq notices a server restart only at the next statement. Outside a bundle nothing
+     * is lost: reconnect. Inside one: reconnect and replay the bundle. Then ask again. */
+    bool elsewhere = false;
+    st = p->in_txn ? recover(p, &elsewhere, err) : beam_sink_pg_reconnect(p->conn, p->who, err);
+    if (st != BEAM_OK) return st;
+    if (elsewhere) p->base.duplicate = true; /* another worker committed this bundle meanwhile */
     found = check_columns(p, table, schema, &st, err);
   }
   if (found < 0) return st;
