@@ -131,6 +131,28 @@ static void test_bad_conninfo_fails_fast(void **state) {
   assert_non_null(strstr(beam_sink_known_schemes(known, sizeof known), "postgres"));
 }
 
+/* An error no retry can fix fails at once with the server's own message. */
+static void test_permission_denied_fails_loudly(void **state) {
+  (void)state;
+  sql("DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'beam_limited') THEN "
+      "CREATE ROLE beam_limited LOGIN; END IF; END$$");
+  sql("REVOKE CREATE ON SCHEMA public FROM PUBLIC");
+  char uri[512];
+  snprintf(uri, sizeof uri, "postgres:%s user=beam_limited", conninfo());
+  beam_sink *s = NULL;
+  beam_error err = {0};
+  time_t t0 = time(NULL);
+  beam_status st = beam_sink_open(uri, NULL, &s, &err);
+  assert_true(time(NULL) - t0 < 5);
+  if (st == BEAM_OK) { /* _beam_bundles already existed: then creating a table fails */
+    st = beam_sink_ensure_table(s, "pg_denied", &sink_test_schema, &err);
+    beam_sink_free(s);
+  }
+  assert_int_equal(st, BEAM_ERR_INVALID_ARG);
+  assert_non_null(strstr(err.message, "permission denied"));
+  assert_non_null(strstr(err.message, "beam_test@127.0.0.1"));
+}
+
 static void test_create_check_and_cache(void **state) {
   (void)state;
   sql("DROP TABLE IF EXISTS \"pg_create\", \"pg_other\"");
@@ -519,6 +541,7 @@ static void test_lost_connection_unrecoverable(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bad_conninfo_fails_fast),
+      cmocka_unit_test(test_permission_denied_fails_loudly),
       cmocka_unit_test(test_create_check_and_cache),
       cmocka_unit_test(test_types_round_trip),
       cmocka_unit_test(test_abort_leaves_nothing),
