@@ -56,12 +56,13 @@ if [[ -z "$endpoint" ]]; then
   after=$("$psql" -X -At -d etl_local -c "select count(*) from events_order")
   [[ "$after" == $((2 * before)) ]] || { echo "file_etl_postgres: second run: events_order $before -> $after"; status=1; }
   # The server drops the connection in the middle of the load (the backend is terminated
-  # during a COPY). A bundle small enough for the sink's replay log (16 MB of rows) is
+  # inside the bundle's transaction, once rows are written). A bundle small enough for the sink's replay log (16 MB of rows) is
   # replayed on a new connection and the run succeeds; a bigger one fails loudly naming the
   # cause, nothing of it is visible, and the rerun loads everything once.
   mkdir -p "$work/big"
   fault() { # rows expect(recover|fail) heap_mb: terminate once the tables hold heap_mb MB (written, uncommitted)
     local rows=$1 expect=$2 heap=$(($3 << 20)) db=etl_fault_$2
+    [[ $heap -gt 0 ]] || heap=1
     "$psql" -X -q -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
     rm -f "$work/big/"*
     python3 "$root/tests/bench/gen_events.py" "$rows" "$work/big/events.jsonl"
@@ -69,12 +70,15 @@ if [[ -z "$endpoint" ]]; then
     "$file_etl" --input="$work/big" --spec="$spec" --sink="$sink" --quiet >"$work/fault.out" 2>&1 &
     pid=$!
     for _ in $(seq 1000); do
-      if [[ $heap -gt 0 ]] && [[ $("$psql" -X -At -d $db -c "select coalesce(sum(pg_relation_size(oid)), 0) >= $heap from pg_class where relname like 'events%' and relkind = 'r'") != t ]]; then
+      if [[ $("$psql" -X -At -d $db -c "select coalesce(sum(pg_relation_size(oid)), 0) >= $heap from pg_class where relname like 'events%' and relkind = 'r'") != t ]]; then
         kill -0 $pid 2>/dev/null || break
         sleep 0.05
         continue
       fi
-      killed=$("$psql" -X -At -d postgres -c "select count(pg_terminate_backend(pid)) from pg_stat_activity where datname = '$db' and application_name = 'beam-c' and query like '%COPY %' and state = 'active'")
+      # Rows are in the tables (uncommitted): end the rows writer's session inside its
+      # transaction, in a COPY or between two (idle in transaction while file_etl parses on);
+      # its last statement is a COPY into a routed table or _dead_letter (not the _files writer).
+      killed=$("$psql" -X -At -d postgres -c "select count(pg_terminate_backend(pid)) from pg_stat_activity where datname = '$db' and application_name = 'beam-c' and xact_start is not null and (query like '%COPY \"events%' or query like '%COPY \"_dead_letter\"%')")
       [[ "$killed" -gt 0 ]] && break
       kill -0 $pid 2>/dev/null || break
       sleep 0.02
@@ -91,7 +95,7 @@ if [[ -z "$endpoint" ]]; then
       local written
       written=$("$psql" -X -At -d $db -c "select (select count(*) from events_order) + (select count(*) from events_inventory) + (select count(*) from events_user_activity) = (select sum(written) from _files)")
       [[ $written == t ]] || { echo "file_etl_postgres: fault ($rows rows): rows written twice or lost"; status=1; return; }
-      echo "file_etl_postgres: fault ($rows rows): backend terminated mid-COPY, the bundle was replayed on a new connection, every row once"
+      echo "file_etl_postgres: fault ($rows rows): backend terminated mid-bundle, the bundle was replayed on a new connection, every row once"
       return
     fi
     if [[ $rc != 1 ]] || ! grep -q "too big to replay" "$work/fault.out"; then
@@ -100,7 +104,7 @@ if [[ -z "$endpoint" ]]; then
     local visible
     visible=$("$psql" -X -At -d $db -c "select (select count(*) from events_order) + (select count(*) from _dead_letter)" 2>/dev/null || echo 0)
     [[ "$visible" == 0 ]] || { echo "file_etl_postgres: fault: $visible rows of the failed bundle are visible"; status=1; }
-    echo "file_etl_postgres: fault ($rows rows): backend terminated mid-COPY: exit 1, nothing visible; file_etl said:"
+    echo "file_etl_postgres: fault ($rows rows): backend terminated mid-bundle: exit 1, nothing visible; file_etl said:"
     sed 's/^/  /' "$work/fault.out"
     "$file_etl" --input="$work/big" --spec="$spec" --sink="$sink" --quiet >"$work/fault2.out" 2>&1 || { cat "$work/fault2.out"; status=1; }
     [[ $("$psql" -X -At -d $db -c "$counts") == t ]] || { echo "file_etl_postgres: fault: the rerun's _files counts are wrong"; status=1; }
