@@ -92,8 +92,10 @@ static char *absolute_path(const char *path) {
 
 static char *absolute_sink_uri(const char *uri) {
   const char *colon = strchr(uri, ':');
-  /* Only file sinks have a path; a pubsub:projects/... location is a resource name. */
-  if (!colon || colon[1] == '/' || strncmp(colon + 1, "//", 2) == 0 || strncmp(uri, "pubsub:", 7) == 0)
+  /* Only file sinks have a path: a pubsub:projects/... location is a resource name, a
+   * postgres: one a connection string. */
+  if (!colon || colon[1] == '/' || strncmp(colon + 1, "//", 2) == 0 || strncmp(uri, "pubsub:", 7) == 0 ||
+      strncmp(uri, "postgres:", 9) == 0)
     return strdup(uri);
   char *path = absolute_path(colon + 1);
   size_t n = (size_t)(colon - uri) + 1 + (path ? strlen(path) : 0) + 1;

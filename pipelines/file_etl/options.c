@@ -20,8 +20,11 @@ void file_etl_usage(const char *prog) {
           "against the spec's schema, cleans, validates, filters and routes each row to a table.\n"
           "Bad rows land in _dead_letter with the reason; one row per file lands in _files.\n"
           "\n"
-          "SINK: sqlite:PATH | jsonl:DIR | file:DIR | gcs:gs://BUCKET/PREFIX | bigquery:PROJECT.DATASET\n"
-          "      | pubsub:projects/P/topics/T[?ordering_key=FIELD]\n"
+          "SINK: sqlite:PATH | jsonl:DIR | postgres:CONNINFO | file:DIR | gcs:gs://BUCKET/PREFIX\n"
+          "      | bigquery:PROJECT.DATASET | pubsub:projects/P/topics/T[?ordering_key=FIELD]\n"
+          "  postgres:CONNINFO is a libpq connection string (\"host=H port=P dbname=D user=U\" or\n"
+          "  postgresql://U@H:P/D); give the password in PGPASSWORD or ~/.pgpass, not on the command\n"
+          "  line. Binary COPY, one transaction per bundle, retried bundles written once.\n"
           "  file: and gcs: write JSON-lines objects {table}/{yyyy}/{mm}/{dd}/{hh}/part-*.jsonl by the\n"
           "  spec's partition_field (else the ingestion hour), each bundle once. gs:// inputs (an\n"
           "  object, or a prefix read as a directory) are streamed. GCS credentials: Application\n"
@@ -164,7 +167,10 @@ bool file_etl_options_parse(int argc, char **argv, file_etl_options *o, char *ms
   if (o->help) return true;
   if (!o->n_inputs) snprintf(msg, cap, "--input is required");
   else if (!o->spec) snprintf(msg, cap, "--spec is required");
-  else if (!o->sink) snprintf(msg, cap, "--sink is required (sqlite:PATH, jsonl:DIR, file:DIR, gcs:gs://BUCKET/PREFIX or pubsub:projects/P/topics/T)");
+  else if (!o->sink)
+    snprintf(msg, cap,
+             "--sink is required (sqlite:PATH, jsonl:DIR, postgres:CONNINFO, file:DIR, gcs:gs://BUCKET/PREFIX, "
+             "bigquery:PROJECT.DATASET or pubsub:projects/P/topics/T)");
   else if ((strcmp(o->runner, "portable") == 0 || (o->big_runner && strcmp(o->big_runner, "portable") == 0)) &&
            !o->job_endpoint)
     snprintf(msg, cap, "the portable runner needs --job_endpoint=HOST:PORT (a Beam job service: Prism, Flink, ...)");

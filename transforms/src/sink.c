@@ -370,6 +370,7 @@ static void registry_seed(void) {
   } builtins[] = {
       {"sqlite", beam_sink_sqlite_open}, {"jsonl", beam_sink_jsonl_open}, {"gcs", beam_sink_gcs_open},
       {"file", beam_sink_file_open},     {"pubsub", beam_sink_pubsub_open}, {"bigquery", beam_sink_bigquery_open},
+      {"postgres", beam_sink_postgres_open},
   };
   if (registry_seeded) return;
   registry_seeded = true;

@@ -39,7 +39,8 @@
  * Threading: a beam_sink is NOT thread-safe. Use one sink instance per worker thread;
  * several instances (in one process or many) may target the same database file or
  * directory at once: SQLite instances serialize on the database lock (busy timeout),
- * JSONL instances on an advisory lock over the directory's bundle record. The scheme
+ * JSONL instances on an advisory lock over the directory's bundle record, PostgreSQL
+ * instances (one connection each) on the bundle id's primary key in _beam_bundles. The scheme
  * registry is thread-safe. */
 #ifndef BEAM_TRANSFORMS_SINK_H
 #define BEAM_TRANSFORMS_SINK_H
@@ -132,8 +133,10 @@ typedef struct beam_sink_stats {
  * parent must exist), the object-file sinks gcs:gs://BUCKET[/PREFIX] and file:DIR
  * (JSON-lines objects {table}/{yyyy}/{mm}/{dd}/{hh}/part-<bundle hash>.jsonl, written at
  * commit, never overwritten; see transforms/src/sink_objects.c), pubsub:projects/P/topics/T
- * (sink_pubsub.h) and bigquery:PROJECT.DATASET (transforms/src/sink_bigquery.c). opts may be
- * NULL. An unknown scheme fails with BEAM_ERR_NOT_FOUND
+ * (sink_pubsub.h), bigquery:PROJECT.DATASET (transforms/src/sink_bigquery.c) and
+ * postgres:CONNINFO (a libpq connection string, "host=h port=p dbname=d user=u" or
+ * "postgresql://u@h:p/d"; the password best comes from PGPASSWORD or ~/.pgpass so it stays
+ * off command lines). opts may be NULL. An unknown scheme fails with BEAM_ERR_NOT_FOUND
  * and a message listing the known schemes. */
 beam_status beam_sink_open(const char *uri, const beam_sink_options *opts, beam_sink **out,
                            beam_error *err);
@@ -275,6 +278,15 @@ beam_status beam_sink_file_open(const char *dir, const beam_sink_options *opts, 
 /* bigquery:PROJECT.DATASET[?endpoint=URL&load_threshold=ROWS&...]: see sink_bigquery.c. */
 beam_status beam_sink_bigquery_open(const char *location, const beam_sink_options *opts,
                                     beam_sink **out, beam_error *err);
+/* PostgreSQL (sink_postgres.c): binary COPY, one transaction per bundle, bundle ids in
+ * `_beam_bundles`. Tables are created in a transaction of their own even inside a bundle
+ * (so concurrent workers never wait on each other's bundles to create one): an aborted
+ * bundle leaves no rows but may leave the empty tables it created. A lost connection is
+ * re-established with backoff; inside a bundle the bundle is claimed again and its rows
+ * replayed (up to 16 MB of them; bigger bundles fail with BEAM_ERR_IO for the caller to
+ * retry). no_sync sets synchronous_commit=off. */
+beam_status beam_sink_postgres_open(const char *conninfo, const beam_sink_options *opts, beam_sink **out,
+                                    beam_error *err);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,556 @@
+/* The PostgreSQL sink against a real server: run under with_postgres.sh, which sets
+ * BEAM_PG_CONNINFO and BEAM_PG_RESTART (see that script). Checks go through a second
+ * libpq connection, as any reader of the database would see the rows. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+#include <libpq-fe.h>
+
+#include "beam/transforms/sink.h"
+#include "beam/value.h"
+#include "../unit/sink_test_util.h"
+
+static void restart_server(void);
+
+static const char *conninfo(void) {
+  const char *c = getenv("BEAM_PG_CONNINFO");
+  if (!c) fail_msg("BEAM_PG_CONNINFO is not set: run under tests/postgres/with_postgres.sh");
+  return c;
+}
+
+static PGconn *reader(void) {
+  PGconn *c = PQconnectdb(conninfo());
+  if (PQstatus(c) != CONNECTION_OK) fail_msg("reader connection: %s", PQerrorMessage(c));
+  PQclear(PQexec(c, "SET client_min_messages = warning"));
+  return c;
+}
+
+static void sql(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void sql(const char *fmt, ...) {
+  char q[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(q, sizeof q, fmt, ap);
+  va_end(ap);
+  PGconn *c = reader();
+  PGresult *r = PQexec(c, q);
+  ExecStatusType st = PQresultStatus(r);
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) fail_msg("%s: %s", q, PQerrorMessage(c));
+  PQclear(r);
+  PQfinish(c);
+}
+
+/* The first column of the first row of a query, as text ("" for NULL). */
+static char *query1(const char *q) {
+  PGconn *c = reader();
+  PGresult *r = PQexec(c, "SET extra_float_digits = 3; SET TIME ZONE 'UTC'");
+  PQclear(r);
+  r = PQexec(c, q);
+  if (PQresultStatus(r) != PGRES_TUPLES_OK) fail_msg("%s: %s", q, PQerrorMessage(c));
+  char *out = strdup(PQntuples(r) ? PQgetvalue(r, 0, 0) : "(no rows)");
+  PQclear(r);
+  PQfinish(c);
+  return out;
+}
+
+static long count_rows(const char *table) {
+  char q[256];
+  snprintf(q, sizeof q, "SELECT count(*) FROM \"%s\"", table);
+  char *v = query1(q);
+  long n = atol(v);
+  free(v);
+  return n;
+}
+
+static beam_sink *open_sink(void) {
+  beam_sink *s = NULL;
+  beam_error err = {0};
+  char uri[512];
+  snprintf(uri, sizeof uri, "postgres:%s", conninfo());
+  if (beam_sink_open(uri, NULL, &s, &err) != BEAM_OK) fail_msg("open: %s", err.message);
+  return s;
+}
+
+static void ensure(beam_sink *s, const char *table, const beam_etl_schema *schema) {
+  beam_error err = {0};
+  if (beam_sink_ensure_table(s, table, schema, &err) != BEAM_OK) fail_msg("ensure %s: %s", table, err.message);
+}
+
+/* Writes n rows "<prefix>-k" (k = 0..n-1) of the all-types schema; asserts no rejection. */
+static void write_n(beam_sink *s, const char *table, const char *prefix, int n) {
+  beam_value v[8];
+  char name[64];
+  beam_error err = {0};
+  for (int k = 0; k < n; k++) {
+    snprintf(name, sizeof name, "%s-%d", prefix, k);
+    sink_test_full_values(v, name, k);
+    beam_etl_row row = sink_test_row(v);
+    beam_sink_row_errors rej = BEAM_SINK_ROW_ERRORS_INIT;
+    if (beam_sink_write_rows(s, table, &row, 1, &rej, &err) != BEAM_OK) fail_msg("write: %s", err.message);
+    assert_int_equal(rej.len, 0);
+    beam_sink_row_errors_free(&rej);
+  }
+}
+
+static void commit(beam_sink *s) {
+  beam_error err = {0};
+  if (beam_sink_commit(s, &err) != BEAM_OK) fail_msg("commit: %s", err.message);
+}
+
+static void begin(beam_sink *s, const char *id) {
+  beam_error err = {0};
+  if (beam_sink_begin(s, id, &err) != BEAM_OK) fail_msg("begin %s: %s", id, err.message);
+}
+
+/* A bundle id of its own per run: the database outlives a test. */
+static const char *fresh_id(const char *tag) {
+  static char id[128];
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  snprintf(id, sizeof id, "%s-%lld.%09ld", tag, (long long)ts.tv_sec, ts.tv_nsec);
+  return id;
+}
+
+static void test_bad_conninfo_fails_fast(void **state) {
+  (void)state;
+  beam_sink *s = NULL;
+  beam_error err = {0};
+  /* Port 1 on loopback: refused at once, never a hang. */
+  assert_int_equal(beam_sink_open("postgres:host=127.0.0.1 port=1 connect_timeout=2", NULL, &s, &err), BEAM_ERR_IO);
+  assert_null(s);
+  assert_non_null(strstr(err.message, "cannot connect"));
+  char known[256];
+  assert_non_null(strstr(beam_sink_known_schemes(known, sizeof known), "postgres"));
+}
+
+/* An error no retry can fix fails at once with the server's own message. */
+static void test_permission_denied_fails_loudly(void **state) {
+  (void)state;
+  sql("DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'beam_limited') THEN "
+      "CREATE ROLE beam_limited LOGIN; END IF; END$$");
+  sql("REVOKE CREATE ON SCHEMA public FROM PUBLIC");
+  char uri[512];
+  snprintf(uri, sizeof uri, "postgres:%s user=beam_limited", conninfo());
+  beam_sink *s = NULL;
+  beam_error err = {0};
+  time_t t0 = time(NULL);
+  beam_status st = beam_sink_open(uri, NULL, &s, &err);
+  assert_true(time(NULL) - t0 < 5);
+  if (st == BEAM_OK) { /* _beam_bundles already existed: then creating a table fails */
+    st = beam_sink_ensure_table(s, "pg_denied", &sink_test_schema, &err);
+    beam_sink_free(s);
+  }
+  assert_int_equal(st, BEAM_ERR_INVALID_ARG);
+  assert_non_null(strstr(err.message, "permission denied"));
+  assert_non_null(strstr(err.message, "beam_test@127.0.0.1"));
+}
+
+static void test_create_check_and_cache(void **state) {
+  (void)state;
+  sql("DROP TABLE IF EXISTS \"pg_create\", \"pg_other\"");
+  beam_sink *s = open_sink();
+  ensure(s, "pg_create", &sink_test_schema);
+  ensure(s, "pg_create", &sink_test_schema); /* cached */
+  char *types = query1("SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod) || "
+                       "CASE WHEN attnotnull THEN ' not null' ELSE '' END, ', ' ORDER BY attnum) "
+                       "FROM pg_attribute WHERE attrelid = '\"pg_create\"'::regclass AND attnum > 0");
+  assert_string_equal(types, "s text not null, i bigint, f double precision, n numeric, b boolean, "
+                             "ts timestamp with time zone, d date, by bytea");
+  free(types);
+  /* A table that exists with other columns is an error naming each difference. */
+  sql("CREATE TABLE \"pg_other\" (s text, i integer, extra text)");
+  beam_error err = {0};
+  assert_int_equal(beam_sink_ensure_table(s, "pg_other", &sink_test_schema, &err), BEAM_ERR_INVALID_ARG);
+  assert_non_null(strstr(err.message, "column i is integer, the schema wants bigint"));
+  assert_non_null(strstr(err.message, "missing column f double precision"));
+  assert_non_null(strstr(err.message, "extra column extra text"));
+  /* Reserved and invalid names. */
+  assert_int_equal(beam_sink_ensure_table(s, "_beam_bundles", &sink_test_schema, &err), BEAM_ERR_INVALID_ARG);
+  assert_int_equal(beam_sink_ensure_table(s, "x; DROP TABLE y", &sink_test_schema, &err), BEAM_ERR_INVALID_ARG);
+  beam_sink_free(s);
+}
+
+static void test_types_round_trip(void **state) {
+  (void)state;
+  sql("DROP TABLE IF EXISTS \"pg_types\"");
+  beam_sink *s = open_sink();
+  ensure(s, "pg_types", &sink_test_schema);
+  begin(s, fresh_id("types"));
+  static const char tricky[] = "tab\there \"quoted\" back\\slash\nnew line, caf\xc3\xa9 \xe2\x82\xac";
+  static const char *numerics[] = {"0", "-12.5", "12345678901234567890123456789.123456789", "0.0001", "10000",
+                                   "-0.000000001", ".5", "unused: row 7 is all nulls"};
+  static const char *numerics_back[] = {"0", "-12.5", "12345678901234567890123456789.123456789", "0.0001", "10000",
+                                        "-0.000000001", "0.5"};
+  enum { N = 8 };
+  beam_value v[N][8];
+  beam_etl_row rows[N];
+  char names[N][16];
+  for (int k = 0; k < N; k++) {
+    snprintf(names[k], sizeof names[k], "r%d", k);
+    sink_test_full_values(v[k], k == 0 ? tricky : names[k], k);
+    v[k][3] = beam_value_string(numerics[k], strlen(numerics[k]));
+    rows[k] = sink_test_row(v[k]);
+  }
+  v[1][1] = beam_value_int64(INT64_MIN);
+  v[2][1] = beam_value_int64(INT64_MAX);
+  v[1][2] = beam_value_double(-0.1);
+  v[2][2] = beam_value_double(1e308);
+  v[3][2] = beam_value_double(5e-324);
+  v[1][4] = beam_value_bool(false);
+  v[1][5] = beam_value_int64(-1);               /* 1969-12-31T23:59:59.999999Z */
+  v[2][5] = beam_value_int64(-62135596800000000LL); /* 0001-01-01 */
+  v[1][6] = beam_value_int64(-1);               /* 1969-12-31 */
+  v[1][7] = beam_value_bytes("", 0);
+  sink_test_null_values(v[7], "nulls");
+  beam_sink_row_errors rej = BEAM_SINK_ROW_ERRORS_INIT;
+  beam_error err = {0};
+  if (beam_sink_write_rows(s, "pg_types", rows, N, &rej, &err) != BEAM_OK) fail_msg("write: %s", err.message);
+  assert_int_equal(rej.len, 0);
+  commit(s);
+  char *got = query1("SELECT s FROM pg_types WHERE i = 0");
+  assert_string_equal(got, tricky);
+  free(got);
+  /* Sorted by s: "nulls", r1 .. r6, then the tricky one (row 0). */
+  got = query1("SELECT string_agg(coalesce(n::text, '-'), ',' ORDER BY s COLLATE \"C\") FROM pg_types");
+  char want[512] = "-";
+  for (int k = 1; k <= N - 1; k++) {
+    strcat(want, ",");
+    strcat(want, numerics_back[k % (N - 1)]);
+  }
+  assert_string_equal(got, want);
+  free(got);
+  got = query1("SELECT concat_ws('|', i, f, b, ts, d, encode(\"by\", 'hex')) FROM pg_types WHERE s = 'r1'");
+  assert_string_equal(got, "-9223372036854775808|-0.1|f|1969-12-31 23:59:59.999999+00|1969-12-31|");
+  free(got);
+  got = query1("SELECT concat_ws('|', i, f, ts) FROM pg_types WHERE s = 'r2'");
+  assert_string_equal(got, "9223372036854775807|1e+308|0001-01-01 00:00:00+00");
+  free(got);
+  got = query1("SELECT concat_ws('|', f, b, ts, d, encode(\"by\", 'hex')) FROM pg_types WHERE s = 'r3'");
+  assert_string_equal(got, "5e-324|t|2024-01-02 03:04:05.123456+00|2024-01-02|00ff10");
+  free(got);
+  got = query1("SELECT concat_ws('|', s, i IS NULL, f IS NULL, n IS NULL, b IS NULL, ts IS NULL, d IS NULL, "
+               "\"by\" IS NULL) FROM pg_types WHERE s = 'nulls'");
+  assert_string_equal(got, "nulls|t|t|t|t|t|t|t");
+  free(got);
+  beam_sink_row_errors_free(&rej);
+  beam_sink_free(s);
+}
+
+static void test_abort_leaves_nothing(void **state) {
+  (void)state;
+  sql("DROP TABLE IF EXISTS \"pg_abort\"");
+  beam_sink *s = open_sink();
+  begin(s, fresh_id("abort"));
+  ensure(s, "pg_abort", &sink_test_schema);
+  write_n(s, "pg_abort", "a", 50);
+  assert_int_equal(count_rows("pg_abort"), 0); /* not visible before commit */
+  beam_sink_abort(s);
+  assert_int_equal(count_rows("pg_abort"), 0);
+  /* Closing with a bundle open discards it too. */
+  begin(s, fresh_id("abort-close"));
+  write_n(s, "pg_abort", "b", 5);
+  beam_error err = {0};
+  assert_int_equal(beam_sink_close(s, &err), BEAM_OK);
+  beam_sink_free(s);
+  assert_int_equal(count_rows("pg_abort"), 0);
+}
+
+static void test_retried_bundle_writes_once(void **state) {
+  (void)state;
+  sql("DROP TABLE IF EXISTS \"pg_retry\"");
+  beam_sink *s = open_sink();
+  ensure(s, "pg_retry", &sink_test_schema);
+  char id[128];
+  snprintf(id, sizeof id, "%s", fresh_id("retry"));
+  begin(s, id);
+  write_n(s, "pg_retry", "r", 10);
+  commit(s);
+  assert_false(beam_sink_last_bundle_was_duplicate(s));
+  /* The runner retries the same bundle, on this sink and on another worker's. */
+  begin(s, id);
+  write_n(s, "pg_retry", "r", 10);
+  commit(s);
+  assert_true(beam_sink_last_bundle_was_duplicate(s));
+  beam_sink *other = open_sink();
+  ensure(other, "pg_retry", &sink_test_schema);
+  begin(other, id);
+  write_n(other, "pg_retry", "r", 10);
+  commit(other);
+  assert_true(beam_sink_last_bundle_was_duplicate(other));
+  assert_int_equal(count_rows("pg_retry"), 10);
+  beam_sink_stats st;
+  beam_sink_get_stats(s, &st);
+  assert_int_equal(st.rows_written, 10);
+  assert_int_equal(st.bundles_committed, 1);
+  assert_int_equal(st.bundles_duplicate, 1);
+  /* An aborted attempt does not count as committed: the next attempt writes. */
+  char id2[128];
+  snprintf(id2, sizeof id2, "%s", fresh_id("retry2"));
+  begin(s, id2);
+  write_n(s, "pg_retry", "x", 3);
+  beam_sink_abort(s);
+  begin(s, id2);
+  write_n(s, "pg_retry", "x", 3);
+  commit(s);
+  assert_false(beam_sink_last_bundle_was_duplicate(s));
+  assert_int_equal(count_rows("pg_retry"), 13);
+  beam_sink_free(other);
+  beam_sink_free(s);
+}
+
+typedef struct racer {
+  const char *id;
+  bool duplicate;
+  char error[512];
+} racer;
+
+static void *race_same_bundle(void *arg) {
+  racer *r = arg;
+  beam_sink *s = NULL;
+  beam_error err = {0};
+  char uri[512];
+  snprintf(uri, sizeof uri, "postgres:%s", conninfo());
+  beam_status st = beam_sink_open(uri, NULL, &s, &err);
+  if (st == BEAM_OK) st = beam_sink_ensure_table(s, "pg_race", &sink_test_schema, &err);
+  if (st == BEAM_OK) st = beam_sink_begin(s, r->id, &err); /* waits for the other worker */
+  beam_value v[8];
+  sink_test_full_values(v, "race", 1);
+  beam_etl_row row = sink_test_row(v);
+  if (st == BEAM_OK) st = beam_sink_write_rows(s, "pg_race", &row, 1, NULL, &err);
+  if (st == BEAM_OK) st = beam_sink_commit(s, &err);
+  if (st != BEAM_OK) snprintf(r->error, sizeof r->error, "%s", err.message);
+  r->duplicate = beam_sink_last_bundle_was_duplicate(s);
+  beam_sink_free(s);
+  return NULL;
+}
+
+static void test_concurrent_same_bundle(void **state) {
+  (void)state;
+  sql("DROP TABLE IF EXISTS \"pg_race\"");
+  beam_sink *s = open_sink();
+  ensure(s, "pg_race", &sink_test_schema);
+  racer r = {0};
+  char id[128];
+  snprintf(id, sizeof id, "%s", fresh_id("race"));
+  r.id = id;
+  begin(s, id);
+  write_n(s, "pg_race", "race", 1);
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, race_same_bundle, &r), 0);
+  struct timespec pause = {0, 300000000L}; /* the other worker is now waiting on the bundle id */
+  nanosleep(&pause, NULL);
+  commit(s);
+  pthread_join(t, NULL);
+  assert_string_equal(r.error, "");
+  assert_false(beam_sink_last_bundle_was_duplicate(s));
+  assert_true(r.duplicate);
+  assert_int_equal(count_rows("pg_race"), 1);
+  beam_sink_free(s);
+}
+
+static void test_constraint_rejects_only_bad_rows(void **state) {
+  (void)state;
+  sql("DROP TABLE IF EXISTS \"pg_reject\"");
+  beam_sink *s = open_sink();
+  ensure(s, "pg_reject", &sink_test_schema);
+  sql("ALTER TABLE \"pg_reject\" ADD CONSTRAINT i_below_100 CHECK (i < 100)");
+  enum { N = 40 };
+  beam_value v[N][8];
+  beam_etl_row rows[N];
+  char names[N][16];
+  for (int k = 0; k < N; k++) {
+    snprintf(names[k], sizeof names[k], "row%d", k);
+    sink_test_full_values(v[k], names[k], k);
+    rows[k] = sink_test_row(v[k]);
+  }
+  v[3][1] = beam_value_int64(500);                    /* the server's CHECK refuses */
+  v[17][1] = beam_value_int64(100);                   /* and this one */
+  v[5][0] = beam_value_null();                        /* NULL in REQUIRED: refused before sending */
+  v[9][3] = beam_value_string("1e5", 3);              /* NUMERIC not a plain decimal */
+  v[22][0] = beam_value_string("bad \xff utf8", 10);  /* the server refuses the encoding */
+  v[30][2] = beam_value_string("text", 4);            /* wrong kind for FLOAT64 */
+  begin(s, fresh_id("reject"));
+  beam_sink_row_errors rej = BEAM_SINK_ROW_ERRORS_INIT;
+  beam_error err = {0};
+  if (beam_sink_write_rows(s, "pg_reject", rows, N, &rej, &err) != BEAM_OK) fail_msg("write: %s", err.message);
+  size_t want[] = {3, 5, 9, 17, 22, 30};
+  assert_int_equal(rej.len, 6);
+  for (size_t k = 0; k < 6; k++) assert_int_equal(rej.items[k].index, want[k]);
+  assert_non_null(strstr(rej.items[0].reason, "i_below_100"));
+  assert_non_null(strstr(rej.items[1].reason, "REQUIRED"));
+  assert_non_null(strstr(rej.items[2].reason, "NUMERIC"));
+  assert_non_null(strstr(rej.items[3].reason, "i_below_100"));
+  assert_non_null(strstr(rej.items[4].reason, "UTF8"));
+  /* The server restarts: the replay after the reconnect leaves the refused rows out. A
+   * second write in the same bundle, all good, and the bundle commits the rest. */
+  restart_server();
+  write_n(s, "pg_reject", "more", 4);
+  commit(s);
+  assert_int_equal(count_rows("pg_reject"), N - 6 + 4);
+  beam_sink_stats st;
+  beam_sink_get_stats(s, &st);
+  assert_int_equal(st.rows_rejected, 6);
+  /* Without a rejection list, a refused row fails the call and poisons the bundle. */
+  begin(s, fresh_id("reject-null"));
+  assert_int_equal(beam_sink_write_rows(s, "pg_reject", &rows[3], 1, NULL, &err), BEAM_ERR_INVALID_ARG);
+  assert_int_equal(beam_sink_commit(s, &err), BEAM_ERR_INVALID_ARG);
+  beam_sink_abort(s);
+  assert_int_equal(count_rows("pg_reject"), N - 6 + 4);
+  beam_sink_row_errors_free(&rej);
+  beam_sink_free(s);
+}
+
+static void test_quoted_identifiers(void **state) {
+  (void)state;
+  sql("DROP TABLE IF EXISTS \"Mixed_Case\"");
+  beam_etl_field fields[] = {{"select", BEAM_ETL_STRING, BEAM_ETL_REQUIRED},
+                             {"we\"ird col", BEAM_ETL_INT64, BEAM_ETL_NULLABLE}};
+  beam_etl_schema schema = {fields, 2};
+  beam_sink *s = open_sink();
+  ensure(s, "Mixed_Case", &schema);
+  begin(s, fresh_id("quoted"));
+  beam_value v[2] = {beam_value_string("x", 1), beam_value_int64(7)};
+  beam_etl_row row = {&schema, v, {0}};
+  beam_error err = {0};
+  if (beam_sink_write_rows(s, "Mixed_Case", &row, 1, NULL, &err) != BEAM_OK) fail_msg("write: %s", err.message);
+  commit(s);
+  char *got = query1("SELECT \"select\" || ':' || \"we\"\"ird col\" FROM \"Mixed_Case\"");
+  assert_string_equal(got, "x:7");
+  free(got);
+  beam_sink_free(s);
+}
+
+static void server_cmd(const char *name) {
+  const char *cmd = getenv(name);
+  if (!cmd) fail_msg("%s is not set: run under tests/postgres/with_postgres.sh", name);
+  if (system(cmd) != 0) fail_msg("%s failed: %s", name, cmd);
+}
+
+static void restart_server(void) { server_cmd("BEAM_PG_RESTART"); }
+
+static void write_one(beam_sink *s, const char *table, const char *name) {
+  beam_value v[8];
+  sink_test_full_values(v, name, 99);
+  beam_etl_row row = sink_test_row(v);
+  beam_error err = {0};
+  if (beam_sink_write_rows(s, table, &row, 1, NULL, &err) != BEAM_OK) fail_msg("write %s: %s", name, err.message);
+}
+
+static void test_reconnect_after_restart(void **state) {
+  (void)state;
+  sql("DROP TABLE IF EXISTS \"pg_restart\"");
+  beam_sink *s = open_sink();
+  ensure(s, "pg_restart", &sink_test_schema);
+  begin(s, fresh_id("before"));
+  write_n(s, "pg_restart", "before", 5);
+  commit(s);
+  /* Between bundles: the next begin reconnects, nothing is lost. */
+  restart_server();
+  begin(s, fresh_id("after"));
+  write_n(s, "pg_restart", "after", 5);
+  commit(s);
+  assert_int_equal(count_rows("pg_restart"), 10);
+  /* Inside a bundle, before a write: the sink reconnects, claims the bundle again and
+   * replays its 5 rows, then writes the 6th. */
+  begin(s, fresh_id("during"));
+  write_n(s, "pg_restart", "during", 5);
+  restart_server();
+  write_one(s, "pg_restart", "during-late");
+  commit(s);
+  assert_false(beam_sink_last_bundle_was_duplicate(s));
+  assert_int_equal(count_rows("pg_restart"), 16);
+  /* Before ensuring a new table inside the bundle: replayed there. */
+  sql("DROP TABLE IF EXISTS \"pg_restart3\"");
+  begin(s, fresh_id("ensure"));
+  write_n(s, "pg_restart", "ensure", 2);
+  restart_server();
+  ensure(s, "pg_restart3", &sink_test_schema);
+  write_n(s, "pg_restart3", "ensure", 1);
+  commit(s);
+  assert_int_equal(count_rows("pg_restart"), 18);
+  assert_int_equal(count_rows("pg_restart3"), 1);
+  /* Before the commit: replayed at commit. */
+  begin(s, fresh_id("commit"));
+  write_n(s, "pg_restart", "commit", 3);
+  restart_server();
+  commit(s);
+  assert_int_equal(count_rows("pg_restart"), 21);
+  /* The table cache survives reconnects; ensure_table after a restart reconnects too. */
+  restart_server();
+  ensure(s, "pg_restart", &sink_test_schema);
+  sql("DROP TABLE IF EXISTS \"pg_restart2\"");
+  restart_server();
+  ensure(s, "pg_restart2", &sink_test_schema);
+  beam_sink_free(s);
+}
+
+static void test_lost_connection_unrecoverable(void **state) {
+  (void)state;
+  sql("DROP TABLE IF EXISTS \"pg_big\"");
+  beam_sink *s = open_sink();
+  ensure(s, "pg_big", &sink_test_schema);
+  /* A bundle bigger than the replay log (16 MB): a lost connection fails it loudly. */
+  enum { BIG = 64 * 1024, N = 300 };
+  char *blob = malloc(BIG);
+  memset(blob, 'x', BIG);
+  begin(s, fresh_id("big"));
+  beam_value v[8];
+  beam_etl_row row = sink_test_row(v);
+  beam_error err = {0};
+  for (int k = 0; k < N; k++) {
+    sink_test_full_values(v, "big", k);
+    v[7] = beam_value_bytes(blob, BIG);
+    if (beam_sink_write_rows(s, "pg_big", &row, 1, NULL, &err) != BEAM_OK) fail_msg("write: %s", err.message);
+  }
+  restart_server();
+  assert_int_equal(beam_sink_write_rows(s, "pg_big", &row, 1, NULL, &err), BEAM_ERR_IO);
+  assert_non_null(strstr(err.message, "too big to replay"));
+  beam_sink_abort(s);
+  assert_int_equal(count_rows("pg_big"), 0);
+  /* The retry of the bundle (from the start) goes through. */
+  begin(s, fresh_id("big-retry"));
+  write_one(s, "pg_big", "small");
+  commit(s);
+  assert_int_equal(count_rows("pg_big"), 1);
+  free(blob);
+  /* A server that stays away: the sink gives up after its reconnect budget (~20 s), with
+   * libpq's reason, and works again once the server is back. */
+  server_cmd("BEAM_PG_STOP");
+  time_t t0 = time(NULL);
+  beam_status st = beam_sink_begin(s, fresh_id("down"), &err);
+  time_t waited = time(NULL) - t0;
+  server_cmd("BEAM_PG_START");
+  assert_int_equal(st, BEAM_ERR_IO);
+  assert_non_null(strstr(err.message, "reconnects failed"));
+  assert_true(waited >= 10 && waited <= 60);
+  begin(s, fresh_id("back"));
+  write_one(s, "pg_big", "back");
+  commit(s);
+  assert_int_equal(count_rows("pg_big"), 2);
+  beam_sink_free(s);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_bad_conninfo_fails_fast),
+      cmocka_unit_test(test_permission_denied_fails_loudly),
+      cmocka_unit_test(test_create_check_and_cache),
+      cmocka_unit_test(test_types_round_trip),
+      cmocka_unit_test(test_abort_leaves_nothing),
+      cmocka_unit_test(test_retried_bundle_writes_once),
+      cmocka_unit_test(test_concurrent_same_bundle),
+      cmocka_unit_test(test_constraint_rejects_only_bad_rows),
+      cmocka_unit_test(test_quoted_identifiers),
+      cmocka_unit_test(test_reconnect_after_restart),
+      cmocka_unit_test(test_lost_connection_unrecoverable),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
