@@ -63,6 +63,16 @@ int beam_etl_schema_find(const beam_etl_schema *s, const char *name) {
   return -1;
 }
 
+bool beam_etl_schema_equal(const beam_etl_schema *a, const beam_etl_schema *b, bool with_modes) {
+  if (a == b) return true;
+  if (a->n_fields != b->n_fields) return false;
+  for (size_t i = 0; i < a->n_fields; i++)
+    if (strcmp(a->fields[i].name, b->fields[i].name) != 0 || a->fields[i].type != b->fields[i].type ||
+        (with_modes && a->fields[i].mode != b->fields[i].mode))
+      return false;
+  return true;
+}
+
 /* String literals are char[] in C, so they initialise the non-const name pointers; the
  * schemas are never written through them. */
 static beam_etl_field etl_dead_letter_fields[] = {

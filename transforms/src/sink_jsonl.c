@@ -330,12 +330,7 @@ static beam_status jl_ensure_table(beam_sink *s, const char *table, const beam_e
   jsonl_sink *j = (jsonl_sink *)s;
   jl_table *t = table_find(j, table);
   if (t) {
-    if (t->schema == schema) return BEAM_OK;
-    bool same = t->schema->n_fields == schema->n_fields;
-    for (size_t i = 0; same && i < schema->n_fields; i++)
-      same = strcmp(t->schema->fields[i].name, schema->fields[i].name) == 0 &&
-             t->schema->fields[i].type == schema->fields[i].type;
-    if (same) return BEAM_OK;
+    if (beam_etl_schema_equal(t->schema, schema, false)) return BEAM_OK;
     return beam_error_set(err, BEAM_ERR_INVALID_ARG,
                           "jsonl %s: table %s already ensured on this sink with another schema",
                           j->dir, table);

@@ -123,16 +123,6 @@ static const char *pg_type(beam_etl_type t) {
   return "?";
 }
 
-static bool schemas_equal(const beam_etl_schema *a, const beam_etl_schema *b) {
-  if (a == b) return true;
-  if (a->n_fields != b->n_fields) return false;
-  for (size_t i = 0; i < a->n_fields; i++)
-    if (strcmp(a->fields[i].name, b->fields[i].name) != 0 || a->fields[i].type != b->fields[i].type ||
-        a->fields[i].mode != b->fields[i].mode)
-      return false;
-  return true;
-}
-
 static pg_table *table_find(pg_sink *p, const char *name) {
   if (p->last_table < p->n_tables && strcmp(p->tables[p->last_table].name, name) == 0)
     return &p->tables[p->last_table];
@@ -281,7 +271,7 @@ static beam_status pg_ensure_table(beam_sink *s, const char *table, const beam_e
   pg_sink *p = (pg_sink *)s;
   pg_table *t = table_find(p, table);
   if (t) {
-    if (schemas_equal(t->schema, schema)) return BEAM_OK;
+    if (beam_etl_schema_equal(t->schema, schema, true)) return BEAM_OK;
     return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: table %s already ensured on this sink with another schema",
                           p->who, table);
   }

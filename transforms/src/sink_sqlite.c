@@ -110,16 +110,6 @@ static sq_table *table_find(sqlite_sink *q, const char *name) {
   return NULL;
 }
 
-static bool schemas_equal(const beam_etl_schema *a, const beam_etl_schema *b) {
-  if (a == b) return true;
-  if (a->n_fields != b->n_fields) return false;
-  for (size_t i = 0; i < a->n_fields; i++)
-    if (strcmp(a->fields[i].name, b->fields[i].name) != 0 || a->fields[i].type != b->fields[i].type ||
-        a->fields[i].mode != b->fields[i].mode)
-      return false;
-  return true;
-}
-
 /* Compares the live table's columns with the schema: same names (SQLite compares them
  * case-insensitively), same declared types; order and NOT NULL may differ (inserts name
  * their columns; a stricter NOT NULL only rejects rows, which are reported). Returns
@@ -256,7 +246,7 @@ static beam_status sq_ensure_table(beam_sink *s, const char *table, const beam_e
   sqlite_sink *q = (sqlite_sink *)s;
   sq_table *t = table_find(q, table);
   if (t) {
-    if (schemas_equal(t->schema, schema)) return BEAM_OK;
+    if (beam_etl_schema_equal(t->schema, schema, true)) return BEAM_OK;
     return beam_error_set(err, BEAM_ERR_INVALID_ARG,
                           "sqlite %s: table %s already ensured on this sink with another schema",
                           q->path, table);

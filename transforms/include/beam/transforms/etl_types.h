@@ -51,6 +51,9 @@ beam_status beam_etl_type_parse(const char *name, beam_etl_type *out);
 const char *beam_etl_type_name(beam_etl_type t);
 /* Index of a field by name, or -1. */
 int beam_etl_schema_find(const beam_etl_schema *s, const char *name);
+/* True when both have the same fields in the same order, by name and type (and mode when
+ * with_modes): what a sink asks when a table is ensured a second time. */
+bool beam_etl_schema_equal(const beam_etl_schema *a, const beam_etl_schema *b, bool with_modes);
 
 /* Where a record came from: what the dead letter reports. */
 typedef struct beam_etl_origin {
