@@ -103,6 +103,14 @@ beam_status beam_dataflow_list_messages(beam_dataflow_client *c, const char *job
   return s;
 }
 
+beam_status beam_dataflow_get_metrics(beam_dataflow_client *c, const char *job_id, json_t **out, beam_error *err) {
+  beam_buf url = BEAM_BUF_INIT;
+  beam_status s = job_url(c, job_id, "/metrics", &url, err);
+  if (s == BEAM_OK) s = call(c, "GET", (const char *)url.data, NULL, out, err);
+  beam_buf_free(&url);
+  return s;
+}
+
 beam_status beam_dataflow_cancel_job(beam_dataflow_client *c, const char *job_id, beam_error *err) {
   beam_buf url = BEAM_BUF_INIT;
   json_t *body = json_pack("{s:s}", "requestedState", "JOB_STATE_CANCELLED");

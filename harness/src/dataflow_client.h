@@ -27,6 +27,8 @@ beam_status beam_dataflow_get_job(beam_dataflow_client *c, const char *job_id, j
 /* One page of job messages (page_token NULL: the first); *out is the ListJobMessagesResponse. */
 beam_status beam_dataflow_list_messages(beam_dataflow_client *c, const char *job_id, const char *page_token,
                                         json_t **out, beam_error *err);
+/* The job's metrics (JobMetrics: metrics[] of MetricUpdate). */
+beam_status beam_dataflow_get_metrics(beam_dataflow_client *c, const char *job_id, json_t **out, beam_error *err);
 beam_status beam_dataflow_cancel_job(beam_dataflow_client *c, const char *job_id, beam_error *err);
 /* The id of the active job named name (into id), or BEAM_ERR_NOT_FOUND. */
 beam_status beam_dataflow_find_active_job(beam_dataflow_client *c, const char *name, char *id, size_t cap,

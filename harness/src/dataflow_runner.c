@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include "beam/dataflow.h"
+#include "beam/dofn.h"
 #include "dataflow_client.h"
 #include "dataflow_stage.h"
+#include "portable_metrics.h"
 
 static volatile sig_atomic_t interrupted;
 
@@ -153,6 +155,37 @@ static beam_status follow(beam_dataflow_client *c, const char *job_id, const bea
   return s;
 }
 
+/* User counters of a finished job, as the local runner reports them: MetricUpdates of origin
+ * "user" whose context names the step (our transform id) and namespace; the committed values
+ * only (Dataflow also reports tentative ones, context tentative=true, counting retried work). */
+static void read_counters(beam_dataflow_client *c, const char *job_id, beam_run_result *result, bool quiet) {
+  json_t *m = NULL;
+  beam_error err = {0};
+  if (beam_dataflow_get_metrics(c, job_id, &m, &err) != BEAM_OK) {
+    if (!quiet) fprintf(stderr, "dataflow: cannot read the job's counters: %s\n", err.message);
+    return;
+  }
+  size_t i;
+  json_t *u;
+  json_array_foreach(json_object_get(m, "metrics"), i, u) {
+    const json_t *name = json_object_get(u, "name"), *ctx = json_object_get(name, "context");
+    const char *origin = json_string_value(json_object_get(name, "origin"));
+    const char *metric = json_string_value(json_object_get(name, "name"));
+    const char *step = json_string_value(json_object_get(ctx, "step"));
+    const char *ns = json_string_value(json_object_get(ctx, "namespace"));
+    const char *tentative = json_string_value(json_object_get(ctx, "tentative"));
+    const json_t *scalar = json_object_get(u, "scalar");
+    if (!origin || strcmp(origin, "user") != 0 || !metric || !step || (tentative && strcmp(tentative, "true") == 0) ||
+        !json_is_number(scalar))
+      continue;
+    char qualified[256];
+    if (ns && *ns && strcmp(ns, BEAM_COUNTER_DEFAULT_NAMESPACE) != 0)
+      snprintf(qualified, sizeof qualified, "%s:%s", ns, metric), metric = qualified;
+    beam_run_result_add_counter(result, step, metric, (int64_t)json_number_value(scalar));
+  }
+  json_decref(m);
+}
+
 /* Creates the job; a taken name gets a message saying what to do. */
 static beam_status create_job(beam_dataflow_client *c, json_t *job, const beam_dataflow_options *o,
                               const char *job_name, char *job_id, size_t cap, beam_error *err) {
@@ -215,7 +248,7 @@ static beam_status write_template(const json_t *job, const char *where, bool qui
 }
 
 static beam_status submit(const beam_buf *pipeline, const beam_dataflow_stage *st, const beam_dataflow_options *o,
-                          const char *job_name, beam_error *err) {
+                          const char *job_name, beam_run_result *result, beam_error *err) {
   json_t *job = NULL;
   beam_status s = beam_dataflow_job_json(pipeline->data, pipeline->len, o, job_name, st->pipeline_url, st->worker_url,
                                          &job, err);
@@ -244,6 +277,7 @@ static beam_status submit(const beam_buf *pipeline, const beam_dataflow_stage *s
     fprintf(stderr, "dataflow: created job %s (%s): https://console.cloud.google.com/dataflow/jobs/%s/%s?project=%s\n",
             job_id, job_name, o->region, job_id, o->project);
   if (s == BEAM_OK && !o->detach) s = follow(&c, job_id, o, err);
+  if (s == BEAM_OK && !o->detach && result) read_counters(&c, job_id, result, o->quiet);
   if (c.base) beam_dataflow_client_close(&c);
   return s;
 }
@@ -272,7 +306,7 @@ beam_status beam_run_dataflow(const uint8_t *pipeline_proto, size_t len, const b
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
   }
-  if (s == BEAM_OK) s = submit(&pipeline, &st, o, name, err);
+  if (s == BEAM_OK) s = submit(&pipeline, &st, o, name, result, err);
   if (watch) {
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);

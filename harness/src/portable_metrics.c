@@ -21,7 +21,7 @@ static const char *label(const PIPE(MonitoringInfo) *m, const char *key) {
   return NULL;
 }
 
-static beam_status add_counter(beam_run_result *r, const char *transform, const char *name, int64_t v) {
+beam_status beam_run_result_add_counter(beam_run_result *r, const char *transform, const char *name, int64_t v) {
   for (size_t i = 0; i < r->n_counters; i++)
     if (strcmp(r->counters[i].transform_id, transform) == 0 && strcmp(r->counters[i].name, name) == 0) {
       r->counters[i].value += v;
@@ -74,7 +74,7 @@ beam_status beam_portable_job_counters(beam_grpc_channel *ch, const char *job_id
     beam_reader rd = beam_reader_make(mi->payload.data, mi->payload.len);
     int64_t v = 0;
     if (beam_coder_decode_varint_i64(&rd, &v) != BEAM_OK) continue;
-    if (add_counter(result, transform, name, v) != BEAM_OK) s = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+    if (beam_run_result_add_counter(result, transform, name, v) != BEAM_OK) s = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   }
   JOB_FN(get_job_metrics_response__free_unpacked)(r, NULL);
   return s;

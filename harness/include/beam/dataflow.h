@@ -99,8 +99,8 @@ beam_status beam_dataflow_job_json(const uint8_t *pipeline_proto, size_t len,
                                    const char *pipeline_url, const char *worker_url,
                                    json_t **out, beam_error *err);
 
-/* Submits and (unless detach/dry_run) follows the job; see above. result (may be NULL)
- * gets the elapsed time (Dataflow's counters are not read back yet). */
+/* Submits and (unless detach/dry_run) follows the job; see above. result (may be NULL) gets
+ * the elapsed time and, after DONE, the job's committed user counters (jobs.getMetrics). */
 beam_status beam_run_dataflow(const uint8_t *pipeline_proto, size_t len,
                               const beam_dataflow_options *o, beam_run_result *result,
                               beam_error *err);

@@ -74,7 +74,24 @@ print('ok: dry run Job conforms to dataflow.v1b3 and carries the portable-submis
 PY
 
 echo "== a job that ends DONE"
-start_fake done
+# The counters Dataflow reports for the sample (committed ones; a tentative copy and a system
+# metric must be ignored), which file_etl's summary shows.
+python3 - "$work/metrics.json" <<'PY'
+import json, sys
+def user(step, name, v, ns='beam-c', tentative=False):
+    ctx = {'step': step, 'namespace': ns}
+    if tentative:
+        ctx['tentative'] = 'true'
+    return {'name': {'origin': 'user', 'name': name, 'context': ctx}, 'scalar': v, 'kind': 'Sum', 'cumulative': True}
+m = [user('ListFiles', 'files', 3), user('ReadAndProcess', 'records', 133), user('ReadAndProcess', 'filtered', 1),
+     user('ReadAndProcess', 'bytes_read', 11200), user('DedupePick', 'deduplicated', 2),
+     user('Write', 'written.events_inventory', 41), user('Write', 'written.events_order', 40),
+     user('Write', 'written.events_other', 1), user('Write', 'written.events_user_activity', 41),
+     user('Write', 'written._dead_letter', 7), user('ReadAndProcess', 'records', 999, tentative=True),
+     {'name': {'origin': 'dataflow/v1b3', 'name': 'ElementCount', 'context': {'original_name': 'x'}}, 'scalar': 5}]
+json.dump(m, open(sys.argv[1], 'w'))
+PY
+start_fake done --dataflow-metrics "$work/metrics.json"
 "$file_etl" "${common[@]}" --job_name=etl-done --dump_pipeline="$work/submitted.pb" --stage_worker \
   --dataflow_endpoint="http://127.0.0.1:$api_port" > "$work/done.out" 2> "$work/done.err" || {
   cat "$work/done.err" "$work/done.stderr" >&2; fail "DONE job exited non-zero"; }
@@ -83,7 +100,9 @@ for s in PENDING RUNNING DONE; do
   [[ $(grep -c "job .* is $s\$" "$work/done.err") == 1 ]] || { cat "$work/done.err" >&2; fail "state $s not printed exactly once"; }
 done
 [[ $(grep -c "Job state JOB_STATE_RUNNING." "$work/done.err") == 1 ]] || fail "a job message was not printed exactly once"
-grep -q "runner dataflow (test-project, europe-west1)" "$work/done.out" || { cat "$work/done.out"; fail "no summary"; }
+grep -q "3 files, 133 records, .*runner dataflow (test-project, europe-west1)" "$work/done.out" || { cat "$work/done.out"; fail "no summary"; }
+grep -q "events_user_activity *41 rows" "$work/done.out" && grep -q "_dead_letter *7 rows" "$work/done.out" ||
+  { cat "$work/done.out"; fail "the summary does not show the job's counters"; }
 url=$(python3 -c "
 import json,sys
 for l in open('$api_log'):

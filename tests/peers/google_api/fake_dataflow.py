@@ -2,9 +2,11 @@
 each jobs.get moves it one step along --dataflow-states (default PENDING, RUNNING, DONE) and
 adds a job message for every state it enters; a FAILED state's message is
 --dataflow-fail-message. jobs.update with requestedState JOB_STATE_CANCELLED cancels;
-flexTemplates.launch creates a job from the launch parameters."""
+flexTemplates.launch creates a job from the launch parameters; jobs.getMetrics answers the
+MetricUpdates of --dataflow-metrics FILE (a JSON list)."""
 
 import datetime
+import json
 import re
 import threading
 
@@ -106,6 +108,16 @@ def register(server):
         add_message(job['id'], 'Job cancelled by request.')
       return 200, job
 
+  metrics_file = getattr(server.args, 'dataflow_metrics', '')
+
+  def get_metrics(req):
+    with lock:
+      job = jobs.get(req.params.get('jobId'))
+    if not job:
+      return google_error(404, 'Job %s not found' % req.params.get('jobId'), 'NOT_FOUND')
+    metrics = json.load(open(metrics_file)) if metrics_file else []
+    return 200, {'metricTime': _now(), 'metrics': metrics}
+
   def list_jobs(req):
     active_only = (req.query.get('filter') or [''])[0] == 'ACTIVE'
     with lock:
@@ -126,6 +138,7 @@ def register(server):
       'dataflow.projects.locations.jobs.create': create,
       'dataflow.projects.locations.jobs.get': get,
       'dataflow.projects.locations.jobs.list': list_jobs,
+      'dataflow.projects.locations.jobs.getMetrics': get_metrics,
       'dataflow.projects.locations.jobs.messages.list': list_messages,
       'dataflow.projects.locations.jobs.update': update,
       'dataflow.projects.locations.flexTemplates.launch': launch_flex,

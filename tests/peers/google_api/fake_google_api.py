@@ -248,6 +248,7 @@ def main():
   ap.add_argument('--verbose', action='store_true')
   ap.add_argument('--dataflow-states', default='JOB_STATE_PENDING,JOB_STATE_RUNNING,JOB_STATE_DONE')
   ap.add_argument('--dataflow-fail-message', default='')
+  ap.add_argument('--dataflow-metrics', default='', help='JSON list of MetricUpdates for jobs.getMetrics')
   ap.add_argument('--bigquery-reject-field', action='append', default=[],
                   help='FIELD=VALUE: insertAll and load jobs refuse rows with that value (reason invalid)')
   ap.add_argument('--bigquery-rows', help='append every stored row to this file as JSON lines')
