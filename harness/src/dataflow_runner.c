@@ -36,6 +36,12 @@ static void default_job_name(char *out, size_t cap) {
   snprintf(out, cap, "beam-c-%s-%s", user, stamp);
 }
 
+/* "JOB_STATE_RUNNING" -> "RUNNING", "JOB_MESSAGE_ERROR" -> "ERROR"; anything else as it is. */
+static const char *without_prefix(const char *s, const char *prefix) {
+  size_t n = strlen(prefix);
+  return s && strncmp(s, prefix, n) == 0 ? s + n : s ? s : "";
+}
+
 static bool state_is_terminal(const char *s) {
   static const char *const terminal[] = {"JOB_STATE_DONE",    "JOB_STATE_FAILED",  "JOB_STATE_CANCELLED",
                                          "JOB_STATE_UPDATED", "JOB_STATE_DRAINED", NULL};
@@ -94,7 +100,8 @@ static void print_new_messages(follower *f) {
       const char *when = json_string_value(json_object_get(m, "time"));
       if (!id || !text || !seen_add(&f->seen, id)) continue;
       if (imp && strcmp(imp, "JOB_MESSAGE_ERROR") == 0) snprintf(f->last_error, sizeof f->last_error, "%s", text);
-      if (!f->quiet) fprintf(stderr, "dataflow: %s %s %s\n", when ? when : "", imp ? imp + 12 : "", text);
+      if (!f->quiet)
+        fprintf(stderr, "dataflow: %s %s %s\n", when ? when : "", without_prefix(imp, "JOB_MESSAGE_"), text);
     }
     const char *next = json_string_value(json_object_get(page, "nextPageToken"));
     if (next && *next) token = strdup(next);
@@ -141,7 +148,7 @@ static beam_status follow(beam_dataflow_client *c, const char *job_id, const bea
     const char *now = json_string_value(json_object_get(job, "currentState"));
     if (now && strcmp(now, state) != 0) {
       snprintf(state, sizeof state, "%s", now);
-      if (!o->quiet) fprintf(stderr, "dataflow: job %s is %s\n", job_id, state + 10);
+      if (!o->quiet) fprintf(stderr, "dataflow: job %s is %s\n", job_id, without_prefix(state, "JOB_STATE_"));
     }
     json_decref(job);
     print_new_messages(&f);
@@ -149,7 +156,8 @@ static beam_status follow(beam_dataflow_client *c, const char *job_id, const bea
     sleep_ms(o->poll_interval_ms);
   }
   if (s == BEAM_OK && strcmp(state, "JOB_STATE_DONE") != 0)
-    s = beam_error_set(err, BEAM_ERR_USER, "Dataflow job %s ended %s%s%s", job_id, state + 10,
+    s = beam_error_set(err, BEAM_ERR_USER, "Dataflow job %s ended %s%s%s", job_id,
+                       state[0] ? without_prefix(state, "JOB_STATE_") : "without a state",
                        f.last_error[0] ? ": " : "", f.last_error);
   seen_free(&f.seen);
   return s;
