@@ -152,7 +152,7 @@ static int run_group(const file_etl_options *o, const char *spec_text, const fil
   else snprintf(label, sizeof label, "local");
   /* Inside a runner there is no terminal to draw progress on: the runner shows it. */
   beam_etl_file_pipeline_config cfg = {(const char **)abs_inputs, g->n_inputs, spec_text, o->spec, sink, label,
-                                       (o->quiet || remote) ? "off" : o->progress, o->no_sync};
+                                       (o->quiet || remote) ? "off" : o->progress, o->no_sync, NULL};
   beam_pipeline *p = beam_pipeline_new();
   int rc = 1;
   beam_error err = {0};

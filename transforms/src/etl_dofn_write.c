@@ -15,7 +15,8 @@
  * dead-lettered in the per-file counts. For them the writer keeps, per row of the bundle,
  * its file and origin (a few words per row) to name the refused ones.
  *
- * Config: {"spec": {...}, "sink": "sqlite:out.db", "no_sync": false, "batch_rows": 0}. */
+ * Config: {"spec": {...}, "sink": "sqlite:out.db", "no_sync": false, "batch_rows": 0,
+ * "run_id": "..."} (run_id: the launch's id, from which at-least-once sinks derive record ids). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,7 @@ typedef struct write_state {
   size_t pending;
   bool in_bundle;     /* the sink bundle has begun (lazily, at the first row) */
   char *transform_id;
+  char *run_id;  /* the run's id from the config, kept for the sink (record ids) */
   beam_arena batch;   /* copies of pending rows */
   beam_etl_stats_map per_file;
   beam_buf json;
@@ -81,8 +83,11 @@ static beam_status write_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error
     cluster[i] = st->spec->schema.fields[st->spec->cluster_fields[i]].name;
   o.cluster_fields = cluster;
   o.n_cluster_fields = st->spec->n_cluster_fields < 4 ? st->spec->n_cluster_fields : 4;
+  const char *run_id = beam_etl_config_string(config, "run_id", NULL);
   st->transform_id = strdup(beam_dofn_transform_id(ctx));
-  if (!st->transform_id) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  st->run_id = run_id ? strdup(run_id) : NULL;
+  if (!st->transform_id || (run_id && !st->run_id)) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  o.run_id = st->run_id;
   return beam_sink_open(uri, &o, &st->sink, err);
 }
 
@@ -381,6 +386,7 @@ static void write_teardown(void *state) {
   beam_buf_free(&st->json);
   beam_etl_spec_free(st->spec);
   free(st->transform_id);
+  free(st->run_id);
 }
 
 const beam_dofn_def beam_etl_write_dofn = {

@@ -60,6 +60,7 @@ beam_status beam_pubsub_batch_add(beam_pubsub_batch *b, size_t data_off, const v
   }
   m->table = table;
   m->seq = b->next_seq++;
+  m->record_id[0] = '\0';
   m->encoded = encoded;
   b->n++;
   return BEAM_OK;

@@ -10,6 +10,7 @@
 
 #include "beam/buf.h"
 #include "beam/status.h"
+#include "beam/transforms/sink.h"
 #include "beam/transforms/sink_pubsub.h"
 
 /* ---- The sink URI ------------------------------------------------------------------ */
@@ -51,6 +52,9 @@ typedef struct beam_pubsub_msg {
   size_t key_off, key_len;   /* ordering key (NUL-terminated in bytes); key_len 0: none */
   uint32_t table;            /* the sink's table index */
   uint64_t seq;              /* the row's position in the bundle: the row id's suffix */
+  /* The record's id within the run (beam_sink_record_id), "" when the row has none: the
+   * row id then, so a runner's retry under a new bundle id repeats it. */
+  char record_id[BEAM_SINK_RECORD_ID_LEN + 1];
   size_t encoded;            /* beam_pubsub_message_size of this message */
 } beam_pubsub_msg;
 

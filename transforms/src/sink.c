@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sha256.h"
+
 /* ---- Rejected-row lists ------------------------------------------------------------ */
 
 void beam_sink_row_errors_reset(beam_sink_row_errors *e) {
@@ -449,4 +451,24 @@ beam_status beam_sink_open(const char *uri, const beam_sink_options *opts, beam_
   if (!location[0])
     return beam_error_set(err, BEAM_ERR_INVALID_ARG, "sink URI \"%s\" names no location", uri);
   return factory(location, opts, out, err);
+}
+
+bool beam_sink_record_id(const beam_sink_options *opts, const char *table, const beam_etl_row *row,
+                         char out[BEAM_SINK_RECORD_ID_LEN + 1]) {
+  if (!opts || !opts->run_id || !row->origin.source || row->origin.line <= 0) return false;
+  beam_sha256 h;
+  beam_error err = {0};
+  if (beam_sha256_begin(&h, &err) != BEAM_OK) return false;
+  char line[24];
+  int n = snprintf(line, sizeof line, "%lld", (long long)row->origin.line);
+  /* NUL-separated, so no two (run, table, source, line) tuples hash the same text. */
+  beam_sha256_update(&h, opts->run_id, strlen(opts->run_id) + 1);
+  beam_sha256_update(&h, table, strlen(table) + 1);
+  beam_sha256_update(&h, row->origin.source, strlen(row->origin.source) + 1);
+  beam_sha256_update(&h, line, (size_t)n);
+  char hex[BEAM_SHA256_HEX_LEN + 1];
+  beam_sha256_end_hex(&h, hex);
+  memcpy(out, hex, BEAM_SINK_RECORD_ID_LEN);
+  out[BEAM_SINK_RECORD_ID_LEN] = '\0';
+  return true;
 }

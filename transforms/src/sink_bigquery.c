@@ -20,9 +20,11 @@
  * leave part of the bundle in the table; the retry sends the same rows with the same
  * insertIds (deduplicated by BigQuery, best-effort, within its dedupe window) or the same
  * load job id (exact: the existing job is found and not run again). A bundle id already
- * committed by this sink is recognized and writes nothing. Runners that retry a bundle under
- * a new instruction id get new insertIds: rows of a half-sent failed bundle may then appear
- * twice (keying insertIds by each record's source and line instead would close that).
+ * committed by this sink is recognized and writes nothing. A runner that retries a bundle
+ * under a new instruction id sends rows read from records with the same insertIds (they are
+ * keyed by the run id and each record's source and line, beam_sink_record_id), so BigQuery
+ * drops the repeats within its dedupe window; only rows without a record (_files) carry the
+ * bundle's id.
  *
  * Memory: a bundle's rows are held (as JSON) until they are sent. So that a big bundle (the
  * local runner makes a whole file one bundle) does not hold a whole file, a table whose unsent
@@ -122,7 +124,8 @@ static beam_status bq_begin(beam_sink *s, const char *bundle_id, beam_error *err
   return BEAM_OK;
 }
 
-static beam_status push_row(bq_table *t, size_t end) {
+static beam_status push_row(bq_table *t, size_t end, const char *record_id) {
+  enum { RID = BEAM_SINK_RECORD_ID_LEN + 1 };
   if (t->n == t->cap) {
     size_t cap = t->cap ? t->cap * 2 : 256;
     size_t *ends = realloc(t->ends, cap * sizeof *ends);
@@ -131,9 +134,13 @@ static beam_status push_row(bq_table *t, size_t end) {
     size_t *seqs = realloc(t->seqs, cap * sizeof *seqs);
     if (!seqs) return BEAM_ERR_NOMEM;
     t->seqs = seqs;
+    char *rids = realloc(t->record_ids, cap * RID);
+    if (!rids) return BEAM_ERR_NOMEM;
+    t->record_ids = rids;
     t->cap = cap;
   }
   t->ends[t->n] = end;
+  memcpy(t->record_ids + t->n * RID, record_id, RID);
   t->seqs[t->n++] = t->next_seq;
   return BEAM_OK;
 }
@@ -163,8 +170,12 @@ static beam_status bq_write_rows(beam_sink *s, const char *table, const beam_etl
                                     bytes, q->max_row_bytes);
       continue;
     }
+    /* A record's own id makes its insertId, so a runner's retry under a new bundle id
+     * sends the same one; rows without a record (or a run id) fall back to the bundle's. */
+    char record_id[BEAM_SINK_RECORD_ID_LEN + 1] = "";
+    beam_sink_record_id(&s->opts, table, &rows[i], record_id);
     if (st == BEAM_OK) st = beam_buf_append_byte(&t->rows, '\n');
-    if (st == BEAM_OK) st = push_row(t, t->rows.len);
+    if (st == BEAM_OK) st = push_row(t, t->rows.len, record_id);
     /* Bounded memory: a big bundle goes out in parts (see the top of this file). */
     if (st == BEAM_OK && t->rows.len >= q->bundle_bytes) {
       if ((st = beam_bq_send_table(q, t, &t->refused, err)) != BEAM_OK) {
@@ -243,7 +254,7 @@ static void bq_free(beam_sink *s) {
   clear_bundle(q);
   for (size_t i = 0; i < q->n_tables; i++) {
     bq_table *t = &q->tables[i];
-    free(t->name), free(t->ends), free(t->seqs);
+    free(t->name), free(t->ends), free(t->seqs), free(t->record_ids);
     beam_sink_row_errors_free(&t->refused);
     beam_buf_free(&t->rows);
     beam_json_row_writer_free(&t->writer);

@@ -19,6 +19,7 @@ typedef struct bq_table {
   beam_buf rows;     /* each row's JSON object followed by '\n' (also the load job's data) */
   size_t *ends;      /* row i is rows.data[ends[i-1] (or 0) .. ends[i]-1), newline excluded */
   size_t *seqs;      /* row i's position among the bundle's rows of this table */
+  char *record_ids;  /* row i's beam_sink_record_id at [i * (BEAM_SINK_RECORD_ID_LEN + 1)], "" if none */
   size_t n, cap;
   size_t next_seq;   /* rows written to this table in the open bundle */
   beam_sink_row_errors refused; /* refused by a send made before beam_sink_send asked */

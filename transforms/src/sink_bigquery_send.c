@@ -1,10 +1,12 @@
 /* Sending a table's rows to BigQuery: tabledata.insertAll requests, or one load job.
  *
  * insertAll: requests of at most rows_per_request rows and request_bytes bytes, each row
- * with an insertId = <bundle hash>-<row's position in the bundle>-<hash of the row's JSON>:
- * a request repeated by the HTTP layer (503, dropped connection) or by a retried bundle
- * carries the same ids, and BigQuery drops rows whose insertId it saw recently in the table
- * (best-effort). The row hash keeps two runs that happen to reuse a bundle id (runners
+ * with an insertId: "rec-<record id>" for a row read from a record when the sink has a run
+ * id (beam_sink_record_id: run, table, source, line), else <bundle hash>-<row's position in
+ * the bundle>-<hash of the row's JSON>. A request repeated by the HTTP layer (503, dropped
+ * connection) or by a retried bundle - under the same bundle id, or for record ids under any
+ * - carries the same ids, and BigQuery drops rows whose insertId it saw recently in the
+ * table (best-effort). The row hash keeps two runs that happen to reuse a bundle id (runners
  * number bundles per job) from deduplicating each other's different rows.
  * skipInvalidRows is false, so a request with an invalid row inserts nothing: the invalid
  * rows come back in insertErrors with their reason (rejected: the caller dead-letters
@@ -49,8 +51,12 @@ static beam_status append_body(bq_sink *q, const bq_table *t, const size_t *idx,
   char id[96];
   for (size_t j = 0; s == BEAM_OK && j < k; j++) {
     size_t i = idx[j];
-    snprintf(id, sizeof id, "%s{\"insertId\":\"%.16s-%zu-%016" PRIx64 "\",\"json\":", j ? "," : "", q->bundle_hash,
-             t->seqs[i], fnv1a64(row_text(t, i), row_len(t, i)));
+    const char *record_id = t->record_ids + i * (BEAM_SINK_RECORD_ID_LEN + 1);
+    if (record_id[0])
+      snprintf(id, sizeof id, "%s{\"insertId\":\"rec-%s\",\"json\":", j ? "," : "", record_id);
+    else
+      snprintf(id, sizeof id, "%s{\"insertId\":\"%.16s-%zu-%016" PRIx64 "\",\"json\":", j ? "," : "",
+               q->bundle_hash, t->seqs[i], fnv1a64(row_text(t, i), row_len(t, i)));
     s = beam_buf_append_str(b, id);
     if (s == BEAM_OK) s = beam_buf_append(b, row_text(t, i), row_len(t, i));
     if (s == BEAM_OK) s = beam_buf_append_byte(b, '}');

@@ -15,6 +15,8 @@
 #define MAX_ORDERING_KEY 1024
 #define MAX_ROW_ID_PREFIX 900
 #define ROW_ID_DIGITS 20
+/* Row ids from a record's identity (run, table, source, line) rather than the bundle's. */
+#define RECORD_ROW_ID_PREFIX "rec:"
 
 typedef struct ps_table {
   char *name;
@@ -206,7 +208,8 @@ static beam_status encode_request(ps_sink *p, const size_t *order, size_t start,
     pm->data.data = (uint8_t *)b->bytes.data + m->data_off;
     pm->data.len = m->data_len;
     char *row_id = r->row_ids + i * r->row_id_stride;
-    snprintf(row_id, r->row_id_stride, "%s#%" PRIu64, p->row_id_prefix, m->seq);
+    if (m->record_id[0]) snprintf(row_id, r->row_id_stride, RECORD_ROW_ID_PREFIX "%s", m->record_id);
+    else snprintf(row_id, r->row_id_stride, "%s#%" PRIu64, p->row_id_prefix, m->seq);
     Google__Pubsub__V1__PubsubMessage__AttributesEntry *a = &r->attrs[2 * i];
     google__pubsub__v1__pubsub_message__attributes_entry__init(&a[0]);
     google__pubsub__v1__pubsub_message__attributes_entry__init(&a[1]);
@@ -302,7 +305,10 @@ static beam_status buffer_row(ps_sink *p, ps_table *t, uint32_t table_index, con
     return *refused = true, BEAM_OK;
   }
   size_t json_len = p->batch.bytes.len - off;
-  size_t row_id_len = strlen(p->row_id_prefix) + 1 + ROW_ID_DIGITS; /* the longest it can be */
+  char record_id[BEAM_SINK_RECORD_ID_LEN + 1];
+  bool has_record_id = beam_sink_record_id(&p->base.opts, t->name, row, record_id);
+  size_t row_id_len = has_record_id ? strlen(RECORD_ROW_ID_PREFIX) + BEAM_SINK_RECORD_ID_LEN
+                                    : strlen(p->row_id_prefix) + 1 + ROW_ID_DIGITS; /* the longest it can be */
   size_t encoded = beam_pubsub_message_size(json_len, t->name_len, row_id_len, key_len);
   if (!beam_pubsub_message_fits(&p->limits, strlen(p->target.topic), encoded)) {
     p->batch.bytes.len = off;
@@ -312,7 +318,9 @@ static beam_status buffer_row(ps_sink *p, ps_table *t, uint32_t table_index, con
              json_len, encoded, p->limits.max_request_bytes);
     return *refused = true, BEAM_OK;
   }
-  return beam_pubsub_batch_add(&p->batch, off, key, key_len, table_index, encoded);
+  st = beam_pubsub_batch_add(&p->batch, off, key, key_len, table_index, encoded);
+  if (st == BEAM_OK && has_record_id) memcpy(p->batch.msgs[p->batch.n - 1].record_id, record_id, sizeof record_id);
+  return st;
 }
 
 static beam_status ps_write_rows(beam_sink *s, const char *table, const beam_etl_row *rows, size_t n,

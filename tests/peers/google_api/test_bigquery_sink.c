@@ -165,6 +165,31 @@ static void test_retried_bundle_writes_once(void **state) {
   beam_sink_row_errors_free(&rej);
 }
 
+/* With a run id, rows read from records carry insertIds of their own (run, table, source,
+ * line): a runner's retry under a NEW bundle id sends the same ones and nothing doubles; the
+ * next run's rows (another run id) are new data. */
+static void test_retry_under_a_new_bundle_id_writes_once(void **state) {
+  (void)state;
+  rows r;
+  make_rows(&r, 20, "rerun", -1);
+  beam_error err = {0};
+  beam_sink_row_errors rej = BEAM_SINK_ROW_ERRORS_INIT;
+  beam_sink_options o = {.run_id = "run-1"};
+  const char *runs[] = {"run-1", "run-1", "run-2"};
+  const char *bundles[] = {"worker-a/instruction-7", "worker-b/instruction-3", "worker-a/instruction-1"};
+  int want[] = {20, 20, 40};
+  for (int k = 0; k < 3; k++) {
+    o.run_id = runs[k];
+    beam_sink *s = NULL;
+    assert_int_equal(beam_sink_open(uri("rerun", NULL), &o, &s, &err), BEAM_OK);
+    assert_int_equal(beam_sink_ensure_table(s, "t", &schema, &err), BEAM_OK);
+    assert_int_equal(bundle(s, bundles[k], &r, 20, &rej, &err), BEAM_OK);
+    beam_sink_free(s);
+    assert_int_equal(stored("rerun", "t"), want[k]);
+  }
+  beam_sink_row_errors_free(&rej);
+}
+
 static void test_load_job_retry_finds_the_job(void **state) {
   (void)state;
   rows r;
@@ -254,6 +279,7 @@ int main(void) {
       cmocka_unit_test(test_late_rejection_names_the_row),
       cmocka_unit_test(test_big_bundle_is_sent_in_parts),
       cmocka_unit_test(test_retried_bundle_writes_once),
+      cmocka_unit_test(test_retry_under_a_new_bundle_id_writes_once),
       cmocka_unit_test(test_load_job_retry_finds_the_job),
       cmocka_unit_test(test_row_too_large_is_refused_at_once),
       cmocka_unit_test(test_refusal_at_commit_fails_the_commit),

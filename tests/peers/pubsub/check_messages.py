@@ -4,10 +4,11 @@
 Each --plain subscription: every line of every <table>.jsonl in the reference directory arrives
 exactly once as a message whose data is that line and whose `table` attribute is <table>
 (the _files table: its started_at, finished_at and runner fields describe the run, so they
-are left out of the comparison); every beam_c_row_id is distinct; nothing else arrives.
+are left out of the comparison); every beam_c_row_id is distinct, and a record's own id
+("rec:...") for every row but _files'; nothing else arrives.
 Each --keyed subscription (ordering_key=user_id): the same rows; a routed row's ordering key is
 its user_id (none when null or when its table has no user_id); per key, the messages were
-published (message ids are sequential in pstest) in the order of their row ids.
+published (message ids are sequential in pstest) in the order the rows reached the sink.
 The peer's summary: no request broke Pub/Sub's rules, and the injected failures happened.
 """
 import argparse
@@ -46,16 +47,35 @@ def seq_of(row_id):
     return (m.group(1), int(m.group(2))) if m else None
 
 
-def check_subscription(name, messages, reference, keyed, problems):
+def well_formed(row_id):
+    """A record's id in the run ("rec:" and 32 hex digits) or a bundle's row ("<bundle>#<n>")."""
+    return re.fullmatch(r"rec:[0-9a-f]{32}", row_id) is not None or seq_of(row_id) is not None
+
+
+def reference_positions(directory):
+    """(table, line text) -> the line's position in its table's jsonl file: the bundle order."""
+    pos = {}
+    for name in sorted(os.listdir(directory)):
+        if name.endswith(".jsonl") and not name.startswith("."):
+            with open(os.path.join(directory, name), encoding="utf-8") as f:
+                for i, line in enumerate(f):
+                    pos.setdefault((name[: -len(".jsonl")], line.rstrip("\n")), i)
+    return pos
+
+
+def check_subscription(name, messages, reference, positions, keyed, problems):
     got = collections.Counter()
     ids = collections.Counter()
     for m in messages:
         table = m["attributes"].get("table")
         row_id = m["attributes"].get("beam_c_row_id")
-        if table is None or row_id is None or seq_of(row_id) is None:
+        if table is None or row_id is None or not well_formed(row_id):
             problems.append(f"{name}: message {m['message_id']} lacks table or a well-formed beam_c_row_id: {m['attributes']}")
             continue
         ids[row_id] += 1
+        # file_etl gives every sink a run id: rows read from a record carry its identity.
+        if table != "_files" and not row_id.startswith("rec:"):
+            problems.append(f"{name}: {table} row with a bundle-based id {row_id}, not its record's")
         got[(table, normalize(table, m["data"]), m["data"] if table != "_files" else "")] += 1
         if keyed:
             user = json.loads(m["data"]).get("user_id") if table != "_files" and table != "_dead_letter" else None
@@ -74,14 +94,17 @@ def check_subscription(name, messages, reference, keyed, problems):
     for (table, row, _), n in list(extra.items())[:5]:
         problems.append(f"{name}: {table}: {n} x unexpected row: {row}")
     if keyed:
+        # Per key (and table), messages were published in the order the rows reached the
+        # sink, which is their order in the jsonl reference.
         by_key = collections.defaultdict(list)
         for m in messages:
             if m["ordering_key"]:
-                by_key[m["ordering_key"]].append((int(m["message_id"].lstrip("m")), seq_of(m["attributes"]["beam_c_row_id"])))
-        for key, published in by_key.items():
-            rows = [s for _, s in sorted(published)]
+                where = positions.get((m["attributes"].get("table"), m["data"]), -1)
+                by_key[(m["ordering_key"], m["attributes"].get("table"))].append((int(m["message_id"].lstrip("m")), where))
+        for (key, table), published in by_key.items():
+            rows = [w for _, w in sorted(published)]
             if rows != sorted(rows):
-                problems.append(f"{name}: ordering key {key!r}: rows published out of bundle order: {rows}")
+                problems.append(f"{name}: ordering key {key!r}, {table}: rows published out of bundle order: {rows}")
         print(f"check_messages: {name}: {len(by_key)} ordering keys, order kept within each")
     tables = collections.Counter(t for (t, _, _) in got.elements())
     print(f"check_messages: {name}: {sum(got.values())} messages, "
@@ -133,6 +156,7 @@ def main():
     ap.add_argument("--keyed", action="append", default=[], help="a subscription of a topic with ordering_key=user_id")
     a = ap.parse_args()
     reference = reference_rows(a.reference)
+    positions = reference_positions(a.reference)
     by_sub = collections.defaultdict(list)
     with open(a.received, encoding="utf-8") as f:
         for line in f:
@@ -141,9 +165,9 @@ def main():
     problems = []
     print(f"check_messages: reference: {sum(reference.values())} rows in {a.reference}")
     for sub in a.plain:
-        check_subscription(sub, by_sub.pop(sub, []), reference, False, problems)
+        check_subscription(sub, by_sub.pop(sub, []), reference, positions, False, problems)
     for sub in a.keyed:
-        check_subscription(sub, by_sub.pop(sub, []), reference, True, problems)
+        check_subscription(sub, by_sub.pop(sub, []), reference, positions, True, problems)
     for sub in a.bigrow:
         check_bigrow(sub, by_sub.pop(sub, []), problems)
     for sub in a.sinkcheck:

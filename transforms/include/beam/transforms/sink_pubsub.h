@@ -5,11 +5,13 @@
  * Each accepted row becomes one message: data = the row as a JSON object (the same text the
  * jsonl sink writes, see json_row_writer.h), attributes
  *   table          the routed table name ("events_click", "_dead_letter", "_files", ...)
- *   beam_c_row_id  "<bundle id>#<n>": the n-th accepted row of the sink bundle; the same
- *                  again when the bundle is retried under the same bundle id with the
- *                  same rows (the sink contract), so subscribers deduplicate on it. (A
- *                  runner that gives a retry a fresh id gets fresh row ids: the key is only
- *                  as stable as the bundle id the caller passes.)
+ *   beam_c_row_id  "rec:<32 hex>" for a row read from a record when the sink has a run id
+ *                  (beam_sink_options.run_id; the file ETL always sets one): the record's
+ *                  identity in the run (beam_sink_record_id), the same on every retry of
+ *                  its bundle, whatever bundle id a runner gives the retry. Otherwise
+ *                  "<bundle id>#<n>": the n-th accepted row of the sink bundle, the same
+ *                  again when the bundle is retried under the same bundle id with the same
+ *                  rows. Subscribers deduplicate on it.
  * and, with ?ordering_key=FIELD, ordering_key = that field's value (STRING, NUMERIC, BYTES
  * as text; INT64 in decimal). Tables without the field, and rows where it is null, publish
  * without a key; a key over 1024 bytes or not UTF-8 refuses the row (with the reason). Every request carries messages of one ordering key (a Pub/Sub rule) and
