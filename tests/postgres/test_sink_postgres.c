@@ -312,6 +312,43 @@ typedef struct racer {
   char error[512];
 } racer;
 
+/* A runner retries a bundle under a new instruction id: the same records (run, source, line)
+ * make the same content key, claimed in _beam_bundles, so the retry writes nothing. */
+static void test_retry_under_a_new_bundle_id_writes_once(void **state) {
+  (void)state;
+  sql("DROP TABLE IF EXISTS \"pg_rekey\"");
+  char run[128], uri[512];
+  snprintf(run, sizeof run, "%s", fresh_id("run")); /* the database outlives a test run */
+  snprintf(uri, sizeof uri, "postgres:%s", conninfo());
+  beam_sink_options o = {.run_id = run};
+  const char *bundles[] = {"worker-a/instruction-4", "worker-b/instruction-17"};
+  for (int k = 0; k < 2; k++) {
+    beam_sink *s = NULL;
+    beam_error err = {0};
+    if (beam_sink_open(uri, &o, &s, &err) != BEAM_OK) fail_msg("open: %s", err.message);
+    ensure(s, "pg_rekey", &sink_test_schema);
+    char id[160];
+    snprintf(id, sizeof id, "%s/%s", run, bundles[k]);
+    begin(s, id);
+    beam_etl_row rows[6];
+    beam_value vals[6][8];
+    char names[6][16];
+    for (int i = 0; i < 6; i++) {
+      snprintf(names[i], sizeof names[i], "rec-%d", i);
+      sink_test_full_values(vals[i], names[i], i);
+      rows[i] = sink_test_row(vals[i]);
+      rows[i].origin = (beam_etl_origin){"in/a.csv", i + 1, {NULL, 0}};
+    }
+    beam_sink_row_errors rej = BEAM_SINK_ROW_ERRORS_INIT;
+    if (beam_sink_write_rows(s, "pg_rekey", rows, 6, &rej, &err) != BEAM_OK) fail_msg("write: %s", err.message);
+    beam_sink_row_errors_free(&rej);
+    commit(s);
+    assert_int_equal(beam_sink_last_bundle_was_duplicate(s), k == 1);
+    beam_sink_free(s);
+  }
+  assert_int_equal(count_rows("pg_rekey"), 6);
+}
+
 static void *race_same_bundle(void *arg) {
   racer *r = arg;
   beam_sink *s = NULL;
@@ -546,6 +583,7 @@ int main(void) {
       cmocka_unit_test(test_types_round_trip),
       cmocka_unit_test(test_abort_leaves_nothing),
       cmocka_unit_test(test_retried_bundle_writes_once),
+      cmocka_unit_test(test_retry_under_a_new_bundle_id_writes_once),
       cmocka_unit_test(test_concurrent_same_bundle),
       cmocka_unit_test(test_constraint_rejects_only_bad_rows),
       cmocka_unit_test(test_quoted_identifiers),

@@ -53,7 +53,16 @@ static int64_t query_int(const char *path, const char *sql) {
   return v;
 }
 
+static void write_bundle_from(beam_sink *s, const char *table, const char *bundle, size_t n, const char *source,
+                              int64_t first_line);
+
 static void write_bundle(beam_sink *s, const char *table, const char *bundle, size_t n) {
+  write_bundle_from(s, table, bundle, n, NULL, 0);
+}
+
+/* n rows; with a source, row i is record first_line + i of it (rows without one have no origin). */
+static void write_bundle_from(beam_sink *s, const char *table, const char *bundle, size_t n, const char *source,
+                              int64_t first_line) {
   beam_error err = {0};
   assert_int_equal(beam_sink_begin(s, bundle, &err), BEAM_OK);
   beam_value *vals = calloc(n * 8, sizeof *vals);
@@ -63,6 +72,7 @@ static void write_bundle(beam_sink *s, const char *table, const char *bundle, si
     snprintf(names[i], sizeof names[i], "row-%zu", i);
     sink_test_full_values(vals + i * 8, names[i], (int64_t)i);
     rows[i] = sink_test_row(vals + i * 8);
+    if (source) rows[i].origin = (beam_etl_origin){source, first_line + (int64_t)i, {NULL, 0}};
   }
   beam_sink_row_errors rej = BEAM_SINK_ROW_ERRORS_INIT;
   beam_status st = beam_sink_write_rows(s, table, rows, n, &rej, &err);
@@ -216,6 +226,34 @@ static void same_bundle_twice_writes_once(void **state) {
   beam_sink_free(s);
   assert_int_equal(query_int(f->path, "SELECT count(*) FROM t"), 15);
   assert_int_equal(query_int(f->path, "SELECT rows FROM _bundles WHERE bundle_id = 'bundle-A'"), 10);
+}
+
+/* A runner retries a bundle under a new instruction id: the same records make the same
+ * content key, so the retry is recognized; other records, or another run, are new data. */
+static void retry_under_a_new_bundle_id_writes_once(void **state) {
+  fixture *f = *state;
+  beam_sink_options o = {.run_id = "run-1"};
+  beam_sink *s = open_sink(f, &o);
+  beam_error err = {0};
+  assert_int_equal(beam_sink_ensure_table(s, "t", &sink_test_schema, &err), BEAM_OK);
+  write_bundle_from(s, "t", "worker-a/instruction-4", 10, "in/a.csv", 1);
+  assert_false(beam_sink_last_bundle_was_duplicate(s));
+  beam_sink_free(s);
+  s = open_sink(f, &o); /* another worker */
+  assert_int_equal(beam_sink_ensure_table(s, "t", &sink_test_schema, &err), BEAM_OK);
+  write_bundle_from(s, "t", "worker-b/instruction-17", 10, "in/a.csv", 1);
+  assert_true(beam_sink_last_bundle_was_duplicate(s));
+  write_bundle_from(s, "t", "worker-b/instruction-18", 5, "in/a.csv", 11);
+  assert_false(beam_sink_last_bundle_was_duplicate(s));
+  beam_sink_free(s);
+  assert_int_equal(query_int(f->path, "SELECT count(*) FROM t"), 15);
+  beam_sink_options next_run = {.run_id = "run-2"};
+  s = open_sink(f, &next_run);
+  assert_int_equal(beam_sink_ensure_table(s, "t", &sink_test_schema, &err), BEAM_OK);
+  write_bundle_from(s, "t", "run-2/worker-a/instruction-4", 10, "in/a.csv", 1);
+  assert_false(beam_sink_last_bundle_was_duplicate(s));
+  beam_sink_free(s);
+  assert_int_equal(query_int(f->path, "SELECT count(*) FROM t"), 25);
 }
 
 static void invalid_table_names_rejected(void **state) {
@@ -457,6 +495,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(all_types_round_trip, setup, teardown),
       cmocka_unit_test_setup_teardown(abort_leaves_nothing, setup, teardown),
       cmocka_unit_test_setup_teardown(same_bundle_twice_writes_once, setup, teardown),
+      cmocka_unit_test_setup_teardown(retry_under_a_new_bundle_id_writes_once, setup, teardown),
       cmocka_unit_test_setup_teardown(invalid_table_names_rejected, setup, teardown),
       cmocka_unit_test_setup_teardown(existing_table_with_other_columns_is_an_error, setup, teardown),
       cmocka_unit_test_setup_teardown(rows_are_rejected_not_dropped, setup, teardown),

@@ -204,9 +204,59 @@ beam_status beam_sink_begin(beam_sink *s, const char *bundle_id, beam_error *err
   s->duplicate = false;
   s->bundle_rows = 0;
   s->bundle_rejected = 0;
+  s->content_unkeyable = false;
+  s->content_sum[0] = s->content_sum[1] = 0;
+  s->content_rows = 0;
+  s->content_source = NULL;
+  s->content_key[0] = '\0';
   beam_status st = s->vt->begin(s, bundle_id, err);
   if (st == BEAM_OK) s->state = BEAM_SINK_IN_BUNDLE;
   return st;
+}
+
+/* FNV-1a, two lanes: cheap enough per row, and the key only needs to tell record sets apart. */
+static void fnv2(uint64_t h[2], const void *data, size_t len) {
+  const unsigned char *p = data;
+  for (size_t i = 0; i < len; i++) {
+    h[0] = (h[0] ^ p[i]) * 1099511628211ULL;
+    h[1] = (h[1] ^ p[i]) * 0x100000001b3ULL + 0x9e3779b97f4a7c15ULL;
+  }
+}
+
+/* Adds the rows' record identities to the bundle's content sum. */
+static void content_add(beam_sink *s, const char *table, const beam_etl_row *rows, size_t n) {
+  if (!s->opts.run_id) s->content_unkeyable = true;
+  if (s->content_unkeyable) return;
+  uint64_t t[2] = {1469598103934665603ULL, 0x84222325cbf29ce4ULL};
+  fnv2(t, table, strlen(table) + 1);
+  for (size_t i = 0; i < n; i++) {
+    const beam_etl_origin *o = &rows[i].origin;
+    if (!o->source || o->line <= 0) {
+      s->content_unkeyable = true;
+      return;
+    }
+    if (o->source != s->content_source) {
+      s->content_source_hash[0] = 1469598103934665603ULL, s->content_source_hash[1] = 0x84222325cbf29ce4ULL;
+      fnv2(s->content_source_hash, o->source, strlen(o->source) + 1);
+      s->content_source = o->source;
+    }
+    uint64_t h[2] = {t[0] ^ s->content_source_hash[0], t[1] ^ s->content_source_hash[1]};
+    fnv2(h, &o->line, sizeof o->line);
+    s->content_sum[0] += h[0];
+    s->content_sum[1] += h[1];
+    s->content_rows++;
+  }
+}
+
+/* The bundle's content key, from the sum, the count and the run id (48 hex digits). */
+static void content_finish(beam_sink *s) {
+  s->content_key[0] = '\0';
+  if (!s->keys_content || s->content_unkeyable || !s->content_rows || !s->opts.run_id) return;
+  uint64_t r[2] = {1469598103934665603ULL, 0x84222325cbf29ce4ULL};
+  fnv2(r, s->opts.run_id, strlen(s->opts.run_id));
+  snprintf(s->content_key, sizeof s->content_key, "%016llx%016llx%016llx",
+           (unsigned long long)(s->content_sum[0] ^ r[0]), (unsigned long long)(s->content_sum[1] ^ r[1]),
+           (unsigned long long)s->content_rows);
 }
 
 beam_status beam_sink_write_rows(beam_sink *s, const char *table, const beam_etl_row *rows,
@@ -230,6 +280,7 @@ beam_status beam_sink_write_rows(beam_sink *s, const char *table, const beam_etl
     rej = &s->scratch_rejected;
     beam_sink_row_errors_reset(rej);
   }
+  if (s->keys_content) content_add(s, table, rows, n);
   beam_status st = s->vt->write_rows(s, table, rows, n, rej, err);
   if (st == BEAM_OK && !rejected && rej->len > 0)
     st = beam_error_set(err, BEAM_ERR_INVALID_ARG, "table %s: row %zu rejected: %s", table,
@@ -273,6 +324,7 @@ beam_status beam_sink_commit(beam_sink *s, beam_error *err) {
     return beam_error_set(err, BEAM_ERR_INVALID_ARG, "commit: bundle failed, abort it");
   if (s->state != BEAM_SINK_IN_BUNDLE)
     return beam_error_set(err, BEAM_ERR_INVALID_ARG, "commit: no bundle open");
+  content_finish(s);
   beam_status st = s->vt->commit(s, err);
   s->state = BEAM_SINK_IDLE;
   if (st != BEAM_OK) {

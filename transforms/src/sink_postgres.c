@@ -522,9 +522,41 @@ static beam_status pg_write_rows(beam_sink *s, const char *table, const beam_etl
   return BEAM_OK;
 }
 
+/* The bundle's content key, claimed in the bundle's transaction like its id: a key another
+ * bundle id committed before (a runner's retry of the same records) makes this bundle a
+ * duplicate. A concurrent attempt holding the key makes this INSERT wait for its outcome. */
+static beam_status claim_content(pg_sink *p, beam_error *err) {
+  beam_sink *s = &p->base;
+  if (!s->content_key[0]) return BEAM_OK;
+  char id[64];
+  snprintf(id, sizeof id, "content:%s", s->content_key);
+  const char *params[1] = {id};
+  PGresult *res = PQexecParams(p->conn,
+                               "INSERT INTO \"" BUNDLES_TABLE "\" (bundle_id) VALUES ($1) ON CONFLICT (bundle_id) "
+                               "DO NOTHING",
+                               1, NULL, params, NULL, NULL, 0);
+  if (res && PQresultStatus(res) == PGRES_COMMAND_OK) {
+    s->duplicate = strcmp(PQcmdTuples(res), "1") != 0;
+    PQclear(res);
+    return BEAM_OK;
+  }
+  if (beam_sink_pg_sqlstate_is(res, "23505")) {
+    PQclear(res);
+    s->duplicate = true;
+    return BEAM_OK;
+  }
+  /* A lost connection here fails the bundle loudly: the runner's retry will succeed. */
+  return pg_fail(p, res, BUNDLES_TABLE, "claim bundle content", err);
+}
+
 static beam_status pg_commit(beam_sink *s, beam_error *err) {
   pg_sink *p = (pg_sink *)s;
   if (s->duplicate) return BEAM_OK;
+  beam_status cs = claim_content(p, err);
+  if (cs != BEAM_OK || s->duplicate) {
+    end_txn(p);
+    return cs;
+  }
   PGresult *res = NULL;
   bool ok = beam_sink_pg_exec(p->conn, "COMMIT", PGRES_COMMAND_OK, &res);
   for (int attempt = 0; !ok && PQstatus(p->conn) != CONNECTION_OK && attempt < MAX_RECOVERIES; attempt++) {
@@ -603,6 +635,7 @@ beam_status beam_sink_postgres_open(const char *conninfo, const beam_sink_option
   pg_sink *p = calloc(1, sizeof *p);
   if (!p) return nomem(err);
   beam_sink_init(&p->base, &pg_vtable, opts);
+  p->base.keys_content = true; /* _beam_bundles records content keys too */
   snprintf(p->who, sizeof p->who, "postgres");
   p->replay.max_bytes = REPLAY_MAX_BYTES;
   p->conninfo = strdup(conninfo);

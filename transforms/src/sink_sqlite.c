@@ -473,9 +473,53 @@ static beam_status sq_begin(beam_sink *s, const char *bundle_id, beam_error *err
   return BEAM_OK;
 }
 
+/* Looks id up in the bundles table: 1 found, 0 not, -1 failed (err set). */
+static int bundle_known(sqlite_sink *q, const char *id, beam_error *err) {
+  sqlite3_stmt *look = q->bundle_lookup;
+  sqlite3_bind_text(look, 1, id, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(look);
+  sqlite3_reset(look);
+  sqlite3_clear_bindings(look);
+  if (rc == SQLITE_ROW) return 1;
+  if (rc == SQLITE_DONE) return 0;
+  sq_fail(q, rc, BUNDLES_TABLE, "bundle lookup", err);
+  return -1;
+}
+
+static beam_status record_bundle(sqlite_sink *q, const char *id, uint64_t rows, beam_error *err) {
+  sqlite3_stmt *rec = q->bundle_record;
+  sqlite3_bind_text(rec, 1, id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(rec, 2, (sqlite3_int64)rows);
+  int rc = sqlite3_step(rec);
+  sqlite3_reset(rec);
+  sqlite3_clear_bindings(rec);
+  return rc == SQLITE_DONE ? BEAM_OK : sq_fail(q, rc, BUNDLES_TABLE, "record bundle", err);
+}
+
+/* The bundle's content key, committed before under another bundle id (a runner's retry):
+ * then this bundle is a duplicate and rolls back. Otherwise the key is recorded with it. */
+static beam_status claim_content(sqlite_sink *q, beam_error *err) {
+  beam_sink *s = &q->base;
+  if (!s->content_key[0]) return BEAM_OK;
+  char id[64];
+  snprintf(id, sizeof id, "content:%s", s->content_key);
+  int known = bundle_known(q, id, err);
+  if (known < 0) return BEAM_ERR_IO;
+  if (known) {
+    s->duplicate = true;
+    return BEAM_OK;
+  }
+  return record_bundle(q, id, s->bundle_rows, err);
+}
+
 static beam_status sq_commit(beam_sink *s, beam_error *err) {
   sqlite_sink *q = (sqlite_sink *)s;
   if (s->duplicate) return BEAM_OK;
+  beam_status cs = claim_content(q, err);
+  if (cs != BEAM_OK || s->duplicate) {
+    end_txn(q, false);
+    return cs;
+  }
   sqlite3_stmt *rec = q->bundle_record;
   sqlite3_bind_text(rec, 1, q->bundle_id, -1, SQLITE_STATIC);
   sqlite3_bind_int64(rec, 2, (sqlite3_int64)s->bundle_rows);
@@ -581,6 +625,7 @@ beam_status beam_sink_sqlite_open(const char *path, const beam_sink_options *opt
   sqlite_sink *q = calloc(1, sizeof *q);
   if (!q) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   beam_sink_init(&q->base, &sqlite_vtable, opts);
+  q->base.keys_content = true; /* the bundles table records content keys too */
   q->path = strdup(path);
   if (!q->path) {
     free(q);

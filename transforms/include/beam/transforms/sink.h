@@ -269,7 +269,26 @@ struct beam_sink {
   beam_sink_stats stats;
   beam_sink_row_errors scratch_rejected; /* used when the caller passes rejected == NULL */
   beam_sink_send_fn send;  /* NULL: the sink judges rows in write_rows only */
+  /* Content keys (see beam_sink_content_key): an implementation that keeps a committed-
+   * bundles table sets keys_content at open; the front then sums every row's record identity
+   * over the bundle, and content_key holds the result when commit is called ("" when the
+   * sink has no run_id or a row of the bundle has no origin). */
+  bool keys_content;
+  bool content_unkeyable;
+  uint64_t content_sum[2];
+  uint64_t content_rows;
+  const char *content_source; /* the last row's source and its hash: one file's rows share it */
+  uint64_t content_source_hash[2];
+  char content_key[49];
 };
+
+/* Content keys (beam_sink_content_key: the fields below). The Fn API gives a bundle a runner retries a new instruction id, so a bundle
+ * id alone cannot tell a retry from new data. A content key can: it names the set of records
+ * a bundle wrote (order-independent: a sum of each row's hash of run id, table, source and
+ * line, plus the count), so a retry holding the same records has the same key whatever its
+ * bundle id. Sinks with keys_content record the key with the bundle at commit and treat a key
+ * committed before as a duplicate bundle (nothing written, beam_sink_last_bundle_was_duplicate
+ * true). Retries that split the input differently get other keys and are written as before. */
 
 /* Fills the base (vtable, options with defaults). */
 void beam_sink_init(beam_sink *s, const beam_sink_vtable *vt, const beam_sink_options *opts);
