@@ -229,6 +229,9 @@ static void content_add(beam_sink *s, const char *table, const beam_etl_row *row
   if (s->content_unkeyable) return;
   uint64_t t[2] = {1469598103934665603ULL, 0x84222325cbf29ce4ULL};
   fnv2(t, table, strlen(table) + 1);
+  /* The source hash is cached by pointer within this call only: the caller's strings may be
+   * freed and their addresses reused between calls. */
+  s->content_source = NULL;
   for (size_t i = 0; i < n; i++) {
     const beam_etl_origin *o = &rows[i].origin;
     if (!o->source || o->line <= 0) {

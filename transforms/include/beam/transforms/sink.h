@@ -277,7 +277,7 @@ struct beam_sink {
   bool content_unkeyable;
   uint64_t content_sum[2];
   uint64_t content_rows;
-  const char *content_source; /* the last row's source and its hash: one file's rows share it */
+  const char *content_source; /* the last row's source (in the current write_rows call) and its hash */
   uint64_t content_source_hash[2];
   char content_key[49];
 };
