@@ -24,6 +24,24 @@ static const char *pcollection_coder_id(const PIPE(Components) *c, const char *p
   return NULL;
 }
 
+/* Reads a state key whole (continuation tokens followed) and decodes its values into arena. */
+static beam_status read_values(beam_worker_bundle_ctx *b, beam_state_channel *state, const FN(StateKey) *key,
+                               const beam_coder *coder, beam_arena *arena, const beam_value_list **out,
+                               beam_error *err) {
+  beam_buf bytes = BEAM_BUF_INIT;
+  beam_value_list *list = beam_arena_alloc(arena, sizeof *list);
+  beam_status s = list ? beam_state_get(state, b->instruction_id, key, &bytes, err)
+                       : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  /* Decoded strings alias their input: keep the bytes as long as the values. */
+  uint8_t *kept = s == BEAM_OK ? beam_arena_alloc(arena, bytes.len + 1) : NULL;
+  if (s == BEAM_OK && !kept) s = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  if (s == BEAM_OK && bytes.len) memcpy(kept, bytes.data, bytes.len);
+  if (s == BEAM_OK) s = beam_exec_decode_all(coder, &(beam_bytes){kept, bytes.len}, arena, list, err);
+  beam_buf_free(&bytes);
+  if (s == BEAM_OK) *out = list;
+  return s;
+}
+
 /* An iterable side input, read whole and decoded with the side input PCollection's coder. */
 static beam_status side_input_get(void *self, const char *transform_id, const char *local_name,
                                   const char *pcollection_id, beam_arena *arena, const beam_value_list **out,
@@ -43,19 +61,8 @@ static beam_status side_input_get(void *self, const char *transform_id, const ch
   FN(StateKey) key = FN_INIT(STATE_KEY);
   key.type_case = FN_ENUM(STATE_KEY__TYPE_ITERABLE_SIDE_INPUT);
   key.iterable_side_input = &key_si;
-  beam_buf bytes = BEAM_BUF_INIT;
-  beam_value_list *list = beam_arena_alloc(arena, sizeof *list);
-  s = list ? beam_state_get(state, b->instruction_id, &key, &bytes, err)
-           : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-  /* Decoded strings alias their input: keep the bytes as long as the values. */
-  uint8_t *kept = s == BEAM_OK ? beam_arena_alloc(arena, bytes.len + 1) : NULL;
-  if (s == BEAM_OK && !kept) s = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-  if (s == BEAM_OK && bytes.len) memcpy(kept, bytes.data, bytes.len);
-  if (s == BEAM_OK) s = beam_exec_decode_all(coder, &(beam_bytes){kept, bytes.len}, arena, list, err);
-  beam_buf_free(&bytes);
-  if (s != BEAM_OK) return beam_error_prefix(err, "%s: side input %s: ", transform_id, local_name);
-  *out = list;
-  return BEAM_OK;
+  s = read_values(b, state, &key, coder, arena, out, err);
+  return s == BEAM_OK ? s : beam_error_prefix(err, "%s: side input %s: ", transform_id, local_name);
 }
 
 /* A multimap side input: the values under one key (nested-encoded with the KV's key
@@ -79,18 +86,8 @@ static beam_status side_input_lookup(void *self, const char *transform_id, const
   FN(StateKey) key = FN_INIT(STATE_KEY);
   key.type_case = FN_ENUM(STATE_KEY__TYPE_MULTIMAP_SIDE_INPUT);
   key.multimap_side_input = &mm;
-  beam_buf bytes = BEAM_BUF_INIT;
-  beam_value_list *list = beam_arena_alloc(arena, sizeof *list);
-  s = list ? beam_state_get(state, b->instruction_id, &key, &bytes, err)
-           : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-  uint8_t *kept = s == BEAM_OK ? beam_arena_alloc(arena, bytes.len + 1) : NULL;
-  if (s == BEAM_OK && !kept) s = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-  if (s == BEAM_OK && bytes.len) memcpy(kept, bytes.data, bytes.len);
-  if (s == BEAM_OK) s = beam_exec_decode_all(value_coder, &(beam_bytes){kept, bytes.len}, arena, list, err);
-  beam_buf_free(&bytes);
-  if (s != BEAM_OK) return beam_error_prefix(err, "%s: side input %s: ", transform_id, local_name);
-  *out = list;
-  return BEAM_OK;
+  s = read_values(b, state, &key, value_coder, arena, out, err);
+  return s == BEAM_OK ? s : beam_error_prefix(err, "%s: side input %s: ", transform_id, local_name);
 }
 
 /* --- bag user state ------------------------------------------------------------------------- */
