@@ -111,8 +111,9 @@ static int64_t json_int64(const json_t *v) {
   return s ? strtoll(s, NULL, 10) : -1;
 }
 
-beam_status beam_gcs_stat(beam_gcs *g, const char *bucket, const char *object,
-                          beam_gcs_object_info *out, beam_error *err) {
+/* One call on an object's metadata URL (GET, DELETE), the answer in rs. */
+static beam_status object_call(beam_gcs *g, const char *method, const char *bucket, const char *object,
+                               beam_http_response *rs, beam_error *err) {
   beam_buf url = BEAM_BUF_INIT;
   beam_status s = beam_gcs_object_url(g, &url, "/storage/v1", bucket, object);
   if (s == BEAM_OK) s = beam_buf_terminate(&url);
@@ -120,9 +121,16 @@ beam_status beam_gcs_stat(beam_gcs *g, const char *bucket, const char *object,
     beam_buf_free(&url);
     return beam_error_set(err, s, "out of memory");
   }
-  beam_http_request rq = {.method = "GET", .url = (const char *)url.data};
+  beam_http_request rq = {.method = method, .url = (const char *)url.data};
+  s = beam_gcs_send(g, &rq, rs, err);
+  beam_buf_free(&url);
+  return s;
+}
+
+beam_status beam_gcs_stat(beam_gcs *g, const char *bucket, const char *object,
+                          beam_gcs_object_info *out, beam_error *err) {
   beam_http_response rs = BEAM_HTTP_RESPONSE_INIT;
-  s = beam_gcs_send(g, &rq, &rs, err);
+  beam_status s = object_call(g, "GET", bucket, object, &rs, err);
   if (s == BEAM_OK) {
     json_t *root = json_loadb((const char *)rs.body.data, rs.body.len, 0, NULL);
     out->size = json_int64(json_object_get(root, "size"));
@@ -133,24 +141,14 @@ beam_status beam_gcs_stat(beam_gcs *g, const char *bucket, const char *object,
     json_decref(root);
   }
   beam_http_response_free(&rs);
-  beam_buf_free(&url);
   return s;
 }
 
 beam_status beam_gcs_delete(beam_gcs *g, const char *bucket, const char *object,
                             beam_error *err) {
-  beam_buf url = BEAM_BUF_INIT;
-  beam_status s = beam_gcs_object_url(g, &url, "/storage/v1", bucket, object);
-  if (s == BEAM_OK) s = beam_buf_terminate(&url);
-  if (s != BEAM_OK) {
-    beam_buf_free(&url);
-    return beam_error_set(err, s, "out of memory");
-  }
-  beam_http_request rq = {.method = "DELETE", .url = (const char *)url.data};
   beam_http_response rs = BEAM_HTTP_RESPONSE_INIT;
-  s = beam_gcs_send(g, &rq, &rs, err);
+  beam_status s = object_call(g, "DELETE", bucket, object, &rs, err);
   beam_http_response_free(&rs);
-  beam_buf_free(&url);
   return s;
 }
 
