@@ -4,24 +4,7 @@
 #include <string.h>
 
 #include "boot_internal.h"
-
-/* Matches argv[*i] against name; the value is after '=' or in the next argument. */
-static bool take(int argc, char **argv, int *i, const char *name, const char **out) {
-  const char *arg = argv[*i];
-  if (arg[0] != '-') return false;
-  arg += arg[1] == '-' ? 2 : 1;
-  size_t n = strlen(name);
-  if (strncmp(arg, name, n) != 0) return false;
-  if (arg[n] == '=') {
-    *out = arg + n + 1;
-    return true;
-  }
-  if (arg[n] == '\0' && *i + 1 < argc) {
-    *out = argv[++*i];
-    return true;
-  }
-  return false;
-}
+#include "flag_take.h"
 
 /* A flag we do not know takes the next argument too when it has no '=' and the next one is
  * not a flag: Go's flag syntax cannot tell, and a value is the likelier reading. */
@@ -35,13 +18,14 @@ beam_status beam_boot_parse_flags(int argc, char **argv, beam_boot_flags *f, FIL
   memset(f, 0, sizeof *f);
   f->semi_persist_dir = "/tmp";
   for (int i = 1; i < argc; i++) {
-    if (take(argc, argv, &i, "id", &f->id) || take(argc, argv, &i, "worker_id", &f->id) ||
-        take(argc, argv, &i, "provision_endpoint", &f->provision_endpoint) ||
-        take(argc, argv, &i, "logging_endpoint", &f->logging_endpoint) ||
-        take(argc, argv, &i, "artifact_endpoint", &f->artifact_endpoint) ||
-        take(argc, argv, &i, "control_endpoint", &f->control_endpoint) ||
-        take(argc, argv, &i, "semi_persist_dir", &f->semi_persist_dir) ||
-        take(argc, argv, &i, "worker_binary", &f->worker_binary))
+    if (beam_flag_take(argc, argv, &i, "id", true, &f->id) ||
+        beam_flag_take(argc, argv, &i, "worker_id", true, &f->id) ||
+        beam_flag_take(argc, argv, &i, "provision_endpoint", true, &f->provision_endpoint) ||
+        beam_flag_take(argc, argv, &i, "logging_endpoint", true, &f->logging_endpoint) ||
+        beam_flag_take(argc, argv, &i, "artifact_endpoint", true, &f->artifact_endpoint) ||
+        beam_flag_take(argc, argv, &i, "control_endpoint", true, &f->control_endpoint) ||
+        beam_flag_take(argc, argv, &i, "semi_persist_dir", true, &f->semi_persist_dir) ||
+        beam_flag_take(argc, argv, &i, "worker_binary", true, &f->worker_binary))
       continue;
     skip_unknown(argc, argv, &i, note);
   }

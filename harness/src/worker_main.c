@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "beam/worker.h"
+#include "flag_take.h"
 #include "proto_struct.h"
 #include "worker_internal.h"
 
@@ -21,32 +22,17 @@ bool beam_worker_requested(int argc, char **argv) {
   return env && strcmp(env, "1") == 0;
 }
 
-/* --name=value or --name value. */
-static bool take_flag(int argc, char **argv, int *i, const char *name, const char **out) {
-  size_t n = strlen(name);
-  const char *arg = argv[*i];
-  if (strncmp(arg, "--", 2) != 0 || strncmp(arg + 2, name, n) != 0) return false;
-  if (arg[2 + n] == '=') {
-    *out = arg + 3 + n;
-    return true;
-  }
-  if (arg[2 + n] == '\0' && *i + 1 < argc) {
-    *out = argv[++*i];
-    return true;
-  }
-  return false;
-}
-
 static bool parse_flags(int argc, char **argv, beam_worker_flags *f) {
   f->semi_persist_dir = "/tmp";
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--worker") == 0) continue;
-    if (take_flag(argc, argv, &i, "id", &f->id) || take_flag(argc, argv, &i, "worker_id", &f->id) ||
-        take_flag(argc, argv, &i, "provision_endpoint", &f->provision_endpoint) ||
-        take_flag(argc, argv, &i, "control_endpoint", &f->control_endpoint) ||
-        take_flag(argc, argv, &i, "logging_endpoint", &f->logging_endpoint) ||
-        take_flag(argc, argv, &i, "artifact_endpoint", &f->artifact_endpoint) ||
-        take_flag(argc, argv, &i, "semi_persist_dir", &f->semi_persist_dir))
+    if (beam_flag_take(argc, argv, &i, "id", false, &f->id) ||
+        beam_flag_take(argc, argv, &i, "worker_id", false, &f->id) ||
+        beam_flag_take(argc, argv, &i, "provision_endpoint", false, &f->provision_endpoint) ||
+        beam_flag_take(argc, argv, &i, "control_endpoint", false, &f->control_endpoint) ||
+        beam_flag_take(argc, argv, &i, "logging_endpoint", false, &f->logging_endpoint) ||
+        beam_flag_take(argc, argv, &i, "artifact_endpoint", false, &f->artifact_endpoint) ||
+        beam_flag_take(argc, argv, &i, "semi_persist_dir", false, &f->semi_persist_dir))
       continue;
     /* Runners add flags over time; an unknown one is worth a note, not a refusal. */
     fprintf(stderr, "beam-c worker: ignoring unknown flag %s\n", argv[i]);
