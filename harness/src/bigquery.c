@@ -76,18 +76,7 @@ beam_status beam_bq_url(const beam_bq *b, beam_buf *url, const char *prefix, con
 }
 
 beam_status beam_bq_send(beam_bq *b, beam_http_request *rq, beam_http_response *rs, beam_error *err) {
-  char token[4096];
-  beam_status s = BEAM_OK;
-  for (int attempt = 0; attempt < 2; attempt++) {
-    if ((s = beam_gcp_auth_token(b->auth, token, sizeof token, err)) != BEAM_OK) break;
-    rq->bearer_token = token;
-    s = beam_http_send(b->http, rq, rs, err);
-    rq->bearer_token = NULL;
-    if (!(s != BEAM_OK && rs->status == 401 && attempt == 0)) break;
-    beam_gcp_auth_invalidate(b->auth); /* revoked or expired early: one fresh token */
-  }
-  memset(token, 0, sizeof token);
-  return s;
+  return beam_gcp_auth_send(b->auth, b->http, rq, rs, err);
 }
 
 beam_status beam_bq_call(beam_bq *b, const char *method, const char *url, const char *body, size_t len,

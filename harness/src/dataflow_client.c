@@ -38,25 +38,16 @@ void beam_dataflow_client_close(beam_dataflow_client *c) {
   memset(c, 0, sizeof *c);
 }
 
-/* One JSON call; a 401 refreshes the token once. */
+/* One JSON call (a 401 refreshes the token once, in beam_gcp_auth_send). */
 static beam_status call(beam_dataflow_client *c, const char *method, const char *url, const json_t *body,
                         json_t **out, beam_error *err) {
   char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
   if (body && !text) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-  beam_status s = BEAM_OK;
   beam_http_response rs = BEAM_HTTP_RESPONSE_INIT;
-  for (int attempt = 0; attempt < 2; attempt++) {
-    char token[4096];
-    s = beam_gcp_auth_token(c->auth, token, sizeof token, err);
-    if (s != BEAM_OK) break;
-    beam_http_request rq = {.method = method, .url = url, .bearer_token = token,
-                            .content_type = text ? "application/json" : NULL, .body = text,
-                            .body_len = text ? strlen(text) : 0};
-    s = beam_http_send(c->http, &rq, &rs, err);
-    c->last_status = rs.status;
-    if (rs.status != 401 || attempt) break;
-    beam_gcp_auth_invalidate(c->auth);
-  }
+  beam_http_request rq = {.method = method, .url = url, .content_type = text ? "application/json" : NULL,
+                          .body = text, .body_len = text ? strlen(text) : 0};
+  beam_status s = beam_gcp_auth_send(c->auth, c->http, &rq, &rs, err);
+  c->last_status = rs.status;
   free(text);
   if (s == BEAM_OK && out) {
     json_error_t je;

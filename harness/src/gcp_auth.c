@@ -337,3 +337,19 @@ beam_status beam_gcp_auth_shared_default(beam_gcp_auth **out, beam_error *err) {
   pthread_mutex_unlock(&shared_lock);
   return s;
 }
+
+beam_status beam_gcp_auth_send(beam_gcp_auth *a, beam_http *h, beam_http_request *rq, beam_http_response *rs,
+                               beam_error *err) {
+  char token[4096];
+  beam_status s = BEAM_OK;
+  for (int attempt = 0; attempt < 2; attempt++) {
+    if ((s = beam_gcp_auth_token(a, token, sizeof token, err)) != BEAM_OK) break;
+    rq->bearer_token = token;
+    s = beam_http_send(h, rq, rs, err);
+    rq->bearer_token = NULL;
+    if (!(s != BEAM_OK && rs->status == 401 && attempt == 0 && !rq->read)) break;
+    beam_gcp_auth_invalidate(a); /* revoked or expired early: one fresh token */
+  }
+  memset(token, 0, sizeof token);
+  return s;
+}

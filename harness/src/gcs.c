@@ -90,18 +90,7 @@ beam_status beam_gcs_object_url(const beam_gcs *g, beam_buf *url, const char *ap
 
 beam_status beam_gcs_send(beam_gcs *g, beam_http_request *rq, beam_http_response *rs,
                           beam_error *err) {
-  char token[4096];
-  beam_status s = BEAM_OK;
-  for (int attempt = 0; attempt < 2; attempt++) {
-    if ((s = beam_gcp_auth_token(g->auth, token, sizeof token, err)) != BEAM_OK) break;
-    rq->bearer_token = token;
-    s = beam_http_send(g->http, rq, rs, err);
-    rq->bearer_token = NULL;
-    if (!(s != BEAM_OK && rs->status == 401 && attempt == 0 && !rq->read)) break;
-    beam_gcp_auth_invalidate(g->auth); /* revoked or expired early: one fresh token */
-  }
-  memset(token, 0, sizeof token);
-  return s;
+  return beam_gcp_auth_send(g->auth, g->http, rq, rs, err);
 }
 
 /* int64 fields of the JSON API come as decimal strings. */

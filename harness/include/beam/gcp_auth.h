@@ -78,6 +78,12 @@ beam_status beam_gcp_auth_token(beam_gcp_auth *a, char *buf, size_t cap, beam_er
 /* Forgets the cached token (after an API answered 401 with it); the next call fetches anew. */
 void beam_gcp_auth_invalidate(beam_gcp_auth *a);
 
+/* Sends rq on h with a's bearer token (none when anonymous). A 401 gets one more attempt
+ * with a fresh token (the cached one was revoked or expired early), unless the body is
+ * streamed (rq->read) and so cannot be sent again. The token is wiped from memory after. */
+beam_status beam_gcp_auth_send(beam_gcp_auth *a, beam_http *h, beam_http_request *rq, beam_http_response *rs,
+                               beam_error *err);
+
 /* RFC 4648 base64url without padding, appended to b (JWT segments). */
 beam_status beam_base64url_append(beam_buf *b, const void *data, size_t len);
 
