@@ -105,3 +105,16 @@ void file_etl_input_list_free(file_etl_input_list *l) {
   free(l->sizes);
   memset(l, 0, sizeof *l);
 }
+
+int64_t file_etl_local_input_bytes(const char *const *inputs, size_t n_inputs) {
+  int64_t total = 0;
+  beam_error err = {0};
+  for (size_t i = 0; i < n_inputs; i++) {
+    if (strncmp(inputs[i], "gs://", 5) == 0) continue;
+    file_etl_input_list l = {0};
+    if (list_local(&l, inputs[i], 0, &err) == BEAM_OK)
+      for (size_t k = 0; k < l.n; k++) total += l.sizes[k];
+    file_etl_input_list_free(&l);
+  }
+  return total;
+}

@@ -20,4 +20,7 @@ beam_status file_etl_list_inputs(const char *const *inputs, size_t n_inputs, fil
                                  beam_error *err);
 void file_etl_input_list_free(file_etl_input_list *l);
 
+/* Total bytes of the local inputs' files (gs:// inputs count 0: no listing just for a note). */
+int64_t file_etl_local_input_bytes(const char *const *inputs, size_t n_inputs);
+
 #endif

@@ -3,11 +3,9 @@
  * Exit status: 0 the run completed (dead letters included); 1 the run failed (hard
  * validation, unreadable input, sink failure): nothing of the failed bundle is committed;
  * 2 bad usage or a bad spec. */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "beam/dataflow.h"
@@ -40,27 +38,9 @@ static char *read_text_file(const char *path, beam_error *err) {
   return text;
 }
 
-/* Total bytes under path (files, or directories walked), for the size dispatch. */
-static int64_t input_bytes(const char *path, int depth) {
-  struct stat sb;
-  if (stat(path, &sb) != 0) return 0;
-  if (!S_ISDIR(sb.st_mode)) return S_ISREG(sb.st_mode) ? (int64_t)sb.st_size : 0;
-  DIR *d = depth < 32 ? opendir(path) : NULL;
-  int64_t total = 0;
-  for (struct dirent *e; d && (e = readdir(d));) {
-    if (e->d_name[0] == '.') continue;
-    char child[4096];
-    int n = snprintf(child, sizeof child, "%s/%s", path, e->d_name);
-    if (n > 0 && (size_t)n < sizeof child) total += input_bytes(child, depth + 1);
-  }
-  if (d) closedir(d);
-  return total;
-}
-
 /* --runner=auto without --big_runner: everything runs here; say so when that is a lot. */
 static void note_no_big_runner(const file_etl_options *o) {
-  int64_t total = 0;
-  for (size_t i = 0; i < o->n_inputs; i++) total += input_bytes(o->inputs[i], 0);
+  int64_t total = file_etl_local_input_bytes(o->inputs, o->n_inputs);
   if (total >= o->size_threshold && !o->quiet)
     fprintf(stderr,
             "file_etl: inputs total %.1f MB, at or above --size_threshold (%.1f MB), but no --big_runner is set, "
