@@ -80,10 +80,15 @@ beam_status beam_dataflow_get_job(beam_dataflow_client *c, const char *job_id, j
   return s;
 }
 
-beam_status beam_dataflow_list_messages(beam_dataflow_client *c, const char *job_id, const char *page_token,
-                                        json_t **out, beam_error *err) {
+beam_status beam_dataflow_list_messages(beam_dataflow_client *c, const char *job_id, const char *start_time,
+                                        const char *page_token, json_t **out, beam_error *err) {
   beam_buf url = BEAM_BUF_INIT;
   beam_status s = job_url(c, job_id, "/messages?minimumImportance=JOB_MESSAGE_BASIC", &url, err);
+  if (s == BEAM_OK && start_time) {
+    s = beam_buf_append_str(&url, "&startTime=");
+    if (s == BEAM_OK) s = beam_http_append_escaped(&url, start_time);
+    if (s == BEAM_OK) s = beam_buf_terminate(&url);
+  }
   if (s == BEAM_OK && page_token) {
     s = beam_buf_append_str(&url, "&pageToken=");
     if (s == BEAM_OK) s = beam_http_append_escaped(&url, page_token);

@@ -24,9 +24,10 @@ void beam_dataflow_client_close(beam_dataflow_client *c);
 
 beam_status beam_dataflow_create_job(beam_dataflow_client *c, const json_t *job, json_t **out, beam_error *err);
 beam_status beam_dataflow_get_job(beam_dataflow_client *c, const char *job_id, json_t **out, beam_error *err);
-/* One page of job messages (page_token NULL: the first); *out is the ListJobMessagesResponse. */
-beam_status beam_dataflow_list_messages(beam_dataflow_client *c, const char *job_id, const char *page_token,
-                                        json_t **out, beam_error *err);
+/* One page of job messages at or after start_time (RFC 3339; NULL: from the start), page_token
+ * NULL for the first; *out is the ListJobMessagesResponse. */
+beam_status beam_dataflow_list_messages(beam_dataflow_client *c, const char *job_id, const char *start_time,
+                                        const char *page_token, json_t **out, beam_error *err);
 /* The job's metrics (JobMetrics: metrics[] of MetricUpdate). */
 beam_status beam_dataflow_get_metrics(beam_dataflow_client *c, const char *job_id, json_t **out, beam_error *err);
 beam_status beam_dataflow_cancel_job(beam_dataflow_client *c, const char *job_id, beam_error *err);

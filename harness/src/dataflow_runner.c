@@ -78,6 +78,7 @@ typedef struct follower {
   bool quiet;
   seen_ids seen;
   char last_error[1024]; /* the newest JOB_MESSAGE_ERROR: what a failure reports */
+  char last_time[64];    /* the newest message time seen (RFC 3339 UTC compares as text) */
 } follower;
 
 static void print_new_messages(follower *f) {
@@ -85,7 +86,10 @@ static void print_new_messages(follower *f) {
   do {
     json_t *page = NULL;
     beam_error err = {0};
-    if (beam_dataflow_list_messages(f->client, f->job_id, token, &page, &err) != BEAM_OK) {
+    /* From the newest message seen on: each poll asks only for what may be new (messages
+     * at that very time come again and are skipped by id). */
+    const char *since = f->last_time[0] ? f->last_time : NULL;
+    if (beam_dataflow_list_messages(f->client, f->job_id, since, token, &page, &err) != BEAM_OK) {
       if (!f->quiet) fprintf(stderr, "dataflow: cannot list job messages: %s\n", err.message);
       break;
     }
@@ -99,6 +103,7 @@ static void print_new_messages(follower *f) {
       const char *imp = json_string_value(json_object_get(m, "messageImportance"));
       const char *when = json_string_value(json_object_get(m, "time"));
       if (!id || !text || !seen_add(&f->seen, id)) continue;
+      if (when && strcmp(when, f->last_time) > 0) snprintf(f->last_time, sizeof f->last_time, "%s", when);
       if (imp && strcmp(imp, "JOB_MESSAGE_ERROR") == 0) snprintf(f->last_error, sizeof f->last_error, "%s", text);
       if (!f->quiet)
         fprintf(stderr, "dataflow: %s %s %s\n", when ? when : "", without_prefix(imp, "JOB_MESSAGE_"), text);

@@ -96,6 +96,8 @@ start_fake done --dataflow-metrics "$work/metrics.json"
   --dataflow_endpoint="http://127.0.0.1:$api_port" > "$work/done.out" 2> "$work/done.err" || {
   cat "$work/done.err" "$work/done.stderr" >&2; fail "DONE job exited non-zero"; }
 no_violations "DONE job"
+grep -q 'messages?minimumImportance=JOB_MESSAGE_BASIC&startTime=' "$api_log" ||
+  fail "later polls did not ask only for messages since the newest one seen (startTime)"
 for s in PENDING RUNNING DONE; do
   [[ $(grep -c "job .* is $s\$" "$work/done.err") == 1 ]] || { cat "$work/done.err" >&2; fail "state $s not printed exactly once"; }
 done

@@ -88,6 +88,9 @@ def register(server):
       msgs = messages.get(req.params.get('jobId'))
       if msgs is None:
         return google_error(404, 'Job %s not found' % req.params.get('jobId'), 'NOT_FOUND')
+      since = (req.query.get('startTime') or [''])[0]
+      if since:  # only messages at or after it (the fake's times are fixed-width RFC 3339)
+        msgs = [m for m in msgs if m['time'] >= since]
       # Pages of two, so clients must follow nextPageToken.
       start = int((req.query.get('pageToken') or ['0'])[0])
       page = msgs[start:start + 2]
