@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "grpc_client.h"
+#include "beam/grpc_client.h"
 #include "org/apache/beam/model/job_management/v1/beam_job_api.pb-c.h"
 
 #define JOB(name) Org__Apache__Beam__Model__JobManagement__V1__##name

@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "beam/testing_cmocka.h"
-#include "beam/testing_etl.h"
+#include "beam/transforms/testing_etl.h"
 
 static const char spec[] =
     "{\"format\": \"auto\","
@@ -158,7 +158,7 @@ static void a_wrong_dead_letter_is_shown_whole(void **state) {
 
 int main(int argc, char **argv) {
   int rc;
-  if (beam_test_worker(argc, argv, &rc)) return rc;
+  if (beam_test_etl_worker(argc, argv, &rc)) return rc;
   beam_error err = {0};
   if (beam_test_configure(argc, argv, &err) != BEAM_OK) return fprintf(stderr, "%s\n", err.message), 2;
   const struct CMUnitTest tests[] = {

@@ -21,7 +21,7 @@
 
 #include "beam/worker_pool.h"
 #include "fn_names.h"
-#include "grpc_client.h"
+#include "beam/grpc_client.h"
 
 #define ENDPOINT(name) Org__Apache__Beam__Model__Pipeline__V1__ApiServiceDescriptor name = \
     ORG__APACHE__BEAM__MODEL__PIPELINE__V1__API_SERVICE_DESCRIPTOR__INIT

@@ -96,8 +96,12 @@ beam_pcollection *beam_window_into_global(beam_pipeline *p, const char *name, be
 beam_pcollection *beam_window_into_fixed(beam_pipeline *p, const char *name, beam_pcollection *input,
                                          int64_t size_ms, int64_t offset_ms);
 
+/* The element coder of pc. */
 beam_coder_spec *beam_pcollection_coder(const beam_pcollection *pc);
+/* pc's id in the pipeline proto. */
 const char *beam_pcollection_id(const beam_pcollection *pc);
+/* The unique name it was given at construction (its id when it has none). */
+const char *beam_pcollection_name(const beam_pcollection *pc);
 
 /* --- output ---------------------------------------------------------------------------- */
 /* Serialized org.apache.beam.model.pipeline.v1.Pipeline. */

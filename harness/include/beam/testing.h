@@ -62,7 +62,8 @@ typedef struct beam_test beam_test;
 
 /* --- program setup ----------------------------------------------------------------------- */
 /* True when a runner started this program as its Fn API worker (or worker pool): the worker
- * has run (ETL functions registered) and *exit_code is the program's exit status. */
+ * has run and *exit_code is the program's exit status. Register your DoFns before calling it
+ * (a test of the file ETL calls beam_test_etl_worker, beam/transforms/testing_etl.h, instead). */
 bool beam_test_worker(int argc, char **argv, int *exit_code);
 /* Reads --runner=local|portable, --job_endpoint=, --environment_type=, --environment_config=
  * from argv for every later beam_test_new (they override the BEAM_TEST_* environment). Other
@@ -99,6 +100,17 @@ beam_pcollection *beam_test_create_kvs(beam_test *t, const char *name, const cha
                                        const int64_t *values, size_t n);
 /* The lines of a small text file (read now, without their line ends), as strings. */
 beam_pcollection *beam_test_create_lines(beam_test *t, const char *name, const char *path);
+
+/* --- extending the kit (assertions of a library built on it, e.g. beam/transforms/testing_etl.h) */
+/* Records a construction error in t if it is the first (later assertions then do nothing and
+ * the run reports it); returns code. */
+beam_status beam_test_fail(beam_test *t, beam_status code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* True once a construction error was recorded. */
+bool beam_test_failed(const beam_test *t);
+/* What the next assertion calls the asserted PCollection in its report (default: its unique
+ * name); for assertions on a derived PCollection, such as the ETL's. Copied; used once. */
+void beam_test_next_subject(beam_test *t, const char *subject);
 
 /* --- assertions, checked when the pipeline runs ------------------------------------------ */
 /* Exactly these elements, in any order (duplicates count). */

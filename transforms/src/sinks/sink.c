@@ -1,0 +1,529 @@
+/* The sink front: argument checks, the bundle state machine, counters, the scheme registry.
+ * Implementations (sink_sqlite.c, sink_jsonl.c, ...) only see calls that make sense. */
+#include "sink_int.h"
+#include "beam/transforms/sink_pubsub.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "beam/sha256.h"
+
+/* ---- Rejected-row lists ------------------------------------------------------------ */
+
+void beam_sink_row_errors_reset(beam_sink_row_errors *e) {
+  if (!e) return;
+  e->len = 0;
+  beam_arena_reset(&e->arena);
+}
+
+void beam_sink_row_errors_free(beam_sink_row_errors *e) {
+  if (!e) return;
+  free(e->items);
+  e->items = NULL;
+  e->len = e->cap = 0;
+  beam_arena_free(&e->arena);
+}
+
+__attribute__((format(printf, 5, 0))) static beam_status row_errors_vadd(beam_sink_row_errors *e, size_t index,
+                                                                          const char *row, size_t row_len,
+                                                                          const char *fmt, va_list ap) {
+  if (e->len == e->cap) {
+    size_t cap = e->cap ? e->cap * 2 : 16;
+    beam_sink_row_error *items = realloc(e->items, cap * sizeof *items);
+    if (!items) return BEAM_ERR_NOMEM;
+    e->items = items;
+    e->cap = cap;
+  }
+  char reason[512];
+  vsnprintf(reason, sizeof reason, fmt, ap);
+  char *copy = beam_arena_strdup(&e->arena, reason);
+  char *row_copy = row ? beam_arena_strndup(&e->arena, row, row_len) : NULL;
+  if (!copy || (row && !row_copy)) return BEAM_ERR_NOMEM;
+  e->items[e->len].index = index;
+  e->items[e->len].reason = copy;
+  e->items[e->len].row = row_copy;
+  e->len++;
+  return BEAM_OK;
+}
+
+beam_status beam_sink_row_errors_add(beam_sink_row_errors *e, size_t index, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  beam_status st = row_errors_vadd(e, index, NULL, 0, fmt, ap);
+  va_end(ap);
+  return st;
+}
+
+beam_status beam_sink_row_errors_add_row(beam_sink_row_errors *e, size_t index, const char *row,
+                                         size_t row_len, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  beam_status st = row_errors_vadd(e, index, row, row_len, fmt, ap);
+  va_end(ap);
+  return st;
+}
+
+/* ---- Checks shared by every sink --------------------------------------------------- */
+
+bool beam_sink_table_name_valid(const char *name) {
+  if (!name) return false;
+  size_t i = 0;
+  for (; name[i]; i++) {
+    char c = name[i];
+    bool alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+    bool digit = c >= '0' && c <= '9';
+    if (!(alpha || (i > 0 && digit))) return false;
+    if (i >= 128) return false;
+  }
+  return i > 0;
+}
+
+/* Local names so the sinks do not depend on link order with etl_types.c. */
+static const char *type_name(beam_etl_type t) {
+  switch (t) {
+    case BEAM_ETL_STRING: return "STRING";
+    case BEAM_ETL_INT64: return "INT64";
+    case BEAM_ETL_FLOAT64: return "FLOAT64";
+    case BEAM_ETL_NUMERIC: return "NUMERIC";
+    case BEAM_ETL_BOOL: return "BOOL";
+    case BEAM_ETL_TIMESTAMP: return "TIMESTAMP";
+    case BEAM_ETL_DATE: return "DATE";
+    case BEAM_ETL_BYTES: return "BYTES";
+  }
+  return "?";
+}
+
+static const char *kind_name(beam_value_kind k) {
+  switch (k) {
+    case BEAM_VALUE_NULL: return "null";
+    case BEAM_VALUE_BOOL: return "bool";
+    case BEAM_VALUE_INT64: return "int64";
+    case BEAM_VALUE_DOUBLE: return "double";
+    case BEAM_VALUE_BYTES: return "bytes";
+    case BEAM_VALUE_STRING: return "string";
+    default: return "composite";
+  }
+}
+
+static beam_value_kind kind_for_type(beam_etl_type t) {
+  switch (t) {
+    case BEAM_ETL_STRING:
+    case BEAM_ETL_NUMERIC: return BEAM_VALUE_STRING;
+    case BEAM_ETL_INT64:
+    case BEAM_ETL_TIMESTAMP:
+    case BEAM_ETL_DATE: return BEAM_VALUE_INT64;
+    case BEAM_ETL_FLOAT64: return BEAM_VALUE_DOUBLE;
+    case BEAM_ETL_BOOL: return BEAM_VALUE_BOOL;
+    case BEAM_ETL_BYTES: return BEAM_VALUE_BYTES;
+  }
+  return BEAM_VALUE_NULL;
+}
+
+bool beam_sink_row_conforms(const beam_etl_schema *schema, const beam_etl_row *row, char *reason,
+                            size_t reason_cap) {
+  if (!row->values && schema->n_fields > 0) {
+    snprintf(reason, reason_cap, "row has no values");
+    return false;
+  }
+  if (row->schema && row->schema != schema && row->schema->n_fields != schema->n_fields) {
+    snprintf(reason, reason_cap, "row has %zu fields, table has %zu", row->schema->n_fields,
+             schema->n_fields);
+    return false;
+  }
+  for (size_t i = 0; i < schema->n_fields; i++) {
+    const beam_etl_field *f = &schema->fields[i];
+    beam_value_kind k = row->values[i].kind;
+    if (k == BEAM_VALUE_NULL) {
+      if (f->mode == BEAM_ETL_REQUIRED) {
+        snprintf(reason, reason_cap, "field %s: null in a REQUIRED field", f->name);
+        return false;
+      }
+      continue;
+    }
+    /* Tolerate BYTES for STRING-mapped fields and vice versa: both are byte spans and the
+     * sinks treat their contents alike (text is validated or escaped on output). */
+    beam_value_kind want = kind_for_type(f->type);
+    bool span = (k == BEAM_VALUE_STRING || k == BEAM_VALUE_BYTES) &&
+                (want == BEAM_VALUE_STRING || want == BEAM_VALUE_BYTES);
+    if (k != want && !span) {
+      snprintf(reason, reason_cap, "field %s: %s field holds a %s value", f->name,
+               type_name(f->type), kind_name(k));
+      return false;
+    }
+  }
+  return true;
+}
+
+/* ---- The front: state machine and counters ----------------------------------------- */
+
+void beam_sink_init(beam_sink *s, const beam_sink_vtable *vt, const beam_sink_options *opts) {
+  memset(s, 0, sizeof *s);
+  s->vt = vt;
+  if (opts) s->opts = *opts;
+  if (s->opts.batch_rows == 0) s->opts.batch_rows = 64;
+  if (s->opts.busy_timeout_ms <= 0) s->opts.busy_timeout_ms = 30000;
+  if (s->opts.spill_bytes == 0) s->opts.spill_bytes = (size_t)8 << 20;
+  s->state = BEAM_SINK_IDLE;
+}
+
+static beam_status closed_error(beam_error *err) {
+  return beam_error_set(err, BEAM_ERR_INVALID_ARG, "sink is closed");
+}
+
+beam_status beam_sink_ensure_table(beam_sink *s, const char *table, const beam_etl_schema *schema,
+                                   beam_error *err) {
+  if (!s || !schema) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "ensure_table: NULL argument");
+  if (s->state == BEAM_SINK_CLOSED) return closed_error(err);
+  if (s->state == BEAM_SINK_FAILED)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "ensure_table: bundle failed, abort it first");
+  if (!beam_sink_table_name_valid(table))
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG,
+                          "invalid table name \"%.64s\": must match ^[A-Za-z_][A-Za-z0-9_]*$ "
+                          "(at most 128 characters)",
+                          table ? table : "(null)");
+  if (schema->n_fields == 0)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "table %s: schema has no fields", table);
+  for (size_t i = 0; i < schema->n_fields; i++)
+    if (!schema->fields[i].name || !schema->fields[i].name[0])
+      return beam_error_set(err, BEAM_ERR_INVALID_ARG, "table %s: field %zu has no name", table, i);
+  beam_status st = s->vt->ensure_table(s, table, schema, err);
+  if (st != BEAM_OK && s->state == BEAM_SINK_IN_BUNDLE) s->state = BEAM_SINK_FAILED;
+  return st;
+}
+
+beam_status beam_sink_begin(beam_sink *s, const char *bundle_id, beam_error *err) {
+  if (!s) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "begin: NULL sink");
+  if (s->state == BEAM_SINK_CLOSED) return closed_error(err);
+  if (s->state != BEAM_SINK_IDLE)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "begin: a bundle is already open");
+  if (!bundle_id || !bundle_id[0])
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "begin: empty bundle id");
+  s->duplicate = false;
+  s->bundle_rows = 0;
+  s->bundle_rejected = 0;
+  s->content_unkeyable = false;
+  s->content_sum[0] = s->content_sum[1] = 0;
+  s->content_rows = 0;
+  s->content_source = NULL;
+  s->content_key[0] = '\0';
+  beam_status st = s->vt->begin(s, bundle_id, err);
+  if (st == BEAM_OK) s->state = BEAM_SINK_IN_BUNDLE;
+  return st;
+}
+
+/* FNV-1a, two lanes: cheap enough per row, and the key only needs to tell record sets apart. */
+static void fnv2(uint64_t h[2], const void *data, size_t len) {
+  const unsigned char *p = data;
+  for (size_t i = 0; i < len; i++) {
+    h[0] = (h[0] ^ p[i]) * 1099511628211ULL;
+    h[1] = (h[1] ^ p[i]) * 0x100000001b3ULL + 0x9e3779b97f4a7c15ULL;
+  }
+}
+
+/* Adds the rows' record identities to the bundle's content sum. */
+static void content_add(beam_sink *s, const char *table, const beam_etl_row *rows, size_t n) {
+  if (!s->opts.run_id) s->content_unkeyable = true;
+  if (s->content_unkeyable) return;
+  uint64_t t[2] = {1469598103934665603ULL, 0x84222325cbf29ce4ULL};
+  fnv2(t, table, strlen(table) + 1);
+  /* The source hash is cached by pointer within this call only: the caller's strings may be
+   * freed and their addresses reused between calls. */
+  s->content_source = NULL;
+  for (size_t i = 0; i < n; i++) {
+    const beam_etl_origin *o = &rows[i].origin;
+    if (!o->source || o->line <= 0) {
+      s->content_unkeyable = true;
+      return;
+    }
+    if (o->source != s->content_source) {
+      s->content_source_hash[0] = 1469598103934665603ULL, s->content_source_hash[1] = 0x84222325cbf29ce4ULL;
+      fnv2(s->content_source_hash, o->source, strlen(o->source) + 1);
+      s->content_source = o->source;
+    }
+    uint64_t h[2] = {t[0] ^ s->content_source_hash[0], t[1] ^ s->content_source_hash[1]};
+    fnv2(h, &o->line, sizeof o->line);
+    s->content_sum[0] += h[0];
+    s->content_sum[1] += h[1];
+    s->content_rows++;
+  }
+}
+
+/* The bundle's content key, from the sum, the count and the run id (48 hex digits). */
+static void content_finish(beam_sink *s) {
+  s->content_key[0] = '\0';
+  if (!s->keys_content || s->content_unkeyable || !s->content_rows || !s->opts.run_id) return;
+  uint64_t r[2] = {1469598103934665603ULL, 0x84222325cbf29ce4ULL};
+  fnv2(r, s->opts.run_id, strlen(s->opts.run_id));
+  snprintf(s->content_key, sizeof s->content_key, "%016llx%016llx%016llx",
+           (unsigned long long)(s->content_sum[0] ^ r[0]), (unsigned long long)(s->content_sum[1] ^ r[1]),
+           (unsigned long long)s->content_rows);
+}
+
+beam_status beam_sink_write_rows(beam_sink *s, const char *table, const beam_etl_row *rows,
+                                 size_t n, beam_sink_row_errors *rejected, beam_error *err) {
+  if (!s) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "write_rows: NULL sink");
+  if (rejected) beam_sink_row_errors_reset(rejected);
+  if (s->state == BEAM_SINK_CLOSED) return closed_error(err);
+  if (s->state == BEAM_SINK_FAILED)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "write_rows: bundle failed, abort it first");
+  if (s->state != BEAM_SINK_IN_BUNDLE)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "write_rows: no bundle open (call begin)");
+  if (n == 0) return BEAM_OK;
+  if (!rows || !table) {
+    s->state = BEAM_SINK_FAILED;
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "write_rows: NULL rows or table");
+  }
+  /* A retried bundle that is already committed costs nothing to write. */
+  if (s->duplicate) return BEAM_OK;
+  beam_sink_row_errors *rej = rejected;
+  if (!rej) {
+    rej = &s->scratch_rejected;
+    beam_sink_row_errors_reset(rej);
+  }
+  if (s->keys_content) content_add(s, table, rows, n);
+  beam_status st = s->vt->write_rows(s, table, rows, n, rej, err);
+  if (st == BEAM_OK && !rejected && rej->len > 0)
+    st = beam_error_set(err, BEAM_ERR_INVALID_ARG, "table %s: row %zu rejected: %s", table,
+                        rej->items[0].index, rej->items[0].reason);
+  if (st != BEAM_OK) {
+    s->state = BEAM_SINK_FAILED;
+    return st;
+  }
+  s->bundle_rows += n - rej->len;
+  s->bundle_rejected += rej->len;
+  return BEAM_OK;
+}
+
+beam_status beam_sink_send(beam_sink *s, const char *table, beam_sink_row_errors *rejected,
+                           beam_error *err) {
+  if (!s || !table || !rejected) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "send: NULL argument");
+  beam_sink_row_errors_reset(rejected);
+  if (s->state == BEAM_SINK_CLOSED) return closed_error(err);
+  if (s->state == BEAM_SINK_FAILED)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "send: bundle failed, abort it first");
+  if (s->state != BEAM_SINK_IN_BUNDLE)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "send: no bundle open (call begin)");
+  if (!s->send || s->duplicate) return BEAM_OK;
+  beam_status st = s->send(s, table, rejected, err);
+  if (st != BEAM_OK) {
+    s->state = BEAM_SINK_FAILED;
+    return st;
+  }
+  /* Rows counted as accepted by write_rows turn out refused. */
+  s->bundle_rows -= rejected->len <= s->bundle_rows ? rejected->len : s->bundle_rows;
+  s->bundle_rejected += rejected->len;
+  return BEAM_OK;
+}
+
+bool beam_sink_rejects_late(const beam_sink *s) { return s && s->send; }
+
+beam_status beam_sink_commit(beam_sink *s, beam_error *err) {
+  if (!s) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "commit: NULL sink");
+  if (s->state == BEAM_SINK_CLOSED) return closed_error(err);
+  if (s->state == BEAM_SINK_FAILED)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "commit: bundle failed, abort it");
+  if (s->state != BEAM_SINK_IN_BUNDLE)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "commit: no bundle open");
+  content_finish(s);
+  beam_status st = s->vt->commit(s, err);
+  s->state = BEAM_SINK_IDLE;
+  if (st != BEAM_OK) {
+    s->stats.bundles_aborted++;
+    return st;
+  }
+  if (s->duplicate) {
+    s->stats.bundles_duplicate++;
+  } else {
+    s->stats.bundles_committed++;
+    s->stats.rows_written += s->bundle_rows;
+    s->stats.rows_rejected += s->bundle_rejected;
+  }
+  return BEAM_OK;
+}
+
+void beam_sink_abort(beam_sink *s) {
+  if (!s || (s->state != BEAM_SINK_IN_BUNDLE && s->state != BEAM_SINK_FAILED)) return;
+  s->vt->abort(s);
+  s->state = BEAM_SINK_IDLE;
+  s->stats.bundles_aborted++;
+}
+
+bool beam_sink_last_bundle_was_duplicate(const beam_sink *s) { return s && s->duplicate; }
+
+void beam_sink_get_stats(const beam_sink *s, beam_sink_stats *out) {
+  if (s && out) *out = s->stats;
+}
+
+beam_status beam_sink_close(beam_sink *s, beam_error *err) {
+  if (!s) return BEAM_OK;
+  if (s->state == BEAM_SINK_CLOSED) return BEAM_OK;
+  beam_sink_abort(s);
+  beam_status st = s->vt->close(s, err);
+  s->state = BEAM_SINK_CLOSED;
+  return st;
+}
+
+void beam_sink_free(beam_sink *s) {
+  if (!s) return;
+  if (s->state != BEAM_SINK_CLOSED) beam_sink_close(s, NULL);
+  beam_sink_row_errors_free(&s->scratch_rejected);
+  s->vt->free(s);
+}
+
+/* ---- The scheme registry ----------------------------------------------------------- */
+
+#define MAX_SCHEMES 32
+#define MAX_SCHEME_LEN 31
+
+typedef struct scheme_entry {
+  char name[MAX_SCHEME_LEN + 1];
+  beam_sink_factory factory;
+} scheme_entry;
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static scheme_entry registry[MAX_SCHEMES];
+static size_t registry_len;
+static bool registry_seeded;
+
+static bool scheme_name_valid(const char *s, size_t len) {
+  if (len == 0 || len > MAX_SCHEME_LEN || !(s[0] >= 'a' && s[0] <= 'z')) return false;
+  for (size_t i = 0; i < len; i++) {
+    char c = s[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.'))
+      return false;
+  }
+  return true;
+}
+
+/* Caller holds registry_lock. */
+static beam_status registry_put(const char *name, beam_sink_factory f) {
+  for (size_t i = 0; i < registry_len; i++)
+    if (strcmp(registry[i].name, name) == 0) {
+      registry[i].factory = f;
+      return BEAM_OK;
+    }
+  if (registry_len == MAX_SCHEMES) return BEAM_ERR_NOMEM;
+  /* Keep the table sorted so the error message lists schemes in a stable order. */
+  size_t at = registry_len;
+  while (at > 0 && strcmp(registry[at - 1].name, name) > 0) {
+    registry[at] = registry[at - 1];
+    at--;
+  }
+  snprintf(registry[at].name, sizeof registry[at].name, "%s", name);
+  registry[at].factory = f;
+  registry_len++;
+  return BEAM_OK;
+}
+
+/* Caller holds registry_lock. Built-ins go in lazily so a user registration made before
+ * the first open (e.g. replacing "sqlite" in a test) is not overwritten. */
+static void registry_seed(void) {
+  static const struct {
+    const char *name;
+    beam_sink_factory factory;
+  } builtins[] = {
+      {"sqlite", beam_sink_sqlite_open}, {"jsonl", beam_sink_jsonl_open}, {"gcs", beam_sink_gcs_open},
+      {"file", beam_sink_file_open},     {"pubsub", beam_sink_pubsub_open}, {"bigquery", beam_sink_bigquery_open},
+      {"postgres", beam_sink_postgres_open},
+  };
+  if (registry_seeded) return;
+  registry_seeded = true;
+  for (size_t k = 0; k < sizeof builtins / sizeof builtins[0]; k++) {
+    bool have = false;
+    for (size_t i = 0; i < registry_len; i++) have = have || strcmp(registry[i].name, builtins[k].name) == 0;
+    if (!have) registry_put(builtins[k].name, builtins[k].factory);
+  }
+}
+
+beam_status beam_sink_register_scheme(const char *scheme, beam_sink_factory factory,
+                                      beam_error *err) {
+  if (!scheme || !factory || !scheme_name_valid(scheme, strlen(scheme)))
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG,
+                          "invalid sink scheme \"%.40s\": lowercase letter then [a-z0-9+.-], "
+                          "at most %d characters",
+                          scheme ? scheme : "(null)", MAX_SCHEME_LEN);
+  pthread_mutex_lock(&registry_lock);
+  beam_status st = registry_put(scheme, factory);
+  pthread_mutex_unlock(&registry_lock);
+  if (st != BEAM_OK)
+    return beam_error_set(err, st, "sink scheme registry full (%d schemes)", MAX_SCHEMES);
+  return BEAM_OK;
+}
+
+/* Caller holds registry_lock. */
+static void known_schemes_locked(char *buf, size_t cap) {
+  size_t used = 0;
+  buf[0] = '\0';
+  for (size_t i = 0; i < registry_len && used < cap; i++) {
+    int w = snprintf(buf + used, cap - used, "%s%s", i ? ", " : "", registry[i].name);
+    if (w < 0) break;
+    used += (size_t)w;
+  }
+}
+
+const char *beam_sink_known_schemes(char *buf, size_t cap) {
+  if (!buf || cap == 0) return buf;
+  pthread_mutex_lock(&registry_lock);
+  registry_seed();
+  known_schemes_locked(buf, cap);
+  pthread_mutex_unlock(&registry_lock);
+  return buf;
+}
+
+beam_status beam_sink_open(const char *uri, const beam_sink_options *opts, beam_sink **out,
+                           beam_error *err) {
+  if (!out) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "sink open: NULL out");
+  *out = NULL;
+  if (!uri) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "sink open: NULL uri");
+  const char *colon = strchr(uri, ':');
+  size_t slen = colon ? (size_t)(colon - uri) : 0;
+  char known[256];
+  if (!colon || !scheme_name_valid(uri, slen)) {
+    beam_sink_known_schemes(known, sizeof known);
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG,
+                          "sink URI \"%.200s\" has no scheme: expected scheme:location, "
+                          "known schemes: %s",
+                          uri, known);
+  }
+  char scheme[MAX_SCHEME_LEN + 1];
+  memcpy(scheme, uri, slen);
+  scheme[slen] = '\0';
+  beam_sink_factory factory = NULL;
+  pthread_mutex_lock(&registry_lock);
+  registry_seed();
+  for (size_t i = 0; i < registry_len; i++)
+    if (strcmp(registry[i].name, scheme) == 0) factory = registry[i].factory;
+  if (!factory) known_schemes_locked(known, sizeof known);
+  pthread_mutex_unlock(&registry_lock);
+  if (!factory)
+    return beam_error_set(err, BEAM_ERR_NOT_FOUND,
+                          "unknown sink scheme \"%s\" in \"%.200s\"; known schemes: %s", scheme,
+                          uri, known);
+  const char *location = colon + 1;
+  if (!location[0])
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "sink URI \"%s\" names no location", uri);
+  return factory(location, opts, out, err);
+}
+
+bool beam_sink_record_id(const beam_sink_options *opts, const char *table, const beam_etl_row *row,
+                         char out[BEAM_SINK_RECORD_ID_LEN + 1]) {
+  if (!opts || !opts->run_id || !row->origin.source || row->origin.line <= 0) return false;
+  beam_sha256 h;
+  beam_error err = {0};
+  if (beam_sha256_begin(&h, &err) != BEAM_OK) return false;
+  char line[24];
+  int n = snprintf(line, sizeof line, "%lld", (long long)row->origin.line);
+  /* NUL-separated, so no two (run, table, source, line) tuples hash the same text. */
+  beam_sha256_update(&h, opts->run_id, strlen(opts->run_id) + 1);
+  beam_sha256_update(&h, table, strlen(table) + 1);
+  beam_sha256_update(&h, row->origin.source, strlen(row->origin.source) + 1);
+  beam_sha256_update(&h, line, (size_t)n);
+  char hex[BEAM_SHA256_HEX_LEN + 1];
+  beam_sha256_end_hex(&h, hex);
+  memcpy(out, hex, BEAM_SINK_RECORD_ID_LEN);
+  out[BEAM_SINK_RECORD_ID_LEN] = '\0';
+  return true;
+}

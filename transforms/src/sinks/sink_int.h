@@ -1,0 +1,85 @@
+/* Implementing a sink: the base struct every sink embeds, its vtable and the front's state
+ * machine. Internal to the sinks layer; users open sinks by URI (beam/transforms/sink.h). */
+#ifndef BEAM_TRANSFORMS_SINK_INT_H
+#define BEAM_TRANSFORMS_SINK_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "beam/transforms/sink.h"
+
+/* The front functions above check arguments and the bundle state machine, then call the
+ * vtable: an implementation sees ensure_table only with valid names, begin only outside a
+ * bundle, write_rows/commit only inside a healthy bundle and only for ensured tables it
+ * reported, abort only inside a bundle, close once. */
+typedef struct beam_sink_vtable {
+  const char *scheme;
+  beam_status (*ensure_table)(beam_sink *s, const char *table, const beam_etl_schema *schema,
+                              beam_error *err);
+  beam_status (*begin)(beam_sink *s, const char *bundle_id, beam_error *err);
+  /* A table not ensured on this sink is BEAM_ERR_NOT_FOUND. Appends refused rows to
+   * rejected (never NULL here: the front resets it, or supplies a scratch list). */
+  beam_status (*write_rows)(beam_sink *s, const char *table, const beam_etl_row *rows, size_t n,
+                            beam_sink_row_errors *rejected, beam_error *err);
+  /* Sets s->duplicate when the bundle was already committed. On failure the implementation
+   * has already discarded the bundle (the front does not call abort after it). */
+  beam_status (*commit)(beam_sink *s, beam_error *err);
+  void (*abort)(beam_sink *s);
+  beam_status (*close)(beam_sink *s, beam_error *err);
+  void (*free)(beam_sink *s); /* frees the whole object, base included */
+} beam_sink_vtable;
+
+/* The optional late-rejection hook (see beam_sink_send), set in the base by the sinks that
+ * have it; it appends to rejected. Kept out of the vtable so the vtables' positional
+ * initializers stay as they are. */
+typedef beam_status (*beam_sink_send_fn)(beam_sink *s, const char *table,
+                                         beam_sink_row_errors *rejected, beam_error *err);
+
+typedef enum beam_sink_state {
+  BEAM_SINK_IDLE = 0,   /* outside a bundle */
+  BEAM_SINK_IN_BUNDLE,  /* between begin and commit/abort */
+  BEAM_SINK_FAILED,     /* a call in the bundle failed: only abort is accepted */
+  BEAM_SINK_CLOSED
+} beam_sink_state;
+
+/* The base every implementation embeds as its first member. */
+struct beam_sink {
+  const beam_sink_vtable *vt;
+  beam_sink_options opts;  /* with defaults filled in by beam_sink_init */
+  beam_sink_state state;
+  bool duplicate;          /* set by begin/commit when the bundle_id was already committed */
+  uint64_t bundle_rows;    /* rows accepted in the open bundle */
+  uint64_t bundle_rejected;
+  beam_sink_stats stats;
+  beam_sink_row_errors scratch_rejected; /* used when the caller passes rejected == NULL */
+  beam_sink_send_fn send;  /* NULL: the sink judges rows in write_rows only */
+  /* Content keys (see beam_sink_content_key): an implementation that keeps a committed-
+   * bundles table sets keys_content at open; the front then sums every row's record identity
+   * over the bundle, and content_key holds the result when commit is called ("" when the
+   * sink has no run_id or a row of the bundle has no origin). */
+  bool keys_content;
+  bool content_unkeyable;
+  uint64_t content_sum[2];
+  uint64_t content_rows;
+  const char *content_source; /* the last row's source (in the current write_rows call) and its hash */
+  uint64_t content_source_hash[2];
+  char content_key[49];
+};
+
+/* Content keys (beam_sink_content_key: the fields below). The Fn API gives a bundle a runner retries a new instruction id, so a bundle
+ * id alone cannot tell a retry from new data. A content key can: it names the set of records
+ * a bundle wrote (order-independent: a sum of each row's hash of run id, table, source and
+ * line, plus the count), so a retry holding the same records has the same key whatever its
+ * bundle id. Sinks with keys_content record the key with the bundle at commit and treat a key
+ * committed before as a duplicate bundle (nothing written, beam_sink_last_bundle_was_duplicate
+ * true). Retries that split the input differently get other keys and are written as before. */
+
+/* Fills the base (vtable, options with defaults). */
+void beam_sink_init(beam_sink *s, const beam_sink_vtable *vt, const beam_sink_options *opts);
+
+/* Checks a row against the schema: one value per field of the kind the type maps to (see
+ * etl_types.h), NULL only in NULLABLE fields. Returns false and writes a reason. */
+bool beam_sink_row_conforms(const beam_etl_schema *schema, const beam_etl_row *row, char *reason,
+                            size_t reason_cap);
+
+#endif

@@ -1,0 +1,444 @@
+/* Object-file sinks: gcs:gs://BUCKET/PREFIX and file:DIR. Rows become JSON-lines objects
+ *
+ *   {table}/{yyyy}/{mm}/{dd}/{hh}/part-{H}.jsonl          rows by their partition timestamp
+ *   {table}/{yyyy}/{mm}/{dd}/{hh}/part-{H}-ingest.jsonl   rows without one, at ingestion hour
+ *
+ * where H is the first 32 hex digits of SHA-256(bundle_id): one object per table and hour
+ * per bundle. The hour comes from opts.partition_field when the table has that field
+ * (TIMESTAMP: its UTC hour; DATE: hour 00 of the day), else - and for null values - from
+ * the ingestion time. Rows are encoded as the jsonl sink encodes them (json_row_writer.h).
+ *
+ * A bundle's rows wait in memory (past opts.spill_bytes for the whole bundle, the part being
+ * written moves to an unnamed temporary file in $TMPDIR) and are written at commit only:
+ *   1. .bundles/{H}.committed exists            -> a retried, committed bundle: write nothing;
+ *   2. create .bundles/{H}.pending if absent with {"bundle", "ingest_hour"}; if a previous
+ *      attempt left one, take its ingest_hour, so a retry names every part the same;
+ *   3. put every part object, never overwriting (GCS: resumable upload with
+ *      ifGenerationMatch=0, visible only when complete; directory: link of a finished temp
+ *      file). A part that exists was written by an earlier attempt of the same bundle;
+ *   4. create .bundles/{H}.committed; remove the pending marker.
+ * So each part is written once whatever fails and however often the bundle is retried
+ * (given a retry carries the same rows, which Beam's deterministic bundles do). A commit
+ * that fails removes the parts it created (best effort; a leftover keeps its name, and the
+ * retry skips it). Readers that must not see a bundle before its commit completes check
+ * for its .bundles/{H}.committed marker; parts appear one by one during the commit.
+ * ".bundles" is not a valid table name, so markers never mix with tables. */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "beam/transforms/etl_time.h"
+#include "beam/transforms/json_row_writer.h"
+#include "sink_int.h"
+#include "object_store.h"
+
+#define INGEST_BUCKET INT64_MIN
+#define MICROS_PER_HOUR INT64_C(3600000000)
+
+typedef struct obj_table {
+  char *name;
+  const beam_etl_schema *schema;
+  beam_json_row_writer writer;
+  int ts_field; /* index of the partition field in this table, or -1 */
+} obj_table;
+
+/* One output object of the open bundle. */
+typedef struct obj_part {
+  size_t table;
+  int64_t hour;      /* hours since the epoch, or INGEST_BUCKET */
+  beam_buf buf;      /* rows not yet spilled */
+  int spill_fd;      /* earlier rows, or -1 */
+  uint64_t spilled;
+  bool created;      /* put by this commit attempt (undone if the commit fails) */
+  /* Reading it back for the upload. */
+  uint64_t read_pos;
+} obj_part;
+
+typedef struct obj_sink {
+  beam_sink base;
+  const char *scheme;
+  beam_object_store *store;
+  char *partition_field;
+  obj_table *tables;
+  size_t n_tables;
+  obj_part *parts;
+  size_t n_parts, cap_parts;
+  size_t last_part;
+  size_t buffered;   /* bytes held in the parts' memory buffers */
+  char hash[33];
+  char *bundle_id;
+} obj_sink;
+
+/* ---- Small helpers ----------------------------------------------------------------- */
+
+static void hash_bundle(const char *bundle_id, char out[33]) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(bundle_id, strlen(bundle_id), md, &len, EVP_sha256(), NULL);
+  for (int i = 0; i < 16; i++) snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+static int64_t floor_div(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+static void part_name(const obj_sink *o, const obj_part *p, int64_t ingest_hour, char *buf, size_t cap) {
+  int64_t hour = p->hour == INGEST_BUCKET ? ingest_hour : p->hour;
+  int64_t year;
+  int month, day;
+  beam_etl_civil_from_days(floor_div(hour, 24), &year, &month, &day);
+  snprintf(buf, cap, "%s/%04" PRId64 "/%02d/%02d/%02d/part-%s%s.jsonl", o->tables[p->table].name,
+           year, month, day, (int)(hour - floor_div(hour, 24) * 24), o->hash,
+           p->hour == INGEST_BUCKET ? "-ingest" : "");
+}
+
+static void part_discard(obj_part *p) {
+  beam_buf_free(&p->buf);
+  if (p->spill_fd >= 0) close(p->spill_fd);
+  p->spill_fd = -1;
+}
+
+static void discard_bundle(obj_sink *o) {
+  for (size_t i = 0; i < o->n_parts; i++) part_discard(&o->parts[i]);
+  o->n_parts = 0;
+  o->buffered = 0;
+  free(o->bundle_id);
+  o->bundle_id = NULL;
+}
+
+static obj_table *table_find(obj_sink *o, const char *name, size_t *index) {
+  for (size_t i = 0; i < o->n_tables; i++)
+    if (strcmp(o->tables[i].name, name) == 0) {
+      if (index) *index = i;
+      return &o->tables[i];
+    }
+  return NULL;
+}
+
+/* ---- The sink vtable --------------------------------------------------------------- */
+
+static beam_status obj_ensure_table(beam_sink *s, const char *table, const beam_etl_schema *schema,
+                                    beam_error *err) {
+  obj_sink *o = (obj_sink *)s;
+  obj_table *t = table_find(o, table, NULL);
+  if (t) {
+    if (beam_etl_schema_equal(t->schema, schema, false)) return BEAM_OK;
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s %s: table %s already ensured with another schema",
+                          o->scheme, o->store->root, table);
+  }
+  obj_table *grown = realloc(o->tables, (o->n_tables + 1) * sizeof *grown);
+  if (!grown) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  o->tables = grown;
+  t = &o->tables[o->n_tables];
+  memset(t, 0, sizeof *t);
+  t->schema = schema;
+  t->ts_field = -1;
+  if (o->partition_field) {
+    int f = beam_etl_schema_find(schema, o->partition_field);
+    if (f >= 0 && (schema->fields[f].type == BEAM_ETL_TIMESTAMP || schema->fields[f].type == BEAM_ETL_DATE))
+      t->ts_field = f;
+  }
+  t->name = strdup(table);
+  if (!t->name || beam_json_row_writer_init(&t->writer, schema) != BEAM_OK) {
+    free(t->name);
+    return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  }
+  o->n_tables++;
+  return BEAM_OK;
+}
+
+static beam_status obj_begin(beam_sink *s, const char *bundle_id, beam_error *err) {
+  obj_sink *o = (obj_sink *)s;
+  discard_bundle(o);
+  o->bundle_id = strdup(bundle_id);
+  if (!o->bundle_id) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  hash_bundle(bundle_id, o->hash);
+  return BEAM_OK;
+}
+
+static beam_status part_for(obj_sink *o, size_t table, int64_t hour, obj_part **out, beam_error *err) {
+  if (o->last_part < o->n_parts && o->parts[o->last_part].table == table &&
+      o->parts[o->last_part].hour == hour)
+    return *out = &o->parts[o->last_part], BEAM_OK;
+  for (size_t i = 0; i < o->n_parts; i++)
+    if (o->parts[i].table == table && o->parts[i].hour == hour) {
+      o->last_part = i;
+      return *out = &o->parts[i], BEAM_OK;
+    }
+  if (o->n_parts == o->cap_parts) {
+    size_t cap = o->cap_parts ? o->cap_parts * 2 : 16;
+    obj_part *grown = realloc(o->parts, cap * sizeof *grown);
+    if (!grown) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+    o->parts = grown;
+    o->cap_parts = cap;
+  }
+  obj_part *p = &o->parts[o->n_parts];
+  memset(p, 0, sizeof *p);
+  p->table = table;
+  p->hour = hour;
+  p->spill_fd = -1;
+  o->last_part = o->n_parts++;
+  *out = p;
+  return BEAM_OK;
+}
+
+static beam_status spill(obj_sink *o, obj_part *p, beam_error *err) {
+  if (p->spill_fd < 0) {
+    const char *tmp = getenv("TMPDIR");
+    p->spill_fd = open(tmp && *tmp ? tmp : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (p->spill_fd < 0)
+      return beam_error_set(err, BEAM_ERR_IO, "%s %s: creating a spill file: %m", o->scheme, o->store->root);
+  }
+  size_t off = 0;
+  while (off < p->buf.len) {
+    ssize_t w = write(p->spill_fd, p->buf.data + off, p->buf.len - off);
+    if (w <= 0) return beam_error_set(err, BEAM_ERR_IO, "%s %s: spilling: %m", o->scheme, o->store->root);
+    off += (size_t)w;
+  }
+  p->spilled += p->buf.len;
+  o->buffered -= p->buf.len;
+  beam_buf_reset(&p->buf);
+  return BEAM_OK;
+}
+
+static int64_t row_hour(const obj_table *t, const beam_etl_row *row) {
+  if (t->ts_field < 0) return INGEST_BUCKET;
+  const beam_value *v = &row->values[t->ts_field];
+  if (v->kind != BEAM_VALUE_INT64) return INGEST_BUCKET;
+  if (t->schema->fields[t->ts_field].type == BEAM_ETL_DATE) return v->u.i64 * 24;
+  return floor_div(v->u.i64, MICROS_PER_HOUR);
+}
+
+static beam_status obj_write_rows(beam_sink *s, const char *table, const beam_etl_row *rows, size_t n,
+                                  beam_sink_row_errors *rejected, beam_error *err) {
+  obj_sink *o = (obj_sink *)s;
+  size_t ti;
+  obj_table *t = table_find(o, table, &ti);
+  if (!t)
+    return beam_error_set(err, BEAM_ERR_NOT_FOUND, "%s %s: table %s was not ensured on this sink",
+                          o->scheme, o->store->root, table);
+  char reason[256];
+  for (size_t i = 0; i < n; i++) {
+    if (!beam_sink_row_conforms(t->schema, &rows[i], reason, sizeof reason)) {
+      if (beam_sink_row_errors_add(rejected, i, "%s", reason) != BEAM_OK)
+        return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+      continue;
+    }
+    obj_part *p = NULL;
+    beam_status st = part_for(o, ti, row_hour(t, &rows[i]), &p, err);
+    if (st != BEAM_OK) return st;
+    size_t before = p->buf.len;
+    st = beam_json_row_writer_append(&t->writer, &p->buf, rows[i].values);
+    if (st == BEAM_OK) st = beam_buf_append_byte(&p->buf, '\n');
+    if (st != BEAM_OK) return beam_error_set(err, st, "%s: encoding a row of table %s failed", o->scheme, table);
+    o->buffered += p->buf.len - before;
+    /* One budget for the whole bundle, however many tables and hours it spans: past it,
+     * the part being written goes to its spill file. */
+    if (o->buffered >= o->base.opts.spill_bytes && (st = spill(o, p, err)) != BEAM_OK) return st;
+  }
+  return BEAM_OK;
+}
+
+/* ---- Commit ------------------------------------------------------------------------ */
+
+static beam_status part_read(void *ctx, void *buf, size_t cap, size_t *n, beam_error *err) {
+  obj_part *p = ctx;
+  *n = 0;
+  if (p->read_pos < p->spilled) {
+    size_t want = p->spilled - p->read_pos < cap ? (size_t)(p->spilled - p->read_pos) : cap;
+    ssize_t r = pread(p->spill_fd, buf, want, (off_t)p->read_pos);
+    if (r <= 0) return beam_error_set(err, BEAM_ERR_IO, "reading a spill file back: %m");
+    *n = (size_t)r;
+  } else {
+    uint64_t at = p->read_pos - p->spilled;
+    size_t left = at < p->buf.len ? p->buf.len - (size_t)at : 0;
+    *n = left < cap ? left : cap;
+    if (*n) memcpy(buf, p->buf.data + at, *n);
+  }
+  p->read_pos += *n;
+  return BEAM_OK;
+}
+
+static beam_status part_rewind(void *ctx, beam_error *err) {
+  (void)err;
+  ((obj_part *)ctx)->read_pos = 0;
+  return BEAM_OK;
+}
+
+typedef struct bytes_ctx {
+  const char *data;
+  size_t len, pos;
+} bytes_ctx;
+
+static beam_status bytes_read(void *ctx, void *buf, size_t cap, size_t *n, beam_error *err) {
+  (void)err;
+  bytes_ctx *b = ctx;
+  *n = b->len - b->pos < cap ? b->len - b->pos : cap;
+  memcpy(buf, b->data + b->pos, *n);
+  b->pos += *n;
+  return BEAM_OK;
+}
+
+static beam_status bytes_rewind(void *ctx, beam_error *err) {
+  (void)err;
+  ((bytes_ctx *)ctx)->pos = 0;
+  return BEAM_OK;
+}
+
+static beam_status put_text(obj_sink *o, const char *name, const char *text, bool *created, beam_error *err) {
+  bytes_ctx b = {text, strlen(text), 0};
+  return o->store->ops->put_if_absent(o->store, name, bytes_read, bytes_rewind, &b, created, err);
+}
+
+/* The ingestion hour of the bundle: ours, or the one an earlier attempt recorded. */
+static beam_status pending_marker(obj_sink *o, const char *name, int64_t *ingest_hour, beam_error *err) {
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  *ingest_hour = floor_div((int64_t)now.tv_sec, 3600);
+  json_t *rec = json_pack("{s:s, s:I}", "bundle", o->bundle_id, "ingest_hour", (json_int_t)*ingest_hour);
+  char *text = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
+  json_decref(rec);
+  if (!text) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  bool created = false;
+  beam_status s = put_text(o, name, text, &created, err);
+  free(text);
+  if (s != BEAM_OK || created) return s;
+  beam_buf prev = BEAM_BUF_INIT;
+  s = o->store->ops->get(o->store, name, &prev, err);
+  json_t *root = s == BEAM_OK ? json_loadb((const char *)prev.data, prev.len, 0, NULL) : NULL;
+  json_t *h = json_object_get(root, "ingest_hour");
+  if (s == BEAM_OK && !json_is_integer(h))
+    s = beam_error_set(err, BEAM_ERR_MALFORMED, "%s/%s: not a bundle marker", o->store->root, name);
+  if (s == BEAM_OK) *ingest_hour = json_integer_value(h);
+  json_decref(root);
+  beam_buf_free(&prev);
+  return s;
+}
+
+static void undo_parts(obj_sink *o, int64_t ingest_hour) {
+  char name[512];
+  beam_error ignored;
+  for (size_t i = 0; i < o->n_parts; i++) {
+    if (!o->parts[i].created) continue;
+    part_name(o, &o->parts[i], ingest_hour, name, sizeof name);
+    o->store->ops->remove(o->store, name, &ignored);
+  }
+}
+
+static beam_status commit_parts(obj_sink *o, beam_error *err) {
+  char committed[96], pending[96], name[512];
+  snprintf(committed, sizeof committed, ".bundles/%s.committed", o->hash);
+  snprintf(pending, sizeof pending, ".bundles/%s.pending", o->hash);
+  beam_buf scratch = BEAM_BUF_INIT;
+  beam_status s = o->store->ops->get(o->store, committed, &scratch, err);
+  beam_buf_free(&scratch);
+  if (s == BEAM_OK) {
+    o->base.duplicate = true;
+    return BEAM_OK;
+  }
+  if (s != BEAM_ERR_NOT_FOUND) return s;
+  int64_t ingest_hour;
+  if ((s = pending_marker(o, pending, &ingest_hour, err)) != BEAM_OK) return s;
+  for (size_t i = 0; s == BEAM_OK && i < o->n_parts; i++) {
+    obj_part *p = &o->parts[i];
+    part_name(o, p, ingest_hour, name, sizeof name);
+    p->read_pos = 0;
+    s = o->store->ops->put_if_absent(o->store, name, part_read, part_rewind, p, &p->created, err);
+  }
+  bool created;
+  if (s == BEAM_OK) {
+    json_t *rec = json_pack("{s:s}", "bundle", o->bundle_id);
+    char *text = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
+    json_decref(rec);
+    s = text ? put_text(o, committed, text, &created, err) : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+    free(text);
+  }
+  if (s != BEAM_OK) {
+    undo_parts(o, ingest_hour);
+    return s;
+  }
+  beam_error ignored;
+  o->store->ops->remove(o->store, pending, &ignored); /* tidiness only */
+  return BEAM_OK;
+}
+
+static beam_status obj_commit(beam_sink *s, beam_error *err) {
+  obj_sink *o = (obj_sink *)s;
+  beam_status st = o->n_parts ? commit_parts(o, err) : BEAM_OK;
+  if (st != BEAM_OK) beam_error_prefix(err, "%s %s: commit: ", o->scheme, o->store->root);
+  discard_bundle(o);
+  return st;
+}
+
+static void obj_abort(beam_sink *s) { discard_bundle((obj_sink *)s); }
+
+static beam_status obj_close(beam_sink *s, beam_error *err) {
+  (void)err;
+  discard_bundle((obj_sink *)s);
+  return BEAM_OK;
+}
+
+static void obj_free(beam_sink *s) {
+  obj_sink *o = (obj_sink *)s;
+  discard_bundle(o);
+  free(o->parts);
+  for (size_t i = 0; i < o->n_tables; i++) {
+    free(o->tables[i].name);
+    beam_json_row_writer_free(&o->tables[i].writer);
+  }
+  free(o->tables);
+  free(o->partition_field);
+  if (o->store) o->store->ops->free(o->store);
+  free(o);
+}
+
+static const beam_sink_vtable gcs_vtable = {"gcs", obj_ensure_table, obj_begin, obj_write_rows, obj_commit,
+                                            obj_abort, obj_close, obj_free};
+static const beam_sink_vtable file_vtable = {"file", obj_ensure_table, obj_begin, obj_write_rows, obj_commit,
+                                             obj_abort, obj_close, obj_free};
+
+static beam_status obj_open(const beam_sink_vtable *vt, const beam_sink_options *opts, beam_sink **out,
+                            obj_sink **o, beam_error *err) {
+  *out = NULL;
+  *o = calloc(1, sizeof **o);
+  if (!*o) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  beam_sink_init(&(*o)->base, vt, opts);
+  (*o)->scheme = vt->scheme;
+  if (opts && opts->partition_field && !((*o)->partition_field = strdup(opts->partition_field)))
+    return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  return BEAM_OK;
+}
+
+beam_status beam_sink_gcs_open(const char *location, const beam_sink_options *opts, beam_sink **out,
+                               beam_error *err) {
+  obj_sink *o;
+  beam_status s = obj_open(&gcs_vtable, opts, out, &o, err);
+  if (s == BEAM_OK) s = beam_object_store_gcs_open(location, &o->store, err);
+  if (s != BEAM_OK) {
+    if (o) obj_free(&o->base);
+    return beam_error_prefix(err, "gcs sink: ");
+  }
+  *out = &o->base;
+  return BEAM_OK;
+}
+
+beam_status beam_sink_file_open(const char *location, const beam_sink_options *opts, beam_sink **out,
+                                beam_error *err) {
+  obj_sink *o;
+  beam_status s = obj_open(&file_vtable, opts, out, &o, err);
+  if (s == BEAM_OK) s = beam_object_store_dir_open(location, opts && opts->no_sync, &o->store, err);
+  if (s != BEAM_OK) {
+    if (o) obj_free(&o->base);
+    return beam_error_prefix(err, "file sink: ");
+  }
+  *out = &o->base;
+  return BEAM_OK;
+}

@@ -1,0 +1,650 @@
+/* PostgreSQL sink: "postgres:CONNINFO" (libpq key=value string or postgresql:// URI).
+ *
+ * - One transaction per bundle. begin inserts the bundle id into `_beam_bundles`
+ *   (primary key) with ON CONFLICT DO NOTHING: no row inserted means the bundle is already
+ *   committed, so the bundle writes nothing (a duplicate). A concurrent worker running the
+ *   same bundle waits on that key until the first one commits (then it is a duplicate) or
+ *   aborts (then it proceeds): two workers never both write a bundle.
+ * - Rows go in with binary COPY (sink_pg_copy.c), one COPY per write_rows call, each under
+ *   a savepoint. When the server refuses the COPY for a row's values (SQLSTATE 22 or 23:
+ *   a constraint, an encoding error), the COPY is rolled back to the savepoint and the rows
+ *   are bisected to find the offending ones, which are rejected with the server's message;
+ *   the rest of the bundle still commits.
+ * - Tables are created from the schema (REQUIRED -> NOT NULL) in a transaction of their
+ *   own, on a short-lived second connection when a bundle is open: uncommitted DDL inside
+ *   a bundle would make every other worker wait for that bundle to create or even look at
+ *   the table, and two workers creating two tables in opposite orders would deadlock. An
+ *   aborted bundle therefore leaves no rows, but may leave the empty tables it created.
+ *   Concurrent creators serialize on an advisory lock per table name.
+ * - A connection lost outside a bundle is re-established with backoff at the next begin
+ *   or ensure_table. Lost inside a bundle (a COPY, ensure_table, COMMIT), the server rolled
+ *   the bundle back, or committed it if COMMIT got through: the sink reconnects, claims the
+ *   bundle id again (already there: the commit got through, or another worker committed
+ *   it) and replays the rows the bundle had written from its replay log (sink_pg_replay.c,
+ *   up to REPLAY_MAX_BYTES of encoded rows). A bundle too big to replay, or a server that
+ *   stays away, fails the call with BEAM_ERR_IO naming the cause; the caller retries. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "beam/buf.h"
+#include "sink_int.h"
+#include "sink_pg_conn.h"
+#include "sink_pg_copy.h"
+#include "sink_pg_replay.h"
+
+#define BUNDLES_TABLE "_beam_bundles"
+#define SAVEPOINT "beam_write"
+/* Encoded rows of one bundle kept for replay after a lost connection; it bounds the memory
+ * (file_etl stays far under 64 MB) while covering the bundles runners send. */
+#define REPLAY_MAX_BYTES ((size_t)16 << 20)
+/* Reconnect-and-replay rounds per call before giving up. */
+#define MAX_RECOVERIES 3
+/* pg_advisory_xact_lock(int4, int4) key space of this sink: "beam" in ASCII. */
+#define LOCK_CLASS "1650811245"
+
+/* The COPY statement with what must run before it, depending on the savepoint: its tail
+ * from RELEASE_LEN (set a savepoint first) or from PLAIN_LEN (the COPY alone) serve too. */
+#define COPY_PREFIX "RELEASE SAVEPOINT " SAVEPOINT "; SAVEPOINT " SAVEPOINT "; "
+#define RELEASE_LEN (sizeof "RELEASE SAVEPOINT " SAVEPOINT "; " - 1)
+#define PLAIN_LEN (sizeof COPY_PREFIX - 1)
+
+typedef struct pg_table {
+  char *name;
+  const beam_etl_schema *schema;
+  char *copy_sql; /* COPY_PREFIX COPY "t" ("a", "b") FROM STDIN (FORMAT binary) */
+} pg_table;
+
+/* Where the write savepoint stands: none yet, just set (nothing after it), or holding
+ * the accepted rows of the previous COPY (release it before setting the next). */
+typedef enum pg_savepoint { SP_NONE = 0, SP_CLEAN, SP_DIRTY } pg_savepoint;
+
+typedef struct pg_sink {
+  beam_sink base;
+  PGconn *conn;
+  char *conninfo;
+  char who[192]; /* "postgres db@host:port" for messages; never the password */
+  pg_table *tables;
+  size_t n_tables, cap_tables, last_table;
+  bool in_txn;
+  char *bundle_id;
+  pg_savepoint savepoint;
+  beam_sink_pg_copy copy;
+  size_t *refused; /* positions in copy the server refused in this write_rows call */
+  size_t n_refused, cap_refused;
+  beam_sink_pg_replay replay;
+  beam_buf sql;
+} pg_sink;
+
+static beam_status nomem(beam_error *err) { return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory"); }
+
+/* "postgres sample@127.0.0.1:5432: table events: copy: <server message>" */
+static beam_status pg_fail(pg_sink *p, PGresult *res, const char *table, const char *what, beam_error *err) {
+  char msg[400];
+  beam_sink_pg_message(p->conn, res, msg, sizeof msg);
+  beam_status st = beam_sink_pg_status(p->conn, res);
+  const char *lost = beam_sink_pg_connection_lost(p->conn, res) ? " (connection lost; retry the bundle)" : "";
+  if (table) beam_error_set(err, st, "%s: table %s: %s: %s%s", p->who, table, what, msg, lost);
+  else beam_error_set(err, st, "%s: %s: %s%s", p->who, what, msg, lost);
+  PQclear(res);
+  return st;
+}
+
+static void describe(pg_sink *p) {
+  const char *host = PQhost(p->conn);
+  snprintf(p->who, sizeof p->who, "postgres %s@%s:%s", PQdb(p->conn), host && host[0] ? host : "localhost",
+           PQport(p->conn));
+}
+
+/* Appends "name" with embedded quotes doubled: an identifier, whatever the name holds. */
+static beam_status append_ident(beam_buf *b, const char *name) {
+  beam_status st = beam_buf_append_byte(b, '"');
+  for (const char *c = name; st == BEAM_OK && *c; c++) {
+    if (*c == '"') st = beam_buf_append_byte(b, '"');
+    if (st == BEAM_OK) st = beam_buf_append_byte(b, (uint8_t)*c);
+  }
+  return st == BEAM_OK ? beam_buf_append_byte(b, '"') : st;
+}
+
+static const char *pg_type(beam_etl_type t) {
+  switch (t) {
+    case BEAM_ETL_STRING: return "text";
+    case BEAM_ETL_INT64: return "bigint";
+    case BEAM_ETL_FLOAT64: return "double precision";
+    case BEAM_ETL_NUMERIC: return "numeric";
+    case BEAM_ETL_BOOL: return "boolean";
+    case BEAM_ETL_TIMESTAMP: return "timestamp with time zone";
+    case BEAM_ETL_DATE: return "date";
+    case BEAM_ETL_BYTES: return "bytea";
+  }
+  return "?";
+}
+
+static pg_table *table_find(pg_sink *p, const char *name) {
+  if (p->last_table < p->n_tables && strcmp(p->tables[p->last_table].name, name) == 0)
+    return &p->tables[p->last_table];
+  for (size_t i = 0; i < p->n_tables; i++)
+    if (strcmp(p->tables[i].name, name) == 0) return &p->tables[p->last_table = i];
+  return NULL;
+}
+
+static beam_status recover(pg_sink *p, bool *elsewhere, beam_error *err);
+
+/* ---- Catalog: does the table exist, with which columns ----------------------------- */
+
+/* Appends "; " + text to a difference list (bounded). */
+static void note(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void note(char *buf, size_t cap, const char *fmt, ...) {
+  size_t used = strlen(buf);
+  if (used + 4 >= cap) return;
+  if (used) used += (size_t)snprintf(buf + used, cap - used, "; ");
+  va_list ap;
+  va_start(ap, fmt);
+  if (used < cap) vsnprintf(buf + used, cap - used, fmt, ap);
+  va_end(ap);
+}
+
+/* Names every difference between the live columns (res rows: name, type) and the schema
+ * into diff; empty when they match (order may differ: COPY names its columns). */
+static void column_differences(const PGresult *res, const beam_etl_schema *schema, char *diff, size_t cap) {
+  diff[0] = '\0';
+  int rows = PQntuples(res);
+  for (size_t f = 0; f < schema->n_fields; f++) {
+    const char *want = pg_type(schema->fields[f].type);
+    int r = 0;
+    while (r < rows && strcmp(PQgetvalue(res, r, 0), schema->fields[f].name) != 0) r++;
+    if (r == rows) note(diff, cap, "missing column %s %s", schema->fields[f].name, want);
+    else if (strcmp(PQgetvalue(res, r, 1), want) != 0)
+      note(diff, cap, "column %s is %s, the schema wants %s", schema->fields[f].name, PQgetvalue(res, r, 1), want);
+  }
+  for (int r = 0; r < rows; r++) {
+    if (PQgetisnull(res, r, 0)) continue; /* a table with no columns at all */
+    size_t f = 0;
+    while (f < schema->n_fields && strcmp(PQgetvalue(res, r, 0), schema->fields[f].name) != 0) f++;
+    if (f == schema->n_fields) note(diff, cap, "extra column %s %s", PQgetvalue(res, r, 0), PQgetvalue(res, r, 1));
+  }
+}
+
+/* 0 = table missing, 1 = matches the schema, -1 = error or differs (err set). */
+static int check_columns(pg_sink *p, const char *table, const beam_etl_schema *schema, beam_status *st,
+                         beam_error *err) {
+  beam_buf_reset(&p->sql);
+  *st = append_ident(&p->sql, table);
+  if (*st == BEAM_OK) *st = beam_buf_terminate(&p->sql);
+  if (*st != BEAM_OK) return nomem(err), -1;
+  const char *params[1] = {(const char *)p->sql.data};
+  PGresult *res = PQexecParams(p->conn,
+                               "SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod) "
+                               "FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_attribute a "
+                               "ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
+                               "WHERE c.oid = pg_catalog.to_regclass($1) ORDER BY a.attnum",
+                               1, NULL, params, NULL, NULL, 0);
+  if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) return *st = pg_fail(p, res, table, "reading columns", err), -1;
+  if (PQntuples(res) == 0) return PQclear(res), *st = BEAM_OK, 0;
+  char diff[400];
+  column_differences(res, schema, diff, sizeof diff);
+  PQclear(res);
+  if (!diff[0]) return *st = BEAM_OK, 1;
+  *st = beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: table %s exists with different columns: %s", p->who, table,
+                       diff);
+  return -1;
+}
+
+/* BEGIN; lock on the name; CREATE TABLE IF NOT EXISTS ...; COMMIT - as one statement string. */
+static beam_status create_sql(beam_buf *b, const char *table, const beam_etl_schema *schema) {
+  char lock[256];
+  /* Valid table names are [A-Za-z0-9_]: safe inside a literal. */
+  snprintf(lock, sizeof lock,
+           "BEGIN; SELECT pg_catalog.pg_advisory_xact_lock(" LOCK_CLASS ", pg_catalog.hashtext('%s')); "
+           "CREATE TABLE IF NOT EXISTS ",
+           table);
+  beam_buf_reset(b);
+  beam_status st = beam_buf_append_str(b, lock);
+  if (st == BEAM_OK) st = append_ident(b, table);
+  for (size_t i = 0; st == BEAM_OK && i < schema->n_fields; i++) {
+    st = beam_buf_append_str(b, i ? ", " : " (");
+    if (st == BEAM_OK) st = append_ident(b, schema->fields[i].name);
+    if (st == BEAM_OK) st = beam_buf_append_byte(b, ' ');
+    if (st == BEAM_OK) st = beam_buf_append_str(b, pg_type(schema->fields[i].type));
+    if (st == BEAM_OK && schema->fields[i].mode == BEAM_ETL_REQUIRED) st = beam_buf_append_str(b, " NOT NULL");
+  }
+  if (st == BEAM_OK) st = beam_buf_append_str(b, "); COMMIT");
+  return st == BEAM_OK ? beam_buf_terminate(b) : st;
+}
+
+/* Runs the creation on conn, which must be outside a transaction. */
+static beam_status run_create(pg_sink *p, PGconn *conn, const char *table, beam_error *err) {
+  PGresult *res = NULL;
+  if (beam_sink_pg_exec(conn, (const char *)p->sql.data, PGRES_COMMAND_OK, &res)) return BEAM_OK;
+  char msg[400];
+  beam_sink_pg_message(conn, res, msg, sizeof msg);
+  beam_status st = beam_sink_pg_status(conn, res);
+  PQclear(res);
+  if (PQtransactionStatus(conn) != PQTRANS_IDLE) beam_sink_pg_exec(conn, "ROLLBACK", PGRES_COMMAND_OK, NULL);
+  return beam_error_set(err, st, "%s: table %s: create: %s", p->who, table, msg);
+}
+
+static beam_status create_table(pg_sink *p, const char *table, const beam_etl_schema *schema, beam_error *err) {
+  if (create_sql(&p->sql, table, schema) != BEAM_OK) return nomem(err);
+  if (!p->in_txn) return run_create(p, p->conn, table, err);
+  /* Inside a bundle: commit the creation at once, on a connection of its own. */
+  PGconn *side = NULL;
+  beam_status st = beam_sink_pg_connect(p->conninfo, false, &side, err);
+  if (st == BEAM_OK) st = run_create(p, side, table, err);
+  PQfinish(side);
+  return st;
+}
+
+static beam_status remember_table(pg_sink *p, const char *table, const beam_etl_schema *schema, beam_error *err) {
+  if (p->n_tables == p->cap_tables) {
+    size_t cap = p->cap_tables ? p->cap_tables * 2 : 8;
+    pg_table *grown = realloc(p->tables, cap * sizeof *grown);
+    if (!grown) return nomem(err);
+    p->tables = grown;
+    p->cap_tables = cap;
+  }
+  beam_buf_reset(&p->sql);
+  beam_status st = beam_buf_append_str(&p->sql, COPY_PREFIX "COPY ");
+  if (st == BEAM_OK) st = append_ident(&p->sql, table);
+  for (size_t i = 0; st == BEAM_OK && i < schema->n_fields; i++) {
+    st = beam_buf_append_str(&p->sql, i ? ", " : " (");
+    if (st == BEAM_OK) st = append_ident(&p->sql, schema->fields[i].name);
+  }
+  if (st == BEAM_OK) st = beam_buf_append_str(&p->sql, ") FROM STDIN (FORMAT binary)");
+  if (st == BEAM_OK) st = beam_buf_terminate(&p->sql);
+  pg_table t = {strdup(table), schema, st == BEAM_OK ? strdup((const char *)p->sql.data) : NULL};
+  if (!t.name || !t.copy_sql) return free(t.name), free(t.copy_sql), nomem(err);
+  p->tables[p->n_tables++] = t;
+  return BEAM_OK;
+}
+
+/* Outside a bundle a lost connection costs nothing: reconnect before the next statement. */
+static beam_status ensure_connected(pg_sink *p, beam_error *err) {
+  if (PQstatus(p->conn) == CONNECTION_OK) return BEAM_OK;
+  return beam_sink_pg_reconnect(p->conn, p->who, err);
+}
+
+static beam_status pg_ensure_table(beam_sink *s, const char *table, const beam_etl_schema *schema, beam_error *err) {
+  pg_sink *p = (pg_sink *)s;
+  pg_table *t = table_find(p, table);
+  if (t) {
+    if (beam_etl_schema_equal(t->schema, schema, true)) return BEAM_OK;
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: table %s already ensured on this sink with another schema",
+                          p->who, table);
+  }
+  if (strcmp(table, BUNDLES_TABLE) == 0)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: table name %s is reserved for bundle bookkeeping", p->who,
+                          table);
+  beam_status st = p->in_txn ? BEAM_OK : ensure_connected(p, err);
+  if (st != BEAM_OK) return st;
+  int found = check_columns(p, table, schema, &st, err);
+  if (found < 0 && PQstatus(p->conn) != CONNECTION_OK) {
+    /* libpq notices a server restart only at the next statement. Outside a bundle nothing
+     * is lost: reconnect. Inside one: reconnect and replay the bundle. Then ask again. */
+    bool elsewhere = false;
+    st = p->in_txn ? recover(p, &elsewhere, err) : beam_sink_pg_reconnect(p->conn, p->who, err);
+    if (st != BEAM_OK) return st;
+    if (elsewhere) p->base.duplicate = true; /* another worker committed this bundle meanwhile */
+    found = check_columns(p, table, schema, &st, err);
+  }
+  if (found < 0) return st;
+  if (found == 0) {
+    if ((st = create_table(p, table, schema, err)) != BEAM_OK) return st;
+    /* Another worker may have created it first, with other columns: check what is there. */
+    found = check_columns(p, table, schema, &st, err);
+    if (found < 0) return st;
+    if (found == 0)
+      return beam_error_set(err, BEAM_ERR_IO, "%s: table %s: created but not visible (search_path?)", p->who, table);
+  }
+  return remember_table(p, table, schema, err);
+}
+
+/* ---- Bundles ------------------------------------------------------------------------ */
+
+static void end_txn(pg_sink *p) {
+  if (PQstatus(p->conn) == CONNECTION_OK && PQtransactionStatus(p->conn) != PQTRANS_IDLE)
+    beam_sink_pg_exec(p->conn, "ROLLBACK", PGRES_COMMAND_OK, NULL);
+  p->in_txn = false;
+  p->savepoint = SP_NONE;
+}
+
+/* A new bundle: its id (kept to claim it again after a reconnect) and an empty replay log. */
+static beam_status start_bundle(pg_sink *p, const char *bundle_id, beam_error *err) {
+  free(p->bundle_id);
+  p->bundle_id = strdup(bundle_id);
+  beam_sink_pg_replay_reset(&p->replay);
+  return p->bundle_id ? BEAM_OK : nomem(err);
+}
+
+/* BEGIN and claim the bundle id. *claimed false: already committed by someone. */
+static beam_status claim_bundle(pg_sink *p, const char *bundle_id, bool *claimed, bool *lost, beam_error *err) {
+  PGresult *res = NULL;
+  *lost = false;
+  if (!beam_sink_pg_exec(p->conn, "BEGIN ISOLATION LEVEL READ COMMITTED", PGRES_COMMAND_OK, &res)) {
+    *lost = beam_sink_pg_connection_lost(p->conn, res);
+    return pg_fail(p, res, NULL, "begin bundle", err);
+  }
+  p->in_txn = true;
+  const char *params[1] = {bundle_id};
+  res = PQexecParams(p->conn,
+                     "INSERT INTO \"" BUNDLES_TABLE "\" (bundle_id) VALUES ($1) ON CONFLICT (bundle_id) DO NOTHING", 1,
+                     NULL, params, NULL, NULL, 0);
+  if (res && PQresultStatus(res) == PGRES_COMMAND_OK) {
+    *claimed = strcmp(PQcmdTuples(res), "1") == 0;
+    PQclear(res);
+    return BEAM_OK;
+  }
+  if (beam_sink_pg_sqlstate_is(res, "23505")) { /* a unique violation: the same, a duplicate */
+    PQclear(res);
+    *claimed = false;
+    return BEAM_OK;
+  }
+  *lost = beam_sink_pg_connection_lost(p->conn, res);
+  beam_status st = pg_fail(p, res, BUNDLES_TABLE, "claim bundle", err);
+  end_txn(p);
+  return st;
+}
+
+static beam_status pg_begin(beam_sink *s, const char *bundle_id, beam_error *err) {
+  pg_sink *p = (pg_sink *)s;
+  if (start_bundle(p, bundle_id, err) != BEAM_OK) return BEAM_ERR_NOMEM;
+  /* Nothing of the bundle exists yet: a lost connection is retried here, not failed. */
+  for (int attempt = 0;; attempt++) {
+    beam_status st = ensure_connected(p, err);
+    if (st != BEAM_OK) return st;
+    bool claimed = false, lost = false;
+    st = claim_bundle(p, bundle_id, &claimed, &lost, err);
+    if (st == BEAM_OK) {
+      if (!claimed) {
+        s->duplicate = true;
+        end_txn(p);
+      }
+      return BEAM_OK;
+    }
+    end_txn(p);
+    if (!lost || attempt == 2) return st;
+  }
+}
+
+/* Runs sql (ending in a COPY FROM STDIN) and streams header, rows, trailer. NULL on success,
+ * else the failed result. */
+static PGresult *copy_bytes(pg_sink *p, const char *sql, const unsigned char *rows, size_t len) {
+  PGresult *res = PQexec(p->conn, sql);
+  if (!res || PQresultStatus(res) != PGRES_COPY_IN) return res ? res : PQmakeEmptyPGresult(p->conn, PGRES_FATAL_ERROR);
+  PQclear(res);
+  if (strncmp(sql, "COPY", 4) != 0) p->savepoint = SP_CLEAN; /* the statements before it set one */
+  const char *data = (const char *)rows;
+  int ok = PQputCopyData(p->conn, (const char *)beam_sink_pg_copy_header, sizeof beam_sink_pg_copy_header);
+  for (size_t off = 0; ok == 1 && off < len; off += 1 << 20) {
+    size_t piece = len - off < (1u << 20) ? len - off : (1u << 20);
+    ok = PQputCopyData(p->conn, data + off, (int)piece);
+  }
+  if (ok == 1)
+    ok = PQputCopyData(p->conn, (const char *)beam_sink_pg_copy_trailer, sizeof beam_sink_pg_copy_trailer);
+  PQputCopyEnd(p->conn, ok == 1 ? NULL : "beam-c: sending rows failed");
+  PGresult *failed = NULL;
+  for (PGresult *r; (r = PQgetResult(p->conn)) != NULL;) {
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && !failed) failed = r;
+    else PQclear(r);
+  }
+  if (!failed && PQstatus(p->conn) != CONNECTION_OK) failed = PQmakeEmptyPGresult(p->conn, PGRES_FATAL_ERROR);
+  return failed;
+}
+
+/* Sends rows [lo, hi) of the encoder as one COPY under the savepoint (one round trip to
+ * set the savepoint and start the COPY, one for the data). Returns NULL on success, else
+ * the failed result (the caller clears it). */
+static PGresult *copy_range(pg_sink *p, const pg_table *t, size_t lo, size_t hi) {
+  const char *sql = t->copy_sql + (p->savepoint == SP_DIRTY ? 0 : p->savepoint == SP_NONE ? RELEASE_LEN : PLAIN_LEN);
+  const beam_sink_pg_copy *c = &p->copy;
+  PGresult *failed = copy_bytes(p, sql, c->rows.data + c->start[lo], c->start[hi] - c->start[lo]);
+  if (!failed) p->savepoint = SP_DIRTY;
+  return failed;
+}
+
+static beam_status note_refused(pg_sink *p, size_t pos, beam_error *err) {
+  if (p->n_refused == p->cap_refused) {
+    size_t cap = p->cap_refused ? p->cap_refused * 2 : 16;
+    size_t *grown = realloc(p->refused, cap * sizeof *grown);
+    if (!grown) return nomem(err);
+    p->refused = grown;
+    p->cap_refused = cap;
+  }
+  p->refused[p->n_refused++] = pos;
+  return BEAM_OK;
+}
+
+/* Loads rows [lo, hi); rows the server refuses are found by halving and rejected. */
+static beam_status load_range(pg_sink *p, const pg_table *t, size_t lo, size_t hi, beam_sink_row_errors *rejected,
+                              beam_error *err) {
+  PGresult *res = copy_range(p, t, lo, hi);
+  if (!res) return BEAM_OK;
+  if (!beam_sink_pg_row_level(res) || beam_sink_pg_connection_lost(p->conn, res))
+    return pg_fail(p, res, t->name, "copy", err);
+  PGresult *back = NULL;
+  if (!beam_sink_pg_exec(p->conn, "ROLLBACK TO SAVEPOINT " SAVEPOINT, PGRES_COMMAND_OK, &back)) {
+    PQclear(res);
+    return pg_fail(p, back, t->name, "rollback to savepoint", err);
+  }
+  p->savepoint = SP_CLEAN;
+  if (hi - lo == 1) {
+    char msg[400];
+    beam_sink_pg_message(p->conn, res, msg, sizeof msg);
+    PQclear(res);
+    if (beam_sink_row_errors_add(rejected, p->copy.index[lo], "postgres: %s", msg) != BEAM_OK) return nomem(err);
+    return note_refused(p, lo, err);
+  }
+  PQclear(res);
+  size_t mid = lo + (hi - lo) / 2;
+  beam_status st = load_range(p, t, lo, mid, rejected, err);
+  return st == BEAM_OK ? load_range(p, t, mid, hi, rejected, err) : st;
+}
+
+/* The connection died inside the bundle, so the server rolled the bundle back (or, at
+ * COMMIT, perhaps committed it). Reconnect, claim the bundle again and replay the rows it
+ * had written. *elsewhere: the bundle id is already committed (by our COMMIT that got
+ * through, or by another worker); nothing was replayed. */
+static beam_status recover(pg_sink *p, bool *elsewhere, beam_error *err) {
+  *elsewhere = false;
+  p->in_txn = false;
+  p->savepoint = SP_NONE;
+  beam_status st = beam_sink_pg_reconnect(p->conn, p->who, err);
+  bool claimed = false, lost = false;
+  if (st == BEAM_OK) st = claim_bundle(p, p->bundle_id, &claimed, &lost, err);
+  if (st != BEAM_OK) return st;
+  if (!claimed) {
+    end_txn(p);
+    *elsewhere = true;
+    return BEAM_OK;
+  }
+  if (p->replay.overflow) {
+    end_txn(p);
+    return beam_error_set(err, BEAM_ERR_IO,
+                          "%s: connection lost inside a bundle of more than %zu MB of rows, too big to replay: "
+                          "retry the bundle",
+                          p->who, REPLAY_MAX_BYTES >> 20);
+  }
+  for (size_t i = 0; i < p->replay.n_runs; i++) {
+    const beam_sink_pg_replay_run *run = &p->replay.runs[i];
+    const pg_table *t = &p->tables[run->table];
+    PGresult *res = copy_bytes(p, t->copy_sql + PLAIN_LEN, p->replay.bytes.data + run->off, run->len);
+    if (res) return pg_fail(p, res, t->name, "replay after reconnect", err);
+  }
+  return BEAM_OK;
+}
+
+/* Rejections come from two passes (schema checks, then the server): keep them in order. */
+static void sort_rejections(beam_sink_row_errors *rejected) {
+  for (size_t a = 1; a < rejected->len; a++) {
+    beam_sink_row_error e = rejected->items[a];
+    size_t b = a;
+    while (b > 0 && rejected->items[b - 1].index > e.index) rejected->items[b] = rejected->items[b - 1], b--;
+    rejected->items[b] = e;
+  }
+}
+
+static beam_status pg_write_rows(beam_sink *s, const char *table, const beam_etl_row *rows, size_t n,
+                                 beam_sink_row_errors *rejected, beam_error *err) {
+  pg_sink *p = (pg_sink *)s;
+  pg_table *t = table_find(p, table);
+  if (!t) return beam_error_set(err, BEAM_ERR_NOT_FOUND, "%s: table %s was not ensured on this sink", p->who, table);
+  beam_sink_pg_copy_reset(&p->copy);
+  char reason[256];
+  for (size_t i = 0; i < n; i++) {
+    bool out_of_memory = false;
+    if (beam_sink_row_conforms(t->schema, &rows[i], reason, sizeof reason) &&
+        beam_sink_pg_copy_add(&p->copy, t->schema, rows[i].values, i, reason, sizeof reason, &out_of_memory))
+      continue;
+    if (out_of_memory || beam_sink_row_errors_add(rejected, i, "%s", reason) != BEAM_OK) return nomem(err);
+  }
+  size_t server_rejections = rejected->len;
+  if (!p->copy.n) return BEAM_OK;
+  beam_status st;
+  for (int attempt = 0;; attempt++) {
+    p->n_refused = 0;
+    rejected->len = server_rejections;
+    st = load_range(p, t, 0, p->copy.n, rejected, err);
+    if (st == BEAM_OK || PQstatus(p->conn) == CONNECTION_OK || attempt == MAX_RECOVERIES) break;
+    bool elsewhere = false;
+    if ((st = recover(p, &elsewhere, err)) != BEAM_OK) return st;
+    if (elsewhere) { /* another worker committed this bundle meanwhile: ours is a duplicate */
+      s->duplicate = true;
+      rejected->len = server_rejections;
+      return BEAM_OK;
+    }
+  }
+  if (st != BEAM_OK) return st;
+  beam_sink_pg_replay_add(&p->replay, (size_t)(t - p->tables), &p->copy, p->refused, p->n_refused);
+  if (rejected->len > server_rejections) sort_rejections(rejected);
+  return BEAM_OK;
+}
+
+/* The bundle's content key, claimed in the bundle's transaction like its id: a key another
+ * bundle id committed before (a runner's retry of the same records) makes this bundle a
+ * duplicate. A concurrent attempt holding the key makes this INSERT wait for its outcome. */
+static beam_status claim_content(pg_sink *p, beam_error *err) {
+  beam_sink *s = &p->base;
+  if (!s->content_key[0]) return BEAM_OK;
+  char id[64];
+  snprintf(id, sizeof id, "content:%s", s->content_key);
+  const char *params[1] = {id};
+  PGresult *res = PQexecParams(p->conn,
+                               "INSERT INTO \"" BUNDLES_TABLE "\" (bundle_id) VALUES ($1) ON CONFLICT (bundle_id) "
+                               "DO NOTHING",
+                               1, NULL, params, NULL, NULL, 0);
+  if (res && PQresultStatus(res) == PGRES_COMMAND_OK) {
+    s->duplicate = strcmp(PQcmdTuples(res), "1") != 0;
+    PQclear(res);
+    return BEAM_OK;
+  }
+  if (beam_sink_pg_sqlstate_is(res, "23505")) {
+    PQclear(res);
+    s->duplicate = true;
+    return BEAM_OK;
+  }
+  /* A lost connection here fails the bundle loudly: the runner's retry will succeed. */
+  return pg_fail(p, res, BUNDLES_TABLE, "claim bundle content", err);
+}
+
+static beam_status pg_commit(beam_sink *s, beam_error *err) {
+  pg_sink *p = (pg_sink *)s;
+  if (s->duplicate) return BEAM_OK;
+  beam_status cs = claim_content(p, err);
+  if (cs != BEAM_OK || s->duplicate) {
+    end_txn(p);
+    return cs;
+  }
+  PGresult *res = NULL;
+  bool ok = beam_sink_pg_exec(p->conn, "COMMIT", PGRES_COMMAND_OK, &res);
+  for (int attempt = 0; !ok && PQstatus(p->conn) != CONNECTION_OK && attempt < MAX_RECOVERIES; attempt++) {
+    bool elsewhere = false;
+    PQclear(res);
+    res = NULL;
+    beam_status st = recover(p, &elsewhere, err);
+    if (st != BEAM_OK) return end_txn(p), st;
+    if (elsewhere) return BEAM_OK; /* our COMMIT got through before the connection died */
+    ok = beam_sink_pg_exec(p->conn, "COMMIT", PGRES_COMMAND_OK, &res);
+  }
+  if (!ok && beam_sink_pg_sqlstate_is(res, "23505") && PQresultErrorField(res, PG_DIAG_TABLE_NAME) &&
+      strcmp(PQresultErrorField(res, PG_DIAG_TABLE_NAME), BUNDLES_TABLE) == 0) {
+    PQclear(res); /* someone committed the same bundle first: ours is a duplicate */
+    s->duplicate = true;
+    ok = true;
+    res = NULL;
+  }
+  beam_status st = ok ? BEAM_OK : pg_fail(p, res, NULL, "commit bundle", err);
+  end_txn(p);
+  return st;
+}
+
+static void pg_abort(beam_sink *s) { end_txn((pg_sink *)s); }
+
+static beam_status pg_close(beam_sink *s, beam_error *err) {
+  (void)err;
+  pg_sink *p = (pg_sink *)s;
+  if (p->conn) PQfinish(p->conn); /* an open transaction ends with the session: rolled back */
+  p->conn = NULL;
+  return BEAM_OK;
+}
+
+static void pg_free(beam_sink *s) {
+  pg_sink *p = (pg_sink *)s;
+  if (p->conn) PQfinish(p->conn);
+  for (size_t i = 0; i < p->n_tables; i++) free(p->tables[i].name), free(p->tables[i].copy_sql);
+  free(p->tables);
+  free(p->conninfo);
+  free(p->bundle_id);
+  free(p->refused);
+  beam_sink_pg_replay_free(&p->replay);
+  beam_sink_pg_copy_free(&p->copy);
+  beam_buf_free(&p->sql);
+  free(p);
+}
+
+static const beam_sink_vtable pg_vtable = {
+    "postgres", pg_ensure_table, pg_begin, pg_write_rows, pg_commit, pg_abort, pg_close, pg_free,
+};
+
+static beam_status pg_setup(pg_sink *p, beam_error *err) {
+  /* no_sync: commits do not wait for the WAL flush (a server crash may lose the last
+   * bundles, never corrupt): the analogue of SQLite's synchronous=OFF. */
+  beam_status st = beam_sink_pg_connect(p->conninfo, p->base.opts.no_sync, &p->conn, err);
+  if (st != BEAM_OK) return st;
+  describe(p);
+  PGresult *res = NULL;
+  if (!beam_sink_pg_exec(p->conn,
+                         "BEGIN; SELECT pg_catalog.pg_advisory_xact_lock(" LOCK_CLASS ", pg_catalog.hashtext('" BUNDLES_TABLE
+                         "')); CREATE TABLE IF NOT EXISTS \"" BUNDLES_TABLE "\" (bundle_id text PRIMARY KEY, "
+                         "committed_at timestamp with time zone NOT NULL DEFAULT now()); COMMIT",
+                         PGRES_COMMAND_OK, &res)) {
+    st = pg_fail(p, res, BUNDLES_TABLE, "create", err);
+    end_txn(p);
+    return st;
+  }
+  return BEAM_OK;
+}
+
+beam_status beam_sink_postgres_open(const char *conninfo, const beam_sink_options *opts, beam_sink **out,
+                                    beam_error *err) {
+  if (!out) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "postgres open: NULL out");
+  *out = NULL;
+  if (!conninfo) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "postgres open: NULL connection string");
+  pg_sink *p = calloc(1, sizeof *p);
+  if (!p) return nomem(err);
+  beam_sink_init(&p->base, &pg_vtable, opts);
+  p->base.keys_content = true; /* _beam_bundles records content keys too */
+  snprintf(p->who, sizeof p->who, "postgres");
+  p->replay.max_bytes = REPLAY_MAX_BYTES;
+  p->conninfo = strdup(conninfo);
+  beam_status st = p->conninfo ? pg_setup(p, err) : nomem(err);
+  if (st != BEAM_OK) {
+    p->base.state = BEAM_SINK_CLOSED;
+    pg_free(&p->base);
+    return st;
+  }
+  *out = &p->base;
+  return BEAM_OK;
+}
