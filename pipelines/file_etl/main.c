@@ -11,6 +11,7 @@
 #include "beam/dataflow.h"
 #include "beam/pipeline.h"
 #include "beam/runner.h"
+#include "beam/version.h"
 #include "beam/worker.h"
 #include "beam/transforms/etl_element.h"
 #include "beam/transforms/etl_pipeline.h"
@@ -235,6 +236,11 @@ int main(int argc, char **argv) {
     file_etl_usage(argv[0]);
     file_etl_options_free(&o);
     return 2;
+  }
+  if (o.version) {
+    printf("file_etl (beam-c) %s\n", beam_version());
+    file_etl_options_free(&o);
+    return 0;
   }
   if (o.help) {
     file_etl_usage(argv[0]);

@@ -14,7 +14,7 @@ void file_etl_usage(const char *prog) {
           "          [--job_endpoint=HOST:PORT] [--environment_type=PROCESS|EXTERNAL|DOCKER]\n"
           "          [--environment_config=CMD|HOST:PORT|IMAGE] [--worker_binary=PATH] [--stage_worker]\n"
           "          [--dump_pipeline=FILE]\n"
-          "          [--progress=auto|on|off] [--no_sync] [--quiet]\n"
+          "          [--progress=auto|on|off] [--no_sync] [--quiet] [--version]\n"
           "\n"
           "Reads CSV / JSON-lines / ZIP / gzip files (or every file under a directory), parses them\n"
           "against the spec's schema, cleans, validates, filters and routes each row to a table.\n"
@@ -116,6 +116,7 @@ static bool apply(file_etl_options *o, const char *name, const char *value, char
 
 static bool is_bool_flag(const char *name) {
   return strcmp(name, "no_sync") == 0 || strcmp(name, "quiet") == 0 || strcmp(name, "help") == 0 ||
+         strcmp(name, "version") == 0 ||
          strcmp(name, "stage_worker") == 0;
 }
 
@@ -123,6 +124,7 @@ static void apply_bool(file_etl_options *o, const char *name, bool v) {
   if (strcmp(name, "no_sync") == 0) o->no_sync = v;
   else if (strcmp(name, "quiet") == 0) o->quiet = v;
   else if (strcmp(name, "stage_worker") == 0) o->stage_worker = v;
+  else if (strcmp(name, "version") == 0) o->version = v;
   else o->help = v;
 }
 
@@ -164,7 +166,7 @@ bool file_etl_options_parse(int argc, char **argv, file_etl_options *o, char *ms
       value = argv[++i];
     if (!apply(o, name, value, msg, cap)) return false;
   }
-  if (o->help) return true;
+  if (o->help || o->version) return true;
   if (!o->n_inputs) snprintf(msg, cap, "--input is required");
   else if (!o->spec) snprintf(msg, cap, "--spec is required");
   else if (!o->sink)

@@ -27,6 +27,7 @@ typedef struct file_etl_options {
   bool no_sync;
   bool quiet;
   bool help;
+  bool version;
 } file_etl_options;
 
 /* Parses argv (flags as --name=value or --name value). On a usage error writes the message
