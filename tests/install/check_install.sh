@@ -24,6 +24,11 @@ done
 [ ! -e "$prefix/include/beam/proto" ] || fail "generated proto headers installed under include/beam/proto"
 ls "$libdir"/libbeam-c.so.* "$libdir"/libbeam-c.a "$libdir"/libbeam-c-transforms.so.* "$libdir"/libbeam-c-transforms.a >/dev/null
 
+# The installed programs are whole (static archives): they run without LD_LIBRARY_PATH.
+"$prefix/bin/file_etl" --version
+"$prefix/libexec/beam-c/boot" --version
+! ldd "$prefix/bin/file_etl" | grep -q 'libbeam' || fail "file_etl loads a shared libbeam-c"
+
 cc -std=c11 -Wall -Werror $san -o "$prefix/consumer" "$here/consumer.c" $(pkg-config --cflags --libs beam-c) $rpath
 "$prefix/consumer"
 ! ldd "$prefix/consumer" | grep -E 'libpq|libsqlite3' || fail "a program built against beam-c alone loads a database library"

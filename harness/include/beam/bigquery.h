@@ -39,8 +39,11 @@ typedef struct beam_bq_options {
 
 beam_status beam_bq_new(const char *project, const beam_bq_options *opts, beam_bq **out,
                         beam_error *err);
+/* Releases the client (NULL is fine). */
 void beam_bq_free(beam_bq *b);
+/* The API root requests go to (the default, or the emulator/fake given in the options). */
 const char *beam_bq_endpoint(const beam_bq *b);
+/* The project jobs and tables belong to. */
 const char *beam_bq_project(const beam_bq *b);
 
 /* Creates the dataset unless it exists (datasets.get, then datasets.insert; 409 = exists).

@@ -102,6 +102,8 @@ beam_coder *beam_coder_retain(beam_coder *c);
 /* Drops a reference (NULL is fine). */
 void beam_coder_free(beam_coder *c);
 
+/* What a coder is: its URN, its component coders (i < n_components) and its payload bytes
+ * (*len set; NULL when it has none). All owned by the coder. */
 const char *beam_coder_urn(const beam_coder *c);
 size_t beam_coder_n_components(const beam_coder *c);
 const beam_coder *beam_coder_component(const beam_coder *c, size_t i);

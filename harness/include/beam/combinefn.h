@@ -32,7 +32,10 @@ typedef struct beam_combinefn_def {
   void (*teardown)(void *state);
 } beam_combinefn_def;
 
+/* Registers (or replaces) a CombineFn under def->name, at program start; def must outlive
+ * the program. BEAM_ERR_INVALID_ARG when a callback is missing. */
 beam_status beam_combinefn_register(const beam_combinefn_def *def);
+/* The registered or built-in CombineFn called name, or NULL. */
 const beam_combinefn_def *beam_combinefn_lookup(const char *name);
 
 #define BEAM_REGISTER_COMBINEFN(def)                                            \

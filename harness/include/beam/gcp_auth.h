@@ -68,6 +68,7 @@ void beam_gcp_auth_free(beam_gcp_auth *a);
  * its own. Thread-safe. Do not free the result. */
 beam_status beam_gcp_auth_shared_default(beam_gcp_auth **out, beam_error *err);
 
+/* Which kind of credentials a uses, and that kind's name for messages. */
 beam_gcp_auth_kind beam_gcp_auth_get_kind(const beam_gcp_auth *a);
 const char *beam_gcp_auth_kind_name(beam_gcp_auth_kind k);
 

@@ -46,6 +46,7 @@ typedef struct beam_gcs_object_info {
   int64_t generation;
 } beam_gcs_object_info;
 
+/* A GCS client (endpoint and credentials from opts; STORAGE_EMULATOR_HOST honoured), and its release. */
 beam_status beam_gcs_new(const beam_gcs_options *opts, beam_gcs **out, beam_error *err);
 void beam_gcs_free(beam_gcs *g);
 /* The endpoint in use ("http://127.0.0.1:4443"), for messages. */

@@ -99,6 +99,7 @@ typedef struct beam_http_response {
 
 #define BEAM_HTTP_RESPONSE_INIT {0, BEAM_BUF_INIT, BEAM_BUF_INIT, 0}
 
+/* A client (opts may be NULL: the defaults), and its release. */
 beam_status beam_http_new(const beam_http_options *opts, beam_http **out, beam_error *err);
 void beam_http_free(beam_http *h);
 

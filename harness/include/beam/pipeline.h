@@ -21,6 +21,7 @@ typedef struct beam_pcollection beam_pcollection;
 /* A coder description (URN, payload, components) owned by the pipeline. */
 typedef struct beam_coder_spec beam_coder_spec;
 
+/* An empty pipeline (NULL when out of memory), and its release with everything built in it. */
 beam_pipeline *beam_pipeline_new(void);
 void beam_pipeline_free(beam_pipeline *p);
 /* The first construction error, or NULL. */

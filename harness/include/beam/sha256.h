@@ -12,7 +12,9 @@ typedef struct beam_sha256 {
   void *ctx; /* EVP_MD_CTX */
 } beam_sha256;
 
+/* Starts a digest (BEAM_ERR_NOMEM when OpenSSL cannot). */
 beam_status beam_sha256_begin(beam_sha256 *h, beam_error *err);
+/* Adds len bytes at data. */
 void beam_sha256_update(beam_sha256 *h, const void *data, size_t len);
 /* Writes the digest as 64 hex digits and a NUL, and frees the context. */
 void beam_sha256_end_hex(beam_sha256 *h, char hex[BEAM_SHA256_HEX_LEN + 1]);

@@ -134,6 +134,8 @@ struct beam_value {
   } u;
 };
 
+/* Values of the scalar kinds, by value. Bytes and strings point at the caller's memory (not
+ * copied): it must outlive the value. */
 static inline beam_value beam_value_null(void) {
   beam_value v;
   v.kind = BEAM_VALUE_NULL;

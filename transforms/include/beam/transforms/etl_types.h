@@ -108,6 +108,7 @@ typedef struct beam_etl_row {
  * deduplicated, runner, started_at, finished_at. */
 #define BEAM_ETL_FILES_TABLE "_files"
 
+/* The schemas of the two bookkeeping tables every file ETL writes (static, never freed). */
 const beam_etl_schema *beam_etl_dead_letter_schema(void);
 const beam_etl_schema *beam_etl_files_schema(void);
 

@@ -48,7 +48,9 @@ typedef struct beam_json_row_writer {
   size_t *key_end;   /* key i is keys.data[key_end[i-1] (or 0) .. key_end[i]) */
 } beam_json_row_writer;
 
+/* Escapes the schema's field names into object keys once, so appending a row never escapes a key. */
 beam_status beam_json_row_writer_init(beam_json_row_writer *w, const beam_etl_schema *schema);
+/* Releases what init prepared. */
 void beam_json_row_writer_free(beam_json_row_writer *w);
 
 /* Appends one JSON object (no newline) for values (schema order, kinds as in etl_types.h;

@@ -121,8 +121,10 @@ typedef struct beam_sink_row_errors {
 
 #define BEAM_SINK_ROW_ERRORS_INIT {NULL, 0, 0, BEAM_ARENA_INIT}
 
+/* Empties the list (keeping its memory), or frees it. */
 void beam_sink_row_errors_reset(beam_sink_row_errors *e);
 void beam_sink_row_errors_free(beam_sink_row_errors *e);
+/* Appends a refused row: its index and a printf-formatted reason. */
 beam_status beam_sink_row_errors_add(beam_sink_row_errors *e, size_t index, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* The same, keeping a copy of the row's text (row_len bytes) in the entry's `row`. */
