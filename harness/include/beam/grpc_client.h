@@ -15,14 +15,17 @@
 typedef struct beam_grpc_channel beam_grpc_channel;
 typedef struct beam_grpc_stream beam_grpc_stream;
 
-/* target: "host:port" (or any gRPC target URI). worker_id may be NULL (no metadata). */
+/* Opens an insecure (loopback, runner-local) channel. target: "host:port" (or any gRPC target
+ * URI). worker_id, sent as `worker_id` metadata on every call, may be NULL (no metadata). */
 beam_status beam_grpc_channel_open(const char *target, const char *worker_id, beam_grpc_channel **out,
                                    beam_error *err);
 /* A TLS channel verified against gRPC's default root certificates (the file named by
  * $GRPC_DEFAULT_SSL_ROOTS_FILE_PATH, else the roots installed with gRPC): for Google APIs such
  * as "pubsub.googleapis.com:443". Credentials go per call (beam_grpc_unary_ex metadata). */
 beam_status beam_grpc_channel_open_tls(const char *target, beam_grpc_channel **out, beam_error *err);
+/* Closes the channel (its streams must be freed first). NULL is fine. */
 void beam_grpc_channel_close(beam_grpc_channel *ch);
+/* The target the channel was opened with, for messages. */
 const char *beam_grpc_channel_target(const beam_grpc_channel *ch);
 
 /* method: "/package.Service/Method". The response replaces resp's contents. A non-OK gRPC
