@@ -8,8 +8,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "beam/grpc_client.h"
 #include "worker_state.h"
+#include "worker_stream.h"
 
 /* A runner that never answers a state request must not hang the bundle forever. */
 enum { STATE_TIMEOUT_S = 600 };
@@ -26,10 +26,7 @@ typedef struct waiter {
 
 struct beam_state_channel {
   char *endpoint;
-  beam_grpc_channel *grpc;
-  beam_grpc_stream *stream;
-  pthread_t receiver;
-  bool receiver_started;
+  beam_worker_stream stream; /* its thread is the receiver */
   pthread_mutex_t lock;
   waiter *waiting;
   atomic_uint_fast64_t next_id;
@@ -67,7 +64,7 @@ static void *receive_loop(void *arg) {
   beam_error err = {0};
   for (;;) {
     bool eof = false;
-    if (beam_grpc_stream_recv(ch->stream, &msg, &eof, &err) != BEAM_OK || eof) {
+    if (beam_grpc_stream_recv(ch->stream.call, &msg, &eof, &err) != BEAM_OK || eof) {
       mark_broken(ch, eof ? "the runner closed the state stream" : err.message);
       break;
     }
@@ -91,15 +88,12 @@ beam_status beam_state_channel_open(const char *endpoint, const char *worker_id,
     return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   }
   pthread_mutex_init(&ch->lock, NULL);
-  beam_status s = beam_grpc_channel_open(endpoint, worker_id, &ch->grpc, err);
-  if (s == BEAM_OK) s = beam_grpc_stream_open(ch->grpc, FN_STATE_METHOD, &ch->stream, err);
-  if (s == BEAM_OK && pthread_create(&ch->receiver, NULL, receive_loop, ch) != 0)
-    s = beam_error_set(err, BEAM_ERR_INTERNAL, "cannot start the state receiver thread");
+  beam_status s = beam_worker_stream_open(&ch->stream, endpoint, worker_id, FN_STATE_METHOD, err);
+  if (s == BEAM_OK) s = beam_worker_stream_start_thread(&ch->stream, receive_loop, ch, "state receiver", err);
   if (s != BEAM_OK) {
     beam_state_channel_free(ch);
     return beam_error_prefix(err, "state channel %s: ", endpoint);
   }
-  ch->receiver_started = true;
   *out = ch;
   return BEAM_OK;
 }
@@ -107,20 +101,14 @@ beam_status beam_state_channel_open(const char *endpoint, const char *worker_id,
 const char *beam_state_channel_endpoint(const beam_state_channel *ch) { return ch->endpoint; }
 
 void beam_state_channel_cancel(beam_state_channel *ch) {
-  beam_grpc_stream_cancel(ch->stream);
+  beam_worker_stream_cancel(&ch->stream);
   mark_broken(ch, "the worker is shutting down");
 }
 
 void beam_state_channel_free(beam_state_channel *ch) {
   if (!ch) return;
-  if (ch->stream) {
-    beam_error ignored = {0};
-    beam_grpc_stream_close_send(ch->stream, &ignored);
-    beam_grpc_stream_cancel(ch->stream);
-  }
-  if (ch->receiver_started) pthread_join(ch->receiver, NULL);
-  beam_grpc_stream_free(ch->stream);
-  beam_grpc_channel_close(ch->grpc);
+  beam_worker_stream_end(&ch->stream);
+  beam_worker_stream_close(&ch->stream);
   pthread_mutex_destroy(&ch->lock);
   free(ch->endpoint);
   free(ch);
@@ -139,7 +127,7 @@ static beam_status round_trip(beam_state_channel *ch, FN(StateRequest) *req, wai
   w->next = ch->waiting;
   ch->waiting = w;
   pthread_mutex_unlock(&ch->lock);
-  beam_status s = beam_grpc_stream_send(ch->stream, bytes, size, err);
+  beam_status s = beam_grpc_stream_send(ch->stream.call, bytes, size, err);
   free(bytes);
   struct timespec deadline;
   clock_gettime(CLOCK_REALTIME, &deadline);
