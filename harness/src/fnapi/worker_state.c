@@ -155,6 +155,24 @@ static void waiter_free(waiter *w) {
   beam_buf_free(&w->continuation);
 }
 
+/* A request of the given kind about key, for instruction_id; the caller sets its payload. */
+static FN(StateRequest) request_about(const char *instruction_id, const FN(StateKey) *key,
+                                      FN(StateRequest__RequestCase) kind) {
+  FN(StateRequest) req = FN_INIT(STATE_REQUEST);
+  req.instruction_id = (char *)instruction_id;
+  req.state_key = (FN(StateKey) *)key;
+  req.request_case = kind;
+  return req;
+}
+
+/* A round trip whose answer carries nothing but success or the runner's error. */
+static beam_status round_trip_no_data(beam_state_channel *ch, FN(StateRequest) *req, beam_error *err) {
+  waiter w = {0};
+  beam_status s = round_trip(ch, req, &w, err);
+  waiter_free(&w);
+  return s;
+}
+
 beam_status beam_state_get(beam_state_channel *ch, const char *instruction_id, const FN(StateKey) *key,
                            beam_buf *out, beam_error *err) {
   beam_buf token = BEAM_BUF_INIT;
@@ -163,10 +181,7 @@ beam_status beam_state_get(beam_state_channel *ch, const char *instruction_id, c
     FN(StateGetRequest) get = FN_INIT(STATE_GET_REQUEST);
     get.continuation_token.data = token.data;
     get.continuation_token.len = token.len;
-    FN(StateRequest) req = FN_INIT(STATE_REQUEST);
-    req.instruction_id = (char *)instruction_id;
-    req.state_key = (FN(StateKey) *)key;
-    req.request_case = FN_ENUM(STATE_REQUEST__REQUEST_GET);
+    FN(StateRequest) req = request_about(instruction_id, key, FN_ENUM(STATE_REQUEST__REQUEST_GET));
     req.get = &get;
     waiter w = {0};
     s = round_trip(ch, &req, &w, err);
@@ -186,27 +201,15 @@ beam_status beam_state_append(beam_state_channel *ch, const char *instruction_id
   FN(StateAppendRequest) append = FN_INIT(STATE_APPEND_REQUEST);
   append.data.data = (uint8_t *)data;
   append.data.len = len;
-  FN(StateRequest) req = FN_INIT(STATE_REQUEST);
-  req.instruction_id = (char *)instruction_id;
-  req.state_key = (FN(StateKey) *)key;
-  req.request_case = FN_ENUM(STATE_REQUEST__REQUEST_APPEND);
+  FN(StateRequest) req = request_about(instruction_id, key, FN_ENUM(STATE_REQUEST__REQUEST_APPEND));
   req.append = &append;
-  waiter w = {0};
-  beam_status s = round_trip(ch, &req, &w, err);
-  waiter_free(&w);
-  return s;
+  return round_trip_no_data(ch, &req, err);
 }
 
 beam_status beam_state_clear(beam_state_channel *ch, const char *instruction_id, const FN(StateKey) *key,
                              beam_error *err) {
   FN(StateClearRequest) clear = FN_INIT(STATE_CLEAR_REQUEST);
-  FN(StateRequest) req = FN_INIT(STATE_REQUEST);
-  req.instruction_id = (char *)instruction_id;
-  req.state_key = (FN(StateKey) *)key;
-  req.request_case = FN_ENUM(STATE_REQUEST__REQUEST_CLEAR);
+  FN(StateRequest) req = request_about(instruction_id, key, FN_ENUM(STATE_REQUEST__REQUEST_CLEAR));
   req.clear = &clear;
-  waiter w = {0};
-  beam_status s = round_trip(ch, &req, &w, err);
-  waiter_free(&w);
-  return s;
+  return round_trip_no_data(ch, &req, err);
 }

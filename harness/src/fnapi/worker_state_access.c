@@ -110,13 +110,20 @@ static void make_bag_key(bag_key *out, const beam_user_state_key *k) {
   out->key.bag_user_state = &out->bag;
 }
 
+/* The state channel and the key of the user state k names. */
+static beam_status bag_target(beam_worker_bundle_ctx *b, const beam_user_state_key *k, beam_state_channel **state,
+                              bag_key *key, beam_error *err) {
+  beam_status s = channel(b, k->transform_id, "user state", state, err);
+  if (s == BEAM_OK) make_bag_key(key, k);
+  return s;
+}
+
 static beam_status bag_get(void *self, const beam_user_state_key *k, beam_buf *out, beam_error *err) {
   beam_worker_bundle_ctx *b = self;
   beam_state_channel *state = NULL;
-  beam_status s = channel(b, k->transform_id, "user state", &state, err);
-  if (s != BEAM_OK) return s;
   bag_key key;
-  make_bag_key(&key, k);
+  beam_status s = bag_target(b, k, &state, &key, err);
+  if (s != BEAM_OK) return s;
   return beam_state_get(state, b->instruction_id, &key.key, out, err);
 }
 
@@ -124,20 +131,18 @@ static beam_status bag_append(void *self, const beam_user_state_key *k, const ui
                               beam_error *err) {
   beam_worker_bundle_ctx *b = self;
   beam_state_channel *state = NULL;
-  beam_status s = channel(b, k->transform_id, "user state", &state, err);
-  if (s != BEAM_OK) return s;
   bag_key key;
-  make_bag_key(&key, k);
+  beam_status s = bag_target(b, k, &state, &key, err);
+  if (s != BEAM_OK) return s;
   return beam_state_append(state, b->instruction_id, &key.key, data, len, err);
 }
 
 static beam_status bag_clear(void *self, const beam_user_state_key *k, beam_error *err) {
   beam_worker_bundle_ctx *b = self;
   beam_state_channel *state = NULL;
-  beam_status s = channel(b, k->transform_id, "user state", &state, err);
-  if (s != BEAM_OK) return s;
   bag_key key;
-  make_bag_key(&key, k);
+  beam_status s = bag_target(b, k, &state, &key, err);
+  if (s != BEAM_OK) return s;
   return beam_state_clear(state, b->instruction_id, &key.key, err);
 }
 
