@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "fn_names.h"
+#include "time_after.h"
 #include "worker_data.h"
 #include "worker_stream.h"
 
@@ -216,18 +217,9 @@ beam_data_inbox *beam_data_channel_inbox(beam_data_channel *ch, const char *inst
   return in;
 }
 
-static struct timespec deadline_after(int timeout_ms) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  ts.tv_sec += timeout_ms / 1000;
-  ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-  if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
-  return ts;
-}
-
 beam_status beam_data_inbox_next(beam_data_inbox *in, beam_data_chunk *out, int timeout_ms, beam_error *err) {
   beam_data_channel *ch = in->channel;
-  struct timespec deadline = deadline_after(timeout_ms);
+  struct timespec deadline = beam_time_after_ms(CLOCK_REALTIME, timeout_ms);
   beam_status s = BEAM_OK;
   pthread_mutex_lock(&ch->lock);
   while (!in->head && !ch->broken && s == BEAM_OK) {

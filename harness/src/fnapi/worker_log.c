@@ -9,6 +9,7 @@
 
 #include "fn_names.h"
 #include "google/protobuf/timestamp.pb-c.h"
+#include "time_after.h"
 #include "worker_log.h"
 #include "worker_stream.h"
 
@@ -89,10 +90,7 @@ static void *sender_loop(void *arg) {
   pthread_mutex_lock(&l->lock);
   for (;;) {
     if (!l->head && !l->closing) {
-      struct timespec deadline;
-      clock_gettime(CLOCK_REALTIME, &deadline);
-      deadline.tv_nsec += FLUSH_MS * 1000000L;
-      if (deadline.tv_nsec >= 1000000000L) deadline.tv_sec++, deadline.tv_nsec -= 1000000000L;
+      struct timespec deadline = beam_time_after_ms(CLOCK_REALTIME, FLUSH_MS);
       pthread_cond_timedwait(&l->wake, &l->lock, &deadline);
     }
     if (!l->head && l->closing) break;

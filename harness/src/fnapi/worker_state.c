@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "time_after.h"
 #include "worker_state.h"
 #include "worker_stream.h"
 
@@ -129,9 +130,7 @@ static beam_status round_trip(beam_state_channel *ch, FN(StateRequest) *req, wai
   pthread_mutex_unlock(&ch->lock);
   beam_status s = beam_grpc_stream_send(ch->stream.call, bytes, size, err);
   free(bytes);
-  struct timespec deadline;
-  clock_gettime(CLOCK_REALTIME, &deadline);
-  deadline.tv_sec += STATE_TIMEOUT_S;
+  struct timespec deadline = beam_time_after_ms(CLOCK_REALTIME, STATE_TIMEOUT_S * 1000L);
   pthread_mutex_lock(&ch->lock);
   while (s == BEAM_OK && !w->done && !ch->broken)
     if (pthread_cond_timedwait(&w->cond, &ch->lock, &deadline) == ETIMEDOUT)
