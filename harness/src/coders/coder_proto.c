@@ -5,9 +5,9 @@
  * reuse components (KV<K, V> with K = V), and rebuilding per reference would take time
  * exponential in the nesting depth on a hostile descriptor. */
 #include <stdlib.h>
-#include <string.h>
 
 #include "coder_proto.h"
+#include "proto_lookup.h"
 
 typedef struct built {
   const char **ids;   /* coder ids, index-aligned with components->coders */
@@ -15,18 +15,12 @@ typedef struct built {
   size_t n;
 } built;
 
-static long find_coder(const PIPE(Components) *c, const char *id) {
-  for (size_t i = 0; i < c->n_coders; i++)
-    if (strcmp(c->coders[i]->key, id) == 0) return (long)i;
-  return -1;
-}
-
 static beam_status build(const PIPE(Components) *components, built *cache, const char *id, int depth,
                          beam_coder **out, beam_error *err) {
   if (depth > BEAM_CODER_MAX_DEPTH)
     return beam_error_set(err, BEAM_ERR_MALFORMED, "coder %s: nested deeper than %d (a cycle?)",
                           id, BEAM_CODER_MAX_DEPTH);
-  long at = find_coder(components, id);
+  ptrdiff_t at = beam_proto_coder_index(components, id);
   const PIPE(Coder) *proto = at >= 0 ? components->coders[at]->value : NULL;
   if (!proto || !proto->spec || !proto->spec->urn)
     return beam_error_set(err, BEAM_ERR_MALFORMED, "coder %s: not in the pipeline's components", id);

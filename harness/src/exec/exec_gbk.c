@@ -11,6 +11,7 @@
 #include "beam/urns.h"
 #include "exec_combine.h"
 #include "exec_nodes.h"
+#include "proto_lookup.h"
 
 enum { PRECOMBINE_MAX_GROUPS = 10000 };
 
@@ -216,18 +217,14 @@ static beam_status key_coder_id(beam_exec_graph *g, const PIPE(PTransform) *t, c
                                 beam_error *err) {
   if (t->n_inputs != 1) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "GroupByKey needs one input");
   const PIPE(Components) *c = g->components;
-  const char *pcoll = t->inputs[0]->value, *coder_id = NULL;
-  for (size_t i = 0; i < c->n_pcollections; i++)
-    if (strcmp(c->pcollections[i]->key, pcoll) == 0) coder_id = c->pcollections[i]->value->coder_id;
-  for (size_t i = 0; coder_id && i < c->n_coders; i++)
-    if (strcmp(c->coders[i]->key, coder_id) == 0) {
-      const PIPE(Coder) *kv = c->coders[i]->value;
-      if (!kv->spec || strcmp(kv->spec->urn, BEAM_URN_CODER_KV) != 0 || kv->n_component_coder_ids != 2)
-        return beam_error_set(err, BEAM_ERR_INVALID_ARG, "GroupByKey input %s is not KV-coded", pcoll);
-      *out = kv->component_coder_ids[0];
-      return BEAM_OK;
-    }
-  return beam_error_set(err, BEAM_ERR_NOT_FOUND, "GroupByKey input %s has no coder", pcoll);
+  const char *pcoll = t->inputs[0]->value;
+  const PIPE(PCollection) *pc = beam_proto_find_pcollection(c, pcoll);
+  const PIPE(Coder) *kv = pc ? beam_proto_find_coder(c, pc->coder_id) : NULL;
+  if (!kv) return beam_error_set(err, BEAM_ERR_NOT_FOUND, "GroupByKey input %s has no coder", pcoll);
+  if (!kv->spec || strcmp(kv->spec->urn, BEAM_URN_CODER_KV) != 0 || kv->n_component_coder_ids != 2)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "GroupByKey input %s is not KV-coded", pcoll);
+  *out = kv->component_coder_ids[0];
+  return BEAM_OK;
 }
 
 static beam_status gbk_create(beam_exec_graph *g, beam_exec_node *node, const PIPE(PTransform) *t,

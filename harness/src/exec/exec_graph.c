@@ -7,12 +7,7 @@
 #include "beam/urns.h"
 #include "exec_nodes.h"
 #include "coder_proto.h"
-
-static const PIPE(PTransform) *find_transform(const PIPE(Components) *c, const char *id) {
-  for (size_t i = 0; i < c->n_transforms; i++)
-    if (strcmp(c->transforms[i]->key, id) == 0) return c->transforms[i]->value;
-  return NULL;
-}
+#include "proto_lookup.h"
 
 beam_status beam_exec_graph_coder(beam_exec_graph *g, const char *coder_id, beam_coder **out,
                                   beam_error *err) {
@@ -47,15 +42,9 @@ beam_status beam_exec_graph_coder(beam_exec_graph *g, const char *coder_id, beam
   return BEAM_OK;
 }
 
-static const PIPE(PCollection) *find_pcollection(const PIPE(Components) *c, const char *id) {
-  for (size_t i = 0; i < c->n_pcollections; i++)
-    if (strcmp(c->pcollections[i]->key, id) == 0) return c->pcollections[i]->value;
-  return NULL;
-}
-
 beam_status beam_exec_graph_kv_coders(beam_exec_graph *g, const char *pcollection_id, const beam_coder **key,
                                       const beam_coder **value, beam_error *err) {
-  const PIPE(PCollection) *pc = find_pcollection(g->components, pcollection_id);
+  const PIPE(PCollection) *pc = beam_proto_find_pcollection(g->components, pcollection_id);
   if (!pc) return beam_error_set(err, BEAM_ERR_NOT_FOUND, "PCollection %s is not in the components", pcollection_id);
   beam_coder *c = NULL;
   beam_status s = beam_exec_graph_coder(g, pc->coder_id, &c, err);
@@ -71,11 +60,10 @@ beam_status beam_exec_graph_kv_coders(beam_exec_graph *g, const char *pcollectio
 beam_status beam_exec_graph_window_coder(beam_exec_graph *g, const char *pcollection_id, beam_coder **out,
                                          beam_error *err) {
   const PIPE(Components) *c = g->components;
-  const PIPE(PCollection) *pc = find_pcollection(c, pcollection_id);
+  const PIPE(PCollection) *pc = beam_proto_find_pcollection(c, pcollection_id);
   if (!pc) return beam_error_set(err, BEAM_ERR_NOT_FOUND, "PCollection %s is not in the components", pcollection_id);
-  for (size_t i = 0; i < c->n_windowing_strategies; i++)
-    if (strcmp(c->windowing_strategies[i]->key, pc->windowing_strategy_id) == 0)
-      return beam_exec_graph_coder(g, c->windowing_strategies[i]->value->window_coder_id, out, err);
+  const PIPE(WindowingStrategy) *ws = beam_proto_find_windowing_strategy(c, pc->windowing_strategy_id);
+  if (ws) return beam_exec_graph_coder(g, ws->window_coder_id, out, err);
   return beam_error_set(err, BEAM_ERR_NOT_FOUND, "windowing strategy %s of PCollection %s is not in the components",
                         pc->windowing_strategy_id, pcollection_id);
 }
@@ -216,7 +204,7 @@ beam_status beam_exec_graph_build(const PIPE(Components) *components, const char
   g->roots = beam_arena_calloc(&g->arena, n_ids + 1, sizeof *g->roots);
   beam_status s = (g->nodes && g->roots) ? BEAM_OK : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   for (size_t i = 0; s == BEAM_OK && i < n_ids; i++) {
-    const PIPE(PTransform) *t = find_transform(components, ids[i]);
+    const PIPE(PTransform) *t = beam_proto_find_transform(components, ids[i]);
     if (!t) {
       s = beam_error_set(err, BEAM_ERR_NOT_FOUND, "transform \"%s\" not in the components", ids[i]);
       break;
@@ -227,7 +215,7 @@ beam_status beam_exec_graph_build(const PIPE(Components) *components, const char
   /* Wire each main input to its producer; a node with no producer inside is a root. */
   for (size_t i = 0; s == BEAM_OK && i < n_ids; i++) {
     beam_exec_node *node = g->nodes[i];
-    const PIPE(PTransform) *t = find_transform(components, ids[i]);
+    const PIPE(PTransform) *t = beam_proto_find_transform(components, ids[i]);
     bool fed = false;
     for (size_t j = 0; s == BEAM_OK && j < t->n_inputs; j++) {
       if (is_side_input(t, t->inputs[j]->key)) continue;

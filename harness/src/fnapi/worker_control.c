@@ -11,7 +11,7 @@ beam_status beam_worker_respond(beam_worker *w, const FN(InstructionResponse) *r
   uint8_t *bytes = malloc(size ? size : 1);
   if (!bytes) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   FN_FN(instruction_response__pack)(resp, bytes);
-  beam_status s = beam_grpc_stream_send(w->control_stream, bytes, size, err);
+  beam_status s = beam_grpc_stream_send(w->control.call, bytes, size, err);
   free(bytes);
   return s;
 }
@@ -101,7 +101,7 @@ beam_status beam_worker_control_loop(beam_worker *w, beam_error *err) {
   beam_status s = BEAM_OK;
   for (;;) {
     bool eof = false;
-    s = beam_grpc_stream_recv(w->control_stream, &msg, &eof, err);
+    s = beam_grpc_stream_recv(w->control.call, &msg, &eof, err);
     if (s != BEAM_OK || eof) break;
     FN(InstructionRequest) *req = FN_FN(instruction_request__unpack)(NULL, msg.len, msg.data);
     if (!req) {

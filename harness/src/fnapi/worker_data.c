@@ -17,8 +17,9 @@
 #include <time.h>
 
 #include "fn_names.h"
-#include "beam/grpc_client.h"
+#include "time_after.h"
 #include "worker_data.h"
+#include "worker_stream.h"
 
 enum { RELEASED_RING = 256 };
 #define QUEUED_BYTES_LIMIT ((size_t)64 << 20)
@@ -38,10 +39,7 @@ struct beam_data_inbox {
 
 struct beam_data_channel {
   char *endpoint;
-  beam_grpc_channel *grpc;
-  beam_grpc_stream *stream;
-  pthread_t receiver;
-  bool receiver_started;
+  beam_worker_stream stream; /* its thread is the receiver */
   pthread_mutex_t lock;
   beam_data_inbox *inboxes;
   char *released[RELEASED_RING];
@@ -127,7 +125,7 @@ static void *receive_loop(void *arg) {
   beam_error err = {0};
   for (;;) {
     bool eof = false;
-    if (beam_grpc_stream_recv(ch->stream, &msg, &eof, &err) != BEAM_OK) {
+    if (beam_grpc_stream_recv(ch->stream.call, &msg, &eof, &err) != BEAM_OK) {
       mark_broken(ch, err.message);
       break;
     }
@@ -164,15 +162,12 @@ beam_status beam_data_channel_open(const char *endpoint, const char *worker_id, 
   }
   pthread_mutex_init(&ch->lock, NULL);
   pthread_cond_init(&ch->space, NULL);
-  beam_status s = beam_grpc_channel_open(endpoint, worker_id, &ch->grpc, err);
-  if (s == BEAM_OK) s = beam_grpc_stream_open(ch->grpc, FN_DATA_METHOD, &ch->stream, err);
-  if (s == BEAM_OK && pthread_create(&ch->receiver, NULL, receive_loop, ch) != 0)
-    s = beam_error_set(err, BEAM_ERR_INTERNAL, "cannot start the data receiver thread");
+  beam_status s = beam_worker_stream_open(&ch->stream, endpoint, worker_id, FN_DATA_METHOD, err);
+  if (s == BEAM_OK) s = beam_worker_stream_start_thread(&ch->stream, receive_loop, ch, "data receiver", err);
   if (s != BEAM_OK) {
     beam_data_channel_free(ch);
     return beam_error_prefix(err, "data channel %s: ", endpoint);
   }
-  ch->receiver_started = true;
   *out = ch;
   return BEAM_OK;
 }
@@ -180,7 +175,7 @@ beam_status beam_data_channel_open(const char *endpoint, const char *worker_id, 
 const char *beam_data_channel_endpoint(const beam_data_channel *ch) { return ch->endpoint; }
 
 void beam_data_channel_cancel(beam_data_channel *ch) {
-  beam_grpc_stream_cancel(ch->stream);
+  beam_worker_stream_cancel(&ch->stream);
   mark_broken(ch, "the worker is shutting down");
 }
 
@@ -201,15 +196,9 @@ static size_t inbox_free(beam_data_inbox *in) {
 
 void beam_data_channel_free(beam_data_channel *ch) {
   if (!ch) return;
-  if (ch->stream) {
-    beam_error ignored = {0};
-    beam_grpc_stream_close_send(ch->stream, &ignored);
-    beam_grpc_stream_cancel(ch->stream);
-  }
+  beam_worker_stream_end(&ch->stream);
   mark_broken(ch, "the worker is shutting down"); /* wakes a receiver waiting for space */
-  if (ch->receiver_started) pthread_join(ch->receiver, NULL);
-  beam_grpc_stream_free(ch->stream);
-  beam_grpc_channel_close(ch->grpc);
+  beam_worker_stream_close(&ch->stream);
   for (beam_data_inbox *in = ch->inboxes, *next; in; in = next) {
     next = in->next;
     inbox_free(in);
@@ -228,18 +217,9 @@ beam_data_inbox *beam_data_channel_inbox(beam_data_channel *ch, const char *inst
   return in;
 }
 
-static struct timespec deadline_after(int timeout_ms) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  ts.tv_sec += timeout_ms / 1000;
-  ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-  if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
-  return ts;
-}
-
 beam_status beam_data_inbox_next(beam_data_inbox *in, beam_data_chunk *out, int timeout_ms, beam_error *err) {
   beam_data_channel *ch = in->channel;
-  struct timespec deadline = deadline_after(timeout_ms);
+  struct timespec deadline = beam_time_after_ms(CLOCK_REALTIME, timeout_ms);
   beam_status s = BEAM_OK;
   pthread_mutex_lock(&ch->lock);
   while (!in->head && !ch->broken && s == BEAM_OK) {
@@ -306,7 +286,7 @@ beam_status beam_data_channel_send(beam_data_channel *ch, const char *instructio
   uint8_t *bytes = malloc(size ? size : 1);
   if (!bytes) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory sending %zu bytes", len);
   FN_FN(elements__pack)(&msg, bytes);
-  beam_status s = beam_grpc_stream_send(ch->stream, bytes, size, err);
+  beam_status s = beam_grpc_stream_send(ch->stream.call, bytes, size, err);
   free(bytes);
   if (s != BEAM_OK) return beam_error_prefix(err, "data channel %s: ", ch->endpoint);
   return BEAM_OK;

@@ -136,7 +136,7 @@ beam_status beam_worker_descriptor_get(beam_worker *w, const char *id, beam_work
   if (size > sizeof bytes) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "descriptor id too long");
   FN_FN(get_process_bundle_descriptor_request__pack)(&req, bytes);
   beam_buf resp = BEAM_BUF_INIT;
-  beam_status s = beam_grpc_unary(w->control, FN_CONTROL_SERVICE "GetProcessBundleDescriptor", bytes, size,
+  beam_status s = beam_grpc_unary(w->control.channel, FN_CONTROL_SERVICE "GetProcessBundleDescriptor", bytes, size,
                                   DESCRIPTOR_TIMEOUT_MS, &resp, err);
   FN(ProcessBundleDescriptor) *pbd = s == BEAM_OK ? FN_FN(process_bundle_descriptor__unpack)(NULL, resp.len, resp.data) : NULL;
   beam_buf_free(&resp);

@@ -16,6 +16,7 @@
 #include "worker_log.h"
 #include "worker_metrics.h"
 #include "worker_state.h"
+#include "worker_stream.h"
 
 typedef struct beam_worker_flags {
   const char *id;
@@ -58,8 +59,7 @@ typedef struct beam_worker {
   char *control_endpoint;
   json_t *options;          /* pipeline options from ProvisionInfo */
   bool runner_short_ids;    /* the runner reads monitoring_data short ids */
-  beam_grpc_channel *control;
-  beam_grpc_stream *control_stream;
+  beam_worker_stream control; /* read by the control loop, not a thread of its own */
   beam_worker_log *log;
   beam_metric_ids *metric_ids;
 

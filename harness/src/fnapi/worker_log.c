@@ -9,8 +9,9 @@
 
 #include "fn_names.h"
 #include "google/protobuf/timestamp.pb-c.h"
-#include "beam/grpc_client.h"
+#include "time_after.h"
 #include "worker_log.h"
+#include "worker_stream.h"
 
 /* Past this many queued entries new ones are dropped (and counted): a runner that stopped
  * reading logs must not grow the worker without bound. */
@@ -24,10 +25,8 @@ typedef struct entry {
 } entry;
 
 struct beam_worker_log {
-  beam_grpc_channel *grpc;
-  beam_grpc_stream *stream;
-  pthread_t sender;
-  bool sender_started, closing;
+  beam_worker_stream stream; /* its thread is the sender */
+  bool sender_started, closing; /* no sender: stderr only */
   pthread_mutex_t lock;
   pthread_cond_t wake;
   entry *head, *tail;
@@ -76,7 +75,7 @@ static bool send_batch(beam_worker_log *l, entry *batch, size_t n) {
     uint8_t *bytes = malloc(size ? size : 1);
     beam_error err = {0};
     if (bytes) protobuf_c_message_pack(&list.base, bytes);
-    ok = bytes && beam_grpc_stream_send(l->stream, bytes, size, &err) == BEAM_OK;
+    ok = bytes && beam_grpc_stream_send(l->stream.call, bytes, size, &err) == BEAM_OK;
     free(bytes);
   }
   free(entries);
@@ -91,10 +90,7 @@ static void *sender_loop(void *arg) {
   pthread_mutex_lock(&l->lock);
   for (;;) {
     if (!l->head && !l->closing) {
-      struct timespec deadline;
-      clock_gettime(CLOCK_REALTIME, &deadline);
-      deadline.tv_nsec += FLUSH_MS * 1000000L;
-      if (deadline.tv_nsec >= 1000000000L) deadline.tv_sec++, deadline.tv_nsec -= 1000000000L;
+      struct timespec deadline = beam_time_after_ms(CLOCK_REALTIME, FLUSH_MS);
       pthread_cond_timedwait(&l->wake, &l->lock, &deadline);
     }
     if (!l->head && l->closing) break;
@@ -124,19 +120,18 @@ beam_status beam_worker_log_open(const char *endpoint, const char *worker_id, be
   pthread_cond_init(&l->wake, NULL);
   *out = l;
   if (!endpoint || !endpoint[0]) return BEAM_OK;
-  beam_status s = beam_grpc_channel_open(endpoint, worker_id, &l->grpc, err);
-  if (s == BEAM_OK) s = beam_grpc_stream_open(l->grpc, FN_LOGGING_METHOD, &l->stream, err);
-  if (s == BEAM_OK && pthread_create(&l->sender, NULL, sender_loop, l) == 0) l->sender_started = true;
-  if (s != BEAM_OK) {
+  if (beam_worker_stream_open(&l->stream, endpoint, worker_id, FN_LOGGING_METHOD, err) != BEAM_OK) {
     /* Logs still reach stderr; a logging service we cannot reach does not stop the work. */
     fprintf(stderr, "beam-c worker: logging service %s unavailable (%s); logging to stderr\n", endpoint,
             err ? err->message : "");
-    beam_grpc_stream_free(l->stream);
-    beam_grpc_channel_close(l->grpc);
-    l->stream = NULL;
-    l->grpc = NULL;
     beam_error_clear(err);
+    return BEAM_OK;
   }
+  /* Without a sender, entries go to stderr only (as with no logging service); the stream
+   * stays open and is half-closed at the end. */
+  beam_error no_sender = {0};
+  l->sender_started =
+      beam_worker_stream_start_thread(&l->stream, sender_loop, l, "log sender", &no_sender) == BEAM_OK;
   return BEAM_OK;
 }
 
@@ -146,13 +141,10 @@ void beam_worker_log_close(beam_worker_log *l) {
   l->closing = true;
   pthread_cond_signal(&l->wake);
   pthread_mutex_unlock(&l->lock);
-  if (l->sender_started) pthread_join(l->sender, NULL);
-  if (l->stream) {
-    beam_error ignored = {0};
-    beam_grpc_stream_close_send(l->stream, &ignored);
-    beam_grpc_stream_free(l->stream);
-  }
-  beam_grpc_channel_close(l->grpc);
+  /* The sender flushes what is queued before it ends; only then is the stream half-closed. */
+  beam_worker_stream_join(&l->stream);
+  beam_worker_stream_half_close(&l->stream);
+  beam_worker_stream_close(&l->stream);
   for (entry *e = l->head, *next; e; e = next) next = e->next, entry_free(e);
   if (l->dropped) fprintf(stderr, "beam-c worker: %zu log entries dropped (logging service too slow)\n", l->dropped);
   pthread_cond_destroy(&l->wake);

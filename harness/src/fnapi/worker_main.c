@@ -90,8 +90,8 @@ static beam_status connect_worker(beam_worker *w, beam_worker_flags *f, beam_err
   if (s == BEAM_OK) s = beam_worker_log_open(log_ep, w->id, &w->log, err);
   free(logging);
   if (s == BEAM_OK) beam_log_set_sink(beam_worker_log_sink, w->log);
-  if (s == BEAM_OK) s = beam_grpc_channel_open(w->control_endpoint, w->id, &w->control, err);
-  if (s == BEAM_OK) s = beam_grpc_stream_open(w->control, FN_CONTROL_SERVICE "Control", &w->control_stream, err);
+  if (s == BEAM_OK)
+    s = beam_worker_stream_open(&w->control, w->control_endpoint, w->id, FN_CONTROL_SERVICE "Control", err);
   return s;
 }
 
@@ -100,12 +100,8 @@ static void worker_free(beam_worker *w) {
   beam_worker_channels_cancel(w);
   beam_worker_threads_stop(w);
   beam_worker_descriptors_free(w);
-  if (w->control_stream) {
-    beam_error ignored = {0};
-    beam_grpc_stream_close_send(w->control_stream, &ignored);
-    beam_grpc_stream_free(w->control_stream);
-  }
-  beam_grpc_channel_close(w->control);
+  beam_worker_stream_half_close(&w->control);
+  beam_worker_stream_close(&w->control);
   beam_log_set_sink(NULL, NULL);
   beam_worker_log_close(w->log);
   beam_metric_ids_free(w->metric_ids);

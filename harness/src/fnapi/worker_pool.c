@@ -20,6 +20,7 @@
 #include "beam/worker_pool.h"
 #include "fn_names.h"
 #include "grpc_server.h"
+#include "time_after.h"
 
 extern char **environ;
 
@@ -49,15 +50,6 @@ struct beam_worker_pool {
   bool monitor_started;
 };
 
-static struct timespec mono_after(int ms) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  t.tv_sec += ms / 1000;
-  t.tv_nsec += (long)(ms % 1000) * 1000000L;
-  if (t.tv_nsec >= 1000000000L) t.tv_sec++, t.tv_nsec -= 1000000000L;
-  return t;
-}
-
 static bool mono_passed(const struct timespec *t) {
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
@@ -73,7 +65,7 @@ static void worker_free(worker *w) {
 static void terminate_locked(beam_worker_pool *p, worker *w) {
   if (w->stopping) return;
   w->stopping = true;
-  w->kill_at = mono_after(p->grace_ms);
+  w->kill_at = beam_time_after_ms(CLOCK_MONOTONIC, p->grace_ms);
   kill(w->pid, SIGTERM);
 }
 
@@ -118,7 +110,7 @@ static void *monitor_main(void *arg) {
   pthread_mutex_lock(&p->lock);
   while (!p->closing) {
     reap_locked(p);
-    struct timespec tick = mono_after(MONITOR_TICK_MS);
+    struct timespec tick = beam_time_after_ms(CLOCK_MONOTONIC, MONITOR_TICK_MS);
     pthread_cond_timedwait(&p->cond, &p->lock, &tick);
   }
   pthread_mutex_unlock(&p->lock);
@@ -321,7 +313,7 @@ int beam_worker_pool_wait(beam_worker_pool *pool) {
   pthread_mutex_lock(&pool->lock);
   /* A signal handler cannot signal a condition variable: poll for it every 100 ms. */
   while (!pool->stop_requested && !wait_signal) {
-    struct timespec tick = mono_after(100);
+    struct timespec tick = beam_time_after_ms(CLOCK_MONOTONIC, 100);
     pthread_cond_timedwait(&pool->cond, &pool->lock, &tick);
   }
   pthread_mutex_unlock(&pool->lock);

@@ -8,8 +8,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "beam/grpc_client.h"
+#include "time_after.h"
 #include "worker_state.h"
+#include "worker_stream.h"
 
 /* A runner that never answers a state request must not hang the bundle forever. */
 enum { STATE_TIMEOUT_S = 600 };
@@ -26,10 +27,7 @@ typedef struct waiter {
 
 struct beam_state_channel {
   char *endpoint;
-  beam_grpc_channel *grpc;
-  beam_grpc_stream *stream;
-  pthread_t receiver;
-  bool receiver_started;
+  beam_worker_stream stream; /* its thread is the receiver */
   pthread_mutex_t lock;
   waiter *waiting;
   atomic_uint_fast64_t next_id;
@@ -67,7 +65,7 @@ static void *receive_loop(void *arg) {
   beam_error err = {0};
   for (;;) {
     bool eof = false;
-    if (beam_grpc_stream_recv(ch->stream, &msg, &eof, &err) != BEAM_OK || eof) {
+    if (beam_grpc_stream_recv(ch->stream.call, &msg, &eof, &err) != BEAM_OK || eof) {
       mark_broken(ch, eof ? "the runner closed the state stream" : err.message);
       break;
     }
@@ -91,15 +89,12 @@ beam_status beam_state_channel_open(const char *endpoint, const char *worker_id,
     return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   }
   pthread_mutex_init(&ch->lock, NULL);
-  beam_status s = beam_grpc_channel_open(endpoint, worker_id, &ch->grpc, err);
-  if (s == BEAM_OK) s = beam_grpc_stream_open(ch->grpc, FN_STATE_METHOD, &ch->stream, err);
-  if (s == BEAM_OK && pthread_create(&ch->receiver, NULL, receive_loop, ch) != 0)
-    s = beam_error_set(err, BEAM_ERR_INTERNAL, "cannot start the state receiver thread");
+  beam_status s = beam_worker_stream_open(&ch->stream, endpoint, worker_id, FN_STATE_METHOD, err);
+  if (s == BEAM_OK) s = beam_worker_stream_start_thread(&ch->stream, receive_loop, ch, "state receiver", err);
   if (s != BEAM_OK) {
     beam_state_channel_free(ch);
     return beam_error_prefix(err, "state channel %s: ", endpoint);
   }
-  ch->receiver_started = true;
   *out = ch;
   return BEAM_OK;
 }
@@ -107,20 +102,14 @@ beam_status beam_state_channel_open(const char *endpoint, const char *worker_id,
 const char *beam_state_channel_endpoint(const beam_state_channel *ch) { return ch->endpoint; }
 
 void beam_state_channel_cancel(beam_state_channel *ch) {
-  beam_grpc_stream_cancel(ch->stream);
+  beam_worker_stream_cancel(&ch->stream);
   mark_broken(ch, "the worker is shutting down");
 }
 
 void beam_state_channel_free(beam_state_channel *ch) {
   if (!ch) return;
-  if (ch->stream) {
-    beam_error ignored = {0};
-    beam_grpc_stream_close_send(ch->stream, &ignored);
-    beam_grpc_stream_cancel(ch->stream);
-  }
-  if (ch->receiver_started) pthread_join(ch->receiver, NULL);
-  beam_grpc_stream_free(ch->stream);
-  beam_grpc_channel_close(ch->grpc);
+  beam_worker_stream_end(&ch->stream);
+  beam_worker_stream_close(&ch->stream);
   pthread_mutex_destroy(&ch->lock);
   free(ch->endpoint);
   free(ch);
@@ -139,11 +128,9 @@ static beam_status round_trip(beam_state_channel *ch, FN(StateRequest) *req, wai
   w->next = ch->waiting;
   ch->waiting = w;
   pthread_mutex_unlock(&ch->lock);
-  beam_status s = beam_grpc_stream_send(ch->stream, bytes, size, err);
+  beam_status s = beam_grpc_stream_send(ch->stream.call, bytes, size, err);
   free(bytes);
-  struct timespec deadline;
-  clock_gettime(CLOCK_REALTIME, &deadline);
-  deadline.tv_sec += STATE_TIMEOUT_S;
+  struct timespec deadline = beam_time_after_ms(CLOCK_REALTIME, STATE_TIMEOUT_S * 1000L);
   pthread_mutex_lock(&ch->lock);
   while (s == BEAM_OK && !w->done && !ch->broken)
     if (pthread_cond_timedwait(&w->cond, &ch->lock, &deadline) == ETIMEDOUT)
@@ -167,6 +154,24 @@ static void waiter_free(waiter *w) {
   beam_buf_free(&w->continuation);
 }
 
+/* A request of the given kind about key, for instruction_id; the caller sets its payload. */
+static FN(StateRequest) request_about(const char *instruction_id, const FN(StateKey) *key,
+                                      FN(StateRequest__RequestCase) kind) {
+  FN(StateRequest) req = FN_INIT(STATE_REQUEST);
+  req.instruction_id = (char *)instruction_id;
+  req.state_key = (FN(StateKey) *)key;
+  req.request_case = kind;
+  return req;
+}
+
+/* A round trip whose answer carries nothing but success or the runner's error. */
+static beam_status round_trip_no_data(beam_state_channel *ch, FN(StateRequest) *req, beam_error *err) {
+  waiter w = {0};
+  beam_status s = round_trip(ch, req, &w, err);
+  waiter_free(&w);
+  return s;
+}
+
 beam_status beam_state_get(beam_state_channel *ch, const char *instruction_id, const FN(StateKey) *key,
                            beam_buf *out, beam_error *err) {
   beam_buf token = BEAM_BUF_INIT;
@@ -175,10 +180,7 @@ beam_status beam_state_get(beam_state_channel *ch, const char *instruction_id, c
     FN(StateGetRequest) get = FN_INIT(STATE_GET_REQUEST);
     get.continuation_token.data = token.data;
     get.continuation_token.len = token.len;
-    FN(StateRequest) req = FN_INIT(STATE_REQUEST);
-    req.instruction_id = (char *)instruction_id;
-    req.state_key = (FN(StateKey) *)key;
-    req.request_case = FN_ENUM(STATE_REQUEST__REQUEST_GET);
+    FN(StateRequest) req = request_about(instruction_id, key, FN_ENUM(STATE_REQUEST__REQUEST_GET));
     req.get = &get;
     waiter w = {0};
     s = round_trip(ch, &req, &w, err);
@@ -198,27 +200,15 @@ beam_status beam_state_append(beam_state_channel *ch, const char *instruction_id
   FN(StateAppendRequest) append = FN_INIT(STATE_APPEND_REQUEST);
   append.data.data = (uint8_t *)data;
   append.data.len = len;
-  FN(StateRequest) req = FN_INIT(STATE_REQUEST);
-  req.instruction_id = (char *)instruction_id;
-  req.state_key = (FN(StateKey) *)key;
-  req.request_case = FN_ENUM(STATE_REQUEST__REQUEST_APPEND);
+  FN(StateRequest) req = request_about(instruction_id, key, FN_ENUM(STATE_REQUEST__REQUEST_APPEND));
   req.append = &append;
-  waiter w = {0};
-  beam_status s = round_trip(ch, &req, &w, err);
-  waiter_free(&w);
-  return s;
+  return round_trip_no_data(ch, &req, err);
 }
 
 beam_status beam_state_clear(beam_state_channel *ch, const char *instruction_id, const FN(StateKey) *key,
                              beam_error *err) {
   FN(StateClearRequest) clear = FN_INIT(STATE_CLEAR_REQUEST);
-  FN(StateRequest) req = FN_INIT(STATE_REQUEST);
-  req.instruction_id = (char *)instruction_id;
-  req.state_key = (FN(StateKey) *)key;
-  req.request_case = FN_ENUM(STATE_REQUEST__REQUEST_CLEAR);
+  FN(StateRequest) req = request_about(instruction_id, key, FN_ENUM(STATE_REQUEST__REQUEST_CLEAR));
   req.clear = &clear;
-  waiter w = {0};
-  beam_status s = round_trip(ch, &req, &w, err);
-  waiter_free(&w);
-  return s;
+  return round_trip_no_data(ch, &req, err);
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto_lookup.h"
 #include "worker_internal.h"
 
 /* The state channel of the bundle's descriptor. */
@@ -16,12 +17,6 @@ static beam_status channel(beam_worker_bundle_ctx *b, const char *transform_id, 
     return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: %s but the runner gave no state endpoint", transform_id,
                           what);
   return beam_worker_state_channel(b->w, pbd->state_api_service_descriptor->url, out, err);
-}
-
-static const char *pcollection_coder_id(const PIPE(Components) *c, const char *pcollection_id) {
-  for (size_t i = 0; i < c->n_pcollections; i++)
-    if (strcmp(c->pcollections[i]->key, pcollection_id) == 0) return c->pcollections[i]->value->coder_id;
-  return NULL;
 }
 
 /* Reads a state key whole (continuation tokens followed) and decodes its values into arena. */
@@ -50,7 +45,8 @@ static beam_status side_input_get(void *self, const char *transform_id, const ch
   beam_state_channel *state = NULL;
   beam_status s = channel(b, transform_id, "a side input", &state, err);
   if (s != BEAM_OK) return s;
-  const char *coder_id = pcollection_coder_id(&b->d->components, pcollection_id);
+  const PIPE(PCollection) *pc = beam_proto_find_pcollection(&b->d->components, pcollection_id);
+  const char *coder_id = pc ? pc->coder_id : NULL;
   if (!coder_id) return beam_error_set(err, BEAM_ERR_NOT_FOUND, "side input PCollection %s has no coder", pcollection_id);
   beam_coder *coder = NULL;
   s = beam_exec_graph_coder(b->g, coder_id, &coder, err);
@@ -110,13 +106,20 @@ static void make_bag_key(bag_key *out, const beam_user_state_key *k) {
   out->key.bag_user_state = &out->bag;
 }
 
+/* The state channel and the key of the user state k names. */
+static beam_status bag_target(beam_worker_bundle_ctx *b, const beam_user_state_key *k, beam_state_channel **state,
+                              bag_key *key, beam_error *err) {
+  beam_status s = channel(b, k->transform_id, "user state", state, err);
+  if (s == BEAM_OK) make_bag_key(key, k);
+  return s;
+}
+
 static beam_status bag_get(void *self, const beam_user_state_key *k, beam_buf *out, beam_error *err) {
   beam_worker_bundle_ctx *b = self;
   beam_state_channel *state = NULL;
-  beam_status s = channel(b, k->transform_id, "user state", &state, err);
-  if (s != BEAM_OK) return s;
   bag_key key;
-  make_bag_key(&key, k);
+  beam_status s = bag_target(b, k, &state, &key, err);
+  if (s != BEAM_OK) return s;
   return beam_state_get(state, b->instruction_id, &key.key, out, err);
 }
 
@@ -124,20 +127,18 @@ static beam_status bag_append(void *self, const beam_user_state_key *k, const ui
                               beam_error *err) {
   beam_worker_bundle_ctx *b = self;
   beam_state_channel *state = NULL;
-  beam_status s = channel(b, k->transform_id, "user state", &state, err);
-  if (s != BEAM_OK) return s;
   bag_key key;
-  make_bag_key(&key, k);
+  beam_status s = bag_target(b, k, &state, &key, err);
+  if (s != BEAM_OK) return s;
   return beam_state_append(state, b->instruction_id, &key.key, data, len, err);
 }
 
 static beam_status bag_clear(void *self, const beam_user_state_key *k, beam_error *err) {
   beam_worker_bundle_ctx *b = self;
   beam_state_channel *state = NULL;
-  beam_status s = channel(b, k->transform_id, "user state", &state, err);
-  if (s != BEAM_OK) return s;
   bag_key key;
-  make_bag_key(&key, k);
+  beam_status s = bag_target(b, k, &state, &key, err);
+  if (s != BEAM_OK) return s;
   return beam_state_clear(state, b->instruction_id, &key.key, err);
 }
 

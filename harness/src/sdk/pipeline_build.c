@@ -65,10 +65,11 @@ static const char *fresh_id(beam_pipeline *p, const char *prefix) {
   return beam_arena_strdup(&p->arena, buf);
 }
 
-static bool name_taken(const beam_pipeline *p, const char *name) {
+/* The transform with that id (a transform's id is its unique name), or NULL. */
+static beam_model_transform *find_transform(const beam_pipeline *p, const char *id) {
   for (size_t i = 0; i < p->n_transforms; i++)
-    if (strcmp(p->transforms[i]->id, name) == 0) return true;
-  return false;
+    if (strcmp(p->transforms[i]->id, id) == 0) return p->transforms[i];
+  return NULL;
 }
 
 /* A new transform named `name`, or NULL with the pipeline error set. */
@@ -78,7 +79,7 @@ static beam_model_transform *new_transform(beam_pipeline *p, const char *name, c
     beam_pipeline_fail(p, BEAM_ERR_INVALID_ARG, "transform with urn %s has no name", urn);
     return NULL;
   }
-  if (name_taken(p, name)) {
+  if (find_transform(p, name)) {
     beam_pipeline_fail(p, BEAM_ERR_INVALID_ARG, "duplicate transform name \"%s\"", name);
     return NULL;
   }
@@ -91,12 +92,6 @@ static beam_model_transform *new_transform(beam_pipeline *p, const char *name, c
   t->urn = urn;
   t->is_root = true;
   return t;
-}
-
-static beam_model_transform *find_transform(beam_pipeline *p, const char *id) {
-  for (size_t i = 0; i < p->n_transforms; i++)
-    if (strcmp(p->transforms[i]->id, id) == 0) return p->transforms[i];
-  return NULL;
 }
 
 static bool set_payload(beam_pipeline *p, beam_model_transform *t, const void *data, size_t len) {

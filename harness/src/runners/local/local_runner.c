@@ -17,14 +17,13 @@
 #include "bytes_map.h"
 #include "exec_nodes.h"
 #include "local_state.h"
+#include "proto_lookup.h"
 
 /* Collects leaf transform ids under id, depth first. */
 static beam_status collect_leaves(const PIPE(Components) *c, const char *id, const char ***ids, size_t *n,
                                   size_t *cap, int depth, beam_error *err) {
   if (depth > 64) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "transforms nested too deep at %s", id);
-  const PIPE(PTransform) *t = NULL;
-  for (size_t i = 0; i < c->n_transforms && !t; i++)
-    if (strcmp(c->transforms[i]->key, id) == 0) t = c->transforms[i]->value;
+  const PIPE(PTransform) *t = beam_proto_find_transform(c, id);
   if (!t) return beam_error_set(err, BEAM_ERR_NOT_FOUND, "transform \"%s\" is not in the pipeline", id);
   if (t->n_subtransforms) {
     for (size_t i = 0; i < t->n_subtransforms; i++) {
@@ -155,15 +154,21 @@ static beam_status side_input_lookup(void *self, const char *transform_id, const
                         local_name, pcollection_id);
 }
 
+/* The ParDoPayload of transform_id (the caller frees it) and the transform in *t; NULL when
+ * it is not a ParDo of the pipeline or its payload does not decode. */
+static PIPE(ParDoPayload) *pardo_payload_of(const PIPE(Components) *c, const char *transform_id,
+                                           const PIPE(PTransform) **t) {
+  *t = beam_proto_find_transform(c, transform_id);
+  if (!*t || !(*t)->spec || strcmp((*t)->spec->urn, "beam:transform:pardo:v1") != 0) return NULL;
+  return PIPE_FN(par_do_payload__unpack)(NULL, (*t)->spec->payload.len, (*t)->spec->payload.data);
+}
+
 static beam_status attach_side_inputs(beam_exec_graph *g, side_inputs *si, beam_error *err) {
   const PIPE(Components) *c = g->components;
   size_t cap = 0;
   for (size_t i = 0; i < g->n_nodes; i++) {
     const PIPE(PTransform) *t = NULL;
-    for (size_t j = 0; j < c->n_transforms && !t; j++)
-      if (strcmp(c->transforms[j]->key, g->nodes[i]->transform_id) == 0) t = c->transforms[j]->value;
-    if (!t || !t->spec || strcmp(t->spec->urn, "beam:transform:pardo:v1") != 0) continue;
-    PIPE(ParDoPayload) *p = PIPE_FN(par_do_payload__unpack)(NULL, t->spec->payload.len, t->spec->payload.data);
+    PIPE(ParDoPayload) *p = pardo_payload_of(c, g->nodes[i]->transform_id, &t);
     for (size_t k = 0; p && k < p->n_side_inputs; k++)
       for (size_t j = 0; j < t->n_inputs; j++)
         if (strcmp(t->inputs[j]->key, p->side_inputs[k]->key) == 0) cap++;
@@ -174,10 +179,7 @@ static beam_status attach_side_inputs(beam_exec_graph *g, side_inputs *si, beam_
   if (!si->items || !si->collectors) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   for (size_t i = 0; i < g->n_nodes; i++) {
     const PIPE(PTransform) *t = NULL;
-    for (size_t j = 0; j < c->n_transforms && !t; j++)
-      if (strcmp(c->transforms[j]->key, g->nodes[i]->transform_id) == 0) t = c->transforms[j]->value;
-    if (!t || !t->spec || strcmp(t->spec->urn, "beam:transform:pardo:v1") != 0) continue;
-    PIPE(ParDoPayload) *p = PIPE_FN(par_do_payload__unpack)(NULL, t->spec->payload.len, t->spec->payload.data);
+    PIPE(ParDoPayload) *p = pardo_payload_of(c, g->nodes[i]->transform_id, &t);
     for (size_t k = 0; p && k < p->n_side_inputs; k++)
       for (size_t j = 0; j < t->n_inputs; j++) {
         if (strcmp(t->inputs[j]->key, p->side_inputs[k]->key) != 0) continue;

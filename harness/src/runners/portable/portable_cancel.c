@@ -9,6 +9,7 @@
 
 #include "job_names.h"
 #include "portable_cancel.h"
+#include "time_after.h"
 
 static volatile sig_atomic_t interrupted;
 
@@ -54,10 +55,7 @@ static void *watch(void *arg) {
       pthread_mutex_lock(&w->lock);
       continue;
     }
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    t.tv_nsec += 100 * 1000000L;
-    if (t.tv_nsec >= 1000000000L) t.tv_sec++, t.tv_nsec -= 1000000000L;
+    struct timespec t = beam_time_after_ms(CLOCK_REALTIME, 100);
     pthread_cond_timedwait(&w->stop_cond, &w->lock, &t);
   }
   pthread_mutex_unlock(&w->lock);
