@@ -271,8 +271,16 @@ static void bq_free(beam_sink *s) {
   free(q);
 }
 
-static const beam_sink_vtable bq_vtable = {"bigquery", bq_ensure_table, bq_begin, bq_write_rows, bq_commit,
-                                           bq_abort, bq_close, bq_free};
+static const beam_sink_vtable bq_vtable = {
+    .scheme = "bigquery",
+    .ensure_table = bq_ensure_table,
+    .begin = bq_begin,
+    .write_rows = bq_write_rows,
+    .commit = bq_commit,
+    .abort = bq_abort,
+    .close = bq_close,
+    .free = bq_free,
+};
 
 /* ---- Opening: PROJECT.DATASET?options ----------------------------------------------- */
 

@@ -600,7 +600,14 @@ static void jl_free(beam_sink *s) {
 }
 
 static const beam_sink_vtable jsonl_vtable = {
-    "jsonl", jl_ensure_table, jl_begin, jl_write_rows, jl_commit, jl_abort, jl_close, jl_free,
+    .scheme = "jsonl",
+    .ensure_table = jl_ensure_table,
+    .begin = jl_begin,
+    .write_rows = jl_write_rows,
+    .commit = jl_commit,
+    .abort = jl_abort,
+    .close = jl_close,
+    .free = jl_free,
 };
 
 beam_status beam_sink_jsonl_open(const char *dir, const beam_sink_options *opts, beam_sink **out,

@@ -400,10 +400,26 @@ static void obj_free(beam_sink *s) {
   free(o);
 }
 
-static const beam_sink_vtable gcs_vtable = {"gcs", obj_ensure_table, obj_begin, obj_write_rows, obj_commit,
-                                            obj_abort, obj_close, obj_free};
-static const beam_sink_vtable file_vtable = {"file", obj_ensure_table, obj_begin, obj_write_rows, obj_commit,
-                                             obj_abort, obj_close, obj_free};
+static const beam_sink_vtable gcs_vtable = {
+    .scheme = "gcs",
+    .ensure_table = obj_ensure_table,
+    .begin = obj_begin,
+    .write_rows = obj_write_rows,
+    .commit = obj_commit,
+    .abort = obj_abort,
+    .close = obj_close,
+    .free = obj_free,
+};
+static const beam_sink_vtable file_vtable = {
+    .scheme = "file",
+    .ensure_table = obj_ensure_table,
+    .begin = obj_begin,
+    .write_rows = obj_write_rows,
+    .commit = obj_commit,
+    .abort = obj_abort,
+    .close = obj_close,
+    .free = obj_free,
+};
 
 static beam_status obj_open(const beam_sink_vtable *vt, const beam_sink_options *opts, beam_sink **out,
                             obj_sink **o, beam_error *err) {

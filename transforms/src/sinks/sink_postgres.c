@@ -605,7 +605,14 @@ static void pg_free(beam_sink *s) {
 }
 
 static const beam_sink_vtable pg_vtable = {
-    "postgres", pg_ensure_table, pg_begin, pg_write_rows, pg_commit, pg_abort, pg_close, pg_free,
+    .scheme = "postgres",
+    .ensure_table = pg_ensure_table,
+    .begin = pg_begin,
+    .write_rows = pg_write_rows,
+    .commit = pg_commit,
+    .abort = pg_abort,
+    .close = pg_close,
+    .free = pg_free,
 };
 
 static beam_status pg_setup(pg_sink *p, beam_error *err) {

@@ -407,7 +407,14 @@ static void ps_free(beam_sink *s) {
 }
 
 static const beam_sink_vtable pubsub_vtable = {
-    "pubsub", ps_ensure_table, ps_begin, ps_write_rows, ps_commit, ps_abort, ps_close, ps_free,
+    .scheme = "pubsub",
+    .ensure_table = ps_ensure_table,
+    .begin = ps_begin,
+    .write_rows = ps_write_rows,
+    .commit = ps_commit,
+    .abort = ps_abort,
+    .close = ps_close,
+    .free = ps_free,
 };
 
 beam_status beam_sink_pubsub_open(const char *location, const beam_sink_options *opts, beam_sink **out,

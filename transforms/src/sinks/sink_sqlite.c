@@ -578,7 +578,14 @@ static void sq_free(beam_sink *s) {
 }
 
 static const beam_sink_vtable sqlite_vtable = {
-    "sqlite", sq_ensure_table, sq_begin, sq_write_rows, sq_commit, sq_abort, sq_close, sq_free,
+    .scheme = "sqlite",
+    .ensure_table = sq_ensure_table,
+    .begin = sq_begin,
+    .write_rows = sq_write_rows,
+    .commit = sq_commit,
+    .abort = sq_abort,
+    .close = sq_close,
+    .free = sq_free,
 };
 
 static beam_status sq_setup(sqlite_sink *q, beam_error *err) {
