@@ -74,8 +74,8 @@ extern "C" {
 #define BEAM_CODER_URN_ROW "beam:coder:row:v1"
 #define BEAM_CODER_URN_NULLABLE "beam:coder:nullable:v1"
 #define BEAM_CODER_URN_SHARDED_KEY "beam:coder:sharded_key:v1"
-/* beam-c's own self-describing coder for plain values (see coder_dynamic.c); runners treat
- * it as opaque bytes. */
+/* beam-c's own self-describing coder for plain values (see
+ * harness/src/coders/coder_dynamic.c); runners treat it as opaque bytes. */
 #define BEAM_CODER_URN_C_VALUE "beam:coder:c:value:v1"
 
 /* Deepest coder tree beam_coder_build / beam_coder_from_components accept. */

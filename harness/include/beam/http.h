@@ -1,5 +1,5 @@
 /* One HTTP client for every Google API the project talks to (GCS, OAuth token endpoints, the
- * metadata server, later BigQuery and Dataflow), on libcurl.
+ * metadata server, BigQuery, Dataflow), on libcurl.
  *
  *   beam_http_options o;
  *   beam_http_options_init(&o);

@@ -30,7 +30,7 @@ static beam_status bytes_decode(const beam_coder *c, beam_reader *in, bool neste
   return BEAM_OK;
 }
 
-static const beam_coder_ops bytes_ops = {bytes_encode, bytes_decode, NULL, NULL};
+static const beam_coder_ops bytes_ops = {.encode = bytes_encode, .decode = bytes_decode};
 
 beam_status beam_coder_factory_bytes(const char *urn, const uint8_t *payload, size_t payload_len,
                                      beam_coder *const *components, size_t n, beam_coder **out,

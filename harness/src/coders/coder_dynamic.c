@@ -127,7 +127,7 @@ static beam_status dynamic_decode(const beam_coder *c, beam_reader *in, bool nes
   return decode_value(in, arena, out, 0, err);
 }
 
-static const beam_coder_ops dynamic_ops = {dynamic_encode, dynamic_decode, NULL, NULL};
+static const beam_coder_ops dynamic_ops = {.encode = dynamic_encode, .decode = dynamic_decode};
 
 beam_status beam_coder_factory_dynamic(const char *urn, const uint8_t *payload, size_t payload_len,
                                        beam_coder *const *components, size_t n, beam_coder **out,

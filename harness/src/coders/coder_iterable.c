@@ -105,8 +105,11 @@ static beam_status iterable_decode(const beam_coder *c, beam_reader *in, bool ne
 
 static size_t iterable_min_size(const beam_coder *c) { return 4; }
 
-static const beam_coder_ops iterable_ops = {iterable_encode, iterable_decode, NULL,
-                                            iterable_min_size};
+static const beam_coder_ops iterable_ops = {
+    .encode = iterable_encode,
+    .decode = iterable_decode,
+    .min_size = iterable_min_size,
+};
 
 beam_status beam_coder_factory_iterable(const char *urn, const uint8_t *payload, size_t payload_len,
                                         beam_coder *const *components, size_t n, beam_coder **out,

@@ -28,7 +28,7 @@ static size_t kv_min_size(const beam_coder *c) {
   return c->components[0]->min_size + c->components[1]->min_size;
 }
 
-static const beam_coder_ops kv_ops = {kv_encode, kv_decode, NULL, kv_min_size};
+static const beam_coder_ops kv_ops = {.encode = kv_encode, .decode = kv_decode, .min_size = kv_min_size};
 
 beam_status beam_coder_factory_kv(const char *urn, const uint8_t *payload, size_t payload_len,
                                   beam_coder *const *components, size_t n, beam_coder **out,

@@ -37,7 +37,7 @@ static beam_status lp_decode(const beam_coder *c, beam_reader *in, bool nested, 
   return c->components[0]->ops->decode(c->components[0], &sub, false, arena, out, err);
 }
 
-static const beam_coder_ops lp_ops = {lp_encode, lp_decode, NULL, NULL};
+static const beam_coder_ops lp_ops = {.encode = lp_encode, .decode = lp_decode};
 
 beam_status beam_coder_factory_length_prefix(const char *urn, const uint8_t *payload,
                                              size_t payload_len, beam_coder *const *components,

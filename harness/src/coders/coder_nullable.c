@@ -23,7 +23,7 @@ static beam_status nullable_decode(const beam_coder *c, beam_reader *in, bool ne
   return c->components[0]->ops->decode(c->components[0], in, nested, arena, out, err);
 }
 
-static const beam_coder_ops nullable_ops = {nullable_encode, nullable_decode, NULL, NULL};
+static const beam_coder_ops nullable_ops = {.encode = nullable_encode, .decode = nullable_decode};
 
 beam_status beam_coder_factory_nullable(const char *urn, const uint8_t *payload, size_t payload_len,
                                         beam_coder *const *components, size_t n, beam_coder **out,

@@ -328,7 +328,12 @@ static void row_free(void *impl) {
 
 static size_t row_min_size(const beam_coder *c) { return 2; }
 
-static const beam_coder_ops row_ops = {row_encode, row_decode, row_free, row_min_size};
+static const beam_coder_ops row_ops = {
+    .encode = row_encode,
+    .decode = row_decode,
+    .free_impl = row_free,
+    .min_size = row_min_size,
+};
 
 beam_status beam_coder_factory_row(const char *urn, const uint8_t *payload, size_t payload_len,
                                    beam_coder *const *components, size_t n, beam_coder **out,

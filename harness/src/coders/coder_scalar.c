@@ -54,9 +54,13 @@ static beam_status double_decode(const beam_coder *c, beam_reader *in, bool nest
 
 static size_t double_min_size(const beam_coder *c) { return 8; }
 
-static const beam_coder_ops varint_ops = {varint_encode, varint_decode, NULL, NULL};
-static const beam_coder_ops bool_ops = {bool_encode, bool_decode, NULL, NULL};
-static const beam_coder_ops double_ops = {double_encode, double_decode, NULL, double_min_size};
+static const beam_coder_ops varint_ops = {.encode = varint_encode, .decode = varint_decode};
+static const beam_coder_ops bool_ops = {.encode = bool_encode, .decode = bool_decode};
+static const beam_coder_ops double_ops = {
+    .encode = double_encode,
+    .decode = double_decode,
+    .min_size = double_min_size,
+};
 
 beam_status beam_coder_factory_scalar(const char *urn, const uint8_t *payload, size_t payload_len,
                                       beam_coder *const *components, size_t n, beam_coder **out,

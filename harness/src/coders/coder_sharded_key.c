@@ -30,7 +30,7 @@ static beam_status sk_decode(const beam_coder *c, beam_reader *in, bool nested, 
 
 static size_t sk_min_size(const beam_coder *c) { return 1 + c->components[0]->min_size; }
 
-static const beam_coder_ops sk_ops = {sk_encode, sk_decode, NULL, sk_min_size};
+static const beam_coder_ops sk_ops = {.encode = sk_encode, .decode = sk_decode, .min_size = sk_min_size};
 
 beam_status beam_coder_factory_sharded_key(const char *urn, const uint8_t *payload,
                                            size_t payload_len, beam_coder *const *components,

@@ -51,7 +51,11 @@ static beam_status timer_decode(const beam_coder *c, beam_reader *in, bool neste
 
 static size_t timer_min_size(const beam_coder *c) { return c->components[0]->min_size + 6; }
 
-static const beam_coder_ops timer_ops = {timer_encode, timer_decode, NULL, timer_min_size};
+static const beam_coder_ops timer_ops = {
+    .encode = timer_encode,
+    .decode = timer_decode,
+    .min_size = timer_min_size,
+};
 
 beam_status beam_coder_factory_timer(const char *urn, const uint8_t *payload, size_t payload_len,
                                      beam_coder *const *components, size_t n, beam_coder **out,

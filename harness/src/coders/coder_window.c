@@ -101,10 +101,21 @@ static size_t global_min_size(const beam_coder *c) { return 0; }
 static size_t interval_min_size(const beam_coder *c) { return 9; }
 static size_t custom_min_size(const beam_coder *c) { return 8 + c->components[0]->min_size; }
 
-static const beam_coder_ops global_ops = {global_encode, global_decode, NULL, global_min_size};
-static const beam_coder_ops interval_ops = {interval_encode, interval_decode, NULL,
-                                            interval_min_size};
-static const beam_coder_ops custom_ops = {custom_encode, custom_decode, NULL, custom_min_size};
+static const beam_coder_ops global_ops = {
+    .encode = global_encode,
+    .decode = global_decode,
+    .min_size = global_min_size,
+};
+static const beam_coder_ops interval_ops = {
+    .encode = interval_encode,
+    .decode = interval_decode,
+    .min_size = interval_min_size,
+};
+static const beam_coder_ops custom_ops = {
+    .encode = custom_encode,
+    .decode = custom_decode,
+    .min_size = custom_min_size,
+};
 
 beam_status beam_coder_factory_window(const char *urn, const uint8_t *payload, size_t payload_len,
                                       beam_coder *const *components, size_t n, beam_coder **out,

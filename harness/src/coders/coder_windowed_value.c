@@ -44,7 +44,7 @@ static beam_status wv_decode(const beam_coder *c, beam_reader *in, bool nested, 
 
 static size_t wv_min_size(const beam_coder *c) { return 13 + c->components[0]->min_size; }
 
-static const beam_coder_ops wv_ops = {wv_encode, wv_decode, NULL, wv_min_size};
+static const beam_coder_ops wv_ops = {.encode = wv_encode, .decode = wv_decode, .min_size = wv_min_size};
 
 /* --- param_windowed_value ----------------------------------------------------------------- */
 
@@ -97,7 +97,12 @@ static beam_status param_decode(const beam_coder *c, beam_reader *in, bool neste
 
 static size_t param_min_size(const beam_coder *c) { return c->components[0]->min_size; }
 
-static const beam_coder_ops param_ops = {param_encode, param_decode, param_free, param_min_size};
+static const beam_coder_ops param_ops = {
+    .encode = param_encode,
+    .decode = param_decode,
+    .free_impl = param_free,
+    .min_size = param_min_size,
+};
 
 static beam_status param_parse(param_wv *p, const beam_coder *window_coder, const uint8_t *payload,
                                size_t len, beam_error *err) {

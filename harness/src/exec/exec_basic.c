@@ -14,7 +14,7 @@ static beam_status impulse_process(beam_exec_node *n, const beam_windowed_value 
   return beam_exec_emit(&n->outputs[0], &wv, err);
 }
 
-static const beam_exec_ops impulse_ops = {"impulse", NULL, impulse_process, NULL, NULL};
+static const beam_exec_ops impulse_ops = {.kind = "impulse", .process = impulse_process};
 
 static beam_status impulse_create(beam_exec_graph *g, beam_exec_node *node, const PIPE(PTransform) *t,
                                   beam_error *err) {
@@ -24,7 +24,7 @@ static beam_status impulse_create(beam_exec_graph *g, beam_exec_node *node, cons
   return BEAM_OK;
 }
 
-const beam_exec_node_factory beam_exec_impulse_factory = {BEAM_URN_IMPULSE, impulse_create};
+const beam_exec_node_factory beam_exec_impulse_factory = {.urn = BEAM_URN_IMPULSE, .create = impulse_create};
 
 /* --- Flatten: every input goes to the one output. --------------------------------------- */
 
@@ -32,7 +32,7 @@ static beam_status flatten_process(beam_exec_node *n, const beam_windowed_value 
   return beam_exec_emit(&n->outputs[0], wv, err);
 }
 
-static const beam_exec_ops flatten_ops = {"flatten", NULL, flatten_process, NULL, NULL};
+static const beam_exec_ops flatten_ops = {.kind = "flatten", .process = flatten_process};
 
 static beam_status flatten_create(beam_exec_graph *g, beam_exec_node *node, const PIPE(PTransform) *t,
                                   beam_error *err) {
@@ -42,7 +42,7 @@ static beam_status flatten_create(beam_exec_graph *g, beam_exec_node *node, cons
   return BEAM_OK;
 }
 
-const beam_exec_node_factory beam_exec_flatten_factory = {BEAM_URN_FLATTEN, flatten_create};
+const beam_exec_node_factory beam_exec_flatten_factory = {.urn = BEAM_URN_FLATTEN, .create = flatten_create};
 
 /* --- WindowInto: assigns global or fixed windows by element timestamp. ------------------- */
 
@@ -73,7 +73,7 @@ static beam_status window_into_process(beam_exec_node *n, const beam_windowed_va
   return beam_exec_emit(&n->outputs[0], &out, err);
 }
 
-static const beam_exec_ops window_into_ops = {"window_into", NULL, window_into_process, NULL, NULL};
+static const beam_exec_ops window_into_ops = {.kind = "window_into", .process = window_into_process};
 
 static int64_t duration_ms(const Google__Protobuf__Duration *d) {
   return d ? d->seconds * 1000 + d->nanos / 1000000 : 0;
@@ -111,4 +111,7 @@ static beam_status window_into_create(beam_exec_graph *g, beam_exec_node *node, 
   return s;
 }
 
-const beam_exec_node_factory beam_exec_window_into_factory = {BEAM_URN_WINDOW_INTO, window_into_create};
+const beam_exec_node_factory beam_exec_window_into_factory = {
+    .urn = BEAM_URN_WINDOW_INTO,
+    .create = window_into_create,
+};

@@ -96,8 +96,16 @@ static void phase_teardown(beam_exec_node *n) {
   n->impl = NULL;
 }
 
-static const beam_exec_ops merge_ops = {"merge_accumulators", NULL, merge_process, NULL, phase_teardown};
-static const beam_exec_ops extract_ops = {"extract_outputs", NULL, extract_process, NULL, phase_teardown};
+static const beam_exec_ops merge_ops = {
+    .kind = "merge_accumulators",
+    .process = merge_process,
+    .teardown = phase_teardown,
+};
+static const beam_exec_ops extract_ops = {
+    .kind = "extract_outputs",
+    .process = extract_process,
+    .teardown = phase_teardown,
+};
 
 static beam_status phase_create(beam_exec_node *node, const PIPE(PTransform) *t, const beam_exec_ops *ops,
                                 beam_error *err) {
@@ -121,5 +129,11 @@ static beam_status extract_create(beam_exec_graph *g, beam_exec_node *node, cons
   return phase_create(node, t, &extract_ops, err);
 }
 
-const beam_exec_node_factory beam_exec_merge_accumulators_factory = {BEAM_URN_COMBINE_MERGE, merge_create};
-const beam_exec_node_factory beam_exec_extract_outputs_factory = {BEAM_URN_COMBINE_EXTRACT, extract_create};
+const beam_exec_node_factory beam_exec_merge_accumulators_factory = {
+    .urn = BEAM_URN_COMBINE_MERGE,
+    .create = merge_create,
+};
+const beam_exec_node_factory beam_exec_extract_outputs_factory = {
+    .urn = BEAM_URN_COMBINE_EXTRACT,
+    .create = extract_create,
+};

@@ -162,7 +162,12 @@ static beam_status source_process(beam_exec_node *n, const beam_windowed_value *
   return beam_error_set(err, BEAM_ERR_INTERNAL, "data source %s has an upstream", n->transform_id);
 }
 
-static const beam_exec_ops source_ops = {"data_source", source_start, source_process, NULL, source_teardown};
+static const beam_exec_ops source_ops = {
+    .kind = "data_source",
+    .start_bundle = source_start,
+    .process = source_process,
+    .teardown = source_teardown,
+};
 
 static beam_status source_create(beam_exec_graph *g, beam_exec_node *node, const PIPE(PTransform) *t,
                                  beam_error *err) {
@@ -177,7 +182,10 @@ static beam_status source_create(beam_exec_graph *g, beam_exec_node *node, const
   return port_coder(node, t, &src->coder, err);
 }
 
-const beam_exec_node_factory beam_exec_data_source_factory = {BEAM_URN_DATA_SOURCE, source_create};
+const beam_exec_node_factory beam_exec_data_source_factory = {
+    .urn = BEAM_URN_DATA_SOURCE,
+    .create = source_create,
+};
 
 /* --- sink --------------------------------------------------------------------------------- */
 
@@ -215,7 +223,13 @@ static void sink_teardown(beam_exec_node *n) {
   n->impl = NULL;
 }
 
-static const beam_exec_ops sink_ops = {"data_sink", sink_start, sink_process, sink_finish, sink_teardown};
+static const beam_exec_ops sink_ops = {
+    .kind = "data_sink",
+    .start_bundle = sink_start,
+    .process = sink_process,
+    .finish_bundle = sink_finish,
+    .teardown = sink_teardown,
+};
 
 static beam_status sink_create(beam_exec_graph *g, beam_exec_node *node, const PIPE(PTransform) *t,
                                beam_error *err) {
@@ -227,4 +241,4 @@ static beam_status sink_create(beam_exec_graph *g, beam_exec_node *node, const P
   return port_coder(node, t, &sk->coder, err);
 }
 
-const beam_exec_node_factory beam_exec_data_sink_factory = {BEAM_URN_DATA_SINK, sink_create};
+const beam_exec_node_factory beam_exec_data_sink_factory = {.urn = BEAM_URN_DATA_SINK, .create = sink_create};

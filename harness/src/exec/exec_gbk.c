@@ -210,7 +210,13 @@ static void gbk_teardown(beam_exec_node *n) {
   n->impl = NULL;
 }
 
-static const beam_exec_ops gbk_ops = {"group_by_key", gbk_start, gbk_process, gbk_finish, gbk_teardown};
+static const beam_exec_ops gbk_ops = {
+    .kind = "group_by_key",
+    .start_bundle = gbk_start,
+    .process = gbk_process,
+    .finish_bundle = gbk_finish,
+    .teardown = gbk_teardown,
+};
 
 /* The key coder: first component of the input PCollection's KV coder. */
 static beam_status key_coder_id(beam_exec_graph *g, const PIPE(PTransform) *t, const char **out,
@@ -240,7 +246,13 @@ static beam_status gbk_create(beam_exec_graph *g, beam_exec_node *node, const PI
   return beam_exec_graph_coder(g, kid, &gn->key_coder, err);
 }
 
-static const beam_exec_ops precombine_ops = {"precombine", gbk_start, gbk_process, gbk_finish, gbk_teardown};
+static const beam_exec_ops precombine_ops = {
+    .kind = "precombine",
+    .start_bundle = gbk_start,
+    .process = gbk_process,
+    .finish_bundle = gbk_finish,
+    .teardown = gbk_teardown,
+};
 
 static beam_status precombine_create(beam_exec_graph *g, beam_exec_node *node, const PIPE(PTransform) *t,
                                      beam_error *err) {
@@ -251,5 +263,8 @@ static beam_status precombine_create(beam_exec_graph *g, beam_exec_node *node, c
   return beam_exec_combinefn_load(t, &gn->fold, err);
 }
 
-const beam_exec_node_factory beam_exec_gbk_factory = {BEAM_URN_GBK, gbk_create};
-const beam_exec_node_factory beam_exec_precombine_factory = {BEAM_URN_COMBINE_PRECOMBINE, precombine_create};
+const beam_exec_node_factory beam_exec_gbk_factory = {.urn = BEAM_URN_GBK, .create = gbk_create};
+const beam_exec_node_factory beam_exec_precombine_factory = {
+    .urn = BEAM_URN_COMBINE_PRECOMBINE,
+    .create = precombine_create,
+};

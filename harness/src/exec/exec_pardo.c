@@ -204,7 +204,13 @@ static void pardo_teardown(beam_exec_node *n) {
   n->impl = NULL;
 }
 
-static const beam_exec_ops pardo_ops = {"pardo", pardo_start, pardo_process, pardo_finish, pardo_teardown};
+static const beam_exec_ops pardo_ops = {
+    .kind = "pardo",
+    .start_bundle = pardo_start,
+    .process = pardo_process,
+    .finish_bundle = pardo_finish,
+    .teardown = pardo_teardown,
+};
 
 /* Maps the DoFn's declared output order (payload "outputs") to the transform's outputs. */
 static beam_status map_outputs(pardo_node *pn, const PIPE(PTransform) *t, beam_error *err) {
@@ -287,4 +293,4 @@ static beam_status pardo_create(beam_exec_graph *g, beam_exec_node *node, const 
   return BEAM_OK;
 }
 
-const beam_exec_node_factory beam_exec_pardo_factory = {BEAM_URN_PARDO, pardo_create};
+const beam_exec_node_factory beam_exec_pardo_factory = {.urn = BEAM_URN_PARDO, .create = pardo_create};

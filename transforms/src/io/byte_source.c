@@ -85,7 +85,11 @@ static beam_status memory_read_at(beam_byte_source *s, uint64_t off, void *buf, 
 
 static void memory_close(beam_byte_source *s) { free(s); }
 
-static const beam_byte_source_ops memory_ops = {memory_read, memory_read_at, memory_close};
+static const beam_byte_source_ops memory_ops = {
+    .read = memory_read,
+    .read_at = memory_read_at,
+    .close = memory_close,
+};
 
 beam_status beam_memory_source_open(const char *name, const void *data, size_t len,
                                     beam_byte_source **out, beam_error *err) {

@@ -52,7 +52,11 @@ static void file_close(beam_byte_source *s) {
   free(f);
 }
 
-static const beam_byte_source_ops file_ops = {file_read, file_read_at, file_close};
+static const beam_byte_source_ops file_ops = {
+    .read = file_read,
+    .read_at = file_read_at,
+    .close = file_close,
+};
 
 beam_status beam_file_source_open(const char *path, beam_byte_source **out, beam_error *err) {
   *out = NULL;
@@ -81,7 +85,7 @@ beam_status beam_file_source_open(const char *path, beam_byte_source **out, beam
   f->base.size = S_ISREG(st.st_mode) ? (int64_t)st.st_size : -1;
   f->fd = fd;
   if (!S_ISREG(st.st_mode)) {
-    static const beam_byte_source_ops stream_ops = {file_read, NULL, file_close};
+    static const beam_byte_source_ops stream_ops = {.read = file_read, .close = file_close};
     f->base.ops = &stream_ops;
   }
   *out = &f->base;

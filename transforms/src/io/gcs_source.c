@@ -90,7 +90,11 @@ static void gcs_close(beam_byte_source *s) {
   free(g);
 }
 
-static const beam_byte_source_ops gcs_source_ops = {gcs_read, gcs_read_at, gcs_close};
+static const beam_byte_source_ops gcs_source_ops = {
+    .read = gcs_read,
+    .read_at = gcs_read_at,
+    .close = gcs_close,
+};
 
 beam_status beam_gcs_source_open(const char *uri, beam_byte_source **out, beam_error *err) {
   *out = NULL;

@@ -102,8 +102,8 @@ static void gz_close(beam_byte_source *s) {
   free(g);
 }
 
-static const beam_byte_source_ops gzip_ops = {gz_read, NULL, gz_close};
-static const beam_byte_source_ops passthrough_ops = {passthrough_read, NULL, gz_close};
+static const beam_byte_source_ops gzip_ops = {.read = gz_read, .close = gz_close};
+static const beam_byte_source_ops passthrough_ops = {.read = passthrough_read, .close = gz_close};
 
 static beam_status gz_new(beam_byte_source *inner, gzip_source **out, beam_error *err) {
   gzip_source *g = calloc(1, sizeof *g);

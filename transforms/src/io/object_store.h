@@ -1,5 +1,5 @@
 /* A flat namespace of immutable objects: a GCS bucket prefix or a local directory. The
- * object-file sinks (sink_objects.c) are written once against this and run on both.
+ * object-file sinks (sinks/sink_objects.c) are written once against this and run on both.
  *
  * Names are relative ("events/2024/01/02/03/part-x.jsonl") and joined to the store's root.
  * put_if_absent never overwrites: an existing name reports created = false, so writes keyed

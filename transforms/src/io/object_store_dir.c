@@ -140,7 +140,12 @@ static void dir_free(beam_object_store *st) {
   free(st);
 }
 
-static const beam_object_store_ops dir_ops = {dir_put, dir_get, dir_remove, dir_free};
+static const beam_object_store_ops dir_ops = {
+    .put_if_absent = dir_put,
+    .get = dir_get,
+    .remove = dir_remove,
+    .free = dir_free,
+};
 
 beam_status beam_object_store_dir_open(const char *dir, bool no_sync, beam_object_store **out,
                                        beam_error *err) {

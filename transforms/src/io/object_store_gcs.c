@@ -68,7 +68,12 @@ static void gcs_free(beam_object_store *st) {
   free(g);
 }
 
-static const beam_object_store_ops gcs_ops = {gcs_put, gcs_get, gcs_remove, gcs_free};
+static const beam_object_store_ops gcs_ops = {
+    .put_if_absent = gcs_put,
+    .get = gcs_get,
+    .remove = gcs_remove,
+    .free = gcs_free,
+};
 
 beam_status beam_object_store_gcs_open(const char *uri, beam_object_store **out, beam_error *err) {
   *out = NULL;

@@ -33,7 +33,7 @@ static void peek_close(beam_byte_source *s) {
   free(p);
 }
 
-static const beam_byte_source_ops peek_ops = {peek_read, NULL, peek_close};
+static const beam_byte_source_ops peek_ops = {.read = peek_read, .close = peek_close};
 
 beam_status beam_peek_source_open(beam_byte_source *inner, beam_byte_source **out, int *first,
                                   beam_error *err) {

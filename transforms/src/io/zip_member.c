@@ -136,7 +136,7 @@ static void member_close(beam_byte_source *s) {
   free(m);
 }
 
-static const beam_byte_source_ops member_ops = {member_read, NULL, member_close};
+static const beam_byte_source_ops member_ops = {.read = member_read, .close = member_close};
 
 beam_status beam_zip_open_member(beam_zip_reader *z, size_t i, beam_byte_source **out,
                                  beam_error *err) {

@@ -81,21 +81,6 @@ bool beam_sink_table_name_valid(const char *name) {
   return i > 0;
 }
 
-/* Local names so the sinks do not depend on link order with etl_types.c. */
-static const char *type_name(beam_etl_type t) {
-  switch (t) {
-    case BEAM_ETL_STRING: return "STRING";
-    case BEAM_ETL_INT64: return "INT64";
-    case BEAM_ETL_FLOAT64: return "FLOAT64";
-    case BEAM_ETL_NUMERIC: return "NUMERIC";
-    case BEAM_ETL_BOOL: return "BOOL";
-    case BEAM_ETL_TIMESTAMP: return "TIMESTAMP";
-    case BEAM_ETL_DATE: return "DATE";
-    case BEAM_ETL_BYTES: return "BYTES";
-  }
-  return "?";
-}
-
 static const char *kind_name(beam_value_kind k) {
   switch (k) {
     case BEAM_VALUE_NULL: return "null";
@@ -150,7 +135,7 @@ bool beam_sink_row_conforms(const beam_etl_schema *schema, const beam_etl_row *r
                 (want == BEAM_VALUE_STRING || want == BEAM_VALUE_BYTES);
     if (k != want && !span) {
       snprintf(reason, reason_cap, "field %s: %s field holds a %s value", f->name,
-               type_name(f->type), kind_name(k));
+               beam_etl_type_name(f->type), kind_name(k));
       return false;
     }
   }

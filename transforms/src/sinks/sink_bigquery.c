@@ -40,15 +40,17 @@
 #include <openssl/evp.h>
 
 #include "sink_bigquery_internal.h"
+#include "sink_tables.h"
 
 #define MAX_REQUEST_BYTES ((size_t)9 << 20) /* below BigQuery's 10 MB request limit */
 
 static bq_sink *as_bq(beam_sink *s) { return (bq_sink *)s; }
 
+BEAM_SINK_TABLE_NAME_FIRST(bq_table);
+
 static bq_table *table_find(bq_sink *q, const char *name) {
-  for (size_t i = 0; i < q->n_tables; i++)
-    if (strcmp(q->tables[i].name, name) == 0) return &q->tables[i];
-  return NULL;
+  size_t i = beam_sink_table_index(q->tables, q->n_tables, sizeof *q->tables, NULL, name);
+  return i < q->n_tables ? &q->tables[i] : NULL;
 }
 
 static void clear_bundle(bq_sink *q) {
@@ -90,7 +92,7 @@ static beam_status bq_ensure_table(beam_sink *s, const char *table, const beam_e
   q->dataset_ready = st == BEAM_OK;
   if (st == BEAM_OK) st = create_or_check(q, table, schema, err);
   if (st != BEAM_OK) return beam_error_prefix(err, "bigquery sink: table %s: ", table);
-  bq_table *grown = realloc(q->tables, (q->n_tables + 1) * sizeof *grown);
+  bq_table *grown = beam_sink_tables_reserve(q->tables, q->n_tables, &q->cap_tables, sizeof *grown);
   if (!grown) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   q->tables = grown;
   bq_table *t = &q->tables[q->n_tables];
@@ -271,8 +273,16 @@ static void bq_free(beam_sink *s) {
   free(q);
 }
 
-static const beam_sink_vtable bq_vtable = {"bigquery", bq_ensure_table, bq_begin, bq_write_rows, bq_commit,
-                                           bq_abort, bq_close, bq_free};
+static const beam_sink_vtable bq_vtable = {
+    .scheme = "bigquery",
+    .ensure_table = bq_ensure_table,
+    .begin = bq_begin,
+    .write_rows = bq_write_rows,
+    .commit = bq_commit,
+    .abort = bq_abort,
+    .close = bq_close,
+    .free = bq_free,
+};
 
 /* ---- Opening: PROJECT.DATASET?options ----------------------------------------------- */
 

@@ -31,7 +31,7 @@ typedef struct bq_sink {
   char *project, *dataset, *location;
   bool dataset_ready;
   bq_table *tables;
-  size_t n_tables;
+  size_t n_tables, cap_tables;
   char *partition_field;
   char **cluster_fields;
   size_t n_cluster_fields;

@@ -30,8 +30,8 @@ typedef struct beam_sink_vtable {
 } beam_sink_vtable;
 
 /* The optional late-rejection hook (see beam_sink_send), set in the base by the sinks that
- * have it; it appends to rejected. Kept out of the vtable so the vtables' positional
- * initializers stay as they are. */
+ * have it; it appends to rejected. Separate from the vtable because it is optional: only a
+ * sink that learns which rows the backend refused after write_rows (BigQuery) sets it. */
 typedef beam_status (*beam_sink_send_fn)(beam_sink *s, const char *table,
                                          beam_sink_row_errors *rejected, beam_error *err);
 

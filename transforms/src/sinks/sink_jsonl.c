@@ -30,6 +30,7 @@
 #include "beam/buf.h"
 #include "beam/transforms/json_row_writer.h"
 #include "sink_int.h"
+#include "sink_tables.h"
 
 #define LOG_NAME ".bundles.jsonl"
 #define COPY_CHUNK ((size_t)1 << 20)
@@ -44,6 +45,7 @@ typedef struct jl_table {
   uint64_t spilled;  /* bytes in spill_fd */
   uint64_t offset;   /* file size before this commit's append */
 } jl_table;
+BEAM_SINK_TABLE_NAME_FIRST(jl_table);
 
 /* Committed bundle ids: open addressing, power-of-two capacity. */
 typedef struct id_set {
@@ -290,14 +292,8 @@ static beam_status log_recover(jsonl_sink *j, beam_error *err) {
 /* ---- Tables ------------------------------------------------------------------------ */
 
 static jl_table *table_find(jsonl_sink *j, const char *name) {
-  if (j->last_table < j->n_tables && strcmp(j->tables[j->last_table].name, name) == 0)
-    return &j->tables[j->last_table];
-  for (size_t i = 0; i < j->n_tables; i++)
-    if (strcmp(j->tables[i].name, name) == 0) {
-      j->last_table = i;
-      return &j->tables[i];
-    }
-  return NULL;
+  size_t i = beam_sink_table_index(j->tables, j->n_tables, sizeof *j->tables, &j->last_table, name);
+  return i < j->n_tables ? &j->tables[i] : NULL;
 }
 
 static void table_discard_bundle(jl_table *t) {
@@ -329,19 +325,10 @@ static beam_status jl_ensure_table(beam_sink *s, const char *table, const beam_e
                                    beam_error *err) {
   jsonl_sink *j = (jsonl_sink *)s;
   jl_table *t = table_find(j, table);
-  if (t) {
-    if (beam_etl_schema_equal(t->schema, schema, false)) return BEAM_OK;
-    return beam_error_set(err, BEAM_ERR_INVALID_ARG,
-                          "jsonl %s: table %s already ensured on this sink with another schema",
-                          j->dir, table);
-  }
-  if (j->n_tables == j->cap_tables) {
-    size_t cap = j->cap_tables ? j->cap_tables * 2 : 8;
-    jl_table *tables = realloc(j->tables, cap * sizeof *tables);
-    if (!tables) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-    j->tables = tables;
-    j->cap_tables = cap;
-  }
+  if (t) return beam_sink_table_reensure(t->schema, schema, false, "jsonl", j->dir, table, err);
+  jl_table *tables = beam_sink_tables_reserve(j->tables, j->n_tables, &j->cap_tables, sizeof *tables);
+  if (!tables) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  j->tables = tables;
   char fname[160];
   snprintf(fname, sizeof fname, "%s.jsonl", table);
   bool existed = faccessat(j->dir_fd, fname, F_OK, 0) == 0;
@@ -600,7 +587,14 @@ static void jl_free(beam_sink *s) {
 }
 
 static const beam_sink_vtable jsonl_vtable = {
-    "jsonl", jl_ensure_table, jl_begin, jl_write_rows, jl_commit, jl_abort, jl_close, jl_free,
+    .scheme = "jsonl",
+    .ensure_table = jl_ensure_table,
+    .begin = jl_begin,
+    .write_rows = jl_write_rows,
+    .commit = jl_commit,
+    .abort = jl_abort,
+    .close = jl_close,
+    .free = jl_free,
 };
 
 beam_status beam_sink_jsonl_open(const char *dir, const beam_sink_options *opts, beam_sink **out,

@@ -37,6 +37,7 @@
 #include "beam/transforms/etl_time.h"
 #include "beam/transforms/json_row_writer.h"
 #include "sink_int.h"
+#include "sink_tables.h"
 #include "object_store.h"
 
 #define INGEST_BUCKET INT64_MIN
@@ -48,6 +49,7 @@ typedef struct obj_table {
   beam_json_row_writer writer;
   int ts_field; /* index of the partition field in this table, or -1 */
 } obj_table;
+BEAM_SINK_TABLE_NAME_FIRST(obj_table);
 
 /* One output object of the open bundle. */
 typedef struct obj_part {
@@ -67,7 +69,7 @@ typedef struct obj_sink {
   beam_object_store *store;
   char *partition_field;
   obj_table *tables;
-  size_t n_tables;
+  size_t n_tables, cap_tables;
   obj_part *parts;
   size_t n_parts, cap_parts;
   size_t last_part;
@@ -115,12 +117,10 @@ static void discard_bundle(obj_sink *o) {
 }
 
 static obj_table *table_find(obj_sink *o, const char *name, size_t *index) {
-  for (size_t i = 0; i < o->n_tables; i++)
-    if (strcmp(o->tables[i].name, name) == 0) {
-      if (index) *index = i;
-      return &o->tables[i];
-    }
-  return NULL;
+  size_t i = beam_sink_table_index(o->tables, o->n_tables, sizeof *o->tables, NULL, name);
+  if (i == o->n_tables) return NULL;
+  if (index) *index = i;
+  return &o->tables[i];
 }
 
 /* ---- The sink vtable --------------------------------------------------------------- */
@@ -129,12 +129,8 @@ static beam_status obj_ensure_table(beam_sink *s, const char *table, const beam_
                                     beam_error *err) {
   obj_sink *o = (obj_sink *)s;
   obj_table *t = table_find(o, table, NULL);
-  if (t) {
-    if (beam_etl_schema_equal(t->schema, schema, false)) return BEAM_OK;
-    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s %s: table %s already ensured with another schema",
-                          o->scheme, o->store->root, table);
-  }
-  obj_table *grown = realloc(o->tables, (o->n_tables + 1) * sizeof *grown);
+  if (t) return beam_sink_table_reensure(t->schema, schema, false, o->scheme, o->store->root, table, err);
+  obj_table *grown = beam_sink_tables_reserve(o->tables, o->n_tables, &o->cap_tables, sizeof *grown);
   if (!grown) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   o->tables = grown;
   t = &o->tables[o->n_tables];
@@ -400,10 +396,26 @@ static void obj_free(beam_sink *s) {
   free(o);
 }
 
-static const beam_sink_vtable gcs_vtable = {"gcs", obj_ensure_table, obj_begin, obj_write_rows, obj_commit,
-                                            obj_abort, obj_close, obj_free};
-static const beam_sink_vtable file_vtable = {"file", obj_ensure_table, obj_begin, obj_write_rows, obj_commit,
-                                             obj_abort, obj_close, obj_free};
+static const beam_sink_vtable gcs_vtable = {
+    .scheme = "gcs",
+    .ensure_table = obj_ensure_table,
+    .begin = obj_begin,
+    .write_rows = obj_write_rows,
+    .commit = obj_commit,
+    .abort = obj_abort,
+    .close = obj_close,
+    .free = obj_free,
+};
+static const beam_sink_vtable file_vtable = {
+    .scheme = "file",
+    .ensure_table = obj_ensure_table,
+    .begin = obj_begin,
+    .write_rows = obj_write_rows,
+    .commit = obj_commit,
+    .abort = obj_abort,
+    .close = obj_close,
+    .free = obj_free,
+};
 
 static beam_status obj_open(const beam_sink_vtable *vt, const beam_sink_options *opts, beam_sink **out,
                             obj_sink **o, beam_error *err) {

@@ -35,6 +35,7 @@
 #include "sink_pg_conn.h"
 #include "sink_pg_copy.h"
 #include "sink_pg_replay.h"
+#include "sink_tables.h"
 
 #define BUNDLES_TABLE "_beam_bundles"
 #define SAVEPOINT "beam_write"
@@ -57,6 +58,7 @@ typedef struct pg_table {
   const beam_etl_schema *schema;
   char *copy_sql; /* COPY_PREFIX COPY "t" ("a", "b") FROM STDIN (FORMAT binary) */
 } pg_table;
+BEAM_SINK_TABLE_NAME_FIRST(pg_table);
 
 /* Where the write savepoint stands: none yet, just set (nothing after it), or holding
  * the accepted rows of the previous COPY (release it before setting the next). */
@@ -124,11 +126,8 @@ static const char *pg_type(beam_etl_type t) {
 }
 
 static pg_table *table_find(pg_sink *p, const char *name) {
-  if (p->last_table < p->n_tables && strcmp(p->tables[p->last_table].name, name) == 0)
-    return &p->tables[p->last_table];
-  for (size_t i = 0; i < p->n_tables; i++)
-    if (strcmp(p->tables[i].name, name) == 0) return &p->tables[p->last_table = i];
-  return NULL;
+  size_t i = beam_sink_table_index(p->tables, p->n_tables, sizeof *p->tables, &p->last_table, name);
+  return i < p->n_tables ? &p->tables[i] : NULL;
 }
 
 static beam_status recover(pg_sink *p, bool *elsewhere, beam_error *err);
@@ -239,13 +238,9 @@ static beam_status create_table(pg_sink *p, const char *table, const beam_etl_sc
 }
 
 static beam_status remember_table(pg_sink *p, const char *table, const beam_etl_schema *schema, beam_error *err) {
-  if (p->n_tables == p->cap_tables) {
-    size_t cap = p->cap_tables ? p->cap_tables * 2 : 8;
-    pg_table *grown = realloc(p->tables, cap * sizeof *grown);
-    if (!grown) return nomem(err);
-    p->tables = grown;
-    p->cap_tables = cap;
-  }
+  pg_table *grown = beam_sink_tables_reserve(p->tables, p->n_tables, &p->cap_tables, sizeof *grown);
+  if (!grown) return nomem(err);
+  p->tables = grown;
   beam_buf_reset(&p->sql);
   beam_status st = beam_buf_append_str(&p->sql, COPY_PREFIX "COPY ");
   if (st == BEAM_OK) st = append_ident(&p->sql, table);
@@ -270,11 +265,7 @@ static beam_status ensure_connected(pg_sink *p, beam_error *err) {
 static beam_status pg_ensure_table(beam_sink *s, const char *table, const beam_etl_schema *schema, beam_error *err) {
   pg_sink *p = (pg_sink *)s;
   pg_table *t = table_find(p, table);
-  if (t) {
-    if (beam_etl_schema_equal(t->schema, schema, true)) return BEAM_OK;
-    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: table %s already ensured on this sink with another schema",
-                          p->who, table);
-  }
+  if (t) return beam_sink_table_reensure(t->schema, schema, true, p->who, NULL, table, err);
   if (strcmp(table, BUNDLES_TABLE) == 0)
     return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: table name %s is reserved for bundle bookkeeping", p->who,
                           table);
@@ -605,7 +596,14 @@ static void pg_free(beam_sink *s) {
 }
 
 static const beam_sink_vtable pg_vtable = {
-    "postgres", pg_ensure_table, pg_begin, pg_write_rows, pg_commit, pg_abort, pg_close, pg_free,
+    .scheme = "postgres",
+    .ensure_table = pg_ensure_table,
+    .begin = pg_begin,
+    .write_rows = pg_write_rows,
+    .commit = pg_commit,
+    .abort = pg_abort,
+    .close = pg_close,
+    .free = pg_free,
 };
 
 static beam_status pg_setup(pg_sink *p, beam_error *err) {

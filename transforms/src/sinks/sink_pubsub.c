@@ -10,6 +10,7 @@
 #include "beam/transforms/sink_pubsub.h"
 #include "google/pubsub/v1/pubsub.pb-c.h"
 #include "pubsub_internal.h"
+#include "sink_tables.h"
 
 /* Pub/Sub refuses ordering keys above 1 KB and attribute values above 1024 bytes. */
 #define MAX_ORDERING_KEY 1024
@@ -25,6 +26,7 @@ typedef struct ps_table {
   beam_json_row_writer writer;
   int key_field; /* index of the ordering-key field, -1: none */
 } ps_table;
+BEAM_SINK_TABLE_NAME_FIRST(ps_table);
 
 /* Committed bundle ids of this instance: open addressing, power-of-two capacity. */
 typedef struct ps_ids {
@@ -108,20 +110,10 @@ static void ids_free(ps_ids *set) {
 /* ---- Tables ------------------------------------------------------------------------ */
 
 static ps_table *table_find(ps_sink *p, const char *name, uint32_t *index) {
-  for (size_t i = 0; i < p->n_tables; i++)
-    if (strcmp(p->tables[i].name, name) == 0) {
-      if (index) *index = (uint32_t)i;
-      return &p->tables[i];
-    }
-  return NULL;
-}
-
-static bool same_columns(const beam_etl_schema *a, const beam_etl_schema *b) {
-  if (a == b) return true;
-  if (a->n_fields != b->n_fields) return false;
-  for (size_t i = 0; i < a->n_fields; i++)
-    if (strcmp(a->fields[i].name, b->fields[i].name) != 0 || a->fields[i].type != b->fields[i].type) return false;
-  return true;
+  size_t i = beam_sink_table_index(p->tables, p->n_tables, sizeof *p->tables, NULL, name);
+  if (i == p->n_tables) return NULL;
+  if (index) *index = (uint32_t)i;
+  return &p->tables[i];
 }
 
 /* The ordering-key field of a table: -1 when the sink has none or the table lacks it. */
@@ -145,22 +137,13 @@ static beam_status ps_ensure_table(beam_sink *s, const char *table, const beam_e
                                    beam_error *err) {
   ps_sink *p = (ps_sink *)s;
   ps_table *t = table_find(p, table, NULL);
-  if (t)
-    return same_columns(t->schema, schema)
-               ? BEAM_OK
-               : beam_error_set(err, BEAM_ERR_INVALID_ARG,
-                                "pubsub %s: table %s already ensured on this sink with another schema",
-                                p->target.topic, table);
+  if (t) return beam_sink_table_reensure(t->schema, schema, false, "pubsub", p->target.topic, table, err);
   int key_field;
   beam_status st = key_field_of(p, table, schema, &key_field, err);
   if (st != BEAM_OK) return st;
-  if (p->n_tables == p->cap_tables) {
-    size_t cap = p->cap_tables ? p->cap_tables * 2 : 8;
-    ps_table *tables = realloc(p->tables, cap * sizeof *tables);
-    if (!tables) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-    p->tables = tables;
-    p->cap_tables = cap;
-  }
+  ps_table *tables = beam_sink_tables_reserve(p->tables, p->n_tables, &p->cap_tables, sizeof *tables);
+  if (!tables) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  p->tables = tables;
   t = &p->tables[p->n_tables];
   memset(t, 0, sizeof *t);
   t->name = strdup(table);
@@ -407,7 +390,14 @@ static void ps_free(beam_sink *s) {
 }
 
 static const beam_sink_vtable pubsub_vtable = {
-    "pubsub", ps_ensure_table, ps_begin, ps_write_rows, ps_commit, ps_abort, ps_close, ps_free,
+    .scheme = "pubsub",
+    .ensure_table = ps_ensure_table,
+    .begin = ps_begin,
+    .write_rows = ps_write_rows,
+    .commit = ps_commit,
+    .abort = ps_abort,
+    .close = ps_close,
+    .free = ps_free,
 };
 
 beam_status beam_sink_pubsub_open(const char *location, const beam_sink_options *opts, beam_sink **out,

@@ -14,6 +14,7 @@
 
 #include "beam/buf.h"
 #include "sink_int.h"
+#include "sink_tables.h"
 #include "sink_text.h"
 
 #define BUNDLES_TABLE "_bundles"
@@ -28,6 +29,7 @@ typedef struct sq_table {
   char *text;                 /* TIMESTAMP/DATE text, one slot per bound parameter */
   bool created_in_txn;        /* created by the open bundle: forget it on rollback */
 } sq_table;
+BEAM_SINK_TABLE_NAME_FIRST(sq_table);
 
 typedef struct sqlite_sink {
   beam_sink base;
@@ -100,14 +102,8 @@ static void table_release(sq_table *t) {
 }
 
 static sq_table *table_find(sqlite_sink *q, const char *name) {
-  if (q->last_table < q->n_tables && strcmp(q->tables[q->last_table].name, name) == 0)
-    return &q->tables[q->last_table];
-  for (size_t i = 0; i < q->n_tables; i++)
-    if (strcmp(q->tables[i].name, name) == 0) {
-      q->last_table = i;
-      return &q->tables[i];
-    }
-  return NULL;
+  size_t i = beam_sink_table_index(q->tables, q->n_tables, sizeof *q->tables, &q->last_table, name);
+  return i < q->n_tables ? &q->tables[i] : NULL;
 }
 
 /* Compares the live table's columns with the schema: same names (SQLite compares them
@@ -245,12 +241,7 @@ static beam_status sq_ensure_table(beam_sink *s, const char *table, const beam_e
                                    beam_error *err) {
   sqlite_sink *q = (sqlite_sink *)s;
   sq_table *t = table_find(q, table);
-  if (t) {
-    if (beam_etl_schema_equal(t->schema, schema, true)) return BEAM_OK;
-    return beam_error_set(err, BEAM_ERR_INVALID_ARG,
-                          "sqlite %s: table %s already ensured on this sink with another schema",
-                          q->path, table);
-  }
+  if (t) return beam_sink_table_reensure(t->schema, schema, true, "sqlite", q->path, table, err);
   if (sqlite3_stricmp(table, BUNDLES_TABLE) == 0)
     return beam_error_set(err, BEAM_ERR_INVALID_ARG,
                           "sqlite %s: table name %s is reserved for bundle bookkeeping", q->path,
@@ -266,13 +257,9 @@ static beam_status sq_ensure_table(beam_sink *s, const char *table, const beam_e
     if (check_columns(q, table, schema, &st, err) < 0) return st;
     created = q->in_txn;
   }
-  if (q->n_tables == q->cap_tables) {
-    size_t cap = q->cap_tables ? q->cap_tables * 2 : 8;
-    sq_table *tables = realloc(q->tables, cap * sizeof *tables);
-    if (!tables) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-    q->tables = tables;
-    q->cap_tables = cap;
-  }
+  sq_table *tables = beam_sink_tables_reserve(q->tables, q->n_tables, &q->cap_tables, sizeof *tables);
+  if (!tables) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  q->tables = tables;
   t = &q->tables[q->n_tables];
   memset(t, 0, sizeof *t);
   t->name = strdup(table);
@@ -578,7 +565,14 @@ static void sq_free(beam_sink *s) {
 }
 
 static const beam_sink_vtable sqlite_vtable = {
-    "sqlite", sq_ensure_table, sq_begin, sq_write_rows, sq_commit, sq_abort, sq_close, sq_free,
+    .scheme = "sqlite",
+    .ensure_table = sq_ensure_table,
+    .begin = sq_begin,
+    .write_rows = sq_write_rows,
+    .commit = sq_commit,
+    .abort = sq_abort,
+    .close = sq_close,
+    .free = sq_free,
 };
 
 static beam_status sq_setup(sqlite_sink *q, beam_error *err) {

@@ -10,8 +10,9 @@ typedef struct etl_type_alias {
   beam_etl_type type;
 } etl_type_alias;
 
-/* BigQuery's standard SQL names first, then the legacy-SQL and schema-JSON aliases it
- * also accepts, so a schema exported from BigQuery loads unchanged. */
+/* BigQuery's standard SQL names first (a type's first entry is the name beam_etl_type_name
+ * gives it), then the legacy-SQL and schema-JSON aliases it also accepts, so a schema
+ * exported from BigQuery loads unchanged. */
 static const etl_type_alias etl_type_aliases[] = {
     {"STRING", BEAM_ETL_STRING},       {"INT64", BEAM_ETL_INT64},
     {"FLOAT64", BEAM_ETL_FLOAT64},     {"NUMERIC", BEAM_ETL_NUMERIC},
@@ -43,16 +44,8 @@ beam_status beam_etl_type_parse(const char *name, beam_etl_type *out) {
 }
 
 const char *beam_etl_type_name(beam_etl_type t) {
-  switch (t) {
-    case BEAM_ETL_STRING: return "STRING";
-    case BEAM_ETL_INT64: return "INT64";
-    case BEAM_ETL_FLOAT64: return "FLOAT64";
-    case BEAM_ETL_NUMERIC: return "NUMERIC";
-    case BEAM_ETL_BOOL: return "BOOL";
-    case BEAM_ETL_TIMESTAMP: return "TIMESTAMP";
-    case BEAM_ETL_DATE: return "DATE";
-    case BEAM_ETL_BYTES: return "BYTES";
-  }
+  for (size_t i = 0; i < sizeof etl_type_aliases / sizeof etl_type_aliases[0]; i++)
+    if (etl_type_aliases[i].type == t) return etl_type_aliases[i].name;
   return "UNKNOWN";
 }
 

@@ -79,7 +79,7 @@ static beam_status collect_process(beam_exec_node *n, const beam_windowed_value 
   return BEAM_OK;
 }
 
-static const beam_exec_ops collect_ops = {"side_input", NULL, collect_process, NULL, NULL};
+static const beam_exec_ops collect_ops = {.kind = "side_input", .process = collect_process};
 
 static beam_status side_input_get(void *self, const char *transform_id, const char *local_name,
                                   const char *pcollection_id, beam_arena *arena, const beam_value_list **out,

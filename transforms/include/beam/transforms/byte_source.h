@@ -1,5 +1,5 @@
-/* A byte stream the ETL readers pull from: a local file, a gunzip wrapper, a ZIP member,
- * and later a GCS object. Readers only ever talk to this interface.
+/* A byte stream the ETL readers pull from: a local file, a GCS object, a gunzip wrapper, a
+ * ZIP member. Readers only ever talk to this interface.
  *
  * An implementation embeds beam_byte_source as its first member and points ops at a
  * static vtable. A wrapper (gzip) owns the source it wraps and closes it; a ZIP member

@@ -48,6 +48,8 @@ typedef struct beam_etl_schema {
 
 /* "STRING" / "INT64" / ... (BigQuery's names; "FLOAT", "INTEGER", "BOOLEAN" accepted as aliases). */
 beam_status beam_etl_type_parse(const char *name, beam_etl_type *out);
+/* The standard SQL name of t ("STRING", "INT64", ...): what messages and schema files show;
+ * "UNKNOWN" for a value outside the enum. */
 const char *beam_etl_type_name(beam_etl_type t);
 /* Index of a field by name, or -1. */
 int beam_etl_schema_find(const beam_etl_schema *s, const char *name);

@@ -1,5 +1,5 @@
-/* Typed rows to JSON text, fast: the row path of the JSONL sink (and later the BigQuery
- * insertAll and Pub/Sub bodies). Hand-written, no jansson: ~0.2-0.5 us per 6-field row.
+/* Typed rows to JSON text, fast: the row path of the JSONL and object-file sinks, the
+ * BigQuery insertAll and load bodies and the Pub/Sub messages. Hand-written, no jansson: ~0.2-0.5 us per 6-field row.
  *
  * Encoding by schema type:
  *   STRING            JSON string (escaping below)

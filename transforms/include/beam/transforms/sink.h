@@ -1,5 +1,5 @@
-/* Table sinks: where typed ETL rows end up (SQLite, JSON-lines directory; later
- * PostgreSQL, BigQuery, GCS files, Pub/Sub).
+/* Table sinks: where typed ETL rows end up (SQLite, a JSON-lines directory, PostgreSQL,
+ * BigQuery, JSON-lines objects on GCS or in a local directory, Pub/Sub).
  *
  * A sink is opened from a URI ("sqlite:out.db", "jsonl:out/") and written in bundles:
  *
@@ -16,18 +16,19 @@
  *    commit returns BEAM_OK; after abort (or a failed commit) nothing of the bundle is
  *    visible. Several tables may be written in one bundle (routed rows plus dead letters)
  *    and commit atomically together. (Exception: BigQuery's streaming inserts are not
- *    transactional; sink_bigquery.c says what that sink guarantees instead.)
+ *    transactional; transforms/src/sinks/sink_bigquery.c says what that sink guarantees
+ *    instead.)
  *  - Idempotent retries. A runner retries a failed bundle with the same bundle_id (and may
  *    run a bundle twice). Committing a bundle_id that is already committed writes nothing
  *    and returns BEAM_OK; beam_sink_last_bundle_was_duplicate() tells the caller.
  *  - Poisoning. After any call inside a bundle fails, only beam_sink_abort is accepted
  *    until the bundle ends; the caller retries the bundle from the start.
  *  - Per-row rejection. write_rows may refuse individual rows (type mismatch with the
- *    schema, NULL in a REQUIRED field, a database constraint, later BigQuery insertErrors)
- *    while accepting the rest: each refused row is reported in `rejected` (index into
- *    the rows passed to that call, and a reason) so the caller can dead-letter it. A sink
- *    never silently drops a row. Passing rejected == NULL turns any rejection into a
- *    BEAM_ERR_INVALID_ARG failure of the call.
+ *    schema, NULL in a REQUIRED field, a database constraint; BigQuery's insertErrors come
+ *    later, through beam_sink_send) while accepting the rest: each refused row is reported
+ *    in `rejected` (index into the rows passed to that call, and a reason) so the caller can
+ *    dead-letter it. A sink never silently drops a row. Passing rejected == NULL turns any
+ *    rejection into a BEAM_ERR_INVALID_ARG failure of the call.
  *  - Table names match ^[A-Za-z_][A-Za-z0-9_]*$ (checked here, for every sink) and are
  *    always quoted as identifiers; names are never spliced into SQL unchecked. Column
  *    names come from the schema and are quoted too.
@@ -147,12 +148,12 @@ typedef struct beam_sink_stats {
  * missing; its directory must exist), jsonl:DIR (directory, created if missing - its
  * parent must exist), the object-file sinks gcs:gs://BUCKET[/PREFIX] and file:DIR
  * (JSON-lines objects {table}/{yyyy}/{mm}/{dd}/{hh}/part-<bundle hash>.jsonl, written at
- * commit, never overwritten; see transforms/src/sink_objects.c), pubsub:projects/P/topics/T
- * (sink_pubsub.h), bigquery:PROJECT.DATASET (transforms/src/sink_bigquery.c) and
- * postgres:CONNINFO (a libpq connection string, "host=h port=p dbname=d user=u" or
- * "postgresql://u@h:p/d"; the password best comes from PGPASSWORD or ~/.pgpass so it stays
- * off command lines). opts may be NULL. An unknown scheme fails with BEAM_ERR_NOT_FOUND
- * and a message listing the known schemes. */
+ * commit, never overwritten; see transforms/src/sinks/sink_objects.c),
+ * pubsub:projects/P/topics/T (sink_pubsub.h), bigquery:PROJECT.DATASET
+ * (transforms/src/sinks/sink_bigquery.c) and postgres:CONNINFO (a libpq connection string,
+ * "host=h port=p dbname=d user=u" or "postgresql://u@h:p/d"; the password best comes from
+ * PGPASSWORD or ~/.pgpass so it stays off command lines). opts may be NULL. An unknown
+ * scheme fails with BEAM_ERR_NOT_FOUND and a message listing the known schemes. */
 beam_status beam_sink_open(const char *uri, const beam_sink_options *opts, beam_sink **out,
                            beam_error *err);
 
@@ -233,16 +234,17 @@ beam_status beam_sink_gcs_open(const char *uri, const beam_sink_options *opts, b
                                beam_error *err);
 beam_status beam_sink_file_open(const char *dir, const beam_sink_options *opts, beam_sink **out,
                                 beam_error *err);
-/* bigquery:PROJECT.DATASET[?endpoint=URL&load_threshold=ROWS&...]: see sink_bigquery.c. */
+/* bigquery:PROJECT.DATASET[?endpoint=URL&load_threshold=ROWS&...]: see
+ * transforms/src/sinks/sink_bigquery.c. */
 beam_status beam_sink_bigquery_open(const char *location, const beam_sink_options *opts,
                                     beam_sink **out, beam_error *err);
-/* PostgreSQL (sink_postgres.c): binary COPY, one transaction per bundle, bundle ids in
- * `_beam_bundles`. Tables are created in a transaction of their own even inside a bundle
- * (so concurrent workers never wait on each other's bundles to create one): an aborted
- * bundle leaves no rows but may leave the empty tables it created. A lost connection is
- * re-established with backoff; inside a bundle the bundle is claimed again and its rows
- * replayed (up to 16 MB of them; bigger bundles fail with BEAM_ERR_IO for the caller to
- * retry). no_sync sets synchronous_commit=off. */
+/* PostgreSQL (transforms/src/sinks/sink_postgres.c): binary COPY, one transaction per
+ * bundle, bundle ids in `_beam_bundles`. Tables are created in a transaction of their own
+ * even inside a bundle (so concurrent workers never wait on each other's bundles to create
+ * one): an aborted bundle leaves no rows but may leave the empty tables it created. A lost
+ * connection is re-established with backoff; inside a bundle the bundle is claimed again and
+ * its rows replayed (up to 16 MB of them; bigger bundles fail with BEAM_ERR_IO for the caller
+ * to retry). no_sync sets synchronous_commit=off. */
 beam_status beam_sink_postgres_open(const char *conninfo, const beam_sink_options *opts, beam_sink **out,
                                     beam_error *err);
 
