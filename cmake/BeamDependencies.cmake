@@ -9,6 +9,8 @@ pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
 pkg_check_modules(OPENSSL REQUIRED IMPORTED_TARGET libcrypto)
 pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
 pkg_check_modules(ZLIB REQUIRED IMPORTED_TARGET zlib)
+# xxHash: XXH3-128 content identities of input files (transforms/src/io/file_identity.c).
+pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
 pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
 find_program(PROTOC_C protoc-c REQUIRED)
 find_program(PROTOC protoc)

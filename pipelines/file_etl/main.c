@@ -132,8 +132,14 @@ static int run_group(const file_etl_options *o, const char *spec_text, const fil
   else if (remote) snprintf(label, sizeof label, "portable (%s)", o->job_endpoint);
   else snprintf(label, sizeof label, "local");
   /* Inside a runner there is no terminal to draw progress on: the runner shows it. */
-  beam_etl_file_pipeline_config cfg = {(const char **)abs_inputs, g->n_inputs, spec_text, o->spec, sink, label,
-                                       (o->quiet || remote) ? "off" : o->progress, o->no_sync, NULL};
+  beam_etl_file_pipeline_config cfg = {.inputs = (const char **)abs_inputs,
+                                       .n_inputs = g->n_inputs,
+                                       .spec_json = spec_text,
+                                       .spec_name = o->spec,
+                                       .sink_uri = sink,
+                                       .runner = label,
+                                       .progress = (o->quiet || remote) ? "off" : o->progress,
+                                       .no_sync = o->no_sync};
   beam_pipeline *p = beam_pipeline_new();
   int rc = 1;
   beam_error err = {0};

@@ -312,15 +312,15 @@ typedef struct racer {
   char error[512];
 } racer;
 
-/* A runner retries a bundle under a new instruction id: the same records (run, source, line)
- * make the same content key, claimed in _beam_bundles, so the retry writes nothing. */
+/* A runner retries a bundle under a new instruction id: the same records (file identity,
+ * offset) make the same content key, claimed in _beam_bundles, so the retry writes nothing. */
 static void test_retry_under_a_new_bundle_id_writes_once(void **state) {
   (void)state;
   sql("DROP TABLE IF EXISTS \"pg_rekey\"");
   char run[128], uri[512];
-  snprintf(run, sizeof run, "%s", fresh_id("run")); /* the database outlives a test run */
+  snprintf(run, sizeof run, "%s", fresh_id("run")); /* the database outlives a test run: a file of its own */
   snprintf(uri, sizeof uri, "postgres:%s", conninfo());
-  beam_sink_options o = {.run_id = run};
+  beam_sink_options o = {0};
   const char *bundles[] = {"worker-a/instruction-4", "worker-b/instruction-17"};
   for (int k = 0; k < 2; k++) {
     beam_sink *s = NULL;
@@ -337,7 +337,7 @@ static void test_retry_under_a_new_bundle_id_writes_once(void **state) {
       snprintf(names[i], sizeof names[i], "rec-%d", i);
       sink_test_full_values(vals[i], names[i], i);
       rows[i] = sink_test_row(vals[i]);
-      rows[i].origin = (beam_etl_origin){"in/a.csv", i + 1, {NULL, 0}};
+      rows[i].origin = (beam_etl_origin){.source = "in/a.csv", .line = i + 1, .offset = 10 * i, .file_id = run};
     }
     beam_sink_row_errors rej = BEAM_SINK_ROW_ERRORS_INIT;
     if (beam_sink_write_rows(s, "pg_rekey", rows, 6, &rej, &err) != BEAM_OK) fail_msg("write: %s", err.message);

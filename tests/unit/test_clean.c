@@ -27,7 +27,7 @@ static void trims_and_nulls_with_defaults(void **state) {
   beam_arena arena = BEAM_ARENA_INIT;
   beam_etl_clean clean = {true, NULL, 0, beam_etl_default_null_tokens, beam_etl_default_null_tokens_len};
   beam_etl_cell cells[3] = {etl_text("  hello \t\r\n"), etl_text("  NULL "), etl_text("")};
-  beam_etl_record rec = {&schema, cells, {"f", 1, {NULL, 0}}};
+  beam_etl_record rec = {&schema, cells, {.source = "f", .line = 1}};
   assert_int_equal(beam_etl_clean_record(&clean, &rec, &arena), BEAM_OK);
   assert_cell(&cells[0], BEAM_ETL_CELL_TEXT, "hello");
   assert_cell(&cells[1], BEAM_ETL_CELL_NULL, "");
@@ -49,7 +49,7 @@ static void leading_trim_aliases_input(void **state) {
   beam_etl_clean clean = {true, NULL, 0, NULL, 0};
   const char *input = "   abc";
   beam_etl_cell cells[3] = {etl_text(input), etl_text("x"), etl_text("y")};
-  beam_etl_record rec = {&schema, cells, {"f", 1, {NULL, 0}}};
+  beam_etl_record rec = {&schema, cells, {.source = "f", .line = 1}};
   assert_int_equal(beam_etl_clean_record(&clean, &rec, &arena), BEAM_OK);
   assert_ptr_equal(cells[0].data, input + 3);
   assert_null(arena.head); /* nothing needed copying */
@@ -61,7 +61,7 @@ static void no_trim_keeps_whitespace(void **state) {
   beam_arena arena = BEAM_ARENA_INIT;
   beam_etl_clean clean = {false, NULL, 0, beam_etl_default_null_tokens, beam_etl_default_null_tokens_len};
   beam_etl_cell cells[3] = {etl_text(" a "), etl_text(" "), etl_text("NULL")};
-  beam_etl_record rec = {&schema, cells, {"f", 1, {NULL, 0}}};
+  beam_etl_record rec = {&schema, cells, {.source = "f", .line = 1}};
   assert_int_equal(beam_etl_clean_record(&clean, &rec, &arena), BEAM_OK);
   assert_cell(&cells[0], BEAM_ETL_CELL_TEXT, " a ");
   assert_cell(&cells[1], BEAM_ETL_CELL_TEXT, " ");
@@ -78,7 +78,7 @@ static void case_folding_is_ascii_only(void **state) {
   /* "ÉVÉNEMENT Order" in UTF-8: the É bytes are left untouched. */
   beam_etl_cell cells[3] = {etl_text(" \xc3\x89V\xc3\x89NEMENT Order "), etl_text("abc-\xc3\xa9"),
                             etl_text("MiXeD")};
-  beam_etl_record rec = {&schema, cells, {"f", 1, {NULL, 0}}};
+  beam_etl_record rec = {&schema, cells, {.source = "f", .line = 1}};
   assert_int_equal(beam_etl_clean_record(&clean, &rec, &arena), BEAM_OK);
   assert_cell(&cells[0], BEAM_ETL_CELL_TEXT, "\xc3\x89v\xc3\x89nement order");
   assert_cell(&cells[1], BEAM_ETL_CELL_TEXT, "ABC-\xc3\xa9");
@@ -97,7 +97,7 @@ static void non_text_cells_untouched(void **state) {
   beam_etl_null_token toks[1] = {{"TRUE", 4}};
   beam_etl_clean clean = {true, fold, 3, toks, 1};
   beam_etl_cell cells[3] = {etl_lit("TRUE"), etl_nested(" {\"A\": 1} "), etl_absent()};
-  beam_etl_record rec = {&schema, cells, {"f", 1, {NULL, 0}}};
+  beam_etl_record rec = {&schema, cells, {.source = "f", .line = 1}};
   assert_int_equal(beam_etl_clean_record(&clean, &rec, &arena), BEAM_OK);
   assert_cell(&cells[0], BEAM_ETL_CELL_LITERAL, "TRUE");
   assert_cell(&cells[1], BEAM_ETL_CELL_NESTED, " {\"A\": 1} ");
@@ -113,7 +113,7 @@ static void steady_state_does_not_grow(void **state) {
   size_t after_first = 0;
   for (int i = 0; i < 20000; i++) {
     beam_etl_cell cells[3] = {etl_text(" ORDER "), etl_text("x  "), etl_text("N/A")};
-    beam_etl_record rec = {&schema, cells, {"f", i + 1, {NULL, 0}}};
+    beam_etl_record rec = {&schema, cells, {.source = "f", .line = i + 1}};
     assert_int_equal(beam_etl_clean_record(&clean, &rec, &arena), BEAM_OK);
     assert_cell(&cells[0], BEAM_ETL_CELL_TEXT, "order");
     beam_arena_reset(&arena);

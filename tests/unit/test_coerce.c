@@ -211,7 +211,7 @@ static void record_coercion(void **state) {
   beam_etl_field fields[] = {{"id", BEAM_ETL_INT64, BEAM_ETL_REQUIRED}, {"amount", BEAM_ETL_FLOAT64, BEAM_ETL_NULLABLE}};
   beam_etl_schema schema = {fields, 2};
   beam_etl_cell cells[] = {etl_lit("7"), etl_text("abc")};
-  beam_etl_record rec = {&schema, cells, {"f.jsonl", 3, {NULL, 0}}};
+  beam_etl_record rec = {&schema, cells, {.source = "f.jsonl", .line = 3}};
   beam_etl_row row;
   beam_error err;
   assert_int_equal(beam_etl_coerce_record(&rec, &arena, &row, &err), BEAM_ERR_MALFORMED);

@@ -30,7 +30,7 @@ static beam_etl_spec *load(bool hard) {
 static beam_etl_outcome run(const beam_etl_spec *spec, beam_arena *arena, int64_t line, const char *const v[6]) {
   beam_etl_cell *cells = beam_arena_alloc(arena, 6 * sizeof *cells);
   for (int i = 0; i < 6; i++) cells[i] = v[i] ? etl_text(v[i]) : etl_absent();
-  beam_etl_record rec = {&spec->schema, cells, {"in.jsonl", line, {(const uint8_t *)"{raw}", 5}}};
+  beam_etl_record rec = {&spec->schema, cells, {.source = "in.jsonl", .line = line, .raw = {(const uint8_t *)"{raw}", 5}}};
   beam_etl_outcome out;
   assert_int_equal(beam_etl_process_record(spec, &rec, arena, &out), BEAM_OK);
   return out;
@@ -130,7 +130,7 @@ static void hard_mode_stops(void **state) {
 static void dead_letter_rows(void **state) {
   (void)state;
   beam_arena arena = BEAM_ARENA_INIT;
-  beam_etl_origin origin = {"gs://b/in.csv", 12, {(const uint8_t *)"a,b,c", 5}};
+  beam_etl_origin origin = {.source = "gs://b/in.csv", .line = 12, .raw = {(const uint8_t *)"a,b,c", 5}};
   beam_etl_row row;
   assert_int_equal(beam_etl_dead_letter_row(&origin, "field \"a\": bad", BEAM_ETL_STAGE_PARSE, &arena, &row), BEAM_OK);
   assert_ptr_equal(row.schema, beam_etl_dead_letter_schema());
@@ -140,7 +140,7 @@ static void dead_letter_rows(void **state) {
   assert_memory_equal(row.values[2].u.bytes.data, "a,b,c", 5);
   assert_memory_equal(row.values[3].u.bytes.data, "field \"a\": bad", 14);
   assert_memory_equal(row.values[4].u.bytes.data, "parse", 5);
-  beam_etl_origin bare = {"x", 0, {NULL, 0}};
+  beam_etl_origin bare = {.source = "x"};
   assert_int_equal(beam_etl_dead_letter_row(&bare, "e", BEAM_ETL_STAGE_READ, &arena, &row), BEAM_OK);
   assert_int_equal(row.values[1].kind, BEAM_VALUE_NULL);
   assert_int_equal(row.values[2].kind, BEAM_VALUE_NULL);
@@ -165,7 +165,7 @@ static void dedupe_keys_and_order(void **state) {
   assert_int_equal(ka.data[0], 1);
   /* Within a group the earlier record (line 3) wins. */
   assert_true(beam_etl_row_order_compare(&ob.row, &oa.row) < 0);
-  beam_etl_origin x = {"a.csv", 9, {NULL, 0}}, y = {"b.csv", 1, {NULL, 0}};
+  beam_etl_origin x = {.source = "a.csv", .line = 9}, y = {.source = "b.csv", .line = 1};
   assert_true(beam_etl_origin_compare(&x, &y) < 0);
   assert_int_equal(beam_etl_origin_compare(&x, &x), 0);
 
@@ -176,7 +176,7 @@ static void dedupe_keys_and_order(void **state) {
   fake.schema.n_fields = 1;
   fake.dedupe_field = 0;
   beam_value v[1] = {beam_value_null()};
-  beam_etl_row r1 = {&fake.schema, v, {"s", 1, {NULL, 0}}}, r2 = {&fake.schema, v, {"s", 2, {NULL, 0}}};
+  beam_etl_row r1 = {&fake.schema, v, {.source = "s", .line = 1}}, r2 = {&fake.schema, v, {.source = "s", .line = 2}};
   assert_int_equal(beam_etl_dedupe_key(&fake, &r1, &ka), BEAM_OK);
   assert_int_equal(beam_etl_dedupe_key(&fake, &r2, &kb), BEAM_OK);
   assert_int_equal(ka.data[0], 0);

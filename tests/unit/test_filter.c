@@ -28,7 +28,7 @@ static beam_etl_row row_of(const char *amount, const char *n, const char *kind, 
   const char *t[7] = {amount, n, kind, ts, day, ok, price};
   beam_etl_cell *cells = beam_arena_alloc(&arena, 7 * sizeof *cells);
   for (int i = 0; i < 7; i++) cells[i] = t[i] ? etl_text(t[i]) : etl_null();
-  beam_etl_record rec = {&schema, cells, {"f", 1, {NULL, 0}}};
+  beam_etl_record rec = {&schema, cells, {.source = "f", .line = 1}};
   beam_etl_row row;
   beam_error err;
   if (beam_etl_coerce_record(&rec, &arena, &row, &err) != BEAM_OK) fail_msg("%s", err.message);

@@ -24,7 +24,7 @@ static beam_etl_row row_of(const char *type, const char *region, const char *fla
   cells[1] = region ? etl_text(region) : etl_null();
   cells[2] = flag ? etl_text(flag) : etl_null();
   cells[3] = etl_null();
-  beam_etl_record rec = {&schema, cells, {"f", 1, {NULL, 0}}};
+  beam_etl_record rec = {&schema, cells, {.source = "f", .line = 1}};
   beam_etl_row row;
   beam_error err;
   if (beam_etl_coerce_record(&rec, &arena, &row, &err) != BEAM_OK) fail_msg("%s", err.message);

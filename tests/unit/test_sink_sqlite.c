@@ -60,7 +60,8 @@ static void write_bundle(beam_sink *s, const char *table, const char *bundle, si
   write_bundle_from(s, table, bundle, n, NULL, 0);
 }
 
-/* n rows; with a source, row i is record first_line + i of it (rows without one have no origin). */
+/* n rows; with a source, row i is record first_line + i of it (rows without one have no
+ * origin): the source names the file's identity too, and the record's offset follows its line. */
 static void write_bundle_from(beam_sink *s, const char *table, const char *bundle, size_t n, const char *source,
                               int64_t first_line) {
   beam_error err = {0};
@@ -72,7 +73,9 @@ static void write_bundle_from(beam_sink *s, const char *table, const char *bundl
     snprintf(names[i], sizeof names[i], "row-%zu", i);
     sink_test_full_values(vals + i * 8, names[i], (int64_t)i);
     rows[i] = sink_test_row(vals + i * 8);
-    if (source) rows[i].origin = (beam_etl_origin){source, first_line + (int64_t)i, {NULL, 0}};
+    if (source)
+      rows[i].origin = (beam_etl_origin){.source = source, .line = first_line + (int64_t)i,
+                                         .offset = 100 * (first_line + (int64_t)i), .file_id = source};
   }
   beam_sink_row_errors rej = BEAM_SINK_ROW_ERRORS_INIT;
   beam_status st = beam_sink_write_rows(s, table, rows, n, &rej, &err);
@@ -228,11 +231,12 @@ static void same_bundle_twice_writes_once(void **state) {
   assert_int_equal(query_int(f->path, "SELECT rows FROM _bundles WHERE bundle_id = 'bundle-A'"), 10);
 }
 
-/* A runner retries a bundle under a new instruction id: the same records make the same
- * content key, so the retry is recognized; other records, or another run, are new data. */
+/* A runner retries a bundle under a new instruction id, or the same command runs again: the
+ * same records make the same content key, so the retry is recognized; other records (another
+ * part of the file, another file) are new data. */
 static void retry_under_a_new_bundle_id_writes_once(void **state) {
   fixture *f = *state;
-  beam_sink_options o = {.run_id = "run-1"};
+  beam_sink_options o = {0};
   beam_sink *s = open_sink(f, &o);
   beam_error err = {0};
   assert_int_equal(beam_sink_ensure_table(s, "t", &sink_test_schema, &err), BEAM_OK);
@@ -247,10 +251,11 @@ static void retry_under_a_new_bundle_id_writes_once(void **state) {
   assert_false(beam_sink_last_bundle_was_duplicate(s));
   beam_sink_free(s);
   assert_int_equal(query_int(f->path, "SELECT count(*) FROM t"), 15);
-  beam_sink_options next_run = {.run_id = "run-2"};
-  s = open_sink(f, &next_run);
+  s = open_sink(f, &o); /* a relaunch: its bundle ids are new, its records are not */
   assert_int_equal(beam_sink_ensure_table(s, "t", &sink_test_schema, &err), BEAM_OK);
-  write_bundle_from(s, "t", "run-2/worker-a/instruction-4", 10, "in/a.csv", 1);
+  write_bundle_from(s, "t", "relaunch/worker-a/instruction-4", 10, "in/a.csv", 1);
+  assert_true(beam_sink_last_bundle_was_duplicate(s));
+  write_bundle_from(s, "t", "relaunch/worker-a/instruction-5", 10, "in/b.csv", 1);
   assert_false(beam_sink_last_bundle_was_duplicate(s));
   beam_sink_free(s);
   assert_int_equal(query_int(f->path, "SELECT count(*) FROM t"), 25);

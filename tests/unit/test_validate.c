@@ -32,7 +32,7 @@ static beam_etl_spec *load(const char *rules) {
 static beam_status check(beam_etl_spec *spec, beam_arena *arena, const char *const cells_text[8], beam_error *err) {
   beam_etl_cell cells[8];
   for (int i = 0; i < 8; i++) cells[i] = cells_text[i] ? etl_text(cells_text[i]) : etl_null();
-  beam_etl_record rec = {&spec->schema, cells, {"in.csv", 2, {NULL, 0}}};
+  beam_etl_record rec = {&spec->schema, cells, {.source = "in.csv", .line = 2}};
   beam_etl_row row;
   if (beam_etl_coerce_record(&rec, arena, &row, err) != BEAM_OK) fail_msg("coerce: %s", err->message);
   return beam_etl_validate_row(&spec->validate, &row, arena, err);

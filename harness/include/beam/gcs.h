@@ -44,6 +44,7 @@ typedef struct beam_gcs_options {
 typedef struct beam_gcs_object_info {
   int64_t size;
   int64_t generation;
+  char crc32c[16]; /* the content's CRC32C as GCS gives it (base64 of 4 bytes); "" when absent */
 } beam_gcs_object_info;
 
 /* A GCS client (endpoint and credentials from opts; STORAGE_EMULATOR_HOST honoured), and its release. */

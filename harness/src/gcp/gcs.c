@@ -124,6 +124,8 @@ beam_status beam_gcs_stat(beam_gcs *g, const char *bucket, const char *object,
     json_t *root = json_loadb((const char *)rs.body.data, rs.body.len, 0, NULL);
     out->size = json_int64(json_object_get(root, "size"));
     out->generation = json_int64(json_object_get(root, "generation"));
+    const char *crc = json_string_value(json_object_get(root, "crc32c"));
+    snprintf(out->crc32c, sizeof out->crc32c, "%s", crc && strlen(crc) < sizeof out->crc32c ? crc : "");
     if (!root || out->size < 0)
       s = beam_error_set(err, BEAM_ERR_MALFORMED, "gs://%s/%s: object metadata without size",
                          bucket, object);

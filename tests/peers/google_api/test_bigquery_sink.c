@@ -45,7 +45,7 @@ static void make_rows(rows *r, size_t n, const char *prefix, int bad_at) {
     r->values[i][0] = beam_value_string(r->ids[i], strlen(r->ids[i]));
     r->values[i][1] = beam_value_int64((int64_t)i);
     r->values[i][2] = beam_value_int64(1795000000000000LL + (int64_t)i);
-    r->rows[i] = (beam_etl_row){&schema, r->values[i], {"test", (int64_t)i + 1, {NULL, 0}}};
+    r->rows[i] = (beam_etl_row){&schema, r->values[i], {.source = "test", .line = (int64_t)i + 1}};
   }
 }
 
@@ -165,23 +165,22 @@ static void test_retried_bundle_writes_once(void **state) {
   beam_sink_row_errors_free(&rej);
 }
 
-/* With a run id, rows read from records carry insertIds of their own (run, table, source,
- * line): a runner's retry under a NEW bundle id sends the same ones and nothing doubles; the
- * next run's rows (another run id) are new data. */
+/* Rows read from a file carry insertIds of their own (table, file identity, byte offset): a
+ * runner's retry under a NEW bundle id sends the same ones and nothing doubles, and so does a
+ * relaunch of the same command; another file's rows are new data. */
 static void test_retry_under_a_new_bundle_id_writes_once(void **state) {
   (void)state;
   rows r;
   make_rows(&r, 20, "rerun", -1);
   beam_error err = {0};
   beam_sink_row_errors rej = BEAM_SINK_ROW_ERRORS_INIT;
-  beam_sink_options o = {.run_id = "run-1"};
-  const char *runs[] = {"run-1", "run-1", "run-2"};
+  const char *files[] = {"100-xxh3-01", "100-xxh3-01", "100-xxh3-02"};
   const char *bundles[] = {"worker-a/instruction-7", "worker-b/instruction-3", "worker-a/instruction-1"};
   int want[] = {20, 20, 40};
   for (int k = 0; k < 3; k++) {
-    o.run_id = runs[k];
+    for (size_t i = 0; i < 20; i++) r.rows[i].origin.file_id = files[k], r.rows[i].origin.offset = 10 * (int64_t)i;
     beam_sink *s = NULL;
-    assert_int_equal(beam_sink_open(uri("rerun", NULL), &o, &s, &err), BEAM_OK);
+    assert_int_equal(beam_sink_open(uri("rerun", NULL), NULL, &s, &err), BEAM_OK);
     assert_int_equal(beam_sink_ensure_table(s, "t", &schema, &err), BEAM_OK);
     assert_int_equal(bundle(s, bundles[k], &r, 20, &rej, &err), BEAM_OK);
     beam_sink_free(s);

@@ -92,7 +92,7 @@ static beam_status files_process(void *state, beam_dofn_ctx *ctx, const beam_win
   v[7] = beam_value_string(st->runner, strlen(st->runner));
   v[8] = nullable_time(c[BEAM_ETL_STAT_STARTED_AT]);
   v[9] = nullable_time(c[BEAM_ETL_STAT_FINISHED_AT]);
-  beam_etl_row row = {beam_etl_files_schema(), v, {file, 0, {NULL, 0}}};
+  beam_etl_row row = {beam_etl_files_schema(), v, {.source = file}};
   beam_value out;
   if (beam_etl_element_make(a, BEAM_ETL_FILES_TABLE, file, &row, false, &out) != BEAM_OK)
     return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");

@@ -4,6 +4,9 @@
  *   a filtered count,
  * and at the end of the file one "stats" element with the file's counts.
  *
+ * The file's identity (file_identity.h) is taken first; every record carries it with its
+ * byte offset, the record's identity at any relaunch.
+ *
  * The whole file is one process() call: records stream through a per-record arena, so
  * memory stays flat whatever the file size. In hard validation mode the first record that
  * would be dead-lettered fails the call (and so the bundle) before anything is committed.
@@ -12,10 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "beam/progress.h"
 #include "beam/transforms/etl_process.h"
+#include "beam/transforms/file_identity.h"
 #include "beam/transforms/input.h"
 #include "etl_dofn_common.h"
 
@@ -56,6 +59,7 @@ typedef struct file_run {
   const char *path;
   beam_dofn_ctx *ctx;
   beam_etl_file_stats stats;
+  beam_file_identity identity;
 } file_run;
 
 static beam_status emit_element(file_run *r, int output, const char *table, const beam_etl_row *row,
@@ -106,6 +110,7 @@ static beam_status read_file(file_run *r, beam_input *in, const char *path, beam
     beam_etl_parse_error perr;
     s = beam_input_next(in, &st->record_arena, &rec, &res, &perr, err);
     if (s != BEAM_OK || res == BEAM_READ_EOF) break;
+    rec.origin.file_id = r->identity.id;
     r->stats.v[BEAM_ETL_STAT_RECORDS]++;
     s = res == BEAM_READ_BAD_RECORD ? reject(r, &rec.origin, BEAM_ETL_STAGE_PARSE, perr.message, err)
                                     : handle_record(r, &rec, err);
@@ -129,17 +134,12 @@ static beam_status read_process(void *state, beam_dofn_ctx *ctx, const beam_wind
   char *path = beam_arena_strndup(beam_dofn_scratch(ctx), (const char *)elem->value->u.bytes.data,
                                   elem->value->u.bytes.len);
   if (!path) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-  file_run r = {st, path, ctx, {{0}}};
+  file_run r = {st, path, ctx, {{0}}, {0}};
   r.stats.v[BEAM_ETL_STAT_STARTED_AT] = beam_etl_now_micros();
-  struct stat sb;
-  r.stats.v[BEAM_ETL_STAT_SIZE_BYTES] = stat(path, &sb) == 0 ? (int64_t)sb.st_size : 0;
+  beam_status s = beam_file_identity_of(path, &r.identity, err);
+  r.stats.v[BEAM_ETL_STAT_SIZE_BYTES] = r.identity.size;
   beam_input *in = NULL;
-  beam_status s = beam_input_open(path, &st->input_options, &st->spec->schema, &in, err);
-  if (s == BEAM_OK) { /* the source knows its size where stat cannot (gs:// objects) */
-    beam_input_stats is;
-    beam_input_get_stats(in, &is);
-    if (is.size >= 0) r.stats.v[BEAM_ETL_STAT_SIZE_BYTES] = is.size;
-  }
+  if (s == BEAM_OK) s = beam_input_open(path, &st->input_options, &st->spec->schema, &in, err);
   if (s == BEAM_OK) s = read_file(&r, in, path, err);
   beam_input_close(in);
   beam_arena_reset(&st->record_arena);

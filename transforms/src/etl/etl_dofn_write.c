@@ -15,8 +15,7 @@
  * dead-lettered in the per-file counts. For them the writer keeps, per row of the bundle,
  * its file and origin (a few words per row) to name the refused ones.
  *
- * Config: {"spec": {...}, "sink": "sqlite:out.db", "no_sync": false, "batch_rows": 0,
- * "run_id": "..."} (run_id: the launch's id, from which at-least-once sinks derive record ids). */
+ * Config: {"spec": {...}, "sink": "sqlite:out.db", "no_sync": false, "batch_rows": 0}. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +33,8 @@ enum { PENDING_LIMIT = 1024 };
 typedef struct late_key {
   const char *file;   /* interned in write_state.late_names */
   const char *source;
-  int64_t line;
+  const char *file_id; /* interned too */
+  int64_t line, offset;
 } late_key;
 
 typedef struct pending_table {
@@ -57,12 +57,11 @@ typedef struct write_state {
   size_t pending;
   bool in_bundle;     /* the sink bundle has begun (lazily, at the first row) */
   char *transform_id;
-  char *run_id;  /* the run's id from the config, kept for the sink (record ids) */
   beam_arena batch;   /* copies of pending rows */
   beam_etl_stats_map per_file;
   beam_buf json;
   beam_arena late_names; /* files and sources named by late keys, for one bundle */
-  const char *last_file, *last_source;
+  const char *last_file, *last_source, *last_file_id;
 } write_state;
 
 static beam_status write_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error *err) {
@@ -83,11 +82,8 @@ static beam_status write_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error
     cluster[i] = st->spec->schema.fields[st->spec->cluster_fields[i]].name;
   o.cluster_fields = cluster;
   o.n_cluster_fields = st->spec->n_cluster_fields < 4 ? st->spec->n_cluster_fields : 4;
-  const char *run_id = beam_etl_config_string(config, "run_id", NULL);
   st->transform_id = strdup(beam_dofn_transform_id(ctx));
-  st->run_id = run_id ? strdup(run_id) : NULL;
-  if (!st->transform_id || (run_id && !st->run_id)) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-  o.run_id = st->run_id;
+  if (!st->transform_id) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   return beam_sink_open(uri, &o, &st->sink, err);
 }
 
@@ -202,8 +198,11 @@ static beam_status remember_late(write_state *st, pending_table *t, beam_error *
     late_key *k = &t->late[t->n_late++];
     k->file = intern(st, &st->last_file, t->files[i]);
     k->source = intern(st, &st->last_source, t->rows[i].origin.source);
+    k->file_id = intern(st, &st->last_file_id, t->rows[i].origin.file_id);
     k->line = t->rows[i].origin.line;
-    if ((t->files[i] && !k->file) || (t->rows[i].origin.source && !k->source))
+    k->offset = t->rows[i].origin.offset;
+    if ((t->files[i] && !k->file) || (t->rows[i].origin.source && !k->source) ||
+        (t->rows[i].origin.file_id && !k->file_id))
       return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   }
   return BEAM_OK;
@@ -273,7 +272,9 @@ static beam_status late_refusal(write_state *st, pending_table *t, const beam_si
   t->written--;
   pending_table *dl = &st->tables[0];
   beam_status s = dl->n == PENDING_LIMIT ? flush_table(st, dl, err) : BEAM_OK;
-  beam_etl_origin origin = {k->source, k->line, {(const uint8_t *)r->row, r->row ? strlen(r->row) : 0}};
+  beam_etl_origin origin = {.source = k->source, .line = k->line,
+                            .raw = {(const uint8_t *)r->row, r->row ? strlen(r->row) : 0},
+                            .offset = k->offset, .file_id = k->file_id};
   return s == BEAM_OK ? add_dead_letter(st, &origin, r->reason, k->file, dl, err) : s;
 }
 
@@ -297,7 +298,7 @@ static beam_status send_late(write_state *st, beam_error *err) {
 static void reset_late(write_state *st) {
   for (size_t i = 0; i < st->n_tables; i++) st->tables[i].n_late = 0;
   beam_arena_reset(&st->late_names);
-  st->last_file = st->last_source = NULL;
+  st->last_file = st->last_source = st->last_file_id = NULL;
 }
 
 static void reset_bundle(write_state *st) {
@@ -386,7 +387,6 @@ static void write_teardown(void *state) {
   beam_buf_free(&st->json);
   beam_etl_spec_free(st->spec);
   free(st->transform_id);
-  free(st->run_id);
 }
 
 const beam_dofn_def beam_etl_write_dofn = {

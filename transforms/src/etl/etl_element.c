@@ -18,6 +18,8 @@ beam_status beam_etl_element_make(beam_arena *arena, const char *table, const ch
   items[4] = with_raw && row->origin.raw.data
                  ? beam_value_string((const char *)row->origin.raw.data, row->origin.raw.len)
                  : beam_value_null();
+  items[5] = row->origin.file_id ? beam_value_int64(row->origin.offset) : beam_value_null();
+  items[6] = row->origin.file_id ? string_value(row->origin.file_id) : beam_value_null();
   memcpy(items + BEAM_ETL_ELEMENT_HEADER, row->values, n * sizeof *items);
   out->kind = BEAM_VALUE_ROW;
   out->u.list.items = items;
@@ -37,11 +39,16 @@ beam_status beam_etl_element_view(const beam_value *v, const beam_etl_spec *spec
   const beam_value *h = v->u.list.items;
   if (v->kind != BEAM_VALUE_ROW || v->u.list.len < BEAM_ETL_ELEMENT_HEADER || h[0].kind != BEAM_VALUE_STRING ||
       h[1].kind != BEAM_VALUE_STRING || h[2].kind != BEAM_VALUE_STRING)
-    return beam_error_set(err, BEAM_ERR_MALFORMED, "not an ETL element (table, file, source, line, raw, values)");
+    return beam_error_set(err, BEAM_ERR_MALFORMED,
+                          "not an ETL element (table, file, source, line, raw, offset, file_id, values)");
   char *name = beam_arena_strndup(arena, (const char *)h[0].u.bytes.data, h[0].u.bytes.len);
   char *path = beam_arena_strndup(arena, (const char *)h[1].u.bytes.data, h[1].u.bytes.len);
   char *source = beam_arena_strndup(arena, (const char *)h[2].u.bytes.data, h[2].u.bytes.len);
-  if (!name || !path || !source) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  char *file_id = h[6].kind == BEAM_VALUE_STRING
+                      ? beam_arena_strndup(arena, (const char *)h[6].u.bytes.data, h[6].u.bytes.len)
+                      : NULL;
+  if (!name || !path || !source || (h[6].kind == BEAM_VALUE_STRING && !file_id))
+    return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   const beam_etl_schema *schema = schema_for(name, spec);
   size_t n = v->u.list.len - BEAM_ETL_ELEMENT_HEADER;
   if (!schema || schema->n_fields != n)
@@ -54,6 +61,8 @@ beam_status beam_etl_element_view(const beam_value *v, const beam_etl_spec *spec
   row->origin.source = source;
   row->origin.line = h[3].kind == BEAM_VALUE_INT64 ? h[3].u.i64 : 0;
   row->origin.raw = h[4].kind == BEAM_VALUE_STRING ? h[4].u.bytes : (beam_bytes){NULL, 0};
+  row->origin.offset = h[5].kind == BEAM_VALUE_INT64 ? h[5].u.i64 : 0;
+  row->origin.file_id = file_id;
   return BEAM_OK;
 }
 

@@ -30,7 +30,6 @@ typedef struct builder {
   char *configs[8];
   size_t n_configs;
   beam_etl_file_pipeline_outputs outputs;
-  char run_id[96]; /* one per pipeline: both writers carry it */
 } builder;
 
 static const char *keep(builder *b, char *text) {
@@ -65,19 +64,8 @@ static beam_pcollection *dedupe_stage(builder *b, beam_pcollection *rows, beam_p
   return outs[0];
 }
 
-/* A run id unique to this launch: wall time, pid and a counter (one launch may build several
- * pipelines, e.g. the local and the remote half of --runner=auto). */
-static void new_run_id(char *out, size_t cap) {
-  static unsigned counter;
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  snprintf(out, cap, "%lld.%09ld-%ld-%u", (long long)ts.tv_sec, ts.tv_nsec, (long)getpid(),
-           __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
-}
-
 static beam_pcollection *write_stage(builder *b, const char *name, beam_pcollection *rows) {
-  json_t *extra = json_pack("{s:s,s:b,s:s}", "sink", b->cfg->sink_uri, "no_sync", b->cfg->no_sync, "run_id",
-                            b->run_id);
+  json_t *extra = json_pack("{s:s,s:b}", "sink", b->cfg->sink_uri, "no_sync", b->cfg->no_sync);
   static const char *const tags[] = {"stats"};
   beam_coder_spec *coders[] = {b->stats};
   beam_pardo_spec spec = {"etl_write", keep(b, stage_config(b->cfg, b->spec, extra)), 1, tags, coders, NULL, 0, NULL, 0};
@@ -88,8 +76,6 @@ static beam_pcollection *write_stage(builder *b, const char *name, beam_pcollect
 
 static void build(builder *b) {
   beam_pipeline *p = b->p;
-  if (b->cfg->run_id) snprintf(b->run_id, sizeof b->run_id, "%s", b->cfg->run_id);
-  else new_run_id(b->run_id, sizeof b->run_id);
   json_t *inputs = json_array();
   for (size_t i = 0; i < b->cfg->n_inputs; i++) json_array_append_new(inputs, json_string(b->cfg->inputs[i]));
   const char *list_cfg = keep(b, stage_config(b->cfg, NULL, json_pack("{s:o}", "inputs", inputs)));
@@ -128,7 +114,7 @@ beam_status beam_etl_file_pipeline_build_outputs(beam_pipeline *p, const beam_et
   if (!cfg->n_inputs || !cfg->spec_json || !cfg->sink_uri)
     return beam_error_set(err, BEAM_ERR_INVALID_ARG, "the file ETL needs inputs, a spec and a sink");
   json_error_t jerr;
-  builder b = {p, cfg, json_loads(cfg->spec_json, 0, &jerr), NULL, NULL, {0}, 0, {NULL, NULL}, {0}};
+  builder b = {p, cfg, json_loads(cfg->spec_json, 0, &jerr), NULL, NULL, {0}, 0, {NULL, NULL}};
   if (!b.spec) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: %s", cfg->spec_name, jerr.text);
   b.value = beam_coder_spec_value(p);
   b.stats = beam_coder_spec_kv(p, beam_coder_spec_string(p), b.value);

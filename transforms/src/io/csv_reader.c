@@ -352,6 +352,7 @@ beam_status beam_csv_reader_next(beam_csv_reader *r, beam_arena *arena, beam_etl
     int64_t line = r->line + 1;
     r->line += 1 + nls;
     char *d = b->data + b->pos;
+    uint64_t offset = beam_scan_buffer_offset(b, b->pos);
     if (is_blank_record(d, len)) {
       b->pos += consume;
       continue;
@@ -381,6 +382,7 @@ beam_status beam_csv_reader_next(beam_csv_reader *r, beam_arena *arena, beam_etl
     rec->origin.line = ++r->records;
     rec->origin.raw.data = (const uint8_t *)raw;
     rec->origin.raw.len = len;
+    rec->origin.offset = (int64_t)offset;
     int n = split_fields(r, w, len, cells, r->colmap, r->n_colmap, line, perr, NULL, NULL, 0);
     if (n < 0) {
       *res = BEAM_READ_BAD_RECORD;

@@ -123,6 +123,7 @@ static beam_status lines_next(beam_input *in, beam_arena *arena, beam_etl_record
   rec->origin.line = lineno;
   rec->origin.raw.data = (const uint8_t *)text;
   rec->origin.raw.len = len;
+  rec->origin.offset = (int64_t)beam_line_reader_offset(in->lines);
   *res = BEAM_READ_RECORD;
   return BEAM_OK;
 }
@@ -149,6 +150,7 @@ static beam_status next_member(beam_input *in, beam_arena *arena, beam_etl_recor
       rec->origin.line = 0;
       rec->origin.raw.data = (const uint8_t *)empty_text;
       rec->origin.raw.len = 0;
+      rec->origin.offset = 0;
       beam_etl_parse_error_set(perr, 0, NULL, 0,
                                "unsupported file in archive: '%s' (expected .csv, .tsv, .jsonl, "
                                ".json, .ndjson or .txt, optionally gzipped)",

@@ -87,6 +87,7 @@ beam_status beam_jsonl_reader_next(beam_jsonl_reader *r, beam_arena *arena,
     rec->origin.line = ++r->records; /* the record number, as _dead_letter.line reports */
     rec->origin.raw.data = (const uint8_t *)raw;
     rec->origin.raw.len = len;
+    rec->origin.offset = (int64_t)beam_line_reader_offset(r->lines);
     if (beam_json_record_parse(r->parser, w, len, cells, perr) != BEAM_OK) {
       *res = BEAM_READ_BAD_RECORD;
       return BEAM_OK;

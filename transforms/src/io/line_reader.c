@@ -9,6 +9,7 @@
 struct beam_line_reader {
   beam_scan_buffer buf;
   int64_t lineno;
+  uint64_t offset; /* of the line last returned */
 };
 
 beam_status beam_line_reader_open(beam_byte_source *src, size_t buffer_size, size_t max_line,
@@ -24,6 +25,8 @@ beam_status beam_line_reader_open(beam_byte_source *src, size_t buffer_size, siz
   *out = lr;
   return BEAM_OK;
 }
+
+uint64_t beam_line_reader_offset(const beam_line_reader *lr) { return lr->offset; }
 
 void beam_line_reader_close(beam_line_reader *lr) {
   if (!lr) return;
@@ -41,6 +44,7 @@ beam_status beam_line_reader_next(beam_line_reader *lr, char **line, size_t *len
     char *nl = memchr(start + scanned, '\n', b->end - b->pos - scanned);
     if (nl) {
       size_t n = (size_t)(nl - start);
+      lr->offset = beam_scan_buffer_offset(b, b->pos);
       b->pos += n + 1;
       if (n && start[n - 1] == '\r') n--;
       start[n] = '\0';
@@ -65,6 +69,7 @@ beam_status beam_line_reader_next(beam_line_reader *lr, char **line, size_t *len
       /* Last line without a newline. */
       start = b->data + b->pos;
       size_t n = b->end - b->pos;
+      lr->offset = beam_scan_buffer_offset(b, b->pos);
       b->pos = b->end;
       if (n && start[n - 1] == '\r') n--;
       start[n] = '\0'; /* data has cap + 1 bytes, so end is always writable */

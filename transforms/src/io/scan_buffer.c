@@ -29,6 +29,7 @@ beam_status beam_scan_buffer_more(beam_scan_buffer *b, size_t *got, beam_error *
   if (b->pos > 0) {
     memmove(b->data, b->data + b->pos, b->end - b->pos);
     b->end -= b->pos;
+    b->base += b->pos;
     b->pos = 0;
   }
   if (b->end == b->cap) {
@@ -66,6 +67,7 @@ beam_status beam_scan_buffer_more(beam_scan_buffer *b, size_t *got, beam_error *
       if (memcmp(b->data, "\xEF\xBB\xBF", 3) == 0) {
         memmove(b->data, b->data + 3, n - 3);
         skip = 3;
+        b->base = 3;
       }
       n -= skip;
     }

@@ -5,12 +5,15 @@
  * grows the buffer only when a single record fills it (doubling, up to max_cap) and reads
  * more. Memory therefore stays at the initial size whatever the file size, unless one
  * record is longer. Callers keep offsets relative to pos, never pointers, across calls.
- * A UTF-8 byte-order mark at the very start of the stream is skipped. */
+ * A UTF-8 byte-order mark at the very start of the stream is skipped. base tracks where
+ * data[0] sits in the stream, so a reader knows the byte offset of every record it returns
+ * (a record's identity: the offset survives a relaunch, unlike a run's counters). */
 #ifndef BEAM_TRANSFORMS_SCAN_BUFFER_H
 #define BEAM_TRANSFORMS_SCAN_BUFFER_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "beam/transforms/byte_source.h"
 
@@ -19,6 +22,7 @@ typedef struct beam_scan_buffer {
   char *data;
   size_t cap, pos, end;
   size_t max_cap;
+  uint64_t base; /* stream offset of data[0] (a skipped BOM counts: offsets are the file's) */
   bool eof;
   bool started;
 } beam_scan_buffer;
@@ -34,5 +38,8 @@ void beam_scan_buffer_free(beam_scan_buffer *b);
  * BEAM_ERR_UNSUPPORTED (message says so) when data[pos, end) already spans max_cap: the
  * caller prefixes the line. */
 beam_status beam_scan_buffer_more(beam_scan_buffer *b, size_t *got, beam_error *err);
+
+/* The stream offset of data[i]. */
+static inline uint64_t beam_scan_buffer_offset(const beam_scan_buffer *b, size_t i) { return b->base + i; }
 
 #endif

@@ -208,43 +208,39 @@ static void fnv2(uint64_t h[2], const void *data, size_t len) {
   }
 }
 
-/* Adds the rows' record identities to the bundle's content sum. */
+/* Adds the rows' record identities (table, file identity, offset) to the bundle's content sum. */
 static void content_add(beam_sink *s, const char *table, const beam_etl_row *rows, size_t n) {
-  if (!s->opts.run_id) s->content_unkeyable = true;
   if (s->content_unkeyable) return;
   uint64_t t[2] = {1469598103934665603ULL, 0x84222325cbf29ce4ULL};
   fnv2(t, table, strlen(table) + 1);
-  /* The source hash is cached by pointer within this call only: the caller's strings may be
-   * freed and their addresses reused between calls. */
+  /* The file identity's hash is cached by pointer within this call only: the caller's strings
+   * may be freed and their addresses reused between calls. */
   s->content_source = NULL;
   for (size_t i = 0; i < n; i++) {
     const beam_etl_origin *o = &rows[i].origin;
-    if (!o->source || o->line <= 0) {
+    if (!o->file_id) {
       s->content_unkeyable = true;
       return;
     }
-    if (o->source != s->content_source) {
+    if (o->file_id != s->content_source) {
       s->content_source_hash[0] = 1469598103934665603ULL, s->content_source_hash[1] = 0x84222325cbf29ce4ULL;
-      fnv2(s->content_source_hash, o->source, strlen(o->source) + 1);
-      s->content_source = o->source;
+      fnv2(s->content_source_hash, o->file_id, strlen(o->file_id) + 1);
+      s->content_source = o->file_id;
     }
     uint64_t h[2] = {t[0] ^ s->content_source_hash[0], t[1] ^ s->content_source_hash[1]};
-    fnv2(h, &o->line, sizeof o->line);
+    fnv2(h, &o->offset, sizeof o->offset);
     s->content_sum[0] += h[0];
     s->content_sum[1] += h[1];
     s->content_rows++;
   }
 }
 
-/* The bundle's content key, from the sum, the count and the run id (48 hex digits). */
+/* The bundle's content key, from the sum and the count (48 hex digits). */
 static void content_finish(beam_sink *s) {
   s->content_key[0] = '\0';
-  if (!s->keys_content || s->content_unkeyable || !s->content_rows || !s->opts.run_id) return;
-  uint64_t r[2] = {1469598103934665603ULL, 0x84222325cbf29ce4ULL};
-  fnv2(r, s->opts.run_id, strlen(s->opts.run_id));
-  snprintf(s->content_key, sizeof s->content_key, "%016llx%016llx%016llx",
-           (unsigned long long)(s->content_sum[0] ^ r[0]), (unsigned long long)(s->content_sum[1] ^ r[1]),
-           (unsigned long long)s->content_rows);
+  if (!s->keys_content || s->content_unkeyable || !s->content_rows) return;
+  snprintf(s->content_key, sizeof s->content_key, "%016llx%016llx%016llx", (unsigned long long)s->content_sum[0],
+           (unsigned long long)s->content_sum[1], (unsigned long long)s->content_rows);
 }
 
 beam_status beam_sink_write_rows(beam_sink *s, const char *table, const beam_etl_row *rows,
@@ -493,19 +489,17 @@ beam_status beam_sink_open(const char *uri, const beam_sink_options *opts, beam_
   return factory(location, opts, out, err);
 }
 
-bool beam_sink_record_id(const beam_sink_options *opts, const char *table, const beam_etl_row *row,
-                         char out[BEAM_SINK_RECORD_ID_LEN + 1]) {
-  if (!opts || !opts->run_id || !row->origin.source || row->origin.line <= 0) return false;
+bool beam_sink_record_id(const char *table, const beam_etl_row *row, char out[BEAM_SINK_RECORD_ID_LEN + 1]) {
+  if (!row->origin.file_id) return false;
   beam_sha256 h;
   beam_error err = {0};
   if (beam_sha256_begin(&h, &err) != BEAM_OK) return false;
-  char line[24];
-  int n = snprintf(line, sizeof line, "%lld", (long long)row->origin.line);
-  /* NUL-separated, so no two (run, table, source, line) tuples hash the same text. */
-  beam_sha256_update(&h, opts->run_id, strlen(opts->run_id) + 1);
+  char offset[24];
+  int n = snprintf(offset, sizeof offset, "%lld", (long long)row->origin.offset);
+  /* NUL-separated, so no two (table, file identity, offset) tuples hash the same text. */
   beam_sha256_update(&h, table, strlen(table) + 1);
-  beam_sha256_update(&h, row->origin.source, strlen(row->origin.source) + 1);
-  beam_sha256_update(&h, line, (size_t)n);
+  beam_sha256_update(&h, row->origin.file_id, strlen(row->origin.file_id) + 1);
+  beam_sha256_update(&h, offset, (size_t)n);
   char hex[BEAM_SHA256_HEX_LEN + 1];
   beam_sha256_end_hex(&h, hex);
   memcpy(out, hex, BEAM_SINK_RECORD_ID_LEN);

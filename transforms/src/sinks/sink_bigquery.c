@@ -22,9 +22,9 @@
  * load job id (exact: the existing job is found and not run again). A bundle id already
  * committed by this sink is recognized and writes nothing. A runner that retries a bundle
  * under a new instruction id sends rows read from records with the same insertIds (they are
- * keyed by the run id and each record's source and line, beam_sink_record_id), so BigQuery
- * drops the repeats within its dedupe window; only rows without a record (_files) carry the
- * bundle's id.
+ * keyed by each record's file identity and byte offset, beam_sink_record_id: the same at a
+ * relaunch of the same command too), so BigQuery drops the repeats within its dedupe window;
+ * only rows without a record (_files) carry the bundle's id.
  *
  * Memory: a bundle's rows are held (as JSON) until they are sent. So that a big bundle (the
  * local runner makes a whole file one bundle) does not hold a whole file, a table whose unsent
@@ -173,9 +173,9 @@ static beam_status bq_write_rows(beam_sink *s, const char *table, const beam_etl
       continue;
     }
     /* A record's own id makes its insertId, so a runner's retry under a new bundle id
-     * sends the same one; rows without a record (or a run id) fall back to the bundle's. */
+     * sends the same one; rows without a record fall back to the bundle's. */
     char record_id[BEAM_SINK_RECORD_ID_LEN + 1] = "";
-    beam_sink_record_id(&s->opts, table, &rows[i], record_id);
+    beam_sink_record_id(table, &rows[i], record_id);
     if (st == BEAM_OK) st = beam_buf_append_byte(&t->rows, '\n');
     if (st == BEAM_OK) st = push_row(t, t->rows.len, record_id);
     /* Bounded memory: a big bundle goes out in parts (see the top of this file). */

@@ -1,8 +1,8 @@
 /* Sending a table's rows to BigQuery: tabledata.insertAll requests, or one load job.
  *
  * insertAll: requests of at most rows_per_request rows and request_bytes bytes, each row
- * with an insertId: "rec-<record id>" for a row read from a record when the sink has a run
- * id (beam_sink_record_id: run, table, source, line), else <bundle hash>-<row's position in
+ * with an insertId: "rec-<record id>" for a row read from a file (beam_sink_record_id: table,
+ * file identity, byte offset), else <bundle hash>-<row's position in
  * the bundle>-<hash of the row's JSON>. A request repeated by the HTTP layer (503, dropped
  * connection) or by a retried bundle - under the same bundle id, or for record ids under any
  * - carries the same ids, and BigQuery drops rows whose insertId it saw recently in the

@@ -55,22 +55,22 @@ struct beam_sink {
   beam_sink_send_fn send;  /* NULL: the sink judges rows in write_rows only */
   /* Content keys (see beam_sink_content_key): an implementation that keeps a committed-
    * bundles table sets keys_content at open; the front then sums every row's record identity
-   * over the bundle, and content_key holds the result when commit is called ("" when the
-   * sink has no run_id or a row of the bundle has no origin). */
+   * over the bundle, and content_key holds the result when commit is called ("" when a row
+   * of the bundle was not read from a file). */
   bool keys_content;
   bool content_unkeyable;
   uint64_t content_sum[2];
   uint64_t content_rows;
-  const char *content_source; /* the last row's source (in the current write_rows call) and its hash */
+  const char *content_source; /* the last row's file identity (in this write_rows call) and its hash */
   uint64_t content_source_hash[2];
   char content_key[49];
 };
 
 /* Content keys (beam_sink_content_key: the fields below). The Fn API gives a bundle a runner retries a new instruction id, so a bundle
  * id alone cannot tell a retry from new data. A content key can: it names the set of records
- * a bundle wrote (order-independent: a sum of each row's hash of run id, table, source and
- * line, plus the count), so a retry holding the same records has the same key whatever its
- * bundle id. Sinks with keys_content record the key with the bundle at commit and treat a key
+ * a bundle wrote (order-independent: a sum of each row's hash of table, file identity and
+ * byte offset, plus the count), so a retry holding the same records has the same key whatever
+ * its bundle id, in this run or a relaunch. Sinks with keys_content record the key with the bundle at commit and treat a key
  * committed before as a duplicate bundle (nothing written, beam_sink_last_bundle_was_duplicate
  * true). Retries that split the input differently get other keys and are written as before. */
 

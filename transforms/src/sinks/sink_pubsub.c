@@ -289,7 +289,7 @@ static beam_status buffer_row(ps_sink *p, ps_table *t, uint32_t table_index, con
   }
   size_t json_len = p->batch.bytes.len - off;
   char record_id[BEAM_SINK_RECORD_ID_LEN + 1];
-  bool has_record_id = beam_sink_record_id(&p->base.opts, t->name, row, record_id);
+  bool has_record_id = beam_sink_record_id(t->name, row, record_id);
   size_t row_id_len = has_record_id ? strlen(RECORD_ROW_ID_PREFIX) + BEAM_SINK_RECORD_ID_LEN
                                     : strlen(p->row_id_prefix) + 1 + ROW_ID_DIGITS; /* the longest it can be */
   size_t encoded = beam_pubsub_message_size(json_len, t->name_len, row_id_len, key_len);

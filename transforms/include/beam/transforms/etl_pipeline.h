@@ -29,9 +29,6 @@ typedef struct beam_etl_file_pipeline_config {
   const char *runner;        /* recorded in _files.runner; NULL = "local" */
   const char *progress;      /* "auto" | "on" | "off"; NULL = auto */
   bool no_sync;              /* sinks skip fsync (benchmarks, scratch outputs) */
-  /* This run's id, the same for every retry of its bundles on any runner; sinks derive
-   * record ids from it (BigQuery insertIds, Pub/Sub row ids). NULL: a fresh one is made. */
-  const char *run_id;
 } beam_etl_file_pipeline_config;
 
 /* Adds the file ETL to p (and registers the ETL functions). */

@@ -62,6 +62,11 @@ typedef struct beam_etl_origin {
   const char *source; /* file name (or object URI) */
   int64_t line;       /* 1-based record number within the source (header rows excluded) */
   beam_bytes raw;     /* the record's original text */
+  /* Where the record starts in its source: the byte offset in the file, or in the decompressed
+   * stream of a gzip file or ZIP member (a BOM counts). With the file's identity it is the
+   * record's identity, the same at every relaunch. */
+  int64_t offset;
+  const char *file_id; /* the identity of the file read (file_identity.h); NULL: not read from a file */
 } beam_etl_origin;
 
 /* One text cell of a parsed record, before typing. */

@@ -28,6 +28,8 @@ beam_status beam_line_reader_open(beam_byte_source *src, size_t buffer_size, siz
  * valid, and may be modified in place, until the next call. */
 beam_status beam_line_reader_next(beam_line_reader *lr, char **line, size_t *len,
                                   int64_t *lineno, bool *eof, beam_error *err);
+/* The byte offset in the stream where the line last returned by next starts. */
+uint64_t beam_line_reader_offset(const beam_line_reader *lr);
 void beam_line_reader_close(beam_line_reader *lr);
 
 #ifdef __cplusplus

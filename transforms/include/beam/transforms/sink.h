@@ -90,20 +90,15 @@ typedef struct beam_sink_options {
    * at most 4. Copied at open. */
   const char *const *cluster_fields;
   size_t n_cluster_fields;
-  /* The run this sink writes for: the same for every attempt of every bundle of one pipeline
-   * run (the file ETL puts a fresh one in the pipeline at launch), so ids derived from it and
-   * a record's origin survive a runner retrying a bundle under a new bundle id. NULL: none.
-   * Must outlive the sink. */
-  const char *run_id;
 } beam_sink_options;
 
-/* A record's identity within a run, for sinks whose writes are at-least-once (BigQuery's
- * insertIds, Pub/Sub's beam_c_row_id): 32 hex digits of SHA-256 over the run id, the table
- * and the row's origin (source, line). False, and out untouched, when the sink has no run_id
- * or the row no origin (rows not read from a record, such as _files rows). */
+/* A record's identity, for sinks whose writes are at-least-once (BigQuery's insertIds,
+ * Pub/Sub's beam_c_row_id): 32 hex digits of SHA-256 over the table and the row's origin
+ * (file identity, byte offset), so the same at every retry and every relaunch of the same
+ * input. False, and out untouched, when the row was not read from a file (origin.file_id is
+ * NULL, such as _files rows). */
 #define BEAM_SINK_RECORD_ID_LEN 32
-bool beam_sink_record_id(const beam_sink_options *opts, const char *table, const beam_etl_row *row,
-                         char out[BEAM_SINK_RECORD_ID_LEN + 1]);
+bool beam_sink_record_id(const char *table, const beam_etl_row *row, char out[BEAM_SINK_RECORD_ID_LEN + 1]);
 
 /* One row a sink refused. */
 typedef struct beam_sink_row_error {

@@ -5,10 +5,10 @@
  * Each accepted row becomes one message: data = the row as a JSON object (the same text the
  * jsonl sink writes, see json_row_writer.h), attributes
  *   table          the routed table name ("events_click", "_dead_letter", "_files", ...)
- *   beam_c_row_id  "rec:<32 hex>" for a row read from a record when the sink has a run id
- *                  (beam_sink_options.run_id; the file ETL always sets one): the record's
- *                  identity in the run (beam_sink_record_id), the same on every retry of
- *                  its bundle, whatever bundle id a runner gives the retry. Otherwise
+ *   beam_c_row_id  "rec:<32 hex>" for a row read from a file: the record's identity
+ *                  (beam_sink_record_id: file identity, byte offset), the same on every retry
+ *                  of its bundle, whatever bundle id a runner gives the retry, and at a
+ *                  relaunch of the same input. Otherwise
  *                  "<bundle id>#<n>": the n-th accepted row of the sink bundle, the same
  *                  again when the bundle is retried under the same bundle id with the same
  *                  rows. Subscribers deduplicate on it.
