@@ -60,7 +60,27 @@ typedef struct file_run {
   beam_dofn_ctx *ctx;
   beam_etl_file_stats stats;
   beam_file_identity identity;
+  const char *id_source; /* the record source member_id was made for */
+  char *member_id;       /* "<file identity>!<member>" for records of a ZIP member */
 } file_run;
+
+/* The identity records of this source carry: the file's, or for a ZIP member
+ * ("archive.zip!member.csv") the file's and the member's name, since member offsets each start
+ * at 0. Made once per member. */
+static const char *record_file_id(file_run *r, const char *source) {
+  if (!source || strcmp(source, r->path) == 0) return r->identity.id;
+  if (source == r->id_source) return r->member_id;
+  size_t n = strlen(r->path);
+  const char *member = strncmp(source, r->path, n) == 0 && source[n] == '!' ? source + n + 1 : source;
+  size_t len = strlen(r->identity.id) + 1 + strlen(member) + 1;
+  char *id = malloc(len);
+  if (!id) return NULL;
+  snprintf(id, len, "%s!%s", r->identity.id, member);
+  free(r->member_id);
+  r->member_id = id;
+  r->id_source = source;
+  return id;
+}
 
 static beam_status emit_element(file_run *r, int output, const char *table, const beam_etl_row *row,
                                 bool with_raw, beam_error *err) {
@@ -110,7 +130,10 @@ static beam_status read_file(file_run *r, beam_input *in, const char *path, beam
     beam_etl_parse_error perr;
     s = beam_input_next(in, &st->record_arena, &rec, &res, &perr, err);
     if (s != BEAM_OK || res == BEAM_READ_EOF) break;
-    rec.origin.file_id = r->identity.id;
+    if (!(rec.origin.file_id = record_file_id(r, rec.origin.source))) {
+      s = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+      break;
+    }
     r->stats.v[BEAM_ETL_STAT_RECORDS]++;
     s = res == BEAM_READ_BAD_RECORD ? reject(r, &rec.origin, BEAM_ETL_STAGE_PARSE, perr.message, err)
                                     : handle_record(r, &rec, err);
@@ -134,7 +157,7 @@ static beam_status read_process(void *state, beam_dofn_ctx *ctx, const beam_wind
   char *path = beam_arena_strndup(beam_dofn_scratch(ctx), (const char *)elem->value->u.bytes.data,
                                   elem->value->u.bytes.len);
   if (!path) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-  file_run r = {st, path, ctx, {{0}}, {0}};
+  file_run r = {st, path, ctx, {{0}}, {0}, NULL, NULL};
   r.stats.v[BEAM_ETL_STAT_STARTED_AT] = beam_etl_now_micros();
   beam_status s = beam_file_identity_of(path, &r.identity, err);
   r.stats.v[BEAM_ETL_STAT_SIZE_BYTES] = r.identity.size;
@@ -143,6 +166,7 @@ static beam_status read_process(void *state, beam_dofn_ctx *ctx, const beam_wind
   if (s == BEAM_OK) s = read_file(&r, in, path, err);
   beam_input_close(in);
   beam_arena_reset(&st->record_arena);
+  free(r.member_id);
   if (s != BEAM_OK) return s;
   r.stats.v[BEAM_ETL_STAT_FINISHED_AT] = beam_etl_now_micros();
   beam_dofn_counter_add(ctx, st->c_records, r.stats.v[BEAM_ETL_STAT_RECORDS]);
