@@ -108,7 +108,7 @@ if [ "$DO_BUILD" = 1 ]; then
     cmake -S "$REPO" -B "$BUILD_DIR" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DBEAM_SANITIZE=OFF \
       -DBEAM_BUILD_TESTS=ON >"$WORK/cmake.log" 2>&1 || { cat "$WORK/cmake.log" >&2; die "cmake configure failed"; }
   fi
-  cmake --build "$BUILD_DIR" -j2 --target file_etl >"$WORK/build.log" 2>&1 \
+  cmake --build "$BUILD_DIR" -j2 --target file_etl bench_identity >"$WORK/build.log" 2>&1 \
     || { tail -30 "$WORK/build.log" >&2; die "build failed"; }
 fi
 [ -x "$FILE_ETL" ] || die "$FILE_ETL not found (build it, or drop --no-build)"
@@ -240,6 +240,9 @@ measure "$REPEAT" "$WORK/cat.log" sh -c 'cat "$1" >/dev/null' _ "$INPUT"
 add "$MAIN" "floor: cat > /dev/null" "$ROWS" "$M_SECS" "$M_RSS_KB"
 measure "$REPEAT" "$WORK/dd.log" dd if="$INPUT" of=/dev/null bs=1M
 add "$MAIN" "floor: dd bs=1M (plain read loop)" "$ROWS" "$M_SECS" "$M_RSS_KB"
+# The file identity (size + XXH3-128, file_identity.h): part of every C run below, timed alone.
+measure "$REPEAT" "$WORK/identity.log" "$BUILD_DIR/tests/bench/bench_identity" "$INPUT"
+add "$MAIN" "file identity alone (XXH3-128 read, included in every C run)" "$ROWS" "$M_SECS" "$M_RSS_KB"
 run_c "$MAIN" "$INPUT" "$ROWS" "$REPEAT"
 C_COUNTS_JSONL=""
 C_COUNTS_SQLITE=""
