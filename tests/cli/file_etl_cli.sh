@@ -46,6 +46,20 @@ expect bad_sink 1 "unknown sink scheme \"mysql\"" -- \
   "$etl" --input="$samples/landing" --spec="$samples/spec.json" --sink="mysql:x"
 expect sink_dir_missing 1 "$tmp/no/such/dir/x.db" -- \
   "$etl" --input="$samples/landing" --spec="$samples/spec.json" --sink="sqlite:$tmp/no/such/dir/x.db"
+# A route value naming a database catalog is a dead letter (stage route), not a failed run.
+printf '{"t":"good","v":1}\n{"t":"sqlite_master","v":2}\n{"t":"good","v":3}\n' >"$tmp/catalog.jsonl"
+printf '{"schema":[{"name":"t","type":"STRING"},{"name":"v","type":"INT64"}],"route":{"table":"{t}"}}' \
+  >"$tmp/catalog_spec.json"
+expect route_reserved_table 0 "rows went to sqlite:$tmp/catalog.db" -- \
+  "$etl" --input="$tmp/catalog.jsonl" --spec="$tmp/catalog_spec.json" --sink="sqlite:$tmp/catalog.db"
+got=$(sqlite3 "$tmp/catalog.db" "SELECT (SELECT count(*) FROM good) || ' ' || (SELECT count(*) FROM _dead_letter
+  WHERE stage = 'route' AND line = 2 AND error LIKE '%reserved table name \"sqlite_master\"%')" 2>&1)
+if [[ $got != "2 1" ]]; then echo "FAIL route_reserved_table: good rows, route dead letters = $got (want 2 1)"; failures=$((failures + 1)); fi
+# The spec's own table names are checked at load: a reserved one is a spec error.
+printf '{"schema":[{"name":"t","type":"STRING"}],"route":{"table":"e_{t}","default":"sqlite_sequence"}}' \
+  >"$tmp/reserved_default.json"
+expect spec_reserved_default 2 "route.default: \"sqlite_sequence\": table names starting with \"sqlite_\" are reserved" -- \
+  "$etl" --input="$tmp/catalog.jsonl" --spec="$tmp/reserved_default.json" --sink="sqlite:$tmp/rd.db"
 sed 's/"mode": "soft"/"mode": "hard"/' "$samples/spec.json" >"$tmp/hard.json"
 expect hard_validation 1 "validate.mode is hard: nothing was written" -- \
   "$etl" --input="$samples/landing" --spec="$tmp/hard.json" --sink="sqlite:$tmp/hard.db"
