@@ -145,8 +145,8 @@ typedef struct beam_sink_stats {
 /* ---- Using a sink ------------------------------------------------------------------ */
 
 /* Opens "scheme:location". Built-in schemes: sqlite:PATH (database file, created if
- * missing; its directory must exist), jsonl:DIR (directory, created if missing - its
- * parent must exist), the object-file sinks gcs:gs://BUCKET[/PREFIX] and file:DIR
+ * missing; its directory must exist), jsonl:DIR (directory, created with its
+ * parents if missing), the object-file sinks gcs:gs://BUCKET[/PREFIX] and file:DIR
  * (JSON-lines objects {table}/{yyyy}/{mm}/{dd}/{hh}/part-<bundle hash>.jsonl, written at
  * commit, never overwritten; see transforms/src/sinks/sink_objects.c),
  * pubsub:projects/P/topics/T (sink_pubsub.h), bigquery:PROJECT.DATASET
