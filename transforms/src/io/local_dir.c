@@ -41,6 +41,19 @@ static void drop_last(char *buf) {
   else *slash = '\0';
 }
 
+void beam_local_dir_of(const char *path, char out[PATH_MAX]) {
+  snprintf(out, PATH_MAX, "%s", path);
+  drop_last(out);
+}
+
+int beam_local_dir_writable(const char *dir) {
+  struct stat sb;
+  if (stat(dir, &sb) != 0) return errno;
+  if (!S_ISDIR(sb.st_mode)) return ENOTDIR;
+  /* Creating entries in a directory takes write and search permission on it. */
+  return access(dir, W_OK | X_OK) == 0 ? 0 : errno;
+}
+
 static int probe_fail(int e, const char *path, char *bad, size_t cap) {
   if (cap) snprintf(bad, cap, "%s", path);
   return e;
@@ -52,17 +65,11 @@ int beam_local_dir_probe(const char *dir, char *bad, size_t cap) {
   if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf) return probe_fail(ENAMETOOLONG, dir, bad, cap);
   for (size_t n = strlen(buf); n > 1 && buf[n - 1] == '/';) buf[--n] = '\0';
   for (;;) {
-    struct stat sb;
-    if (stat(buf, &sb) == 0) {
-      if (!S_ISDIR(sb.st_mode)) return probe_fail(ENOTDIR, buf, bad, cap);
-      /* Creating entries in a directory takes write and search permission on it. */
-      if (access(buf, W_OK | X_OK) != 0) return probe_fail(errno, buf, bad, cap);
-      return 0;
-    }
-    /* A missing component can still be created; ENOTDIR walks up to the file in the way so
-     * the message names it. Anything else (EACCES, ELOOP) is final. */
-    bool go_up = errno == ENOENT || errno == ENOTDIR;
-    if (!go_up || strcmp(buf, "/") == 0 || strcmp(buf, ".") == 0) return probe_fail(errno, buf, bad, cap);
+    int e = beam_local_dir_writable(buf);
+    /* A missing component can still be created; ENOTDIR from stat walks up to the file in
+     * the way so the message names it. Anything else (EACCES, ELOOP) is final. */
+    bool go_up = e == ENOENT || (e == ENOTDIR && access(buf, F_OK) != 0);
+    if (!go_up || strcmp(buf, "/") == 0 || strcmp(buf, ".") == 0) return e ? probe_fail(e, buf, bad, cap) : 0;
     drop_last(buf);
   }
 }
