@@ -1,5 +1,6 @@
 /* Input files and sizes for the per-file size dispatch (see input_list.h). */
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +105,16 @@ void file_etl_input_list_free(file_etl_input_list *l) {
   free(l->paths);
   free(l->sizes);
   memset(l, 0, sizeof *l);
+}
+
+beam_status file_etl_check_inputs(const char *const *inputs, size_t n_inputs, beam_error *err) {
+  for (size_t i = 0; i < n_inputs; i++) {
+    struct stat sb;
+    if (strstr(inputs[i], "://") || stat(inputs[i], &sb) == 0) continue;
+    return beam_error_set(err, errno == ENOENT ? BEAM_ERR_NOT_FOUND : BEAM_ERR_IO, "--input %s: %s", inputs[i],
+                          strerror(errno));
+  }
+  return BEAM_OK;
 }
 
 int64_t file_etl_local_input_bytes(const char *const *inputs, size_t n_inputs) {

@@ -2,7 +2,8 @@
  *
  * Exit status: 0 the run completed (dead letters included); 1 the run failed (hard
  * validation, unreadable input, sink failure): nothing of the failed bundle is committed;
- * 2 bad usage or a bad spec. */
+ * 2 bad usage, a bad spec, a missing --input or a bad destination (found before anything is
+ * created). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,8 +50,10 @@ static void note_no_big_runner(const file_etl_options *o) {
             (double)total / 1e6, (double)o->size_threshold / 1e6);
 }
 
-/* Opens and closes the sink once so a bad URI fails before any work. */
-static beam_status check_sink(const char *uri, beam_error *err) {
+/* Opens and closes the sink once, after beam_sink_check_uri passed, so that a destination
+ * that cannot be reached (a server refusing the connection, credentials) fails before any
+ * work. */
+static beam_status open_sink_once(const char *uri, beam_error *err) {
   beam_sink *s = NULL;
   beam_status st = beam_sink_open(uri, NULL, &s, err);
   if (st == BEAM_OK) st = beam_sink_close(s, err);
@@ -191,29 +194,44 @@ static int run_split_by_size(const file_etl_options *o, const char *spec_text) {
   return rc;
 }
 
-static int run(const file_etl_options *o) {
-  beam_error err = {0};
-  char *spec_text = read_text_file(o->spec, &err);
+/* Everything that makes a usage error (exit 2), checked in this order before anything is
+ * created: the spec, the inputs, the destination's URI and path, the Dataflow flags. */
+static int check_usage(const file_etl_options *o, const char *spec_text, beam_error *err) {
   beam_etl_spec *spec = NULL;
-  if (!spec_text || beam_etl_spec_parse(spec_text, strlen(spec_text), o->spec, &spec, &err) != BEAM_OK) {
-    fprintf(stderr, "file_etl: bad spec: %s\n", err.message);
-    free(spec_text);
+  if (!spec_text || beam_etl_spec_parse(spec_text, strlen(spec_text), o->spec, &spec, err) != BEAM_OK) {
+    fprintf(stderr, "file_etl: bad spec: %s\n", err->message);
     return 2;
   }
   beam_etl_spec_free(spec);
-  if (check_sink(o->sink, &err) != BEAM_OK) {
-    fprintf(stderr, "file_etl: sink %s: %s\n", o->sink, err.message);
-    free(spec_text);
-    return 1;
+  if (file_etl_check_inputs(o->inputs, o->n_inputs, err) != BEAM_OK) {
+    fprintf(stderr, "file_etl: %s\n", err->message);
+    return 2;
+  }
+  if (beam_sink_check_uri(o->sink, err) != BEAM_OK) {
+    fprintf(stderr, "file_etl: bad destination: %s\n", err->message);
+    return 2;
   }
   bool uses_dataflow = strcmp(o->runner, "dataflow") == 0 ||
                        (strcmp(o->runner, "auto") == 0 && o->big_runner && strcmp(o->big_runner, "dataflow") == 0);
-  if (uses_dataflow && beam_dataflow_options_check(&o->dataflow, &err) != BEAM_OK) {
-    fprintf(stderr, "file_etl: %s\n", err.message);
-    free(spec_text);
+  if (uses_dataflow && beam_dataflow_options_check(&o->dataflow, err) != BEAM_OK) {
+    fprintf(stderr, "file_etl: %s\n", err->message);
     return 2;
   }
-  int rc;
+  return 0;
+}
+
+static int run(const file_etl_options *o) {
+  beam_error err = {0};
+  char *spec_text = read_text_file(o->spec, &err);
+  int rc = check_usage(o, spec_text, &err);
+  if (rc == 0 && open_sink_once(o->sink, &err) != BEAM_OK) {
+    fprintf(stderr, "file_etl: sink %s: %s\n", o->sink, err.message);
+    rc = 1;
+  }
+  if (rc != 0) {
+    free(spec_text);
+    return rc;
+  }
   if (strcmp(o->runner, "auto") == 0 && o->big_runner) {
     rc = run_split_by_size(o, spec_text);
   } else {
@@ -238,8 +256,8 @@ int main(int argc, char **argv) {
   file_etl_options o;
   char msg[512];
   if (!file_etl_options_parse(argc, argv, &o, msg, sizeof msg)) {
-    fprintf(stderr, "file_etl: %s\n", msg);
-    file_etl_usage(argv[0]);
+    /* One line: the usage is a screenful that would push the message out of sight. */
+    fprintf(stderr, "file_etl: %s (see --help)\n", msg);
     file_etl_options_free(&o);
     return 2;
   }

@@ -19,9 +19,14 @@ void file_etl_usage(const char *prog) {
           "Reads CSV / JSON-lines / ZIP / gzip files (or every file under a directory), parses them\n"
           "against the spec's schema, cleans, validates, filters and routes each row to a table.\n"
           "Bad rows land in _dead_letter with the reason; one row per file lands in _files.\n"
+          "Exit status: 0 completed (dead letters included), 1 the run or the destination failed,\n"
+          "2 bad flags, spec, --input or destination (nothing created).\n"
           "\n"
           "SINK: sqlite:PATH | jsonl:DIR | postgres:CONNINFO | file:DIR | gcs:gs://BUCKET/PREFIX\n"
           "      | bigquery:PROJECT.DATASET | pubsub:projects/P/topics/T[?ordering_key=FIELD]\n"
+          "  jsonl:DIR and file:DIR are created with missing parents; sqlite:PATH's directory must exist.\n"
+          "  A bad destination (unknown scheme, a path that cannot be written) or a missing --input\n"
+          "  exits 2 before anything is created; remote destinations are checked for syntax only.\n"
           "  postgres:CONNINFO is a libpq connection string (\"host=H port=P dbname=D user=U\" or\n"
           "  postgresql://U@H:P/D); give the password in PGPASSWORD or ~/.pgpass, not on the command\n"
           "  line. Binary COPY, one transaction per bundle, retried bundles written once.\n"
@@ -107,7 +112,7 @@ static bool apply(file_etl_options *o, const char *name, const char *value, char
     fprintf(stderr, "file_etl: ignoring --%s: not a file_etl flag (passed by the flex-template launcher)\n", name);
     return true;
   } else {
-    snprintf(msg, cap, "unknown flag --%s (see --help)", name);
+    snprintf(msg, cap, "unknown flag --%s", name);
     return false;
   }
   if (!ok) snprintf(msg, cap, "bad value for --%s: \"%s\"", name, value ? value : "");

@@ -29,6 +29,18 @@ expect space_separated_flags 0 "events_order" -- \
 expect help 0 "usage:" -- "$etl" --help
 expect missing_sink 2 "--sink is required" -- "$etl" --input="$samples/landing" --spec="$samples/spec.json"
 expect unknown_flag 2 "unknown flag --inptu" -- "$etl" --inptu=x
+# A flag error is one line pointing at --help, not the whole usage.
+for args in "--inptu=x" "--runner=bogus" "--input=x"; do
+  out=$("$etl" $args 2>&1)
+  rc=$?
+  if [[ $rc -ne 2 || $(printf '%s\n' "$out" | wc -l) -ne 1 || $out != *"see --help"* ]]; then
+    echo "FAIL flag_error_one_line ($args): rc=$rc, want 2 and one line with \"see --help\":"
+    echo "$out" | sed 's/^/    /'
+    failures=$((failures + 1))
+  else
+    echo "ok   flag_error_one_line ($args)"
+  fi
+done
 # Under Dataflow's flex-template launcher (FLEX_TEMPLATE_GO_BINARY set) its own options are
 # noted and skipped, in both flag forms, and the run goes on.
 expect flex_template_launcher_flags 0 "ignoring --launcher_only_option" -- \
@@ -40,12 +52,61 @@ expect bad_spec_names_key 2 "schema[0].type: unknown type \"FLOT64\"" -- \
 printf '{"schema":[{"name":"a","type":"STRING"}],"route":{"table":"t"},"filtr":"a"}' >"$tmp/bad_key.json"
 expect bad_spec_unknown_key 2 "unknown key \"filtr\"" -- \
   "$etl" --input="$samples/landing" --spec="$tmp/bad_key.json" --sink="sqlite:$tmp/x.db"
-expect unreadable_input 1 "input $tmp/nope.jsonl" -- \
+# A missing input is a usage error found before the destination is opened: nothing is created.
+expect missing_input 2 "--input $tmp/nope.jsonl: No such file or directory" -- \
   "$etl" --input="$tmp/nope.jsonl" --spec="$samples/spec.json" --sink="sqlite:$tmp/x.db"
-expect bad_sink 1 "unknown sink scheme \"mysql\"" -- \
+expect missing_input_jsonl 2 "--input $tmp/nope.jsonl: No such file or directory" -- \
+  "$etl" --input="$samples/landing" --input="$tmp/nope.jsonl" --spec="$samples/spec.json" --sink="jsonl:$tmp/mi/out"
+# A bad destination exits 2 before anything is created, naming the path and the system error.
+expect bad_sink 2 "unknown sink scheme \"mysql\"" -- \
   "$etl" --input="$samples/landing" --spec="$samples/spec.json" --sink="mysql:x"
-expect sink_dir_missing 1 "$tmp/no/such/dir/x.db" -- \
+expect sink_dir_missing 2 "directory $tmp/no/such/dir: No such file or directory" -- \
   "$etl" --input="$samples/landing" --spec="$samples/spec.json" --sink="sqlite:$tmp/no/such/dir/x.db"
+expect sink_unwritable_proc 2 "directory /proc/x: No such file or directory" -- \
+  "$etl" --input="$samples/landing" --spec="$samples/spec.json" --sink="sqlite:/proc/x/db"
+echo "not a directory" >"$tmp/afile"
+expect sink_under_file_sqlite 2 "directory $tmp/afile: Not a directory" -- \
+  "$etl" --input="$samples/landing" --spec="$samples/spec.json" --sink="sqlite:$tmp/afile/x.db"
+expect sink_under_file_jsonl 2 "cannot create directory $tmp/afile/sub/out: $tmp/afile: Not a directory" -- \
+  "$etl" --input="$samples/landing" --spec="$samples/spec.json" --sink="jsonl:$tmp/afile/sub/out"
+expect sink_is_a_file_jsonl 2 "$tmp/afile: Not a directory" -- \
+  "$etl" --input="$samples/landing" --spec="$samples/spec.json" --sink="jsonl:$tmp/afile"
+expect sink_not_sqlite 2 "$tmp/afile: not a SQLite database" -- \
+  "$etl" --input="$samples/landing" --spec="$samples/spec.json" --sink="sqlite:$tmp/afile"
+expect sink_bad_conninfo 2 "postgres:host=x bad: missing \"=\" after \"bad\"" -- \
+  "$etl" --input="$samples/landing" --spec="$samples/spec.json" --sink="postgres:host=x bad"
+expect sink_bad_bigquery 2 "is not PROJECT.DATASET" -- \
+  "$etl" --input="$samples/landing" --spec="$samples/spec.json" --sink="bigquery:nodataset"
+if [[ $(id -u) -ne 0 ]]; then # root writes anywhere: only an ordinary user can test permissions
+  mkdir -p "$tmp/ro" && chmod 555 "$tmp/ro"
+  expect sink_unwritable_dir 2 "$tmp/ro: Permission denied" -- \
+    "$etl" --input="$samples/landing" --spec="$samples/spec.json" --sink="jsonl:$tmp/ro/out"
+  chmod 755 "$tmp/ro"
+fi
+for left in "$tmp/x.db" "$tmp/mi" "$tmp/no" "$tmp/afile/sub"; do
+  if [[ -e $left ]]; then echo "FAIL a refused run left $left behind"; failures=$((failures + 1)); fi
+done
+if [[ ! -f $tmp/afile || $(cat "$tmp/afile") != "not a directory" ]]; then
+  echo "FAIL a refused run changed $tmp/afile"; failures=$((failures + 1))
+fi
+# jsonl: creates missing parent directories, as file: does.
+expect jsonl_creates_parents 0 "rows went to jsonl:$tmp/deep/er/out" -- \
+  "$etl" --input="$samples/landing" --spec="$samples/spec.json" --sink="jsonl:$tmp/deep/er/out"
+if [[ ! -s $tmp/deep/er/out/_files.jsonl ]]; then echo "FAIL jsonl_creates_parents: no _files.jsonl"; failures=$((failures + 1)); fi
+# A route value naming a database catalog is a dead letter (stage route), not a failed run.
+printf '{"t":"good","v":1}\n{"t":"sqlite_master","v":2}\n{"t":"good","v":3}\n' >"$tmp/catalog.jsonl"
+printf '{"schema":[{"name":"t","type":"STRING"},{"name":"v","type":"INT64"}],"route":{"table":"{t}"}}' \
+  >"$tmp/catalog_spec.json"
+expect route_reserved_table 0 "rows went to sqlite:$tmp/catalog.db" -- \
+  "$etl" --input="$tmp/catalog.jsonl" --spec="$tmp/catalog_spec.json" --sink="sqlite:$tmp/catalog.db"
+got=$(sqlite3 "$tmp/catalog.db" "SELECT (SELECT count(*) FROM good) || ' ' || (SELECT count(*) FROM _dead_letter
+  WHERE stage = 'route' AND line = 2 AND error LIKE '%reserved table name \"sqlite_master\"%')" 2>&1)
+if [[ $got != "2 1" ]]; then echo "FAIL route_reserved_table: good rows, route dead letters = $got (want 2 1)"; failures=$((failures + 1)); fi
+# The spec's own table names are checked at load: a reserved one is a spec error.
+printf '{"schema":[{"name":"t","type":"STRING"}],"route":{"table":"e_{t}","default":"sqlite_sequence"}}' \
+  >"$tmp/reserved_default.json"
+expect spec_reserved_default 2 "route.default: \"sqlite_sequence\": table names starting with \"sqlite_\" are reserved" -- \
+  "$etl" --input="$tmp/catalog.jsonl" --spec="$tmp/reserved_default.json" --sink="sqlite:$tmp/rd.db"
 sed 's/"mode": "soft"/"mode": "hard"/' "$samples/spec.json" >"$tmp/hard.json"
 expect hard_validation 1 "validate.mode is hard: nothing was written" -- \
   "$etl" --input="$samples/landing" --spec="$tmp/hard.json" --sink="sqlite:$tmp/hard.db"

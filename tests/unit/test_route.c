@@ -107,6 +107,42 @@ static void invalid_values_are_dead_letter_reasons(void **state) {
   assert_false(beam_etl_table_name_valid("a.b", 3));
 }
 
+/* Names of the databases' catalogs are per-record problems: the row is dead-lettered, the
+ * run goes on (issue 14, item 6). */
+static void catalog_names_are_dead_letter_reasons(void **state) {
+  (void)state;
+  beam_etl_route lead = route_of("{event_type}", "events_other");
+  beam_etl_row master = row_of("sqlite_master", "1", NULL);
+  expect_reason(&lead, &master,
+                "route: value \"sqlite_master\" of field \"event_type\" makes reserved table name \"sqlite_master\" "
+                "(names starting with \"sqlite_\" are reserved)");
+  beam_etl_row upper = row_of("SQLite_Schema", "1", NULL);
+  expect_reason(&lead, &upper,
+                "route: value \"SQLite_Schema\" of field \"event_type\" makes reserved table name \"SQLite_Schema\" "
+                "(names starting with \"sqlite_\" are reserved)");
+  beam_etl_row pg = row_of("PG_class", "1", NULL);
+  expect_reason(&lead, &pg,
+                "route: value \"PG_class\" of field \"event_type\" makes reserved table name \"PG_class\" "
+                "(names starting with \"pg_\" are reserved)");
+  /* The prefix may come from a literal and a value together. */
+  beam_etl_route split = route_of("sql{event_type}", NULL);
+  beam_etl_row rest = row_of("ite_sequence", "1", NULL);
+  expect_reason(&split, &rest,
+                "route: value \"ite_sequence\" of field \"event_type\" makes reserved table name \"sqlite_sequence\" "
+                "(names starting with \"sqlite_\" are reserved)");
+  /* Only a prefix is reserved: the same words elsewhere, or without the underscore, are not. */
+  beam_etl_row inner = row_of("my_sqlite_master", "1", NULL);
+  expect_table(&lead, &inner, "my_sqlite_master");
+  beam_etl_row sqlite = row_of("sqlite", "1", NULL);
+  expect_table(&lead, &sqlite, "sqlite");
+  beam_etl_row pgx = row_of("pgx", "1", NULL);
+  expect_table(&lead, &pgx, "pgx");
+  assert_string_equal(beam_etl_table_name_reserved("Sqlite_x", 8), "sqlite_");
+  assert_string_equal(beam_etl_table_name_reserved("_files", 6), "_");
+  assert_null(beam_etl_table_name_reserved("pg", 2));
+  assert_null(beam_etl_table_name_reserved("pg_x", 2)); /* only len bytes count */
+}
+
 static void template_errors(void **state) {
   (void)state;
   const char *cases[][3] = {
@@ -121,6 +157,11 @@ static void template_errors(void **state) {
       {"", NULL, "route.table: must not be empty"},
       {"e_{event_type}", "bad-name", "route.default: \"bad-name\" is not a valid table name"},
       {"e_{event_type}", "_files", "route.default: \"_files\": table names starting with \"_\" are reserved"},
+      {"sqlite_master", NULL, "route.table: \"sqlite_master\": table names starting with \"sqlite_\" are reserved"},
+      {"SQLITE_{event_type}", NULL, "route.table: \"SQLITE_{event_type}\": table names starting with \"sqlite_\" are reserved"},
+      {"Pg_{event_type}", NULL, "route.table: \"Pg_{event_type}\": table names starting with \"pg_\" are reserved"},
+      {"e_{event_type}", "pg_class", "route.default: \"pg_class\": table names starting with \"pg_\" are reserved"},
+      {"e_{event_type}", "Sqlite_Sequence", "route.default: \"Sqlite_Sequence\": table names starting with \"sqlite_\" are reserved"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     beam_etl_route r;
@@ -141,6 +182,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(renders_templates),
       cmocka_unit_test(invalid_values_are_dead_letter_reasons),
+      cmocka_unit_test(catalog_names_are_dead_letter_reasons),
       cmocka_unit_test(template_errors),
   };
   return cmocka_run_group_tests(tests, NULL, teardown);

@@ -316,9 +316,18 @@ static void unwritable_directory_is_an_error(void **state) {
   assert_int_equal(beam_sink_jsonl_open(path, NULL, &s, &err), BEAM_ERR_IO);
   assert_null(s);
   assert_non_null(strstr(err.message, path));
-  snprintf(path, sizeof path, "%s/missing/parent", dir);
-  assert_int_equal(beam_sink_jsonl_open(path, NULL, &s, &err), BEAM_ERR_IO);
-  assert_null(s);
+}
+
+/* Missing parents are created, as the file: sink does. */
+static void missing_parents_are_created(void **state) {
+  const char *dir = *state;
+  char path[700];
+  snprintf(path, sizeof path, "%s/missing/parent/", dir);
+  beam_sink *s = open_sink(path, NULL);
+  beam_sink_free(s);
+  struct stat sb;
+  assert_int_equal(stat(path, &sb), 0);
+  assert_true(S_ISDIR(sb.st_mode));
 }
 
 static void full_disk_is_an_error(void **state) {
@@ -365,6 +374,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(many_rows_spill_and_commit, setup, teardown),
       cmocka_unit_test_setup_teardown(rejected_rows_and_names, setup, teardown),
       cmocka_unit_test_setup_teardown(unwritable_directory_is_an_error, setup, teardown),
+      cmocka_unit_test_setup_teardown(missing_parents_are_created, setup, teardown),
       cmocka_unit_test_setup_teardown(full_disk_is_an_error, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

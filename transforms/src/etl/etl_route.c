@@ -2,6 +2,7 @@
 #include "beam/transforms/etl_route.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include "beam/transforms/etl_value.h"
 #include "etl_text.h"
@@ -13,6 +14,18 @@ static bool name_char(char c) {
 bool beam_etl_table_name_valid(const char *name, size_t len) {
   if (len == 0 || len > BEAM_ETL_TABLE_NAME_MAX) return false;
   return beam_etl_is_identifier(name, len);
+}
+
+const char *beam_etl_table_name_reserved(const char *name, size_t len) {
+  /* "_": the pipeline's own tables; "sqlite_": SQLite's catalog (sqlite_master, ...), which
+   * SQLite refuses to create; "pg_": PostgreSQL's catalogs and system schemas. Compared
+   * without case, as both databases fold or match these names. */
+  static const char *const prefixes[] = {"_", "sqlite_", "pg_"};
+  for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
+    size_t n = strlen(prefixes[i]);
+    if (len >= n && strncasecmp(name, prefixes[i], n) == 0) return prefixes[i];
+  }
+  return NULL;
 }
 
 beam_status beam_etl_route_parse(const char *tmpl, const char *default_table, const beam_etl_schema *schema,
@@ -73,9 +86,11 @@ beam_status beam_etl_route_parse(const char *tmpl, const char *default_table, co
     out->n_parts++;
   }
   const beam_etl_route_part *p0 = &out->parts[0];
-  if (p0->field < 0 && p0->text[0] == '_')
-    return beam_error_set(err, BEAM_ERR_INVALID_ARG,
-                          "route.table: \"%s\": table names starting with \"_\" are reserved", beam_etl_quote(s, len, q));
+  /* A leading literal long enough to hold a reserved prefix decides for every row. */
+  const char *reserved = p0->field < 0 ? beam_etl_table_name_reserved(p0->text, p0->len) : NULL;
+  if (reserved)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "route.table: \"%s\": table names starting with \"%s\" are reserved",
+                          beam_etl_quote(s, len, q), reserved);
   if (p0->field < 0 && p0->text[0] >= '0' && p0->text[0] <= '9')
     return beam_error_set(err, BEAM_ERR_INVALID_ARG, "route.table: \"%s\": table names must not start with a digit",
                           beam_etl_quote(s, len, q));
@@ -86,10 +101,10 @@ beam_status beam_etl_route_parse(const char *tmpl, const char *default_table, co
     if (!beam_etl_table_name_valid(default_table, dlen))
       return beam_error_set(err, BEAM_ERR_INVALID_ARG, "route.default: \"%s\" is not a valid table name",
                             beam_etl_quote(default_table, dlen, q));
-    if (default_table[0] == '_')
+    if ((reserved = beam_etl_table_name_reserved(default_table, dlen)))
       return beam_error_set(err, BEAM_ERR_INVALID_ARG,
-                            "route.default: \"%s\": table names starting with \"_\" are reserved",
-                            beam_etl_quote(default_table, dlen, q));
+                            "route.default: \"%s\": table names starting with \"%s\" are reserved",
+                            beam_etl_quote(default_table, dlen, q), reserved);
     out->default_table = beam_arena_strndup(arena, default_table, dlen);
     if (!out->default_table) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   }
@@ -145,10 +160,10 @@ beam_status beam_etl_route_table(const beam_etl_route *route, const beam_etl_row
     o += n;
   }
   name[o] = '\0';
-  const char *why = NULL;
+  const char *why = NULL, *reserved = NULL;
   if (bad_part >= 0) why = "invalid";
   else if (o == 0) why = "empty";
-  else if (name[0] == '_') why = "reserved";
+  else if ((reserved = beam_etl_table_name_reserved(name, o))) why = "reserved";
   else if (o > BEAM_ETL_TABLE_NAME_MAX) why = "overlong";
   if (!why) {
     *table = name;
@@ -170,8 +185,8 @@ beam_status beam_etl_route_table(const beam_etl_route *route, const beam_etl_row
   if (why[0] == 'r')
     return beam_error_set(err, BEAM_ERR_USER,
                           "route: value \"%s\" of field \"%s\" makes reserved table name \"%s\" (names starting "
-                          "with \"_\" are reserved)",
-                          qv, f->name, qn);
+                          "with \"%s\" are reserved)",
+                          qv, f->name, qn, reserved);
   if (why[0] == 'o')
     return beam_error_set(err, BEAM_ERR_USER,
                           "route: value \"%s\" of field \"%s\" makes a table name longer than %d bytes", qv, f->name,

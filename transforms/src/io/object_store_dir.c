@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "local_dir.h"
 #include "object_store.h"
 
 #define COPY_CHUNK ((size_t)256 << 10)
@@ -23,19 +24,6 @@ static beam_status io_error(const beam_object_store *st, const char *what, const
                             int e, beam_error *err) {
   return beam_error_set(err, e == ENOENT ? BEAM_ERR_NOT_FOUND : BEAM_ERR_IO, "%s/%s: %s: %s",
                         st->root, name, what, strerror(e));
-}
-
-/* mkdir -p for the directories of path (its last component excluded). */
-static int make_parents(const char *path) {
-  char buf[PATH_MAX];
-  if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) return ENAMETOOLONG;
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = '\0';
-    if (mkdir(buf, 0755) != 0 && errno != EEXIST) return errno;
-    *p = '/';
-  }
-  return 0;
 }
 
 static int sync_dir_of(const char *path) {
@@ -88,7 +76,7 @@ static beam_status dir_put(beam_object_store *st, const char *name, beam_http_re
   if (snprintf(final, sizeof final, "%s/%s", st->root, name) >= (int)sizeof final)
     return io_error(st, "naming", name, ENAMETOOLONG, err);
   snprintf(tmp, sizeof tmp, "%s/.tmp/put-XXXXXX", st->root);
-  int e = make_parents(final);
+  int e = beam_local_make_parents(final);
   if (e) return io_error(st, "creating directories for", name, e, err);
   int fd = mkostemp(tmp, O_CLOEXEC);
   if (fd < 0) return io_error(st, "creating a temporary file for", name, errno, err);
@@ -163,8 +151,8 @@ beam_status beam_object_store_dir_open(const char *dir, bool no_sync, beam_objec
   size_t n = strlen(d->base.root);
   while (n > 1 && d->base.root[n - 1] == '/') d->base.root[--n] = '\0';
   char tmp[PATH_MAX];
-  snprintf(tmp, sizeof tmp, "%s/.tmp/x", d->base.root);
-  int e = make_parents(tmp);
+  snprintf(tmp, sizeof tmp, "%s/.tmp", d->base.root);
+  int e = beam_local_make_dirs(tmp);
   if (e) {
     beam_status s = beam_error_set(err, BEAM_ERR_IO, "file sink %s: creating the directory: %s", dir, strerror(e));
     dir_free(&d->base);

@@ -454,11 +454,10 @@ const char *beam_sink_known_schemes(char *buf, size_t cap) {
   return buf;
 }
 
-beam_status beam_sink_open(const char *uri, const beam_sink_options *opts, beam_sink **out,
-                           beam_error *err) {
-  if (!out) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "sink open: NULL out");
-  *out = NULL;
-  if (!uri) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "sink open: NULL uri");
+/* The factory of uri's scheme and where its location starts; the message of a URI without a
+ * scheme, an unknown scheme or an empty location otherwise. */
+static beam_status lookup_scheme(const char *uri, beam_sink_factory *factory, const char **location,
+                                 beam_error *err) {
   const char *colon = strchr(uri, ':');
   size_t slen = colon ? (size_t)(colon - uri) : 0;
   char known[256];
@@ -472,21 +471,61 @@ beam_status beam_sink_open(const char *uri, const beam_sink_options *opts, beam_
   char scheme[MAX_SCHEME_LEN + 1];
   memcpy(scheme, uri, slen);
   scheme[slen] = '\0';
-  beam_sink_factory factory = NULL;
+  *factory = NULL;
   pthread_mutex_lock(&registry_lock);
   registry_seed();
   for (size_t i = 0; i < registry_len; i++)
-    if (strcmp(registry[i].name, scheme) == 0) factory = registry[i].factory;
-  if (!factory) known_schemes_locked(known, sizeof known);
+    if (strcmp(registry[i].name, scheme) == 0) *factory = registry[i].factory;
+  if (!*factory) known_schemes_locked(known, sizeof known);
   pthread_mutex_unlock(&registry_lock);
-  if (!factory)
+  if (!*factory)
     return beam_error_set(err, BEAM_ERR_NOT_FOUND,
                           "unknown sink scheme \"%s\" in \"%.200s\"; known schemes: %s", scheme,
                           uri, known);
-  const char *location = colon + 1;
-  if (!location[0])
+  *location = colon + 1;
+  if (!(*location)[0])
     return beam_error_set(err, BEAM_ERR_INVALID_ARG, "sink URI \"%s\" names no location", uri);
-  return factory(location, opts, out, err);
+  return BEAM_OK;
+}
+
+beam_status beam_sink_open(const char *uri, const beam_sink_options *opts, beam_sink **out,
+                           beam_error *err) {
+  if (!out) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "sink open: NULL out");
+  *out = NULL;
+  if (!uri) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "sink open: NULL uri");
+  beam_sink_factory factory;
+  const char *location;
+  beam_status st = lookup_scheme(uri, &factory, &location, err);
+  return st == BEAM_OK ? factory(location, opts, out, err) : st;
+}
+
+/* The built-in factories' location checks, found by factory so that a scheme the caller
+ * registered over a built-in one is not judged by the built-in's rules. */
+static beam_sink_check_fn builtin_check(beam_sink_factory factory) {
+  static const struct {
+    beam_sink_factory factory;
+    beam_sink_check_fn check;
+  } checks[] = {
+      {beam_sink_sqlite_open, beam_sink_sqlite_check},     {beam_sink_jsonl_open, beam_sink_dir_check},
+      {beam_sink_file_open, beam_sink_dir_check},          {beam_sink_gcs_open, beam_sink_gcs_check},
+      {beam_sink_bigquery_open, beam_sink_bigquery_check}, {beam_sink_pubsub_open, beam_sink_pubsub_check},
+      {beam_sink_postgres_open, beam_sink_postgres_check},
+  };
+  for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++)
+    if (checks[i].factory == factory) return checks[i].check;
+  return NULL;
+}
+
+beam_status beam_sink_check_uri(const char *uri, beam_error *err) {
+  if (!uri) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "sink check: NULL uri");
+  beam_sink_factory factory;
+  const char *location;
+  beam_status st = lookup_scheme(uri, &factory, &location, err);
+  if (st != BEAM_OK) return st;
+  beam_sink_check_fn check = builtin_check(factory);
+  if (!check || (st = check(location, err)) == BEAM_OK) return BEAM_OK;
+  beam_error_prefix(err, "%.200s: ", uri);
+  return st;
 }
 
 bool beam_sink_record_id(const char *table, const beam_etl_row *row, char out[BEAM_SINK_RECORD_ID_LEN + 1]) {

@@ -394,3 +394,15 @@ beam_status beam_sink_bigquery_open(const char *location, const beam_sink_option
   *out = &q->base;
   return BEAM_OK;
 }
+
+beam_status beam_sink_bigquery_check(const char *location, beam_error *err) {
+  bq_sink q = {0}; /* only the fields parse_location fills */
+  char *loc = strdup(location);
+  char *endpoint = NULL;
+  long job_timeout_ms = 0;
+  beam_status s = loc ? parse_location(&q, loc, &endpoint, &job_timeout_ms, err)
+                      : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  free(q.project), free(q.dataset), free(q.location);
+  free(loc);
+  return s;
+}

@@ -82,4 +82,24 @@ void beam_sink_init(beam_sink *s, const beam_sink_vtable *vt, const beam_sink_op
 bool beam_sink_row_conforms(const beam_etl_schema *schema, const beam_etl_row *row, char *reason,
                             size_t reason_cap);
 
+/* ---- Checking a location ahead of a run (beam_sink_check_uri) -------------------------
+ * Each checks the part of a URI after "scheme:" and creates, opens for writing and connects
+ * to nothing; on a bad location BEAM_ERR_INVALID_ARG with a message naming the path (and
+ * strerror) or the syntax error, without the scheme (the front prefixes the URI). */
+typedef beam_status (*beam_sink_check_fn)(const char *location, beam_error *err);
+
+/* sqlite:PATH: an existing PATH is a readable, writable SQLite file (or empty), and its
+ * directory exists and is writable (the -wal and -shm files go there too). */
+beam_status beam_sink_sqlite_check(const char *path, beam_error *err);
+/* jsonl:DIR and file:DIR: DIR is a writable directory or can be created with its parents. */
+beam_status beam_sink_dir_check(const char *dir, beam_error *err);
+/* gcs:gs://BUCKET[/PREFIX]: the URI's syntax. */
+beam_status beam_sink_gcs_check(const char *location, beam_error *err);
+/* bigquery:PROJECT.DATASET[?options]: the location's syntax and options. */
+beam_status beam_sink_bigquery_check(const char *location, beam_error *err);
+/* pubsub:projects/P/topics/T[?options]: the resource name's syntax and options. */
+beam_status beam_sink_pubsub_check(const char *location, beam_error *err);
+/* postgres:CONNINFO: the connection string's syntax (libpq's parser, no connection). */
+beam_status beam_sink_postgres_check(const char *conninfo, beam_error *err);
+
 #endif

@@ -29,6 +29,7 @@
 
 #include "beam/buf.h"
 #include "beam/transforms/json_row_writer.h"
+#include "local_dir.h"
 #include "sink_int.h"
 #include "sink_tables.h"
 
@@ -610,10 +611,11 @@ beam_status beam_sink_jsonl_open(const char *dir, const beam_sink_options *opts,
   j->dir_fd = j->log_fd = -1;
   j->dir = strdup(dir);
   beam_status st = BEAM_OK;
+  int e = 0;
   if (!j->dir) {
     st = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-  } else if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-    st = io_fail(j, errno, "creating directory", "", err);
+  } else if ((e = beam_local_make_dirs(dir)) != 0) { /* with its parents, as file: does */
+    st = io_fail(j, e, "creating directory", "", err);
   } else if ((j->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
     st = io_fail(j, errno, "opening directory", "", err);
   } else if ((j->log_fd = openat(j->dir_fd, LOG_NAME, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC,

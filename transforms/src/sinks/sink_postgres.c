@@ -646,3 +646,18 @@ beam_status beam_sink_postgres_open(const char *conninfo, const beam_sink_option
   *out = &p->base;
   return BEAM_OK;
 }
+
+beam_status beam_sink_postgres_check(const char *conninfo, beam_error *err) {
+  char *why = NULL;
+  PQconninfoOption *opts = PQconninfoParse(conninfo, &why);
+  if (opts) {
+    PQconninfoFree(opts);
+    return BEAM_OK;
+  }
+  /* libpq's messages end in a newline; NULL why means it ran out of memory. */
+  size_t n = why ? strcspn(why, "\n") : 0;
+  beam_status st = beam_error_set(err, why ? BEAM_ERR_INVALID_ARG : BEAM_ERR_NOMEM, "%.*s",
+                                  (int)n, why ? why : "out of memory");
+  PQfreemem(why);
+  return st;
+}

@@ -5,14 +5,19 @@
  * transaction makes commits idempotent, multi-row INSERT statements prepared once per
  * table and reused for every batch, WAL + synchronous=NORMAL for speed, a busy timeout so
  * several writers (one connection each) can share the file. */
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "beam/buf.h"
+#include "local_dir.h"
 #include "sink_int.h"
 #include "sink_tables.h"
 #include "sink_text.h"
@@ -633,4 +638,50 @@ beam_status beam_sink_sqlite_open(const char *path, const beam_sink_options *opt
   }
   *out = &q->base;
   return BEAM_OK;
+}
+
+/* ---- Checking a path ahead of a run ------------------------------------------------ */
+
+/* An empty file is a database SQLite will initialize; anything else must start with the
+ * header every SQLite database file has. */
+static bool sqlite_header_ok(const char *path, off_t size) {
+  static const char magic[16] = "SQLite format 3";
+  if (size == 0) return true;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char head[16];
+  bool ok = read(fd, head, sizeof head) == (ssize_t)sizeof head && memcmp(head, magic, sizeof magic) == 0;
+  close(fd);
+  return ok;
+}
+
+/* The directory the database (and its -wal and -shm files) live in must exist and take new
+ * files: SQLite creates the file, not its directory. */
+static beam_status check_db_dir(const char *path, beam_error *err) {
+  char dir[PATH_MAX];
+  beam_local_dir_of(path, dir);
+  int e = beam_local_dir_writable(dir);
+  if (e) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "directory %s: %s", dir, strerror(e));
+  return BEAM_OK;
+}
+
+beam_status beam_sink_sqlite_check(const char *path, beam_error *err) {
+  if (strcmp(path, ":memory:") == 0) return BEAM_OK;
+  if (strlen(path) >= PATH_MAX)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%.200s...: %s", path, strerror(ENAMETOOLONG));
+  struct stat sb;
+  if (stat(path, &sb) != 0) {
+    /* Missing is fine (the database is created): its directory decides, and names the
+     * file in the way for ENOTDIR. */
+    if (errno != ENOENT && errno != ENOTDIR)
+      return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: %s", path, strerror(errno));
+  } else if (S_ISDIR(sb.st_mode)) {
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: %s", path, strerror(EISDIR));
+  } else if (access(path, R_OK | W_OK) != 0) {
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: %s", path, strerror(errno));
+  } else if (S_ISREG(sb.st_mode) && !sqlite_header_ok(path, sb.st_size)) {
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: not a SQLite database (no \"SQLite format 3\" header)",
+                          path);
+  }
+  return check_db_dir(path, err);
 }

@@ -8,10 +8,14 @@
  *     rows are dead-lettered.
  *   - A template without placeholders routes every row to one table (no per-row work).
  * Table names: ^[A-Za-z_][A-Za-z0-9_]*$, at most BEAM_ETL_TABLE_NAME_MAX (1024, BigQuery's
- * limit) bytes, and not starting with "_": those names are reserved for the pipeline's own
- * tables (_dead_letter, _files). The literal parts and the default are checked when the spec
- * is loaded; a row value making an invalid name dead-letters that row (stage "route"):
+ * limit) bytes, and not reserved: names starting with "_" belong to the pipeline's own tables
+ * (_dead_letter, _files), "sqlite_" and "pg_" (in any letter case) to the databases' catalogs.
+ * The literal parts and the default are checked when the spec is loaded (a reserved default,
+ * literal table or leading literal is a spec error); a row value making an invalid or
+ * reserved name dead-letters that row (stage "route") and the run goes on:
  *   route: value "ord er" of field "event_type" makes invalid table name "events_ord er"
+ *   route: value "sqlite_master" of field "t" makes reserved table name "sqlite_master" (names
+ *   starting with "sqlite_" are reserved)
  * Rendering allocates only the name, in the row's arena. */
 #ifndef BEAM_TRANSFORMS_ETL_ROUTE_H
 #define BEAM_TRANSFORMS_ETL_ROUTE_H
@@ -53,8 +57,12 @@ beam_status beam_etl_route_parse(const char *table_template, const char *default
 beam_status beam_etl_route_table(const beam_etl_route *route, const beam_etl_row *row, beam_arena *arena,
                                  const char **table, beam_error *err);
 
-/* ^[A-Za-z_][A-Za-z0-9_]*$ and 1..BEAM_ETL_TABLE_NAME_MAX bytes (reserved "_" names pass). */
+/* ^[A-Za-z_][A-Za-z0-9_]*$ and 1..BEAM_ETL_TABLE_NAME_MAX bytes (reserved names pass). */
 bool beam_etl_table_name_valid(const char *name, size_t len);
+
+/* The reserved prefix ("_", "sqlite_" or "pg_", compared without case) the first len bytes
+ * of name start with, or NULL when they start with none. */
+const char *beam_etl_table_name_reserved(const char *name, size_t len);
 
 #ifdef __cplusplus
 }

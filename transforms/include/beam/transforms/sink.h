@@ -140,8 +140,8 @@ typedef struct beam_sink_stats {
 /* ---- Using a sink ------------------------------------------------------------------ */
 
 /* Opens "scheme:location". Built-in schemes: sqlite:PATH (database file, created if
- * missing; its directory must exist), jsonl:DIR (directory, created if missing - its
- * parent must exist), the object-file sinks gcs:gs://BUCKET[/PREFIX] and file:DIR
+ * missing; its directory must exist), jsonl:DIR (directory, created with its
+ * parents if missing), the object-file sinks gcs:gs://BUCKET[/PREFIX] and file:DIR
  * (JSON-lines objects {table}/{yyyy}/{mm}/{dd}/{hh}/part-<bundle hash>.jsonl, written at
  * commit, never overwritten; see transforms/src/sinks/sink_objects.c),
  * pubsub:projects/P/topics/T (sink_pubsub.h), bigquery:PROJECT.DATASET
@@ -151,6 +151,23 @@ typedef struct beam_sink_stats {
  * scheme fails with BEAM_ERR_NOT_FOUND and a message listing the known schemes. */
 beam_status beam_sink_open(const char *uri, const beam_sink_options *opts, beam_sink **out,
                            beam_error *err);
+
+/* Checks a sink URI before a run, creating, writing and connecting to nothing, so that a
+ * bad destination is refused before any work and leaves no database file or directory
+ * behind. The scheme must be registered and the location non-empty; for the built-in
+ * schemes also:
+ *   sqlite:PATH  an existing PATH is a readable, writable SQLite file (or empty), and its
+ *                directory exists and is writable;
+ *   jsonl:DIR, file:DIR  DIR is a writable directory, or can be created: its nearest
+ *                existing ancestor is a writable directory;
+ *   gcs:, bigquery:, pubsub:, postgres:  the location's syntax only (no request is made).
+ * A scheme registered by the caller over a built-in one gets only the generic checks.
+ * Unknown scheme: BEAM_ERR_NOT_FOUND listing the known ones; a bad location:
+ * BEAM_ERR_INVALID_ARG, the message starting with the URI and naming the path and the
+ * system error ("sqlite:/x/out.db: directory /x: No such file or directory").
+ * beam_sink_open can still fail later (a server that refuses the connection, a disk that
+ * fills, a directory removed in between). */
+beam_status beam_sink_check_uri(const char *uri, beam_error *err);
 
 /* Creates the table if missing (REQUIRED fields NOT NULL where the backend has the notion).
  * A table that exists with different columns is an error (BEAM_ERR_INVALID_ARG) naming the
