@@ -41,7 +41,8 @@ beam_status beam_error_set(beam_error *err, beam_status code, const char *fmt, .
 beam_status beam_error_vset(beam_error *err, beam_status code, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
 
-/* Prefixes an existing message with context ("file.csv:12: " + message). */
+/* Prefixes an existing message with context ("file.csv:12: " + message); returns err->code
+ * (BEAM_ERR_INTERNAL when err is NULL: it is only called on a failure path). */
 beam_status beam_error_prefix(beam_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

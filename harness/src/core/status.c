@@ -37,7 +37,9 @@ beam_status beam_error_set(beam_error *err, beam_status code, const char *fmt, .
 }
 
 beam_status beam_error_prefix(beam_error *err, const char *fmt, ...) {
-  if (!err) return BEAM_OK;
+  /* Callers `return beam_error_prefix(err, ...)` on failure paths: without an error to read
+   * the code from, still a failure, never BEAM_OK. */
+  if (!err) return BEAM_ERR_INTERNAL;
   char prefix[256];
   va_list ap;
   va_start(ap, fmt);
