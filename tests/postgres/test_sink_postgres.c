@@ -465,6 +465,83 @@ static void test_quoted_identifiers(void **state) {
   beam_sink_free(s);
 }
 
+static void *ensure_migrate_race(void *arg) {
+  char *error = arg;
+  beam_sink *s = NULL;
+  beam_error err = {0};
+  char uri[512];
+  snprintf(uri, sizeof uri, "postgres:%s", conninfo());
+  beam_status st = beam_sink_open(uri, NULL, &s, &err);
+  if (st == BEAM_OK) st = beam_sink_ensure_table(s, "pg_migrate_race", &sink_test_schema, &err);
+  if (st != BEAM_OK) snprintf(error, 256, "%.200s", err.message);
+  beam_sink_free(s);
+  return NULL;
+}
+
+/* A table the previous release wrote (fewer columns, the new ones NULLABLE, in another
+ * order) gains the missing columns, here from inside a bundle (a side transaction): old
+ * rows read NULL there, new rows carry values. Workers migrating at once all succeed. */
+static void test_existing_table_gains_nullable_columns(void **state) {
+  (void)state;
+  sql("DROP TABLE IF EXISTS \"pg_migrate\", \"pg_migrate_race\"");
+  sql("CREATE TABLE \"pg_migrate\" (i bigint, s text NOT NULL); "
+      "INSERT INTO \"pg_migrate\" (i, s) VALUES (1, 'old-1'), (2, 'old-2')");
+  beam_sink *s = open_sink();
+  begin(s, fresh_id("migrate"));
+  ensure(s, "pg_migrate", &sink_test_schema);
+  write_n(s, "pg_migrate", "new", 3);
+  commit(s);
+  beam_sink_free(s);
+  assert_int_equal(count_rows("pg_migrate"), 5);
+  char *got = query1("SELECT count(*) FROM pg_migrate WHERE s LIKE 'old-%' AND f IS NULL AND n IS NULL AND b IS NULL "
+                     "AND ts IS NULL AND d IS NULL AND \"by\" IS NULL");
+  assert_string_equal(got, "2");
+  free(got);
+  got = query1("SELECT string_agg(concat_ws('|', s, i, f, b, ts, d, encode(\"by\", 'hex')), ',' ORDER BY s) "
+               "FROM pg_migrate WHERE s LIKE 'new-%'");
+  assert_string_equal(got, "new-0|0|12.5|t|2024-01-02 03:04:05.123456+00|2024-01-02|00ff10,"
+                           "new-1|1|12.5|t|2024-01-02 03:04:05.123456+00|2024-01-02|00ff10,"
+                           "new-2|2|12.5|t|2024-01-02 03:04:05.123456+00|2024-01-02|00ff10");
+  free(got);
+  got = query1("SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod) || CASE WHEN attnotnull THEN "
+               "' not null' ELSE '' END, ', ' ORDER BY attnum) FROM pg_attribute WHERE attrelid = "
+               "'\"pg_migrate\"'::regclass AND attnum > 0");
+  assert_string_equal(got, "i bigint, s text not null, f double precision, n numeric, b boolean, "
+                           "ts timestamp with time zone, d date, by bytea");
+  free(got);
+  /* Four workers find the same old table at once: each adds or finds the columns. */
+  sql("CREATE TABLE \"pg_migrate_race\" (s text NOT NULL)");
+  enum { W = 4 };
+  pthread_t t[W];
+  char errors[W][256] = {{0}};
+  for (int k = 0; k < W; k++) assert_int_equal(pthread_create(&t[k], NULL, ensure_migrate_race, errors[k]), 0);
+  for (int k = 0; k < W; k++) pthread_join(t[k], NULL);
+  for (int k = 0; k < W; k++) assert_string_equal(errors[k], "");
+  got = query1("SELECT count(*) FROM pg_attribute WHERE attrelid = '\"pg_migrate_race\"'::regclass AND attnum > 0");
+  assert_string_equal(got, "8");
+  free(got);
+}
+
+/* Only missing NULLABLE columns are added: another type or a missing REQUIRED column is an
+ * error naming the column, and the table stays as it was. */
+static void test_existing_table_other_type_or_required_is_an_error(void **state) {
+  (void)state;
+  sql("DROP TABLE IF EXISTS \"pg_mig_type\", \"pg_mig_req\"");
+  sql("CREATE TABLE \"pg_mig_type\" (s text NOT NULL, i integer)");
+  sql("CREATE TABLE \"pg_mig_req\" (i bigint)");
+  beam_sink *s = open_sink();
+  beam_error err = {0};
+  assert_int_equal(beam_sink_ensure_table(s, "pg_mig_type", &sink_test_schema, &err), BEAM_ERR_INVALID_ARG);
+  assert_non_null(strstr(err.message, "table pg_mig_type exists with different columns"));
+  assert_non_null(strstr(err.message, "column i is integer, the schema wants bigint"));
+  assert_int_equal(beam_sink_ensure_table(s, "pg_mig_req", &sink_test_schema, &err), BEAM_ERR_INVALID_ARG);
+  assert_non_null(strstr(err.message, "missing REQUIRED column s text"));
+  beam_sink_free(s);
+  char *got = query1("SELECT count(*) FROM pg_attribute WHERE attrelid = '\"pg_mig_type\"'::regclass AND attnum > 0");
+  assert_string_equal(got, "2");
+  free(got);
+}
+
 static void server_cmd(const char *name) {
   const char *cmd = getenv(name);
   if (!cmd) fail_msg("%s is not set: run under tests/postgres/with_postgres.sh", name);
@@ -587,6 +664,8 @@ int main(void) {
       cmocka_unit_test(test_concurrent_same_bundle),
       cmocka_unit_test(test_constraint_rejects_only_bad_rows),
       cmocka_unit_test(test_quoted_identifiers),
+      cmocka_unit_test(test_existing_table_gains_nullable_columns),
+      cmocka_unit_test(test_existing_table_other_type_or_required_is_an_error),
       cmocka_unit_test(test_reconnect_after_restart),
       cmocka_unit_test(test_lost_connection_unrecoverable),
   };

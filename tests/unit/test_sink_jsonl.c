@@ -304,6 +304,32 @@ static void rejected_rows_and_names(void **state) {
   beam_sink_free(s);
 }
 
+/* A JSON-lines table has no stored schema: a later release whose schema adds NULLABLE fields
+ * appends its rows to the same file, the earlier lines stay as they were (a reader sees the
+ * new fields absent, i.e. NULL, in them). */
+static void new_fields_append_to_an_existing_file(void **state) {
+  const char *dir = *state;
+  static beam_etl_field old_fields[] = {{"s", BEAM_ETL_STRING, BEAM_ETL_REQUIRED}};
+  static const beam_etl_schema old_schema = {old_fields, 1};
+  beam_sink *s = open_sink(dir, NULL);
+  beam_error err = {0};
+  assert_int_equal(beam_sink_ensure_table(s, "events", &old_schema, &err), BEAM_OK);
+  beam_value v = beam_value_string("old", 3);
+  beam_etl_row row = {&old_schema, &v, {0}};
+  assert_int_equal(beam_sink_begin(s, "old-1", &err), BEAM_OK);
+  assert_int_equal(beam_sink_write_rows(s, "events", &row, 1, NULL, &err), BEAM_OK);
+  assert_int_equal(beam_sink_commit(s, &err), BEAM_OK);
+  beam_sink_free(s);
+  s = open_sink(dir, NULL);
+  assert_int_equal(beam_sink_ensure_table(s, "events", &sink_test_schema, &err), BEAM_OK);
+  commit_rows(s, "events", "new-1", 1);
+  beam_sink_free(s);
+  char *text = slurp(dir, "events.jsonl");
+  assert_int_equal(count_lines(text), 2);
+  assert_true(strncmp(text, "{\"s\":\"old\"}\n{\"s\":\"r\",\"i\":7,", 26) == 0);
+  free(text);
+}
+
 static void unwritable_directory_is_an_error(void **state) {
   const char *dir = *state;
   char path[700];
@@ -373,6 +399,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(crashed_commit_is_rolled_back, setup, teardown),
       cmocka_unit_test_setup_teardown(many_rows_spill_and_commit, setup, teardown),
       cmocka_unit_test_setup_teardown(rejected_rows_and_names, setup, teardown),
+      cmocka_unit_test_setup_teardown(new_fields_append_to_an_existing_file, setup, teardown),
       cmocka_unit_test_setup_teardown(unwritable_directory_is_an_error, setup, teardown),
       cmocka_unit_test_setup_teardown(missing_parents_are_created, setup, teardown),
       cmocka_unit_test_setup_teardown(full_disk_is_an_error, setup, teardown),

@@ -304,6 +304,62 @@ static void existing_table_with_other_columns_is_an_error(void **state) {
   beam_sink_free(s);
 }
 
+static void exec_on(const char *path, const char *sql) {
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+  sqlite3_close(db);
+}
+
+/* A table the previous release wrote (fewer columns, all the new ones NULLABLE, in another
+ * order) gains the missing columns: old rows read NULL there, new rows carry values. */
+static void existing_table_gains_nullable_columns(void **state) {
+  fixture *f = *state;
+  exec_on(f->path, "CREATE TABLE events (i INTEGER, s TEXT NOT NULL); "
+                   "INSERT INTO events (i, s) VALUES (1, 'old-1'), (2, 'old-2')");
+  beam_sink *s = open_sink(f, NULL);
+  beam_error err = {0};
+  /* Inside a bundle the change belongs to the bundle: an abort takes the columns back. */
+  assert_int_equal(beam_sink_begin(s, "migrate-aborted", &err), BEAM_OK);
+  if (beam_sink_ensure_table(s, "events", &sink_test_schema, &err) != BEAM_OK) fail_msg("ensure: %s", err.message);
+  beam_sink_abort(s);
+  assert_int_equal(query_int(f->path, "SELECT count(*) FROM pragma_table_info('events')"), 2);
+  /* Outside a bundle it commits at once. */
+  if (beam_sink_ensure_table(s, "events", &sink_test_schema, &err) != BEAM_OK) fail_msg("ensure: %s", err.message);
+  assert_int_equal(query_int(f->path, "SELECT count(*) FROM pragma_table_info('events')"), 8);
+  write_bundle(s, "events", "after-migration", 3);
+  beam_sink_free(s);
+  assert_int_equal(query_int(f->path, "SELECT count(*) FROM events"), 5);
+  assert_int_equal(query_int(f->path, "SELECT count(*) FROM events WHERE s LIKE 'old-%' AND f IS NULL AND n IS NULL "
+                                      "AND b IS NULL AND ts IS NULL AND d IS NULL AND by IS NULL"),
+                   2);
+  assert_int_equal(query_int(f->path, "SELECT count(*) FROM events WHERE s LIKE 'row-%' AND f = 12.5 AND b = 1 "
+                                      "AND ts = '2024-01-02T03:04:05.123456Z' AND length(by) = 3"),
+                   3);
+  assert_int_equal(query_int(f->path, "SELECT sum(i) FROM events WHERE s LIKE 'row-%'"), 0 + 1 + 2);
+  /* A second sink finds the table as it wants it: nothing to add. */
+  s = open_sink(f, NULL);
+  assert_int_equal(beam_sink_ensure_table(s, "events", &sink_test_schema, &err), BEAM_OK);
+  beam_sink_free(s);
+}
+
+/* Only missing NULLABLE columns are added: another type or a missing REQUIRED column is an
+ * error naming the column, and the table stays as it was. */
+static void existing_table_other_type_or_required_is_an_error(void **state) {
+  fixture *f = *state;
+  exec_on(f->path, "CREATE TABLE typed (s TEXT NOT NULL, i TEXT); CREATE TABLE no_s (i INTEGER)");
+  beam_sink *s = open_sink(f, NULL);
+  beam_error err = {0};
+  assert_int_equal(beam_sink_ensure_table(s, "typed", &sink_test_schema, &err), BEAM_ERR_INVALID_ARG);
+  assert_non_null(strstr(err.message, "table typed exists with different columns"));
+  assert_non_null(strstr(err.message, "column i is TEXT, the schema wants INTEGER"));
+  assert_int_equal(beam_sink_ensure_table(s, "no_s", &sink_test_schema, &err), BEAM_ERR_INVALID_ARG);
+  assert_non_null(strstr(err.message, "missing REQUIRED column s TEXT"));
+  beam_sink_free(s);
+  assert_int_equal(query_int(f->path, "SELECT count(*) FROM pragma_table_info('typed')"), 2);
+  assert_int_equal(query_int(f->path, "SELECT count(*) FROM pragma_table_info('no_s')"), 1);
+}
+
 static void rows_are_rejected_not_dropped(void **state) {
   fixture *f = *state;
   beam_sink_options opts = {0};
@@ -503,6 +559,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(retry_under_a_new_bundle_id_writes_once, setup, teardown),
       cmocka_unit_test_setup_teardown(invalid_table_names_rejected, setup, teardown),
       cmocka_unit_test_setup_teardown(existing_table_with_other_columns_is_an_error, setup, teardown),
+      cmocka_unit_test_setup_teardown(existing_table_gains_nullable_columns, setup, teardown),
+      cmocka_unit_test_setup_teardown(existing_table_other_type_or_required_is_an_error, setup, teardown),
       cmocka_unit_test_setup_teardown(rows_are_rejected_not_dropped, setup, teardown),
       cmocka_unit_test_setup_teardown(many_rows_in_batches, setup, teardown),
       cmocka_unit_test_setup_teardown(state_machine_is_enforced, setup, teardown),

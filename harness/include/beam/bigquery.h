@@ -60,6 +60,13 @@ beam_status beam_bq_get_table(beam_bq *b, const char *dataset, const char *table
 beam_status beam_bq_insert_table(beam_bq *b, const char *dataset, const json_t *resource,
                                  bool *existed, beam_error *err);
 
+/* tables.patch: replaces the members of the table given in patch (a partial Table
+ * resource; a "schema" replaces the whole field list, so it must hold every existing field).
+ * On BEAM_OK *out (may be NULL) receives the updated Table; on failure *status (may be NULL)
+ * is the HTTP status (400: the service refused the change). */
+beam_status beam_bq_patch_table(beam_bq *b, const char *dataset, const char *table, const json_t *patch,
+                                json_t **out, long *status, beam_error *err);
+
 /* tabledata.insertAll with a ready TableDataInsertAllRequest body. On BEAM_OK *out is the
  * response (insertErrors inside, if any). A request the service refuses as a whole
  * (HTTP 4xx after the HTTP layer's retries) is an error with *status set (400, 413, ...) so

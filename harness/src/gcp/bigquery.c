@@ -1,4 +1,5 @@
-/* BigQuery REST client: endpoint and credentials, datasets, tables, insertAll.
+/* BigQuery REST client: endpoint and credentials, datasets, tables (get, insert, patch),
+ * insertAll.
  * Load jobs live in bigquery_load.c. See beam/bigquery.h. */
 #include "beam/bigquery.h"
 
@@ -163,6 +164,12 @@ beam_status beam_bq_insert_table(beam_bq *b, const char *dataset, const json_t *
     s = BEAM_OK;
   }
   return s;
+}
+
+beam_status beam_bq_patch_table(beam_bq *b, const char *dataset, const char *table, const json_t *patch,
+                                json_t **out, long *status, beam_error *err) {
+  const char *path[] = {"datasets", dataset, "tables", table, NULL};
+  return call_path(b, "PATCH", path, patch, out, status, err);
 }
 
 beam_status beam_bq_insert_all(beam_bq *b, const char *dataset, const char *table, const char *body, size_t len,

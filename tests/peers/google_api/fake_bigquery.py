@@ -3,6 +3,9 @@
 - datasets.get / datasets.insert (409 when it exists);
 - tables.get / tables.insert: the schema is stored and checked (types, modes, the time
   partitioning field is a TIMESTAMP or DATE column, at most 4 clustering fields that exist);
+- tables.patch: the members given replace the table's; a new schema must keep every existing
+  field with its type and mode (BigQuery: "Provided Schema does not match Table") and may only
+  add NULLABLE or REPEATED fields ("Cannot add required fields to an existing schema");
 - tabledata.insertAll: each row is checked against the table's schema like BigQuery does
   (unknown fields, a missing REQUIRED value, values of the wrong type); rows matching a
   --bigquery-reject-field FIELD=VALUE rule are refused too (reason "invalid"). With
@@ -198,6 +201,43 @@ def register(server):
       tables[key] = {'resource': res, 'ids': set(), 'rows': 0}
       return 200, res
 
+  def schema_change_problem(old_fields, new_fields):
+    new_by_name = {f.get('name', '').lower(): f for f in new_fields}
+    for f in old_fields:
+      n = new_by_name.get(f['name'].lower())
+      if not n:
+        return 'Provided Schema does not match Table. Field %s is missing in new schema' % f['name']
+      if TYPES.get(n.get('type')) != TYPES.get(f['type']):
+        return 'Provided Schema does not match Table. Field %s has changed type from %s to %s' % (
+            f['name'], f['type'], n.get('type'))
+      if n.get('mode', 'NULLABLE') != f.get('mode', 'NULLABLE'):
+        return 'Provided Schema does not match Table. Field %s has changed mode from %s to %s' % (
+            f['name'], f.get('mode', 'NULLABLE'), n.get('mode', 'NULLABLE'))
+    old_names = {f['name'].lower() for f in old_fields}
+    for n in new_fields:
+      if n.get('name', '').lower() not in old_names and n.get('mode', 'NULLABLE') == 'REQUIRED':
+        return 'Provided Schema does not match Table. Cannot add required fields to an existing schema. ' \
+               '(field: %s)' % n['name']
+    return None
+
+  def table_patch(req):
+    key = (req.params['projectId'], req.params['datasetId'], req.params['tableId'])
+    body = req.json()
+    if not isinstance(body, dict):
+      return google_error(400, 'Invalid table resource', 'INVALID_ARGUMENT')
+    with lock:
+      t = tables.get(key)
+      if not t:
+        return google_error(404, 'Not found: Table %s:%s.%s' % key, 'NOT_FOUND')
+      res = dict(t['resource'], **{k: v for k, v in body.items() if k not in ('id', 'kind', 'tableReference')})
+      why = table_problem(res)
+      if not why and 'schema' in body:
+        why = schema_change_problem(t['resource']['schema']['fields'], res['schema']['fields'])
+      if why:
+        return google_error(400, why, 'INVALID_ARGUMENT')
+      t['resource'] = res
+      return 200, dict(res, numRows=str(t['rows']))
+
   # ---- streaming inserts ----------------------------------------------------------------
 
   def insert_all(req):
@@ -331,6 +371,7 @@ def register(server):
       'bigquery.datasets.insert': dataset_insert,
       'bigquery.tables.get': table_get,
       'bigquery.tables.insert': table_insert,
+      'bigquery.tables.patch': table_patch,
       'bigquery.tabledata.insertAll': insert_all,
       'bigquery.jobs.insert': job_insert,
       'bigquery.jobs.get': job_get,

@@ -162,7 +162,7 @@ if timeout 120 "$etl" --spec="$work/spec.json" --quiet --input="$samples/landing
   echo "a run into a table with another schema must fail"; exit 1
 fi
 stop_fake
-grep -q 'amount: STRING in the table, FLOAT in the spec' "$work/last.out" || { cat "$work/last.out"; exit 1; }
-grep -q 'ts: missing in the table' "$work/last.out" || { cat "$work/last.out"; exit 1; }
-echo "ok: $(grep -o 'exists with a different schema.*' "$work/last.out" | head -1 | cut -c1-160)"
+grep -q 'column amount is STRING, the schema wants FLOAT' "$work/last.out" || { cat "$work/last.out"; exit 1; }
+grep -q 'missing REQUIRED column ts TIMESTAMP' "$work/last.out" || { cat "$work/last.out"; exit 1; }
+echo "ok: $(grep -o 'exists with different columns.*' "$work/last.out" | head -1 | cut -c1-160)"
 echo "file_etl_bigquery: all checks passed"

@@ -3,7 +3,8 @@
  * rows file; rows with event_id "bad" are refused by the fake's rule): late rejections name
  * the right row, a retried bundle writes nothing twice (same sink: recognized; a new sink:
  * insertIds deduplicated; load path: the existing job found), a row too large is refused at
- * once, a refusal at commit fails the commit, bad URIs are named. */
+ * once, a refusal at commit fails the commit, an existing table gains missing NULLABLE fields,
+ * bad URIs are named. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -252,6 +253,70 @@ static void test_refusal_at_commit_fails_the_commit(void **state) {
   beam_sink_free(s);
 }
 
+/* Stored rows of dataset.table whose line holds text. */
+static int stored_with(const char *dataset, const char *table, const char *text) {
+  FILE *f = fopen(getenv("BIGQUERY_TEST_ROWS"), "r");
+  assert_non_null(f);
+  char line[4096], want[256];
+  snprintf(want, sizeof want, "{\"dataset\": \"%s\", \"table\": \"%s\",", dataset, table);
+  int n = 0;
+  while (fgets(line, sizeof line, f))
+    if (strncmp(line, want, strlen(want)) == 0 && strstr(line, text)) n++;
+  fclose(f);
+  return n;
+}
+
+/* A table an earlier release created with fewer fields gains the spec's NULLABLE ones
+ * (tables.patch): the old rows stay, new rows carry the new field. Another type or a new
+ * REQUIRED field is an error naming the field. */
+static void test_existing_table_gains_nullable_fields(void **state) {
+  (void)state;
+  static beam_etl_field old_fields[] = {{"event_id", BEAM_ETL_STRING, BEAM_ETL_REQUIRED},
+                                        {"n", BEAM_ETL_INT64, BEAM_ETL_NULLABLE}};
+  static const beam_etl_schema old_schema = {old_fields, 2};
+  beam_sink *s = NULL;
+  beam_error err = {0};
+  assert_int_equal(beam_sink_open(uri("migrate", NULL), NULL, &s, &err), BEAM_OK);
+  if (beam_sink_ensure_table(s, "t", &old_schema, &err) != BEAM_OK) fail_msg("ensure old: %s", err.message);
+  beam_value v[2][2] = {{beam_value_string("old-0", 5), beam_value_int64(0)},
+                        {beam_value_string("old-1", 5), beam_value_int64(1)}};
+  beam_etl_row old_rows[2] = {{&old_schema, v[0], {0}}, {&old_schema, v[1], {0}}};
+  assert_int_equal(beam_sink_begin(s, "migrate-old", &err), BEAM_OK);
+  assert_int_equal(beam_sink_write_rows(s, "t", old_rows, 2, NULL, &err), BEAM_OK);
+  if (beam_sink_commit(s, &err) != BEAM_OK) fail_msg("commit old: %s", err.message);
+  beam_sink_free(s);
+
+  s = open_sink("migrate", NULL); /* the spec's schema: ts added */
+  rows r;
+  make_rows(&r, 3, "new", -1);
+  beam_sink_row_errors rej = BEAM_SINK_ROW_ERRORS_INIT;
+  if (bundle(s, "migrate-new", &r, 3, &rej, &err) != BEAM_OK) fail_msg("bundle: %s", err.message);
+  assert_int_equal(rej.len, 0);
+  beam_sink_free(s);
+  assert_int_equal(stored("migrate", "t"), 5);
+  assert_int_equal(stored_with("migrate", "t", "\"ts\": \""), 3);
+  assert_int_equal(stored_with("migrate", "t", "\"event_id\": \"old-"), 2);
+  /* A sink opened now finds every field: nothing to add. */
+  s = open_sink("migrate", NULL);
+  beam_sink_free(s);
+
+  static beam_etl_field typed[] = {{"event_id", BEAM_ETL_STRING, BEAM_ETL_REQUIRED},
+                                   {"n", BEAM_ETL_STRING, BEAM_ETL_NULLABLE}};
+  static const beam_etl_schema typed_schema = {typed, 2};
+  static beam_etl_field required[] = {{"event_id", BEAM_ETL_STRING, BEAM_ETL_REQUIRED},
+                                      {"n", BEAM_ETL_INT64, BEAM_ETL_NULLABLE},
+                                      {"ts", BEAM_ETL_TIMESTAMP, BEAM_ETL_NULLABLE},
+                                      {"must", BEAM_ETL_STRING, BEAM_ETL_REQUIRED}};
+  static const beam_etl_schema required_schema = {required, 4};
+  assert_int_equal(beam_sink_open(uri("migrate", NULL), NULL, &s, &err), BEAM_OK);
+  assert_int_equal(beam_sink_ensure_table(s, "t", &typed_schema, &err), BEAM_ERR_INVALID_ARG);
+  assert_non_null(strstr(err.message, "column n is INTEGER, the schema wants STRING"));
+  assert_int_equal(beam_sink_ensure_table(s, "t", &required_schema, &err), BEAM_ERR_INVALID_ARG);
+  assert_non_null(strstr(err.message, "missing REQUIRED column must STRING"));
+  beam_sink_row_errors_free(&rej);
+  beam_sink_free(s);
+}
+
 static void test_bad_uris_are_named(void **state) {
   (void)state;
   beam_sink *s = NULL;
@@ -282,6 +347,7 @@ int main(void) {
       cmocka_unit_test(test_load_job_retry_finds_the_job),
       cmocka_unit_test(test_row_too_large_is_refused_at_once),
       cmocka_unit_test(test_refusal_at_commit_fails_the_commit),
+      cmocka_unit_test(test_existing_table_gains_nullable_fields),
       cmocka_unit_test(test_bad_uris_are_named),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

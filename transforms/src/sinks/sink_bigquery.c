@@ -8,7 +8,8 @@
  *
  * Tables: the dataset is created when missing (once per sink), each table when missing from
  * the spec's schema (DAY partitioning on partition_field, clustering on cluster_fields; see
- * sink_bigquery_table.c); an existing table must have the same fields, types and modes.
+ * sink_bigquery_table.c); an existing table gains the spec's missing NULLABLE fields
+ * (tables.patch) and must otherwise have the same fields, types and modes.
  * Existence is asked once per table per sink (tables.get), never per bundle or row.
  *
  * What "atomic bundle" means here. BigQuery's streaming inserts are not transactional, so
@@ -66,7 +67,43 @@ static void clear_bundle(bq_sink *q) {
 
 /* ---- Tables ------------------------------------------------------------------------ */
 
-/* Creates the table unless it exists; an existing table's schema must match. */
+static bool any_set(const bool *flags, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (flags[i]) return true;
+  return false;
+}
+
+/* Adds the fields marked in add to the existing table with tables.patch. Workers doing the
+ * same at once are harmless (the same schema twice); a patch the service refuses because the
+ * table changed meanwhile is judged by reading the table again: when it now has the fields,
+ * someone else added them. */
+static beam_status add_fields(bq_sink *q, const char *name, const beam_etl_schema *schema, json_t *existing,
+                              bool *add, beam_error *err) {
+  json_t *patch = beam_bq_schema_patch(existing, schema, add);
+  if (!patch) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  json_t *patched = NULL;
+  long status = 0;
+  beam_status s = beam_bq_patch_table(q->bq, q->dataset, name, patch, &patched, &status, err);
+  json_decref(patch);
+  if (s != BEAM_OK && status >= 400 && status < 500) {
+    beam_status refused = s;
+    beam_error why = {0};
+    s = beam_bq_get_table(q->bq, q->dataset, name, &patched, &why);
+    if (s == BEAM_OK && !patched) s = beam_error_set(&why, BEAM_ERR_IO, "dropped while adding fields");
+    if (s == BEAM_OK) s = beam_bq_schema_plan(q, name, schema, patched, add, &why);
+    if (s == BEAM_OK && any_set(add, schema->n_fields)) s = refused; /* err still says why */
+    else if (err) *err = why; /* fits now, or the new reason */
+  } else if (s == BEAM_OK) {
+    s = beam_bq_schema_plan(q, name, schema, patched, add, err);
+    if (s == BEAM_OK && any_set(add, schema->n_fields))
+      s = beam_error_set(err, BEAM_ERR_IO, "tables.patch answered without the added fields");
+  }
+  json_decref(patched);
+  return s;
+}
+
+/* Creates the table unless it exists; an existing table gains the spec's missing NULLABLE
+ * fields, any other difference is an error. */
 static beam_status create_or_check(bq_sink *q, const char *name, const beam_etl_schema *schema, beam_error *err) {
   json_t *existing = NULL;
   beam_status s = beam_bq_get_table(q->bq, q->dataset, name, &existing, err);
@@ -79,7 +116,11 @@ static beam_status create_or_check(bq_sink *q, const char *name, const beam_etl_
     /* Created meanwhile by another worker (or our own lost first attempt): check it. */
     if (s == BEAM_OK && existed) s = beam_bq_get_table(q->bq, q->dataset, name, &existing, err);
   }
-  if (s == BEAM_OK && existing) s = beam_bq_schema_check(q, name, schema, existing, err);
+  bool *add = calloc(schema->n_fields ? schema->n_fields : 1, sizeof *add);
+  if (!add) s = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  if (s == BEAM_OK && existing) s = beam_bq_schema_plan(q, name, schema, existing, add, err);
+  if (s == BEAM_OK && existing && any_set(add, schema->n_fields)) s = add_fields(q, name, schema, existing, add, err);
+  free(add);
   json_decref(existing);
   return s;
 }

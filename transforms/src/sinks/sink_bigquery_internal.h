@@ -54,10 +54,14 @@ const char *beam_bq_type_name(beam_etl_type t);
 /* The Table resource tables.insert takes for table (partitioning and clustering when the
  * schema has the sink's fields). NULL when out of memory. */
 json_t *beam_bq_table_resource(const bq_sink *q, const char *table, const beam_etl_schema *schema);
-/* BEAM_OK when the existing table's schema (a tables.get answer) has exactly the spec's
- * fields, types and modes; else BEAM_ERR_INVALID_ARG listing the differences. */
-beam_status beam_bq_schema_check(const bq_sink *q, const char *table, const beam_etl_schema *schema,
-                                 const json_t *existing, beam_error *err);
+/* Compares an existing table (a tables.get answer) with the spec's schema
+ * (sink_tables.h: beam_sink_columns_plan, modes compared too): BEAM_OK with add[i] set for
+ * each NULLABLE field the table lacks, else BEAM_ERR_INVALID_ARG listing the differences. */
+beam_status beam_bq_schema_plan(const bq_sink *q, const char *table, const beam_etl_schema *schema,
+                                const json_t *existing, bool *add, beam_error *err);
+/* The tables.patch body adding the fields marked in add to the existing table's fields (all
+ * of them kept: a patched schema replaces the list). NULL when out of memory. */
+json_t *beam_bq_schema_patch(const json_t *existing, const beam_etl_schema *schema, const bool *add);
 
 /* Sends t's unsent rows (insertAll in requests within the sink's limits, or one load job
  * at or above the threshold) and empties t. Rows BigQuery refuses as invalid go to

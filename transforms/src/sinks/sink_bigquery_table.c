@@ -1,11 +1,14 @@
 /* BigQuery tables for the sink: the Table resource created from the spec's schema (DAY time
- * partitioning on the partition field, clustering on the cluster fields) and the check that
- * an existing table has the spec's schema, naming every difference. */
+ * partitioning on the partition field, clustering on the cluster fields), the check that
+ * an existing table has the spec's schema but for missing NULLABLE fields, naming every other
+ * difference, and the tables.patch body that adds those fields. */
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <strings.h>
 
 #include "sink_bigquery_internal.h"
+#include "sink_tables.h"
 
 const char *beam_bq_type_name(beam_etl_type t) {
   switch (t) {
@@ -60,52 +63,38 @@ json_t *beam_bq_table_resource(const bq_sink *q, const char *table, const beam_e
   return r;
 }
 
-/* Appends "; " (after the first) and text to buf. */
-static void add_difference(char *buf, size_t cap, size_t *used, const char *text) {
-  if (*used >= cap) return;
-  int w = snprintf(buf + *used, cap - *used, "%s%s", *used ? "; " : "", text);
-  if (w > 0) *used += (size_t)w;
+beam_status beam_bq_schema_plan(const bq_sink *q, const char *table, const beam_etl_schema *schema,
+                                const json_t *existing, bool *add, beam_error *err) {
+  const json_t *fields = json_object_get(json_object_get(existing, "schema"), "fields");
+  size_t n = json_array_size(fields);
+  beam_sink_column *cols = calloc(n ? n : 1, sizeof *cols);
+  if (!cols) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  for (size_t k = 0; k < n; k++) {
+    const json_t *f = json_array_get(fields, k);
+    const char *mode = json_string_value(json_object_get(f, "mode"));
+    cols[k] = (beam_sink_column){json_string_value(json_object_get(f, "name")),
+                                 canonical_type(json_string_value(json_object_get(f, "type"))), mode ? mode : "NULLABLE"};
+  }
+  char diff[900];
+  bool fits = beam_sink_columns_plan(cols, n, schema, beam_bq_type_name, true, add, diff, sizeof diff);
+  free(cols);
+  if (fits) return BEAM_OK;
+  return beam_error_set(err, BEAM_ERR_INVALID_ARG,
+                        "bigquery table %s:%s.%s exists with different columns: %s (existing tables only gain "
+                        "missing NULLABLE columns)",
+                        q->project, q->dataset, table, diff);
 }
 
-beam_status beam_bq_schema_check(const bq_sink *q, const char *table, const beam_etl_schema *schema,
-                                 const json_t *existing, beam_error *err) {
-  const json_t *fields = json_object_get(json_object_get(existing, "schema"), "fields");
-  char diff[900] = "";
-  size_t used = 0;
-  for (size_t i = 0; i < schema->n_fields; i++) {
+json_t *beam_bq_schema_patch(const json_t *existing, const beam_etl_schema *schema, const bool *add) {
+  /* The existing fields as the service gave them (descriptions, policy tags and all), since
+   * a patched schema replaces the whole list; then the new fields. */
+  json_t *fields = json_deep_copy(json_object_get(json_object_get(existing, "schema"), "fields"));
+  if (!fields) fields = json_array();
+  for (size_t i = 0; fields && i < schema->n_fields; i++) {
+    if (!add[i]) continue;
     const beam_etl_field *f = &schema->fields[i];
-    const json_t *there = NULL;
-    for (size_t k = 0; !there && k < json_array_size(fields); k++) {
-      const char *name = json_string_value(json_object_get(json_array_get(fields, k), "name"));
-      if (name && strcasecmp(name, f->name) == 0) there = json_array_get(fields, k);
-    }
-    char one[300];
-    if (!there) {
-      snprintf(one, sizeof one, "%s: missing in the table", f->name);
-      add_difference(diff, sizeof diff, &used, one);
-      continue;
-    }
-    const char *type = canonical_type(json_string_value(json_object_get(there, "type")));
-    if (strcmp(type, beam_bq_type_name(f->type)) != 0) {
-      snprintf(one, sizeof one, "%s: %s in the table, %s in the spec", f->name, type, beam_bq_type_name(f->type));
-      add_difference(diff, sizeof diff, &used, one);
-    }
-    const char *mode = json_string_value(json_object_get(there, "mode"));
-    const char *want = f->mode == BEAM_ETL_REQUIRED ? "REQUIRED" : "NULLABLE";
-    if (strcmp(mode ? mode : "NULLABLE", want) != 0) {
-      snprintf(one, sizeof one, "%s: %s in the table, %s in the spec", f->name, mode, want);
-      add_difference(diff, sizeof diff, &used, one);
-    }
+    json_array_append_new(fields, json_pack("{s:s,s:s,s:s}", "name", f->name, "type", beam_bq_type_name(f->type),
+                                            "mode", "NULLABLE"));
   }
-  for (size_t k = 0; k < json_array_size(fields); k++) {
-    const char *name = json_string_value(json_object_get(json_array_get(fields, k), "name"));
-    bool known = false;
-    for (size_t i = 0; !known && name && i < schema->n_fields; i++) known = strcasecmp(name, schema->fields[i].name) == 0;
-    char one[300];
-    snprintf(one, sizeof one, "%s: in the table, not in the spec", name ? name : "?");
-    if (!known) add_difference(diff, sizeof diff, &used, one);
-  }
-  if (!used) return BEAM_OK;
-  return beam_error_set(err, BEAM_ERR_INVALID_ARG, "bigquery table %s:%s.%s exists with a different schema: %s",
-                        q->project, q->dataset, table, diff);
+  return fields ? json_pack("{s:{s:o}}", "schema", "fields", fields) : NULL;
 }

@@ -16,6 +16,11 @@
  *   the table, and two workers creating two tables in opposite orders would deadlock. An
  *   aborted bundle therefore leaves no rows, but may leave the empty tables it created.
  *   Concurrent creators serialize on an advisory lock per table name.
+ * - A table that exists gains the schema's missing NULLABLE columns (ALTER TABLE ADD COLUMN
+ *   IF NOT EXISTS, no default: old rows read NULL) the same way, in a transaction of its own
+ *   under the same advisory lock, the columns read again under it; any other difference
+ *   (a missing REQUIRED column, another type, an extra column) is an error naming it. COPY
+ *   names its columns, so the order of a migrated table's columns does not matter.
  * - A connection lost outside a bundle is re-established with backoff at the next begin
  *   or ensure_table. Lost inside a bundle (a COPY, ensure_table, COMMIT), the server rolled
  *   the bundle back, or committed it if COMMIT got through: the sink reconnects, claims the
@@ -134,62 +139,73 @@ static beam_status recover(pg_sink *p, bool *elsewhere, beam_error *err);
 
 /* ---- Catalog: does the table exist, with which columns ----------------------------- */
 
-/* Appends "; " + text to a difference list (bounded). */
-static void note(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void note(char *buf, size_t cap, const char *fmt, ...) {
-  size_t used = strlen(buf);
-  if (used + 4 >= cap) return;
-  if (used) used += (size_t)snprintf(buf + used, cap - used, "; ");
-  va_list ap;
-  va_start(ap, fmt);
-  if (used < cap) vsnprintf(buf + used, cap - used, fmt, ap);
-  va_end(ap);
+/* "postgres db@host:port: table t: <what>: <server message>" for a failure on conn (the
+ * sink's connection or a side one). */
+static beam_status conn_fail(pg_sink *p, PGconn *conn, PGresult *res, const char *table, const char *what,
+                             beam_error *err) {
+  char msg[400];
+  beam_sink_pg_message(conn, res, msg, sizeof msg);
+  beam_status st = beam_sink_pg_status(conn, res);
+  PQclear(res);
+  return beam_error_set(err, st, "%s: table %s: %s: %s", p->who, table, what, msg);
 }
 
-/* Names every difference between the live columns (res rows: name, type) and the schema
- * into diff; empty when they match (order may differ: COPY names its columns). */
-static void column_differences(const PGresult *res, const beam_etl_schema *schema, char *diff, size_t cap) {
-  diff[0] = '\0';
+/* The live columns (res rows: name, type) as sink_tables.h describes them; NULL when out of
+ * memory. A table without columns gives one row of NULLs: no columns. */
+static beam_sink_column *live_columns(const PGresult *res, size_t *n) {
   int rows = PQntuples(res);
-  for (size_t f = 0; f < schema->n_fields; f++) {
-    const char *want = pg_type(schema->fields[f].type);
-    int r = 0;
-    while (r < rows && strcmp(PQgetvalue(res, r, 0), schema->fields[f].name) != 0) r++;
-    if (r == rows) note(diff, cap, "missing column %s %s", schema->fields[f].name, want);
-    else if (strcmp(PQgetvalue(res, r, 1), want) != 0)
-      note(diff, cap, "column %s is %s, the schema wants %s", schema->fields[f].name, PQgetvalue(res, r, 1), want);
+  beam_sink_column *cols = calloc((size_t)rows + 1, sizeof *cols);
+  *n = 0;
+  for (int r = 0; cols && r < rows; r++) {
+    if (PQgetisnull(res, r, 0)) continue;
+    /* NOT NULL is not compared: a stricter column only rejects rows, which are reported. */
+    cols[(*n)++] = (beam_sink_column){PQgetvalue(res, r, 0), PQgetvalue(res, r, 1), NULL};
   }
-  for (int r = 0; r < rows; r++) {
-    if (PQgetisnull(res, r, 0)) continue; /* a table with no columns at all */
-    size_t f = 0;
-    while (f < schema->n_fields && strcmp(PQgetvalue(res, r, 0), schema->fields[f].name) != 0) f++;
-    if (f == schema->n_fields) note(diff, cap, "extra column %s %s", PQgetvalue(res, r, 0), PQgetvalue(res, r, 1));
-  }
+  return cols;
 }
 
-/* 0 = table missing, 1 = matches the schema, -1 = error or differs (err set). */
-static int check_columns(pg_sink *p, const char *table, const beam_etl_schema *schema, beam_status *st,
-                         beam_error *err) {
+/* Reads the table's columns on conn and compares them with the schema (sink_tables.h:
+ * beam_sink_columns_plan; add[i] set for each NULLABLE field to add). 0 = table missing,
+ * 1 = fits after those additions, -1 = error or differs (err set). */
+static int check_columns(pg_sink *p, PGconn *conn, const char *table, const beam_etl_schema *schema, bool *add,
+                         beam_status *st, beam_error *err) {
   beam_buf_reset(&p->sql);
   *st = append_ident(&p->sql, table);
   if (*st == BEAM_OK) *st = beam_buf_terminate(&p->sql);
   if (*st != BEAM_OK) return nomem(err), -1;
   const char *params[1] = {(const char *)p->sql.data};
-  PGresult *res = PQexecParams(p->conn,
+  PGresult *res = PQexecParams(conn,
                                "SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod) "
                                "FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_attribute a "
                                "ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
                                "WHERE c.oid = pg_catalog.to_regclass($1) ORDER BY a.attnum",
                                1, NULL, params, NULL, NULL, 0);
-  if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) return *st = pg_fail(p, res, table, "reading columns", err), -1;
+  if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+    *st = conn == p->conn ? pg_fail(p, res, table, "reading columns", err)
+                          : conn_fail(p, conn, res, table, "reading columns", err);
+    return -1;
+  }
   if (PQntuples(res) == 0) return PQclear(res), *st = BEAM_OK, 0;
-  char diff[400];
-  column_differences(res, schema, diff, sizeof diff);
+  size_t n = 0;
+  beam_sink_column *cols = live_columns(res, &n);
+  char diff[600];
+  bool oom = !cols;
+  bool fits = !oom && beam_sink_columns_plan(cols, n, schema, pg_type, false, add, diff, sizeof diff);
+  free(cols);
   PQclear(res);
-  if (!diff[0]) return *st = BEAM_OK, 1;
-  *st = beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: table %s exists with different columns: %s", p->who, table,
-                       diff);
+  if (fits) return *st = BEAM_OK, 1;
+  if (oom) return *st = nomem(err), -1;
+  *st = beam_error_set(err, BEAM_ERR_INVALID_ARG,
+                       "%s: table %s exists with different columns: %s (existing tables only gain missing NULLABLE "
+                       "columns)",
+                       p->who, table, diff);
   return -1;
+}
+
+static bool any_set(const bool *flags, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (flags[i]) return true;
+  return false;
 }
 
 /* BEGIN; lock on the name; CREATE TABLE IF NOT EXISTS ...; COMMIT - as one statement string. */
@@ -237,6 +253,64 @@ static beam_status create_table(pg_sink *p, const char *table, const beam_etl_sc
   return st;
 }
 
+/* ALTER TABLE "t" ADD COLUMN IF NOT EXISTS "c" type, ... for the fields marked in add. */
+static beam_status alter_sql(beam_buf *b, const char *table, const beam_etl_schema *schema, const bool *add) {
+  beam_buf_reset(b);
+  beam_status st = beam_buf_append_str(b, "ALTER TABLE ");
+  if (st == BEAM_OK) st = append_ident(b, table);
+  bool first = true;
+  for (size_t i = 0; st == BEAM_OK && i < schema->n_fields; i++) {
+    if (!add[i]) continue;
+    st = beam_buf_append_str(b, first ? " ADD COLUMN IF NOT EXISTS " : ", ADD COLUMN IF NOT EXISTS ");
+    first = false;
+    if (st == BEAM_OK) st = append_ident(b, schema->fields[i].name);
+    if (st == BEAM_OK) st = beam_buf_append_byte(b, ' ');
+    if (st == BEAM_OK) st = beam_buf_append_str(b, pg_type(schema->fields[i].type));
+  }
+  return st == BEAM_OK ? beam_buf_terminate(b) : st;
+}
+
+/* Under the table's advisory lock (the one creation takes): reads the columns again, since
+ * another worker may have added them meanwhile, and adds the ones still missing, nullable
+ * without a default (rows already there read NULL). add is scratch of n_fields flags. */
+static beam_status alter_locked(pg_sink *p, PGconn *conn, const char *table, const beam_etl_schema *schema,
+                                bool *add, beam_error *err) {
+  char lock[256];
+  /* Inside a bundle the wait is bounded: a worker whose open bundle holds the table, waiting
+   * in turn for us, would otherwise deadlock where the server cannot see it. */
+  snprintf(lock, sizeof lock,
+           "BEGIN; %sSELECT pg_catalog.pg_advisory_xact_lock(" LOCK_CLASS ", pg_catalog.hashtext('%s'))",
+           p->in_txn ? "SET LOCAL lock_timeout = '60s'; " : "", table);
+  PGresult *res = NULL;
+  if (!beam_sink_pg_exec(conn, lock, PGRES_TUPLES_OK, &res)) return conn_fail(p, conn, res, table, "lock", err);
+  beam_status st;
+  memset(add, 0, schema->n_fields * sizeof *add);
+  int found = check_columns(p, conn, table, schema, add, &st, err);
+  if (found == 0) st = beam_error_set(err, BEAM_ERR_IO, "%s: table %s: dropped while adding columns", p->who, table);
+  if (found == 1 && any_set(add, schema->n_fields)) {
+    st = alter_sql(&p->sql, table, schema, add) == BEAM_OK ? BEAM_OK : nomem(err);
+    if (st == BEAM_OK && !beam_sink_pg_exec(conn, (const char *)p->sql.data, PGRES_COMMAND_OK, &res))
+      st = conn_fail(p, conn, res, table, "add columns", err);
+  }
+  if (st == BEAM_OK && !beam_sink_pg_exec(conn, "COMMIT", PGRES_COMMAND_OK, &res))
+    st = conn_fail(p, conn, res, table, "commit added columns", err);
+  if (st != BEAM_OK && PQtransactionStatus(conn) != PQTRANS_IDLE)
+    beam_sink_pg_exec(conn, "ROLLBACK", PGRES_COMMAND_OK, NULL);
+  return st;
+}
+
+/* Adds the schema's missing NULLABLE columns in a transaction of their own, like creation:
+ * on a short-lived side connection when a bundle is open. */
+static beam_status add_columns(pg_sink *p, const char *table, const beam_etl_schema *schema, bool *add,
+                               beam_error *err) {
+  if (!p->in_txn) return alter_locked(p, p->conn, table, schema, add, err);
+  PGconn *side = NULL;
+  beam_status st = beam_sink_pg_connect(p->conninfo, false, &side, err);
+  if (st == BEAM_OK) st = alter_locked(p, side, table, schema, add, err);
+  PQfinish(side);
+  return st;
+}
+
 static beam_status remember_table(pg_sink *p, const char *table, const beam_etl_schema *schema, beam_error *err) {
   pg_table *grown = beam_sink_tables_reserve(p->tables, p->n_tables, &p->cap_tables, sizeof *grown);
   if (!grown) return nomem(err);
@@ -262,6 +336,40 @@ static beam_status ensure_connected(pg_sink *p, beam_error *err) {
   return beam_sink_pg_reconnect(p->conn, p->who, err);
 }
 
+/* Makes the live table fit the schema: creates it, or adds its missing NULLABLE columns;
+ * any other difference is an error. add is scratch of n_fields flags. */
+static beam_status fit_table(pg_sink *p, const char *table, const beam_etl_schema *schema, bool *add,
+                             beam_error *err) {
+  beam_status st;
+  int found = check_columns(p, p->conn, table, schema, add, &st, err);
+  if (found < 0 && PQstatus(p->conn) != CONNECTION_OK) {
+    /* libpq notices a server restart only at the next statement. Outside a bundle nothing
+     * is lost: reconnect. Inside one: reconnect and replay the bundle. Then ask again. */
+    bool elsewhere = false;
+    st = p->in_txn ? recover(p, &elsewhere, err) : beam_sink_pg_reconnect(p->conn, p->who, err);
+    if (st != BEAM_OK) return st;
+    if (elsewhere) p->base.duplicate = true; /* another worker committed this bundle meanwhile */
+    found = check_columns(p, p->conn, table, schema, add, &st, err);
+  }
+  if (found < 0) return st;
+  if (found == 0) {
+    if ((st = create_table(p, table, schema, err)) != BEAM_OK) return st;
+    /* Another worker may have created it first, with other columns: check what is there. */
+    found = check_columns(p, p->conn, table, schema, add, &st, err);
+    if (found < 0) return st;
+    if (found == 0)
+      return beam_error_set(err, BEAM_ERR_IO, "%s: table %s: created but not visible (search_path?)", p->who, table);
+  }
+  if (!any_set(add, schema->n_fields)) return BEAM_OK;
+  if ((st = add_columns(p, table, schema, add, err)) != BEAM_OK) return st;
+  /* Read back on the sink's connection, which its COPY uses: the columns are committed. */
+  found = check_columns(p, p->conn, table, schema, add, &st, err);
+  if (found < 0) return st;
+  if (found == 0 || any_set(add, schema->n_fields))
+    return beam_error_set(err, BEAM_ERR_IO, "%s: table %s: added columns not visible", p->who, table);
+  return BEAM_OK;
+}
+
 static beam_status pg_ensure_table(beam_sink *s, const char *table, const beam_etl_schema *schema, beam_error *err) {
   pg_sink *p = (pg_sink *)s;
   pg_table *t = table_find(p, table);
@@ -271,25 +379,11 @@ static beam_status pg_ensure_table(beam_sink *s, const char *table, const beam_e
                           table);
   beam_status st = p->in_txn ? BEAM_OK : ensure_connected(p, err);
   if (st != BEAM_OK) return st;
-  int found = check_columns(p, table, schema, &st, err);
-  if (found < 0 && PQstatus(p->conn) != CONNECTION_OK) {
-    /* libpq notices a server restart only at the next statement. Outside a bundle nothing
-     * is lost: reconnect. Inside one: reconnect and replay the bundle. Then ask again. */
-    bool elsewhere = false;
-    st = p->in_txn ? recover(p, &elsewhere, err) : beam_sink_pg_reconnect(p->conn, p->who, err);
-    if (st != BEAM_OK) return st;
-    if (elsewhere) p->base.duplicate = true; /* another worker committed this bundle meanwhile */
-    found = check_columns(p, table, schema, &st, err);
-  }
-  if (found < 0) return st;
-  if (found == 0) {
-    if ((st = create_table(p, table, schema, err)) != BEAM_OK) return st;
-    /* Another worker may have created it first, with other columns: check what is there. */
-    found = check_columns(p, table, schema, &st, err);
-    if (found < 0) return st;
-    if (found == 0)
-      return beam_error_set(err, BEAM_ERR_IO, "%s: table %s: created but not visible (search_path?)", p->who, table);
-  }
+  bool *add = calloc(schema->n_fields ? schema->n_fields : 1, sizeof *add);
+  if (!add) return nomem(err);
+  st = fit_table(p, table, schema, add, err);
+  free(add);
+  if (st != BEAM_OK) return st;
   return remember_table(p, table, schema, err);
 }
 

@@ -4,7 +4,9 @@
  * bundle never fails half way on a lock upgrade), a `_bundles` table written in the same
  * transaction makes commits idempotent, multi-row INSERT statements prepared once per
  * table and reused for every batch, WAL + synchronous=NORMAL for speed, a busy timeout so
- * several writers (one connection each) can share the file. */
+ * several writers (one connection each) can share the file. A table that exists gains the
+ * schema's missing NULLABLE columns (ALTER TABLE ADD COLUMN, under the write lock); any other
+ * difference is an error naming it. Inserts name their columns, so column order is free. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -32,7 +34,7 @@ typedef struct sq_table {
   size_t batch_rows;
   size_t *batch_index;        /* row indices bound into the pending batch, for fallback */
   char *text;                 /* TIMESTAMP/DATE text, one slot per bound parameter */
-  bool created_in_txn;        /* created by the open bundle: forget it on rollback */
+  bool created_in_txn;        /* created or given columns by the open bundle: forget it on rollback */
 } sq_table;
 BEAM_SINK_TABLE_NAME_FIRST(sq_table);
 
@@ -111,65 +113,61 @@ static sq_table *table_find(sqlite_sink *q, const char *name) {
   return i < q->n_tables ? &q->tables[i] : NULL;
 }
 
-/* Compares the live table's columns with the schema: same names (SQLite compares them
- * case-insensitively), same declared types; order and NOT NULL may differ (inserts name
- * their columns; a stricter NOT NULL only rejects rows, which are reported). Returns
- * 0 = table missing, 1 = matches, -1 = differs (message in err). */
-static int check_columns(sqlite_sink *q, const char *table, const beam_etl_schema *schema,
-                         beam_status *st, beam_error *err) {
+/* Reads the live table's columns (PRAGMA table_info) into cols, names and types copied into
+ * arena; *n_cols 0 when the table does not exist. */
+static beam_status read_columns(sqlite_sink *q, const char *table, beam_arena *arena, beam_sink_column **cols,
+                                size_t *n_cols, beam_error *err) {
   beam_buf sql = BEAM_BUF_INIT;
-  *st = beam_buf_append_str(&sql, "PRAGMA table_info(");
-  if (*st == BEAM_OK) *st = append_ident(&sql, table);
-  if (*st == BEAM_OK) *st = beam_buf_append(&sql, ")", 2); /* with the NUL */
-  if (*st != BEAM_OK) {
-    beam_buf_free(&sql);
-    beam_error_set(err, *st, "out of memory");
-    return -1;
-  }
+  beam_status st = beam_buf_append_str(&sql, "PRAGMA table_info(");
+  if (st == BEAM_OK) st = append_ident(&sql, table);
+  if (st == BEAM_OK) st = beam_buf_append(&sql, ")", 2); /* with the NUL */
   sqlite3_stmt *stmt = NULL;
-  int rc = sqlite3_prepare_v2(q->db, (const char *)sql.data, -1, &stmt, NULL);
+  int rc = st == BEAM_OK ? sqlite3_prepare_v2(q->db, (const char *)sql.data, -1, &stmt, NULL) : SQLITE_NOMEM;
   beam_buf_free(&sql);
-  if (rc != SQLITE_OK) {
-    *st = sq_fail(q, rc, table, "reading columns", err);
-    return -1;
-  }
-  size_t n_cols = 0, matched = 0;
-  char found[200] = "", *fp = found;
-  bool mismatch = false;
+  if (rc != SQLITE_OK) return sq_fail(q, rc, table, "reading columns", err);
+  size_t cap = 0;
+  *n_cols = 0;
   while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    if (*n_cols == cap) {
+      beam_sink_column *grown = realloc(*cols, (cap = cap ? cap * 2 : 16) * sizeof *grown);
+      if (!grown) break;
+      *cols = grown;
+    }
     const char *name = (const char *)sqlite3_column_text(stmt, 1);
     const char *type = (const char *)sqlite3_column_text(stmt, 2);
-    if (!name) name = "";
-    if (!type) type = "";
-    n_cols++;
-    if (fp < found + sizeof found - 1)
-      fp += snprintf(fp, (size_t)(found + sizeof found - fp), "%s%s %s", n_cols > 1 ? ", " : "",
-                     name, type);
-    bool ok = false;
-    for (size_t i = 0; i < schema->n_fields; i++)
-      if (sqlite3_stricmp(schema->fields[i].name, name) == 0) {
-        ok = sqlite3_stricmp(sql_type(schema->fields[i].type), type) == 0;
-        break;
-      }
-    if (ok) matched++;
-    else mismatch = true;
+    beam_sink_column *c = &(*cols)[(*n_cols)++];
+    c->name = beam_arena_strdup(arena, name ? name : "");
+    c->type = beam_arena_strdup(arena, type ? type : "");
+    c->mode = NULL; /* NOT NULL may differ: a stricter one only rejects rows, which are reported */
+    if (!c->name || !c->type) break;
   }
   sqlite3_finalize(stmt);
-  if (rc != SQLITE_DONE) {
-    *st = sq_fail(q, rc, table, "reading columns", err);
-    return -1;
+  if (rc == SQLITE_ROW) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  return rc == SQLITE_DONE ? BEAM_OK : sq_fail(q, rc, table, "reading columns", err);
+}
+
+/* Compares the live table with the schema (sink_tables.h: beam_sink_columns_plan): add[i]
+ * is set for each NULLABLE field to add. Returns 0 = table missing, 1 = fits (after the
+ * additions in add), -1 = differs or failed (*st and err set). */
+static int check_columns(sqlite_sink *q, const char *table, const beam_etl_schema *schema, bool *add,
+                         beam_status *st, beam_error *err) {
+  beam_arena arena = BEAM_ARENA_INIT;
+  beam_sink_column *cols = NULL;
+  size_t n_cols = 0;
+  *st = read_columns(q, table, &arena, &cols, &n_cols, err);
+  int found = n_cols > 0;
+  char diff[600];
+  if (*st != BEAM_OK) found = -1;
+  else if (found && !beam_sink_columns_plan(cols, n_cols, schema, sql_type, true, add, diff, sizeof diff)) {
+    *st = beam_error_set(err, BEAM_ERR_INVALID_ARG,
+                         "sqlite %s: table %s exists with different columns: %s (existing tables only gain "
+                         "missing NULLABLE columns)",
+                         q->path, table, diff);
+    found = -1;
   }
-  *st = BEAM_OK;
-  if (n_cols == 0) return 0;
-  if (!mismatch && matched == schema->n_fields) return 1;
-  char expected[200] = "", *ep = expected;
-  for (size_t i = 0; i < schema->n_fields && ep < expected + sizeof expected - 1; i++)
-    ep += snprintf(ep, (size_t)(expected + sizeof expected - ep), "%s%s %s", i ? ", " : "",
-                   schema->fields[i].name, sql_type(schema->fields[i].type));
-  *st = beam_error_set(err, BEAM_ERR_INVALID_ARG,
-                       "sqlite %s: table %s exists with different columns: expected (%s), found (%s)",
-                       q->path, table, expected, found);
-  return -1;
+  free(cols);
+  beam_arena_free(&arena);
+  return found;
 }
 
 static beam_status create_table(sqlite_sink *q, const char *table, const beam_etl_schema *schema,
@@ -194,6 +192,75 @@ static beam_status create_table(sqlite_sink *q, const char *table, const beam_et
   beam_buf_free(&sql);
   if (rc != SQLITE_OK) return sq_fail(q, rc, table, "create table", err);
   return BEAM_OK;
+}
+
+/* ALTER TABLE "t" ADD COLUMN "c" TYPE for each field marked in add: nullable, no default, so
+ * the rows already there read NULL in it. SQLite adds one column per statement. */
+static beam_status add_columns(sqlite_sink *q, const char *table, const beam_etl_schema *schema, const bool *add,
+                               beam_error *err) {
+  beam_buf sql = BEAM_BUF_INIT;
+  beam_status st = BEAM_OK;
+  for (size_t i = 0; st == BEAM_OK && i < schema->n_fields; i++) {
+    if (!add[i]) continue;
+    beam_buf_reset(&sql);
+    st = beam_buf_append_str(&sql, "ALTER TABLE ");
+    if (st == BEAM_OK) st = append_ident(&sql, table);
+    if (st == BEAM_OK) st = beam_buf_append_str(&sql, " ADD COLUMN ");
+    if (st == BEAM_OK) st = append_ident(&sql, schema->fields[i].name);
+    if (st == BEAM_OK) st = beam_buf_append_byte(&sql, ' ');
+    if (st == BEAM_OK) st = beam_buf_append_str(&sql, sql_type(schema->fields[i].type));
+    if (st == BEAM_OK) st = beam_buf_terminate(&sql);
+    if (st != BEAM_OK) {
+      st = beam_error_set(err, st, "out of memory");
+      break;
+    }
+    int rc = exec_sql(q, (const char *)sql.data);
+    if (rc != SQLITE_OK) st = sq_fail(q, rc, table, "add column", err);
+  }
+  beam_buf_free(&sql);
+  return st;
+}
+
+static bool any_set(const bool *flags, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (flags[i]) return true;
+  return false;
+}
+
+/* Creates the table or adds its missing NULLABLE columns, under the write lock: inside a
+ * bundle its transaction holds it (the change then belongs to the bundle), outside one a
+ * transaction of its own takes it. The columns are read again under the lock, since another
+ * writer may have made the same change first. */
+static beam_status change_locked(sqlite_sink *q, const char *table, const beam_etl_schema *schema, bool *add,
+                                 beam_error *err) {
+  bool own = !q->in_txn;
+  int rc = own ? exec_sql(q, "BEGIN IMMEDIATE") : SQLITE_OK;
+  if (rc != SQLITE_OK) return sq_fail(q, rc, table, "lock for a table change", err);
+  beam_status st;
+  memset(add, 0, schema->n_fields * sizeof *add);
+  int found = check_columns(q, table, schema, add, &st, err);
+  if (found == 0) st = create_table(q, table, schema, err);
+  else if (found == 1) st = add_columns(q, table, schema, add, err);
+  if (own && st == BEAM_OK && (rc = exec_sql(q, "COMMIT")) != SQLITE_OK) st = sq_fail(q, rc, table, "commit", err);
+  if (own && st != BEAM_OK && !sqlite3_get_autocommit(q->db)) exec_sql(q, "ROLLBACK");
+  return st;
+}
+
+/* Makes the live table fit the schema: checks it, and creates it or adds missing NULLABLE
+ * columns when needed. *changed: it was changed inside the open bundle. */
+static beam_status fit_table(sqlite_sink *q, const char *table, const beam_etl_schema *schema, bool *changed,
+                             beam_error *err) {
+  *changed = false;
+  bool *add = calloc(schema->n_fields ? schema->n_fields : 1, sizeof *add);
+  if (!add) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  beam_status st;
+  int found = check_columns(q, table, schema, add, &st, err);
+  if (found == 0 || (found == 1 && any_set(add, schema->n_fields))) {
+    st = change_locked(q, table, schema, add, err);
+    *changed = st == BEAM_OK && q->in_txn;
+  }
+  free(add);
+  return st;
 }
 
 /* INSERT INTO "t" ("a", "b") VALUES (?, ?), (?, ?) ... with rows tuples. */
@@ -251,17 +318,9 @@ static beam_status sq_ensure_table(beam_sink *s, const char *table, const beam_e
     return beam_error_set(err, BEAM_ERR_INVALID_ARG,
                           "sqlite %s: table name %s is reserved for bundle bookkeeping", q->path,
                           table);
-  beam_status st;
-  int found = check_columns(q, table, schema, &st, err);
-  if (found < 0) return st;
   bool created = false;
-  if (found == 0) {
-    st = create_table(q, table, schema, err);
-    if (st != BEAM_OK) return st;
-    /* Another writer may have created it first with other columns: check what is there. */
-    if (check_columns(q, table, schema, &st, err) < 0) return st;
-    created = q->in_txn;
-  }
+  beam_status st = fit_table(q, table, schema, &created, err);
+  if (st != BEAM_OK) return st;
   sq_table *tables = beam_sink_tables_reserve(q->tables, q->n_tables, &q->cap_tables, sizeof *tables);
   if (!tables) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   q->tables = tables;

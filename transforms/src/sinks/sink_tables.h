@@ -34,6 +34,27 @@ beam_status beam_sink_table_reensure(const beam_etl_schema *ensured, const beam_
                                      bool with_modes, const char *kind, const char *where,
                                      const char *table, beam_error *err);
 
+/* One column of a table that exists, as the backend's catalog describes it. */
+typedef struct beam_sink_column {
+  const char *name;
+  const char *type; /* the backend's type name, compared with type_name() of the field's type */
+  const char *mode; /* "REQUIRED", "NULLABLE", ... where the backend enforces modes, else NULL */
+} beam_sink_column;
+
+/* Plans the additive migration of a table that exists with columns cols[0..n_cols) to the
+ * wanted schema: existing tables gain missing NULLABLE columns and nothing else, so rows the
+ * previous release wrote stay as they are (NULL in the new columns) and every insert names
+ * its columns. Names (and types) compare case-insensitively when fold_case (SQLite,
+ * BigQuery). Sets add[i] (one per schema field) for each field to add and returns true when
+ * the table fits after adding them (no field to add: it fits as it is). Returns false, with
+ * diff holding "; "-separated differences, when anything else differs: a missing REQUIRED
+ * column, a column of another type or mode, or an extra column the schema lacks (refused,
+ * not tolerated: an older release writing NULL into a newer release's bookkeeping columns
+ * would corrupt them). */
+bool beam_sink_columns_plan(const beam_sink_column *cols, size_t n_cols, const beam_etl_schema *schema,
+                            const char *(*type_name)(beam_etl_type), bool fold_case, bool *add, char *diff,
+                            size_t cap);
+
 /* Room for one more table in a sink's array of n tables of item_size bytes, *cap of them
  * allocated: returns the array, moved when it had to grow (capacity doubled, 8 at first, and
  * *cap updated), or NULL when out of memory, the old array then still standing. */

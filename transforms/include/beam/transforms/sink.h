@@ -170,9 +170,15 @@ beam_status beam_sink_open(const char *uri, const beam_sink_options *opts, beam_
 beam_status beam_sink_check_uri(const char *uri, beam_error *err);
 
 /* Creates the table if missing (REQUIRED fields NOT NULL where the backend has the notion).
- * A table that exists with different columns is an error (BEAM_ERR_INVALID_ARG) naming the
- * differences. May be called inside or outside a bundle; inside, the creation belongs to
- * the bundle (an abort undoes it where the backend has transactional DDL). The schema must
+ * A table that exists (SQLite, PostgreSQL, BigQuery) but lacks some of the schema's NULLABLE
+ * fields gains them as nullable columns without a default (its rows read NULL there); any
+ * other difference - a missing REQUIRED field, another type, a column the schema lacks - is
+ * an error (BEAM_ERR_INVALID_ARG) naming each. Columns are never dropped or changed, and
+ * writes name their columns, so the table's column order does not matter. JSON-lines and
+ * object sinks store no schema: rows carry whatever fields the schema has. May be called
+ * inside or outside a bundle; inside, the creation or addition belongs to the bundle (an
+ * abort undoes it where the backend has transactional DDL; PostgreSQL commits it at once,
+ * see beam_sink_postgres_open). The schema must
  * outlive the sink (schemas are long-lived: parsed once from the pipeline spec). */
 beam_status beam_sink_ensure_table(beam_sink *s, const char *table, const beam_etl_schema *schema,
                                    beam_error *err);
@@ -253,7 +259,9 @@ beam_status beam_sink_bigquery_open(const char *location, const beam_sink_option
 /* PostgreSQL (transforms/src/sinks/sink_postgres.c): binary COPY, one transaction per
  * bundle, bundle ids in `_beam_bundles`. Tables are created in a transaction of their own
  * even inside a bundle (so concurrent workers never wait on each other's bundles to create
- * one): an aborted bundle leaves no rows but may leave the empty tables it created. A lost
+ * one): an aborted bundle leaves no rows but may leave the empty tables it created. Columns
+ * added to an existing table are committed the same way (under the table's advisory lock,
+ * waiting at most 60 s for other workers' open bundles on that table when inside a bundle). A lost
  * connection is re-established with backoff; inside a bundle the bundle is claimed again and
  * its rows replayed (up to 16 MB of them; bigger bundles fail with BEAM_ERR_IO for the caller
  * to retry). no_sync sets synchronous_commit=off. */
