@@ -115,4 +115,25 @@ if [[ $rows != 0 ]]; then echo "FAIL hard_validation left tables behind: $rows";
 expect size_threshold 0 "at or above --size_threshold" -- \
   "$etl" --input="$samples/landing" --spec="$samples/spec.json" --sink="sqlite:$tmp/big.db" --size_threshold=1K
 
+# A database written by the previous release (_dead_letter without offset, a data table and
+# its rows): the run loads into it, the old rows read NULL in the new column, the new dead
+# letters carry the byte offset where their record starts.
+sqlite3 "$tmp/old.db" "CREATE TABLE _dead_letter (source TEXT NOT NULL, line INTEGER, raw TEXT, error TEXT NOT NULL,
+  stage TEXT NOT NULL); INSERT INTO _dead_letter VALUES ('old.csv', 1, 'x', 'old error', 'parse');"
+expect previous_release_db 0 "rows went to sqlite:$tmp/old.db" -- \
+  "$etl" --input="$samples/landing/events.jsonl" --spec="$samples/spec.json" --sink="sqlite:$tmp/old.db" --quiet
+got=$(sqlite3 "$tmp/old.db" "SELECT (SELECT count(*) FROM _dead_letter WHERE source = 'old.csv' AND offset IS NULL) || ' ' ||
+  (SELECT count(*) FROM _dead_letter WHERE source != 'old.csv' AND offset IS NULL)" 2>&1)
+if [[ $got != "1 0" ]]; then echo "FAIL previous_release_db: old rows with NULL offset, new without = $got (want 1 0)"; failures=$((failures + 1)); fi
+# The offset finds the record: the bytes there are the dead letter's raw text.
+read -r off raw_len < <(sqlite3 -separator ' ' "$tmp/old.db" "SELECT offset, length(CAST(raw AS BLOB)) FROM _dead_letter
+  WHERE source != 'old.csv' AND stage = 'parse' AND raw IS NOT NULL LIMIT 1")
+if [[ -z ${off:-} ]]; then
+  echo "FAIL dead_letter_offset: no parse dead letter with an offset"; failures=$((failures + 1))
+else
+  at=$(tail -c +$((off + 1)) "$samples/landing/events.jsonl" | head -c "$raw_len")
+  want=$(sqlite3 "$tmp/old.db" "SELECT raw FROM _dead_letter WHERE offset = $off AND source != 'old.csv'")
+  if [[ "$at" != "$want" ]]; then echo "FAIL dead_letter_offset: bytes at $off are \"$at\", raw is \"$want\""; failures=$((failures + 1)); fi
+fi
+
 [[ $failures -eq 0 ]] && echo "file_etl_cli: all passed" || { echo "file_etl_cli: $failures failed"; exit 1; }

@@ -92,9 +92,12 @@ static void type_names_and_aliases(void **state) {
 static void bookkeeping_schemas(void **state) {
   (void)state;
   const beam_etl_schema *dl = beam_etl_dead_letter_schema();
-  assert_int_equal(dl->n_fields, 5);
+  assert_int_equal(dl->n_fields, 6);
   assert_int_equal(beam_etl_schema_find(dl, "source"), 0);
   assert_int_equal(beam_etl_schema_find(dl, "stage"), 4);
+  assert_int_equal(beam_etl_schema_find(dl, "offset"), 5); /* last and NULLABLE: earlier tables gain it */
+  assert_int_equal(dl->fields[5].type, BEAM_ETL_INT64);
+  assert_int_equal(dl->fields[5].mode, BEAM_ETL_NULLABLE);
   assert_int_equal(dl->fields[0].mode, BEAM_ETL_REQUIRED);
   assert_int_equal(dl->fields[1].type, BEAM_ETL_INT64);
   assert_int_equal(dl->fields[2].mode, BEAM_ETL_NULLABLE);

@@ -66,6 +66,7 @@ beam_status beam_etl_dead_letter_row(const beam_etl_origin *origin, const char *
   v[2] = origin->raw.data ? beam_value_string((const char *)origin->raw.data, origin->raw.len) : beam_value_null();
   v[3] = beam_value_string(msg, strlen(msg));
   v[4] = beam_value_string(stg, strlen(stg));
+  v[5] = origin->file_id ? beam_value_int64(origin->offset) : beam_value_null();
   out->schema = s;
   out->values = v;
   out->origin = *origin;

@@ -74,6 +74,10 @@ static beam_etl_field etl_dead_letter_fields[] = {
     {"raw", BEAM_ETL_STRING, BEAM_ETL_NULLABLE},
     {"error", BEAM_ETL_STRING, BEAM_ETL_REQUIRED},
     {"stage", BEAM_ETL_STRING, BEAM_ETL_REQUIRED},
+    /* Where the record starts in its source (file, or the decompressed stream of a gzip file or
+     * ZIP member): finds it when line numbers cannot (a record split across ranges, a binary
+     * editor). Last and NULLABLE, so a table of an earlier release gains it. */
+    {"offset", BEAM_ETL_INT64, BEAM_ETL_NULLABLE},
 };
 static const beam_etl_schema etl_dead_letter_schema = {
     etl_dead_letter_fields, sizeof etl_dead_letter_fields / sizeof etl_dead_letter_fields[0]};
