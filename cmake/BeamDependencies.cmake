@@ -10,6 +10,8 @@ pkg_check_modules(OPENSSL REQUIRED IMPORTED_TARGET libcrypto)
 pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
 pkg_check_modules(ZLIB REQUIRED IMPORTED_TARGET zlib)
 pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
+# libpcre2-8: the ETL's validate regexes (PCRE2 syntax, as Python and BigQuery users write).
+pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 find_program(PROTOC_C protoc-c REQUIRED)
 find_program(PROTOC protoc)
 if(BEAM_BUILD_TESTS)
