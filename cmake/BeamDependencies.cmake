@@ -12,6 +12,8 @@ pkg_check_modules(ZLIB REQUIRED IMPORTED_TARGET zlib)
 # xxHash: XXH3-128 content identities of input files (transforms/src/io/file_identity.c).
 pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
 pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
+# libpcre2-8: the ETL's validate regexes (PCRE2 syntax, as Python and BigQuery users write).
+pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 find_program(PROTOC_C protoc-c REQUIRED)
 find_program(PROTOC protoc)
 if(BEAM_BUILD_TESTS)

@@ -8,6 +8,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl python3 python3-venv
   libgrpc-dev protobuf-c-compiler libprotobuf-c-dev protobuf-compiler libprotobuf-dev
   libcurl4-openssl-dev libssl-dev libjansson-dev libcmocka-dev libyaml-dev libsqlite3-dev sqlite3 zlib1g-dev libxxhash-dev
+  libpcre2-dev
   libpq-dev postgresql
   clang libclang-rt-14-dev
 )

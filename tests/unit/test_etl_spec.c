@@ -141,6 +141,14 @@ static const bad_spec bad_specs[] = {
     {"{" SCHEMA3 ", " ROUTE ", \"filter\": \"amunt > 1\"}", "spec.json: filter: column 1: no field \"amunt\" in schema"},
     {"{" SCHEMA3 ", " ROUTE ", \"validate\": {\"rules\": [{\"field\": \"event_id\", \"regex\": \"([a-z\"}]}}",
      "~spec.json: validate.rules[0].regex: invalid regex \"([a-z\": "},
+    /* The pattern with a typo: PCRE2's reason, the position (in characters), the field. */
+    {"{" SCHEMA3 ", " ROUTE ", \"validate\": {\"rules\": [{\"field\": \"amount\", \"min\": 0},"
+     " {\"field\": \"event_id\", \"regex\": \"^[a-z]+-\\\\d+$(\"}]}}",
+     "spec.json: validate.rules[1].regex: invalid regex \"^[a-z]+-\\d+$(\": missing closing parenthesis at offset 13 "
+     "(field \"event_id\")"},
+    {"{" SCHEMA3 ", " ROUTE ", \"validate\": {\"rules\": [{\"field\": \"event_id\", \"regex\": \"\u00e9t\u00e9+*\"}]}}",
+     "spec.json: validate.rules[0].regex: invalid regex \"\xc3\xa9t\xc3\xa9+*\": quantifier does not follow a repeatable "
+     "item at offset 4 (field \"event_id\")"},
     {"{" SCHEMA3 ", " ROUTE ", \"validate\": {\"rules\": [{\"field\": \"event_id\", \"min\": 1}]}}",
      "~validate.rules[0].min: field \"event_id\" is STRING: min/max apply to numbers, TIMESTAMP and DATE (use min_length"},
     {"{" SCHEMA3 ", " ROUTE ", \"validate\": {\"rules\": [{\"field\": \"ts\", \"min\": \"2020-13-01\"}]}}",

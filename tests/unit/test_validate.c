@@ -1,6 +1,8 @@
 /* Validation rules on typed rows: required, type, regex, min/max, lengths, enum; soft/hard. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -135,6 +137,193 @@ static void enum_values_typed_as_field(void **state) {
   beam_arena_free(&arena);
 }
 
+/* A spec whose one rule is {"field": "id", "regex": pattern}; pattern is JSON-escaped here so
+ * the cases below read as the regexes users write. */
+static beam_etl_spec *load_regex(const char *pattern) {
+  char rules[1024], escaped[512];
+  size_t o = 0;
+  for (const char *p = pattern; *p && o + 2 < sizeof escaped; p++) {
+    if (*p == '\\' || *p == '"') escaped[o++] = '\\';
+    escaped[o++] = *p;
+  }
+  escaped[o] = '\0';
+  snprintf(rules, sizeof rules, "{\"rules\": [{\"field\": \"id\", \"regex\": \"%s\"}]}", escaped);
+  return load(rules);
+}
+
+/* Whether the value passes the regex rule (it must pass or fail as a rule, nothing else). */
+static bool regex_passes(const char *pattern, const char *value) {
+  beam_arena arena = BEAM_ARENA_INIT;
+  beam_etl_spec *spec = load_regex(pattern);
+  const char *cells[8] = {value, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+  beam_error err = {0};
+  beam_status st = check(spec, &arena, cells, &err);
+  if (st != BEAM_OK && st != BEAM_ERR_USER) fail_msg("/%s/ on \"%s\": %s", pattern, value, err.message);
+  beam_etl_spec_free(spec);
+  beam_arena_free(&arena);
+  return st == BEAM_OK;
+}
+
+static void regexes_as_in_python_and_bigquery(void **state) {
+  (void)state;
+  static const struct {
+    const char *pattern, *value;
+    bool passes;
+  } cases[] = {
+      /* The issue's rule: \d was a literal 'd' in POSIX ERE, so nothing ever matched. */
+      {"^[a-z]+-\\d+$", "abc-123", true},
+      {"^[a-z]+-\\d+$", "abc-12x", false},
+      {"^[a-z]+-\\d+$", "abc-", false},
+      {"^[a-z]+-\\d+$", "abc-123\n", false}, /* '$' is the end of the value, not before a newline */
+      {"\\d", "no digits", false},
+      {"^\\w+$", "snake_case_1", true},
+      {"^\\w+$", "kebab-case", false},
+      {"^\\S+\\s\\S+$", "two\twords", true},
+      {"^\\S+\\s\\S+$", "twowords", false},
+      /* Unanchored patterns search, as before and as re.search / REGEXP_CONTAINS. */
+      {"\\w+@\\w+\\.com", "mail: a_b@example.com!", true},
+      {"[0-9]{3}", "ab12cd", false},
+      /* Non-greedy quantifiers, and a backreference to a lazy group. */
+      {"^\".*?\"$", "\"a\" and \"b\"", true},
+      {"^(\\w+?)\\1$", "abab", true},
+      {"^(\\w+?)\\1$", "aba", false},
+      {"^\\d{2,}?$", "123", true},
+      /* Lookahead and lookbehind. */
+      {"^(?=.*\\d)(?=.*[A-Z]).{8,}$", "Passw0rdX", true},
+      {"^(?=.*\\d)(?=.*[A-Z]).{8,}$", "password1", false},
+      {"^(?!test_)\\w+$", "prod_orders", true},
+      {"^(?!test_)\\w+$", "test_orders", false},
+      {"(?<=\\$)\\d+", "cost $42", true},
+      {"(?<=\\$)\\d+", "cost 42", false},
+      {"(?<!-)\\b\\d+$", "x -5", false},
+      /* UTF-8 patterns and subjects: '.' and lengths are characters, case folds Unicode. */
+      {"^caf\xc3\xa9-\\d$", "caf\xc3\xa9-1", true},
+      {"^.{4}$", "caf\xc3\xa9", true},
+      {"^\\p{L}+$", "\xce\xa9mega", true},
+      {"(?i)^\xc3\xa9t\xc3\xa9$", "\xc3\x89T\xc3\x89", true},
+      /* \d \w \s are ASCII, as in BigQuery; (*UCP) opts into Unicode classes. */
+      {"^\\d+$", "\xd9\xa1\xd9\xa2", false},
+      {"(*UCP)^\\d+$", "\xd9\xa1\xd9\xa2", true},
+      /* '.' skips newlines unless (?s), as in Python and BigQuery. */
+      {"^a.b$", "a\nb", false},
+      {"(?s)^a.b$", "a\nb", true},
+      /* The patterns POSIX ERE accepted keep their meaning. */
+      {"^[A-Za-z0-9-]+$", "ab-1", true},
+      {"^[A-Za-z0-9-]+$", "a b", false},
+      {"^[[:alpha:]]+(,[[:alpha:]]+)*$", "a,bc", true},
+      {"^(ab|cd){2}$", "abcd", true},
+      {"^(ab|cd){2}$", "abc", false},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    if (regex_passes(cases[i].pattern, cases[i].value) != cases[i].passes)
+      fail_msg("case %zu: /%s/ on \"%s\" should %s", i, cases[i].pattern, cases[i].value,
+               cases[i].passes ? "pass" : "fail");
+  /* A failure quotes the pattern as the spec's JSON spells it. */
+  beam_arena arena = BEAM_ARENA_INIT;
+  beam_etl_spec *spec = load_regex("^[a-z]+-\\d+$");
+  const char *bad[8] = {"abc-12x", NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+  beam_error err = {0};
+  assert_int_equal(check(spec, &arena, bad, &err), BEAM_ERR_USER);
+  assert_string_equal(err.message, "field \"id\": \"abc-12x\" fails rule regex \"^[a-z]+-\\\\d+$\" (validate.rules[0])");
+  beam_etl_spec_free(spec);
+  beam_arena_free(&arena);
+}
+
+/* Validates a row built by hand (coercion would refuse invalid UTF-8) holding id = value. */
+static beam_status check_raw(beam_etl_spec *spec, const char *value, size_t len, beam_error *err) {
+  beam_value values[8];
+  for (int i = 0; i < 8; i++) values[i] = beam_value_null();
+  values[0] = beam_value_string(value, len);
+  beam_etl_row row = {&spec->schema, values, {"in.csv", 2, {NULL, 0}}};
+  beam_arena arena = BEAM_ARENA_INIT;
+  beam_status st = beam_etl_validate_row(&spec->validate, &row, &arena, err);
+  beam_arena_free(&arena);
+  return st;
+}
+
+static void invalid_utf8_never_matches_as_text(void **state) {
+  (void)state;
+  static const struct {
+    const char *pattern, *value;
+    size_t len;
+    beam_status want;
+  } cases[] = {
+      {"^\\w+$", "ab\xff" "cd", 5, BEAM_ERR_USER},
+      {"^.*$", "ab\xff" "cd", 5, BEAM_ERR_USER},
+      {"^.*$", "caf\xc3", 4, BEAM_ERR_USER},      /* a truncated sequence is no character */
+      {"\xc3\xa9", "caf\xc3", 4, BEAM_ERR_USER},
+      {"cd$", "ab\xff" "cd", 5, BEAM_OK},          /* valid text around it still searches */
+      {"^a\\x{0}b$", "a\0b", 3, BEAM_OK},          /* NUL bytes are characters, not an end */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    beam_etl_spec *spec = load_regex(cases[i].pattern);
+    beam_error err = {0};
+    beam_status st = check_raw(spec, cases[i].value, cases[i].len, &err);
+    if (st != cases[i].want) fail_msg("case %zu: got %s: %s", i, beam_status_name(st), err.message);
+    beam_etl_spec_free(spec);
+  }
+}
+
+static void runaway_backtracking_gives_up(void **state) {
+  (void)state;
+  beam_arena arena = BEAM_ARENA_INIT;
+  beam_etl_spec *spec = load_regex("^(a+)+$");
+  const char *cells[8] = {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!", NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+  beam_error err = {0};
+  assert_int_equal(check(spec, &arena, cells, &err), BEAM_ERR_USER);
+  if (!strstr(err.message, "fails rule regex \"^(a+)+$\" (gave up: ")) fail_msg("%s", err.message);
+  beam_etl_spec_free(spec);
+  beam_arena_free(&arena);
+}
+
+/* One compiled spec, several threads: match data must not be shared (ASan/TSan would see it,
+ * and wrong answers would show). */
+typedef struct shared_run {
+  beam_etl_spec *spec;
+  int passed, failed;
+} shared_run;
+
+static void *validate_many(void *arg) {
+  shared_run *run = arg;
+  beam_arena arena = BEAM_ARENA_INIT;
+  for (int i = 0; i < 2000; i++) {
+    char id[32];
+    snprintf(id, sizeof id, i % 2 ? "evt-%d" : "evt_%d", i);
+    beam_etl_cell cells[8];
+    for (int k = 0; k < 8; k++) cells[k] = etl_null();
+    cells[0] = etl_text(id);
+    beam_etl_record rec = {&run->spec->schema, cells, {"in.csv", 2, {NULL, 0}}};
+    beam_etl_row row;
+    beam_error err;
+    if (beam_etl_coerce_record(&rec, &arena, &row, &err) != BEAM_OK) continue;
+    beam_status st = beam_etl_validate_row(&run->spec->validate, &row, &arena, &err);
+    if (st == BEAM_OK) run->passed++;
+    else if (st == BEAM_ERR_USER) run->failed++;
+    beam_arena_reset(&arena);
+  }
+  beam_arena_free(&arena);
+  return NULL;
+}
+
+static void one_spec_validates_on_many_threads(void **state) {
+  (void)state;
+  beam_etl_spec *spec = load("{\"rules\": [{\"field\": \"id\", \"regex\": \"^[a-z]+-\\\\d+$\"},"
+                             "{\"field\": \"id\", \"regex\": \"(?<=-)\\\\d*[13579]$\"}]}");
+  enum { THREADS = 12 }; /* more than the spare match data a regex keeps */
+  pthread_t threads[THREADS];
+  shared_run runs[THREADS];
+  for (int t = 0; t < THREADS; t++) {
+    runs[t] = (shared_run){spec, 0, 0};
+    assert_int_equal(pthread_create(&threads[t], NULL, validate_many, &runs[t]), 0);
+  }
+  for (int t = 0; t < THREADS; t++) {
+    assert_int_equal(pthread_join(threads[t], NULL), 0);
+    assert_int_equal(runs[t].passed, 1000); /* the odd i: "evt-<odd>" */
+    assert_int_equal(runs[t].failed, 1000);
+  }
+  beam_etl_spec_free(spec);
+}
+
 static void rules_that_cannot_apply_are_spec_errors(void **state) {
   (void)state;
   const char *cases[][2] = {
@@ -152,6 +341,10 @@ static void rules_that_cannot_apply_are_spec_errors(void **state) {
       {"{\"rules\": [3]}", "v.json: validate.rules[0]: must be an object, not an integer"},
       {"{\"rules\": [{\"required\": true}]}", "v.json: validate.rules[0].field: missing (every rule names a schema field)"},
       {"{\"rulez\": []}", "v.json: validate: unknown key \"rulez\" (expected one of: mode, rules)"},
+      {"{\"rules\": [{\"field\": \"id\", \"regex\": \"(?<=a+)b\"}]}",
+       "v.json: validate.rules[0].regex: invalid regex \"(?<=a+)b\": lookbehind assertion is not fixed length at offset 0 (field \"id\")"},
+      {"{\"rules\": [{\"field\": \"id\", \"regex\": \"\\\\C\"}]}",
+       "v.json: validate.rules[0].regex: invalid regex \"\\C\": using \\C is disabled by the application at offset 2 (field \"id\")"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     char text[4096];
@@ -168,6 +361,10 @@ int main(void) {
       cmocka_unit_test(each_rule_kind),
       cmocka_unit_test(type_rule_and_enum_on_strings),
       cmocka_unit_test(enum_values_typed_as_field),
+      cmocka_unit_test(regexes_as_in_python_and_bigquery),
+      cmocka_unit_test(invalid_utf8_never_matches_as_text),
+      cmocka_unit_test(runaway_backtracking_gives_up),
+      cmocka_unit_test(one_spec_validates_on_many_threads),
       cmocka_unit_test(rules_that_cannot_apply_are_spec_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

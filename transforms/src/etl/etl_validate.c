@@ -3,11 +3,11 @@
 
 #include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "beam/transforms/etl_coerce.h"
 #include "beam/transforms/etl_value.h"
+#include "etl_regex.h"
 #include "etl_spec_internal.h"
 #include "etl_text.h"
 
@@ -79,6 +79,31 @@ static beam_status parse_bound(json_t *j, const char *path, const beam_etl_field
   return r->bound_text ? BEAM_OK : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
 }
 
+/* Room for a pattern in a spec error, in bytes: the message (512) must keep the position. */
+#define PATTERN_SHOWN_MAX 240
+
+/* Compiles j (a string) into r; a syntax error names the rule, the pattern, the field and
+ * PCRE2's reason with its position: validate.rules[1].regex: invalid regex "(": missing
+ * closing parenthesis at offset 1 (field "event_id"). */
+static beam_status parse_regex(json_t *j, const char *path, const beam_etl_field *f, beam_etl_rule *r,
+                               beam_arena *arena, beam_error *err) {
+  r->pattern = beam_arena_strdup(arena, json_string_value(j));
+  if (!r->pattern) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  beam_error why;
+  beam_status st = beam_etl_regex_compile(r->pattern, &r->regex, &why);
+  if (st == BEAM_ERR_NOMEM) return beam_error_set(err, st, "out of memory");
+  if (st != BEAM_OK) {
+    size_t len = strlen(r->pattern), shown = len;
+    if (shown > PATTERN_SHOWN_MAX) {
+      shown = PATTERN_SHOWN_MAX; /* cut at a character boundary: the message stays UTF-8 */
+      while (shown > 0 && ((unsigned char)r->pattern[shown] & 0xC0) == 0x80) shown--;
+    }
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: invalid regex \"%.*s%s\": %s (field \"%s\")", path,
+                          (int)shown, r->pattern, shown < len ? "..." : "", why.message, f->name);
+  }
+  return BEAM_OK;
+}
+
 /* Parses rules[i] into out[*n...], one beam_etl_rule per check. */
 static beam_status parse_rule(json_t *obj, size_t i, const beam_etl_schema *schema, beam_arena *arena,
                               beam_etl_rule *out, size_t *n, beam_error *err) {
@@ -125,20 +150,7 @@ static beam_status parse_rule(json_t *obj, size_t i, const beam_etl_schema *sche
       return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: field \"%s\" is %s: regex applies to STRING and NUMERIC",
                             sub, f->name, beam_etl_type_name(f->type));
     beam_etl_rule *r = NEW_RULE(BEAM_ETL_RULE_REGEX);
-    r->pattern = beam_arena_strdup(arena, json_string_value(j));
-    regex_t *re = malloc(sizeof *re);
-    if (!r->pattern || !re) {
-      free(re);
-      return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-    }
-    int rc = regcomp(re, r->pattern, REG_EXTENDED | REG_NOSUB);
-    if (rc != 0) {
-      char msg[128];
-      regerror(rc, re, msg, sizeof msg);
-      free(re);
-      return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: invalid regex \"%s\": %s", sub, r->pattern, msg);
-    }
-    r->regex = re;
+    if ((st = parse_regex(j, sub, f, r, arena, err)) != BEAM_OK) return st;
   }
   static const char *const bound_keys[2] = {"min", "max"};
   for (int b = 0; b < 2; b++) {
@@ -219,11 +231,8 @@ beam_status beam_etl_validation_parse(json_t *section, const beam_etl_schema *sc
 void beam_etl_validation_free(beam_etl_validation *v) {
   if (!v || !v->rules) return;
   for (size_t i = 0; i < v->n_rules; i++) {
-    if (v->rules[i].regex) {
-      regfree(v->rules[i].regex);
-      free(v->rules[i].regex);
-      v->rules[i].regex = NULL;
-    }
+    beam_etl_regex_free(v->rules[i].regex);
+    v->rules[i].regex = NULL;
   }
   v->n_rules = 0;
 }
@@ -234,25 +243,6 @@ static size_t utf8_length(const uint8_t *s, size_t len) {
   size_t n = 0;
   for (size_t i = 0; i < len; i++) n += (s[i] & 0xC0) != 0x80;
   return n;
-}
-
-static bool regex_matches(const regex_t *re, const beam_value *v, beam_arena *arena, bool *nomem) {
-  const char *s = (const char *)v->u.bytes.data;
-  size_t len = v->u.bytes.len;
-#ifdef REG_STARTEND
-  /* Bounded match without copying: the value need not be NUL-terminated. */
-  regmatch_t m[1];
-  m[0].rm_so = 0;
-  m[0].rm_eo = (regoff_t)len;
-  return regexec(re, s ? s : "", 1, m, REG_STARTEND) == 0;
-#else
-  char *copy = beam_arena_strndup(arena, s ? s : "", len);
-  if (!copy) {
-    *nomem = true;
-    return false;
-  }
-  return regexec(re, copy, 0, NULL, 0) == 0;
-#endif
 }
 
 static beam_status rule_failed(const beam_etl_rule *r, const beam_etl_row *row, const char *detail,
@@ -267,6 +257,20 @@ static beam_status rule_failed(const beam_etl_rule *r, const beam_etl_row *row, 
                           detail, r->index);
   return beam_error_set(err, BEAM_ERR_USER, "field \"%s\": \"%s\" fails rule %s (validate.rules[%zu])", f->name,
                         beam_etl_quote(t, n, q), detail, r->index);
+}
+
+/* The value must contain a match of the rule's pattern. A search that gives up (runaway
+ * backtracking) fails the rule too, saying so: the value could not be shown to match. */
+static beam_status check_regex(const beam_etl_rule *r, const beam_etl_row *row, const beam_value *v, beam_error *err) {
+  char why[96];
+  beam_etl_regex_result m =
+      beam_etl_regex_search(r->regex, (const char *)v->u.bytes.data, v->u.bytes.len, why, sizeof why);
+  if (m == BEAM_ETL_REGEX_MATCH) return BEAM_OK;
+  if (m == BEAM_ETL_REGEX_NOMEM) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  char q[BEAM_ETL_QUOTE_MAX], detail[BEAM_ETL_QUOTE_MAX + sizeof why + 32];
+  int n = snprintf(detail, sizeof detail, "regex \"%s\"", beam_etl_quote(r->pattern, strlen(r->pattern), q));
+  if (m == BEAM_ETL_REGEX_GAVE_UP) snprintf(detail + n, sizeof detail - (size_t)n, " (gave up: %s)", why);
+  return rule_failed(r, row, detail, err);
 }
 
 beam_status beam_etl_validate_row(const beam_etl_validation *val, const beam_etl_row *row, beam_arena *arena,
@@ -296,13 +300,8 @@ beam_status beam_etl_validate_row(const beam_etl_validation *val, const beam_etl
         break;
       }
       case BEAM_ETL_RULE_REGEX: {
-        bool nomem = false;
-        if (!regex_matches(r->regex, v, arena, &nomem)) {
-          if (nomem) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-          char q[BEAM_ETL_QUOTE_MAX];
-          snprintf(detail, sizeof detail, "regex \"%s\"", beam_etl_quote(r->pattern, strlen(r->pattern), q));
-          return rule_failed(r, row, detail, err);
-        }
+        beam_status st = check_regex(r, row, v, err);
+        if (st != BEAM_OK) return st;
         break;
       }
       case BEAM_ETL_RULE_MIN:

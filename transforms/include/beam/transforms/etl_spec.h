@@ -24,6 +24,8 @@
  * Errors name the spec and the key path:
  *   spec.json: schema[2].type: unknown type "FLOT64"
  *   spec.json: validate.rules[0].field: no field "amout" in schema
+ *   spec.json: validate.rules[1].regex: invalid regex "^[a-z]+-\d+$(": missing closing
+ *     parenthesis at offset 13 (field "event_id")
  *   spec.json: filter: unexpected token ')' at column 9
  *   spec.json: unknown key "filtr" (expected one of: format, csv, ...) */
 #ifndef BEAM_TRANSFORMS_ETL_SPEC_H

@@ -7,8 +7,14 @@
  *    "type": "INT64",             on a STRING field: the text must also parse as that type
  *                                 (e.g. a code kept as text but digits only); on any other
  *                                 field it must equal the schema type (typing already did it)
- *    "regex": "^[a-z]+$",         POSIX extended regex (unanchored, as grep -E: add ^ $),
- *                                 STRING and NUMERIC fields; compiled once at spec load
+ *    "regex": "^[a-z]+-\\d+$",    PCRE2 syntax, as in Python and BigQuery (\d \w \s, lazy
+ *                                 quantifiers; lookaround and backreferences too, which
+ *                                 BigQuery lacks); found anywhere in the value
+ *                                 unless anchored with ^ and $; STRING and NUMERIC fields;
+ *                                 compiled once at spec load (a syntax error names the
+ *                                 position). \d \w \s are ASCII as in BigQuery ((*UCP) for
+ *                                 Unicode); '$' is the end of the value, never before a final
+ *                                 newline; '.' skips newlines unless (?s)
  *    "min": 0, "max": 100000,     inclusive bounds typed as the field: JSON numbers for INT64,
  *                                 FLOAT64 (NUMERIC also takes exact decimal strings);
  *                                 strings for TIMESTAMP and DATE
@@ -29,7 +35,6 @@
 #ifndef BEAM_TRANSFORMS_ETL_VALIDATE_H
 #define BEAM_TRANSFORMS_ETL_VALIDATE_H
 
-#include <regex.h>
 #include <stdbool.h>
 
 #include "beam/transforms/etl_types.h"
@@ -49,6 +54,9 @@ typedef enum beam_etl_rule_kind {
   BEAM_ETL_RULE_ENUM
 } beam_etl_rule_kind;
 
+/* A compiled pattern (PCRE2 inside, opaque: users of this header need no PCRE2 headers). */
+struct beam_etl_regex;
+
 /* One check. Rules from one spec object share `index` (its position in validate.rules). */
 typedef struct beam_etl_rule {
   beam_etl_rule_kind kind;
@@ -56,7 +64,8 @@ typedef struct beam_etl_rule {
   size_t index;        /* position in the spec's rules array, for messages */
   beam_etl_type type;  /* TYPE */
   const char *pattern; /* REGEX: the source text */
-  regex_t *regex;      /* REGEX: compiled, owned (regfree'd by beam_etl_validation_free) */
+  struct beam_etl_regex *regex; /* REGEX: compiled, owned (freed by beam_etl_validation_free);
+                                   shared by threads validating at once */
   beam_value bound;    /* MIN/MAX: typed as the field; MIN_LENGTH/MAX_LENGTH: INT64 */
   const char *bound_text;
   beam_value *values;  /* ENUM */
@@ -70,13 +79,16 @@ typedef struct beam_etl_validation {
 } beam_etl_validation;
 
 /* BEAM_OK when every rule passes; BEAM_ERR_USER with the first failure's message in err;
- * BEAM_ERR_NOMEM. arena holds scratch values (a TYPE check on BYTES decodes into it). */
+ * BEAM_ERR_NOMEM. arena holds scratch values (a TYPE check on BYTES decodes into it).
+ * Several threads may validate with the same v at once, each with its own arena. */
 beam_status beam_etl_validate_row(const beam_etl_validation *v, const beam_etl_row *row, beam_arena *arena,
                                   beam_error *err);
 
-/* Releases the compiled regexes (the rest lives in the spec's arena). */
+/* Releases the compiled regexes (the rest lives in the spec's arena). No validation may be
+ * running on v. */
 void beam_etl_validation_free(beam_etl_validation *v);
 
+/* "required", "regex", ...: the spec key of a rule kind, for messages. */
 const char *beam_etl_rule_kind_name(beam_etl_rule_kind k);
 
 #ifdef __cplusplus
