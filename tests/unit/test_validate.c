@@ -234,7 +234,7 @@ static beam_status check_raw(beam_etl_spec *spec, const char *value, size_t len,
   beam_value values[8];
   for (int i = 0; i < 8; i++) values[i] = beam_value_null();
   values[0] = beam_value_string(value, len);
-  beam_etl_row row = {&spec->schema, values, {"in.csv", 2, {NULL, 0}}};
+  beam_etl_row row = {&spec->schema, values, {.source = "in.csv", .line = 2}};
   beam_arena arena = BEAM_ARENA_INIT;
   beam_status st = beam_etl_validate_row(&spec->validate, &row, &arena, err);
   beam_arena_free(&arena);
@@ -292,7 +292,7 @@ static void *validate_many(void *arg) {
     beam_etl_cell cells[8];
     for (int k = 0; k < 8; k++) cells[k] = etl_null();
     cells[0] = etl_text(id);
-    beam_etl_record rec = {&run->spec->schema, cells, {"in.csv", 2, {NULL, 0}}};
+    beam_etl_record rec = {&run->spec->schema, cells, {.source = "in.csv", .line = 2}};
     beam_etl_row row;
     beam_error err;
     if (beam_etl_coerce_record(&rec, &arena, &row, &err) != BEAM_OK) continue;
