@@ -82,6 +82,17 @@ static const char *record_file_id(file_run *r, const char *source) {
   return id;
 }
 
+/* The identity was read before the input was opened: a file that changed in between would
+ * give its records another file's identity. A changed size is caught here (a rewrite of the
+ * same size only by the next run's identity). */
+static beam_status same_size(const char *path, const beam_input *in, const beam_file_identity *id, beam_error *err) {
+  beam_input_stats is;
+  beam_input_get_stats(in, &is);
+  if (is.size < 0 || is.size == id->size) return BEAM_OK;
+  return beam_error_set(err, BEAM_ERR_IO, "%s: changed while being read (%lld bytes, then %lld)", path,
+                        (long long)id->size, (long long)is.size);
+}
+
 static beam_status emit_element(file_run *r, int output, const char *table, const beam_etl_row *row,
                                 bool with_raw, beam_error *err) {
   beam_value v;
@@ -163,6 +174,7 @@ static beam_status read_process(void *state, beam_dofn_ctx *ctx, const beam_wind
   r.stats.v[BEAM_ETL_STAT_SIZE_BYTES] = r.identity.size;
   beam_input *in = NULL;
   if (s == BEAM_OK) s = beam_input_open(path, &st->input_options, &st->spec->schema, &in, err);
+  if (s == BEAM_OK) s = same_size(path, in, &r.identity, err);
   if (s == BEAM_OK) s = read_file(&r, in, path, err);
   beam_input_close(in);
   beam_arena_reset(&st->record_arena);
