@@ -136,4 +136,10 @@ else
   if [[ "$at" != "$want" ]]; then echo "FAIL dead_letter_offset: bytes at $off are \"$at\", raw is \"$want\""; failures=$((failures + 1)); fi
 fi
 
+# No silent NULLs: a CSV whose header names none of the schema's fields fails loudly, naming
+# both sides, instead of loading rows of NULLs.
+mkdir -p "$tmp/noheader" && printf 'x,y,z\n1,2,3\n' >"$tmp/noheader/events.csv"
+expect csv_header_none 1 "events.csv: line 1: CSV header has none of the schema fields event_id, event_type, user_id, amount, ts, country (found x, y, z)" -- \
+  "$etl" --input="$tmp/noheader" --spec="$samples/spec.json" --sink="sqlite:$tmp/noheader.db" --quiet
+
 [[ $failures -eq 0 ]] && echo "file_etl_cli: all passed" || { echo "file_etl_cli: $failures failed"; exit 1; }

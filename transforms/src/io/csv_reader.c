@@ -8,10 +8,12 @@
 #include "beam/transforms/csv_reader.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "beam/log.h"
 #include "field_index.h"
 #include "scan_buffer.h"
 
@@ -260,6 +262,52 @@ static char *trim(char *s, size_t *len) {
   return s;
 }
 
+/* Appends "a, b, c" (names[i] for the columns whose colmap entry is -1 when only_unknown, else
+ * all of them) to out, cut short with ", ..." past cap. */
+static void list_columns(char *out, size_t cap, char **names, const size_t *lens, const int *colmap, int n,
+                         bool only_unknown) {
+  size_t used = strlen(out);
+  for (int c = 0; c < n; c++) {
+    if (only_unknown && colmap[c] >= 0) continue;
+    size_t nl = lens[c];
+    const char *nm = trim(names[c], &nl);
+    int w = snprintf(out + used, cap - used, "%s%.*s", used ? ", " : "", (int)nl, nm);
+    if (w < 0 || used + (size_t)w >= cap) {
+      memcpy(out + cap - 6, ", ...", 6); /* cut short: say so */
+      return;
+    }
+    used += (size_t)w;
+  }
+}
+
+/* No silent NULLs: a header that names none of the schema's fields, or lacks a REQUIRED one,
+ * would load rows of NULLs (or dead-letter every row), so it fails the input naming both
+ * sides; columns the schema does not know are ignored, and said so once. */
+static beam_status check_header(beam_csv_reader *r, char **names, const size_t *lens, int n, int64_t line,
+                                beam_error *err) {
+  const char *src = r->buf.src->name;
+  char wanted[512] = "", found[512] = "";
+  bool any = false;
+  for (int c = 0; c < n; c++) any = any || r->colmap[c] >= 0;
+  for (size_t f = 0; f < r->n_fields; f++) {
+    bool present = false;
+    for (int c = 0; c < n && !present; c++) present = r->colmap[c] == (int)f;
+    if (present || (any && r->schema->fields[f].mode != BEAM_ETL_REQUIRED)) continue;
+    size_t used = strlen(wanted);
+    if (used + 8 < sizeof wanted)
+      snprintf(wanted + used, sizeof wanted - used, "%s%s", used ? ", " : "", r->schema->fields[f].name);
+  }
+  if (any && !wanted[0]) {
+    list_columns(found, sizeof found, names, lens, r->colmap, n, true);
+    if (found[0]) beam_log(BEAM_LOG_WARN, "%s: CSV header columns not in the schema (ignored): %s", src, found);
+    return BEAM_OK;
+  }
+  list_columns(found, sizeof found, names, lens, r->colmap, n, false);
+  return beam_error_set(err, BEAM_ERR_MALFORMED, "%s: line %lld: CSV header %s %s (found %s)", src, (long long)line,
+                        any ? "lacks the REQUIRED field(s)" : "has none of the schema fields", wanted,
+                        found[0] ? found : "no columns");
+}
+
 /* Reads the header record and builds the column -> field map. */
 static beam_status read_header(beam_csv_reader *r, beam_error *err) {
   beam_scan_buffer *b = &r->buf;
@@ -326,6 +374,7 @@ static beam_status read_header(beam_csv_reader *r, beam_error *err) {
       r->colmap[c] = fi;
     }
     beam_field_index_free(&idx);
+    if (st == BEAM_OK && r->schema) st = check_header(r, names, lens, n, line, err);
     free(w), free(names), free(lens);
     if (st != BEAM_OK) return st;
     r->n_colmap = (size_t)n;
