@@ -260,6 +260,7 @@ static beam_status open_and_read_first(const char *text, const beam_etl_schema *
   beam_status st = beam_csv_reader_next(r, &arena, &rec, &res, &perr, err);
   beam_arena_free(&arena);
   beam_csv_reader_close(r);
+  beam_byte_source_close(src); /* the reader borrows its source */
   return st;
 }
 
