@@ -4,8 +4,8 @@
  *   a filtered count,
  * and at the end of the file one "stats" element with the file's counts.
  *
- * The file's identity (file_identity.h) is taken first; every record carries it with its
- * byte offset, the record's identity at any relaunch.
+ * The file's identity (file_identity.h) is taken when it is opened; every record carries it
+ * with its byte offset, the record's identity at any relaunch.
  *
  * The whole file is one process() call: records stream through a per-record arena, so
  * memory stays flat whatever the file size. In hard validation mode the first record that
@@ -82,15 +82,19 @@ static const char *record_file_id(file_run *r, const char *source) {
   return id;
 }
 
-/* The identity was read before the input was opened: a file that changed in between would
- * give its records another file's identity. A changed size is caught here (a rewrite of the
- * same size only by the next run's identity). */
-static beam_status same_size(const char *path, const beam_input *in, const beam_file_identity *id, beam_error *err) {
+/* The file's identity: named by the opened source when its backend has one (a gs:// object's
+ * metadata, no second request), else a hash of the file read beside the input. That read
+ * comes after the open: a file whose size changed in between would give its records another
+ * content's identity, so it fails here (a rewrite of the same size shows at the next run). */
+static beam_status identify(file_run *r, const beam_input *in, beam_error *err) {
+  const beam_byte_source *src = beam_input_source(in);
+  if (src && src->identity) return beam_file_identity_from_source(src, &r->identity, err);
+  beam_status s = beam_file_identity_of(r->path, &r->identity, err);
   beam_input_stats is;
   beam_input_get_stats(in, &is);
-  if (is.size < 0 || is.size == id->size) return BEAM_OK;
-  return beam_error_set(err, BEAM_ERR_IO, "%s: changed while being read (%lld bytes, then %lld)", path,
-                        (long long)id->size, (long long)is.size);
+  if (s != BEAM_OK || is.size < 0 || is.size == r->identity.size) return s;
+  return beam_error_set(err, BEAM_ERR_IO, "%s: changed while being read (%lld bytes, then %lld)", r->path,
+                        (long long)is.size, (long long)r->identity.size);
 }
 
 static beam_status emit_element(file_run *r, int output, const char *table, const beam_etl_row *row,
@@ -170,11 +174,10 @@ static beam_status read_process(void *state, beam_dofn_ctx *ctx, const beam_wind
   if (!path) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   file_run r = {st, path, ctx, {{0}}, {0}, NULL, NULL};
   r.stats.v[BEAM_ETL_STAT_STARTED_AT] = beam_etl_now_micros();
-  beam_status s = beam_file_identity_of(path, &r.identity, err);
-  r.stats.v[BEAM_ETL_STAT_SIZE_BYTES] = r.identity.size;
   beam_input *in = NULL;
-  if (s == BEAM_OK) s = beam_input_open(path, &st->input_options, &st->spec->schema, &in, err);
-  if (s == BEAM_OK) s = same_size(path, in, &r.identity, err);
+  beam_status s = beam_input_open(path, &st->input_options, &st->spec->schema, &in, err);
+  if (s == BEAM_OK) s = identify(&r, in, err);
+  r.stats.v[BEAM_ETL_STAT_SIZE_BYTES] = r.identity.size;
   if (s == BEAM_OK) s = read_file(&r, in, path, err);
   beam_input_close(in);
   beam_arena_reset(&st->record_arena);

@@ -13,7 +13,7 @@
 
 #include <xxhash.h>
 
-#include "beam/gcs.h"
+#include "beam/transforms/byte_source.h"
 
 enum { READ_CHUNK = 1 << 20 };
 
@@ -49,21 +49,21 @@ static beam_status local_identity(const char *path, beam_file_identity *out, bea
   return s;
 }
 
+/* A gs:// object: the source names its identity from the metadata it reads at open. */
 static beam_status gcs_identity(const char *uri, beam_file_identity *out, beam_error *err) {
-  char *bucket = NULL, *object = NULL;
-  beam_gcs *g = NULL;
-  beam_gcs_object_info info = {0};
-  beam_status s = beam_gcs_parse_uri(uri, &bucket, &object, err);
-  if (s == BEAM_OK) s = beam_gcs_new(NULL, &g, err);
-  if (s == BEAM_OK && (s = beam_gcs_stat(g, bucket, object, &info, err)) != BEAM_OK) beam_error_prefix(err, "%s: ", uri);
-  if (s == BEAM_OK) {
-    out->size = info.size;
-    snprintf(out->id, sizeof out->id, "%" PRId64 "-gcs-%" PRId64 "-%s", info.size, info.generation, info.crc32c);
-  }
-  beam_gcs_free(g);
-  free(bucket);
-  free(object);
+  beam_byte_source *src = NULL;
+  beam_status s = beam_gcs_source_open(uri, &src, err);
+  if (s == BEAM_OK) s = beam_file_identity_from_source(src, out, err);
+  beam_byte_source_close(src);
   return s;
+}
+
+beam_status beam_file_identity_from_source(const beam_byte_source *src, beam_file_identity *out, beam_error *err) {
+  memset(out, 0, sizeof *out);
+  if (!src->identity) return beam_error_set(err, BEAM_ERR_UNSUPPORTED, "%s: no identity without a read", src->name);
+  out->size = src->size;
+  snprintf(out->id, sizeof out->id, "%s", src->identity);
+  return BEAM_OK;
 }
 
 beam_status beam_file_identity_of(const char *path, beam_file_identity *out, beam_error *err) {

@@ -4,12 +4,14 @@
  * at open: an object replaced mid-read fails loudly (404 for the old generation) instead of
  * mixing two versions. Transient failures are retried by the HTTP layer and resumed by
  * beam_gcs_download. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "beam/gcs.h"
 #include "beam/transforms/byte_source.h"
+#include "beam/transforms/file_identity.h"
 
 #define WINDOW ((size_t)4 << 20)
 
@@ -24,6 +26,7 @@ typedef struct gcs_source {
   uint64_t win_start;
   size_t win_len;
   char *uri;
+  char identity[BEAM_FILE_IDENTITY_MAX]; /* base.identity: from the metadata read at open */
 } gcs_source;
 
 typedef struct fill_ctx {
@@ -117,6 +120,8 @@ beam_status beam_gcs_source_open(const char *uri, beam_byte_source **out, beam_e
   }
   g->base.size = info.size;
   g->generation = info.generation;
+  snprintf(g->identity, sizeof g->identity, "%" PRId64 "-gcs-%" PRId64 "-%s", info.size, info.generation, info.crc32c);
+  g->base.identity = g->identity;
   *out = &g->base;
   return BEAM_OK;
 }

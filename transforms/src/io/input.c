@@ -55,6 +55,8 @@ static void close_stream(beam_input *in) {
   in->stream = NULL;
 }
 
+const beam_byte_source *beam_input_source(const beam_input *in) { return in->raw; }
+
 void beam_input_close(beam_input *in) {
   if (!in) return;
   close_stream(in);

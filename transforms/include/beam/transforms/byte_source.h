@@ -37,6 +37,9 @@ struct beam_byte_source {
   const char *name;    /* for messages: path, "archive.zip!member.csv", gs:// URI; owned by the source */
   int64_t size;        /* total bytes the stream will yield, or -1 when unknown */
   uint64_t bytes_read; /* bytes delivered so far by beam_byte_source_read/_read_at (progress) */
+  /* The content's identity when the backend names it without a read (a GCS object's size,
+   * generation and CRC32C, file_identity.h), owned by the source; NULL: hash the bytes. */
+  const char *identity;
 };
 
 /* Reads through the vtable and keeps bytes_read up to date. */

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "beam/status.h"
+#include "beam/transforms/byte_source.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -28,6 +29,11 @@ typedef struct beam_file_identity {
 /* The identity of the file or gs:// object at path. An unreadable file is BEAM_ERR_IO (or
  * BEAM_ERR_NOT_FOUND) naming it and the system error. */
 beam_status beam_file_identity_of(const char *path, beam_file_identity *out, beam_error *err);
+
+/* The identity an open source names without a read (src->identity: a gs:// object's, from the
+ * metadata it read at open); BEAM_ERR_UNSUPPORTED when it names none (a local file: hash it
+ * with beam_file_identity_of). */
+beam_status beam_file_identity_from_source(const beam_byte_source *src, beam_file_identity *out, beam_error *err);
 
 #ifdef __cplusplus
 }

@@ -93,6 +93,9 @@ beam_status beam_input_next(beam_input *in, beam_arena *arena, beam_etl_record *
                             beam_read_result *res, beam_etl_parse_error *perr,
                             beam_error *err);
 void beam_input_get_stats(const beam_input *in, beam_input_stats *stats);
+/* The file or object the input reads, as opened (NULL once a plain file's stream has ended):
+ * what its identity is taken from (file_identity.h). */
+const beam_byte_source *beam_input_source(const beam_input *in);
 void beam_input_close(beam_input *in);
 
 #ifdef __cplusplus
