@@ -67,12 +67,6 @@ static void clear_bundle(bq_sink *q) {
 
 /* ---- Tables ------------------------------------------------------------------------ */
 
-static bool any_set(const bool *flags, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (flags[i]) return true;
-  return false;
-}
-
 /* Adds the fields marked in add to the existing table with tables.patch. Workers doing the
  * same at once are harmless (the same schema twice); a patch the service refuses because the
  * table changed meanwhile is judged by reading the table again: when it now has the fields,
@@ -91,11 +85,11 @@ static beam_status add_fields(bq_sink *q, const char *name, const beam_etl_schem
     s = beam_bq_get_table(q->bq, q->dataset, name, &patched, &why);
     if (s == BEAM_OK && !patched) s = beam_error_set(&why, BEAM_ERR_IO, "dropped while adding fields");
     if (s == BEAM_OK) s = beam_bq_schema_plan(q, name, schema, patched, add, &why);
-    if (s == BEAM_OK && any_set(add, schema->n_fields)) s = refused; /* err still says why */
+    if (s == BEAM_OK && beam_sink_columns_any_added(add, schema->n_fields)) s = refused; /* err still says why */
     else if (err) *err = why; /* fits now, or the new reason */
   } else if (s == BEAM_OK) {
     s = beam_bq_schema_plan(q, name, schema, patched, add, err);
-    if (s == BEAM_OK && any_set(add, schema->n_fields))
+    if (s == BEAM_OK && beam_sink_columns_any_added(add, schema->n_fields))
       s = beam_error_set(err, BEAM_ERR_IO, "tables.patch answered without the added fields");
   }
   json_decref(patched);
@@ -119,7 +113,7 @@ static beam_status create_or_check(bq_sink *q, const char *name, const beam_etl_
   bool *add = calloc(schema->n_fields ? schema->n_fields : 1, sizeof *add);
   if (!add) s = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   if (s == BEAM_OK && existing) s = beam_bq_schema_plan(q, name, schema, existing, add, err);
-  if (s == BEAM_OK && existing && any_set(add, schema->n_fields)) s = add_fields(q, name, schema, existing, add, err);
+  if (s == BEAM_OK && existing && beam_sink_columns_any_added(add, schema->n_fields)) s = add_fields(q, name, schema, existing, add, err);
   free(add);
   json_decref(existing);
   return s;

@@ -40,6 +40,7 @@
 #include "sink_pg_conn.h"
 #include "sink_pg_copy.h"
 #include "sink_pg_replay.h"
+#include "sink_sql.h"
 #include "sink_tables.h"
 
 #define BUNDLES_TABLE "_beam_bundles"
@@ -106,16 +107,6 @@ static void describe(pg_sink *p) {
            PQport(p->conn));
 }
 
-/* Appends "name" with embedded quotes doubled: an identifier, whatever the name holds. */
-static beam_status append_ident(beam_buf *b, const char *name) {
-  beam_status st = beam_buf_append_byte(b, '"');
-  for (const char *c = name; st == BEAM_OK && *c; c++) {
-    if (*c == '"') st = beam_buf_append_byte(b, '"');
-    if (st == BEAM_OK) st = beam_buf_append_byte(b, (uint8_t)*c);
-  }
-  return st == BEAM_OK ? beam_buf_append_byte(b, '"') : st;
-}
-
 static const char *pg_type(beam_etl_type t) {
   switch (t) {
     case BEAM_ETL_STRING: return "text";
@@ -170,7 +161,7 @@ static beam_sink_column *live_columns(const PGresult *res, size_t *n) {
 static int check_columns(pg_sink *p, PGconn *conn, const char *table, const beam_etl_schema *schema, bool *add,
                          beam_status *st, beam_error *err) {
   beam_buf_reset(&p->sql);
-  *st = append_ident(&p->sql, table);
+  *st = beam_sink_sql_append_ident(&p->sql, table);
   if (*st == BEAM_OK) *st = beam_buf_terminate(&p->sql);
   if (*st != BEAM_OK) return nomem(err), -1;
   const char *params[1] = {(const char *)p->sql.data};
@@ -202,12 +193,6 @@ static int check_columns(pg_sink *p, PGconn *conn, const char *table, const beam
   return -1;
 }
 
-static bool any_set(const bool *flags, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (flags[i]) return true;
-  return false;
-}
-
 /* BEGIN; lock on the name; CREATE TABLE IF NOT EXISTS ...; COMMIT - as one statement string. */
 static beam_status create_sql(beam_buf *b, const char *table, const beam_etl_schema *schema) {
   char lock[256];
@@ -218,13 +203,10 @@ static beam_status create_sql(beam_buf *b, const char *table, const beam_etl_sch
            table);
   beam_buf_reset(b);
   beam_status st = beam_buf_append_str(b, lock);
-  if (st == BEAM_OK) st = append_ident(b, table);
+  if (st == BEAM_OK) st = beam_sink_sql_append_ident(b, table);
   for (size_t i = 0; st == BEAM_OK && i < schema->n_fields; i++) {
     st = beam_buf_append_str(b, i ? ", " : " (");
-    if (st == BEAM_OK) st = append_ident(b, schema->fields[i].name);
-    if (st == BEAM_OK) st = beam_buf_append_byte(b, ' ');
-    if (st == BEAM_OK) st = beam_buf_append_str(b, pg_type(schema->fields[i].type));
-    if (st == BEAM_OK && schema->fields[i].mode == BEAM_ETL_REQUIRED) st = beam_buf_append_str(b, " NOT NULL");
+    if (st == BEAM_OK) st = beam_sink_sql_append_column(b, &schema->fields[i], pg_type(schema->fields[i].type));
   }
   if (st == BEAM_OK) st = beam_buf_append_str(b, "); COMMIT");
   return st == BEAM_OK ? beam_buf_terminate(b) : st;
@@ -257,15 +239,13 @@ static beam_status create_table(pg_sink *p, const char *table, const beam_etl_sc
 static beam_status alter_sql(beam_buf *b, const char *table, const beam_etl_schema *schema, const bool *add) {
   beam_buf_reset(b);
   beam_status st = beam_buf_append_str(b, "ALTER TABLE ");
-  if (st == BEAM_OK) st = append_ident(b, table);
+  if (st == BEAM_OK) st = beam_sink_sql_append_ident(b, table);
   bool first = true;
   for (size_t i = 0; st == BEAM_OK && i < schema->n_fields; i++) {
     if (!add[i]) continue;
     st = beam_buf_append_str(b, first ? " ADD COLUMN IF NOT EXISTS " : ", ADD COLUMN IF NOT EXISTS ");
     first = false;
-    if (st == BEAM_OK) st = append_ident(b, schema->fields[i].name);
-    if (st == BEAM_OK) st = beam_buf_append_byte(b, ' ');
-    if (st == BEAM_OK) st = beam_buf_append_str(b, pg_type(schema->fields[i].type));
+    if (st == BEAM_OK) st = beam_sink_sql_append_column(b, &schema->fields[i], pg_type(schema->fields[i].type));
   }
   return st == BEAM_OK ? beam_buf_terminate(b) : st;
 }
@@ -287,7 +267,7 @@ static beam_status alter_locked(pg_sink *p, PGconn *conn, const char *table, con
   memset(add, 0, schema->n_fields * sizeof *add);
   int found = check_columns(p, conn, table, schema, add, &st, err);
   if (found == 0) st = beam_error_set(err, BEAM_ERR_IO, "%s: table %s: dropped while adding columns", p->who, table);
-  if (found == 1 && any_set(add, schema->n_fields)) {
+  if (found == 1 && beam_sink_columns_any_added(add, schema->n_fields)) {
     st = alter_sql(&p->sql, table, schema, add) == BEAM_OK ? BEAM_OK : nomem(err);
     if (st == BEAM_OK && !beam_sink_pg_exec(conn, (const char *)p->sql.data, PGRES_COMMAND_OK, &res))
       st = conn_fail(p, conn, res, table, "add columns", err);
@@ -317,10 +297,10 @@ static beam_status remember_table(pg_sink *p, const char *table, const beam_etl_
   p->tables = grown;
   beam_buf_reset(&p->sql);
   beam_status st = beam_buf_append_str(&p->sql, COPY_PREFIX "COPY ");
-  if (st == BEAM_OK) st = append_ident(&p->sql, table);
+  if (st == BEAM_OK) st = beam_sink_sql_append_ident(&p->sql, table);
   for (size_t i = 0; st == BEAM_OK && i < schema->n_fields; i++) {
     st = beam_buf_append_str(&p->sql, i ? ", " : " (");
-    if (st == BEAM_OK) st = append_ident(&p->sql, schema->fields[i].name);
+    if (st == BEAM_OK) st = beam_sink_sql_append_ident(&p->sql, schema->fields[i].name);
   }
   if (st == BEAM_OK) st = beam_buf_append_str(&p->sql, ") FROM STDIN (FORMAT binary)");
   if (st == BEAM_OK) st = beam_buf_terminate(&p->sql);
@@ -360,12 +340,12 @@ static beam_status fit_table(pg_sink *p, const char *table, const beam_etl_schem
     if (found == 0)
       return beam_error_set(err, BEAM_ERR_IO, "%s: table %s: created but not visible (search_path?)", p->who, table);
   }
-  if (!any_set(add, schema->n_fields)) return BEAM_OK;
+  if (!beam_sink_columns_any_added(add, schema->n_fields)) return BEAM_OK;
   if ((st = add_columns(p, table, schema, add, err)) != BEAM_OK) return st;
   /* Read back on the sink's connection, which its COPY uses: the columns are committed. */
   found = check_columns(p, p->conn, table, schema, add, &st, err);
   if (found < 0) return st;
-  if (found == 0 || any_set(add, schema->n_fields))
+  if (found == 0 || beam_sink_columns_any_added(add, schema->n_fields))
     return beam_error_set(err, BEAM_ERR_IO, "%s: table %s: added columns not visible", p->who, table);
   return BEAM_OK;
 }

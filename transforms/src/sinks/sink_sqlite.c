@@ -21,6 +21,7 @@
 #include "beam/buf.h"
 #include "local_dir.h"
 #include "sink_int.h"
+#include "sink_sql.h"
 #include "sink_tables.h"
 #include "sink_text.h"
 
@@ -88,17 +89,6 @@ static const char *sql_type(beam_etl_type t) {
   }
 }
 
-/* Appends "name" with embedded quotes doubled: safe for any column name. */
-static beam_status append_ident(beam_buf *b, const char *name) {
-  beam_status st = beam_buf_append_byte(b, '"');
-  for (const char *p = name; st == BEAM_OK && *p; p++) {
-    if (*p == '"') st = beam_buf_append_byte(b, '"');
-    if (st == BEAM_OK) st = beam_buf_append_byte(b, (uint8_t)*p);
-  }
-  if (st == BEAM_OK) st = beam_buf_append_byte(b, '"');
-  return st;
-}
-
 static void table_release(sq_table *t) {
   sqlite3_finalize(t->insert_one);
   sqlite3_finalize(t->insert_batch);
@@ -119,7 +109,7 @@ static beam_status read_columns(sqlite_sink *q, const char *table, beam_arena *a
                                 size_t *n_cols, beam_error *err) {
   beam_buf sql = BEAM_BUF_INIT;
   beam_status st = beam_buf_append_str(&sql, "PRAGMA table_info(");
-  if (st == BEAM_OK) st = append_ident(&sql, table);
+  if (st == BEAM_OK) st = beam_sink_sql_append_ident(&sql, table);
   if (st == BEAM_OK) st = beam_buf_append(&sql, ")", 2); /* with the NUL */
   sqlite3_stmt *stmt = NULL;
   int rc = st == BEAM_OK ? sqlite3_prepare_v2(q->db, (const char *)sql.data, -1, &stmt, NULL) : SQLITE_NOMEM;
@@ -174,14 +164,10 @@ static beam_status create_table(sqlite_sink *q, const char *table, const beam_et
                                 beam_error *err) {
   beam_buf sql = BEAM_BUF_INIT;
   beam_status st = beam_buf_append_str(&sql, "CREATE TABLE IF NOT EXISTS ");
-  if (st == BEAM_OK) st = append_ident(&sql, table);
+  if (st == BEAM_OK) st = beam_sink_sql_append_ident(&sql, table);
   for (size_t i = 0; st == BEAM_OK && i < schema->n_fields; i++) {
     st = beam_buf_append_str(&sql, i ? ", " : " (");
-    if (st == BEAM_OK) st = append_ident(&sql, schema->fields[i].name);
-    if (st == BEAM_OK) st = beam_buf_append_byte(&sql, ' ');
-    if (st == BEAM_OK) st = beam_buf_append_str(&sql, sql_type(schema->fields[i].type));
-    if (st == BEAM_OK && schema->fields[i].mode == BEAM_ETL_REQUIRED)
-      st = beam_buf_append_str(&sql, " NOT NULL");
+    if (st == BEAM_OK) st = beam_sink_sql_append_column(&sql, &schema->fields[i], sql_type(schema->fields[i].type));
   }
   if (st == BEAM_OK) st = beam_buf_append(&sql, ")", 2);
   if (st != BEAM_OK) {
@@ -204,11 +190,9 @@ static beam_status add_columns(sqlite_sink *q, const char *table, const beam_etl
     if (!add[i]) continue;
     beam_buf_reset(&sql);
     st = beam_buf_append_str(&sql, "ALTER TABLE ");
-    if (st == BEAM_OK) st = append_ident(&sql, table);
+    if (st == BEAM_OK) st = beam_sink_sql_append_ident(&sql, table);
     if (st == BEAM_OK) st = beam_buf_append_str(&sql, " ADD COLUMN ");
-    if (st == BEAM_OK) st = append_ident(&sql, schema->fields[i].name);
-    if (st == BEAM_OK) st = beam_buf_append_byte(&sql, ' ');
-    if (st == BEAM_OK) st = beam_buf_append_str(&sql, sql_type(schema->fields[i].type));
+    if (st == BEAM_OK) st = beam_sink_sql_append_column(&sql, &schema->fields[i], sql_type(schema->fields[i].type));
     if (st == BEAM_OK) st = beam_buf_terminate(&sql);
     if (st != BEAM_OK) {
       st = beam_error_set(err, st, "out of memory");
@@ -219,12 +203,6 @@ static beam_status add_columns(sqlite_sink *q, const char *table, const beam_etl
   }
   beam_buf_free(&sql);
   return st;
-}
-
-static bool any_set(const bool *flags, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (flags[i]) return true;
-  return false;
 }
 
 /* Creates the table or adds its missing NULLABLE columns, under the write lock: inside a
@@ -255,7 +233,7 @@ static beam_status fit_table(sqlite_sink *q, const char *table, const beam_etl_s
   if (!add) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   beam_status st;
   int found = check_columns(q, table, schema, add, &st, err);
-  if (found == 0 || (found == 1 && any_set(add, schema->n_fields))) {
+  if (found == 0 || (found == 1 && beam_sink_columns_any_added(add, schema->n_fields))) {
     st = change_locked(q, table, schema, add, err);
     *changed = st == BEAM_OK && q->in_txn;
   }
@@ -268,10 +246,10 @@ static beam_status prepare_insert(sqlite_sink *q, const char *table, const beam_
                                   size_t rows, sqlite3_stmt **out, beam_error *err) {
   beam_buf sql = BEAM_BUF_INIT;
   beam_status st = beam_buf_append_str(&sql, "INSERT INTO ");
-  if (st == BEAM_OK) st = append_ident(&sql, table);
+  if (st == BEAM_OK) st = beam_sink_sql_append_ident(&sql, table);
   for (size_t i = 0; st == BEAM_OK && i < schema->n_fields; i++) {
     st = beam_buf_append_str(&sql, i ? "," : " (");
-    if (st == BEAM_OK) st = append_ident(&sql, schema->fields[i].name);
+    if (st == BEAM_OK) st = beam_sink_sql_append_ident(&sql, schema->fields[i].name);
   }
   if (st == BEAM_OK) st = beam_buf_append_str(&sql, ") VALUES ");
   for (size_t r = 0; st == BEAM_OK && r < rows; r++) {

@@ -35,6 +35,12 @@ beam_status beam_sink_table_reensure(const beam_etl_schema *ensured, const beam_
                         where ? " " : "", where ? where : "", table);
 }
 
+bool beam_sink_columns_any_added(const bool *add, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (add[i]) return true;
+  return false;
+}
+
 void *beam_sink_tables_reserve(void *tables, size_t n, size_t *cap, size_t item_size) {
   if (n < *cap) return tables;
   size_t grown_cap = *cap ? *cap * 2 : 8;

@@ -55,6 +55,9 @@ bool beam_sink_columns_plan(const beam_sink_column *cols, size_t n_cols, const b
                             const char *(*type_name)(beam_etl_type), bool fold_case, bool *add, char *diff,
                             size_t cap);
 
+/* True when the plan adds at least one of the n fields (add as beam_sink_columns_plan set it). */
+bool beam_sink_columns_any_added(const bool *add, size_t n);
+
 /* Room for one more table in a sink's array of n tables of item_size bytes, *cap of them
  * allocated: returns the array, moved when it had to grow (capacity doubled, 8 at first, and
  * *cap updated), or NULL when out of memory, the old array then still standing. */
