@@ -28,10 +28,7 @@ static beam_status io_error(const beam_object_store *st, const char *what, const
 
 static int sync_dir_of(const char *path) {
   char buf[PATH_MAX];
-  snprintf(buf, sizeof buf, "%s", path);
-  char *slash = strrchr(buf, '/');
-  if (!slash) return 0;
-  *slash = '\0';
+  beam_local_dir_of(path, buf);
   int fd = open(buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return errno;
   int e = fsync(fd) == 0 || errno == EINVAL ? 0 : errno;

@@ -192,7 +192,6 @@ beam_status beam_sink_begin(beam_sink *s, const char *bundle_id, beam_error *err
   s->content_unkeyable = false;
   s->content_sum[0] = s->content_sum[1] = 0;
   s->content_rows = 0;
-  s->content_source = NULL;
   s->content_key[0] = '\0';
   beam_status st = s->vt->begin(s, bundle_id, err);
   if (st == BEAM_OK) s->state = BEAM_SINK_IN_BUNDLE;
@@ -215,19 +214,20 @@ static void content_add(beam_sink *s, const char *table, const beam_etl_row *row
   fnv2(t, table, strlen(table) + 1);
   /* The file identity's hash is cached by pointer within this call only: the caller's strings
    * may be freed and their addresses reused between calls. */
-  s->content_source = NULL;
+  const char *file_id = NULL;
+  uint64_t file_id_hash[2] = {0, 0};
   for (size_t i = 0; i < n; i++) {
     const beam_etl_origin *o = &rows[i].origin;
     if (!o->file_id) {
       s->content_unkeyable = true;
       return;
     }
-    if (o->file_id != s->content_source) {
-      s->content_source_hash[0] = 1469598103934665603ULL, s->content_source_hash[1] = 0x84222325cbf29ce4ULL;
-      fnv2(s->content_source_hash, o->file_id, strlen(o->file_id) + 1);
-      s->content_source = o->file_id;
+    if (o->file_id != file_id) {
+      file_id_hash[0] = 1469598103934665603ULL, file_id_hash[1] = 0x84222325cbf29ce4ULL;
+      fnv2(file_id_hash, o->file_id, strlen(o->file_id) + 1);
+      file_id = o->file_id;
     }
-    uint64_t h[2] = {t[0] ^ s->content_source_hash[0], t[1] ^ s->content_source_hash[1]};
+    uint64_t h[2] = {t[0] ^ file_id_hash[0], t[1] ^ file_id_hash[1]};
     fnv2(h, &o->offset, sizeof o->offset);
     s->content_sum[0] += h[0];
     s->content_sum[1] += h[1];

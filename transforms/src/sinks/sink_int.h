@@ -61,8 +61,6 @@ struct beam_sink {
   bool content_unkeyable;
   uint64_t content_sum[2];
   uint64_t content_rows;
-  const char *content_source; /* the last row's file identity (in this write_rows call) and its hash */
-  uint64_t content_source_hash[2];
   char content_key[49];
 };
 
