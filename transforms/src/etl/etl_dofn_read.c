@@ -60,7 +60,8 @@ typedef struct file_run {
   beam_dofn_ctx *ctx;
   beam_etl_file_stats stats;
   beam_file_identity identity;
-  const char *id_source; /* the record source member_id was made for */
+  const char *id_source; /* the record source record_id was found for (sources live until close) */
+  const char *record_id; /* its identity: identity.id, or member_id */
   char *member_id;       /* "<file identity>!<member>" for records of a ZIP member */
 } file_run;
 
@@ -68,8 +69,11 @@ typedef struct file_run {
  * ("archive.zip!member.csv") the file's and the member's name, since member offsets each start
  * at 0. Made once per member. */
 static const char *record_file_id(file_run *r, const char *source) {
-  if (!source || strcmp(source, r->path) == 0) return r->identity.id;
-  if (source == r->id_source) return r->member_id;
+  if (source && source == r->id_source) return r->record_id; /* the hot path: same source as before */
+  if (!source || strcmp(source, r->path) == 0) {
+    r->id_source = source;
+    return r->record_id = r->identity.id;
+  }
   size_t n = strlen(r->path);
   const char *member = strncmp(source, r->path, n) == 0 && source[n] == '!' ? source + n + 1 : source;
   size_t len = strlen(r->identity.id) + 1 + strlen(member) + 1;
@@ -79,7 +83,7 @@ static const char *record_file_id(file_run *r, const char *source) {
   free(r->member_id);
   r->member_id = id;
   r->id_source = source;
-  return id;
+  return r->record_id = id;
 }
 
 /* The file's identity: named by the opened source when its backend has one (a gs:// object's
@@ -172,7 +176,7 @@ static beam_status read_process(void *state, beam_dofn_ctx *ctx, const beam_wind
   char *path = beam_arena_strndup(beam_dofn_scratch(ctx), (const char *)elem->value->u.bytes.data,
                                   elem->value->u.bytes.len);
   if (!path) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-  file_run r = {st, path, ctx, {{0}}, {0}, NULL, NULL};
+  file_run r = {.st = st, .path = path, .ctx = ctx};
   r.stats.v[BEAM_ETL_STAT_STARTED_AT] = beam_etl_now_micros();
   beam_input *in = NULL;
   beam_status s = beam_input_open(path, &st->input_options, &st->spec->schema, &in, err);
