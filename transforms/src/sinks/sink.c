@@ -193,6 +193,7 @@ beam_status beam_sink_begin(beam_sink *s, const char *bundle_id, beam_error *err
   s->content_sum[0] = s->content_sum[1] = 0;
   s->content_rows = 0;
   s->content_key[0] = '\0';
+  s->has_mark = false;
   beam_status st = s->vt->begin(s, bundle_id, err);
   if (st == BEAM_OK) s->state = BEAM_SINK_IN_BUNDLE;
   return st;
@@ -330,6 +331,87 @@ void beam_sink_abort(beam_sink *s) {
   s->vt->abort(s);
   s->state = BEAM_SINK_IDLE;
   s->stats.bundles_aborted++;
+}
+
+/* ---- Units and the ledger ------------------------------------------------------------ */
+
+bool beam_sink_has_savepoints(const beam_sink *s) { return s && s->vt->savepoint && s->vt->rollback_to_savepoint; }
+
+static beam_status in_healthy_bundle(const beam_sink *s, const char *what, beam_error *err) {
+  if (!s) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: NULL sink", what);
+  if (s->state == BEAM_SINK_CLOSED) return closed_error(err);
+  if (s->state == BEAM_SINK_FAILED) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: bundle failed, abort it first", what);
+  if (s->state != BEAM_SINK_IN_BUNDLE) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: no bundle open", what);
+  return BEAM_OK;
+}
+
+beam_status beam_sink_unit_begin(beam_sink *s, beam_error *err) {
+  beam_status st = in_healthy_bundle(s, "unit_begin", err);
+  if (st != BEAM_OK) return st;
+  if (s->duplicate || !beam_sink_has_savepoints(s)) return BEAM_OK;
+  if ((st = s->vt->savepoint(s, err)) != BEAM_OK) {
+    s->state = BEAM_SINK_FAILED;
+    return st;
+  }
+  s->has_mark = true;
+  s->mark_rows = s->bundle_rows;
+  s->mark_rejected = s->bundle_rejected;
+  s->mark_content_rows = s->content_rows;
+  s->mark_content_sum[0] = s->content_sum[0];
+  s->mark_content_sum[1] = s->content_sum[1];
+  s->mark_content_unkeyable = s->content_unkeyable;
+  return BEAM_OK;
+}
+
+beam_status beam_sink_unit_rollback(beam_sink *s, beam_error *err) {
+  beam_status st = in_healthy_bundle(s, "unit_rollback", err);
+  if (st != BEAM_OK) return st;
+  if (!beam_sink_has_savepoints(s))
+    return beam_error_set(err, BEAM_ERR_UNSUPPORTED, "unit_rollback: the %s sink has no savepoints", s->vt->scheme);
+  if (s->duplicate) return BEAM_OK;
+  if (!s->has_mark) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "unit_rollback: no unit_begin in this bundle");
+  if ((st = s->vt->rollback_to_savepoint(s, err)) != BEAM_OK) {
+    s->state = BEAM_SINK_FAILED;
+    return st;
+  }
+  /* The dropped rows leave the bundle's counts and content key as if never written. */
+  s->bundle_rows = s->mark_rows;
+  s->bundle_rejected = s->mark_rejected;
+  s->content_rows = s->mark_content_rows;
+  s->content_sum[0] = s->mark_content_sum[0];
+  s->content_sum[1] = s->mark_content_sum[1];
+  s->content_unkeyable = s->mark_content_unkeyable;
+  return BEAM_OK;
+}
+
+bool beam_sink_keeps_ledger(const beam_sink *s) { return s && s->vt->ledger_record; }
+
+beam_status beam_sink_ledger_record(beam_sink *s, const char *key, const char *file, bool replace,
+                                    beam_error *err) {
+  beam_status st = in_healthy_bundle(s, "ledger_record", err);
+  if (st != BEAM_OK) return st;
+  if (!key || !key[0]) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "ledger_record: empty key");
+  if (!beam_sink_keeps_ledger(s) || s->duplicate) return BEAM_OK;
+  if ((st = s->vt->ledger_record(s, key, file ? file : "", replace, err)) != BEAM_OK) s->state = BEAM_SINK_FAILED;
+  return st;
+}
+
+beam_status beam_sink_ledger_find(beam_sink *s, const char *key, beam_sink_ledger_hit *hit, beam_error *err) {
+  if (!s || !key || !hit) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "ledger_find: NULL argument");
+  memset(hit, 0, sizeof *hit);
+  if (s->state == BEAM_SINK_CLOSED) return closed_error(err);
+  if (s->state == BEAM_SINK_FAILED) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "ledger_find: bundle failed, abort it first");
+  if (!beam_sink_keeps_ledger(s)) return BEAM_OK;
+  return s->vt->ledger_find(s, key, hit, err);
+}
+
+beam_status beam_sink_ledger_any(beam_sink *s, bool *any, beam_error *err) {
+  if (!s || !any) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "ledger_any: NULL argument");
+  *any = false;
+  if (s->state == BEAM_SINK_CLOSED) return closed_error(err);
+  if (s->state == BEAM_SINK_FAILED) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "ledger_any: bundle failed, abort it first");
+  if (!beam_sink_keeps_ledger(s)) return BEAM_OK;
+  return s->vt->ledger_any(s, any, err);
 }
 
 bool beam_sink_last_bundle_was_duplicate(const beam_sink *s) { return s && s->duplicate; }

@@ -27,6 +27,15 @@ typedef struct beam_sink_vtable {
   void (*abort)(beam_sink *s);
   beam_status (*close)(beam_sink *s, beam_error *err);
   void (*free)(beam_sink *s); /* frees the whole object, base included */
+  /* Optional (NULL: not supported). savepoint/rollback_to_savepoint are called only inside a
+   * healthy bundle, rollback only after a savepoint; a failure of either fails the bundle. */
+  beam_status (*savepoint)(beam_sink *s, beam_error *err);
+  beam_status (*rollback_to_savepoint)(beam_sink *s, beam_error *err);
+  /* The ledger (all three or none). ledger_record is called inside a healthy bundle;
+   * ledger_find and ledger_any inside or outside one (not in a failed one). */
+  beam_status (*ledger_record)(beam_sink *s, const char *key, const char *file, bool replace, beam_error *err);
+  beam_status (*ledger_find)(beam_sink *s, const char *key, beam_sink_ledger_hit *hit, beam_error *err);
+  beam_status (*ledger_any)(beam_sink *s, bool *any, beam_error *err);
 } beam_sink_vtable;
 
 /* The optional late-rejection hook (see beam_sink_send), set in the base by the sinks that
@@ -62,6 +71,11 @@ struct beam_sink {
   uint64_t content_sum[2];
   uint64_t content_rows;
   char content_key[49];
+  /* At the last unit_begin: what a unit rollback restores. */
+  bool has_mark;
+  uint64_t mark_rows, mark_rejected, mark_content_rows;
+  uint64_t mark_content_sum[2];
+  bool mark_content_unkeyable;
 };
 
 /* Content keys (beam_sink_content_key: the fields below). The Fn API gives a bundle a runner retries a new instruction id, so a bundle

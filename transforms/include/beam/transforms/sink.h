@@ -226,6 +226,57 @@ beam_status beam_sink_close(beam_sink *s, beam_error *err);
 /* Releases the sink (closing it first, errors ignored, if close was not called). NULL ok. */
 void beam_sink_free(beam_sink *s);
 
+/* ---- Units and the ledger (exactly once across retries, relaunches and crashes) -------
+ *
+ * A unit is what a destination commits and remembers: today a whole input file, keyed by its
+ * content identity (file_identity.h); later a byte range of a file, keyed
+ * "<file identity>@<start>-<end>" and compacted to the file's key once the file is done.
+ * The ledger is the destination's own record of the units it committed, written in the same
+ * atomic commit as the rows it describes (SQLite and PostgreSQL: table _beam_ledger in the
+ * bundle's transaction; JSON lines: the directory's bundle log). A unit the ledger holds is
+ * never loaded again (unless the user asks for a reload). Sinks without a ledger
+ * (beam_sink_keeps_ledger false) find nothing and record nothing; their exactly-once rests on
+ * record ids and content keys (see beam_sink_record_id). */
+
+/* Savepoints: true when the sink can drop the rows of one unit from an open bundle
+ * (beam_sink_unit_rollback) and keep the rest. A caller with a sink that cannot commits each
+ * unit as a bundle of its own, so that dropping a unit is aborting its bundle. */
+bool beam_sink_has_savepoints(const beam_sink *s);
+
+/* Inside a bundle: marks the point a unit's rows start (replacing any earlier mark). */
+beam_status beam_sink_unit_begin(beam_sink *s, beam_error *err);
+
+/* Inside a bundle: drops every row written since beam_sink_unit_begin (a unit that failed
+ * part way), keeping the bundle's earlier rows. The bundle stays open and healthy. Tables
+ * created since the mark may be dropped with it (they are ensured again when next used).
+ * BEAM_ERR_UNSUPPORTED when the sink has no savepoints. */
+beam_status beam_sink_unit_rollback(beam_sink *s, beam_error *err);
+
+/* True when the sink keeps a ledger. */
+bool beam_sink_keeps_ledger(const beam_sink *s);
+
+/* Inside a bundle: records that the unit `key` (read from input `file`) is committed; the
+ * entry becomes visible with the bundle's rows, atomically, and not at all if the bundle
+ * aborts. An entry for the key that exists already is kept (replace false) or replaced by
+ * this one (replace true: a reload). Does nothing on a sink without a ledger. */
+beam_status beam_sink_ledger_record(beam_sink *s, const char *key, const char *file, bool replace,
+                                    beam_error *err);
+
+/* What the ledger holds for a unit. */
+typedef struct beam_sink_ledger_hit {
+  bool found;
+  char committed_at[40]; /* ISO 8601 UTC, "2026-12-07T01:40:00.123Z" */
+  char file[1024];       /* the input's name when it was committed (cut to fit) */
+} beam_sink_ledger_hit;
+
+/* Looks a unit up among the committed entries (inside a bundle the bundle's own entries count
+ * too). Outside or inside a bundle; never fails on a sink without a ledger (found false). */
+beam_status beam_sink_ledger_find(beam_sink *s, const char *key, beam_sink_ledger_hit *hit, beam_error *err);
+
+/* True in *any when the ledger holds at least one entry: a caller can skip identifying its
+ * inputs against an empty ledger (a first load). */
+beam_status beam_sink_ledger_any(beam_sink *s, bool *any, beam_error *err);
+
 /* ---- The scheme registry ----------------------------------------------------------- */
 
 /* Opens the sink for the part of the URI after "scheme:". */
