@@ -1,9 +1,13 @@
 /* file_etl: the file ETL on the local runner (see README and etl_pipeline.h).
  *
- * Exit status: 0 the run completed (dead letters included); 1 the run failed (hard
- * validation, unreadable input, sink failure): nothing of the failed bundle is committed;
- * 2 bad usage, a bad spec, a missing --input or a bad destination (found before anything is
- * created). */
+ * Exit status: 0 the run completed (dead letters included); 3 it completed but some files
+ * failed (each recorded in _files with status 'failed', none of its rows kept); 1 the run
+ * failed (a destination, the runner): nothing of the failed bundle is committed; 2 bad usage,
+ * a bad spec, a missing --input or a bad destination (found before anything is created).
+ * Several outcomes (--runner=auto runs two groups) combine as 2 over 1 over 3 over 0.
+ *
+ * Files the destination's ledger holds (loaded before, same content) are skipped before the
+ * run starts (load_plan.h), unless --reload. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +22,7 @@
 #include "beam/transforms/etl_pipeline.h"
 #include "beam/transforms/sink.h"
 #include "input_list.h"
+#include "load_plan.h"
 #include "options.h"
 #include "summary.h"
 
@@ -48,17 +53,6 @@ static void note_no_big_runner(const file_etl_options *o) {
             "file_etl: inputs total %.1f MB, at or above --size_threshold (%.1f MB), but no --big_runner is set, "
             "so the local runner takes them\n",
             (double)total / 1e6, (double)o->size_threshold / 1e6);
-}
-
-/* Opens and closes the sink once, after beam_sink_check_uri passed, so that a destination
- * that cannot be reached (a server refusing the connection, credentials) fails before any
- * work. */
-static beam_status open_sink_once(const char *uri, beam_error *err) {
-  beam_sink *s = NULL;
-  beam_status st = beam_sink_open(uri, NULL, &s, err);
-  if (st == BEAM_OK) st = beam_sink_close(s, err);
-  beam_sink_free(s);
-  return st;
 }
 
 /* Workers started by a runner do not share our working directory: hand them absolute paths. */
@@ -142,7 +136,8 @@ static int run_group(const file_etl_options *o, const char *spec_text, const fil
                                        .sink_uri = sink,
                                        .runner = label,
                                        .progress = (o->quiet || remote) ? "off" : o->progress,
-                                       .no_sync = o->no_sync};
+                                       .no_sync = o->no_sync,
+                                       .reload = o->reload};
   beam_pipeline *p = beam_pipeline_new();
   int rc = 1;
   beam_error err = {0};
@@ -157,8 +152,10 @@ static int run_group(const file_etl_options *o, const char *spec_text, const fil
   else if (strcmp(g->runner, "dataflow") == 0 &&
            (o->dataflow.dry_run || o->dataflow.detach || o->dataflow.template_location))
     rc = 0; /* nothing ran yet: no counts to report */
+  else if (!file_etl_print_summary(stdout, &result, o->sink, label))
+    rc = 1;
   else
-    rc = file_etl_print_summary(stdout, &result, o->sink, label) ? 0 : 1;
+    rc = beam_run_result_counter(&result, "ReadAndProcess", "files_failed") > 0 ? 3 : 0;
   beam_run_result_free(&result);
   beam_pipeline_free(p);
   for (size_t i = 0; abs_inputs && i < g->n_inputs; i++) free(abs_inputs[i]);
@@ -167,11 +164,20 @@ static int run_group(const file_etl_options *o, const char *spec_text, const fil
   return rc;
 }
 
-/* --runner=auto with a big runner: each file goes by its own size. */
-static int run_split_by_size(const file_etl_options *o, const char *spec_text) {
+/* The exit status of two outcomes: 2 over 1 over 3 over 0. */
+static int worse_status(int a, int b) {
+  static const int rank[] = {0, 2, 3, 1}; /* by status 0, 1, 2, 3 */
+  int ra = a >= 0 && a <= 3 ? rank[a] : 2, rb = b >= 0 && b <= 3 ? rank[b] : 2;
+  return ra >= rb ? a : b;
+}
+
+/* --runner=auto with a big runner: each file goes by its own size; the big files run even
+ * when some small ones failed. */
+static int run_split_by_size(const file_etl_options *o, const char *spec_text, const char *const *inputs,
+                             size_t n_inputs) {
   file_etl_input_list all;
   beam_error err = {0};
-  if (file_etl_list_inputs(o->inputs, o->n_inputs, &all, &err) != BEAM_OK) {
+  if (file_etl_list_inputs(inputs, n_inputs, &all, &err) != BEAM_OK) {
     fprintf(stderr, "file_etl: %s\n", err.message);
     return 1;
   }
@@ -186,8 +192,9 @@ static int run_split_by_size(const file_etl_options *o, const char *spec_text) {
   if (rc == 0 && !o->quiet)
     fprintf(stderr, "file_etl: %zu file%s below %lld bytes run locally, %zu at or above on %s\n", small.n_inputs,
             small.n_inputs == 1 ? "" : "s", (long long)o->size_threshold, big.n_inputs, where);
-  if (rc == 0 && small.n_inputs) rc = run_group(o, spec_text, &small);
-  if (rc == 0 && big.n_inputs) rc = run_group(o, spec_text, &big);
+  bool listed = rc == 0;
+  if (listed && small.n_inputs) rc = run_group(o, spec_text, &small);
+  if (listed && big.n_inputs && (rc == 0 || rc == 3)) rc = worse_status(rc, run_group(o, spec_text, &big));
   file_etl_input_list_free(&all);
   free(small.inputs);
   free(big.inputs);
@@ -220,25 +227,40 @@ static int check_usage(const file_etl_options *o, const char *spec_text, beam_er
   return 0;
 }
 
+/* Says which files are skipped (loaded before) or loaded again. */
+static void report_plan(const file_etl_options *o, const file_etl_load_plan *plan) {
+  for (size_t i = 0; i < plan->n_skipped; i++)
+    printf("file_etl: %s skipped, loaded at %s (--reload loads it again)\n", plan->skipped[i].path,
+           plan->skipped[i].loaded_at);
+  if (plan->n_reloaded && !o->quiet)
+    fprintf(stderr, "file_etl: --reload: %zu file%s loaded before %s loaded again\n", plan->n_reloaded,
+            plan->n_reloaded == 1 ? "" : "s", plan->n_reloaded == 1 ? "is" : "are");
+  if (!plan->n_inputs)
+    printf("file_etl: nothing to load: %zu file%s already loaded\nrows went to %s\n", plan->n_skipped,
+           plan->n_skipped == 1 ? "" : "s", o->sink);
+}
+
 static int run(const file_etl_options *o) {
   beam_error err = {0};
   char *spec_text = read_text_file(o->spec, &err);
   int rc = check_usage(o, spec_text, &err);
-  if (rc == 0 && open_sink_once(o->sink, &err) != BEAM_OK) {
+  file_etl_load_plan plan = {0};
+  if (rc == 0 && file_etl_plan_load(o->sink, o->inputs, o->n_inputs, o->reload, &plan, &err) != BEAM_OK) {
     fprintf(stderr, "file_etl: sink %s: %s\n", o->sink, err.message);
     rc = 1;
   }
-  if (rc != 0) {
-    free(spec_text);
-    return rc;
+  if (rc == 0) report_plan(o, &plan);
+  if (rc == 0 && plan.n_inputs) {
+    const char *const *inputs = (const char *const *)plan.inputs;
+    if (strcmp(o->runner, "auto") == 0 && o->big_runner) {
+      rc = run_split_by_size(o, spec_text, inputs, plan.n_inputs);
+    } else {
+      file_group all = {(const char **)plan.inputs, plan.n_inputs, strcmp(o->runner, "auto") == 0 ? "local" : o->runner};
+      if (strcmp(o->runner, "auto") == 0) note_no_big_runner(o);
+      rc = run_group(o, spec_text, &all);
+    }
   }
-  if (strcmp(o->runner, "auto") == 0 && o->big_runner) {
-    rc = run_split_by_size(o, spec_text);
-  } else {
-    file_group all = {o->inputs, o->n_inputs, strcmp(o->runner, "auto") == 0 ? "local" : o->runner};
-    if (strcmp(o->runner, "auto") == 0) note_no_big_runner(o);
-    rc = run_group(o, spec_text, &all);
-  }
+  file_etl_load_plan_free(&plan);
   free(spec_text);
   return rc;
 }

@@ -14,13 +14,18 @@ void file_etl_usage(const char *prog) {
           "          [--job_endpoint=HOST:PORT] [--environment_type=PROCESS|EXTERNAL|DOCKER]\n"
           "          [--environment_config=CMD|HOST:PORT|IMAGE] [--worker_binary=PATH] [--stage_worker]\n"
           "          [--dump_pipeline=FILE]\n"
-          "          [--progress=auto|on|off] [--no_sync] [--quiet] [--version]\n"
+          "          [--progress=auto|on|off] [--reload] [--no_sync] [--quiet] [--version]\n"
           "\n"
           "Reads CSV / JSON-lines / ZIP / gzip files (or every file under a directory), parses them\n"
           "against the spec's schema, cleans, validates, filters and routes each row to a table.\n"
           "Bad rows land in _dead_letter with the reason; one row per file lands in _files.\n"
-          "Exit status: 0 completed (dead letters included), 1 the run or the destination failed,\n"
-          "2 bad flags, spec, --input or destination (nothing created).\n"
+          "Each file loads exactly once: a file the destination already holds (same content) is\n"
+          "skipped, and says so; --reload loads it again. A file that cannot be read as a whole is\n"
+          "recorded in _files with status 'failed' and its error, none of its rows kept; the other\n"
+          "files load.\n"
+          "Exit status: 0 completed (dead letters included), 3 completed but some files failed,\n"
+          "1 the run or the destination failed, 2 bad flags, spec, --input or destination (nothing\n"
+          "created). When several apply: 2 over 1 over 3 over 0.\n"
           "\n"
           "SINK: sqlite:PATH | jsonl:DIR | postgres:CONNINFO | file:DIR | gcs:gs://BUCKET/PREFIX\n"
           "      | bigquery:PROJECT.DATASET | pubsub:projects/P/topics/T[?ordering_key=FIELD]\n"
@@ -121,6 +126,7 @@ static bool apply(file_etl_options *o, const char *name, const char *value, char
 
 static bool is_bool_flag(const char *name) {
   return strcmp(name, "no_sync") == 0 || strcmp(name, "quiet") == 0 || strcmp(name, "help") == 0 ||
+         strcmp(name, "reload") == 0 ||
          strcmp(name, "version") == 0 ||
          strcmp(name, "stage_worker") == 0;
 }
@@ -128,6 +134,7 @@ static bool is_bool_flag(const char *name) {
 static void apply_bool(file_etl_options *o, const char *name, bool v) {
   if (strcmp(name, "no_sync") == 0) o->no_sync = v;
   else if (strcmp(name, "quiet") == 0) o->quiet = v;
+  else if (strcmp(name, "reload") == 0) o->reload = v;
   else if (strcmp(name, "stage_worker") == 0) o->stage_worker = v;
   else if (strcmp(name, "version") == 0) o->version = v;
   else o->help = v;

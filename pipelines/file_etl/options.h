@@ -25,6 +25,7 @@ typedef struct file_etl_options {
   const char *dump_pipeline; /* write the Pipeline proto here */
   const char *progress;      /* "auto" | "on" | "off" */
   bool no_sync;
+  bool reload;  /* load files the destination's ledger holds again */
   bool quiet;
   bool help;
   bool version;

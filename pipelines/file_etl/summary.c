@@ -14,7 +14,10 @@ static int compare_counters(const void *a, const void *b) {
 }
 
 int file_etl_print_summary(FILE *out, const beam_run_result *r, const char *sink_uri, const char *runner) {
-  int64_t records = beam_run_result_counter(r, "ReadAndProcess", "records");
+  /* Records of files another attempt had committed already are not counted again. */
+  int64_t records = beam_run_result_counter(r, "ReadAndProcess", "records") -
+                    beam_run_result_counter(r, "Write", "records_already_loaded");
+  int64_t failed = beam_run_result_counter(r, "ReadAndProcess", "files_failed");
   int64_t filtered = beam_run_result_counter(r, "ReadAndProcess", "filtered");
   int64_t dedup = beam_run_result_counter(r, "DedupePick", "deduplicated");
   int64_t files = beam_run_result_counter(r, "ListFiles", "files");
@@ -26,7 +29,8 @@ int file_etl_print_summary(FILE *out, const beam_run_result *r, const char *sink
   for (size_t i = 0; tables && i < r->n_counters; i++) {
     const beam_counter_result *c = &r->counters[i];
     if (strcmp(c->transform_id, "Write") != 0 || strncmp(c->name, WRITTEN_PREFIX, strlen(WRITTEN_PREFIX)) != 0 ||
-        strcmp(c->name, WRITTEN_PREFIX BEAM_ETL_DEAD_LETTER_TABLE) == 0)
+        strcmp(c->name, WRITTEN_PREFIX BEAM_ETL_DEAD_LETTER_TABLE) == 0 ||
+        strcmp(c->name, WRITTEN_PREFIX BEAM_ETL_FILES_TABLE) == 0)
       continue;
     tables[n++] = c;
     written += c->value;
@@ -43,6 +47,9 @@ int file_etl_print_summary(FILE *out, const beam_run_result *r, const char *sink
   fprintf(out, "  %-32s %12lld rows (counted, not written)\n", "filtered", (long long)filtered);
   fprintf(out, "  %-32s %12lld rows (duplicates of a kept row)\n", "deduplicated", (long long)dedup);
   fprintf(out, "  %-32s %12lld rows (one per input file)\n", BEAM_ETL_FILES_TABLE, (long long)files);
+  if (failed)
+    fprintf(out, "  %-32s %12lld (none of their rows kept; _files.status = 'failed' says why)\n", "failed files",
+            (long long)failed);
   fprintf(out, "rows went to %s\n", sink_uri);
   free(tables);
   int64_t accounted = written + dead + filtered + dedup;

@@ -103,7 +103,12 @@ static void bookkeeping_schemas(void **state) {
   assert_int_equal(dl->fields[2].mode, BEAM_ETL_NULLABLE);
   assert_int_equal(dl->fields[3].mode, BEAM_ETL_REQUIRED);
   const beam_etl_schema *fs = beam_etl_files_schema();
-  assert_int_equal(fs->n_fields, 10);
+  assert_int_equal(fs->n_fields, 13);
+  for (int i = 10; i < 13; i++) { /* status, error, file_id: last and NULLABLE, earlier tables gain them */
+    assert_int_equal(fs->fields[i].type, BEAM_ETL_STRING);
+    assert_int_equal(fs->fields[i].mode, BEAM_ETL_NULLABLE);
+  }
+  assert_int_equal(beam_etl_schema_find(fs, "status"), 10);
   assert_int_equal(beam_etl_schema_find(fs, "deduplicated"), 6);
   assert_int_equal(fs->fields[8].type, BEAM_ETL_TIMESTAMP);
   assert_int_equal(fs->fields[9].type, BEAM_ETL_TIMESTAMP);

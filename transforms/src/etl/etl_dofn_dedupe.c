@@ -4,11 +4,18 @@
  *   "etl_dedupe_pick"  KV<key, [elements]> -> the first element in record order on "rows";
  *                      the others are counted per file and reported on "stats" at the end
  *                      of the bundle (they are not lost: _files.deduplicated counts them).
+ * Dead letters travel the same way, each under a key of its own (byte 2, then its record
+ * identity), so that DedupePick can drop every row and dead letter of a file that failed: its
+ * side input "reports" holds each file's report (etl_dofn_read.c), and a failed file's
+ * elements neither win a group nor count as duplicates.
  * Config: {"spec": {...}}. */
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "beam/transforms/etl_dedupe.h"
 #include "etl_dofn_common.h"
+#include "etl_files_row.h"
 #include "etl_stats_map.h"
 
 typedef struct key_state {
@@ -24,6 +31,17 @@ static beam_status key_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error *
   return s;
 }
 
+/* A key no value key equals (those start with byte 0 or 1): the record's identity. */
+static beam_status dead_letter_key(const beam_etl_row *row, beam_buf *key) {
+  char text[64];
+  const char *id = row->origin.file_id ? row->origin.file_id : (row->origin.source ? row->origin.source : "");
+  snprintf(text, sizeof text, "@%lld:%lld", (long long)row->origin.offset, (long long)row->origin.line);
+  beam_buf_reset(key);
+  beam_status s = beam_buf_append_byte(key, 2);
+  if (s == BEAM_OK) s = beam_buf_append(key, id, strlen(id));
+  return s == BEAM_OK ? beam_buf_append(key, text, strlen(text)) : s;
+}
+
 static beam_status key_process(void *state, beam_dofn_ctx *ctx, const beam_windowed_value *elem, beam_error *err) {
   key_state *st = state;
   beam_arena *a = beam_dofn_scratch(ctx);
@@ -31,8 +49,9 @@ static beam_status key_process(void *state, beam_dofn_ctx *ctx, const beam_windo
   beam_etl_row row;
   beam_status s = beam_etl_element_view(elem->value, st->spec, a, &table, &file, &row, err);
   if (s != BEAM_OK) return s;
-  if (beam_etl_dedupe_key(st->spec, &row, &st->key) != BEAM_OK)
-    return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  s = strcmp(table, BEAM_ETL_DEAD_LETTER_TABLE) == 0 ? dead_letter_key(&row, &st->key)
+                                                      : beam_etl_dedupe_key(st->spec, &row, &st->key);
+  if (s != BEAM_OK) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   beam_value key = beam_value_bytes(st->key.data, st->key.len);
   beam_value kv = {.kind = BEAM_VALUE_KV, .u.kv = {&key, elem->value}};
   return beam_dofn_emit(ctx, 0, &kv, err);
@@ -57,6 +76,8 @@ typedef struct pick_state {
   int out_rows, out_stats;
   int c_dropped;
   beam_etl_stats_map dropped; /* per file, this bundle */
+  bool reports_loaded;        /* this bundle */
+  beam_etl_report_index reports;
 } pick_state;
 
 static beam_status pick_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error *err) {
@@ -69,7 +90,9 @@ static beam_status pick_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error 
 }
 
 static beam_status pick_start(void *state, beam_dofn_ctx *ctx, beam_error *err) {
-  beam_etl_stats_map_free(&((pick_state *)state)->dropped); /* left over by a failed bundle */
+  pick_state *st = state;
+  beam_etl_stats_map_free(&st->dropped); /* left over by a failed bundle */
+  st->reports_loaded = false;
   return BEAM_OK;
 }
 
@@ -79,23 +102,33 @@ static beam_status pick_process(void *state, beam_dofn_ctx *ctx, const beam_wind
   const beam_value *group = elem->value->kind == BEAM_VALUE_KV ? elem->value->u.kv.value : NULL;
   if (!group || group->kind != BEAM_VALUE_LIST || group->u.list.len == 0)
     return beam_error_set(err, BEAM_ERR_INVALID_ARG, "etl_dedupe_pick expects KV<key, non-empty list>");
-  size_t n = group->u.list.len, best = 0;
+  if (!st->reports_loaded) {
+    beam_status s = beam_etl_report_index_load(ctx, "reports", beam_dofn_bundle_arena(ctx), &st->reports, err);
+    if (s != BEAM_OK) return s;
+    st->reports_loaded = true;
+  }
+  size_t n = group->u.list.len, best = SIZE_MAX, kept = 0;
   beam_etl_row *rows = beam_arena_alloc(a, n * sizeof *rows);
   const char **files = beam_arena_alloc(a, n * sizeof *files);
-  if (!rows || !files) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  bool *dropped = beam_arena_calloc(a, n, sizeof *dropped);
+  if (!rows || !files || !dropped) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   for (size_t i = 0; i < n; i++) {
     const char *table;
     beam_status s = beam_etl_element_view(&group->u.list.items[i], st->spec, a, &table, &files[i], &rows[i], err);
     if (s != BEAM_OK) return s;
-    if (beam_etl_row_order_compare(&rows[i], &rows[best]) < 0) best = i;
+    const beam_etl_file_report *rep = beam_etl_report_index_find(&st->reports, files[i]);
+    if ((dropped[i] = rep && strcmp(rep->status, BEAM_ETL_FILE_LOADED) != 0)) continue;
+    kept++;
+    if (best == SIZE_MAX || beam_etl_row_order_compare(&rows[i], &rows[best]) < 0) best = i;
   }
+  if (best == SIZE_MAX) return BEAM_OK; /* every element came from failed files */
   for (size_t i = 0; i < n; i++) {
-    if (i == best) continue;
+    if (i == best || dropped[i]) continue;
     beam_etl_file_stats *fs = beam_etl_stats_map_get(&st->dropped, files[i]);
     if (!fs) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
     fs->v[BEAM_ETL_STAT_DEDUPLICATED]++;
   }
-  beam_dofn_counter_add(ctx, st->c_dropped, (int64_t)n - 1);
+  beam_dofn_counter_add(ctx, st->c_dropped, (int64_t)kept - 1);
   return beam_dofn_emit(ctx, st->out_rows, &group->u.list.items[best], err);
 }
 

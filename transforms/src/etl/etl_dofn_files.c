@@ -1,14 +1,16 @@
-/* The _files table: per-file statistics from every stage, summed per file by the
- * "etl_file_stats" CombineFn, become one row each through DoFn "etl_files_row", which also
- * checks the bookkeeping identity records = written + dead_lettered + filtered +
- * deduplicated. A difference means a row went missing: the run fails loudly rather than
- * report a load that lost data.
+/* The _files table of a pipeline with a GroupByKey (dedupe): per-file statistics from every
+ * stage, summed per file by the "etl_file_stats" CombineFn, become one row each through DoFn
+ * "etl_files_row", which also checks, for a loaded file, the bookkeeping identity records =
+ * written + dead_lettered + filtered + deduplicated. A difference means a row went missing:
+ * the run fails loudly rather than report a load that lost data. (Without a GroupByKey the
+ * writer makes the _files rows itself, see etl_dofn_write.c.)
  *
  * etl_files_row config: {"runner": "local"}. */
 #include <string.h>
 
 #include "beam/combinefn.h"
 #include "etl_dofn_common.h"
+#include "etl_files_row.h"
 
 static beam_status stats_create(void *state, beam_arena *a, beam_value *acc, beam_error *err) {
   beam_value *items = beam_arena_calloc(a, BEAM_ETL_STAT_COUNT, sizeof *items);
@@ -47,6 +49,8 @@ const beam_combinefn_def beam_etl_file_stats_combinefn = {
 
 typedef struct files_state {
   const char *runner;
+  bool reports_loaded; /* this bundle */
+  beam_etl_report_index reports;
 } files_state;
 
 static beam_status files_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error *err) {
@@ -55,46 +59,40 @@ static beam_status files_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error
   return BEAM_OK;
 }
 
-static beam_value nullable_time(int64_t micros) {
-  return micros ? beam_value_int64(micros) : beam_value_null();
+static beam_status files_start(void *state, beam_dofn_ctx *ctx, beam_error *err) {
+  ((files_state *)state)->reports_loaded = false;
+  return BEAM_OK;
 }
 
+/* A file's row: the summed statistics, with status, error and identity from the file's report
+ * (side input "reports"). A failed file has none of its rows written: only what was read. */
 static beam_status files_process(void *state, beam_dofn_ctx *ctx, const beam_windowed_value *elem,
                                  beam_error *err) {
   files_state *st = state;
   const beam_value *kv = elem->value;
   if (kv->kind != BEAM_VALUE_KV || kv->u.kv.key->kind != BEAM_VALUE_STRING)
     return beam_error_set(err, BEAM_ERR_INVALID_ARG, "etl_files_row expects KV<file, statistics>");
-  beam_etl_file_stats fs;
-  beam_status s = beam_etl_stats_read(kv->u.kv.value, &fs, err);
+  beam_etl_file_report r = {.runner = st->runner, .status = BEAM_ETL_FILE_LOADED};
+  beam_status s = beam_etl_stats_read(kv->u.kv.value, &r.stats, err);
+  if (s == BEAM_OK && !st->reports_loaded) s = beam_etl_report_index_load(ctx, "reports", beam_dofn_bundle_arena(ctx), &st->reports, err);
   if (s != BEAM_OK) return s;
+  st->reports_loaded = true;
   beam_arena *a = beam_dofn_scratch(ctx);
   char *file = beam_arena_strndup(a, (const char *)kv->u.kv.key->u.bytes.data, kv->u.kv.key->u.bytes.len);
-  beam_value *v = beam_arena_alloc(a, 10 * sizeof *v);
-  if (!file || !v) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-  const int64_t *c = fs.v;
-  int64_t accounted = c[BEAM_ETL_STAT_WRITTEN] + c[BEAM_ETL_STAT_DEAD_LETTERED] + c[BEAM_ETL_STAT_FILTERED] +
-                      c[BEAM_ETL_STAT_DEDUPLICATED];
-  if (accounted != c[BEAM_ETL_STAT_RECORDS])
-    return beam_error_set(err, BEAM_ERR_INTERNAL,
-                          "%s: %lld records read but %lld accounted for (written %lld, dead-lettered %lld, "
-                          "filtered %lld, deduplicated %lld)",
-                          file, (long long)c[BEAM_ETL_STAT_RECORDS], (long long)accounted,
-                          (long long)c[BEAM_ETL_STAT_WRITTEN], (long long)c[BEAM_ETL_STAT_DEAD_LETTERED],
-                          (long long)c[BEAM_ETL_STAT_FILTERED], (long long)c[BEAM_ETL_STAT_DEDUPLICATED]);
-  v[0] = beam_value_string(file, strlen(file));
-  v[1] = beam_value_int64(c[BEAM_ETL_STAT_SIZE_BYTES]);
-  v[2] = beam_value_int64(c[BEAM_ETL_STAT_RECORDS]);
-  v[3] = beam_value_int64(c[BEAM_ETL_STAT_WRITTEN]);
-  v[4] = beam_value_int64(c[BEAM_ETL_STAT_DEAD_LETTERED]);
-  v[5] = beam_value_int64(c[BEAM_ETL_STAT_FILTERED]);
-  v[6] = beam_value_int64(c[BEAM_ETL_STAT_DEDUPLICATED]);
-  v[7] = beam_value_string(st->runner, strlen(st->runner));
-  v[8] = nullable_time(c[BEAM_ETL_STAT_STARTED_AT]);
-  v[9] = nullable_time(c[BEAM_ETL_STAT_FINISHED_AT]);
-  beam_etl_row row = {beam_etl_files_schema(), v, {.source = file}};
+  if (!file) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  r.file = file;
+  const beam_etl_file_report *rep = beam_etl_report_index_find(&st->reports, file);
+  if (rep) r.status = rep->status, r.error = rep->error, r.file_id = rep->file_id;
+  if (strcmp(r.status, BEAM_ETL_FILE_LOADED) != 0) {
+    r.stats.v[BEAM_ETL_STAT_WRITTEN] = r.stats.v[BEAM_ETL_STAT_DEAD_LETTERED] = 0;
+    r.stats.v[BEAM_ETL_STAT_FILTERED] = r.stats.v[BEAM_ETL_STAT_DEDUPLICATED] = 0;
+  } else if ((s = beam_etl_files_check_accounted(&r, err)) != BEAM_OK) {
+    return s;
+  }
+  beam_etl_row row;
   beam_value out;
-  if (beam_etl_element_make(a, BEAM_ETL_FILES_TABLE, file, &row, false, &out) != BEAM_OK)
+  if (beam_etl_files_row_make(a, &r, &row) != BEAM_OK ||
+      beam_etl_element_make(a, BEAM_ETL_FILES_TABLE, file, &row, false, &out) != BEAM_OK)
     return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   return beam_dofn_emit(ctx, 0, &out, err);
 }
@@ -103,5 +101,6 @@ const beam_dofn_def beam_etl_files_row_dofn = {
     .name = "etl_files_row",
     .state_size = sizeof(files_state),
     .setup = files_setup,
+    .start_bundle = files_start,
     .process = files_process,
 };

@@ -2,7 +2,17 @@
  *   "rows"  an ETL element routed to its table,
  *   "dead"  an ETL element for _dead_letter (parse / validate / route failures),
  *   a filtered count,
- * and at the end of the file one "stats" element with the file's counts.
+ * and at the end of the file one "stats" element with the file's counts and the file's
+ * report: a _files row with what this stage knows (status "loaded" or "failed", the error,
+ * the file identity, the counts). With config "units" the report goes on "rows" after the
+ * file's last row, in the same bundle, so the writer downstream (fused) sees where the unit
+ * ends and commits it with its _files row; otherwise it goes on "reports" (a side input of the
+ * stages after a GroupByKey).
+ *
+ * A file that cannot be read as a whole (missing, corrupt archive, a JSON array document,
+ * truncated gzip, a CSV header without the schema's fields, hard validation) is not a failed
+ * run: its report says "failed" with the error, and the writer drops the rows it emitted.
+ * Only running out of memory or an internal error fails the bundle.
  *
  * The file's identity (file_identity.h) is taken when it is opened; every record carries it
  * with its byte offset, the record's identity at any relaunch.
@@ -11,23 +21,27 @@
  * memory stays flat whatever the file size. In hard validation mode the first record that
  * would be dead-lettered fails the call (and so the bundle) before anything is committed.
  *
- * Config: {"spec": {...}, "spec_name": "...", "progress": "auto"|"on"|"off"}. */
+ * Config: {"spec": {...}, "spec_name": "...", "progress": "auto"|"on"|"off", "units": bool,
+ * "runner": "local"}. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "beam/log.h"
 #include "beam/progress.h"
 #include "beam/transforms/etl_process.h"
 #include "beam/transforms/file_identity.h"
 #include "beam/transforms/input.h"
 #include "etl_dofn_common.h"
+#include "etl_files_row.h"
 
 typedef struct read_state {
   beam_etl_spec *spec;
   beam_input_options input_options;
   const char *progress_mode;
-  int out_rows, out_dead, out_stats;
-  int c_records, c_dead, c_filtered, c_bytes;
+  int out_rows, out_dead, out_stats, out_reports;
+  int c_records, c_dead, c_filtered, c_bytes, c_failed;
+  const char *runner;
   beam_arena record_arena;
 } read_state;
 
@@ -38,7 +52,12 @@ static beam_status read_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error 
   if (s == BEAM_OK) s = beam_etl_output(ctx, "rows", &st->out_rows, err);
   if (s == BEAM_OK) s = beam_etl_output(ctx, "dead", &st->out_dead, err);
   if (s == BEAM_OK) s = beam_etl_output(ctx, "stats", &st->out_stats, err);
+  if (s == BEAM_OK && !json_is_true(json_object_get(config, "units")))
+    s = beam_etl_output(ctx, "reports", &st->out_reports, err);
+  else
+    st->out_reports = st->out_rows;
   if (s != BEAM_OK) return s;
+  st->runner = beam_etl_config_string(config, "runner", "local");
   beam_input_options_init(&st->input_options);
   if (st->spec->format == BEAM_ETL_FORMAT_CSV) st->input_options.format = BEAM_INPUT_FORMAT_CSV;
   if (st->spec->format == BEAM_ETL_FORMAT_JSONL) st->input_options.format = BEAM_INPUT_FORMAT_JSONL;
@@ -51,6 +70,7 @@ static beam_status read_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error 
   st->c_dead = beam_dofn_declare_counter(ctx, "dead_lettered");
   st->c_filtered = beam_dofn_declare_counter(ctx, "filtered");
   st->c_bytes = beam_dofn_declare_counter(ctx, "bytes_read");
+  st->c_failed = beam_dofn_declare_counter(ctx, "files_failed");
   return BEAM_OK;
 }
 
@@ -168,6 +188,23 @@ static beam_status read_file(file_run *r, beam_input *in, const char *path, beam
   return s;
 }
 
+/* Whether a failure is the file's (it fails alone) or the run's (the bundle fails). */
+static bool fails_the_file(beam_status s) { return s != BEAM_ERR_NOMEM && s != BEAM_ERR_INTERNAL && s != BEAM_ERR_CANCELLED; }
+
+/* The file's report (see the top of this file) and its statistics. */
+static beam_status emit_report(file_run *r, const char *error, beam_error *err) {
+  beam_arena *a = beam_dofn_scratch(r->ctx);
+  beam_etl_file_report rep = {.file = r->path, .runner = r->st->runner, .stats = r->stats,
+                              .status = error ? BEAM_ETL_FILE_FAILED : BEAM_ETL_FILE_LOADED, .error = error,
+                              .file_id = r->identity.id[0] ? r->identity.id : NULL};
+  beam_etl_row row;
+  beam_value stats;
+  if (beam_etl_files_row_make(a, &rep, &row) != BEAM_OK || beam_etl_stats_make(a, r->path, &r->stats, &stats) != BEAM_OK)
+    return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  beam_status s = emit_element(r, r->st->out_reports, BEAM_ETL_FILES_TABLE, &row, false, err);
+  return s == BEAM_OK ? beam_dofn_emit(r->ctx, r->st->out_stats, &stats, err) : s;
+}
+
 static beam_status read_process(void *state, beam_dofn_ctx *ctx, const beam_windowed_value *elem,
                                 beam_error *err) {
   read_state *st = state;
@@ -186,15 +223,19 @@ static beam_status read_process(void *state, beam_dofn_ctx *ctx, const beam_wind
   beam_input_close(in);
   beam_arena_reset(&st->record_arena);
   free(r.member_id);
-  if (s != BEAM_OK) return s;
   r.stats.v[BEAM_ETL_STAT_FINISHED_AT] = beam_etl_now_micros();
+  if (s != BEAM_OK && !fails_the_file(s)) return s;
+  if (s != BEAM_OK) {
+    const char *error = beam_arena_strdup(beam_dofn_scratch(ctx), err && err->message[0] ? err->message : "failed");
+    if (!error) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+    beam_log(BEAM_LOG_WARN, "%s: failed, nothing of it is loaded: %s", path, error);
+    beam_dofn_counter_add(ctx, st->c_failed, 1);
+    return emit_report(&r, error, err);
+  }
   beam_dofn_counter_add(ctx, st->c_records, r.stats.v[BEAM_ETL_STAT_RECORDS]);
   beam_dofn_counter_add(ctx, st->c_dead, r.stats.v[BEAM_ETL_STAT_DEAD_LETTERED]);
   beam_dofn_counter_add(ctx, st->c_filtered, r.stats.v[BEAM_ETL_STAT_FILTERED]);
-  beam_value kv;
-  if (beam_etl_stats_make(beam_dofn_scratch(ctx), path, &r.stats, &kv) != BEAM_OK)
-    return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-  return beam_dofn_emit(ctx, st->out_stats, &kv, err);
+  return emit_report(&r, NULL, err);
 }
 
 static void read_teardown(void *state) {

@@ -24,6 +24,7 @@
 #include "beam/transforms/json_row_writer.h"
 #include "beam/transforms/sink.h"
 #include "etl_dofn_common.h"
+#include "etl_files_row.h"
 #include "etl_stats_map.h"
 
 enum { PENDING_LIMIT = 1024 };
@@ -39,6 +40,7 @@ typedef struct late_key {
 
 typedef struct pending_table {
   char *name;
+  int64_t written_at_unit; /* written when the open unit began: restored when it is dropped */
   const beam_etl_schema *schema;
   beam_etl_row *rows;
   const char **files; /* input file of each row, for _files */
@@ -52,6 +54,7 @@ typedef struct write_state {
   beam_etl_spec *spec;
   beam_sink *sink;
   int out_stats;
+  int out_files;      /* the _files rows written, or -1 */
   pending_table *tables;
   size_t n_tables;
   size_t pending;
@@ -62,6 +65,14 @@ typedef struct write_state {
   beam_buf json;
   beam_arena late_names; /* files and sources named by late keys, for one bundle */
   const char *last_file, *last_source, *last_file_id;
+  /* Units (config "units": the writer is fused with ReadAndProcess, whose report of a file
+   * follows the file's rows). */
+  bool units;
+  bool unit_open;      /* rows of a unit whose report has not come yet were written */
+  bool reload;         /* a unit the ledger holds is loaded again, its entry replaced */
+  char unit_bundle[512]; /* the sink bundle id of a unit committed alone */
+  int c_already;       /* counter: units found in the ledger (a retry or a concurrent run) */
+  int c_already_records; /* ... and their records, which the run does not count again */
 } write_state;
 
 static beam_status write_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error *err) {
@@ -82,6 +93,11 @@ static beam_status write_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error
     cluster[i] = st->spec->schema.fields[st->spec->cluster_fields[i]].name;
   o.cluster_fields = cluster;
   o.n_cluster_fields = st->spec->n_cluster_fields < 4 ? st->spec->n_cluster_fields : 4;
+  st->units = json_is_true(json_object_get(config, "units"));
+  st->out_files = beam_dofn_output_index(ctx, "files");
+  st->reload = json_is_true(json_object_get(config, "reload"));
+  st->c_already = beam_dofn_declare_counter(ctx, "files_already_loaded");
+  st->c_already_records = beam_dofn_declare_counter(ctx, "records_already_loaded");
   st->transform_id = strdup(beam_dofn_transform_id(ctx));
   if (!st->transform_id) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   return beam_sink_open(uri, &o, &st->sink, err);
@@ -304,11 +320,23 @@ static void reset_late(write_state *st) {
 static void reset_bundle(write_state *st) {
   beam_sink_abort(st->sink);
   st->in_bundle = false;
+  st->unit_open = false;
+  st->unit_bundle[0] = '\0';
   reset_late(st);
   for (size_t i = 0; i < st->n_tables; i++) st->tables[i].n = 0, st->tables[i].written = 0;
   st->pending = 0;
   beam_arena_reset(&st->batch);
   beam_etl_stats_map_free(&st->per_file);
+}
+
+/* Writes what is pending and commits the sink bundle. */
+static beam_status commit_bundle(write_state *st, beam_error *err) {
+  beam_status s = flush_all(st, err);
+  if (s == BEAM_OK) s = send_late(st, err);
+  if (s == BEAM_OK) s = beam_sink_commit(st->sink, err);
+  st->in_bundle = false;
+  reset_late(st);
+  return s;
 }
 
 static beam_status write_start(void *state, beam_dofn_ctx *ctx, beam_error *err) {
@@ -323,9 +351,11 @@ static beam_status write_start(void *state, beam_dofn_ctx *ctx, beam_error *err)
 static beam_status begin_lazily(write_state *st, beam_dofn_ctx *ctx, beam_error *err) {
   if (st->in_bundle) return BEAM_OK;
   /* Sinks recognise a retried bundle by its id; two writers in one Beam bundle (rows and
-   * _files) are different sink bundles, so the id names the transform too. */
-  char id[512];
-  snprintf(id, sizeof id, "%s/%s", beam_dofn_bundle_id(ctx), st->transform_id);
+   * _files) are different sink bundles, so the id names the transform too. A unit committed
+   * alone is named by the unit, the same at every attempt and relaunch. */
+  char id[1024];
+  if (st->unit_bundle[0]) snprintf(id, sizeof id, "unit:%s/%s", st->unit_bundle, st->transform_id);
+  else snprintf(id, sizeof id, "%s/%s", beam_dofn_bundle_id(ctx), st->transform_id);
   beam_status s = beam_sink_begin(st->sink, id, err);
   if (s != BEAM_OK) return s;
   st->in_bundle = true;
@@ -333,12 +363,146 @@ static beam_status begin_lazily(write_state *st, beam_dofn_ctx *ctx, beam_error 
   return st->n_tables ? BEAM_OK : find_table(st, BEAM_ETL_DEAD_LETTER_TABLE, beam_etl_dead_letter_schema(), &dl, err);
 }
 
+/* ---- Units ---------------------------------------------------------------------------
+ * With config "units", ReadAndProcess's report of a file (a _files row) follows the file's
+ * rows: the writer marks where the unit's rows start (a sink savepoint) and, at the report,
+ * writes the file's _files row and its ledger entry in the same sink bundle, or drops the
+ * unit's rows when the file failed or the ledger already holds it. A sink without savepoints
+ * commits each unit as a bundle of its own instead, so that dropping one is an abort. Without
+ * "units" (the _files writer after the statistics are combined), a report is written as it
+ * comes, once: the ledger entry is recorded beside it. */
+
+static beam_status unit_start(write_state *st, beam_dofn_ctx *ctx, const beam_etl_row *first, beam_error *err) {
+  bool alone = !beam_sink_has_savepoints(st->sink);
+  if (alone) snprintf(st->unit_bundle, sizeof st->unit_bundle, "%s", first->origin.file_id ? first->origin.file_id : "");
+  beam_status s = begin_lazily(st, ctx, err);
+  if (s == BEAM_OK && !alone) s = flush_all(st, err);
+  if (s == BEAM_OK && !alone) s = beam_sink_unit_begin(st->sink, err);
+  if (s != BEAM_OK) return s;
+  for (size_t i = 0; i < st->n_tables; i++) st->tables[i].written_at_unit = st->tables[i].written;
+  st->unit_open = true;
+  return BEAM_OK;
+}
+
+/* Drops the open unit's rows from the sink bundle and from the counts. */
+static beam_status unit_drop(write_state *st, const char *file, beam_error *err) {
+  if (!st->unit_open) return BEAM_OK;
+  beam_status s = BEAM_OK;
+  if (beam_sink_has_savepoints(st->sink)) {
+    s = beam_sink_unit_rollback(st->sink, err);
+  } else {
+    beam_sink_abort(st->sink); /* the bundle holds this unit only */
+    st->in_bundle = false;
+  }
+  for (size_t i = 0; i < st->n_tables; i++) st->tables[i].written = st->tables[i].written_at_unit;
+  beam_etl_file_stats *fs = beam_etl_stats_map_get(&st->per_file, file);
+  if (!fs) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  memset(fs, 0, sizeof *fs);
+  return s;
+}
+
+/* The report completed with what this writer wrote for the file. */
+static void add_written(write_state *st, const char *file, beam_etl_file_report *rep) {
+  beam_etl_file_stats *fs = beam_etl_stats_map_get(&st->per_file, file);
+  if (!fs) return;
+  rep->stats.v[BEAM_ETL_STAT_WRITTEN] += fs->v[BEAM_ETL_STAT_WRITTEN];
+  rep->stats.v[BEAM_ETL_STAT_DEAD_LETTERED] += fs->v[BEAM_ETL_STAT_DEAD_LETTERED];
+  memset(fs, 0, sizeof *fs); /* counted in _files now: not again on "stats" */
+}
+
+/* True when the ledger holds the report's file (and this is no reload). */
+static beam_status already_loaded(write_state *st, const beam_etl_file_report *rep, bool *out, beam_error *err) {
+  *out = false;
+  if (st->reload || !rep->file_id || strcmp(rep->status, BEAM_ETL_FILE_LOADED) != 0) return BEAM_OK;
+  beam_sink_ledger_hit hit;
+  beam_status s = beam_sink_ledger_find(st->sink, rep->file_id, &hit, err);
+  *out = s == BEAM_OK && hit.found;
+  return s;
+}
+
+/* Writes the _files row and, for a loaded file, its ledger entry, into the open bundle. */
+static beam_status record_file(write_state *st, const beam_etl_file_report *rep, beam_error *err) {
+  beam_etl_row row;
+  pending_table *t;
+  beam_status s = beam_etl_files_row_make(&st->batch, rep, &row);
+  if (s != BEAM_OK) return beam_error_set(err, s, "out of memory");
+  row.values = copy_values(&st->batch, row.values, row.schema->n_fields);
+  if (!row.values) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  if ((s = find_table(st, BEAM_ETL_FILES_TABLE, row.schema, &t, err)) != BEAM_OK) return s;
+  if (t->n == PENDING_LIMIT - 1 && (s = flush_all(st, err)) != BEAM_OK) return s;
+  t->rows[t->n] = row;
+  t->files[t->n++] = rep->file;
+  st->pending++;
+  if ((s = flush_all(st, err)) != BEAM_OK) return s;
+  if (!rep->file_id || strcmp(rep->status, BEAM_ETL_FILE_LOADED) != 0) return BEAM_OK;
+  return beam_sink_ledger_record(st->sink, rep->file_id, rep->file, st->reload, err);
+}
+
+/* The _files row goes on "files" too (tests look at it; it is what was written). */
+static beam_status emit_file(write_state *st, beam_dofn_ctx *ctx, const char *file, const beam_etl_file_report *rep,
+                             beam_error *err) {
+  if (st->out_files < 0) return BEAM_OK;
+  beam_arena *a = beam_dofn_scratch(ctx);
+  beam_etl_row row;
+  beam_value v;
+  if (beam_etl_files_row_make(a, rep, &row) != BEAM_OK || beam_etl_element_make(a, BEAM_ETL_FILES_TABLE, file, &row, false, &v) != BEAM_OK)
+    return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  return beam_dofn_emit(ctx, st->out_files, &v, err);
+}
+
+/* A file's _files element: see "Units" above. Viewed in the call's scratch memory, which
+ * outlives the flushes (they free the batch arena). */
+static beam_status unit_end(write_state *st, beam_dofn_ctx *ctx, const beam_value *element, beam_error *err) {
+  beam_arena *a = beam_dofn_scratch(ctx);
+  const char *table, *file;
+  beam_etl_row row;
+  beam_etl_file_report rep;
+  beam_status s = beam_etl_element_view(element, st->spec, a, &table, &file, &row, err);
+  if (s == BEAM_OK) s = beam_etl_files_row_read(&row, a, &rep, err);
+  if (s != BEAM_OK) return s;
+  bool alone = st->units && !beam_sink_has_savepoints(st->sink);
+  if (alone && !st->unit_open) snprintf(st->unit_bundle, sizeof st->unit_bundle, "%s", rep.file_id ? rep.file_id : file);
+  if ((s = begin_lazily(st, ctx, err)) != BEAM_OK) return s;
+  if (st->units && (s = flush_all(st, err)) == BEAM_OK) s = send_late(st, err);
+  bool done_before = false;
+  if (s == BEAM_OK) s = already_loaded(st, &rep, &done_before, err);
+  if (s != BEAM_OK) return s;
+  bool failed = strcmp(rep.status, BEAM_ETL_FILE_LOADED) != 0;
+  if (st->units && (failed || done_before)) s = unit_drop(st, file, err);
+  else if (st->units) add_written(st, file, &rep);
+  if (s == BEAM_OK && st->units && !failed && !done_before) s = beam_etl_files_check_accounted(&rep, err);
+  st->unit_open = false;
+  if (s != BEAM_OK || done_before) {
+    if (s == BEAM_OK) beam_dofn_counter_add(ctx, st->c_already, 1);
+    if (s == BEAM_OK && st->units) beam_dofn_counter_add(ctx, st->c_already_records, rep.stats.v[BEAM_ETL_STAT_RECORDS]);
+    if (s == BEAM_OK && alone && st->in_bundle) s = commit_bundle(st, err); /* nothing in it */
+    st->unit_bundle[0] = '\0';
+    return s;
+  }
+  /* A failed file's _files row, after its rows were dropped, goes in a bundle of its own when
+   * the sink commits units alone: unique, so a later load of the same file is not taken for it. */
+  if (alone && !st->in_bundle)
+    snprintf(st->unit_bundle, sizeof st->unit_bundle, "%s#failed@%lld", rep.file_id ? rep.file_id : file,
+             (long long)beam_etl_now_micros());
+  s = begin_lazily(st, ctx, err);
+  if (s == BEAM_OK) s = record_file(st, &rep, err);
+  if (s == BEAM_OK && alone) s = commit_bundle(st, err);
+  st->unit_bundle[0] = '\0';
+  return s == BEAM_OK ? emit_file(st, ctx, file, &rep, err) : s;
+}
+
 static beam_status write_process(void *state, beam_dofn_ctx *ctx, const beam_windowed_value *elem, beam_error *err) {
   write_state *st = state;
   const char *table, *file;
   beam_etl_row row;
-  beam_status s = begin_lazily(st, ctx, err);
-  if (s == BEAM_OK) s = beam_etl_element_view(elem->value, st->spec, &st->batch, &table, &file, &row, err);
+  beam_status s = beam_etl_element_view(elem->value, st->spec, &st->batch, &table, &file, &row, err);
+  if (s == BEAM_OK && strcmp(table, BEAM_ETL_FILES_TABLE) == 0) return unit_end(st, ctx, elem->value, err);
+  if (s == BEAM_OK && st->units && !st->unit_open) {
+    /* unit_start flushes, which frees the batch arena the view lives in: view again. */
+    s = unit_start(st, ctx, &row, err);
+    if (s == BEAM_OK) s = beam_etl_element_view(elem->value, st->spec, &st->batch, &table, &file, &row, err);
+  }
+  if (s == BEAM_OK) s = begin_lazily(st, ctx, err);
   if (s != BEAM_OK) return s;
   pending_table *t;
   if ((s = find_table(st, table, row.schema, &t, err)) != BEAM_OK) return s;
@@ -357,12 +521,7 @@ static beam_status write_process(void *state, beam_dofn_ctx *ctx, const beam_win
 
 static beam_status write_finish(void *state, beam_dofn_ctx *ctx, beam_error *err) {
   write_state *st = state;
-  if (!st->in_bundle) return BEAM_OK;
-  beam_status s = flush_all(st, err);
-  if (s == BEAM_OK) s = send_late(st, err);
-  if (s == BEAM_OK) s = beam_sink_commit(st->sink, err);
-  st->in_bundle = false;
-  reset_late(st);
+  beam_status s = st->in_bundle ? commit_bundle(st, err) : BEAM_OK;
   if (s != BEAM_OK) return s;
   char name[160];
   for (size_t i = 0; s == BEAM_OK && i < st->n_tables; i++) {

@@ -37,41 +37,80 @@ static const char *keep(builder *b, char *text) {
   return text;
 }
 
-static beam_pcollection *read_stage(builder *b, beam_pcollection *files, beam_pcollection **dead,
-                                    beam_pcollection **stats) {
-  json_t *extra = json_pack("{s:s}", "progress", b->cfg->progress ? b->cfg->progress : "auto");
-  static const char *const tags[] = {"rows", "dead", "stats"};
-  beam_coder_spec *coders[] = {b->value, b->value, b->stats};
-  beam_pardo_spec spec = {"etl_read", keep(b, stage_config(b->cfg, b->spec, extra)), 3, tags, coders, NULL, 0, NULL, 0};
-  beam_pcollection *outs[3] = {0};
+/* ReadAndProcess. With units (no GroupByKey after it) each file's report follows its rows
+ * on "rows"; otherwise the reports go on their own output, for side inputs. */
+static void read_stage(builder *b, beam_pcollection *files, bool units, beam_pcollection **outs) {
+  json_t *extra = json_pack("{s:s,s:b,s:s}", "progress", b->cfg->progress ? b->cfg->progress : "auto", "units", units,
+                            "runner", b->cfg->runner ? b->cfg->runner : "local");
+  static const char *const tags[] = {"rows", "dead", "stats", "reports"};
+  beam_coder_spec *coders[] = {b->value, b->value, b->stats, b->value};
+  beam_pardo_spec spec = {"etl_read", keep(b, stage_config(b->cfg, b->spec, extra)), units ? 3 : 4, tags, coders,
+                          NULL, 0, NULL, 0};
   beam_pardo(b->p, "ReadAndProcess", files, &spec, outs);
-  *dead = outs[1];
-  *stats = outs[2];
-  return outs[0];
 }
 
-static beam_pcollection *dedupe_stage(builder *b, beam_pcollection *rows, beam_pcollection **stats) {
+static beam_pcollection *dedupe_stage(builder *b, beam_pcollection *rows, beam_pcollection *reports,
+                                      beam_pcollection **stats) {
   beam_coder_spec *keyed_coder = beam_coder_spec_kv(b->p, beam_coder_spec_bytes(b->p), b->value);
   beam_pcollection *keyed =
       beam_pardo1(b->p, "DedupeKey", rows, "etl_dedupe_key", keep(b, stage_config(b->cfg, b->spec, NULL)), keyed_coder);
   beam_pcollection *grouped = beam_group_by_key(b->p, "DedupeGroup", keyed);
   static const char *const tags[] = {"rows", "stats"};
   beam_coder_spec *coders[] = {b->value, b->stats};
-  beam_pardo_spec spec = {"etl_dedupe_pick", keep(b, stage_config(b->cfg, b->spec, NULL)), 2, tags, coders, NULL, 0, NULL, 0};
+  beam_side_input_spec side = {"reports", reports, BEAM_SIDE_INPUT_ITERABLE};
+  beam_pardo_spec spec = {"etl_dedupe_pick", keep(b, stage_config(b->cfg, b->spec, NULL)), 2, tags, coders, &side, 1,
+                          NULL, 0};
   beam_pcollection *outs[2] = {0};
   beam_pardo(b->p, "DedupePick", grouped, &spec, outs);
   *stats = outs[1];
   return outs[0];
 }
 
-static beam_pcollection *write_stage(builder *b, const char *name, beam_pcollection *rows) {
-  json_t *extra = json_pack("{s:s,s:b}", "sink", b->cfg->sink_uri, "no_sync", b->cfg->no_sync);
-  static const char *const tags[] = {"stats"};
-  beam_coder_spec *coders[] = {b->stats};
-  beam_pardo_spec spec = {"etl_write", keep(b, stage_config(b->cfg, b->spec, extra)), 1, tags, coders, NULL, 0, NULL, 0};
-  beam_pcollection *out = NULL;
-  beam_pardo(b->p, name, rows, &spec, &out);
-  return out;
+/* A writer: outputs "stats" (per-file counts) and "files" (the _files rows it wrote). */
+static beam_pcollection *write_stage(builder *b, const char *name, beam_pcollection *rows, bool units,
+                                     beam_pcollection **files) {
+  json_t *extra = json_pack("{s:s,s:b,s:b,s:b}", "sink", b->cfg->sink_uri, "no_sync", b->cfg->no_sync, "units", units,
+                            "reload", b->cfg->reload);
+  static const char *const tags[] = {"stats", "files"};
+  beam_coder_spec *coders[] = {b->stats, b->value};
+  beam_pardo_spec spec = {"etl_write", keep(b, stage_config(b->cfg, b->spec, extra)), 2, tags, coders, NULL, 0, NULL, 0};
+  beam_pcollection *outs[2] = {0};
+  beam_pardo(b->p, name, rows, &spec, outs);
+  if (files) *files = outs[1];
+  return outs[0];
+}
+
+/* Without a GroupByKey: each file is a unit the writer commits with its _files row. */
+static void build_units(builder *b, beam_pcollection *files) {
+  beam_pcollection *read[3] = {0};
+  read_stage(b, files, true, read);
+  beam_pcollection *both[] = {read[0], read[1]};
+  b->outputs.rows = beam_flatten(b->p, "RowsAndDeadLetters", both, 2);
+  write_stage(b, "Write", b->outputs.rows, true, &b->outputs.files);
+}
+
+/* With dedupe: rows and dead letters meet in the GroupByKey; _files rows are made from the
+ * statistics of every stage and written last, with the files' ledger entries. */
+static void build_grouped(builder *b, beam_pcollection *files) {
+  beam_pipeline *p = b->p;
+  beam_pcollection *read[4] = {0}, *stats[3];
+  read_stage(b, files, false, read);
+  beam_pcollection *both[] = {read[0], read[1]};
+  beam_pcollection *all = beam_flatten(p, "RowsAndDeadLetters", both, 2);
+  stats[0] = read[2];
+  b->outputs.rows = dedupe_stage(b, all, read[3], &stats[1]);
+  stats[2] = write_stage(b, "Write", b->outputs.rows, false, NULL);
+  beam_pcollection *all_stats = beam_flatten(p, "FileStats", stats, 3);
+  beam_pcollection *per_file = beam_combine_per_key(p, "SumFileStats", all_stats, "etl_file_stats", NULL,
+                                                    b->value, b->value);
+  json_t *files_extra = json_pack("{s:s}", "runner", b->cfg->runner ? b->cfg->runner : "local");
+  beam_side_input_spec side = {"reports", read[3], BEAM_SIDE_INPUT_ITERABLE};
+  beam_pardo_spec spec = {"etl_files_row", keep(b, stage_config(b->cfg, NULL, files_extra)), 1, NULL, &b->value,
+                          &side, 1, NULL, 0};
+  beam_pcollection *file_rows = NULL;
+  beam_pardo(p, "FilesRow", per_file, &spec, &file_rows);
+  b->outputs.files = file_rows;
+  write_stage(b, "WriteFiles", file_rows, false, NULL);
 }
 
 static void build(builder *b) {
@@ -81,23 +120,8 @@ static void build(builder *b) {
   const char *list_cfg = keep(b, stage_config(b->cfg, NULL, json_pack("{s:o}", "inputs", inputs)));
   beam_pcollection *impulse = beam_impulse(p, "Impulse");
   beam_pcollection *files = beam_pardo1(p, "ListFiles", impulse, "etl_list_files", list_cfg, beam_coder_spec_string(p));
-  beam_pcollection *dead, *stats[3];
-  size_t n_stats = 0;
-  beam_pcollection *rows = read_stage(b, files, &dead, &stats[n_stats++]);
-  if (json_object_get(json_object_get(b->spec, "clean"), "dedupe_on"))
-    rows = dedupe_stage(b, rows, &stats[n_stats++]);
-  beam_pcollection *both[] = {rows, dead};
-  beam_pcollection *all = beam_flatten(p, "RowsAndDeadLetters", both, 2);
-  b->outputs.rows = all;
-  stats[n_stats++] = write_stage(b, "Write", all);
-  beam_pcollection *all_stats = beam_flatten(p, "FileStats", stats, n_stats);
-  beam_pcollection *per_file = beam_combine_per_key(p, "SumFileStats", all_stats, "etl_file_stats", NULL,
-                                                    b->value, b->value);
-  json_t *files_extra = json_pack("{s:s}", "runner", b->cfg->runner ? b->cfg->runner : "local");
-  beam_pcollection *file_rows = beam_pardo1(p, "FilesRow", per_file, "etl_files_row",
-                                            keep(b, stage_config(b->cfg, NULL, files_extra)), b->value);
-  b->outputs.files = file_rows;
-  write_stage(b, "WriteFiles", file_rows);
+  if (json_object_get(json_object_get(b->spec, "clean"), "dedupe_on")) build_grouped(b, files);
+  else build_units(b, files);
 }
 
 beam_status beam_etl_file_pipeline_build(beam_pipeline *p, const beam_etl_file_pipeline_config *cfg,

@@ -26,6 +26,7 @@
 #include "sink_text.h"
 
 #define BUNDLES_TABLE "_bundles"
+#define LEDGER_TABLE "_beam_ledger"
 
 typedef struct sq_table {
   char *name;
@@ -36,6 +37,7 @@ typedef struct sq_table {
   size_t *batch_index;        /* row indices bound into the pending batch, for fallback */
   char *text;                 /* TIMESTAMP/DATE text, one slot per bound parameter */
   bool created_in_txn;        /* created or given columns by the open bundle: forget it on rollback */
+  bool created_in_unit;       /* ... since the unit's savepoint: forget it on a unit rollback */
 } sq_table;
 BEAM_SINK_TABLE_NAME_FIRST(sq_table);
 
@@ -49,8 +51,12 @@ typedef struct sqlite_sink {
   size_t last_table; /* write_rows usually repeats the previous table */
   sqlite3_stmt *bundle_lookup;
   sqlite3_stmt *bundle_record;
+  sqlite3_stmt *ledger_lookup;
+  sqlite3_stmt *ledger_insert;  /* keeps an existing entry */
+  sqlite3_stmt *ledger_replace; /* replaces it (a reload) */
   char *bundle_id;
   bool in_txn;
+  bool has_savepoint;
 } sqlite_sink;
 
 static beam_status status_for(int rc) {
@@ -292,7 +298,7 @@ static beam_status sq_ensure_table(beam_sink *s, const char *table, const beam_e
   sqlite_sink *q = (sqlite_sink *)s;
   sq_table *t = table_find(q, table);
   if (t) return beam_sink_table_reensure(t->schema, schema, true, "sqlite", q->path, table, err);
-  if (sqlite3_stricmp(table, BUNDLES_TABLE) == 0)
+  if (sqlite3_stricmp(table, BUNDLES_TABLE) == 0 || sqlite3_stricmp(table, LEDGER_TABLE) == 0)
     return beam_error_set(err, BEAM_ERR_INVALID_ARG,
                           "sqlite %s: table name %s is reserved for bundle bookkeeping", q->path,
                           table);
@@ -307,6 +313,7 @@ static beam_status sq_ensure_table(beam_sink *s, const char *table, const beam_e
   t->name = strdup(table);
   t->schema = schema;
   t->created_in_txn = created;
+  t->created_in_unit = created && q->has_savepoint;
   st = t->name ? table_prepare(q, t, err) : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   if (st != BEAM_OK) {
     table_release(t);
@@ -446,11 +453,12 @@ static beam_status sq_write_rows(beam_sink *s, const char *table, const beam_etl
   return BEAM_OK;
 }
 
-/* After a rollback, tables created inside the bundle no longer exist. */
-static void forget_txn_tables(sqlite_sink *q) {
+/* After a rollback, tables created (or altered) inside the bundle, or inside the unit, no
+ * longer exist as cached: they are ensured again when next used. */
+static void forget_tables(sqlite_sink *q, bool unit_only) {
   size_t w = 0;
   for (size_t i = 0; i < q->n_tables; i++) {
-    if (q->tables[i].created_in_txn) {
+    if (unit_only ? q->tables[i].created_in_unit : q->tables[i].created_in_txn) {
       table_release(&q->tables[i]);
     } else {
       q->tables[w++] = q->tables[i];
@@ -465,9 +473,10 @@ static void end_txn(sqlite_sink *q, bool committed) {
     for (size_t i = 0; i < q->n_tables; i++) q->tables[i].created_in_txn = false;
   } else {
     if (!sqlite3_get_autocommit(q->db)) exec_sql(q, "ROLLBACK");
-    forget_txn_tables(q);
+    forget_tables(q, false);
   }
   q->in_txn = false;
+  q->has_savepoint = false;
   free(q->bundle_id);
   q->bundle_id = NULL;
 }
@@ -570,6 +579,73 @@ static beam_status sq_commit(beam_sink *s, beam_error *err) {
   return BEAM_OK;
 }
 
+/* ---- Units: a savepoint per unit, and the ledger in the bundle's transaction ---------- */
+
+static beam_status sq_savepoint(beam_sink *s, beam_error *err) {
+  sqlite_sink *q = (sqlite_sink *)s;
+  /* One mark at a time: the previous unit's savepoint is folded into the transaction. */
+  int rc = q->has_savepoint ? exec_sql(q, "RELEASE beam_unit") : SQLITE_OK;
+  if (rc == SQLITE_OK) rc = exec_sql(q, "SAVEPOINT beam_unit");
+  if (rc != SQLITE_OK) return sq_fail(q, rc, NULL, "savepoint", err);
+  q->has_savepoint = true;
+  for (size_t i = 0; i < q->n_tables; i++) q->tables[i].created_in_unit = false;
+  return BEAM_OK;
+}
+
+static beam_status sq_rollback_to_savepoint(beam_sink *s, beam_error *err) {
+  sqlite_sink *q = (sqlite_sink *)s;
+  int rc = exec_sql(q, "ROLLBACK TO beam_unit"); /* the savepoint stays, empty */
+  if (rc != SQLITE_OK) return sq_fail(q, rc, NULL, "roll back a unit", err);
+  forget_tables(q, true);
+  return BEAM_OK;
+}
+
+static int step_once(sqlite3_stmt *stmt) {
+  int rc = sqlite3_step(stmt);
+  sqlite3_reset(stmt);
+  return rc;
+}
+
+static beam_status sq_ledger_record(beam_sink *s, const char *key, const char *file, bool replace, beam_error *err) {
+  sqlite_sink *q = (sqlite_sink *)s;
+  sqlite3_stmt *stmt = replace ? q->ledger_replace : q->ledger_insert;
+  sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+  sqlite3_bind_text(stmt, 2, file, -1, SQLITE_STATIC);
+  int rc = step_once(stmt);
+  sqlite3_clear_bindings(stmt);
+  return rc == SQLITE_DONE ? BEAM_OK : sq_fail(q, rc, LEDGER_TABLE, "record a unit", err);
+}
+
+static void copy_column(char *out, size_t cap, sqlite3_stmt *stmt, int col) {
+  const unsigned char *text = sqlite3_column_text(stmt, col);
+  snprintf(out, cap, "%s", text ? (const char *)text : "");
+}
+
+static beam_status sq_ledger_find(beam_sink *s, const char *key, beam_sink_ledger_hit *hit, beam_error *err) {
+  sqlite_sink *q = (sqlite_sink *)s;
+  sqlite3_stmt *look = q->ledger_lookup;
+  sqlite3_bind_text(look, 1, key, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(look);
+  if (rc == SQLITE_ROW) {
+    hit->found = true;
+    copy_column(hit->file, sizeof hit->file, look, 0);
+    copy_column(hit->committed_at, sizeof hit->committed_at, look, 1);
+  }
+  sqlite3_reset(look);
+  sqlite3_clear_bindings(look);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? BEAM_OK : sq_fail(q, rc, LEDGER_TABLE, "look a unit up", err);
+}
+
+static beam_status sq_ledger_any(beam_sink *s, bool *any, beam_error *err) {
+  sqlite_sink *q = (sqlite_sink *)s;
+  sqlite3_stmt *stmt = NULL;
+  int rc = sqlite3_prepare_v2(q->db, "SELECT 1 FROM \"" LEDGER_TABLE "\" LIMIT 1", -1, &stmt, NULL);
+  if (rc == SQLITE_OK) rc = sqlite3_step(stmt);
+  sqlite3_finalize(stmt);
+  *any = rc == SQLITE_ROW;
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? BEAM_OK : sq_fail(q, rc, LEDGER_TABLE, "read", err);
+}
+
 static void sq_abort(beam_sink *s) {
   sqlite_sink *q = (sqlite_sink *)s;
   end_txn(q, false);
@@ -582,7 +658,10 @@ static beam_status sq_close(beam_sink *s, beam_error *err) {
   q->n_tables = 0;
   sqlite3_finalize(q->bundle_lookup);
   sqlite3_finalize(q->bundle_record);
-  q->bundle_lookup = q->bundle_record = NULL;
+  sqlite3_finalize(q->ledger_lookup);
+  sqlite3_finalize(q->ledger_insert);
+  sqlite3_finalize(q->ledger_replace);
+  q->bundle_lookup = q->bundle_record = q->ledger_lookup = q->ledger_insert = q->ledger_replace = NULL;
   if (q->db) {
     /* Move the WAL into the database now so a write failure (full disk) is reported;
      * BUSY only means another connection is reading, and it will checkpoint later. */
@@ -615,7 +694,29 @@ static const beam_sink_vtable sqlite_vtable = {
     .abort = sq_abort,
     .close = sq_close,
     .free = sq_free,
+    .savepoint = sq_savepoint,
+    .rollback_to_savepoint = sq_rollback_to_savepoint,
+    .ledger_record = sq_ledger_record,
+    .ledger_find = sq_ledger_find,
+    .ledger_any = sq_ledger_any,
 };
+
+#define ISO_NOW "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+
+/* The ledger table (a database of the previous release gains it here) and its statements. */
+static beam_status ledger_setup(sqlite_sink *q, beam_error *err) {
+  int rc = exec_sql(q, "CREATE TABLE IF NOT EXISTS \"" LEDGER_TABLE "\" ("
+                       "unit TEXT PRIMARY KEY NOT NULL, file TEXT, committed_at TEXT NOT NULL)");
+  if (rc != SQLITE_OK) return sq_fail(q, rc, LEDGER_TABLE, "create", err);
+  static const char *const sql[] = {
+      "SELECT file, committed_at FROM \"" LEDGER_TABLE "\" WHERE unit = ?",
+      "INSERT OR IGNORE INTO \"" LEDGER_TABLE "\" (unit, file, committed_at) VALUES (?, ?, " ISO_NOW ")",
+      "INSERT OR REPLACE INTO \"" LEDGER_TABLE "\" (unit, file, committed_at) VALUES (?, ?, " ISO_NOW ")"};
+  sqlite3_stmt **stmts[] = {&q->ledger_lookup, &q->ledger_insert, &q->ledger_replace};
+  for (size_t i = 0; rc == SQLITE_OK && i < 3; i++)
+    rc = sqlite3_prepare_v3(q->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, stmts[i], NULL);
+  return rc == SQLITE_OK ? BEAM_OK : sq_fail(q, rc, LEDGER_TABLE, "prepare", err);
+}
 
 static beam_status sq_setup(sqlite_sink *q, beam_error *err) {
   int rc = sqlite3_open_v2(q->path, &q->db,
@@ -650,7 +751,7 @@ static beam_status sq_setup(sqlite_sink *q, beam_error *err) {
                             "VALUES (?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?)",
                             -1, SQLITE_PREPARE_PERSISTENT, &q->bundle_record, NULL);
   if (rc != SQLITE_OK) return sq_fail(q, rc, BUNDLES_TABLE, "prepare", err);
-  return BEAM_OK;
+  return ledger_setup(q, err);
 }
 
 beam_status beam_sink_sqlite_open(const char *path, const beam_sink_options *opts, beam_sink **out,

@@ -43,6 +43,8 @@ static beam_status table_of_process(void *state, beam_dofn_ctx *ctx, const beam_
   (void)state;
   beam_bytes table;
   if (!text_at(elem->value, 0, &table)) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "not an ETL element");
+  if (table.len == strlen(BEAM_ETL_FILES_TABLE) && memcmp(table.data, BEAM_ETL_FILES_TABLE, table.len) == 0)
+    return BEAM_OK; /* a file's report travels with its rows: not a routed row */
   beam_value s = beam_value_string((const char *)table.data, table.len);
   return beam_dofn_emit(ctx, 0, &s, err);
 }

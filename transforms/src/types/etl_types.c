@@ -93,6 +93,11 @@ static beam_etl_field etl_files_fields[] = {
     {"runner", BEAM_ETL_STRING, BEAM_ETL_NULLABLE},
     {"started_at", BEAM_ETL_TIMESTAMP, BEAM_ETL_NULLABLE},
     {"finished_at", BEAM_ETL_TIMESTAMP, BEAM_ETL_NULLABLE},
+    /* Added by the exactly-once release: nullable and last, so tables of the previous
+     * release gain them (beam_sink_ensure_table). */
+    {"status", BEAM_ETL_STRING, BEAM_ETL_NULLABLE},
+    {"error", BEAM_ETL_STRING, BEAM_ETL_NULLABLE},
+    {"file_id", BEAM_ETL_STRING, BEAM_ETL_NULLABLE},
 };
 static const beam_etl_schema etl_files_schema = {
     etl_files_fields, sizeof etl_files_fields / sizeof etl_files_fields[0]};

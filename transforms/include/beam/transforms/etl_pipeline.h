@@ -1,12 +1,17 @@
 /* The file ETL as a Beam pipeline: what pipelines/file_etl builds and any runner executes.
  *
- *   Impulse -> ListFiles -> ReadAndProcess --rows--> [DedupeKey -> DedupeGroup -> DedupePick]
- *                                         \--dead--------------------------------\
- *   Flatten(rows, dead) -> Write (sink) ------------------------------------ stats
- *   Flatten(stats of ReadAndProcess, DedupePick, Write) -> SumFileStats (CombinePerKey)
- *     -> FilesRow -> WriteFiles (the _files table)
+ * Without dedupe, every file is a unit committed with its _files row and ledger entry:
  *
- * The dedupe stages appear only when the spec has clean.dedupe_on. */
+ *   Impulse -> ListFiles -> ReadAndProcess -> Flatten(rows and each file's report, dead)
+ *     -> Write (sink: rows, dead letters, _files, ledger; a failed file's rows dropped)
+ *
+ * With clean.dedupe_on, rows of many files meet in a GroupByKey:
+ *
+ *   ReadAndProcess -> Flatten(rows, dead) -> DedupeKey -> DedupeGroup -> DedupePick -> Write
+ *   Flatten(stats of ReadAndProcess, DedupePick, Write) -> SumFileStats (CombinePerKey)
+ *     -> FilesRow -> WriteFiles (_files rows and the files' ledger entries)
+ *   ReadAndProcess's reports (one _files element per file) are a side input of DedupePick
+ *   (drops a failed file's rows) and FilesRow (status, error, identity). */
 #ifndef BEAM_TRANSFORMS_ETL_PIPELINE_H
 #define BEAM_TRANSFORMS_ETL_PIPELINE_H
 
@@ -29,6 +34,7 @@ typedef struct beam_etl_file_pipeline_config {
   const char *runner;        /* recorded in _files.runner; NULL = "local" */
   const char *progress;      /* "auto" | "on" | "off"; NULL = auto */
   bool no_sync;              /* sinks skip fsync (benchmarks, scratch outputs) */
+  bool reload;               /* load files the destination's ledger holds again (--reload) */
 } beam_etl_file_pipeline_config;
 
 /* Adds the file ETL to p (and registers the ETL functions). */
@@ -38,8 +44,9 @@ beam_status beam_etl_file_pipeline_build(beam_pipeline *p, const beam_etl_file_p
 /* What the pipeline writes, for tests to look at (beam/testing_etl.h). Both carry ETL
  * elements (etl_element.h) with the self-describing value coder. */
 typedef struct beam_etl_file_pipeline_outputs {
-  beam_pcollection *rows;  /* into Write: routed rows and dead letters (before the sink) */
-  beam_pcollection *files; /* into WriteFiles: one _files row per input file */
+  beam_pcollection *rows;  /* into Write: routed rows and dead letters (before the sink);
+                            * without dedupe also each file's report (a _files element) */
+  beam_pcollection *files; /* the _files rows written: one per input file */
 } beam_etl_file_pipeline_outputs;
 
 /* beam_etl_file_pipeline_build, also returning the written PCollections. */

@@ -112,8 +112,12 @@ typedef struct beam_etl_row {
 /* Dead-letter table: source, line, raw, error, stage. */
 #define BEAM_ETL_DEAD_LETTER_TABLE "_dead_letter"
 /* File-info table: name, size_bytes, records, written, dead_lettered, filtered,
- * deduplicated, runner, started_at, finished_at. */
+ * deduplicated, runner, started_at, finished_at, status ("loaded" or "failed"), error (why a
+ * file failed), file_id (the file's identity, file_identity.h). One row per file loaded or
+ * failed; a failed file has none of its rows committed. */
 #define BEAM_ETL_FILES_TABLE "_files"
+#define BEAM_ETL_FILE_LOADED "loaded"
+#define BEAM_ETL_FILE_FAILED "failed"
 
 /* The schemas of the two bookkeeping tables every file ETL writes (static, never freed). */
 const beam_etl_schema *beam_etl_dead_letter_schema(void);

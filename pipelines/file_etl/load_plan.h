@@ -1,0 +1,31 @@
+/* What a run loads: the inputs minus the files the destination's ledger says are loaded
+ * already (unless --reload), each skipped file with the time it was loaded. */
+#ifndef FILE_ETL_LOAD_PLAN_H
+#define FILE_ETL_LOAD_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "beam/status.h"
+
+typedef struct file_etl_skipped {
+  char *path;
+  char loaded_at[40];
+} file_etl_skipped;
+
+typedef struct file_etl_load_plan {
+  char **inputs; /* what to load: the inputs as given, or the files left when some are skipped */
+  size_t n_inputs;
+  file_etl_skipped *skipped;
+  size_t n_skipped;
+  size_t n_reloaded; /* --reload: files the ledger holds that are loaded again */
+} file_etl_load_plan;
+
+/* Opens the destination (so one that cannot be reached fails before any work), and when its
+ * ledger holds anything, identifies every input file and looks it up. With reload, nothing
+ * is skipped and n_reloaded counts the files loaded before. */
+beam_status file_etl_plan_load(const char *sink_uri, const char *const *inputs, size_t n_inputs, bool reload,
+                               file_etl_load_plan *out, beam_error *err);
+void file_etl_load_plan_free(file_etl_load_plan *p);
+
+#endif

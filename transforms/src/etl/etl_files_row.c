@@ -1,0 +1,103 @@
+/* _files rows (see etl_files_row.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "etl_files_row.h"
+
+enum { F_NAME, F_SIZE, F_RECORDS, F_WRITTEN, F_DEAD, F_FILTERED, F_DEDUP, F_RUNNER, F_STARTED, F_FINISHED,
+       F_STATUS, F_ERROR, F_FILE_ID, F_COUNT };
+
+/* Which statistic each count column holds. */
+static const struct { int column, stat; } counts[] = {
+    {F_SIZE, BEAM_ETL_STAT_SIZE_BYTES}, {F_RECORDS, BEAM_ETL_STAT_RECORDS},   {F_WRITTEN, BEAM_ETL_STAT_WRITTEN},
+    {F_DEAD, BEAM_ETL_STAT_DEAD_LETTERED}, {F_FILTERED, BEAM_ETL_STAT_FILTERED}, {F_DEDUP, BEAM_ETL_STAT_DEDUPLICATED},
+};
+
+static beam_value text_or_null(const char *s) { return s ? beam_value_string(s, strlen(s)) : beam_value_null(); }
+static beam_value time_or_null(int64_t micros) { return micros ? beam_value_int64(micros) : beam_value_null(); }
+
+beam_status beam_etl_files_row_make(beam_arena *arena, const beam_etl_file_report *r, beam_etl_row *out) {
+  beam_value *v = beam_arena_alloc(arena, F_COUNT * sizeof *v);
+  if (!v) return BEAM_ERR_NOMEM;
+  v[F_NAME] = text_or_null(r->file ? r->file : "");
+  for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) v[counts[i].column] = beam_value_int64(r->stats.v[counts[i].stat]);
+  v[F_RUNNER] = text_or_null(r->runner);
+  v[F_STARTED] = time_or_null(r->stats.v[BEAM_ETL_STAT_STARTED_AT]);
+  v[F_FINISHED] = time_or_null(r->stats.v[BEAM_ETL_STAT_FINISHED_AT]);
+  v[F_STATUS] = text_or_null(r->status);
+  v[F_ERROR] = text_or_null(r->error);
+  v[F_FILE_ID] = text_or_null(r->file_id);
+  *out = (beam_etl_row){beam_etl_files_schema(), v, {.source = r->file}};
+  return BEAM_OK;
+}
+
+static beam_status text_of(const beam_value *v, beam_arena *arena, const char **out) {
+  *out = NULL;
+  if (v->kind != BEAM_VALUE_STRING) return BEAM_OK;
+  *out = beam_arena_strndup(arena, (const char *)v->u.bytes.data, v->u.bytes.len);
+  return *out ? BEAM_OK : BEAM_ERR_NOMEM;
+}
+
+beam_status beam_etl_files_row_read(const beam_etl_row *row, beam_arena *arena, beam_etl_file_report *out,
+                                    beam_error *err) {
+  memset(out, 0, sizeof *out);
+  if (row->schema != beam_etl_files_schema())
+    return beam_error_set(err, BEAM_ERR_MALFORMED, "a _files element has another table's schema");
+  const beam_value *v = row->values;
+  beam_status s = BEAM_OK;
+  const char **texts[] = {&out->file, &out->runner, &out->status, &out->error, &out->file_id};
+  const int columns[] = {F_NAME, F_RUNNER, F_STATUS, F_ERROR, F_FILE_ID};
+  for (size_t i = 0; s == BEAM_OK && i < 5; i++) s = text_of(&v[columns[i]], arena, texts[i]);
+  if (s != BEAM_OK) return beam_error_set(err, s, "out of memory");
+  for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
+    if (v[counts[i].column].kind == BEAM_VALUE_INT64) out->stats.v[counts[i].stat] = v[counts[i].column].u.i64;
+  if (v[F_STARTED].kind == BEAM_VALUE_INT64) out->stats.v[BEAM_ETL_STAT_STARTED_AT] = v[F_STARTED].u.i64;
+  if (v[F_FINISHED].kind == BEAM_VALUE_INT64) out->stats.v[BEAM_ETL_STAT_FINISHED_AT] = v[F_FINISHED].u.i64;
+  return BEAM_OK;
+}
+
+beam_status beam_etl_files_check_accounted(const beam_etl_file_report *r, beam_error *err) {
+  const int64_t *c = r->stats.v;
+  int64_t accounted = c[BEAM_ETL_STAT_WRITTEN] + c[BEAM_ETL_STAT_DEAD_LETTERED] + c[BEAM_ETL_STAT_FILTERED] +
+                      c[BEAM_ETL_STAT_DEDUPLICATED];
+  if (accounted == c[BEAM_ETL_STAT_RECORDS]) return BEAM_OK;
+  return beam_error_set(err, BEAM_ERR_INTERNAL,
+                        "%s: %lld records read but %lld accounted for (written %lld, dead-lettered %lld, "
+                        "filtered %lld, deduplicated %lld)",
+                        r->file, (long long)c[BEAM_ETL_STAT_RECORDS], (long long)accounted,
+                        (long long)c[BEAM_ETL_STAT_WRITTEN], (long long)c[BEAM_ETL_STAT_DEAD_LETTERED],
+                        (long long)c[BEAM_ETL_STAT_FILTERED], (long long)c[BEAM_ETL_STAT_DEDUPLICATED]);
+}
+
+static int by_file(const void *a, const void *b) {
+  return strcmp(((const beam_etl_file_report *)a)->file, ((const beam_etl_file_report *)b)->file);
+}
+
+beam_status beam_etl_report_index_load(beam_dofn_ctx *ctx, const char *name, beam_arena *arena,
+                                       beam_etl_report_index *ix, beam_error *err) {
+  const beam_value_list *list = NULL;
+  ix->items = NULL;
+  ix->n = 0;
+  beam_status s = beam_dofn_side_input(ctx, name, &list, err);
+  if (s != BEAM_OK) return s;
+  if (!list || !list->len) return BEAM_OK;
+  ix->items = beam_arena_alloc(arena, list->len * sizeof *ix->items);
+  if (!ix->items) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  for (size_t i = 0; i < list->len; i++) {
+    const char *table, *file;
+    beam_etl_row row;
+    s = beam_etl_element_view(&list->items[i], NULL, arena, &table, &file, &row, err);
+    if (s == BEAM_OK) s = beam_etl_files_row_read(&row, arena, &ix->items[ix->n], err);
+    if (s != BEAM_OK) return s;
+    ix->items[ix->n].file = file; /* the element's file, as rows and statistics name it */
+    ix->n++;
+  }
+  qsort(ix->items, ix->n, sizeof *ix->items, by_file);
+  return BEAM_OK;
+}
+
+const beam_etl_file_report *beam_etl_report_index_find(const beam_etl_report_index *ix, const char *file) {
+  if (!ix->n || !file) return NULL;
+  beam_etl_file_report key = {.file = file};
+  return bsearch(&key, ix->items, ix->n, sizeof *ix->items, by_file);
+}

@@ -1,0 +1,47 @@
+/* A _files row (beam_etl_files_schema) to and from per-file statistics and a status. Read
+ * makes one per file, with the counts it knows (the file's report); the writer completes it
+ * with what it wrote, or FilesRow with what every stage counted. Internal to the etl layer. */
+#ifndef BEAM_ETL_FILES_ROW_H
+#define BEAM_ETL_FILES_ROW_H
+
+#include "beam/dofn.h"
+#include "beam/transforms/etl_element.h"
+
+/* What a _files row says besides the counts. Strings may be NULL (SQL NULL). */
+typedef struct beam_etl_file_report {
+  const char *file;
+  const char *runner;
+  const char *status; /* BEAM_ETL_FILE_LOADED or BEAM_ETL_FILE_FAILED */
+  const char *error;
+  const char *file_id;
+  beam_etl_file_stats stats;
+} beam_etl_file_report;
+
+/* The row, its values in arena (strings are not copied: they must outlive the row). */
+beam_status beam_etl_files_row_make(beam_arena *arena, const beam_etl_file_report *r, beam_etl_row *out);
+
+/* Reads a row made by beam_etl_files_row_make back (strings alias the row's values, copied
+ * NUL-terminated into arena). */
+beam_status beam_etl_files_row_read(const beam_etl_row *row, beam_arena *arena, beam_etl_file_report *out,
+                                    beam_error *err);
+
+/* The conservation check of a loaded file: records = written + dead-lettered + filtered +
+ * deduplicated. A difference means a row went missing: BEAM_ERR_INTERNAL naming the counts. */
+beam_status beam_etl_files_check_accounted(const beam_etl_file_report *r, beam_error *err);
+
+/* The reports of ReadAndProcess, read from a side input (every file's _files element) and
+ * sorted by file, for the stages after a GroupByKey: DedupePick drops the rows of failed
+ * files, FilesRow takes each file's status, error and identity. */
+typedef struct beam_etl_report_index {
+  beam_etl_file_report *items;
+  size_t n;
+} beam_etl_report_index;
+
+/* Loads the side input `name` into ix, memory from arena. */
+beam_status beam_etl_report_index_load(beam_dofn_ctx *ctx, const char *name, beam_arena *arena,
+                                       beam_etl_report_index *ix, beam_error *err);
+
+/* The report of file, or NULL. */
+const beam_etl_file_report *beam_etl_report_index_find(const beam_etl_report_index *ix, const char *file);
+
+#endif
