@@ -218,7 +218,7 @@ db = sqlite3.connect(sys.argv[1])
 names = [r[0] for r in db.execute("select name from sqlite_master where type='table'")]
 out = []
 for t in sorted(names):
-    if t in ("_files", "_bundles"):
+    if t in ("_files", "_bundles", "_beam_ledger"):
         continue
     n = db.execute('select count(*) from "%s"' % t).fetchone()[0]
     if n:

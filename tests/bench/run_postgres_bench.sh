@@ -126,12 +126,12 @@ import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 names = sorted(r[0] for r in db.execute("select name from sqlite_master where type='table'"))
 print(" ".join("%s=%d" % (t, db.execute('select count(*) from "%s"' % t).fetchone()[0])
-               for t in names if t not in ("_files", "_bundles")))
+               for t in names if t not in ("_files", "_bundles", "_beam_ledger")))
 EOF
 }
 counts_pg() {
   local t out=()
-  for t in $("$PSQL" -X -At -d bench -c "select tablename from pg_tables where schemaname = 'public' and tablename not in ('_files', '_beam_bundles') order by tablename collate \"C\""); do
+  for t in $("$PSQL" -X -At -d bench -c "select tablename from pg_tables where schemaname = 'public' and tablename not in ('_files', '_beam_bundles', '_beam_ledger') order by tablename collate \"C\""); do
     out+=("$t=$("$PSQL" -X -At -d bench -c "select count(*) from \"$t\"")")
   done
   echo "${out[*]}"

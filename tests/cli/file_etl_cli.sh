@@ -108,7 +108,7 @@ printf '{"schema":[{"name":"t","type":"STRING"}],"route":{"table":"e_{t}","defau
 expect spec_reserved_default 2 "route.default: \"sqlite_sequence\": table names starting with \"sqlite_\" are reserved" -- \
   "$etl" --input="$tmp/catalog.jsonl" --spec="$tmp/reserved_default.json" --sink="sqlite:$tmp/rd.db"
 sed 's/"mode": "soft"/"mode": "hard"/' "$samples/spec.json" >"$tmp/hard.json"
-expect hard_validation 1 "validate.mode is hard: nothing was written" -- \
+expect hard_validation 3 "validate.mode is hard: nothing of this file is loaded" -- \
   "$etl" --input="$samples/landing" --spec="$tmp/hard.json" --sink="sqlite:$tmp/hard.db"
 rows=$(sqlite3 "$tmp/hard.db" "SELECT count(*) FROM sqlite_master WHERE name LIKE 'events_%'" 2>&1)
 if [[ $rows != 0 ]]; then echo "FAIL hard_validation left tables behind: $rows"; failures=$((failures + 1)); fi
@@ -136,10 +136,32 @@ else
   if [[ "$at" != "$want" ]]; then echo "FAIL dead_letter_offset: bytes at $off are \"$at\", raw is \"$want\""; failures=$((failures + 1)); fi
 fi
 
-# No silent NULLs: a CSV whose header names none of the schema's fields fails loudly, naming
+# No silent NULLs: a CSV whose header names none of the schema's fields fails (exit 3), naming
 # both sides, instead of loading rows of NULLs.
 mkdir -p "$tmp/noheader" && printf 'x,y,z\n1,2,3\n' >"$tmp/noheader/events.csv"
-expect csv_header_none 1 "events.csv: line 1: CSV header has none of the schema fields event_id, event_type, user_id, amount, ts, country (found x, y, z)" -- \
+expect csv_header_none 3 "events.csv: line 1: CSV header has none of the schema fields event_id, event_type, user_id, amount, ts, country (found x, y, z)" -- \
   "$etl" --input="$tmp/noheader" --spec="$samples/spec.json" --sink="sqlite:$tmp/noheader.db" --quiet
+
+# Exactly once per file: the same command again skips every file (the destination's ledger),
+# --reload loads them again and says so.
+expect rerun_skips 0 "events.jsonl skipped, loaded at " -- \
+  "$etl" --input="$samples/landing" --spec="$samples/spec.json" --sink="sqlite:$tmp/big.db" --quiet
+got=$(sqlite3 "$tmp/big.db" "SELECT count(*) FROM _files" 2>&1)
+if [[ $got != 3 ]]; then echo "FAIL rerun_skips: _files has $got rows (want 3)"; failures=$((failures + 1)); fi
+expect reload 0 "--reload: 3 files loaded before are loaded again" -- \
+  "$etl" --input="$samples/landing" --spec="$samples/spec.json" --sink="sqlite:$tmp/big.db" --reload
+got=$(sqlite3 "$tmp/big.db" "SELECT count(*) FROM _files" 2>&1)
+if [[ $got != 6 ]]; then echo "FAIL reload: _files has $got rows (want 6)"; failures=$((failures + 1)); fi
+
+# One bad file never stops the others: a JSON array and an empty ZIP fail alone (exit 3), each
+# recorded in _files with its error; the good file loads.
+mkdir -p "$tmp/mixed" && cp "$samples/landing/events.jsonl" "$tmp/mixed/" && echo '[{"event_id": "1"}]' >"$tmp/mixed/array.jsonl"
+printf 'PK\005\006\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000' >"$tmp/mixed/empty.zip"
+expect one_bad_file 3 "failed files                                2" -- \
+  "$etl" --input="$tmp/mixed" --spec="$samples/spec.json" --sink="sqlite:$tmp/mixed.db"
+got=$(sqlite3 "$tmp/mixed.db" "SELECT group_concat(status, ' ') FROM (SELECT status FROM _files ORDER BY name)" 2>&1)
+if [[ $got != "failed failed loaded" ]]; then echo "FAIL one_bad_file: statuses $got"; failures=$((failures + 1)); fi
+got=$(sqlite3 "$tmp/mixed.db" "SELECT count(*) FROM _files WHERE status = 'failed' AND error LIKE '%array.jsonl%JSON array%'" 2>&1)
+if [[ $got != 1 ]]; then echo "FAIL one_bad_file: array.jsonl's error not recorded ($got)"; failures=$((failures + 1)); fi
 
 [[ $failures -eq 0 ]] && echo "file_etl_cli: all passed" || { echo "file_etl_cli: $failures failed"; exit 1; }

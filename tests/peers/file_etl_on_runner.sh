@@ -38,7 +38,7 @@ run local --runner=local
 run portable --runner=portable "${remote[@]}"
 run auto --runner=auto --big_runner=portable --size_threshold=100K "${remote[@]}"
 
-tables=$(sqlite3 "$work/local.db" "select name from sqlite_master where type='table' and name not in ('_bundles', '_files') order by name")
+tables=$(sqlite3 "$work/local.db" "select name from sqlite_master where type='table' and name not in ('_bundles', '_files', '_beam_ledger') order by name")
 status=0
 for other in portable auto; do
   for t in $tables; do

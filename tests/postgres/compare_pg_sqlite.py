@@ -55,7 +55,7 @@ def main():
     sqlite_path, psql, db = sys.argv[1:4]
     lite = sqlite3.connect(sqlite_path)
     tables = [r[0] for r in lite.execute(
-        "select name from sqlite_master where type='table' and name not in ('_bundles') order by name")]
+        "select name from sqlite_master where type='table' and name not in ('_bundles', '_beam_ledger') order by name")]
     status = 0
     total = 0
     for t in tables:

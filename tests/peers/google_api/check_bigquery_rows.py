@@ -46,7 +46,7 @@ def main():
   con = sqlite3.connect(args.db)
   con.row_factory = sqlite3.Row
   want = {}
-  for (name,) in con.execute("select name from sqlite_master where type='table' and name != '_bundles'"):
+  for (name,) in con.execute("select name from sqlite_master where type='table' and name not in ('_bundles', '_beam_ledger')"):
     want[name] = [dict(r) for r in con.execute('select * from "%s"' % name)]
 
   moved = []

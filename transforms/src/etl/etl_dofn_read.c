@@ -133,7 +133,7 @@ static beam_status emit_element(file_run *r, int output, const char *table, cons
 static beam_status reject(file_run *r, const beam_etl_origin *origin, const char *stage, const char *error,
                           beam_error *err) {
   if (r->st->spec->validate.hard)
-    return beam_error_set(err, BEAM_ERR_USER, "%s:%lld: %s: %s (validate.mode is hard: nothing was written)",
+    return beam_error_set(err, BEAM_ERR_USER, "%s:%lld: %s: %s (validate.mode is hard: nothing of this file is loaded)",
                           origin->source, (long long)origin->line, stage, error);
   beam_etl_row dl;
   if (beam_etl_dead_letter_row(origin, error, stage, &r->st->record_arena, &dl) != BEAM_OK)

@@ -27,6 +27,7 @@ struct beam_input {
   beam_line_reader *lines;
   bool done;
   int64_t records, bad_records, members;
+  int64_t entries; /* ZIP entries that are files (read or reported as unsupported) */
   struct timespec started;
 };
 
@@ -140,6 +141,7 @@ static beam_status next_member(beam_input *in, beam_arena *arena, beam_etl_recor
     size_t i = in->next_member++;
     const beam_zip_entry *e = beam_zip_entry_at(in->zip, i);
     if (e->is_dir || strncmp(e->name, "__MACOSX/", 9) == 0) continue;
+    in->entries++;
     beam_name_kind kind = beam_input_name_kind(e->name);
     if (kind == BEAM_NAME_UNKNOWN || kind == BEAM_NAME_ZIP) {
       size_t n = in->schema ? in->schema->n_fields : 0;
@@ -169,6 +171,8 @@ static beam_status next_member(beam_input *in, beam_arena *arena, beam_etl_recor
     return BEAM_OK;
   }
   in->done = true;
+  /* An archive without a single file is not an empty load but a wrong or broken upload. */
+  if (!in->entries) return beam_error_set(err, BEAM_ERR_MALFORMED, "the ZIP archive holds no files");
   return BEAM_OK;
 }
 
