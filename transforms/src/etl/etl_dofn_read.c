@@ -32,6 +32,7 @@
 #include "beam/transforms/etl_process.h"
 #include "beam/transforms/file_identity.h"
 #include "beam/transforms/input.h"
+#include "etl_bad_tally.h"
 #include "etl_dofn_common.h"
 #include "etl_files_row.h"
 
@@ -83,6 +84,7 @@ typedef struct file_run {
   const char *id_source; /* the record source record_id was found for (sources live until close) */
   const char *record_id; /* its identity: identity.id, or member_id */
   char *member_id;       /* "<file identity>!<member>" for records of a ZIP member */
+  beam_etl_bad_tally bad; /* the file's dead letters by kind, for the guard rails */
 } file_run;
 
 /* The identity records of this source carry: the file's, or for a ZIP member
@@ -129,6 +131,29 @@ static beam_status emit_element(file_run *r, int output, const char *table, cons
   return beam_dofn_emit(r->ctx, output, &v, err);
 }
 
+/* The file fails its guard rails: the error names the limit and the most frequent error. */
+static beam_status too_many_bad(file_run *r, const char *limit, double value, const char *unit, beam_error *err) {
+  const beam_etl_bad_kind *top = beam_etl_bad_tally_top(&r->bad);
+  return beam_error_set(err, BEAM_ERR_USER,
+                        "%s: %lld of %lld records bad, %s (%g%s); most frequent (%lld): %s", r->path,
+                        (long long)r->stats.v[BEAM_ETL_STAT_DEAD_LETTERED], (long long)r->stats.v[BEAM_ETL_STAT_RECORDS],
+                        limit, value, unit, top ? (long long)top->n : 0LL, top ? top->example : "");
+}
+
+/* At the end of a file read whole: the ratio guard rail, or a warning for a mostly bad file. */
+static beam_status check_bad_ratio(file_run *r, beam_error *err) {
+  int64_t bad = r->stats.v[BEAM_ETL_STAT_DEAD_LETTERED], records = r->stats.v[BEAM_ETL_STAT_RECORDS];
+  double ratio = r->st->spec->validate.max_bad_ratio;
+  if (!records || !bad) return BEAM_OK;
+  if (ratio >= 0 && (double)bad > ratio * (double)records)
+    return too_many_bad(r, "more than validate.max_bad_ratio", ratio * 100, "%", err);
+  const beam_etl_bad_kind *top = beam_etl_bad_tally_top(&r->bad);
+  if (ratio < 0 && r->st->spec->validate.max_bad_records < 0 && bad * 2 > records && top)
+    beam_log(BEAM_LOG_WARN, "%s: %lld of %lld records dead-lettered; most frequent (%lld): %s", r->path, (long long)bad,
+             (long long)records, (long long)top->n, top->example);
+  return BEAM_OK;
+}
+
 /* A record that failed: fatal in hard mode, a dead letter otherwise. */
 static beam_status reject(file_run *r, const beam_etl_origin *origin, const char *stage, const char *error,
                           beam_error *err) {
@@ -139,6 +164,10 @@ static beam_status reject(file_run *r, const beam_etl_origin *origin, const char
   if (beam_etl_dead_letter_row(origin, error, stage, &r->st->record_arena, &dl) != BEAM_OK)
     return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   r->stats.v[BEAM_ETL_STAT_DEAD_LETTERED]++;
+  beam_etl_bad_tally_add(&r->bad, stage, error);
+  int64_t max = r->st->spec->validate.max_bad_records;
+  if (max >= 0 && r->stats.v[BEAM_ETL_STAT_DEAD_LETTERED] > max)
+    return too_many_bad(r, "more than validate.max_bad_records", (double)max, "", err);
   return emit_element(r, r->st->out_dead, BEAM_ETL_DEAD_LETTER_TABLE, &dl, false, err);
 }
 
@@ -220,6 +249,7 @@ static beam_status read_process(void *state, beam_dofn_ctx *ctx, const beam_wind
   if (s == BEAM_OK) s = identify(&r, in, err);
   r.stats.v[BEAM_ETL_STAT_SIZE_BYTES] = r.identity.size;
   if (s == BEAM_OK) s = read_file(&r, in, path, err);
+  if (s == BEAM_OK) s = check_bad_ratio(&r, err);
   beam_input_close(in);
   beam_arena_reset(&st->record_arena);
   free(r.member_id);
@@ -228,7 +258,8 @@ static beam_status read_process(void *state, beam_dofn_ctx *ctx, const beam_wind
   if (s != BEAM_OK) {
     const char *error = beam_arena_strdup(beam_dofn_scratch(ctx), err && err->message[0] ? err->message : "failed");
     if (!error) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-    beam_log(BEAM_LOG_WARN, "%s: failed, nothing of it is loaded: %s", path, error);
+    if (strncmp(error, path, strlen(path)) == 0) beam_log(BEAM_LOG_WARN, "file failed, none of its rows kept: %s", error);
+    else beam_log(BEAM_LOG_WARN, "%s: file failed, none of its rows kept: %s", path, error);
     beam_dofn_counter_add(ctx, st->c_failed, 1);
     return emit_report(&r, error, err);
   }

@@ -312,6 +312,8 @@ static beam_status parse_doc(json_t *root, beam_etl_spec *spec, beam_error *err)
   spec->clean.case_fold = beam_arena_calloc(&spec->arena, spec->schema.n_fields, 1);
   if (!spec->clean.case_fold) return NOMEM(err);
   spec->clean.n_fields = spec->schema.n_fields;
+  spec->validate.max_bad_records = -1; /* no limits unless validate sets them */
+  spec->validate.max_bad_ratio = -1;
   if ((v = json_object_get(root, "clean")) && (st = parse_clean(v, spec, err))) return st;
   if ((v = json_object_get(root, "validate")) &&
       (st = beam_etl_validation_parse(v, &spec->schema, &spec->arena, &spec->validate, err)))

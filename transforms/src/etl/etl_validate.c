@@ -197,10 +197,27 @@ static beam_status parse_rule(json_t *obj, size_t i, const beam_etl_schema *sche
   return BEAM_OK;
 }
 
+/* validate.max_bad_records (an integer >= 0) and validate.max_bad_ratio (a number in 0..1). */
+static beam_status parse_limits(json_t *section, beam_etl_validation *out, beam_error *err) {
+  json_t *records = json_object_get(section, "max_bad_records");
+  if (records && (!json_is_integer(records) || json_integer_value(records) < 0))
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "validate.max_bad_records: must be an integer >= 0, not %s",
+                          json_is_integer(records) ? "a negative number" : beam_etl_json_kind(records));
+  if (records) out->max_bad_records = json_integer_value(records);
+  json_t *ratio = json_object_get(section, "max_bad_ratio");
+  if (ratio && (!json_is_number(ratio) || json_number_value(ratio) < 0 || json_number_value(ratio) > 1))
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "validate.max_bad_ratio: must be a number from 0 to 1, not %s",
+                          json_is_number(ratio) ? "one outside that range" : beam_etl_json_kind(ratio));
+  if (ratio) out->max_bad_ratio = json_number_value(ratio);
+  return BEAM_OK;
+}
+
 beam_status beam_etl_validation_parse(json_t *section, const beam_etl_schema *schema, beam_arena *arena,
                                       beam_etl_validation *out, beam_error *err) {
-  static const char *const keys[] = {"mode", "rules", NULL};
+  static const char *const keys[] = {"mode", "rules", "max_bad_records", "max_bad_ratio", NULL};
   memset(out, 0, sizeof *out);
+  out->max_bad_records = -1;
+  out->max_bad_ratio = -1;
   if (!json_is_object(section))
     return beam_error_set(err, BEAM_ERR_INVALID_ARG, "validate: must be an object, not %s", beam_etl_json_kind(section));
   beam_status st = beam_etl_json_check_keys(section, "validate", keys, err);
@@ -212,6 +229,7 @@ beam_status beam_etl_validation_parse(json_t *section, const beam_etl_schema *sc
     else if (!m || strcmp(m, "soft") != 0)
       return beam_error_set(err, BEAM_ERR_INVALID_ARG, "validate.mode: must be \"soft\" or \"hard\"");
   }
+  if ((st = parse_limits(section, out, err)) != BEAM_OK) return st;
   json_t *rules = json_object_get(section, "rules");
   if (!rules) return BEAM_OK;
   if (!json_is_array(rules))

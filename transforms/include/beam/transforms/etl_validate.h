@@ -76,6 +76,11 @@ typedef struct beam_etl_validation {
   bool hard;
   beam_etl_rule *rules;
   size_t n_rules;
+  /* Guard rails per file, as BigQuery's maxBadRecords: past either, the file fails (none of
+   * its rows kept) naming the most frequent error. Bad records are dead letters of every stage
+   * but "sink". -1: no limit. */
+  int64_t max_bad_records;
+  double max_bad_ratio;    /* 0..1 of the file's records; checked when the file is read; -1 */
 } beam_etl_validation;
 
 /* BEAM_OK when every rule passes; BEAM_ERR_USER with the first failure's message in err;
