@@ -178,7 +178,8 @@ void beam_jsonl_temp_name(const char *table, char out[BEAM_JSONL_TEMP_NAME_MAX])
     static _Atomic uint64_t counter;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    r = ((uint64_t)getpid() << 32) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ (counter++ * 0x9e3779b97f4a7c15ULL);
+    r = ((uint64_t)getpid() << 32) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^
+        (counter++ * 0x9e3779b97f4a7c15ULL);
   }
   snprintf(out, BEAM_JSONL_TEMP_NAME_MAX, ".%s.jsonl.%016llx.tmp", table, (unsigned long long)r);
 }
