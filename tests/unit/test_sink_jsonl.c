@@ -6,11 +6,16 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 
 #include "beam/transforms/json_row_writer.h"
 #include "sink_test_util.h"
@@ -54,6 +59,86 @@ static size_t count_lines(const char *text) {
   size_t n = 0;
   for (; *text; text++) n += *text == '\n';
   return n;
+}
+
+/* Writes (or, with append, appends) text to dir/name. */
+static void put_file(const char *dir, const char *name, const char *text, bool append) {
+  char path[700];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *fp = fopen(path, append ? "a" : "w");
+  assert_non_null(fp);
+  fputs(text, fp);
+  fclose(fp);
+}
+
+static bool file_exists(const char *dir, const char *name) {
+  char path[700];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  return access(path, F_OK) == 0;
+}
+
+/* Hidden *.tmp files in dir: write-aside files left behind. */
+static size_t count_temp_files(const char *dir) {
+  DIR *d = opendir(dir);
+  assert_non_null(d);
+  size_t n = 0;
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL) {
+    size_t len = strlen(de->d_name);
+    if (de->d_name[0] == '.' && len > 4 && strcmp(de->d_name + len - 4, ".tmp") == 0) n++;
+  }
+  closedir(d);
+  return n;
+}
+
+/* Occurrences of needle in text. */
+static size_t count_of(const char *text, const char *needle) {
+  size_t n = 0;
+  for (const char *p = text; (p = strstr(p, needle)) != NULL; p += strlen(needle)) n++;
+  return n;
+}
+
+/* Writes n rows with s = tag to table in the open bundle. */
+static void write_tagged(beam_sink *s, const char *table, const char *tag, size_t n) {
+  beam_error err = {0};
+  beam_value v[8];
+  sink_test_full_values(v, tag, 7);
+  beam_etl_row row = sink_test_row(v);
+  for (size_t i = 0; i < n; i++)
+    if (beam_sink_write_rows(s, table, &row, 1, NULL, &err) != BEAM_OK) fail_msg("write: %s", err.message);
+}
+
+/* The JSON line write_tagged writes for tag. */
+static char *tagged_line(const char *tag) {
+  beam_value v[8];
+  sink_test_full_values(v, tag, 7);
+  beam_json_row_writer w;
+  assert_int_equal(beam_json_row_writer_init(&w, &sink_test_schema), BEAM_OK);
+  beam_buf b = BEAM_BUF_INIT;
+  assert_int_equal(beam_json_row_writer_append(&w, &b, v), BEAM_OK);
+  beam_buf_append_byte(&b, '\n');
+  beam_buf_terminate(&b);
+  beam_json_row_writer_free(&w);
+  return (char *)b.data;
+}
+
+static beam_sink_ledger_hit find(beam_sink *s, const char *key) {
+  beam_sink_ledger_hit hit;
+  beam_error err = {0};
+  if (beam_sink_ledger_find(s, key, &hit, &err) != BEAM_OK) fail_msg("ledger_find: %s", err.message);
+  return hit;
+}
+
+static bool any_entry(beam_sink *s) {
+  bool any = true;
+  beam_error err = {0};
+  if (beam_sink_ledger_any(s, &any, &err) != BEAM_OK) fail_msg("ledger_any: %s", err.message);
+  return any;
+}
+
+static void record(beam_sink *s, const char *key, const char *file, bool replace) {
+  beam_error err = {0};
+  if (beam_sink_ledger_record(s, key, file, replace, &err) != BEAM_OK) fail_msg("ledger_record: %s", err.message);
 }
 
 static void commit_rows(beam_sink *s, const char *table, const char *bundle, size_t n) {
@@ -356,37 +441,498 @@ static void missing_parents_are_created(void **state) {
   assert_true(S_ISDIR(sb.st_mode));
 }
 
-static void full_disk_is_an_error(void **state) {
+/* A write that fails (here EFBIG: a file size limit, standing in for a full disk) fails the
+ * commit with BEAM_ERR_IO naming the table and the error, and leaves nothing of the bundle: no
+ * rows in any of its tables, no ledger entry, no temp file. */
+static void write_failure_is_an_error(void **state) {
   const char *dir = *state;
-  /* The table file is /dev/full: every write fails with ENOSPC. */
-  char path[700];
-  snprintf(path, sizeof path, "%s/t.jsonl", dir);
-  if (symlink("/dev/full", path) != 0 || access("/dev/full", W_OK) != 0) skip();
   beam_sink *s = open_sink(dir, NULL);
   beam_error err = {0};
-  assert_int_equal(beam_sink_ensure_table(s, "t", &sink_test_schema, &err), BEAM_OK);
   assert_int_equal(beam_sink_ensure_table(s, "good", &sink_test_schema, &err), BEAM_OK);
+  assert_int_equal(beam_sink_ensure_table(s, "t", &sink_test_schema, &err), BEAM_OK);
+  commit_rows(s, "t", "before", 1);
+  char *before = slurp(dir, "t.jsonl");
+  struct rlimit old;
+  assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+  struct rlimit small = old;
+  small.rlim_cur = 16384;
+  void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN); /* EFBIG instead of the signal */
   assert_int_equal(beam_sink_begin(s, "b", &err), BEAM_OK);
-  beam_value v[8];
-  sink_test_full_values(v, "x", 1);
-  beam_etl_row row = sink_test_row(v);
-  assert_int_equal(beam_sink_write_rows(s, "good", &row, 1, NULL, &err), BEAM_OK);
-  assert_int_equal(beam_sink_write_rows(s, "t", &row, 1, NULL, &err), BEAM_OK);
-  assert_int_equal(beam_sink_commit(s, &err), BEAM_ERR_IO);
+  record(s, "unit", "in.csv", false);
+  write_tagged(s, "good", "x", 1);
+  write_tagged(s, "t", "x", 500); /* about 60 KB: past the limit */
+  assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+  beam_status st = beam_sink_commit(s, &err);
+  assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+  signal(SIGXFSZ, old_handler);
+  assert_int_equal(st, BEAM_ERR_IO);
   assert_non_null(strstr(err.message, "t.jsonl"));
-  assert_non_null(strstr(err.message, strerror(ENOSPC)));
+  assert_non_null(strstr(err.message, strerror(EFBIG)));
   beam_sink_stats stats;
   beam_sink_get_stats(s, &stats);
-  assert_int_equal(stats.bundles_committed, 0);
+  assert_int_equal(stats.bundles_committed, 1);
   assert_int_equal(stats.bundles_aborted, 1);
-  beam_sink_free(s);
-  /* The other table of the failed bundle was cut back: the bundle is all or nothing. */
+  assert_false(find(s, "unit").found);
   char *text = slurp(dir, "good.jsonl");
   assert_string_equal(text, "");
   free(text);
+  text = slurp(dir, "t.jsonl");
+  assert_string_equal(text, before);
+  free(text);
+  assert_int_equal(count_temp_files(dir), 0);
   text = slurp(dir, ".bundles.jsonl");
-  assert_non_null(strstr(text, "rolled_back"));
-  assert_null(strstr(text, "committed"));
+  assert_null(strstr(text, "\"b\""));
+  free(text);
+  /* The retry, with room, commits. */
+  commit_rows(s, "t", "b", 2);
+  text = slurp(dir, "t.jsonl");
+  assert_int_equal(count_lines(text), 3);
+  free(text);
+  free(before);
+  beam_sink_free(s);
+}
+
+/* Commits replace a table file by rename: a symlink (or device) there is refused, not
+ * silently replaced. */
+static void symlinked_table_file_is_refused(void **state) {
+  const char *dir = *state;
+  char path[700];
+  snprintf(path, sizeof path, "%s/t.jsonl", dir);
+  assert_int_equal(symlink("/dev/null", path), 0);
+  beam_sink *s = open_sink(dir, NULL);
+  beam_error err = {0};
+  assert_int_equal(beam_sink_ensure_table(s, "t", &sink_test_schema, &err), BEAM_ERR_INVALID_ARG);
+  assert_non_null(strstr(err.message, "t.jsonl is not a regular file"));
+  beam_sink_free(s);
+}
+
+/* After every commit a table file holds exactly the committed rows, in commit order, keeps its
+ * mode, and no temp file remains. */
+static void each_commit_leaves_exactly_the_committed_rows(void **state) {
+  const char *dir = *state;
+  beam_sink_options opts = {0};
+  opts.spill_bytes = 700;
+  beam_sink *s = open_sink(dir, &opts);
+  beam_error err = {0};
+  assert_int_equal(beam_sink_ensure_table(s, "a", &sink_test_schema, &err), BEAM_OK);
+  assert_int_equal(beam_sink_ensure_table(s, "b", &sink_test_schema, &err), BEAM_OK);
+  beam_buf want_a = BEAM_BUF_INIT, want_b = BEAM_BUF_INIT;
+  for (int k = 0; k < 6; k++) {
+    char bundle[16], tag[16];
+    snprintf(bundle, sizeof bundle, "bundle-%d", k);
+    snprintf(tag, sizeof tag, "row-%d", k);
+    char *line = tagged_line(tag);
+    assert_int_equal(beam_sink_begin(s, bundle, &err), BEAM_OK);
+    write_tagged(s, "a", tag, (size_t)k * 3 + 1); /* spills from the third bundle on */
+    for (int i = 0; i < k * 3 + 1; i++) beam_buf_append_str(&want_a, line);
+    if (k % 2) {
+      write_tagged(s, "b", tag, 1);
+      beam_buf_append_str(&want_b, line);
+    }
+    free(line);
+    if (k == 3) { /* a mode set by the user survives the replacement */
+      char path[700];
+      snprintf(path, sizeof path, "%s/a.jsonl", dir);
+      assert_int_equal(chmod(path, 0640), 0);
+    }
+    assert_int_equal(beam_sink_commit(s, &err), BEAM_OK);
+    beam_buf_terminate(&want_a);
+    beam_buf_terminate(&want_b);
+    char *text = slurp(dir, "a.jsonl");
+    assert_string_equal(text, (const char *)want_a.data);
+    free(text);
+    text = slurp(dir, "b.jsonl");
+    assert_string_equal(text, want_b.data ? (const char *)want_b.data : "");
+    free(text);
+    assert_int_equal(count_temp_files(dir), 0);
+  }
+  struct stat sb;
+  char path[700];
+  snprintf(path, sizeof path, "%s/a.jsonl", dir);
+  assert_int_equal(stat(path, &sb), 0);
+  assert_int_equal(sb.st_mode & 0777, 0640);
+  beam_buf_free(&want_a);
+  beam_buf_free(&want_b);
+  beam_sink_free(s);
+}
+
+/* A unit rollback drops the rows written since unit_begin, in memory and past a spill alike,
+ * and keeps the bundle's earlier rows; a table first written after the mark is emptied. */
+static void unit_rollback_keeps_earlier_rows(void **state) {
+  const char *dir = *state;
+  beam_sink_options opts = {0};
+  opts.spill_bytes = 512;
+  beam_sink *s = open_sink(dir, &opts);
+  beam_error err = {0};
+  assert_true(beam_sink_has_savepoints(s));
+  assert_int_equal(beam_sink_ensure_table(s, "a", &sink_test_schema, &err), BEAM_OK);
+  assert_int_equal(beam_sink_ensure_table(s, "b", &sink_test_schema, &err), BEAM_OK);
+  assert_int_equal(beam_sink_begin(s, "units", &err), BEAM_OK);
+  /* Unit 1 fits in memory; unit 2 spills and is rolled back to a mark inside memory. */
+  assert_int_equal(beam_sink_unit_begin(s, &err), BEAM_OK);
+  write_tagged(s, "a", "keep1", 2);
+  assert_int_equal(beam_sink_unit_begin(s, &err), BEAM_OK);
+  write_tagged(s, "a", "drop2", 40);
+  write_tagged(s, "b", "drop2", 3);
+  assert_int_equal(beam_sink_unit_rollback(s, &err), BEAM_OK);
+  /* Unit 3 spills; unit 4 starts past the spill, spills again, and is rolled back into the
+   * spill file's middle. */
+  assert_int_equal(beam_sink_unit_begin(s, &err), BEAM_OK);
+  write_tagged(s, "a", "keep3", 30);
+  assert_int_equal(beam_sink_unit_begin(s, &err), BEAM_OK);
+  write_tagged(s, "a", "drop4", 1);
+  write_tagged(s, "a", "drop4", 40);
+  assert_int_equal(beam_sink_unit_rollback(s, &err), BEAM_OK);
+  assert_int_equal(beam_sink_unit_rollback(s, &err), BEAM_OK); /* twice: still the same mark */
+  write_tagged(s, "a", "keep5", 1);
+  assert_int_equal(beam_sink_commit(s, &err), BEAM_OK);
+  beam_sink_stats stats;
+  beam_sink_get_stats(s, &stats);
+  assert_int_equal(stats.rows_written, 33);
+  beam_sink_free(s);
+
+  char *text = slurp(dir, "a.jsonl");
+  beam_buf want = BEAM_BUF_INIT;
+  const struct { const char *tag; int n; } runs[] = {{"keep1", 2}, {"keep3", 30}, {"keep5", 1}};
+  for (size_t r = 0; r < 3; r++) {
+    char *line = tagged_line(runs[r].tag);
+    for (int i = 0; i < runs[r].n; i++) beam_buf_append_str(&want, line);
+    free(line);
+  }
+  beam_buf_terminate(&want);
+  assert_string_equal(text, (const char *)want.data);
+  beam_buf_free(&want);
+  free(text);
+  text = slurp(dir, "b.jsonl");
+  assert_string_equal(text, "");
+  free(text);
+}
+
+static void assert_iso_millis(const char *at) {
+  /* 2026-12-07T01:40:00.123Z */
+  assert_int_equal(strlen(at), 24);
+  assert_true(at[4] == '-' && at[7] == '-' && at[10] == 'T' && at[13] == ':' && at[16] == ':' &&
+              at[19] == '.' && at[23] == 'Z');
+}
+
+/* Entries recorded in a bundle are found inside it at once, by other sinks only once it
+ * commits, and never when it aborts or its unit is rolled back. */
+static void ledger_record_find_any(void **state) {
+  const char *dir = *state;
+  beam_sink *s = open_sink(dir, NULL);
+  beam_sink *other = open_sink(dir, NULL); /* another worker on the same directory */
+  beam_error err = {0};
+  assert_true(beam_sink_keeps_ledger(s));
+  assert_false(any_entry(s));
+  assert_false(find(s, "k1").found);
+  assert_int_equal(beam_sink_ensure_table(s, "t", &sink_test_schema, &err), BEAM_OK);
+
+  assert_int_equal(beam_sink_begin(s, "aborted", &err), BEAM_OK);
+  record(s, "k0", "zero.csv", false);
+  assert_true(find(s, "k0").found);
+  assert_true(any_entry(s));
+  beam_sink_abort(s);
+  assert_false(find(s, "k0").found);
+  assert_false(any_entry(s));
+
+  assert_int_equal(beam_sink_begin(s, "b1", &err), BEAM_OK);
+  write_tagged(s, "t", "x", 2);
+  record(s, "k1", "/landing/one.csv", false);
+  assert_int_equal(beam_sink_unit_begin(s, &err), BEAM_OK);
+  record(s, "k2", "two.csv", false);
+  write_tagged(s, "t", "y", 1);
+  assert_true(find(s, "k2").found);
+  assert_int_equal(beam_sink_unit_rollback(s, &err), BEAM_OK); /* k2's unit failed */
+  assert_false(find(s, "k2").found);
+  beam_sink_ledger_hit hit = find(s, "k1");
+  assert_true(hit.found);
+  assert_string_equal(hit.file, "/landing/one.csv");
+  assert_false(find(other, "k1").found); /* not committed yet */
+  assert_false(any_entry(other));
+  assert_int_equal(beam_sink_commit(s, &err), BEAM_OK);
+
+  hit = find(other, "k1"); /* learned from the log */
+  assert_true(hit.found);
+  assert_string_equal(hit.file, "/landing/one.csv");
+  assert_iso_millis(hit.committed_at);
+  assert_true(any_entry(other));
+  assert_false(find(other, "k2").found);
+  assert_false(find(other, "k0").found);
+  char *text = slurp(dir, "t.jsonl");
+  assert_int_equal(count_lines(text), 2);
+  free(text);
+  text = slurp(dir, ".bundles.jsonl");
+  assert_non_null(strstr(text, "\"key\":\"k1\""));
+  assert_null(strstr(text, "\"k2\""));
+  assert_null(strstr(text, "\"k0\""));
+  free(text);
+  /* A bundle with entries but no rows commits its entries too. */
+  assert_int_equal(beam_sink_begin(other, "no rows", &err), BEAM_OK);
+  record(other, "k3", "three.csv", false);
+  assert_int_equal(beam_sink_commit(other, &err), BEAM_OK);
+  assert_true(find(s, "k3").found);
+  beam_sink_free(other);
+  beam_sink_free(s);
+}
+
+/* replace false keeps a committed entry (and an entry pending in the bundle); replace true
+ * overwrites it when the bundle commits. */
+static void ledger_replace_semantics(void **state) {
+  const char *dir = *state;
+  beam_sink *s = open_sink(dir, NULL);
+  beam_error err = {0};
+  assert_int_equal(beam_sink_begin(s, "b1", &err), BEAM_OK);
+  record(s, "k", "first.csv", false);
+  record(s, "k", "second.csv", false); /* kept: first.csv */
+  assert_string_equal(find(s, "k").file, "first.csv");
+  assert_int_equal(beam_sink_commit(s, &err), BEAM_OK);
+  beam_sink_ledger_hit first = find(s, "k");
+  assert_string_equal(first.file, "first.csv");
+
+  assert_int_equal(beam_sink_begin(s, "b2", &err), BEAM_OK);
+  record(s, "k", "again.csv", false);
+  assert_string_equal(find(s, "k").file, "first.csv"); /* the committed entry stands */
+  assert_int_equal(beam_sink_commit(s, &err), BEAM_OK);
+  beam_sink_ledger_hit hit = find(s, "k");
+  assert_string_equal(hit.file, "first.csv");
+  assert_string_equal(hit.committed_at, first.committed_at);
+
+  struct timespec pause = {0, 3 * 1000 * 1000};
+  nanosleep(&pause, NULL); /* a later millisecond */
+  assert_int_equal(beam_sink_begin(s, "b3", &err), BEAM_OK);
+  record(s, "k", "reload.csv", true);
+  assert_string_equal(find(s, "k").file, "reload.csv"); /* the bundle's own view */
+  assert_int_equal(beam_sink_unit_begin(s, &err), BEAM_OK);
+  record(s, "k", "reload-again.csv", true);
+  assert_string_equal(find(s, "k").file, "reload-again.csv");
+  assert_int_equal(beam_sink_unit_rollback(s, &err), BEAM_OK); /* back to reload.csv */
+  assert_string_equal(find(s, "k").file, "reload.csv");
+  beam_sink *other = open_sink(dir, NULL);
+  assert_string_equal(find(other, "k").file, "first.csv");
+  assert_int_equal(beam_sink_commit(s, &err), BEAM_OK);
+  hit = find(other, "k");
+  assert_string_equal(hit.file, "reload.csv");
+  assert_true(strcmp(hit.committed_at, first.committed_at) > 0);
+  beam_sink_free(other);
+  beam_sink_free(s);
+}
+
+static void ledger_survives_reopen(void **state) {
+  const char *dir = *state;
+  beam_sink *s = open_sink(dir, NULL);
+  beam_error err = {0};
+  assert_int_equal(beam_sink_ensure_table(s, "t", &sink_test_schema, &err), BEAM_OK);
+  assert_int_equal(beam_sink_begin(s, "b", &err), BEAM_OK);
+  write_tagged(s, "t", "x", 1);
+  record(s, "key \"quoted\" ünï", "dir/file name.csv", false);
+  record(s, "k2", "bad\xff.csv", false); /* not UTF-8: kept with '?' */
+  assert_int_equal(beam_sink_commit(s, &err), BEAM_OK);
+  beam_sink_ledger_hit before = find(s, "key \"quoted\" ünï");
+  beam_sink_free(s);
+  s = open_sink(dir, NULL);
+  assert_true(any_entry(s));
+  beam_sink_ledger_hit hit = find(s, "key \"quoted\" ünï");
+  assert_true(hit.found);
+  assert_string_equal(hit.file, "dir/file name.csv");
+  assert_string_equal(hit.committed_at, before.committed_at);
+  assert_string_equal(find(s, "k2").file, "bad?.csv");
+  assert_false(find(s, "k3").found);
+  /* A key that is not UTF-8 cannot be logged: refused, and the bundle must be aborted. */
+  assert_int_equal(beam_sink_begin(s, "b2", &err), BEAM_OK);
+  assert_int_equal(beam_sink_ledger_record(s, "bad\xff", "f", false, &err), BEAM_ERR_INVALID_ARG);
+  beam_sink_abort(s);
+  beam_sink_free(s);
+}
+
+/* A writer killed after its commit point (the "committing" record is durable) but before its
+ * renames: opening the directory completes the commit. Temp files no committing record names
+ * (a writer killed before its commit point) are deleted and never become visible. */
+static void killed_commit_is_rolled_forward(void **state) {
+  const char *dir = *state;
+  beam_sink *s = open_sink(dir, NULL);
+  beam_error err = {0};
+  assert_int_equal(beam_sink_ensure_table(s, "t", &sink_test_schema, &err), BEAM_OK);
+  commit_rows(s, "t", "ok", 1);
+  beam_sink_free(s);
+  char *before = slurp(dir, "t.jsonl");
+  char *line = tagged_line("rolled forward");
+  beam_buf next = BEAM_BUF_INIT;
+  beam_buf_append_str(&next, before);
+  beam_buf_append_str(&next, line);
+  beam_buf_terminate(&next);
+  put_file(dir, ".t.jsonl.00000000000000aa.tmp", (const char *)next.data, false);
+  put_file(dir, ".bundles.jsonl",
+           "{\"bundle\":\"crashed\",\"ledger\":[{\"committed_at\":\"2026-12-07T01:40:00.123Z\",\"file\":\"in.csv\","
+           "\"key\":\"kc\"}],\"renames\":{\"t\":\".t.jsonl.00000000000000aa.tmp\"},\"state\":\"committing\"}\n",
+           true);
+  /* Garbage of writers that died before their commit point, and files that are not ours. */
+  put_file(dir, ".t.jsonl.00000000000000bb.tmp", "{\"s\":\"never\"}\n", false);
+  put_file(dir, ".u.jsonl.00000000000000cc.tmp", "{\"s\":\"never\"}\n", false);
+  put_file(dir, ".t.jsonl.not-ours.tmp", "user file", false);
+  put_file(dir, "notes.tmp", "user file", false);
+  char *text = slurp(dir, "t.jsonl");
+  assert_string_equal(text, before); /* the dead writer's rows are not visible yet */
+  free(text);
+
+  s = open_sink(dir, NULL);
+  text = slurp(dir, "t.jsonl");
+  assert_string_equal(text, (const char *)next.data);
+  free(text);
+  assert_false(file_exists(dir, ".t.jsonl.00000000000000aa.tmp"));
+  assert_false(file_exists(dir, ".t.jsonl.00000000000000bb.tmp"));
+  assert_false(file_exists(dir, ".u.jsonl.00000000000000cc.tmp"));
+  assert_false(file_exists(dir, "u.jsonl"));
+  assert_true(file_exists(dir, ".t.jsonl.not-ours.tmp"));
+  assert_true(file_exists(dir, "notes.tmp"));
+  text = slurp(dir, ".bundles.jsonl");
+  assert_non_null(strstr(text, "{\"bundle\":\"crashed\",\"state\":\"committed\"}"));
+  free(text);
+  beam_sink_ledger_hit hit = find(s, "kc");
+  assert_true(hit.found);
+  assert_string_equal(hit.committed_at, "2026-12-07T01:40:00.123Z");
+  assert_string_equal(hit.file, "in.csv");
+  assert_int_equal(beam_sink_ensure_table(s, "t", &sink_test_schema, &err), BEAM_OK);
+  commit_rows(s, "t", "crashed", 1); /* its retry */
+  assert_true(beam_sink_last_bundle_was_duplicate(s));
+
+  /* A writer killed after some renames: the moved ones are not renamed again. And a running
+   * sink that meets the open commit counts it as committed, then completes it first. */
+  put_file(dir, ".bundles.jsonl",
+           "{\"bundle\":\"crashed2\",\"renames\":{\"t\":\".t.jsonl.00000000000000dd.tmp\"},"
+           "\"state\":\"committing\",\"ledger\":[{\"key\":\"kd\",\"file\":\"d.csv\",\"committed_at\":\"x\"}]}\n",
+           true);
+  assert_true(find(s, "kd").found);
+  commit_rows(s, "t", "crashed2", 1);
+  assert_true(beam_sink_last_bundle_was_duplicate(s));
+  commit_rows(s, "t", "after", 1);
+  assert_false(beam_sink_last_bundle_was_duplicate(s));
+  text = slurp(dir, "t.jsonl");
+  assert_int_equal(count_lines(text), 3);
+  assert_memory_equal(text, next.data, next.len);
+  free(text);
+  text = slurp(dir, ".bundles.jsonl");
+  assert_non_null(strstr(text, "{\"bundle\":\"crashed2\",\"state\":\"committed\"}"));
+  free(text);
+  assert_true(find(s, "kd").found);
+  beam_sink_free(s);
+  beam_buf_free(&next);
+  free(line);
+  free(before);
+}
+
+/* A directory the previous release wrote (in-place appends logged as pending/committed) opens,
+ * knows its bundles, and takes new ones. (crashed_commit_is_rolled_back covers its crash.) */
+static void previous_release_directory_still_works(void **state) {
+  const char *dir = *state;
+  char *line = tagged_line("old");
+  beam_buf old = BEAM_BUF_INIT;
+  beam_buf_append_str(&old, line);
+  beam_buf_append_str(&old, line);
+  beam_buf_terminate(&old);
+  put_file(dir, "t.jsonl", (const char *)old.data, false);
+  char log[512];
+  snprintf(log, sizeof log,
+           "{\"bundle\":\"old1\",\"files\":{\"t\":0},\"state\":\"pending\"}\n"
+           "{\"bundle\":\"old1\",\"state\":\"committed\"}\n"
+           "{\"bundle\":\"old2\",\"files\":{\"t\":%zu},\"state\":\"pending\"}\n"
+           "{\"bundle\":\"old2\",\"state\":\"committed\"}\n",
+           strlen(line));
+  put_file(dir, ".bundles.jsonl", log, false);
+  beam_sink *s = open_sink(dir, NULL);
+  beam_error err = {0};
+  assert_false(any_entry(s));
+  assert_int_equal(beam_sink_ensure_table(s, "t", &sink_test_schema, &err), BEAM_OK);
+  commit_rows(s, "t", "old2", 1);
+  assert_true(beam_sink_last_bundle_was_duplicate(s));
+  commit_rows(s, "t", "new", 1);
+  assert_false(beam_sink_last_bundle_was_duplicate(s));
+  beam_sink_free(s);
+  char *text = slurp(dir, "t.jsonl");
+  assert_int_equal(count_lines(text), 3);
+  assert_memory_equal(text, old.data, old.len);
+  free(text);
+  text = slurp(dir, ".bundles.jsonl");
+  assert_int_equal(strncmp(text, log, strlen(log)), 0); /* the old lines stay as they were */
+  assert_null(strstr(text, "rolled_back"));
+  free(text);
+  beam_buf_free(&old);
+  free(line);
+}
+
+/* The bug this protocol fixes: a reader never sees part of a bundle, even while a writer is
+ * killed (SIGKILL) at an arbitrary point of its commits. */
+enum { KILL_BUNDLE_ROWS = 25 };
+
+static void kill_writer_child(const char *dir) {
+  beam_sink_options opts = {0};
+  opts.spill_bytes = 1024;
+  opts.no_sync = true; /* faster commits: more of them to interrupt */
+  beam_sink *s = NULL;
+  beam_error err = {0};
+  if (beam_sink_jsonl_open(dir, &opts, &s, &err) != BEAM_OK) _exit(2);
+  if (beam_sink_ensure_table(s, "t", &sink_test_schema, &err) != BEAM_OK) _exit(2);
+  beam_value v[8];
+  sink_test_full_values(v, "a row long enough to make the table grow quickly ............", 1);
+  beam_etl_row row = sink_test_row(v);
+  for (unsigned k = 0;; k++) {
+    char id[32];
+    snprintf(id, sizeof id, "b%u", k);
+    if (beam_sink_begin(s, id, &err) != BEAM_OK) _exit(3);
+    for (int i = 0; i < KILL_BUNDLE_ROWS; i++)
+      if (beam_sink_write_rows(s, "t", &row, 1, NULL, &err) != BEAM_OK) _exit(3);
+    if (beam_sink_commit(s, &err) != BEAM_OK) _exit(4);
+  }
+}
+
+/* True when text is whole bundles: complete lines, a multiple of the bundle's rows. */
+static bool whole_bundles(const char *text) {
+  size_t len = strlen(text);
+  return (len == 0 || text[len - 1] == '\n') && count_lines(text) % KILL_BUNDLE_ROWS == 0;
+}
+
+static void readers_never_see_part_of_a_bundle(void **state) {
+  const char *dir = *state;
+  put_file(dir, "t.jsonl", "", false);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) kill_writer_child(dir);
+  /* Read for 0.3 s (by time: the table grows fast, and slower builds read it slower), and
+   * until a commit is visible (at most 20 s). */
+  struct timespec pause = {0, 1000 * 1000}, start, now;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (bool seen = false;;) {
+    char *text = slurp(dir, "t.jsonl");
+    if (!whole_bundles(text)) {
+      kill(pid, SIGKILL);
+      waitpid(pid, NULL, 0);
+      fail_msg("a reader saw part of a bundle: %zu lines", count_lines(text));
+    }
+    seen = seen || text[0];
+    free(text);
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double elapsed = (double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9;
+    if ((seen && elapsed > 0.3) || elapsed > 20) break;
+    nanosleep(&pause, NULL);
+  }
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  assert_true(WIFSIGNALED(status)); /* the writer was still committing, not failed */
+  char *text = slurp(dir, "t.jsonl");
+  assert_true(whole_bundles(text));
+  size_t lines_at_kill = count_lines(text);
+  free(text);
+  assert_true(lines_at_kill > 0);
+  /* Reopening completes a commit past its commit point; every committed bundle is there once. */
+  beam_sink *s = open_sink(dir, NULL);
+  assert_int_equal(count_temp_files(dir), 0);
+  beam_sink_free(s);
+  text = slurp(dir, "t.jsonl");
+  char *log = slurp(dir, ".bundles.jsonl");
+  assert_true(whole_bundles(text));
+  assert_int_equal(count_lines(text), count_of(log, "\"state\":\"committed\"") * KILL_BUNDLE_ROWS);
+  assert_true(count_lines(text) >= lines_at_kill);
+  free(log);
   free(text);
 }
 
@@ -402,7 +948,16 @@ int main(void) {
       cmocka_unit_test_setup_teardown(new_fields_append_to_an_existing_file, setup, teardown),
       cmocka_unit_test_setup_teardown(unwritable_directory_is_an_error, setup, teardown),
       cmocka_unit_test_setup_teardown(missing_parents_are_created, setup, teardown),
-      cmocka_unit_test_setup_teardown(full_disk_is_an_error, setup, teardown),
+      cmocka_unit_test_setup_teardown(write_failure_is_an_error, setup, teardown),
+      cmocka_unit_test_setup_teardown(symlinked_table_file_is_refused, setup, teardown),
+      cmocka_unit_test_setup_teardown(each_commit_leaves_exactly_the_committed_rows, setup, teardown),
+      cmocka_unit_test_setup_teardown(unit_rollback_keeps_earlier_rows, setup, teardown),
+      cmocka_unit_test_setup_teardown(ledger_record_find_any, setup, teardown),
+      cmocka_unit_test_setup_teardown(ledger_replace_semantics, setup, teardown),
+      cmocka_unit_test_setup_teardown(ledger_survives_reopen, setup, teardown),
+      cmocka_unit_test_setup_teardown(killed_commit_is_rolled_forward, setup, teardown),
+      cmocka_unit_test_setup_teardown(previous_release_directory_still_works, setup, teardown),
+      cmocka_unit_test_setup_teardown(readers_never_see_part_of_a_bundle, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

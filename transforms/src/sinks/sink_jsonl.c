@@ -1,27 +1,58 @@
 /* JSON-lines directory sink: <dir>/<table>.jsonl, one JSON object per row.
  *
- * A bundle's rows are encoded into per-table memory buffers (spilling to an unnamed
- * temporary file in the directory past opts.spill_bytes) and appended to the table files
- * only at commit, so an aborted bundle leaves nothing behind.
+ * A bundle's rows are encoded into per-table memory buffers (spilling to an unnamed temporary
+ * file in the directory past opts.spill_bytes). Nothing reaches a table file before commit,
+ * so an aborted bundle leaves nothing behind. A savepoint (beam_sink_unit_begin) notes each
+ * table's bundle bytes so far; rolling back to it cuts the buffer and the spill file back to
+ * that length (and drops the ledger entries recorded since): no copying.
  *
- * Atomicity and idempotency come from a bundle log, <dir>/.bundles.jsonl, whose lines are
- *   {"bundle":ID,"state":"pending","files":{"events":OFFSET,...}}   sizes before the append
- *   {"bundle":ID,"state":"committed"}
- *   {"bundle":ID,"state":"rolled_back"}
- * A commit holds an exclusive flock on the log and: reads the log's new lines; if the last
- * pending record has no outcome (a writer died mid-commit), truncates those files back to
- * the recorded sizes and logs rolled_back; skips the bundle if it is already committed;
- * logs pending (fsync), appends the data (fsync each file), logs committed (fsync).
- * So after any crash the directory holds exactly the committed bundles, once each.
- * Requires flock to work across writers (a local filesystem, not NFS). The log grows by
- * about 100 bytes per bundle and is read once per sink instance. */
+ * Readers see committed data only, even after kill -9 or a power loss: a table file is never
+ * written in place. Commit writes aside and renames into place, under an exclusive flock on
+ * the bundle log <dir>/.bundles.jsonl (concurrent writers serialise there):
+ *  1. Read the log's new lines; finish what a dead writer left (below); skip the bundle if
+ *     its id is committed already.
+ *  2. For each table with rows in the bundle: create .<table>.jsonl.<random>.tmp in the
+ *     directory, copy the committed <table>.jsonl into it (copy_file_range: a reflink on
+ *     filesystems that share extents, such as XFS and Btrfs; an in-kernel copy elsewhere),
+ *     append the bundle's rows, fsync.
+ *  3. Log {"bundle":ID,"state":"committing","renames":{"events":".events.jsonl.X.tmp",...},
+ *     "ledger":[{"key":K,"file":F,"committed_at":"2026-12-07T01:40:00.123Z"},...]} and fsync
+ *     the log. This line is the commit point: the bundle and its ledger entries are
+ *     committed once it is durable. (A bundle with no rows logs one "committed" record with
+ *     its ledger entries instead, and is done.)
+ *  4. Rename each temp file over its <table>.jsonl (atomic: a reader opens the old file or
+ *     the new one, whole), fsync the directory, log {"bundle":ID,"state":"committed"} (not
+ *     fsynced: if it is lost, recovery redoes step 4 and finds nothing left to rename).
+ * A failure before step 3 deletes the temp files: nothing of the bundle is visible.
+ * Recovery, under the exclusive lock when the sink opens and before every commit: a
+ * "committing" record without outcome is rolled forward (the temp files still there are
+ * renamed, then "committed" is logged); temp files no open "committing" record names are a
+ * dead writer's garbage and are deleted. The previous release's records are still read:
+ * {"bundle":ID,"state":"pending","files":{"events":OFFSET,...}} (in-place appends) whose
+ * writer died is undone as that release did, by truncating the files back to the offsets
+ * and logging {"bundle":ID,"state":"rolled_back"}; so directories it wrote keep working.
+ *
+ * The ledger (units committed, see sink.h) lives in the same log records, so it commits
+ * with the rows; the sink keeps it, like the committed bundle ids, in hash maps built by
+ * reading the log once and catching up (under the shared lock) at every begin and lookup.
+ *
+ * Costs. A commit copies each touched table's committed bytes: one copy per bundle per
+ * table, so many small bundles into one large table cost quadratic I/O where a reflink is
+ * not available (the local runner commits one bundle per run; a worker should keep bundles
+ * large). During a commit the directory needs room for a second copy of each table the
+ * bundle touches (unless reflinked). fsyncs per commit: each temp file, the log, the
+ * directory. A reader holding a table file open keeps reading the version it opened (tail -f
+ * sees no growth; tail -F does), and hard links to a table file keep the old version. A
+ * table file must be a regular file: a symlink or device there is refused, since the rename
+ * would replace it. Requires flock to work across writers (a local filesystem, not NFS). The
+ * log grows by about 150 bytes per bundle plus 70 bytes and the key and file name per ledger
+ * entry, and is read once per sink instance. The log and ledger code is in jsonl_log.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,100 +60,48 @@
 
 #include "beam/buf.h"
 #include "beam/transforms/json_row_writer.h"
+#include "jsonl_log.h"
 #include "local_dir.h"
 #include "sink_int.h"
 #include "sink_tables.h"
 
-#define LOG_NAME ".bundles.jsonl"
 #define COPY_CHUNK ((size_t)1 << 20)
+#define COPY_OFFLOAD_MAX ((size_t)1 << 30) /* bytes per copy_file_range call */
 
 typedef struct jl_table {
   char *name;
   const beam_etl_schema *schema;
   beam_json_row_writer writer;
-  int fd;            /* <name>.jsonl, opened O_APPEND */
   beam_buf buf;      /* this bundle's rows not yet spilled */
   int spill_fd;      /* unnamed temp file with the bundle's earlier rows, or -1 */
   uint64_t spilled;  /* bytes in spill_fd */
-  uint64_t offset;   /* file size before this commit's append */
+  uint64_t mark;     /* bundle bytes (spilled + buffered) at the last savepoint */
+  char tmp[BEAM_JSONL_TEMP_NAME_MAX]; /* the commit's write-aside file, "" when none */
 } jl_table;
 BEAM_SINK_TABLE_NAME_FIRST(jl_table);
-
-/* Committed bundle ids: open addressing, power-of-two capacity. */
-typedef struct id_set {
-  char **slots;
-  size_t cap;
-  size_t len;
-} id_set;
 
 typedef struct jsonl_sink {
   beam_sink base;
   char *dir;
   int dir_fd;
-  int log_fd;
-  uint64_t log_read;      /* bytes of the log already applied to `committed` */
-  id_set committed;
-  json_t *open_pending;   /* last pending record with no outcome yet, or NULL */
+  jl_log log;
   bool new_files;         /* a table file was created since the last directory fsync */
   jl_table *tables;
   size_t n_tables;
   size_t cap_tables;
   size_t last_table;
   char *bundle_id;
+  jl_pending pending;     /* the open bundle's ledger entries */
+  size_t pending_mark;    /* pending.len at the last savepoint */
 } jsonl_sink;
 
 /* ---- Small helpers ----------------------------------------------------------------- */
 
-static uint64_t hash_str(const char *s) {
-  uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-  for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ULL;
-  return h;
-}
-
-static bool id_set_has(const id_set *set, const char *id) {
-  if (!set->cap) return false;
-  for (size_t i = hash_str(id) & (set->cap - 1);; i = (i + 1) & (set->cap - 1)) {
-    if (!set->slots[i]) return false;
-    if (strcmp(set->slots[i], id) == 0) return true;
-  }
-}
-
-static beam_status id_set_add(id_set *set, const char *id) {
-  if (id_set_has(set, id)) return BEAM_OK;
-  if ((set->len + 1) * 2 > set->cap) {
-    size_t cap = set->cap ? set->cap * 2 : 64;
-    char **slots = calloc(cap, sizeof *slots);
-    if (!slots) return BEAM_ERR_NOMEM;
-    for (size_t i = 0; i < set->cap; i++) {
-      if (!set->slots[i]) continue;
-      size_t j = hash_str(set->slots[i]) & (cap - 1);
-      while (slots[j]) j = (j + 1) & (cap - 1);
-      slots[j] = set->slots[i];
-    }
-    free(set->slots);
-    set->slots = slots;
-    set->cap = cap;
-  }
-  char *copy = strdup(id);
-  if (!copy) return BEAM_ERR_NOMEM;
-  size_t j = hash_str(id) & (set->cap - 1);
-  while (set->slots[j]) j = (j + 1) & (set->cap - 1);
-  set->slots[j] = copy;
-  set->len++;
-  return BEAM_OK;
-}
-
-static void id_set_free(id_set *set) {
-  for (size_t i = 0; i < set->cap; i++) free(set->slots[i]);
-  free(set->slots);
-  memset(set, 0, sizeof *set);
-}
-
-/* write() the whole span, retrying short writes and EINTR. Returns 0 or an errno. */
-static int write_all(int fd, const void *data, size_t len) {
+/* pwrite() the whole span, retrying short writes and EINTR. Returns 0 or an errno. */
+static int pwrite_all(int fd, const void *data, size_t len, uint64_t off) {
   const uint8_t *p = data;
   while (len > 0) {
-    ssize_t w = write(fd, p, len);
+    ssize_t w = pwrite(fd, p, len, (off_t)off);
     if (w < 0) {
       if (errno == EINTR) continue;
       return errno;
@@ -130,6 +109,7 @@ static int write_all(int fd, const void *data, size_t len) {
     if (w == 0) return EIO;
     p += w;
     len -= (size_t)w;
+    off += (uint64_t)w;
   }
   return 0;
 }
@@ -147,147 +127,49 @@ static beam_status io_fail(const jsonl_sink *j, int e, const char *what, const c
                         strerror(e));
 }
 
-static int lock_log(const jsonl_sink *j, int op) {
-  while (flock(j->log_fd, op) != 0) {
-    if (errno != EINTR) return errno;
-  }
-  return 0;
-}
+static void table_file(const char *table, char fname[160]) { snprintf(fname, 160, "%s.jsonl", table); }
 
-static void unlock_log(const jsonl_sink *j) { flock(j->log_fd, LOCK_UN); }
-
-/* ---- The bundle log ---------------------------------------------------------------- */
-
-static beam_status log_append(jsonl_sink *j, json_t *rec, beam_error *err) {
-  char *text = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
-  if (!text) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-  size_t n = strlen(text);
-  beam_buf line = BEAM_BUF_INIT;
-  beam_status st = beam_buf_append(&line, text, n);
-  if (st == BEAM_OK) st = beam_buf_append_byte(&line, '\n');
-  free(text);
-  if (st != BEAM_OK) {
-    beam_buf_free(&line);
-    return beam_error_set(err, st, "out of memory");
-  }
-  /* Callers hold the exclusive lock and have read the whole log, so the line lands at
-   * log_read and is applied knowingly (log_read moves past it). */
-  int e = write_all(j->log_fd, line.data, line.len);
-  beam_buf_free(&line);
-  if (e) {
-    /* Cut a partial line so the log stays line-aligned; if even that fails, the next
-     * exclusive catch-up cuts it as a torn line. */
-    if (ftruncate(j->log_fd, (off_t)j->log_read) != 0) { /* handled by catch-up */ }
-    return io_fail(j, e, "writing", LOG_NAME, err);
-  }
-  j->log_read += n + 1;
-  e = sync_fd(j, j->log_fd);
-  if (e) return io_fail(j, e, "syncing", LOG_NAME, err);
-  return BEAM_OK;
-}
-
-static beam_status log_outcome(jsonl_sink *j, const char *bundle, const char *state,
-                               beam_error *err) {
-  json_t *rec = json_pack("{s:s, s:s}", "bundle", bundle, "state", state);
-  if (!rec) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-  beam_status st = log_append(j, rec, err);
-  json_decref(rec);
-  return st;
-}
-
-static void apply_record(jsonl_sink *j, json_t *rec, beam_status *st) {
-  const char *bundle = json_string_value(json_object_get(rec, "bundle"));
-  const char *state = json_string_value(json_object_get(rec, "state"));
-  if (!bundle || !state) return; /* not ours: ignore rather than fail every later commit */
-  if (strcmp(state, "pending") == 0) {
-    json_decref(j->open_pending);
-    j->open_pending = json_incref(rec);
-  } else {
-    if (strcmp(state, "committed") == 0 && id_set_add(&j->committed, bundle) != BEAM_OK)
-      *st = BEAM_ERR_NOMEM;
-    const char *pb = j->open_pending
-                         ? json_string_value(json_object_get(j->open_pending, "bundle"))
-                         : NULL;
-    if (pb && strcmp(pb, bundle) == 0) {
-      json_decref(j->open_pending);
-      j->open_pending = NULL;
-    }
-  }
-}
-
-/* Applies log lines written since the last call. With the exclusive lock held
- * (exclusive=true), a torn last line (a writer died mid-write) is cut off. */
-static beam_status log_catch_up(jsonl_sink *j, bool exclusive, beam_error *err) {
-  struct stat sb;
-  if (fstat(j->log_fd, &sb) != 0) return io_fail(j, errno, "stat", LOG_NAME, err);
-  uint64_t size = (uint64_t)sb.st_size;
-  if (size <= j->log_read) return BEAM_OK;
-  size_t want = (size_t)(size - j->log_read);
-  char *text = malloc(want + 1);
-  if (!text) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-  size_t got = 0;
-  while (got < want) {
-    ssize_t r = pread(j->log_fd, text + got, want - got, (off_t)(j->log_read + got));
+/* Copies len bytes by hand (read, write), from where copy_file_range stopped. */
+static int copy_by_hand(int src, uint64_t src_off, int dst, uint64_t dst_off, uint64_t len) {
+  uint8_t *chunk = malloc(COPY_CHUNK);
+  if (!chunk) return ENOMEM;
+  int e = 0;
+  while (len > 0 && !e) {
+    size_t want = len < COPY_CHUNK ? (size_t)len : COPY_CHUNK;
+    ssize_t r = pread(src, chunk, want, (off_t)src_off);
     if (r < 0 && errno == EINTR) continue;
-    if (r < 0) {
-      int e = errno;
-      free(text);
-      return io_fail(j, e, "reading", LOG_NAME, err);
+    if (r <= 0) {
+      e = r < 0 ? errno : EIO; /* the source ended early: it shrank under us */
+      break;
     }
-    if (r == 0) break;
-    got += (size_t)r;
+    e = pwrite_all(dst, chunk, (size_t)r, dst_off);
+    src_off += (uint64_t)r;
+    dst_off += (uint64_t)r;
+    len -= (uint64_t)r;
   }
-  beam_status st = BEAM_OK;
-  size_t line_start = 0;
-  for (size_t i = 0; i < got && st == BEAM_OK; i++) {
-    if (text[i] != '\n') continue;
-    json_t *rec = json_loadb(text + line_start, i - line_start, 0, NULL);
-    if (rec) apply_record(j, rec, &st);
-    json_decref(rec);
-    line_start = i + 1;
-  }
-  free(text);
-  if (st != BEAM_OK) return beam_error_set(err, st, "out of memory");
-  j->log_read += line_start;
-  if (exclusive && line_start < got) {
-    if (ftruncate(j->log_fd, (off_t)j->log_read) != 0)
-      return io_fail(j, errno, "truncating torn line of", LOG_NAME, err);
-  }
-  return BEAM_OK;
+  free(chunk);
+  return e;
 }
 
-/* A pending record without outcome, seen under the exclusive lock, is a commit whose
- * writer died: cut its files back to their sizes before it and record the rollback. */
-static beam_status log_recover(jsonl_sink *j, beam_error *err) {
-  if (!j->open_pending) return BEAM_OK;
-  json_t *files = json_object_get(j->open_pending, "files");
-  const char *table;
-  json_t *off;
-  json_object_foreach(files, table, off) {
-    if (!beam_sink_table_name_valid(table) || !json_is_integer(off)) continue;
-    char fname[160];
-    snprintf(fname, sizeof fname, "%s.jsonl", table);
-    int fd = openat(j->dir_fd, fname, O_WRONLY | O_CLOEXEC);
-    if (fd < 0) {
-      if (errno == ENOENT) continue;
-      return io_fail(j, errno, "recovering", fname, err);
+/* Copies len bytes from src at src_off to dst at dst_off. copy_file_range first: the kernel
+ * copies without a trip through user space, and shares the extents (a reflink) where the
+ * filesystem can. Where it cannot (another filesystem, an old kernel), read and write.
+ * Returns 0 or an errno. */
+static int copy_range(int src, uint64_t src_off, int dst, uint64_t dst_off, uint64_t len) {
+  loff_t in = (loff_t)src_off, out = (loff_t)dst_off;
+  while (len > 0) {
+    ssize_t n = copy_file_range(src, &in, dst, &out, len < COPY_OFFLOAD_MAX ? (size_t)len : COPY_OFFLOAD_MAX, 0);
+    if (n > 0) {
+      len -= (uint64_t)n;
+      continue;
     }
-    int e = 0;
-    struct stat sb;
-    if (fstat(fd, &sb) == 0 && sb.st_size > (off_t)json_integer_value(off) &&
-        ftruncate(fd, (off_t)json_integer_value(off)) != 0)
-      e = errno;
-    if (!e) e = sync_fd(j, fd);
-    close(fd);
-    if (e) return io_fail(j, e, "recovering", fname, err);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != ENOSYS && errno != EXDEV && errno != EINVAL && errno != EOPNOTSUPP &&
+        errno != ENOTSUP)
+      return errno;
+    break; /* not offloadable here (or 0: a file the kernel cannot copy from) */
   }
-  const char *bundle = json_string_value(json_object_get(j->open_pending, "bundle"));
-  beam_status st = log_outcome(j, bundle ? bundle : "", "rolled_back", err);
-  if (st == BEAM_OK) {
-    json_decref(j->open_pending);
-    j->open_pending = NULL;
-  }
-  return st;
+  return len ? copy_by_hand(src, (uint64_t)in, dst, (uint64_t)out, len) : 0;
 }
 
 /* ---- Tables ------------------------------------------------------------------------ */
@@ -297,29 +179,47 @@ static jl_table *table_find(jsonl_sink *j, const char *name) {
   return i < j->n_tables ? &j->tables[i] : NULL;
 }
 
+static bool table_has_data(const jl_table *t) { return t->buf.len > 0 || t->spilled > 0; }
+
 static void table_discard_bundle(jl_table *t) {
   beam_buf_reset(&t->buf);
   /* Shrink a buffer a huge bundle blew up, so one outlier does not pin memory. */
   if (t->buf.cap > ((size_t)64 << 20)) beam_buf_free(&t->buf);
-  if (t->spill_fd >= 0 && t->spilled) {
-    if (ftruncate(t->spill_fd, 0) != 0 || lseek(t->spill_fd, 0, SEEK_SET) < 0) {
-      close(t->spill_fd);
-      t->spill_fd = -1;
-    }
+  if (t->spill_fd >= 0 && t->spilled && ftruncate(t->spill_fd, 0) != 0) {
+    close(t->spill_fd); /* opened afresh when next needed */
+    t->spill_fd = -1;
   }
   t->spilled = 0;
+  t->mark = 0;
 }
 
-static int table_close(jl_table *t) {
-  int e = 0;
-  if (t->fd >= 0 && close(t->fd) != 0) e = errno;
+static void table_close(jl_table *t) {
   if (t->spill_fd >= 0) close(t->spill_fd);
   beam_buf_free(&t->buf);
   beam_json_row_writer_free(&t->writer);
   free(t->name);
   memset(t, 0, sizeof *t);
-  t->fd = t->spill_fd = -1;
-  return e;
+  t->spill_fd = -1;
+}
+
+/* Creates <table>.jsonl empty when missing, so an ensured table always has its file. A file
+ * there must be a regular one: commits replace it by rename. */
+static beam_status table_file_ensure(jsonl_sink *j, const char *table, beam_error *err) {
+  char fname[160];
+  table_file(table, fname);
+  struct stat sb;
+  if (fstatat(j->dir_fd, fname, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
+    if (S_ISREG(sb.st_mode)) return BEAM_OK;
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG,
+                          "jsonl %s: %s is not a regular file (a symlink or device): commits replace "
+                          "the file by rename, so it must be one", j->dir, fname);
+  }
+  if (errno != ENOENT) return io_fail(j, errno, "stat", fname, err);
+  int fd = openat(j->dir_fd, fname, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return io_fail(j, errno, "creating", fname, err);
+  close(fd);
+  j->new_files = true;
+  return BEAM_OK;
 }
 
 static beam_status jl_ensure_table(beam_sink *s, const char *table, const beam_etl_schema *schema,
@@ -330,23 +230,18 @@ static beam_status jl_ensure_table(beam_sink *s, const char *table, const beam_e
   jl_table *tables = beam_sink_tables_reserve(j->tables, j->n_tables, &j->cap_tables, sizeof *tables);
   if (!tables) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   j->tables = tables;
-  char fname[160];
-  snprintf(fname, sizeof fname, "%s.jsonl", table);
-  bool existed = faccessat(j->dir_fd, fname, F_OK, 0) == 0;
-  int fd = openat(j->dir_fd, fname, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return io_fail(j, errno, "creating", fname, err);
+  beam_status st = table_file_ensure(j, table, err);
+  if (st != BEAM_OK) return st;
   t = &j->tables[j->n_tables];
   memset(t, 0, sizeof *t);
-  t->fd = fd;
   t->spill_fd = -1;
   t->schema = schema;
   t->name = strdup(table);
-  beam_status st = t->name ? beam_json_row_writer_init(&t->writer, schema) : BEAM_ERR_NOMEM;
+  st = t->name ? beam_json_row_writer_init(&t->writer, schema) : BEAM_ERR_NOMEM;
   if (st != BEAM_OK) {
     table_close(t);
     return beam_error_set(err, st, "out of memory");
   }
-  if (!existed) j->new_files = true;
   j->n_tables++;
   return BEAM_OK;
 }
@@ -364,7 +259,8 @@ static beam_status spill(jsonl_sink *j, jl_table *t, beam_error *err) {
       unlink(tmpl);
     }
   }
-  int e = write_all(t->spill_fd, t->buf.data, t->buf.len);
+  /* At an explicit offset: a savepoint rollback may have cut the file shorter. */
+  int e = pwrite_all(t->spill_fd, t->buf.data, t->buf.len, t->spilled);
   if (e) return io_fail(j, e, "spilling bundle of table", t->name, err);
   t->spilled += t->buf.len;
   beam_buf_reset(&t->buf);
@@ -400,10 +296,67 @@ static beam_status jl_write_rows(beam_sink *s, const char *table, const beam_etl
   return BEAM_OK;
 }
 
+/* ---- Units and the ledger ---------------------------------------------------------- */
+
+static beam_status jl_savepoint(beam_sink *s, beam_error *err) {
+  (void)err;
+  jsonl_sink *j = (jsonl_sink *)s;
+  for (size_t i = 0; i < j->n_tables; i++) j->tables[i].mark = j->tables[i].spilled + j->tables[i].buf.len;
+  j->pending_mark = j->pending.len;
+  return BEAM_OK;
+}
+
+/* Cuts the table's bundle back to its mark (0 for a table first written after the mark). */
+static beam_status table_rollback(jsonl_sink *j, jl_table *t, beam_error *err) {
+  if (t->mark >= t->spilled) {
+    t->buf.len = (size_t)(t->mark - t->spilled);
+    return BEAM_OK;
+  }
+  if (ftruncate(t->spill_fd, (off_t)t->mark) != 0) return io_fail(j, errno, "cutting spill file of", t->name, err);
+  t->spilled = t->mark;
+  beam_buf_reset(&t->buf);
+  return BEAM_OK;
+}
+
+static beam_status jl_rollback_to_savepoint(beam_sink *s, beam_error *err) {
+  jsonl_sink *j = (jsonl_sink *)s;
+  for (size_t i = 0; i < j->n_tables; i++) {
+    beam_status st = table_rollback(j, &j->tables[i], err);
+    if (st != BEAM_OK) return st;
+  }
+  /* The unit's ledger entries go with its rows, as a SQL savepoint would take them. */
+  beam_jsonl_pending_truncate(&j->pending, j->pending_mark);
+  return BEAM_OK;
+}
+
+static beam_status jl_ledger_record(beam_sink *s, const char *key, const char *file, bool replace,
+                                   beam_error *err) {
+  jsonl_sink *j = (jsonl_sink *)s;
+  return beam_jsonl_pending_add(&j->pending, key, file, replace, err);
+}
+
+static beam_status jl_ledger_find(beam_sink *s, const char *key, beam_sink_ledger_hit *hit, beam_error *err) {
+  jsonl_sink *j = (jsonl_sink *)s;
+  beam_status st = beam_jsonl_log_refresh(&j->log, err);
+  if (st != BEAM_OK) return st;
+  beam_jsonl_log_ledger_find(&j->log, &j->pending, key, hit);
+  return BEAM_OK;
+}
+
+static beam_status jl_ledger_any(beam_sink *s, bool *any, beam_error *err) {
+  jsonl_sink *j = (jsonl_sink *)s;
+  beam_status st = beam_jsonl_log_refresh(&j->log, err);
+  if (st != BEAM_OK) return st;
+  *any = beam_jsonl_log_ledger_any(&j->log, &j->pending);
+  return BEAM_OK;
+}
+
 /* ---- Bundles ----------------------------------------------------------------------- */
 
 static void discard_all(jsonl_sink *j) {
   for (size_t i = 0; i < j->n_tables; i++) table_discard_bundle(&j->tables[i]);
+  beam_jsonl_pending_truncate(&j->pending, 0);
+  j->pending_mark = 0;
   free(j->bundle_id);
   j->bundle_id = NULL;
 }
@@ -412,140 +365,127 @@ static beam_status jl_begin(beam_sink *s, const char *bundle_id, beam_error *err
   jsonl_sink *j = (jsonl_sink *)s;
   j->bundle_id = strdup(bundle_id);
   if (!j->bundle_id) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-  /* Learn about commits by other writers so a retried bundle is skipped before any work.
-   * A shared lock: no writer is half way through its log lines while we read. */
-  int e = lock_log(j, LOCK_SH);
-  if (e) return io_fail(j, e, "locking", LOG_NAME, err);
-  beam_status st = log_catch_up(j, false, err);
-  unlock_log(j);
+  /* Learn about commits by other writers so a retried bundle is skipped before any work. */
+  beam_status st = beam_jsonl_log_refresh(&j->log, err);
   if (st != BEAM_OK) {
     discard_all(j);
     return st;
   }
-  s->duplicate = id_set_has(&j->committed, bundle_id);
+  s->duplicate = beam_jsonl_log_has_bundle(&j->log, bundle_id);
   return BEAM_OK;
 }
 
-static bool table_has_data(const jl_table *t) { return t->buf.len > 0 || t->spilled > 0; }
-
-/* Appends the table's bundle (spill file, then buffer) to its file. Returns 0 or errno. */
-static int append_table(jl_table *t, uint8_t *chunk) {
-  for (uint64_t off = 0; off < t->spilled;) {
-    size_t want = t->spilled - off < COPY_CHUNK ? (size_t)(t->spilled - off) : COPY_CHUNK;
-    ssize_t r = pread(t->spill_fd, chunk, want, (off_t)off);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return r < 0 ? errno : EIO;
-    int e = write_all(t->fd, chunk, (size_t)r);
-    if (e) return e;
-    off += (uint64_t)r;
+/* The table's committed file followed by its bundle, written to t->tmp and fsynced. */
+static int write_aside_data(jsonl_sink *j, jl_table *t, int fd) {
+  char fname[160];
+  table_file(t->name, fname);
+  int src = openat(j->dir_fd, fname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (src < 0 && errno != ENOENT) return errno; /* ELOOP: a symlink replaced it */
+  uint64_t size = 0;
+  int e = 0;
+  if (src >= 0) {
+    struct stat sb;
+    if (fstat(src, &sb) != 0)
+      e = errno;
+    else if (!S_ISREG(sb.st_mode))
+      e = EINVAL;
+    else if (fchmod(fd, sb.st_mode & 07777) != 0) /* the new version keeps the file's mode */
+      e = errno;
+    if (!e) {
+      size = (uint64_t)sb.st_size;
+      e = copy_range(src, 0, fd, 0, size);
+    }
+    close(src);
   }
-  return write_all(t->fd, t->buf.data, t->buf.len);
+  if (!e && t->spilled) e = copy_range(t->spill_fd, 0, fd, size, t->spilled);
+  if (!e) e = pwrite_all(fd, t->buf.data, t->buf.len, size + t->spilled);
+  if (!e) e = sync_fd(j, fd);
+  return e;
 }
 
-/* Undo a failed append: cut every touched file back and log the rollback. */
-static void rollback_files(jsonl_sink *j) {
-  bool all_cut = true;
+/* Writes the table's next version aside, in a new temp file named in t->tmp. */
+static beam_status write_aside(jsonl_sink *j, jl_table *t, beam_error *err) {
+  int fd = -1;
+  for (int tries = 0; fd < 0 && tries < 100; tries++) {
+    beam_jsonl_temp_name(t->name, t->tmp);
+    fd = openat(j->dir_fd, t->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0 && errno != EEXIST) break;
+  }
+  char fname[160];
+  table_file(t->name, fname);
+  if (fd < 0) {
+    int e = errno;
+    t->tmp[0] = '\0';
+    return io_fail(j, e, "creating the next version of", fname, err);
+  }
+  int e = write_aside_data(j, t, fd);
+  if (close(fd) != 0 && !e) e = errno;
+  if (!e) return BEAM_OK;
+  unlinkat(j->dir_fd, t->tmp, 0);
+  beam_status st = io_fail(j, e, "writing the next version of", fname, err);
+  if (e == EINVAL || e == ELOOP)
+    st = beam_error_set(err, BEAM_ERR_INVALID_ARG, "jsonl %s: %s is not a regular file: commits replace the "
+                        "file by rename, so it must be one", j->dir, fname);
+  t->tmp[0] = '\0';
+  return st;
+}
+
+/* Deletes the write-aside files of a commit that failed before handing them to the log. */
+static void drop_asides(jsonl_sink *j) {
+  for (size_t i = 0; i < j->n_tables; i++) {
+    if (j->tables[i].tmp[0]) unlinkat(j->dir_fd, j->tables[i].tmp, 0);
+    j->tables[i].tmp[0] = '\0';
+  }
+}
+
+/* The temp file of each table with data, as the log's "renames" object, written aside. */
+static beam_status write_asides(jsonl_sink *j, json_t *renames, beam_error *err) {
   for (size_t i = 0; i < j->n_tables; i++) {
     jl_table *t = &j->tables[i];
     if (!table_has_data(t)) continue;
-    struct stat sb;
-    if (fstat(t->fd, &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size > t->offset &&
-        ftruncate(t->fd, (off_t)t->offset) != 0)
-      all_cut = false;
+    beam_status st = write_aside(j, t, err);
+    if (st != BEAM_OK) return st;
+    if (json_object_set_new(renames, t->name, json_string(t->tmp)) != 0)
+      return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   }
-  /* If a file could not be cut, the pending record stays open and the next commit (by any
-   * writer) retries the cut before doing anything else. */
-  if (all_cut && log_outcome(j, j->bundle_id, "rolled_back", NULL) == BEAM_OK) {
-    json_decref(j->open_pending);
-    j->open_pending = NULL;
-  }
+  return BEAM_OK;
 }
 
 static beam_status commit_locked(jsonl_sink *j, beam_error *err) {
-  beam_status st = log_catch_up(j, true, err);
-  if (st == BEAM_OK) st = log_recover(j, err);
-  if (st != BEAM_OK) return st;
-  if (id_set_has(&j->committed, j->bundle_id)) {
+  if (beam_jsonl_log_has_bundle(&j->log, j->bundle_id)) {
     j->base.duplicate = true;
     return BEAM_OK;
   }
-  json_t *files = json_object();
-  if (!files) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-  for (size_t i = 0; i < j->n_tables; i++) {
-    jl_table *t = &j->tables[i];
-    if (!table_has_data(t)) continue;
-    struct stat sb;
-    if (fstat(t->fd, &sb) != 0) {
-      json_decref(files);
-      return io_fail(j, errno, "stat", t->name, err);
-    }
-    t->offset = (uint64_t)sb.st_size;
-    json_object_set_new(files, t->name, json_integer((json_int_t)t->offset));
-  }
-  bool any = json_object_size(files) > 0;
-  if (any) {
-    json_t *rec = json_pack("{s:s, s:s, s:o}", "bundle", j->bundle_id, "state", "pending", "files",
-                            files);
-    if (!rec) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-    st = log_append(j, rec, err);
-    json_decref(j->open_pending);
-    j->open_pending = rec; /* ours now: recovery material if we fail below */
-    if (st != BEAM_OK) {
-      rollback_files(j);
-      return st;
-    }
-    uint8_t *chunk = NULL;
-    for (size_t i = 0; i < j->n_tables; i++) {
-      jl_table *t = &j->tables[i];
-      if (!table_has_data(t)) continue;
-      if (t->spilled && !chunk && !(chunk = malloc(COPY_CHUNK))) {
-        rollback_files(j);
-        return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-      }
-      char fname[160];
-      snprintf(fname, sizeof fname, "%s.jsonl", t->name);
-      int e = append_table(t, chunk);
-      if (!e) e = sync_fd(j, t->fd);
-      if (e) {
-        free(chunk);
-        rollback_files(j);
-        return io_fail(j, e, "appending to", fname, err);
-      }
-    }
-    free(chunk);
-  } else {
-    json_decref(files);
-  }
-  if (j->new_files) {
+  json_t *renames = json_object();
+  if (!renames) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  beam_status st = write_asides(j, renames, err);
+  if (st == BEAM_OK && j->new_files && json_object_size(renames) == 0) {
+    /* Table files created empty since the last commit: make them durable with it. (With
+     * renames, the log's commit syncs the directory anyway.) */
     int e = sync_fd(j, j->dir_fd);
-    if (e) {
-      if (any) rollback_files(j);
-      return io_fail(j, e, "syncing directory", "", err);
-    }
-    j->new_files = false;
+    if (e) st = io_fail(j, e, "syncing directory", "", err);
   }
-  st = log_outcome(j, j->bundle_id, "committed", err);
   if (st != BEAM_OK) {
-    if (any) rollback_files(j);
+    drop_asides(j);
+    json_decref(renames);
     return st;
   }
-  json_decref(j->open_pending);
-  j->open_pending = NULL;
-  if (id_set_add(&j->committed, j->bundle_id) != BEAM_OK)
-    return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-  return BEAM_OK;
+  /* The temp files are the log's from here: it renames them, or deletes them on failure. */
+  for (size_t i = 0; i < j->n_tables; i++) j->tables[i].tmp[0] = '\0';
+  st = beam_jsonl_log_commit(&j->log, j->bundle_id, renames, &j->pending, err);
+  json_decref(renames);
+  if (st == BEAM_OK) j->new_files = false;
+  return st;
 }
 
 static beam_status jl_commit(beam_sink *s, beam_error *err) {
   jsonl_sink *j = (jsonl_sink *)s;
   beam_status st = BEAM_OK;
   if (!s->duplicate) {
-    int e = lock_log(j, LOCK_EX);
-    if (e) {
-      st = io_fail(j, e, "locking", LOG_NAME, err);
-    } else {
+    st = beam_jsonl_log_lock(&j->log, err);
+    if (st == BEAM_OK) {
       st = commit_locked(j, err);
-      unlock_log(j);
+      beam_jsonl_log_unlock(&j->log);
     }
   }
   discard_all(j);
@@ -556,34 +496,23 @@ static void jl_abort(beam_sink *s) { discard_all((jsonl_sink *)s); }
 
 static beam_status jl_close(beam_sink *s, beam_error *err) {
   jsonl_sink *j = (jsonl_sink *)s;
-  int first = 0;
-  char what[160] = LOG_NAME;
-  for (size_t i = 0; i < j->n_tables; i++) {
-    char name[160];
-    snprintf(name, sizeof name, "%s.jsonl", j->tables[i].name);
-    int e = table_close(&j->tables[i]);
-    if (e && !first) {
-      first = e;
-      snprintf(what, sizeof what, "%s", name);
-    }
-  }
+  for (size_t i = 0; i < j->n_tables; i++) table_close(&j->tables[i]);
   j->n_tables = 0;
-  if (j->log_fd >= 0 && close(j->log_fd) != 0 && !first) first = errno;
-  j->log_fd = -1;
+  int e = beam_jsonl_log_close(&j->log);
   if (j->dir_fd >= 0) close(j->dir_fd);
   j->dir_fd = -1;
-  if (first) return io_fail(j, first, "closing", what, err);
+  if (e) return io_fail(j, e, "closing", BEAM_JSONL_LOG_NAME, err);
   return BEAM_OK;
 }
 
 static void jl_free(beam_sink *s) {
   jsonl_sink *j = (jsonl_sink *)s;
-  if (j->dir_fd >= 0 || j->log_fd >= 0) jl_close(s, NULL);
+  if (j->dir_fd >= 0 || j->log.fd >= 0) jl_close(s, NULL);
   free(j->tables);
   free(j->bundle_id);
   free(j->dir);
-  id_set_free(&j->committed);
-  json_decref(j->open_pending);
+  beam_jsonl_log_free(&j->log);
+  beam_jsonl_pending_free(&j->pending);
   free(j);
 }
 
@@ -596,6 +525,11 @@ static const beam_sink_vtable jsonl_vtable = {
     .abort = jl_abort,
     .close = jl_close,
     .free = jl_free,
+    .savepoint = jl_savepoint,
+    .rollback_to_savepoint = jl_rollback_to_savepoint,
+    .ledger_record = jl_ledger_record,
+    .ledger_find = jl_ledger_find,
+    .ledger_any = jl_ledger_any,
 };
 
 beam_status beam_sink_jsonl_open(const char *dir, const beam_sink_options *opts, beam_sink **out,
@@ -608,7 +542,7 @@ beam_status beam_sink_jsonl_open(const char *dir, const beam_sink_options *opts,
   jsonl_sink *j = calloc(1, sizeof *j);
   if (!j) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   beam_sink_init(&j->base, &jsonl_vtable, opts);
-  j->dir_fd = j->log_fd = -1;
+  j->dir_fd = j->log.fd = -1;
   j->dir = strdup(dir);
   beam_status st = BEAM_OK;
   int e = 0;
@@ -618,9 +552,8 @@ beam_status beam_sink_jsonl_open(const char *dir, const beam_sink_options *opts,
     st = io_fail(j, e, "creating directory", "", err);
   } else if ((j->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
     st = io_fail(j, errno, "opening directory", "", err);
-  } else if ((j->log_fd = openat(j->dir_fd, LOG_NAME, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC,
-                                 0644)) < 0) {
-    st = io_fail(j, errno, "opening", LOG_NAME, err);
+  } else {
+    st = beam_jsonl_log_open(&j->log, j->dir, j->dir_fd, j->base.opts.no_sync, err);
   }
   if (st != BEAM_OK) {
     j->base.state = BEAM_SINK_CLOSED;

@@ -1,0 +1,681 @@
+/* The JSON-lines sink's bundle log and ledger (jsonl_log.h; the protocol is described at the
+ * top of sink_jsonl.c). */
+#include "jsonl_log.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sink_int.h"
+
+/* A committed ledger entry (the map's value; the key is the map's). */
+typedef struct jl_ledger_value {
+  char *file;
+  char committed_at[32];
+} jl_ledger_value;
+
+/* ---- The map ------------------------------------------------------------------------ */
+
+static uint64_t hash_str(const char *s) {
+  uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+  for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ULL;
+  return h;
+}
+
+/* The slot holding key, or the empty slot where it would go. Requires cap > 0. */
+static size_t map_slot(const jl_map *m, const char *key) {
+  size_t i = hash_str(key) & (m->cap - 1);
+  while (m->slots[i].key && strcmp(m->slots[i].key, key) != 0) i = (i + 1) & (m->cap - 1);
+  return i;
+}
+
+static bool map_get(const jl_map *m, const char *key, void **val) {
+  if (!m->cap) return false;
+  const jl_map_slot *slot = &m->slots[map_slot(m, key)];
+  if (!slot->key) return false;
+  if (val) *val = slot->val;
+  return true;
+}
+
+static bool map_grow(jl_map *m) {
+  size_t cap = m->cap ? m->cap * 2 : 64;
+  jl_map_slot *slots = calloc(cap, sizeof *slots);
+  if (!slots) return false;
+  jl_map old = *m;
+  m->slots = slots;
+  m->cap = cap;
+  for (size_t i = 0; i < old.cap; i++)
+    if (old.slots[i].key) m->slots[map_slot(m, old.slots[i].key)] = old.slots[i];
+  free(old.slots);
+  return true;
+}
+
+/* Sets key's value; *old (when not NULL) receives the value replaced, or NULL. Replacing the
+ * value of a key present never allocates, so it cannot fail. */
+static beam_status map_put(jl_map *m, const char *key, void *val, void **old) {
+  if (old) *old = NULL;
+  jl_map_slot *slot = m->cap ? &m->slots[map_slot(m, key)] : NULL;
+  if (slot && slot->key) {
+    if (old) *old = slot->val;
+    slot->val = val;
+    return BEAM_OK;
+  }
+  if ((m->len + 1) * 2 > m->cap) {
+    if (!map_grow(m)) return BEAM_ERR_NOMEM;
+    slot = &m->slots[map_slot(m, key)];
+  }
+  if (!(slot->key = strdup(key))) return BEAM_ERR_NOMEM;
+  slot->val = val;
+  m->len++;
+  return BEAM_OK;
+}
+
+/* Removes key, shifting later members of its probe run back so lookups need no tombstones. */
+static void map_del(jl_map *m, const char *key) {
+  if (!m->cap) return;
+  size_t mask = m->cap - 1, hole = map_slot(m, key);
+  if (!m->slots[hole].key) return;
+  free(m->slots[hole].key);
+  m->slots[hole].key = NULL;
+  m->len--;
+  for (size_t i = (hole + 1) & mask; m->slots[i].key; i = (i + 1) & mask) {
+    size_t home = hash_str(m->slots[i].key) & mask;
+    /* Stays when its home lies cyclically in (hole, i]: the hole is not on its probe path. */
+    bool stays = hole <= i ? (home > hole && home <= i) : (home > hole || home <= i);
+    if (stays) continue;
+    m->slots[hole] = m->slots[i];
+    m->slots[i].key = NULL;
+    hole = i;
+  }
+}
+
+static void map_free(jl_map *m, void (*free_val)(void *)) {
+  for (size_t i = 0; i < m->cap; i++) {
+    if (!m->slots[i].key) continue;
+    free(m->slots[i].key);
+    if (free_val) free_val(m->slots[i].val);
+  }
+  free(m->slots);
+  memset(m, 0, sizeof *m);
+}
+
+static void ledger_value_free(void *v) {
+  jl_ledger_value *lv = v;
+  if (lv) free(lv->file);
+  free(lv);
+}
+
+/* ---- Small helpers ------------------------------------------------------------------ */
+
+/* Now in ISO 8601 UTC with milliseconds: "2026-12-07T01:40:00.123Z". */
+static void iso_now(char out[32]) {
+  struct timespec ts;
+  struct tm tm;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  gmtime_r(&ts.tv_sec, &tm);
+  size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(out + n, 32 - n, ".%03ldZ", ts.tv_nsec / 1000000);
+}
+
+static int write_all(int fd, const void *data, size_t len) {
+  const uint8_t *p = data;
+  while (len > 0) {
+    ssize_t w = write(fd, p, len);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    if (w == 0) return EIO;
+    p += w;
+    len -= (size_t)w;
+  }
+  return 0;
+}
+
+static int sync_fd(const jl_log *log, int fd) {
+  if (log->no_sync) return 0;
+  /* EINVAL: the fd does not support syncing (a pipe or device); nothing to make durable. */
+  if (fsync(fd) != 0 && errno != EINVAL && errno != EROFS) return errno;
+  return 0;
+}
+
+static beam_status io_fail(const jl_log *log, int e, const char *what, const char *name, beam_error *err) {
+  return beam_error_set(err, BEAM_ERR_IO, "jsonl %s: %s %s: %s", log->dir, what, name ? name : "", strerror(e));
+}
+
+static beam_status nomem(beam_error *err) { return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory"); }
+
+static int flock_retry(const jl_log *log, int op) {
+  while (flock(log->fd, op) != 0) {
+    if (errno != EINTR) return errno;
+  }
+  return 0;
+}
+
+static const char *rec_str(const json_t *rec, const char *field) {
+  return json_string_value(json_object_get(rec, field));
+}
+
+static bool rec_is(const json_t *rec, const char *bundle) {
+  const char *b = rec ? rec_str(rec, "bundle") : NULL;
+  return b && strcmp(b, bundle) == 0;
+}
+
+/* ---- Write-aside names -------------------------------------------------------------- */
+
+void beam_jsonl_temp_name(const char *table, char out[BEAM_JSONL_TEMP_NAME_MAX]) {
+  uint64_t r = 0;
+  if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
+    /* No entropy yet (early boot): a collision only costs a retry of O_EXCL creation. */
+    static _Atomic uint64_t counter;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    r = ((uint64_t)getpid() << 32) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^
+        (counter++ * 0x9e3779b97f4a7c15ULL);
+  }
+  snprintf(out, BEAM_JSONL_TEMP_NAME_MAX, ".%s.jsonl.%016llx.tmp", table, (unsigned long long)r);
+}
+
+bool beam_jsonl_temp_name_parse(const char *name, char *table) {
+  static const char mid[] = ".jsonl.", tail[] = ".tmp";
+  size_t len = strlen(name), n_mid = sizeof mid - 1, n_tail = sizeof tail - 1;
+  if (len < 1 + 1 + n_mid + 16 + n_tail || name[0] != '.') return false;
+  if (strcmp(name + len - n_tail, tail) != 0) return false;
+  const char *hex = name + len - n_tail - 16;
+  for (int i = 0; i < 16; i++)
+    if (!((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f'))) return false;
+  if (memcmp(hex - n_mid, mid, n_mid) != 0) return false;
+  size_t table_len = (size_t)(hex - n_mid - (name + 1));
+  char t[160];
+  if (table_len >= sizeof t) return false;
+  memcpy(t, name + 1, table_len);
+  t[table_len] = '\0';
+  if (!beam_sink_table_name_valid(t)) return false;
+  if (table) memcpy(table, t, table_len + 1);
+  return true;
+}
+
+/* ---- Applying the log --------------------------------------------------------------- */
+
+/* Adds a record's ledger entries to the committed ledger. */
+static beam_status apply_ledger(jl_log *log, const json_t *rec) {
+  const json_t *entries = json_object_get(rec, "ledger");
+  size_t i;
+  const json_t *e;
+  json_array_foreach(entries, i, e) {
+    const char *key = rec_str(e, "key");
+    if (!key || !key[0]) continue;
+    if (!json_is_true(json_object_get(e, "replace")) && map_get(&log->ledger, key, NULL)) continue;
+    const char *file = rec_str(e, "file"), *at = rec_str(e, "committed_at");
+    jl_ledger_value *v = calloc(1, sizeof *v);
+    if (!v || !(v->file = strdup(file ? file : ""))) {
+      ledger_value_free(v);
+      return BEAM_ERR_NOMEM;
+    }
+    snprintf(v->committed_at, sizeof v->committed_at, "%s", at ? at : "");
+    void *old = NULL;
+    if (map_put(&log->ledger, key, v, &old) != BEAM_OK) {
+      ledger_value_free(v);
+      return BEAM_ERR_NOMEM;
+    }
+    ledger_value_free(old);
+  }
+  return BEAM_OK;
+}
+
+/* A bundle's commit is complete: its id and ledger entries join the committed ones. */
+static beam_status apply_commit(jl_log *log, const json_t *rec) {
+  beam_status st = apply_ledger(log, rec);
+  if (st == BEAM_OK) st = map_put(&log->committed, rec_str(rec, "bundle"), NULL, NULL);
+  return st;
+}
+
+static void set_open(json_t **slot, json_t *rec) {
+  json_decref(*slot);
+  *slot = rec ? json_incref(rec) : NULL;
+}
+
+/* Applies one log line. Ledger entries take effect with the record that completes their
+ * commit ("committed"); a "committing" record waits as open_committing until its outcome. */
+static beam_status apply_record(jl_log *log, json_t *rec) {
+  const char *bundle = rec_str(rec, "bundle"), *state = rec_str(rec, "state");
+  if (!bundle || !state) return BEAM_OK; /* not ours: ignore rather than fail every later commit */
+  beam_status st = BEAM_OK;
+  if (strcmp(state, "pending") == 0) {
+    set_open(&log->open_pending, rec);
+  } else if (strcmp(state, "committing") == 0) {
+    /* A writer resolves an open commit before starting its own, so this never finds one;
+     * if it did, that commit passed its commit point: it counts as committed. */
+    if (log->open_committing) st = apply_commit(log, log->open_committing);
+    set_open(&log->open_committing, rec);
+  } else if (strcmp(state, "committed") == 0) {
+    if (rec_is(log->open_committing, bundle)) {
+      st = apply_ledger(log, log->open_committing);
+      set_open(&log->open_committing, NULL);
+    }
+    if (st == BEAM_OK) st = apply_commit(log, rec);
+    if (rec_is(log->open_pending, bundle)) set_open(&log->open_pending, NULL);
+  } else { /* "rolled_back", or an outcome this release does not know: not committed */
+    if (rec_is(log->open_committing, bundle)) set_open(&log->open_committing, NULL);
+    if (rec_is(log->open_pending, bundle)) set_open(&log->open_pending, NULL);
+  }
+  return st;
+}
+
+/* Applies the log's lines written since the last call. With the exclusive lock held
+ * (exclusive=true), a torn last line (a writer died mid-write) is cut off. */
+static beam_status catch_up(jl_log *log, bool exclusive, beam_error *err) {
+  struct stat sb;
+  if (fstat(log->fd, &sb) != 0) return io_fail(log, errno, "stat", BEAM_JSONL_LOG_NAME, err);
+  uint64_t size = (uint64_t)sb.st_size;
+  if (size <= log->read) return BEAM_OK;
+  size_t want = (size_t)(size - log->read);
+  char *text = malloc(want + 1);
+  if (!text) return nomem(err);
+  size_t got = 0;
+  while (got < want) {
+    ssize_t r = pread(log->fd, text + got, want - got, (off_t)(log->read + got));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      int e = errno;
+      free(text);
+      return io_fail(log, e, "reading", BEAM_JSONL_LOG_NAME, err);
+    }
+    if (r == 0) break;
+    got += (size_t)r;
+  }
+  beam_status st = BEAM_OK;
+  size_t line_start = 0;
+  for (size_t i = 0; i < got && st == BEAM_OK; i++) {
+    if (text[i] != '\n') continue;
+    json_t *rec = json_loadb(text + line_start, i - line_start, 0, NULL);
+    if (rec) st = apply_record(log, rec);
+    json_decref(rec);
+    line_start = i + 1;
+  }
+  free(text);
+  if (st != BEAM_OK) return nomem(err);
+  log->read += line_start;
+  if (exclusive && line_start < got && ftruncate(log->fd, (off_t)log->read) != 0)
+    return io_fail(log, errno, "truncating torn line of", BEAM_JSONL_LOG_NAME, err);
+  return BEAM_OK;
+}
+
+/* ---- Writing the log ---------------------------------------------------------------- */
+
+/* Appends rec as a line (fsynced when sync) and applies it. Callers hold the exclusive lock
+ * and have caught up, so the line lands at log->read. *in_log tells whether the line is in
+ * the file: it is (and is applied) even when only the fsync failed, since another writer
+ * would read it. */
+static beam_status log_write(jl_log *log, json_t *rec, bool sync, bool *in_log, beam_error *err) {
+  *in_log = false;
+  char *text = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
+  if (!text) return nomem(err);
+  size_t n = strlen(text);
+  char *line = realloc(text, n + 2);
+  if (!line) {
+    free(text);
+    return nomem(err);
+  }
+  line[n] = '\n';
+  int e = write_all(log->fd, line, n + 1);
+  free(line);
+  if (e) {
+    /* Cut a partial line so the log stays line-aligned; if even that fails, the next
+     * exclusive catch-up cuts it as a torn line. */
+    if (ftruncate(log->fd, (off_t)log->read) != 0) { /* handled by catch-up */ }
+    return io_fail(log, e, "writing", BEAM_JSONL_LOG_NAME, err);
+  }
+  *in_log = true;
+  log->read += n + 1;
+  if (apply_record(log, rec) != BEAM_OK) return nomem(err);
+  e = sync ? sync_fd(log, log->fd) : 0;
+  if (e) return io_fail(log, e, "syncing", BEAM_JSONL_LOG_NAME, err);
+  return BEAM_OK;
+}
+
+static beam_status log_outcome(jl_log *log, const char *bundle, const char *state, bool sync, beam_error *err) {
+  json_t *rec = json_pack("{s:s, s:s}", "bundle", bundle, "state", state);
+  if (!rec) return nomem(err);
+  bool in_log;
+  beam_status st = log_write(log, rec, sync, &in_log, err);
+  json_decref(rec);
+  return st;
+}
+
+/* ---- Recovery ----------------------------------------------------------------------- */
+
+/* The previous release's protocol: a "pending" record without outcome is a commit whose writer
+ * died while appending in place. Cut its files back to their sizes before it, log the rollback. */
+static beam_status undo_pending(jl_log *log, beam_error *err) {
+  const char *table;
+  json_t *off;
+  json_object_foreach(json_object_get(log->open_pending, "files"), table, off) {
+    if (!beam_sink_table_name_valid(table) || !json_is_integer(off)) continue;
+    char fname[160];
+    snprintf(fname, sizeof fname, "%s.jsonl", table);
+    int fd = openat(log->dir_fd, fname, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT) continue;
+      return io_fail(log, errno, "recovering", fname, err);
+    }
+    int e = 0;
+    struct stat sb;
+    if (fstat(fd, &sb) == 0 && sb.st_size > (off_t)json_integer_value(off) &&
+        ftruncate(fd, (off_t)json_integer_value(off)) != 0)
+      e = errno;
+    if (!e) e = sync_fd(log, fd);
+    close(fd);
+    if (e) return io_fail(log, e, "recovering", fname, err);
+  }
+  const char *bundle = rec_str(log->open_pending, "bundle");
+  return log_outcome(log, bundle ? bundle : "", "rolled_back", true, err);
+}
+
+/* Completes the open "committing" record: renames its write-aside files that are still there
+ * over their tables (a missing one was renamed before the writer died), makes the renames
+ * durable, logs "committed". Used by every commit, and by recovery after a crash. */
+static beam_status roll_forward(jl_log *log, beam_error *err) {
+  const char *table;
+  json_t *tmp;
+  json_object_foreach(json_object_get(log->open_committing, "renames"), table, tmp) {
+    const char *tmp_name = json_string_value(tmp);
+    char tmp_table[160];
+    if (!tmp_name || !beam_jsonl_temp_name_parse(tmp_name, tmp_table) || strcmp(tmp_table, table) != 0)
+      continue; /* not a name this sink writes: never rename it */
+    char fname[160];
+    snprintf(fname, sizeof fname, "%s.jsonl", table);
+    if (renameat(log->dir_fd, tmp_name, log->dir_fd, fname) != 0 && errno != ENOENT)
+      return io_fail(log, errno, "renaming into place", fname, err);
+  }
+  int e = sync_fd(log, log->dir_fd);
+  if (e) return io_fail(log, e, "syncing directory", "", err);
+  /* No fsync: if this line is lost, the commit is still open at the next start and its
+   * roll-forward finds nothing left to rename. */
+  return log_outcome(log, rec_str(log->open_committing, "bundle"), "committed", false, err);
+}
+
+/* Deletes write-aside files the log does not name: a writer died before its commit point
+ * (or before deleting them after a failure). Only under the exclusive lock, when no commit is
+ * in flight or open. A file that cannot be deleted stays: it is hidden and harmless. */
+static void sweep_temps(jl_log *log) {
+  int fd = openat(log->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+  if (!d) {
+    if (fd >= 0) close(fd);
+    return;
+  }
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL)
+    if (beam_jsonl_temp_name_parse(de->d_name, NULL)) unlinkat(log->dir_fd, de->d_name, 0);
+  closedir(d);
+}
+
+/* With the exclusive lock held and the log caught up: finishes what a dead writer left. */
+static beam_status recover(jl_log *log, bool sweep, beam_error *err) {
+  bool crashed = log->open_pending || log->open_committing;
+  beam_status st = BEAM_OK;
+  if (log->open_pending) st = undo_pending(log, err);
+  if (st == BEAM_OK && log->open_committing) st = roll_forward(log, err);
+  if (st == BEAM_OK && (sweep || crashed)) sweep_temps(log);
+  return st;
+}
+
+/* ---- The log's life ----------------------------------------------------------------- */
+
+static beam_status lock_and_recover(jl_log *log, bool sweep, beam_error *err) {
+  int e = flock_retry(log, LOCK_EX);
+  if (e) return io_fail(log, e, "locking", BEAM_JSONL_LOG_NAME, err);
+  beam_status st = catch_up(log, true, err);
+  if (st == BEAM_OK) st = recover(log, sweep, err);
+  if (st != BEAM_OK) beam_jsonl_log_unlock(log);
+  return st;
+}
+
+beam_status beam_jsonl_log_open(jl_log *log, const char *dir, int dir_fd, bool no_sync, beam_error *err) {
+  memset(log, 0, sizeof *log);
+  log->dir = dir;
+  log->dir_fd = dir_fd;
+  log->no_sync = no_sync;
+  log->fd = openat(dir_fd, BEAM_JSONL_LOG_NAME, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (log->fd < 0) return io_fail(log, errno, "opening", BEAM_JSONL_LOG_NAME, err);
+  /* Recover at once, so a directory left by a killed writer is whole again before this
+   * process reads or writes it, and its leftovers are deleted even if it never commits. */
+  beam_status st = lock_and_recover(log, true, err);
+  if (st != BEAM_OK) {
+    beam_jsonl_log_close(log);
+    return st;
+  }
+  beam_jsonl_log_unlock(log);
+  return BEAM_OK;
+}
+
+int beam_jsonl_log_close(jl_log *log) {
+  int e = 0;
+  if (log->fd >= 0 && close(log->fd) != 0) e = errno;
+  log->fd = -1;
+  return e;
+}
+
+void beam_jsonl_log_free(jl_log *log) {
+  beam_jsonl_log_close(log);
+  map_free(&log->committed, NULL);
+  map_free(&log->ledger, ledger_value_free);
+  set_open(&log->open_pending, NULL);
+  set_open(&log->open_committing, NULL);
+}
+
+beam_status beam_jsonl_log_refresh(jl_log *log, beam_error *err) {
+  /* A shared lock: no writer is half way through its lines while we read. */
+  int e = flock_retry(log, LOCK_SH);
+  if (e) return io_fail(log, e, "locking", BEAM_JSONL_LOG_NAME, err);
+  beam_status st = catch_up(log, false, err);
+  beam_jsonl_log_unlock(log);
+  return st;
+}
+
+beam_status beam_jsonl_log_lock(jl_log *log, beam_error *err) { return lock_and_recover(log, false, err); }
+
+void beam_jsonl_log_unlock(jl_log *log) { flock(log->fd, LOCK_UN); }
+
+bool beam_jsonl_log_has_bundle(const jl_log *log, const char *bundle) {
+  return map_get(&log->committed, bundle, NULL) || rec_is(log->open_committing, bundle);
+}
+
+/* ---- Committing ----------------------------------------------------------------------- */
+
+/* The pending entries still in force (not shadowed), as the log's "ledger" array. */
+static json_t *pending_json(const jl_pending *p, const char *committed_at) {
+  json_t *arr = json_array();
+  for (size_t i = 0; arr && p && i < p->len; i++) {
+    const jl_pending_entry *e = &p->items[i];
+    void *latest = NULL;
+    if (map_get(&p->index, e->key, &latest) && (size_t)(uintptr_t)latest != i + 1) continue;
+    json_t *o = json_pack("{s:s, s:s, s:s}", "key", e->key, "file", e->file, "committed_at", committed_at);
+    if (o && e->replace && json_object_set_new(o, "replace", json_true()) != 0) {
+      json_decref(o);
+      o = NULL;
+    }
+    if (!o || json_array_append_new(arr, o) != 0) {
+      json_decref(arr);
+      return NULL;
+    }
+  }
+  return arr;
+}
+
+static json_t *commit_record(const char *bundle, json_t *renames, const jl_pending *pending) {
+  char now[32];
+  iso_now(now);
+  json_t *ledger = pending_json(pending, now);
+  bool renaming = json_object_size(renames) > 0;
+  json_t *rec = ledger ? json_pack("{s:s, s:s}", "bundle", bundle, "state", renaming ? "committing" : "committed")
+                       : NULL;
+  bool ok = rec != NULL;
+  if (ok && renaming) ok = json_object_set(rec, "renames", renames) == 0;
+  if (ok && json_array_size(ledger) > 0) ok = json_object_set(rec, "ledger", ledger) == 0;
+  json_decref(ledger);
+  if (!ok) {
+    json_decref(rec);
+    return NULL;
+  }
+  return rec;
+}
+
+static void unlink_temps(jl_log *log, json_t *renames) {
+  const char *table;
+  json_t *tmp;
+  json_object_foreach(renames, table, tmp) {
+    const char *name = json_string_value(tmp);
+    if (name) unlinkat(log->dir_fd, name, 0);
+  }
+}
+
+beam_status beam_jsonl_log_commit(jl_log *log, const char *bundle, json_t *renames, const jl_pending *pending,
+                                  beam_error *err) {
+  json_t *rec = commit_record(bundle, renames, pending);
+  if (!rec) {
+    unlink_temps(log, renames);
+    return nomem(err);
+  }
+  bool in_log = false;
+  beam_status st = log_write(log, rec, true, &in_log, err);
+  json_decref(rec);
+  if (json_object_size(renames) == 0) return st; /* the one record was the whole commit */
+  if (st != BEAM_OK) {
+    /* The record may not be durable: take the commit back before anything is renamed.
+     * If even that cannot be logged, the commit stays open and recovery completes it, so its
+     * files must stay. */
+    if (!in_log || log_outcome(log, bundle, "rolled_back", true, NULL) == BEAM_OK) unlink_temps(log, renames);
+    return st;
+  }
+  beam_error why = {0};
+  st = roll_forward(log, &why);
+  if (st != BEAM_OK)
+    return beam_error_set(err, st, "bundle %s is committed, but completing it failed (the next commit or open of "
+                          "the directory completes it): %s", bundle, why.message);
+  return BEAM_OK;
+}
+
+/* ---- The ledger ------------------------------------------------------------------------ */
+
+static void hit_set(beam_sink_ledger_hit *hit, const char *committed_at, const char *file) {
+  hit->found = true;
+  snprintf(hit->committed_at, sizeof hit->committed_at, "%s", committed_at ? committed_at : "");
+  snprintf(hit->file, sizeof hit->file, "%s", file ? file : "");
+}
+
+/* The entry for key in the open commit left by a dead writer (committed, not yet applied). */
+static const json_t *open_commit_entry(const jl_log *log, const char *key) {
+  const json_t *entries = json_object_get(log->open_committing, "ledger"), *e, *found = NULL;
+  size_t i;
+  json_array_foreach(entries, i, e) {
+    const char *k = rec_str(e, "key");
+    if (k && strcmp(k, key) == 0) found = e; /* the last one, as applying them in order would */
+  }
+  return found;
+}
+
+static const jl_pending_entry *pending_find(const jl_pending *p, const char *key) {
+  void *idx = NULL;
+  if (!p || !map_get(&p->index, key, &idx)) return NULL;
+  return &p->items[(size_t)(uintptr_t)idx - 1];
+}
+
+void beam_jsonl_log_ledger_find(const jl_log *log, const jl_pending *pending, const char *key,
+                                beam_sink_ledger_hit *hit) {
+  memset(hit, 0, sizeof *hit);
+  const jl_pending_entry *p = pending_find(pending, key);
+  if (p && p->replace) {
+    hit_set(hit, p->recorded_at, p->file);
+    return;
+  }
+  void *v = NULL;
+  const json_t *open = NULL;
+  if (map_get(&log->ledger, key, &v)) {
+    const jl_ledger_value *lv = v;
+    hit_set(hit, lv->committed_at, lv->file);
+  } else if ((open = open_commit_entry(log, key)) != NULL) {
+    hit_set(hit, rec_str(open, "committed_at"), rec_str(open, "file"));
+  } else if (p) {
+    hit_set(hit, p->recorded_at, p->file);
+  }
+}
+
+bool beam_jsonl_log_ledger_any(const jl_log *log, const jl_pending *pending) {
+  return log->ledger.len > 0 || json_array_size(json_object_get(log->open_committing, "ledger")) > 0 ||
+         (pending && pending->len > 0);
+}
+
+/* ---- The open bundle's entries ------------------------------------------------------------ */
+
+/* A copy of s that JSON can carry: bytes of invalid UTF-8 become '?' (a file name is only
+ * informative; keys are checked instead). */
+static char *utf8_copy(const char *s) {
+  json_t *probe = json_string(s);
+  char *copy = strdup(s);
+  if (!probe && copy)
+    for (char *c = copy; *c; c++)
+      if ((unsigned char)*c >= 0x80) *c = '?';
+  json_decref(probe);
+  return copy;
+}
+
+beam_status beam_jsonl_pending_add(jl_pending *p, const char *key, const char *file, bool replace,
+                                   beam_error *err) {
+  json_t *probe = json_string(key);
+  if (!probe) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "ledger_record: the key is not UTF-8");
+  json_decref(probe);
+  void *idx = NULL;
+  bool had = map_get(&p->index, key, &idx);
+  if (had && !replace) return BEAM_OK;
+  if (p->len == p->cap) {
+    size_t cap = p->cap ? p->cap * 2 : 16;
+    jl_pending_entry *items = realloc(p->items, cap * sizeof *items);
+    if (!items) return nomem(err);
+    p->items = items;
+    p->cap = cap;
+  }
+  jl_pending_entry *e = &p->items[p->len];
+  memset(e, 0, sizeof *e);
+  e->key = strdup(key);
+  e->file = utf8_copy(file);
+  e->replace = replace;
+  e->shadowed = had ? (size_t)(uintptr_t)idx : 0;
+  iso_now(e->recorded_at);
+  if (!e->key || !e->file || map_put(&p->index, key, (void *)(uintptr_t)(p->len + 1), NULL) != BEAM_OK) {
+    free(e->key);
+    free(e->file);
+    return nomem(err);
+  }
+  p->len++;
+  return BEAM_OK;
+}
+
+void beam_jsonl_pending_truncate(jl_pending *p, size_t len) {
+  while (p->len > len) {
+    jl_pending_entry *e = &p->items[--p->len];
+    /* Restoring the value of a key present cannot fail (map_put). */
+    if (e->shadowed)
+      map_put(&p->index, e->key, (void *)(uintptr_t)e->shadowed, NULL);
+    else
+      map_del(&p->index, e->key);
+    free(e->key);
+    free(e->file);
+  }
+}
+
+void beam_jsonl_pending_free(jl_pending *p) {
+  beam_jsonl_pending_truncate(p, 0);
+  free(p->items);
+  map_free(&p->index, NULL);
+  memset(p, 0, sizeof *p);
+}

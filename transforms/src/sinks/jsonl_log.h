@@ -1,0 +1,134 @@
+/* The JSON-lines sink's bundle log, <dir>/.bundles.jsonl, and the ledger kept in it: reading
+ * and applying the log, the commit record, recovery after a crash, and the open bundle's
+ * pending ledger entries. Internal to the sinks layer (sink_jsonl.c describes the protocol).
+ *
+ * A jl_log mirrors the log in memory: the committed bundle ids and the ledger (unit key ->
+ * committed_at, file), both built by applying the log's lines in order, once each. Every call
+ * that reads the log holds its flock: shared to catch up, exclusive to write. */
+#ifndef BEAM_TRANSFORMS_JSONL_LOG_H
+#define BEAM_TRANSFORMS_JSONL_LOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "beam/status.h"
+#include "beam/transforms/sink.h"
+
+#define BEAM_JSONL_LOG_NAME ".bundles.jsonl"
+
+/* String keys to pointers: open addressing, linear probing, power-of-two capacity. The map
+ * owns copies of its keys; the values are the owner's business. */
+typedef struct jl_map_slot {
+  char *key;
+  void *val;
+} jl_map_slot;
+
+typedef struct jl_map {
+  jl_map_slot *slots;
+  size_t cap;
+  size_t len;
+} jl_map;
+
+/* A ledger entry recorded in the open bundle, not committed yet. */
+typedef struct jl_pending_entry {
+  char *key;
+  char *file;
+  bool replace;
+  size_t shadowed;      /* 1 + index of the entry for the same key this one replaces, or 0 */
+  char recorded_at[32]; /* reported by a lookup until the commit stamps its own time */
+} jl_pending_entry;
+
+/* The open bundle's ledger entries, in recording order, and the latest one per key. */
+typedef struct jl_pending {
+  jl_pending_entry *items;
+  size_t len;
+  size_t cap;
+  jl_map index; /* key -> 1 + index into items */
+} jl_pending;
+
+typedef struct jl_log {
+  const char *dir;        /* the sink's, for messages */
+  int dir_fd;             /* the sink's */
+  int fd;                 /* the log, O_APPEND */
+  bool no_sync;
+  uint64_t read;          /* bytes of the log applied so far */
+  jl_map committed;       /* bundle id -> NULL */
+  jl_map ledger;          /* unit key -> jl_ledger_value (jsonl_log.c) */
+  json_t *open_pending;   /* the previous release's "pending" record with no outcome yet */
+  json_t *open_committing; /* a "committing" record with no outcome yet (its writer died) */
+} jl_log;
+
+/* ---- Write-aside files -------------------------------------------------------------- */
+
+/* ".<table>.jsonl.<16 hex digits>.tmp": a commit's new version of <table>.jsonl, renamed over
+ * it once the log names it. Recovery takes no other name for one (so a damaged log cannot
+ * rename or delete anything else). */
+#define BEAM_JSONL_TEMP_NAME_MAX 192
+
+/* Writes a fresh random temp name for table into out (BEAM_JSONL_TEMP_NAME_MAX bytes). */
+void beam_jsonl_temp_name(const char *table, char out[BEAM_JSONL_TEMP_NAME_MAX]);
+
+/* True when name is a temp name; its table goes to table (129 bytes) when not NULL. */
+bool beam_jsonl_temp_name_parse(const char *name, char *table);
+
+/* ---- The log ------------------------------------------------------------------------ */
+
+/* Opens (creating) <dir>/.bundles.jsonl and, under the exclusive lock, reads it and recovers
+ * what a writer killed mid-commit left: a commit past its commit point is completed, an older
+ * one undone, and write-aside files no commit names are deleted. On failure the log is
+ * closed again (beam_jsonl_log_free still required). */
+beam_status beam_jsonl_log_open(jl_log *log, const char *dir, int dir_fd, bool no_sync, beam_error *err);
+
+/* Closes the log's file: 0 or the errno of close. */
+int beam_jsonl_log_close(jl_log *log);
+
+/* Closes (if still open) and frees the in-memory state. */
+void beam_jsonl_log_free(jl_log *log);
+
+/* Applies what other writers logged since the last call, under the shared lock. */
+beam_status beam_jsonl_log_refresh(jl_log *log, beam_error *err);
+
+/* Takes the exclusive lock, applies the log's new lines and recovers a dead writer's commit,
+ * as open does (so nothing builds on a half-done commit). On failure the lock is released. */
+beam_status beam_jsonl_log_lock(jl_log *log, beam_error *err);
+void beam_jsonl_log_unlock(jl_log *log);
+
+/* True when bundle is committed (a commit past its commit point counts). */
+bool beam_jsonl_log_has_bundle(const jl_log *log, const char *bundle);
+
+/* Under the exclusive lock: commits bundle. renames maps each table with data to its
+ * write-aside file (fsynced, in the directory); it may be empty. pending holds the bundle's
+ * ledger entries. The log record naming both is the commit point; then the files are renamed
+ * into place and the commit recorded as complete. The temp files are this call's from now
+ * on: a failure before the commit point deletes them (nothing of the bundle visible); a
+ * failure after it leaves the commit for recovery to complete and says so in err. */
+beam_status beam_jsonl_log_commit(jl_log *log, const char *bundle, json_t *renames, const jl_pending *pending,
+                                  beam_error *err);
+
+/* The ledger's entry for key into hit (found false when none). The open bundle's pending
+ * entries count: one that replaces wins over the committed entry, one that does not only
+ * shows when nothing is committed for the key. pending may be NULL. */
+void beam_jsonl_log_ledger_find(const jl_log *log, const jl_pending *pending, const char *key,
+                                beam_sink_ledger_hit *hit);
+
+/* True when the ledger (or pending, when not NULL) holds any entry. */
+bool beam_jsonl_log_ledger_any(const jl_log *log, const jl_pending *pending);
+
+/* ---- The open bundle's ledger entries ------------------------------------------------ */
+
+/* Records key (read from file). An entry for key already pending is kept when !replace, else
+ * shadowed by this one. Fails only for memory (BEAM_ERR_NOMEM) or a key that is not UTF-8
+ * (BEAM_ERR_INVALID_ARG: the log is JSON). */
+beam_status beam_jsonl_pending_add(jl_pending *p, const char *key, const char *file, bool replace,
+                                   beam_error *err);
+
+/* Forgets the entries recorded after the first len (a unit rolled back), restoring those
+ * they shadowed; len 0 empties it. */
+void beam_jsonl_pending_truncate(jl_pending *p, size_t len);
+
+void beam_jsonl_pending_free(jl_pending *p);
+
+#endif
