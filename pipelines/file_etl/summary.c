@@ -47,6 +47,10 @@ int file_etl_print_summary(FILE *out, const beam_run_result *r, const char *sink
   fprintf(out, "  %-32s %12lld rows (counted, not written)\n", "filtered", (long long)filtered);
   fprintf(out, "  %-32s %12lld rows (duplicates of a kept row)\n", "deduplicated", (long long)dedup);
   fprintf(out, "  %-32s %12lld rows (one per input file)\n", BEAM_ETL_FILES_TABLE, (long long)files);
+  int64_t empty_null = beam_run_result_counter(r, "ReadAndProcess", "empty_as_null");
+  if (empty_null)
+    fprintf(out, "  %-32s %12lld (clean.null_tokens has \"\"; \"null_tokens\": [] keeps them)\n",
+            "empty strings read as NULL", (long long)empty_null);
   if (failed)
     fprintf(out, "  %-32s %12lld (none of their rows kept; _files.status = 'failed' says why)\n", "failed files",
             (long long)failed);

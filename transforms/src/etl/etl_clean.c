@@ -19,6 +19,12 @@ static bool needs_fold(const char *s, size_t n, int mode) {
 }
 
 beam_status beam_etl_clean_record(const beam_etl_clean *clean, beam_etl_record *rec, beam_arena *arena) {
+  uint64_t ignored = 0;
+  return beam_etl_clean_record_counted(clean, rec, arena, &ignored);
+}
+
+beam_status beam_etl_clean_record_counted(const beam_etl_clean *clean, beam_etl_record *rec, beam_arena *arena,
+                                          uint64_t *empty_to_null) {
   size_t n_fields = rec->schema->n_fields;
   for (size_t f = 0; f < n_fields; f++) {
     beam_etl_cell *cell = &rec->cells[f];
@@ -39,6 +45,7 @@ beam_status beam_etl_clean_record(const beam_etl_clean *clean, beam_etl_record *
       }
     }
     if (is_null) {
+      if (n == 0) (*empty_to_null)++;
       cell->state = BEAM_ETL_CELL_NULL;
       cell->data = "";
       cell->len = 0;

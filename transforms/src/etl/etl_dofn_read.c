@@ -41,7 +41,7 @@ typedef struct read_state {
   beam_input_options input_options;
   const char *progress_mode;
   int out_rows, out_dead, out_stats, out_reports;
-  int c_records, c_dead, c_filtered, c_bytes, c_failed;
+  int c_records, c_dead, c_filtered, c_bytes, c_failed, c_empty_null;
   const char *runner;
   beam_arena record_arena;
 } read_state;
@@ -72,6 +72,7 @@ static beam_status read_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error 
   st->c_filtered = beam_dofn_declare_counter(ctx, "filtered");
   st->c_bytes = beam_dofn_declare_counter(ctx, "bytes_read");
   st->c_failed = beam_dofn_declare_counter(ctx, "files_failed");
+  st->c_empty_null = beam_dofn_declare_counter(ctx, "empty_as_null");
   return BEAM_OK;
 }
 
@@ -85,6 +86,7 @@ typedef struct file_run {
   const char *record_id; /* its identity: identity.id, or member_id */
   char *member_id;       /* "<file identity>!<member>" for records of a ZIP member */
   beam_etl_bad_tally bad; /* the file's dead letters by kind, for the guard rails */
+  uint64_t empty_to_null; /* empty strings read as NULL */
 } file_run;
 
 /* The identity records of this source carry: the file's, or for a ZIP member
@@ -176,6 +178,7 @@ static beam_status handle_record(file_run *r, beam_etl_record *rec, beam_error *
   beam_status s = beam_etl_process_record(r->st->spec, rec, &r->st->record_arena, &o);
   if (s != BEAM_OK) return beam_error_set(err, s, "%s:%lld: processing failed", rec->origin.source,
                                           (long long)rec->origin.line);
+  r->empty_to_null += o.empty_to_null;
   switch (o.kind) {
     case BEAM_ETL_OUTCOME_ROW: return emit_element(r, r->st->out_rows, o.table, &o.row, false, err);
     case BEAM_ETL_OUTCOME_FILTERED: r->stats.v[BEAM_ETL_STAT_FILTERED]++; return BEAM_OK;
@@ -266,6 +269,7 @@ static beam_status read_process(void *state, beam_dofn_ctx *ctx, const beam_wind
   beam_dofn_counter_add(ctx, st->c_records, r.stats.v[BEAM_ETL_STAT_RECORDS]);
   beam_dofn_counter_add(ctx, st->c_dead, r.stats.v[BEAM_ETL_STAT_DEAD_LETTERED]);
   beam_dofn_counter_add(ctx, st->c_filtered, r.stats.v[BEAM_ETL_STAT_FILTERED]);
+  beam_dofn_counter_add(ctx, st->c_empty_null, (int64_t)r.empty_to_null);
   return emit_report(&r, NULL, err);
 }
 

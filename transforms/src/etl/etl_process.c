@@ -24,7 +24,7 @@ beam_status beam_etl_process_record(const beam_etl_spec *spec, beam_etl_record *
   out->row.schema = rec->schema;
   out->row.origin = rec->origin;
   if (rec->schema != &spec->schema && rec->schema->n_fields != spec->schema.n_fields) return BEAM_ERR_INVALID_ARG;
-  beam_status st = beam_etl_clean_record(&spec->clean, rec, arena);
+  beam_status st = beam_etl_clean_record_counted(&spec->clean, rec, arena, &out->empty_to_null);
   if (st != BEAM_OK) return st;
   /* The error slot is only written on failure: the happy path never formats a message. */
   beam_error e;

@@ -47,6 +47,12 @@ extern const size_t beam_etl_default_null_tokens_len;
 /* Cleans every cell of rec in place. BEAM_ERR_NOMEM is the only failure. */
 beam_status beam_etl_clean_record(const beam_etl_clean *clean, beam_etl_record *rec, beam_arena *arena);
 
+/* The same, adding to *empty_to_null the cells that were empty text ("", or blanks when
+ * trimming) and became NULL through a null token: the run reports how many, since a "" that
+ * reads as NULL is a choice (the default tokens include ""; "null_tokens": [] keeps it). */
+beam_status beam_etl_clean_record_counted(const beam_etl_clean *clean, beam_etl_record *rec, beam_arena *arena,
+                                          uint64_t *empty_to_null);
+
 #ifdef __cplusplus
 }
 #endif

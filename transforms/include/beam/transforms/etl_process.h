@@ -35,6 +35,7 @@ typedef struct beam_etl_outcome {
   const char *table;   /* ROW */
   const char *error;   /* DEAD_LETTER, HARD_FAIL (arena) */
   const char *stage;   /* DEAD_LETTER, HARD_FAIL: a BEAM_ETL_STAGE_* string */
+  uint64_t empty_to_null; /* empty text cells read as NULL (see beam_etl_clean_record_counted) */
 } beam_etl_outcome;
 
 /* Runs the chain on rec (cleaned in place). Returns BEAM_OK with *out filled for every
