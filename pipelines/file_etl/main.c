@@ -23,6 +23,7 @@
 #include "beam/transforms/sink.h"
 #include "input_list.h"
 #include "load_plan.h"
+#include "run_report.h"
 #include "options.h"
 #include "summary.h"
 
@@ -117,7 +118,7 @@ static beam_status run_on(const file_etl_options *o, beam_pipeline *p, const cha
   return s;
 }
 
-static int run_group(const file_etl_options *o, const char *spec_text, const file_group *g) {
+static int run_group(const file_etl_options *o, const char *spec_text, const file_group *g, file_etl_run_report *rep) {
   bool remote = strcmp(g->runner, "local") != 0;
   char **abs_inputs = calloc(g->n_inputs + 1, sizeof *abs_inputs);
   char *sink = remote ? absolute_sink_uri(o->sink) : strdup(o->sink);
@@ -142,8 +143,10 @@ static int run_group(const file_etl_options *o, const char *spec_text, const fil
   int rc = 1;
   beam_error err = {0};
   beam_run_result result = {0};
+  beam_etl_file_pipeline_outputs outputs;
   if (!p || !abs_inputs || !sink) fprintf(stderr, "file_etl: out of memory\n");
-  else if (beam_etl_file_pipeline_build(p, &cfg, &err) != BEAM_OK)
+  else if (beam_etl_file_pipeline_build_outputs(p, &cfg, &outputs, &err) != BEAM_OK ||
+           file_etl_run_report_attach(rep, p, outputs.files, &err) != BEAM_OK)
     fprintf(stderr, "file_etl: cannot build the pipeline: %s\n", err.message);
   else if (o->dump_pipeline && beam_pipeline_dump(p, o->dump_pipeline, &err) != BEAM_OK)
     fprintf(stderr, "file_etl: --dump_pipeline: %s\n", err.message);
@@ -156,6 +159,7 @@ static int run_group(const file_etl_options *o, const char *spec_text, const fil
     rc = 1;
   else
     rc = beam_run_result_counter(&result, "ReadAndProcess", "files_failed") > 0 ? 3 : 0;
+  if (result.n_counters) file_etl_run_report_add_run(rep, &result, label);
   beam_run_result_free(&result);
   beam_pipeline_free(p);
   for (size_t i = 0; abs_inputs && i < g->n_inputs; i++) free(abs_inputs[i]);
@@ -174,7 +178,7 @@ static int worse_status(int a, int b) {
 /* --runner=auto with a big runner: each file goes by its own size; the big files run even
  * when some small ones failed. */
 static int run_split_by_size(const file_etl_options *o, const char *spec_text, const char *const *inputs,
-                             size_t n_inputs) {
+                             size_t n_inputs, file_etl_run_report *rep) {
   file_etl_input_list all;
   beam_error err = {0};
   if (file_etl_list_inputs(inputs, n_inputs, &all, &err) != BEAM_OK) {
@@ -193,8 +197,8 @@ static int run_split_by_size(const file_etl_options *o, const char *spec_text, c
     fprintf(stderr, "file_etl: %zu file%s below %lld bytes run locally, %zu at or above on %s\n", small.n_inputs,
             small.n_inputs == 1 ? "" : "s", (long long)o->size_threshold, big.n_inputs, where);
   bool listed = rc == 0;
-  if (listed && small.n_inputs) rc = run_group(o, spec_text, &small);
-  if (listed && big.n_inputs && (rc == 0 || rc == 3)) rc = worse_status(rc, run_group(o, spec_text, &big));
+  if (listed && small.n_inputs) rc = run_group(o, spec_text, &small, rep);
+  if (listed && big.n_inputs && (rc == 0 || rc == 3)) rc = worse_status(rc, run_group(o, spec_text, &big, rep));
   file_etl_input_list_free(&all);
   free(small.inputs);
   free(big.inputs);
@@ -245,6 +249,11 @@ static int run(const file_etl_options *o) {
   char *spec_text = read_text_file(o->spec, &err);
   int rc = check_usage(o, spec_text, &err);
   file_etl_load_plan plan = {0};
+  file_etl_run_report rep = {0};
+  if (rc == 0 && file_etl_run_report_init(&rep, o->summary_json, &err) != BEAM_OK) {
+    fprintf(stderr, "file_etl: %s\n", err.message);
+    rc = 2;
+  }
   if (rc == 0 && file_etl_plan_load(o->sink, o->inputs, o->n_inputs, o->reload, &plan, &err) != BEAM_OK) {
     fprintf(stderr, "file_etl: sink %s: %s\n", o->sink, err.message);
     rc = 1;
@@ -253,13 +262,18 @@ static int run(const file_etl_options *o) {
   if (rc == 0 && plan.n_inputs) {
     const char *const *inputs = (const char *const *)plan.inputs;
     if (strcmp(o->runner, "auto") == 0 && o->big_runner) {
-      rc = run_split_by_size(o, spec_text, inputs, plan.n_inputs);
+      rc = run_split_by_size(o, spec_text, inputs, plan.n_inputs, &rep);
     } else {
       file_group all = {(const char **)plan.inputs, plan.n_inputs, strcmp(o->runner, "auto") == 0 ? "local" : o->runner};
       if (strcmp(o->runner, "auto") == 0) note_no_big_runner(o);
-      rc = run_group(o, spec_text, &all);
+      rc = run_group(o, spec_text, &all, &rep);
     }
   }
+  if (rc != 2 && file_etl_run_report_write(&rep, &plan, rc, &err) != BEAM_OK) {
+    fprintf(stderr, "file_etl: %s\n", err.message);
+    rc = worse_status(rc, 1);
+  }
+  file_etl_run_report_free(&rep);
   file_etl_load_plan_free(&plan);
   free(spec_text);
   return rc;
@@ -268,11 +282,11 @@ static int run(const file_etl_options *o) {
 int main(int argc, char **argv) {
   /* A runner starts this same program as its worker: register the DoFns and serve. */
   if (beam_worker_requested(argc, argv)) {
-    if (beam_etl_register_fns() != BEAM_OK) return fprintf(stderr, "file_etl: cannot register the ETL functions\n"), 1;
+    if (beam_etl_register_fns() != BEAM_OK || file_etl_run_report_register() != BEAM_OK) return fprintf(stderr, "file_etl: cannot register the ETL functions\n"), 1;
     return beam_worker_main(argc, argv);
   }
   if (beam_worker_pool_requested(argc, argv)) {
-    if (beam_etl_register_fns() != BEAM_OK) return fprintf(stderr, "file_etl: cannot register the ETL functions\n"), 1;
+    if (beam_etl_register_fns() != BEAM_OK || file_etl_run_report_register() != BEAM_OK) return fprintf(stderr, "file_etl: cannot register the ETL functions\n"), 1;
     return beam_worker_pool_main(argc, argv);
   }
   file_etl_options o;

@@ -13,7 +13,7 @@ void file_etl_usage(const char *prog) {
           "          [--big_runner=portable|dataflow]\n"
           "          [--job_endpoint=HOST:PORT] [--environment_type=PROCESS|EXTERNAL|DOCKER]\n"
           "          [--environment_config=CMD|HOST:PORT|IMAGE] [--worker_binary=PATH] [--stage_worker]\n"
-          "          [--dump_pipeline=FILE]\n"
+          "          [--dump_pipeline=FILE] [--summary_json=FILE]\n"
           "          [--progress=auto|on|off] [--reload] [--no_sync] [--quiet] [--version]\n"
           "\n"
           "Reads CSV / JSON-lines / ZIP / gzip files (or every file under a directory), parses them\n"
@@ -108,6 +108,7 @@ static bool apply(file_etl_options *o, const char *name, const char *value, char
   else if (strcmp(name, "worker_binary") == 0) ok = set_string(&o->worker_binary, value);
   else if (strcmp(name, "size_threshold") == 0) ok = value && parse_size(value, &o->size_threshold);
   else if (strcmp(name, "dump_pipeline") == 0) ok = set_string(&o->dump_pipeline, value);
+  else if (strcmp(name, "summary_json") == 0) ok = set_string(&o->summary_json, value);
   else if (strcmp(name, "progress") == 0)
     ok = set_string(&o->progress, value) &&
          (strcmp(value, "auto") == 0 || strcmp(value, "on") == 0 || strcmp(value, "off") == 0);

@@ -23,6 +23,7 @@ typedef struct file_etl_options {
   const char *worker_binary; /* portable: the binary staged for a boot program (default: this one) */
   bool stage_worker;         /* portable: stage it whatever the environment */
   const char *dump_pipeline; /* write the Pipeline proto here */
+  const char *summary_json;  /* write the run's outcome here (run_report.h) */
   const char *progress;      /* "auto" | "on" | "off" */
   bool no_sync;
   bool reload;  /* load files the destination's ledger holds again */

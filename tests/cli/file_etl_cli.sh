@@ -164,4 +164,23 @@ if [[ $got != "failed failed loaded" ]]; then echo "FAIL one_bad_file: statuses 
 got=$(sqlite3 "$tmp/mixed.db" "SELECT count(*) FROM _files WHERE status = 'failed' AND error LIKE '%array.jsonl%JSON array%'" 2>&1)
 if [[ $got != 1 ]]; then echo "FAIL one_bad_file: array.jsonl's error not recorded ($got)"; failures=$((failures + 1)); fi
 
+# --summary_json: per file status, counts and error, the exit status, for schedulers.
+expect summary_json 3 "rows went to sqlite:$tmp/mixed2.db" -- \
+  "$etl" --input="$tmp/mixed" --spec="$samples/spec.json" --sink="sqlite:$tmp/mixed2.db" --summary_json="$tmp/summary.json"
+got=$(python3 -c "
+import json; s = json.load(open('$tmp/summary.json'))
+by = {f['name'].rsplit('/', 1)[-1]: f for f in s['files']}
+print(s['exit_status'], s['outcome'], by['array.jsonl']['status'], by['events.jsonl']['status'], by['events.jsonl']['written'],
+      'JSON array' in by['array.jsonl']['error'], s['totals']['files_failed'])" 2>&1)
+if [[ $got != "3 completed_with_failed_files failed loaded 61 True 2" ]]; then echo "FAIL summary_json: $got"; failures=$((failures + 1)); fi
+
+# Guard rails: past validate.max_bad_records the file fails naming its most frequent error.
+python3 -c "
+import json; s = json.load(open('$samples/spec.json')); s['validate']['max_bad_records'] = 1
+json.dump(s, open('$tmp/max_bad.json', 'w'))"
+expect max_bad_records 3 "more than validate.max_bad_records (1); most frequent" -- \
+  "$etl" --input="$samples/landing/events.jsonl" --spec="$tmp/max_bad.json" --sink="sqlite:$tmp/max_bad.db"
+got=$(sqlite3 "$tmp/max_bad.db" "SELECT count(*) FROM sqlite_master WHERE name LIKE 'events_%'" 2>&1)
+if [[ $got != 0 ]]; then echo "FAIL max_bad_records: the failed file left tables ($got)"; failures=$((failures + 1)); fi
+
 [[ $failures -eq 0 ]] && echo "file_etl_cli: all passed" || { echo "file_etl_cli: $failures failed"; exit 1; }

@@ -1,0 +1,39 @@
+/* --summary_json=FILE: the run's outcome for schedulers. Per file: status (loaded, failed,
+ * skipped), counts and error; totals; the exit status. Files loaded by workers that share
+ * this machine's filesystem (the local runner, a portable runner's loopback or process
+ * workers) are listed one by one; a job on Dataflow reports its totals only. */
+#ifndef FILE_ETL_RUN_REPORT_H
+#define FILE_ETL_RUN_REPORT_H
+
+#include <jansson.h>
+
+#include "beam/pipeline.h"
+#include "beam/runner.h"
+#include "beam/status.h"
+#include "load_plan.h"
+
+typedef struct file_etl_run_report {
+  char *path;       /* --summary_json, or NULL: nothing is collected */
+  char *lines_path; /* the workers' per-file lines (a temporary file) */
+  json_t *root;
+} file_etl_run_report;
+
+/* Starts a report to path (NULL: a report that does nothing). */
+beam_status file_etl_run_report_init(file_etl_run_report *r, const char *path, beam_error *err);
+
+/* Adds a ParDo after files (the _files rows written) that appends each as a JSON line. */
+beam_status file_etl_run_report_attach(file_etl_run_report *r, beam_pipeline *p, beam_pcollection *files,
+                                       beam_error *err);
+
+/* Adds a run's counters (one runner group). */
+void file_etl_run_report_add_run(file_etl_run_report *r, const beam_run_result *res, const char *runner);
+
+/* Writes the file: skipped files from the plan, the per-file lines, totals, exit status. */
+beam_status file_etl_run_report_write(file_etl_run_report *r, const file_etl_load_plan *plan, int exit_status,
+                                      beam_error *err);
+void file_etl_run_report_free(file_etl_run_report *r);
+
+/* Registers the DoFn the ParDo uses (a worker started by a runner needs it too). */
+beam_status file_etl_run_report_register(void);
+
+#endif
