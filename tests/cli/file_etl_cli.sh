@@ -119,12 +119,20 @@ expect size_threshold 0 "at or above --size_threshold" -- \
 # its rows): the run loads into it, the old rows read NULL in the new column, the new dead
 # letters carry the byte offset where their record starts.
 sqlite3 "$tmp/old.db" "CREATE TABLE _dead_letter (source TEXT NOT NULL, line INTEGER, raw TEXT, error TEXT NOT NULL,
-  stage TEXT NOT NULL); INSERT INTO _dead_letter VALUES ('old.csv', 1, 'x', 'old error', 'parse');"
+  stage TEXT NOT NULL); INSERT INTO _dead_letter VALUES ('old.csv', 1, 'x', 'old error', 'parse');
+  CREATE TABLE _files (name TEXT NOT NULL, size_bytes INTEGER, records INTEGER, written INTEGER, dead_lettered INTEGER,
+  filtered INTEGER, deduplicated INTEGER, runner TEXT, started_at TEXT, finished_at TEXT);
+  INSERT INTO _files VALUES ('old.csv', 1, 1, 0, 1, 0, 0, 'local', NULL, NULL);
+  CREATE TABLE _bundles (bundle_id TEXT PRIMARY KEY NOT NULL, committed_at TEXT NOT NULL, rows INTEGER NOT NULL);"
 expect previous_release_db 0 "rows went to sqlite:$tmp/old.db" -- \
   "$etl" --input="$samples/landing/events.jsonl" --spec="$samples/spec.json" --sink="sqlite:$tmp/old.db" --quiet
 got=$(sqlite3 "$tmp/old.db" "SELECT (SELECT count(*) FROM _dead_letter WHERE source = 'old.csv' AND offset IS NULL) || ' ' ||
   (SELECT count(*) FROM _dead_letter WHERE source != 'old.csv' AND offset IS NULL)" 2>&1)
 if [[ $got != "1 0" ]]; then echo "FAIL previous_release_db: old rows with NULL offset, new without = $got (want 1 0)"; failures=$((failures + 1)); fi
+# Its _files gained status, error and file_id (old rows NULL there), and the ledger was created.
+got=$(sqlite3 "$tmp/old.db" "SELECT (SELECT count(*) FROM _files WHERE name = 'old.csv' AND status IS NULL AND file_id IS NULL)
+  || ' ' || (SELECT count(*) FROM _files WHERE status = 'loaded' AND file_id IS NOT NULL) || ' ' || (SELECT count(*) FROM _beam_ledger)" 2>&1)
+if [[ $got != "1 1 1" ]]; then echo "FAIL previous_release_db: old/new _files rows, ledger entries = $got (want 1 1 1)"; failures=$((failures + 1)); fi
 # The offset finds the record: the bytes there are the dead letter's raw text.
 read -r off raw_len < <(sqlite3 -separator ' ' "$tmp/old.db" "SELECT offset, length(CAST(raw AS BLOB)) FROM _dead_letter
   WHERE source != 'old.csv' AND stage = 'parse' AND raw IS NOT NULL LIMIT 1")
