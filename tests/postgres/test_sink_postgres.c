@@ -652,6 +652,370 @@ static void test_lost_connection_unrecoverable(void **state) {
   beam_sink_free(s);
 }
 
+/* ---- Units and the ledger ------------------------------------------------------------ */
+
+static long count_like(const char *table, const char *prefix) {
+  char q[256];
+  snprintf(q, sizeof q, "SELECT count(*) FROM \"%s\" WHERE s LIKE '%s-%%'", table, prefix);
+  char *v = query1(q);
+  long n = atol(v);
+  free(v);
+  return n;
+}
+
+static void unit_begin(beam_sink *s) {
+  beam_error err = {0};
+  if (beam_sink_unit_begin(s, &err) != BEAM_OK) fail_msg("unit_begin: %s", err.message);
+}
+
+static void unit_rollback(beam_sink *s) {
+  beam_error err = {0};
+  if (beam_sink_unit_rollback(s, &err) != BEAM_OK) fail_msg("unit_rollback: %s", err.message);
+}
+
+static void record(beam_sink *s, const char *key, const char *file, bool replace) {
+  beam_error err = {0};
+  if (beam_sink_ledger_record(s, key, file, replace, &err) != BEAM_OK) fail_msg("ledger_record %s: %s", key, err.message);
+}
+
+static beam_sink_ledger_hit find(beam_sink *s, const char *key) {
+  beam_sink_ledger_hit hit;
+  beam_error err = {0};
+  if (beam_sink_ledger_find(s, key, &hit, &err) != BEAM_OK) fail_msg("ledger_find %s: %s", key, err.message);
+  return hit;
+}
+
+static bool ledger_any(beam_sink *s) {
+  bool any = true;
+  beam_error err = {0};
+  if (beam_sink_ledger_any(s, &any, &err) != BEAM_OK) fail_msg("ledger_any: %s", err.message);
+  return any;
+}
+
+/* A unit rollback drops the rows (and ledger entries) written since unit_begin, in every
+ * table, keeps the bundle's earlier rows, and leaves the bundle open and healthy. */
+static void test_unit_rollback_keeps_earlier_rows(void **state) {
+  (void)state;
+  sql("DROP TABLE IF EXISTS \"pg_unit_a\", \"pg_unit_b\", \"pg_unit_c\"");
+  beam_sink *s = open_sink();
+  assert_true(beam_sink_has_savepoints(s));
+  ensure(s, "pg_unit_a", &sink_test_schema);
+  ensure(s, "pg_unit_b", &sink_test_schema);
+  sql("ALTER TABLE \"pg_unit_b\" ADD CONSTRAINT unit_i_below_100 CHECK (i < 100)");
+  char k1[128], k2[128];
+  snprintf(k1, sizeof k1, "%s", fresh_id("unit-k1"));
+  snprintf(k2, sizeof k2, "%s", fresh_id("unit-k2"));
+  begin(s, fresh_id("unit"));
+  write_n(s, "pg_unit_a", "pre", 3); /* before any unit */
+  write_n(s, "pg_unit_b", "pre", 2);
+  unit_begin(s); /* unit 1: kept */
+  write_n(s, "pg_unit_a", "u1", 2);
+  write_n(s, "pg_unit_b", "u1", 1);
+  record(s, k1, "in/u1.csv", false);
+  unit_begin(s); /* unit 2: rolled back, a table created inside it included */
+  write_n(s, "pg_unit_a", "u2", 4);
+  ensure(s, "pg_unit_c", &sink_test_schema);
+  write_n(s, "pg_unit_c", "u2", 2);
+  /* A row the server refuses inside the unit: the per-COPY savepoint nests in the unit's. */
+  beam_value v[2][8];
+  sink_test_full_values(v[0], "u2-good", 1);
+  sink_test_full_values(v[1], "u2-bad", 500);
+  beam_etl_row rows[2] = {sink_test_row(v[0]), sink_test_row(v[1])};
+  beam_sink_row_errors rej = BEAM_SINK_ROW_ERRORS_INIT;
+  beam_error err = {0};
+  if (beam_sink_write_rows(s, "pg_unit_b", rows, 2, &rej, &err) != BEAM_OK) fail_msg("write: %s", err.message);
+  assert_int_equal(rej.len, 1);
+  record(s, k2, "in/u2.csv", false);
+  assert_true(find(s, k2).found);
+  unit_rollback(s);
+  assert_false(find(s, k2).found);
+  assert_true(find(s, k1).found);
+  write_n(s, "pg_unit_a", "after", 1); /* the bundle goes on after the rollback */
+  unit_begin(s); /* unit 3: rolled back twice, then one row kept */
+  write_n(s, "pg_unit_b", "u3", 2);
+  unit_rollback(s);
+  write_n(s, "pg_unit_b", "u3x", 1);
+  unit_rollback(s);
+  write_n(s, "pg_unit_b", "u3y", 1);
+  commit(s);
+  assert_int_equal(count_rows("pg_unit_a"), 3 + 2 + 1);
+  assert_int_equal(count_like("pg_unit_a", "u2"), 0);
+  assert_int_equal(count_rows("pg_unit_b"), 2 + 1 + 1);
+  assert_int_equal(count_like("pg_unit_b", "u3y"), 1);
+  assert_int_equal(count_rows("pg_unit_c"), 0); /* created in its own transaction: stays, empty */
+  beam_sink_stats st;
+  beam_sink_get_stats(s, &st);
+  assert_int_equal(st.rows_written, 10);
+  assert_int_equal(st.rows_rejected, 0);
+  assert_true(find(s, k1).found);
+  assert_false(find(s, k2).found);
+  /* The next bundle starts without a mark, and the cached table c takes rows. */
+  begin(s, fresh_id("unit-next"));
+  assert_int_equal(beam_sink_unit_rollback(s, &err), BEAM_ERR_INVALID_ARG);
+  write_n(s, "pg_unit_c", "next", 1);
+  commit(s);
+  assert_int_equal(count_rows("pg_unit_c"), 1);
+  beam_sink_row_errors_free(&rej);
+  beam_sink_free(s);
+}
+
+/* A lost connection after a unit rollback replays exactly the rows and ledger entries kept,
+ * and the unit savepoint itself: the bundle can roll back to it again. Lost at the
+ * rollback or at unit_begin, the sink reconnects there. */
+static void test_unit_rollback_survives_reconnect(void **state) {
+  (void)state;
+  sql("DROP TABLE IF EXISTS \"pg_unit_r\"");
+  beam_sink *s = open_sink();
+  ensure(s, "pg_unit_r", &sink_test_schema);
+  char kept[128], dropped[128];
+  snprintf(kept, sizeof kept, "%s", fresh_id("unit-kept"));
+  snprintf(dropped, sizeof dropped, "%s", fresh_id("unit-dropped"));
+  /* Lost after the rollback: replayed at the next write, without the unit rolled back. */
+  begin(s, fresh_id("unit-restart"));
+  write_n(s, "pg_unit_r", "a", 3);
+  unit_begin(s);
+  write_n(s, "pg_unit_r", "b", 2);
+  record(s, kept, "in/b.csv", false);
+  unit_begin(s);
+  write_n(s, "pg_unit_r", "c", 2);
+  record(s, dropped, "in/c.csv", false);
+  unit_rollback(s);
+  restart_server();
+  write_n(s, "pg_unit_r", "d", 1);
+  commit(s);
+  assert_false(beam_sink_last_bundle_was_duplicate(s));
+  assert_int_equal(count_rows("pg_unit_r"), 3 + 2 + 1);
+  assert_int_equal(count_like("pg_unit_r", "c"), 0);
+  assert_true(find(s, kept).found);
+  assert_false(find(s, dropped).found);
+  /* The replay sets the unit savepoint again: the bundle can still roll back to it. */
+  sql("TRUNCATE \"pg_unit_r\"");
+  begin(s, fresh_id("unit-restart-again"));
+  write_n(s, "pg_unit_r", "a", 2);
+  unit_begin(s);
+  write_n(s, "pg_unit_r", "b", 1);
+  restart_server();
+  write_n(s, "pg_unit_r", "c", 1);
+  unit_rollback(s);
+  write_n(s, "pg_unit_r", "d", 1);
+  commit(s);
+  assert_int_equal(count_rows("pg_unit_r"), 2 + 1);
+  assert_int_equal(count_like("pg_unit_r", "b") + count_like("pg_unit_r", "c"), 0);
+  /* Lost before the rollback: the rollback reconnects and replays up to the savepoint. */
+  sql("TRUNCATE \"pg_unit_r\"");
+  begin(s, fresh_id("unit-restart-rollback"));
+  write_n(s, "pg_unit_r", "a", 2);
+  unit_begin(s);
+  write_n(s, "pg_unit_r", "b", 3);
+  restart_server();
+  unit_rollback(s);
+  write_n(s, "pg_unit_r", "c", 1);
+  unit_rollback(s);
+  write_n(s, "pg_unit_r", "d", 1);
+  commit(s);
+  assert_int_equal(count_rows("pg_unit_r"), 2 + 1);
+  assert_int_equal(count_like("pg_unit_r", "d"), 1);
+  /* Lost before unit_begin: it reconnects, replays, then sets the savepoint. */
+  sql("TRUNCATE \"pg_unit_r\"");
+  begin(s, fresh_id("unit-restart-begin"));
+  write_n(s, "pg_unit_r", "a", 2);
+  restart_server();
+  unit_begin(s);
+  write_n(s, "pg_unit_r", "b", 2);
+  unit_rollback(s);
+  commit(s);
+  assert_int_equal(count_rows("pg_unit_r"), 2);
+  assert_int_equal(count_like("pg_unit_r", "a"), 2);
+  beam_sink_free(s);
+}
+
+/* Entries are visible with the bundle (and to the bundle itself before it commits), not at
+ * all when it aborts; replace keeps or replaces an entry; any tells an empty ledger. */
+static void test_ledger_record_find_any(void **state) {
+  (void)state;
+  sql("DELETE FROM \"_beam_ledger\"");
+  beam_sink *s = open_sink();
+  beam_sink *other = open_sink();
+  assert_true(beam_sink_keeps_ledger(s));
+  beam_error err = {0};
+  assert_int_equal(beam_sink_ensure_table(s, "_beam_ledger", &sink_test_schema, &err), BEAM_ERR_INVALID_ARG);
+  assert_false(ledger_any(s));
+  char key[128];
+  snprintf(key, sizeof key, "%s", fresh_id("ledger"));
+  assert_false(find(s, key).found);
+  /* Recorded inside a bundle: the bundle sees it, another connection not until commit. */
+  begin(s, fresh_id("ledger-1"));
+  record(s, key, "in/a.csv", false);
+  beam_sink_ledger_hit hit = find(s, key);
+  assert_true(hit.found);
+  assert_string_equal(hit.file, "in/a.csv");
+  assert_true(ledger_any(s));
+  assert_false(find(other, key).found);
+  assert_false(ledger_any(other));
+  commit(s);
+  hit = find(other, key);
+  assert_true(hit.found);
+  assert_string_equal(hit.file, "in/a.csv");
+  assert_true(ledger_any(other));
+  /* committed_at: ISO 8601 UTC with milliseconds, the stored time. */
+  assert_int_equal(strlen(hit.committed_at), 24);
+  assert_int_equal(hit.committed_at[10], 'T');
+  assert_int_equal(hit.committed_at[19], '.');
+  assert_int_equal(hit.committed_at[23], 'Z');
+  char q[512];
+  snprintf(q, sizeof q,
+           "SELECT to_char(committed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') FROM _beam_ledger "
+           "WHERE unit = '%s'",
+           key);
+  char *stored = query1(q);
+  assert_string_equal(hit.committed_at, stored);
+  free(stored);
+  /* Not replacing: the first entry stays, file and time. */
+  struct timespec pause = {0, 20000000L};
+  nanosleep(&pause, NULL);
+  begin(s, fresh_id("ledger-keep"));
+  record(s, key, "in/b.csv", false);
+  assert_string_equal(find(s, key).file, "in/a.csv");
+  commit(s);
+  beam_sink_ledger_hit kept = find(s, key);
+  assert_string_equal(kept.file, "in/a.csv");
+  assert_string_equal(kept.committed_at, hit.committed_at);
+  /* Replacing (a reload): the new file, a later time. */
+  begin(s, fresh_id("ledger-replace"));
+  record(s, key, "in/c.csv", true);
+  assert_string_equal(find(s, key).file, "in/c.csv");
+  commit(s);
+  beam_sink_ledger_hit replaced = find(other, key);
+  assert_string_equal(replaced.file, "in/c.csv");
+  assert_true(strcmp(replaced.committed_at, hit.committed_at) > 0);
+  /* An aborted bundle's entries are nowhere, nor those of a bundle closed while open. */
+  char aborted[128], closed[128];
+  snprintf(aborted, sizeof aborted, "%s", fresh_id("ledger-aborted"));
+  snprintf(closed, sizeof closed, "%s", fresh_id("ledger-closed"));
+  begin(s, fresh_id("ledger-abort"));
+  record(s, aborted, "in/d.csv", false);
+  record(s, key, "in/d.csv", true);
+  assert_true(find(s, aborted).found);
+  beam_sink_abort(s);
+  assert_false(find(s, aborted).found);
+  assert_false(find(other, aborted).found);
+  assert_string_equal(find(s, key).file, "in/c.csv");
+  begin(other, fresh_id("ledger-close"));
+  record(other, closed, "in/e.csv", false);
+  assert_int_equal(beam_sink_close(other, &err), BEAM_OK);
+  beam_sink_free(other);
+  assert_false(find(s, closed).found);
+  /* A retried bundle (a duplicate) records nothing. */
+  char dup_key[128], bundle[128];
+  snprintf(dup_key, sizeof dup_key, "%s", fresh_id("ledger-dup"));
+  snprintf(bundle, sizeof bundle, "%s", fresh_id("ledger-dup-bundle"));
+  begin(s, bundle);
+  commit(s);
+  begin(s, bundle);
+  record(s, dup_key, "in/f.csv", false);
+  commit(s);
+  assert_true(beam_sink_last_bundle_was_duplicate(s));
+  assert_false(find(s, dup_key).found);
+  /* A long file name is cut to fit, at a character boundary. */
+  char long_key[128], long_file[2048];
+  snprintf(long_key, sizeof long_key, "%s", fresh_id("ledger-long"));
+  memset(long_file, 'x', sizeof long_file);
+  memcpy(long_file + 1021, "\xe2\x82\xac", 3); /* a 3-byte character across the cut */
+  long_file[sizeof long_file - 1] = '\0';
+  begin(s, fresh_id("ledger-long-bundle"));
+  record(s, long_key, long_file, false);
+  commit(s);
+  hit = find(s, long_key);
+  assert_true(hit.found);
+  assert_int_equal(strlen(hit.file), 1021);
+  beam_sink_free(s);
+}
+
+/* A ledger entry is part of the bundle: a reconnect inside the bundle replays it. */
+static void test_ledger_entry_replayed_after_reconnect(void **state) {
+  (void)state;
+  beam_sink *s = open_sink();
+  char key[128], late[128];
+  snprintf(key, sizeof key, "%s", fresh_id("ledger-replay"));
+  snprintf(late, sizeof late, "%s", fresh_id("ledger-replay-late"));
+  begin(s, fresh_id("ledger-replay-bundle"));
+  record(s, key, "in/r.csv", false);
+  restart_server();
+  beam_sink_ledger_hit hit = find(s, key); /* reconnects and replays, then finds it */
+  assert_true(hit.found);
+  assert_string_equal(hit.file, "in/r.csv");
+  restart_server();
+  record(s, late, "in/s.csv", false);
+  restart_server();
+  commit(s);
+  assert_false(beam_sink_last_bundle_was_duplicate(s));
+  assert_true(find(s, key).found);
+  assert_true(find(s, late).found);
+  /* Outside a bundle, find and any reconnect by themselves. */
+  restart_server();
+  assert_true(ledger_any(s));
+  restart_server();
+  assert_true(find(s, key).found);
+  beam_sink_free(s);
+}
+
+/* A ledger query that fails inside a bundle aborts its transaction on the server: the
+ * bundle is failed (only abort is accepted), as after a failed write. */
+static void test_ledger_find_failure_fails_the_bundle(void **state) {
+  (void)state;
+  beam_sink *s = open_sink();
+  begin(s, fresh_id("ledger-fail"));
+  sql("ALTER TABLE \"_beam_ledger\" RENAME TO \"_beam_ledger_away\"");
+  beam_sink_ledger_hit hit;
+  beam_error err = {0};
+  beam_status st = beam_sink_ledger_find(s, "some-unit", &hit, &err);
+  sql("ALTER TABLE \"_beam_ledger_away\" RENAME TO \"_beam_ledger\"");
+  assert_int_equal(st, BEAM_ERR_INVALID_ARG);
+  assert_non_null(strstr(err.message, "_beam_ledger"));
+  assert_false(hit.found);
+  assert_int_equal(beam_sink_commit(s, &err), BEAM_ERR_INVALID_ARG);
+  assert_non_null(strstr(err.message, "bundle failed"));
+  beam_sink_abort(s);
+  assert_false(find(s, "some-unit").found);
+  beam_sink_free(s);
+}
+
+/* A database the previous release wrote has _beam_bundles but no _beam_ledger: opening the
+ * sink adds it, and committed bundles stay duplicates. */
+static void test_old_database_gains_ledger(void **state) {
+  (void)state;
+  beam_sink *s = open_sink();
+  char bundle[128];
+  snprintf(bundle, sizeof bundle, "%s", fresh_id("old-release"));
+  begin(s, bundle);
+  commit(s);
+  beam_sink_free(s);
+  sql("DROP TABLE \"_beam_ledger\"");
+  char *got = query1("SELECT pg_catalog.to_regclass('_beam_ledger') IS NULL");
+  assert_string_equal(got, "t");
+  free(got);
+  s = open_sink();
+  got = query1("SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod) || CASE WHEN attnotnull THEN "
+               "' not null' ELSE '' END, ', ' ORDER BY attnum) FROM pg_attribute WHERE attrelid = "
+               "'\"_beam_ledger\"'::regclass AND attnum > 0");
+  assert_string_equal(got, "unit text not null, file text, committed_at timestamp with time zone not null");
+  free(got);
+  got = query1("SELECT count(*) FROM pg_index WHERE indrelid = '\"_beam_ledger\"'::regclass AND indisprimary");
+  assert_string_equal(got, "1");
+  free(got);
+  assert_false(ledger_any(s));
+  begin(s, bundle);
+  assert_true(beam_sink_last_bundle_was_duplicate(s));
+  commit(s);
+  char key[128];
+  snprintf(key, sizeof key, "%s", fresh_id("old-release-key"));
+  begin(s, fresh_id("old-release-new"));
+  record(s, key, "in/new.csv", false);
+  commit(s);
+  assert_true(find(s, key).found);
+  beam_sink_free(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bad_conninfo_fails_fast),
@@ -668,6 +1032,12 @@ int main(void) {
       cmocka_unit_test(test_existing_table_other_type_or_required_is_an_error),
       cmocka_unit_test(test_reconnect_after_restart),
       cmocka_unit_test(test_lost_connection_unrecoverable),
+      cmocka_unit_test(test_unit_rollback_keeps_earlier_rows),
+      cmocka_unit_test(test_unit_rollback_survives_reconnect),
+      cmocka_unit_test(test_ledger_record_find_any),
+      cmocka_unit_test(test_ledger_entry_replayed_after_reconnect),
+      cmocka_unit_test(test_ledger_find_failure_fails_the_bundle),
+      cmocka_unit_test(test_old_database_gains_ledger),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

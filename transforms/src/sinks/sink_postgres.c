@@ -25,9 +25,26 @@
  *   or ensure_table. Lost inside a bundle (a COPY, ensure_table, COMMIT), the server rolled
  *   the bundle back, or committed it if COMMIT got through: the sink reconnects, claims the
  *   bundle id again (already there: the commit got through, or another worker committed
- *   it) and replays the rows the bundle had written from its replay log (sink_pg_replay.c,
- *   up to REPLAY_MAX_BYTES of encoded rows). A bundle too big to replay, or a server that
- *   stays away, fails the call with BEAM_ERR_IO naming the cause; the caller retries. */
+ *   it) and replays what the bundle had done from its replay log (sink_pg_replay.c: its
+ *   rows, unit savepoints and ledger entries, up to REPLAY_MAX_BYTES). A bundle too big to
+ *   replay, or a server that stays away, fails the call with BEAM_ERR_IO naming the cause;
+ *   the caller retries.
+ * - Units (beam_sink_unit_begin/unit_rollback) are the savepoint beam_unit, set anew at each
+ *   unit_begin: the previous one is released first (its rows stay in the bundle) so a
+ *   bundle of many units does not pile up nested subtransactions. The per-COPY savepoint
+ *   beam_write is released before beam_unit is set, so it always nests inside beam_unit
+ *   (releasing or rolling back to beam_write never touches beam_unit; rolling back to
+ *   beam_unit discards beam_write). Each COPY is finished within its write_rows call, so no
+ *   COPY is ever open when a savepoint is set or rolled back to. A unit rollback truncates
+ *   the replay log back to the savepoint, so a reconnect after it replays exactly the rows
+ *   kept. Tables are created in transactions of their own (above): a rollback never drops
+ *   one, and the sink's table cache stays true.
+ * - The ledger is the table `_beam_ledger` (unit text PRIMARY KEY, file, committed_at),
+ *   created IF NOT EXISTS at open like `_beam_bundles` (a database the previous release wrote
+ *   gains it). ledger_record inserts in the bundle's transaction (ON CONFLICT DO NOTHING, or
+ *   DO UPDATE for a reload), so an entry commits with the bundle's rows or not at all, and is
+ *   replayed after a reconnect like them. ledger_find and ledger_any read on the sink's own
+ *   connection: inside a bundle they see the bundle's own entries. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,9 +61,12 @@
 #include "sink_tables.h"
 
 #define BUNDLES_TABLE "_beam_bundles"
+#define LEDGER_TABLE "_beam_ledger"
 #define SAVEPOINT "beam_write"
-/* Encoded rows of one bundle kept for replay after a lost connection; it bounds the memory
- * (file_etl stays far under 64 MB) while covering the bundles runners send. */
+#define UNIT_SAVEPOINT "beam_unit"
+/* What one bundle did (encoded rows, ledger entries) kept for replay after a lost
+ * connection; it bounds the memory (file_etl stays far under 64 MB) while covering the
+ * bundles runners send. */
 #define REPLAY_MAX_BYTES ((size_t)16 << 20)
 /* Reconnect-and-replay rounds per call before giving up. */
 #define MAX_RECOVERIES 3
@@ -80,6 +100,7 @@ typedef struct pg_sink {
   bool in_txn;
   char *bundle_id;
   pg_savepoint savepoint;
+  bool unit_savepoint; /* beam_unit is set in the open transaction */
   beam_sink_pg_copy copy;
   size_t *refused; /* positions in copy the server refused in this write_rows call */
   size_t n_refused, cap_refused;
@@ -354,7 +375,7 @@ static beam_status pg_ensure_table(beam_sink *s, const char *table, const beam_e
   pg_sink *p = (pg_sink *)s;
   pg_table *t = table_find(p, table);
   if (t) return beam_sink_table_reensure(t->schema, schema, true, p->who, NULL, table, err);
-  if (strcmp(table, BUNDLES_TABLE) == 0)
+  if (strcmp(table, BUNDLES_TABLE) == 0 || strcmp(table, LEDGER_TABLE) == 0)
     return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: table name %s is reserved for bundle bookkeeping", p->who,
                           table);
   beam_status st = p->in_txn ? BEAM_OK : ensure_connected(p, err);
@@ -374,6 +395,7 @@ static void end_txn(pg_sink *p) {
     beam_sink_pg_exec(p->conn, "ROLLBACK", PGRES_COMMAND_OK, NULL);
   p->in_txn = false;
   p->savepoint = SP_NONE;
+  p->unit_savepoint = false;
 }
 
 /* A new bundle: its id (kept to claim it again after a reconnect) and an empty replay log. */
@@ -508,14 +530,61 @@ static beam_status load_range(pg_sink *p, const pg_table *t, size_t lo, size_t h
   return st == BEAM_OK ? load_range(p, t, mid, hi, rejected, err) : st;
 }
 
+/* Sets the unit savepoint, replacing the previous one (see the header comment for why
+ * beam_write is released first). False on failure, the result in *failed (caller clears). */
+static bool set_unit_savepoint(pg_sink *p, PGresult **failed) {
+  const char *sql = p->unit_savepoint         ? "RELEASE SAVEPOINT " UNIT_SAVEPOINT "; SAVEPOINT " UNIT_SAVEPOINT
+                    : p->savepoint != SP_NONE ? "RELEASE SAVEPOINT " SAVEPOINT "; SAVEPOINT " UNIT_SAVEPOINT
+                                              : "SAVEPOINT " UNIT_SAVEPOINT;
+  if (!beam_sink_pg_exec(p->conn, sql, PGRES_COMMAND_OK, failed)) return false;
+  p->unit_savepoint = true;
+  p->savepoint = SP_NONE;
+  return true;
+}
+
+/* Inserts a ledger entry in the open transaction; the result (caller clears). */
+static PGresult *ledger_insert(pg_sink *p, const char *key, const char *file, bool replace) {
+  const char *params[2] = {key, file};
+  return PQexecParams(p->conn,
+                      replace ? "INSERT INTO \"" LEDGER_TABLE "\" (unit, file) VALUES ($1, $2) ON CONFLICT (unit) "
+                                "DO UPDATE SET file = EXCLUDED.file, committed_at = now()"
+                              : "INSERT INTO \"" LEDGER_TABLE "\" (unit, file) VALUES ($1, $2) ON CONFLICT (unit) "
+                                "DO NOTHING",
+                      2, NULL, params, NULL, NULL, 0);
+}
+
+/* Runs the replay log's steps on the new connection, in order. */
+static beam_status replay_log(pg_sink *p, beam_error *err) {
+  for (size_t i = 0; i < p->replay.n_steps; i++) {
+    const beam_sink_pg_replay_step *step = &p->replay.steps[i];
+    PGresult *res = NULL;
+    if (step->kind == BEAM_SINK_PG_REPLAY_ROWS) {
+      const pg_table *t = &p->tables[step->table];
+      res = copy_bytes(p, t->copy_sql + PLAIN_LEN, p->replay.bytes.data + step->off, step->len);
+      if (res) return pg_fail(p, res, t->name, "replay after reconnect", err);
+    } else if (step->kind == BEAM_SINK_PG_REPLAY_SAVEPOINT) {
+      if (!set_unit_savepoint(p, &res)) return pg_fail(p, res, NULL, "replay unit savepoint after reconnect", err);
+    } else {
+      const char *key, *file;
+      beam_sink_pg_replay_ledger_args(&p->replay, step, &key, &file);
+      res = ledger_insert(p, key, file, step->replace);
+      if (!res || PQresultStatus(res) != PGRES_COMMAND_OK)
+        return pg_fail(p, res, LEDGER_TABLE, "replay ledger entry after reconnect", err);
+      PQclear(res);
+    }
+  }
+  return BEAM_OK;
+}
+
 /* The connection died inside the bundle, so the server rolled the bundle back (or, at
- * COMMIT, perhaps committed it). Reconnect, claim the bundle again and replay the rows it
- * had written. *elsewhere: the bundle id is already committed (by our COMMIT that got
- * through, or by another worker); nothing was replayed. */
+ * COMMIT, perhaps committed it). Reconnect, claim the bundle again and replay what it had
+ * done (rows, unit savepoint, ledger entries). *elsewhere: the bundle id is already
+ * committed (by our COMMIT that got through, or by another worker); nothing was replayed. */
 static beam_status recover(pg_sink *p, bool *elsewhere, beam_error *err) {
   *elsewhere = false;
   p->in_txn = false;
   p->savepoint = SP_NONE;
+  p->unit_savepoint = false;
   beam_status st = beam_sink_pg_reconnect(p->conn, p->who, err);
   bool claimed = false, lost = false;
   if (st == BEAM_OK) st = claim_bundle(p, p->bundle_id, &claimed, &lost, err);
@@ -532,13 +601,7 @@ static beam_status recover(pg_sink *p, bool *elsewhere, beam_error *err) {
                           "retry the bundle",
                           p->who, REPLAY_MAX_BYTES >> 20);
   }
-  for (size_t i = 0; i < p->replay.n_runs; i++) {
-    const beam_sink_pg_replay_run *run = &p->replay.runs[i];
-    const pg_table *t = &p->tables[run->table];
-    PGresult *res = copy_bytes(p, t->copy_sql + PLAIN_LEN, p->replay.bytes.data + run->off, run->len);
-    if (res) return pg_fail(p, res, t->name, "replay after reconnect", err);
-  }
-  return BEAM_OK;
+  return replay_log(p, err);
 }
 
 /* Rejections come from two passes (schema checks, then the server): keep them in order. */
@@ -647,6 +710,128 @@ static beam_status pg_commit(beam_sink *s, beam_error *err) {
 
 static void pg_abort(beam_sink *s) { end_txn((pg_sink *)s); }
 
+/* ---- Units and the ledger ----------------------------------------------------------- */
+
+/* After a statement failed: when the connection was lost and tries remain, reconnects -
+ * inside a bundle also claiming it again and replaying it - for the caller to run the
+ * statement again. *elsewhere: another attempt committed the bundle meanwhile, so it is a
+ * duplicate now and no transaction is open. Otherwise fails with the server's message.
+ * Takes res. */
+static beam_status after_failure(pg_sink *p, PGresult *res, int attempt, const char *table, const char *what,
+                                 bool *elsewhere, beam_error *err) {
+  *elsewhere = false;
+  if (PQstatus(p->conn) == CONNECTION_OK || attempt == MAX_RECOVERIES) return pg_fail(p, res, table, what, err);
+  PQclear(res);
+  if (!p->in_txn) return beam_sink_pg_reconnect(p->conn, p->who, err);
+  beam_status st = recover(p, elsewhere, err);
+  if (st == BEAM_OK && *elsewhere) p->base.duplicate = true;
+  return st;
+}
+
+static beam_status pg_unit_savepoint(beam_sink *s, beam_error *err) {
+  pg_sink *p = (pg_sink *)s;
+  for (int attempt = 0;; attempt++) {
+    PGresult *res = NULL;
+    if (set_unit_savepoint(p, &res)) break;
+    bool elsewhere = false;
+    beam_status st = after_failure(p, res, attempt, NULL, "unit savepoint", &elsewhere, err);
+    if (st != BEAM_OK || elsewhere) return st;
+  }
+  beam_sink_pg_replay_savepoint(&p->replay);
+  return BEAM_OK;
+}
+
+static beam_status pg_unit_rollback(beam_sink *s, beam_error *err) {
+  pg_sink *p = (pg_sink *)s;
+  /* The log drops the unit first: should the connection be lost now, the server has rolled
+   * back everything anyway, and replaying the log rebuilds the bundle as it stands after
+   * the rollback (the savepoint included), so the statement need not run again. */
+  beam_sink_pg_replay_rollback(&p->replay);
+  PGresult *res = NULL;
+  if (beam_sink_pg_exec(p->conn, "ROLLBACK TO SAVEPOINT " UNIT_SAVEPOINT, PGRES_COMMAND_OK, &res)) {
+    p->savepoint = SP_NONE; /* beam_write nests inside beam_unit: gone with the rollback */
+    return BEAM_OK;
+  }
+  bool elsewhere = false;
+  return after_failure(p, res, 0, NULL, "rollback to unit savepoint", &elsewhere, err);
+}
+
+static beam_status pg_ledger_record(beam_sink *s, const char *key, const char *file, bool replace, beam_error *err) {
+  pg_sink *p = (pg_sink *)s;
+  for (int attempt = 0;; attempt++) {
+    PGresult *res = ledger_insert(p, key, file, replace);
+    if (res && PQresultStatus(res) == PGRES_COMMAND_OK) {
+      PQclear(res);
+      break;
+    }
+    bool elsewhere = false;
+    beam_status st = after_failure(p, res, attempt, LEDGER_TABLE, "record", &elsewhere, err);
+    if (st != BEAM_OK || elsewhere) return st;
+  }
+  beam_sink_pg_replay_ledger(&p->replay, key, file, replace);
+  return BEAM_OK;
+}
+
+/* Runs a ledger query (key: its one parameter, or NULL) on the sink's connection: in the
+ * bundle's transaction when one is open, so the bundle's own entries count. *out: the rows
+ * (caller clears). */
+static beam_status ledger_query(pg_sink *p, const char *sql, const char *key, const char *what, PGresult **out,
+                                beam_error *err) {
+  *out = NULL;
+  beam_status st = p->in_txn ? BEAM_OK : ensure_connected(p, err);
+  for (int attempt = 0; st == BEAM_OK; attempt++) {
+    PGresult *res = PQexecParams(p->conn, sql, key ? 1 : 0, NULL, key ? &key : NULL, NULL, NULL, 0);
+    if (res && PQresultStatus(res) == PGRES_TUPLES_OK) {
+      *out = res;
+      return BEAM_OK;
+    }
+    bool elsewhere = false; /* then the query runs again outside the (committed) bundle */
+    st = after_failure(p, res, attempt, LEDGER_TABLE, what, &elsewhere, err);
+  }
+  /* A failed statement aborted the bundle's transaction: every later statement of it
+   * would fail too, so the bundle is failed now, as a failed write would leave it. */
+  if (p->in_txn && PQtransactionStatus(p->conn) == PQTRANS_INERROR) p->base.state = BEAM_SINK_FAILED;
+  return st;
+}
+
+/* Copies src into dst[cap], cut at a UTF-8 character boundary when it does not fit. */
+static void copy_cut(char *dst, size_t cap, const char *src) {
+  size_t n = strlen(src);
+  if (n >= cap) {
+    n = cap - 1;
+    while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80) n--; /* src[n] starts the cut character */
+  }
+  memcpy(dst, src, n);
+  dst[n] = '\0';
+}
+
+static beam_status pg_ledger_find(beam_sink *s, const char *key, beam_sink_ledger_hit *hit, beam_error *err) {
+  pg_sink *p = (pg_sink *)s;
+  PGresult *res = NULL;
+  beam_status st = ledger_query(p,
+                                "SELECT file, to_char(committed_at AT TIME ZONE 'UTC', "
+                                "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') FROM \"" LEDGER_TABLE "\" WHERE unit = $1",
+                                key, "find", &res, err);
+  if (st != BEAM_OK) return st;
+  if (PQntuples(res) > 0) {
+    hit->found = true;
+    copy_cut(hit->file, sizeof hit->file, PQgetvalue(res, 0, 0)); /* "" for NULL */
+    copy_cut(hit->committed_at, sizeof hit->committed_at, PQgetvalue(res, 0, 1));
+  }
+  PQclear(res);
+  return BEAM_OK;
+}
+
+static beam_status pg_ledger_any(beam_sink *s, bool *any, beam_error *err) {
+  pg_sink *p = (pg_sink *)s;
+  PGresult *res = NULL;
+  beam_status st = ledger_query(p, "SELECT EXISTS (SELECT 1 FROM \"" LEDGER_TABLE "\")", NULL, "any", &res, err);
+  if (st != BEAM_OK) return st;
+  *any = PQntuples(res) > 0 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+  PQclear(res);
+  return BEAM_OK;
+}
+
 static beam_status pg_close(beam_sink *s, beam_error *err) {
   (void)err;
   pg_sink *p = (pg_sink *)s;
@@ -678,6 +863,11 @@ static const beam_sink_vtable pg_vtable = {
     .abort = pg_abort,
     .close = pg_close,
     .free = pg_free,
+    .savepoint = pg_unit_savepoint,
+    .rollback_to_savepoint = pg_unit_rollback,
+    .ledger_record = pg_ledger_record,
+    .ledger_find = pg_ledger_find,
+    .ledger_any = pg_ledger_any,
 };
 
 static beam_status pg_setup(pg_sink *p, beam_error *err) {
@@ -686,13 +876,19 @@ static beam_status pg_setup(pg_sink *p, beam_error *err) {
   beam_status st = beam_sink_pg_connect(p->conninfo, p->base.opts.no_sync, &p->conn, err);
   if (st != BEAM_OK) return st;
   describe(p);
+  /* IF NOT EXISTS each: a database the previous release wrote has _beam_bundles and gains
+   * _beam_ledger here. Under the tables' advisory locks: concurrent openers of a new
+   * database would otherwise race on the catalog and one fail with a unique violation. */
   PGresult *res = NULL;
   if (!beam_sink_pg_exec(p->conn,
                          "BEGIN; SELECT pg_catalog.pg_advisory_xact_lock(" LOCK_CLASS ", pg_catalog.hashtext('" BUNDLES_TABLE
                          "')); CREATE TABLE IF NOT EXISTS \"" BUNDLES_TABLE "\" (bundle_id text PRIMARY KEY, "
+                         "committed_at timestamp with time zone NOT NULL DEFAULT now()); "
+                         "SELECT pg_catalog.pg_advisory_xact_lock(" LOCK_CLASS ", pg_catalog.hashtext('" LEDGER_TABLE
+                         "')); CREATE TABLE IF NOT EXISTS \"" LEDGER_TABLE "\" (unit text PRIMARY KEY, file text, "
                          "committed_at timestamp with time zone NOT NULL DEFAULT now()); COMMIT",
                          PGRES_COMMAND_OK, &res)) {
-    st = pg_fail(p, res, BUNDLES_TABLE, "create", err);
+    st = pg_fail(p, res, NULL, "create " BUNDLES_TABLE " and " LEDGER_TABLE, err);
     end_txn(p);
     return st;
   }

@@ -314,8 +314,13 @@ beam_status beam_sink_bigquery_open(const char *location, const beam_sink_option
  * added to an existing table are committed the same way (under the table's advisory lock,
  * waiting at most 60 s for other workers' open bundles on that table when inside a bundle). A lost
  * connection is re-established with backoff; inside a bundle the bundle is claimed again and
- * its rows replayed (up to 16 MB of them; bigger bundles fail with BEAM_ERR_IO for the caller
- * to retry). no_sync sets synchronous_commit=off. */
+ * what it did replayed: its rows, unit savepoint and ledger entries (up to 16 MB; bigger
+ * bundles fail with BEAM_ERR_IO for the caller to retry). Savepoints: yes (SAVEPOINT
+ * beam_unit; a unit rollback never drops a table, since tables are created apart). The
+ * ledger is the table `_beam_ledger` (unit, file, committed_at), created at open when
+ * missing (a database of an earlier release gains it) and written in the bundle's
+ * transaction; ledger_find and ledger_any inside a bundle see its own entries. no_sync sets
+ * synchronous_commit=off. */
 beam_status beam_sink_postgres_open(const char *conninfo, const beam_sink_options *opts, beam_sink **out,
                                     beam_error *err);
 
