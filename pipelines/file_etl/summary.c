@@ -18,7 +18,10 @@ int file_etl_print_summary(FILE *out, const beam_run_result *r, const char *sink
   int64_t records = beam_run_result_counter(r, "ReadAndProcess", "records") -
                     beam_run_result_counter(r, "Write", "records_already_loaded");
   int64_t failed = beam_run_result_counter(r, "ReadAndProcess", "files_failed");
-  int64_t filtered = beam_run_result_counter(r, "ReadAndProcess", "filtered");
+  int64_t filtered = beam_run_result_counter(r, "ReadAndProcess", "filtered") -
+                     beam_run_result_counter(r, "Write", "filtered_already_loaded");
+  int64_t already = beam_run_result_counter(r, "Write", "files_already_loaded") +
+                    beam_run_result_counter(r, "WriteFiles", "files_already_loaded");
   int64_t dedup = beam_run_result_counter(r, "DedupePick", "deduplicated");
   int64_t files = beam_run_result_counter(r, "ListFiles", "files");
   int64_t bytes = beam_run_result_counter(r, "ReadAndProcess", "bytes_read");
@@ -46,11 +49,15 @@ int file_etl_print_summary(FILE *out, const beam_run_result *r, const char *sink
   fprintf(out, "  %-32s %12lld rows\n", BEAM_ETL_DEAD_LETTER_TABLE, (long long)dead);
   fprintf(out, "  %-32s %12lld rows (counted, not written)\n", "filtered", (long long)filtered);
   fprintf(out, "  %-32s %12lld rows (duplicates of a kept row)\n", "deduplicated", (long long)dedup);
-  fprintf(out, "  %-32s %12lld rows (one per input file)\n", BEAM_ETL_FILES_TABLE, (long long)files);
+  fprintf(out, "  %-32s %12lld rows (one per input file loaded or failed)\n", BEAM_ETL_FILES_TABLE,
+          (long long)(files - already));
   int64_t empty_null = beam_run_result_counter(r, "ReadAndProcess", "empty_as_null");
   if (empty_null)
     fprintf(out, "  %-32s %12lld (clean.null_tokens has \"\"; \"null_tokens\": [] keeps them)\n",
             "empty strings read as NULL", (long long)empty_null);
+  if (already)
+    fprintf(out, "  %-32s %12lld (the same content was committed before, or earlier in this run)\n",
+            "files already loaded", (long long)already);
   if (failed)
     fprintf(out, "  %-32s %12lld (none of their rows kept; _files.status = 'failed' says why)\n", "failed files",
             (long long)failed);

@@ -27,36 +27,40 @@ while [ $# -gt 0 ]; do
   esac
 done
 rm -rf "$WORK" && mkdir -p "$WORK/in"
-per=$((ROWS / FILES))
-for i in $(seq 1 "$FILES"); do python3 "$HERE/gen_events.py" "$per" "$WORK/in/events$i.jsonl"; done
+# One generated stream cut into FILES files at line boundaries (files of equal content would
+# be one file to the ledger).
+python3 "$HERE/gen_events.py" "$ROWS" "$WORK/all.jsonl"
+(cd "$WORK/in" && split -n "l/$FILES" -d --additional-suffix=.jsonl "$WORK/all.jsonl" events && rm "$WORK/all.jsonl")
 cat "$WORK"/in/* > /dev/null
 python3 -c "
 import json; s = json.load(open('$HERE/bench_spec.json')); s.setdefault('clean', {})['dedupe_on'] = 'event_id'
 json.dump(s, open('$WORK/dedupe_spec.json', 'w'))"
 MB=$(du -m -c "$WORK"/in/* | tail -1 | cut -f1)
 
-# median wall seconds and peak RSS KB of REPEAT runs of: etl spec sink [extra flags]
-time_load() {
+# One run: wall seconds and peak RSS KB of: etl spec sink-kind fresh [extra flags]
+one_run() {
   local etl=$1 spec=$2 kind=$3 fresh=$4; shift 4
-  local runs=()
-  for _ in $(seq 1 "$REPEAT"); do
-    if [ "$fresh" = 1 ]; then rm -rf "$WORK/out" "$WORK/out.db"*; fi
-    local sink="sqlite:$WORK/out.db"; [ "$kind" = jsonl ] && sink="jsonl:$WORK/out"
-    /usr/bin/time -f '%e %M' -o "$WORK/time" taskset -c 0 "$etl" --input="$WORK/in" --spec="$spec" \
-      --sink="$sink" --no_sync --quiet "$@" > /dev/null
-    runs+=("$(cat "$WORK/time")")
-  done
-  printf '%s\n' "${runs[@]}" | sort -n | sed -n "$(( (REPEAT + 1) / 2 ))p"
+  if [ "$fresh" = 1 ]; then rm -rf "$WORK/out" "$WORK/out.db"*; fi
+  local sink="sqlite:$WORK/out.db"; [ "$kind" = jsonl ] && sink="jsonl:$WORK/out"
+  /usr/bin/time -f '%e %M' -o "$WORK/time" taskset -c 0 "$etl" --input="$WORK/in" --spec="$spec" \
+    --sink="$sink" --no_sync --quiet "$@" > /dev/null
+  cat "$WORK/time"
 }
+median() { sort -n | sed -n "$(( (REPEAT + 1) / 2 ))p"; }
 
 echo "| load | rows | MB | this build s | peak RSS MB | baseline s | ratio |"
 echo "|---|---|---|---|---|---|---|"
 for kind in sqlite jsonl; do
   for spec in "$HERE/bench_spec.json" "$WORK/dedupe_spec.json"; do
     label="$kind, dedupe $([ "$spec" = "$HERE/bench_spec.json" ] && echo off || echo on)"
-    read -r t rss < <(time_load "$ETL" "$spec" "$kind" 1)
+    : > "$WORK/new.txt"; : > "$WORK/old.txt"
+    for _ in $(seq 1 "$REPEAT"); do # interleaved, so a noisy moment hits both builds
+      one_run "$ETL" "$spec" "$kind" 1 >> "$WORK/new.txt"
+      [ -n "$BASE" ] && one_run "$BASE" "$spec" "$kind" 1 >> "$WORK/old.txt"
+    done
+    read -r t rss < <(median < "$WORK/new.txt")
     if [ -n "$BASE" ]; then
-      read -r bt _ < <(time_load "$BASE" "$spec" "$kind" 1)
+      read -r bt _ < <(median < "$WORK/old.txt")
       ratio=$(python3 -c "print(f'{$t / $bt:.3f}')")
     else bt=- ratio=-; fi
     echo "| $label | $ROWS | $MB | $t | $((rss / 1024)) | $bt | $ratio |"
@@ -65,6 +69,7 @@ done
 # A rerun over loaded files: each is hashed and skipped (the ledger holds it).
 rm -rf "$WORK/out.db"*
 taskset -c 0 "$ETL" --input="$WORK/in" --spec="$HERE/bench_spec.json" --sink="sqlite:$WORK/out.db" --no_sync --quiet > /dev/null
-read -r t rss < <(time_load "$ETL" "$HERE/bench_spec.json" sqlite 0)
+for _ in $(seq 1 "$REPEAT"); do one_run "$ETL" "$HERE/bench_spec.json" sqlite 0; done > "$WORK/new.txt"
+read -r t rss < <(median < "$WORK/new.txt")
 echo "| rerun, all $FILES files skipped (hash + ledger lookup) | $ROWS | $MB | $t | $((rss / 1024)) | - | - |"
 rm -rf "$WORK"

@@ -120,6 +120,10 @@ struct beam_exec_graph {
   /* True in the local runner: side inputs are complete only at finish, so ParDos with side
    * inputs hold their main input until then. The harness reads them over the State API. */
   bool side_inputs_deferred;
+  /* During beam_exec_graph_finish: nodes[0 .. n_finished) have finished. A ParDo whose
+   * side inputs' producers are all among them has complete side inputs and need not hold
+   * its main input (a ParDo after a GroupByKey, fed while the GroupByKey finishes). */
+  size_t n_finished;
   /* A stateful ParDo runs in this graph: its bundles are never split. The split itself is
    * legal, but Prism 2.67 queues the residual of a keyed stage where it is never scheduled
    * (engine/elementmanager.go splitBundle) and the job stalls; an empty split response is

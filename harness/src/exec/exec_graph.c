@@ -268,12 +268,20 @@ beam_status beam_exec_graph_start(beam_exec_graph *g, const char *bundle_id, bea
 }
 
 beam_status beam_exec_graph_finish(beam_exec_graph *g, beam_error *err) {
-  for (size_t i = 0; i < g->n_nodes; i++) {
+  beam_status s = BEAM_OK;
+  for (size_t i = 0; s == BEAM_OK && i < g->n_nodes; i++) {
+    g->n_finished = i;
     beam_exec_node *n = g->nodes[i];
-    if (n->ops->finish_bundle) {
-      beam_status s = n->ops->finish_bundle(n, err);
-      if (s != BEAM_OK) return s;
-    }
+    if (n->ops->finish_bundle) s = n->ops->finish_bundle(n, err);
   }
-  return BEAM_OK;
+  g->n_finished = 0; /* outside finish nothing counts as finished */
+  return s;
+}
+
+bool beam_exec_graph_pcollection_complete(beam_exec_graph *g, const char *pcollection_id) {
+  beam_exec_node *producer = NULL;
+  if (!g->n_finished || !find_producer(g, pcollection_id, &producer)) return false;
+  for (size_t i = 0; i < g->n_finished; i++)
+    if (g->nodes[i] == producer) return true;
+  return false;
 }

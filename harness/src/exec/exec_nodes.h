@@ -23,6 +23,10 @@ beam_exec_output *beam_exec_graph_output_of(beam_exec_graph *g, const char *pcol
 beam_status beam_exec_graph_start(beam_exec_graph *g, const char *bundle_id, beam_error *err);
 beam_status beam_exec_graph_finish(beam_exec_graph *g, beam_error *err);
 
+/* During beam_exec_graph_finish: true when the node producing pcollection_id has finished (so
+ * a side input read from it is complete). False outside finish and for unknown ids. */
+bool beam_exec_graph_pcollection_complete(beam_exec_graph *g, const char *pcollection_id);
+
 /* Built-in node factories. */
 extern const beam_exec_node_factory beam_exec_pardo_factory;
 extern const beam_exec_node_factory beam_exec_flatten_factory;

@@ -153,10 +153,20 @@ static beam_status defer(pardo_node *pn, const beam_windowed_value *wv, beam_err
   return BEAM_OK;
 }
 
+/* Locally, side inputs are complete once their producers finished: until then (always, for
+ * a ParDo fused with its side inputs' producers) the main input is held. Checked once the
+ * main input starts arriving during finish, then remembered for the bundle. */
+static bool side_inputs_complete(pardo_node *pn) {
+  if (pn->side_inputs_complete) return true;
+  for (size_t i = 0; i < pn->n_side_inputs; i++)
+    if (!beam_exec_graph_pcollection_complete(pn->node->graph, pn->side_inputs[i].pcollection_id)) return false;
+  return pn->side_inputs_complete = true;
+}
+
 static beam_status pardo_process(beam_exec_node *n, const beam_windowed_value *wv, beam_error *err) {
   pardo_node *pn = n->impl;
-  /* Locally, side inputs are complete only when the bundle finishes: hold the main input. */
-  if (pn->n_side_inputs && pn->node->graph->side_inputs_deferred) return defer(pn, wv, err);
+  if (pn->n_side_inputs && pn->node->graph->side_inputs_deferred && !side_inputs_complete(pn))
+    return defer(pn, wv, err);
   beam_status s = pardo_call(pn, wv, err);
   if (s != BEAM_OK && err && err->code == BEAM_OK) beam_error_set(err, s, "DoFn failed");
   return s;
@@ -168,6 +178,7 @@ static beam_status pardo_start(beam_exec_node *n, beam_error *err) {
   for (size_t i = 0; i < pn->n_side_inputs; i++) pn->side_inputs[i].values = NULL;
   beam_pardo_side_inputs_reset(pn);
   pn->n_deferred = 0;
+  pn->side_inputs_complete = false;
   beam_user_state_discard(&pn->user_state); /* whatever a failed bundle left */
   if (!pn->def->start_bundle) return BEAM_OK;
   return pn->def->start_bundle(pn->state, &pn->ctx, err);

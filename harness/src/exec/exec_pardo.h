@@ -48,6 +48,7 @@ struct pardo_node {
   size_t n_side_inputs;
   beam_windowed_value *deferred; /* main input held until side inputs are complete */
   size_t n_deferred, cap_deferred;
+  bool side_inputs_complete; /* this bundle: their producers finished (local runner) */
   beam_arena scratch;
   beam_arena bundle;
   beam_dofn_setup_ctx setup_ctx;

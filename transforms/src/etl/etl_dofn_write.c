@@ -72,7 +72,8 @@ typedef struct write_state {
   bool reload;         /* a unit the ledger holds is loaded again, its entry replaced */
   char unit_bundle[512]; /* the sink bundle id of a unit committed alone */
   int c_already;       /* counter: units found in the ledger (a retry or a concurrent run) */
-  int c_already_records; /* ... and their records, which the run does not count again */
+  int c_already_records; /* ... and their records and filtered records, which the run does */
+  int c_already_filtered; /* not count again */
 } write_state;
 
 static beam_status write_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error *err) {
@@ -98,6 +99,7 @@ static beam_status write_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error
   st->reload = json_is_true(json_object_get(config, "reload"));
   st->c_already = beam_dofn_declare_counter(ctx, "files_already_loaded");
   st->c_already_records = beam_dofn_declare_counter(ctx, "records_already_loaded");
+  st->c_already_filtered = beam_dofn_declare_counter(ctx, "filtered_already_loaded");
   st->transform_id = strdup(beam_dofn_transform_id(ctx));
   if (!st->transform_id) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   return beam_sink_open(uri, &o, &st->sink, err);
@@ -474,7 +476,10 @@ static beam_status unit_end(write_state *st, beam_dofn_ctx *ctx, const beam_valu
   st->unit_open = false;
   if (s != BEAM_OK || done_before) {
     if (s == BEAM_OK) beam_dofn_counter_add(ctx, st->c_already, 1);
-    if (s == BEAM_OK && st->units) beam_dofn_counter_add(ctx, st->c_already_records, rep.stats.v[BEAM_ETL_STAT_RECORDS]);
+    if (s == BEAM_OK && st->units) {
+      beam_dofn_counter_add(ctx, st->c_already_records, rep.stats.v[BEAM_ETL_STAT_RECORDS]);
+      beam_dofn_counter_add(ctx, st->c_already_filtered, rep.stats.v[BEAM_ETL_STAT_FILTERED]);
+    }
     if (s == BEAM_OK && alone && st->in_bundle) s = commit_bundle(st, err); /* nothing in it */
     st->unit_bundle[0] = '\0';
     return s;
