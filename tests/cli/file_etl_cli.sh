@@ -161,6 +161,18 @@ expect reload 0 "--reload: 3 files loaded before are loaded again" -- \
 got=$(sqlite3 "$tmp/big.db" "SELECT count(*) FROM _files" 2>&1)
 if [[ $got != 6 ]]; then echo "FAIL reload: _files has $got rows (want 6)"; failures=$((failures + 1)); fi
 
+# The same without dedupe (each file a unit committed with its _files row): skip, then reload.
+python3 -c "
+import json; s = json.load(open('$samples/spec.json')); s['clean'].pop('dedupe_on')
+json.dump(s, open('$tmp/plain.json', 'w'))"
+for run in 1 2 3; do
+  flag=(); [[ $run == 3 ]] && flag=(--reload)
+  "$etl" --input="$samples/landing" --spec="$tmp/plain.json" --sink="sqlite:$tmp/plain.db" --quiet "${flag[@]}" >/dev/null 2>&1 || true
+done
+got=$(sqlite3 "$tmp/plain.db" "SELECT (SELECT count(*) FROM _files) || ' ' || (SELECT count(*) FROM _beam_ledger) || ' ' ||
+  (SELECT count(*) FROM events_order)" 2>&1)
+if [[ $got != "6 3 80" ]]; then echo "FAIL plain_reload: _files, ledger, events_order = $got (want 6 3 80)"; failures=$((failures + 1)); fi
+
 # One bad file never stops the others: a JSON array and an empty ZIP fail alone (exit 3), each
 # recorded in _files with its error; the good file loads.
 mkdir -p "$tmp/mixed" && cp "$samples/landing/events.jsonl" "$tmp/mixed/" && echo '[{"event_id": "1"}]' >"$tmp/mixed/array.jsonl"

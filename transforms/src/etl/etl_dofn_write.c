@@ -70,6 +70,7 @@ typedef struct write_state {
   bool units;
   bool unit_open;      /* rows of a unit whose report has not come yet were written */
   bool reload;         /* a unit the ledger holds is loaded again, its entry replaced */
+  int64_t reload_at;   /* when this writer started: a reload's unit bundles are new bundles */
   char unit_bundle[512]; /* the sink bundle id of a unit committed alone */
   int c_already;       /* counter: units found in the ledger (a retry or a concurrent run) */
   int c_already_records; /* ... and their records and filtered records, which the run does */
@@ -97,6 +98,7 @@ static beam_status write_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error
   st->units = json_is_true(json_object_get(config, "units"));
   st->out_files = beam_dofn_output_index(ctx, "files");
   st->reload = json_is_true(json_object_get(config, "reload"));
+  st->reload_at = beam_etl_now_micros();
   st->c_already = beam_dofn_declare_counter(ctx, "files_already_loaded");
   st->c_already_records = beam_dofn_declare_counter(ctx, "records_already_loaded");
   st->c_already_filtered = beam_dofn_declare_counter(ctx, "filtered_already_loaded");
@@ -374,9 +376,16 @@ static beam_status begin_lazily(write_state *st, beam_dofn_ctx *ctx, beam_error 
  * "units" (the _files writer after the statistics are combined), a report is written as it
  * comes, once: the ledger entry is recorded beside it. */
 
+/* Names the sink bundle of a unit committed alone: the unit, so that a retry or a relaunch is
+ * recognised by the sink; a reload's bundles are new ones (the earlier load holds the name). */
+static void name_unit_bundle(write_state *st, const char *unit) {
+  if (st->reload) snprintf(st->unit_bundle, sizeof st->unit_bundle, "%s#reload@%lld", unit, (long long)st->reload_at);
+  else snprintf(st->unit_bundle, sizeof st->unit_bundle, "%s", unit);
+}
+
 static beam_status unit_start(write_state *st, beam_dofn_ctx *ctx, const beam_etl_row *first, beam_error *err) {
   bool alone = !beam_sink_has_savepoints(st->sink);
-  if (alone) snprintf(st->unit_bundle, sizeof st->unit_bundle, "%s", first->origin.file_id ? first->origin.file_id : "");
+  if (alone) name_unit_bundle(st, first->origin.file_id ? first->origin.file_id : "");
   beam_status s = begin_lazily(st, ctx, err);
   if (s == BEAM_OK && !alone) s = flush_all(st, err);
   if (s == BEAM_OK && !alone) s = beam_sink_unit_begin(st->sink, err);
@@ -463,7 +472,7 @@ static beam_status unit_end(write_state *st, beam_dofn_ctx *ctx, const beam_valu
   if (s == BEAM_OK) s = beam_etl_files_row_read(&row, a, &rep, err);
   if (s != BEAM_OK) return s;
   bool alone = st->units && !beam_sink_has_savepoints(st->sink);
-  if (alone && !st->unit_open) snprintf(st->unit_bundle, sizeof st->unit_bundle, "%s", rep.file_id ? rep.file_id : file);
+  if (alone && !st->unit_open) name_unit_bundle(st, rep.file_id ? rep.file_id : file);
   if ((s = begin_lazily(st, ctx, err)) != BEAM_OK) return s;
   if (st->units && (s = flush_all(st, err)) == BEAM_OK) s = send_late(st, err);
   bool done_before = false;
