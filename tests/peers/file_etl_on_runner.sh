@@ -5,7 +5,9 @@
 #   local      --runner=local                         (the reference)
 #   portable   --runner=portable                      (every file on the runner)
 #   auto       --runner=auto --big_runner=portable    (the big file on the runner, the rest local)
-# Every table must hold the same rows (order aside); _files must agree on every count.
+# Every table must hold the same rows (order aside); _files must agree on every count and
+# status. A JSON array file among the inputs fails alone on every runner (exit 3, _files
+# status 'failed', none of its rows), and a second run on the runner skips the loaded files.
 # Usage: file_etl_on_runner.sh FILE_ETL JOB_ENDPOINT [ENVIRONMENT_TYPE [ENVIRONMENT_CONFIG]]
 set -euo pipefail
 file_etl=$1 endpoint=$2 env_type=${3:-PROCESS} env_config=${4:-}
@@ -17,6 +19,7 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/in"
 cp -r "$root/pipelines/file_etl/samples/landing/." "$work/in/"
 python3 "$root/tests/bench/gen_events.py" "$rows" "$work/in/generated.jsonl"
+echo '[{"event_id": "a1", "ts": "2026-01-01T00:00:00Z"}]' >"$work/in/array.jsonl"
 spec="$root/pipelines/file_etl/samples/spec.json"
 remote=(--job_endpoint="$endpoint" --environment_type="$env_type")
 [[ -n "$env_config" ]] && remote+=(--environment_config="$env_config")
@@ -25,8 +28,10 @@ run() { # name, flags...
   local name=$1
   shift
   local started=$SECONDS
-  if ! "$file_etl" --input="$work/in" --spec="$spec" --sink="sqlite:$work/$name.db" --quiet "$@" >"$work/$name.out" 2>&1; then
-    echo "file_etl_on_runner: the $name run failed:"
+  local rc=0
+  "$file_etl" --input="$work/in" --spec="$spec" --sink="sqlite:$work/$name.db" --quiet "$@" >"$work/$name.out" 2>&1 || rc=$?
+  if [[ $rc != 3 ]]; then # 3: completed, array.jsonl failed
+    echo "file_etl_on_runner: the $name run exited $rc (want 3: array.jsonl fails alone):"
     cat "$work/$name.out"
     exit 1
   fi
@@ -48,13 +53,19 @@ for other in portable auto; do
       status=1
     fi
   done
-  counts="select name, size_bytes, records, written, dead_lettered, filtered, deduplicated from _files"
+  counts="select name, size_bytes, records, written, dead_lettered, filtered, deduplicated, status, file_id from _files"
   if ! diff <(sqlite3 "$work/local.db" "$counts" | sort) <(sqlite3 "$work/$other.db" "$counts" | sort); then
     echo "file_etl_on_runner: _files differs between the local and the $other run"
     status=1
   fi
 done
-n=$(sqlite3 "$work/portable.db" "select sum(records) from _files")
+failed=$(sqlite3 "$work/portable.db" "select name from _files where status = 'failed' and error like '%JSON array%'")
+if [[ $failed != */array.jsonl ]]; then echo "file_etl_on_runner: portable: array.jsonl not recorded as failed ($failed)"; status=1; fi
+# Again on the runner: the loaded files are skipped before the job, array.jsonl fails again.
+run portable --runner=portable "${remote[@]}"
+skipped=$(grep -c "skipped, loaded at" "$work/portable.out" || true)
+if [[ $skipped != 4 ]]; then echo "file_etl_on_runner: second portable run skipped $skipped files (want 4)"; status=1; fi
+n=$(sqlite3 "$work/portable.db" "select sum(records) from _files where status = 'loaded'")
 echo "file_etl_on_runner: $(echo "$tables" | wc -w) tables and _files identical across local, portable and auto ($n records)"
 sqlite3 "$work/auto.db" "select runner, count(*), sum(records) from _files group by runner" | sed 's/^/file_etl_on_runner: auto: /'
 exit $status
