@@ -19,7 +19,8 @@
  *
  * The whole file is one process() call: records stream through a per-record arena, so
  * memory stays flat whatever the file size. In hard validation mode the first record that
- * would be dead-lettered fails the call (and so the bundle) before anything is committed.
+ * would be dead-lettered fails the file. A failure downstream (the fused writer's sink) comes
+ * back through an emit: that one fails the bundle with its own message, never the file.
  *
  * Config: {"spec": {...}, "spec_name": "...", "progress": "auto"|"on"|"off", "units": bool,
  * "runner": "local"}. */
@@ -87,6 +88,7 @@ typedef struct file_run {
   char *member_id;       /* "<file identity>!<member>" for records of a ZIP member */
   beam_etl_bad_tally bad; /* the file's dead letters by kind, for the guard rails */
   uint64_t empty_to_null; /* empty strings read as NULL */
+  bool downstream_failed;  /* an emit failed: the error is the run's, not the file's */
 } file_run;
 
 /* The identity records of this source carry: the file's, or for a ZIP member
@@ -130,7 +132,9 @@ static beam_status emit_element(file_run *r, int output, const char *table, cons
   beam_value v;
   if (beam_etl_element_make(&r->st->record_arena, table, r->path, row, with_raw, &v) != BEAM_OK)
     return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-  return beam_dofn_emit(r->ctx, output, &v, err);
+  beam_status s = beam_dofn_emit(r->ctx, output, &v, err);
+  if (s != BEAM_OK) r->downstream_failed = true;
+  return s;
 }
 
 /* The file fails its guard rails: the error names the limit and the most frequent error. */
@@ -257,7 +261,7 @@ static beam_status read_process(void *state, beam_dofn_ctx *ctx, const beam_wind
   beam_arena_reset(&st->record_arena);
   free(r.member_id);
   r.stats.v[BEAM_ETL_STAT_FINISHED_AT] = beam_etl_now_micros();
-  if (s != BEAM_OK && !fails_the_file(s)) return s;
+  if (s != BEAM_OK && (r.downstream_failed || !fails_the_file(s))) return s;
   if (s != BEAM_OK) {
     const char *error = beam_arena_strdup(beam_dofn_scratch(ctx), err && err->message[0] ? err->message : "failed");
     if (!error) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
