@@ -42,14 +42,16 @@ one_run() {
   local etl=$1 spec=$2 kind=$3 fresh=$4; shift 4
   if [ "$fresh" = 1 ]; then rm -rf "$WORK/out" "$WORK/out.db"*; fi
   local sink="sqlite:$WORK/out.db"; [ "$kind" = jsonl ] && sink="jsonl:$WORK/out"
-  /usr/bin/time -f '%e %M' -o "$WORK/time" taskset -c 0 "$etl" --input="$WORK/in" --spec="$spec" \
+  /usr/bin/time -f '%e %M %U %S' -o "$WORK/time" taskset -c 0 "$etl" --input="$WORK/in" --spec="$spec" \
     --sink="$sink" --no_sync --quiet "$@" > /dev/null
-  cat "$WORK/time"
+  awk '{printf "%s %s %.2f\n", $1, $2, $3 + $4}' "$WORK/time" # wall, peak RSS KB, CPU seconds
 }
 median() { sort -n | sed -n "$(( (REPEAT + 1) / 2 ))p"; }
+# The median of column 3 (CPU seconds): steadier than wall time on a shared machine.
+median_cpu() { awk '{print $3}' | sort -n | sed -n "$(( (REPEAT + 1) / 2 ))p"; }
 
-echo "| load | rows | MB | this build s | peak RSS MB | baseline s | ratio |"
-echo "|---|---|---|---|---|---|---|"
+echo "| load | rows | MB | this build s | CPU s | peak RSS MB | baseline s | CPU s | ratio (wall) | ratio (CPU) |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for kind in sqlite jsonl; do
   for spec in "$HERE/bench_spec.json" "$WORK/dedupe_spec.json"; do
     label="$kind, dedupe $([ "$spec" = "$HERE/bench_spec.json" ] && echo off || echo on)"
@@ -58,18 +60,21 @@ for kind in sqlite jsonl; do
       one_run "$ETL" "$spec" "$kind" 1 >> "$WORK/new.txt"
       [ -n "$BASE" ] && one_run "$BASE" "$spec" "$kind" 1 >> "$WORK/old.txt"
     done
-    read -r t rss < <(median < "$WORK/new.txt")
+    read -r t rss _ < <(median < "$WORK/new.txt")
+    cpu=$(median_cpu < "$WORK/new.txt")
     if [ -n "$BASE" ]; then
       read -r bt _ < <(median < "$WORK/old.txt")
+      bcpu=$(median_cpu < "$WORK/old.txt")
       ratio=$(python3 -c "print(f'{$t / $bt:.3f}')")
-    else bt=- ratio=-; fi
-    echo "| $label | $ROWS | $MB | $t | $((rss / 1024)) | $bt | $ratio |"
+      cratio=$(python3 -c "print(f'{$cpu / $bcpu:.3f}')")
+    else bt=- bcpu=- ratio=- cratio=-; fi
+    echo "| $label | $ROWS | $MB | $t | $cpu | $((rss / 1024)) | $bt | $bcpu | $ratio | $cratio |"
   done
 done
 # A rerun over loaded files: each is hashed and skipped (the ledger holds it).
 rm -rf "$WORK/out.db"*
 taskset -c 0 "$ETL" --input="$WORK/in" --spec="$HERE/bench_spec.json" --sink="sqlite:$WORK/out.db" --no_sync --quiet > /dev/null
 for _ in $(seq 1 "$REPEAT"); do one_run "$ETL" "$HERE/bench_spec.json" sqlite 0; done > "$WORK/new.txt"
-read -r t rss < <(median < "$WORK/new.txt")
-echo "| rerun, all $FILES files skipped (hash + ledger lookup) | $ROWS | $MB | $t | $((rss / 1024)) | - | - |"
+read -r t rss _ < <(median < "$WORK/new.txt")
+echo "| rerun, all $FILES files skipped (hash + ledger lookup) | $ROWS | $MB | $t | $(median_cpu < "$WORK/new.txt") | $((rss / 1024)) | - | - | - | - |"
 rm -rf "$WORK"
