@@ -402,7 +402,9 @@ beam_status beam_sink_ledger_find(beam_sink *s, const char *key, beam_sink_ledge
   if (s->state == BEAM_SINK_CLOSED) return closed_error(err);
   if (s->state == BEAM_SINK_FAILED) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "ledger_find: bundle failed, abort it first");
   if (!beam_sink_keeps_ledger(s)) return BEAM_OK;
-  return s->vt->ledger_find(s, key, hit, err);
+  beam_status st = s->vt->ledger_find(s, key, hit, err);
+  if (st != BEAM_OK && s->state == BEAM_SINK_IN_BUNDLE) s->state = BEAM_SINK_FAILED;
+  return st;
 }
 
 beam_status beam_sink_ledger_any(beam_sink *s, bool *any, beam_error *err) {
@@ -411,7 +413,9 @@ beam_status beam_sink_ledger_any(beam_sink *s, bool *any, beam_error *err) {
   if (s->state == BEAM_SINK_CLOSED) return closed_error(err);
   if (s->state == BEAM_SINK_FAILED) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "ledger_any: bundle failed, abort it first");
   if (!beam_sink_keeps_ledger(s)) return BEAM_OK;
-  return s->vt->ledger_any(s, any, err);
+  beam_status st = s->vt->ledger_any(s, any, err);
+  if (st != BEAM_OK && s->state == BEAM_SINK_IN_BUNDLE) s->state = BEAM_SINK_FAILED;
+  return st;
 }
 
 bool beam_sink_last_bundle_was_duplicate(const beam_sink *s) { return s && s->duplicate; }

@@ -246,8 +246,8 @@ bool beam_sink_has_savepoints(const beam_sink *s);
 /* Inside a bundle: marks the point a unit's rows start (replacing any earlier mark). */
 beam_status beam_sink_unit_begin(beam_sink *s, beam_error *err);
 
-/* Inside a bundle: drops every row written since beam_sink_unit_begin (a unit that failed
- * part way), keeping the bundle's earlier rows. The bundle stays open and healthy. Tables
+/* Inside a bundle: drops every row and ledger entry written since beam_sink_unit_begin (a
+ * unit that failed part way), keeping the bundle's earlier ones. The bundle stays open and healthy. Tables
  * created since the mark may be dropped with it (they are ensured again when next used).
  * BEAM_ERR_UNSUPPORTED when the sink has no savepoints. */
 beam_status beam_sink_unit_rollback(beam_sink *s, beam_error *err);
@@ -270,7 +270,8 @@ typedef struct beam_sink_ledger_hit {
 } beam_sink_ledger_hit;
 
 /* Looks a unit up among the committed entries (inside a bundle the bundle's own entries count
- * too). Outside or inside a bundle; never fails on a sink without a ledger (found false). */
+ * too). Outside or inside a bundle; never fails on a sink without a ledger (found false). A
+ * lookup that fails inside a bundle fails the bundle (a database aborts the transaction). */
 beam_status beam_sink_ledger_find(beam_sink *s, const char *key, beam_sink_ledger_hit *hit, beam_error *err);
 
 /* True in *any when the ledger holds at least one entry: a caller can skip identifying its
