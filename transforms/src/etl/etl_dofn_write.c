@@ -87,6 +87,7 @@ static beam_status write_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error
   if (!uri) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "etl_write: config.sink is missing");
   beam_sink_options o = {0};
   o.no_sync = json_is_true(json_object_get(config, "no_sync"));
+  o.reload = json_is_true(json_object_get(config, "reload"));
   o.batch_rows = (size_t)json_integer_value(json_object_get(config, "batch_rows"));
   if (st->spec->partition_field >= 0) /* object-file sinks name paths by it, BigQuery partitions */
     o.partition_field = st->spec->schema.fields[st->spec->partition_field].name;

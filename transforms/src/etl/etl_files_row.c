@@ -27,7 +27,9 @@ beam_status beam_etl_files_row_make(beam_arena *arena, const beam_etl_file_repor
   v[F_STATUS] = text_or_null(r->status);
   v[F_ERROR] = text_or_null(r->error);
   v[F_FILE_ID] = text_or_null(r->file_id);
-  *out = (beam_etl_row){beam_etl_files_schema(), v, {.source = r->file}};
+  /* The row's record identity is (_files, the file's identity, 0): a relaunch writing the
+   * same file's row again is recognised like any record (content keys, record ids). */
+  *out = (beam_etl_row){beam_etl_files_schema(), v, {.source = r->file, .file_id = r->file_id}};
   return BEAM_OK;
 }
 

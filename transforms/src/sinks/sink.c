@@ -265,7 +265,7 @@ beam_status beam_sink_write_rows(beam_sink *s, const char *table, const beam_etl
     rej = &s->scratch_rejected;
     beam_sink_row_errors_reset(rej);
   }
-  if (s->keys_content) content_add(s, table, rows, n);
+  if (s->keys_content && !s->opts.reload) content_add(s, table, rows, n);
   beam_status st = s->vt->write_rows(s, table, rows, n, rej, err);
   if (st == BEAM_OK && !rejected && rej->len > 0)
     st = beam_error_set(err, BEAM_ERR_INVALID_ARG, "table %s: row %zu rejected: %s", table,

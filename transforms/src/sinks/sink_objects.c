@@ -3,8 +3,9 @@
  *   {table}/{yyyy}/{mm}/{dd}/{hh}/part-{H}.jsonl          rows by their partition timestamp
  *   {table}/{yyyy}/{mm}/{dd}/{hh}/part-{H}-ingest.jsonl   rows without one, at ingestion hour
  *
- * where H is the first 32 hex digits of SHA-256(bundle_id): one object per table and hour
- * per bundle. The hour comes from opts.partition_field when the table has that field
+ * where H is the first 32 hex digits of SHA-256 of the bundle's content key when every row
+ * of it was read from a file (beam_sink_content_key: the same records give the same H at any
+ * relaunch), else of its bundle_id: one object per table and hour per bundle. The hour comes from opts.partition_field when the table has that field
  * (TIMESTAMP: its UTC hour; DATE: hour 00 of the day), else - and for null values - from
  * the ingestion time. Rows are encoded as the jsonl sink encodes them (json_row_writer.h).
  *
@@ -368,6 +369,13 @@ static beam_status commit_parts(obj_sink *o, beam_error *err) {
 
 static beam_status obj_commit(beam_sink *s, beam_error *err) {
   obj_sink *o = (obj_sink *)s;
+  /* Rows read from files name their parts by their content (beam_sink_content_key), so a
+   * relaunch that holds the same records under another bundle id finds them committed. */
+  if (s->content_key[0]) {
+    char key[64];
+    snprintf(key, sizeof key, "content:%s", s->content_key);
+    hash_bundle(key, o->hash);
+  }
   beam_status st = o->n_parts ? commit_parts(o, err) : BEAM_OK;
   if (st != BEAM_OK) beam_error_prefix(err, "%s %s: commit: ", o->scheme, o->store->root);
   discard_bundle(o);
@@ -423,6 +431,7 @@ static beam_status obj_open(const beam_sink_vtable *vt, const beam_sink_options 
   *o = calloc(1, sizeof **o);
   if (!*o) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   beam_sink_init(&(*o)->base, vt, opts);
+  (*o)->base.keys_content = true; /* parts are named by their content when it has a key */
   (*o)->scheme = vt->scheme;
   if (opts && opts->partition_field && !((*o)->partition_field = strdup(opts->partition_field)))
     return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");

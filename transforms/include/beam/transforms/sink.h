@@ -72,6 +72,9 @@ typedef struct beam_sink_options {
    * power loss may lose the last commits, never corrupt). true: no fsync (JSONL), and
    * synchronous=OFF (SQLite) - for scratch outputs and benchmarks. */
   bool no_sync;
+  /* A deliberate reload (file_etl --reload): bundles are recognised by their bundle id only,
+   * not by their content, so rows committed by an earlier load are written again. */
+  bool reload;
   /* JSONL: bytes of a table's bundle kept in memory before spilling to an unnamed
    * temporary file in the directory; gcs:/file:: bytes of the whole bundle kept in memory
    * before parts spill to unnamed temporary files in $TMPDIR. Default 8 MiB. Pub/Sub: bytes
