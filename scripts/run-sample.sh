@@ -21,7 +21,7 @@ build/pipelines/file_etl --input="$samples/landing" --spec="$samples/spec.json" 
 echo
 echo "== where the rows went: sqlite3 $out/events.db"
 sqlite3 -header -column "$out/events.db" \
-  "SELECT name, size_bytes, records, written, dead_lettered, filtered, deduplicated FROM _files;"
+  "SELECT name, status, size_bytes, records, written, dead_lettered, filtered, deduplicated FROM _files;"
 echo
 sqlite3 -header -column "$out/events.db" \
   "SELECT source, line, stage, error FROM _dead_letter ORDER BY source, line;"
