@@ -1,5 +1,7 @@
 /* DoFn "etl_write": ETL elements in, rows into a sink (SQLite, JSON lines, ...), one sink
- * bundle per Beam bundle so a retried bundle commits once.
+ * bundle per Beam bundle so a retried bundle commits once (with config "units", also per
+ * file for sinks without savepoints: see "Units" below). A _files element is a file's
+ * report: its row is written with the file's ledger entry.
  *
  * Rows are copied into per-table batches (the element's memory lives only during process)
  * and written when 1024 rows are pending or the bundle finishes; commit happens in
@@ -15,7 +17,8 @@
  * dead-lettered in the per-file counts. For them the writer keeps, per row of the bundle,
  * its file and origin (a few words per row) to name the refused ones.
  *
- * Config: {"spec": {...}, "sink": "sqlite:out.db", "no_sync": false, "batch_rows": 0}. */
+ * Config: {"spec": {...}, "sink": "sqlite:out.db", "no_sync": false, "batch_rows": 0,
+ * "units": false, "reload": false}. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -6,7 +6,10 @@
  * table and reused for every batch, WAL + synchronous=NORMAL for speed, a busy timeout so
  * several writers (one connection each) can share the file. A table that exists gains the
  * schema's missing NULLABLE columns (ALTER TABLE ADD COLUMN, under the write lock); any other
- * difference is an error naming it. Inserts name their columns, so column order is free. */
+ * difference is an error naming it. Inserts name their columns, so column order is free.
+ * The ledger (`_beam_ledger`: unit, file, committed_at) is written in the bundle's
+ * transaction; there are no savepoints (see "The ledger" below), so a writer commits each
+ * unit as a transaction of its own. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
