@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "local_dir.h"
+#include "local_file.h"
 #include "object_store.h"
 
 #define COPY_CHUNK ((size_t)256 << 10)
@@ -36,17 +37,6 @@ static int sync_dir_of(const char *path) {
   return e;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len) {
-  while (len) {
-    ssize_t w = write(fd, p, len);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return w < 0 ? errno : EIO;
-    p += w;
-    len -= (size_t)w;
-  }
-  return 0;
-}
-
 static beam_status copy_in(beam_object_store *st, const char *name, int fd, beam_http_read_fn read,
                            void *ctx, beam_error *err) {
   uint8_t *buf = malloc(COPY_CHUNK);
@@ -55,7 +45,7 @@ static beam_status copy_in(beam_object_store *st, const char *name, int fd, beam
   for (;;) {
     size_t n = 0;
     if ((s = read(ctx, buf, COPY_CHUNK, &n, err)) != BEAM_OK || n == 0) break;
-    int e = write_all(fd, buf, n);
+    int e = beam_local_write_all(fd, buf, n);
     if (e) {
       s = io_error(st, "writing", name, e, err);
       break;

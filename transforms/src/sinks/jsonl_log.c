@@ -1,6 +1,7 @@
 /* The JSON-lines sink's bundle log and ledger (jsonl_log.h; the protocol is described at the
  * top of sink_jsonl.c). */
 #include "jsonl_log.h"
+#include "local_file.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -125,27 +126,7 @@ static void iso_now(char out[32]) {
   snprintf(out + n, 32 - n, ".%03ldZ", ts.tv_nsec / 1000000);
 }
 
-static int write_all(int fd, const void *data, size_t len) {
-  const uint8_t *p = data;
-  while (len > 0) {
-    ssize_t w = write(fd, p, len);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    if (w == 0) return EIO;
-    p += w;
-    len -= (size_t)w;
-  }
-  return 0;
-}
-
-static int sync_fd(const jl_log *log, int fd) {
-  if (log->no_sync) return 0;
-  /* EINVAL: the fd does not support syncing (a pipe or device); nothing to make durable. */
-  if (fsync(fd) != 0 && errno != EINVAL && errno != EROFS) return errno;
-  return 0;
-}
+static int sync_fd(const jl_log *log, int fd) { return log->no_sync ? 0 : beam_local_fsync(fd); }
 
 static beam_status io_fail(const jl_log *log, int e, const char *what, const char *name, beam_error *err) {
   return beam_error_set(err, BEAM_ERR_IO, "jsonl %s: %s %s: %s", log->dir, what, name ? name : "", strerror(e));
@@ -326,7 +307,7 @@ static beam_status log_write(jl_log *log, json_t *rec, bool sync, bool *in_log, 
     return nomem(err);
   }
   line[n] = '\n';
-  int e = write_all(log->fd, line, n + 1);
+  int e = beam_local_write_all(log->fd, line, n + 1);
   free(line);
   if (e) {
     /* Cut a partial line so the log stays line-aligned; if even that fails, the next

@@ -62,6 +62,7 @@
 #include "beam/transforms/json_row_writer.h"
 #include "jsonl_log.h"
 #include "local_dir.h"
+#include "local_file.h"
 #include "sink_int.h"
 #include "sink_tables.h"
 
@@ -97,29 +98,7 @@ typedef struct jsonl_sink {
 
 /* ---- Small helpers ----------------------------------------------------------------- */
 
-/* pwrite() the whole span, retrying short writes and EINTR. Returns 0 or an errno. */
-static int pwrite_all(int fd, const void *data, size_t len, uint64_t off) {
-  const uint8_t *p = data;
-  while (len > 0) {
-    ssize_t w = pwrite(fd, p, len, (off_t)off);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    if (w == 0) return EIO;
-    p += w;
-    len -= (size_t)w;
-    off += (uint64_t)w;
-  }
-  return 0;
-}
-
-static int sync_fd(const jsonl_sink *j, int fd) {
-  if (j->base.opts.no_sync) return 0;
-  /* EINVAL: the fd does not support syncing (a pipe or device); nothing to make durable. */
-  if (fsync(fd) != 0 && errno != EINVAL && errno != EROFS) return errno;
-  return 0;
-}
+static int sync_fd(const jsonl_sink *j, int fd) { return j->base.opts.no_sync ? 0 : beam_local_fsync(fd); }
 
 static beam_status io_fail(const jsonl_sink *j, int e, const char *what, const char *name,
                            beam_error *err) {
@@ -142,7 +121,7 @@ static int copy_by_hand(int src, uint64_t src_off, int dst, uint64_t dst_off, ui
       e = r < 0 ? errno : EIO; /* the source ended early: it shrank under us */
       break;
     }
-    e = pwrite_all(dst, chunk, (size_t)r, dst_off);
+    e = beam_local_pwrite_all(dst, chunk, (size_t)r, dst_off);
     src_off += (uint64_t)r;
     dst_off += (uint64_t)r;
     len -= (uint64_t)r;
@@ -260,7 +239,7 @@ static beam_status spill(jsonl_sink *j, jl_table *t, beam_error *err) {
     }
   }
   /* At an explicit offset: a savepoint rollback may have cut the file shorter. */
-  int e = pwrite_all(t->spill_fd, t->buf.data, t->buf.len, t->spilled);
+  int e = beam_local_pwrite_all(t->spill_fd, t->buf.data, t->buf.len, t->spilled);
   if (e) return io_fail(j, e, "spilling bundle of table", t->name, err);
   t->spilled += t->buf.len;
   beam_buf_reset(&t->buf);
@@ -398,7 +377,7 @@ static int write_aside_data(jsonl_sink *j, jl_table *t, int fd) {
     close(src);
   }
   if (!e && t->spilled) e = copy_range(t->spill_fd, 0, fd, size, t->spilled);
-  if (!e) e = pwrite_all(fd, t->buf.data, t->buf.len, size + t->spilled);
+  if (!e) e = beam_local_pwrite_all(fd, t->buf.data, t->buf.len, size + t->spilled);
   if (!e) e = sync_fd(j, fd);
   return e;
 }
