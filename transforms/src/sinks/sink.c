@@ -187,11 +187,7 @@ beam_status beam_sink_begin(beam_sink *s, const char *bundle_id, beam_error *err
   if (!bundle_id || !bundle_id[0])
     return beam_error_set(err, BEAM_ERR_INVALID_ARG, "begin: empty bundle id");
   s->duplicate = false;
-  s->bundle_rows = 0;
-  s->bundle_rejected = 0;
-  s->content_unkeyable = false;
-  s->content_sum[0] = s->content_sum[1] = 0;
-  s->content_rows = 0;
+  s->bundle = (beam_sink_tally){0};
   s->content_key[0] = '\0';
   s->has_mark = false;
   beam_status st = s->vt->begin(s, bundle_id, err);
@@ -210,7 +206,7 @@ static void fnv2(uint64_t h[2], const void *data, size_t len) {
 
 /* Adds the rows' record identities (table, file identity, offset) to the bundle's content sum. */
 static void content_add(beam_sink *s, const char *table, const beam_etl_row *rows, size_t n) {
-  if (s->content_unkeyable) return;
+  if (s->bundle.content_unkeyable) return;
   uint64_t t[2] = {1469598103934665603ULL, 0x84222325cbf29ce4ULL};
   fnv2(t, table, strlen(table) + 1);
   /* The file identity's hash is cached by pointer within this call only: the caller's strings
@@ -220,7 +216,7 @@ static void content_add(beam_sink *s, const char *table, const beam_etl_row *row
   for (size_t i = 0; i < n; i++) {
     const beam_etl_origin *o = &rows[i].origin;
     if (!o->file_id) {
-      s->content_unkeyable = true;
+      s->bundle.content_unkeyable = true;
       return;
     }
     if (o->file_id != file_id) {
@@ -230,18 +226,18 @@ static void content_add(beam_sink *s, const char *table, const beam_etl_row *row
     }
     uint64_t h[2] = {t[0] ^ file_id_hash[0], t[1] ^ file_id_hash[1]};
     fnv2(h, &o->offset, sizeof o->offset);
-    s->content_sum[0] += h[0];
-    s->content_sum[1] += h[1];
-    s->content_rows++;
+    s->bundle.content_sum[0] += h[0];
+    s->bundle.content_sum[1] += h[1];
+    s->bundle.content_rows++;
   }
 }
 
 /* The bundle's content key, from the sum and the count (48 hex digits). */
 static void content_finish(beam_sink *s) {
   s->content_key[0] = '\0';
-  if (!s->keys_content || s->content_unkeyable || !s->content_rows) return;
-  snprintf(s->content_key, sizeof s->content_key, "%016llx%016llx%016llx", (unsigned long long)s->content_sum[0],
-           (unsigned long long)s->content_sum[1], (unsigned long long)s->content_rows);
+  if (!s->keys_content || s->bundle.content_unkeyable || !s->bundle.content_rows) return;
+  snprintf(s->content_key, sizeof s->content_key, "%016llx%016llx%016llx", (unsigned long long)s->bundle.content_sum[0],
+           (unsigned long long)s->bundle.content_sum[1], (unsigned long long)s->bundle.content_rows);
 }
 
 beam_status beam_sink_write_rows(beam_sink *s, const char *table, const beam_etl_row *rows,
@@ -274,8 +270,8 @@ beam_status beam_sink_write_rows(beam_sink *s, const char *table, const beam_etl
     s->state = BEAM_SINK_FAILED;
     return st;
   }
-  s->bundle_rows += n - rej->len;
-  s->bundle_rejected += rej->len;
+  s->bundle.rows += n - rej->len;
+  s->bundle.rejected += rej->len;
   return BEAM_OK;
 }
 
@@ -295,8 +291,8 @@ beam_status beam_sink_send(beam_sink *s, const char *table, beam_sink_row_errors
     return st;
   }
   /* Rows counted as accepted by write_rows turn out refused. */
-  s->bundle_rows -= rejected->len <= s->bundle_rows ? rejected->len : s->bundle_rows;
-  s->bundle_rejected += rejected->len;
+  s->bundle.rows -= rejected->len <= s->bundle.rows ? rejected->len : s->bundle.rows;
+  s->bundle.rejected += rejected->len;
   return BEAM_OK;
 }
 
@@ -320,8 +316,8 @@ beam_status beam_sink_commit(beam_sink *s, beam_error *err) {
     s->stats.bundles_duplicate++;
   } else {
     s->stats.bundles_committed++;
-    s->stats.rows_written += s->bundle_rows;
-    s->stats.rows_rejected += s->bundle_rejected;
+    s->stats.rows_written += s->bundle.rows;
+    s->stats.rows_rejected += s->bundle.rejected;
   }
   return BEAM_OK;
 }
@@ -354,12 +350,7 @@ beam_status beam_sink_unit_begin(beam_sink *s, beam_error *err) {
     return st;
   }
   s->has_mark = true;
-  s->mark_rows = s->bundle_rows;
-  s->mark_rejected = s->bundle_rejected;
-  s->mark_content_rows = s->content_rows;
-  s->mark_content_sum[0] = s->content_sum[0];
-  s->mark_content_sum[1] = s->content_sum[1];
-  s->mark_content_unkeyable = s->content_unkeyable;
+  s->mark = s->bundle;
   return BEAM_OK;
 }
 
@@ -374,13 +365,7 @@ beam_status beam_sink_unit_rollback(beam_sink *s, beam_error *err) {
     s->state = BEAM_SINK_FAILED;
     return st;
   }
-  /* The dropped rows leave the bundle's counts and content key as if never written. */
-  s->bundle_rows = s->mark_rows;
-  s->bundle_rejected = s->mark_rejected;
-  s->content_rows = s->mark_content_rows;
-  s->content_sum[0] = s->mark_content_sum[0];
-  s->content_sum[1] = s->mark_content_sum[1];
-  s->content_unkeyable = s->mark_content_unkeyable;
+  s->bundle = s->mark; /* the dropped rows leave counts and content key as if never written */
   return BEAM_OK;
 }
 

@@ -51,34 +51,38 @@ typedef enum beam_sink_state {
   BEAM_SINK_CLOSED
 } beam_sink_state;
 
+/* What the open bundle holds so far: its counts and the running sum behind its content key.
+ * A unit's savepoint copies it, a unit rollback restores the copy. */
+typedef struct beam_sink_tally {
+  uint64_t rows;      /* rows accepted */
+  uint64_t rejected;
+  bool content_unkeyable;
+  uint64_t content_sum[2];
+  uint64_t content_rows;
+} beam_sink_tally;
+
 /* The base every implementation embeds as its first member. */
 struct beam_sink {
   const beam_sink_vtable *vt;
   beam_sink_options opts;  /* with defaults filled in by beam_sink_init */
   beam_sink_state state;
   bool duplicate;          /* set by begin/commit when the bundle_id was already committed */
-  uint64_t bundle_rows;    /* rows accepted in the open bundle */
-  uint64_t bundle_rejected;
+  beam_sink_tally bundle;  /* the open bundle's counts and content sum */
   beam_sink_stats stats;
   beam_sink_row_errors scratch_rejected; /* used when the caller passes rejected == NULL */
   beam_sink_send_fn send;  /* NULL: the sink judges rows in write_rows only */
-  /* Content keys (see beam_sink_content_key): an implementation that keeps a committed-
-   * bundles table sets keys_content at open; the front then sums every row's record identity
-   * over the bundle, and content_key holds the result when commit is called ("" when a row
-   * of the bundle was not read from a file). */
+  /* Content keys (see the comment below the struct): an implementation that recognises
+   * bundles by their content sets keys_content at open; the front then sums every row's
+   * record identity over the bundle (bundle.content_*), and content_key holds the result
+   * when commit is called ("" when a row of the bundle was not read from a file). */
   bool keys_content;
-  bool content_unkeyable;
-  uint64_t content_sum[2];
-  uint64_t content_rows;
   char content_key[49];
   /* At the last unit_begin: what a unit rollback restores. */
   bool has_mark;
-  uint64_t mark_rows, mark_rejected, mark_content_rows;
-  uint64_t mark_content_sum[2];
-  bool mark_content_unkeyable;
+  beam_sink_tally mark;
 };
 
-/* Content keys (beam_sink_content_key: the fields below). The Fn API gives a bundle a runner retries a new instruction id, so a bundle
+/* Content keys (beam_sink_content_key: keys_content, content_key and bundle.content_* above). The Fn API gives a bundle a runner retries a new instruction id, so a bundle
  * id alone cannot tell a retry from new data. A content key can: it names the set of records
  * a bundle wrote (order-independent: a sum of each row's hash of table, file identity and
  * byte offset, plus the count), so a retry holding the same records has the same key whatever

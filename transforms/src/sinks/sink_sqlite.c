@@ -546,7 +546,7 @@ static beam_status claim_content(sqlite_sink *q, beam_error *err) {
     s->duplicate = true;
     return BEAM_OK;
   }
-  return record_bundle(q, id, s->bundle_rows, err);
+  return record_bundle(q, id, s->bundle.rows, err);
 }
 
 static beam_status sq_commit(beam_sink *s, beam_error *err) {
@@ -559,7 +559,7 @@ static beam_status sq_commit(beam_sink *s, beam_error *err) {
   }
   sqlite3_stmt *rec = q->bundle_record;
   sqlite3_bind_text(rec, 1, q->bundle_id, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(rec, 2, (sqlite3_int64)s->bundle_rows);
+  sqlite3_bind_int64(rec, 2, (sqlite3_int64)s->bundle.rows);
   int rc = sqlite3_step(rec);
   sqlite3_reset(rec);
   sqlite3_clear_bindings(rec);
