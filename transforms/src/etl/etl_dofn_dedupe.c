@@ -76,8 +76,7 @@ typedef struct pick_state {
   int out_rows, out_stats;
   int c_dropped;
   beam_etl_stats_map dropped; /* per file, this bundle */
-  bool reports_loaded;        /* this bundle */
-  beam_etl_report_index reports;
+  beam_etl_report_index reports; /* side input "reports", loaded once per bundle */
 } pick_state;
 
 static beam_status pick_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error *err) {
@@ -92,7 +91,7 @@ static beam_status pick_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error 
 static beam_status pick_start(void *state, beam_dofn_ctx *ctx, beam_error *err) {
   pick_state *st = state;
   beam_etl_stats_map_free(&st->dropped); /* left over by a failed bundle */
-  st->reports_loaded = false;
+  st->reports.loaded = false;
   return BEAM_OK;
 }
 
@@ -102,11 +101,8 @@ static beam_status pick_process(void *state, beam_dofn_ctx *ctx, const beam_wind
   const beam_value *group = elem->value->kind == BEAM_VALUE_KV ? elem->value->u.kv.value : NULL;
   if (!group || group->kind != BEAM_VALUE_LIST || group->u.list.len == 0)
     return beam_error_set(err, BEAM_ERR_INVALID_ARG, "etl_dedupe_pick expects KV<key, non-empty list>");
-  if (!st->reports_loaded) {
-    beam_status s = beam_etl_report_index_load(ctx, "reports", beam_dofn_bundle_arena(ctx), &st->reports, err);
-    if (s != BEAM_OK) return s;
-    st->reports_loaded = true;
-  }
+  beam_status loaded = beam_etl_report_index_load(ctx, "reports", &st->reports, err);
+  if (loaded != BEAM_OK) return loaded;
   size_t n = group->u.list.len, best = SIZE_MAX, kept = 0;
   beam_etl_row *rows = beam_arena_alloc(a, n * sizeof *rows);
   const char **files = beam_arena_alloc(a, n * sizeof *files);

@@ -49,8 +49,7 @@ const beam_combinefn_def beam_etl_file_stats_combinefn = {
 
 typedef struct files_state {
   const char *runner;
-  bool reports_loaded; /* this bundle */
-  beam_etl_report_index reports;
+  beam_etl_report_index reports; /* side input "reports", loaded once per bundle */
 } files_state;
 
 static beam_status files_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error *err) {
@@ -60,7 +59,7 @@ static beam_status files_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error
 }
 
 static beam_status files_start(void *state, beam_dofn_ctx *ctx, beam_error *err) {
-  ((files_state *)state)->reports_loaded = false;
+  ((files_state *)state)->reports.loaded = false;
   return BEAM_OK;
 }
 
@@ -74,9 +73,8 @@ static beam_status files_process(void *state, beam_dofn_ctx *ctx, const beam_win
     return beam_error_set(err, BEAM_ERR_INVALID_ARG, "etl_files_row expects KV<file, statistics>");
   beam_etl_file_report r = {.runner = st->runner, .status = BEAM_ETL_FILE_LOADED};
   beam_status s = beam_etl_stats_read(kv->u.kv.value, &r.stats, err);
-  if (s == BEAM_OK && !st->reports_loaded) s = beam_etl_report_index_load(ctx, "reports", beam_dofn_bundle_arena(ctx), &st->reports, err);
+  if (s == BEAM_OK) s = beam_etl_report_index_load(ctx, "reports", &st->reports, err);
   if (s != BEAM_OK) return s;
-  st->reports_loaded = true;
   beam_arena *a = beam_dofn_scratch(ctx);
   char *file = beam_arena_strndup(a, (const char *)kv->u.kv.key->u.bytes.data, kv->u.kv.key->u.bytes.len);
   if (!file) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");

@@ -75,14 +75,16 @@ static int by_file(const void *a, const void *b) {
   return strcmp(((const beam_etl_file_report *)a)->file, ((const beam_etl_file_report *)b)->file);
 }
 
-beam_status beam_etl_report_index_load(beam_dofn_ctx *ctx, const char *name, beam_arena *arena,
-                                       beam_etl_report_index *ix, beam_error *err) {
+beam_status beam_etl_report_index_load(beam_dofn_ctx *ctx, const char *name, beam_etl_report_index *ix,
+                                       beam_error *err) {
+  if (ix->loaded) return BEAM_OK;
+  beam_arena *arena = beam_dofn_bundle_arena(ctx);
   const beam_value_list *list = NULL;
   ix->items = NULL;
   ix->n = 0;
   beam_status s = beam_dofn_side_input(ctx, name, &list, err);
   if (s != BEAM_OK) return s;
-  if (!list || !list->len) return BEAM_OK;
+  if (!list || !list->len) return ix->loaded = true, BEAM_OK;
   ix->items = beam_arena_alloc(arena, list->len * sizeof *ix->items);
   if (!ix->items) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   for (size_t i = 0; i < list->len; i++) {
@@ -95,6 +97,7 @@ beam_status beam_etl_report_index_load(beam_dofn_ctx *ctx, const char *name, bea
     ix->n++;
   }
   qsort(ix->items, ix->n, sizeof *ix->items, by_file);
+  ix->loaded = true;
   return BEAM_OK;
 }
 

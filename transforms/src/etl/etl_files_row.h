@@ -4,6 +4,8 @@
 #ifndef BEAM_ETL_FILES_ROW_H
 #define BEAM_ETL_FILES_ROW_H
 
+#include <stdbool.h>
+
 #include "beam/dofn.h"
 #include "beam/transforms/etl_element.h"
 
@@ -35,11 +37,13 @@ beam_status beam_etl_files_check_accounted(const beam_etl_file_report *r, beam_e
 typedef struct beam_etl_report_index {
   beam_etl_file_report *items;
   size_t n;
+  bool loaded; /* this bundle: clear it at start_bundle (the memory is the bundle's) */
 } beam_etl_report_index;
 
-/* Loads the side input `name` into ix, memory from arena. */
-beam_status beam_etl_report_index_load(beam_dofn_ctx *ctx, const char *name, beam_arena *arena,
-                                       beam_etl_report_index *ix, beam_error *err);
+/* Loads the side input `name` into ix once per bundle (nothing to do when ix->loaded),
+ * memory from the bundle arena. */
+beam_status beam_etl_report_index_load(beam_dofn_ctx *ctx, const char *name, beam_etl_report_index *ix,
+                                       beam_error *err);
 
 /* The report of file, or NULL. */
 const beam_etl_file_report *beam_etl_report_index_find(const beam_etl_report_index *ix, const char *file);
