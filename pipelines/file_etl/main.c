@@ -279,14 +279,21 @@ static int run(const file_etl_options *o) {
   return rc;
 }
 
+/* What a worker started by a runner must find registered: the ETL DoFns and the report's. */
+static bool register_worker_fns(void) {
+  if (beam_etl_register_fns() == BEAM_OK && file_etl_run_report_register() == BEAM_OK) return true;
+  fprintf(stderr, "file_etl: cannot register the ETL functions\n");
+  return false;
+}
+
 int main(int argc, char **argv) {
   /* A runner starts this same program as its worker: register the DoFns and serve. */
   if (beam_worker_requested(argc, argv)) {
-    if (beam_etl_register_fns() != BEAM_OK || file_etl_run_report_register() != BEAM_OK) return fprintf(stderr, "file_etl: cannot register the ETL functions\n"), 1;
+    if (!register_worker_fns()) return 1;
     return beam_worker_main(argc, argv);
   }
   if (beam_worker_pool_requested(argc, argv)) {
-    if (beam_etl_register_fns() != BEAM_OK || file_etl_run_report_register() != BEAM_OK) return fprintf(stderr, "file_etl: cannot register the ETL functions\n"), 1;
+    if (!register_worker_fns()) return 1;
     return beam_worker_pool_main(argc, argv);
   }
   file_etl_options o;
