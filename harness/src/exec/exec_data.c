@@ -43,16 +43,28 @@ static beam_status port_coder(beam_exec_node *n, const PIPE(PTransform) *t, beam
 
 /* --- source ------------------------------------------------------------------------------- */
 
-static beam_status source_start(beam_exec_node *n, beam_error *err) {
-  (void)err;
+void beam_exec_data_source_rearm(beam_exec_node *n) {
   data_source *src = n->impl;
   pthread_mutex_lock(&src->lock);
   src->next_index = 0;
   src->stop_at = INT64_MAX;
-  pthread_mutex_unlock(&src->lock);
   src->done = false;
+  pthread_mutex_unlock(&src->lock);
   beam_buf_reset(&src->pending);
-  return BEAM_OK;
+}
+
+/* Done (is_last seen, or split): a split request reads this flag from the control thread. */
+static void mark_done(data_source *src) {
+  pthread_mutex_lock(&src->lock);
+  src->done = true;
+  pthread_mutex_unlock(&src->lock);
+}
+
+static bool is_done(data_source *src) {
+  pthread_mutex_lock(&src->lock);
+  bool done = src->done;
+  pthread_mutex_unlock(&src->lock);
+  return done;
 }
 
 /* Claims the next element index unless a split made it residual. */
@@ -66,7 +78,7 @@ static bool claim_next(data_source *src) {
 
 static beam_status source_emit_all(beam_exec_node *n, beam_reader *r, bool is_last, beam_error *err) {
   data_source *src = n->impl;
-  while (!beam_reader_at_end(r) && !src->done) {
+  while (!beam_reader_at_end(r) && !is_done(src)) {
     size_t start = r->pos;
     beam_value v;
     beam_status s = beam_coder_decode(src->coder, r, true, &src->arena, &v, err);
@@ -77,7 +89,7 @@ static beam_status source_emit_all(beam_exec_node *n, beam_reader *r, bool is_la
     }
     if (s != BEAM_OK) return beam_error_prefix(err, "decoding input element %lld: ", (long long)src->next_index);
     if (!claim_next(src)) {
-      src->done = true; /* split: the rest belongs to the residual */
+      mark_done(src); /* split: the rest belongs to the residual */
       break;
     }
     s = beam_exec_emit(&n->outputs[0], &v.u.windowed, err);
@@ -99,15 +111,15 @@ beam_status beam_exec_data_source_feed(beam_exec_node *n, const uint8_t *data, s
     s = source_emit_all(n, &r, is_last, err);
     size_t rest = r.len - r.pos;
     memmove(src->pending.data, src->pending.data + r.pos, rest);
-    src->pending.len = src->done ? 0 : rest;
+    src->pending.len = is_done(src) ? 0 : rest;
   } else {
     beam_reader r = beam_reader_make(data, len);
     s = source_emit_all(n, &r, is_last, err);
-    if (s == BEAM_OK && !src->done && r.pos < r.len &&
+    if (s == BEAM_OK && !is_done(src) && r.pos < r.len &&
         beam_buf_append(&src->pending, data + r.pos, r.len - r.pos) != BEAM_OK)
       s = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory buffering input");
   }
-  if (is_last) src->done = true;
+  if (is_last) mark_done(src);
   return s;
 }
 
@@ -164,7 +176,6 @@ static beam_status source_process(beam_exec_node *n, const beam_windowed_value *
 
 static const beam_exec_ops source_ops = {
     .kind = "data_source",
-    .start_bundle = source_start,
     .process = source_process,
     .teardown = source_teardown,
 };

@@ -5,6 +5,11 @@
 #include "exec.h"
 
 bool beam_exec_is_data_source(const beam_exec_node *n);
+/* Readies the source for a new bundle: nothing read, no split. Call before the bundle is
+ * visible to split requests (not in start_bundle: a split accepted between the bundle's
+ * registration and its start would be forgotten, and the runner would process the residual
+ * a second time). */
+void beam_exec_data_source_rearm(beam_exec_node *n);
 /* Decodes and emits the complete elements in data; a partial element waits for the next
  * chunk. is_last: no more data for this source in this bundle. */
 beam_status beam_exec_data_source_feed(beam_exec_node *n, const uint8_t *data, size_t len, bool is_last,

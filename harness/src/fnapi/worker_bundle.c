@@ -84,6 +84,8 @@ void beam_worker_process_bundle(beam_worker *w, const FN(InstructionRequest) *re
     g->data_out = (beam_data_port){send_data, &b};
     b.g = g;
     beam_worker_attach_state(&b);
+    for (size_t i = 0; i < g->n_roots; i++)
+      if (beam_exec_is_data_source(g->roots[i])) beam_exec_data_source_rearm(g->roots[i]);
     active.graph = g;
     pthread_mutex_lock(&w->lock);
     active.next = w->bundles;
