@@ -28,6 +28,16 @@ extern "C" {
 typedef struct beam_dofn_setup_ctx beam_dofn_setup_ctx;
 typedef struct beam_dofn_ctx beam_dofn_ctx;
 
+/* A splittable DoFn's restriction: the offsets [start, end) of its element's work (a file's
+ * byte range, say). Runners see it as KV<varint start, varint end>. */
+typedef struct beam_offset_range {
+  int64_t start;
+  int64_t end;
+} beam_offset_range;
+
+/* Where split_restriction puts the parts of a restriction (beam_restriction_output). */
+typedef struct beam_restriction_out beam_restriction_out;
+
 typedef struct beam_dofn_def {
   const char *name;  /* registry key: what the pipeline's ParDo payload names */
   size_t state_size; /* bytes of zeroed per-instance state passed to every callback */
@@ -37,7 +47,29 @@ typedef struct beam_dofn_def {
                          beam_error *err);
   beam_status (*finish_bundle)(void *state, beam_dofn_ctx *ctx, beam_error *err);
   void (*teardown)(void *state);
+
 } beam_dofn_def;
+
+/* A splittable DoFn: a DoFn and its restriction callbacks. Its ParDo is declared splittable
+ * (beam_pardo_spec.splittable): each element is paired with a restriction (an offset range),
+ * the restriction is split into parts (each may run in a different bundle or worker), and
+ * process() claims the positions of its part with beam_dofn_try_claim. A runner may split a
+ * part further while process() runs. The callbacks run on the DoFn's set-up state but
+ * outside bundles: they must only read what setup stored, and restriction_size may be
+ * called from another thread while process() runs on the same state. */
+typedef struct beam_splittable_dofn_def {
+  beam_dofn_def dofn; /* the DoFn itself, registered under dofn.name */
+  /* The whole work of elem (required). */
+  beam_status (*initial_restriction)(void *state, const beam_windowed_value *elem, beam_offset_range *out,
+                                     beam_error *err);
+  /* Splits range into the parts the runner starts with, each given to beam_restriction_output
+   * in order, covering range exactly once (file ranges by a split size, say). NULL: the
+   * range is one part. */
+  beam_status (*split_restriction)(void *state, const beam_windowed_value *elem, beam_offset_range range,
+                                   beam_restriction_out *out, beam_error *err);
+  /* The relative size of range's work (>= 0). NULL: end - start. */
+  double (*restriction_size)(void *state, const beam_windowed_value *elem, beam_offset_range range);
+} beam_splittable_dofn_def;
 
 /* --- registry ------------------------------------------------------------------------ */
 beam_status beam_dofn_register(const beam_dofn_def *def);
@@ -48,6 +80,15 @@ const beam_dofn_def *beam_dofn_lookup(const char *name);
 #define BEAM_REGISTER_DOFN(def)                                            \
   __attribute__((constructor)) static void beam_register_dofn_##def(void) { \
     beam_dofn_register(&(def));                                           \
+  }
+
+/* Registers def->dofn as a DoFn and its restriction callbacks with it. */
+beam_status beam_dofn_register_splittable(const beam_splittable_dofn_def *def);
+/* The splittable DoFn registered as name, or NULL (not registered, or not splittable). */
+const beam_splittable_dofn_def *beam_dofn_lookup_splittable(const char *name);
+#define BEAM_REGISTER_SPLITTABLE_DOFN(def)                                            \
+  __attribute__((constructor)) static void beam_register_splittable_dofn_##def(void) { \
+    beam_dofn_register_splittable(&(def));                                           \
   }
 
 /* --- setup-time context ---------------------------------------------------------------- */
@@ -94,6 +135,20 @@ beam_status beam_dofn_side_input(beam_dofn_ctx *ctx, const char *name, const bea
  * when there is none. The list lives until the current process() call returns. */
 beam_status beam_dofn_side_input_lookup(beam_dofn_ctx *ctx, const char *name, const beam_value *key,
                                         const beam_value_list **values, beam_error *err);
+
+/* --- splittable DoFns ------------------------------------------------------------------- */
+/* Adds part to the restrictions split_restriction produces. */
+beam_status beam_restriction_output(beam_restriction_out *out, beam_offset_range part, beam_error *err);
+/* The restriction process() works on now (its end moves down when the runner splits it).
+ * False outside process() of a splittable DoFn. */
+bool beam_dofn_restriction(beam_dofn_ctx *ctx, beam_offset_range *out);
+/* Claims position (offsets must increase from call to call) before doing its work. False:
+ * stop now, the position and the rest of the range are not this call's (the range ends
+ * there, or a split gave the rest to another bundle). process() must end either by a false
+ * claim or by claiming end - 1: a DoFn whose data ends before its range does (end of file)
+ * claims INT64_MAX, which fails and marks the restriction done. Thread-safe against the
+ * runner's splits. */
+bool beam_dofn_try_claim(beam_dofn_ctx *ctx, int64_t position);
 
 /* --- bag user state ---------------------------------------------------------------------- */
 /* For ParDos declared with beam_state_spec: each bag is scoped to the current element's key

@@ -81,6 +81,13 @@ typedef struct beam_pardo_spec {
 /* Adds a ParDo; fills outputs[0..n_outputs-1]. Returns BEAM_OK or the (sticky) error. */
 beam_status beam_pardo(beam_pipeline *p, const char *name, beam_pcollection *input,
                        const beam_pardo_spec *spec, beam_pcollection **outputs);
+/* Adds a splittable ParDo: spec->dofn names a DoFn registered with
+ * beam_dofn_register_splittable. Its payload names restriction_coder_id, the coder of
+ * KV(restriction, watermark estimator state) = KV<KV<varint start, varint end>, bool>, and the
+ * pipeline declares beam:requirement:pardo:splittable_dofn:v1, so runners expand it into
+ * pair-with-restriction, split-and-size and process steps and may split its work. */
+beam_status beam_splittable_pardo(beam_pipeline *p, const char *name, beam_pcollection *input,
+                                  const beam_pardo_spec *spec, beam_pcollection **outputs);
 /* Single-output convenience. */
 beam_pcollection *beam_pardo1(beam_pipeline *p, const char *name, beam_pcollection *input,
                               const char *dofn, const char *config_json, beam_coder_spec *out_coder);

@@ -14,6 +14,11 @@
 #define BEAM_URN_COMBINE_MERGE "beam:transform:combine_per_key_merge_accumulators:v1"
 #define BEAM_URN_COMBINE_EXTRACT "beam:transform:combine_per_key_extract_outputs:v1"
 #define BEAM_URN_COMBINE_GROUPED_VALUES "beam:transform:combine_grouped_values:v1"
+/* A splittable ParDo as runners expand it (Beam's SplittableParDoComponents). */
+#define BEAM_URN_SDF_PAIR_WITH_RESTRICTION "beam:transform:sdf_pair_with_restriction:v1"
+#define BEAM_URN_SDF_SPLIT_AND_SIZE "beam:transform:sdf_split_and_size_restrictions:v1"
+#define BEAM_URN_SDF_PROCESS "beam:transform:sdf_process_sized_element_and_restrictions:v1"
+#define BEAM_URN_SDF_TRUNCATE "beam:transform:sdf_truncate_sized_restrictions:v1"
 #define BEAM_URN_DATA_SOURCE "beam:runner:source:v1"
 #define BEAM_URN_DATA_SINK "beam:runner:sink:v1"
 
@@ -58,5 +63,7 @@
 /* User state protocol, and the pipeline requirement a stateful ParDo adds. */
 #define BEAM_URN_USER_STATE_BAG "beam:user_state:bag:v1"
 #define BEAM_URN_REQUIREMENT_STATEFUL "beam:requirement:pardo:stateful:v1"
+/* Declared by a pipeline with a splittable ParDo (its payload names restriction_coder_id). */
+#define BEAM_URN_REQUIREMENT_SPLITTABLE "beam:requirement:pardo:splittable_dofn:v1"
 
 #endif

@@ -159,6 +159,27 @@ bool beam_exec_data_source_split(beam_exec_node *n, double fraction, int64_t est
   return ok;
 }
 
+const beam_coder *beam_exec_data_source_coder(const beam_exec_node *n) { return ((const data_source *)n->impl)->coder; }
+
+bool beam_exec_data_source_split_with(beam_exec_node *n, int64_t estimated_total, beam_exec_split_decider decide,
+                                      void *self, int64_t *split_at) {
+  data_source *src = n->impl;
+  bool ok = false;
+  pthread_mutex_lock(&src->lock);
+  int64_t end = estimated_total < src->stop_at ? estimated_total : src->stop_at;
+  if (!src->done && end > 0) {
+    /* Splitting again is fine: the end is the earlier split's. */
+    int64_t at = decide(self, src->next_index - 1, end);
+    if (at >= src->next_index && at <= end) {
+      src->stop_at = at;
+      *split_at = at;
+      ok = true;
+    }
+  }
+  pthread_mutex_unlock(&src->lock);
+  return ok;
+}
+
 static void source_teardown(beam_exec_node *n) {
   data_source *src = n->impl;
   if (!src) return;

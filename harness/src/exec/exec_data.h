@@ -21,5 +21,14 @@ int64_t beam_exec_data_source_index(beam_exec_node *n);
  * Thread-safe against the bundle feeding the source. */
 bool beam_exec_data_source_split(beam_exec_node *n, double fraction, int64_t estimated_total,
                                  const int64_t *allowed, size_t n_allowed, int64_t *split_at);
+/* The coder of the source's elements (a windowed value coder). */
+const beam_coder *beam_exec_data_source_coder(const beam_exec_node *n);
+/* Decides a split under the source's lock, so no element is claimed meanwhile: decide gets
+ * the index of the last element claimed (-1: none) and the end of the input (the runner's
+ * estimate, or an earlier split's stop) and returns the first index to leave unread (at
+ * most end), or -1 to refuse. False: no split (the source is done, or decide refused). */
+typedef int64_t (*beam_exec_split_decider)(void *self, int64_t last_claimed, int64_t end);
+bool beam_exec_data_source_split_with(beam_exec_node *n, int64_t estimated_total, beam_exec_split_decider decide,
+                                      void *self, int64_t *split_at);
 
 #endif

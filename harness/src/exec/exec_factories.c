@@ -11,7 +11,8 @@ static const beam_exec_node_factory *const builtin[] = {
     &beam_exec_pardo_factory,   &beam_exec_flatten_factory, &beam_exec_window_into_factory,
     &beam_exec_impulse_factory, &beam_exec_gbk_factory,     &beam_exec_data_source_factory,
     &beam_exec_data_sink_factory, &beam_exec_precombine_factory, &beam_exec_merge_accumulators_factory,
-    &beam_exec_extract_outputs_factory,
+    &beam_exec_extract_outputs_factory, &beam_exec_sdf_pair_factory, &beam_exec_sdf_split_factory,
+    &beam_exec_sdf_truncate_factory, &beam_exec_sdf_process_factory,
 };
 
 beam_status beam_exec_register_factory(const beam_exec_node_factory *f) {

@@ -183,7 +183,8 @@ static beam_status create_node(beam_exec_graph *g, const char *id, const PIPE(PT
 
 /* Main inputs of t are all its inputs except the side inputs its ParDoPayload names. */
 static bool is_side_input(const PIPE(PTransform) *t, const char *local_name) {
-  if (!t->spec || strcmp(t->spec->urn, BEAM_URN_PARDO) != 0) return false;
+  if (!t->spec || (strcmp(t->spec->urn, BEAM_URN_PARDO) != 0 && strcmp(t->spec->urn, BEAM_URN_SDF_PROCESS) != 0))
+    return false;
   PIPE(ParDoPayload) *pardo =
       PIPE_FN(par_do_payload__unpack)(NULL, t->spec->payload.len, t->spec->payload.data);
   bool found = false;

@@ -38,5 +38,9 @@ extern const beam_exec_node_factory beam_exec_data_sink_factory;
 extern const beam_exec_node_factory beam_exec_precombine_factory;
 extern const beam_exec_node_factory beam_exec_merge_accumulators_factory;
 extern const beam_exec_node_factory beam_exec_extract_outputs_factory;
+extern const beam_exec_node_factory beam_exec_sdf_pair_factory;     /* exec_sdf.c */
+extern const beam_exec_node_factory beam_exec_sdf_split_factory;
+extern const beam_exec_node_factory beam_exec_sdf_truncate_factory;
+extern const beam_exec_node_factory beam_exec_sdf_process_factory;  /* exec_sdf_process.c */
 
 #endif

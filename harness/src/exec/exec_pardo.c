@@ -126,7 +126,7 @@ static beam_status pardo_call_one(pardo_node *pn, const beam_windowed_value *wv,
 }
 
 /* State is per window: a stateful DoFn sees an element in several windows once per window. */
-static beam_status pardo_call(pardo_node *pn, const beam_windowed_value *wv, beam_error *err) {
+beam_status beam_pardo_call(pardo_node *pn, const beam_windowed_value *wv, beam_error *err) {
   if (!pn->n_states || wv->n_windows <= 1) return pardo_call_one(pn, wv, err);
   beam_status s = BEAM_OK;
   for (size_t i = 0; s == BEAM_OK && i < wv->n_windows; i++) {
@@ -136,6 +136,11 @@ static beam_status pardo_call(pardo_node *pn, const beam_windowed_value *wv, bea
     s = pardo_call_one(pn, &one, err);
   }
   return s;
+}
+
+/* A splittable ParDo's element carries its restriction: the SDF step unwraps it. */
+static beam_status pardo_call(pardo_node *pn, const beam_windowed_value *wv, beam_error *err) {
+  return pn->sdf ? beam_sdf_process_element(pn, wv, err) : beam_pardo_call(pn, wv, err);
 }
 
 static beam_status defer(pardo_node *pn, const beam_windowed_value *wv, beam_error *err) {
@@ -200,9 +205,10 @@ static beam_status pardo_finish(beam_exec_node *n, beam_error *err) {
   return s;
 }
 
-static void pardo_teardown(beam_exec_node *n) {
+void beam_pardo_node_teardown(beam_exec_node *n) {
   pardo_node *pn = n->impl;
   if (!pn) return;
+  beam_sdf_process_free(pn->sdf);
   if (pn->set_up && pn->def->teardown) pn->def->teardown(pn->state);
   free(pn->state);
   free(pn->output_slot);
@@ -220,7 +226,7 @@ static const beam_exec_ops pardo_ops = {
     .start_bundle = pardo_start,
     .process = pardo_process,
     .finish_bundle = pardo_finish,
-    .teardown = pardo_teardown,
+    .teardown = beam_pardo_node_teardown,
 };
 
 /* Maps the DoFn's declared output order (payload "outputs") to the transform's outputs. */
@@ -245,7 +251,7 @@ static beam_status map_outputs(pardo_node *pn, const PIPE(PTransform) *t, beam_e
 }
 
 static beam_status parse_payload(pardo_node *pn, const PIPE(PTransform) *t, PIPE(ParDoPayload) *pardo,
-                                 beam_error *err) {
+                                 bool helper, beam_error *err) {
   if (!pardo->do_fn || strcmp(pardo->do_fn->urn, BEAM_URN_C_DOFN) != 0)
     return beam_error_set(err, BEAM_ERR_UNSUPPORTED, "DoFn urn \"%s\" is not %s",
                           pardo->do_fn ? pardo->do_fn->urn : "", BEAM_URN_C_DOFN);
@@ -255,11 +261,13 @@ static beam_status parse_payload(pardo_node *pn, const PIPE(PTransform) *t, PIPE
   if (!fn) return beam_error_set(err, BEAM_ERR_MALFORMED, "DoFn payload is not {\"fn\": ...}");
   pn->def = beam_dofn_lookup(fn);
   if (!pn->def) return beam_error_set(err, BEAM_ERR_NOT_FOUND, "no DoFn registered as \"%s\"", fn);
+  pn->splittable = beam_dofn_lookup_splittable(fn);
   pn->config = json_object_get(pn->payload, "config");
   if (!json_is_object(pn->config)) {
     json_object_set_new(pn->payload, "config", json_object());
     pn->config = json_object_get(pn->payload, "config");
   }
+  if (helper) return BEAM_OK;
   pn->n_side_inputs = pardo->n_side_inputs;
   pn->side_inputs = beam_arena_calloc(&pn->node->graph->arena, pardo->n_side_inputs + 1, sizeof *pn->side_inputs);
   if (!pn->side_inputs) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
@@ -276,8 +284,7 @@ static beam_status parse_payload(pardo_node *pn, const PIPE(PTransform) *t, PIPE
   return s == BEAM_OK ? map_outputs(pn, t, err) : s;
 }
 
-static beam_status pardo_create(beam_exec_graph *g, beam_exec_node *node, const PIPE(PTransform) *t,
-                                beam_error *err) {
+beam_status beam_pardo_node_new(beam_exec_node *node, const PIPE(PTransform) *t, bool helper, beam_error *err) {
   pardo_node *pn = calloc(1, sizeof *pn);
   if (!pn) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   node->ops = &pardo_ops;
@@ -287,7 +294,7 @@ static beam_status pardo_create(beam_exec_graph *g, beam_exec_node *node, const 
   pn->ctx.pn = pn;
   PIPE(ParDoPayload) *pardo = PIPE_FN(par_do_payload__unpack)(NULL, t->spec->payload.len, t->spec->payload.data);
   if (!pardo) return beam_error_set(err, BEAM_ERR_MALFORMED, "cannot decode ParDoPayload");
-  beam_status s = parse_payload(pn, t, pardo, err);
+  beam_status s = parse_payload(pn, t, pardo, helper, err);
   PIPE_FN(par_do_payload__free_unpacked)(pardo, NULL);
   if (s != BEAM_OK) return s;
   pn->state = calloc(1, pn->def->state_size ? pn->def->state_size : 1);
@@ -300,8 +307,13 @@ static beam_status pardo_create(beam_exec_graph *g, beam_exec_node *node, const 
     }
   }
   pn->set_up = true;
-  (void)g;
   return BEAM_OK;
+}
+
+static beam_status pardo_create(beam_exec_graph *g, beam_exec_node *node, const PIPE(PTransform) *t,
+                                beam_error *err) {
+  (void)g;
+  return beam_pardo_node_new(node, t, false, err);
 }
 
 const beam_exec_node_factory beam_exec_pardo_factory = {.urn = BEAM_URN_PARDO, .create = pardo_create};

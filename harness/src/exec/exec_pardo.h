@@ -10,6 +10,7 @@
 enum { MAX_COUNTERS = 256 };
 
 typedef struct pardo_node pardo_node;
+typedef struct beam_sdf_process beam_sdf_process;
 
 struct beam_dofn_setup_ctx {
   pardo_node *pn;
@@ -36,6 +37,7 @@ typedef struct side_input {
 struct pardo_node {
   beam_exec_node *node;
   const beam_dofn_def *def;
+  const beam_splittable_dofn_def *splittable; /* def's restriction callbacks, or NULL */
   void *state;
   json_t *payload;       /* {"fn", "config", "outputs"} */
   const json_t *config;
@@ -64,7 +66,24 @@ struct pardo_node {
   beam_buf scope_key, scope_window; /* the current element's key and window, encoded */
   bool scope_ready;
   beam_buf encode_buf;
+  /* The process step of a splittable ParDo (exec_sdf_process.c); NULL for a plain ParDo. */
+  beam_sdf_process *sdf;
 };
+
+/* --- exec_pardo.c, for the splittable ParDo's nodes (exec_sdf*.c) -------------------------- */
+/* Makes node a ParDo node running t's DoFn (set up). helper: a step of a splittable ParDo
+ * that only calls the DoFn's restriction callbacks, whose transform has one output and only
+ * the main input, so the payload's outputs, side inputs and states are not mapped. */
+beam_status beam_pardo_node_new(beam_exec_node *node, const PIPE(PTransform) *t, bool helper, beam_error *err);
+/* Calls process() for one element (once per window for a stateful DoFn). */
+beam_status beam_pardo_call(pardo_node *pn, const beam_windowed_value *wv, beam_error *err);
+/* The ParDo node's teardown (calls the DoFn's teardown). */
+void beam_pardo_node_teardown(beam_exec_node *n);
+
+/* --- exec_sdf_process.c ------------------------------------------------------------------- */
+/* Processes one sized element-and-restriction: process() under a tracker of its restriction. */
+beam_status beam_sdf_process_element(pardo_node *pn, const beam_windowed_value *wv, beam_error *err);
+void beam_sdf_process_free(beam_sdf_process *sdf);
 
 /* --- exec_pardo_state.c ------------------------------------------------------------------ */
 /* Reads the ParDo's state specs and the coders state and multimap side inputs need. */

@@ -7,6 +7,7 @@
 
 #include "beam/log.h"
 #include "exec_data.h"
+#include "exec_sdf.h"
 #include "worker_internal.h"
 
 typedef beam_worker_bundle_ctx bundle_ctx;
@@ -188,24 +189,40 @@ void beam_worker_split(beam_worker *w, const FN(ProcessBundleSplitRequest) *req,
   if (!out || !splits || !list) return (void)(resp->error = "out of memory");
   *out = (FN(ProcessBundleSplitResponse))FN_INIT(PROCESS_BUNDLE_SPLIT_RESPONSE);
   out->channel_splits = list;
+  out->primary_roots = beam_arena_calloc(a, req->n_desired_splits + 1, sizeof *out->primary_roots);
+  out->residual_roots = beam_arena_calloc(a, req->n_desired_splits + 1, sizeof *out->residual_roots);
+  if (!out->primary_roots || !out->residual_roots) return (void)(resp->error = "out of memory");
+  beam_error err = {0};
+  beam_status s = BEAM_OK;
   pthread_mutex_lock(&w->lock);
   beam_worker_bundle *b = find_bundle(w, req->instruction_id);
   if (b && b->graph->unsplittable) b = NULL;
-  for (size_t i = 0; b && i < req->n_desired_splits; i++) {
+  for (size_t i = 0; b && s == BEAM_OK && i < req->n_desired_splits; i++) {
     const FN(ProcessBundleSplitRequest__DesiredSplit) *want = req->desired_splits[i]->value;
     beam_exec_node *src = want ? find_source(b->graph, req->desired_splits[i]->key) : NULL;
-    int64_t at = 0;
-    if (!src || !beam_exec_data_source_split(src, want->fraction_of_remainder, want->estimated_input_elements,
-                                             want->allowed_split_points, want->n_allowed_split_points, &at))
-      continue;
+    if (!src) continue;
     FN(ProcessBundleSplitResponse__ChannelSplit) *cs = &splits[out->n_channel_splits];
     *cs = (FN(ProcessBundleSplitResponse__ChannelSplit))FN_INIT(PROCESS_BUNDLE_SPLIT_RESPONSE__CHANNEL_SPLIT);
+    int64_t at = 0;
+    bool split = false;
+    if (beam_exec_sdf_process_fed_by(src)) {
+      /* A splittable ParDo reads this source: its element in progress can be split too. */
+      s = beam_worker_sdf_split(src, want, out, cs, &split, a, &err);
+    } else if (beam_exec_data_source_split(src, want->fraction_of_remainder, want->estimated_input_elements,
+                                           want->allowed_split_points, want->n_allowed_split_points, &at)) {
+      cs->last_primary_element = at - 1;
+      cs->first_residual_element = at;
+      split = true;
+    }
+    if (!split) continue;
     cs->transform_id = beam_arena_strdup(a, src->transform_id);
-    cs->last_primary_element = at - 1;
-    cs->first_residual_element = at;
     out->channel_splits[out->n_channel_splits++] = cs;
   }
   pthread_mutex_unlock(&w->lock);
+  if (s != BEAM_OK) {
+    set_error(resp, a, &err);
+    return;
+  }
   /* No split possible (finished, unknown bundle, nothing unread): an empty response. */
   resp->response_case = FN_ENUM(INSTRUCTION_RESPONSE__RESPONSE_PROCESS_BUNDLE_SPLIT);
   resp->process_bundle_split = out;

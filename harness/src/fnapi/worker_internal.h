@@ -123,6 +123,13 @@ void beam_worker_progress(beam_worker *w, const FN(ProcessBundleProgressRequest)
 void beam_worker_split(beam_worker *w, const FN(ProcessBundleSplitRequest) *req, FN(InstructionResponse) *resp,
                        beam_arena *a);
 
+/* Splits a bundle whose data source src feeds a splittable ParDo (worker_sdf_split.c): fills
+ * the channel split cs and adds the split element's roots to out (room for one more each).
+ * *split false: nothing was split. */
+beam_status beam_worker_sdf_split(beam_exec_node *src, const FN(ProcessBundleSplitRequest__DesiredSplit) *want,
+                                  FN(ProcessBundleSplitResponse) *out, FN(ProcessBundleSplitResponse__ChannelSplit) *cs,
+                                  bool *split, beam_arena *a, beam_error *err);
+
 /* Reads instructions until the runner ends the stream; BEAM_OK is a clean end. */
 beam_status beam_worker_control_loop(beam_worker *w, beam_error *err);
 /* Runs one instruction, sends its response and frees req (worker_control.c). */

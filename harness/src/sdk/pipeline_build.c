@@ -271,6 +271,15 @@ beam_status beam_pardo(beam_pipeline *p, const char *name, beam_pcollection *inp
   return BEAM_OK;
 }
 
+beam_status beam_splittable_pardo(beam_pipeline *p, const char *name, beam_pcollection *input,
+                                  const beam_pardo_spec *spec, beam_pcollection **outputs) {
+  if (spec->n_states)
+    return beam_pipeline_fail(p, BEAM_ERR_UNSUPPORTED, "ParDo \"%s\": a splittable DoFn cannot have user state", name);
+  beam_status s = beam_pardo(p, name, input, spec, outputs);
+  if (s == BEAM_OK) p->transforms[p->n_transforms - 1]->splittable = true;
+  return s;
+}
+
 beam_pcollection *beam_pardo1(beam_pipeline *p, const char *name, beam_pcollection *input,
                               const char *dofn, const char *config_json, beam_coder_spec *out_coder) {
   beam_pardo_spec spec = {.dofn = dofn, .config_json = config_json, .n_outputs = 1,

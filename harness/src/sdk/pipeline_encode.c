@@ -190,6 +190,16 @@ static bool add_state_specs(encoder *e, const beam_model_transform *t, PIPE(ParD
   return true;
 }
 
+/* A splittable ParDo's restriction_coder_id: KV(restriction, watermark estimator state), as
+ * Java and Go register it: KV<KV<varint start, varint end>, bool> (exec/exec_sdf.h). */
+static const char *restriction_coder(encoder *e) {
+  beam_pipeline *p = e->p;
+  beam_coder_spec *varint = beam_coder_spec_varint(p);
+  beam_coder_spec *range = beam_coder_spec_kv(p, varint, varint);
+  beam_coder_spec *spec = beam_coder_spec_kv(p, range, beam_coder_spec_bool(p));
+  return spec ? intern_coder(e, spec) : NULL;
+}
+
 /* The FunctionSpec of a transform: payloads that are protos are built here. */
 static PIPE(FunctionSpec) *transform_spec(encoder *e, const beam_model_transform *t) {
   size_t len = 0;
@@ -215,6 +225,7 @@ static PIPE(FunctionSpec) *transform_spec(encoder *e, const beam_model_transform
       pardo.side_inputs[i] = entry;
     }
     if (!add_state_specs(e, t, &pardo)) return NULL;
+    if (t->splittable && !(pardo.restriction_coder_id = (char *)restriction_coder(e))) return NULL;
     buf = pack_or_null(e, &pardo.base, &len);
   } else if (strcmp(t->urn, BEAM_URN_COMBINE_PER_KEY) == 0) {
     PIPE(CombinePayload) combine = PIPE_INIT(COMBINE_PAYLOAD);
@@ -298,6 +309,21 @@ static bool add_environment(encoder *e) {
   return true;
 }
 
+/* What a runner must implement to run the pipeline: partition a stateful ParDo's input by
+ * key; expand and split a splittable ParDo. */
+static bool add_requirements(encoder *e, PIPE(Pipeline) *pl) {
+  bool stateful = false, splittable = false;
+  for (size_t i = 0; i < e->p->n_transforms; i++) {
+    stateful |= e->p->transforms[i]->n_states > 0;
+    splittable |= e->p->transforms[i]->splittable;
+  }
+  pl->requirements = beam_arena_calloc(e->a, 3, sizeof(char *));
+  if (!pl->requirements) return false;
+  if (stateful) pl->requirements[pl->n_requirements++] = BEAM_URN_REQUIREMENT_STATEFUL;
+  if (splittable) pl->requirements[pl->n_requirements++] = BEAM_URN_REQUIREMENT_SPLITTABLE;
+  return true;
+}
+
 static bool build(encoder *e, PIPE(Pipeline) *pl) {
   beam_pipeline *p = e->p;
   PIPE(Components) *c = e->components;
@@ -319,15 +345,7 @@ static bool build(encoder *e, PIPE(Pipeline) *pl) {
   for (size_t i = 0; i < p->n_windowings; i++)
     if (!add_windowing(e, p->windowings[i], i)) return false;
   c->n_windowing_strategies = p->n_windowings;
-  /* A runner must know to partition a stateful ParDo's input by key. */
-  for (size_t i = 0; i < p->n_transforms; i++)
-    if (p->transforms[i]->n_states) {
-      static char *stateful[] = {BEAM_URN_REQUIREMENT_STATEFUL};
-      pl->requirements = stateful;
-      pl->n_requirements = 1;
-      break;
-    }
-  return add_environment(e);
+  return add_requirements(e, pl) && add_environment(e);
 }
 
 beam_status beam_pipeline_encode(beam_pipeline *p, beam_buf *out, beam_error *err) {

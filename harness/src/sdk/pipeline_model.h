@@ -44,6 +44,8 @@ typedef struct beam_model_transform {
   const char **state_names;
   beam_coder_spec **state_coders;
   size_t n_states;
+  /* ParDo: splittable (the payload names the restriction coder). */
+  bool splittable;
   /* combine_per_key: the CombinePayload's accumulator coder. */
   beam_coder_spec *accumulator_coder;
   /* window_into: the windowing strategy whose window_fn the payload carries. */

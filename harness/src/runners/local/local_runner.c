@@ -16,6 +16,7 @@
 #include "beam/runner.h"
 #include "bytes_map.h"
 #include "exec_nodes.h"
+#include "local_sdf_expand.h"
 #include "local_state.h"
 #include "proto_lookup.h"
 
@@ -290,7 +291,7 @@ beam_status beam_run_local(const uint8_t *pipeline_proto, size_t len, const json
     return beam_error_set(err, BEAM_ERR_MALFORMED, "cannot decode the Pipeline proto (%zu bytes)", len);
   const char **ids = NULL;
   size_t n = 0, cap = 0;
-  beam_status s = BEAM_OK;
+  beam_status s = beam_local_sdf_expand(pl, err);
   for (size_t i = 0; s == BEAM_OK && i < pl->n_root_transform_ids; i++)
     s = collect_leaves(pl->components, pl->root_transform_ids[i], &ids, &n, &cap, 0, err);
   beam_exec_graph *g = NULL;
