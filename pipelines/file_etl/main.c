@@ -91,9 +91,23 @@ typedef struct file_group {
   const char *runner; /* "local" | "portable" | "dataflow" */
 } file_group;
 
+/* The threads the local runner will use by default (what auto splitting aims to keep busy). */
+static int64_t local_threads(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN); /* TODO: the local runner's affinity/cgroup count */
+  return n > 0 ? n : 1;
+}
+
 static beam_status run_on(const file_etl_options *o, beam_pipeline *p, const char *runner, beam_run_result *result,
                           beam_error *err) {
-  if (strcmp(runner, "local") == 0) return beam_pipeline_run_local(p, NULL, result, err);
+  if (strcmp(runner, "local") == 0) {
+    json_t *opts = json_object();
+    if (o->parallelism) json_object_set_new(opts, "parallelism", json_integer(o->parallelism));
+    if (o->memory_budget) json_object_set_new(opts, "memory_budget", json_integer(o->memory_budget));
+    if (o->temp_dir) json_object_set_new(opts, "temp_dir", json_string(o->temp_dir));
+    beam_status s = opts ? beam_pipeline_run_local(p, opts, result, err) : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+    json_decref(opts);
+    return s;
+  }
   beam_buf proto = BEAM_BUF_INIT;
   beam_status s = beam_pipeline_encode(p, &proto, err);
   if (s == BEAM_OK && strcmp(runner, "dataflow") == 0) {
@@ -138,7 +152,9 @@ static int run_group(const file_etl_options *o, const char *spec_text, const fil
                                        .runner = label,
                                        .progress = (o->quiet || remote) ? "off" : o->progress,
                                        .no_sync = o->no_sync,
-                                       .reload = o->reload};
+                                       .reload = o->reload,
+                                       .split_size = o->split_size,
+                                       .parallelism = o->parallelism ? o->parallelism : local_threads()};
   beam_pipeline *p = beam_pipeline_new();
   int rc = 1;
   beam_error err = {0};

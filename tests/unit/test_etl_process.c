@@ -30,7 +30,7 @@ static beam_etl_spec *load(bool hard) {
 static beam_etl_outcome run(const beam_etl_spec *spec, beam_arena *arena, int64_t line, const char *const v[6]) {
   beam_etl_cell *cells = beam_arena_alloc(arena, 6 * sizeof *cells);
   for (int i = 0; i < 6; i++) cells[i] = v[i] ? etl_text(v[i]) : etl_absent();
-  beam_etl_record rec = {&spec->schema, cells, {.source = "in.jsonl", .line = line, .raw = {(const uint8_t *)"{raw}", 5}}};
+  beam_etl_record rec = {&spec->schema, cells, {.source = "in.jsonl", .line = line, .raw = {(const uint8_t *)"{raw}", 5}, .offset = line * 10}};
   beam_etl_outcome out;
   assert_int_equal(beam_etl_process_record(spec, &rec, arena, &out), BEAM_OK);
   return out;
@@ -165,7 +165,8 @@ static void dedupe_keys_and_order(void **state) {
   assert_int_equal(ka.data[0], 1);
   /* Within a group the earlier record (line 3) wins. */
   assert_true(beam_etl_row_order_compare(&ob.row, &oa.row) < 0);
-  beam_etl_origin x = {.source = "a.csv", .line = 9}, y = {.source = "b.csv", .line = 1};
+  beam_etl_origin x = {.source = "a.csv", .offset = 90}, y = {.source = "b.csv", .offset = 1}, z = {.source = "b.csv", .file_index = 1};
+  assert_true(beam_etl_origin_compare(&y, &z) < 0); /* input order first */
   assert_true(beam_etl_origin_compare(&x, &y) < 0);
   assert_int_equal(beam_etl_origin_compare(&x, &x), 0);
 
@@ -176,7 +177,7 @@ static void dedupe_keys_and_order(void **state) {
   fake.schema.n_fields = 1;
   fake.dedupe_field = 0;
   beam_value v[1] = {beam_value_null()};
-  beam_etl_row r1 = {&fake.schema, v, {.source = "s", .line = 1}}, r2 = {&fake.schema, v, {.source = "s", .line = 2}};
+  beam_etl_row r1 = {&fake.schema, v, {.source = "s", .offset = 10}}, r2 = {&fake.schema, v, {.source = "s", .offset = 20}};
   assert_int_equal(beam_etl_dedupe_key(&fake, &r1, &ka), BEAM_OK);
   assert_int_equal(beam_etl_dedupe_key(&fake, &r2, &kb), BEAM_OK);
   assert_int_equal(ka.data[0], 0);

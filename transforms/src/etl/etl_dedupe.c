@@ -23,7 +23,7 @@ beam_status beam_etl_dedupe_key(const beam_etl_spec *spec, const beam_etl_row *r
     if ((st = beam_buf_append_byte(out, 0)) || (st = beam_buf_append(out, src, strlen(src))) ||
         (st = beam_buf_append_byte(out, 0)))
       return st;
-    return put_be64(out, (uint64_t)row->origin.line);
+    return put_be64(out, (uint64_t)row->origin.offset); /* ranges of a split file know no lines */
   }
   if ((st = beam_buf_append_byte(out, 1))) return st;
   switch (spec->schema.fields[spec->dedupe_field].type) {
@@ -50,13 +50,15 @@ beam_status beam_etl_dedupe_key(const beam_etl_spec *spec, const beam_etl_row *r
 }
 
 int beam_etl_origin_compare(const beam_etl_origin *a, const beam_etl_origin *b) {
+  if (a->file_index != b->file_index) return a->file_index < b->file_index ? -1 : 1;
   if (a->source != b->source) {
     if (!a->source) return -1;
     if (!b->source) return 1;
     int c = strcmp(a->source, b->source);
     if (c) return c < 0 ? -1 : 1;
   }
-  return a->line < b->line ? -1 : (a->line > b->line ? 1 : 0);
+  /* The byte offset, not the line: a range of a split file knows offsets only. */
+  return a->offset < b->offset ? -1 : (a->offset > b->offset ? 1 : 0);
 }
 
 int beam_etl_row_order_compare(const beam_etl_row *a, const beam_etl_row *b) {

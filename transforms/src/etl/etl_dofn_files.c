@@ -80,7 +80,7 @@ static beam_status files_process(void *state, beam_dofn_ctx *ctx, const beam_win
   if (!file) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   r.file = file;
   const beam_etl_file_report *rep = beam_etl_report_index_find(&st->reports, file);
-  if (rep) r.status = rep->status, r.error = rep->error, r.file_id = rep->file_id;
+  if (rep) r.status = rep->status, r.error = rep->error, r.file_id = rep->file_id, r.ranges = rep->ranges;
   if (strcmp(r.status, BEAM_ETL_FILE_LOADED) != 0) {
     r.stats.v[BEAM_ETL_STAT_WRITTEN] = r.stats.v[BEAM_ETL_STAT_DEAD_LETTERED] = 0;
     r.stats.v[BEAM_ETL_STAT_FILTERED] = r.stats.v[BEAM_ETL_STAT_DEDUPLICATED] = 0;

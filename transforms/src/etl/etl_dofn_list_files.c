@@ -1,4 +1,5 @@
-/* DoFn "etl_list_files": on the impulse, emits every input file name. Config
+/* DoFn "etl_list_files": on the impulse, emits every input file as KV<index, name>, the index
+ * its place in input order (0, 1, ...: what dedupe's "first row" is ordered by). Config
  * {"inputs": ["a.jsonl", "landing/", "gs://bucket/landing/"]}: a directory contributes its
  * regular files, recursively, in name order (hidden files skipped), so reruns see the same
  * order. A gs:// input is an object, or else a prefix taken as a directory ("gs://b/dir"
@@ -17,6 +18,7 @@
 typedef struct list_state {
   const json_t *inputs;
   int c_files;
+  int64_t next_index; /* of the file emitted next, in this call */
   beam_gcs *gcs; /* opened at the first gs:// input */
 } list_state;
 
@@ -30,9 +32,10 @@ static beam_status list_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error 
 }
 
 static beam_status emit_path(beam_dofn_ctx *ctx, list_state *st, const char *path, beam_error *err) {
-  beam_value v = beam_value_string(path, strlen(path));
+  beam_value index = beam_value_int64(st->next_index++), name = beam_value_string(path, strlen(path));
+  beam_value kv = {.kind = BEAM_VALUE_KV, .u.kv = {&index, &name}};
   beam_dofn_counter_add(ctx, st->c_files, 1);
-  return beam_dofn_emit(ctx, 0, &v, err);
+  return beam_dofn_emit(ctx, 0, &kv, err);
 }
 
 static int compare_names(const void *a, const void *b) {
@@ -153,6 +156,7 @@ static beam_status list_gcs(beam_dofn_ctx *ctx, list_state *st, const char *uri,
 static beam_status list_process(void *state, beam_dofn_ctx *ctx, const beam_windowed_value *elem, beam_error *err) {
   list_state *st = state;
   beam_status s = BEAM_OK;
+  st->next_index = 0;
   for (size_t i = 0; s == BEAM_OK && i < json_array_size(st->inputs); i++) {
     const char *path = json_string_value(json_array_get(st->inputs, i));
     if (!path || !*path) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "etl_list_files: inputs[%zu] is not a path", i);

@@ -17,25 +17,36 @@
  * The file's identity (file_identity.h) is taken when it is opened; every record carries it
  * with its byte offset, the record's identity at any relaunch.
  *
- * The whole file is one process() call: records stream through a per-record arena, so
+ * A splittable DoFn (beam/dofn.h): the input is KV<index, file name> from ListFiles, the
+ * restriction either [-1, 0), the whole file read as one unit (one process() call, as every
+ * file was before splitting), or a byte range [start, end) of a file split by "split_size"
+ * (see split_plan below). A range's records are those that start in it (byte_ranges.h); each
+ * is claimed at its offset before it is processed, so a runner's split mid-range hands the
+ * rest to another bundle. A range's report is the file's report for that range, its file_id
+ * the range's unit (beam_etl_unit_key), and its size counted by the range at offset 0 only,
+ * so that summed reports give the file. Records stream through a per-record arena, so
  * memory stays flat whatever the file size. In hard validation mode the first record that
  * would be dead-lettered fails the file. A failure downstream (the fused writer's sink) comes
  * back through an emit: that one fails the bundle with its own message, never the file.
  *
  * Config: {"spec": {...}, "spec_name": "...", "progress": "auto"|"on"|"off", "units": bool,
- * "runner": "local"}. */
+ * "runner": "local", "split_size": bytes (0 never splits, -1 auto), "parallelism": threads
+ * (what auto aims to keep busy locally)}. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "beam/log.h"
 #include "beam/progress.h"
 #include "beam/transforms/etl_process.h"
+#include "beam/transforms/byte_ranges.h"
 #include "beam/transforms/file_identity.h"
 #include "beam/transforms/input.h"
 #include "etl_bad_tally.h"
 #include "etl_dofn_common.h"
 #include "etl_files_row.h"
+#include "etl_identity_cache.h"
 
 typedef struct read_state {
   beam_etl_spec *spec;
@@ -44,6 +55,9 @@ typedef struct read_state {
   int out_rows, out_dead, out_stats, out_reports;
   int c_records, c_dead, c_filtered, c_bytes, c_failed, c_empty_null;
   const char *runner;
+  int64_t split_size;  /* config: bytes, 0 never, -1 auto */
+  int64_t parallelism; /* config: threads auto keeps busy on the local runner */
+  bool units;          /* no GroupByKey after the read: each range is committed on its own */
   beam_arena record_arena;
 } read_state;
 
@@ -54,12 +68,17 @@ static beam_status read_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error 
   if (s == BEAM_OK) s = beam_etl_output(ctx, "rows", &st->out_rows, err);
   if (s == BEAM_OK) s = beam_etl_output(ctx, "dead", &st->out_dead, err);
   if (s == BEAM_OK) s = beam_etl_output(ctx, "stats", &st->out_stats, err);
-  if (s == BEAM_OK && !json_is_true(json_object_get(config, "units")))
+  st->units = json_is_true(json_object_get(config, "units"));
+  if (s == BEAM_OK && !st->units)
     s = beam_etl_output(ctx, "reports", &st->out_reports, err);
   else
     st->out_reports = st->out_rows;
   if (s != BEAM_OK) return s;
   st->runner = beam_etl_config_string(config, "runner", "local");
+  const json_t *split = json_object_get(config, "split_size");
+  st->split_size = json_is_integer(split) ? json_integer_value(split) : 0;
+  st->parallelism = json_integer_value(json_object_get(config, "parallelism"));
+  if (st->parallelism < 1) st->parallelism = 1;
   beam_input_options_init(&st->input_options);
   if (st->spec->format == BEAM_ETL_FORMAT_CSV) st->input_options.format = BEAM_INPUT_FORMAT_CSV;
   if (st->spec->format == BEAM_ETL_FORMAT_JSONL) st->input_options.format = BEAM_INPUT_FORMAT_JSONL;
@@ -80,6 +99,8 @@ static beam_status read_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error 
 typedef struct file_run {
   read_state *st;
   const char *path;
+  int64_t file_index;     /* its place in input order */
+  beam_offset_range range; /* the restriction: [-1, 0) the whole file, else a byte range */
   beam_dofn_ctx *ctx;
   beam_etl_file_stats stats;
   beam_file_identity identity;
@@ -119,7 +140,9 @@ static const char *record_file_id(file_run *r, const char *source) {
 static beam_status identify(file_run *r, const beam_input *in, beam_error *err) {
   const beam_byte_source *src = beam_input_source(in);
   if (src && src->identity) return beam_file_identity_from_source(src, &r->identity, err);
-  beam_status s = beam_file_identity_of(r->path, &r->identity, err);
+  /* A range hashes the whole file once per process, not once per range. */
+  beam_status s = r->range.start >= 0 ? beam_etl_identity_cached(r->path, &r->identity, err)
+                                      : beam_file_identity_of(r->path, &r->identity, err);
   beam_input_stats is;
   beam_input_get_stats(in, &is);
   if (s != BEAM_OK || is.size < 0 || is.size == r->identity.size) return s;
@@ -204,7 +227,13 @@ static beam_status read_file(file_run *r, beam_input *in, const char *path, beam
     beam_read_result res;
     beam_etl_parse_error perr;
     s = beam_input_next(in, &st->record_arena, &rec, &res, &perr, err);
-    if (s != BEAM_OK || res == BEAM_READ_EOF) break;
+    if (s != BEAM_OK) break;
+    /* A range claims each record at its offset: false when a split gave it to another bundle.
+     * At the end of the data the claim past any offset marks the range done. */
+    if (r->range.start >= 0 && !beam_dofn_try_claim(r->ctx, res == BEAM_READ_EOF ? INT64_MAX : rec.origin.offset))
+      break;
+    if (res == BEAM_READ_EOF) break;
+    rec.origin.file_index = r->file_index;
     if (!(rec.origin.file_id = record_file_id(r, rec.origin.source))) {
       s = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
       break;
@@ -232,27 +261,63 @@ static beam_status emit_report(file_run *r, const char *error, beam_error *err) 
   beam_arena *a = beam_dofn_scratch(r->ctx);
   beam_etl_file_report rep = {.file = r->path, .runner = r->st->runner, .stats = r->stats,
                               .status = error ? BEAM_ETL_FILE_FAILED : BEAM_ETL_FILE_LOADED, .error = error,
-                              .file_id = r->identity.id[0] ? r->identity.id : NULL};
+                              .file_id = r->identity.id[0] ? r->identity.id : NULL, .ranges = 1};
+  char unit[BEAM_FILE_IDENTITY_MAX + 48];
+  beam_offset_range now;
+  if (r->range.start >= 0 && rep.file_id && beam_dofn_restriction(r->ctx, &now)) {
+    /* The range as it ended: a split moved its end to where the residual begins. */
+    if (!beam_etl_unit_key(rep.file_id, now.start, now.end, unit, sizeof unit))
+      return beam_error_set(err, BEAM_ERR_INTERNAL, "%s: unit key too long", r->path);
+    rep.file_id = unit;
+    rep.ranges = 0;
+    if (now.start > 0) rep.stats.v[BEAM_ETL_STAT_SIZE_BYTES] = 0; /* the file's size, counted once */
+  }
   beam_etl_row row;
   beam_value stats;
-  if (beam_etl_files_row_make(a, &rep, &row) != BEAM_OK || beam_etl_stats_make(a, r->path, &r->stats, &stats) != BEAM_OK)
+  if (beam_etl_files_row_make(a, &rep, &row) != BEAM_OK || beam_etl_stats_make(a, r->path, &rep.stats, &stats) != BEAM_OK)
     return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   beam_status s = emit_element(r, r->st->out_reports, BEAM_ETL_FILES_TABLE, &row, false, err);
   return s == BEAM_OK ? beam_dofn_emit(r->ctx, r->st->out_stats, &stats, err) : s;
 }
 
+/* The element: KV<index, file name> (ListFiles), or a bare file name (index 0). The name is
+ * copied NUL-terminated into arena. */
+static beam_status element_file(const beam_value *v, beam_arena *arena, char **path, int64_t *index,
+                                beam_error *err) {
+  *index = 0;
+  if (v->kind == BEAM_VALUE_KV) {
+    if (v->u.kv.key->kind == BEAM_VALUE_INT64) *index = v->u.kv.key->u.i64;
+    v = v->u.kv.value;
+  }
+  if (v->kind != BEAM_VALUE_STRING)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "etl_read expects file names (KV<index, string>)");
+  *path = beam_arena_strndup(arena, (const char *)v->u.bytes.data, v->u.bytes.len);
+  return *path ? BEAM_OK : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+}
+
+/* Opens the file, or its byte range. */
+static beam_status open_input(file_run *r, beam_input **in, beam_error *err) {
+  beam_input_options o = r->st->input_options;
+  if (r->range.start >= 0) { /* split ranges are never empty: end > start >= 0 */
+    o.range_start = r->range.start;
+    o.range_end = r->range.end;
+  }
+  return beam_input_open(r->path, &o, &r->st->spec->schema, in, err);
+}
+
 static beam_status read_process(void *state, beam_dofn_ctx *ctx, const beam_windowed_value *elem,
                                 beam_error *err) {
   read_state *st = state;
-  if (elem->value->kind != BEAM_VALUE_STRING)
-    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "etl_read expects file names (strings)");
-  char *path = beam_arena_strndup(beam_dofn_scratch(ctx), (const char *)elem->value->u.bytes.data,
-                                  elem->value->u.bytes.len);
-  if (!path) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-  file_run r = {.st = st, .path = path, .ctx = ctx};
+  char *path;
+  int64_t index;
+  beam_status s = element_file(elem->value, beam_dofn_scratch(ctx), &path, &index, err);
+  if (s != BEAM_OK) return s;
+  file_run r = {.st = st, .path = path, .file_index = index, .ctx = ctx, .range = {-1, 0}};
+  if (beam_dofn_restriction(ctx, &r.range) && r.range.start < 0 && !beam_dofn_try_claim(ctx, r.range.start))
+    return BEAM_OK; /* the whole file, already another bundle's */
   r.stats.v[BEAM_ETL_STAT_STARTED_AT] = beam_etl_now_micros();
   beam_input *in = NULL;
-  beam_status s = beam_input_open(path, &st->input_options, &st->spec->schema, &in, err);
+  s = open_input(&r, &in, err);
   if (s == BEAM_OK) s = identify(&r, in, err);
   r.stats.v[BEAM_ETL_STAT_SIZE_BYTES] = r.identity.size;
   if (s == BEAM_OK) s = read_file(&r, in, path, err);
@@ -277,16 +342,100 @@ static beam_status read_process(void *state, beam_dofn_ctx *ctx, const beam_wind
   return emit_report(&r, NULL, err);
 }
 
+/* ---- Splitting --------------------------------------------------------------------------
+ * A file is split into byte ranges when it is larger than the split size and can be read in
+ * ranges (beam_input_splittable: plain CSV, TSV, JSON lines; a CSV without a newline inside
+ * quotes). Guard rails (validate.max_bad_*) and hard validation judge a whole file, so a file
+ * they apply to is read whole. Everything else is the whole file, [-1, 0). */
+
+enum { MIB = 1 << 20, AUTO_RUNNER_SPLIT = 64 * MIB, AUTO_LOCAL_MIN_FILE = 8 * MIB, AUTO_RANGES_PER_THREAD = 4 };
+
+/* The split size for a file of size bytes: config "split_size", or auto: 64 MiB on a runner;
+ * locally enough ranges to keep every thread busy (4 each), of at least 1 MiB, for a file of
+ * more than 8 MiB. 0: do not split. */
+static int64_t split_size_for(const read_state *st, int64_t size) {
+  if (st->split_size >= 0) return st->split_size;
+  if (strcmp(st->runner, "local") != 0) return AUTO_RUNNER_SPLIT;
+  if (size <= AUTO_LOCAL_MIN_FILE) return 0;
+  int64_t per = size / (AUTO_RANGES_PER_THREAD * st->parallelism);
+  per = (per + MIB - 1) / MIB * MIB;
+  return per > MIB ? per : MIB;
+}
+
+static bool guard_rails_judge_whole_files(const read_state *st) {
+  const beam_etl_spec *spec = st->spec;
+  return spec->validate.hard || spec->validate.max_bad_records >= 0 || spec->validate.max_bad_ratio >= 0;
+}
+
+/* [0, size) when the file is to be split, else the whole file [-1, 0). A file that cannot be
+ * looked at is read whole: the read reports why it fails. */
+static beam_status read_initial_restriction(void *state, const beam_windowed_value *elem, beam_offset_range *out,
+                                            beam_error *err) {
+  read_state *st = state;
+  *out = (beam_offset_range){-1, 0};
+  if (st->split_size == 0 || guard_rails_judge_whole_files(st)) return BEAM_OK;
+  beam_arena arena = {0};
+  char *path;
+  int64_t index;
+  beam_status s = element_file(elem->value, &arena, &path, &index, err);
+  beam_input_split_info info;
+  beam_error ignored = {0};
+  if (s == BEAM_OK && beam_input_splittable(path, &st->input_options, &info, &ignored) == BEAM_OK) {
+    int64_t split = split_size_for(st, info.size);
+    int64_t quoted = -1;
+    bool splittable = info.kind == BEAM_INPUT_SPLIT_BYTES && split > 0 && info.size > split;
+    if (splittable && info.format == BEAM_INPUT_FORMAT_CSV &&
+        beam_input_find_quoted_newline(path, &st->input_options, &quoted, &ignored) != BEAM_OK)
+      splittable = false;
+    if (splittable && quoted >= 0)
+      beam_log(BEAM_LOG_INFO, "%s: read in one range: a newline inside a quoted field at byte %lld", path,
+               (long long)quoted);
+    if (splittable && quoted < 0) *out = (beam_offset_range){0, info.size};
+  }
+  beam_arena_free(&arena);
+  return s;
+}
+
+/* The ranges of [range.start, range.end) by the split size (byte_ranges.h), in order. */
+static beam_status read_split_restriction(void *state, const beam_windowed_value *elem, beam_offset_range range,
+                                          beam_restriction_out *out, beam_error *err) {
+  (void)elem;
+  int64_t split = range.start < 0 ? 0 : split_size_for(state, range.end);
+  if (split <= 0) return beam_restriction_output(out, range, err);
+  beam_status s = BEAM_OK;
+  for (int64_t at = range.start; s == BEAM_OK && at < range.end; at += split) {
+    int64_t end = range.end - at > split ? at + split : range.end;
+    s = beam_restriction_output(out, (beam_offset_range){at, end}, err);
+  }
+  return s;
+}
+
+/* A whole file weighs its size, so a runner balances big unsplit files against ranges. */
+static double read_restriction_size(void *state, const beam_windowed_value *elem, beam_offset_range range) {
+  (void)state;
+  if (range.start >= 0) return (double)(range.end - range.start);
+  const beam_value *v = elem->value->kind == BEAM_VALUE_KV ? elem->value->u.kv.value : elem->value;
+  char path[4096];
+  struct stat sb;
+  if (v->kind != BEAM_VALUE_STRING || v->u.bytes.len >= sizeof path) return 1;
+  memcpy(path, v->u.bytes.data, v->u.bytes.len);
+  path[v->u.bytes.len] = '\0';
+  return stat(path, &sb) == 0 && sb.st_size > 0 ? (double)sb.st_size : 1;
+}
+
 static void read_teardown(void *state) {
   read_state *st = state;
   beam_etl_spec_free(st->spec);
   beam_arena_free(&st->record_arena);
 }
 
-const beam_dofn_def beam_etl_read_dofn = {
-    .name = "etl_read",
-    .state_size = sizeof(read_state),
-    .setup = read_setup,
-    .process = read_process,
-    .teardown = read_teardown,
+const beam_splittable_dofn_def beam_etl_read_dofn = {
+    .dofn = {.name = "etl_read",
+             .state_size = sizeof(read_state),
+             .setup = read_setup,
+             .process = read_process,
+             .teardown = read_teardown},
+    .initial_restriction = read_initial_restriction,
+    .split_restriction = read_split_restriction,
+    .restriction_size = read_restriction_size,
 };

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "beam/transforms/etl_process.h"
+#include "beam/transforms/file_identity.h"
 #include "beam/transforms/json_row_writer.h"
 #include "beam/transforms/sink.h"
 #include "etl_dofn_common.h"
@@ -58,6 +59,7 @@ typedef struct write_state {
   beam_sink *sink;
   int out_stats;
   int out_files;      /* the _files rows written, or -1 */
+  int out_ranges;     /* the reports of split files' ranges committed, as KV<file, report>, or -1 */
   pending_table *tables;
   size_t n_tables;
   size_t pending;
@@ -101,6 +103,7 @@ static beam_status write_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error
   o.n_cluster_fields = st->spec->n_cluster_fields < 4 ? st->spec->n_cluster_fields : 4;
   st->units = json_is_true(json_object_get(config, "units"));
   st->out_files = beam_dofn_output_index(ctx, "files");
+  st->out_ranges = beam_dofn_output_index(ctx, "ranges");
   st->reload = json_is_true(json_object_get(config, "reload"));
   st->reload_at = beam_etl_now_micros();
   st->c_already = beam_dofn_declare_counter(ctx, "files_already_loaded");
@@ -389,7 +392,11 @@ static void name_unit_bundle(write_state *st, const char *unit) {
 
 static beam_status unit_start(write_state *st, beam_dofn_ctx *ctx, const beam_etl_row *first, beam_error *err) {
   bool alone = !beam_sink_has_savepoints(st->sink);
-  if (alone) name_unit_bundle(st, first->origin.file_id ? first->origin.file_id : "");
+  /* Named by its first record, which is the same at every attempt: the report that names the
+   * unit (a split file's range) comes last. */
+  char unit[BEAM_FILE_IDENTITY_MAX + 64];
+  snprintf(unit, sizeof unit, "%s@%lld", first->origin.file_id ? first->origin.file_id : "", (long long)first->origin.offset);
+  if (alone) name_unit_bundle(st, unit);
   beam_status s = begin_lazily(st, ctx, err);
   if (s == BEAM_OK && !alone) s = flush_all(st, err);
   if (s == BEAM_OK && !alone) s = beam_sink_unit_begin(st->sink, err);
@@ -435,8 +442,14 @@ static beam_status already_loaded(write_state *st, const beam_etl_file_report *r
   return s;
 }
 
-/* Writes the _files row and, for a loaded file, its ledger entry, into the open bundle. */
-static beam_status record_file(write_state *st, const beam_etl_file_report *rep, beam_error *err) {
+/* Writes the _files row and, for a loaded file, its ledger entry, into the open bundle. A
+ * range of a split file has only its ledger entry: its file's _files row comes when every
+ * range is in (FinishFile, after the ranges are grouped by file). */
+static beam_status record_file(write_state *st, const beam_etl_file_report *rep, bool range, beam_error *err) {
+  if (range)
+    return strcmp(rep->status, BEAM_ETL_FILE_LOADED) == 0
+               ? beam_sink_ledger_record(st->sink, rep->file_id, rep->file, st->reload, err)
+               : BEAM_OK;
   beam_etl_row row;
   pending_table *t;
   beam_status s = beam_etl_files_row_make(&st->batch, rep, &row);
@@ -453,16 +466,20 @@ static beam_status record_file(write_state *st, const beam_etl_file_report *rep,
   return beam_sink_ledger_record(st->sink, rep->file_id, rep->file, st->reload, err);
 }
 
-/* The _files row goes on "files" too (tests look at it; it is what was written). */
+/* The _files row goes on "files" too (tests look at it; it is what was written); a range's
+ * report goes on "ranges" keyed by its file, for FinishFile. */
 static beam_status emit_file(write_state *st, beam_dofn_ctx *ctx, const char *file, const beam_etl_file_report *rep,
-                             beam_error *err) {
-  if (st->out_files < 0) return BEAM_OK;
+                             bool range, beam_error *err) {
+  int out = range ? st->out_ranges : st->out_files;
+  if (out < 0 && range) return beam_error_set(err, BEAM_ERR_INTERNAL, "etl_write: a range report but no \"ranges\" output");
+  if (out < 0) return BEAM_OK;
   beam_arena *a = beam_dofn_scratch(ctx);
   beam_etl_row row;
-  beam_value v;
+  beam_value v, key = beam_value_string(file, strlen(file));
   if (beam_etl_files_row_make(a, rep, &row) != BEAM_OK || beam_etl_element_make(a, BEAM_ETL_FILES_TABLE, file, &row, false, &v) != BEAM_OK)
     return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-  return beam_dofn_emit(ctx, st->out_files, &v, err);
+  beam_value kv = {.kind = BEAM_VALUE_KV, .u.kv = {&key, &v}};
+  return beam_dofn_emit(ctx, out, range ? &kv : &v, err);
 }
 
 /* A file's _files element: see "Units" above. Viewed in the call's scratch memory, which
@@ -475,6 +492,9 @@ static beam_status unit_end(write_state *st, beam_dofn_ctx *ctx, const beam_valu
   beam_status s = beam_etl_element_view(element, st->spec, a, &table, &file, &row, err);
   if (s == BEAM_OK) s = beam_etl_files_row_read(&row, a, &rep, err);
   if (s != BEAM_OK) return s;
+  size_t id_len;
+  int64_t range_start, range_end;
+  bool range = beam_etl_unit_key_parse(rep.file_id, &id_len, &range_start, &range_end);
   bool alone = st->units && !beam_sink_has_savepoints(st->sink);
   if (alone && !st->unit_open) name_unit_bundle(st, rep.file_id ? rep.file_id : file);
   if ((s = begin_lazily(st, ctx, err)) != BEAM_OK) return s;
@@ -495,7 +515,11 @@ static beam_status unit_end(write_state *st, beam_dofn_ctx *ctx, const beam_valu
     }
     if (s == BEAM_OK && alone && st->in_bundle) s = commit_bundle(st, err); /* nothing in it */
     st->unit_bundle[0] = '\0';
-    return s;
+    if (s != BEAM_OK || !range) return s;
+    /* Its file's _files row still needs this range's counts: what the read says was written. */
+    rep.stats.v[BEAM_ETL_STAT_WRITTEN] = rep.stats.v[BEAM_ETL_STAT_RECORDS] - rep.stats.v[BEAM_ETL_STAT_DEAD_LETTERED] -
+                                         rep.stats.v[BEAM_ETL_STAT_FILTERED];
+    return emit_file(st, ctx, file, &rep, true, err);
   }
   /* A failed file's _files row, after its rows were dropped, goes in a bundle of its own when
    * the sink commits units alone: unique, so a later load of the same file is not taken for it. */
@@ -503,10 +527,10 @@ static beam_status unit_end(write_state *st, beam_dofn_ctx *ctx, const beam_valu
     snprintf(st->unit_bundle, sizeof st->unit_bundle, "%s#failed@%lld", rep.file_id ? rep.file_id : file,
              (long long)beam_etl_now_micros());
   s = begin_lazily(st, ctx, err);
-  if (s == BEAM_OK) s = record_file(st, &rep, err);
+  if (s == BEAM_OK) s = record_file(st, &rep, range, err);
   if (s == BEAM_OK && alone) s = commit_bundle(st, err);
   st->unit_bundle[0] = '\0';
-  return s == BEAM_OK ? emit_file(st, ctx, file, &rep, err) : s;
+  return s == BEAM_OK ? emit_file(st, ctx, file, &rep, range, err) : s;
 }
 
 static beam_status write_process(void *state, beam_dofn_ctx *ctx, const beam_windowed_value *elem, beam_error *err) {

@@ -1,11 +1,13 @@
 /* _files rows (see etl_files_row.h). */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "etl_files_row.h"
 
 enum { F_NAME, F_SIZE, F_RECORDS, F_WRITTEN, F_DEAD, F_FILTERED, F_DEDUP, F_RUNNER, F_STARTED, F_FINISHED,
-       F_STATUS, F_ERROR, F_FILE_ID, F_COUNT };
+       F_STATUS, F_ERROR, F_FILE_ID, F_RANGES, F_COUNT };
 
 /* Which statistic each count column holds. */
 static const struct { int column, stat; } counts[] = {
@@ -27,6 +29,7 @@ beam_status beam_etl_files_row_make(beam_arena *arena, const beam_etl_file_repor
   v[F_STATUS] = text_or_null(r->status);
   v[F_ERROR] = text_or_null(r->error);
   v[F_FILE_ID] = text_or_null(r->file_id);
+  v[F_RANGES] = r->ranges > 0 ? beam_value_int64(r->ranges) : beam_value_null();
   /* The row's record identity is (_files, the file's identity, 0): a relaunch writing the
    * same file's row again is recognised like any record (content keys, record ids). */
   *out = (beam_etl_row){beam_etl_files_schema(), v, {.source = r->file, .file_id = r->file_id}};
@@ -55,7 +58,22 @@ beam_status beam_etl_files_row_read(const beam_etl_row *row, beam_arena *arena, 
     if (v[counts[i].column].kind == BEAM_VALUE_INT64) out->stats.v[counts[i].stat] = v[counts[i].column].u.i64;
   if (v[F_STARTED].kind == BEAM_VALUE_INT64) out->stats.v[BEAM_ETL_STAT_STARTED_AT] = v[F_STARTED].u.i64;
   if (v[F_FINISHED].kind == BEAM_VALUE_INT64) out->stats.v[BEAM_ETL_STAT_FINISHED_AT] = v[F_FINISHED].u.i64;
+  if (v[F_RANGES].kind == BEAM_VALUE_INT64) out->ranges = v[F_RANGES].u.i64;
   return BEAM_OK;
+}
+
+bool beam_etl_unit_key(const char *file_id, int64_t start, int64_t end, char *buf, size_t cap) {
+  int n = snprintf(buf, cap, "%s@%" PRId64 "-%" PRId64, file_id, start, end);
+  return n > 0 && (size_t)n < cap;
+}
+
+bool beam_etl_unit_key_parse(const char *unit, size_t *id_len, int64_t *start, int64_t *end) {
+  const char *at = unit ? strrchr(unit, '@') : NULL;
+  if (!at) return false;
+  char tail;
+  if (sscanf(at + 1, "%" SCNd64 "-%" SCNd64 "%c", start, end, &tail) != 2) return false;
+  *id_len = (size_t)(at - unit);
+  return true;
 }
 
 beam_status beam_etl_files_check_accounted(const beam_etl_file_report *r, beam_error *err) {
@@ -73,6 +91,29 @@ beam_status beam_etl_files_check_accounted(const beam_etl_file_report *r, beam_e
 
 static int by_file(const void *a, const void *b) {
   return strcmp(((const beam_etl_file_report *)a)->file, ((const beam_etl_file_report *)b)->file);
+}
+
+/* Folds each split file's range reports (adjacent after the sort) into one for the file. */
+static void merge_ranges(beam_etl_report_index *ix) {
+  size_t out = 0;
+  for (size_t i = 0; i < ix->n; i++) {
+    beam_etl_file_report *r = &ix->items[i];
+    size_t id_len;
+    int64_t start, end;
+    bool range = beam_etl_unit_key_parse(r->file_id, &id_len, &start, &end);
+    if (range) ((char *)r->file_id)[id_len] = '\0'; /* the file's identity (the copy is the index's) */
+    beam_etl_file_report *into = out ? &ix->items[out - 1] : NULL;
+    if (range && into && strcmp(into->file, r->file) == 0) {
+      beam_etl_stats_merge(&into->stats, &r->stats);
+      into->ranges++;
+      if (strcmp(r->status, BEAM_ETL_FILE_LOADED) != 0 && strcmp(into->status, BEAM_ETL_FILE_LOADED) == 0)
+        into->status = r->status, into->error = r->error;
+      continue;
+    }
+    if (range) r->ranges = 1;
+    ix->items[out++] = *r;
+  }
+  ix->n = out;
 }
 
 beam_status beam_etl_report_index_load(beam_dofn_ctx *ctx, const char *name, beam_etl_report_index *ix,
@@ -97,6 +138,7 @@ beam_status beam_etl_report_index_load(beam_dofn_ctx *ctx, const char *name, bea
     ix->n++;
   }
   qsort(ix->items, ix->n, sizeof *ix->items, by_file);
+  merge_ranges(ix);
   ix->loaded = true;
   return BEAM_OK;
 }

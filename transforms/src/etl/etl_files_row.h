@@ -15,9 +15,17 @@ typedef struct beam_etl_file_report {
   const char *runner;
   const char *status; /* BEAM_ETL_FILE_LOADED or BEAM_ETL_FILE_FAILED */
   const char *error;
+  /* The file's identity; in the report of one byte range of a split file, the range's unit
+   * `<identity>@<start>-<end>` (see beam_etl_unit_key): what the writer's ledger records. */
   const char *file_id;
+  int64_t ranges; /* the units the file was read in (1 unless split; 0 in a range's report) */
   beam_etl_file_stats stats;
 } beam_etl_file_report;
+
+/* A split file's unit: "<file identity>@<start>-<end>" into buf (false: too long). */
+bool beam_etl_unit_key(const char *file_id, int64_t start, int64_t end, char *buf, size_t cap);
+/* Reads a unit key back: the identity's length and the range. False: a whole file's key. */
+bool beam_etl_unit_key_parse(const char *unit, size_t *id_len, int64_t *start, int64_t *end);
 
 /* The row, its values in arena (strings are not copied: they must outlive the row). */
 beam_status beam_etl_files_row_make(beam_arena *arena, const beam_etl_file_report *r, beam_etl_row *out);
@@ -41,7 +49,8 @@ typedef struct beam_etl_report_index {
 } beam_etl_report_index;
 
 /* Loads the side input `name` into ix once per bundle (nothing to do when ix->loaded),
- * memory from the bundle arena. */
+ * memory from the bundle arena. The reports of a split file's ranges become one: failed when
+ * one is, the counts summed, ranges counted, the file's identity. */
 beam_status beam_etl_report_index_load(beam_dofn_ctx *ctx, const char *name, beam_etl_report_index *ix,
                                        beam_error *err);
 

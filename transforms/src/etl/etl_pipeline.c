@@ -40,13 +40,14 @@ static const char *keep(builder *b, char *text) {
 /* ReadAndProcess. With units (no GroupByKey after it) each file's report follows its rows
  * on "rows"; otherwise the reports go on their own output, for side inputs. */
 static void read_stage(builder *b, beam_pcollection *files, bool units, beam_pcollection **outs) {
-  json_t *extra = json_pack("{s:s,s:b,s:s}", "progress", b->cfg->progress ? b->cfg->progress : "auto", "units", units,
-                            "runner", b->cfg->runner ? b->cfg->runner : "local");
+  json_t *extra = json_pack("{s:s,s:b,s:s,s:I,s:I}", "progress", b->cfg->progress ? b->cfg->progress : "auto", "units",
+                            units, "runner", b->cfg->runner ? b->cfg->runner : "local", "split_size",
+                            (json_int_t)b->cfg->split_size, "parallelism", (json_int_t)b->cfg->parallelism);
   static const char *const tags[] = {"rows", "dead", "stats", "reports"};
   beam_coder_spec *coders[] = {b->value, b->value, b->stats, b->value};
   beam_pardo_spec spec = {"etl_read", keep(b, stage_config(b->cfg, b->spec, extra)), units ? 3 : 4, tags, coders,
                           NULL, 0, NULL, 0};
-  beam_pardo(b->p, "ReadAndProcess", files, &spec, outs);
+  beam_splittable_pardo(b->p, "ReadAndProcess", files, &spec, outs);
 }
 
 static beam_pcollection *dedupe_stage(builder *b, beam_pcollection *rows, beam_pcollection *reports,
@@ -66,27 +67,36 @@ static beam_pcollection *dedupe_stage(builder *b, beam_pcollection *rows, beam_p
   return outs[0];
 }
 
-/* A writer: outputs "stats" (per-file counts) and "files" (the _files rows it wrote). */
+/* A writer: outputs "stats" (per-file counts), "files" (the _files rows it wrote) and, with
+ * units, "ranges" (the reports of split files' ranges it committed, KV<file, report>). */
 static beam_pcollection *write_stage(builder *b, const char *name, beam_pcollection *rows, bool units,
-                                     beam_pcollection **files) {
+                                     beam_pcollection **files, beam_pcollection **ranges) {
   json_t *extra = json_pack("{s:s,s:b,s:b,s:b}", "sink", b->cfg->sink_uri, "no_sync", b->cfg->no_sync, "units", units,
                             "reload", b->cfg->reload);
-  static const char *const tags[] = {"stats", "files"};
-  beam_coder_spec *coders[] = {b->stats, b->value};
-  beam_pardo_spec spec = {"etl_write", keep(b, stage_config(b->cfg, b->spec, extra)), 2, tags, coders, NULL, 0, NULL, 0};
-  beam_pcollection *outs[2] = {0};
+  static const char *const tags[] = {"stats", "files", "ranges"};
+  beam_coder_spec *coders[] = {b->stats, b->value, beam_coder_spec_kv(b->p, beam_coder_spec_string(b->p), b->value)};
+  beam_pardo_spec spec = {"etl_write", keep(b, stage_config(b->cfg, b->spec, extra)), ranges ? 3 : 2, tags, coders,
+                          NULL, 0, NULL, 0};
+  beam_pcollection *outs[3] = {0};
   beam_pardo(b->p, name, rows, &spec, outs);
   if (files) *files = outs[1];
+  if (ranges) *ranges = outs[2];
   return outs[0];
 }
 
-/* Without a GroupByKey: each file is a unit the writer commits with its _files row. */
+/* Without a GroupByKey: each file, or each byte range of a split file, is a unit the writer
+ * commits with its ledger entry (and a whole file's _files row). A split file's _files row
+ * is made once all its ranges are in: FinishFile, after grouping the ranges by file. */
 static void build_units(builder *b, beam_pcollection *files) {
-  beam_pcollection *read[3] = {0};
+  beam_pcollection *read[3] = {0}, *written[2] = {0}, *ranges = NULL;
   read_stage(b, files, true, read);
   beam_pcollection *both[] = {read[0], read[1]};
   b->outputs.rows = beam_flatten(b->p, "RowsAndDeadLetters", both, 2);
-  write_stage(b, "Write", b->outputs.rows, true, &b->outputs.files);
+  write_stage(b, "Write", b->outputs.rows, true, &written[0], &ranges);
+  beam_pcollection *by_file = beam_group_by_key(b->p, "RangesByFile", ranges);
+  written[1] = beam_pardo1(b->p, "FinishFile", by_file, "etl_finish_file", NULL, b->value);
+  write_stage(b, "WriteFiles", written[1], false, NULL, NULL);
+  b->outputs.files = beam_flatten(b->p, "FilesWritten", written, 2);
 }
 
 /* With dedupe: rows and dead letters meet in the GroupByKey; _files rows are made from the
@@ -99,7 +109,7 @@ static void build_grouped(builder *b, beam_pcollection *files) {
   beam_pcollection *all = beam_flatten(p, "RowsAndDeadLetters", both, 2);
   stats[0] = read[2];
   b->outputs.rows = dedupe_stage(b, all, read[3], &stats[1]);
-  stats[2] = write_stage(b, "Write", b->outputs.rows, false, NULL);
+  stats[2] = write_stage(b, "Write", b->outputs.rows, false, NULL, NULL);
   beam_pcollection *all_stats = beam_flatten(p, "FileStats", stats, 3);
   beam_pcollection *per_file = beam_combine_per_key(p, "SumFileStats", all_stats, "etl_file_stats", NULL,
                                                     b->value, b->value);
@@ -110,7 +120,7 @@ static void build_grouped(builder *b, beam_pcollection *files) {
   beam_pcollection *file_rows = NULL;
   beam_pardo(p, "FilesRow", per_file, &spec, &file_rows);
   b->outputs.files = file_rows;
-  write_stage(b, "WriteFiles", file_rows, false, NULL);
+  write_stage(b, "WriteFiles", file_rows, false, NULL, NULL);
 }
 
 static void build(builder *b) {
@@ -119,7 +129,8 @@ static void build(builder *b) {
   for (size_t i = 0; i < b->cfg->n_inputs; i++) json_array_append_new(inputs, json_string(b->cfg->inputs[i]));
   const char *list_cfg = keep(b, stage_config(b->cfg, NULL, json_pack("{s:o}", "inputs", inputs)));
   beam_pcollection *impulse = beam_impulse(p, "Impulse");
-  beam_pcollection *files = beam_pardo1(p, "ListFiles", impulse, "etl_list_files", list_cfg, beam_coder_spec_string(p));
+  beam_coder_spec *indexed = beam_coder_spec_kv(p, beam_coder_spec_varint(p), beam_coder_spec_string(p));
+  beam_pcollection *files = beam_pardo1(p, "ListFiles", impulse, "etl_list_files", list_cfg, indexed);
   if (json_object_get(json_object_get(b->spec, "clean"), "dedupe_on")) build_grouped(b, files);
   else build_units(b, files);
 }

@@ -6,16 +6,20 @@
 #include "beam/transforms/etl_element.h"
 
 extern const beam_dofn_def beam_etl_list_files_dofn;
-extern const beam_dofn_def beam_etl_read_dofn;
+extern const beam_splittable_dofn_def beam_etl_read_dofn;
 extern const beam_dofn_def beam_etl_dedupe_key_dofn;
 extern const beam_dofn_def beam_etl_dedupe_pick_dofn;
 extern const beam_dofn_def beam_etl_write_dofn;
 extern const beam_dofn_def beam_etl_files_row_dofn;
+extern const beam_dofn_def beam_etl_finish_file_dofn;
 extern const beam_combinefn_def beam_etl_file_stats_combinefn;
 
 beam_status beam_etl_register_fns(void) {
-  const beam_dofn_def *dofns[] = {&beam_etl_list_files_dofn, &beam_etl_read_dofn, &beam_etl_dedupe_key_dofn,
-                                  &beam_etl_dedupe_pick_dofn, &beam_etl_write_dofn, &beam_etl_files_row_dofn};
+  beam_status rs = beam_dofn_register_splittable(&beam_etl_read_dofn);
+  if (rs != BEAM_OK) return rs;
+  const beam_dofn_def *dofns[] = {&beam_etl_list_files_dofn, &beam_etl_dedupe_key_dofn,
+                                  &beam_etl_dedupe_pick_dofn, &beam_etl_write_dofn, &beam_etl_files_row_dofn,
+                                  &beam_etl_finish_file_dofn};
   for (size_t i = 0; i < sizeof dofns / sizeof dofns[0]; i++) {
     beam_status s = beam_dofn_register(dofns[i]);
     if (s != BEAM_OK) return s;

@@ -98,6 +98,8 @@ static beam_etl_field etl_files_fields[] = {
     {"status", BEAM_ETL_STRING, BEAM_ETL_NULLABLE},
     {"error", BEAM_ETL_STRING, BEAM_ETL_NULLABLE},
     {"file_id", BEAM_ETL_STRING, BEAM_ETL_NULLABLE},
+    /* Added by the scale release: how many units (byte ranges) the file was read in. */
+    {"ranges", BEAM_ETL_INT64, BEAM_ETL_NULLABLE},
 };
 static const beam_etl_schema etl_files_schema = {
     etl_files_fields, sizeof etl_files_fields / sizeof etl_files_fields[0]};

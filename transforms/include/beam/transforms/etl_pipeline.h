@@ -1,9 +1,15 @@
 /* The file ETL as a Beam pipeline: what pipelines/file_etl builds and any runner executes.
  *
- * Without dedupe, every file is a unit committed with its _files row and ledger entry:
+ * ReadAndProcess is a splittable DoFn: a file larger than split_size is read in byte ranges
+ * (in parallel bundles, on many workers), each range a unit of its own.
  *
- *   Impulse -> ListFiles -> ReadAndProcess -> Flatten(rows and each file's report, dead)
- *     -> Write (sink: rows, dead letters, _files, ledger; a failed file's rows dropped)
+ * Without dedupe, every file (or range) is a unit committed with its ledger entry:
+ *
+ *   Impulse -> ListFiles -> ReadAndProcess -> Flatten(rows and each unit's report, dead)
+ *     -> Write (sink: rows, dead letters, a whole file's _files row, ledger; a failed unit's
+ *        rows dropped)
+ *   Write's range reports -> RangesByFile (GroupByKey) -> FinishFile -> WriteFiles (a split
+ *     file's _files row and ledger entry, once all its ranges are in)
  *
  * With clean.dedupe_on, rows of many files meet in a GroupByKey:
  *
@@ -35,6 +41,9 @@ typedef struct beam_etl_file_pipeline_config {
   const char *progress;      /* "auto" | "on" | "off"; NULL = auto */
   bool no_sync;              /* sinks skip fsync (benchmarks, scratch outputs) */
   bool reload;               /* load files the destination's ledger holds again (--reload) */
+  int64_t split_size;        /* bytes per range of a split file; 0 never splits; -1 auto (64 MiB
+                              * on a runner, locally enough ranges for `parallelism` threads) */
+  int64_t parallelism;       /* the local runner's threads (what auto splitting aims at); 0 = 1 */
 } beam_etl_file_pipeline_config;
 
 /* Adds the file ETL to p (and registers the ETL functions). */

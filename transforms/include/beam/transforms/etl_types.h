@@ -67,6 +67,7 @@ typedef struct beam_etl_origin {
    * record's identity, the same at every relaunch. */
   int64_t offset;
   const char *file_id; /* the identity of the file read (file_identity.h); NULL: not read from a file */
+  int64_t file_index;  /* the file's place in the run's input order (0, 1, ...; ListFiles) */
 } beam_etl_origin;
 
 /* One text cell of a parsed record, before typing. */

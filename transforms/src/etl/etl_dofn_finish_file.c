@@ -1,0 +1,81 @@
+/* DoFn "etl_finish_file": the _files row of a file read in byte ranges, once every range is
+ * in. Without a GroupByKey each range is a unit the writer commits with its own ledger entry
+ * (etl_dofn_write.c) and reports on "ranges"; grouped by file, the reports arrive here:
+ * KV<file, [range reports]> -> one _files element with the counts summed, `ranges` the count,
+ * the file's identity, and status "loaded" when the ranges cover the file from byte 0 to its
+ * size exactly, else "failed" with the first range's error (or the gap). WriteFiles writes it
+ * with the file's ledger entry. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "etl_dofn_common.h"
+#include "etl_files_row.h"
+
+typedef struct range_report {
+  beam_etl_file_report rep;
+  int64_t start, end;
+} range_report;
+
+static int by_start(const void *a, const void *b) {
+  int64_t x = ((const range_report *)a)->start, y = ((const range_report *)b)->start;
+  return x < y ? -1 : x > y;
+}
+
+/* Reads the group's reports into out (sorted by range start); the file's identity to *id. */
+static beam_status read_reports(const beam_value_list *group, beam_arena *a, range_report *out, char **id,
+                                beam_error *err) {
+  *id = NULL;
+  for (size_t i = 0; i < group->len; i++) {
+    const char *table, *file;
+    beam_etl_row row;
+    beam_status s = beam_etl_element_view(&group->items[i], NULL, a, &table, &file, &row, err);
+    if (s == BEAM_OK) s = beam_etl_files_row_read(&row, a, &out[i].rep, err);
+    if (s != BEAM_OK) return s;
+    size_t id_len;
+    if (!beam_etl_unit_key_parse(out[i].rep.file_id, &id_len, &out[i].start, &out[i].end))
+      return beam_error_set(err, BEAM_ERR_INVALID_ARG, "etl_finish_file: %s is not a range's report", file);
+    if (!*id && !(*id = beam_arena_strndup(a, out[i].rep.file_id, id_len)))
+      return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  }
+  qsort(out, group->len, sizeof *out, by_start);
+  return BEAM_OK;
+}
+
+static beam_status finish_process(void *state, beam_dofn_ctx *ctx, const beam_windowed_value *elem, beam_error *err) {
+  (void)state;
+  const beam_value *kv = elem->value;
+  const beam_value *group = kv->kind == BEAM_VALUE_KV ? kv->u.kv.value : NULL;
+  if (!group || group->kind != BEAM_VALUE_LIST || !group->u.list.len || kv->u.kv.key->kind != BEAM_VALUE_STRING)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "etl_finish_file expects KV<file, non-empty list>");
+  beam_arena *a = beam_dofn_scratch(ctx);
+  size_t n = group->u.list.len;
+  range_report *ranges = beam_arena_calloc(a, n, sizeof *ranges);
+  char *file = beam_arena_strndup(a, (const char *)kv->u.kv.key->u.bytes.data, kv->u.kv.key->u.bytes.len), *id;
+  if (!ranges || !file) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  beam_status s = read_reports(&group->u.list, a, ranges, &id, err);
+  if (s != BEAM_OK) return s;
+  beam_etl_file_report r = ranges[0].rep;
+  r.file = file, r.file_id = id, r.ranges = (int64_t)n;
+  int64_t covered = 0; /* the ranges must follow each other from 0 */
+  for (size_t i = 0; i < n; i++) {
+    if (i) beam_etl_stats_merge(&r.stats, &ranges[i].rep.stats);
+    if (strcmp(ranges[i].rep.status, BEAM_ETL_FILE_LOADED) != 0 && strcmp(r.status, BEAM_ETL_FILE_LOADED) == 0)
+      r.status = ranges[i].rep.status, r.error = ranges[i].rep.error;
+    if (ranges[i].start == covered) covered = ranges[i].end;
+  }
+  if (strcmp(r.status, BEAM_ETL_FILE_LOADED) == 0 && covered != r.stats.v[BEAM_ETL_STAT_SIZE_BYTES]) {
+    r.status = BEAM_ETL_FILE_FAILED;
+    r.error = "its byte ranges do not cover it: a range report is missing";
+  }
+  beam_etl_row row;
+  beam_value out;
+  if (beam_etl_files_row_make(a, &r, &row) != BEAM_OK ||
+      beam_etl_element_make(a, BEAM_ETL_FILES_TABLE, file, &row, false, &out) != BEAM_OK)
+    return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  return beam_dofn_emit(ctx, 0, &out, err);
+}
+
+const beam_dofn_def beam_etl_finish_file_dofn = {
+    .name = "etl_finish_file",
+    .process = finish_process,
+};
