@@ -47,8 +47,12 @@ tables=$(sqlite3 "$work/local.db" "select name from sqlite_master where type='ta
 status=0
 for other in portable auto; do
   for t in $tables; do
-    if ! diff <(sqlite3 "$work/local.db" "select * from \"$t\"" | sort) \
-              <(sqlite3 "$work/$other.db" "select * from \"$t\"" | sort) >/dev/null; then
+    # A dead letter's line number is known only when its file was read from the start (not
+    # in a byte range past 0: local runs split big files, a runner splits at 64M): compare
+    # the rest, the byte offset included.
+    cols='*'; [[ $t == _dead_letter ]] && cols='source, raw, error, stage, "offset"'
+    if ! diff <(sqlite3 "$work/local.db" "select $cols from \"$t\"" | sort) \
+              <(sqlite3 "$work/$other.db" "select $cols from \"$t\"" | sort) >/dev/null; then
       echo "file_etl_on_runner: table $t differs between the local and the $other run"
       status=1
     fi

@@ -103,7 +103,10 @@ static void bookkeeping_schemas(void **state) {
   assert_int_equal(dl->fields[2].mode, BEAM_ETL_NULLABLE);
   assert_int_equal(dl->fields[3].mode, BEAM_ETL_REQUIRED);
   const beam_etl_schema *fs = beam_etl_files_schema();
-  assert_int_equal(fs->n_fields, 13);
+  assert_int_equal(fs->n_fields, 14);
+  assert_int_equal(beam_etl_schema_find(fs, "ranges"), 13); /* the scale release's: last, NULLABLE */
+  assert_int_equal(fs->fields[13].type, BEAM_ETL_INT64);
+  assert_int_equal(fs->fields[13].mode, BEAM_ETL_NULLABLE);
   for (int i = 10; i < 13; i++) { /* status, error, file_id: last and NULLABLE, earlier tables gain them */
     assert_int_equal(fs->fields[i].type, BEAM_ETL_STRING);
     assert_int_equal(fs->fields[i].mode, BEAM_ETL_NULLABLE);

@@ -61,7 +61,8 @@ typedef struct beam_portable_options {
 beam_status beam_run_portable(const uint8_t *pipeline_proto, size_t len, const beam_portable_options *o,
                               beam_run_result *result, beam_error *err);
 
-/* Sum of counter `name` over transforms (transform_id NULL) or in one transform. */
+/* Sum of counter `name` over transforms (transform_id NULL), or in one transform and the steps
+ * a runner expanded it into ("ID/..."). */
 int64_t beam_run_result_counter(const beam_run_result *r, const char *transform_id, const char *name);
 void beam_run_result_free(beam_run_result *r);
 

@@ -6,8 +6,9 @@
  * report: a _files row with what this stage knows (status "loaded" or "failed", the error,
  * the file identity, the counts). With config "units" the report goes on "rows" after the
  * file's last row, in the same bundle, so the writer downstream (fused) sees where the unit
- * ends and commits it with its _files row; otherwise it goes on "reports" (a side input of the
- * stages after a GroupByKey).
+ * ends and commits it with its _files row (dead letters go on "rows" too: outputs "rows" and
+ * "stats" only); otherwise it goes on "reports" (a side input of the stages after a
+ * GroupByKey).
  *
  * A file that cannot be read as a whole (missing, corrupt archive, a JSON array document,
  * truncated gzip, a CSV header without the schema's fields, hard validation) is not a failed
@@ -66,13 +67,17 @@ static beam_status read_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error 
   const json_t *config = beam_dofn_config(ctx);
   beam_status s = beam_etl_spec_from_config(config, &st->spec, err);
   if (s == BEAM_OK) s = beam_etl_output(ctx, "rows", &st->out_rows, err);
-  if (s == BEAM_OK) s = beam_etl_output(ctx, "dead", &st->out_dead, err);
-  if (s == BEAM_OK) s = beam_etl_output(ctx, "stats", &st->out_stats, err);
   st->units = json_is_true(json_object_get(config, "units"));
-  if (s == BEAM_OK && !st->units)
+  if (s == BEAM_OK && !st->units) s = beam_etl_output(ctx, "dead", &st->out_dead, err);
+  if (s == BEAM_OK) s = beam_etl_output(ctx, "stats", &st->out_stats, err);
+  if (s == BEAM_OK && !st->units) {
     s = beam_etl_output(ctx, "reports", &st->out_reports, err);
-  else
-    st->out_reports = st->out_rows;
+  } else {
+    /* One output for the unit: its rows, dead letters and report in order, so that no runner
+     * needs a Flatten between the read and the writer (Prism does not fuse one after a
+     * splittable DoFn: the writer would see a unit's elements in several bundles). */
+    st->out_dead = st->out_reports = st->out_rows;
+  }
   if (s != BEAM_OK) return s;
   st->runner = beam_etl_config_string(config, "runner", "local");
   const json_t *split = json_object_get(config, "split_size");

@@ -37,16 +37,16 @@ static const char *keep(builder *b, char *text) {
   return text;
 }
 
-/* ReadAndProcess. With units (no GroupByKey after it) each file's report follows its rows
- * on "rows"; otherwise the reports go on their own output, for side inputs. */
+/* ReadAndProcess. With units (no GroupByKey after it) each unit's dead letters and report go
+ * on "rows" with its rows; otherwise on outputs of their own ("reports" for side inputs). */
 static void read_stage(builder *b, beam_pcollection *files, bool units, beam_pcollection **outs) {
   json_t *extra = json_pack("{s:s,s:b,s:s,s:I,s:I}", "progress", b->cfg->progress ? b->cfg->progress : "auto", "units",
                             units, "runner", b->cfg->runner ? b->cfg->runner : "local", "split_size",
                             (json_int_t)b->cfg->split_size, "parallelism", (json_int_t)b->cfg->parallelism);
-  static const char *const tags[] = {"rows", "dead", "stats", "reports"};
-  beam_coder_spec *coders[] = {b->value, b->value, b->stats, b->value};
-  beam_pardo_spec spec = {"etl_read", keep(b, stage_config(b->cfg, b->spec, extra)), units ? 3 : 4, tags, coders,
-                          NULL, 0, NULL, 0};
+  static const char *const tags[] = {"rows", "dead", "stats", "reports"}, *const unit_tags[] = {"rows", "stats"};
+  beam_coder_spec *coders[] = {b->value, b->value, b->stats, b->value}, *unit_coders[] = {b->value, b->stats};
+  beam_pardo_spec spec = {"etl_read", keep(b, stage_config(b->cfg, b->spec, extra)), units ? 2 : 4,
+                          units ? unit_tags : tags, units ? unit_coders : coders, NULL, 0, NULL, 0};
   beam_splittable_pardo(b->p, "ReadAndProcess", files, &spec, outs);
 }
 
@@ -88,10 +88,9 @@ static beam_pcollection *write_stage(builder *b, const char *name, beam_pcollect
  * commits with its ledger entry (and a whole file's _files row). A split file's _files row
  * is made once all its ranges are in: FinishFile, after grouping the ranges by file. */
 static void build_units(builder *b, beam_pcollection *files) {
-  beam_pcollection *read[3] = {0}, *written[2] = {0}, *ranges = NULL;
+  beam_pcollection *read[2] = {0}, *written[2] = {0}, *ranges = NULL;
   read_stage(b, files, true, read);
-  beam_pcollection *both[] = {read[0], read[1]};
-  b->outputs.rows = beam_flatten(b->p, "RowsAndDeadLetters", both, 2);
+  b->outputs.rows = read[0];
   write_stage(b, "Write", b->outputs.rows, true, &written[0], &ranges);
   beam_pcollection *by_file = beam_group_by_key(b->p, "RangesByFile", ranges);
   written[1] = beam_pardo1(b->p, "FinishFile", by_file, "etl_finish_file", NULL, b->value);

@@ -234,11 +234,19 @@ static beam_status copy_counters(const beam_exec_graph *g, beam_run_result *r, b
   return BEAM_OK;
 }
 
+/* transform_id itself or a step a runner expanded it into (a splittable ParDo's process step
+ * reports its counters): "X/..." (the Java runners' names), or Prism's "eX_..."
+ * ("eReadAndProcess_processandsplit"). */
+static bool is_or_within(const char *id, const char *transform_id) {
+  size_t n = strlen(transform_id);
+  if (strncmp(id, transform_id, n) == 0) return id[n] == '\0' || id[n] == '/';
+  return id[0] == 'e' && strncmp(id + 1, transform_id, n) == 0 && id[n + 1] == '_';
+}
+
 int64_t beam_run_result_counter(const beam_run_result *r, const char *transform_id, const char *name) {
   int64_t sum = 0;
   for (size_t i = 0; i < r->n_counters; i++)
-    if (strcmp(r->counters[i].name, name) == 0 &&
-        (!transform_id || strcmp(r->counters[i].transform_id, transform_id) == 0))
+    if (strcmp(r->counters[i].name, name) == 0 && (!transform_id || is_or_within(r->counters[i].transform_id, transform_id)))
       sum += r->counters[i].value;
   return sum;
 }
