@@ -115,7 +115,7 @@ static int exec_sql(sqlite_sink *q, const char *sql) {
  * there, not in SQLite's busy loop), then SQLite's (BEGIN IMMEDIATE, waiting up to the busy
  * timeout for writers of other processes). The mutex is held until write_unlock. */
 static int write_lock(sqlite_sink *q) {
-  beam_sqlite_db_lock_enter(q->db_lock);
+  if (!beam_sqlite_db_lock_enter(q->db_lock, q->base.opts.busy_timeout_ms)) return SQLITE_BUSY;
   int rc = exec_sql(q, "BEGIN IMMEDIATE");
   if (rc != SQLITE_OK) beam_sqlite_db_lock_leave(q->db_lock);
   return rc;
@@ -1073,7 +1073,8 @@ static beam_status sq_setup(sqlite_sink *q, beam_error *err) {
   q->dir = strdup(dir);
   if (!q->dir) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   q->stage.dir = q->dir;
-  beam_sqlite_db_lock_enter(q->db_lock);
+  if (!beam_sqlite_db_lock_enter(q->db_lock, q->base.opts.busy_timeout_ms))
+    return sq_fail(q, SQLITE_BUSY, NULL, "open: waiting for this process's other writers", err);
   beam_status st = sq_configure(q, err);
   beam_sqlite_db_lock_leave(q->db_lock);
   return st;

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 
 struct sq_db_lock {
   dev_t dev;
@@ -48,8 +49,17 @@ void beam_sqlite_db_lock_put(sq_db_lock *l) {
   pthread_mutex_unlock(&registry);
 }
 
-void beam_sqlite_db_lock_enter(sq_db_lock *l) {
-  if (l) pthread_mutex_lock(&l->mutex);
+bool beam_sqlite_db_lock_enter(sq_db_lock *l, int timeout_ms) {
+  if (!l) return true;
+  struct timespec deadline;
+  clock_gettime(CLOCK_REALTIME, &deadline);
+  deadline.tv_sec += timeout_ms / 1000;
+  deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+  if (deadline.tv_nsec >= 1000000000L) {
+    deadline.tv_sec++;
+    deadline.tv_nsec -= 1000000000L;
+  }
+  return pthread_mutex_timedlock(&l->mutex, &deadline) == 0;
 }
 
 void beam_sqlite_db_lock_leave(sq_db_lock *l) {

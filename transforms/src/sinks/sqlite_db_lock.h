@@ -8,6 +8,8 @@
 #ifndef BEAM_SINKS_SQLITE_DB_LOCK_H
 #define BEAM_SINKS_SQLITE_DB_LOCK_H
 
+#include <stdbool.h>
+
 typedef struct sq_db_lock sq_db_lock;
 
 /* The lock of the database file at path (which must exist), shared with the other holders
@@ -17,8 +19,11 @@ typedef struct sq_db_lock sq_db_lock;
 sq_db_lock *beam_sqlite_db_lock_get(const char *path);
 void beam_sqlite_db_lock_put(sq_db_lock *l);
 
-/* Take and release the mutex (NULL: nothing to do). Not recursive. */
-void beam_sqlite_db_lock_enter(sq_db_lock *l);
+/* Take and release the mutex (NULL: nothing to do). Not recursive. enter waits at most
+ * timeout_ms and returns false when it could not take it: a thread holding it through one
+ * sink (a bundle that went direct) and asking through another fails like SQLITE_BUSY
+ * instead of waiting for itself forever. */
+bool beam_sqlite_db_lock_enter(sq_db_lock *l, int timeout_ms);
 void beam_sqlite_db_lock_leave(sq_db_lock *l);
 
 #endif
