@@ -430,11 +430,37 @@ static beam_status write_asides(jsonl_sink *j, json_t *renames, beam_error *err)
   return BEAM_OK;
 }
 
+/* Under the exclusive lock, the log caught up: the bundle's ledger entries that do not
+ * replace are looked up once more among the committed ones. The writer looked each unit up
+ * before (without the lock), and another writer - a thread loading a file of the same
+ * content, another process - may have committed it since. A bundle whose every entry is such
+ * a unit is a duplicate (nothing written); one with other entries too fails, writing nothing
+ * (its retry finds the unit in the ledger and skips it). */
+static beam_status check_units_unclaimed(jsonl_sink *j, beam_error *err) {
+  size_t loaded = 0;
+  for (size_t i = 0; i < j->pending.len; i++) {
+    const jl_pending_entry *e = &j->pending.items[i];
+    beam_sink_ledger_hit hit;
+    if (e->replace) continue;
+    beam_jsonl_log_ledger_find(&j->log, NULL, e->key, &hit);
+    loaded += hit.found;
+  }
+  if (loaded > 0 && loaded == j->pending.len) j->base.duplicate = true;
+  else if (loaded > 0)
+    return beam_error_set(err, BEAM_ERR_IO,
+                          "jsonl %s: %zu of the bundle's %zu units were committed by another writer while it ran; "
+                          "nothing of the bundle is written (a retry skips them)",
+                          j->dir, loaded, j->pending.len);
+  return BEAM_OK;
+}
+
 static beam_status commit_locked(jsonl_sink *j, beam_error *err) {
   if (beam_jsonl_log_has_bundle(&j->log, j->bundle_id)) {
     j->base.duplicate = true;
     return BEAM_OK;
   }
+  beam_status cs = check_units_unclaimed(j, err);
+  if (cs != BEAM_OK || j->base.duplicate) return cs;
   json_t *renames = json_object();
   if (!renames) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   beam_status st = write_asides(j, renames, err);

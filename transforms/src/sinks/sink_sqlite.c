@@ -1,15 +1,28 @@
 /* SQLite sink: the embedded default destination.
  *
- * One transaction per bundle (BEGIN IMMEDIATE: the write lock is taken up front, so a
- * bundle never fails half way on a lock upgrade), a `_bundles` table written in the same
- * transaction makes commits idempotent, multi-row INSERT statements prepared once per
- * table and reused for every batch, WAL + synchronous=NORMAL for speed, a busy timeout so
- * several writers (one connection each) can share the file. A table that exists gains the
- * schema's missing NULLABLE columns (ALTER TABLE ADD COLUMN, under the write lock); any other
- * difference is an error naming it. Inserts name their columns, so column order is free.
- * The ledger (`_beam_ledger`: unit, file, committed_at) is written in the bundle's
- * transaction; there are no savepoints (see "The ledger" below), so a writer commits each
- * unit as a transaction of its own. */
+ * One transaction per bundle, taken at commit. A bundle's rows are checked (schema, size)
+ * and staged as they are written (sqlite_stage.c: encoded in memory, spilling past
+ * opts.spill_bytes to an unnamed file beside the database), without any lock; commit takes
+ * the write lock (BEGIN IMMEDIATE, after the process's mutex for the file, sqlite_db_lock.c,
+ * so threads of one process queue without polling), checks again that the bundle id, its
+ * content key and its ledger units are not committed (another writer may have committed them
+ * since the bundle began), inserts the staged rows with multi-row INSERT statements prepared
+ * once per table, writes the ledger entries and the `_bundles` row, and commits. So many
+ * writers (one connection each: threads of one process, or processes) parse and encode their
+ * bundles at once and serialise only on the inserts. WAL + synchronous=NORMAL for speed, a
+ * busy timeout for writers of other processes.
+ *
+ * A bundle goes "direct" (takes the write lock at once and inserts as it goes, as every
+ * bundle did before staging) when it writes to a table with constraints this sink cannot
+ * check before the insert (UNIQUE, CHECK, PRIMARY KEY, foreign keys, triggers, STRICT, NOT
+ * NULL on a NULLABLE field: tables made by someone else), so that such rows are still
+ * refused by write_rows one by one; and when ensure_table inside the bundle creates or alters
+ * a table (the change belongs to the bundle). A table that exists gains the schema's missing
+ * NULLABLE columns (ALTER TABLE ADD COLUMN, under the write lock); any other difference is
+ * an error naming it. Inserts name their columns, so column order is free. The ledger
+ * (`_beam_ledger`: unit, file, committed_at) is written in the bundle's transaction; there
+ * are no savepoints (see "The ledger" below), so a writer commits each unit as a transaction
+ * of its own. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -24,6 +37,8 @@
 #include "beam/buf.h"
 #include "local_dir.h"
 #include "sink_int.h"
+#include "sqlite_db_lock.h"
+#include "sqlite_stage.h"
 #include "sink_sql.h"
 #include "sink_tables.h"
 #include "sink_text.h"
@@ -40,6 +55,9 @@ typedef struct sq_table {
   size_t *batch_index;        /* row indices bound into the pending batch, for fallback */
   char *text;                 /* TIMESTAMP/DATE text, one slot per bound parameter */
   bool created_in_txn;        /* created or given columns by the open bundle: forget it on rollback */
+  bool constrained;           /* has constraints write_rows cannot check before inserting */
+  beam_value *replay_rows;    /* at commit: the values bound into the pending batch */
+  size_t replay_pending;      /* rows bound into insert_batch at commit, not yet stepped */
 } sq_table;
 BEAM_SINK_TABLE_NAME_FIRST(sq_table);
 
@@ -57,7 +75,14 @@ typedef struct sqlite_sink {
   sqlite3_stmt *ledger_insert;  /* keeps an existing entry */
   sqlite3_stmt *ledger_replace; /* replaces it (a reload) */
   char *bundle_id;
-  bool in_txn;
+  bool in_txn;        /* the write transaction is open (at commit, or a direct bundle) */
+  char *dir;          /* the database's directory: the stage spills there */
+  sq_stage stage;     /* the open bundle's rows, until commit */
+  sq_ledger_list ledger; /* the open bundle's ledger entries, until commit */
+  sq_db_lock *db_lock;   /* this process's mutex for the database file, or NULL */
+  beam_value *replay_values; /* one row's values read back from the stage */
+  size_t replay_cap;
+  int64_t max_length; /* SQLITE_LIMIT_LENGTH: a longer value or row is refused up front */
 } sqlite_sink;
 
 static beam_status status_for(int rc) {
@@ -86,6 +111,19 @@ static int exec_sql(sqlite_sink *q, const char *sql) {
   return sqlite3_exec(q->db, sql, NULL, NULL, NULL);
 }
 
+/* Takes the write lock: this process's mutex for the file first (its other writers wait
+ * there, not in SQLite's busy loop), then SQLite's (BEGIN IMMEDIATE, waiting up to the busy
+ * timeout for writers of other processes). The mutex is held until write_unlock. */
+static int write_lock(sqlite_sink *q) {
+  if (!beam_sqlite_db_lock_enter(q->db_lock, q->base.opts.busy_timeout_ms)) return SQLITE_BUSY;
+  int rc = exec_sql(q, "BEGIN IMMEDIATE");
+  if (rc != SQLITE_OK) beam_sqlite_db_lock_leave(q->db_lock);
+  return rc;
+}
+
+/* After COMMIT or ROLLBACK of a transaction write_lock began. */
+static void write_unlock(sqlite_sink *q) { beam_sqlite_db_lock_leave(q->db_lock); }
+
 static const char *sql_type(beam_etl_type t) {
   switch (t) {
     case BEAM_ETL_INT64:
@@ -97,6 +135,7 @@ static const char *sql_type(beam_etl_type t) {
 }
 
 static void table_release(sq_table *t) {
+  free(t->replay_rows);
   sqlite3_finalize(t->insert_one);
   sqlite3_finalize(t->insert_batch);
   free(t->batch_index);
@@ -219,7 +258,7 @@ static beam_status add_columns(sqlite_sink *q, const char *table, const beam_etl
 static beam_status change_locked(sqlite_sink *q, const char *table, const beam_etl_schema *schema, bool *add,
                                  beam_error *err) {
   bool own = !q->in_txn;
-  int rc = own ? exec_sql(q, "BEGIN IMMEDIATE") : SQLITE_OK;
+  int rc = own ? write_lock(q) : SQLITE_OK;
   if (rc != SQLITE_OK) return sq_fail(q, rc, table, "lock for a table change", err);
   beam_status st;
   memset(add, 0, schema->n_fields * sizeof *add);
@@ -228,8 +267,11 @@ static beam_status change_locked(sqlite_sink *q, const char *table, const beam_e
   else if (found == 1) st = add_columns(q, table, schema, add, err);
   if (own && st == BEAM_OK && (rc = exec_sql(q, "COMMIT")) != SQLITE_OK) st = sq_fail(q, rc, table, "commit", err);
   if (own && st != BEAM_OK && !sqlite3_get_autocommit(q->db)) exec_sql(q, "ROLLBACK");
+  if (own) write_unlock(q);
   return st;
 }
+
+static beam_status go_direct(sqlite_sink *q, beam_error *err);
 
 /* Makes the live table fit the schema: checks it, and creates it or adds missing NULLABLE
  * columns when needed. *changed: it was changed inside the open bundle. */
@@ -241,7 +283,9 @@ static beam_status fit_table(sqlite_sink *q, const char *table, const beam_etl_s
   beam_status st;
   int found = check_columns(q, table, schema, add, &st, err);
   if (found == 0 || (found == 1 && beam_sink_columns_any_added(add, schema->n_fields))) {
-    st = change_locked(q, table, schema, add, err);
+    /* Inside a bundle the change belongs to it: the bundle takes the write lock now. */
+    if (q->bundle_id && !q->in_txn && !q->base.duplicate) st = go_direct(q, err);
+    if (st == BEAM_OK) st = change_locked(q, table, schema, add, err);
     *changed = st == BEAM_OK && q->in_txn;
   }
   free(add);
@@ -277,6 +321,83 @@ static beam_status prepare_insert(sqlite_sink *q, const char *table, const beam_
   return BEAM_OK;
 }
 
+/* True when sql (a CREATE TABLE statement) holds, outside quotes, a word that makes the
+ * table refuse rows the schema allows: UNIQUE, CHECK, PRIMARY (KEY), REFERENCES, STRICT,
+ * WITHOUT (ROWID, which needs a primary key). Identifiers this sink writes are quoted, so a
+ * column called "unique_id" is not taken for one; a bare word that only looks like one
+ * makes the table constrained, which is slower, never wrong. */
+static bool sql_has_constraint_word(const char *sql) {
+  static const char *const words[] = {"UNIQUE", "CHECK", "PRIMARY", "REFERENCES", "STRICT", "WITHOUT"};
+  for (const char *p = sql; *p;) {
+    if (*p == '"' || *p == '\'' || *p == '`' || *p == '[') {
+      char close = *p == '[' ? ']' : *p;
+      for (p++; *p && *p != close; p++) {}
+      if (*p) p++;
+      continue;
+    }
+    bool word_char = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || *p == '_' || (*p >= '0' && *p <= '9');
+    if (!word_char) {
+      p++;
+      continue;
+    }
+    const char *start = p;
+    while ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || *p == '_' || (*p >= '0' && *p <= '9')) p++;
+    for (size_t w = 0; w < sizeof words / sizeof words[0]; w++)
+      if (strlen(words[w]) == (size_t)(p - start) && sqlite3_strnicmp(start, words[w], (int)(p - start)) == 0)
+        return true;
+  }
+  return false;
+}
+
+/* Runs sql with table bound to ?1; true when a row comes back (or on any failure: then the
+ * table is treated as constrained, the safe side). */
+static bool query_any(sqlite_sink *q, const char *sql, const char *table) {
+  sqlite3_stmt *stmt = NULL;
+  int rc = sqlite3_prepare_v2(q->db, sql, -1, &stmt, NULL);
+  if (rc == SQLITE_OK) rc = sqlite3_bind_text(stmt, 1, table, -1, SQLITE_STATIC);
+  if (rc == SQLITE_OK) rc = sqlite3_step(stmt);
+  sqlite3_finalize(stmt);
+  return rc != SQLITE_DONE;
+}
+
+/* A table whose rows can be refused by the database for reasons beam_sink_row_conforms does
+ * not see: its rows are inserted directly (see the comment at the top). A table this sink
+ * created has NOT NULL on REQUIRED fields only, which the conformance check covers. */
+static bool table_is_constrained(sqlite_sink *q, const sq_table *t) {
+  sqlite3_stmt *stmt = NULL;
+  bool constrained = true;
+  if (sqlite3_prepare_v2(q->db, "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1", -1, &stmt,
+                         NULL) == SQLITE_OK &&
+      sqlite3_bind_text(stmt, 1, t->name, -1, SQLITE_STATIC) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW) {
+    const char *sql = (const char *)sqlite3_column_text(stmt, 0);
+    constrained = !sql || sql_has_constraint_word(sql);
+  }
+  sqlite3_finalize(stmt);
+  if (constrained) return true;
+  if (query_any(q, "SELECT 1 FROM pragma_index_list(?1) WHERE \"unique\"", t->name) ||
+      query_any(q, "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?1", t->name) ||
+      query_any(q, "SELECT 1 FROM pragma_foreign_key_list(?1)", t->name))
+    return true;
+  /* NOT NULL on a column whose field is NULLABLE: a null there would be refused. */
+  if (sqlite3_prepare_v2(q->db, "SELECT name FROM pragma_table_info(?1) WHERE \"notnull\" OR pk", -1, &stmt, NULL) !=
+          SQLITE_OK ||
+      sqlite3_bind_text(stmt, 1, t->name, -1, SQLITE_STATIC) != SQLITE_OK) {
+    sqlite3_finalize(stmt);
+    return true;
+  }
+  int rc;
+  while (!constrained && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    const char *col = (const char *)sqlite3_column_text(stmt, 0);
+    bool required = false;
+    for (size_t i = 0; col && i < t->schema->n_fields; i++)
+      if (sqlite3_stricmp(col, t->schema->fields[i].name) == 0) required = t->schema->fields[i].mode == BEAM_ETL_REQUIRED;
+    constrained = !required;
+  }
+  if (!constrained && rc != SQLITE_DONE) constrained = true;
+  sqlite3_finalize(stmt);
+  return constrained;
+}
+
 static beam_status table_prepare(sqlite_sink *q, sq_table *t, beam_error *err) {
   size_t ncols = t->schema->n_fields;
   /* Rows per statement: as asked, within SQLite's host-parameter limit. */
@@ -287,7 +408,15 @@ static beam_status table_prepare(sqlite_sink *q, sq_table *t, beam_error *err) {
   t->batch_rows = batch;
   t->batch_index = calloc(batch, sizeof *t->batch_index);
   t->text = malloc(batch * ncols * BEAM_SINK_TEXT_MAX);
-  if (!t->batch_index || !t->text) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  t->replay_rows = calloc(batch * ncols, sizeof *t->replay_rows);
+  if (!t->batch_index || !t->text || !t->replay_rows) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  if (ncols > q->replay_cap) {
+    beam_value *values = realloc(q->replay_values, ncols * sizeof *values);
+    if (!values) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+    q->replay_values = values;
+    q->replay_cap = ncols;
+  }
+  t->constrained = table_is_constrained(q, t);
   beam_status st = prepare_insert(q, t->name, t->schema, 1, &t->insert_one, err);
   if (st == BEAM_OK && batch > 1)
     st = prepare_insert(q, t->name, t->schema, batch, &t->insert_batch, err);
@@ -404,13 +533,10 @@ static beam_status flush_batch(sqlite_sink *q, sq_table *t, const beam_etl_row *
   return BEAM_OK;
 }
 
-static beam_status sq_write_rows(beam_sink *s, const char *table, const beam_etl_row *rows, size_t n,
-                                 beam_sink_row_errors *rejected, beam_error *err) {
-  sqlite_sink *q = (sqlite_sink *)s;
-  sq_table *t = table_find(q, table);
-  if (!t)
-    return beam_error_set(err, BEAM_ERR_NOT_FOUND,
-                          "sqlite %s: table %s was not ensured on this sink", q->path, table);
+/* Inserts rows directly into the open transaction (a direct bundle): each refused row is
+ * reported in rejected, as write_rows promises. */
+static beam_status insert_rows(sqlite_sink *q, sq_table *t, const beam_etl_row *rows, size_t n,
+                               beam_sink_row_errors *rejected, beam_error *err) {
   size_t ncols = t->schema->n_fields;
   size_t pending = 0;
   char reason[256];
@@ -453,6 +579,59 @@ static beam_status sq_write_rows(beam_sink *s, const char *table, const beam_etl
   return BEAM_OK;
 }
 
+/* The reason a conforming row would still be refused by the insert for its size
+ * (SQLITE_TOOBIG), checked before staging it; NULL when it fits. */
+static const char *too_big(const sqlite_sink *q, const beam_etl_row *row, size_t n_fields) {
+  int64_t total = 0;
+  for (size_t c = 0; c < n_fields; c++) {
+    const beam_value *v = &row->values[c];
+    int64_t len = v->kind == BEAM_VALUE_STRING || v->kind == BEAM_VALUE_BYTES ? (int64_t)v->u.bytes.len : 9;
+    if (len > q->max_length) return "string or blob too big";
+    total += len + 9;
+  }
+  return total > q->max_length ? "row too big" : NULL;
+}
+
+/* Stages rows for the commit: refused here are only rows that do not conform to the schema
+ * or are too big, which is all a table this sink may stage for can refuse. */
+static beam_status stage_rows(sqlite_sink *q, sq_table *t, const beam_etl_row *rows, size_t n,
+                              beam_sink_row_errors *rejected, beam_error *err) {
+  uint32_t index = (uint32_t)(t - q->tables);
+  char reason[256];
+  for (size_t i = 0; i < n; i++) {
+    const char *big = NULL;
+    if (!beam_sink_row_conforms(t->schema, &rows[i], reason, sizeof reason) ||
+        (big = too_big(q, &rows[i], t->schema->n_fields)) != NULL) {
+      if (beam_sink_row_errors_add(rejected, i, "%s%s", big ? "sqlite: " : "", big ? big : reason) != BEAM_OK)
+        return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+      continue;
+    }
+    int e = 0;
+    beam_status st = beam_sqlite_stage_row(&q->stage, index, rows[i].values, t->schema->n_fields, &e);
+    if (st == BEAM_ERR_IO)
+      return beam_error_set(err, st, "sqlite %s: table %s: staging the bundle in %s: %s", q->path, t->name, q->dir,
+                            strerror(e));
+    if (st != BEAM_OK) return beam_error_set(err, st, "sqlite %s: table %s: staging a row: out of memory", q->path, t->name);
+  }
+  return BEAM_OK;
+}
+
+static beam_status sq_write_rows(beam_sink *s, const char *table, const beam_etl_row *rows, size_t n,
+                                 beam_sink_row_errors *rejected, beam_error *err) {
+  sqlite_sink *q = (sqlite_sink *)s;
+  sq_table *t = table_find(q, table);
+  if (!t)
+    return beam_error_set(err, BEAM_ERR_NOT_FOUND,
+                          "sqlite %s: table %s was not ensured on this sink", q->path, table);
+  if (!q->in_txn && t->constrained) {
+    size_t at = (size_t)(t - q->tables);
+    beam_status st = go_direct(q, err);
+    if (st != BEAM_OK || s->duplicate) return st;
+    t = &q->tables[at];
+  }
+  return q->in_txn ? insert_rows(q, t, rows, n, rejected, err) : stage_rows(q, t, rows, n, rejected, err);
+}
+
 /* After a rollback, tables created (or altered) inside the bundle no longer exist as cached:
  * they are ensured again when next used. */
 static void forget_txn_tables(sqlite_sink *q) {
@@ -468,46 +647,21 @@ static void forget_txn_tables(sqlite_sink *q) {
   q->last_table = 0;
 }
 
-static void end_txn(sqlite_sink *q, bool committed) {
+/* Ends the open bundle: commits' or rollback's bookkeeping, the transaction (rolled back
+ * unless committed) and its lock, the staged rows and ledger entries. */
+static void end_bundle(sqlite_sink *q, bool committed) {
   if (committed) {
     for (size_t i = 0; i < q->n_tables; i++) q->tables[i].created_in_txn = false;
   } else {
     if (!sqlite3_get_autocommit(q->db)) exec_sql(q, "ROLLBACK");
     forget_txn_tables(q);
   }
+  if (q->in_txn) write_unlock(q);
   q->in_txn = false;
+  beam_sqlite_stage_reset(&q->stage);
+  beam_sqlite_ledger_list_clear(&q->ledger);
   free(q->bundle_id);
   q->bundle_id = NULL;
-}
-
-static beam_status sq_begin(beam_sink *s, const char *bundle_id, beam_error *err) {
-  sqlite_sink *q = (sqlite_sink *)s;
-  q->bundle_id = strdup(bundle_id);
-  if (!q->bundle_id) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-  int rc = exec_sql(q, "BEGIN IMMEDIATE");
-  if (rc != SQLITE_OK) {
-    free(q->bundle_id);
-    q->bundle_id = NULL;
-    return sq_fail(q, rc, NULL, "begin bundle", err);
-  }
-  q->in_txn = true;
-  sqlite3_stmt *look = q->bundle_lookup;
-  sqlite3_bind_text(look, 1, bundle_id, -1, SQLITE_STATIC);
-  rc = sqlite3_step(look);
-  sqlite3_reset(look);
-  sqlite3_clear_bindings(look);
-  if (rc == SQLITE_ROW) {
-    /* Already committed by an earlier attempt: release the lock now, write nothing. */
-    s->duplicate = true;
-    end_txn(q, false);
-    return BEAM_OK;
-  }
-  if (rc != SQLITE_DONE) {
-    beam_status st = sq_fail(q, rc, BUNDLES_TABLE, "bundle lookup", err);
-    end_txn(q, false);
-    return st;
-  }
-  return BEAM_OK;
 }
 
 /* Looks id up in the bundles table: 1 found, 0 not, -1 failed (err set). */
@@ -521,6 +675,112 @@ static int bundle_known(sqlite_sink *q, const char *id, beam_error *err) {
   if (rc == SQLITE_DONE) return 0;
   sq_fail(q, rc, BUNDLES_TABLE, "bundle lookup", err);
   return -1;
+}
+
+/* No lock: a read. A bundle committed already writes nothing (its rows are not even staged);
+ * one committed by another writer after this lookup is caught again at commit. */
+static beam_status sq_begin(beam_sink *s, const char *bundle_id, beam_error *err) {
+  sqlite_sink *q = (sqlite_sink *)s;
+  q->bundle_id = strdup(bundle_id);
+  if (!q->bundle_id) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  int known = bundle_known(q, bundle_id, err);
+  if (known < 0) {
+    end_bundle(q, false);
+    return BEAM_ERR_IO;
+  }
+  s->duplicate = known == 1;
+  if (s->duplicate) end_bundle(q, false);
+  return BEAM_OK;
+}
+
+/* ---- Inserting the staged rows, under the write lock -------------------------------- */
+
+typedef struct replay_ctx {
+  sqlite_sink *q;
+  beam_error *err;
+  beam_status st;
+} replay_ctx;
+
+/* A row the insert refuses at commit: the staged tables have no constraint that could, so
+ * this is a table changed behind the sink's back; the commit fails. */
+static int replay_fail(replay_ctx *c, sq_table *t, int rc) {
+  c->st = sq_fail(c->q, rc, t->name, "insert at commit", c->err);
+  return 1;
+}
+
+static int replay_insert_one(replay_ctx *c, sq_table *t, const beam_value *values) {
+  int rc = bind_row(t->insert_one, 0, t->schema, values, t->text);
+  if (rc == SQLITE_OK) rc = sqlite3_step(t->insert_one);
+  sqlite3_reset(t->insert_one);
+  return rc == SQLITE_DONE ? 0 : replay_fail(c, t, rc);
+}
+
+static int replay_row(void *ctx, uint32_t table, const beam_value *values, size_t n_values) {
+  replay_ctx *c = ctx;
+  sqlite_sink *q = c->q;
+  if (table >= q->n_tables || n_values != q->tables[table].schema->n_fields) {
+    c->st = beam_error_set(c->err, BEAM_ERR_INTERNAL, "sqlite %s: a staged row names no table of the sink", q->path);
+    return 1;
+  }
+  sq_table *t = &q->tables[table];
+  if (!t->insert_batch) return replay_insert_one(c, t, values);
+  size_t ncols = t->schema->n_fields, k = t->replay_pending;
+  int rc = bind_row(t->insert_batch, (int)(k * ncols), t->schema, values, t->text + k * ncols * BEAM_SINK_TEXT_MAX);
+  if (rc != SQLITE_OK) return replay_fail(c, t, rc);
+  memcpy(t->replay_rows + k * ncols, values, ncols * sizeof *values);
+  if (++t->replay_pending < t->batch_rows) return 0;
+  t->replay_pending = 0;
+  rc = sqlite3_step(t->insert_batch);
+  sqlite3_reset(t->insert_batch);
+  return rc == SQLITE_DONE ? 0 : replay_fail(c, t, rc);
+}
+
+/* The chunk's memory is about to go: rows bound into unfinished batches go one by one. */
+static int replay_end_chunk(void *ctx) {
+  replay_ctx *c = ctx;
+  for (size_t i = 0; i < c->q->n_tables; i++) {
+    sq_table *t = &c->q->tables[i];
+    size_t ncols = t->schema->n_fields;
+    for (size_t k = 0; k < t->replay_pending; k++)
+      if (replay_insert_one(c, t, t->replay_rows + k * ncols)) return 1;
+    t->replay_pending = 0;
+  }
+  return 0;
+}
+
+static beam_status insert_staged(sqlite_sink *q, beam_error *err) {
+  if (!q->stage.rows) return BEAM_OK;
+  replay_ctx c = {q, err, BEAM_OK};
+  sq_stage_visitor v = {replay_row, replay_end_chunk, &c};
+  int rc = beam_sqlite_stage_replay(&q->stage, &v, q->replay_values, q->replay_cap);
+  for (size_t i = 0; i < q->n_tables; i++) q->tables[i].replay_pending = 0;
+  if (rc < 0)
+    return beam_error_set(err, rc == -ENOMEM ? BEAM_ERR_NOMEM : BEAM_ERR_IO,
+                          "sqlite %s: reading the staged bundle back: %s", q->path, strerror(-rc));
+  beam_sqlite_stage_reset(&q->stage);
+  return rc ? c.st : BEAM_OK;
+}
+
+/* Takes the write lock for the open bundle and inserts what it staged. The bundle id is
+ * looked up again under the lock: committed meanwhile by another writer, the bundle is a
+ * duplicate (and ended). On failure the bundle is ended. */
+static beam_status go_direct(sqlite_sink *q, beam_error *err) {
+  int rc = write_lock(q);
+  if (rc != SQLITE_OK) {
+    beam_status st = sq_fail(q, rc, NULL, "begin bundle", err);
+    end_bundle(q, false);
+    return st;
+  }
+  q->in_txn = true;
+  int known = bundle_known(q, q->bundle_id, err);
+  if (known != 0) {
+    q->base.duplicate = known == 1;
+    end_bundle(q, false);
+    return known == 1 ? BEAM_OK : BEAM_ERR_IO;
+  }
+  beam_status st = insert_staged(q, err);
+  if (st != BEAM_OK) end_bundle(q, false);
+  return st;
 }
 
 static beam_status record_bundle(sqlite_sink *q, const char *id, uint64_t rows, beam_error *err) {
@@ -549,32 +809,30 @@ static beam_status claim_content(sqlite_sink *q, beam_error *err) {
   return record_bundle(q, id, s->bundle.rows, err);
 }
 
+static beam_status write_ledger(sqlite_sink *q, beam_error *err);
+
 static beam_status sq_commit(beam_sink *s, beam_error *err) {
   sqlite_sink *q = (sqlite_sink *)s;
-  if (s->duplicate) return BEAM_OK;
-  beam_status cs = claim_content(q, err);
-  if (cs != BEAM_OK || s->duplicate) {
-    end_txn(q, false);
-    return cs;
+  if (s->duplicate) {
+    end_bundle(q, false);
+    return BEAM_OK;
   }
-  sqlite3_stmt *rec = q->bundle_record;
-  sqlite3_bind_text(rec, 1, q->bundle_id, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(rec, 2, (sqlite3_int64)s->bundle.rows);
-  int rc = sqlite3_step(rec);
-  sqlite3_reset(rec);
-  sqlite3_clear_bindings(rec);
-  if (rc != SQLITE_DONE) {
-    beam_status st = sq_fail(q, rc, BUNDLES_TABLE, "record bundle", err);
-    end_txn(q, false);
+  beam_status st = q->in_txn ? BEAM_OK : go_direct(q, err);
+  if (st != BEAM_OK || s->duplicate) return st; /* go_direct ended the bundle */
+  st = claim_content(q, err);
+  if (st == BEAM_OK && !s->duplicate) st = write_ledger(q, err);
+  if (st == BEAM_OK && !s->duplicate) st = record_bundle(q, q->bundle_id, s->bundle.rows, err);
+  if (st != BEAM_OK || s->duplicate) {
+    end_bundle(q, false);
     return st;
   }
-  rc = exec_sql(q, "COMMIT");
+  int rc = exec_sql(q, "COMMIT");
   if (rc != SQLITE_OK) {
-    beam_status st = sq_fail(q, rc, NULL, "commit bundle", err);
-    end_txn(q, false);
+    st = sq_fail(q, rc, NULL, "commit bundle", err);
+    end_bundle(q, false);
     return st;
   }
-  end_txn(q, true);
+  end_bundle(q, true);
   return BEAM_OK;
 }
 
@@ -582,7 +840,15 @@ static beam_status sq_commit(beam_sink *s, beam_error *err) {
  * No savepoints: a SAVEPOINT makes SQLite copy every page a later write touches into a
  * statement journal (measured: a 1M-row load 1.8x slower), while a commit in WAL mode is an
  * append. So a writer commits each unit as a transaction of its own (beam_sink_has_savepoints
- * is false) and drops a failed unit by rolling its transaction back. */
+ * is false) and drops a failed unit by rolling its transaction back.
+ *
+ * Entries are listed with the bundle and written at commit, under the write lock, where an
+ * entry that does not replace is checked against the committed ledger once more: the writer
+ * looked the unit up before the lock, and another writer (a thread loading a file of the same
+ * content, another process) may have committed it since. Then the unit is loaded already:
+ * a bundle whose every entry is such a unit is a duplicate (rolled back, nothing written,
+ * beam_sink_last_bundle_was_duplicate true); a bundle with other entries too fails the commit
+ * (a retry then finds the unit in the ledger and skips it). */
 
 static int step_once(sqlite3_stmt *stmt) {
   int rc = sqlite3_step(stmt);
@@ -590,14 +856,45 @@ static int step_once(sqlite3_stmt *stmt) {
   return rc;
 }
 
+/* Looks key up among the committed entries: 1 found (hit filled when not NULL), 0 not, -1
+ * failed (err set). */
+static int ledger_lookup(sqlite_sink *q, const char *key, beam_sink_ledger_hit *hit, beam_error *err);
+
+static beam_status write_ledger(sqlite_sink *q, beam_error *err) {
+  size_t loaded = 0;
+  for (size_t i = 0; i < q->ledger.len; i++) {
+    const sq_ledger_entry *e = &q->ledger.items[i];
+    if (e->replace) continue;
+    int known = ledger_lookup(q, e->key, NULL, err);
+    if (known < 0) return BEAM_ERR_IO;
+    loaded += (size_t)known;
+  }
+  if (loaded == q->ledger.len && loaded > 0) {
+    q->base.duplicate = true;
+    return BEAM_OK;
+  }
+  if (loaded > 0)
+    return beam_error_set(err, BEAM_ERR_IO,
+                          "sqlite %s: %zu of the bundle's %zu units were committed by another writer while it "
+                          "ran; nothing of the bundle is written (a retry skips them)",
+                          q->path, loaded, q->ledger.len);
+  for (size_t i = 0; i < q->ledger.len; i++) {
+    const sq_ledger_entry *e = &q->ledger.items[i];
+    sqlite3_stmt *stmt = e->replace ? q->ledger_replace : q->ledger_insert;
+    sqlite3_bind_text(stmt, 1, e->key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, e->file, -1, SQLITE_STATIC);
+    int rc = step_once(stmt);
+    sqlite3_clear_bindings(stmt);
+    if (rc != SQLITE_DONE) return sq_fail(q, rc, LEDGER_TABLE, "record a unit", err);
+  }
+  return BEAM_OK;
+}
+
 static beam_status sq_ledger_record(beam_sink *s, const char *key, const char *file, bool replace, beam_error *err) {
   sqlite_sink *q = (sqlite_sink *)s;
-  sqlite3_stmt *stmt = replace ? q->ledger_replace : q->ledger_insert;
-  sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
-  sqlite3_bind_text(stmt, 2, file, -1, SQLITE_STATIC);
-  int rc = step_once(stmt);
-  sqlite3_clear_bindings(stmt);
-  return rc == SQLITE_DONE ? BEAM_OK : sq_fail(q, rc, LEDGER_TABLE, "record a unit", err);
+  if (beam_sqlite_ledger_list_add(&q->ledger, key, file, replace) != BEAM_OK)
+    return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  return BEAM_OK;
 }
 
 static void copy_column(char *out, size_t cap, sqlite3_stmt *stmt, int col) {
@@ -605,23 +902,43 @@ static void copy_column(char *out, size_t cap, sqlite3_stmt *stmt, int col) {
   snprintf(out, cap, "%s", text ? (const char *)text : "");
 }
 
-static beam_status sq_ledger_find(beam_sink *s, const char *key, beam_sink_ledger_hit *hit, beam_error *err) {
-  sqlite_sink *q = (sqlite_sink *)s;
+static int ledger_lookup(sqlite_sink *q, const char *key, beam_sink_ledger_hit *hit, beam_error *err) {
   sqlite3_stmt *look = q->ledger_lookup;
   sqlite3_bind_text(look, 1, key, -1, SQLITE_STATIC);
   int rc = sqlite3_step(look);
-  if (rc == SQLITE_ROW) {
+  if (rc == SQLITE_ROW && hit) {
     hit->found = true;
     copy_column(hit->file, sizeof hit->file, look, 0);
     copy_column(hit->committed_at, sizeof hit->committed_at, look, 1);
   }
   sqlite3_reset(look);
   sqlite3_clear_bindings(look);
-  return rc == SQLITE_ROW || rc == SQLITE_DONE ? BEAM_OK : sq_fail(q, rc, LEDGER_TABLE, "look a unit up", err);
+  if (rc == SQLITE_ROW || rc == SQLITE_DONE) return rc == SQLITE_ROW;
+  sq_fail(q, rc, LEDGER_TABLE, "look a unit up", err);
+  return -1;
+}
+
+/* The bundle's own entry counts: one that replaces wins over the committed one, one that
+ * does not shows only when nothing is committed for the key. */
+static beam_status sq_ledger_find(beam_sink *s, const char *key, beam_sink_ledger_hit *hit, beam_error *err) {
+  sqlite_sink *q = (sqlite_sink *)s;
+  const sq_ledger_entry *own = beam_sqlite_ledger_list_find(&q->ledger, key);
+  if (!own || !own->replace) {
+    int known = ledger_lookup(q, key, hit, err);
+    if (known < 0) return BEAM_ERR_IO;
+    if (known) return BEAM_OK;
+  }
+  if (own) {
+    hit->found = true;
+    snprintf(hit->committed_at, sizeof hit->committed_at, "%s", own->recorded_at);
+    snprintf(hit->file, sizeof hit->file, "%s", own->file);
+  }
+  return BEAM_OK;
 }
 
 static beam_status sq_ledger_any(beam_sink *s, bool *any, beam_error *err) {
   sqlite_sink *q = (sqlite_sink *)s;
+  if (q->ledger.len > 0) return *any = true, BEAM_OK;
   sqlite3_stmt *stmt = NULL;
   int rc = sqlite3_prepare_v2(q->db, "SELECT 1 FROM \"" LEDGER_TABLE "\" LIMIT 1", -1, &stmt, NULL);
   if (rc == SQLITE_OK) rc = sqlite3_step(stmt);
@@ -632,7 +949,7 @@ static beam_status sq_ledger_any(beam_sink *s, bool *any, beam_error *err) {
 
 static void sq_abort(beam_sink *s) {
   sqlite_sink *q = (sqlite_sink *)s;
-  end_txn(q, false);
+  end_bundle(q, false);
 }
 
 static beam_status sq_close(beam_sink *s, beam_error *err) {
@@ -657,6 +974,9 @@ static beam_status sq_close(beam_sink *s, beam_error *err) {
       st = beam_error_set(err, BEAM_ERR_IO, "sqlite %s: close: %s", q->path, sqlite3_errstr(rc));
     q->db = NULL;
   }
+  beam_sqlite_db_lock_put(q->db_lock);
+  q->db_lock = NULL;
+  beam_sqlite_stage_free(&q->stage);
   return st;
 }
 
@@ -666,6 +986,11 @@ static void sq_free(beam_sink *s) {
   free(q->tables);
   free(q->bundle_id);
   free(q->path);
+  free(q->dir);
+  free(q->replay_values);
+  beam_sqlite_ledger_list_free(&q->ledger);
+  beam_sqlite_stage_free(&q->stage);
+  beam_sqlite_db_lock_put(q->db_lock);
   free(q);
 }
 
@@ -700,12 +1025,9 @@ static beam_status ledger_setup(sqlite_sink *q, beam_error *err) {
   return rc == SQLITE_OK ? BEAM_OK : sq_fail(q, rc, LEDGER_TABLE, "prepare", err);
 }
 
-static beam_status sq_setup(sqlite_sink *q, beam_error *err) {
-  int rc = sqlite3_open_v2(q->path, &q->db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-  if (rc != SQLITE_OK) return sq_fail(q, rc, NULL, "open", err);
-  sqlite3_extended_result_codes(q->db, 1);
-  sqlite3_busy_timeout(q->db, q->base.opts.busy_timeout_ms);
+/* Opens and configures the connection, creating the bookkeeping tables when missing. */
+static beam_status sq_configure(sqlite_sink *q, beam_error *err) {
+  int rc;
   /* WAL lets readers run beside the writer and makes commits a sequential append;
    * journal_mode answers with the mode it got (not WAL on some filesystems: fine). */
   rc = exec_sql(q, "PRAGMA journal_mode=WAL");
@@ -736,6 +1058,28 @@ static beam_status sq_setup(sqlite_sink *q, beam_error *err) {
   return ledger_setup(q, err);
 }
 
+static beam_status sq_setup(sqlite_sink *q, beam_error *err) {
+  int rc = sqlite3_open_v2(q->path, &q->db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc != SQLITE_OK) return sq_fail(q, rc, NULL, "open", err);
+  sqlite3_extended_result_codes(q->db, 1);
+  sqlite3_busy_timeout(q->db, q->base.opts.busy_timeout_ms);
+  q->max_length = sqlite3_limit(q->db, SQLITE_LIMIT_LENGTH, -1);
+  /* The file exists once opened (SQLite creates it at open): its mutex can be found. The
+   * journal-mode switch and the bookkeeping tables are writes: under the mutex too. */
+  q->db_lock = beam_sqlite_db_lock_get(q->path);
+  char dir[PATH_MAX];
+  beam_local_dir_of(q->path, dir);
+  q->dir = strdup(dir);
+  if (!q->dir) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  q->stage.dir = q->dir;
+  if (!beam_sqlite_db_lock_enter(q->db_lock, q->base.opts.busy_timeout_ms))
+    return sq_fail(q, SQLITE_BUSY, NULL, "open: waiting for this process's other writers", err);
+  beam_status st = sq_configure(q, err);
+  beam_sqlite_db_lock_leave(q->db_lock);
+  return st;
+}
+
 beam_status beam_sink_sqlite_open(const char *path, const beam_sink_options *opts, beam_sink **out,
                                   beam_error *err) {
   if (!out) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "sqlite open: NULL out");
@@ -744,6 +1088,7 @@ beam_status beam_sink_sqlite_open(const char *path, const beam_sink_options *opt
   sqlite_sink *q = calloc(1, sizeof *q);
   if (!q) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   beam_sink_init(&q->base, &sqlite_vtable, opts);
+  beam_sqlite_stage_init(&q->stage, q->base.opts.spill_bytes, NULL); /* the directory comes at setup */
   q->base.keys_content = true; /* the bundles table records content keys too */
   q->path = strdup(path);
   if (!q->path) {

@@ -37,12 +37,27 @@
  *  - Errors are reported, not swallowed: SQLITE_FULL, ENOSPC, EIO, a failed fsync or
  *    close all come back as BEAM_ERR_IO naming the table or file.
  *
- * Threading: a beam_sink is NOT thread-safe. Use one sink instance per worker thread;
- * several instances (in one process or many) may target the same database file or
- * directory at once: SQLite instances serialize on the database lock (busy timeout),
- * JSONL instances on an advisory lock over the directory's bundle record, PostgreSQL
- * instances (one connection each) on the bundle id's primary key in _beam_bundles. The scheme
- * registry is thread-safe. */
+ * Threading (the concurrency contract): a beam_sink is NOT thread-safe. Use one sink instance
+ * per worker thread; any number of instances - threads of one process, or processes - may
+ * write the same destination at once, each committing its own bundles and units, and:
+ *  - a bundle is prepared (rows checked, encoded, buffered) without any lock shared with the
+ *    other instances; only its commit is serialised, and only as far as the backend needs:
+ *    SQLite stages the rows (sink_sqlite.c) and inserts them at commit under the database's
+ *    write lock, instances of one process queueing on a mutex per database file (no
+ *    SQLITE_BUSY between them; other processes wait up to busy_timeout_ms); JSON lines
+ *    buffers the rows and commits under an exclusive flock of the directory's bundle log
+ *    (each instance opens the log itself, so flock separates threads too); PostgreSQL
+ *    instances hold one connection each and meet on the bundle id's primary key in
+ *    _beam_bundles;
+ *  - a bundle id or content key committed by another instance while a bundle ran makes
+ *    that bundle a duplicate at commit (nothing written, beam_sink_last_bundle_was_duplicate);
+ *  - the ledger stays exact: a unit recorded without replace that another instance
+ *    committed while the bundle ran (two files of one content loaded by two threads, two
+ *    runs) is not committed twice: SQLite and JSON lines check the bundle's entries again
+ *    under the commit's lock, and a bundle whose every entry is such a unit is a duplicate,
+ *    while one holding other units too fails with BEAM_ERR_IO and writes nothing (its retry
+ *    finds the unit in the ledger and skips it).
+ * The scheme registry is thread-safe. */
 #ifndef BEAM_TRANSFORMS_SINK_H
 #define BEAM_TRANSFORMS_SINK_H
 
@@ -76,7 +91,9 @@ typedef struct beam_sink_options {
    * not by their content, so rows committed by an earlier load are written again. */
   bool reload;
   /* JSONL: bytes of a table's bundle kept in memory before spilling to an unnamed
-   * temporary file in the directory; gcs:/file:: bytes of the whole bundle kept in memory
+   * temporary file in the directory; SQLite: bytes of the bundle's staged rows kept in
+   * memory before spilling to an unnamed temporary file beside the database (they are
+   * inserted at commit); gcs:/file:: bytes of the whole bundle kept in memory
    * before parts spill to unnamed temporary files in $TMPDIR. Default 8 MiB. Pub/Sub: bytes
    * of a bundle's messages held before publishing early (default
    * BEAM_PUBSUB_EARLY_PUBLISH_BYTES). */
