@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # kill -9 at many instants of a load, then the same command again: every row exactly once and
 # one _files row per file, the same as one uninterrupted load. Also: a third run skips every
-# file and changes nothing. Usage: kill_rerun.sh FILE_ETL SOURCE_DIR sqlite|jsonl [dedupe|plain]
+# file and changes nothing. With "split", every file is read in byte ranges of 64K (units of
+# their own: a rerun keeps the ranges committed before the kill).
+# Usage: kill_rerun.sh FILE_ETL SOURCE_DIR sqlite|jsonl|postgres [dedupe|plain] [split]
 set -euo pipefail
 etl=$1 src=$2 kind=$3 mode=${4:-dedupe}
+split=--split_size=0
+[ "${5:-}" = split ] && split=--split_size=64K
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -72,7 +76,7 @@ for l in open('$1/$f'):
 
 fresh ref
 start=$(date +%s.%N)
-"$etl" --spec "$spec" --input in --sink "$(sink_of ref)" --quiet > /dev/null
+"$etl" --spec "$spec" --input in --sink "$(sink_of ref)" --quiet $split > /dev/null
 took=$(python3 -c "print($(date +%s.%N) - $start)")
 dump ref > ref.txt
 test "$(grep -c . ref.txt)" -gt 1000
@@ -81,12 +85,12 @@ kills=0
 # reading through the commits to the last _files row.
 for delay in $(python3 -c "print(' '.join(f'{$took * k / 16:.3f}' for k in range(1, 16)))"); do
   fresh out
-  "$etl" --spec "$spec" --input in --sink "$(sink_of out)" --quiet > /dev/null 2>&1 &
+  "$etl" --spec "$spec" --input in --sink "$(sink_of out)" --quiet $split > /dev/null 2>&1 &
   pid=$!
   sleep "$delay"
   if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
   wait "$pid" 2>/dev/null || true
-  "$etl" --spec "$spec" --input in --sink "$(sink_of out)" --quiet > rerun.log 2>&1 || { cat rerun.log; exit 1; }
+  "$etl" --spec "$spec" --input in --sink "$(sink_of out)" --quiet $split > rerun.log 2>&1 || { cat rerun.log; exit 1; }
   dump out > out.txt
   if ! cmp -s ref.txt out.txt; then
     echo "kill -9 after ${delay}s, then a rerun: the destination differs from one clean load" >&2
@@ -94,8 +98,8 @@ for delay in $(python3 -c "print(' '.join(f'{$took * k / 16:.3f}' for k in range
     exit 1
   fi
   # A third run skips everything and changes nothing.
-  "$etl" --spec "$spec" --input in --sink "$(sink_of out)" --quiet > third.log 2>&1
+  "$etl" --spec "$spec" --input in --sink "$(sink_of out)" --quiet $split > third.log 2>&1
   grep -q "nothing to load: 4 files already loaded" third.log || { cat third.log; exit 1; }
   dump out | cmp -s ref.txt - || { echo "a third run changed the destination" >&2; exit 1; }
 done
-echo "kill_rerun $kind $mode: a clean load took ${took}s; $kills of 15 kills landed mid-run; every rerun equals one clean load"
+echo "kill_rerun $kind $mode ${5:-}: a clean load took ${took}s; $kills of 15 kills landed mid-run; every rerun equals one clean load"
