@@ -46,6 +46,12 @@ beam_status beam_byte_source_read_at(beam_byte_source *src, uint64_t offset, voi
   return BEAM_OK;
 }
 
+beam_status beam_byte_source_seek(beam_byte_source *src, uint64_t offset, beam_error *err) {
+  if (!src->ops->seek)
+    return beam_error_set(err, BEAM_ERR_UNSUPPORTED, "%s: source cannot seek", src->name);
+  return src->ops->seek(src, offset, err);
+}
+
 void beam_byte_source_close(beam_byte_source *src) {
   if (src) src->ops->close(src);
 }
@@ -83,11 +89,19 @@ static beam_status memory_read_at(beam_byte_source *s, uint64_t off, void *buf, 
   return BEAM_OK;
 }
 
+static beam_status memory_seek(beam_byte_source *s, uint64_t off, beam_error *err) {
+  (void)err;
+  memory_source *m = (memory_source *)s;
+  m->pos = off < m->len ? (size_t)off : m->len;
+  return BEAM_OK;
+}
+
 static void memory_close(beam_byte_source *s) { free(s); }
 
 static const beam_byte_source_ops memory_ops = {
     .read = memory_read,
     .read_at = memory_read_at,
+    .seek = memory_seek,
     .close = memory_close,
 };
 

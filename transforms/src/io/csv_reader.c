@@ -32,6 +32,9 @@ struct beam_csv_reader {
   size_t expected;   /* required field count, 0 = any */
   int64_t line;      /* physical lines consumed so far (for messages) */
   int64_t records;   /* data records returned so far (origin.line: the record number) */
+  bool split;         /* reading a byte range: a newline inside quotes is fatal */
+  bool lines_unknown; /* a byte range past the file's start: line numbers are not known */
+  bool split_refused; /* next failed on a quoted newline in split mode */
 };
 
 static char empty_text[1] = "";
@@ -148,7 +151,10 @@ static beam_status scan_record(beam_csv_reader *r, size_t *len, size_t *consume,
     size_t got = 0;
     beam_status st = beam_scan_buffer_more(b, &got, err);
     if (st != BEAM_OK) {
-      if (st == BEAM_ERR_UNSUPPORTED)
+      if (st == BEAM_ERR_UNSUPPORTED && r->lines_unknown)
+        beam_error_prefix(err, "%s: byte %llu: CSV ", b->src->name,
+                          (unsigned long long)beam_scan_buffer_offset(b, b->pos));
+      else if (st == BEAM_ERR_UNSUPPORTED)
         beam_error_prefix(err, "%s: line %lld: CSV ", b->src->name, (long long)r->line + 1);
       return st;
     }
@@ -308,6 +314,19 @@ static beam_status check_header(beam_csv_reader *r, char **names, const size_t *
                         found[0] ? found : "no columns");
 }
 
+/* In a byte range, a record holding a newline inside quotes (or left inside quotes where
+ * the range's stream ends) means the range boundaries may cut quoted fields: fatal, see
+ * beam_csv_reader_read_range. */
+static beam_status check_split(beam_csv_reader *r, int64_t nls, bool in_quotes, beam_error *err) {
+  if (!r->split || (nls == 0 && !in_quotes)) return BEAM_OK;
+  r->split_refused = true;
+  return beam_error_set(err, BEAM_ERR_UNSUPPORTED,
+                        "%s: byte %llu: CSV with newlines inside quoted fields cannot be split: "
+                        "read it unsplit",
+                        r->buf.src->name,
+                        (unsigned long long)beam_scan_buffer_offset(&r->buf, r->buf.pos));
+}
+
 /* Reads the header record and builds the column -> field map. */
 static beam_status read_header(beam_csv_reader *r, beam_error *err) {
   beam_scan_buffer *b = &r->buf;
@@ -322,6 +341,7 @@ static beam_status read_header(beam_csv_reader *r, beam_error *err) {
       r->header_done = true;
       return BEAM_OK;
     }
+    if ((st = check_split(r, nls, inq, err)) != BEAM_OK) return st;
     int64_t line = r->line + 1;
     r->line += 1 + nls;
     char *d = b->data + b->pos;
@@ -384,6 +404,25 @@ static beam_status read_header(beam_csv_reader *r, beam_error *err) {
   }
 }
 
+beam_status beam_csv_reader_read_header(beam_csv_reader *r, uint64_t *header_end, beam_error *err) {
+  *header_end = 0;
+  if (!r->header) return BEAM_OK;
+  if (!r->header_done) {
+    beam_status st = read_header(r, err);
+    if (st != BEAM_OK) return st;
+  }
+  *header_end = beam_scan_buffer_offset(&r->buf, r->buf.pos);
+  return BEAM_OK;
+}
+
+void beam_csv_reader_read_range(beam_csv_reader *r, beam_byte_source *src, uint64_t offset) {
+  beam_scan_buffer_rebase(&r->buf, src, offset);
+  r->split = true;
+  r->lines_unknown = offset > 0;
+}
+
+bool beam_csv_reader_split_refused(const beam_csv_reader *r) { return r->split_refused; }
+
 beam_status beam_csv_reader_next(beam_csv_reader *r, beam_arena *arena, beam_etl_record *rec,
                                  beam_read_result *res, beam_etl_parse_error *perr,
                                  beam_error *err) {
@@ -398,6 +437,7 @@ beam_status beam_csv_reader_next(beam_csv_reader *r, beam_arena *arena, beam_etl
     bool inq = false, eof = false;
     if ((st = scan_record(r, &len, &consume, &nls, &inq, &eof, err)) != BEAM_OK) return st;
     if (eof) return BEAM_OK;
+    if ((st = check_split(r, nls, inq, err)) != BEAM_OK) return st;
     int64_t line = r->line + 1;
     r->line += 1 + nls;
     char *d = b->data + b->pos;
@@ -428,7 +468,8 @@ beam_status beam_csv_reader_next(beam_csv_reader *r, beam_arena *arena, beam_etl
     rec->schema = r->schema;
     rec->cells = cells;
     rec->origin.source = b->src->name;
-    rec->origin.line = ++r->records;
+    ++r->records;
+    rec->origin.line = r->lines_unknown ? 0 : r->records;
     rec->origin.raw.data = (const uint8_t *)raw;
     rec->origin.raw.len = len;
     rec->origin.offset = (int64_t)offset;

@@ -1,4 +1,5 @@
-/* beam_byte_source over a local file: read(2) for streaming, pread(2) for ZIP seeks. */
+/* beam_byte_source over a local file: read(2) for streaming, pread(2) for ZIP seeks, lseek(2)
+ * to start a byte range. */
 #include "beam/transforms/byte_source.h"
 
 #include <errno.h>
@@ -46,6 +47,14 @@ static beam_status file_read_at(beam_byte_source *s, uint64_t off, void *buf, si
   }
 }
 
+static beam_status file_seek(beam_byte_source *s, uint64_t off, beam_error *err) {
+  file_source *f = (file_source *)s;
+  if (off > (uint64_t)INT64_MAX || lseek(f->fd, (off_t)off, SEEK_SET) < 0)
+    return beam_error_set(err, BEAM_ERR_IO, "%s: cannot seek to byte %llu: %s", f->name,
+                          (unsigned long long)off, strerror(errno));
+  return BEAM_OK;
+}
+
 static void file_close(beam_byte_source *s) {
   file_source *f = (file_source *)s;
   close(f->fd);
@@ -55,6 +64,7 @@ static void file_close(beam_byte_source *s) {
 static const beam_byte_source_ops file_ops = {
     .read = file_read,
     .read_at = file_read_at,
+    .seek = file_seek,
     .close = file_close,
 };
 

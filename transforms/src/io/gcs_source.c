@@ -82,6 +82,13 @@ static beam_status gcs_read_at(beam_byte_source *s, uint64_t off, void *buf, siz
   return fetch((gcs_source *)s, off, buf, cap, n, err);
 }
 
+/* The window stays: a seek inside it costs no request, one outside refetches on the next read. */
+static beam_status gcs_seek(beam_byte_source *s, uint64_t off, beam_error *err) {
+  (void)err;
+  ((gcs_source *)s)->pos = off;
+  return BEAM_OK;
+}
+
 static void gcs_close(beam_byte_source *s) {
   gcs_source *g = (gcs_source *)s;
   if (!g) return;
@@ -96,6 +103,7 @@ static void gcs_close(beam_byte_source *s) {
 static const beam_byte_source_ops gcs_source_ops = {
     .read = gcs_read,
     .read_at = gcs_read_at,
+    .seek = gcs_seek,
     .close = gcs_close,
 };
 

@@ -11,6 +11,7 @@
 #include "beam/transforms/zip_reader.h"
 #include "input_format.h"
 #include "peek_source.h"
+#include "range_source.h"
 
 struct beam_input {
   beam_input_options opts;
@@ -26,6 +27,7 @@ struct beam_input {
   beam_jsonl_reader *jsonl;
   beam_line_reader *lines;
   bool done;
+  bool split_refused; /* the CSV reader refused a byte range (a newline inside quotes) */
   int64_t records, bad_records, members;
   int64_t entries; /* ZIP entries that are files (read or reported as unsupported) */
   struct timespec started;
@@ -140,8 +142,9 @@ static beam_status next_member(beam_input *in, beam_arena *arena, beam_etl_recor
   while (in->next_member < beam_zip_count(in->zip)) {
     size_t i = in->next_member++;
     const beam_zip_entry *e = beam_zip_entry_at(in->zip, i);
-    if (e->is_dir || strncmp(e->name, "__MACOSX/", 9) == 0) continue;
+    if (!beam_input_zip_entry_is_file(e->name, e->is_dir)) continue;
     in->entries++;
+    if (in->opts.zip_member && (size_t)in->entries != in->opts.zip_member) continue;
     beam_name_kind kind = beam_input_name_kind(e->name);
     if (kind == BEAM_NAME_UNKNOWN || kind == BEAM_NAME_ZIP) {
       size_t n = in->schema ? in->schema->n_fields : 0;
@@ -173,6 +176,9 @@ static beam_status next_member(beam_input *in, beam_arena *arena, beam_etl_recor
   in->done = true;
   /* An archive without a single file is not an empty load but a wrong or broken upload. */
   if (!in->entries) return beam_error_set(err, BEAM_ERR_MALFORMED, "the ZIP archive holds no files");
+  if (in->opts.zip_member > (size_t)in->entries)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: member %zu asked for, the archive holds %lld files",
+                          beam_zip_name(in->zip), in->opts.zip_member, (long long)in->entries);
   return BEAM_OK;
 }
 
@@ -197,7 +203,10 @@ beam_status beam_input_next(beam_input *in, beam_arena *arena, beam_etl_record *
       }
       if (in->done) return BEAM_OK;
     }
-    if (in->csv) st = beam_csv_reader_next(in->csv, arena, rec, res, perr, err);
+    if (in->csv) {
+      st = beam_csv_reader_next(in->csv, arena, rec, res, perr, err);
+      if (st != BEAM_OK && beam_csv_reader_split_refused(in->csv)) in->split_refused = true;
+    }
     else if (in->jsonl) st = beam_jsonl_reader_next(in->jsonl, arena, rec, res, perr, err);
     else st = lines_next(in, arena, rec, res, err);
     if (st != BEAM_OK) return st;
@@ -219,8 +228,80 @@ void beam_input_get_stats(const beam_input *in, beam_input_stats *stats) {
   stats->bytes_read = in->raw ? in->raw->bytes_read : in->raw_bytes;
   stats->size = in->raw_size;
   stats->members = in->members;
+  stats->split_refused = in->split_refused;
   stats->elapsed_seconds = (double)(now.tv_sec - in->started.tv_sec) +
                            (double)(now.tv_nsec - in->started.tv_nsec) / 1e9;
+}
+
+/* Whether opts ask for less than the whole file (a whole-file range reads as unsplit). */
+static bool is_ranged(const beam_input_options *o, int64_t size) {
+  return o->range_start > 0 || (o->range_end > 0 && (size < 0 || o->range_end < size));
+}
+
+/* Opens the reader of one byte range of a plain file (see input.h). Takes ownership of src
+ * (in->stream owns it, or it is closed here on failure). */
+static beam_status open_range(beam_input *in, beam_byte_source *src, beam_error *err) {
+  beam_status st = BEAM_OK;
+  beam_input_sniff sn = {0};
+  beam_name_kind kind = beam_input_name_kind(src->name);
+  if (in->opts.range_start < 0)
+    st = beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: negative range start %lld", src->name,
+                        (long long)in->opts.range_start);
+  else if (!beam_byte_source_seekable(src) || !src->ops->seek)
+    st = beam_error_set(err, BEAM_ERR_UNSUPPORTED, "%s: a byte range needs a seekable file", src->name);
+  else if ((st = beam_input_sniff_start(src, &sn, err)) != BEAM_OK) {
+  } else if (kind == BEAM_NAME_ZIP || sn.zip)
+    st = beam_error_set(err, BEAM_ERR_UNSUPPORTED,
+                        "%s: a ZIP archive is split by member (zip_member), not by byte range", src->name);
+  else if (sn.gzip)
+    st = beam_error_set(err, BEAM_ERR_UNSUPPORTED,
+                        "%s: a gzip file cannot be read by byte range: read it whole", src->name);
+  beam_input_format f = beam_input_resolve_format(in->opts.format, kind, sn.first);
+  if (st == BEAM_OK && f == BEAM_INPUT_FORMAT_JSONL && sn.first == '[')
+    st = beam_error_set(err, BEAM_ERR_UNSUPPORTED,
+                        "%s: the input is a JSON array; expected JSON Lines (one JSON object per line)",
+                        src->name);
+  if (st != BEAM_OK) {
+    beam_byte_source_close(src);
+    return st;
+  }
+  in->raw = src;
+  in->stream = src; /* owned through in->stream from here on */
+  in->format = f;
+  uint64_t start = (uint64_t)in->opts.range_start;
+  uint64_t end = in->opts.range_end > 0 ? (uint64_t)in->opts.range_end : BEAM_RANGE_NO_END;
+  size_t bs = in->opts.buffer_size, mr = in->opts.max_record;
+  beam_csv_options co = in->opts.csv;
+  if (!co.delimiter) co.delimiter = kind == BEAM_NAME_TSV ? '\t' : ',';
+  if (f == BEAM_INPUT_FORMAT_CSV && co.header && start > 0) {
+    /* Every range knows the header, read from the file's start; none returns it as data. */
+    uint64_t header_end = 0;
+    if ((st = beam_csv_reader_open(src, &co, in->schema, bs, mr, &in->csv, err)) != BEAM_OK ||
+        (st = beam_csv_reader_read_header(in->csv, &header_end, err)) != BEAM_OK)
+      return st;
+    if (header_end > start) start = header_end;
+  }
+  uint64_t first = 0;
+  in->stream = NULL;
+  if ((st = beam_range_source_open(src, start, end, &in->stream, &first, err)) != BEAM_OK) {
+    in->raw = NULL; /* closed with src */
+    return st;
+  }
+  switch (f) {
+    case BEAM_INPUT_FORMAT_CSV:
+      if (!in->csv && (st = beam_csv_reader_open(in->stream, &co, in->schema, bs, mr, &in->csv, err)) != BEAM_OK)
+        return st;
+      beam_csv_reader_read_range(in->csv, in->stream, first);
+      return BEAM_OK;
+    case BEAM_INPUT_FORMAT_JSONL:
+      if ((st = beam_jsonl_reader_open(in->stream, in->schema, bs, mr, &in->jsonl, err)) != BEAM_OK) return st;
+      beam_jsonl_reader_start_at(in->jsonl, first);
+      return BEAM_OK;
+    default:
+      if ((st = beam_line_reader_open(in->stream, bs, mr, &in->lines, err)) != BEAM_OK) return st;
+      beam_line_reader_start_at(in->lines, first);
+      return BEAM_OK;
+  }
 }
 
 beam_status beam_input_open_source(beam_byte_source *src, const beam_input_options *opts,
@@ -239,6 +320,14 @@ beam_status beam_input_open_source(beam_byte_source *src, const beam_input_optio
   in->schema = schema;
   in->raw_size = src->size;
   beam_status st = BEAM_OK;
+  if (is_ranged(&in->opts, src->size)) {
+    if ((st = open_range(in, src, err)) != BEAM_OK) {
+      beam_input_close(in);
+      return st;
+    }
+    *out = in;
+    return BEAM_OK;
+  }
   bool is_zip = beam_input_name_kind(src->name) == BEAM_NAME_ZIP;
   if (!is_zip && beam_byte_source_seekable(src)) {
     uint8_t magic[4];

@@ -51,3 +51,14 @@ beam_name_kind beam_input_name_kind(const char *name) {
   if (ends_with(name, n, ".zip")) return BEAM_NAME_ZIP;
   return BEAM_NAME_UNKNOWN;
 }
+
+bool beam_input_zip_entry_is_file(const char *name, bool is_dir) {
+  return !is_dir && strncmp(name, "__MACOSX/", 9) != 0;
+}
+
+beam_input_format beam_input_resolve_format(beam_input_format f, beam_name_kind kind, int first) {
+  if (f != BEAM_INPUT_FORMAT_AUTO) return f;
+  if (kind == BEAM_NAME_CSV || kind == BEAM_NAME_TSV) return BEAM_INPUT_FORMAT_CSV;
+  if (kind == BEAM_NAME_JSONL) return BEAM_INPUT_FORMAT_JSONL;
+  return first == '{' ? BEAM_INPUT_FORMAT_JSONL : BEAM_INPUT_FORMAT_CSV;
+}

@@ -16,6 +16,7 @@ struct beam_jsonl_reader {
   const beam_etl_schema *schema;
   size_t n_fields;
   bool seen_record;
+  bool lines_unknown; /* a byte range past the file's start */
 };
 
 beam_status beam_jsonl_reader_open(beam_byte_source *src, const beam_etl_schema *schema,
@@ -35,6 +36,12 @@ beam_status beam_jsonl_reader_open(beam_byte_source *src, const beam_etl_schema 
   }
   *out = r;
   return BEAM_OK;
+}
+
+void beam_jsonl_reader_start_at(beam_jsonl_reader *r, uint64_t offset) {
+  beam_line_reader_start_at(r->lines, offset);
+  r->lines_unknown = offset > 0;
+  if (r->lines_unknown) r->seen_record = true;
 }
 
 void beam_jsonl_reader_close(beam_jsonl_reader *r) {
@@ -84,7 +91,9 @@ beam_status beam_jsonl_reader_next(beam_jsonl_reader *r, beam_arena *arena,
     rec->schema = r->schema;
     rec->cells = cells;
     rec->origin.source = r->src->name;
-    rec->origin.line = ++r->records; /* the record number, as _dead_letter.line reports */
+    ++r->records;
+    /* the record number, as _dead_letter.line reports; unknown (0) in a later byte range */
+    rec->origin.line = r->lines_unknown ? 0 : r->records;
     rec->origin.raw.data = (const uint8_t *)raw;
     rec->origin.raw.len = len;
     rec->origin.offset = (int64_t)beam_line_reader_offset(r->lines);

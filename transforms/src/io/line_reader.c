@@ -9,6 +9,7 @@
 struct beam_line_reader {
   beam_scan_buffer buf;
   int64_t lineno;
+  bool lines_unknown; /* a byte range past the file's start: which line it is, is not known */
   uint64_t offset; /* of the line last returned */
 };
 
@@ -24,6 +25,11 @@ beam_status beam_line_reader_open(beam_byte_source *src, size_t buffer_size, siz
   }
   *out = lr;
   return BEAM_OK;
+}
+
+void beam_line_reader_start_at(beam_line_reader *lr, uint64_t offset) {
+  beam_scan_buffer_rebase(&lr->buf, lr->buf.src, offset);
+  lr->lines_unknown = offset > 0;
 }
 
 uint64_t beam_line_reader_offset(const beam_line_reader *lr) { return lr->offset; }
@@ -50,14 +56,18 @@ beam_status beam_line_reader_next(beam_line_reader *lr, char **line, size_t *len
       start[n] = '\0';
       *line = start;
       *len = n;
-      *lineno = ++lr->lineno;
+      ++lr->lineno;
+      *lineno = lr->lines_unknown ? 0 : lr->lineno;
       return BEAM_OK;
     }
     scanned = b->end - b->pos;
     size_t got = 0;
     beam_status st = beam_scan_buffer_more(b, &got, err);
     if (st != BEAM_OK) {
-      if (st == BEAM_ERR_UNSUPPORTED)
+      if (st == BEAM_ERR_UNSUPPORTED && lr->lines_unknown)
+        beam_error_prefix(err, "%s: byte %llu: ", b->src->name,
+                          (unsigned long long)beam_scan_buffer_offset(b, b->pos));
+      else if (st == BEAM_ERR_UNSUPPORTED)
         beam_error_prefix(err, "%s: line %lld: ", b->src->name, (long long)lr->lineno + 1);
       return st;
     }
@@ -75,7 +85,8 @@ beam_status beam_line_reader_next(beam_line_reader *lr, char **line, size_t *len
       start[n] = '\0'; /* data has cap + 1 bytes, so end is always writable */
       *line = start;
       *len = n;
-      *lineno = ++lr->lineno;
+      ++lr->lineno;
+      *lineno = lr->lines_unknown ? 0 : lr->lineno;
       return BEAM_OK;
     }
   }

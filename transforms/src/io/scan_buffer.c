@@ -23,6 +23,14 @@ void beam_scan_buffer_free(beam_scan_buffer *b) {
   b->data = NULL;
 }
 
+void beam_scan_buffer_rebase(beam_scan_buffer *b, beam_byte_source *src, uint64_t base) {
+  b->src = src;
+  b->pos = b->end = 0;
+  b->base = base;
+  b->eof = false;
+  b->started = base > 0;
+}
+
 beam_status beam_scan_buffer_more(beam_scan_buffer *b, size_t *got, beam_error *err) {
   *got = 0;
   if (b->eof) return BEAM_OK;

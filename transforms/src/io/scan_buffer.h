@@ -39,6 +39,11 @@ void beam_scan_buffer_free(beam_scan_buffer *b);
  * caller prefixes the line. */
 beam_status beam_scan_buffer_more(beam_scan_buffer *b, size_t *got, beam_error *err);
 
+/* Makes b read src (borrowed) from here on, src's first byte being the file's byte base:
+ * unread bytes are dropped. base > 0 (a byte range past the file's start) looks for no BOM.
+ * With base 0 call it only before the first read. */
+void beam_scan_buffer_rebase(beam_scan_buffer *b, beam_byte_source *src, uint64_t base);
+
 /* The stream offset of data[i]. */
 static inline uint64_t beam_scan_buffer_offset(const beam_scan_buffer *b, size_t i) { return b->base + i; }
 

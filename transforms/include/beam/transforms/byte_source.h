@@ -28,6 +28,9 @@ typedef struct beam_byte_source_ops {
    * count (*n < cap) means the end of the source was reached. */
   beam_status (*read_at)(beam_byte_source *src, uint64_t offset, void *buf, size_t cap,
                          size_t *n, beam_error *err);
+  /* Moves the stream position to offset, so the next read starts there; NULL when the
+   * source cannot seek. A byte range of a file is read from a seek (range_source.h). */
+  beam_status (*seek)(beam_byte_source *src, uint64_t offset, beam_error *err);
   /* Releases everything the source owns, including src itself. */
   void (*close)(beam_byte_source *src);
 } beam_byte_source_ops;
@@ -54,10 +57,13 @@ beam_status beam_byte_source_read_at(beam_byte_source *src, uint64_t offset, voi
 static inline bool beam_byte_source_seekable(const beam_byte_source *src) {
   return src->ops->read_at != NULL;
 }
+/* Moves the stream position to offset (see ops.seek); BEAM_ERR_UNSUPPORTED when the source
+ * cannot seek. Does not count as progress. */
+beam_status beam_byte_source_seek(beam_byte_source *src, uint64_t offset, beam_error *err);
 /* NULL-safe. */
 void beam_byte_source_close(beam_byte_source *src);
 
-/* A local file, read with read(2) and pread(2); size from fstat. */
+/* A local file, read with read(2) and pread(2), seekable with lseek(2); size from fstat. */
 beam_status beam_file_source_open(const char *path, beam_byte_source **out, beam_error *err);
 
 /* A GCS object, "gs://bucket/object" (STORAGE_EMULATOR_HOST honoured): streamed by ranged

@@ -23,6 +23,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "beam/arena.h"
 #include "beam/transforms/byte_source.h"
@@ -54,6 +55,37 @@ beam_status beam_csv_reader_open(beam_byte_source *src, const beam_csv_options *
 beam_status beam_csv_reader_next(beam_csv_reader *r, beam_arena *arena, beam_etl_record *rec,
                                  beam_read_result *res, beam_etl_parse_error *perr,
                                  beam_error *err);
+/* Reads the header now (header on; a no-op otherwise or when already read) and sets
+ * *header_end to the file offset just past it (0 without a header): a byte range of the
+ * file must skip it. */
+beam_status beam_csv_reader_read_header(beam_csv_reader *r, uint64_t *header_end, beam_error *err);
+/* Makes r read one byte range of the file (range_source.h): from here on it reads src
+ * (borrowed; may be the source it was opened over), whose first byte is the file's byte
+ * offset. Call it before the first next, or after beam_csv_reader_read_header (the header's
+ * columns are kept). Past offset 0 origin.line is 0 (unknown) and messages name byte offsets.
+ *
+ * A range is cut at '\n', which is wrong inside a quoted field, so a record with a newline
+ * inside quotes, or a quote still open where the range's stream ends, is a fatal
+ * BEAM_ERR_UNSUPPORTED ("CSV with newlines inside quoted fields cannot be split: read it
+ * unsplit", naming the file and byte offset) and beam_csv_reader_split_refused turns true:
+ * the caller must drop every range of the file and read it whole. Why that catches every
+ * such file: all newlines before a file's first quoted newline Q are outside quotes, so every
+ * range boundary before Q is a true record start; the range holding the start of Q's record
+ * is therefore parsed in sync and meets Q (its stream runs at least to the first newline at
+ * or after its end - 1, and none lies between the record's start and Q). Ranges after Q may be
+ * out of sync and return wrong rows without noticing, hence "drop every range": the failure
+ * is the file's, not one range's. beam_csv_find_quoted_newline answers the question up
+ * front, before a file is split. */
+void beam_csv_reader_read_range(beam_csv_reader *r, beam_byte_source *src, uint64_t offset);
+/* True once next has refused a split read (see beam_csv_reader_read_range). */
+bool beam_csv_reader_split_refused(const beam_csv_reader *r);
+/* Reads src (from its current position, which must be the file's start) to its end and sets
+ * *offset to the file offset of the first '\n' inside a quoted field, or -1 when there is
+ * none, so byte ranges cut at newlines are record boundaries. Quoting as the reader sees it
+ * (opts: delimiter and quote; NULL = defaults): a quote opens a field only at a field start,
+ * a doubled quote escapes; no_quoting: -1 without reading. A file's BOM is skipped. */
+beam_status beam_csv_find_quoted_newline(beam_byte_source *src, const beam_csv_options *opts,
+                                         int64_t *offset, beam_error *err);
 /* Number of header columns (after the first next), or 0. */
 size_t beam_csv_reader_header_count(const beam_csv_reader *r);
 void beam_csv_reader_close(beam_csv_reader *r);

@@ -30,6 +30,10 @@ beam_status beam_jsonl_reader_open(beam_byte_source *src, const beam_etl_schema 
 beam_status beam_jsonl_reader_next(beam_jsonl_reader *r, beam_arena *arena,
                                    beam_etl_record *rec, beam_read_result *res,
                                    beam_etl_parse_error *perr, beam_error *err);
+/* Says, before the first next, that src's first byte is the file's byte offset (a byte
+ * range, see beam_line_reader_start_at): past offset 0 origin.line is 0 (unknown) and the
+ * JSON-array check, which belongs to the file's first line, is not made. */
+void beam_jsonl_reader_start_at(beam_jsonl_reader *r, uint64_t offset);
 void beam_jsonl_reader_close(beam_jsonl_reader *r);
 
 #ifdef __cplusplus

@@ -28,6 +28,10 @@ beam_status beam_line_reader_open(beam_byte_source *src, size_t buffer_size, siz
  * valid, and may be modified in place, until the next call. */
 beam_status beam_line_reader_next(beam_line_reader *lr, char **line, size_t *len,
                                   int64_t *lineno, bool *eof, beam_error *err);
+/* Says, before the first next, that src's first byte is the file's byte offset (a byte
+ * range's stream, range_source.h): offsets are the file's, and past offset 0 no BOM is looked
+ * for and line numbers are unknown, so *lineno is 0 and messages name the byte offset. */
+void beam_line_reader_start_at(beam_line_reader *lr, uint64_t offset);
 /* The byte offset in the stream where the line last returned by next starts. */
 uint64_t beam_line_reader_offset(const beam_line_reader *lr);
 void beam_line_reader_close(beam_line_reader *lr);
