@@ -206,8 +206,7 @@ beam_status beam_input_next(beam_input *in, beam_arena *arena, beam_etl_record *
     if (in->csv) {
       st = beam_csv_reader_next(in->csv, arena, rec, res, perr, err);
       if (st != BEAM_OK && beam_csv_reader_split_refused(in->csv)) in->split_refused = true;
-    }
-    else if (in->jsonl) st = beam_jsonl_reader_next(in->jsonl, arena, rec, res, perr, err);
+    } else if (in->jsonl) st = beam_jsonl_reader_next(in->jsonl, arena, rec, res, perr, err);
     else st = lines_next(in, arena, rec, res, err);
     if (st != BEAM_OK) return st;
     if (*res != BEAM_READ_EOF) {
@@ -238,29 +237,39 @@ static bool is_ranged(const beam_input_options *o, int64_t size) {
   return o->range_start > 0 || (o->range_end > 0 && (size < 0 || o->range_end < size));
 }
 
-/* Opens the reader of one byte range of a plain file (see input.h). Takes ownership of src
- * (in->stream owns it, or it is closed here on failure). */
-static beam_status open_range(beam_input *in, beam_byte_source *src, beam_error *err) {
-  beam_status st = BEAM_OK;
-  beam_input_sniff sn = {0};
-  beam_name_kind kind = beam_input_name_kind(src->name);
+/* Refuses what a byte range cannot read (what beam_input_splittable calls WHOLE or MEMBERS)
+ * and resolves the format from the file's first bytes, as the unsplit input does. */
+static beam_status check_range(const beam_input *in, beam_byte_source *src, beam_name_kind kind,
+                               beam_input_format *f, beam_error *err) {
   if (in->opts.range_start < 0)
-    st = beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: negative range start %lld", src->name,
-                        (long long)in->opts.range_start);
-  else if (!beam_byte_source_seekable(src) || !src->ops->seek)
-    st = beam_error_set(err, BEAM_ERR_UNSUPPORTED, "%s: a byte range needs a seekable file", src->name);
-  else if ((st = beam_input_sniff_start(src, &sn, err)) != BEAM_OK) {
-  } else if (kind == BEAM_NAME_ZIP || sn.zip)
-    st = beam_error_set(err, BEAM_ERR_UNSUPPORTED,
-                        "%s: a ZIP archive is split by member (zip_member), not by byte range", src->name);
-  else if (sn.gzip)
-    st = beam_error_set(err, BEAM_ERR_UNSUPPORTED,
-                        "%s: a gzip file cannot be read by byte range: read it whole", src->name);
-  beam_input_format f = beam_input_resolve_format(in->opts.format, kind, sn.first);
-  if (st == BEAM_OK && f == BEAM_INPUT_FORMAT_JSONL && sn.first == '[')
-    st = beam_error_set(err, BEAM_ERR_UNSUPPORTED,
-                        "%s: the input is a JSON array; expected JSON Lines (one JSON object per line)",
-                        src->name);
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: negative range start %lld", src->name,
+                          (long long)in->opts.range_start);
+  if (!beam_byte_source_seekable(src) || !src->ops->seek)
+    return beam_error_set(err, BEAM_ERR_UNSUPPORTED, "%s: a byte range needs a seekable file", src->name);
+  beam_input_sniff sn;
+  beam_status st = beam_input_sniff_start(src, &sn, err);
+  if (st != BEAM_OK) return st;
+  if (kind == BEAM_NAME_ZIP || sn.zip)
+    return beam_error_set(err, BEAM_ERR_UNSUPPORTED,
+                          "%s: a ZIP archive is split by member (zip_member), not by byte range", src->name);
+  if (sn.gzip)
+    return beam_error_set(err, BEAM_ERR_UNSUPPORTED,
+                          "%s: a gzip file cannot be read by byte range: read it whole", src->name);
+  *f = beam_input_resolve_format(in->opts.format, kind, sn.first);
+  if (*f == BEAM_INPUT_FORMAT_JSONL && sn.first == '[')
+    return beam_error_set(err, BEAM_ERR_UNSUPPORTED,
+                          "%s: the input is a JSON array; expected JSON Lines (one JSON object per line)",
+                          src->name);
+  return BEAM_OK;
+}
+
+/* Opens the reader of one byte range of a plain file (see input.h). Takes ownership of src
+ * (in->stream owns it, or it is closed here on failure). A CSV header is read, and checked,
+ * here rather than on the first next. */
+static beam_status open_range(beam_input *in, beam_byte_source *src, beam_error *err) {
+  beam_name_kind kind = beam_input_name_kind(src->name);
+  beam_input_format f = BEAM_INPUT_FORMAT_CSV;
+  beam_status st = check_range(in, src, kind, &f, err);
   if (st != BEAM_OK) {
     beam_byte_source_close(src);
     return st;
