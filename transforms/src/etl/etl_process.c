@@ -48,8 +48,9 @@ beam_status beam_etl_process_record(const beam_etl_spec *spec, beam_etl_record *
 const char *beam_etl_outcome_message(const beam_etl_outcome *o, char *buf, size_t cap) {
   if (!cap) return buf;
   const char *src = o->row.origin.source ? o->row.origin.source : "?";
-  snprintf(buf, cap, "%s:%" PRId64 ": %s: %s", src, o->row.origin.line, o->stage ? o->stage : "?",
-           o->error ? o->error : "no error");
+  const char *stage = o->stage ? o->stage : "?", *error = o->error ? o->error : "no error";
+  if (o->row.origin.line > 0) snprintf(buf, cap, "%s:%" PRId64 ": %s: %s", src, o->row.origin.line, stage, error);
+  else snprintf(buf, cap, "%s@%" PRId64 ": %s: %s", src, o->row.origin.offset, stage, error); /* a range past 0 */
   return buf;
 }
 

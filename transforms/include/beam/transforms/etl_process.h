@@ -10,7 +10,8 @@
  *   FILTERED     the filter was FALSE or UNKNOWN; count it.
  *   HARD_FAIL    the spec's validate.mode is "hard" and the record would have been
  *                dead-lettered (at any stage): the caller must stop the run before committing
- *                anything; beam_etl_outcome_message gives "source:line: stage: error".
+ *                anything; beam_etl_outcome_message gives "source:line: stage: error"
+ *                ("source@byte offset: ..." where the line is unknown: a byte range past 0).
  * All memory (typed values, messages, table name) comes from the arena: no malloc per
  * record. Everything lives until the arena is reset. */
 #ifndef BEAM_TRANSFORMS_ETL_PROCESS_H
