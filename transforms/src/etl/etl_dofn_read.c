@@ -223,7 +223,8 @@ static beam_status handle_record(file_run *r, beam_etl_record *rec, beam_error *
 static beam_status read_file(file_run *r, beam_input *in, const char *path, beam_error *err) {
   read_state *st = r->st;
   beam_progress progress;
-  beam_progress_start(&progress, path, st->progress_mode);
+  /* A file's bar; ranges read in parallel would draw over each other. */
+  beam_progress_start(&progress, path, r->range.start < 0 ? st->progress_mode : "off");
   beam_input_stats is;
   beam_status s = BEAM_OK;
   for (;;) {
@@ -326,7 +327,7 @@ static beam_status read_process(void *state, beam_dofn_ctx *ctx, const beam_wind
   if (s == BEAM_OK) s = identify(&r, in, err);
   r.stats.v[BEAM_ETL_STAT_SIZE_BYTES] = r.identity.size;
   if (s == BEAM_OK) s = read_file(&r, in, path, err);
-  if (s == BEAM_OK) s = check_bad_ratio(&r, err);
+  if (s == BEAM_OK && r.range.start < 0) s = check_bad_ratio(&r, err); /* guard rails: whole files only */
   beam_input_close(in);
   beam_arena_reset(&st->record_arena);
   free(r.member_id);
