@@ -10,7 +10,9 @@
 
 #include "beam/dataflow.h"
 #include "beam/pipeline.h"
+#include "beam/urns.h"
 #include "dataflow_stage.h"
+#include "proto_lookup.h"
 
 static void base_options(beam_dataflow_options *o) {
   beam_dataflow_options_init(o);
@@ -99,11 +101,52 @@ static void job_body_carries_labels_experiments_and_images(void **state) {
   beam_buf_free(&pl);
 }
 
+/* A splittable ParDo survives preparation for Dataflow: the staged pipeline still declares
+ * the requirement and names the restriction coder, and the Job body builds as for any other. */
+static void splittable_pardo_keeps_its_requirement(void **state) {
+  (void)state;
+  beam_dataflow_options o;
+  base_options(&o);
+  beam_pipeline *p = beam_pipeline_new();
+  beam_pcollection *in = beam_pardo1(p, "Seed", beam_impulse(p, "Impulse"), "seed", NULL, beam_coder_spec_varint(p));
+  beam_coder_spec *varint = beam_coder_spec_varint(p);
+  beam_pardo_spec spec = {.dofn = "positions", .n_outputs = 1, .output_coders = &varint};
+  beam_pcollection *out = NULL;
+  assert_int_equal(beam_splittable_pardo(p, "Positions", in, &spec, &out), BEAM_OK);
+  beam_buf proto = BEAM_BUF_INIT, prepared = BEAM_BUF_INIT;
+  beam_error err = {0};
+  assert_int_equal(beam_pipeline_encode(p, &proto, &err), BEAM_OK);
+  beam_dataflow_stage st = {0};
+  assert_int_equal(beam_dataflow_prepare_pipeline(proto.data, proto.len, &o, &st, &prepared, &err), BEAM_OK);
+  PIPE(Pipeline) *pl = PIPE_FN(pipeline__unpack)(NULL, prepared.len, prepared.data);
+  assert_non_null(pl);
+  bool declared = false;
+  for (size_t i = 0; i < pl->n_requirements; i++)
+    declared |= strcmp(pl->requirements[i], BEAM_URN_REQUIREMENT_SPLITTABLE) == 0;
+  assert_true(declared);
+  const PIPE(PTransform) *t = beam_proto_find_transform(pl->components, "Positions");
+  assert_non_null(t);
+  PIPE(ParDoPayload) *pardo = PIPE_FN(par_do_payload__unpack)(NULL, t->spec->payload.len, t->spec->payload.data);
+  const PIPE(Coder) *rc = beam_proto_find_coder(pl->components, pardo->restriction_coder_id);
+  assert_non_null(rc);
+  assert_string_equal(rc->spec->urn, BEAM_URN_CODER_KV);
+  PIPE_FN(par_do_payload__free_unpacked)(pardo, NULL);
+  PIPE_FN(pipeline__free_unpacked)(pl, NULL);
+  json_t *job = NULL;
+  assert_int_equal(beam_dataflow_job_json(prepared.data, prepared.len, &o, "job-1", "gs://b/pipeline.pb", NULL, &job, &err),
+                   BEAM_OK);
+  json_decref(job);
+  beam_buf_free(&proto);
+  beam_buf_free(&prepared);
+  beam_pipeline_free(p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(flags_use_beams_names),
       cmocka_unit_test(checks_name_the_flag),
       cmocka_unit_test(job_body_carries_labels_experiments_and_images),
+      cmocka_unit_test(splittable_pardo_keeps_its_requirement),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

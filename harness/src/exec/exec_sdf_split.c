@@ -79,9 +79,11 @@ static int64_t decide(void *self, int64_t last_claimed, int64_t end) {
     if (split_current(job, within < 0 ? 0 : within)) at = last_claimed + 1;
   }
   if (at < 0) {
-    /* Between elements: never before the next unread one, and only if one is left. */
+    /* Between elements: never before the next unread one nor at 0 (the primary would be
+     * empty; Go's safeStart), and only if one is left. */
     at = (int64_t)llround(point);
     if (at < last_claimed + 1) at = last_claimed + 1;
+    if (at < 1) at = 1;
     if (at >= end) at = -1;
   }
   pthread_mutex_unlock(&sdf->lock);
