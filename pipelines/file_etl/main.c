@@ -93,7 +93,17 @@ typedef struct file_group {
 
 static beam_status run_on(const file_etl_options *o, beam_pipeline *p, const char *runner, beam_run_result *result,
                           beam_error *err) {
-  if (strcmp(runner, "local") == 0) return beam_pipeline_run_local(p, NULL, result, err);
+  if (strcmp(runner, "local") == 0) {
+    /* The local runner's own options (the DoFns see them too, as on any runner). */
+    json_t *opts = json_object();
+    if (o->parallelism) json_object_set_new(opts, "parallelism", json_integer(o->parallelism));
+    if (o->memory_budget) json_object_set_new(opts, "memory_budget", json_integer(o->memory_budget));
+    if (o->temp_dir) json_object_set_new(opts, "temp_dir", json_string(o->temp_dir));
+    beam_status s = opts ? beam_pipeline_run_local(p, opts, result, err)
+                         : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+    json_decref(opts);
+    return s;
+  }
   beam_buf proto = BEAM_BUF_INIT;
   beam_status s = beam_pipeline_encode(p, &proto, err);
   if (s == BEAM_OK && strcmp(runner, "dataflow") == 0) {

@@ -15,6 +15,7 @@ void file_etl_usage(const char *prog) {
           "          [--environment_config=CMD|HOST:PORT|IMAGE] [--worker_binary=PATH] [--stage_worker]\n"
           "          [--dump_pipeline=FILE] [--summary_json=FILE]\n"
           "          [--progress=auto|on|off] [--reload] [--no_sync] [--quiet] [--version]\n"
+          "          [--parallelism=N] [--memory_budget=BYTES] [--temp_dir=DIR]\n"
           "\n"
           "Reads CSV / JSON-lines / ZIP / gzip files (or every file under a directory), parses them\n"
           "against the spec's schema, cleans, validates, filters and routes each row to a table.\n"
@@ -26,6 +27,11 @@ void file_etl_usage(const char *prog) {
           "Exit status: 0 completed (dead letters included), 3 completed but some files failed,\n"
           "1 the run or the destination failed, 2 bad flags, spec, --input or destination (nothing\n"
           "created). When several apply: 2 over 1 over 3 over 0.\n"
+          "\n"
+          "Local runner: --parallelism=N worker threads (default: the CPUs this process may use),\n"
+          "--memory_budget=BYTES for its shuffles (256M, 1G, ...; default 256M; past it GroupByKey\n"
+          "spills sorted runs), --temp_dir=DIR where they spill (default $TMPDIR or /tmp; the files\n"
+          "are unlinked at creation, so nothing is left behind).\n"
           "\n"
           "SINK: sqlite:PATH | jsonl:DIR | postgres:CONNINFO | file:DIR | gcs:gs://BUCKET/PREFIX\n"
           "      | bigquery:PROJECT.DATASET | pubsub:projects/P/topics/T[?ordering_key=FIELD]\n"
@@ -107,6 +113,10 @@ static bool apply(file_etl_options *o, const char *name, const char *value, char
   else if (strcmp(name, "environment_config") == 0) ok = set_string(&o->environment_config, value);
   else if (strcmp(name, "worker_binary") == 0) ok = set_string(&o->worker_binary, value);
   else if (strcmp(name, "size_threshold") == 0) ok = value && parse_size(value, &o->size_threshold);
+  else if (strcmp(name, "parallelism") == 0)
+    ok = value && parse_size(value, &o->parallelism) && o->parallelism >= 1 && o->parallelism <= 4096;
+  else if (strcmp(name, "memory_budget") == 0) ok = value && parse_size(value, &o->memory_budget) && o->memory_budget >= 4096;
+  else if (strcmp(name, "temp_dir") == 0) ok = set_string(&o->temp_dir, value);
   else if (strcmp(name, "dump_pipeline") == 0) ok = set_string(&o->dump_pipeline, value);
   else if (strcmp(name, "summary_json") == 0) ok = set_string(&o->summary_json, value);
   else if (strcmp(name, "progress") == 0)

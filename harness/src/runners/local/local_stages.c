@@ -125,9 +125,10 @@ static beam_status grow(beam_local_plan *plan, void **items, size_t n, size_t si
   return BEAM_OK;
 }
 
-/* The shuffle carrying pcollection (sorted: a GroupByKey's input), created on first use. */
-static beam_status shuffle_for(planner *p, const char *pcollection, bool sorted, const char *gbk_id, size_t *out,
-                               beam_error *err) {
+/* The shuffle carrying pcollection (sorted: the input of GroupByKey gbk_id), created on
+ * first use; producer names the transform writing it, for messages. */
+static beam_status shuffle_for(planner *p, const char *pcollection, bool sorted, const char *gbk_id,
+                               const char *producer_id, size_t *out, beam_error *err) {
   beam_local_plan *plan = p->plan;
   for (size_t i = 0; i < plan->n_shuffles; i++)
     if (plan->shuffles[i].sorted == sorted && strcmp(plan->shuffles[i].input_pcollection, pcollection) == 0 &&
@@ -138,7 +139,8 @@ static beam_status shuffle_for(planner *p, const char *pcollection, bool sorted,
   beam_status s = grow(plan, (void **)&plan->shuffles, plan->n_shuffles, sizeof *plan->shuffles, err);
   if (s != BEAM_OK) return s;
   char what[512];
-  snprintf(what, sizeof what, sorted ? "GroupByKey %s" : "PCollection %s", sorted ? gbk_id : pcollection);
+  if (sorted) snprintf(what, sizeof what, "GroupByKey %s", gbk_id);
+  else snprintf(what, sizeof what, "the output of %s (%s)", producer_id, pcollection);
   beam_local_shuffle_spec *sp = &plan->shuffles[plan->n_shuffles];
   sp->what = beam_arena_strdup(&plan->arena, what);
   sp->input_pcollection = pcollection;
@@ -212,12 +214,12 @@ static beam_status build_stages(planner *p, beam_error *err) {
         if (w == p->n || p->leaves[w].gbk)
           return beam_error_set(err, BEAM_ERR_UNSUPPORTED,
                                 "GroupByKey \"%s\" needs one input produced by a transform of the pipeline", up->id);
-        s = shuffle_for(p, up->main_in[0], true, up->id, &sh, err);
+        s = shuffle_for(p, up->main_in[0], true, up->id, NULL, &sh, err);
         if (s == BEAM_OK) s = add_collector(p, BEAM_LOCAL_COLLECT_GROUP, up->main_in[0], p->leaves[w].stage, sh, err);
         if (s == BEAM_OK)
           s = add_source(p, &plan->stages[l->stage], l->stage, BEAM_LOCAL_SOURCE_GROUPED, l->main_in[j], sh, l->split, err);
       } else if (up->stage != l->stage) {
-        s = shuffle_for(p, l->main_in[j], false, NULL, &sh, err);
+        s = shuffle_for(p, l->main_in[j], false, NULL, up->id, &sh, err);
         if (s == BEAM_OK) s = add_collector(p, BEAM_LOCAL_COLLECT_SPOOL, l->main_in[j], up->stage, sh, err);
         if (s == BEAM_OK)
           s = add_source(p, &plan->stages[l->stage], l->stage, BEAM_LOCAL_SOURCE_MATERIALIZED, l->main_in[j], sh,

@@ -58,7 +58,7 @@ typedef struct beam_local_collector {
 } beam_local_collector;
 
 typedef struct beam_local_shuffle_spec {
-  const char *what;               /* "GroupByKey X" / "PCollection X", for messages */
+  const char *what;               /* "GroupByKey X" / "the output of X (pc)", for messages */
   const char *input_pcollection;  /* what the writers receive */
   const char *group_by;           /* the GroupByKey's transform id (sorted shuffles) */
   bool sorted;
