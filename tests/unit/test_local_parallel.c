@@ -82,15 +82,16 @@ static int count_spill_fds(pid_t pid, const char *dir) {
 
 /* KV<key, [values]> -> KV<key, sum * 100 + weight * 10 + |sizes|>, reading both side inputs;
  * notes how many spill files are open while groups are read back. */
-static int c_groups, c_values;
+typedef struct sum_state { int groups, values; } sum_state; /* counter ids, per instance */
 static beam_status sum_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error *err) {
-  (void)state, (void)err;
-  c_groups = beam_dofn_declare_counter(ctx, "groups");
-  c_values = beam_dofn_declare_counter(ctx, "values");
+  (void)err;
+  sum_state *st = state;
+  st->groups = beam_dofn_declare_counter(ctx, "groups");
+  st->values = beam_dofn_declare_counter(ctx, "values");
   return BEAM_OK;
 }
 static beam_status sum_process(void *state, beam_dofn_ctx *ctx, const beam_windowed_value *elem, beam_error *err) {
-  (void)state;
+  sum_state *st = state;
   const beam_value *key = elem->value->u.kv.key;
   const beam_value_list *values = &elem->value->u.kv.value->u.list, *sizes, *weight;
   beam_status s = beam_dofn_side_input(ctx, "sizes", &sizes, err);
@@ -106,11 +107,11 @@ static beam_status sum_process(void *state, beam_dofn_ctx *ctx, const beam_windo
   int64_t w = weight->len == 1 ? weight->items[0].u.i64 : -1;
   beam_value out = beam_value_int64(sum * 100 + w * 10 + (int64_t)sizes->len);
   beam_value kv = {.kind = BEAM_VALUE_KV, .u.kv = {(beam_value *)key, &out}};
-  beam_dofn_counter_add(ctx, c_groups, 1);
-  beam_dofn_counter_add(ctx, c_values, (int64_t)values->len);
+  beam_dofn_counter_add(ctx, st->groups, 1);
+  beam_dofn_counter_add(ctx, st->values, (int64_t)values->len);
   return beam_dofn_emit(ctx, 0, &kv, err);
 }
-static const beam_dofn_def summer = {"par_sum", 0, sum_setup, NULL, sum_process, NULL, NULL};
+static const beam_dofn_def summer = {"par_sum", sizeof(sum_state), sum_setup, NULL, sum_process, NULL, NULL};
 
 /* i -> KV<"k%05d" of i, i mod 7>: the weights side input (one per key). */
 static beam_status weight_process(void *state, beam_dofn_ctx *ctx, const beam_windowed_value *elem, beam_error *err) {

@@ -88,11 +88,31 @@ static beam_status open_run(beam_local_run *run, beam_local_state **state, beam_
   return s;
 }
 
+/* BEAM_LOCAL_TRACE=1: one line per stage on stderr (time, bundles, what it shuffled). */
+static void trace_stage(const beam_local_run *run, size_t i, double seconds, size_t bundles) {
+  const beam_local_stage *st = &run->plan.stages[i];
+  fprintf(stderr, "local runner: stage %zu (level %zu, %zu transforms from %s): %.3f s, %zu bundles", i, st->level,
+          st->n_ids, st->ids[0], seconds, bundles);
+  for (size_t k = 0; k < run->plan.n_collectors; k++) {
+    const beam_local_collector *c = &run->plan.collectors[k];
+    if (c->stage != i || c->kind == BEAM_LOCAL_COLLECT_SIDE || !run->shuffles[c->target]) continue;
+    const beam_shuffle *sh = run->shuffles[c->target];
+    fprintf(stderr, "; %s: %lld records, %lld bytes, %zu runs spilled", run->plan.shuffles[c->target].what,
+            (long long)beam_shuffle_records(sh), (long long)beam_shuffle_bytes(sh), beam_shuffle_spilled_runs(sh));
+  }
+  fprintf(stderr, "\n");
+}
+
 /* Stages in order; a shuffle is freed (memory and temporary files) after its last reader. */
 static beam_status run_stages(beam_local_run *run, beam_error *err) {
+  const char *trace = getenv("BEAM_LOCAL_TRACE");
+  bool tracing = trace && *trace && strcmp(trace, "0") != 0;
   for (size_t i = 0; i < run->plan.n_stages; i++) {
+    double started = now_seconds();
+    size_t bundles = atomic_load(&run->bundles);
     beam_status s = beam_local_stage_run(run, i, err);
     if (s != BEAM_OK) return s;
+    if (tracing) trace_stage(run, i, now_seconds() - started, atomic_load(&run->bundles) - bundles);
     for (size_t k = 0; k < run->plan.n_shuffles; k++)
       if (run->shuffles[k] && run->plan.shuffles[k].last_reader == i) {
         beam_shuffle_free(run->shuffles[k]);
