@@ -4,10 +4,11 @@ if(BEAM_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
   add_link_options(-fsanitize=address,undefined -fno-sanitize-recover=all)
 endif()
-# ThreadSanitizer when BEAM_TSAN is on (not with BEAM_SANITIZE: the two cannot share a binary).
+# ThreadSanitizer (exclusive with BEAM_SANITIZE): for the threaded code, e.g. the local
+# runner's worker pool and shuffles (ctest -R 'local_parallel|local_runner|testing_kit').
 if(BEAM_TSAN)
   if(BEAM_SANITIZE)
-    message(FATAL_ERROR "BEAM_TSAN and BEAM_SANITIZE cannot be combined: use two build directories")
+    message(FATAL_ERROR "BEAM_TSAN and BEAM_SANITIZE cannot be combined")
   endif()
   add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
   add_link_options(-fsanitize=thread)

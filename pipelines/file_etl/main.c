@@ -91,20 +91,16 @@ typedef struct file_group {
   const char *runner; /* "local" | "portable" | "dataflow" */
 } file_group;
 
-/* The threads the local runner will use by default (what auto splitting aims to keep busy). */
-static int64_t local_threads(void) {
-  long n = sysconf(_SC_NPROCESSORS_ONLN); /* TODO: the local runner's affinity/cgroup count */
-  return n > 0 ? n : 1;
-}
-
 static beam_status run_on(const file_etl_options *o, beam_pipeline *p, const char *runner, beam_run_result *result,
                           beam_error *err) {
   if (strcmp(runner, "local") == 0) {
+    /* The local runner's own options (the DoFns see them too, as on any runner). */
     json_t *opts = json_object();
     if (o->parallelism) json_object_set_new(opts, "parallelism", json_integer(o->parallelism));
     if (o->memory_budget) json_object_set_new(opts, "memory_budget", json_integer(o->memory_budget));
     if (o->temp_dir) json_object_set_new(opts, "temp_dir", json_string(o->temp_dir));
-    beam_status s = opts ? beam_pipeline_run_local(p, opts, result, err) : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+    beam_status s = opts ? beam_pipeline_run_local(p, opts, result, err)
+                         : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
     json_decref(opts);
     return s;
   }
@@ -154,7 +150,7 @@ static int run_group(const file_etl_options *o, const char *spec_text, const fil
                                        .no_sync = o->no_sync,
                                        .reload = o->reload,
                                        .split_size = o->split_size,
-                                       .parallelism = o->parallelism ? o->parallelism : local_threads()};
+                                       .parallelism = o->parallelism ? o->parallelism : (int64_t)beam_local_cpu_count()};
   beam_pipeline *p = beam_pipeline_new();
   int rc = 1;
   beam_error err = {0};

@@ -35,7 +35,7 @@ void file_etl_usage(const char *prog) {
           "CSV with newlines inside quoted fields and files under validate guard rails are read\n"
           "whole. The local runner runs --parallelism threads (default: the CPUs this process may\n"
           "use) and keeps grouping (dedupe) within --memory_budget (default 256M), spilling sorted\n"
-          "runs to --temp_dir (default $TMPDIR).\n"
+          "runs to --temp_dir (default $TMPDIR or /tmp; unlinked at creation, nothing left behind).\n"
           "\n"
           "SINK: sqlite:PATH | jsonl:DIR | postgres:CONNINFO | file:DIR | gcs:gs://BUCKET/PREFIX\n"
           "      | bigquery:PROJECT.DATASET | pubsub:projects/P/topics/T[?ordering_key=FIELD]\n"
@@ -119,8 +119,9 @@ static bool apply(file_etl_options *o, const char *name, const char *value, char
   else if (strcmp(name, "size_threshold") == 0) ok = value && parse_size(value, &o->size_threshold);
   else if (strcmp(name, "split_size") == 0)
     ok = value && (strcmp(value, "auto") == 0 ? (o->split_size = -1, true) : parse_size(value, &o->split_size));
-  else if (strcmp(name, "parallelism") == 0) ok = value && parse_size(value, &o->parallelism) && o->parallelism > 0;
-  else if (strcmp(name, "memory_budget") == 0) ok = value && parse_size(value, &o->memory_budget) && o->memory_budget > 0;
+  else if (strcmp(name, "parallelism") == 0)
+    ok = value && parse_size(value, &o->parallelism) && o->parallelism >= 1 && o->parallelism <= 4096;
+  else if (strcmp(name, "memory_budget") == 0) ok = value && parse_size(value, &o->memory_budget) && o->memory_budget >= 4096;
   else if (strcmp(name, "temp_dir") == 0) ok = set_string(&o->temp_dir, value);
   else if (strcmp(name, "dump_pipeline") == 0) ok = set_string(&o->dump_pipeline, value);
   else if (strcmp(name, "summary_json") == 0) ok = set_string(&o->summary_json, value);

@@ -26,9 +26,9 @@ typedef struct file_etl_options {
   const char *summary_json;  /* write the run's outcome here (run_report.h) */
   const char *progress;      /* "auto" | "on" | "off" */
   int64_t split_size;        /* bytes per range of a split file; 0 never; -1 auto (the default) */
-  int64_t parallelism;       /* local runner threads; 0: the CPUs this process may use */
-  int64_t memory_budget;     /* local runner memory bound in bytes; 0: its default */
-  const char *temp_dir;      /* local runner spill files; NULL: $TMPDIR */
+  int64_t parallelism;       /* local runner: worker threads; 0: the CPUs this process may use */
+  int64_t memory_budget;     /* local runner: bytes for shuffles and stage inputs; 0: 256 MiB */
+  const char *temp_dir;      /* local runner: where shuffles spill; NULL: $TMPDIR or /tmp */
   bool no_sync;
   bool reload;  /* load files the destination's ledger holds again */
   bool quiet;

@@ -61,6 +61,11 @@ typedef struct beam_portable_options {
 beam_status beam_run_portable(const uint8_t *pipeline_proto, size_t len, const beam_portable_options *o,
                               beam_run_result *result, beam_error *err);
 
+/* The CPUs this process may use: its affinity mask, capped by a cgroup CPU quota (v2
+ * cpu.max, v1 cpu.cfs_quota_us / cpu.cfs_period_us) when one is set. At least 1. The local
+ * runner's default parallelism. */
+size_t beam_local_cpu_count(void);
+
 /* Sum of counter `name` over transforms (transform_id NULL), or in one transform and the steps
  * a runner expanded it into ("ID/..."). */
 int64_t beam_run_result_counter(const beam_run_result *r, const char *transform_id, const char *name);

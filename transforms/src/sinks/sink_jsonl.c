@@ -455,7 +455,10 @@ static beam_status check_units_unclaimed(jsonl_sink *j, beam_error *err) {
 }
 
 static beam_status commit_locked(jsonl_sink *j, beam_error *err) {
-  if (beam_jsonl_log_has_bundle(&j->log, j->bundle_id)) {
+  /* Logged under its content key when it has one: a relaunch cuts other bundle ids (many
+   * bundles per run on the parallel local runner), the same records keep their key. */
+  const char *id = j->base.content_key[0] ? j->base.content_key : j->bundle_id;
+  if (beam_jsonl_log_has_bundle(&j->log, j->bundle_id) || beam_jsonl_log_has_bundle(&j->log, id)) {
     j->base.duplicate = true;
     return BEAM_OK;
   }
@@ -477,7 +480,7 @@ static beam_status commit_locked(jsonl_sink *j, beam_error *err) {
   }
   /* The temp files are the log's from here: it renames them, or deletes them on failure. */
   for (size_t i = 0; i < j->n_tables; i++) j->tables[i].tmp[0] = '\0';
-  st = beam_jsonl_log_commit(&j->log, j->bundle_id, renames, &j->pending, err);
+  st = beam_jsonl_log_commit(&j->log, id, renames, &j->pending, err);
   json_decref(renames);
   if (st == BEAM_OK) j->new_files = false;
   return st;
@@ -547,6 +550,7 @@ beam_status beam_sink_jsonl_open(const char *dir, const beam_sink_options *opts,
   jsonl_sink *j = calloc(1, sizeof *j);
   if (!j) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   beam_sink_init(&j->base, &jsonl_vtable, opts);
+  j->base.keys_content = true;
   j->dir_fd = j->log.fd = -1;
   j->dir = strdup(dir);
   beam_status st = BEAM_OK;

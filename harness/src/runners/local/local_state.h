@@ -1,5 +1,5 @@
 /* The local runner's user state: bags in memory, keyed by (transform, state id, window,
- * key) encodings, living for the whole run. The same get / append / clear semantics the
+ * key) encodings, living for the whole run, shared by the worker threads (one lock). The same get / append / clear semantics the
  * Fn API gives a worker, so a stateful DoFn behaves the same locally and on a runner. */
 #ifndef BEAM_LOCAL_STATE_H
 #define BEAM_LOCAL_STATE_H

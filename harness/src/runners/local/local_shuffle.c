@@ -1,0 +1,441 @@
+/* Shuffle buffers, spilled sorted runs and their k-way merge (see local_shuffle.h). */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "beam/coder.h"
+#include "local_shuffle.h"
+#include "local_spill.h"
+
+enum { MIN_READ_BUFFER = 4096, MAX_READ_BUFFER = 1 << 20, SPILL_WRITE_CHUNK = 64 * 1024 };
+
+/* A run: records in key order (sorted shuffles) or in write order. In memory, order[] gives
+ * each record's offset in mem; on disk, the records are length bytes at offset of fd. */
+typedef struct shuffle_run {
+  int fd;
+  int64_t offset, length;
+  uint8_t *mem;
+  uint64_t *order;
+  size_t n_records;
+} shuffle_run;
+
+struct beam_shuffle {
+  pthread_mutex_t mu;
+  char *what, *temp_dir;
+  bool sorted;
+  shuffle_run *runs;
+  size_t n_runs, cap_runs;
+  int *fds;
+  size_t n_fds, cap_fds;
+  size_t spilled_runs;
+  int64_t bytes, memory_bytes, records;
+};
+
+struct beam_shuffle_writer {
+  beam_shuffle *sh;
+  size_t budget;
+  beam_buf buf;      /* records, back to back */
+  uint64_t *offsets; /* where each record starts in buf */
+  size_t n, cap;
+  int fd;            /* this writer's spill file, opened on the first spill */
+  int64_t file_size;
+  beam_buf out;      /* write-behind buffer for a spill */
+};
+
+bool beam_shuffle_varint(const uint8_t **p, const uint8_t *end, uint64_t *out) {
+  uint64_t v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (*p >= end) return false;
+    uint8_t b = *(*p)++;
+    v |= (uint64_t)(b & 0x7f) << shift;
+    if (!(b & 0x80)) {
+      *out = v;
+      return true;
+    }
+  }
+  return false;
+}
+
+/* Parses the record at p (before end): its key and value; false when cut short. */
+static bool parse_record(const uint8_t *p, const uint8_t *end, const uint8_t **key, size_t *klen,
+                         const uint8_t **val, size_t *vlen, size_t *total) {
+  const uint8_t *start = p;
+  uint64_t k, v;
+  if (!beam_shuffle_varint(&p, end, &k) || (uint64_t)(end - p) < k) return false;
+  *key = p;
+  *klen = (size_t)k;
+  p += k;
+  if (!beam_shuffle_varint(&p, end, &v) || (uint64_t)(end - p) < v) return false;
+  *val = p;
+  *vlen = (size_t)v;
+  p += v;
+  *total = (size_t)(p - start);
+  return true;
+}
+
+static int compare_keys(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen) {
+  int c = memcmp(a, b, alen < blen ? alen : blen);
+  if (c) return c;
+  return alen < blen ? -1 : alen > blen;
+}
+
+static int compare_records(const void *x, const void *y, void *base) {
+  const uint8_t *pa = (const uint8_t *)base + *(const uint64_t *)x, *pb = (const uint8_t *)base + *(const uint64_t *)y;
+  uint64_t alen = 0, blen = 0;
+  beam_shuffle_varint(&pa, pa + 10, &alen);
+  beam_shuffle_varint(&pb, pb + 10, &blen);
+  int c = compare_keys(pa, (size_t)alen, pb, (size_t)blen);
+  if (c) return c;
+  /* Equal keys keep their write order: values of a key come back as they were written. */
+  uint64_t oa = *(const uint64_t *)x, ob = *(const uint64_t *)y;
+  return oa < ob ? -1 : oa > ob;
+}
+
+beam_status beam_shuffle_new(const char *what, bool sorted, const char *temp_dir, beam_shuffle **out, beam_error *err) {
+  beam_shuffle *sh = calloc(1, sizeof *sh);
+  if (!sh) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  sh->what = strdup(what);
+  sh->temp_dir = strdup(temp_dir);
+  sh->sorted = sorted;
+  if (!sh->what || !sh->temp_dir) {
+    beam_shuffle_free(sh);
+    return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  }
+  pthread_mutex_init(&sh->mu, NULL);
+  *out = sh;
+  return BEAM_OK;
+}
+
+void beam_shuffle_free(beam_shuffle *sh) {
+  if (!sh) return;
+  for (size_t i = 0; i < sh->n_runs; i++) {
+    free(sh->runs[i].mem);
+    free(sh->runs[i].order);
+  }
+  for (size_t i = 0; i < sh->n_fds; i++) close(sh->fds[i]);
+  free(sh->runs);
+  free(sh->fds);
+  free(sh->what);
+  free(sh->temp_dir);
+  pthread_mutex_destroy(&sh->mu);
+  free(sh);
+}
+
+int64_t beam_shuffle_bytes(const beam_shuffle *sh) { return sh->bytes; }
+int64_t beam_shuffle_memory_bytes(const beam_shuffle *sh) { return sh->memory_bytes; }
+int64_t beam_shuffle_records(const beam_shuffle *sh) { return sh->records; }
+size_t beam_shuffle_spilled_runs(const beam_shuffle *sh) { return sh->spilled_runs; }
+
+/* Under sh->mu. */
+static beam_status add_run(beam_shuffle *sh, const shuffle_run *run, beam_error *err) {
+  if (sh->n_runs == sh->cap_runs) {
+    size_t cap = sh->cap_runs ? sh->cap_runs * 2 : 16;
+    shuffle_run *grown = realloc(sh->runs, cap * sizeof *grown);
+    if (!grown) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+    sh->runs = grown;
+    sh->cap_runs = cap;
+  }
+  sh->runs[sh->n_runs++] = *run;
+  return BEAM_OK;
+}
+
+beam_status beam_shuffle_writer_new(beam_shuffle *sh, size_t budget, beam_shuffle_writer **out, beam_error *err) {
+  beam_shuffle_writer *w = calloc(1, sizeof *w);
+  if (!w) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  w->sh = sh;
+  w->budget = budget;
+  w->fd = -1;
+  *out = w;
+  return BEAM_OK;
+}
+
+static void sort_buffer(beam_shuffle_writer *w) {
+  if (w->sh->sorted && w->n > 1) qsort_r(w->offsets, w->n, sizeof *w->offsets, compare_records, w->buf.data);
+}
+
+static beam_status open_spill_file(beam_shuffle_writer *w, beam_error *err) {
+  beam_shuffle *sh = w->sh;
+  beam_status s = beam_spill_open(sh->temp_dir, sh->what, &w->fd, err);
+  if (s != BEAM_OK) return s;
+  pthread_mutex_lock(&sh->mu);
+  if (sh->n_fds == sh->cap_fds) {
+    size_t cap = sh->cap_fds ? sh->cap_fds * 2 : 8;
+    int *grown = realloc(sh->fds, cap * sizeof *grown);
+    if (grown) sh->fds = grown, sh->cap_fds = cap;
+  }
+  bool ok = sh->n_fds < sh->cap_fds;
+  if (ok) sh->fds[sh->n_fds++] = w->fd; /* the shuffle closes it: its runs live there */
+  pthread_mutex_unlock(&sh->mu);
+  if (!ok) {
+    close(w->fd);
+    w->fd = -1;
+    return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  }
+  return BEAM_OK;
+}
+
+/* Sorts the buffer and appends it as a run to the writer's file. */
+static beam_status spill(beam_shuffle_writer *w, beam_error *err) {
+  beam_shuffle *sh = w->sh;
+  beam_status s = w->fd < 0 ? open_spill_file(w, err) : BEAM_OK;
+  if (s != BEAM_OK) return s;
+  sort_buffer(w);
+  int64_t start = w->file_size;
+  for (size_t i = 0; s == BEAM_OK && i < w->n; i++) {
+    const uint8_t *rec = w->buf.data + w->offsets[i], *end = w->buf.data + w->buf.len;
+    const uint8_t *k, *v;
+    size_t kl, vl, total;
+    parse_record(rec, end, &k, &kl, &v, &vl, &total);
+    if (beam_buf_append(&w->out, rec, total) != BEAM_OK) s = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+    if (s == BEAM_OK && (w->out.len >= SPILL_WRITE_CHUNK || i + 1 == w->n)) {
+      s = beam_spill_write(w->fd, w->file_size, w->out.data, w->out.len, sh->temp_dir, sh->what, err);
+      w->file_size += (int64_t)w->out.len;
+      beam_buf_reset(&w->out);
+    }
+  }
+  if (s != BEAM_OK) return s;
+  shuffle_run run = {.fd = w->fd, .offset = start, .length = w->file_size - start, .n_records = w->n};
+  pthread_mutex_lock(&sh->mu);
+  s = add_run(sh, &run, err);
+  sh->spilled_runs++;
+  pthread_mutex_unlock(&sh->mu);
+  w->n = 0;
+  beam_buf_reset(&w->buf);
+  return s;
+}
+
+beam_status beam_shuffle_write(beam_shuffle_writer *w, const uint8_t *key, size_t key_len, const uint8_t *value,
+                               size_t value_len, beam_error *err) {
+  size_t rec = key_len + value_len + 20;
+  if (w->n && w->buf.len + rec + (w->n + 1) * sizeof *w->offsets > w->budget) {
+    beam_status s = spill(w, err);
+    if (s != BEAM_OK) return s;
+  }
+  if (w->n == w->cap) {
+    size_t cap = w->cap ? w->cap * 2 : 1024;
+    uint64_t *grown = realloc(w->offsets, cap * sizeof *grown);
+    if (!grown) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory buffering %s", w->sh->what);
+    w->offsets = grown;
+    w->cap = cap;
+  }
+  w->offsets[w->n] = w->buf.len;
+  if (beam_coder_encode_varint(&w->buf, key_len) != BEAM_OK || beam_buf_append(&w->buf, key, key_len) != BEAM_OK ||
+      beam_coder_encode_varint(&w->buf, value_len) != BEAM_OK || beam_buf_append(&w->buf, value, value_len) != BEAM_OK)
+    return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory buffering %s", w->sh->what);
+  w->n++;
+  beam_shuffle *sh = w->sh;
+  __atomic_add_fetch(&sh->bytes, (int64_t)(w->buf.len - w->offsets[w->n - 1]), __ATOMIC_RELAXED);
+  __atomic_add_fetch(&sh->records, 1, __ATOMIC_RELAXED);
+  return BEAM_OK;
+}
+
+size_t beam_shuffle_writer_pending(const beam_shuffle_writer *w) { return w->buf.len + w->n * sizeof *w->offsets; }
+
+void beam_shuffle_writer_discard(beam_shuffle_writer *w) {
+  if (!w) return;
+  beam_buf_free(&w->buf);
+  beam_buf_free(&w->out);
+  free(w->offsets);
+  free(w);
+}
+
+beam_status beam_shuffle_writer_close(beam_shuffle_writer *w, bool keep_in_memory, beam_error *err) {
+  beam_status s = BEAM_OK;
+  if (w->n && !keep_in_memory) s = spill(w, err);
+  else if (w->n) {
+    sort_buffer(w);
+    shuffle_run run = {.fd = -1, .mem = w->buf.data, .order = w->offsets, .n_records = w->n, .length = (int64_t)w->buf.len};
+    beam_shuffle *sh = w->sh;
+    pthread_mutex_lock(&sh->mu);
+    s = add_run(sh, &run, err);
+    if (s == BEAM_OK) sh->memory_bytes += (int64_t)(w->buf.len + w->n * sizeof *w->offsets);
+    pthread_mutex_unlock(&sh->mu);
+    if (s == BEAM_OK) w->buf = (beam_buf)BEAM_BUF_INIT, w->offsets = NULL; /* the run owns them now */
+  }
+  beam_shuffle_writer_discard(w);
+  return s;
+}
+
+/* --- reading: a cursor per run, a heap over the cursors' current keys ---------------------- */
+
+typedef struct run_cursor {
+  const shuffle_run *run;
+  size_t index;           /* tie-break: runs in the order they were handed over */
+  uint8_t *buf;           /* file runs: a window of the run */
+  size_t cap, start, end;
+  int64_t read_pos;       /* bytes of the run read into buf so far */
+  size_t next;            /* memory runs: next record */
+  bool valid;
+  const uint8_t *key, *val;
+  size_t klen, vlen;
+} run_cursor;
+
+struct beam_shuffle_reader {
+  pthread_mutex_t mu;
+  beam_shuffle *sh;
+  run_cursor *cur;
+  size_t n;
+  size_t *heap, n_heap;
+  size_t seq;             /* unsorted: the run being read */
+  beam_buf key;           /* the current group's key */
+  bool failed;
+};
+
+static beam_status cursor_advance(run_cursor *c, beam_error *err) {
+  const shuffle_run *run = c->run;
+  size_t total;
+  if (run->fd < 0) {
+    c->valid = c->next < run->n_records;
+    if (!c->valid) return BEAM_OK;
+    const uint8_t *rec = run->mem + run->order[c->next++];
+    parse_record(rec, run->mem + run->length, &c->key, &c->klen, &c->val, &c->vlen, &total);
+    return BEAM_OK;
+  }
+  for (;;) {
+    if (parse_record(c->buf + c->start, c->buf + c->end, &c->key, &c->klen, &c->val, &c->vlen, &total)) {
+      c->start += total;
+      c->valid = true;
+      return BEAM_OK;
+    }
+    if (c->read_pos >= run->length) {
+      c->valid = false;
+      if (c->start != c->end) return beam_error_set(err, BEAM_ERR_MALFORMED, "a spilled run ends inside a record");
+      return BEAM_OK;
+    }
+    /* Slide what is left to the front, grow when one record does not fit, read more. */
+    memmove(c->buf, c->buf + c->start, c->end - c->start);
+    c->end -= c->start;
+    c->start = 0;
+    if (c->end == c->cap) {
+      uint8_t *grown = realloc(c->buf, c->cap * 2);
+      if (!grown) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory reading a spilled run");
+      c->buf = grown;
+      c->cap *= 2;
+    }
+    size_t want = c->cap - c->end, got = 0;
+    if ((int64_t)want > run->length - c->read_pos) want = (size_t)(run->length - c->read_pos);
+    beam_status s = beam_spill_read(run->fd, run->offset + c->read_pos, c->buf + c->end, want, &got, err);
+    if (s != BEAM_OK) return s;
+    if (got == 0) return beam_error_set(err, BEAM_ERR_IO, "a spilled run is shorter than written");
+    c->end += got;
+    c->read_pos += (int64_t)got;
+  }
+}
+
+static bool cursor_less(const run_cursor *a, const run_cursor *b) {
+  int c = compare_keys(a->key, a->klen, b->key, b->klen);
+  return c < 0 || (c == 0 && a->index < b->index);
+}
+
+static void sift_down(beam_shuffle_reader *r, size_t i) {
+  for (;;) {
+    size_t l = 2 * i + 1, m = i;
+    if (l < r->n_heap && cursor_less(&r->cur[r->heap[l]], &r->cur[r->heap[m]])) m = l;
+    if (l + 1 < r->n_heap && cursor_less(&r->cur[r->heap[l + 1]], &r->cur[r->heap[m]])) m = l + 1;
+    if (m == i) return;
+    size_t t = r->heap[i];
+    r->heap[i] = r->heap[m];
+    r->heap[m] = t;
+    i = m;
+  }
+}
+
+void beam_shuffle_reader_free(beam_shuffle_reader *r) {
+  if (!r) return;
+  for (size_t i = 0; i < r->n; i++) free(r->cur[i].buf);
+  free(r->cur);
+  free(r->heap);
+  beam_buf_free(&r->key);
+  pthread_mutex_destroy(&r->mu);
+  free(r);
+}
+
+beam_status beam_shuffle_reader_open(beam_shuffle *sh, size_t buffer_budget, beam_shuffle_reader **out,
+                                     beam_error *err) {
+  beam_shuffle_reader *r = calloc(1, sizeof *r);
+  if (!r) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  pthread_mutex_init(&r->mu, NULL);
+  r->sh = sh;
+  r->n = sh->n_runs;
+  r->cur = calloc(r->n + 1, sizeof *r->cur);
+  r->heap = calloc(r->n + 1, sizeof *r->heap);
+  beam_status s = r->cur && r->heap ? BEAM_OK : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  size_t per_run = sh->spilled_runs ? buffer_budget / sh->spilled_runs : 0;
+  if (per_run < MIN_READ_BUFFER) per_run = MIN_READ_BUFFER;
+  if (per_run > MAX_READ_BUFFER) per_run = MAX_READ_BUFFER;
+  for (size_t i = 0; s == BEAM_OK && i < r->n; i++) {
+    run_cursor *c = &r->cur[i];
+    c->run = &sh->runs[i];
+    c->index = i;
+    if (c->run->fd >= 0) {
+      c->cap = per_run;
+      if (!(c->buf = malloc(c->cap))) s = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+    }
+    if (s == BEAM_OK) s = cursor_advance(c, err);
+    if (s == BEAM_OK && c->valid) r->heap[r->n_heap++] = i;
+  }
+  for (size_t i = r->n_heap / 2; sh->sorted && i-- > 0;) sift_down(r, i);
+  if (s != BEAM_OK) {
+    beam_shuffle_reader_free(r);
+    return beam_error_prefix(err, "reading back %s: ", sh->what);
+  }
+  *out = r;
+  return BEAM_OK;
+}
+
+static beam_status append_varint_bytes(beam_buf *b, const uint8_t *data, size_t len) {
+  if (beam_coder_encode_varint(b, len) != BEAM_OK || beam_buf_append(b, data, len) != BEAM_OK) return BEAM_ERR_NOMEM;
+  return BEAM_OK;
+}
+
+static beam_status next_group(beam_shuffle_reader *r, beam_buf *chunk, beam_error *err) {
+  run_cursor *top = &r->cur[r->heap[0]];
+  beam_buf_reset(&r->key);
+  if (beam_buf_append(&r->key, top->key, top->klen) != BEAM_OK || append_varint_bytes(chunk, top->key, top->klen) != BEAM_OK)
+    return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory merging %s", r->sh->what);
+  while (r->n_heap) {
+    top = &r->cur[r->heap[0]];
+    if (compare_keys(top->key, top->klen, r->key.data, r->key.len) != 0) break;
+    if (beam_buf_append_byte(chunk, 1) != BEAM_OK || append_varint_bytes(chunk, top->val, top->vlen) != BEAM_OK)
+      return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory merging %s", r->sh->what);
+    beam_status s = cursor_advance(top, err);
+    if (s != BEAM_OK) return s;
+    if (!top->valid) r->heap[0] = r->heap[--r->n_heap];
+    if (r->n_heap) sift_down(r, 0);
+  }
+  return beam_buf_append_byte(chunk, 0) == BEAM_OK ? BEAM_OK : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+}
+
+static beam_status next_record(beam_shuffle_reader *r, beam_buf *chunk, bool *done, beam_error *err) {
+  while (r->seq < r->n && !r->cur[r->seq].valid) r->seq++;
+  *done = r->seq == r->n;
+  if (*done) return BEAM_OK;
+  run_cursor *c = &r->cur[r->seq];
+  if (append_varint_bytes(chunk, c->val, c->vlen) != BEAM_OK)
+    return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory reading %s", r->sh->what);
+  return cursor_advance(c, err);
+}
+
+beam_status beam_shuffle_reader_next(beam_shuffle_reader *r, beam_buf *chunk, size_t target_bytes, size_t max_items,
+                                     size_t *n_items, beam_error *err) {
+  beam_status s = BEAM_OK;
+  *n_items = 0;
+  pthread_mutex_lock(&r->mu);
+  if (r->failed) s = beam_error_set(err, BEAM_ERR_INTERNAL, "reading %s failed on another thread", r->sh->what);
+  size_t start = chunk->len;
+  while (s == BEAM_OK && *n_items < max_items && chunk->len - start < target_bytes) {
+    if (r->sh->sorted) {
+      if (!r->n_heap) break;
+      s = next_group(r, chunk, err);
+    } else {
+      bool done = false;
+      s = next_record(r, chunk, &done, err);
+      if (done) break;
+    }
+    if (s == BEAM_OK) (*n_items)++;
+  }
+  if (s != BEAM_OK) r->failed = true;
+  pthread_mutex_unlock(&r->mu);
+  return s;
+}
