@@ -5,6 +5,7 @@
 #   local      --runner=local                         (the reference)
 #   portable   --runner=portable                      (every file on the runner)
 #   auto       --runner=auto --big_runner=portable    (the big file on the runner, the rest local)
+#   split      --runner=portable --split_size=2M      (the generated file in byte ranges)
 # Every table must hold the same rows (order aside); _files must agree on every count and
 # status. A JSON array file among the inputs fails alone on every runner (exit 3, _files
 # status 'failed', none of its rows), and a second run on the runner skips the loaded files.
@@ -42,10 +43,13 @@ run() { # name, flags...
 run local --runner=local
 run portable --runner=portable "${remote[@]}"
 run auto --runner=auto --big_runner=portable --size_threshold=100K "${remote[@]}"
+# The generated file in 2M byte ranges: read by the runner's splittable-DoFn expansion in
+# bundles of their own (and split further by runners that split dynamically).
+run split --runner=portable --split_size=2M "${remote[@]}"
 
 tables=$(sqlite3 "$work/local.db" "select name from sqlite_master where type='table' and name not in ('_bundles', '_files', '_beam_ledger') order by name")
 status=0
-for other in portable auto; do
+for other in portable auto split; do
   for t in $tables; do
     # A dead letter's line number is known only when its file was read from the start (not
     # in a byte range past 0: local runs split big files, a runner splits at 64M): compare
@@ -63,6 +67,8 @@ for other in portable auto; do
     status=1
   fi
 done
+ranges=$(sqlite3 "$work/split.db" "select ranges from _files where name like '%/generated.jsonl'")
+if [[ ! $ranges -gt 4 ]]; then echo "file_etl_on_runner: split: generated.jsonl read in '$ranges' ranges (want > 4)"; status=1; fi
 failed=$(sqlite3 "$work/portable.db" "select name from _files where status = 'failed' and error like '%JSON array%'")
 if [[ $failed != */array.jsonl ]]; then echo "file_etl_on_runner: portable: array.jsonl not recorded as failed ($failed)"; status=1; fi
 # Again on the runner: the loaded files are skipped before the job, array.jsonl fails again.
@@ -70,6 +76,6 @@ run portable --runner=portable "${remote[@]}"
 skipped=$(grep -c "skipped, loaded at" "$work/portable.out" || true)
 if [[ $skipped != 4 ]]; then echo "file_etl_on_runner: second portable run skipped $skipped files (want 4)"; status=1; fi
 n=$(sqlite3 "$work/portable.db" "select sum(records) from _files where status = 'loaded'")
-echo "file_etl_on_runner: $(echo "$tables" | wc -w) tables and _files identical across local, portable and auto ($n records)"
+echo "file_etl_on_runner: $(echo "$tables" | wc -w) tables and _files identical across local, portable, auto and split ($n records; $ranges ranges)"
 sqlite3 "$work/auto.db" "select runner, count(*), sum(records) from _files group by runner" | sed 's/^/file_etl_on_runner: auto: /'
 exit $status
