@@ -185,7 +185,7 @@ static beam_status spill(beam_shuffle_writer *w, beam_error *err) {
   for (size_t i = 0; s == BEAM_OK && i < w->n; i++) {
     const uint8_t *rec = w->buf.data + w->offsets[i], *end = w->buf.data + w->buf.len;
     const uint8_t *k, *v;
-    size_t kl, vl, total;
+    size_t kl = 0, vl = 0, total = 0; /* set by parse_record; -O3 cannot see it */
     parse_record(rec, end, &k, &kl, &v, &vl, &total);
     if (beam_buf_append(&w->out, rec, total) != BEAM_OK) s = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
     if (s == BEAM_OK && (w->out.len >= SPILL_WRITE_CHUNK || i + 1 == w->n)) {
