@@ -21,7 +21,7 @@
  * A splittable DoFn (beam/dofn.h): the input is KV<index, file name> from ListFiles, the
  * restriction either [-1, 0), the whole file read as one unit (one process() call, as every
  * file was before splitting), or a byte range [start, end) of a file split by "split_size"
- * (see split_plan below). A range's records are those that start in it (byte_ranges.h); each
+ * (see "Splitting" below). A range's records are those that start in it (byte_ranges.h); each
  * is claimed at its offset before it is processed, so a runner's split mid-range hands the
  * rest to another bundle. A range's report is the file's report for that range, its file_id
  * the range's unit (beam_etl_unit_key), and its size counted by the range at offset 0 only,
