@@ -117,6 +117,7 @@ void file_etl_run_report_add_run(file_etl_run_report *r, const beam_run_result *
       {"ReadAndProcess", "filtered", "filtered"},   {"ReadAndProcess", "files_failed", "files_failed"},
       {"ReadAndProcess", "empty_as_null", "empty_strings_as_null"},
       {"DedupePick", "deduplicated", "deduplicated"}, {"ReadAndProcess", "bytes_read", "bytes_read"},
+      {"FinishFile", "files_split", "files_split"},   {"FinishFile", "ranges", "ranges"},
   };
   for (size_t i = 0; i < sizeof picks / sizeof picks[0]; i++)
     add_total(totals, picks[i].name, beam_run_result_counter(res, picks[i].transform, picks[i].counter));

@@ -61,6 +61,14 @@ int file_etl_print_summary(FILE *out, const beam_run_result *r, const char *sink
   if (failed)
     fprintf(out, "  %-32s %12lld (none of their rows kept; _files.status = 'failed' says why)\n", "failed files",
             (long long)failed);
+  int64_t split = beam_run_result_counter(r, "FinishFile", "files_split");
+  if (split)
+    fprintf(out, "  %-32s %12lld (in %lld byte ranges; _files.ranges per file)\n", "files read in ranges",
+            (long long)split, (long long)beam_run_result_counter(r, "FinishFile", "ranges"));
+  int64_t ranges_again = beam_run_result_counter(r, "Write", "ranges_already_loaded");
+  if (ranges_again)
+    fprintf(out, "  %-32s %12lld (committed by an earlier attempt: read again, not written again)\n",
+            "ranges already loaded", (long long)ranges_again);
   fprintf(out, "rows went to %s\n", sink_uri);
   free(tables);
   int64_t accounted = written + dead + filtered + dedup;

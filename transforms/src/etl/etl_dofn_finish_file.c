@@ -11,6 +11,17 @@
 #include "etl_dofn_common.h"
 #include "etl_files_row.h"
 
+typedef struct finish_state {
+  int c_files, c_ranges;
+} finish_state;
+
+static beam_status finish_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error *err) {
+  finish_state *st = state;
+  st->c_files = beam_dofn_declare_counter(ctx, "files_split");
+  st->c_ranges = beam_dofn_declare_counter(ctx, "ranges");
+  return BEAM_OK;
+}
+
 typedef struct range_report {
   beam_etl_file_report rep;
   int64_t start, end;
@@ -42,7 +53,7 @@ static beam_status read_reports(const beam_value_list *group, beam_arena *a, ran
 }
 
 static beam_status finish_process(void *state, beam_dofn_ctx *ctx, const beam_windowed_value *elem, beam_error *err) {
-  (void)state;
+  finish_state *st = state;
   const beam_value *kv = elem->value;
   const beam_value *group = kv->kind == BEAM_VALUE_KV ? kv->u.kv.value : NULL;
   if (!group || group->kind != BEAM_VALUE_LIST || !group->u.list.len || kv->u.kv.key->kind != BEAM_VALUE_STRING)
@@ -67,6 +78,8 @@ static beam_status finish_process(void *state, beam_dofn_ctx *ctx, const beam_wi
     r.status = BEAM_ETL_FILE_FAILED;
     r.error = "its byte ranges do not cover it: a range report is missing";
   }
+  beam_dofn_counter_add(ctx, st->c_files, 1);
+  beam_dofn_counter_add(ctx, st->c_ranges, (int64_t)n);
   beam_etl_row row;
   beam_value out;
   if (beam_etl_files_row_make(a, &r, &row) != BEAM_OK ||
@@ -77,5 +90,7 @@ static beam_status finish_process(void *state, beam_dofn_ctx *ctx, const beam_wi
 
 const beam_dofn_def beam_etl_finish_file_dofn = {
     .name = "etl_finish_file",
+    .state_size = sizeof(finish_state),
+    .setup = finish_setup,
     .process = finish_process,
 };

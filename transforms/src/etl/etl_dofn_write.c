@@ -78,6 +78,7 @@ typedef struct write_state {
   int64_t reload_at;   /* when this writer started: a reload's unit bundles are new bundles */
   char unit_bundle[512]; /* the sink bundle id of a unit committed alone */
   int c_already;       /* counter: units found in the ledger (a retry or a concurrent run) */
+  int c_ranges_already; /* ... of which byte ranges of split files (not files) */
   int c_already_records; /* ... and their records and filtered records, which the run does */
   int c_already_filtered; /* not count again */
 } write_state;
@@ -107,6 +108,7 @@ static beam_status write_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error
   st->reload = json_is_true(json_object_get(config, "reload"));
   st->reload_at = beam_etl_now_micros();
   st->c_already = beam_dofn_declare_counter(ctx, "files_already_loaded");
+  st->c_ranges_already = beam_dofn_declare_counter(ctx, "ranges_already_loaded");
   st->c_already_records = beam_dofn_declare_counter(ctx, "records_already_loaded");
   st->c_already_filtered = beam_dofn_declare_counter(ctx, "filtered_already_loaded");
   st->transform_id = strdup(beam_dofn_transform_id(ctx));
@@ -508,7 +510,7 @@ static beam_status unit_end(write_state *st, beam_dofn_ctx *ctx, const beam_valu
   if (s == BEAM_OK && st->units && !failed && !done_before) s = beam_etl_files_check_accounted(&rep, err);
   st->unit_open = false;
   if (s != BEAM_OK || done_before) {
-    if (s == BEAM_OK) beam_dofn_counter_add(ctx, st->c_already, 1);
+    if (s == BEAM_OK) beam_dofn_counter_add(ctx, range ? st->c_ranges_already : st->c_already, 1);
     if (s == BEAM_OK && st->units) {
       beam_dofn_counter_add(ctx, st->c_already_records, rep.stats.v[BEAM_ETL_STAT_RECORDS]);
       beam_dofn_counter_add(ctx, st->c_already_filtered, rep.stats.v[BEAM_ETL_STAT_FILTERED]);
