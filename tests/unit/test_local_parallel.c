@@ -23,8 +23,11 @@
 #include "beam/dofn.h"
 #include "beam/pipeline.h"
 #include "beam/runner.h"
+#include "exec_nodes.h"
 #include "local_options.h"
 #include "local_shuffle.h"
+#include "local_stages.h"
+#include "proto_names.h"
 
 /* --- DoFns ------------------------------------------------------------------------------- */
 
@@ -155,6 +158,20 @@ static beam_status fail_process(void *state, beam_dofn_ctx *ctx, const beam_wind
 }
 static const beam_dofn_def failer = {"par_fail", 0, NULL, NULL, fail_process, NULL, NULL};
 
+/* Counts bundles and elements: the transform marked as sdf_process gets one element each. */
+static atomic_int marked_bundles, marked_elements;
+static beam_status count_start(void *state, beam_dofn_ctx *ctx, beam_error *err) {
+  (void)state, (void)ctx, (void)err;
+  atomic_fetch_add(&marked_bundles, 1);
+  return BEAM_OK;
+}
+static beam_status count_process(void *state, beam_dofn_ctx *ctx, const beam_windowed_value *elem, beam_error *err) {
+  (void)state, (void)ctx, (void)elem, (void)err;
+  atomic_fetch_add(&marked_elements, 1);
+  return BEAM_OK;
+}
+static const beam_dofn_def counter = {"par_count_bundles", 0, NULL, count_start, count_process, NULL, NULL};
+
 static int setup(void **state) {
   (void)state;
   beam_dofn_register(&numbers);
@@ -163,6 +180,7 @@ static int setup(void **state) {
   beam_dofn_register(&weigher);
   beam_dofn_register(&recorder);
   beam_dofn_register(&failer);
+  beam_dofn_register(&counter);
   return 0;
 }
 
@@ -377,8 +395,8 @@ static void sizes_and_cpus(void **state) {
   assert_int_equal(o.parallelism, beam_local_cpu_count());
 }
 
-/* Two writers with tiny budgets, many runs each: the merge yields every key once, in order,
- * with all its values. */
+/* Two writers with tiny budgets, many runs each: merged down to the fan-in of the read
+ * buffers, the merge yields every key once, in order, with all its values. */
 static void shuffle_merges_spilled_runs(void **state) {
   (void)state;
   make_temp_dir();
@@ -400,6 +418,7 @@ static void shuffle_merges_spilled_runs(void **state) {
   for (int pass = 0; pass < 2; pass++) { /* a shuffle can be read twice */
     beam_shuffle_reader *r = NULL;
     assert_int_equal(beam_shuffle_reader_open(sh, 8192, &r, &err), BEAM_OK);
+    assert_true(beam_shuffle_spilled_runs(sh) <= 8); /* merged down to the fan-in first */
     beam_buf chunk = BEAM_BUF_INIT;
     int groups = 0, values = 0;
     char last[8] = "";
@@ -436,6 +455,48 @@ static void shuffle_merges_spilled_runs(void **state) {
   temp_dir[0] = '\0';
 }
 
+/* Inputs of sdf_process_sized_element_and_restrictions are materialized and each element is a
+ * bundle of its own: checked on an ordinary ParDo given that URN (run by the ParDo node). */
+static void sdf_process_inputs_are_one_element_bundles(void **state) {
+  (void)state;
+  static beam_exec_node_factory as_pardo = {BEAM_LOCAL_URN_SDF_PROCESS, NULL};
+  as_pardo.create = beam_exec_pardo_factory.create;
+  assert_int_equal(beam_exec_register_factory(&as_pardo), BEAM_OK);
+  beam_pipeline *p = beam_pipeline_new();
+  beam_pcollection *nums = beam_pardo1(p, "Numbers", beam_impulse(p, "Impulse"), "par_numbers", "{\"n\": 50}",
+                                       beam_coder_spec_varint(p));
+  beam_pardo1(p, "Mark", nums, "par_count_bundles", NULL, beam_coder_spec_varint(p));
+  beam_buf proto = BEAM_BUF_INIT;
+  beam_error err = {0};
+  assert_int_equal(beam_pipeline_encode(p, &proto, &err), BEAM_OK);
+  PIPE(Pipeline) *pl = PIPE_FN(pipeline__unpack)(NULL, proto.len, proto.data);
+  assert_non_null(pl);
+  int marked = 0;
+  for (size_t i = 0; i < pl->components->n_transforms; i++) {
+    PIPE(PTransform) *t = pl->components->transforms[i]->value;
+    if (strcmp(t->unique_name, "Mark") != 0) continue;
+    free(t->spec->urn);
+    t->spec->urn = strdup(BEAM_LOCAL_URN_SDF_PROCESS);
+    marked++;
+  }
+  assert_int_equal(marked, 1);
+  beam_buf_reset(&proto);
+  assert_int_equal(beam_buf_reserve(&proto, PIPE_FN(pipeline__get_packed_size)(pl)), BEAM_OK);
+  proto.len = PIPE_FN(pipeline__pack)(pl, proto.data);
+  PIPE_FN(pipeline__free_unpacked)(pl, NULL);
+  atomic_store(&marked_bundles, 0);
+  atomic_store(&marked_elements, 0);
+  json_t *o = json_pack("{s:i}", "parallelism", 2);
+  beam_run_result r = {0};
+  if (beam_run_local(proto.data, proto.len, o, &r, &err) != BEAM_OK) fail_msg("%s", err.message);
+  json_decref(o);
+  beam_run_result_free(&r);
+  beam_buf_free(&proto);
+  beam_pipeline_free(p);
+  assert_int_equal(atomic_load(&marked_elements), 50);
+  assert_int_equal(atomic_load(&marked_bundles), 50);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(same_results_for_every_parallelism, setup),
@@ -444,6 +505,7 @@ int main(void) {
       cmocka_unit_test_setup(full_temp_dir_is_named_in_the_error, setup),
       cmocka_unit_test_setup(failing_bundle_fails_the_run, setup),
       cmocka_unit_test_setup(bad_options_are_refused, setup),
+      cmocka_unit_test_setup(sdf_process_inputs_are_one_element_bundles, setup),
       cmocka_unit_test(sizes_and_cpus),
       cmocka_unit_test(shuffle_merges_spilled_runs),
   };

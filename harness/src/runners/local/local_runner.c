@@ -97,11 +97,22 @@ static beam_status open_run(beam_local_run *run, beam_local_state **state, beam_
   return s;
 }
 
-/* BEAM_LOCAL_TRACE=1: one line per stage on stderr (time, bundles, what it shuffled). */
+/* The process's peak resident set so far (VmHWM), in KiB; 0 when unknown. */
+static long peak_rss_kib(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  long kib = 0;
+  while (f && fgets(line, sizeof line, f))
+    if (strncmp(line, "VmHWM:", 6) == 0) kib = strtol(line + 6, NULL, 10);
+  if (f) fclose(f);
+  return kib;
+}
+
+/* BEAM_LOCAL_TRACE=1: one line per stage on stderr (time, bundles, peak RSS, what it shuffled). */
 static void trace_stage(const beam_local_run *run, size_t i, double seconds, size_t bundles) {
   const beam_local_stage *st = &run->plan.stages[i];
-  fprintf(stderr, "local runner: stage %zu (level %zu, %zu transforms from %s): %.3f s, %zu bundles", i, st->level,
-          st->n_ids, st->ids[0], seconds, bundles);
+  fprintf(stderr, "local runner: stage %zu (level %zu, %zu transforms from %s): %.3f s, %zu bundles, peak RSS %ld MiB",
+          i, st->level, st->n_ids, st->ids[0], seconds, bundles, peak_rss_kib() / 1024);
   for (size_t k = 0; k < run->plan.n_collectors; k++) {
     const beam_local_collector *c = &run->plan.collectors[k];
     if (c->stage != i || c->kind == BEAM_LOCAL_COLLECT_SIDE || !run->shuffles[c->target]) continue;

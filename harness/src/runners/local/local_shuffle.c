@@ -1,4 +1,5 @@
 /* Shuffle buffers, spilled sorted runs and their k-way merge (see local_shuffle.h). */
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +9,17 @@
 #include "local_shuffle.h"
 #include "local_spill.h"
 
-enum { MIN_READ_BUFFER = 4096, MAX_READ_BUFFER = 1 << 20, SPILL_WRITE_CHUNK = 64 * 1024 };
+enum {
+  MIN_READ_BUFFER = 4096,
+  MAX_READ_BUFFER = 1 << 20,
+  SPILL_WRITE_CHUNK = 64 * 1024,
+  /* A merge reads at most fan-in runs at once: the read buffers' budget over 16 KiB, within
+   * [8, 256]; more runs are first merged into fewer (more passes over the data, bounded
+   * memory). */
+  MERGE_BUFFER = 16 * 1024,
+  MIN_FAN_IN = 8,
+  MAX_FAN_IN = 256,
+};
 
 /* A run: records in key order (sorted shuffles) or in write order. In memory, order[] gives
  * each record's offset in mem; on disk, the records are length bytes at offset of fd. */
@@ -266,6 +277,7 @@ typedef struct run_cursor {
   size_t cap, start, end;
   int64_t read_pos;       /* bytes of the run read into buf so far */
   size_t next;            /* memory runs: next record */
+  bool primed;            /* its first record has been read */
   bool valid;
   const uint8_t *key, *val;
   size_t klen, vlen;
@@ -292,6 +304,9 @@ static beam_status cursor_advance(run_cursor *c, beam_error *err) {
     parse_record(rec, run->mem + run->length, &c->key, &c->klen, &c->val, &c->vlen, &total);
     return BEAM_OK;
   }
+  if (!c->buf) { /* allocated on first use, freed when the run is done */
+    if (!(c->buf = malloc(c->cap))) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory reading a spilled run");
+  }
   for (;;) {
     if (parse_record(c->buf + c->start, c->buf + c->end, &c->key, &c->klen, &c->val, &c->vlen, &total)) {
       c->start += total;
@@ -301,6 +316,8 @@ static beam_status cursor_advance(run_cursor *c, beam_error *err) {
     if (c->read_pos >= run->length) {
       c->valid = false;
       if (c->start != c->end) return beam_error_set(err, BEAM_ERR_MALFORMED, "a spilled run ends inside a record");
+      free(c->buf);
+      c->buf = NULL;
       return BEAM_OK;
     }
     /* Slide what is left to the front, grow when one record does not fit, read more. */
@@ -351,8 +368,97 @@ void beam_shuffle_reader_free(beam_shuffle_reader *r) {
   free(r);
 }
 
+static size_t fan_in(size_t buffer_budget) {
+  size_t f = buffer_budget / MERGE_BUFFER;
+  return f < MIN_FAN_IN ? MIN_FAN_IN : f > MAX_FAN_IN ? MAX_FAN_IN : f;
+}
+
+/* Merges the first n runs on disk into one run, in a new temporary file, and puts it in
+ * their place; the space they took is given back (hole punched) where the file system can. */
+static beam_status merge_runs(beam_shuffle *sh, size_t n, size_t buffer_per_run, beam_error *err) {
+  beam_shuffle_reader m = {.sh = sh};
+  m.cur = calloc(n + 1, sizeof *m.cur);
+  m.heap = calloc(n + 1, sizeof *m.heap);
+  size_t *picked = calloc(n + 1, sizeof *picked);
+  beam_status s = m.cur && m.heap && picked ? BEAM_OK : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  for (size_t i = 0; s == BEAM_OK && i < sh->n_runs && m.n < n; i++) {
+    if (sh->runs[i].fd < 0) continue;
+    run_cursor *cur = &m.cur[m.n];
+    cur->run = &sh->runs[i];
+    cur->index = m.n;
+    cur->cap = buffer_per_run;
+    cur->primed = true;
+    picked[m.n++] = i;
+    s = cursor_advance(cur, err);
+    if (s == BEAM_OK && cur->valid) m.heap[m.n_heap++] = m.n - 1;
+  }
+  for (size_t i = m.n_heap / 2; i-- > 0;) sift_down(&m, i);
+  int fd = -1;
+  if (s == BEAM_OK) s = beam_spill_open(sh->temp_dir, sh->what, &fd, err);
+  beam_buf out = BEAM_BUF_INIT;
+  int64_t size = 0;
+  size_t records = 0;
+  while (s == BEAM_OK && m.n_heap) {
+    run_cursor *top = &m.cur[m.heap[0]];
+    if (beam_coder_encode_varint(&out, top->klen) != BEAM_OK || beam_buf_append(&out, top->key, top->klen) != BEAM_OK ||
+        beam_coder_encode_varint(&out, top->vlen) != BEAM_OK || beam_buf_append(&out, top->val, top->vlen) != BEAM_OK) {
+      s = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory merging %s", sh->what);
+      break;
+    }
+    records++;
+    s = cursor_advance(top, err);
+    if (s == BEAM_OK && !top->valid) m.heap[0] = m.heap[--m.n_heap];
+    if (m.n_heap) sift_down(&m, 0);
+    if (s == BEAM_OK && (out.len >= SPILL_WRITE_CHUNK || !m.n_heap)) {
+      s = beam_spill_write(fd, size, out.data, out.len, sh->temp_dir, sh->what, err);
+      size += (int64_t)out.len;
+      beam_buf_reset(&out);
+    }
+  }
+  beam_buf_free(&out);
+  for (size_t i = 0; m.cur && i < m.n; i++) free(m.cur[i].buf);
+  free(m.cur);
+  free(m.heap);
+  if (s == BEAM_OK && sh->n_fds == sh->cap_fds) {
+    int *grown = realloc(sh->fds, (sh->cap_fds * 2 + 8) * sizeof *grown);
+    if (grown) sh->fds = grown, sh->cap_fds = sh->cap_fds * 2 + 8;
+    else s = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  }
+  if (s != BEAM_OK) {
+    if (fd >= 0) close(fd);
+    free(picked);
+    return beam_error_prefix(err, "merging the runs of %s: ", sh->what);
+  }
+  sh->fds[sh->n_fds++] = fd;
+  /* The merged run replaces the n it was made of (the others keep their order). */
+  size_t kept = 0, p = 0;
+  for (size_t i = 0; i < sh->n_runs; i++) {
+    if (p < m.n && picked[p] == i) {
+      p++;
+#ifdef FALLOC_FL_PUNCH_HOLE
+      (void)fallocate(sh->runs[i].fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, sh->runs[i].offset, sh->runs[i].length);
+#endif
+      continue;
+    }
+    sh->runs[kept++] = sh->runs[i];
+  }
+  sh->runs[kept++] = (shuffle_run){.fd = fd, .offset = 0, .length = size, .n_records = records};
+  sh->n_runs = kept;
+  sh->spilled_runs = sh->spilled_runs - m.n + 1;
+  free(picked);
+  return BEAM_OK;
+}
+
 beam_status beam_shuffle_reader_open(beam_shuffle *sh, size_t buffer_budget, beam_shuffle_reader **out,
                                      beam_error *err) {
+  /* Sorted runs are all read at once: first bring them down to the fan-in. */
+  size_t fan = fan_in(buffer_budget);
+  size_t merge_buffer = buffer_budget / fan < MIN_READ_BUFFER ? MIN_READ_BUFFER : buffer_budget / fan;
+  while (sh->sorted && sh->spilled_runs > fan) {
+    size_t n = sh->spilled_runs - fan + 1 < fan ? sh->spilled_runs - fan + 1 : fan;
+    beam_status s = merge_runs(sh, n, merge_buffer, err);
+    if (s != BEAM_OK) return s;
+  }
   beam_shuffle_reader *r = calloc(1, sizeof *r);
   if (!r) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   pthread_mutex_init(&r->mu, NULL);
@@ -368,11 +474,11 @@ beam_status beam_shuffle_reader_open(beam_shuffle *sh, size_t buffer_budget, bea
     run_cursor *c = &r->cur[i];
     c->run = &sh->runs[i];
     c->index = i;
-    if (c->run->fd >= 0) {
-      c->cap = per_run;
-      if (!(c->buf = malloc(c->cap))) s = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-    }
-    if (s == BEAM_OK) s = cursor_advance(c, err);
+    if (c->run->fd >= 0) c->cap = per_run;
+    /* Unsorted runs are read one after the other: only the current one needs a buffer. */
+    c->primed = sh->sorted || i == 0 || c->run->fd < 0;
+    if (s == BEAM_OK && c->primed) s = cursor_advance(c, err);
+    else c->valid = true; /* read when its turn comes */
     if (s == BEAM_OK && c->valid) r->heap[r->n_heap++] = i;
   }
   for (size_t i = r->n_heap / 2; sh->sorted && i-- > 0;) sift_down(r, i);
@@ -408,13 +514,21 @@ static beam_status next_group(beam_shuffle_reader *r, beam_buf *chunk, beam_erro
 }
 
 static beam_status next_record(beam_shuffle_reader *r, beam_buf *chunk, bool *done, beam_error *err) {
-  while (r->seq < r->n && !r->cur[r->seq].valid) r->seq++;
-  *done = r->seq == r->n;
-  if (*done) return BEAM_OK;
-  run_cursor *c = &r->cur[r->seq];
-  if (append_varint_bytes(chunk, c->val, c->vlen) != BEAM_OK)
-    return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory reading %s", r->sh->what);
-  return cursor_advance(c, err);
+  for (;;) {
+    while (r->seq < r->n && !r->cur[r->seq].valid) r->seq++;
+    *done = r->seq == r->n;
+    if (*done) return BEAM_OK;
+    run_cursor *c = &r->cur[r->seq];
+    if (!c->primed) {
+      c->primed = true;
+      beam_status s = cursor_advance(c, err);
+      if (s != BEAM_OK) return s;
+      continue;
+    }
+    if (append_varint_bytes(chunk, c->val, c->vlen) != BEAM_OK)
+      return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory reading %s", r->sh->what);
+    return cursor_advance(c, err);
+  }
 }
 
 beam_status beam_shuffle_reader_next(beam_shuffle_reader *r, beam_buf *chunk, size_t target_bytes, size_t max_items,
