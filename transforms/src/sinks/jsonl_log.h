@@ -2,8 +2,8 @@
  * and applying the log, the commit record, recovery after a crash, and the open bundle's
  * pending ledger entries. Internal to the sinks layer (sink_jsonl.c describes the protocol).
  *
- * A jl_log mirrors the log in memory: the committed bundle ids and the ledger (unit key ->
- * committed_at, file), both built by applying the log's lines in order, once each. Every call
+ * A jl_log mirrors the log in memory: the committed bundle ids, the ledger (unit key ->
+ * committed_at, file) and the tables' committed lengths, all built by applying the log's lines in order, once each. Every call
  * that reads the log holds its flock: shared to catch up, exclusive to write. */
 #ifndef BEAM_TRANSFORMS_JSONL_LOG_H
 #define BEAM_TRANSFORMS_JSONL_LOG_H
@@ -83,7 +83,7 @@ bool beam_jsonl_temp_name_parse(const char *name, char *table);
 
 /* Opens (creating) <dir>/.bundles.jsonl and, under the exclusive lock, reads it and recovers
  * what a writer killed mid-commit left: a commit past its commit point is completed, an older
- * one undone, and write-aside files no commit names are deleted. On failure the log is
+ * one undone, and side files no commit names and no live writer holds are deleted. On failure the log is
  * closed again (beam_jsonl_log_free still required). */
 beam_status beam_jsonl_log_open(jl_log *log, const char *dir, int dir_fd, bool no_sync, beam_error *err);
 

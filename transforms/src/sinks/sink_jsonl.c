@@ -6,47 +6,70 @@
  * table's bundle bytes so far; rolling back to it cuts the buffer and the spill file back to
  * that length (and drops the ledger entries recorded since): no copying.
  *
- * Readers see committed data only, even after kill -9 or a power loss: a table file is never
- * written in place. Commit writes aside and renames into place, under an exclusive flock on
- * the bundle log <dir>/.bundles.jsonl (concurrent writers serialise there):
- *  1. Read the log's new lines; finish what a dead writer left (below); skip the bundle if
- *     its id is committed already.
- *  2. For each table with rows in the bundle: create .<table>.jsonl.<random>.tmp in the
- *     directory, copy the committed <table>.jsonl into it (copy_file_range: a reflink on
- *     filesystems that share extents, such as XFS and Btrfs; an in-kernel copy elsewhere),
- *     append the bundle's rows, fsync.
- *  3. Log {"bundle":ID,"state":"committing","renames":{"events":".events.jsonl.X.tmp",...},
- *     "ledger":[{"key":K,"file":F,"committed_at":"2026-12-07T01:40:00.123Z"},...]} and fsync
- *     the log. This line is the commit point: the bundle and its ledger entries are
- *     committed once it is durable. (A bundle with no rows logs one "committed" record with
- *     its ledger entries instead, and is done.)
- *  4. Rename each temp file over its <table>.jsonl (atomic: a reader opens the old file or
- *     the new one, whole), fsync the directory, log {"bundle":ID,"state":"committed"} (not
- *     fsynced: if it is lost, recovery redoes step 4 and finds nothing left to rename).
- * A failure before step 3 deletes the temp files: nothing of the bundle is visible.
+ * Readers never see rows of a bundle that does not commit, even after kill -9 or a power
+ * loss: a bundle's rows reach a table file only after its commit point, appended at the end
+ * of the table's committed bytes ("append after the commit point"). Commit, per bundle:
+ *  1. For each table with rows in the bundle, write them to a side file
+ *     .<table>.jsonl.<random>.tmp in the directory (fsync). This happens before the lock is
+ *     taken, so writers prepare in parallel; each holds its side files flocked until its
+ *     commit is over, and recovery's sweep deletes only side files it can flock.
+ *  2. Take the exclusive flock on the bundle log <dir>/.bundles.jsonl (concurrent writers
+ *     serialise there), read its new lines, finish what a dead writer left (below); skip the
+ *     bundle if its id is committed already. Learn each table's committed length: the log
+ *     knows it from its records (below); bytes of the file past it were written by no
+ *     commit and are cut off; a table the log knows no length for (new, or last written by
+ *     the previous release) is committed as long as its file is. fsync the directory (the
+ *     side files' names must survive a power loss once the log names them).
+ *  3. Log {"bundle":ID,"state":"committing","appends":{"events":{"from":".events.jsonl.X.tmp",
+ *     "at":COMMITTED_LENGTH,"len":BYTES},...},"ledger":[{"key":K,"file":F,
+ *     "committed_at":"2026-12-07T01:40:00.123Z"},...]} and fsync the log. This line is the
+ *     commit point: the bundle and its ledger entries are committed once it is durable, and
+ *     each table's committed length becomes at + len. (A bundle with no rows logs one
+ *     "committed" record with its ledger entries instead, and is done.)
+ *  4. Copy each side file into its table at "at" (copy_file_range: only the bundle's bytes,
+ *     so a commit costs what it adds, whatever the table's size), fsync the table, log
+ *     {"bundle":ID,"state":"committed"} (not fsynced: a later commit's fsync carries it), and
+ *     delete the side files.
+ * A failure before step 3 deletes the side files: nothing of the bundle is visible. A failure
+ * in step 4 (a full disk) leaves the commit open; the next commit or open completes it.
  * Recovery, under the exclusive lock when the sink opens and before every commit: a
- * "committing" record without outcome is rolled forward (the temp files still there are
- * renamed, then "committed" is logged); temp files no open "committing" record names are a
- * dead writer's garbage and are deleted. The previous release's records are still read:
- * {"bundle":ID,"state":"pending","files":{"events":OFFSET,...}} (in-place appends) whose
- * writer died is undone as that release did, by truncating the files back to the offsets
- * and logging {"bundle":ID,"state":"rolled_back"}; so directories it wrote keep working.
+ * "committing" record without outcome is rolled forward. For each "appends" table, the side
+ * file is copied to "at" again (the same bytes over whatever a killed append wrote) and the
+ * table cut at at + len, then "committed" is logged: idempotent, so a crash during recovery
+ * is recovered the same way. A side file already gone means the append was complete (the
+ * table is fsynced before the side file is deleted): the table is only cut at at + len. Side
+ * files no open record names and no live writer holds are a dead writer's garbage: deleted.
+ * So readers see committed rows only, in commit order; while a commit is in step 4 (or its
+ * writer died there, until recovery) a reader may see part of that committed bundle at the
+ * end of a table, possibly a torn last line, which the append or recovery completes.
+ *
+ * Record formats of earlier releases are still read, so directories they wrote keep working:
+ *  - {"bundle":ID,"state":"committing","renames":{"events":".events.jsonl.X.tmp",...},
+ *    "ledger":[...]} (the release before this one: each table's whole next version written
+ *    aside and renamed over <table>.jsonl): rolled forward by renaming the temp files still
+ *    there, then "committed" is logged;
+ *  - {"bundle":ID,"state":"pending","files":{"events":OFFSET,...}} (in-place appends before
+ *    the commit point) whose writer died: undone by truncating the files back to the offsets
+ *    and logging {"bundle":ID,"state":"rolled_back"}.
+ * After either, the log knows no length for those tables: their files' sizes count.
+ * Outcomes: "committed" (the commit is complete), "rolled_back" (it never happened).
  *
  * The ledger (units committed, see sink.h) lives in the same log records, so it commits
- * with the rows; the sink keeps it, like the committed bundle ids, in hash maps built by
- * reading the log once and catching up (under the shared lock) at every begin and lookup.
+ * with the rows; the sink keeps it, like the committed bundle ids and the tables' committed
+ * lengths, in hash maps built by reading the log once and catching up (under the shared
+ * lock) at every begin and lookup.
  *
- * Costs. A commit copies each touched table's committed bytes: one copy per bundle per
- * table, so many small bundles into one large table cost quadratic I/O where a reflink is
- * not available (the local runner commits one bundle per run; a worker should keep bundles
- * large). During a commit the directory needs room for a second copy of each table the
- * bundle touches (unless reflinked). fsyncs per commit: each temp file, the log, the
- * directory. A reader holding a table file open keeps reading the version it opened (tail -f
- * sees no growth; tail -F does), and hard links to a table file keep the old version. A
- * table file must be a regular file: a symlink or device there is refused, since the rename
- * would replace it. Requires flock to work across writers (a local filesystem, not NFS). The
- * log grows by about 150 bytes per bundle plus 70 bytes and the key and file name per ledger
- * entry, and is read once per sink instance. The log and ledger code is in jsonl_log.c. */
+ * Costs. A commit writes each touched table's bundle bytes twice (side file, then table;
+ * copy_file_range may share extents on XFS and Btrfs): linear in the rows written, however
+ * many bundles. fsyncs per commit: each side file, the directory, the log, each touched
+ * table. The log's lock is held for the append only. A table file is written in place, so a
+ * reader with it open sees it grow (tail -f works). A table file must be a regular file: a
+ * symlink or device there is refused. Editing a table file by hand between loads: bytes
+ * appended past its committed length are cut at the next commit; a file cut shorter is taken
+ * as it is. Requires flock to work across writers (a local filesystem, not NFS). The log
+ * grows by about 200 bytes per bundle and table plus 70 bytes and the key and file name per
+ * ledger entry, and is read once per sink instance. The log and ledger code is in
+ * jsonl_log.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
