@@ -1,6 +1,7 @@
 /* The JSON-lines sink's bundle log and ledger (jsonl_log.h; the protocol is described at the
  * top of sink_jsonl.c). */
 #include "jsonl_log.h"
+#include "file_range_copy.h"
 #include "local_file.h"
 
 #include <dirent.h>
@@ -108,6 +109,8 @@ static void map_free(jl_map *m, void (*free_val)(void *)) {
   memset(m, 0, sizeof *m);
 }
 
+static void length_free(void *v) { free(v); }
+
 static void ledger_value_free(void *v) {
   jl_ledger_value *lv = v;
   if (lv) free(lv->file);
@@ -212,6 +215,75 @@ static beam_status apply_ledger(jl_log *log, const json_t *rec) {
   return BEAM_OK;
 }
 
+/* The committed length the log knows for table, or false. */
+static bool length_get(const jl_log *log, const char *table, uint64_t *len) {
+  void *v = NULL;
+  if (!map_get(&log->lengths, table, &v)) return false;
+  *len = *(const uint64_t *)v;
+  return true;
+}
+
+static beam_status length_set(jl_log *log, const char *table, uint64_t len) {
+  void *v = NULL;
+  if (map_get(&log->lengths, table, &v)) {
+    *(uint64_t *)v = len;
+    return BEAM_OK;
+  }
+  uint64_t *p = malloc(sizeof *p);
+  if (!p) return BEAM_ERR_NOMEM;
+  *p = len;
+  beam_status st = map_put(&log->lengths, table, p, NULL);
+  if (st != BEAM_OK) free(p);
+  return st;
+}
+
+static void length_forget(jl_log *log, const char *table) {
+  void *v = NULL;
+  if (!map_get(&log->lengths, table, &v)) return;
+  free(v);
+  map_del(&log->lengths, table);
+}
+
+/* An "appends" entry's fields, checked: the side file must be a temp name of its table (so
+ * a damaged log reads, truncates and deletes nothing else). */
+static bool append_fields(const char *table, const json_t *a, const char **from, uint64_t *at, uint64_t *len) {
+  char side_table[160];
+  json_t *jat = json_object_get(a, "at"), *jlen = json_object_get(a, "len");
+  *from = rec_str(a, "from");
+  if (!*from || !json_is_integer(jat) || !json_is_integer(jlen) || json_integer_value(jat) < 0 ||
+      json_integer_value(jlen) < 0 || !beam_sink_table_name_valid(table))
+    return false;
+  if (!beam_jsonl_temp_name_parse(*from, side_table) || strcmp(side_table, table) != 0) return false;
+  *at = (uint64_t)json_integer_value(jat);
+  *len = (uint64_t)json_integer_value(jlen);
+  return true;
+}
+
+/* A commit's effect on the tables' committed lengths: a table appended to ends where the
+ * append ends; one replaced whole or appended in place by the previous release ("renames",
+ * "files") has a length the record does not tell: its file's size counts again. */
+static beam_status apply_lengths(jl_log *log, const json_t *rec) {
+  const char *table;
+  json_t *v;
+  json_object_foreach(json_object_get(rec, "renames"), table, v) length_forget(log, table);
+  json_object_foreach(json_object_get(rec, "files"), table, v) length_forget(log, table);
+  json_object_foreach(json_object_get(rec, "appends"), table, v) {
+    const char *from;
+    uint64_t at, len;
+    if (!append_fields(table, v, &from, &at, &len)) continue;
+    if (length_set(log, table, at + len) != BEAM_OK) return BEAM_ERR_NOMEM;
+  }
+  return BEAM_OK;
+}
+
+/* A "committing" record has its outcome "committed" (or a later commit shows it passed its
+ * commit point): its ledger entries and table lengths take effect. */
+static beam_status resolve_committing(jl_log *log) {
+  beam_status st = apply_ledger(log, log->open_committing);
+  if (st == BEAM_OK) st = apply_lengths(log, log->open_committing);
+  return st;
+}
+
 /* A bundle's commit is complete: its id and ledger entries join the committed ones. */
 static beam_status apply_commit(jl_log *log, const json_t *rec) {
   beam_status st = apply_ledger(log, rec);
@@ -232,14 +304,18 @@ static beam_status apply_record(jl_log *log, json_t *rec) {
   beam_status st = BEAM_OK;
   if (strcmp(state, "pending") == 0) {
     set_open(&log->open_pending, rec);
+    st = apply_lengths(log, rec); /* appended in place, or cut back: its files' sizes count */
   } else if (strcmp(state, "committing") == 0) {
     /* A writer resolves an open commit before starting its own, so this never finds one;
      * if it did, that commit passed its commit point: it counts as committed. */
-    if (log->open_committing) st = apply_commit(log, log->open_committing);
+    if (log->open_committing) {
+      st = resolve_committing(log);
+      if (st == BEAM_OK) st = map_put(&log->committed, rec_str(log->open_committing, "bundle"), NULL, NULL);
+    }
     set_open(&log->open_committing, rec);
   } else if (strcmp(state, "committed") == 0) {
     if (rec_is(log->open_committing, bundle)) {
-      st = apply_ledger(log, log->open_committing);
+      st = resolve_committing(log);
       set_open(&log->open_committing, NULL);
     }
     if (st == BEAM_OK) st = apply_commit(log, rec);
@@ -361,13 +437,64 @@ static beam_status undo_pending(jl_log *log, beam_error *err) {
   return log_outcome(log, bundle ? bundle : "", "rolled_back", true, err);
 }
 
-/* Completes the open "committing" record: renames its write-aside files that are still there
- * over their tables (a missing one was renamed before the writer died), makes the renames
- * durable, logs "committed". Used by every commit, and by recovery after a crash. */
+/* Appends one table's side file at its recorded offset: the rows' bytes are written over
+ * [at, at + len) (the same bytes again where a crashed append got that far), bytes past
+ * at + len (a torn or foreign tail) cut off, and the table fsynced. Idempotent, so recovery
+ * simply does it again. Without the side file, the append was complete (the table is fsynced
+ * before the side file is deleted): only a tail past it is cut. */
+static beam_status apply_append(jl_log *log, const char *table, const char *from, uint64_t at, uint64_t len,
+                                beam_error *err) {
+  char fname[160];
+  snprintf(fname, sizeof fname, "%s.jsonl", table);
+  int side = openat(log->dir_fd, from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (side < 0 && errno != ENOENT) return io_fail(log, errno, "opening side file", from, err);
+  int fd = openat(log->dir_fd, fname, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    int e = errno;
+    if (side >= 0) close(side);
+    return io_fail(log, e, "opening", fname, err);
+  }
+  struct stat sb;
+  int e = fstat(fd, &sb) != 0 ? errno : 0;
+  if (!e && side >= 0) {
+    e = beam_sink_copy_range(side, 0, fd, at, len);
+  } else if (!e && (uint64_t)sb.st_size < at + len) {
+    close(fd);
+    return beam_error_set(err, BEAM_ERR_IO,
+                          "jsonl %s: %s is %lld bytes, shorter than its committed length %llu, and the side "
+                          "file %s that would complete it is gone (the file was cut outside this sink?)",
+                          log->dir, fname, (long long)sb.st_size, (unsigned long long)(at + len), from);
+  }
+  if (side >= 0) close(side);
+  if (!e && fstat(fd, &sb) != 0) e = errno;
+  if (!e && (uint64_t)sb.st_size > at + len && ftruncate(fd, (off_t)(at + len)) != 0) e = errno;
+  if (!e) e = sync_fd(log, fd);
+  close(fd);
+  if (e) return io_fail(log, e, "appending the bundle to", fname, err);
+  return BEAM_OK;
+}
+
+/* Deletes the side files of the open commit's "appends" (or of a commit rolled back). */
+static void unlink_sides(jl_log *log, const json_t *appends) {
+  const char *table;
+  json_t *a;
+  json_object_foreach((json_t *)appends, table, a) {
+    const char *from;
+    uint64_t at, len;
+    if (append_fields(table, a, &from, &at, &len)) unlinkat(log->dir_fd, from, 0);
+  }
+}
+
+/* Completes the open "committing" record: appends its side files to their tables (this
+ * release's records, "appends"), or renames its whole-table files still there into place (the
+ * previous release's, "renames": a missing one was renamed before its writer died), then logs
+ * "committed" and deletes the side files. Used by every commit, and by recovery after a
+ * crash. */
 static beam_status roll_forward(jl_log *log, beam_error *err) {
   const char *table;
   json_t *tmp;
-  json_object_foreach(json_object_get(log->open_committing, "renames"), table, tmp) {
+  const json_t *renames = json_object_get(log->open_committing, "renames");
+  json_object_foreach((json_t *)renames, table, tmp) {
     const char *tmp_name = json_string_value(tmp);
     char tmp_table[160];
     if (!tmp_name || !beam_jsonl_temp_name_parse(tmp_name, tmp_table) || strcmp(tmp_table, table) != 0)
@@ -377,16 +504,34 @@ static beam_status roll_forward(jl_log *log, beam_error *err) {
     if (renameat(log->dir_fd, tmp_name, log->dir_fd, fname) != 0 && errno != ENOENT)
       return io_fail(log, errno, "renaming into place", fname, err);
   }
-  int e = sync_fd(log, log->dir_fd);
-  if (e) return io_fail(log, e, "syncing directory", "", err);
+  if (json_object_size(renames) > 0) {
+    int e = sync_fd(log, log->dir_fd);
+    if (e) return io_fail(log, e, "syncing directory", "", err);
+  }
+  json_t *appends = json_incref(json_object_get(log->open_committing, "appends"));
+  json_object_foreach(appends, table, tmp) {
+    const char *from;
+    uint64_t at, len;
+    if (!append_fields(table, tmp, &from, &at, &len)) continue; /* not ours: never touch it */
+    beam_status st = apply_append(log, table, from, at, len, err);
+    if (st != BEAM_OK) {
+      json_decref(appends);
+      return st;
+    }
+  }
   /* No fsync: if this line is lost, the commit is still open at the next start and its
-   * roll-forward finds nothing left to rename. */
-  return log_outcome(log, rec_str(log->open_committing, "bundle"), "committed", false, err);
+   * roll-forward renames nothing and appends the same bytes again (or, the side files gone,
+   * finds the appends complete: the tables were fsynced before they were deleted). */
+  beam_status st = log_outcome(log, rec_str(log->open_committing, "bundle"), "committed", false, err);
+  if (st == BEAM_OK) unlink_sides(log, appends);
+  json_decref(appends);
+  return st;
 }
 
-/* Deletes write-aside files the log does not name: a writer died before its commit point
- * (or before deleting them after a failure). Only under the exclusive lock, when no commit is
- * in flight or open. A file that cannot be deleted stays: it is hidden and harmless. */
+/* Deletes side files the log does not name: a writer died before its commit point (or
+ * before deleting them after a failure or once applied). Only under the exclusive lock, when
+ * no commit is open. A file another writer holds flocked is its commit in the making, and
+ * stays; so does one that cannot be deleted: it is hidden and harmless. */
 static void sweep_temps(jl_log *log) {
   int fd = openat(log->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
@@ -395,8 +540,13 @@ static void sweep_temps(jl_log *log) {
     return;
   }
   struct dirent *de;
-  while ((de = readdir(d)) != NULL)
-    if (beam_jsonl_temp_name_parse(de->d_name, NULL)) unlinkat(log->dir_fd, de->d_name, 0);
+  while ((de = readdir(d)) != NULL) {
+    if (!beam_jsonl_temp_name_parse(de->d_name, NULL)) continue;
+    int side = openat(log->dir_fd, de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (side < 0) continue;
+    if (flock(side, LOCK_EX | LOCK_NB) == 0) unlinkat(log->dir_fd, de->d_name, 0);
+    close(side);
+  }
   closedir(d);
 }
 
@@ -452,6 +602,7 @@ void beam_jsonl_log_free(jl_log *log) {
   map_free(&log->ledger, ledger_value_free);
   set_open(&log->open_pending, NULL);
   set_open(&log->open_committing, NULL);
+  map_free(&log->lengths, length_free);
 }
 
 beam_status beam_jsonl_log_refresh(jl_log *log, beam_error *err) {
@@ -493,15 +644,15 @@ static json_t *pending_json(const jl_pending *p, const char *committed_at) {
   return arr;
 }
 
-static json_t *commit_record(const char *bundle, json_t *renames, const jl_pending *pending) {
+static json_t *commit_record(const char *bundle, json_t *appends, const jl_pending *pending) {
   char now[32];
   iso_now(now);
   json_t *ledger = pending_json(pending, now);
-  bool renaming = json_object_size(renames) > 0;
-  json_t *rec = ledger ? json_pack("{s:s, s:s}", "bundle", bundle, "state", renaming ? "committing" : "committed")
+  bool appending = json_object_size(appends) > 0;
+  json_t *rec = ledger ? json_pack("{s:s, s:s}", "bundle", bundle, "state", appending ? "committing" : "committed")
                        : NULL;
   bool ok = rec != NULL;
-  if (ok && renaming) ok = json_object_set(rec, "renames", renames) == 0;
+  if (ok && appending) ok = json_object_set(rec, "appends", appends) == 0;
   if (ok && json_array_size(ledger) > 0) ok = json_object_set(rec, "ledger", ledger) == 0;
   json_decref(ledger);
   if (!ok) {
@@ -511,31 +662,53 @@ static json_t *commit_record(const char *bundle, json_t *renames, const jl_pendi
   return rec;
 }
 
-static void unlink_temps(jl_log *log, json_t *renames) {
-  const char *table;
-  json_t *tmp;
-  json_object_foreach(renames, table, tmp) {
-    const char *name = json_string_value(tmp);
-    if (name) unlinkat(log->dir_fd, name, 0);
+beam_status beam_jsonl_log_table_end(jl_log *log, const char *table, uint64_t *end, beam_error *err) {
+  char fname[160];
+  snprintf(fname, sizeof fname, "%s.jsonl", table);
+  *end = 0;
+  int fd = openat(log->dir_fd, fname, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) return BEAM_OK; /* the append creates it */
+  if (fd < 0 && errno == ELOOP)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "jsonl %s: %s is a symlink: commits append to it at "
+                          "recorded offsets, so it must be a regular file", log->dir, fname);
+  if (fd < 0) return io_fail(log, errno, "opening", fname, err);
+  struct stat sb;
+  int e = fstat(fd, &sb) != 0 ? errno : 0;
+  uint64_t known = 0;
+  if (!e && !S_ISREG(sb.st_mode)) {
+    close(fd);
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "jsonl %s: %s is not a regular file: commits append to it "
+                          "at recorded offsets, so it must be one", log->dir, fname);
   }
+  if (!e) *end = (uint64_t)sb.st_size;
+  if (!e && length_get(log, table, &known) && known < *end) {
+    /* Bytes no commit record accounts for: never shown as committed rows. */
+    if (ftruncate(fd, (off_t)known) != 0 || sync_fd(log, fd) != 0)
+      e = errno;
+    else
+      *end = known;
+  }
+  close(fd);
+  if (e) return io_fail(log, e, "checking the committed length of", fname, err);
+  return BEAM_OK;
 }
 
-beam_status beam_jsonl_log_commit(jl_log *log, const char *bundle, json_t *renames, const jl_pending *pending,
+beam_status beam_jsonl_log_commit(jl_log *log, const char *bundle, json_t *appends, const jl_pending *pending,
                                   beam_error *err) {
-  json_t *rec = commit_record(bundle, renames, pending);
+  json_t *rec = commit_record(bundle, appends, pending);
   if (!rec) {
-    unlink_temps(log, renames);
+    unlink_sides(log, appends);
     return nomem(err);
   }
   bool in_log = false;
   beam_status st = log_write(log, rec, true, &in_log, err);
   json_decref(rec);
-  if (json_object_size(renames) == 0) return st; /* the one record was the whole commit */
+  if (json_object_size(appends) == 0) return st; /* the one record was the whole commit */
   if (st != BEAM_OK) {
-    /* The record may not be durable: take the commit back before anything is renamed.
+    /* The record may not be durable: take the commit back before anything is appended.
      * If even that cannot be logged, the commit stays open and recovery completes it, so its
-     * files must stay. */
-    if (!in_log || log_outcome(log, bundle, "rolled_back", true, NULL) == BEAM_OK) unlink_temps(log, renames);
+     * side files must stay. */
+    if (!in_log || log_outcome(log, bundle, "rolled_back", true, NULL) == BEAM_OK) unlink_sides(log, appends);
     return st;
   }
   beam_error why = {0};

@@ -2,8 +2,8 @@
  * and applying the log, the commit record, recovery after a crash, and the open bundle's
  * pending ledger entries. Internal to the sinks layer (sink_jsonl.c describes the protocol).
  *
- * A jl_log mirrors the log in memory: the committed bundle ids and the ledger (unit key ->
- * committed_at, file), both built by applying the log's lines in order, once each. Every call
+ * A jl_log mirrors the log in memory: the committed bundle ids, the ledger (unit key ->
+ * committed_at, file) and the tables' committed lengths, all built by applying the log's lines in order, once each. Every call
  * that reads the log holds its flock: shared to catch up, exclusive to write. */
 #ifndef BEAM_TRANSFORMS_JSONL_LOG_H
 #define BEAM_TRANSFORMS_JSONL_LOG_H
@@ -59,13 +59,18 @@ typedef struct jl_log {
   jl_map ledger;          /* unit key -> jl_ledger_value (jsonl_log.c) */
   json_t *open_pending;   /* the previous release's "pending" record with no outcome yet */
   json_t *open_committing; /* a "committing" record with no outcome yet (its writer died) */
+  jl_map lengths;         /* table -> uint64_t *: committed length of <table>.jsonl, for the
+                           * tables the log's "appends" records know (others: the file's size) */
 } jl_log;
 
-/* ---- Write-aside files -------------------------------------------------------------- */
+/* ---- Side files -------------------------------------------------------------------- */
 
-/* ".<table>.jsonl.<16 hex digits>.tmp": a commit's new version of <table>.jsonl, renamed over
- * it once the log names it. Recovery takes no other name for one (so a damaged log cannot
- * rename or delete anything else). */
+/* ".<table>.jsonl.<16 hex digits>.tmp": a commit's side file holding the bundle's rows for
+ * <table>.jsonl, appended to it once the log names it (the previous release wrote the table's
+ * whole next version under this name and renamed it into place). Recovery takes no other
+ * name for one (so a damaged log cannot read, rename or delete anything else), and deletes
+ * one no open commit names only when it can flock it (a live writer holds its side files
+ * locked). */
 #define BEAM_JSONL_TEMP_NAME_MAX 192
 
 /* Writes a fresh random temp name for table into out (BEAM_JSONL_TEMP_NAME_MAX bytes). */
@@ -78,7 +83,7 @@ bool beam_jsonl_temp_name_parse(const char *name, char *table);
 
 /* Opens (creating) <dir>/.bundles.jsonl and, under the exclusive lock, reads it and recovers
  * what a writer killed mid-commit left: a commit past its commit point is completed, an older
- * one undone, and write-aside files no commit names are deleted. On failure the log is
+ * one undone, and side files no commit names and no live writer holds are deleted. On failure the log is
  * closed again (beam_jsonl_log_free still required). */
 beam_status beam_jsonl_log_open(jl_log *log, const char *dir, int dir_fd, bool no_sync, beam_error *err);
 
@@ -99,13 +104,22 @@ void beam_jsonl_log_unlock(jl_log *log);
 /* True when bundle is committed (a commit past its commit point counts). */
 bool beam_jsonl_log_has_bundle(const jl_log *log, const char *bundle);
 
-/* Under the exclusive lock: commits bundle. renames maps each table with data to its
- * write-aside file (fsynced, in the directory); it may be empty. pending holds the bundle's
- * ledger entries. The log record naming both is the commit point; then the files are renamed
- * into place and the commit recorded as complete. The temp files are this call's from now
- * on: a failure before the commit point deletes them (nothing of the bundle visible); a
- * failure after it leaves the commit for recovery to complete and says so in err. */
-beam_status beam_jsonl_log_commit(jl_log *log, const char *bundle, json_t *renames, const jl_pending *pending,
+/* Under the exclusive lock: the committed length of <table>.jsonl, where a commit appends
+ * its rows, into *end. The file is checked against the length the log knows: bytes past it
+ * (nothing committed them) are cut off; a file shorter than it (rows removed by hand) is
+ * taken as it is. A table the log knows no length for (new, or last written by the previous
+ * release, which replaced files whole) is committed as long as its file. */
+beam_status beam_jsonl_log_table_end(jl_log *log, const char *table, uint64_t *end, beam_error *err);
+
+/* Under the exclusive lock: commits bundle. appends maps each table with rows to
+ * {"from": side file (fsynced, its name durable), "at": the table's committed length from
+ * beam_jsonl_log_table_end, "len": its bytes}; it may be empty. pending holds the bundle's
+ * ledger entries. The log record naming both is the commit point; then the side files are
+ * appended to their tables at "at", the tables fsynced, the commit recorded as complete and
+ * the side files deleted. The side files are this call's from now on: a failure before the
+ * commit point deletes them (nothing of the bundle visible); a failure after it leaves the
+ * commit for recovery to complete and says so in err. */
+beam_status beam_jsonl_log_commit(jl_log *log, const char *bundle, json_t *appends, const jl_pending *pending,
                                   beam_error *err);
 
 /* The ledger's entry for key into hit (found false when none). The open bundle's pending

@@ -6,53 +6,77 @@
  * table's bundle bytes so far; rolling back to it cuts the buffer and the spill file back to
  * that length (and drops the ledger entries recorded since): no copying.
  *
- * Readers see committed data only, even after kill -9 or a power loss: a table file is never
- * written in place. Commit writes aside and renames into place, under an exclusive flock on
- * the bundle log <dir>/.bundles.jsonl (concurrent writers serialise there):
- *  1. Read the log's new lines; finish what a dead writer left (below); skip the bundle if
- *     its id is committed already.
- *  2. For each table with rows in the bundle: create .<table>.jsonl.<random>.tmp in the
- *     directory, copy the committed <table>.jsonl into it (copy_file_range: a reflink on
- *     filesystems that share extents, such as XFS and Btrfs; an in-kernel copy elsewhere),
- *     append the bundle's rows, fsync.
- *  3. Log {"bundle":ID,"state":"committing","renames":{"events":".events.jsonl.X.tmp",...},
- *     "ledger":[{"key":K,"file":F,"committed_at":"2026-12-07T01:40:00.123Z"},...]} and fsync
- *     the log. This line is the commit point: the bundle and its ledger entries are
- *     committed once it is durable. (A bundle with no rows logs one "committed" record with
- *     its ledger entries instead, and is done.)
- *  4. Rename each temp file over its <table>.jsonl (atomic: a reader opens the old file or
- *     the new one, whole), fsync the directory, log {"bundle":ID,"state":"committed"} (not
- *     fsynced: if it is lost, recovery redoes step 4 and finds nothing left to rename).
- * A failure before step 3 deletes the temp files: nothing of the bundle is visible.
+ * Readers never see rows of a bundle that does not commit, even after kill -9 or a power
+ * loss: a bundle's rows reach a table file only after its commit point, appended at the end
+ * of the table's committed bytes ("append after the commit point"). Commit, per bundle:
+ *  1. For each table with rows in the bundle, write them to a side file
+ *     .<table>.jsonl.<random>.tmp in the directory (fsync). This happens before the lock is
+ *     taken, so writers prepare in parallel; each holds its side files flocked until its
+ *     commit is over, and recovery's sweep deletes only side files it can flock.
+ *  2. Take the exclusive flock on the bundle log <dir>/.bundles.jsonl (concurrent writers
+ *     serialise there), read its new lines, finish what a dead writer left (below); skip the
+ *     bundle if its id is committed already. Learn each table's committed length: the log
+ *     knows it from its records (below); bytes of the file past it were written by no
+ *     commit and are cut off; a table the log knows no length for (new, or last written by
+ *     the previous release) is committed as long as its file is. fsync the directory (the
+ *     side files' names must survive a power loss once the log names them).
+ *  3. Log {"bundle":ID,"state":"committing","appends":{"events":{"from":".events.jsonl.X.tmp",
+ *     "at":COMMITTED_LENGTH,"len":BYTES},...},"ledger":[{"key":K,"file":F,
+ *     "committed_at":"2026-12-07T01:40:00.123Z"},...]} and fsync the log. This line is the
+ *     commit point: the bundle and its ledger entries are committed once it is durable, and
+ *     each table's committed length becomes at + len. (A bundle with no rows logs one
+ *     "committed" record with its ledger entries instead, and is done.)
+ *  4. Copy each side file into its table at "at" (copy_file_range: only the bundle's bytes,
+ *     so a commit costs what it adds, whatever the table's size), fsync the table, log
+ *     {"bundle":ID,"state":"committed"} (not fsynced: a later commit's fsync carries it), and
+ *     delete the side files.
+ * A failure before step 3 deletes the side files: nothing of the bundle is visible. A failure
+ * in step 4 (a full disk) leaves the commit open; the next commit or open completes it.
  * Recovery, under the exclusive lock when the sink opens and before every commit: a
- * "committing" record without outcome is rolled forward (the temp files still there are
- * renamed, then "committed" is logged); temp files no open "committing" record names are a
- * dead writer's garbage and are deleted. The previous release's records are still read:
- * {"bundle":ID,"state":"pending","files":{"events":OFFSET,...}} (in-place appends) whose
- * writer died is undone as that release did, by truncating the files back to the offsets
- * and logging {"bundle":ID,"state":"rolled_back"}; so directories it wrote keep working.
+ * "committing" record without outcome is rolled forward. For each "appends" table, the side
+ * file is copied to "at" again (the same bytes over whatever a killed append wrote) and the
+ * table cut at at + len, then "committed" is logged: idempotent, so a crash during recovery
+ * is recovered the same way. A side file already gone means the append was complete (the
+ * table is fsynced before the side file is deleted): the table is only cut at at + len. Side
+ * files no open record names and no live writer holds are a dead writer's garbage: deleted.
+ * So readers see committed rows only, in commit order; while a commit is in step 4 (or its
+ * writer died there, until recovery) a reader may see part of that committed bundle at the
+ * end of a table, possibly a torn last line, which the append or recovery completes.
+ *
+ * Record formats of earlier releases are still read, so directories they wrote keep working:
+ *  - {"bundle":ID,"state":"committing","renames":{"events":".events.jsonl.X.tmp",...},
+ *    "ledger":[...]} (the release before this one: each table's whole next version written
+ *    aside and renamed over <table>.jsonl): rolled forward by renaming the temp files still
+ *    there, then "committed" is logged;
+ *  - {"bundle":ID,"state":"pending","files":{"events":OFFSET,...}} (in-place appends before
+ *    the commit point) whose writer died: undone by truncating the files back to the offsets
+ *    and logging {"bundle":ID,"state":"rolled_back"}.
+ * After either, the log knows no length for those tables: their files' sizes count.
+ * Outcomes: "committed" (the commit is complete), "rolled_back" (it never happened).
  *
  * The ledger (units committed, see sink.h) lives in the same log records, so it commits
- * with the rows; the sink keeps it, like the committed bundle ids, in hash maps built by
- * reading the log once and catching up (under the shared lock) at every begin and lookup.
+ * with the rows; the sink keeps it, like the committed bundle ids and the tables' committed
+ * lengths, in hash maps built by reading the log once and catching up (under the shared
+ * lock) at every begin and lookup.
  *
- * Costs. A commit copies each touched table's committed bytes: one copy per bundle per
- * table, so many small bundles into one large table cost quadratic I/O where a reflink is
- * not available (the local runner commits one bundle per run; a worker should keep bundles
- * large). During a commit the directory needs room for a second copy of each table the
- * bundle touches (unless reflinked). fsyncs per commit: each temp file, the log, the
- * directory. A reader holding a table file open keeps reading the version it opened (tail -f
- * sees no growth; tail -F does), and hard links to a table file keep the old version. A
- * table file must be a regular file: a symlink or device there is refused, since the rename
- * would replace it. Requires flock to work across writers (a local filesystem, not NFS). The
- * log grows by about 150 bytes per bundle plus 70 bytes and the key and file name per ledger
- * entry, and is read once per sink instance. The log and ledger code is in jsonl_log.c. */
+ * Costs. A commit writes each touched table's bundle bytes twice (side file, then table;
+ * copy_file_range may share extents on XFS and Btrfs): linear in the rows written, however
+ * many bundles. fsyncs per commit: each side file, the directory, the log, each touched
+ * table. The log's lock is held for the append only. A table file is written in place, so a
+ * reader with it open sees it grow (tail -f works). A table file must be a regular file: a
+ * symlink or device there is refused. Editing a table file by hand between loads: bytes
+ * appended past its committed length are cut at the next commit; a file cut shorter is taken
+ * as it is. Requires flock to work across writers (a local filesystem, not NFS). The log
+ * grows by about 200 bytes per bundle and table plus 70 bytes and the key and file name per
+ * ledger entry, and is read once per sink instance. The log and ledger code is in
+ * jsonl_log.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -60,14 +84,12 @@
 
 #include "beam/buf.h"
 #include "beam/transforms/json_row_writer.h"
+#include "file_range_copy.h"
 #include "jsonl_log.h"
 #include "local_dir.h"
 #include "local_file.h"
 #include "sink_int.h"
 #include "sink_tables.h"
-
-#define COPY_CHUNK ((size_t)1 << 20)
-#define COPY_OFFLOAD_MAX ((size_t)1 << 30) /* bytes per copy_file_range call */
 
 typedef struct jl_table {
   char *name;
@@ -77,7 +99,8 @@ typedef struct jl_table {
   int spill_fd;      /* unnamed temp file with the bundle's earlier rows, or -1 */
   uint64_t spilled;  /* bytes in spill_fd */
   uint64_t mark;     /* bundle bytes (spilled + buffered) at the last savepoint */
-  char tmp[BEAM_JSONL_TEMP_NAME_MAX]; /* the commit's write-aside file, "" when none */
+  char tmp[BEAM_JSONL_TEMP_NAME_MAX]; /* the commit's side file, "" when none or the log's */
+  int side_fd;       /* the side file, open and flocked during the commit, or -1 */
 } jl_table;
 BEAM_SINK_TABLE_NAME_FIRST(jl_table);
 
@@ -108,49 +131,6 @@ static beam_status io_fail(const jsonl_sink *j, int e, const char *what, const c
 
 static void table_file(const char *table, char fname[160]) { snprintf(fname, 160, "%s.jsonl", table); }
 
-/* Copies len bytes by hand (read, write), from where copy_file_range stopped. */
-static int copy_by_hand(int src, uint64_t src_off, int dst, uint64_t dst_off, uint64_t len) {
-  uint8_t *chunk = malloc(COPY_CHUNK);
-  if (!chunk) return ENOMEM;
-  int e = 0;
-  while (len > 0 && !e) {
-    size_t want = len < COPY_CHUNK ? (size_t)len : COPY_CHUNK;
-    ssize_t r = pread(src, chunk, want, (off_t)src_off);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) {
-      e = r < 0 ? errno : EIO; /* the source ended early: it shrank under us */
-      break;
-    }
-    e = beam_local_pwrite_all(dst, chunk, (size_t)r, dst_off);
-    src_off += (uint64_t)r;
-    dst_off += (uint64_t)r;
-    len -= (uint64_t)r;
-  }
-  free(chunk);
-  return e;
-}
-
-/* Copies len bytes from src at src_off to dst at dst_off. copy_file_range first: the kernel
- * copies without a trip through user space, and shares the extents (a reflink) where the
- * filesystem can. Where it cannot (another filesystem, an old kernel), read and write.
- * Returns 0 or an errno. */
-static int copy_range(int src, uint64_t src_off, int dst, uint64_t dst_off, uint64_t len) {
-  loff_t in = (loff_t)src_off, out = (loff_t)dst_off;
-  while (len > 0) {
-    ssize_t n = copy_file_range(src, &in, dst, &out, len < COPY_OFFLOAD_MAX ? (size_t)len : COPY_OFFLOAD_MAX, 0);
-    if (n > 0) {
-      len -= (uint64_t)n;
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno != ENOSYS && errno != EXDEV && errno != EINVAL && errno != EOPNOTSUPP &&
-        errno != ENOTSUP)
-      return errno;
-    break; /* not offloadable here (or 0: a file the kernel cannot copy from) */
-  }
-  return len ? copy_by_hand(src, (uint64_t)in, dst, (uint64_t)out, len) : 0;
-}
-
 /* ---- Tables ------------------------------------------------------------------------ */
 
 static jl_table *table_find(jsonl_sink *j, const char *name) {
@@ -174,15 +154,17 @@ static void table_discard_bundle(jl_table *t) {
 
 static void table_close(jl_table *t) {
   if (t->spill_fd >= 0) close(t->spill_fd);
+  if (t->side_fd >= 0) close(t->side_fd);
   beam_buf_free(&t->buf);
   beam_json_row_writer_free(&t->writer);
   free(t->name);
   memset(t, 0, sizeof *t);
   t->spill_fd = -1;
+  t->side_fd = -1;
 }
 
 /* Creates <table>.jsonl empty when missing, so an ensured table always has its file. A file
- * there must be a regular one: commits replace it by rename. */
+ * there must be a regular one: commits write into it at recorded offsets. */
 static beam_status table_file_ensure(jsonl_sink *j, const char *table, beam_error *err) {
   char fname[160];
   table_file(table, fname);
@@ -190,8 +172,8 @@ static beam_status table_file_ensure(jsonl_sink *j, const char *table, beam_erro
   if (fstatat(j->dir_fd, fname, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
     if (S_ISREG(sb.st_mode)) return BEAM_OK;
     return beam_error_set(err, BEAM_ERR_INVALID_ARG,
-                          "jsonl %s: %s is not a regular file (a symlink or device): commits replace "
-                          "the file by rename, so it must be one", j->dir, fname);
+                          "jsonl %s: %s is not a regular file (a symlink or device): commits append "
+                          "to it at recorded offsets, so it must be one", j->dir, fname);
   }
   if (errno != ENOENT) return io_fail(j, errno, "stat", fname, err);
   int fd = openat(j->dir_fd, fname, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
@@ -214,6 +196,7 @@ static beam_status jl_ensure_table(beam_sink *s, const char *table, const beam_e
   t = &j->tables[j->n_tables];
   memset(t, 0, sizeof *t);
   t->spill_fd = -1;
+  t->side_fd = -1;
   t->schema = schema;
   t->name = strdup(table);
   st = t->name ? beam_json_row_writer_init(&t->writer, schema) : BEAM_ERR_NOMEM;
@@ -354,77 +337,89 @@ static beam_status jl_begin(beam_sink *s, const char *bundle_id, beam_error *err
   return BEAM_OK;
 }
 
-/* The table's committed file followed by its bundle, written to t->tmp and fsynced. */
-static int write_aside_data(jsonl_sink *j, jl_table *t, int fd) {
-  char fname[160];
-  table_file(t->name, fname);
-  int src = openat(j->dir_fd, fname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (src < 0 && errno != ENOENT) return errno; /* ELOOP: a symlink replaced it */
-  uint64_t size = 0;
-  int e = 0;
-  if (src >= 0) {
-    struct stat sb;
-    if (fstat(src, &sb) != 0)
-      e = errno;
-    else if (!S_ISREG(sb.st_mode))
-      e = EINVAL;
-    else if (fchmod(fd, sb.st_mode & 07777) != 0) /* the new version keeps the file's mode */
-      e = errno;
-    if (!e) {
-      size = (uint64_t)sb.st_size;
-      e = copy_range(src, 0, fd, 0, size);
-    }
-    close(src);
-  }
-  if (!e && t->spilled) e = copy_range(t->spill_fd, 0, fd, size, t->spilled);
-  if (!e) e = beam_local_pwrite_all(fd, t->buf.data, t->buf.len, size + t->spilled);
+/* The table's bundle rows (spilled, then buffered) into fd, fsynced. */
+static int write_side_data(jsonl_sink *j, jl_table *t, int fd) {
+  int e = t->spilled ? beam_sink_copy_range(t->spill_fd, 0, fd, 0, t->spilled) : 0;
+  if (!e) e = beam_local_pwrite_all(fd, t->buf.data, t->buf.len, t->spilled);
   if (!e) e = sync_fd(j, fd);
   return e;
 }
 
-/* Writes the table's next version aside, in a new temp file named in t->tmp. */
-static beam_status write_aside(jsonl_sink *j, jl_table *t, beam_error *err) {
-  int fd = -1;
-  for (int tries = 0; fd < 0 && tries < 100; tries++) {
+/* True when the name t->tmp still refers to the file open as fd (a sweeper may have deleted
+ * it between our create and our flock). */
+static bool side_name_is_ours(const jsonl_sink *j, const jl_table *t, int fd) {
+  struct stat by_name, by_fd;
+  return fstatat(j->dir_fd, t->tmp, &by_name, AT_SYMLINK_NOFOLLOW) == 0 && fstat(fd, &by_fd) == 0 &&
+         by_name.st_ino == by_fd.st_ino && by_name.st_dev == by_fd.st_dev;
+}
+
+/* Creates the table's side file (a new temp name in t->tmp) and holds an exclusive flock on
+ * it until the commit is over: recovery's sweep deletes only temp files it can lock, so a
+ * side file written before the log's lock is taken is safe from other writers' sweeps. */
+static int create_side(jsonl_sink *j, jl_table *t) {
+  for (int tries = 0; tries < 100; tries++) {
     beam_jsonl_temp_name(t->name, t->tmp);
-    fd = openat(j->dir_fd, t->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0 && errno != EEXIST) break;
+    int fd = openat(j->dir_fd, t->tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 && errno == EEXIST) continue;
+    if (fd < 0) return -1;
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0 && side_name_is_ours(j, t, fd)) return fd;
+    close(fd); /* a sweeper got it first and deletes it: take another name */
   }
+  errno = EEXIST;
+  return -1;
+}
+
+/* Writes the table's bundle rows to its side file (t->tmp, kept open and locked in
+ * t->side_fd). */
+static beam_status write_side(jsonl_sink *j, jl_table *t, beam_error *err) {
   char fname[160];
   table_file(t->name, fname);
-  if (fd < 0) {
+  t->side_fd = create_side(j, t);
+  if (t->side_fd < 0) {
     int e = errno;
     t->tmp[0] = '\0';
-    return io_fail(j, e, "creating the next version of", fname, err);
+    return io_fail(j, e, "creating the side file of", fname, err);
   }
-  int e = write_aside_data(j, t, fd);
-  if (close(fd) != 0 && !e) e = errno;
-  if (!e) return BEAM_OK;
-  unlinkat(j->dir_fd, t->tmp, 0);
-  beam_status st = io_fail(j, e, "writing the next version of", fname, err);
-  if (e == EINVAL || e == ELOOP)
-    st = beam_error_set(err, BEAM_ERR_INVALID_ARG, "jsonl %s: %s is not a regular file: commits replace the "
-                        "file by rename, so it must be one", j->dir, fname);
-  t->tmp[0] = '\0';
-  return st;
+  int e = write_side_data(j, t, t->side_fd);
+  if (e) return io_fail(j, e, "writing the side file of", fname, err);
+  return BEAM_OK;
 }
 
-/* Deletes the write-aside files of a commit that failed before handing them to the log. */
-static void drop_asides(jsonl_sink *j) {
+/* Writes the side file of every table with rows in the bundle. Done before the log's lock is
+ * taken, so writers prepare their commits in parallel and hold the lock only to append. */
+static beam_status write_sides(jsonl_sink *j, beam_error *err) {
   for (size_t i = 0; i < j->n_tables; i++) {
-    if (j->tables[i].tmp[0]) unlinkat(j->dir_fd, j->tables[i].tmp, 0);
-    j->tables[i].tmp[0] = '\0';
+    if (!table_has_data(&j->tables[i])) continue;
+    beam_status st = write_side(j, &j->tables[i], err);
+    if (st != BEAM_OK) return st;
   }
+  return BEAM_OK;
 }
 
-/* The temp file of each table with data, as the log's "renames" object, written aside. */
-static beam_status write_asides(jsonl_sink *j, json_t *renames, beam_error *err) {
+/* After a commit: deletes the side files the log was not handed (a failure or a duplicate
+ * before the commit point), and closes all, releasing their flocks. */
+static void drop_sides(jsonl_sink *j) {
   for (size_t i = 0; i < j->n_tables; i++) {
     jl_table *t = &j->tables[i];
-    if (!table_has_data(t)) continue;
-    beam_status st = write_aside(j, t, err);
+    if (t->tmp[0]) unlinkat(j->dir_fd, t->tmp, 0);
+    t->tmp[0] = '\0';
+    if (t->side_fd >= 0) close(t->side_fd);
+    t->side_fd = -1;
+  }
+}
+
+/* The log's "appends" object: for each table with rows, its side file, the table's committed
+ * length (where the rows go) and the rows' length. */
+static beam_status appends_json(jsonl_sink *j, json_t *appends, beam_error *err) {
+  for (size_t i = 0; i < j->n_tables; i++) {
+    jl_table *t = &j->tables[i];
+    if (!t->tmp[0]) continue;
+    uint64_t at = 0;
+    beam_status st = beam_jsonl_log_table_end(&j->log, t->name, &at, err);
     if (st != BEAM_OK) return st;
-    if (json_object_set_new(renames, t->name, json_string(t->tmp)) != 0)
+    json_t *a = json_pack("{s:s, s:I, s:I}", "from", t->tmp, "at", (json_int_t)at, "len",
+                          (json_int_t)(t->spilled + t->buf.len));
+    if (!a || json_object_set_new(appends, t->name, a) != 0)
       return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   }
   return BEAM_OK;
@@ -464,24 +459,23 @@ static beam_status commit_locked(jsonl_sink *j, beam_error *err) {
   }
   beam_status cs = check_units_unclaimed(j, err);
   if (cs != BEAM_OK || j->base.duplicate) return cs;
-  json_t *renames = json_object();
-  if (!renames) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-  beam_status st = write_asides(j, renames, err);
-  if (st == BEAM_OK && j->new_files && json_object_size(renames) == 0) {
-    /* Table files created empty since the last commit: make them durable with it. (With
-     * renames, the log's commit syncs the directory anyway.) */
+  json_t *appends = json_object();
+  if (!appends) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  beam_status st = appends_json(j, appends, err);
+  if (st == BEAM_OK && (j->new_files || json_object_size(appends) > 0)) {
+    /* The side files' names (and table files created empty since the last commit) must be
+     * durable before the commit record that names them. */
     int e = sync_fd(j, j->dir_fd);
     if (e) st = io_fail(j, e, "syncing directory", "", err);
   }
   if (st != BEAM_OK) {
-    drop_asides(j);
-    json_decref(renames);
+    json_decref(appends);
     return st;
   }
-  /* The temp files are the log's from here: it renames them, or deletes them on failure. */
+  /* The side files are the log's from here: it deletes them once applied, or on failure. */
   for (size_t i = 0; i < j->n_tables; i++) j->tables[i].tmp[0] = '\0';
-  st = beam_jsonl_log_commit(&j->log, id, renames, &j->pending, err);
-  json_decref(renames);
+  st = beam_jsonl_log_commit(&j->log, id, appends, &j->pending, err);
+  json_decref(appends);
   if (st == BEAM_OK) j->new_files = false;
   return st;
 }
@@ -490,11 +484,13 @@ static beam_status jl_commit(beam_sink *s, beam_error *err) {
   jsonl_sink *j = (jsonl_sink *)s;
   beam_status st = BEAM_OK;
   if (!s->duplicate) {
-    st = beam_jsonl_log_lock(&j->log, err);
+    st = write_sides(j, err);
+    if (st == BEAM_OK) st = beam_jsonl_log_lock(&j->log, err);
     if (st == BEAM_OK) {
       st = commit_locked(j, err);
       beam_jsonl_log_unlock(&j->log);
     }
+    drop_sides(j);
   }
   discard_all(j);
   return st;

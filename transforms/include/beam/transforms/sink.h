@@ -45,8 +45,9 @@
  *    SQLite stages the rows (sink_sqlite.c) and inserts them at commit under the database's
  *    write lock, instances of one process queueing on a mutex per database file (no
  *    SQLITE_BUSY between them; other processes wait up to busy_timeout_ms); JSON lines
- *    buffers the rows and commits under an exclusive flock of the directory's bundle log
- *    (each instance opens the log itself, so flock separates threads too); PostgreSQL
+ *    buffers the rows, writes them to side files at commit, and appends those to the
+ *    tables under an exclusive flock of the directory's bundle log (each instance opens
+ *    the log itself, so flock separates threads too); PostgreSQL
  *    instances hold one connection each and meet on the bundle id's primary key in
  *    _beam_bundles;
  *  - a bundle id or content key committed by another instance while a bundle ran makes
