@@ -74,7 +74,7 @@ json.dump(s, open('$work/spec_plain.json', 'w'))"
     python3 "$root/tests/bench/gen_events.py" "$rows" "$work/big/events.jsonl"
     local sink="postgres:host=$PGHOST port=$PGPORT user=$PGUSER dbname=$db" killed=0 rc=0 pid spec=$spec
     [[ $expect == fail ]] && spec=$work/spec_plain.json
-    "$file_etl" --input="$work/big" --spec="$spec" --sink="$sink" --quiet >"$work/fault.out" 2>&1 &
+    "$file_etl" --input="$work/big" --spec="$spec" --sink="$sink" --quiet --split_size=0 >"$work/fault.out" 2>&1 &
     pid=$!
     for _ in $(seq 1000); do
       if [[ $("$psql" -X -At -d $db -c "select coalesce(sum(pg_relation_size(oid)), 0) >= $heap from pg_class where relname like 'events%' and relkind = 'r'") != t ]]; then
@@ -113,7 +113,7 @@ json.dump(s, open('$work/spec_plain.json', 'w'))"
     [[ "$visible" == 0 ]] || { echo "file_etl_postgres: fault: $visible rows of the failed bundle are visible"; status=1; }
     echo "file_etl_postgres: fault ($rows rows): backend terminated mid-bundle: exit 1, nothing visible; file_etl said:"
     sed 's/^/  /' "$work/fault.out"
-    "$file_etl" --input="$work/big" --spec="$spec" --sink="$sink" --quiet >"$work/fault2.out" 2>&1 || { cat "$work/fault2.out"; status=1; }
+    "$file_etl" --input="$work/big" --spec="$spec" --sink="$sink" --quiet --split_size=0 >"$work/fault2.out" 2>&1 || { cat "$work/fault2.out"; status=1; }
     [[ $("$psql" -X -At -d $db -c "$counts") == t ]] || { echo "file_etl_postgres: fault: the rerun's _files counts are wrong"; status=1; }
   }
   # Rows the server refuses (a CHECK constraint the table carries) become dead letters with
