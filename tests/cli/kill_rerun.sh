@@ -2,12 +2,18 @@
 # kill -9 at many instants of a load, then the same command again: every row exactly once and
 # one _files row per file, the same as one uninterrupted load. Also: a third run skips every
 # file and changes nothing. With "split", every file is read in byte ranges of 64K (units of
-# their own: a rerun keeps the ranges committed before the kill).
-# Usage: kill_rerun.sh FILE_ETL SOURCE_DIR sqlite|jsonl|postgres [dedupe|plain] [split]
+# their own: a rerun keeps the ranges committed before the kill). With "split_changed", the
+# killed run reads ranges of 64K and the reruns ranges of 100K (as another --split_size, another
+# CPU count or a runner's dynamic split would): a rerun still skips every row the killed run
+# committed, whatever range it came in.
+# Usage: kill_rerun.sh FILE_ETL SOURCE_DIR sqlite|jsonl|postgres [dedupe|plain] [split|split_changed]
 set -euo pipefail
 etl=$1 src=$2 kind=$3 mode=${4:-dedupe}
-split=--split_size=0
-[ "${5:-}" = split ] && split=--split_size=64K
+split=--split_size=0 killed_split=--split_size=0
+case "${5:-}" in
+  split) split=--split_size=64K killed_split=$split ;;
+  split_changed) split=--split_size=100K killed_split=--split_size=64K ;;
+esac
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -85,7 +91,7 @@ kills=0
 # reading through the commits to the last _files row.
 for delay in $(python3 -c "print(' '.join(f'{$took * k / 16:.3f}' for k in range(1, 16)))"); do
   fresh out
-  "$etl" --spec "$spec" --input in --sink "$(sink_of out)" --quiet $split > /dev/null 2>&1 &
+  "$etl" --spec "$spec" --input in --sink "$(sink_of out)" --quiet $killed_split > /dev/null 2>&1 &
   pid=$!
   sleep "$delay"
   if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi

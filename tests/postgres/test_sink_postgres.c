@@ -17,6 +17,7 @@
 #include "beam/transforms/sink.h"
 #include "beam/value.h"
 #include "../unit/sink_test_util.h"
+#include "../unit/sink_test_ranges.h"
 
 static void restart_server(void);
 
@@ -1016,6 +1017,16 @@ static void test_old_database_gains_ledger(void **state) {
   beam_sink_free(s);
 }
 
+/* A file's committed byte ranges, whatever the boundaries (sink_test_ranges.h): the bundle's
+ * own entries in its transaction, other connections' once committed. */
+static void test_ledger_ranges_of_a_file(void **state) {
+  (void)state;
+  beam_sink *s = open_sink(), *other = open_sink();
+  sink_test_ledger_ranges(s, other, "sha256:pg_ranges");
+  beam_sink_free(other);
+  beam_sink_free(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bad_conninfo_fails_fast),
@@ -1038,6 +1049,7 @@ int main(void) {
       cmocka_unit_test(test_ledger_entry_replayed_after_reconnect),
       cmocka_unit_test(test_ledger_find_failure_fails_the_bundle),
       cmocka_unit_test(test_old_database_gains_ledger),
+      cmocka_unit_test(test_ledger_ranges_of_a_file),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,6 +20,7 @@
 
 #include "beam/transforms/json_row_writer.h"
 #include "sink_test_util.h"
+#include "sink_test_ranges.h"
 
 static int setup(void **state) {
   char *dir = sink_test_tmpdir();
@@ -1057,6 +1058,21 @@ static void readers_never_see_part_of_a_bundle(void **state) {
   free(text);
 }
 
+/* A file's committed byte ranges, whatever the boundaries (sink_test_ranges.h): the log's
+ * entries, another instance's once committed. */
+static void ledger_ranges_of_a_file(void **state) {
+  const char *dir = *state;
+  beam_sink *s = open_sink(dir, NULL), *other = open_sink(dir, NULL);
+  sink_test_ledger_ranges(s, other, "sha256:ab_c");
+  beam_sink_free(other);
+  beam_sink_free(s);
+  /* A fresh instance reads them from the log. */
+  s = open_sink(dir, NULL);
+  sink_test_expect_ranges(s, "sha256:ab_c", "[0,max)");
+  sink_test_expect_ranges(s, "sha256:ab_cX", "[0,1000)");
+  beam_sink_free(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(typed_json_per_row, setup, teardown),
@@ -1081,6 +1097,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(killed_append_is_completed, setup, teardown),
       cmocka_unit_test_setup_teardown(sweep_spares_a_live_writers_side_file, setup, teardown),
       cmocka_unit_test_setup_teardown(readers_never_see_part_of_a_bundle, setup, teardown),
+      cmocka_unit_test_setup_teardown(ledger_ranges_of_a_file, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

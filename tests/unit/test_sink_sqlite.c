@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 
 #include "sink_test_util.h"
+#include "sink_test_ranges.h"
 
 typedef struct fixture {
   char *dir;
@@ -551,6 +552,16 @@ static void concurrent_writers_one_instance_each(void **state) {
   assert_int_equal(query_int(f->path, "SELECT count(*) FROM shared"), (10 + 30) * 50);
 }
 
+/* A file's committed byte ranges, whatever the boundaries (sink_test_ranges.h). */
+static void ledger_ranges_of_a_file(void **state) {
+  fixture *f = *state;
+  beam_sink *s = open_sink(f, NULL), *other = open_sink(f, NULL);
+  sink_test_ledger_ranges(s, other, "sha256:ab_c");
+  sink_test_ranges_queries();
+  beam_sink_free(other);
+  beam_sink_free(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(all_types_round_trip, setup, teardown),
@@ -567,6 +578,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(unwritable_path_is_an_error, setup, teardown),
       cmocka_unit_test_setup_teardown(full_database_is_an_io_error, setup, teardown),
       cmocka_unit_test_setup_teardown(concurrent_writers_one_instance_each, setup, teardown),
+      cmocka_unit_test_setup_teardown(ledger_ranges_of_a_file, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -54,6 +54,12 @@ typedef struct pending_table {
   size_t n_late, cap_late;
 } pending_table;
 
+/* The byte ranges of one file the ledger holds committed (see "Rows committed before"). */
+typedef struct committed_file {
+  char *file_id;
+  beam_sink_ranges ranges; /* empty for most files */
+} committed_file;
+
 typedef struct write_state {
   beam_etl_spec *spec;
   beam_sink *sink;
@@ -81,6 +87,12 @@ typedef struct write_state {
   int c_ranges_already; /* ... of which byte ranges of split files (not files) */
   int c_already_records; /* ... and their records and filtered records, which the run does */
   int c_already_filtered; /* not count again */
+  /* Rows committed before (units, no reload, a sink with a ledger): each file's committed
+   * ranges, looked up once per bundle; last is the file of the previous row. */
+  bool skip_committed;
+  committed_file *committed;
+  size_t n_committed, cap_committed, last_committed;
+  int64_t unit_skipped; /* rows of the open unit dropped as committed before */
 } write_state;
 
 static beam_status write_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error *err) {
@@ -113,7 +125,9 @@ static beam_status write_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error
   st->c_already_filtered = beam_dofn_declare_counter(ctx, "filtered_already_loaded");
   st->transform_id = strdup(beam_dofn_transform_id(ctx));
   if (!st->transform_id) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-  return beam_sink_open(uri, &o, &st->sink, err);
+  beam_status s2 = beam_sink_open(uri, &o, &st->sink, err);
+  st->skip_committed = s2 == BEAM_OK && st->units && !st->reload && beam_sink_keeps_ledger(st->sink);
+  return s2;
 }
 
 /* The pending batch of table, ensuring the table in the sink the first time it is seen. */
@@ -330,8 +344,20 @@ static void reset_late(write_state *st) {
   st->last_file = st->last_source = st->last_file_id = NULL;
 }
 
+/* Forgets the committed ranges looked up: the next bundle looks again (another writer may
+ * have committed ranges meanwhile). */
+static void forget_committed(write_state *st) {
+  for (size_t i = 0; i < st->n_committed; i++) {
+    free(st->committed[i].file_id);
+    beam_sink_ranges_free(&st->committed[i].ranges);
+  }
+  st->n_committed = st->last_committed = 0;
+}
+
 static void reset_bundle(write_state *st) {
   beam_sink_abort(st->sink);
+  forget_committed(st);
+  st->unit_skipped = 0;
   st->in_bundle = false;
   st->unit_open = false;
   st->unit_bundle[0] = '\0';
@@ -408,17 +434,18 @@ static beam_status unit_start(write_state *st, beam_dofn_ctx *ctx, const beam_et
   return BEAM_OK;
 }
 
-/* Drops the open unit's rows from the sink bundle and from the counts. */
+/* Drops the open unit's rows from the sink bundle and from the counts (also the counts of rows
+ * dropped as committed before, when none was written). */
 static beam_status unit_drop(write_state *st, const char *file, beam_error *err) {
-  if (!st->unit_open) return BEAM_OK;
   beam_status s = BEAM_OK;
-  if (beam_sink_has_savepoints(st->sink)) {
+  if (st->unit_open && beam_sink_has_savepoints(st->sink)) {
     s = beam_sink_unit_rollback(st->sink, err);
-  } else {
+  } else if (st->unit_open) {
     beam_sink_abort(st->sink); /* the bundle holds this unit only */
     st->in_bundle = false;
   }
-  for (size_t i = 0; i < st->n_tables; i++) st->tables[i].written = st->tables[i].written_at_unit;
+  if (st->unit_open)
+    for (size_t i = 0; i < st->n_tables; i++) st->tables[i].written = st->tables[i].written_at_unit;
   beam_etl_file_stats *fs = beam_etl_stats_map_get(&st->per_file, file);
   if (!fs) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   memset(fs, 0, sizeof *fs);
@@ -441,6 +468,81 @@ static beam_status already_loaded(write_state *st, const beam_etl_file_report *r
   beam_sink_ledger_hit hit;
   beam_status s = beam_sink_ledger_find(st->sink, rep->file_id, &hit, err);
   *out = s == BEAM_OK && hit.found;
+  return s;
+}
+
+/* ---- Rows committed before -----------------------------------------------------------
+ * A range's unit key names its boundaries, and a rerun may cut the file at others than the
+ * run that committed ranges of it before a crash (another --split_size, another CPU count, a
+ * runner's dynamic split). So the writer asks the ledger for every committed range of a row's
+ * file (once per file per bundle; most files have none, and then a row costs one string
+ * compare) and drops a row whose offset lies in one before it joins the batch - before
+ * unit_start too, which names a unit committed alone by its first row written. A dropped row
+ * counts as it did when it was written: a routed row as written, a dead letter not at all (the
+ * read counted it). At the range's report, committed ranges covering it make it loaded
+ * before; otherwise the rest is committed with the range's own key. */
+
+/* The committed ranges of file_id (looked up at its first row of the bundle). */
+static beam_status committed_ranges(write_state *st, const char *file_id, const beam_sink_ranges **out,
+                                    beam_error *err) {
+  if (st->n_committed && strcmp(st->committed[st->last_committed].file_id, file_id) == 0)
+    return *out = &st->committed[st->last_committed].ranges, BEAM_OK;
+  for (size_t i = 0; i < st->n_committed; i++)
+    if (strcmp(st->committed[i].file_id, file_id) == 0) {
+      st->last_committed = i;
+      return *out = &st->committed[i].ranges, BEAM_OK;
+    }
+  if (st->n_committed == st->cap_committed) {
+    size_t cap = st->cap_committed ? st->cap_committed * 2 : 8;
+    committed_file *grown = realloc(st->committed, cap * sizeof *grown);
+    if (!grown) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+    st->committed = grown;
+    st->cap_committed = cap;
+  }
+  committed_file *c = &st->committed[st->n_committed];
+  memset(c, 0, sizeof *c);
+  if (!(c->file_id = strdup(file_id))) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  beam_status s = beam_sink_ledger_ranges(st->sink, file_id, &c->ranges, err);
+  if (s != BEAM_OK) {
+    free(c->file_id);
+    beam_sink_ranges_free(&c->ranges);
+    return s;
+  }
+  st->last_committed = st->n_committed++;
+  *out = &c->ranges;
+  return BEAM_OK;
+}
+
+/* True in *skip when row was committed before by a range of its file; then counted. */
+static beam_status skip_committed_row(write_state *st, const char *table, const char *file, const beam_etl_row *row,
+                                      bool *skip, beam_error *err) {
+  *skip = false;
+  if (!st->skip_committed || !row->origin.file_id) return BEAM_OK;
+  const beam_sink_ranges *committed;
+  beam_status s = committed_ranges(st, row->origin.file_id, &committed, err);
+  if (s != BEAM_OK || !committed->len || !beam_sink_ranges_contain(committed, row->origin.offset)) return s;
+  *skip = true;
+  if (strcmp(table, BEAM_ETL_DEAD_LETTER_TABLE) != 0) {
+    beam_etl_file_stats *fs = beam_etl_stats_map_get(&st->per_file, file);
+    if (!fs) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+    fs->v[BEAM_ETL_STAT_WRITTEN]++;
+  }
+  st->unit_skipped++;
+  return BEAM_OK;
+}
+
+/* True in *out when the ledger's committed ranges of the range's file cover [start, end). */
+static beam_status range_covered(write_state *st, const char *unit, size_t id_len, int64_t start, int64_t end,
+                                 bool *out, beam_error *err) {
+  *out = false;
+  if (!st->skip_committed) return BEAM_OK;
+  char id[BEAM_FILE_IDENTITY_MAX + 64];
+  if (id_len >= sizeof id) return BEAM_OK; /* longer than any identity: not one of ours */
+  memcpy(id, unit, id_len);
+  id[id_len] = '\0';
+  const beam_sink_ranges *committed;
+  beam_status s = committed_ranges(st, id, &committed, err);
+  *out = s == BEAM_OK && beam_sink_ranges_cover(committed, start, end);
   return s;
 }
 
@@ -502,9 +604,15 @@ static beam_status unit_end(write_state *st, beam_dofn_ctx *ctx, const beam_valu
   if ((s = begin_lazily(st, ctx, err)) != BEAM_OK) return s;
   if (st->units && (s = flush_all(st, err)) == BEAM_OK) s = send_late(st, err);
   bool done_before = false;
-  if (s == BEAM_OK) s = already_loaded(st, &rep, &done_before, err);
-  if (s != BEAM_OK) return s;
   bool failed = strcmp(rep.status, BEAM_ETL_FILE_LOADED) != 0;
+  if (s == BEAM_OK) s = already_loaded(st, &rep, &done_before, err);
+  if (s == BEAM_OK && st->units && range && !failed && !done_before)
+    s = range_covered(st, rep.file_id, id_len, range_start, range_end, &done_before, err);
+  /* Rows dropped as committed before were read again but not written again. */
+  int64_t skipped = st->unit_skipped;
+  st->unit_skipped = 0;
+  if (s == BEAM_OK && skipped && !done_before) beam_dofn_counter_add(ctx, st->c_already_records, skipped);
+  if (s != BEAM_OK) return s;
   if (st->units && (failed || done_before)) s = unit_drop(st, file, err);
   else if (st->units) add_written(st, file, &rep);
   if (s == BEAM_OK && st->units && !failed && !done_before) s = beam_etl_files_check_accounted(&rep, err);
@@ -541,6 +649,9 @@ static beam_status write_process(void *state, beam_dofn_ctx *ctx, const beam_win
   beam_etl_row row;
   beam_status s = beam_etl_element_view(elem->value, st->spec, &st->batch, &table, &file, &row, err);
   if (s == BEAM_OK && strcmp(table, BEAM_ETL_FILES_TABLE) == 0) return unit_end(st, ctx, elem->value, err);
+  bool skip = false;
+  if (s == BEAM_OK && st->skip_committed) s = skip_committed_row(st, table, file, &row, &skip, err);
+  if (s != BEAM_OK || skip) return s;
   if (s == BEAM_OK && st->units && !st->unit_open) {
     /* unit_start flushes, which frees the batch arena the view lives in: view again. */
     s = unit_start(st, ctx, &row, err);
@@ -590,6 +701,8 @@ static void write_teardown(void *state) {
   beam_buf_free(&st->json);
   beam_etl_spec_free(st->spec);
   free(st->transform_id);
+  forget_committed(st);
+  free(st->committed);
 }
 
 const beam_dofn_def beam_etl_write_dofn = {

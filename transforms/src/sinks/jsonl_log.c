@@ -764,6 +764,24 @@ void beam_jsonl_log_ledger_find(const jl_log *log, const jl_pending *pending, co
   }
 }
 
+/* A walk over the whole ledger: a file's units share no hash slot. A writer looks a file up
+ * once per bundle, and the in-memory ledger holds one entry per unit. */
+beam_status beam_jsonl_log_ledger_ranges(const jl_log *log, const jl_pending *pending, const char *file_id,
+                                         beam_sink_ranges *out, beam_error *err) {
+  beam_status st = BEAM_OK;
+  for (size_t i = 0; st == BEAM_OK && i < log->ledger.cap; i++)
+    if (log->ledger.slots[i].key) st = beam_sink_ranges_add_unit(out, file_id, log->ledger.slots[i].key);
+  const json_t *entries = json_object_get(log->open_committing, "ledger"), *e;
+  size_t i;
+  json_array_foreach(entries, i, e) {
+    const char *k = rec_str(e, "key");
+    if (k && st == BEAM_OK) st = beam_sink_ranges_add_unit(out, file_id, k);
+  }
+  for (size_t j = 0; pending && st == BEAM_OK && j < pending->len; j++)
+    st = beam_sink_ranges_add_unit(out, file_id, pending->items[j].key);
+  return st == BEAM_OK ? BEAM_OK : nomem(err);
+}
+
 bool beam_jsonl_log_ledger_any(const jl_log *log, const jl_pending *pending) {
   return log->ledger.len > 0 || json_array_size(json_object_get(log->open_committing, "ledger")) > 0 ||
          (pending && pending->len > 0);

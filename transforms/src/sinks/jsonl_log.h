@@ -128,6 +128,11 @@ beam_status beam_jsonl_log_commit(jl_log *log, const char *bundle, json_t *appen
 void beam_jsonl_log_ledger_find(const jl_log *log, const jl_pending *pending, const char *key,
                                 beam_sink_ledger_hit *hit);
 
+/* Appends to out the ranges of file_id's units (beam_sink_ranges_add_unit) among the ledger's
+ * entries, the open commit a dead writer left and pending (when not NULL). NOMEM only. */
+beam_status beam_jsonl_log_ledger_ranges(const jl_log *log, const jl_pending *pending, const char *file_id,
+                                         beam_sink_ranges *out, beam_error *err);
+
 /* True when the ledger (or pending, when not NULL) holds any entry. */
 bool beam_jsonl_log_ledger_any(const jl_log *log, const jl_pending *pending);
 

@@ -392,6 +392,22 @@ beam_status beam_sink_ledger_find(beam_sink *s, const char *key, beam_sink_ledge
   return st;
 }
 
+beam_status beam_sink_ledger_ranges(beam_sink *s, const char *file_id, beam_sink_ranges *out, beam_error *err) {
+  if (!s || !file_id || !out) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "ledger_ranges: NULL argument");
+  out->len = 0;
+  if (s->state == BEAM_SINK_CLOSED) return closed_error(err);
+  if (s->state == BEAM_SINK_FAILED) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "ledger_ranges: bundle failed, abort it first");
+  if (!beam_sink_keeps_ledger(s) || !s->vt->ledger_ranges || !file_id[0]) return BEAM_OK;
+  beam_status st = s->vt->ledger_ranges(s, file_id, out, err);
+  if (st != BEAM_OK) {
+    out->len = 0;
+    if (s->state == BEAM_SINK_IN_BUNDLE) s->state = BEAM_SINK_FAILED;
+    return st;
+  }
+  beam_sink_ranges_normalize(out);
+  return BEAM_OK;
+}
+
 beam_status beam_sink_ledger_any(beam_sink *s, bool *any, beam_error *err) {
   if (!s || !any) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "ledger_any: NULL argument");
   *any = false;

@@ -36,7 +36,20 @@ typedef struct beam_sink_vtable {
   beam_status (*ledger_record)(beam_sink *s, const char *key, const char *file, bool replace, beam_error *err);
   beam_status (*ledger_find)(beam_sink *s, const char *key, beam_sink_ledger_hit *hit, beam_error *err);
   beam_status (*ledger_any)(beam_sink *s, bool *any, beam_error *err);
+  /* Optional with a ledger (NULL: no ranges found). Appends to out (emptied by the front,
+   * which sorts and merges afterwards) every entry beam_sink_ranges_add_unit takes for
+   * file_id; inside or outside a bundle (not in a failed one). */
+  beam_status (*ledger_ranges)(beam_sink *s, const char *file_id, beam_sink_ranges *out, beam_error *err);
 } beam_sink_vtable;
+
+/* For ledger_ranges: appends the byte range of unit when it is one of file_id's units -
+ * "<file_id>@<start>-<end>" with 0 <= start <= end in decimal ([start, end)), or "<file_id>"
+ * itself ([0, INT64_MAX)); any other unit (another file's, one whose tail is not a range) is
+ * skipped. BEAM_ERR_NOMEM only. */
+beam_status beam_sink_ranges_add_unit(beam_sink_ranges *out, const char *file_id, const char *unit);
+
+/* Sorts out by start and merges overlapping and adjacent ranges (the front does it). */
+void beam_sink_ranges_normalize(beam_sink_ranges *out);
 
 /* The optional late-rejection hook (see beam_sink_send), set in the base by the sinks that
  * have it; it appends to rejected. Separate from the vtable because it is optional: only a

@@ -305,6 +305,12 @@ static beam_status jl_ledger_find(beam_sink *s, const char *key, beam_sink_ledge
   return BEAM_OK;
 }
 
+static beam_status jl_ledger_ranges(beam_sink *s, const char *file_id, beam_sink_ranges *out, beam_error *err) {
+  jsonl_sink *j = (jsonl_sink *)s;
+  beam_status st = beam_jsonl_log_refresh(&j->log, err);
+  return st == BEAM_OK ? beam_jsonl_log_ledger_ranges(&j->log, &j->pending, file_id, out, err) : st;
+}
+
 static beam_status jl_ledger_any(beam_sink *s, bool *any, beam_error *err) {
   jsonl_sink *j = (jsonl_sink *)s;
   beam_status st = beam_jsonl_log_refresh(&j->log, err);
@@ -534,6 +540,7 @@ static const beam_sink_vtable jsonl_vtable = {
     .ledger_record = jl_ledger_record,
     .ledger_find = jl_ledger_find,
     .ledger_any = jl_ledger_any,
+    .ledger_ranges = jl_ledger_ranges,
 };
 
 beam_status beam_sink_jsonl_open(const char *dir, const beam_sink_options *opts, beam_sink **out,

@@ -832,6 +832,23 @@ static beam_status pg_ledger_any(beam_sink *s, bool *any, beam_error *err) {
   return BEAM_OK;
 }
 
+/* A file's units: "<id>" itself and every "<id>@...". Compared as a prefix, not with < and >:
+ * text order follows the database's collation, which need not be byte order. In the bundle's
+ * transaction when one is open (its own entries count). */
+static beam_status pg_ledger_ranges(beam_sink *s, const char *file_id, beam_sink_ranges *out, beam_error *err) {
+  pg_sink *p = (pg_sink *)s;
+  PGresult *res = NULL;
+  beam_status st = ledger_query(p,
+                                "SELECT unit FROM \"" LEDGER_TABLE "\" WHERE unit = $1::text "
+                                "OR left(unit, length($1::text) + 1) = $1::text || '@'",
+                                file_id, "ranges", &res, err);
+  if (st != BEAM_OK) return st;
+  for (int i = 0; st == BEAM_OK && i < PQntuples(res); i++)
+    st = beam_sink_ranges_add_unit(out, file_id, PQgetvalue(res, i, 0));
+  PQclear(res);
+  return st == BEAM_OK ? BEAM_OK : beam_error_set(err, st, "out of memory");
+}
+
 static beam_status pg_close(beam_sink *s, beam_error *err) {
   (void)err;
   pg_sink *p = (pg_sink *)s;
@@ -868,6 +885,7 @@ static const beam_sink_vtable pg_vtable = {
     .ledger_record = pg_ledger_record,
     .ledger_find = pg_ledger_find,
     .ledger_any = pg_ledger_any,
+    .ledger_ranges = pg_ledger_ranges,
 };
 
 static beam_status pg_setup(pg_sink *p, beam_error *err) {

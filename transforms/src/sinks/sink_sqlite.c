@@ -74,6 +74,7 @@ typedef struct sqlite_sink {
   sqlite3_stmt *ledger_lookup;
   sqlite3_stmt *ledger_insert;  /* keeps an existing entry */
   sqlite3_stmt *ledger_replace; /* replaces it (a reload) */
+  sqlite3_stmt *ledger_units;   /* a file's whole unit and its range units */
   char *bundle_id;
   bool in_txn;        /* the write transaction is open (at commit, or a direct bundle) */
   char *dir;          /* the database's directory: the stage spills there */
@@ -947,6 +948,28 @@ static beam_status sq_ledger_any(beam_sink *s, bool *any, beam_error *err) {
   return rc == SQLITE_ROW || rc == SQLITE_DONE ? BEAM_OK : sq_fail(q, rc, LEDGER_TABLE, "read", err);
 }
 
+/* A file's units: "<id>" itself and every "<id>@..." - with the default BINARY collation
+ * those sort in ["<id>@", "<id>A") ('A' follows '@'), a range the primary key's index serves.
+ * The bundle's own entries count too. */
+static beam_status sq_ledger_ranges(beam_sink *s, const char *file_id, beam_sink_ranges *out, beam_error *err) {
+  sqlite_sink *q = (sqlite_sink *)s;
+  sqlite3_stmt *stmt = q->ledger_units;
+  sqlite3_bind_text(stmt, 1, file_id, -1, SQLITE_STATIC);
+  int rc = SQLITE_DONE;
+  beam_status st = BEAM_OK;
+  while (st == BEAM_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    const unsigned char *unit = sqlite3_column_text(stmt, 0);
+    if (unit) st = beam_sink_ranges_add_unit(out, file_id, (const char *)unit);
+  }
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
+  if (st != BEAM_OK) return beam_error_set(err, st, "out of memory");
+  if (rc != SQLITE_DONE) return sq_fail(q, rc, LEDGER_TABLE, "look a file's units up", err);
+  for (size_t i = 0; st == BEAM_OK && i < q->ledger.len; i++)
+    st = beam_sink_ranges_add_unit(out, file_id, q->ledger.items[i].key);
+  return st == BEAM_OK ? BEAM_OK : beam_error_set(err, st, "out of memory");
+}
+
 static void sq_abort(beam_sink *s) {
   sqlite_sink *q = (sqlite_sink *)s;
   end_bundle(q, false);
@@ -962,7 +985,9 @@ static beam_status sq_close(beam_sink *s, beam_error *err) {
   sqlite3_finalize(q->ledger_lookup);
   sqlite3_finalize(q->ledger_insert);
   sqlite3_finalize(q->ledger_replace);
+  sqlite3_finalize(q->ledger_units);
   q->bundle_lookup = q->bundle_record = q->ledger_lookup = q->ledger_insert = q->ledger_replace = NULL;
+  q->ledger_units = NULL;
   if (q->db) {
     /* Move the WAL into the database now so a write failure (full disk) is reported;
      * BUSY only means another connection is reading, and it will checkpoint later. */
@@ -1006,6 +1031,7 @@ static const beam_sink_vtable sqlite_vtable = {
     .ledger_record = sq_ledger_record,
     .ledger_find = sq_ledger_find,
     .ledger_any = sq_ledger_any,
+    .ledger_ranges = sq_ledger_ranges,
 };
 
 #define ISO_NOW "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
@@ -1018,9 +1044,10 @@ static beam_status ledger_setup(sqlite_sink *q, beam_error *err) {
   static const char *const sql[] = {
       "SELECT file, committed_at FROM \"" LEDGER_TABLE "\" WHERE unit = ?",
       "INSERT OR IGNORE INTO \"" LEDGER_TABLE "\" (unit, file, committed_at) VALUES (?, ?, " ISO_NOW ")",
-      "INSERT OR REPLACE INTO \"" LEDGER_TABLE "\" (unit, file, committed_at) VALUES (?, ?, " ISO_NOW ")"};
-  sqlite3_stmt **stmts[] = {&q->ledger_lookup, &q->ledger_insert, &q->ledger_replace};
-  for (size_t i = 0; rc == SQLITE_OK && i < 3; i++)
+      "INSERT OR REPLACE INTO \"" LEDGER_TABLE "\" (unit, file, committed_at) VALUES (?, ?, " ISO_NOW ")",
+      "SELECT unit FROM \"" LEDGER_TABLE "\" WHERE unit = ?1 OR (unit >= ?1 || '@' AND unit < ?1 || 'A')"};
+  sqlite3_stmt **stmts[] = {&q->ledger_lookup, &q->ledger_insert, &q->ledger_replace, &q->ledger_units};
+  for (size_t i = 0; rc == SQLITE_OK && i < 4; i++)
     rc = sqlite3_prepare_v3(q->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, stmts[i], NULL);
   return rc == SQLITE_OK ? BEAM_OK : sq_fail(q, rc, LEDGER_TABLE, "prepare", err);
 }

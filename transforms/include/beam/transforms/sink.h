@@ -299,6 +299,37 @@ beam_status beam_sink_ledger_find(beam_sink *s, const char *key, beam_sink_ledge
  * inputs against an empty ledger (a first load). */
 beam_status beam_sink_ledger_any(beam_sink *s, bool *any, beam_error *err);
 
+/* Byte ranges [start, end) of an input file, sorted by start, overlapping and adjacent ones
+ * merged (what beam_sink_ledger_ranges answers). Zero-initialise; free with
+ * beam_sink_ranges_free. */
+typedef struct beam_sink_byte_range {
+  int64_t start, end;
+} beam_sink_byte_range;
+
+typedef struct beam_sink_ranges {
+  beam_sink_byte_range *items;
+  size_t len, cap;
+} beam_sink_ranges;
+
+/* The byte ranges of file_id (a file identity) the ledger holds committed: every unit
+ * "<file_id>@<start>-<end>" (beam_etl_unit_key), and [0, INT64_MAX) when the whole file's
+ * unit "<file_id>" is there. A split file's ranges are units of their own, and a rerun may cut
+ * the file at other boundaries than the run that committed them (another split size, another
+ * CPU count, a runner's dynamic split): this is how it finds what is loaded whatever the
+ * boundaries. Replaces out's content (out->len 0: none). Inside a bundle the bundle's own
+ * entries count too. Outside or inside a bundle; on a sink without a ledger out is empty. A
+ * lookup that fails inside a bundle fails the bundle. */
+beam_status beam_sink_ledger_ranges(beam_sink *s, const char *file_id, beam_sink_ranges *out, beam_error *err);
+
+/* True when offset lies in one of r's ranges (binary search). */
+bool beam_sink_ranges_contain(const beam_sink_ranges *r, int64_t offset);
+
+/* True when r's ranges cover [start, end) without a gap (an empty range is covered). */
+bool beam_sink_ranges_cover(const beam_sink_ranges *r, int64_t start, int64_t end);
+
+/* Releases r's array and empties it. NULL ok. */
+void beam_sink_ranges_free(beam_sink_ranges *r);
+
 /* ---- The scheme registry ----------------------------------------------------------- */
 
 /* Opens the sink for the part of the URI after "scheme:". */
