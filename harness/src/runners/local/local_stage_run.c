@@ -11,9 +11,10 @@
 #include "proto_lookup.h"
 
 /* Bundles of a stage input: about 1/64 of it (so up to 16 threads get 4 each), at least
- * 1 MiB (a sink commit per bundle has a cost: the JSON-lines sink copies each table it
- * touches) and at most 1/16 of the memory budget. The sizes depend on the data and the
- * budget only, never on --parallelism, so every N cuts the same bundles. */
+ * 1 MiB (a sink commit per bundle has a cost) and at most 1/64 of the memory budget (a
+ * bundle decoded takes several times its encoded size, on every thread at once). The sizes
+ * depend on the data and the budget only, never on --parallelism, so every N cuts the same
+ * bundles. */
 enum { BUNDLES_PER_INPUT = 64, MIN_BUNDLE_BYTES = 1 << 20, MIN_WRITER_BUDGET = 4096 };
 
 /* One thread's copy of the stage. */
@@ -265,7 +266,7 @@ static beam_status open_readers(stage_exec *se, beam_error *err) {
   for (size_t k = 0; k < n; k++) {
     beam_shuffle *sh = se->run->shuffles[st->sources[k].shuffle];
     size_t target = (size_t)(beam_shuffle_bytes(sh) / BUNDLES_PER_INPUT);
-    size_t cap = (size_t)(budget / 16);
+    size_t cap = (size_t)(budget / 64);
     if (target < MIN_BUNDLE_BYTES) target = MIN_BUNDLE_BYTES;
     if (target > cap) target = cap > 1024 ? cap : 1024;
     se->target_bytes[k] = target;
