@@ -74,7 +74,9 @@ static int64_t decide(void *self, int64_t last_claimed, int64_t end) {
   double from = (double)(last_claimed < 0 ? 0 : last_claimed) + (last_claimed < 0 ? 0.0 : progress);
   double point = from + job->fraction * ((double)end - from);
   int64_t at = -1;
-  if (active && point < (double)last_claimed + 1.0 && progress < 1.0) {
+  /* The element is split only where the source will accept the cut (at <= end), else the
+   * tracker would give away a residual the runner never hears of. */
+  if (active && last_claimed + 1 <= end && point < (double)last_claimed + 1.0 && progress < 1.0) {
     double within = (point - (double)last_claimed - progress) / (1.0 - progress);
     if (split_current(job, within < 0 ? 0 : within)) at = last_claimed + 1;
   }

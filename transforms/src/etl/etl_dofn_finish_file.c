@@ -3,7 +3,9 @@
  * (etl_dofn_write.c) and reports on "ranges"; grouped by file, the reports arrive here:
  * KV<file, [range reports]> -> one _files element with the counts summed, `ranges` the count,
  * the file's identity, and status "loaded" when the ranges cover the file from byte 0 to its
- * size exactly, else "failed" with the first range's error (or the gap). WriteFiles writes it
+ * size (the identity's) exactly, else "failed" with the first range's error (or the gap).
+ * Empty ranges (a runner split a range before its first claim) neither count nor cover.
+ * WriteFiles writes it
  * with the file's ledger entry. */
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +34,8 @@ static int by_start(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-/* Reads the group's reports into out (sorted by range start); the file's identity to *id. */
+/* Reads the group's reports into out (sorted by range start); the file's identity, from the
+ * first report that knows it, to *id (NULL when none does). */
 static beam_status read_reports(const beam_value_list *group, beam_arena *a, range_report *out, char **id,
                                 beam_error *err) {
   *id = NULL;
@@ -45,11 +48,23 @@ static beam_status read_reports(const beam_value_list *group, beam_arena *a, ran
     size_t id_len;
     if (!beam_etl_unit_key_parse(out[i].rep.file_id, &id_len, &out[i].start, &out[i].end))
       return beam_error_set(err, BEAM_ERR_INVALID_ARG, "etl_finish_file: %s is not a range's report", file);
-    if (!*id && !(*id = beam_arena_strndup(a, out[i].rep.file_id, id_len)))
+    bool known = strncmp(out[i].rep.file_id, BEAM_ETL_UNIDENTIFIED, id_len) != 0 || id_len != strlen(BEAM_ETL_UNIDENTIFIED);
+    if (!*id && known && !(*id = beam_arena_strndup(a, out[i].rep.file_id, id_len)))
       return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   }
   qsort(out, group->len, sizeof *out, by_start);
   return BEAM_OK;
+}
+
+/* True when the ranges (sorted) follow each other from byte 0 to size, empty ones aside. */
+static bool ranges_cover(const range_report *ranges, size_t n, int64_t size) {
+  int64_t covered = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (ranges[i].end <= ranges[i].start) continue; /* a split before its first claim */
+    if (ranges[i].start != covered) return false;
+    covered = ranges[i].end;
+  }
+  return size >= 0 && covered == size;
 }
 
 static beam_status finish_process(void *state, beam_dofn_ctx *ctx, const beam_windowed_value *elem, beam_error *err) {
@@ -66,20 +81,22 @@ static beam_status finish_process(void *state, beam_dofn_ctx *ctx, const beam_wi
   beam_status s = read_reports(&group->u.list, a, ranges, &id, err);
   if (s != BEAM_OK) return s;
   beam_etl_file_report r = ranges[0].rep;
-  r.file = file, r.file_id = id, r.ranges = (int64_t)n;
-  int64_t covered = 0; /* the ranges must follow each other from 0 */
+  r.file = file, r.file_id = id, r.ranges = 0;
   for (size_t i = 0; i < n; i++) {
     if (i) beam_etl_stats_merge(&r.stats, &ranges[i].rep.stats);
+    r.ranges += ranges[i].end > ranges[i].start;
     if (strcmp(ranges[i].rep.status, BEAM_ETL_FILE_LOADED) != 0 && strcmp(r.status, BEAM_ETL_FILE_LOADED) == 0)
       r.status = ranges[i].rep.status, r.error = ranges[i].rep.error;
-    if (ranges[i].start == covered) covered = ranges[i].end;
   }
-  if (strcmp(r.status, BEAM_ETL_FILE_LOADED) == 0 && covered != r.stats.v[BEAM_ETL_STAT_SIZE_BYTES]) {
+  /* The size is the identity's ("<size>-..."), not a sum a missing report could shrink. */
+  int64_t size = id ? strtoll(id, NULL, 10) : -1;
+  if (size >= 0) r.stats.v[BEAM_ETL_STAT_SIZE_BYTES] = size;
+  if (strcmp(r.status, BEAM_ETL_FILE_LOADED) == 0 && !ranges_cover(ranges, n, size)) {
     r.status = BEAM_ETL_FILE_FAILED;
     r.error = "its byte ranges do not cover it: a range report is missing";
   }
   beam_dofn_counter_add(ctx, st->c_files, 1);
-  beam_dofn_counter_add(ctx, st->c_ranges, (int64_t)n);
+  beam_dofn_counter_add(ctx, st->c_ranges, r.ranges);
   beam_etl_row row;
   beam_value out;
   if (beam_etl_files_row_make(a, &r, &row) != BEAM_OK ||

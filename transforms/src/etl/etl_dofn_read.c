@@ -270,13 +270,15 @@ static beam_status emit_report(file_run *r, const char *error, beam_error *err) 
                               .file_id = r->identity.id[0] ? r->identity.id : NULL, .ranges = 1};
   char unit[BEAM_FILE_IDENTITY_MAX + 48];
   beam_offset_range now;
-  if (r->range.start >= 0 && rep.file_id && beam_dofn_restriction(r->ctx, &now)) {
-    /* The range as it ended: a split moved its end to where the residual begins. */
-    if (!beam_etl_unit_key(rep.file_id, now.start, now.end, unit, sizeof unit))
+  if (r->range.start >= 0 && beam_dofn_restriction(r->ctx, &now)) {
+    /* The range as it ended: a split moved its end to where the residual begins. A range that
+     * could not even identify its file still reports as a range (of "-"), so that FinishFile
+     * sees the file fail rather than miss a range. */
+    if (!beam_etl_unit_key(rep.file_id ? rep.file_id : BEAM_ETL_UNIDENTIFIED, now.start, now.end, unit, sizeof unit))
       return beam_error_set(err, BEAM_ERR_INTERNAL, "%s: unit key too long", r->path);
     rep.file_id = unit;
     rep.ranges = 0;
-    if (now.start > 0) rep.stats.v[BEAM_ETL_STAT_SIZE_BYTES] = 0; /* the file's size, counted once */
+    if (now.start > 0 || now.end <= now.start) rep.stats.v[BEAM_ETL_STAT_SIZE_BYTES] = 0; /* counted once */
   }
   beam_etl_row row;
   beam_value stats;

@@ -606,7 +606,8 @@ static beam_status unit_end(write_state *st, beam_dofn_ctx *ctx, const beam_valu
   bool done_before = false;
   bool failed = strcmp(rep.status, BEAM_ETL_FILE_LOADED) != 0;
   if (s == BEAM_OK) s = already_loaded(st, &rep, &done_before, err);
-  if (s == BEAM_OK && st->units && range && !failed && !done_before)
+  bool empty = range && range_end <= range_start; /* a split before its first claim: nothing to commit */
+  if (s == BEAM_OK && st->units && range && !failed && !done_before && !empty)
     s = range_covered(st, rep.file_id, id_len, range_start, range_end, &done_before, err);
   /* Rows dropped as committed before were read again but not written again. */
   int64_t skipped = st->unit_skipped;
@@ -637,7 +638,7 @@ static beam_status unit_end(write_state *st, beam_dofn_ctx *ctx, const beam_valu
     snprintf(st->unit_bundle, sizeof st->unit_bundle, "%s#failed@%lld", rep.file_id ? rep.file_id : file,
              (long long)beam_etl_now_micros());
   s = begin_lazily(st, ctx, err);
-  if (s == BEAM_OK) s = record_file(st, &rep, range, err);
+  if (s == BEAM_OK && !empty) s = record_file(st, &rep, range, err);
   if (s == BEAM_OK && alone) s = commit_bundle(st, err);
   st->unit_bundle[0] = '\0';
   return s == BEAM_OK ? emit_file(st, ctx, file, &rep, range, err) : s;

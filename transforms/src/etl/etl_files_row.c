@@ -105,12 +105,13 @@ static void merge_ranges(beam_etl_report_index *ix) {
     beam_etl_file_report *into = out ? &ix->items[out - 1] : NULL;
     if (range && into && strcmp(into->file, r->file) == 0) {
       beam_etl_stats_merge(&into->stats, &r->stats);
-      into->ranges++;
+      into->ranges += end > start;
+      if (strcmp(into->file_id, BEAM_ETL_UNIDENTIFIED) == 0) into->file_id = r->file_id;
       if (strcmp(r->status, BEAM_ETL_FILE_LOADED) != 0 && strcmp(into->status, BEAM_ETL_FILE_LOADED) == 0)
         into->status = r->status, into->error = r->error;
       continue;
     }
-    if (range) r->ranges = 1;
+    if (range) r->ranges = end > start;
     ix->items[out++] = *r;
   }
   ix->n = out;

@@ -22,6 +22,9 @@ typedef struct beam_etl_file_report {
   beam_etl_file_stats stats;
 } beam_etl_file_report;
 
+/* The identity a range's unit key names when the range could not identify its file. */
+#define BEAM_ETL_UNIDENTIFIED "-"
+
 /* A split file's unit: "<file identity>@<start>-<end>" into buf (false: too long). */
 bool beam_etl_unit_key(const char *file_id, int64_t start, int64_t end, char *buf, size_t cap);
 /* Reads a unit key back: the identity's length and the range. False: a whole file's key. */
