@@ -69,6 +69,7 @@ static void text_add(text *t, const void *data, size_t n) {
   t->s[t->len] = '\0';
 }
 
+static void text_printf(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void text_printf(text *t, const char *fmt, ...) {
   char buf[256];
   va_list ap;
