@@ -87,11 +87,8 @@ static beam_status files_process(void *state, beam_dofn_ctx *ctx, const beam_win
   } else if ((s = beam_etl_files_check_accounted(&r, err)) != BEAM_OK) {
     return s;
   }
-  beam_etl_row row;
   beam_value out;
-  if (beam_etl_files_row_make(a, &r, &row) != BEAM_OK ||
-      beam_etl_element_make(a, BEAM_ETL_FILES_TABLE, file, &row, false, &out) != BEAM_OK)
-    return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  if (beam_etl_files_element_make(a, file, &r, &out) != BEAM_OK) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   return beam_dofn_emit(ctx, 0, &out, err);
 }
 

@@ -97,11 +97,8 @@ static beam_status finish_process(void *state, beam_dofn_ctx *ctx, const beam_wi
   }
   beam_dofn_counter_add(ctx, st->c_files, 1);
   beam_dofn_counter_add(ctx, st->c_ranges, r.ranges);
-  beam_etl_row row;
   beam_value out;
-  if (beam_etl_files_row_make(a, &r, &row) != BEAM_OK ||
-      beam_etl_element_make(a, BEAM_ETL_FILES_TABLE, file, &row, false, &out) != BEAM_OK)
-    return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  if (beam_etl_files_element_make(a, file, &r, &out) != BEAM_OK) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   return beam_dofn_emit(ctx, 0, &out, err);
 }
 

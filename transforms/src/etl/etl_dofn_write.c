@@ -578,10 +578,8 @@ static beam_status emit_file(write_state *st, beam_dofn_ctx *ctx, const char *fi
   if (out < 0 && range) return beam_error_set(err, BEAM_ERR_INTERNAL, "etl_write: a range report but no \"ranges\" output");
   if (out < 0) return BEAM_OK;
   beam_arena *a = beam_dofn_scratch(ctx);
-  beam_etl_row row;
   beam_value v, key = beam_value_string(file, strlen(file));
-  if (beam_etl_files_row_make(a, rep, &row) != BEAM_OK || beam_etl_element_make(a, BEAM_ETL_FILES_TABLE, file, &row, false, &v) != BEAM_OK)
-    return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  if (beam_etl_files_element_make(a, file, rep, &v) != BEAM_OK) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   beam_value kv = {.kind = BEAM_VALUE_KV, .u.kv = {&key, &v}};
   return beam_dofn_emit(ctx, out, range ? &kv : &v, err);
 }

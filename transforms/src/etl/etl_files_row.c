@@ -36,6 +36,13 @@ beam_status beam_etl_files_row_make(beam_arena *arena, const beam_etl_file_repor
   return BEAM_OK;
 }
 
+beam_status beam_etl_files_element_make(beam_arena *arena, const char *file, const beam_etl_file_report *r,
+                                        beam_value *out) {
+  beam_etl_row row;
+  beam_status s = beam_etl_files_row_make(arena, r, &row);
+  return s == BEAM_OK ? beam_etl_element_make(arena, BEAM_ETL_FILES_TABLE, file, &row, false, out) : s;
+}
+
 static beam_status text_of(const beam_value *v, beam_arena *arena, const char **out) {
   *out = NULL;
   if (v->kind != BEAM_VALUE_STRING) return BEAM_OK;

@@ -33,6 +33,10 @@ bool beam_etl_unit_key_parse(const char *unit, size_t *id_len, int64_t *start, i
 /* The row, its values in arena (strings are not copied: they must outlive the row). */
 beam_status beam_etl_files_row_make(beam_arena *arena, const beam_etl_file_report *r, beam_etl_row *out);
 
+/* The _files element for file (etl_element.h) holding r's row, in arena. */
+beam_status beam_etl_files_element_make(beam_arena *arena, const char *file, const beam_etl_file_report *r,
+                                        beam_value *out);
+
 /* Reads a row made by beam_etl_files_row_make back (strings alias the row's values, copied
  * NUL-terminated into arena). */
 beam_status beam_etl_files_row_read(const beam_etl_row *row, beam_arena *arena, beam_etl_file_report *out,
