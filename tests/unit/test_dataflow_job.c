@@ -141,12 +141,72 @@ static void splittable_pardo_keeps_its_requirement(void **state) {
   beam_pipeline_free(p);
 }
 
+/* The Job body's type, version job_type and pipeline option `streaming` for a pipeline. */
+static void assert_job_kind(beam_pipeline *p, const beam_dataflow_options *o, bool streaming) {
+  beam_buf proto = BEAM_BUF_INIT, prepared = BEAM_BUF_INIT;
+  beam_error err = {0};
+  assert_int_equal(beam_pipeline_encode(p, &proto, &err), BEAM_OK);
+  beam_dataflow_stage st = {0};
+  assert_int_equal(beam_dataflow_prepare_pipeline(proto.data, proto.len, o, &st, &prepared, &err), BEAM_OK);
+  json_t *job = NULL;
+  assert_int_equal(beam_dataflow_job_json(prepared.data, prepared.len, o, "job-1", "gs://b/p.pb", NULL, &job, &err),
+                   BEAM_OK);
+  json_t *env = json_object_get(job, "environment");
+  assert_string_equal(json_string_value(json_object_get(job, "type")),
+                      streaming ? "JOB_TYPE_STREAMING" : "JOB_TYPE_BATCH");
+  assert_string_equal(json_string_value(json_object_get(json_object_get(env, "version"), "job_type")),
+                      streaming ? "FNAPI_STREAMING" : "FNAPI_BATCH");
+  json_t *opts = json_object_get(json_object_get(env, "sdkPipelineOptions"), "options");
+  assert_int_equal(json_is_true(json_object_get(opts, "streaming")), streaming);
+  json_decref(job);
+  beam_buf_free(&proto);
+  beam_buf_free(&prepared);
+}
+
+/* A Pub/Sub read makes its PCollection and everything after it UNBOUNDED, the Dataflow job a
+ * streaming one; --streaming does the same for a bounded pipeline; a GroupByKey of the stream
+ * in the global window is refused, naming it. */
+static void unbounded_pipeline_is_a_streaming_job(void **state) {
+  (void)state;
+  beam_dataflow_options o;
+  base_options(&o);
+  beam_pipeline *p = beam_pipeline_new();
+  beam_pubsub_read_spec read = {.subscription = "projects/p/subscriptions/s"};
+  beam_pcollection *msgs = beam_pubsub_read(p, "Read", &read);
+  beam_pcollection *rows = beam_pardo1(p, "Parse", msgs, "parse", NULL, beam_coder_spec_bytes(p));
+  assert_true(beam_pcollection_is_unbounded(p, rows));
+  assert_job_kind(p, &o, true);
+  beam_coder_spec *kv = beam_coder_spec_kv(p, beam_coder_spec_bytes(p), beam_coder_spec_bytes(p));
+  beam_group_by_key(p, "Group", beam_pardo1(p, "Key", rows, "key", NULL, kv));
+  beam_buf proto = BEAM_BUF_INIT;
+  beam_error err = {0};
+  assert_int_equal(beam_pipeline_encode(p, &proto, &err), BEAM_ERR_INVALID_ARG);
+  assert_non_null(strstr(err.message, "GroupByKey \"Group\""));
+  beam_buf_free(&proto);
+  beam_pipeline_free(p);
+
+  p = beam_pipeline_new();
+  beam_pcollection *imp = beam_impulse(p, "Impulse");
+  assert_false(beam_pcollection_is_unbounded(p, imp));
+  assert_job_kind(p, &o, false);
+  o.streaming = true;
+  assert_job_kind(p, &o, true);
+  beam_pipeline_free(p);
+
+  p = beam_pipeline_new();
+  beam_pubsub_read_spec neither = {0};
+  assert_null(beam_pubsub_read(p, "Read", &neither));
+  assert_non_null(strstr(beam_pipeline_error(p)->message, "needs a subscription or a topic"));
+  beam_pipeline_free(p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(flags_use_beams_names),
       cmocka_unit_test(checks_name_the_flag),
       cmocka_unit_test(job_body_carries_labels_experiments_and_images),
       cmocka_unit_test(splittable_pardo_keeps_its_requirement),
+      cmocka_unit_test(unbounded_pipeline_is_a_streaming_job),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,9 +15,17 @@
  *     by sdkPipelineOptions.options.pipelineUrl; experiments use_runner_v2,
  *     use_unified_worker, use_portable_job_submission, beam_fn_api; one
  *     sdkHarnessContainerImages entry per environment with its capabilities.
+ *     A pipeline with an unbounded PCollection (beam_pubsub_read), or --streaming, is a
+ *     streaming job: JOB_TYPE_STREAMING, environment version FNAPI_STREAMING, pipeline
+ *     option streaming=true, and Streaming Engine (experiments enable_streaming_engine,
+ *     enable_windmill_service) as Beam's SDKs request it for runner v2.
  *  4. Unless --detach: the job is followed (jobs.get, jobs.messages.list): each state change
  *     and each job message printed once, until a terminal state. DONE is success; FAILED,
- *     CANCELLED and the rest are BEAM_ERR_USER with the job's error messages.
+ *     CANCELLED and the rest are BEAM_ERR_USER with the job's error messages. Ctrl-C or
+ *     SIGTERM while following: a batch job is cancelled (on a terminal, after asking); a
+ *     streaming job is drained (JOB_STATE_DRAINING: the sources stop, what was read is
+ *     processed and committed), or cancelled with --cancel_on_interrupt; a drained job that
+ *     ends DRAINED is a success.
  *
  * --dry_run prints the Job JSON (to o.out) and calls nothing; --template_location stages and
  * writes the Job JSON to that path instead of creating the job. --dataflow_endpoint points
@@ -60,6 +68,8 @@ typedef struct beam_dataflow_options {
   const char *experiments;          /* comma-separated, added to the required ones */
   const char *dataflow_endpoint;    /* default https://dataflow.googleapis.com */
   bool update;                      /* replace the running job of the same name */
+  bool streaming;                   /* a streaming job even when every PCollection is bounded */
+  bool cancel_on_interrupt;         /* streaming: Ctrl-C cancels instead of draining */
   const char *transform_name_mapping; /* with update: {"old": "new"} */
   bool dry_run;                     /* print the Job JSON, call nothing */
   /* Stage, then write the Job JSON here (gs://... or a local path) instead of creating the
@@ -74,7 +84,7 @@ typedef struct beam_dataflow_options {
   int poll_interval_ms;             /* default 5000 (--dataflow_poll_ms) */
   bool quiet;                       /* no state/message lines */
   FILE *out;                        /* dry_run output; NULL: stdout */
-  bool cancel_on_interrupt;         /* Ctrl-C asks (on a terminal) or cancels the job */
+  bool watch_interrupt;             /* follow Ctrl-C/SIGTERM as described above (default) */
 } beam_dataflow_options;
 
 void beam_dataflow_options_init(beam_dataflow_options *o);
@@ -90,6 +100,9 @@ const char *beam_dataflow_flags_help(void);
 /* Checks what a submission needs (project, region, temp_location, image, gs:// locations,
  * a valid job name), naming the flag that is wrong. */
 beam_status beam_dataflow_options_check(const beam_dataflow_options *o, beam_error *err);
+
+/* True when the encoded pipeline has an UNBOUNDED PCollection (false if it does not decode). */
+bool beam_dataflow_pipeline_is_unbounded(const uint8_t *pipeline_proto, size_t len);
 
 /* The Job body of projects.locations.jobs.create for an encoded Pipeline (already carrying
  * its DOCKER environments) staged at pipeline_url; worker_url (may be NULL) is the staged

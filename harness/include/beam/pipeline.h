@@ -6,6 +6,7 @@
 #ifndef BEAM_PIPELINE_H
 #define BEAM_PIPELINE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,6 +46,26 @@ beam_coder_spec *beam_coder_spec_row(beam_pipeline *p, const void *schema_proto,
 
 /* --- transforms ------------------------------------------------------------------------- */
 beam_pcollection *beam_impulse(beam_pipeline *p, const char *name);
+
+/* A Pub/Sub read (Beam's PubSubReadPayload), executed by the runner itself: Dataflow's
+ * streaming Pub/Sub source. Exactly one of subscription and topic (the runner then makes a
+ * subscription of its own). Strings are copied. */
+typedef struct beam_pubsub_read_spec {
+  const char *subscription;        /* projects/P/subscriptions/S */
+  const char *topic;               /* projects/P/topics/T */
+  const char *timestamp_attribute; /* element timestamps from this attribute; NULL: publish time */
+  const char *id_attribute;        /* the runner dedupes on this attribute; NULL: message id */
+  /* true: elements are serialized google.pubsub.v1.PubsubMessage protos (data, attributes,
+   * message_id, publish_time); false: the message data only. */
+  bool with_attributes;
+} beam_pubsub_read_spec;
+
+/* Reads a Pub/Sub subscription or topic: an unbounded PCollection of bytes. Everything
+ * computed from an unbounded PCollection is unbounded (is_bounded UNBOUNDED in the proto,
+ * and a Dataflow submission becomes a streaming job); a GroupByKey of such a PCollection in
+ * the global window would never fire, so beam_pipeline_encode refuses it. The local runner
+ * does not execute this transform. */
+beam_pcollection *beam_pubsub_read(beam_pipeline *p, const char *name, const beam_pubsub_read_spec *spec);
 
 /* How a DoFn reads a side input (Beam's access patterns). */
 typedef enum beam_side_input_access {
@@ -110,6 +131,8 @@ beam_coder_spec *beam_pcollection_coder(const beam_pcollection *pc);
 const char *beam_pcollection_id(const beam_pcollection *pc);
 /* The unique name it was given at construction (its id when it has none). */
 const char *beam_pcollection_name(const beam_pcollection *pc);
+/* True when pc is computed from an unbounded source (beam_pubsub_read). */
+bool beam_pcollection_is_unbounded(const beam_pipeline *p, const beam_pcollection *pc);
 
 /* --- output ---------------------------------------------------------------------------- */
 /* Serialized org.apache.beam.model.pipeline.v1.Pipeline. */

@@ -19,6 +19,9 @@
 #define BEAM_URN_SDF_SPLIT_AND_SIZE "beam:transform:sdf_split_and_size_restrictions:v1"
 #define BEAM_URN_SDF_PROCESS "beam:transform:sdf_process_sized_element_and_restrictions:v1"
 #define BEAM_URN_SDF_TRUNCATE "beam:transform:sdf_truncate_sized_restrictions:v1"
+/* Pub/Sub read, a runner-native source (Dataflow's streaming Pub/Sub; payload
+ * PubSubReadPayload): its PCollection, and everything downstream, is unbounded. */
+#define BEAM_URN_PUBSUB_READ "beam:transform:pubsub_read:v1"
 #define BEAM_URN_DATA_SOURCE "beam:runner:source:v1"
 #define BEAM_URN_DATA_SINK "beam:runner:sink:v1"
 

@@ -151,6 +151,30 @@ beam_pcollection *beam_impulse(beam_pipeline *p, const char *name) {
   return add_output(p, t, 0, "out", beam_coder_spec_bytes(p), BEAM_GLOBAL_WINDOWING_ID);
 }
 
+static const char *arena_strdup_or_null(beam_pipeline *p, const char *s) {
+  return s && *s ? beam_arena_strdup(&p->arena, s) : NULL;
+}
+
+beam_pcollection *beam_pubsub_read(beam_pipeline *p, const char *name, const beam_pubsub_read_spec *spec) {
+  if (p->error.code != BEAM_OK) return NULL;
+  bool sub = spec && spec->subscription && *spec->subscription, topic = spec && spec->topic && *spec->topic;
+  if (sub == topic) {
+    beam_pipeline_fail(p, BEAM_ERR_INVALID_ARG, "Pub/Sub read \"%s\" needs a subscription or a topic, not %s",
+                       name ? name : "", sub ? "both" : "neither");
+    return NULL;
+  }
+  beam_model_transform *t = new_transform(p, name, BEAM_URN_PUBSUB_READ);
+  beam_pubsub_read_spec *copy = t ? beam_arena_calloc(&p->arena, 1, sizeof *copy) : NULL;
+  if (!copy || !set_ids(p, &t->outputs, &t->n_outputs, 1)) return NULL;
+  copy->subscription = arena_strdup_or_null(p, spec->subscription);
+  copy->topic = arena_strdup_or_null(p, spec->topic);
+  copy->timestamp_attribute = arena_strdup_or_null(p, spec->timestamp_attribute);
+  copy->id_attribute = arena_strdup_or_null(p, spec->id_attribute);
+  copy->with_attributes = spec->with_attributes;
+  t->pubsub = copy;
+  return add_output(p, t, 0, "out", beam_coder_spec_bytes(p), BEAM_GLOBAL_WINDOWING_ID);
+}
+
 static const char *default_tag(beam_pipeline *p, size_t i) {
   if (i == 0) return "main";
   char buf[32];

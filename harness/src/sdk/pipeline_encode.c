@@ -238,6 +238,14 @@ static PIPE(FunctionSpec) *transform_spec(encoder *e, const beam_model_transform
     into.window_fn = window_fn(e, find_windowing(e->p, t->windowing_id));
     if (!into.window_fn) return NULL;
     buf = pack_or_null(e, &into.base, &len);
+  } else if (t->pubsub) {
+    PIPE(PubSubReadPayload) read = PIPE_INIT(PUB_SUB_READ_PAYLOAD);
+    read.topic = dup(e, t->pubsub->topic);
+    read.subscription = dup(e, t->pubsub->subscription);
+    read.timestamp_attribute = dup(e, t->pubsub->timestamp_attribute);
+    read.id_attribute = dup(e, t->pubsub->id_attribute);
+    read.with_attributes = t->pubsub->with_attributes;
+    buf = pack_or_null(e, &read.base, &len);
   } else {
     return function_spec(e, t->urn, NULL, 0);
   }
@@ -272,7 +280,8 @@ static bool add_pcollection(encoder *e, beam_pcollection *pc, size_t index) {
   if (!m || !entry) return false;
   m->unique_name = dup(e, pc->unique_name);
   m->coder_id = (char *)intern_coder(e, pc->coder);
-  m->is_bounded = PIPE_ENUM(IS_BOUNDED__ENUM__BOUNDED);
+  m->is_bounded = beam_pcollection_is_unbounded(e->p, pc) ? PIPE_ENUM(IS_BOUNDED__ENUM__UNBOUNDED)
+                                                          : PIPE_ENUM(IS_BOUNDED__ENUM__BOUNDED);
   m->windowing_strategy_id = dup(e, pc->windowing_strategy_id);
   if (!m->coder_id) return false;
   entry->key = dup(e, pc->id);
@@ -358,7 +367,11 @@ beam_status beam_pipeline_encode(beam_pipeline *p, beam_buf *out, beam_error *er
   encoder e = {.p = p, .a = &a, .components = &components};
   /* Coder ids are per encode: clear ids left by an earlier call. */
   for (size_t i = 0; i < p->n_pcolls; i++) p->pcolls[i]->coder->id = NULL;
-  beam_status s = BEAM_OK;
+  beam_status s = beam_pipeline_check_unbounded_grouping(p, err);
+  if (s != BEAM_OK) {
+    beam_arena_free(&a);
+    return s;
+  }
   if (!build(&e, &pl)) {
     s = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory encoding the pipeline");
   } else {

@@ -50,6 +50,8 @@ typedef struct beam_model_transform {
   beam_coder_spec *accumulator_coder;
   /* window_into: the windowing strategy whose window_fn the payload carries. */
   const char *windowing_id;
+  /* pubsub_read: what the PubSubReadPayload says (strings in the pipeline's arena). */
+  beam_pubsub_read_spec *pubsub;
 } beam_model_transform;
 
 struct beam_pcollection {
@@ -80,6 +82,10 @@ struct beam_pipeline {
 
 #define BEAM_ENVIRONMENT_ID "beam_c"
 #define BEAM_GLOBAL_WINDOWING_ID "global_windowing"
+
+/* BEAM_OK, or an error naming a GroupByKey of an unbounded PCollection in the global window
+ * (pipeline_unbounded.c). */
+beam_status beam_pipeline_check_unbounded_grouping(const beam_pipeline *p, beam_error *err);
 
 /* Records err in the pipeline if it is the first; returns the code. */
 beam_status beam_pipeline_fail(beam_pipeline *p, beam_status code, const char *fmt, ...)

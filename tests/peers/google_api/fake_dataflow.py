@@ -2,6 +2,8 @@
 each jobs.get moves it one step along --dataflow-states (default PENDING, RUNNING, DONE) and
 adds a job message for every state it enters; a FAILED state's message is
 --dataflow-fail-message. jobs.update with requestedState JOB_STATE_CANCELLED cancels;
+JOB_STATE_DRAINING drains a streaming job (DRAINING, then DRAINED at the next jobs.get) and
+is refused for a batch job, as the service refuses it;
 flexTemplates.launch creates a job from the launch parameters; jobs.getMetrics answers the
 MetricUpdates of --dataflow-metrics FILE (a JSON list)."""
 
@@ -109,6 +111,13 @@ def register(server):
         job['currentState'] = 'JOB_STATE_CANCELLED'
         job['currentStateTime'] = _now()
         add_message(job['id'], 'Job cancelled by request.')
+      elif body.get('requestedState') == 'JOB_STATE_DRAINING':
+        if job.get('type') != 'JOB_TYPE_STREAMING':
+          return google_error(400, 'Only streaming jobs can be drained.', 'FAILED_PRECONDITION')
+        job['currentState'] = 'JOB_STATE_DRAINING'
+        job['currentStateTime'] = _now()
+        script[job['id']] = ['JOB_STATE_DRAINED']
+        add_message(job['id'], 'Draining the job by request.')
       return 200, job
 
   metrics_file = getattr(server.args, 'dataflow_metrics', '')

@@ -107,14 +107,23 @@ beam_status beam_dataflow_get_metrics(beam_dataflow_client *c, const char *job_i
   return s;
 }
 
-beam_status beam_dataflow_cancel_job(beam_dataflow_client *c, const char *job_id, beam_error *err) {
+/* jobs.update with only requestedState: how Beam's SDKs cancel and drain. */
+static beam_status request_state(beam_dataflow_client *c, const char *job_id, const char *state, beam_error *err) {
   beam_buf url = BEAM_BUF_INIT;
-  json_t *body = json_pack("{s:s}", "requestedState", "JOB_STATE_CANCELLED");
+  json_t *body = json_pack("{s:s}", "requestedState", state);
   beam_status s = body ? job_url(c, job_id, "", &url, err) : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   if (s == BEAM_OK) s = call(c, "PUT", (const char *)url.data, body, NULL, err);
   json_decref(body);
   beam_buf_free(&url);
   return s;
+}
+
+beam_status beam_dataflow_cancel_job(beam_dataflow_client *c, const char *job_id, beam_error *err) {
+  return request_state(c, job_id, "JOB_STATE_CANCELLED", err);
+}
+
+beam_status beam_dataflow_drain_job(beam_dataflow_client *c, const char *job_id, beam_error *err) {
+  return request_state(c, job_id, "JOB_STATE_DRAINING", err);
 }
 
 beam_status beam_dataflow_find_active_job(beam_dataflow_client *c, const char *name, char *id, size_t cap,

@@ -30,7 +30,11 @@ beam_status beam_dataflow_list_messages(beam_dataflow_client *c, const char *job
                                         const char *page_token, json_t **out, beam_error *err);
 /* The job's metrics (JobMetrics: metrics[] of MetricUpdate). */
 beam_status beam_dataflow_get_metrics(beam_dataflow_client *c, const char *job_id, json_t **out, beam_error *err);
+/* Asks the service to cancel the job (requestedState JOB_STATE_CANCELLED). */
 beam_status beam_dataflow_cancel_job(beam_dataflow_client *c, const char *job_id, beam_error *err);
+/* Asks the service to drain a streaming job (JOB_STATE_DRAINING): its sources stop and what
+ * was read is processed and committed before it ends DRAINED. */
+beam_status beam_dataflow_drain_job(beam_dataflow_client *c, const char *job_id, beam_error *err);
 /* The id of the active job named name (into id), or BEAM_ERR_NOT_FOUND. */
 beam_status beam_dataflow_find_active_job(beam_dataflow_client *c, const char *name, char *id, size_t cap,
                                           beam_error *err);

@@ -11,11 +11,12 @@
 void beam_dataflow_options_init(beam_dataflow_options *o) {
   memset(o, 0, sizeof *o);
   o->poll_interval_ms = 5000;
-  o->cancel_on_interrupt = true;
+  o->watch_interrupt = true;
 }
 
-static const char *const BOOL_FLAGS[] = {"no_use_public_ips", "update", "dry_run", "detach",
-                                         "stage_worker", NULL};
+static const char *const BOOL_FLAGS[] = {"no_use_public_ips", "update",    "dry_run",
+                                         "detach",            "streaming", "cancel_on_interrupt",
+                                         "stage_worker",      NULL};
 
 bool beam_dataflow_flag_is_bool(const char *name) {
   for (size_t i = 0; BOOL_FLAGS[i]; i++)
@@ -42,6 +43,8 @@ static int apply_bool(beam_dataflow_options *o, const char *name, const char *va
   else if (strcmp(name, "update") == 0) o->update = v;
   else if (strcmp(name, "dry_run") == 0) o->dry_run = v;
   else if (strcmp(name, "detach") == 0) o->detach = v;
+  else if (strcmp(name, "streaming") == 0) o->streaming = v;
+  else if (strcmp(name, "cancel_on_interrupt") == 0) o->cancel_on_interrupt = v;
   else o->stage_worker_binary = v;
   return 1;
 }
@@ -87,7 +90,8 @@ const char *beam_dataflow_flags_help(void) {
          "    [--network=N] [--subnetwork=S] [--no_use_public_ips] [--labels=k=v,k=v]\n"
          "    [--experiments=a,b] [--dataflow_endpoint=URL] [--update\n"
          "    [--transform_name_mapping=JSON]] [--stage_worker [--worker_binary=PATH]] [--detach]\n"
-         "    [--dry_run] [--template_location=gs://B/job.json]\n";
+         "    [--dry_run] [--template_location=gs://B/job.json] [--streaming]\n"
+         "    [--cancel_on_interrupt] (a streaming job: Ctrl-C cancels instead of draining)\n";
 }
 
 /* Dataflow's rule for job names: [a-z]([-a-z0-9]*[a-z0-9])?, at most 1024 characters. */

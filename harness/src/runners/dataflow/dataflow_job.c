@@ -12,9 +12,11 @@
 #define SDK_NAME "Apache Beam SDK for C (beam-c)"
 #define SDK_VERSION "0.1.0"
 
-/* What runner v2 with portable submission needs; Beam's SDKs add the same four. */
+/* What runner v2 with portable submission needs; Beam's SDKs add the same four, and for a
+ * streaming job the two that select Streaming Engine. */
 static const char *const REQUIRED_EXPERIMENTS[] = {"use_runner_v2", "use_unified_worker",
                                                    "use_portable_job_submission", "beam_fn_api", NULL};
+static const char *const STREAMING_EXPERIMENTS[] = {"enable_streaming_engine", "enable_windmill_service", NULL};
 
 static bool array_has_string(const json_t *a, const char *s, size_t n) {
   for (size_t i = 0; i < json_array_size(a); i++) {
@@ -24,7 +26,12 @@ static bool array_has_string(const json_t *a, const char *s, size_t n) {
   return false;
 }
 
-static json_t *experiments_json(const char *user) {
+static void add_missing(json_t *a, const char *const *names) {
+  for (size_t i = 0; a && names[i]; i++)
+    if (!array_has_string(a, names[i], strlen(names[i]))) json_array_append_new(a, json_string(names[i]));
+}
+
+static json_t *experiments_json(const char *user, bool streaming) {
   json_t *a = json_array();
   for (const char *p = user; a && p && *p;) {
     const char *comma = strchr(p, ',');
@@ -32,9 +39,8 @@ static json_t *experiments_json(const char *user) {
     if (n && !array_has_string(a, p, n)) json_array_append_new(a, json_stringn(p, n));
     p = comma ? comma + 1 : p + n;
   }
-  for (size_t i = 0; a && REQUIRED_EXPERIMENTS[i]; i++)
-    if (!array_has_string(a, REQUIRED_EXPERIMENTS[i], strlen(REQUIRED_EXPERIMENTS[i])))
-      json_array_append_new(a, json_string(REQUIRED_EXPERIMENTS[i]));
+  add_missing(a, REQUIRED_EXPERIMENTS);
+  if (streaming) add_missing(a, STREAMING_EXPERIMENTS);
   return a;
 }
 
@@ -113,7 +119,7 @@ static json_t *worker_pool_json(const beam_dataflow_options *o, json_t *images, 
 
 /* sdkPipelineOptions.options: the user's options plus what the service reads. */
 static json_t *sdk_options_json(const beam_dataflow_options *o, const char *job_name, const char *pipeline_url,
-                                json_t *experiments) {
+                                json_t *experiments, bool streaming) {
   json_t *opts = o->pipeline_options ? json_deep_copy(o->pipeline_options) : json_object();
   if (!json_is_object(opts)) {
     json_decref(opts);
@@ -125,7 +131,17 @@ static json_t *sdk_options_json(const beam_dataflow_options *o, const char *job_
   json_object_set_new(opts, "jobName", json_string(job_name));
   json_object_set_new(opts, "tempLocation", json_string(o->temp_location));
   json_object_set_new(opts, "experiments", json_deep_copy(experiments));
+  if (streaming) json_object_set_new(opts, "streaming", json_true());
   return json_pack("{s:o}", "options", opts);
+}
+
+bool beam_dataflow_pipeline_is_unbounded(const uint8_t *pipeline_proto, size_t len) {
+  PIPE(Pipeline) *pl = PIPE_FN(pipeline__unpack)(NULL, len, pipeline_proto);
+  bool unbounded = false;
+  for (size_t i = 0; pl && pl->components && i < pl->components->n_pcollections; i++)
+    unbounded |= pl->components->pcollections[i]->value->is_bounded == PIPE_ENUM(IS_BOUNDED__ENUM__UNBOUNDED);
+  if (pl) PIPE_FN(pipeline__free_unpacked)(pl, NULL);
+  return unbounded;
 }
 
 beam_status beam_dataflow_job_json(const uint8_t *pipeline_proto, size_t len, const beam_dataflow_options *o,
@@ -146,17 +162,19 @@ beam_status beam_dataflow_job_json(const uint8_t *pipeline_proto, size_t len, co
     json_decref(images);
     return s;
   }
-  json_t *experiments = experiments_json(o->experiments);
+  bool streaming = o->streaming || beam_dataflow_pipeline_is_unbounded(pipeline_proto, len);
+  json_t *experiments = experiments_json(o->experiments, streaming);
   json_t *env = json_pack("{s:{s:s, s:s}, s:{s:s, s:s}, s:o, s:s, s:O, s:[o]}", "userAgent", "name", SDK_NAME,
-                          "version", SDK_VERSION, "version", "job_type", "FNAPI_BATCH", "major", "6",
-                          "sdkPipelineOptions", sdk_options_json(o, job_name, pipeline_url, experiments),
+                          "version", SDK_VERSION, "version", "job_type", streaming ? "FNAPI_STREAMING" : "FNAPI_BATCH",
+                          "major", "6", "sdkPipelineOptions",
+                          sdk_options_json(o, job_name, pipeline_url, experiments, streaming),
                           "tempStoragePrefix", o->temp_location, "experiments", experiments, "workerPools",
                           worker_pool_json(o, images, worker_url));
   json_decref(experiments);
   if (env && o->service_account_email)
     json_object_set_new(env, "serviceAccountEmail", json_string(o->service_account_email));
   json_t *job = env ? json_pack("{s:s, s:s, s:s, s:o, s:[]}", "name", job_name, "projectId", o->project, "type",
-                                "JOB_TYPE_BATCH", "environment", env, "steps")
+                                streaming ? "JOB_TYPE_STREAMING" : "JOB_TYPE_BATCH", "environment", env, "steps")
                     : NULL;
   if (job && labels) json_object_set(job, "labels", labels);
   json_decref(labels);

@@ -128,24 +128,37 @@ static void sleep_ms(int ms) {
   for (int slept = 0; slept < ms && !interrupted; slept += 50) usleep(50 * 1000);
 }
 
-static beam_status follow(beam_dataflow_client *c, const char *job_id, const beam_dataflow_options *o,
+/* What the first Ctrl-C/SIGTERM does: drain a streaming job (unless --cancel_on_interrupt),
+ * else cancel (after asking on a terminal). False: stop following, the job runs on. */
+static bool on_first_interrupt(beam_dataflow_client *c, const char *job_id, bool drain) {
+  beam_error cerr = {0};
+  if (drain) {
+    fprintf(stderr, "dataflow: draining job %s (what was read is processed, then it ends)\n", job_id);
+    if (beam_dataflow_drain_job(c, job_id, &cerr) != BEAM_OK)
+      fprintf(stderr, "dataflow: cannot drain job %s: %s\n", job_id, cerr.message);
+    return true;
+  }
+  if (!should_cancel(job_id)) return false;
+  fprintf(stderr, "dataflow: cancelling job %s\n", job_id);
+  if (beam_dataflow_cancel_job(c, job_id, &cerr) != BEAM_OK)
+    fprintf(stderr, "dataflow: cannot cancel job %s: %s\n", job_id, cerr.message);
+  return true;
+}
+
+static beam_status follow(beam_dataflow_client *c, const char *job_id, const beam_dataflow_options *o, bool streaming,
                           beam_error *err) {
   follower f = {.client = c, .job_id = job_id, .quiet = o->quiet};
   char state[64] = "";
-  bool cancel_asked = false;
+  bool stop_asked = false, drain = streaming && !o->cancel_on_interrupt;
   beam_status s = BEAM_OK;
   for (;;) {
-    if (interrupted && !cancel_asked) {
+    if (interrupted && !stop_asked) {
       interrupted = 0;
-      cancel_asked = true;
-      if (!should_cancel(job_id)) {
+      stop_asked = true;
+      if (!on_first_interrupt(c, job_id, drain)) {
         s = beam_error_set(err, BEAM_ERR_USER, "stopped following Dataflow job %s; it keeps running", job_id);
         break;
       }
-      fprintf(stderr, "dataflow: cancelling job %s\n", job_id);
-      beam_error cerr = {0};
-      if (beam_dataflow_cancel_job(c, job_id, &cerr) != BEAM_OK)
-        fprintf(stderr, "dataflow: cannot cancel job %s: %s\n", job_id, cerr.message);
     }
     json_t *job = NULL;
     s = beam_dataflow_get_job(c, job_id, &job, err);
@@ -160,7 +173,8 @@ static beam_status follow(beam_dataflow_client *c, const char *job_id, const bea
     if (state_is_terminal(state)) break;
     sleep_ms(o->poll_interval_ms);
   }
-  if (s == BEAM_OK && strcmp(state, "JOB_STATE_DONE") != 0)
+  bool drained = stop_asked && drain && strcmp(state, "JOB_STATE_DRAINED") == 0;
+  if (s == BEAM_OK && strcmp(state, "JOB_STATE_DONE") != 0 && !drained)
     s = beam_error_set(err, BEAM_ERR_USER, "Dataflow job %s ended %s%s%s", job_id,
                        state[0] ? without_prefix(state, "JOB_STATE_") : "without a state",
                        f.last_error[0] ? ": " : "", f.last_error);
@@ -289,7 +303,8 @@ static beam_status submit(const beam_buf *pipeline, const beam_dataflow_stage *s
   if (s == BEAM_OK && !o->quiet)
     fprintf(stderr, "dataflow: created job %s (%s): https://console.cloud.google.com/dataflow/jobs/%s/%s?project=%s\n",
             job_id, job_name, o->region, job_id, o->project);
-  if (s == BEAM_OK && !o->detach) s = follow(&c, job_id, o, err);
+  bool streaming = o->streaming || beam_dataflow_pipeline_is_unbounded(pipeline->data, pipeline->len);
+  if (s == BEAM_OK && !o->detach) s = follow(&c, job_id, o, streaming, err);
   if (s == BEAM_OK && !o->detach && result) read_counters(&c, job_id, result, o->quiet);
   if (c.base) beam_dataflow_client_close(&c);
   return s;
@@ -313,7 +328,7 @@ beam_status beam_run_dataflow(const uint8_t *pipeline_proto, size_t len, const b
   struct sigaction sa = {0}, old_int, old_term;
   sa.sa_handler = on_interrupt;
   sigemptyset(&sa.sa_mask);
-  bool watch = s == BEAM_OK && o->cancel_on_interrupt && !o->dry_run;
+  bool watch = s == BEAM_OK && o->watch_interrupt && !o->dry_run;
   if (watch) {
     interrupted = 0;
     sigaction(SIGINT, &sa, &old_int);

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# A streaming pipeline (Pub/Sub read -> ParDo) submitted to a loopback Dataflow that checks
+# every request against the dataflow.v1b3 and storage.v1 discovery documents
+# (tests/peers/google_api), staging into fake-gcs-server. Run under with_fake_gcs.sh.
+#
+# Checks: a GroupByKey of the stream in the global window is refused before anything is
+# staged; the Job is JOB_TYPE_STREAMING / FNAPI_STREAMING with streaming=true and Streaming
+# Engine, and conforms; the staged Pipeline decodes with Beam's own protos, its PCollections
+# UNBOUNDED and the read a beam:transform:pubsub_read:v1 with its PubSubReadPayload; SIGTERM
+# drains the job (DRAINED exits 0); with --cancel_on_interrupt it cancels.
+#
+# Usage: dataflow_streaming.sh STREAMING_SUBMIT REPO_ROOT PYTHON DISCOVERY_DIR
+set -euo pipefail
+submit=$1 repo=$2 python=$3 discovery=$4
+: "${FAKE_GCS_URL:?run under tests/gcp/with_fake_gcs.sh}"
+fake="$repo/tests/peers/google_api/fake_google_api.py"
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  rc=$?
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+  exit $rc
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+start_fake() {
+  local name=$1; shift
+  api_log="$work/$name.requests.jsonl"
+  python3 "$fake" --discovery "$discovery" --port-file "$work/$name.port" --log "$api_log" \
+    --service dataflow --forward "storage=$FAKE_GCS_URL" "$@" 2>"$work/$name.stderr" &
+  pids+=($!)
+  for _ in $(seq 100); do [[ -s $work/$name.port ]] && break; sleep 0.05; done
+  api_port=$(cat "$work/$name.port")
+  export STORAGE_EMULATOR_HOST="127.0.0.1:$api_port"
+}
+
+no_violations() {
+  if grep -q '"violations"' "$api_log"; then
+    grep '"violations"' "$api_log" >&2
+    fail "requests did not conform to the discovery documents ($1)"
+  fi
+}
+
+common=(--project=test-project --region=europe-west1 --temp_location=gs://beam-test/tmp
+        --sdk_container_image=europe-docker.pkg.dev/test/beam/beam-c-sdk:1 --dataflow_poll_ms=50)
+
+echo "== a GroupByKey of the stream in the global window is refused"
+if "$submit" "${common[@]}" --group --dry_run 2> "$work/group.err"; then fail "the GroupByKey was accepted"; fi
+grep -q 'GroupByKey "Group" groups an unbounded PCollection in the global window' "$work/group.err" ||
+  { cat "$work/group.err" >&2; fail "the refusal does not name the GroupByKey"; }
+
+echo "== dry run: a streaming Job"
+"$submit" "${common[@]}" --job_name=events-stream --dry_run --dump_pipeline="$work/stream.pb" > "$work/dry.json"
+python3 - "$repo" "$discovery" "$work/dry.json" <<'PY'
+import json, sys
+sys.path.insert(0, sys.argv[1] + '/tests/peers/google_api')
+import discovery
+df = discovery.load_all(sys.argv[2])['dataflow']
+body = open(sys.argv[3], 'rb').read()
+v = df.check_request('POST', '/v1b3/projects/test-project/locations/europe-west1/jobs', body,
+                     required_body=['name', 'type', 'environment.sdkPipelineOptions.options.pipelineUrl'])
+assert not v, v
+job = json.loads(body)
+env = job['environment']
+assert job['type'] == 'JOB_TYPE_STREAMING', job['type']
+assert env['version']['job_type'] == 'FNAPI_STREAMING', env['version']
+for e in ('use_runner_v2', 'enable_streaming_engine', 'enable_windmill_service'):
+    assert e in env['experiments'], e
+assert env['sdkPipelineOptions']['options']['streaming'] is True
+print('ok: the streaming Job conforms to dataflow.v1b3')
+PY
+"$python" - "$work/stream.pb" <<'PY'
+import sys
+from apache_beam.portability.api import beam_runner_api_pb2 as rpb
+p = rpb.Pipeline()
+p.ParseFromString(open(sys.argv[1], 'rb').read())
+pcs = p.components.pcollections
+assert pcs and all(pc.is_bounded == rpb.IsBounded.UNBOUNDED for pc in pcs.values()), pcs
+read = p.components.transforms['ReadEvents']
+assert read.spec.urn == 'beam:transform:pubsub_read:v1', read.spec.urn
+payload = rpb.PubSubReadPayload()
+payload.ParseFromString(read.spec.payload)
+assert payload.subscription == 'projects/test-project/subscriptions/events' and not payload.topic
+assert payload.id_attribute == 'event_id' and payload.with_attributes and not payload.timestamp_attribute
+assert not read.environment_id, 'a runner-native read must not name an SDK environment'
+print('ok: Beam decodes the streaming pipeline: UNBOUNDED PCollections, the PubSubReadPayload')
+PY
+
+running="$(printf 'JOB_STATE_RUNNING,%.0s' $(seq 200))JOB_STATE_RUNNING"
+
+echo "== SIGTERM drains a streaming job; DRAINED is a success"
+start_fake drain --dataflow-states "$running"
+"$submit" "${common[@]}" --job_name=events-drain --dataflow_endpoint="http://127.0.0.1:$api_port" \
+  < /dev/null > /dev/null 2> "$work/drain.err" &
+launcher=$!
+for _ in $(seq 100); do grep -q "is RUNNING" "$work/drain.err" 2>/dev/null && break; sleep 0.1; done
+kill -TERM $launcher
+wait $launcher || { cat "$work/drain.err" >&2; fail "a drained job did not exit 0"; }
+grep -q "draining job" "$work/drain.err" && grep -q "is DRAINED" "$work/drain.err" ||
+  { cat "$work/drain.err" >&2; fail "SIGTERM did not drain the job"; }
+grep -q 'JOB_STATE_DRAINING' "$api_log" || fail "no jobs.update asked for JOB_STATE_DRAINING"
+no_violations "drain"
+
+echo "== --cancel_on_interrupt cancels it instead"
+start_fake cancel --dataflow-states "$running"
+"$submit" "${common[@]}" --job_name=events-cancel --cancel_on_interrupt \
+  --dataflow_endpoint="http://127.0.0.1:$api_port" < /dev/null > /dev/null 2> "$work/cancel.err" &
+launcher=$!
+for _ in $(seq 100); do grep -q "is RUNNING" "$work/cancel.err" 2>/dev/null && break; sleep 0.1; done
+kill -TERM $launcher
+if wait $launcher; then fail "a cancelled job exited 0"; fi
+grep -q "cancelling job" "$work/cancel.err" && grep -q "ended CANCELLED" "$work/cancel.err" ||
+  { cat "$work/cancel.err" >&2; fail "--cancel_on_interrupt did not cancel the job"; }
+no_violations "cancel"
+echo "dataflow_streaming: all checks passed"
