@@ -832,6 +832,54 @@ static void test_unit_rollback_survives_reconnect(void **state) {
 
 /* Entries are visible with the bundle (and to the bundle itself before it commits), not at
  * all when it aborts; replace keeps or replaces an entry; any tells an empty ledger. */
+/* Two writers load units of the same key at once (two files of one content, two runs): the
+ * one that commits second learns it at commit, before anything of it is visible: a bundle of
+ * only such units is a duplicate; one holding another unit too fails and writes nothing. */
+static void test_unit_committed_by_another_writer_meanwhile(void **state) {
+  (void)state;
+  sql("DROP TABLE IF EXISTS \"pg_taken\"");
+  beam_sink *first = open_sink(), *second = open_sink();
+  ensure(first, "pg_taken", &sink_test_schema);
+  ensure(second, "pg_taken", &sink_test_schema);
+  char key[128], other_key[128];
+  snprintf(key, sizeof key, "%s", fresh_id("taken"));
+  snprintf(other_key, sizeof other_key, "%s", fresh_id("taken-other"));
+  begin(second, fresh_id("taken-second"));
+  assert_false(find(second, key).found); /* looked up before the first writer commits */
+  write_n(second, "pg_taken", "second", 3);
+  begin(first, fresh_id("taken-first"));
+  write_n(first, "pg_taken", "first", 2);
+  record(first, key, "in/a.csv", false);
+  commit(first);
+  record(second, key, "in/copy-of-a.csv", false);
+  commit(second);
+  assert_true(beam_sink_last_bundle_was_duplicate(second));
+  assert_int_equal(count_rows("pg_taken"), 2);
+  /* With a unit of its own beside it: the commit fails, nothing is written. */
+  begin(second, fresh_id("taken-mixed"));
+  write_n(second, "pg_taken", "mixed", 3);
+  record(second, other_key, "in/b.csv", false);
+  record(second, key, "in/copy-of-a.csv", false);
+  beam_error err = {0};
+  assert_int_equal(beam_sink_commit(second, &err), BEAM_ERR_IO);
+  assert_non_null(strstr(err.message, "1 of the bundle's 2 units"));
+  assert_int_equal(count_rows("pg_taken"), 2);
+  assert_false(find(first, other_key).found);
+  /* A unit rolled back does not count. */
+  begin(second, fresh_id("taken-rolled-back"));
+  unit_begin(second);
+  record(second, key, "in/copy-of-a.csv", false);
+  unit_rollback(second);
+  unit_begin(second);
+  write_n(second, "pg_taken", "kept", 1);
+  record(second, other_key, "in/b.csv", false);
+  commit(second);
+  assert_false(beam_sink_last_bundle_was_duplicate(second));
+  assert_int_equal(count_rows("pg_taken"), 3);
+  beam_sink_free(first);
+  beam_sink_free(second);
+}
+
 static void test_ledger_record_find_any(void **state) {
   (void)state;
   sql("DELETE FROM \"_beam_ledger\"");
@@ -1046,6 +1094,7 @@ int main(void) {
       cmocka_unit_test(test_unit_rollback_keeps_earlier_rows),
       cmocka_unit_test(test_unit_rollback_survives_reconnect),
       cmocka_unit_test(test_ledger_record_find_any),
+      cmocka_unit_test(test_unit_committed_by_another_writer_meanwhile),
       cmocka_unit_test(test_ledger_entry_replayed_after_reconnect),
       cmocka_unit_test(test_ledger_find_failure_fails_the_bundle),
       cmocka_unit_test(test_old_database_gains_ledger),

@@ -106,6 +106,11 @@ typedef struct pg_sink {
   size_t n_refused, cap_refused;
   beam_sink_pg_replay replay;
   beam_buf sql;
+  /* The bundle's ledger entries that do not replace, and those of them another writer had
+   * committed when ours was inserted (ON CONFLICT DO NOTHING inserted nothing: it waited for
+   * that writer's transaction, which committed); both as of the unit savepoint too. */
+  size_t units, units_taken, units_at_mark, taken_at_mark;
+  char taken_example[256];
 } pg_sink;
 
 static beam_status nomem(beam_error *err) { return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory"); }
@@ -396,6 +401,7 @@ static void end_txn(pg_sink *p) {
   p->in_txn = false;
   p->savepoint = SP_NONE;
   p->unit_savepoint = false;
+  p->units = p->units_taken = p->units_at_mark = p->taken_at_mark = 0;
 }
 
 /* A new bundle: its id (kept to claim it again after a reconnect) and an empty replay log. */
@@ -553,8 +559,25 @@ static PGresult *ledger_insert(pg_sink *p, const char *key, const char *file, bo
                       2, NULL, params, NULL, NULL, 0);
 }
 
-/* Runs the replay log's steps on the new connection, in order. */
+/* Counts a recorded unit, and whether another writer had committed it. */
+static void note_unit(pg_sink *p, const char *key, bool taken) {
+  p->units++;
+  if (!taken) return;
+  if (!p->units_taken++) snprintf(p->taken_example, sizeof p->taken_example, "%s", key);
+}
+
+/* Sets the unit savepoint and marks the unit counts there. */
+static bool mark_unit(pg_sink *p, PGresult **failed) {
+  if (!set_unit_savepoint(p, failed)) return false;
+  p->units_at_mark = p->units;
+  p->taken_at_mark = p->units_taken;
+  return true;
+}
+
+/* Runs the replay log's steps on the new connection, in order (counting the units again:
+ * another writer may have committed one since). */
 static beam_status replay_log(pg_sink *p, beam_error *err) {
+  p->units = p->units_taken = p->units_at_mark = p->taken_at_mark = 0;
   for (size_t i = 0; i < p->replay.n_steps; i++) {
     const beam_sink_pg_replay_step *step = &p->replay.steps[i];
     PGresult *res = NULL;
@@ -563,13 +586,14 @@ static beam_status replay_log(pg_sink *p, beam_error *err) {
       res = copy_bytes(p, t->copy_sql + PLAIN_LEN, p->replay.bytes.data + step->off, step->len);
       if (res) return pg_fail(p, res, t->name, "replay after reconnect", err);
     } else if (step->kind == BEAM_SINK_PG_REPLAY_SAVEPOINT) {
-      if (!set_unit_savepoint(p, &res)) return pg_fail(p, res, NULL, "replay unit savepoint after reconnect", err);
+      if (!mark_unit(p, &res)) return pg_fail(p, res, NULL, "replay unit savepoint after reconnect", err);
     } else {
       const char *key, *file;
       beam_sink_pg_replay_ledger_args(&p->replay, step, &key, &file);
       res = ledger_insert(p, key, file, step->replace);
       if (!res || PQresultStatus(res) != PGRES_COMMAND_OK)
         return pg_fail(p, res, LEDGER_TABLE, "replay ledger entry after reconnect", err);
+      if (!step->replace) note_unit(p, key, strcmp(PQcmdTuples(res), "1") != 0);
       PQclear(res);
     }
   }
@@ -677,10 +701,30 @@ static beam_status claim_content(pg_sink *p, beam_error *err) {
   return pg_fail(p, res, BUNDLES_TABLE, "claim bundle content", err);
 }
 
+/* Units another writer committed while this bundle ran (a thread or process loading a file
+ * of the same content): the bundle is a duplicate when they are all its units, else it fails
+ * and writes nothing (its retry finds them in the ledger and skips them), as SQLite does. */
+static beam_status check_units_taken(pg_sink *p, beam_error *err) {
+  if (!p->units_taken) return BEAM_OK;
+  if (p->units_taken == p->units) {
+    p->base.duplicate = true;
+    return BEAM_OK;
+  }
+  return beam_error_set(err, BEAM_ERR_IO,
+                        "%s: %zu of the bundle's %zu units (%s) were committed by another writer while it ran; "
+                        "nothing of the bundle is written (a retry skips them)",
+                        p->who, p->units_taken, p->units, p->taken_example);
+}
+
 static beam_status pg_commit(beam_sink *s, beam_error *err) {
   pg_sink *p = (pg_sink *)s;
   if (s->duplicate) return BEAM_OK;
-  beam_status cs = claim_content(p, err);
+  beam_status cs = check_units_taken(p, err);
+  if (cs != BEAM_OK || s->duplicate) {
+    end_txn(p);
+    return cs;
+  }
+  cs = claim_content(p, err);
   if (cs != BEAM_OK || s->duplicate) {
     end_txn(p);
     return cs;
@@ -732,7 +776,7 @@ static beam_status pg_unit_savepoint(beam_sink *s, beam_error *err) {
   pg_sink *p = (pg_sink *)s;
   for (int attempt = 0;; attempt++) {
     PGresult *res = NULL;
-    if (set_unit_savepoint(p, &res)) break;
+    if (mark_unit(p, &res)) break;
     bool elsewhere = false;
     beam_status st = after_failure(p, res, attempt, NULL, "unit savepoint", &elsewhere, err);
     if (st != BEAM_OK || elsewhere) return st;
@@ -748,6 +792,8 @@ static beam_status pg_unit_rollback(beam_sink *s, beam_error *err) {
    * the rollback (the savepoint included), so the statement need not run again. */
   beam_sink_pg_replay_rollback(&p->replay);
   PGresult *res = NULL;
+  p->units = p->units_at_mark;
+  p->units_taken = p->taken_at_mark;
   if (beam_sink_pg_exec(p->conn, "ROLLBACK TO SAVEPOINT " UNIT_SAVEPOINT, PGRES_COMMAND_OK, &res)) {
     p->savepoint = SP_NONE; /* beam_write nests inside beam_unit: gone with the rollback */
     return BEAM_OK;
@@ -761,6 +807,7 @@ static beam_status pg_ledger_record(beam_sink *s, const char *key, const char *f
   for (int attempt = 0;; attempt++) {
     PGresult *res = ledger_insert(p, key, file, replace);
     if (res && PQresultStatus(res) == PGRES_COMMAND_OK) {
+      if (!replace) note_unit(p, key, strcmp(PQcmdTuples(res), "1") != 0);
       PQclear(res);
       break;
     }
