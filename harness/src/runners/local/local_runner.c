@@ -5,7 +5,9 @@
  * bundles on --parallelism worker threads, each thread with its own instance of the stage's
  * execution graph (the same nodes the Fn API harness uses; local_stage_run.c). What crosses
  * a stage boundary goes through a shuffle under --memory_budget that spills sorted runs to
- * --temp_dir (local_shuffle.c); side inputs are materialized once and shared (local_side.c). */
+ * --temp_dir (local_shuffle.c); side inputs are materialized once and shared (local_side.c).
+ * A pipeline read from an unbounded source runs in streaming mode instead (local_stream.c,
+ * beam/stream_source.h): one stage fed by the source until it is stopped. */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,7 @@
 #include "local_sdf_expand.h"
 #include "local_stage_run.h"
 #include "local_state.h"
+#include "local_stream.h"
 #include "proto_lookup.h"
 
 /* Collects leaf transform ids under id, depth first. */
@@ -130,7 +133,7 @@ static beam_status run_stages(beam_local_run *run, beam_error *err) {
   for (size_t i = 0; i < run->plan.n_stages; i++) {
     double started = now_seconds();
     size_t bundles = atomic_load(&run->bundles);
-    beam_status s = beam_local_stage_run(run, i, err);
+    beam_status s = beam_local_stage_run(run, i, NULL, err);
     if (s != BEAM_OK) return s;
     if (tracing) trace_stage(run, i, now_seconds() - started, atomic_load(&run->bundles) - bundles);
     for (size_t k = 0; k < run->plan.n_shuffles; k++)
@@ -140,6 +143,18 @@ static beam_status run_stages(beam_local_run *run, beam_error *err) {
       }
   }
   return BEAM_OK;
+}
+
+/* Streaming mode: the plan is one stage after the read; it runs until the source stops. */
+static beam_status run_streaming(beam_local_run *run, const char **ids, size_t n, const char *read,
+                                 beam_local_state **state, beam_error *err) {
+  beam_local_stream *stream = NULL;
+  beam_status s = beam_local_stream_plan(run->components, ids, n, read, &run->plan, err);
+  if (s == BEAM_OK) s = open_run(run, state, err);
+  if (s == BEAM_OK) s = beam_local_stream_open(run->components, read, run->options, &stream, err);
+  if (s == BEAM_OK) s = beam_local_stage_run(run, 0, stream, err);
+  beam_local_stream_close(stream);
+  return s;
 }
 
 static void close_run(beam_local_run *run) {
@@ -176,9 +191,14 @@ beam_status beam_run_local(const uint8_t *pipeline_proto, size_t len, const json
   make_run_id(run.run_id, sizeof run.run_id);
   beam_local_state *state = NULL;
   if (s == BEAM_OK) s = beam_local_options_read(options, &run.opts, err);
-  if (s == BEAM_OK) s = beam_local_plan_build(pl->components, ids, n, &run.plan, err);
-  if (s == BEAM_OK) s = open_run(&run, &state, err);
-  if (s == BEAM_OK) s = run_stages(&run, err);
+  const char *stream_read = s == BEAM_OK ? beam_local_stream_read(pl->components, ids, n) : NULL;
+  if (s == BEAM_OK && stream_read) {
+    s = run_streaming(&run, ids, n, stream_read, &state, err);
+  } else {
+    if (s == BEAM_OK) s = beam_local_plan_build(pl->components, ids, n, &run.plan, err);
+    if (s == BEAM_OK) s = open_run(&run, &state, err);
+    if (s == BEAM_OK) s = run_stages(&run, err);
+  }
   if (s == BEAM_OK) {
     /* The result takes the summed counters over. */
     result->counters = run.counters;

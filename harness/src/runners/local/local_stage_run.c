@@ -8,6 +8,7 @@
 #include "local_collect.h"
 #include "local_pool.h"
 #include "local_stage_run.h"
+#include "local_stream.h"
 #include "proto_lookup.h"
 
 /* Bundles of a stage input: about 1/64 of it (so up to 16 threads get 4 each), at least
@@ -27,6 +28,7 @@ typedef struct instance {
   size_t n_impulses;
   beam_arena arena;            /* decoded input of one bundle */
   beam_buf chunk;              /* encoded input of one bundle */
+  beam_stream_batch batch;     /* streaming: the bundle's elements, until acknowledged */
 } instance;
 
 typedef struct stage_exec {
@@ -41,6 +43,7 @@ typedef struct stage_exec {
   atomic_bool impulse_claimed;
   size_t writer_budget;
   pthread_mutex_t build_mu;      /* instances are built one at a time */
+  beam_local_stream *stream;     /* streaming mode: the source feeding the stage, else NULL */
 } stage_exec;
 
 int64_t beam_local_run_memory(const beam_local_run *run) {
@@ -202,6 +205,12 @@ static beam_status add_counters(beam_local_run *run, const beam_exec_graph *g, b
 static beam_status claim(stage_exec *se, instance *in, ptrdiff_t *source, bool *impulse, beam_error *err) {
   *impulse = false;
   *source = -1;
+  if (se->stream) {
+    bool more = false;
+    beam_status s = beam_local_stream_next(se->stream, &in->batch, &more, err);
+    if (s == BEAM_OK && more) *source = 0;
+    return s;
+  }
   if (se->has_impulse && !atomic_exchange(&se->impulse_claimed, true)) {
     *impulse = true;
     return BEAM_OK;
@@ -217,6 +226,54 @@ static beam_status claim(stage_exec *se, instance *in, ptrdiff_t *source, bool *
     }
   }
   return BEAM_OK;
+}
+
+/* Feeds a bundle's input: a chunk of a shuffle, or a streamed batch. */
+static beam_status feed(stage_exec *se, instance *in, ptrdiff_t source, beam_error *err) {
+  const beam_local_source *src = &se->st->sources[source];
+  if (src->kind == BEAM_LOCAL_SOURCE_STREAM) {
+    beam_coder *coder = NULL;
+    const PIPE(PCollection) *pc = beam_proto_find_pcollection(in->g->components, src->pcollection_id);
+    beam_status s = pc ? beam_exec_graph_coder(in->g, pc->coder_id, &coder, err)
+                       : beam_error_set(err, BEAM_ERR_NOT_FOUND, "PCollection %s is not in the components",
+                                        src->pcollection_id);
+    return s == BEAM_OK ? beam_local_stream_feed(&in->batch, coder, &in->arena, &in->inputs[source], err) : s;
+  }
+  return beam_local_feed(in->g, se->run->plan.shuffles[src->shuffle].input_pcollection,
+                         src->kind == BEAM_LOCAL_SOURCE_GROUPED, &in->chunk, &in->arena, &in->inputs[source], err);
+}
+
+/* One attempt of a bundle on the thread's graph: start, the Impulses or the input, finish. */
+static beam_status run_bundle_once(stage_exec *se, instance *in, ptrdiff_t source, bool impulse, beam_error *err) {
+  beam_local_run *run = se->run;
+  char bundle_id[160];
+  snprintf(bundle_id, sizeof bundle_id, "%s-%zu-%zu", run->run_id, se->index, atomic_fetch_add(&run->bundles, 1));
+  beam_arena_reset(&in->arena);
+  beam_status s = beam_exec_graph_start(in->g, bundle_id, err);
+  for (size_t i = 0; s == BEAM_OK && impulse && i < in->n_impulses; i++)
+    s = in->impulses[i]->ops->process(in->impulses[i], NULL, err);
+  if (s == BEAM_OK && !impulse) s = feed(se, in, source, err);
+  if (s == BEAM_OK) s = beam_exec_graph_finish(in->g, err);
+  if (s == BEAM_OK) s = add_counters(run, in->g, err);
+  return s;
+}
+
+/* Streaming: a batch's bundle is tried until it finishes, on a graph built anew after each
+ * failure (its DoFns torn down, as a runner does with a failed bundle's), then acknowledged;
+ * a stop during the retries gives the batch back and fails the run with the last error. */
+static beam_status run_stream_bundle(stage_exec *se, instance *in, beam_error *err) {
+  for (int attempt = 0;; attempt++) {
+    beam_status s = run_bundle_once(se, in, 0, false, err);
+    if (s == BEAM_OK) return beam_local_stream_ack(se->stream, &in->batch, err);
+    if (!beam_local_stream_retry(se->stream, &in->batch, attempt, err)) return s;
+    beam_stream_batch kept = in->batch;
+    free_instance(in);
+    in->batch = kept;
+    pthread_mutex_lock(&se->build_mu);
+    s = build_instance(se, in, err);
+    pthread_mutex_unlock(&se->build_mu);
+    if (s != BEAM_OK) return s;
+  }
 }
 
 static beam_status run_bundle(void *ctx, size_t worker, bool *more, beam_error *err) {
@@ -238,21 +295,7 @@ static beam_status run_bundle(void *ctx, size_t worker, bool *more, beam_error *
     pthread_mutex_unlock(&se->build_mu);
     if (s != BEAM_OK) return s;
   }
-  beam_local_run *run = se->run;
-  char bundle_id[160];
-  snprintf(bundle_id, sizeof bundle_id, "%s-%zu-%zu", run->run_id, se->index, atomic_fetch_add(&run->bundles, 1));
-  beam_arena_reset(&in->arena);
-  s = beam_exec_graph_start(in->g, bundle_id, err);
-  for (size_t i = 0; s == BEAM_OK && impulse && i < in->n_impulses; i++)
-    s = in->impulses[i]->ops->process(in->impulses[i], NULL, err);
-  if (s == BEAM_OK && !impulse) {
-    const beam_local_source *src = &se->st->sources[source];
-    s = beam_local_feed(in->g, run->plan.shuffles[src->shuffle].input_pcollection,
-                        src->kind == BEAM_LOCAL_SOURCE_GROUPED, &in->chunk, &in->arena, &in->inputs[source], err);
-  }
-  if (s == BEAM_OK) s = beam_exec_graph_finish(in->g, err);
-  if (s == BEAM_OK) s = add_counters(run, in->g, err);
-  return s;
+  return se->stream ? run_stream_bundle(se, in, err) : run_bundle_once(se, in, source, impulse, err);
 }
 
 static beam_status open_readers(stage_exec *se, beam_error *err) {
@@ -263,7 +306,7 @@ static beam_status open_readers(stage_exec *se, beam_error *err) {
   se->max_items = calloc(n + 1, sizeof *se->max_items);
   if (!se->readers || !se->target_bytes || !se->max_items) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   int64_t budget = se->run->opts.memory_budget;
-  for (size_t k = 0; k < n; k++) {
+  for (size_t k = 0; k < n && !se->stream; k++) {
     beam_shuffle *sh = se->run->shuffles[st->sources[k].shuffle];
     size_t target = (size_t)(beam_shuffle_bytes(sh) / BUNDLES_PER_INPUT);
     size_t cap = (size_t)(budget / 64);
@@ -300,8 +343,8 @@ static beam_status close_writers(stage_exec *se, beam_error *err) {
   return s;
 }
 
-beam_status beam_local_stage_run(beam_local_run *run, size_t index, beam_error *err) {
-  stage_exec se = {.run = run, .st = &run->plan.stages[index], .index = index};
+beam_status beam_local_stage_run(beam_local_run *run, size_t index, beam_local_stream *stream, beam_error *err) {
+  stage_exec se = {.run = run, .st = &run->plan.stages[index], .index = index, .stream = stream};
   atomic_init(&se.impulse_claimed, false);
   pthread_mutex_init(&se.build_mu, NULL);
   for (size_t i = 0; i < se.st->n_ids; i++) {

@@ -28,8 +28,11 @@ typedef struct beam_local_run {
   size_t n_counters, cap_counters;
 } beam_local_run;
 
-/* Runs stage `index` of run->plan to the end: every input consumed, every output written. */
-beam_status beam_local_stage_run(beam_local_run *run, size_t index, beam_error *err);
+typedef struct beam_local_stream beam_local_stream;
+
+/* Runs stage `index` of run->plan to the end: every input consumed, every output written.
+ * stream (streaming mode, else NULL) feeds the stage's one source until it stops. */
+beam_status beam_local_stage_run(beam_local_run *run, size_t index, beam_local_stream *stream, beam_error *err);
 
 /* Bytes the live shuffles hold in memory. */
 int64_t beam_local_run_memory(const beam_local_run *run);

@@ -25,6 +25,7 @@
 typedef enum beam_local_source_kind {
   BEAM_LOCAL_SOURCE_GROUPED,      /* a GroupByKey's output: KV<key, iterable<value>> per group */
   BEAM_LOCAL_SOURCE_MATERIALIZED, /* a PCollection written by an earlier stage */
+  BEAM_LOCAL_SOURCE_STREAM,       /* an unbounded read's output (local_stream.h) */
 } beam_local_source_kind;
 
 /* What feeds a stage besides its Impulses. */
