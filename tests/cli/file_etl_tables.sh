@@ -4,6 +4,7 @@
 # REQUIRED ones), a row routed to a table whose REQUIRED field it lacks is dead-lettered
 # naming the table and the field (stage "table"), a table without an entry gets the top-level
 # schema, and dedupe_on works across tables. A bad spec fails before anything is created.
+# The spec and events are tables/ beside this script (the BigQuery test loads them too).
 # Usage: file_etl_tables.sh FILE_ETL [sqlite|postgres]   (postgres: run under with_postgres.sh)
 set -euo pipefail
 etl=$1 kind=${2:-sqlite}
@@ -11,48 +12,9 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export PGTZ=UTC
 
-cat >"$work/spec.json" <<'EOF'
-{"format": "jsonl",
- "schema": [{"name": "event_id", "type": "STRING", "mode": "REQUIRED"},
-            {"name": "event_type", "type": "STRING"},
-            {"name": "ts", "type": "TIMESTAMP"}],
- "tables": {
-   "events_order": {"schema": [{"name": "event_id", "type": "STRING", "mode": "REQUIRED"},
-                               {"name": "event_type", "type": "STRING"},
-                               {"name": "order_date", "type": "DATE", "mode": "REQUIRED"},
-                               {"name": "status", "type": "STRING"},
-                               {"name": "customer_id", "type": "STRING"},
-                               {"name": "amount", "type": "NUMERIC"}],
-                    "partition_field": "order_date", "cluster_fields": ["status", "customer_id"]},
-   "events_inventory": {"schema": [{"name": "event_id", "type": "STRING", "mode": "REQUIRED"},
-                                   {"name": "event_type", "type": "STRING"},
-                                   {"name": "ts", "type": "TIMESTAMP", "mode": "REQUIRED"},
-                                   {"name": "product_id", "type": "STRING"},
-                                   {"name": "warehouse_id", "type": "STRING"},
-                                   {"name": "quantity", "type": "INT64"}],
-                        "partition_field": "ts", "partition_granularity": "HOUR",
-                        "cluster_fields": ["product_id", "warehouse_id"]},
-   "events_user_activity": {"schema": [{"name": "event_id", "type": "STRING", "mode": "REQUIRED"},
-                                       {"name": "event_type", "type": "STRING"},
-                                       {"name": "ts", "type": "TIMESTAMP", "mode": "REQUIRED"},
-                                       {"name": "user_id", "type": "STRING", "mode": "REQUIRED"},
-                                       {"name": "activity_type", "type": "STRING"}],
-                            "partition_field": "ts", "cluster_fields": ["activity_type", "user_id"]}},
- "clean": {"lowercase": ["event_type"]},
- "filter": "event_type != 'test' || event_type is null",
- "route": {"table": "events_{event_type}", "default": "events_other"}}
-EOF
+cp "$(dirname "$0")/tables/spec.json" "$work/spec.json"
 mkdir "$work/in"
-cat >"$work/in/events.jsonl" <<'EOF'
-{"event_id": "o-1", "event_type": "ORDER", "ts": "2026-01-02T03:04:05Z", "order_date": "2026-01-02", "status": "paid", "customer_id": "c-1", "amount": "12.50"}
-{"event_id": "o-2", "event_type": "order", "status": "new", "customer_id": "c-2"}
-{"event_id": "i-1", "event_type": "inventory", "ts": "2026-01-02T04:00:00Z", "product_id": "p-1", "warehouse_id": "w-1", "quantity": 7, "status": "ignored"}
-{"event_id": "u-1", "event_type": "user_activity", "ts": "2026-01-02T05:00:00Z", "user_id": "usr-1", "activity_type": "login"}
-{"event_id": "u-2", "event_type": "user_activity", "ts": "2026-01-02T05:30:00Z", "user_id": null, "activity_type": "logout"}
-{"event_id": "r-1", "event_type": "refund", "ts": "2026-01-02T06:00:00Z", "amount": "3"}
-{"event_id": "x-1", "ts": "2026-01-02T07:00:00Z"}
-{"event_id": "t-1", "event_type": "test"}
-EOF
+cp "$(dirname "$0")/tables/events.jsonl" "$work/in/"
 
 case $kind in
   sqlite)
