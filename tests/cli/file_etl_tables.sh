@@ -6,6 +6,7 @@
 # schema, and dedupe_on works across tables. A bad spec fails before anything is created.
 # The spec and events are tables/ beside this script (the BigQuery test loads them too).
 # Usage: file_etl_tables.sh FILE_ETL [sqlite|postgres]   (postgres: run under with_postgres.sh)
+# ETL_FLAGS: more file_etl flags (e.g. --runner=portable --job_endpoint=HOST:PORT).
 set -euo pipefail
 etl=$1 kind=${2:-sqlite}
 work=$(mktemp -d)
@@ -43,7 +44,8 @@ want() { # want WHAT GOT EXPECTED
 }
 run() { # run DB [spec]
   local db=$1 spec=${2:-$work/spec.json}
-  "$etl" --input="$work/in" --spec="$spec" --sink="$(sink "$db")" --quiet >"$work/$db.out" 2>&1 || {
+  # shellcheck disable=SC2086 # ETL_FLAGS is a list of flags
+  "$etl" --input="$work/in" --spec="$spec" --sink="$(sink "$db")" --quiet ${ETL_FLAGS:-} >"$work/$db.out" 2>&1 || {
     cat "$work/$db.out"
     fail "the run into $db failed"
   }
