@@ -2,7 +2,8 @@
 
 - datasets.get / datasets.insert (409 when it exists);
 - tables.get / tables.insert: the schema is stored and checked (types, modes, the time
-  partitioning field is a TIMESTAMP or DATE column, at most 4 clustering fields that exist);
+  partitioning field is a TIMESTAMP or DATE column, its type DAY, HOUR (not on a DATE),
+  MONTH or YEAR, at most 4 clustering fields that exist);
 - tables.patch: the members given replace the table's; a new schema must keep every existing
   field with its type and mode (BigQuery: "Provided Schema does not match Table") and may only
   add NULLABLE or REPEATED fields ("Cannot add required fields to an existing schema");
@@ -166,6 +167,10 @@ def register(server):
       pf = by_name.get((tp.get('field') or '').lower())
       if tp.get('field') and (not pf or TYPES[pf['type']] not in ('TIMESTAMP', 'DATE', 'DATETIME')):
         return 'The field specified for time partitioning can only be of type TIMESTAMP, DATE or DATETIME'
+      if tp.get('type') not in ('DAY', 'HOUR', 'MONTH', 'YEAR'):
+        return 'Invalid time partitioning type: %r (DAY, HOUR, MONTH or YEAR)' % tp.get('type')
+      if tp.get('type') == 'HOUR' and pf and TYPES[pf['type']] == 'DATE':
+        return 'HOUR partitioning is not supported on a DATE column: %s' % pf['name']
     cl = (res.get('clustering') or {}).get('fields') or []
     if len(cl) > 4:
       return 'Too many clustering fields: %d, only 4 are allowed' % len(cl)

@@ -1,5 +1,6 @@
 /* Dedupe keys and the record order that makes the kept row deterministic. */
 #include "beam/transforms/etl_dedupe.h"
+#include "beam/transforms/etl_table.h"
 
 #include <math.h>
 #include <string.h>
@@ -16,7 +17,9 @@ static beam_status put_be64(beam_buf *out, uint64_t v) {
 beam_status beam_etl_dedupe_key(const beam_etl_spec *spec, const beam_etl_row *row, beam_buf *out) {
   if (!spec || spec->dedupe_field < 0) return BEAM_ERR_INVALID_ARG;
   beam_buf_reset(out);
-  const beam_value *v = &row->values[spec->dedupe_field];
+  int at = beam_etl_table_field_index(spec, row->schema, spec->dedupe_field); /* rows are in their table's shape */
+  if (at < 0) return BEAM_ERR_INVALID_ARG; /* the spec check puts dedupe_on in every table */
+  const beam_value *v = &row->values[at];
   beam_status st;
   if (v->kind == BEAM_VALUE_NULL) {
     const char *src = row->origin.source ? row->origin.source : "";

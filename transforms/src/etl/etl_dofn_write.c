@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "beam/transforms/etl_process.h"
+#include "beam/transforms/etl_table.h"
 #include "beam/transforms/file_identity.h"
 #include "beam/transforms/json_row_writer.h"
 #include "beam/transforms/sink.h"
@@ -135,7 +136,7 @@ static beam_status find_table(write_state *st, const char *name, const beam_etl_
                               pending_table **out, beam_error *err) {
   for (size_t i = 0; i < st->n_tables; i++)
     if (strcmp(st->tables[i].name, name) == 0) return *out = &st->tables[i], BEAM_OK;
-  beam_status s = beam_sink_ensure_table(st->sink, name, schema, err);
+  beam_status s = beam_etl_ensure_table(st->sink, st->spec, name, schema, err); /* the table's own options */
   if (s != BEAM_OK) return s;
   pending_table *grown = realloc(st->tables, (st->n_tables + 1) * sizeof *grown);
   if (!grown) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");

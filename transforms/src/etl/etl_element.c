@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include "beam/transforms/etl_element.h"
+#include "beam/transforms/etl_table.h"
 
 static beam_value string_value(const char *s) { return beam_value_string(s, s ? strlen(s) : 0); }
 
@@ -31,7 +32,7 @@ beam_status beam_etl_element_make(beam_arena *arena, const char *table, const ch
 static const beam_etl_schema *schema_for(const char *table, const beam_etl_spec *spec) {
   if (strcmp(table, BEAM_ETL_DEAD_LETTER_TABLE) == 0) return beam_etl_dead_letter_schema();
   if (strcmp(table, BEAM_ETL_FILES_TABLE) == 0) return beam_etl_files_schema();
-  return spec ? &spec->schema : NULL;
+  return spec ? beam_etl_table_schema(spec, table) : NULL;
 }
 
 beam_status beam_etl_element_view(const beam_value *v, const beam_etl_spec *spec, beam_arena *arena,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "beam/transforms/etl_coerce.h"
+#include "beam/transforms/etl_table.h"
 
 /* A failure at some stage: a dead letter, or the end of the run in hard mode. */
 static beam_status fail(const beam_etl_spec *spec, beam_arena *arena, const beam_error *e, const char *stage,
@@ -41,6 +42,9 @@ beam_status beam_etl_process_record(const beam_etl_spec *spec, beam_etl_record *
   st = beam_etl_route_table(&spec->route, &out->row, arena, &out->table, &e);
   if (st == BEAM_ERR_NOMEM) return st;
   if (st != BEAM_OK) return fail(spec, arena, &e, BEAM_ETL_STAGE_ROUTE, out);
+  st = beam_etl_row_to_table(spec, out->table, rec, arena, &out->row, &e);
+  if (st == BEAM_ERR_NOMEM) return st;
+  if (st != BEAM_OK) return fail(spec, arena, &e, BEAM_ETL_STAGE_TABLE, out);
   out->kind = BEAM_ETL_OUTCOME_ROW;
   return BEAM_OK;
 }

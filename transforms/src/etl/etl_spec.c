@@ -111,16 +111,22 @@ beam_status beam_etl_json_to_value(json_t *j, const beam_etl_field *f, beam_aren
   return st;
 }
 
-/* A field name listed somewhere in the spec: must be a string naming a schema field. */
-static beam_status field_ref(json_t *j, const char *path, const beam_etl_schema *s, int *out, beam_error *err) {
+beam_status beam_etl_field_ref(json_t *j, const char *path, const beam_etl_schema *s, const char *schema_path, int *out,
+                              beam_error *err) {
   if (!json_is_string(j)) return BAD(err, "%s: must be a field name (string), not %s", path, beam_etl_json_kind(j));
   int fi = beam_etl_schema_find(s, json_string_value(j));
   if (fi < 0) {
     char q[BEAM_ETL_QUOTE_MAX];
-    return BAD(err, "%s: no field \"%s\" in schema", path, beam_etl_quote(json_string_value(j), json_string_length(j), q));
+    return BAD(err, "%s: no field \"%s\" in %s", path, beam_etl_quote(json_string_value(j), json_string_length(j), q),
+               schema_path);
   }
   *out = fi;
   return BEAM_OK;
+}
+
+/* A field name listed in a section that sees the record (the union with tables). */
+static beam_status field_ref(json_t *j, const char *path, const beam_etl_schema *s, int *out, beam_error *err) {
+  return beam_etl_field_ref(j, path, s, "schema", out, err);
 }
 
 static beam_status parse_format(json_t *j, beam_etl_spec *spec, beam_error *err) {
@@ -156,15 +162,16 @@ static beam_status parse_csv(json_t *j, beam_etl_spec *spec, beam_error *err) {
   return st;
 }
 
-static beam_status parse_schema(json_t *j, beam_etl_spec *spec, beam_error *err) {
+beam_status beam_etl_schema_parse(json_t *j, const char *where, beam_arena *arena, beam_etl_schema *out,
+                                 beam_error *err) {
   static const char *const keys[] = {"name", "type", "mode", "description", NULL};
-  if (!json_is_array(j) || json_array_size(j) == 0) return BAD(err, "schema: must be a non-empty array of fields");
+  if (!json_is_array(j) || json_array_size(j) == 0) return BAD(err, "%s: must be a non-empty array of fields", where);
   size_t n = json_array_size(j);
-  beam_etl_field *fields = beam_arena_calloc(&spec->arena, n, sizeof *fields);
+  beam_etl_field *fields = beam_arena_calloc(arena, n, sizeof *fields);
   if (!fields) return NOMEM(err);
   for (size_t i = 0; i < n; i++) {
-    char path[64], sub[80];
-    snprintf(path, sizeof path, "schema[%zu]", i);
+    char path[1400], sub[1420];
+    snprintf(path, sizeof path, "%s[%zu]", where, i);
     json_t *f = json_array_get(j, i);
     if (!json_is_object(f)) return BAD(err, "%s: must be an object, not %s", path, beam_etl_json_kind(f));
     beam_status st = beam_etl_json_check_keys(f, path, keys, err);
@@ -180,8 +187,8 @@ static beam_status parse_schema(json_t *j, beam_etl_spec *spec, beam_error *err)
                  path, beam_etl_quote(nm, nlen, q), ETL_FIELD_NAME_MAX);
     for (size_t k = 0; k < i; k++)
       if (strcasecmp(fields[k].name, nm) == 0)
-        return BAD(err, "%s.name: duplicate field \"%s\" (also schema[%zu]; names are case-insensitive)", path, nm, k);
-    fields[i].name = beam_arena_strndup(&spec->arena, nm, nlen);
+        return BAD(err, "%s.name: duplicate field \"%s\" (also %s[%zu]; names are case-insensitive)", path, nm, where, k);
+    fields[i].name = beam_arena_strndup(arena, nm, nlen);
     if (!fields[i].name) return NOMEM(err);
     json_t *type = json_object_get(f, "type");
     snprintf(sub, sizeof sub, "%s.type", path);
@@ -205,8 +212,8 @@ static beam_status parse_schema(json_t *j, beam_etl_spec *spec, beam_error *err)
     json_t *desc = json_object_get(f, "description");
     if (desc && !json_is_string(desc)) return BAD(err, "%s.description: must be a string", path);
   }
-  spec->schema.fields = fields;
-  spec->schema.n_fields = n;
+  out->fields = fields;
+  out->n_fields = n;
   return BEAM_OK;
 }
 
@@ -272,32 +279,78 @@ static beam_status parse_route(json_t *j, beam_etl_spec *spec, beam_error *err) 
                               &spec->route, err);
 }
 
-static beam_status parse_cluster(json_t *j, beam_etl_spec *spec, beam_error *err) {
-  if (!json_is_array(j)) return BAD(err, "cluster_fields: must be an array of field names");
+const char *beam_etl_partition_granularity_name(beam_etl_partition_granularity g) {
+  switch (g) {
+    case BEAM_ETL_PARTITION_DAY: return "DAY";
+    case BEAM_ETL_PARTITION_HOUR: return "HOUR";
+    case BEAM_ETL_PARTITION_MONTH: return "MONTH";
+    case BEAM_ETL_PARTITION_YEAR: return "YEAR";
+  }
+  return "DAY";
+}
+
+beam_status beam_etl_cluster_parse(json_t *obj, const char *prefix, const beam_etl_schema *schema,
+                                   const char *schema_path, beam_arena *arena, int **out, size_t *n_out,
+                                   beam_error *err) {
+  json_t *j = json_object_get(obj, "cluster_fields");
+  if (!j) return BEAM_OK;
+  if (!json_is_array(j)) return BAD(err, "%scluster_fields: must be an array of field names", prefix);
   size_t n = json_array_size(j);
-  if (n > ETL_MAX_CLUSTER_FIELDS) return BAD(err, "cluster_fields: at most %d fields (BigQuery)", ETL_MAX_CLUSTER_FIELDS);
-  spec->cluster_fields = beam_arena_calloc(&spec->arena, n ? n : 1, sizeof *spec->cluster_fields);
-  if (!spec->cluster_fields) return NOMEM(err);
+  if (n > ETL_MAX_CLUSTER_FIELDS)
+    return BAD(err, "%scluster_fields: at most %d fields (BigQuery)", prefix, ETL_MAX_CLUSTER_FIELDS);
+  int *fields = beam_arena_calloc(arena, n ? n : 1, sizeof *fields);
+  if (!fields) return NOMEM(err);
   for (size_t i = 0; i < n; i++) {
-    char path[48];
-    snprintf(path, sizeof path, "cluster_fields[%zu]", i);
+    char path[1400];
+    snprintf(path, sizeof path, "%scluster_fields[%zu]", prefix, i);
     int fi = -1;
-    beam_status st = field_ref(json_array_get(j, i), path, &spec->schema, &fi, err);
+    beam_status st = beam_etl_field_ref(json_array_get(j, i), path, schema, schema_path, &fi, err);
     if (st != BEAM_OK) return st;
-    beam_etl_type t = spec->schema.fields[fi].type;
+    beam_etl_type t = schema->fields[fi].type;
     if (t == BEAM_ETL_FLOAT64 || t == BEAM_ETL_BYTES)
-      return BAD(err, "%s: field \"%s\" is %s, which BigQuery cannot cluster on", path, spec->schema.fields[fi].name,
+      return BAD(err, "%s: field \"%s\" is %s, which BigQuery cannot cluster on", path, schema->fields[fi].name,
                  beam_etl_type_name(t));
     for (size_t k = 0; k < i; k++)
-      if (spec->cluster_fields[k] == fi) return BAD(err, "%s: field \"%s\" listed twice", path, spec->schema.fields[fi].name);
-    spec->cluster_fields[i] = fi;
+      if (fields[k] == fi) return BAD(err, "%s: field \"%s\" listed twice", path, schema->fields[fi].name);
+    fields[i] = fi;
   }
-  spec->n_cluster_fields = n;
+  *out = fields;
+  *n_out = n;
   return BEAM_OK;
 }
 
-static const char *const spec_keys[] = {"format", "csv", "schema", "clean", "validate", "filter", "route",
-                                        "partition_field", "cluster_fields", "description", NULL};
+beam_status beam_etl_partition_parse(json_t *obj, const char *prefix, const beam_etl_schema *schema,
+                                     const char *schema_path, int *field, beam_etl_partition_granularity *granularity,
+                                     beam_error *err) {
+  json_t *v = json_object_get(obj, "partition_granularity");
+  *granularity = BEAM_ETL_PARTITION_DAY;
+  if (v) {
+    static const char *const names[] = {"DAY", "HOUR", "MONTH", "YEAR"};
+    const char *g = json_string_value(v);
+    size_t k = 0;
+    while (g && k < 4 && strcmp(g, names[k]) != 0) k++;
+    if (!g || k == 4) return BAD(err, "%spartition_granularity: must be \"DAY\", \"HOUR\", \"MONTH\" or \"YEAR\"", prefix);
+    *granularity = (beam_etl_partition_granularity)k;
+  }
+  json_t *f = json_object_get(obj, "partition_field");
+  char path[1400];
+  snprintf(path, sizeof path, "%spartition_field", prefix);
+  if (!f) return v ? BAD(err, "%spartition_granularity: needs a partition_field", prefix) : BEAM_OK;
+  beam_status st = beam_etl_field_ref(f, path, schema, schema_path, field, err);
+  if (st != BEAM_OK) return st;
+  const beam_etl_field *pf = &schema->fields[*field];
+  if (pf->type != BEAM_ETL_TIMESTAMP && pf->type != BEAM_ETL_DATE)
+    return BAD(err, "%s: field \"%s\" is %s; partitioning needs a TIMESTAMP or DATE field", path, pf->name,
+               beam_etl_type_name(pf->type));
+  if (*granularity == BEAM_ETL_PARTITION_HOUR && pf->type != BEAM_ETL_TIMESTAMP)
+    return BAD(err, "%spartition_granularity: HOUR partitioning needs a TIMESTAMP field; \"%s\" is %s", prefix, pf->name,
+               beam_etl_type_name(pf->type));
+  return BEAM_OK;
+}
+
+static const char *const spec_keys[] = {"format", "csv", "schema", "tables", "clean", "validate", "filter", "route",
+                                        "partition_field", "partition_granularity", "cluster_fields", "description",
+                                        NULL};
 
 static beam_status parse_doc(json_t *root, beam_etl_spec *spec, beam_error *err) {
   if (!json_is_object(root)) return BAD(err, "must be a JSON object, not %s", beam_etl_json_kind(root));
@@ -307,8 +360,12 @@ static beam_status parse_doc(json_t *root, beam_etl_spec *spec, beam_error *err)
   if ((v = json_object_get(root, "description")) && !json_is_string(v)) return BAD(err, "description: must be a string");
   if ((v = json_object_get(root, "format")) && (st = parse_format(v, spec, err))) return st;
   if ((v = json_object_get(root, "csv")) && (st = parse_csv(v, spec, err))) return st;
-  if (!(v = json_object_get(root, "schema"))) return BAD(err, "schema: missing");
-  if ((st = parse_schema(v, spec, err))) return st;
+  json_t *tables = json_object_get(root, "tables");
+  if ((v = json_object_get(root, "schema")) && (st = beam_etl_schema_parse(v, "schema", &spec->arena, &spec->top_schema, err)))
+    return st;
+  if (!v && !tables) return BAD(err, "schema: missing");
+  spec->schema = spec->top_schema;
+  if (tables && (st = beam_etl_tables_parse(tables, spec, err))) return st; /* spec->schema becomes the union */
   spec->clean.case_fold = beam_arena_calloc(&spec->arena, spec->schema.n_fields, 1);
   if (!spec->clean.case_fold) return NOMEM(err);
   spec->clean.n_fields = spec->schema.n_fields;
@@ -330,15 +387,18 @@ static beam_status parse_doc(json_t *root, beam_etl_spec *spec, beam_error *err)
   }
   if (!(v = json_object_get(root, "route"))) return BAD(err, "route: missing (every spec names its destination table)");
   if ((st = parse_route(v, spec, err))) return st;
-  if ((v = json_object_get(root, "partition_field"))) {
-    if ((st = field_ref(v, "partition_field", &spec->schema, &spec->partition_field, err))) return st;
-    const beam_etl_field *f = &spec->schema.fields[spec->partition_field];
-    if (f->type != BEAM_ETL_TIMESTAMP && f->type != BEAM_ETL_DATE)
-      return BAD(err, "partition_field: field \"%s\" is %s; partitioning needs a TIMESTAMP or DATE field", f->name,
-                 beam_etl_type_name(f->type));
-  }
-  if ((v = json_object_get(root, "cluster_fields")) && (st = parse_cluster(v, spec, err))) return st;
-  return BEAM_OK;
+  /* The top-level options belong to the tables without an entry, which have top_schema. */
+  if (!spec->top_schema.n_fields)
+    for (const char *const *k = (const char *const[]){"partition_field", "partition_granularity", "cluster_fields", NULL}; *k; k++)
+      if (json_object_get(root, *k))
+        return BAD(err, "%s: needs the top-level schema (it applies to the tables without an entry in tables)", *k);
+  if ((st = beam_etl_partition_parse(root, "", &spec->top_schema, "schema", &spec->partition_field,
+                                     &spec->partition_granularity, err)))
+    return st;
+  if ((st = beam_etl_cluster_parse(root, "", &spec->top_schema, "schema", &spec->arena, &spec->cluster_fields,
+                                   &spec->n_cluster_fields, err)))
+    return st;
+  return tables ? beam_etl_tables_check(spec, err) : BEAM_OK;
 }
 
 beam_status beam_etl_spec_parse(const char *json_text, size_t len, const char *spec_name, beam_etl_spec **out,

@@ -160,6 +160,11 @@ static beam_status closed_error(beam_error *err) {
 
 beam_status beam_sink_ensure_table(beam_sink *s, const char *table, const beam_etl_schema *schema,
                                    beam_error *err) {
+  return beam_sink_ensure_table_with(s, table, schema, NULL, err);
+}
+
+beam_status beam_sink_ensure_table_with(beam_sink *s, const char *table, const beam_etl_schema *schema,
+                                        const beam_sink_table_options *topts, beam_error *err) {
   if (!s || !schema) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "ensure_table: NULL argument");
   if (s->state == BEAM_SINK_CLOSED) return closed_error(err);
   if (s->state == BEAM_SINK_FAILED)
@@ -174,7 +179,8 @@ beam_status beam_sink_ensure_table(beam_sink *s, const char *table, const beam_e
   for (size_t i = 0; i < schema->n_fields; i++)
     if (!schema->fields[i].name || !schema->fields[i].name[0])
       return beam_error_set(err, BEAM_ERR_INVALID_ARG, "table %s: field %zu has no name", table, i);
-  beam_status st = s->vt->ensure_table(s, table, schema, err);
+  if (topts && beam_sink_table_options_check(table, schema, topts, err) != BEAM_OK) return BEAM_ERR_INVALID_ARG;
+  beam_status st = s->vt->ensure_table(s, table, schema, topts, err);
   if (st != BEAM_OK && s->state == BEAM_SINK_IN_BUNDLE) s->state = BEAM_SINK_FAILED;
   return st;
 }

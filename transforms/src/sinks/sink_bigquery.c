@@ -7,8 +7,9 @@
  * by a load job instead of insertAll), bundle_bytes=67108864 (see below), job_timeout_s=600.
  *
  * Tables: the dataset is created when missing (once per sink), each table when missing from
- * the spec's schema (DAY partitioning on partition_field, clustering on cluster_fields; see
- * sink_bigquery_table.c); an existing table gains the spec's missing NULLABLE fields
+ * its schema (time partitioning and clustering: the table's own options given to
+ * beam_sink_ensure_table_with, else DAY partitioning on the sink-wide partition_field and
+ * clustering on cluster_fields where the table has them; see sink_bigquery_table.c); an existing table gains the spec's missing NULLABLE fields
  * (tables.patch) and must otherwise have the same fields, types and modes.
  * Existence is asked once per table per sink (tables.get), never per bundle or row.
  *
@@ -98,11 +99,14 @@ static beam_status add_fields(bq_sink *q, const char *name, const beam_etl_schem
 
 /* Creates the table unless it exists; an existing table gains the spec's missing NULLABLE
  * fields, any other difference is an error. */
-static beam_status create_or_check(bq_sink *q, const char *name, const beam_etl_schema *schema, beam_error *err) {
+static beam_status create_or_check(bq_sink *q, const char *name, const beam_etl_schema *schema,
+                                   const beam_sink_table_options *topts, beam_error *err) {
   json_t *existing = NULL;
   beam_status s = beam_bq_get_table(q->bq, q->dataset, name, &existing, err);
   if (s == BEAM_OK && !existing) {
-    json_t *resource = beam_bq_table_resource(q, name, schema);
+    beam_sink_table_options wide;
+    if (!topts) beam_bq_sink_wide_options(q, schema, &wide);
+    json_t *resource = beam_bq_table_resource(q, name, schema, topts ? topts : &wide);
     bool existed = false;
     s = resource ? beam_bq_insert_table(q->bq, q->dataset, resource, &existed, err)
                  : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
@@ -119,13 +123,14 @@ static beam_status create_or_check(bq_sink *q, const char *name, const beam_etl_
   return s;
 }
 
-static beam_status bq_ensure_table(beam_sink *s, const char *table, const beam_etl_schema *schema, beam_error *err) {
+static beam_status bq_ensure_table(beam_sink *s, const char *table, const beam_etl_schema *schema,
+                                   const beam_sink_table_options *topts, beam_error *err) {
   bq_sink *q = as_bq(s);
   if (table_find(q, table)) return BEAM_OK;
   beam_status st = BEAM_OK;
   if (!q->dataset_ready) st = beam_bq_ensure_dataset(q->bq, q->dataset, q->location, err);
   q->dataset_ready = st == BEAM_OK;
-  if (st == BEAM_OK) st = create_or_check(q, table, schema, err);
+  if (st == BEAM_OK) st = create_or_check(q, table, schema, topts, err);
   if (st != BEAM_OK) return beam_error_prefix(err, "bigquery sink: table %s: ", table);
   bq_table *grown = beam_sink_tables_reserve(q->tables, q->n_tables, &q->cap_tables, sizeof *grown);
   if (!grown) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");

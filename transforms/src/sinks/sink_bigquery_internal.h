@@ -51,9 +51,14 @@ typedef struct bq_sink {
 
 /* "INTEGER" for INT64 ...: the names tables.get answers with. */
 const char *beam_bq_type_name(beam_etl_type t);
-/* The Table resource tables.insert takes for table (partitioning and clustering when the
- * schema has the sink's fields). NULL when out of memory. */
-json_t *beam_bq_table_resource(const bq_sink *q, const char *table, const beam_etl_schema *schema);
+/* The sink-wide partitioning and clustering (beam_sink_options at open) as they apply to a
+ * table of schema: the partition field when the table has it as TIMESTAMP or DATE, the
+ * clustering when it has every field. out aliases q's strings. */
+void beam_bq_sink_wide_options(const bq_sink *q, const beam_etl_schema *schema, beam_sink_table_options *out);
+/* The Table resource tables.insert takes for table, with topts' partitioning (type and field)
+ * and clustering. NULL when out of memory. */
+json_t *beam_bq_table_resource(const bq_sink *q, const char *table, const beam_etl_schema *schema,
+                               const beam_sink_table_options *topts);
 /* Compares an existing table (a tables.get answer) with the spec's schema
  * (sink_tables.h: beam_sink_columns_plan, modes compared too): BEAM_OK with add[i] set for
  * each NULLABLE field the table lacks, else BEAM_ERR_INVALID_ARG listing the differences. */

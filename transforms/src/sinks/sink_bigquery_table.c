@@ -1,5 +1,6 @@
-/* BigQuery tables for the sink: the Table resource created from the spec's schema (DAY time
- * partitioning on the partition field, clustering on the cluster fields), the check that
+/* BigQuery tables for the sink: the Table resource created from the table's schema (time
+ * partitioning of the table's type on its partition field, clustering on its cluster fields:
+ * the table's own options, else the sink-wide ones where the table has those fields), the check that
  * an existing table has the spec's schema but for missing NULLABLE fields, naming every other
  * difference, and the tables.patch body that adds those fields. */
 #include <stdio.h>
@@ -41,7 +42,19 @@ static bool has_field(const beam_etl_schema *schema, const char *name, bool time
   return !time_only || t == BEAM_ETL_TIMESTAMP || t == BEAM_ETL_DATE;
 }
 
-json_t *beam_bq_table_resource(const bq_sink *q, const char *table, const beam_etl_schema *schema) {
+void beam_bq_sink_wide_options(const bq_sink *q, const beam_etl_schema *schema, beam_sink_table_options *out) {
+  *out = (beam_sink_table_options){0};
+  if (q->partition_field && has_field(schema, q->partition_field, true)) out->partition_field = q->partition_field;
+  bool cluster = q->n_cluster_fields > 0;
+  for (size_t i = 0; i < q->n_cluster_fields; i++) cluster = cluster && has_field(schema, q->cluster_fields[i], false);
+  if (cluster) {
+    out->cluster_fields = (const char *const *)q->cluster_fields;
+    out->n_cluster_fields = q->n_cluster_fields;
+  }
+}
+
+json_t *beam_bq_table_resource(const bq_sink *q, const char *table, const beam_etl_schema *schema,
+                               const beam_sink_table_options *topts) {
   json_t *fields = json_array();
   for (size_t i = 0; fields && i < schema->n_fields; i++) {
     const beam_etl_field *f = &schema->fields[i];
@@ -51,13 +64,13 @@ json_t *beam_bq_table_resource(const bq_sink *q, const char *table, const beam_e
   json_t *r = json_pack("{s:{s:s,s:s,s:s},s:{s:o}}", "tableReference", "projectId", q->project, "datasetId",
                         q->dataset, "tableId", table, "schema", "fields", fields);
   if (!r) return NULL;
-  if (q->partition_field && has_field(schema, q->partition_field, true))
-    json_object_set_new(r, "timePartitioning", json_pack("{s:s,s:s}", "type", "DAY", "field", q->partition_field));
-  bool cluster = q->n_cluster_fields > 0;
-  for (size_t i = 0; i < q->n_cluster_fields; i++) cluster = cluster && has_field(schema, q->cluster_fields[i], false);
-  if (cluster) {
+  if (topts->partition_field)
+    json_object_set_new(r, "timePartitioning",
+                        json_pack("{s:s,s:s}", "type", beam_sink_partition_granularity_name(topts->partition_granularity),
+                                  "field", topts->partition_field));
+  if (topts->n_cluster_fields) {
     json_t *names = json_array();
-    for (size_t i = 0; names && i < q->n_cluster_fields; i++) json_array_append_new(names, json_string(q->cluster_fields[i]));
+    for (size_t i = 0; names && i < topts->n_cluster_fields; i++) json_array_append_new(names, json_string(topts->cluster_fields[i]));
     json_object_set_new(r, "clustering", json_pack("{s:o}", "fields", names));
   }
   return r;

@@ -14,8 +14,10 @@
  * reported, abort only inside a bundle, close once. */
 typedef struct beam_sink_vtable {
   const char *scheme;
+  /* topts: the table's own partitioning and clustering (checked against schema by the
+   * front), or NULL for the sink-wide ones given at open. */
   beam_status (*ensure_table)(beam_sink *s, const char *table, const beam_etl_schema *schema,
-                              beam_error *err);
+                              const beam_sink_table_options *topts, beam_error *err);
   beam_status (*begin)(beam_sink *s, const char *bundle_id, beam_error *err);
   /* A table not ensured on this sink is BEAM_ERR_NOT_FOUND. Appends refused rows to
    * rejected (never NULL here: the front resets it, or supplies a scratch list). */
@@ -105,6 +107,11 @@ struct beam_sink {
 
 /* Fills the base (vtable, options with defaults). */
 void beam_sink_init(beam_sink *s, const beam_sink_vtable *vt, const beam_sink_options *opts);
+
+/* The front's check of beam_sink_ensure_table_with's options against the table's schema
+ * (sink_table_options.c). */
+beam_status beam_sink_table_options_check(const char *table, const beam_etl_schema *schema,
+                                          const beam_sink_table_options *topts, beam_error *err);
 
 /* Checks a row against the schema: one value per field of the kind the type maps to (see
  * etl_types.h), NULL only in NULLABLE fields. Returns false and writes a reason. */

@@ -184,7 +184,8 @@ static beam_status table_file_ensure(jsonl_sink *j, const char *table, beam_erro
 }
 
 static beam_status jl_ensure_table(beam_sink *s, const char *table, const beam_etl_schema *schema,
-                                   beam_error *err) {
+                                   const beam_sink_table_options *topts, beam_error *err) {
+  (void)topts; /* no partitioning or clustering here */
   jsonl_sink *j = (jsonl_sink *)s;
   jl_table *t = table_find(j, table);
   if (t) return beam_sink_table_reensure(t->schema, schema, false, "jsonl", j->dir, table, err);

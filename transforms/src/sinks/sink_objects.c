@@ -5,7 +5,8 @@
  *
  * where H is the first 32 hex digits of SHA-256 of the bundle's content key when every row
  * of it was read from a file (beam_sink_content_key: the same records give the same H at any
- * relaunch), else of its bundle_id: one object per table and hour per bundle. The hour comes from opts.partition_field when the table has that field
+ * relaunch), else of its bundle_id: one object per table and hour per bundle. The hour comes from the table's own partition field
+ * (beam_sink_ensure_table_with), else opts.partition_field when the table has that field
  * (TIMESTAMP: its UTC hour; DATE: hour 00 of the day), else - and for null values - from
  * the ingestion time. Rows are encoded as the jsonl sink encodes them (json_row_writer.h).
  *
@@ -127,7 +128,7 @@ static obj_table *table_find(obj_sink *o, const char *name, size_t *index) {
 /* ---- The sink vtable --------------------------------------------------------------- */
 
 static beam_status obj_ensure_table(beam_sink *s, const char *table, const beam_etl_schema *schema,
-                                    beam_error *err) {
+                                    const beam_sink_table_options *topts, beam_error *err) {
   obj_sink *o = (obj_sink *)s;
   obj_table *t = table_find(o, table, NULL);
   if (t) return beam_sink_table_reensure(t->schema, schema, false, o->scheme, o->store->root, table, err);
@@ -138,8 +139,9 @@ static beam_status obj_ensure_table(beam_sink *s, const char *table, const beam_
   memset(t, 0, sizeof *t);
   t->schema = schema;
   t->ts_field = -1;
-  if (o->partition_field) {
-    int f = beam_etl_schema_find(schema, o->partition_field);
+  const char *partition_field = topts ? topts->partition_field : o->partition_field;
+  if (partition_field) {
+    int f = beam_etl_schema_find(schema, partition_field);
     if (f >= 0 && (schema->fields[f].type == BEAM_ETL_TIMESTAMP || schema->fields[f].type == BEAM_ETL_DATE))
       t->ts_field = f;
   }

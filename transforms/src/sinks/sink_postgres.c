@@ -376,7 +376,9 @@ static beam_status fit_table(pg_sink *p, const char *table, const beam_etl_schem
   return BEAM_OK;
 }
 
-static beam_status pg_ensure_table(beam_sink *s, const char *table, const beam_etl_schema *schema, beam_error *err) {
+static beam_status pg_ensure_table(beam_sink *s, const char *table, const beam_etl_schema *schema,
+                                   const beam_sink_table_options *topts, beam_error *err) {
+  (void)topts; /* no partitioning or clustering here */
   pg_sink *p = (pg_sink *)s;
   pg_table *t = table_find(p, table);
   if (t) return beam_sink_table_reensure(t->schema, schema, true, p->who, NULL, table, err);

@@ -134,7 +134,8 @@ static beam_status key_field_of(const ps_sink *p, const char *table, const beam_
 }
 
 static beam_status ps_ensure_table(beam_sink *s, const char *table, const beam_etl_schema *schema,
-                                   beam_error *err) {
+                                   const beam_sink_table_options *topts, beam_error *err) {
+  (void)topts; /* no partitioning or clustering here */
   ps_sink *p = (ps_sink *)s;
   ps_table *t = table_find(p, table, NULL);
   if (t) return beam_sink_table_reensure(t->schema, schema, false, "pubsub", p->target.topic, table, err);

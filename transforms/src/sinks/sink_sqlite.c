@@ -425,7 +425,8 @@ static beam_status table_prepare(sqlite_sink *q, sq_table *t, beam_error *err) {
 }
 
 static beam_status sq_ensure_table(beam_sink *s, const char *table, const beam_etl_schema *schema,
-                                   beam_error *err) {
+                                   const beam_sink_table_options *topts, beam_error *err) {
+  (void)topts; /* no partitioning or clustering here */
   sqlite_sink *q = (sqlite_sink *)s;
   sq_table *t = table_find(q, table);
   if (t) return beam_sink_table_reensure(t->schema, schema, true, "sqlite", q->path, table, err);

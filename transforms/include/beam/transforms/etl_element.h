@@ -10,7 +10,7 @@
  * file's place in input order, and v0.. the row's values in the
  * destination table's schema. The
  * destination decides the schema: "_dead_letter" and "_files" have their own, every other
- * table has the spec's. One shape for all tables lets routed rows and dead letters share a
+ * table its own in the spec (beam_etl_table_schema: the spec's schema without "tables"). One shape for all tables lets routed rows and dead letters share a
  * PCollection; its coder is the self-describing beam:coder:c:value:v1.
  *
  * File statistics travel as KV<file name, stats ROW> and are summed per file by the
@@ -30,7 +30,7 @@ extern "C" {
 beam_status beam_etl_element_make(beam_arena *arena, const char *table, const char *file,
                                   const beam_etl_row *row, bool with_raw, beam_value *out);
 /* Reads an element back: *table and *file are NUL-terminated copies in arena; row->values alias v;
- * row->schema is the destination's schema (spec's for ordinary tables). BEAM_ERR_MALFORMED
+ * row->schema is the destination's schema (beam_etl_table_schema for ordinary tables). BEAM_ERR_MALFORMED
  * when v is not an element or its width does not match that schema. */
 beam_status beam_etl_element_view(const beam_value *v, const beam_etl_spec *spec, beam_arena *arena,
                                   const char **table, const char **file, beam_etl_row *row,

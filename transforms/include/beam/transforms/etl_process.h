@@ -1,11 +1,13 @@
-/* The per-record chain: clean -> coerce -> validate -> filter -> route, and the dead-letter
+/* The per-record chain: clean -> coerce -> validate -> filter -> route -> the table's shape
+ * (etl_table.h), and the dead-letter
  * row builder. The pipeline calls beam_etl_process_record once per parsed record.
  *
  * Outcomes:
  *   ROW          row is typed, table names its destination.
  *   DEAD_LETTER  error and stage say why ("parse" for typing errors such as
  *                `field "amount": "abc" is not a FLOAT64` or a missing REQUIRED field,
- *                "validate" for rule failures, "route" for bad table names); build the
+ *                "validate" for rule failures, "route" for bad table names, "table" for a
+ *                REQUIRED field of the row's table that is null); build the
  *                _dead_letter row with beam_etl_dead_letter_row.
  *   FILTERED     the filter was FALSE or UNKNOWN; count it.
  *   HARD_FAIL    the spec's validate.mode is "hard" and the record would have been
@@ -32,7 +34,8 @@ typedef enum beam_etl_outcome_kind {
 
 typedef struct beam_etl_outcome {
   beam_etl_outcome_kind kind;
-  beam_etl_row row;    /* ROW, FILTERED; for the others the values may be partial/NULL */
+  beam_etl_row row;    /* ROW: in its table's shape; FILTERED: in the spec's schema; for the
+                        * others the values may be partial/NULL */
   const char *table;   /* ROW */
   const char *error;   /* DEAD_LETTER, HARD_FAIL (arena) */
   const char *stage;   /* DEAD_LETTER, HARD_FAIL: a BEAM_ETL_STAGE_* string */

@@ -7,10 +7,15 @@
  *    "csv": {"delimiter": ",", "quote": "\"", "header": true},   one-byte delimiter/quote
  *                                                    (quote "" = no quoting); defaults shown
  *    "schema": [{"name": "event_id", "type": "STRING", "mode": "REQUIRED",
- *                "description": "..."}, ...],       required, non-empty; types and aliases in
+ *                "description": "..."}, ...],       non-empty; types and aliases in
  *                                                    etl_types.h; mode NULLABLE (default) or
  *                                                    REQUIRED; names are identifiers, unique
- *                                                    ignoring case (as BigQuery), <= 300 bytes
+ *                                                    ignoring case (as BigQuery), <= 300 bytes;
+ *                                                    required unless "tables" is given
+ *    "tables": {"events_order": {"schema": [...], "partition_field": "order_date",
+ *               "partition_granularity": "DAY", "cluster_fields": ["status"]}, ...},
+ *                                                    optional: tables with their own columns
+ *                                                    and options (see "Tables" below)
  *    "clean": {"trim": true, "lowercase": [fields], "uppercase": [fields],
  *              "null_tokens": ["", "NULL", "null", "N/A"], "dedupe_on": "event_id"},
  *                                                    see etl_clean.h; dedupe in etl_dedupe.h
@@ -18,8 +23,26 @@
  *    "filter": "amount >= 0 && event_type != 'test'",            see etl_filter.h
  *    "route": {"table": "events_{event_type}", "default": "events_other"},  required; etl_route.h
  *    "partition_field": "ts",                        TIMESTAMP or DATE field (BigQuery)
+ *    "partition_granularity": "DAY",                 DAY (default), HOUR (TIMESTAMP only),
+ *                                                    MONTH or YEAR (BigQuery's partition type)
  *    "cluster_fields": ["event_type"],               up to 4; not FLOAT64 or BYTES (BigQuery)
  *    "description": "..."}                           free text, ignored
+ *
+ * Tables. Without "tables" every routed table has the top-level schema, partition_field and
+ * cluster_fields. With it, records are parsed against the union of the schemas: the
+ * top-level fields first, then each table's new ones in order; a field has one type (and one
+ * spelling) everywhere, and is NULLABLE in the union. Clean, validate rules, the filter, the
+ * route and dedupe_on see the union. After routing, the row takes its table's shape
+ * (etl_table.h): only the table's columns, its REQUIRED fields checked (a failure is a dead
+ * letter, stage "table", naming the table and the field). A table without an entry gets
+ * the top-level schema and options; without a top-level schema such a row is dead-lettered
+ * (stage "table"), and a literal route or route.default must then have an entry. An entry's
+ * options are its own (nothing is inherited from the top level). Spec checks: every
+ * entry's name is one the route can produce (the template's literal parts around
+ * placeholder values, or route.default); an entry the template can produce has the
+ * template's placeholder fields (its rows carry what routed them); dedupe_on is in every
+ * table; partition_field is a TIMESTAMP or DATE field of that table (HOUR: TIMESTAMP);
+ * cluster_fields (at most 4, not FLOAT64 or BYTES) are that table's.
  *
  * Errors name the spec and the key path:
  *   spec.json: schema[2].type: unknown type "FLOT64"
@@ -57,19 +80,47 @@ typedef struct beam_etl_csv_options {
   bool header;    /* default true: the first row names the columns */
 } beam_etl_csv_options;
 
+/* BigQuery's time partitioning types. */
+typedef enum beam_etl_partition_granularity {
+  BEAM_ETL_PARTITION_DAY = 0,
+  BEAM_ETL_PARTITION_HOUR,
+  BEAM_ETL_PARTITION_MONTH,
+  BEAM_ETL_PARTITION_YEAR
+} beam_etl_partition_granularity;
+
+/* "DAY", "HOUR", "MONTH", "YEAR". */
+const char *beam_etl_partition_granularity_name(beam_etl_partition_granularity g);
+
+/* One entry of "tables": a table with its own columns and options. */
+typedef struct beam_etl_table_spec {
+  char *name;
+  beam_etl_schema schema;    /* the table's columns, in its own order and modes */
+  int *from_union;           /* per column: its index in the spec's (union) schema */
+  int partition_field;       /* index in schema, or -1 */
+  beam_etl_partition_granularity partition_granularity;
+  int *cluster_fields;       /* indexes in schema */
+  size_t n_cluster_fields;
+} beam_etl_table_spec;
+
 typedef struct beam_etl_spec {
   char *name; /* what errors call the spec (file name) */
   beam_etl_format format;
   beam_etl_csv_options csv;
-  beam_etl_schema schema;
+  beam_etl_schema schema;    /* what records are parsed against: the top-level schema, or with
+                              * tables the union of every schema (see "Tables") */
+  beam_etl_schema top_schema; /* the top-level schema (tables without an entry); no fields when
+                               * tables is given without it. Without tables: schema itself */
+  beam_etl_table_spec *tables; /* the "tables" entries, in spec order */
+  size_t n_tables;
   beam_etl_clean clean;
   int dedupe_field;          /* schema index, -1 when no dedupe_on */
   beam_etl_validation validate;
   const char *filter_text;   /* NULL when no filter */
   beam_etl_filter *filter;   /* NULL keeps every row */
   beam_etl_route route;
-  int partition_field;       /* schema index or -1 */
-  int *cluster_fields;       /* schema indexes */
+  int partition_field;       /* top_schema index or -1 (top_schema's fields lead the union) */
+  beam_etl_partition_granularity partition_granularity;
+  int *cluster_fields;       /* top_schema indexes */
   size_t n_cluster_fields;
   beam_arena arena;          /* owns everything above except the compiled regexes */
 } beam_etl_spec;

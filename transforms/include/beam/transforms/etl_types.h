@@ -108,6 +108,7 @@ typedef struct beam_etl_row {
 #define BEAM_ETL_STAGE_CLEAN "clean"
 #define BEAM_ETL_STAGE_VALIDATE "validate"
 #define BEAM_ETL_STAGE_ROUTE "route"
+#define BEAM_ETL_STAGE_TABLE "table" /* the row in its table's shape (etl_table.h) */
 #define BEAM_ETL_STAGE_SINK "sink"
 
 /* Dead-letter table: source, line, raw, error, stage. */

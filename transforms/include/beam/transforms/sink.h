@@ -113,6 +113,25 @@ typedef struct beam_sink_options {
   size_t n_cluster_fields;
 } beam_sink_options;
 
+/* BigQuery's time partitioning types (timePartitioning.type). */
+typedef enum beam_sink_partition_granularity {
+  BEAM_SINK_PARTITION_DAY = 0,
+  BEAM_SINK_PARTITION_HOUR,
+  BEAM_SINK_PARTITION_MONTH,
+  BEAM_SINK_PARTITION_YEAR
+} beam_sink_partition_granularity;
+
+/* One table's partitioning and clustering (beam_sink_ensure_table_with), where a spec gives
+ * each table its own. Read during the call only. BigQuery creates the table with them;
+ * gcs:/file: name each row's {yyyy}/{mm}/{dd}/{hh} path by partition_field; SQLite,
+ * PostgreSQL, JSON lines and Pub/Sub accept and ignore them. */
+typedef struct beam_sink_table_options {
+  const char *partition_field; /* a TIMESTAMP or DATE field of the table, or NULL: none */
+  beam_sink_partition_granularity partition_granularity; /* HOUR needs a TIMESTAMP field */
+  const char *const *cluster_fields; /* fields of the table, in order; at most 4 */
+  size_t n_cluster_fields;
+} beam_sink_table_options;
+
 /* A record's identity, for sinks whose writes are at-least-once (BigQuery's insertIds,
  * Pub/Sub's beam_c_row_id): 32 hex digits of SHA-256 over the table and the row's origin
  * (file identity, byte offset), so the same at every retry and every relaunch of the same
@@ -203,6 +222,17 @@ beam_status beam_sink_check_uri(const char *uri, beam_error *err);
  * outlive the sink (schemas are long-lived: parsed once from the pipeline spec). */
 beam_status beam_sink_ensure_table(beam_sink *s, const char *table, const beam_etl_schema *schema,
                                    beam_error *err);
+
+/* beam_sink_ensure_table with the table's own partitioning and clustering instead of the
+ * sink-wide ones of beam_sink_options (topts NULL: those, as beam_sink_ensure_table). Every
+ * field topts names must be in schema (partition_field TIMESTAMP or DATE, a TIMESTAMP for
+ * HOUR) and at most 4 cluster fields, else BEAM_ERR_INVALID_ARG naming the table and field.
+ * A table ensured before on this sink keeps the options it was first ensured with. */
+beam_status beam_sink_ensure_table_with(beam_sink *s, const char *table, const beam_etl_schema *schema,
+                                        const beam_sink_table_options *topts, beam_error *err);
+
+/* "DAY", "HOUR", "MONTH", "YEAR". */
+const char *beam_sink_partition_granularity_name(beam_sink_partition_granularity g);
 
 /* Starts a bundle. bundle_id identifies the unit of retry (the Fn API instruction's bundle,
  * or the file being loaded plus its attempt-independent identity): non-empty. */
