@@ -19,6 +19,8 @@
  *    "route": {"table": "events_{event_type}", "default": "events_other"},  required; etl_route.h
  *    "partition_field": "ts",                        TIMESTAMP or DATE field (BigQuery)
  *    "cluster_fields": ["event_type"],               up to 4; not FLOAT64 or BYTES (BigQuery)
+ *    "outputs": [{"sink": "jsonl:out", "tables": ["events_order"], "where": "amount > 10"}],
+ *                                                    destinations besides --sink; etl_destination.h
  *    "description": "..."}                           free text, ignored
  *
  * Errors name the spec and the key path:
@@ -37,6 +39,7 @@
 #include "beam/status.h"
 #include "beam/transforms/etl_clean.h"
 #include "beam/transforms/etl_filter.h"
+#include "beam/transforms/etl_destination.h"
 #include "beam/transforms/etl_route.h"
 #include "beam/transforms/etl_types.h"
 #include "beam/transforms/etl_validate.h"
@@ -71,6 +74,8 @@ typedef struct beam_etl_spec {
   int partition_field;       /* schema index or -1 */
   int *cluster_fields;       /* schema indexes */
   size_t n_cluster_fields;
+  beam_etl_destination *outputs;  /* the spec's "outputs" (etl_destination.h), checked */
+  size_t n_outputs;
   beam_arena arena;          /* owns everything above except the compiled regexes */
 } beam_etl_spec;
 
