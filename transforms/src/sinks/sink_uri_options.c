@@ -59,7 +59,10 @@ static beam_status split_item(const char *item, size_t len, const char *what, ch
   beam_status s = decode(item, (size_t)(eq - item), what, name, err);
   if (s != BEAM_OK) return s;
   s = decode(eq + 1, len - (size_t)(eq - item) - 1, what, value, err);
-  if (s != BEAM_OK) free(*name);
+  if (s != BEAM_OK) {
+    free(*name);
+    *name = NULL;
+  }
   return s;
 }
 
