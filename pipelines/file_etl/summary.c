@@ -85,7 +85,8 @@ static void print_destination(FILE *out, const beam_run_result *r, const run_cou
                               const file_etl_destination_counts *dc, const beam_etl_destination *dest) {
   bool one = n_dests == 1;
   file_etl_destination_tables(r, d, n_dests, print_table, out);
-  print_line(out, BEAM_ETL_DEAD_LETTER_TABLE, dc->dead_lettered, " rows");
+  print_line(out, BEAM_ETL_DEAD_LETTER_TABLE, dc->dead_lettered,
+             beam_etl_destination_takes_table(dest, BEAM_ETL_DEAD_LETTER_TABLE) ? " rows" : " rows (not taken)");
   if (one) {
     print_line(out, "filtered", c->filtered - dc->already_filtered, " rows (counted, not written)");
     print_line(out, "deduplicated", c->dedup, " rows (duplicates of a kept row)");

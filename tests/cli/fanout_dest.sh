@@ -22,29 +22,7 @@ spec["clean"].pop("dedupe_on", None)
 json.dump(spec, open(sys.argv[2], "w"))
 PY
 
-# Every table's content, sorted, without what differs between runs (times, runner).
-dump_sqlite() {
-  for t in $(sqlite3 "$1" "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE '\_%' ESCAPE '\' ORDER BY name"); do
-    echo "== $t"; sqlite3 "$1" "SELECT * FROM \"$t\"" | sort
-  done
-  if sqlite3 "$1" "SELECT 1 FROM sqlite_master WHERE name='_dead_letter'" | grep -q 1; then
-    echo "== _dead_letter"; sqlite3 "$1" "SELECT source, line, stage, error FROM _dead_letter" | sort
-  fi
-  if sqlite3 "$1" "SELECT 1 FROM sqlite_master WHERE name='_files'" | grep -q 1; then
-    echo "== _files"; sqlite3 "$1" "SELECT name, records, written, dead_lettered, filtered, deduplicated, status FROM _files" | sort
-  fi
-}
-dump_jsonl() {
-  for f in $(ls "$1" | grep '\.jsonl$' | sort); do
-    echo "== $f"
-    if [ "$f" = _files.jsonl ]; then
-      python3 -c "
-import json
-for l in open('$1/$f'):
-    r = json.loads(l); print(r['name'], r['records'], r['written'], r['dead_lettered'], r['filtered'], r['deduplicated'], r['status'])" | sort
-    else sort "$1/$f"; fi
-  done
-}
+. "$src/tests/cli/dump_tables.sh"
 same() { # same NAME FILE_A FILE_B
   if cmp -s "$2" "$3"; then ok "$1"; else fail "$1: differs:"; diff "$2" "$3" | head -20 | sed 's/^/    /'; fi
 }
