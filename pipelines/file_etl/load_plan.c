@@ -16,9 +16,22 @@ static beam_status keep_inputs(file_etl_load_plan *p, const char *const *inputs,
   return p->inputs ? BEAM_OK : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
 }
 
-/* Sorts each listed file into load or skip by its ledger entry. */
-static beam_status sort_files(beam_sink *sink, const file_etl_input_list *all, bool reload, file_etl_load_plan *p,
-                              beam_error *err) {
+/* Looks file_id up in every sink: hit->found when each holds it (committed_at: the latest). */
+static beam_status find_everywhere(beam_sink *const *sinks, size_t n_sinks, const char *file_id,
+                                   beam_sink_ledger_hit *hit, beam_error *err) {
+  memset(hit, 0, sizeof *hit);
+  for (size_t k = 0; k < n_sinks; k++) {
+    beam_sink_ledger_hit one = {0};
+    beam_status s = beam_sink_ledger_find(sinks[k], file_id, &one, err);
+    if (s != BEAM_OK || !one.found) return hit->found = false, s;
+    if (k == 0 || strcmp(one.committed_at, hit->committed_at) > 0) *hit = one;
+  }
+  return BEAM_OK;
+}
+
+/* Sorts each listed file into load or skip by its ledger entries. */
+static beam_status sort_files(beam_sink *const *sinks, size_t n_sinks, const file_etl_input_list *all, bool reload,
+                              file_etl_load_plan *p, beam_error *err) {
   p->inputs = calloc(all->n + 1, sizeof *p->inputs);
   p->skipped = calloc(all->n + 1, sizeof *p->skipped);
   if (!p->inputs || !p->skipped) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
@@ -27,7 +40,7 @@ static beam_status sort_files(beam_sink *sink, const file_etl_input_list *all, b
     beam_sink_ledger_hit hit = {0};
     /* A file that cannot be identified is left to the run, which reports it as failed. */
     if (beam_file_identity_of(all->paths[i], &id, NULL) == BEAM_OK) {
-      beam_status s = beam_sink_ledger_find(sink, id.id, &hit, err);
+      beam_status s = find_everywhere(sinks, n_sinks, id.id, &hit, err);
       if (s != BEAM_OK) return s;
     }
     if (hit.found && reload) p->n_reloaded++;
@@ -43,16 +56,31 @@ static beam_status sort_files(beam_sink *sink, const file_etl_input_list *all, b
   return BEAM_OK;
 }
 
-beam_status file_etl_plan_load(const char *sink_uri, const char *const *inputs, size_t n_inputs, bool reload,
-                               file_etl_load_plan *out, beam_error *err) {
+/* Opens each sink; *every_ledger_used when each ledger holds something (else nothing can be
+ * skipped, and no file needs identifying). */
+static beam_status open_sinks(const char *const *uris, size_t n, beam_sink **sinks, bool *every_ledger_used,
+                              beam_error *err) {
+  *every_ledger_used = n > 0;
+  for (size_t k = 0; k < n; k++) {
+    bool any = false;
+    beam_status s = beam_sink_open(uris[k], NULL, &sinks[k], err);
+    if (s == BEAM_OK) s = beam_sink_ledger_any(sinks[k], &any, err);
+    if (s != BEAM_OK) return beam_error_prefix(err, "sink %s: ", uris[k]);
+    *every_ledger_used = *every_ledger_used && any;
+  }
+  return BEAM_OK;
+}
+
+beam_status file_etl_plan_load(const char *const *sink_uris, size_t n_sinks, const char *const *inputs,
+                               size_t n_inputs, bool reload, file_etl_load_plan *out, beam_error *err) {
   memset(out, 0, sizeof *out);
-  beam_sink *sink = NULL;
+  beam_sink **sinks = calloc(n_sinks ? n_sinks : 1, sizeof *sinks);
   bool any = false;
-  beam_status s = beam_sink_open(sink_uri, NULL, &sink, err);
-  if (s == BEAM_OK) s = beam_sink_ledger_any(sink, &any, err);
+  beam_status s = sinks ? open_sinks(sink_uris, n_sinks, sinks, &any, err)
+                        : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   file_etl_input_list all = {0};
   if (s == BEAM_OK && any) s = file_etl_list_inputs(inputs, n_inputs, &all, err);
-  if (s == BEAM_OK && any) s = sort_files(sink, &all, reload, out, err);
+  if (s == BEAM_OK && any) s = sort_files(sinks, n_sinks, &all, reload, out, err);
   /* Nothing skipped: the inputs go to the run as given (directories stay directories). */
   if (s == BEAM_OK && !out->n_skipped) {
     for (size_t i = 0; out->inputs && i < out->n_inputs; i++) free(out->inputs[i]);
@@ -62,9 +90,13 @@ beam_status file_etl_plan_load(const char *sink_uri, const char *const *inputs, 
     s = keep_inputs(out, inputs, n_inputs, err);
   }
   file_etl_input_list_free(&all);
-  beam_status cs = sink ? beam_sink_close(sink, s == BEAM_OK ? err : NULL) : BEAM_OK;
-  beam_sink_free(sink);
-  return s != BEAM_OK ? s : cs;
+  for (size_t k = 0; sinks && k < n_sinks; k++) {
+    beam_status cs = sinks[k] ? beam_sink_close(sinks[k], s == BEAM_OK ? err : NULL) : BEAM_OK;
+    if (s == BEAM_OK && cs != BEAM_OK) s = beam_error_prefix(err, "sink %s: ", sink_uris[k]);
+    beam_sink_free(sinks[k]);
+  }
+  free(sinks);
+  return s;
 }
 
 void file_etl_load_plan_free(file_etl_load_plan *p) {

@@ -1,5 +1,6 @@
-/* What a run loads: the inputs minus the files the destination's ledger says are loaded
- * already (unless --reload), each skipped file with the time it was loaded. */
+/* What a run loads: the inputs minus the files every destination's ledger says are loaded
+ * already (unless --reload), each skipped file with the time it was loaded. A file some
+ * destination lacks is loaded; the writers of the destinations that hold it skip it. */
 #ifndef FILE_ETL_LOAD_PLAN_H
 #define FILE_ETL_LOAD_PLAN_H
 
@@ -21,11 +22,12 @@ typedef struct file_etl_load_plan {
   size_t n_reloaded; /* --reload: files the ledger holds that are loaded again */
 } file_etl_load_plan;
 
-/* Opens the destination (so one that cannot be reached fails before any work), and when its
- * ledger holds anything, identifies every input file and looks it up. With reload, nothing
- * is skipped and n_reloaded counts the files loaded before. */
-beam_status file_etl_plan_load(const char *sink_uri, const char *const *inputs, size_t n_inputs, bool reload,
-                               file_etl_load_plan *out, beam_error *err);
+/* Opens every destination (so one that cannot be reached fails before any work, its message
+ * starting with "sink URI: "), and when each ledger holds anything, identifies every input
+ * file and looks it up in each. With reload, nothing is skipped and n_reloaded counts the
+ * files every destination loaded before. */
+beam_status file_etl_plan_load(const char *const *sink_uris, size_t n_sinks, const char *const *inputs,
+                               size_t n_inputs, bool reload, file_etl_load_plan *out, beam_error *err);
 void file_etl_load_plan_free(file_etl_load_plan *p);
 
 #endif

@@ -19,6 +19,7 @@
 #include "beam/version.h"
 #include "beam/worker.h"
 #include "beam/transforms/etl_element.h"
+#include "beam/transforms/etl_destination.h"
 #include "beam/transforms/etl_pipeline.h"
 #include "beam/transforms/sink.h"
 #include "input_list.h"
@@ -84,6 +85,22 @@ static char *absolute_sink_uri(const char *uri) {
   return abs;
 }
 
+/* The run's destinations (the spec's "outputs", then --sink), checked before anything runs. */
+typedef struct destinations {
+  beam_etl_spec *spec;
+  beam_arena arena;
+  const beam_etl_destination *list;
+  size_t n;
+  const char **sinks; /* each one's sink URI, for the load plan */
+} destinations;
+
+static void destinations_free(destinations *d) {
+  beam_etl_spec_free(d->spec);
+  beam_arena_free(&d->arena);
+  free(d->sinks);
+  memset(d, 0, sizeof *d);
+}
+
 /* A set of inputs and the runner that takes them. */
 typedef struct file_group {
   const char **inputs;
@@ -128,10 +145,14 @@ static beam_status run_on(const file_etl_options *o, beam_pipeline *p, const cha
   return s;
 }
 
-static int run_group(const file_etl_options *o, const char *spec_text, const file_group *g, file_etl_run_report *rep) {
+static int run_group(const file_etl_options *o, const char *spec_text, const destinations *dests, const file_group *g,
+                     file_etl_run_report *rep) {
   bool remote = strcmp(g->runner, "local") != 0;
   char **abs_inputs = calloc(g->n_inputs + 1, sizeof *abs_inputs);
-  char *sink = remote ? absolute_sink_uri(o->sink) : strdup(o->sink);
+  char **sinks = calloc(o->n_sinks + 1, sizeof *sinks);
+  bool sinks_ok = sinks != NULL;
+  for (size_t i = 0; sinks && i < o->n_sinks; i++)
+    sinks_ok = sinks_ok && (sinks[i] = remote ? absolute_sink_uri(o->sinks[i]) : strdup(o->sinks[i]));
   for (size_t i = 0; abs_inputs && i < g->n_inputs; i++)
     abs_inputs[i] = remote ? absolute_path(g->inputs[i]) : strdup(g->inputs[i]);
   char label[512];
@@ -144,7 +165,8 @@ static int run_group(const file_etl_options *o, const char *spec_text, const fil
                                        .n_inputs = g->n_inputs,
                                        .spec_json = spec_text,
                                        .spec_name = o->spec,
-                                       .sink_uri = sink,
+                                       .sink_uris = (const char *const *)sinks,
+                                       .n_sink_uris = o->n_sinks,
                                        .runner = label,
                                        .progress = (o->quiet || remote) ? "off" : o->progress,
                                        .no_sync = o->no_sync,
@@ -156,7 +178,7 @@ static int run_group(const file_etl_options *o, const char *spec_text, const fil
   beam_error err = {0};
   beam_run_result result = {0};
   beam_etl_file_pipeline_outputs outputs;
-  if (!p || !abs_inputs || !sink) fprintf(stderr, "file_etl: out of memory\n");
+  if (!p || !abs_inputs || !sinks_ok) fprintf(stderr, "file_etl: out of memory\n");
   else if (beam_etl_file_pipeline_build_outputs(p, &cfg, &outputs, &err) != BEAM_OK ||
            file_etl_run_report_attach(rep, p, outputs.files, &err) != BEAM_OK)
     fprintf(stderr, "file_etl: cannot build the pipeline: %s\n", err.message);
@@ -167,16 +189,17 @@ static int run_group(const file_etl_options *o, const char *spec_text, const fil
   else if (strcmp(g->runner, "dataflow") == 0 &&
            (o->dataflow.dry_run || o->dataflow.detach || o->dataflow.template_location))
     rc = 0; /* nothing ran yet: no counts to report */
-  else if (!file_etl_print_summary(stdout, &result, o->sink, label))
+  else if (!file_etl_print_summary(stdout, &result, dests->list, dests->n, label))
     rc = 1;
   else
     rc = beam_run_result_counter(&result, "ReadAndProcess", "files_failed") > 0 ? 3 : 0;
-  if (result.n_counters) file_etl_run_report_add_run(rep, &result, label);
+  if (result.n_counters) file_etl_run_report_add_run(rep, &result, dests->list, dests->n, label);
   beam_run_result_free(&result);
   beam_pipeline_free(p);
   for (size_t i = 0; abs_inputs && i < g->n_inputs; i++) free(abs_inputs[i]);
   free(abs_inputs);
-  free(sink);
+  for (size_t i = 0; sinks && i < o->n_sinks; i++) free(sinks[i]);
+  free(sinks);
   return rc;
 }
 
@@ -189,8 +212,8 @@ static int worse_status(int a, int b) {
 
 /* --runner=auto with a big runner: each file goes by its own size; the big files run even
  * when some small ones failed. */
-static int run_split_by_size(const file_etl_options *o, const char *spec_text, const char *const *inputs,
-                             size_t n_inputs, file_etl_run_report *rep) {
+static int run_split_by_size(const file_etl_options *o, const char *spec_text, const destinations *dests,
+                             const char *const *inputs, size_t n_inputs, file_etl_run_report *rep) {
   file_etl_input_list all;
   beam_error err = {0};
   if (file_etl_list_inputs(inputs, n_inputs, &all, &err) != BEAM_OK) {
@@ -209,31 +232,53 @@ static int run_split_by_size(const file_etl_options *o, const char *spec_text, c
     fprintf(stderr, "file_etl: %zu file%s below %lld bytes run locally, %zu at or above on %s\n", small.n_inputs,
             small.n_inputs == 1 ? "" : "s", (long long)o->size_threshold, big.n_inputs, where);
   bool listed = rc == 0;
-  if (listed && small.n_inputs) rc = run_group(o, spec_text, &small, rep);
-  if (listed && big.n_inputs && (rc == 0 || rc == 3)) rc = worse_status(rc, run_group(o, spec_text, &big, rep));
+  if (listed && small.n_inputs) rc = run_group(o, spec_text, dests, &small, rep);
+  if (listed && big.n_inputs && (rc == 0 || rc == 3)) rc = worse_status(rc, run_group(o, spec_text, dests, &big, rep));
   file_etl_input_list_free(&all);
   free(small.inputs);
   free(big.inputs);
   return rc;
 }
 
+/* The destinations: the spec's "outputs" and --sink, their selections checked against the
+ * spec and each sink's URI and path. */
+static int check_destinations(const file_etl_options *o, destinations *d, beam_error *err) {
+  if (!o->n_sinks && !d->spec->n_outputs) {
+    fprintf(stderr, "file_etl: %s (see --help)\n", file_etl_no_sink_message());
+    return 2;
+  }
+  beam_etl_file_pipeline_config cfg = {.sink_uris = o->sinks, .n_sink_uris = o->n_sinks};
+  if (beam_etl_file_pipeline_destinations(&cfg, d->spec, &d->arena, &d->list, &d->n, err) != BEAM_OK) {
+    fprintf(stderr, "file_etl: bad destination: %s\n", err->message);
+    return 2;
+  }
+  if (!(d->sinks = calloc(d->n, sizeof *d->sinks))) {
+    fprintf(stderr, "file_etl: out of memory\n");
+    return 2;
+  }
+  for (size_t i = 0; i < d->n; i++) {
+    d->sinks[i] = d->list[i].sink;
+    if (beam_sink_check_uri(d->list[i].sink, err) != BEAM_OK) {
+      fprintf(stderr, "file_etl: bad destination: %s\n", err->message);
+      return 2;
+    }
+  }
+  return 0;
+}
+
 /* Everything that makes a usage error (exit 2), checked in this order before anything is
- * created: the spec, the inputs, the destination's URI and path, the Dataflow flags. */
-static int check_usage(const file_etl_options *o, const char *spec_text, beam_error *err) {
-  beam_etl_spec *spec = NULL;
-  if (!spec_text || beam_etl_spec_parse(spec_text, strlen(spec_text), o->spec, &spec, err) != BEAM_OK) {
+ * created: the spec, the inputs, the destinations' URIs and paths, the Dataflow flags. */
+static int check_usage(const file_etl_options *o, const char *spec_text, destinations *dests, beam_error *err) {
+  if (!spec_text || beam_etl_spec_parse(spec_text, strlen(spec_text), o->spec, &dests->spec, err) != BEAM_OK) {
     fprintf(stderr, "file_etl: bad spec: %s\n", err->message);
     return 2;
   }
-  beam_etl_spec_free(spec);
   if (file_etl_check_inputs(o->inputs, o->n_inputs, err) != BEAM_OK) {
     fprintf(stderr, "file_etl: %s\n", err->message);
     return 2;
   }
-  if (beam_sink_check_uri(o->sink, err) != BEAM_OK) {
-    fprintf(stderr, "file_etl: bad destination: %s\n", err->message);
-    return 2;
-  }
+  int rc = check_destinations(o, dests, err);
+  if (rc) return rc;
   bool uses_dataflow = strcmp(o->runner, "dataflow") == 0 ||
                        (strcmp(o->runner, "auto") == 0 && o->big_runner && strcmp(o->big_runner, "dataflow") == 0);
   if (uses_dataflow && beam_dataflow_options_check(&o->dataflow, err) != BEAM_OK) {
@@ -244,41 +289,45 @@ static int check_usage(const file_etl_options *o, const char *spec_text, beam_er
 }
 
 /* Says which files are skipped (loaded before) or loaded again. */
-static void report_plan(const file_etl_options *o, const file_etl_load_plan *plan) {
+static void report_plan(const file_etl_options *o, const destinations *dests, const file_etl_load_plan *plan) {
   for (size_t i = 0; i < plan->n_skipped; i++)
     printf("file_etl: %s skipped, loaded at %s (--reload loads it again)\n", plan->skipped[i].path,
            plan->skipped[i].loaded_at);
   if (plan->n_reloaded && !o->quiet)
     fprintf(stderr, "file_etl: --reload: %zu file%s loaded before %s loaded again\n", plan->n_reloaded,
             plan->n_reloaded == 1 ? "" : "s", plan->n_reloaded == 1 ? "is" : "are");
-  if (!plan->n_inputs)
-    printf("file_etl: nothing to load: %zu file%s already loaded\nrows went to %s\n", plan->n_skipped,
-           plan->n_skipped == 1 ? "" : "s", o->sink);
+  if (!plan->n_inputs) {
+    printf("file_etl: nothing to load: %zu file%s already loaded\nrows went to ", plan->n_skipped,
+           plan->n_skipped == 1 ? "" : "s");
+    for (size_t i = 0; i < dests->n; i++) printf("%s%s", i ? ", " : "", dests->sinks[i]);
+    printf("\n");
+  }
 }
 
 static int run(const file_etl_options *o) {
   beam_error err = {0};
   char *spec_text = read_text_file(o->spec, &err);
-  int rc = check_usage(o, spec_text, &err);
+  destinations dests = {0};
+  int rc = check_usage(o, spec_text, &dests, &err);
   file_etl_load_plan plan = {0};
   file_etl_run_report rep = {0};
   if (rc == 0 && file_etl_run_report_init(&rep, o->summary_json, &err) != BEAM_OK) {
     fprintf(stderr, "file_etl: %s\n", err.message);
     rc = 2;
   }
-  if (rc == 0 && file_etl_plan_load(o->sink, o->inputs, o->n_inputs, o->reload, &plan, &err) != BEAM_OK) {
-    fprintf(stderr, "file_etl: sink %s: %s\n", o->sink, err.message);
+  if (rc == 0 && file_etl_plan_load(dests.sinks, dests.n, o->inputs, o->n_inputs, o->reload, &plan, &err) != BEAM_OK) {
+    fprintf(stderr, "file_etl: %s\n", err.message);
     rc = 1;
   }
-  if (rc == 0) report_plan(o, &plan);
+  if (rc == 0) report_plan(o, &dests, &plan);
   if (rc == 0 && plan.n_inputs) {
     const char *const *inputs = (const char *const *)plan.inputs;
     if (strcmp(o->runner, "auto") == 0 && o->big_runner) {
-      rc = run_split_by_size(o, spec_text, inputs, plan.n_inputs, &rep);
+      rc = run_split_by_size(o, spec_text, &dests, inputs, plan.n_inputs, &rep);
     } else {
       file_group all = {(const char **)plan.inputs, plan.n_inputs, strcmp(o->runner, "auto") == 0 ? "local" : o->runner};
       if (strcmp(o->runner, "auto") == 0) note_no_big_runner(o);
-      rc = run_group(o, spec_text, &all, &rep);
+      rc = run_group(o, spec_text, &dests, &all, &rep);
     }
   }
   if (rc != 2 && file_etl_run_report_write(&rep, &plan, rc, &err) != BEAM_OK) {
@@ -287,6 +336,7 @@ static int run(const file_etl_options *o) {
   }
   file_etl_run_report_free(&rep);
   file_etl_load_plan_free(&plan);
+  destinations_free(&dests);
   free(spec_text);
   return rc;
 }

@@ -8,7 +8,7 @@
 
 void file_etl_usage(const char *prog) {
   fprintf(stderr,
-          "usage: %s --input=PATH|gs://BUCKET/PATH [--input=...] --spec=SPEC.json --sink=SINK\n"
+          "usage: %s --input=PATH|gs://BUCKET/PATH [--input=...] --spec=SPEC.json --sink=SINK [--sink=...]\n"
           "          [--runner=auto|local|portable|dataflow] [--size_threshold=BYTES]\n"
           "          [--big_runner=portable|dataflow]\n"
           "          [--job_endpoint=HOST:PORT] [--environment_type=PROCESS|EXTERNAL|DOCKER]\n"
@@ -58,6 +58,10 @@ void file_etl_usage(const char *prog) {
           "  pubsub: publishes each row as a JSON message with attributes table and beam_c_row_id\n"
           "  (deduplicate on it: publishing is at-least-once); PUBSUB_EMULATOR_HOST=HOST:PORT targets\n"
           "  an emulator.\n"
+          "  Several destinations: --sink again, or the spec's \"outputs\". Records are processed once;\n"
+          "  each destination has its own ledger and commits. SINK?tables=a,b takes those tables only\n"
+          "  (_dead_letter and _files too), SINK?where=EXPR the routed rows the filter keeps (percent-\n"
+          "  encoded: where=amount%%20%%3E%%2010).\n"
           "\n%s",
           prog, beam_dataflow_flags_help());
 }
@@ -81,11 +85,13 @@ static bool parse_size(const char *text, int64_t *out) {
   return true;
 }
 
-static bool add_input(file_etl_options *o, const char *value) {
-  const char **grown = realloc(o->inputs, (o->n_inputs + 1) * sizeof *grown);
+/* Appends value to a repeatable flag's list. */
+static bool add_value(const char ***list, size_t *n, const char *value) {
+  if (!value || !*value) return false;
+  const char **grown = realloc(*list, (*n + 1) * sizeof *grown);
   if (!grown) return false;
-  o->inputs = grown;
-  o->inputs[o->n_inputs++] = value;
+  *list = grown;
+  (*list)[(*n)++] = value;
   return true;
 }
 
@@ -101,9 +107,9 @@ static bool launched_by_flex_template(void) {
 static bool apply(file_etl_options *o, const char *name, const char *value, char *msg, size_t cap) {
   bool ok = true;
   int handled;
-  if (strcmp(name, "input") == 0) ok = value && *value && add_input(o, value);
+  if (strcmp(name, "input") == 0) ok = add_value(&o->inputs, &o->n_inputs, value);
   else if (strcmp(name, "spec") == 0) ok = set_string(&o->spec, value);
-  else if (strcmp(name, "sink") == 0) ok = set_string(&o->sink, value);
+  else if (strcmp(name, "sink") == 0) ok = add_value(&o->sinks, &o->n_sinks, value);
   else if (strcmp(name, "runner") == 0) {
     /* Beam's class-style names too: a flex-template launcher passes --runner=DataflowRunner. */
     if (value && strcmp(value, "DataflowRunner") == 0) value = "dataflow";
@@ -200,10 +206,6 @@ bool file_etl_options_parse(int argc, char **argv, file_etl_options *o, char *ms
   if (o->help || o->version) return true;
   if (!o->n_inputs) snprintf(msg, cap, "--input is required");
   else if (!o->spec) snprintf(msg, cap, "--spec is required");
-  else if (!o->sink)
-    snprintf(msg, cap,
-             "--sink is required (sqlite:PATH, jsonl:DIR, postgres:CONNINFO, file:DIR, gcs:gs://BUCKET/PREFIX, "
-             "bigquery:PROJECT.DATASET or pubsub:projects/P/topics/T)");
   else if ((strcmp(o->runner, "portable") == 0 || (o->big_runner && strcmp(o->big_runner, "portable") == 0)) &&
            !o->job_endpoint)
     snprintf(msg, cap, "the portable runner needs --job_endpoint=HOST:PORT (a Beam job service: Prism, Flink, ...)");
@@ -213,5 +215,12 @@ bool file_etl_options_parse(int argc, char **argv, file_etl_options *o, char *ms
 
 void file_etl_options_free(file_etl_options *o) {
   free(o->inputs);
+  free(o->sinks);
   o->inputs = NULL;
+  o->sinks = NULL;
+}
+
+const char *file_etl_no_sink_message(void) {
+  return "--sink is required (sqlite:PATH, jsonl:DIR, postgres:CONNINFO, file:DIR, gcs:gs://BUCKET/PREFIX, "
+         "bigquery:PROJECT.DATASET or pubsub:projects/P/topics/T), or the spec's \"outputs\"";
 }

@@ -12,7 +12,8 @@ typedef struct file_etl_options {
   const char **inputs;
   size_t n_inputs;
   const char *spec;
-  const char *sink;
+  const char **sinks;        /* --sink, repeatable: destinations besides the spec's "outputs" */
+  size_t n_sinks;
   const char *runner;        /* "auto" | "local" | "portable" | "dataflow" */
   int64_t size_threshold;    /* bytes; auto sends files at or above it to big_runner */
   const char *big_runner;    /* "portable" | "dataflow" (auto's runner for big files); NULL: none */
@@ -37,10 +38,14 @@ typedef struct file_etl_options {
 } file_etl_options;
 
 /* Parses argv (flags as --name=value or --name value). On a usage error writes the message
- * to msg and returns false. The inputs array is heap-allocated: free it with
- * file_etl_options_free. */
+ * to msg and returns false. The inputs and sinks arrays are heap-allocated: free them with
+ * file_etl_options_free. Whether there is a destination at all (--sink or the spec's
+ * "outputs") is for the caller to say: file_etl_no_sink_message. */
 bool file_etl_options_parse(int argc, char **argv, file_etl_options *o, char *msg, size_t cap);
 void file_etl_options_free(file_etl_options *o);
+
+/* The message for a run without any destination. */
+const char *file_etl_no_sink_message(void);
 void file_etl_usage(const char *prog);
 
 #endif

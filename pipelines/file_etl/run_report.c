@@ -7,6 +7,8 @@
 
 #include "beam/dofn.h"
 #include "beam/transforms/etl_element.h"
+#include "beam/transforms/etl_pipeline.h"
+#include "summary.h"
 #include "run_report.h"
 
 /* ---- The DoFn: a _files element -> one JSON line appended to config.path ---------------- */
@@ -109,26 +111,55 @@ static void add_total(json_t *totals, const char *name, int64_t v) {
   json_object_set_new(totals, name, json_integer(v + (old ? json_integer_value(old) : 0)));
 }
 
-void file_etl_run_report_add_run(file_etl_run_report *r, const beam_run_result *res, const char *runner) {
+static void add_table(void *ctx, const char *table, int64_t rows) { add_total(ctx, table, rows); }
+
+/* destinations[d] (created at the first run group), with this run's counts added. */
+static void add_destination(json_t *list, const beam_run_result *res, const beam_etl_destination *dest, size_t d,
+                            size_t n_dests) {
+  json_t *o = json_array_get(list, d);
+  if (!o) {
+    char what[512];
+    o = json_pack("{s:s,s:s,s:{}}", "sink", dest->sink, "selection",
+                  beam_etl_destination_describe(dest, what, sizeof what), "written");
+    json_array_append_new(list, o);
+  }
+  file_etl_destination_counts c;
+  file_etl_destination_counts_of(res, d, n_dests, &c);
+  file_etl_destination_tables(res, d, n_dests, add_table, json_object_get(o, "written"));
+  add_total(o, "dead_lettered", c.dead_lettered);
+  add_total(o, "files_rows", c.files_rows);
+  add_total(o, "not_taken", c.not_taken);
+  add_total(o, "files_already_loaded", c.already_files);
+}
+
+void file_etl_run_report_add_run(file_etl_run_report *r, const beam_run_result *res,
+                                 const beam_etl_destination *dests, size_t n_dests, const char *runner) {
   if (!r->root) return;
   json_t *totals = json_object_get(r->root, "totals");
+  char finish[64];
+  beam_etl_file_pipeline_step("FinishFile", 0, n_dests, finish, sizeof finish);
   static const struct { const char *transform, *counter, *name; } picks[] = {
       {"ListFiles", "files", "files_read"},        {"ReadAndProcess", "records", "records"},
       {"ReadAndProcess", "filtered", "filtered"},   {"ReadAndProcess", "files_failed", "files_failed"},
       {"ReadAndProcess", "empty_as_null", "empty_strings_as_null"},
       {"DedupePick", "deduplicated", "deduplicated"}, {"ReadAndProcess", "bytes_read", "bytes_read"},
-      {"FinishFile", "files_split", "files_split"},   {"FinishFile", "ranges", "ranges"},
+      {NULL, "files_split", "files_split"},   {NULL, "ranges", "ranges"},
   };
   for (size_t i = 0; i < sizeof picks / sizeof picks[0]; i++)
-    add_total(totals, picks[i].name, beam_run_result_counter(res, picks[i].transform, picks[i].counter));
-  json_t *written = json_object_get(totals, "written");
-  if (!written) json_object_set_new(totals, "written", written = json_object());
-  for (size_t i = 0; i < res->n_counters; i++) {
-    const beam_counter_result *c = &res->counters[i];
-    if (strcmp(c->transform_id, "Write") == 0 && strncmp(c->name, "written.", 8) == 0 &&
-        strcmp(c->name + 8, BEAM_ETL_FILES_TABLE) != 0)
-      add_total(written, c->name + 8, c->value);
+    add_total(totals, picks[i].name,
+              beam_run_result_counter(res, picks[i].transform ? picks[i].transform : finish, picks[i].counter));
+  if (n_dests == 1) {
+    json_t *written = json_object_get(totals, "written");
+    if (!written) json_object_set_new(totals, "written", written = json_object());
+    file_etl_destination_tables(res, 0, 1, add_table, written);
+    file_etl_destination_counts c;
+    file_etl_destination_counts_of(res, 0, 1, &c);
+    if (c.dead_lettered || json_object_get(written, BEAM_ETL_DEAD_LETTER_TABLE))
+      add_total(written, BEAM_ETL_DEAD_LETTER_TABLE, c.dead_lettered);
   }
+  json_t *list = json_object_get(r->root, "destinations");
+  if (!list) json_object_set_new(r->root, "destinations", list = json_array());
+  for (size_t d = 0; d < n_dests; d++) add_destination(list, res, &dests[d], d, n_dests);
   json_t *runners = json_object_get(r->root, "runners");
   if (!runners) json_object_set_new(r->root, "runners", runners = json_array());
   json_array_append_new(runners, json_string(runner));

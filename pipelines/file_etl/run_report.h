@@ -10,6 +10,7 @@
 #include "beam/pipeline.h"
 #include "beam/runner.h"
 #include "beam/status.h"
+#include "beam/transforms/etl_destination.h"
 #include "load_plan.h"
 
 typedef struct file_etl_run_report {
@@ -25,8 +26,12 @@ beam_status file_etl_run_report_init(file_etl_run_report *r, const char *path, b
 beam_status file_etl_run_report_attach(file_etl_run_report *r, beam_pipeline *p, beam_pcollection *files,
                                        beam_error *err);
 
-/* Adds a run's counters (one runner group). */
-void file_etl_run_report_add_run(file_etl_run_report *r, const beam_run_result *res, const char *runner);
+/* Adds a run's counters (one runner group): the totals, and per destination what it received
+ * ("destinations": sink, selection, written per table, dead_lettered, files_rows, not_taken,
+ * files_already_loaded). totals.written (per table, _dead_letter included) is there with
+ * one destination only. */
+void file_etl_run_report_add_run(file_etl_run_report *r, const beam_run_result *res,
+                                 const beam_etl_destination *dests, size_t n_dests, const char *runner);
 
 /* Writes the file: skipped files from the plan, the per-file lines, totals, exit status. */
 beam_status file_etl_run_report_write(file_etl_run_report *r, const file_etl_load_plan *plan, int exit_status,

@@ -1,8 +1,9 @@
-/* The end-of-run report: where every record went. */
+/* The end-of-run report: where every record went, per destination. */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "beam/transforms/etl_pipeline.h"
 #include "beam/transforms/etl_types.h"
 #include "summary.h"
 
@@ -13,69 +14,150 @@ static int compare_counters(const void *a, const void *b) {
   return strcmp(x->name, y->name);
 }
 
-int file_etl_print_summary(FILE *out, const beam_run_result *r, const char *sink_uri, const char *runner) {
-  /* Records of files another attempt had committed already are not counted again. */
-  int64_t records = beam_run_result_counter(r, "ReadAndProcess", "records") -
-                    beam_run_result_counter(r, "Write", "records_already_loaded");
-  int64_t failed = beam_run_result_counter(r, "ReadAndProcess", "files_failed");
-  int64_t filtered = beam_run_result_counter(r, "ReadAndProcess", "filtered") -
-                     beam_run_result_counter(r, "Write", "filtered_already_loaded");
-  int64_t already = beam_run_result_counter(r, "Write", "files_already_loaded") +
-                    beam_run_result_counter(r, "WriteFiles", "files_already_loaded");
-  int64_t dedup = beam_run_result_counter(r, "DedupePick", "deduplicated");
-  int64_t files = beam_run_result_counter(r, "ListFiles", "files");
-  int64_t bytes = beam_run_result_counter(r, "ReadAndProcess", "bytes_read");
-  int64_t dead = beam_run_result_counter(r, "Write", WRITTEN_PREFIX BEAM_ETL_DEAD_LETTER_TABLE);
+void file_etl_destination_tables(const beam_run_result *r, size_t d, size_t n_dests,
+                                 void (*fn)(void *ctx, const char *table, int64_t rows), void *ctx) {
+  char write[64];
+  beam_etl_file_pipeline_step("Write", d, n_dests, write, sizeof write);
   const beam_counter_result **tables = calloc(r->n_counters + 1, sizeof *tables);
   size_t n = 0;
-  int64_t written = 0;
   for (size_t i = 0; tables && i < r->n_counters; i++) {
     const beam_counter_result *c = &r->counters[i];
-    if (strcmp(c->transform_id, "Write") != 0 || strncmp(c->name, WRITTEN_PREFIX, strlen(WRITTEN_PREFIX)) != 0 ||
+    if (strcmp(c->transform_id, write) != 0 || strncmp(c->name, WRITTEN_PREFIX, strlen(WRITTEN_PREFIX)) != 0 ||
         strcmp(c->name, WRITTEN_PREFIX BEAM_ETL_DEAD_LETTER_TABLE) == 0 ||
         strcmp(c->name, WRITTEN_PREFIX BEAM_ETL_FILES_TABLE) == 0)
       continue;
     tables[n++] = c;
-    written += c->value;
   }
   if (n) qsort(tables, n, sizeof *tables, compare_counters);
-  double secs = r->elapsed_seconds > 0 ? r->elapsed_seconds : 1e-9;
-  bool mb = bytes >= 1000000;
-  fprintf(out, "file_etl: %lld file%s, %lld records, %.1f %s in %.3f s (%.0f records/s), runner %s\n",
-          (long long)files, files == 1 ? "" : "s", (long long)records, (double)bytes / (mb ? 1e6 : 1e3),
-          mb ? "MB" : "KB", r->elapsed_seconds, (double)records / secs, runner);
-  for (size_t i = 0; i < n; i++)
-    fprintf(out, "  %-32s %12lld rows\n", tables[i]->name + strlen(WRITTEN_PREFIX), (long long)tables[i]->value);
-  fprintf(out, "  %-32s %12lld rows\n", BEAM_ETL_DEAD_LETTER_TABLE, (long long)dead);
-  fprintf(out, "  %-32s %12lld rows (counted, not written)\n", "filtered", (long long)filtered);
-  fprintf(out, "  %-32s %12lld rows (duplicates of a kept row)\n", "deduplicated", (long long)dedup);
-  fprintf(out, "  %-32s %12lld rows (one per input file loaded or failed)\n", BEAM_ETL_FILES_TABLE,
-          (long long)(files - already));
-  int64_t empty_null = beam_run_result_counter(r, "ReadAndProcess", "empty_as_null");
-  if (empty_null)
-    fprintf(out, "  %-32s %12lld (clean.null_tokens has \"\"; \"null_tokens\": [] keeps them)\n",
-            "empty strings read as NULL", (long long)empty_null);
-  if (already)
-    fprintf(out, "  %-32s %12lld (the same content was committed before, or earlier in this run)\n",
-            "files already loaded", (long long)already);
-  if (failed)
-    fprintf(out, "  %-32s %12lld (none of their rows kept; _files.status = 'failed' says why)\n", "failed files",
-            (long long)failed);
-  int64_t split = beam_run_result_counter(r, "FinishFile", "files_split");
-  if (split)
-    fprintf(out, "  %-32s %12lld (in %lld byte ranges; _files.ranges per file)\n", "files read in ranges",
-            (long long)split, (long long)beam_run_result_counter(r, "FinishFile", "ranges"));
-  int64_t ranges_again = beam_run_result_counter(r, "Write", "ranges_already_loaded");
-  if (ranges_again)
-    fprintf(out, "  %-32s %12lld (committed by an earlier attempt: read again, not written again)\n",
-            "ranges already loaded", (long long)ranges_again);
-  fprintf(out, "rows went to %s\n", sink_uri);
+  for (size_t i = 0; i < n; i++) fn(ctx, tables[i]->name + strlen(WRITTEN_PREFIX), tables[i]->value);
   free(tables);
-  int64_t accounted = written + dead + filtered + dedup;
-  if (accounted != records) {
-    fprintf(stderr, "file_etl: %lld records read but %lld accounted for: this is a bug, please report it\n",
-            (long long)records, (long long)accounted);
-    return 0;
+}
+
+static void add_rows(void *ctx, const char *table, int64_t rows) { *(int64_t *)ctx += rows; }
+
+void file_etl_destination_counts_of(const beam_run_result *r, size_t d, size_t n_dests,
+                                    file_etl_destination_counts *out) {
+  char write[64], write_files[64];
+  beam_etl_file_pipeline_step("Write", d, n_dests, write, sizeof write);
+  beam_etl_file_pipeline_step("WriteFiles", d, n_dests, write_files, sizeof write_files);
+  memset(out, 0, sizeof *out);
+  file_etl_destination_tables(r, d, n_dests, add_rows, &out->written);
+  out->dead_lettered = beam_run_result_counter(r, write, WRITTEN_PREFIX BEAM_ETL_DEAD_LETTER_TABLE);
+  out->files_rows = beam_run_result_counter(r, write, WRITTEN_PREFIX BEAM_ETL_FILES_TABLE) +
+                    beam_run_result_counter(r, write_files, WRITTEN_PREFIX BEAM_ETL_FILES_TABLE);
+  out->not_taken = beam_run_result_counter(r, write, "not_taken");
+  out->already_files = beam_run_result_counter(r, write, "files_already_loaded") +
+                       beam_run_result_counter(r, write_files, "files_already_loaded");
+  out->already_records = beam_run_result_counter(r, write, "records_already_loaded");
+  out->already_filtered = beam_run_result_counter(r, write, "filtered_already_loaded");
+  out->already_ranges = beam_run_result_counter(r, write, "ranges_already_loaded");
+}
+
+static void print_table(void *ctx, const char *table, int64_t rows) {
+  fprintf((FILE *)ctx, "  %-32s %12lld rows\n", table, (long long)rows);
+}
+
+/* The run's counts, whatever the destinations. */
+typedef struct run_counts {
+  int64_t records, failed, filtered, dedup, files, bytes, empty_null, split, ranges;
+} run_counts;
+
+static void print_line(FILE *out, const char *what, int64_t n, const char *note) {
+  fprintf(out, "  %-32s %12lld%s\n", what, (long long)n, note);
+}
+
+static void print_empty_null(FILE *out, const run_counts *c) {
+  if (c->empty_null)
+    print_line(out, "empty strings read as NULL", c->empty_null,
+               " (clean.null_tokens has \"\"; \"null_tokens\": [] keeps them)");
+}
+
+static void print_failed_and_split(FILE *out, const run_counts *c) {
+  if (c->failed) print_line(out, "failed files", c->failed, " (none of their rows kept; _files.status = 'failed' says why)");
+  if (c->split)
+    fprintf(out, "  %-32s %12lld (in %lld byte ranges; _files.ranges per file)\n", "files read in ranges",
+            (long long)c->split, (long long)c->ranges);
+}
+
+/* Destination d's rows: its tables, _dead_letter, _files, what it did not take and what was
+ * loaded before. One destination prints the run's lines among them, where they always were. */
+static void print_destination(FILE *out, const beam_run_result *r, const run_counts *c, size_t d, size_t n_dests,
+                              const file_etl_destination_counts *dc, const beam_etl_destination *dest) {
+  bool one = n_dests == 1;
+  file_etl_destination_tables(r, d, n_dests, print_table, out);
+  print_line(out, BEAM_ETL_DEAD_LETTER_TABLE, dc->dead_lettered,
+             beam_etl_destination_takes_table(dest, BEAM_ETL_DEAD_LETTER_TABLE) ? " rows" : " rows (not taken)");
+  if (one) {
+    print_line(out, "filtered", c->filtered - dc->already_filtered, " rows (counted, not written)");
+    print_line(out, "deduplicated", c->dedup, " rows (duplicates of a kept row)");
   }
-  return 1;
+  bool files_taken = beam_etl_destination_takes_table(dest, BEAM_ETL_FILES_TABLE);
+  print_line(out, BEAM_ETL_FILES_TABLE, files_taken ? c->files - dc->already_files : 0,
+             files_taken ? " rows (one per input file loaded or failed)"
+                         : " rows (not taken; its ledger still records each file)");
+  if (dc->not_taken) print_line(out, "not taken", dc->not_taken, " rows (outside its tables or where)");
+  if (one) print_empty_null(out, c);
+  if (dc->already_files)
+    print_line(out, "files already loaded", dc->already_files,
+               " (the same content was committed before, or earlier in this run)");
+  if (one) print_failed_and_split(out, c);
+  if (dc->already_ranges)
+    print_line(out, "ranges already loaded", dc->already_ranges,
+               " (committed by an earlier attempt: read again, not written again)");
+}
+
+int file_etl_print_summary(FILE *out, const beam_run_result *r, const beam_etl_destination *dests, size_t n_dests,
+                           const char *runner) {
+  run_counts c = {
+      .records = beam_run_result_counter(r, "ReadAndProcess", "records"),
+      .failed = beam_run_result_counter(r, "ReadAndProcess", "files_failed"),
+      .filtered = beam_run_result_counter(r, "ReadAndProcess", "filtered"),
+      .dedup = beam_run_result_counter(r, "DedupePick", "deduplicated"),
+      .files = beam_run_result_counter(r, "ListFiles", "files"),
+      .bytes = beam_run_result_counter(r, "ReadAndProcess", "bytes_read"),
+      .empty_null = beam_run_result_counter(r, "ReadAndProcess", "empty_as_null"),
+  };
+  char finish[64];
+  beam_etl_file_pipeline_step("FinishFile", 0, n_dests, finish, sizeof finish);
+  c.split = beam_run_result_counter(r, finish, "files_split");
+  c.ranges = beam_run_result_counter(r, finish, "ranges");
+  file_etl_destination_counts *dc = calloc(n_dests ? n_dests : 1, sizeof *dc);
+  if (!dc) return 0;
+  for (size_t d = 0; d < n_dests; d++) file_etl_destination_counts_of(r, d, n_dests, &dc[d]);
+  /* Records of files another attempt had committed already are not counted again: with one
+   * destination the header says what it loaded, with several what was read. */
+  int64_t records = n_dests == 1 ? c.records - dc[0].already_records : c.records;
+  double secs = r->elapsed_seconds > 0 ? r->elapsed_seconds : 1e-9;
+  bool mb = c.bytes >= 1000000;
+  fprintf(out, "file_etl: %lld file%s, %lld records, %.1f %s in %.3f s (%.0f records/s), runner %s\n",
+          (long long)c.files, c.files == 1 ? "" : "s", (long long)records, (double)c.bytes / (mb ? 1e6 : 1e3),
+          mb ? "MB" : "KB", r->elapsed_seconds, (double)records / secs, runner);
+  if (n_dests > 1) {
+    print_line(out, "filtered", c.filtered, " rows (counted, not written)");
+    print_line(out, "deduplicated", c.dedup, " rows (duplicates of a kept row)");
+    print_empty_null(out, &c);
+    print_failed_and_split(out, &c);
+  }
+  char what[512];
+  for (size_t d = 0; d < n_dests; d++) {
+    if (n_dests > 1)
+      fprintf(out, "destination %zu: %s (%s)\n", d + 1, dests[d].sink, beam_etl_destination_describe(&dests[d], what, sizeof what));
+    print_destination(out, r, &c, d, n_dests, &dc[d], &dests[d]);
+  }
+  fprintf(out, "rows went to ");
+  for (size_t d = 0; d < n_dests; d++) fprintf(out, "%s%s", d ? ", " : "", dests[d].sink);
+  fprintf(out, "\n");
+  int ok = 1;
+  for (size_t d = 0; d < n_dests; d++) {
+    /* Every record read is in one place for each destination: written, dead-lettered, not
+     * taken, filtered or deduplicated (or loaded before, and not counted). */
+    int64_t read = c.records - dc[d].already_records;
+    int64_t accounted = dc[d].written + dc[d].dead_lettered + dc[d].not_taken + c.filtered - dc[d].already_filtered + c.dedup;
+    if (accounted == read) continue;
+    fprintf(stderr, "file_etl: %s%s%lld records read but %lld accounted for: this is a bug, please report it\n",
+            n_dests > 1 ? dests[d].sink : "", n_dests > 1 ? ": " : "", (long long)read, (long long)accounted);
+    ok = 0;
+  }
+  free(dc);
+  return ok;
 }

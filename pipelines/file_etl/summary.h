@@ -5,9 +5,30 @@
 #include <stdio.h>
 
 #include "beam/runner.h"
+#include "beam/transforms/etl_destination.h"
 
-/* Prints per-table counts, dead letters, filtered, deduplicated, elapsed and rate. Returns
- * false (after saying so) when the counts do not add up to the records read. */
-int file_etl_print_summary(FILE *out, const beam_run_result *r, const char *sink_uri, const char *runner);
+/* Prints where the records went: the run's counts (records, filtered, deduplicated, failed
+ * files), and per destination its rows per table, dead letters, _files rows and what it did
+ * not take (one destination: the lines file_etl always printed, in that order). Returns false
+ * (after saying so) when a destination's counts do not add up to the records read. */
+int file_etl_print_summary(FILE *out, const beam_run_result *r, const beam_etl_destination *dests, size_t n_dests,
+                           const char *runner);
+
+/* What destination d (of n_dests) received, from the run's counters. */
+typedef struct file_etl_destination_counts {
+  int64_t written;         /* rows into routed tables */
+  int64_t dead_lettered;   /* rows into _dead_letter */
+  int64_t files_rows;      /* rows into _files */
+  int64_t not_taken;       /* rows its tables / where did not select */
+  int64_t already_files, already_records, already_filtered, already_ranges; /* loaded before */
+} file_etl_destination_counts;
+
+void file_etl_destination_counts_of(const beam_run_result *r, size_t d, size_t n_dests,
+                                    file_etl_destination_counts *out);
+
+/* Calls fn with each "written.<table>" counter of destination d's writer, routed tables only
+ * (no _dead_letter, no _files), in name order. */
+void file_etl_destination_tables(const beam_run_result *r, size_t d, size_t n_dests,
+                                 void (*fn)(void *ctx, const char *table, int64_t rows), void *ctx);
 
 #endif

@@ -81,6 +81,16 @@ run dedupe "$work/dedupe.json"
 want "dedupe across tables" "$(q dedupe "select count(*) from events_inventory")|$(q dedupe "select count(*) from events_order")" "1|1"
 want "_files with dedupe" "$(q dedupe "select records, written, dead_lettered, filtered, deduplicated from _files")" "9|5|2|1|1"
 
+# A destination's where, written against the union, selects rows in their tables' shapes
+# (quantity and status sit at other columns in each table, or not at all).
+if [[ $kind == sqlite ]]; then
+  # shellcheck disable=SC2086 # ETL_FLAGS is a list of flags
+  "$etl" --input="$work/in" --spec="$work/spec.json" --sink="sqlite:$work/where_all.db" --quiet ${ETL_FLAGS:-} \
+    "--sink=jsonl:$work/where_sel?where=quantity%20%3E%205%20%7C%7C%20status%20%3D%3D%20'paid'" >"$work/where.out" 2>&1 ||
+    { cat "$work/where.out"; fail "the run with a where destination failed"; }
+  want "where on table-shaped rows" "$(cat "$work"/where_sel/events_*.jsonl | python3 -c 'import json,sys; print(",".join(sorted(json.loads(l)["event_id"] for l in sys.stdin)))')" "i-1,o-1"
+fi
+
 # A bad spec fails at the check (exit 2) naming the key, before any output exists.
 python3 - "$work/spec.json" "$work/bad.json" <<'EOF'
 import json, sys

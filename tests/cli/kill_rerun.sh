@@ -53,13 +53,10 @@ fresh() {
   esac
 }
 # Every table's content, sorted, without the columns that differ between runs.
+. "$src/tests/cli/dump_tables.sh"
 dump() {
   if [ "$kind" = sqlite ]; then
-    for t in $(sqlite3 "$1.db" "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE '\_%' ESCAPE '\' ORDER BY name"); do
-      echo "== $t"; sqlite3 "$1.db" "SELECT * FROM \"$t\"" | sort
-    done
-    echo "== _dead_letter"; sqlite3 "$1.db" "SELECT source, line, stage, error FROM _dead_letter" | sort
-    echo "== _files"; sqlite3 "$1.db" "SELECT name, records, written, dead_lettered, filtered, deduplicated, status FROM _files" | sort
+    dump_sqlite "$1.db"
   elif [ "$kind" = postgres ]; then
     local db=kill_$1
     for t in $(psql -d "$db" -c "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename NOT LIKE '\_%' ORDER BY 1"); do
@@ -68,15 +65,7 @@ dump() {
     echo "== _dead_letter"; psql -d "$db" -c "SELECT source, line, stage, error FROM _dead_letter" | sort
     echo "== _files"; psql -d "$db" -c "SELECT name, records, written, dead_lettered, filtered, deduplicated, status FROM _files" | sort
   else
-    for f in $(ls "$1" | grep '\.jsonl$' | sort); do
-      echo "== $f"
-      if [ "$f" = _files.jsonl ]; then
-        python3 -c "
-import json,sys
-for l in open('$1/$f'):
-    r = json.loads(l); print(r['name'], r['records'], r['written'], r['dead_lettered'], r['filtered'], r['deduplicated'], r['status'])" | sort
-      else sort "$1/$f"; fi
-    done
+    dump_jsonl "$1"
   fi
 }
 

@@ -17,12 +17,20 @@
  * dead-lettered in the per-file counts. For them the writer keeps, per row of the bundle,
  * its file and origin (a few words per row) to name the refused ones.
  *
- * Config: {"spec": {...}, "sink": "sqlite:out.db", "no_sync": false, "batch_rows": 0,
- * "units": false, "reload": false}. */
+ * A destination may take only some tables and routed rows (etl_destination.h: "tables",
+ * "where"): a row it does not take is counted ("not_taken") and, when routed, as written in
+ * its file's statistics: _files.written is the run's outcome (rows the ETL routed to a table),
+ * the same for every destination except for the rows its own sink refused. A _files row it
+ * does not take is not written, but the unit's ledger entry always is.
+ *
+ * Config: {"spec": {...}, "sink": "sqlite:out.db", "tables": [...], "where": "...",
+ * "label": "destination 2 (sqlite:out.db)" (prefixes its errors), "no_sync": false,
+ * "batch_rows": 0, "units": false, "reload": false}. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "beam/transforms/etl_destination.h"
 #include "beam/transforms/etl_process.h"
 #include "beam/transforms/etl_table.h"
 #include "beam/transforms/file_identity.h"
@@ -51,6 +59,7 @@ typedef struct pending_table {
   const char **files; /* input file of each row, for _files */
   size_t n;
   int64_t written;    /* this bundle, for the counter */
+  bool dropped;       /* a table the destination does not take: never ensured nor written */
   late_key *late;     /* every row written this bundle, when the sink rejects late */
   size_t n_late, cap_late;
 } pending_table;
@@ -64,6 +73,12 @@ typedef struct committed_file {
 typedef struct write_state {
   beam_etl_spec *spec;
   beam_sink *sink;
+  beam_etl_destination dest; /* the sink and what it takes */
+  beam_arena dest_arena;
+  bool selects;       /* it does not take everything */
+  char *label;        /* "destination N (URI)" among several, else NULL */
+  int c_not_taken;    /* counter: rows (routed or dead letters) the destination does not take */
+  int64_t not_taken, not_taken_at_unit; /* this bundle; when the last unit ended */
   int out_stats;
   int out_files;      /* the _files rows written, or -1 */
   int out_ranges;     /* the reports of split files' ranges committed, as KV<file, report>, or -1 */
@@ -96,14 +111,36 @@ typedef struct write_state {
   int64_t unit_skipped; /* rows of the open unit dropped as committed before */
 } write_state;
 
+/* Prefixes a failure with the destination's label (a run with several names the one that failed). */
+static beam_status named(const write_state *st, beam_status s, beam_error *err) {
+  if (s != BEAM_OK && st->label && err) beam_error_prefix(err, "%s: ", st->label);
+  return s;
+}
+
+/* The destination from config: its sink URI and its selection. */
+static beam_status destination_from_config(write_state *st, const json_t *config, beam_error *err) {
+  const char *uri = beam_etl_config_string(config, "sink", NULL);
+  if (!uri) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "etl_write: config.sink is missing");
+  const char *label = beam_etl_config_string(config, "label", NULL);
+  if (label && !(st->label = strdup(label))) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  json_t *tables = json_object_get(config, "tables");
+  size_t n = json_array_size(tables);
+  const char **names = beam_arena_calloc(&st->dest_arena, n ? n : 1, sizeof *names);
+  if (!names) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  for (size_t i = 0; i < n; i++) names[i] = json_string_value(json_array_get(tables, i));
+  beam_status s = beam_etl_destination_make(uri, tables ? names : NULL, n, beam_etl_config_string(config, "where", NULL),
+                                            &st->spec->schema, &st->spec->route, &st->dest_arena, &st->dest, err);
+  st->selects = st->dest.tables || st->dest.where_filter;
+  return s;
+}
+
 static beam_status write_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error *err) {
   write_state *st = state;
   const json_t *config = beam_dofn_config(ctx);
   beam_status s = beam_etl_spec_from_config(config, &st->spec, err);
   if (s == BEAM_OK) s = beam_etl_output(ctx, "stats", &st->out_stats, err);
-  if (s != BEAM_OK) return s;
-  const char *uri = beam_etl_config_string(config, "sink", NULL);
-  if (!uri) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "etl_write: config.sink is missing");
+  if (s == BEAM_OK) s = destination_from_config(st, config, err);
+  if (s != BEAM_OK) return named(st, s, err);
   beam_sink_options o = {0};
   o.no_sync = json_is_true(json_object_get(config, "no_sync"));
   o.reload = json_is_true(json_object_get(config, "reload"));
@@ -124,11 +161,12 @@ static beam_status write_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error
   st->c_ranges_already = beam_dofn_declare_counter(ctx, "ranges_already_loaded");
   st->c_already_records = beam_dofn_declare_counter(ctx, "records_already_loaded");
   st->c_already_filtered = beam_dofn_declare_counter(ctx, "filtered_already_loaded");
+  st->c_not_taken = beam_dofn_declare_counter(ctx, "not_taken");
   st->transform_id = strdup(beam_dofn_transform_id(ctx));
-  if (!st->transform_id) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-  beam_status s2 = beam_sink_open(uri, &o, &st->sink, err);
+  if (!st->transform_id) return named(st, beam_error_set(err, BEAM_ERR_NOMEM, "out of memory"), err);
+  beam_status s2 = beam_sink_open(st->dest.sink, &o, &st->sink, err);
   st->skip_committed = s2 == BEAM_OK && st->units && !st->reload && beam_sink_keeps_ledger(st->sink);
-  return s2;
+  return named(st, s2, err);
 }
 
 /* The pending batch of table, ensuring the table in the sink the first time it is seen. */
@@ -136,7 +174,9 @@ static beam_status find_table(write_state *st, const char *name, const beam_etl_
                               pending_table **out, beam_error *err) {
   for (size_t i = 0; i < st->n_tables; i++)
     if (strcmp(st->tables[i].name, name) == 0) return *out = &st->tables[i], BEAM_OK;
-  beam_status s = beam_etl_ensure_table(st->sink, st->spec, name, schema, err); /* the table's own options */
+  bool dropped = !beam_etl_destination_takes_table(&st->dest, name);
+  /* the table's own options */
+  beam_status s = dropped ? BEAM_OK : beam_etl_ensure_table(st->sink, st->spec, name, schema, err);
   if (s != BEAM_OK) return s;
   pending_table *grown = realloc(st->tables, (st->n_tables + 1) * sizeof *grown);
   if (!grown) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
@@ -145,6 +185,7 @@ static beam_status find_table(write_state *st, const char *name, const beam_etl_
   memset(t, 0, sizeof *t);
   t->name = strdup(name);
   t->schema = schema;
+  t->dropped = dropped;
   t->rows = malloc(PENDING_LIMIT * sizeof *t->rows);
   t->files = malloc(PENDING_LIMIT * sizeof *t->files);
   if (!t->name || !t->rows || !t->files) {
@@ -175,6 +216,10 @@ static beam_value *copy_values(beam_arena *a, const beam_value *values, size_t n
 /* Appends a _dead_letter row (stage "sink") for a refused row to the dead-letter batch. */
 static beam_status add_dead_letter(write_state *st, const beam_etl_origin *row_origin, const char *reason,
                                    const char *file, pending_table *dl, beam_error *err) {
+  if (dl->dropped) { /* the destination takes no dead letters: counted, as the row it was */
+    st->not_taken++;
+    return BEAM_OK;
+  }
   /* A row refused for its size (a Pub/Sub message, a BigQuery row) must not come back as a
    * dead letter just as large: keep the head of its JSON and say so in the error. */
   beam_etl_origin origin = *row_origin;
@@ -255,7 +300,7 @@ static beam_status remember_late(write_state *st, pending_table *t, beam_error *
 /* The refusals list is per call: refusing rows can fill the dead-letter batch and flush it
  * from inside this loop, which must not overwrite the list being walked. */
 static beam_status flush_table(write_state *st, pending_table *t, beam_error *err) {
-  if (!t->n) return BEAM_OK;
+  if (!t->n || t->dropped) return BEAM_OK; /* rows of a dropped table never join its batch */
   if (t != &st->tables[0] && beam_sink_rejects_late(st->sink)) {
     beam_status s = remember_late(st, t, err);
     if (s != BEAM_OK) return s;
@@ -359,6 +404,7 @@ static void reset_bundle(write_state *st) {
   beam_sink_abort(st->sink);
   forget_committed(st);
   st->unit_skipped = 0;
+  st->not_taken = st->not_taken_at_unit = 0;
   st->in_bundle = false;
   st->unit_open = false;
   st->unit_bundle[0] = '\0';
@@ -447,6 +493,7 @@ static beam_status unit_drop(write_state *st, const char *file, beam_error *err)
   }
   if (st->unit_open)
     for (size_t i = 0; i < st->n_tables; i++) st->tables[i].written = st->tables[i].written_at_unit;
+  st->not_taken = st->not_taken_at_unit;
   beam_etl_file_stats *fs = beam_etl_stats_map_get(&st->per_file, file);
   if (!fs) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   memset(fs, 0, sizeof *fs);
@@ -563,9 +610,11 @@ static beam_status record_file(write_state *st, const beam_etl_file_report *rep,
   if (!row.values) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   if ((s = find_table(st, BEAM_ETL_FILES_TABLE, row.schema, &t, err)) != BEAM_OK) return s;
   if (t->n == PENDING_LIMIT - 1 && (s = flush_all(st, err)) != BEAM_OK) return s;
-  t->rows[t->n] = row;
-  t->files[t->n++] = rep->file;
-  st->pending++;
+  if (!t->dropped) {
+    t->rows[t->n] = row;
+    t->files[t->n++] = rep->file;
+    st->pending++;
+  }
   if ((s = flush_all(st, err)) != BEAM_OK) return s;
   if (!rep->file_id || strcmp(rep->status, BEAM_ETL_FILE_LOADED) != 0) return BEAM_OK;
   return beam_sink_ledger_record(st->sink, rep->file_id, rep->file, st->reload, err);
@@ -587,7 +636,7 @@ static beam_status emit_file(write_state *st, beam_dofn_ctx *ctx, const char *fi
 
 /* A file's _files element: see "Units" above. Viewed in the call's scratch memory, which
  * outlives the flushes (they free the batch arena). */
-static beam_status unit_end(write_state *st, beam_dofn_ctx *ctx, const beam_value *element, beam_error *err) {
+static beam_status unit_end_report(write_state *st, beam_dofn_ctx *ctx, const beam_value *element, beam_error *err) {
   beam_arena *a = beam_dofn_scratch(ctx);
   const char *table, *file;
   beam_etl_row row;
@@ -643,8 +692,37 @@ static beam_status unit_end(write_state *st, beam_dofn_ctx *ctx, const beam_valu
   return s == BEAM_OK ? emit_file(st, ctx, file, &rep, range, err) : s;
 }
 
-static beam_status write_process(void *state, beam_dofn_ctx *ctx, const beam_windowed_value *elem, beam_error *err) {
-  write_state *st = state;
+/* The report ends the unit: what it did not take so far is the unit's for good. */
+static beam_status unit_end(write_state *st, beam_dofn_ctx *ctx, const beam_value *element, beam_error *err) {
+  beam_status s = unit_end_report(st, ctx, element, err);
+  st->not_taken_at_unit = st->not_taken;
+  return s;
+}
+
+/* A row the destination does not take: counted, and a routed one as written for its file
+ * (_files.written is what the ETL routed; see the top). */
+static beam_status not_taken(write_state *st, const char *table, const char *file, beam_error *err) {
+  st->not_taken++;
+  if (strcmp(table, BEAM_ETL_DEAD_LETTER_TABLE) == 0) return BEAM_OK;
+  beam_etl_file_stats *fs = beam_etl_stats_map_get(&st->per_file, file);
+  if (!fs) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  fs->v[BEAM_ETL_STAT_WRITTEN]++;
+  return BEAM_OK;
+}
+
+/* Whether the destination takes row: its `where` was compiled against the union schema, and
+ * a routed row is in its table's shape. */
+static beam_status takes_row(write_state *st, const char *table, const beam_etl_row *row, bool *takes,
+                             beam_error *err) {
+  beam_etl_row in_union = *row;
+  bool routed = table[0] != '_'; /* bookkeeping tables are selected by name only */
+  beam_status s = routed ? beam_etl_row_in_union(st->spec, row, &st->batch, &in_union, err) : BEAM_OK;
+  *takes = s == BEAM_OK && beam_etl_destination_takes_row(&st->dest, table, &in_union);
+  return s;
+}
+
+static beam_status process_element(write_state *st, beam_dofn_ctx *ctx, const beam_windowed_value *elem,
+                                   beam_error *err) {
   const char *table, *file;
   beam_etl_row row;
   beam_status s = beam_etl_element_view(elem->value, st->spec, &st->batch, &table, &file, &row, err);
@@ -652,6 +730,12 @@ static beam_status write_process(void *state, beam_dofn_ctx *ctx, const beam_win
   bool skip = false;
   if (s == BEAM_OK && st->skip_committed) s = skip_committed_row(st, table, file, &row, &skip, err);
   if (s != BEAM_OK || skip) return s;
+  if (st->selects) {
+    bool takes = false;
+    s = takes_row(st, table, &row, &takes, err);
+    if (s != BEAM_OK) return s;
+    if (!takes) return not_taken(st, table, file, err);
+  }
   if (s == BEAM_OK && st->units && !st->unit_open) {
     /* unit_start flushes, which frees the batch arena the view lives in: view again. */
     s = unit_start(st, ctx, &row, err);
@@ -674,10 +758,16 @@ static beam_status write_process(void *state, beam_dofn_ctx *ctx, const beam_win
   return BEAM_OK;
 }
 
-static beam_status write_finish(void *state, beam_dofn_ctx *ctx, beam_error *err) {
+static beam_status write_process(void *state, beam_dofn_ctx *ctx, const beam_windowed_value *elem, beam_error *err) {
   write_state *st = state;
+  return named(st, process_element(st, ctx, elem, err), err);
+}
+
+static beam_status finish(write_state *st, beam_dofn_ctx *ctx, beam_error *err) {
   beam_status s = st->in_bundle ? commit_bundle(st, err) : BEAM_OK;
   if (s != BEAM_OK) return s;
+  if (st->not_taken) beam_dofn_counter_add(ctx, st->c_not_taken, st->not_taken);
+  st->not_taken = st->not_taken_at_unit = 0;
   char name[160];
   for (size_t i = 0; s == BEAM_OK && i < st->n_tables; i++) {
     if (!st->tables[i].written) continue;
@@ -687,6 +777,11 @@ static beam_status write_finish(void *state, beam_dofn_ctx *ctx, beam_error *err
   }
   if (s == BEAM_OK) s = beam_etl_stats_map_drain(&st->per_file, ctx, st->out_stats, err);
   return s;
+}
+
+static beam_status write_finish(void *state, beam_dofn_ctx *ctx, beam_error *err) {
+  write_state *st = state;
+  return named(st, finish(st, ctx, err), err);
 }
 
 static void write_teardown(void *state) {
@@ -700,6 +795,8 @@ static void write_teardown(void *state) {
   beam_etl_stats_map_free(&st->per_file);
   beam_buf_free(&st->json);
   beam_etl_spec_free(st->spec);
+  beam_arena_free(&st->dest_arena);
+  free(st->label);
   free(st->transform_id);
   forget_committed(st);
   free(st->committed);

@@ -27,14 +27,33 @@ typedef struct builder {
   const beam_etl_file_pipeline_config *cfg;
   json_t *spec;
   beam_coder_spec *value, *stats;
-  char *configs[8];
+  char **configs;
   size_t n_configs;
+  const beam_etl_destination *dests;
+  size_t n_dests;
   beam_etl_file_pipeline_outputs outputs;
 } builder;
 
+/* Keeps text until the pipeline is built (the pipeline copies it); NULL when out of memory. */
 static const char *keep(builder *b, char *text) {
-  if (text && b->n_configs < sizeof b->configs / sizeof b->configs[0]) b->configs[b->n_configs++] = text;
-  return text;
+  char **grown = text ? realloc(b->configs, (b->n_configs + 1) * sizeof *grown) : NULL;
+  if (!grown) {
+    free(text);
+    return NULL;
+  }
+  b->configs = grown;
+  return b->configs[b->n_configs++] = text;
+}
+
+const char *beam_etl_file_pipeline_step(const char *step, size_t dest, size_t n_dests, char *buf, size_t cap) {
+  if (n_dests <= 1) snprintf(buf, cap, "%s", step);
+  else snprintf(buf, cap, "%s-%zu", step, dest + 1);
+  return buf;
+}
+
+/* The name of step for destination d. */
+static const char *step_name(const builder *b, const char *step, size_t d, char buf[64]) {
+  return beam_etl_file_pipeline_step(step, d, b->n_dests, buf, 64);
 }
 
 /* ReadAndProcess. With units (no GroupByKey after it) each unit's dead letters and report go
@@ -67,12 +86,31 @@ static beam_pcollection *dedupe_stage(builder *b, beam_pcollection *rows, beam_p
   return outs[0];
 }
 
-/* A writer: outputs "stats" (per-file counts), "files" (the _files rows it wrote) and, with
- * units, "ranges" (the reports of split files' ranges it committed, KV<file, report>). */
-static beam_pcollection *write_stage(builder *b, const char *name, beam_pcollection *rows, bool units,
+/* Destination d's sink and selection, and its label among several, into a writer's config. */
+static json_t *destination_config(const builder *b, size_t d, json_t *extra) {
+  const beam_etl_destination *dest = &b->dests[d];
+  json_object_set_new(extra, "sink", json_string(dest->sink));
+  if (dest->tables) {
+    json_t *tables = json_array();
+    for (size_t i = 0; i < dest->n_tables; i++) json_array_append_new(tables, json_string(dest->tables[i]));
+    json_object_set_new(extra, "tables", tables);
+  }
+  if (dest->where) json_object_set_new(extra, "where", json_string(dest->where));
+  if (b->n_dests > 1) {
+    char label[1200];
+    snprintf(label, sizeof label, "destination %zu (%.1100s)", d + 1, dest->sink);
+    json_object_set_new(extra, "label", json_string(label));
+  }
+  return extra;
+}
+
+/* Destination d's writer: outputs "stats" (per-file counts), "files" (the _files rows it
+ * wrote) and, with units, "ranges" (the reports of split files' ranges it committed,
+ * KV<file, report>). */
+static beam_pcollection *write_stage(builder *b, const char *name, size_t d, beam_pcollection *rows, bool units,
                                      beam_pcollection **files, beam_pcollection **ranges) {
-  json_t *extra = json_pack("{s:s,s:b,s:b,s:b}", "sink", b->cfg->sink_uri, "no_sync", b->cfg->no_sync, "units", units,
-                            "reload", b->cfg->reload);
+  json_t *extra = destination_config(b, d, json_pack("{s:b,s:b,s:b}", "no_sync", b->cfg->no_sync, "units", units,
+                                                     "reload", b->cfg->reload));
   static const char *const tags[] = {"stats", "files", "ranges"};
   beam_coder_spec *coders[] = {b->stats, b->value, beam_coder_spec_kv(b->p, beam_coder_spec_string(b->p), b->value)};
   beam_pardo_spec spec = {"etl_write", keep(b, stage_config(b->cfg, b->spec, extra)), ranges ? 3 : 2, tags, coders,
@@ -86,20 +124,29 @@ static beam_pcollection *write_stage(builder *b, const char *name, beam_pcollect
 
 /* Without a GroupByKey: each file, or each byte range of a split file, is a unit the writer
  * commits with its ledger entry (and a whole file's _files row). A split file's _files row
- * is made once all its ranges are in: FinishFile, after grouping the ranges by file. */
+ * is made once all its ranges are in: FinishFile, after grouping the ranges by file. Every
+ * destination has its own chain of the four steps on the rows read once. */
 static void build_units(builder *b, beam_pcollection *files) {
-  beam_pcollection *read[2] = {0}, *written[2] = {0}, *ranges = NULL;
+  beam_pcollection *read[2] = {0};
   read_stage(b, files, true, read);
   b->outputs.rows = read[0];
-  write_stage(b, "Write", b->outputs.rows, true, &written[0], &ranges);
-  beam_pcollection *by_file = beam_group_by_key(b->p, "RangesByFile", ranges);
-  written[1] = beam_pardo1(b->p, "FinishFile", by_file, "etl_finish_file", NULL, b->value);
-  write_stage(b, "WriteFiles", written[1], false, NULL, NULL);
-  b->outputs.files = beam_flatten(b->p, "FilesWritten", written, 2);
+  beam_pcollection **written = calloc(2 * b->n_dests, sizeof *written);
+  if (!written) return;
+  char name[64];
+  for (size_t d = 0; d < b->n_dests; d++) {
+    beam_pcollection *ranges = NULL;
+    write_stage(b, step_name(b, "Write", d, name), d, b->outputs.rows, true, &written[2 * d], &ranges);
+    beam_pcollection *by_file = beam_group_by_key(b->p, step_name(b, "RangesByFile", d, name), ranges);
+    written[2 * d + 1] = beam_pardo1(b->p, step_name(b, "FinishFile", d, name), by_file, "etl_finish_file", NULL, b->value);
+    write_stage(b, step_name(b, "WriteFiles", d, name), d, written[2 * d + 1], false, NULL, NULL);
+  }
+  b->outputs.files = beam_flatten(b->p, "FilesWritten", written, 2 * b->n_dests);
+  free(written);
 }
 
 /* With dedupe: rows and dead letters meet in the GroupByKey; _files rows are made from the
- * statistics of every stage and written last, with the files' ledger entries. */
+ * statistics of every stage and written last, with the files' ledger entries. Each
+ * destination has its own writer, and its own _files rows (its sink may refuse rows). */
 static void build_grouped(builder *b, beam_pcollection *files) {
   beam_pipeline *p = b->p;
   beam_pcollection *read[4] = {0}, *stats[3];
@@ -108,18 +155,23 @@ static void build_grouped(builder *b, beam_pcollection *files) {
   beam_pcollection *all = beam_flatten(p, "RowsAndDeadLetters", both, 2);
   stats[0] = read[2];
   b->outputs.rows = dedupe_stage(b, all, read[3], &stats[1]);
-  stats[2] = write_stage(b, "Write", b->outputs.rows, false, NULL, NULL);
-  beam_pcollection *all_stats = beam_flatten(p, "FileStats", stats, 3);
-  beam_pcollection *per_file = beam_combine_per_key(p, "SumFileStats", all_stats, "etl_file_stats", NULL,
-                                                    b->value, b->value);
-  json_t *files_extra = json_pack("{s:s}", "runner", b->cfg->runner ? b->cfg->runner : "local");
-  beam_side_input_spec side = {"reports", read[3], BEAM_SIDE_INPUT_ITERABLE};
-  beam_pardo_spec spec = {"etl_files_row", keep(b, stage_config(b->cfg, NULL, files_extra)), 1, NULL, &b->value,
-                          &side, 1, NULL, 0};
-  beam_pcollection *file_rows = NULL;
-  beam_pardo(p, "FilesRow", per_file, &spec, &file_rows);
-  b->outputs.files = file_rows;
-  write_stage(b, "WriteFiles", file_rows, false, NULL, NULL);
+  beam_pcollection **file_rows = calloc(b->n_dests, sizeof *file_rows);
+  if (!file_rows) return;
+  char name[64];
+  for (size_t d = 0; d < b->n_dests; d++) {
+    stats[2] = write_stage(b, step_name(b, "Write", d, name), d, b->outputs.rows, false, NULL, NULL);
+    beam_pcollection *all_stats = beam_flatten(p, step_name(b, "FileStats", d, name), stats, 3);
+    beam_pcollection *per_file = beam_combine_per_key(p, step_name(b, "SumFileStats", d, name), all_stats,
+                                                      "etl_file_stats", NULL, b->value, b->value);
+    json_t *files_extra = json_pack("{s:s}", "runner", b->cfg->runner ? b->cfg->runner : "local");
+    beam_side_input_spec side = {"reports", read[3], BEAM_SIDE_INPUT_ITERABLE};
+    beam_pardo_spec spec = {"etl_files_row", keep(b, stage_config(b->cfg, NULL, files_extra)), 1, NULL, &b->value,
+                            &side, 1, NULL, 0};
+    beam_pardo(p, step_name(b, "FilesRow", d, name), per_file, &spec, &file_rows[d]);
+    write_stage(b, step_name(b, "WriteFiles", d, name), d, file_rows[d], false, NULL, NULL);
+  }
+  b->outputs.files = b->n_dests == 1 ? file_rows[0] : beam_flatten(p, "FilesWritten", file_rows, b->n_dests);
+  free(file_rows);
 }
 
 static void build(builder *b) {
@@ -140,21 +192,51 @@ beam_status beam_etl_file_pipeline_build(beam_pipeline *p, const beam_etl_file_p
   return beam_etl_file_pipeline_build_outputs(p, cfg, &ignored, err);
 }
 
+beam_status beam_etl_file_pipeline_destinations(const beam_etl_file_pipeline_config *cfg, const beam_etl_spec *spec,
+                                                beam_arena *arena, const beam_etl_destination **out, size_t *n_out,
+                                                beam_error *err) {
+  size_t n_uris = cfg->n_sink_uris + (cfg->sink_uri ? 1 : 0);
+  const char **uris = calloc(n_uris ? n_uris : 1, sizeof *uris);
+  if (!uris) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  size_t n = 0;
+  if (cfg->sink_uri) uris[n++] = cfg->sink_uri;
+  for (size_t i = 0; i < cfg->n_sink_uris; i++) uris[n++] = cfg->sink_uris[i];
+  beam_etl_destination *all = NULL;
+  beam_status s = beam_etl_destinations_collect(spec->outputs, spec->n_outputs, uris, n, &spec->schema, &spec->route,
+                                                arena, &all, n_out, err);
+  free(uris);
+  if (s == BEAM_OK && *n_out == 0)
+    s = beam_error_set(err, BEAM_ERR_INVALID_ARG, "no destination: give a sink (--sink) or the spec's \"outputs\"");
+  *out = all;
+  return s;
+}
+
 beam_status beam_etl_file_pipeline_build_outputs(beam_pipeline *p, const beam_etl_file_pipeline_config *cfg,
                                                  beam_etl_file_pipeline_outputs *out, beam_error *err) {
   memset(out, 0, sizeof *out);
   beam_status s = beam_etl_register_fns();
   if (s != BEAM_OK) return beam_error_set(err, s, "cannot register the ETL functions");
-  if (!cfg->n_inputs || !cfg->spec_json || !cfg->sink_uri)
-    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "the file ETL needs inputs, a spec and a sink");
+  if (!cfg->n_inputs || !cfg->spec_json)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "the file ETL needs inputs and a spec");
+  beam_etl_spec *parsed = NULL;
+  beam_arena arena = {0};
+  builder b = {.p = p, .cfg = cfg};
+  s = beam_etl_spec_parse(cfg->spec_json, strlen(cfg->spec_json), cfg->spec_name, &parsed, err);
+  if (s == BEAM_OK) s = beam_etl_file_pipeline_destinations(cfg, parsed, &arena, &b.dests, &b.n_dests, err);
   json_error_t jerr;
-  builder b = {p, cfg, json_loads(cfg->spec_json, 0, &jerr), NULL, NULL, {0}, 0, {NULL, NULL}};
-  if (!b.spec) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: %s", cfg->spec_name, jerr.text);
-  b.value = beam_coder_spec_value(p);
-  b.stats = beam_coder_spec_kv(p, beam_coder_spec_string(p), b.value);
-  build(&b);
+  if (s == BEAM_OK && !(b.spec = json_loads(cfg->spec_json, 0, &jerr)))
+    s = beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: %s", cfg->spec_name, jerr.text);
+  if (s == BEAM_OK) {
+    b.value = beam_coder_spec_value(p);
+    b.stats = beam_coder_spec_kv(p, beam_coder_spec_string(p), b.value);
+    build(&b);
+  }
   json_decref(b.spec);
   for (size_t i = 0; i < b.n_configs; i++) free(b.configs[i]);
+  free(b.configs);
+  beam_arena_free(&arena);
+  beam_etl_spec_free(parsed);
+  if (s != BEAM_OK) return s;
   const beam_error *perr = beam_pipeline_error(p);
   if (perr) {
     if (err) *err = *perr;

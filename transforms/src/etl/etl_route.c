@@ -194,3 +194,41 @@ beam_status beam_etl_route_table(const beam_etl_route *route, const beam_etl_row
   return beam_error_set(err, BEAM_ERR_USER, "route: value \"%s\" of field \"%s\" makes invalid table name \"%s\"", qv,
                         f->name, qn);
 }
+
+/* Whether name[at..len) matches route parts [part, n_parts): literals exactly, a STRING
+ * placeholder any run of name characters (an empty value too), INT64 a run of digits (a
+ * negative number makes no valid name), BOOL "true" or "false". Backtracks over the runs;
+ * templates have at most 16 placeholders and table names 1024 bytes. */
+static bool parts_match(const beam_etl_route *route, const beam_etl_schema *schema, size_t part, const char *name,
+                        size_t at, size_t len) {
+  if (part == route->n_parts) return at == len;
+  const beam_etl_route_part *p = &route->parts[part];
+  if (p->field < 0)
+    return len - at >= p->len && memcmp(name + at, p->text, p->len) == 0 &&
+           parts_match(route, schema, part + 1, name, at + p->len, len);
+  beam_etl_type type = schema->fields[p->field].type;
+  if (type == BEAM_ETL_BOOL) {
+    static const char *const words[] = {"true", "false"};
+    for (size_t w = 0; w < 2; w++) {
+      size_t n = strlen(words[w]);
+      if (len - at >= n && memcmp(name + at, words[w], n) == 0 &&
+          parts_match(route, schema, part + 1, name, at + n, len))
+        return true;
+    }
+    return false;
+  }
+  for (size_t end = at;; end++) {
+    if ((type == BEAM_ETL_STRING || end > at) && parts_match(route, schema, part + 1, name, end, len)) return true;
+    if (end == len) return false;
+    char c = name[end];
+    if (type == BEAM_ETL_INT64 ? !(c >= '0' && c <= '9') : !name_char(c)) return false;
+  }
+}
+
+bool beam_etl_route_may_produce(const beam_etl_route *route, const beam_etl_schema *schema, const char *name) {
+  size_t len = strlen(name);
+  if (route->default_table && strcmp(route->default_table, name) == 0) return true;
+  if (!beam_etl_table_name_valid(name, len) || beam_etl_table_name_reserved(name, len)) return false;
+  if (route->n_placeholders == 0) return strcmp(route->template_text, name) == 0;
+  return parts_match(route, schema, 0, name, 0, len);
+}

@@ -319,6 +319,45 @@ beam_status beam_etl_cluster_parse(json_t *obj, const char *prefix, const beam_e
   return BEAM_OK;
 }
 
+/* One entry of "outputs": {"sink": URI, "tables": [...], "where": EXPR} (etl_destination.h). */
+static beam_status parse_output(json_t *j, const char *path, beam_etl_spec *spec, beam_etl_destination *out,
+                                beam_error *err) {
+  static const char *const keys[] = {"sink", "tables", "where", "description", NULL};
+  if (!json_is_object(j)) return BAD(err, "%s: must be an object, not %s", path, beam_etl_json_kind(j));
+  beam_status st = beam_etl_json_check_keys(j, path, keys, err);
+  if (st != BEAM_OK) return st;
+  json_t *sink = json_object_get(j, "sink"), *tables = json_object_get(j, "tables"), *where = json_object_get(j, "where");
+  if (!json_is_string(sink) || !json_string_length(sink))
+    return BAD(err, "%s.sink: %s", path, sink ? "must be a sink URI string" : "missing (the destination's URI)");
+  if (tables && !json_is_array(tables)) return BAD(err, "%s.tables: must be an array of table names", path);
+  if (where && !json_is_string(where)) return BAD(err, "%s.where: must be a filter expression string", path);
+  size_t n = tables ? json_array_size(tables) : 0;
+  const char **names = beam_arena_calloc(&spec->arena, n ? n : 1, sizeof *names);
+  if (!names) return NOMEM(err);
+  for (size_t i = 0; i < n; i++)
+    if (!(names[i] = json_string_value(json_array_get(tables, i))))
+      return BAD(err, "%s.tables[%zu]: must be a string", path, i);
+  st = beam_etl_destination_make(json_string_value(sink), tables ? names : NULL, n, where ? json_string_value(where) : NULL,
+                            &spec->schema, &spec->route, &spec->arena, out, err);
+  if (st != BEAM_OK && st != BEAM_ERR_NOMEM) beam_error_prefix(err, "%s.", path);
+  return st;
+}
+
+static beam_status parse_outputs(json_t *j, beam_etl_spec *spec, beam_error *err) {
+  if (!json_is_array(j)) return BAD(err, "outputs: must be an array of {\"sink\": URI, \"tables\": [...], \"where\": EXPR}");
+  size_t n = json_array_size(j);
+  spec->outputs = beam_arena_calloc(&spec->arena, n ? n : 1, sizeof *spec->outputs);
+  if (!spec->outputs) return NOMEM(err);
+  for (size_t i = 0; i < n; i++) {
+    char path[32];
+    snprintf(path, sizeof path, "outputs[%zu]", i);
+    beam_status st = parse_output(json_array_get(j, i), path, spec, &spec->outputs[i], err);
+    if (st != BEAM_OK) return st;
+    spec->n_outputs++;
+  }
+  return BEAM_OK;
+}
+
 beam_status beam_etl_partition_parse(json_t *obj, const char *prefix, const beam_etl_schema *schema,
                                      const char *schema_path, int *field, beam_etl_partition_granularity *granularity,
                                      beam_error *err) {
@@ -349,7 +388,7 @@ beam_status beam_etl_partition_parse(json_t *obj, const char *prefix, const beam
 }
 
 static const char *const spec_keys[] = {"format", "csv", "schema", "tables", "clean", "validate", "filter", "route",
-                                        "partition_field", "partition_granularity", "cluster_fields", "description",
+                                        "partition_field", "partition_granularity", "cluster_fields", "outputs", "description",
                                         NULL};
 
 static beam_status parse_doc(json_t *root, beam_etl_spec *spec, beam_error *err) {
@@ -398,7 +437,10 @@ static beam_status parse_doc(json_t *root, beam_etl_spec *spec, beam_error *err)
   if ((st = beam_etl_cluster_parse(root, "", &spec->top_schema, "schema", &spec->arena, &spec->cluster_fields,
                                    &spec->n_cluster_fields, err)))
     return st;
-  return tables ? beam_etl_tables_check(spec, err) : BEAM_OK;
+  if (tables && (st = beam_etl_tables_check(spec, err))) return st;
+  /* After the tables: a destination's selection is checked against the union schema. */
+  if ((v = json_object_get(root, "outputs")) && (st = parse_outputs(v, spec, err))) return st;
+  return BEAM_OK;
 }
 
 beam_status beam_etl_spec_parse(const char *json_text, size_t len, const char *spec_name, beam_etl_spec **out,

@@ -61,6 +61,21 @@ int beam_etl_table_field_index(const beam_etl_spec *spec, const beam_etl_schema 
   return -1;
 }
 
+beam_status beam_etl_row_in_union(const beam_etl_spec *spec, const beam_etl_row *row, beam_arena *arena,
+                                  beam_etl_row *out, beam_error *err) {
+  *out = *row;
+  if (row->schema == &spec->schema) return BEAM_OK;
+  beam_value *values = beam_arena_alloc(arena, (spec->schema.n_fields + 1) * sizeof *values);
+  if (!values) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  for (size_t u = 0; u < spec->schema.n_fields; u++) {
+    int k = beam_etl_table_field_index(spec, row->schema, (int)u);
+    values[u] = k >= 0 ? row->values[k] : beam_value_null();
+  }
+  out->schema = &spec->schema;
+  out->values = values;
+  return BEAM_OK;
+}
+
 beam_status beam_etl_ensure_table(beam_sink *sink, const beam_etl_spec *spec, const char *table,
                                   const beam_etl_schema *schema, beam_error *err) {
   if (!spec || strcmp(table, BEAM_ETL_DEAD_LETTER_TABLE) == 0 || strcmp(table, BEAM_ETL_FILES_TABLE) == 0)

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "pubsub_internal.h"
+#include "sink_uri_options.h"
 
 /* Pub/Sub's resource-name rule for topic ids (Topic.name in google/pubsub/v1). */
 static bool topic_id_valid(const char *id, size_t len) {
@@ -38,22 +39,18 @@ static char *dup_span(const char *s, size_t len) {
   return d;
 }
 
-/* One "name=value" option; the value runs to '&' or the end. */
-static beam_status parse_option(const char *opt, size_t len, beam_pubsub_target *t, beam_error *err) {
-  const char *eq = memchr(opt, '=', len);
-  if (!eq || eq == opt || eq + 1 == opt + len)
-    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "pubsub sink option \"%.*s\": expected name=value", (int)len,
-                          opt);
-  size_t nlen = (size_t)(eq - opt), vlen = len - nlen - 1;
+/* One option (sink_uri_options.h: '&'-separated, percent-decoded). */
+static beam_status parse_option(void *ctx, const char *name, const char *value, beam_error *err) {
+  beam_pubsub_target *t = ctx;
   char **slot = NULL;
-  if (nlen == 12 && strncmp(opt, "ordering_key", nlen) == 0) slot = &t->ordering_field;
-  else if (nlen == 8 && strncmp(opt, "endpoint", nlen) == 0) slot = &t->endpoint;
+  if (strcmp(name, "ordering_key") == 0) slot = &t->ordering_field;
+  else if (strcmp(name, "endpoint") == 0) slot = &t->endpoint;
   if (!slot)
     return beam_error_set(err, BEAM_ERR_INVALID_ARG,
-                          "pubsub sink option \"%.*s\" is unknown (known: ordering_key=FIELD, endpoint=HOST:PORT)",
-                          (int)nlen, opt);
+                          "pubsub sink option \"%s\" is unknown (known: ordering_key=FIELD, endpoint=HOST:PORT)", name);
+  if (!*value) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "pubsub sink option \"%s\": expected name=value", name);
   free(*slot);
-  *slot = dup_span(eq + 1, vlen);
+  *slot = strdup(value);
   return *slot ? BEAM_OK : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
 }
 
@@ -79,17 +76,9 @@ beam_status beam_pubsub_target_parse(const char *location, beam_pubsub_target *o
                           location, (int)(rest_len - 7 > 255 ? 255 : rest_len - 7), rest + 7);
   out->topic = dup_span(location, name_len);
   if (!out->topic) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-  for (const char *opt = q ? q + 1 : NULL; opt && *opt;) {
-    const char *amp = strchr(opt, '&');
-    size_t len = amp ? (size_t)(amp - opt) : strlen(opt);
-    beam_status st = parse_option(opt, len, out, err);
-    if (st != BEAM_OK) {
-      beam_pubsub_target_free(out);
-      return st;
-    }
-    opt = amp ? amp + 1 : NULL;
-  }
-  return BEAM_OK;
+  beam_status st = beam_sink_options_each(q ? q + 1 : NULL, "pubsub sink", parse_option, out, err);
+  if (st != BEAM_OK) beam_pubsub_target_free(out);
+  return st;
 }
 
 void beam_pubsub_target_free(beam_pubsub_target *t) {

@@ -1,6 +1,7 @@
 /* The sink front: argument checks, the bundle state machine, counters, the scheme registry.
  * Implementations (sink_sqlite.c, sink_jsonl.c, ...) only see calls that make sense. */
 #include "sink_int.h"
+#include "sink_uri_options.h"
 #include "beam/transforms/sink_pubsub.h"
 
 #include <pthread.h>
@@ -593,19 +594,22 @@ beam_status beam_sink_open(const char *uri, const beam_sink_options *opts, beam_
 }
 
 /* The built-in factories' location checks, found by factory so that a scheme the caller
- * registered over a built-in one is not judged by the built-in's rules. */
-static beam_sink_check_fn builtin_check(beam_sink_factory factory) {
+ * registered over a built-in one is not judged by the built-in's rules; and whether the
+ * location may carry ?options (sink_uri_options.h: the others would take them for a path). */
+static beam_sink_check_fn builtin_check(beam_sink_factory factory, bool *takes_options) {
   static const struct {
     beam_sink_factory factory;
     beam_sink_check_fn check;
+    bool takes_options;
   } checks[] = {
-      {beam_sink_sqlite_open, beam_sink_sqlite_check},     {beam_sink_jsonl_open, beam_sink_dir_check},
-      {beam_sink_file_open, beam_sink_dir_check},          {beam_sink_gcs_open, beam_sink_gcs_check},
-      {beam_sink_bigquery_open, beam_sink_bigquery_check}, {beam_sink_pubsub_open, beam_sink_pubsub_check},
-      {beam_sink_postgres_open, beam_sink_postgres_check},
+      {beam_sink_sqlite_open, beam_sink_sqlite_check, false},    {beam_sink_jsonl_open, beam_sink_dir_check, false},
+      {beam_sink_file_open, beam_sink_dir_check, false},         {beam_sink_gcs_open, beam_sink_gcs_check, false},
+      {beam_sink_bigquery_open, beam_sink_bigquery_check, true}, {beam_sink_pubsub_open, beam_sink_pubsub_check, true},
+      {beam_sink_postgres_open, beam_sink_postgres_check, true},
   };
+  *takes_options = true;
   for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++)
-    if (checks[i].factory == factory) return checks[i].check;
+    if (checks[i].factory == factory) return *takes_options = checks[i].takes_options, checks[i].check;
   return NULL;
 }
 
@@ -615,7 +619,12 @@ beam_status beam_sink_check_uri(const char *uri, beam_error *err) {
   const char *location;
   beam_status st = lookup_scheme(uri, &factory, &location, err);
   if (st != BEAM_OK) return st;
-  beam_sink_check_fn check = builtin_check(factory);
+  bool takes_options;
+  beam_sink_check_fn check = builtin_check(factory, &takes_options);
+  const char *options = beam_sink_uri_options_start(uri);
+  if (!takes_options && options)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%.200s: unknown option \"%.*s\" (%.*s: takes none)", uri,
+                          (int)strcspn(options, "=&"), options, (int)(location - 1 - uri), uri);
   if (!check || (st = check(location, err)) == BEAM_OK) return BEAM_OK;
   beam_error_prefix(err, "%.200s: ", uri);
   return st;

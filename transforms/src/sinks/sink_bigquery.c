@@ -42,6 +42,7 @@
 #include <openssl/evp.h>
 
 #include "sink_bigquery_internal.h"
+#include "sink_uri_options.h"
 #include "sink_tables.h"
 
 #define MAX_REQUEST_BYTES ((size_t)9 << 20) /* below BigQuery's 10 MB request limit */
@@ -338,40 +339,46 @@ static beam_status size_option(const char *key, const char *value, size_t lo, si
   return BEAM_OK;
 }
 
-static beam_status parse_option(bq_sink *q, char *kv, char **endpoint, long *job_timeout_ms, beam_error *err) {
-  char *eq = strchr(kv, '=');
-  if (!eq) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "bigquery sink: option \"%s\" has no value", kv);
-  *eq = '\0';
-  const char *v = eq + 1;
-  if (strcmp(kv, "endpoint") == 0) {
-    *endpoint = (char *)v;
-    return BEAM_OK;
+/* What parsing the options fills besides the sink's fields. */
+typedef struct bq_open_options {
+  bq_sink *q;
+  char *endpoint;      /* malloc'd */
+  long job_timeout_ms;
+} bq_open_options;
+
+static beam_status parse_option(void *ctx, const char *key, const char *v, beam_error *err) {
+  bq_open_options *o = ctx;
+  bq_sink *q = o->q;
+  if (strcmp(key, "endpoint") == 0) {
+    free(o->endpoint);
+    return (o->endpoint = strdup(v)) ? BEAM_OK : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   }
-  if (strcmp(kv, "location") == 0) {
+  if (strcmp(key, "location") == 0) {
     free(q->location);
     return (q->location = strdup(v)) ? BEAM_OK : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   }
-  if (strcmp(kv, "rows_per_request") == 0) return size_option(kv, v, 1, 50000, &q->rows_per_request, err);
-  if (strcmp(kv, "request_bytes") == 0) return size_option(kv, v, 1024, MAX_REQUEST_BYTES, &q->request_bytes, err);
-  if (strcmp(kv, "load_threshold") == 0) return size_option(kv, v, 1, SIZE_MAX, &q->load_threshold, err);
-  if (strcmp(kv, "bundle_bytes") == 0) return size_option(kv, v, 1024, SIZE_MAX, &q->bundle_bytes, err);
-  if (strcmp(kv, "job_timeout_s") == 0) {
+  if (strcmp(key, "rows_per_request") == 0) return size_option(key, v, 1, 50000, &q->rows_per_request, err);
+  if (strcmp(key, "request_bytes") == 0) return size_option(key, v, 1024, MAX_REQUEST_BYTES, &q->request_bytes, err);
+  if (strcmp(key, "load_threshold") == 0) return size_option(key, v, 1, SIZE_MAX, &q->load_threshold, err);
+  if (strcmp(key, "bundle_bytes") == 0) return size_option(key, v, 1024, SIZE_MAX, &q->bundle_bytes, err);
+  if (strcmp(key, "job_timeout_s") == 0) {
     size_t secs = 0;
-    beam_status s = size_option(kv, v, 1, 86400, &secs, err);
-    *job_timeout_ms = (long)secs * 1000;
+    beam_status s = size_option(key, v, 1, 86400, &secs, err);
+    o->job_timeout_ms = (long)secs * 1000;
     return s;
   }
   return beam_error_set(err, BEAM_ERR_INVALID_ARG,
                         "bigquery sink: unknown option \"%s\" (endpoint, location, rows_per_request, request_bytes, "
                         "load_threshold, bundle_bytes, job_timeout_s)",
-                        kv);
+                        key);
 }
 
 /* PROJECT.DATASET: the dataset is after the last dot (project ids may hold dots and colons:
- * "example.com:proj"). */
-static beam_status parse_location(bq_sink *q, char *loc, char **endpoint, long *job_timeout_ms, beam_error *err) {
-  char *query = strchr(loc, '?');
-  if (query) *query++ = '\0';
+ * "example.com:proj"). Options are percent-encoded (sink_uri_options.h). */
+static beam_status parse_location(bq_open_options *o, char *loc, beam_error *err) {
+  bq_sink *q = o->q;
+  char *query = (char *)beam_sink_uri_options_start(loc);
+  if (query) query[-1] = '\0';
   char *dot = strrchr(loc, '.');
   if (!dot || dot == loc || !dot[1])
     return beam_error_set(err, BEAM_ERR_INVALID_ARG, "bigquery sink: \"%s\" is not PROJECT.DATASET", loc);
@@ -381,11 +388,7 @@ static beam_status parse_location(bq_sink *q, char *loc, char **endpoint, long *
                           dot + 1);
   if (!(q->project = strdup(loc)) || !(q->dataset = strdup(dot + 1)))
     return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-  beam_status s = BEAM_OK;
-  for (char *save = NULL, *kv = query ? strtok_r(query, "&", &save) : NULL; s == BEAM_OK && kv;
-       kv = strtok_r(NULL, "&", &save))
-    s = parse_option(q, kv, endpoint, job_timeout_ms, err);
-  return s;
+  return beam_sink_options_each(query, "bigquery sink", parse_option, o, err);
 }
 
 static beam_status copy_field_options(bq_sink *q, const beam_sink_options *opts, beam_error *err) {
@@ -418,14 +421,14 @@ beam_status beam_sink_bigquery_open(const char *location, const beam_sink_option
   q->max_row_bytes = MAX_REQUEST_BYTES - 1024;
   q->load_threshold = 20000;
   q->bundle_bytes = (size_t)64 << 20;
-  char *endpoint = NULL;
-  long job_timeout_ms = 0;
-  beam_status s = parse_location(q, loc, &endpoint, &job_timeout_ms, err);
+  bq_open_options o = {.q = q};
+  beam_status s = parse_location(&o, loc, err);
   if (s == BEAM_OK) s = copy_field_options(q, opts, err);
   if (s == BEAM_OK) {
-    beam_bq_options bo = {.endpoint = endpoint, .job_timeout_ms = job_timeout_ms};
+    beam_bq_options bo = {.endpoint = o.endpoint, .job_timeout_ms = o.job_timeout_ms};
     s = beam_bq_new(q->project, &bo, &q->bq, err);
   }
+  free(o.endpoint);
   free(loc);
   if (s != BEAM_OK) {
     bq_free(&q->base);
@@ -438,11 +441,9 @@ beam_status beam_sink_bigquery_open(const char *location, const beam_sink_option
 beam_status beam_sink_bigquery_check(const char *location, beam_error *err) {
   bq_sink q = {0}; /* only the fields parse_location fills */
   char *loc = strdup(location);
-  char *endpoint = NULL;
-  long job_timeout_ms = 0;
-  beam_status s = loc ? parse_location(&q, loc, &endpoint, &job_timeout_ms, err)
-                      : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-  free(q.project), free(q.dataset), free(q.location);
+  bq_open_options o = {.q = &q};
+  beam_status s = loc ? parse_location(&o, loc, err) : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  free(q.project), free(q.dataset), free(q.location), free(o.endpoint);
   free(loc);
   return s;
 }

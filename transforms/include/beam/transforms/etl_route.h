@@ -57,6 +57,11 @@ beam_status beam_etl_route_parse(const char *table_template, const char *default
 beam_status beam_etl_route_table(const beam_etl_route *route, const beam_etl_row *row, beam_arena *arena,
                                  const char **table, beam_error *err);
 
+/* True when some row can be routed to table name: the default, or the template with each
+ * placeholder standing for a value its field's type can take (schema: the one the route was
+ * parsed against). What a destination's "tables" list is checked against. */
+bool beam_etl_route_may_produce(const beam_etl_route *route, const beam_etl_schema *schema, const char *name);
+
 /* ^[A-Za-z_][A-Za-z0-9_]*$ and 1..BEAM_ETL_TABLE_NAME_MAX bytes (reserved names pass). */
 bool beam_etl_table_name_valid(const char *name, size_t len);
 

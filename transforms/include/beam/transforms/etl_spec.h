@@ -26,6 +26,8 @@
  *    "partition_granularity": "DAY",                 DAY (default), HOUR (TIMESTAMP only),
  *                                                    MONTH or YEAR (BigQuery's partition type)
  *    "cluster_fields": ["event_type"],               up to 4; not FLOAT64 or BYTES (BigQuery)
+ *    "outputs": [{"sink": "jsonl:out", "tables": ["events_order"], "where": "amount > 10"}],
+ *                                                    destinations besides --sink; etl_destination.h
  *    "description": "..."}                           free text, ignored
  *
  * Tables. Without "tables" every routed table has the top-level schema, partition_field and
@@ -60,6 +62,7 @@
 #include "beam/status.h"
 #include "beam/transforms/etl_clean.h"
 #include "beam/transforms/etl_filter.h"
+#include "beam/transforms/etl_destination.h"
 #include "beam/transforms/etl_route.h"
 #include "beam/transforms/etl_types.h"
 #include "beam/transforms/etl_validate.h"
@@ -122,6 +125,8 @@ typedef struct beam_etl_spec {
   beam_etl_partition_granularity partition_granularity;
   int *cluster_fields;       /* top_schema indexes */
   size_t n_cluster_fields;
+  beam_etl_destination *outputs;  /* the spec's "outputs" (etl_destination.h), checked */
+  size_t n_outputs;
   beam_arena arena;          /* owns everything above except the compiled regexes */
 } beam_etl_spec;
 

@@ -34,6 +34,13 @@ beam_status beam_etl_row_to_table(const beam_etl_spec *spec, const char *table, 
  * union_field of spec->schema, or -1 when the table lacks it. */
 int beam_etl_table_field_index(const beam_etl_spec *spec, const beam_etl_schema *row_schema, int union_field);
 
+/* row (in its table's shape) seen in the union's shape, for what was compiled against the
+ * union schema (a destination's `where`): the table's values at their union positions, NULL
+ * for the fields the table lacks. *out aliases row's values when row is in the union's shape
+ * already; otherwise the array is allocated in arena. */
+beam_status beam_etl_row_in_union(const beam_etl_spec *spec, const beam_etl_row *row, beam_arena *arena,
+                                  beam_etl_row *out, beam_error *err);
+
 /* beam_sink_ensure_table_with for a routed table: its entry's partitioning and clustering,
  * else the top-level ones. Bookkeeping tables (_dead_letter, _files) get the sink's own
  * (beam_sink_ensure_table). */
