@@ -36,9 +36,10 @@ def read_pin(path):
 
 
 def transport_methods():
-    """{service: {method: (input_type, output_type)}} from the gRPC transport's stubs."""
-    from google.pubsub_v1.services.publisher.transports import grpc as transport
-    text = inspect.getsource(transport)
+    """{service: {method: (input_type, output_type)}} from the gRPC transports' stubs."""
+    from google.pubsub_v1.services.publisher.transports import grpc as publisher
+    from google.pubsub_v1.services.subscriber.transports import grpc as subscriber
+    text = inspect.getsource(publisher) + inspect.getsource(subscriber)
     methods = {}
     pattern = (r'"/google\.pubsub\.v1\.(\w+)/(\w+)",\s*request_serializer=pubsub\.(\w+)\.serialize,'
                r'\s*response_deserializer=(?:pubsub\.(\w+)\.deserialize|empty_pb2\.Empty\.FromString)')
