@@ -134,3 +134,29 @@ bool beam_pubsub_project_valid(const char *p, size_t len) {
   }
   return true;
 }
+
+beam_status beam_pubsub_conn_call(beam_pubsub_conn *c, const char *what, const char *method, const void *req,
+                                  size_t len, const beam_pubsub_retry *retry, beam_pubsub_backoff *b, beam_buf *resp,
+                                  int *code, int *attempts, beam_error *err) {
+  int64_t deadline = beam_pubsub_now_ms() + retry->total_timeout_ms;
+  for (int a = 1;; a++) {
+    *attempts = a;
+    *code = -1;
+    int64_t left = deadline - beam_pubsub_now_ms();
+    int timeout = (int)(left < retry->call_timeout_ms ? left : retry->call_timeout_ms);
+    beam_grpc_metadata md[1];
+    size_t n_md = 0;
+    char *auth = NULL;
+    beam_status st = beam_pubsub_conn_auth(c, what, md, &n_md, &auth, err);
+    if (st == BEAM_OK) /* a timeout of 0 would mean none */
+      st = beam_grpc_unary_ex(c->ch, method, req, len, md, n_md, timeout > 0 ? timeout : 1, resp, code, err);
+    free(auth);
+    if (st == BEAM_OK || (*code == -1 && st != BEAM_ERR_IO)) return st;
+    left = deadline - beam_pubsub_now_ms();
+    if (!beam_pubsub_retryable_code(*code) || a >= retry->max_attempts || left < 1) return st;
+    long ms = beam_pubsub_backoff_ms(b, a, left);
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+  }
+}

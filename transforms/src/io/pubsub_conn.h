@@ -54,6 +54,23 @@ long beam_pubsub_backoff_ms(beam_pubsub_backoff *b, int attempt, int64_t budget_
 bool beam_pubsub_resource_id_valid(const char *id, size_t len);
 bool beam_pubsub_project_valid(const char *project, size_t len);
 
+/* How one call is retried. */
+typedef struct beam_pubsub_retry {
+  int max_attempts;     /* first try included */
+  int initial_delay_ms; /* before the first retry; doubles each time */
+  int max_delay_ms;
+  int call_timeout_ms;  /* per attempt */
+  int total_timeout_ms; /* all attempts and their waits together */
+} beam_pubsub_retry;
+
+/* One unary call with the connection's credentials, repeated after a retryable code (with
+ * b's backoff) while retry allows. *code gets the last attempt's gRPC code (-1: no call was
+ * made: no token, no memory; those are not retried), *attempts how many were made. The
+ * error is the last attempt's; callers add what the call was for. */
+beam_status beam_pubsub_conn_call(beam_pubsub_conn *c, const char *what, const char *method, const void *req,
+                                  size_t len, const beam_pubsub_retry *retry, beam_pubsub_backoff *b, beam_buf *resp,
+                                  int *code, int *attempts, beam_error *err);
+
 /* CLOCK_MONOTONIC in milliseconds. */
 int64_t beam_pubsub_now_ms(void);
 

@@ -8,9 +8,9 @@
  * costs one ModifyAckDeadline per 2500 held messages per half deadline). A message leased for
  * longer than max_lease_seconds is let go: a buffered one is nacked, a handed-out one simply
  * no longer extended (its holder may still ack it). */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "pubsub_subscriber_int.h"
 
@@ -58,28 +58,13 @@ static beam_status send_call(beam_pubsub_subscriber *sub, const uint8_t *req, si
   const char *method = deadline_s < 0 ? BEAM_PUBSUB_ACKNOWLEDGE : BEAM_PUBSUB_MODIFY_ACK_DEADLINE;
   beam_pubsub_backoff backoff;
   beam_pubsub_backoff_init(&backoff, 100, 5000);
-  int64_t give_up_at = beam_pubsub_now_ms() + budget_ms;
-  for (int attempt = 1;; attempt++) {
-    beam_grpc_metadata md[1];
-    size_t n_md = 0;
-    char *auth = NULL;
-    int code = -1;
-    int64_t left = give_up_at - beam_pubsub_now_ms();
-    beam_status st = beam_pubsub_conn_auth(&sub->conn, sub->subscription, md, &n_md, &auth, err);
-    if (st == BEAM_OK)
-      st = beam_grpc_unary_ex(sub->conn.ch, method, req, len, md, n_md, (int)(left > 1000 ? left : 1000), resp, &code,
-                              err);
-    free(auth);
-    if (st == BEAM_OK) return BEAM_OK;
-    left = give_up_at - beam_pubsub_now_ms();
-    if ((code == -1 && st != BEAM_ERR_IO) || !beam_pubsub_retryable_code(code) || left <= 0)
-      return beam_error_prefix(err, "pubsub subscription %s: %s of ack ids failed after %d attempts: ",
-                               sub->subscription, deadline_s < 0 ? "acknowledging" : "changing the deadline", attempt);
-    long ms = beam_pubsub_backoff_ms(&backoff, attempt, left);
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-  }
+  beam_pubsub_retry retry = {INT_MAX, 100, 5000, 30000, budget_ms};
+  int code = -1, attempts = 0;
+  beam_status st = beam_pubsub_conn_call(&sub->conn, sub->subscription, method, req, len, &retry, &backoff, resp,
+                                         &code, &attempts, err);
+  if (st == BEAM_OK) return BEAM_OK;
+  return beam_error_prefix(err, "pubsub subscription %s: %s of ack ids failed after %d attempts: ", sub->subscription,
+                           deadline_s < 0 ? "acknowledging" : "changing the deadline", attempts);
 }
 
 beam_status beam_pubsub_sub_send_ack_ids(beam_pubsub_subscriber *sub, const char *const *ack_ids, size_t n,

@@ -1,5 +1,6 @@
 /* The subscriber's API (beam/transforms/pubsub_subscriber.h): open (name and option checks,
  * GetSubscription, the threads), pull from the buffer, ack and nack, close. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,28 +67,13 @@ static beam_status check_subscription(beam_pubsub_subscriber *sub, beam_error *e
   beam_buf resp = BEAM_BUF_INIT;
   beam_pubsub_backoff backoff;
   beam_pubsub_backoff_init(&backoff, 100, 5000);
-  int64_t give_up_at = beam_pubsub_now_ms() + sub->opts.retry_budget_ms;
-  beam_status st;
-  int code = -1;
-  for (int attempt = 1;; attempt++) {
-    beam_grpc_metadata md[1];
-    size_t n_md = 0;
-    char *auth = NULL;
-    st = beam_pubsub_conn_auth(&sub->conn, sub->subscription, md, &n_md, &auth, err);
-    if (st == BEAM_OK)
-      st = beam_grpc_unary_ex(sub->conn.ch, BEAM_PUBSUB_GET_SUBSCRIPTION, bytes, len, md, n_md, 30000, &resp, &code,
-                              err);
-    free(auth);
-    int64_t left = give_up_at - beam_pubsub_now_ms();
-    if (st == BEAM_OK || (code == -1 && st != BEAM_ERR_IO) || !beam_pubsub_retryable_code(code) || left <= 0) break;
-    long ms = beam_pubsub_backoff_ms(&backoff, attempt, left);
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-  }
+  beam_pubsub_retry retry = {INT_MAX, 100, 5000, 30000, sub->opts.retry_budget_ms};
+  int code = -1, attempts = 0;
+  beam_status st = beam_pubsub_conn_call(&sub->conn, sub->subscription, BEAM_PUBSUB_GET_SUBSCRIPTION, bytes, len,
+                                         &retry, &backoff, &resp, &code, &attempts, err);
   free(bytes);
   beam_buf_free(&resp);
-  if (st == BEAM_OK) return BEAM_OK;
+  if (st == BEAM_OK || (code == -1 && st != BEAM_ERR_IO)) return st; /* no token, no memory: said already */
   if (code == GRPC_STATUS_NOT_FOUND) {
     beam_error_prefix(err, "pubsub subscription %s does not exist (create it, e.g. gcloud pubsub subscriptions create): ",
                       sub->subscription);

@@ -7,7 +7,6 @@
  * by repetition and fails at once with the server's message. */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <grpc/status.h>
 
@@ -72,27 +71,6 @@ void beam_pubsub_publisher_counts(const beam_pubsub_publisher *p, uint64_t *requ
   if (retries) *retries = p->retries;
 }
 
-/* Sleeps before retry number `attempt`, at most budget_ms. */
-static void backoff(beam_pubsub_publisher *p, int attempt, int64_t budget_ms) {
-  long ms = beam_pubsub_backoff_ms(&p->backoff, attempt, budget_ms);
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0) {
-  }
-}
-
-/* One attempt: *code gets the gRPC status (-1: no call). */
-static beam_status attempt(beam_pubsub_publisher *p, const void *req, size_t len, int timeout_ms, int *code,
-                           beam_error *err) {
-  beam_grpc_metadata md[1];
-  size_t n_md = 0;
-  char *auth = NULL;
-  beam_status st = beam_pubsub_conn_auth(&p->conn, p->topic, md, &n_md, &auth, err);
-  if (st == BEAM_OK)
-    st = beam_grpc_unary_ex(p->conn.ch, PUBLISH_METHOD, req, len, md, n_md, timeout_ms, &p->resp, code, err);
-  free(auth);
-  return st;
-}
-
 static beam_status check_response(beam_pubsub_publisher *p, size_t n_messages, beam_error *err) {
   Google__Pubsub__V1__PublishResponse *r =
       google__pubsub__v1__publish_response__unpack(NULL, p->resp.len, p->resp.data);
@@ -122,17 +100,11 @@ static beam_status give_up(const beam_pubsub_publisher *p, beam_status st, int c
 beam_status beam_pubsub_publisher_send(beam_pubsub_publisher *p, const void *req, size_t len, size_t n_messages,
                                        beam_error *err) {
   p->requests++;
-  int64_t deadline = beam_pubsub_now_ms() + p->retry.total_timeout_ms;
-  for (int a = 1;; a++) {
-    int64_t left = deadline - beam_pubsub_now_ms();
-    int timeout = (int)(left < p->retry.call_timeout_ms ? left : p->retry.call_timeout_ms);
-    int code = -1;
-    beam_status st = attempt(p, req, len, timeout > 0 ? timeout : 1, &code, err); /* 0 would mean no deadline */
-    if (st == BEAM_OK) return check_response(p, n_messages, err);
-    if (code == -1 && st != BEAM_ERR_IO) return st; /* no token, no memory: not the server's doing */
-    left = deadline - beam_pubsub_now_ms();
-    if (!beam_pubsub_retryable_code(code) || a >= p->retry.max_attempts || left < 1) return give_up(p, st, code, a, err);
-    p->retries++;
-    backoff(p, a, left);
-  }
+  int code = -1, attempts = 0;
+  beam_status st = beam_pubsub_conn_call(&p->conn, p->topic, PUBLISH_METHOD, req, len, &p->retry, &p->backoff,
+                                         &p->resp, &code, &attempts, err);
+  p->retries += (uint64_t)(attempts - 1);
+  if (st == BEAM_OK) return check_response(p, n_messages, err);
+  if (code == -1 && st != BEAM_ERR_IO) return st; /* no token, no memory: not the server's doing */
+  return give_up(p, st, code, attempts, err);
 }
