@@ -421,7 +421,8 @@ static void case_restart(void) {
   CHECK(p->n_seen == 10 && p->duplicates == 0, "restart: %d of 10 delivered (%d duplicates), %llu reconnects",
         p->n_seen, p->duplicates, (unsigned long long)stats.reconnects);
   CHECK(stats.reconnects >= 1, "restart: no reconnect counted");
-  fprintf(stderr, "   %d delivered after %llu reconnects\n", p->n_seen, (unsigned long long)stats.reconnects);
+  fprintf(stderr, "   %d delivered after %llu reconnects (%llu stuck starts cancelled)\n", p->n_seen,
+          (unsigned long long)stats.reconnects, (unsigned long long)stats.stuck_starts);
   ack_held(s, p);
   beam_pubsub_subscriber_close(s);
   free(p);

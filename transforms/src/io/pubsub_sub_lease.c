@@ -126,11 +126,26 @@ static void free_ids(char **ids, size_t n) {
   free(ids);
 }
 
+/* The watchdog of a stream's start (sub->mu held; see stream_starting_ms). */
+static void cancel_stuck_start_locked(beam_pubsub_subscriber *sub, int64_t now) {
+  if (sub->stream && sub->stream_starting_ms && now - sub->stream_starting_ms > BEAM_PUBSUB_STREAM_START_MS) {
+    beam_grpc_stream_cancel(sub->stream);
+    sub->stream_starting_ms = 0;
+    sub->stats.stuck_starts++;
+  }
+}
+
 void *beam_pubsub_sub_keep_leases_main(void *arg) {
   beam_pubsub_subscriber *sub = arg;
   long period_ms = (long)sub->opts.stream_ack_deadline_seconds * 1000 / 2;
+  long tick_ms = period_ms < 1000 ? period_ms : 1000; /* the watchdog's resolution */
+  int64_t next_sweep = beam_pubsub_now_ms() + period_ms;
   pthread_mutex_lock(&sub->mu);
-  while (!beam_pubsub_sub_sleep_locked(sub, period_ms)) {
+  while (!beam_pubsub_sub_sleep_locked(sub, tick_ms)) {
+    int64_t now = beam_pubsub_now_ms();
+    cancel_stuck_start_locked(sub, now);
+    if (now < next_sweep) continue;
+    next_sweep = now + period_ms;
     char **extend = NULL, **expired = NULL;
     size_t n_extend = 0, n_expired = 0;
     beam_status st = sweep_locked(sub, &extend, &n_extend, &expired, &n_expired);

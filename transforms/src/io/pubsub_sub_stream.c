@@ -112,11 +112,18 @@ static beam_status run_stream(beam_pubsub_subscriber *sub, int *code, bool *got,
   if (st != BEAM_OK) return st == BEAM_ERR_NOMEM ? st : BEAM_OK;
   pthread_mutex_lock(&sub->mu);
   bool closing = sub->closing;
-  if (!closing) sub->stream = s;
+  if (!closing) {
+    sub->stream = s;
+    sub->stream_starting_ms = beam_pubsub_now_ms(); /* the keeper's watchdog (see _int.h) */
+  }
   pthread_mutex_unlock(&sub->mu);
   beam_buf msg = BEAM_BUF_INIT;
   beam_status local = BEAM_OK;
-  if (!closing && send_first_request(sub, s, err) == BEAM_OK) {
+  beam_status sent = closing ? BEAM_ERR_CANCELLED : send_first_request(sub, s, err);
+  pthread_mutex_lock(&sub->mu);
+  sub->stream_starting_ms = 0;
+  pthread_mutex_unlock(&sub->mu);
+  if (sent == BEAM_OK) {
     for (;;) {
       bool eof = false;
       if (beam_grpc_stream_recv(s, &msg, &eof, err) != BEAM_OK || eof) break;

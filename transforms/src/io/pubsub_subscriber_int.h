@@ -19,6 +19,8 @@
 #define BEAM_PUBSUB_MODIFY_ACK_DEADLINE "/google.pubsub.v1.Subscriber/ModifyAckDeadline"
 #define BEAM_PUBSUB_GET_SUBSCRIPTION "/google.pubsub.v1.Subscriber/GetSubscription"
 
+#define BEAM_PUBSUB_STREAM_START_MS 10000
+
 /* One received message in its own block: the struct handed out, then its bytes. */
 typedef struct beam_pubsub_received {
   beam_pubsub_message msg;
@@ -43,6 +45,11 @@ struct beam_pubsub_subscriber {
   beam_pubsub_leases leases;                /* buffered and handed out */
   beam_pubsub_received *buf_head, *buf_tail; /* received, not yet pulled (oldest first) */
   beam_grpc_stream *stream;                 /* the receiver's, for close to cancel */
+  /* When the receiver began sending a stream's first request (0: not now). gRPC can leave a
+   * call opened as a connection breaks waiting for a transport forever (seen with gRPC 1.51
+   * when a stream is reopened just as the server goes away); the keeper cancels a first
+   * request still unsent after BEAM_PUBSUB_STREAM_START_MS, so the receiver reconnects. */
+  int64_t stream_starting_ms;
   beam_pubsub_subscriber_stats stats;
 
   pthread_t receiver, keeper;

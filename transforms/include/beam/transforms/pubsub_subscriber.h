@@ -130,6 +130,7 @@ typedef struct beam_pubsub_subscriber_stats {
   uint64_t acked, nacked;   /* ack ids sent by ack / nack (and close) */
   uint64_t lease_extensions; /* ack ids whose deadline was extended */
   uint64_t reconnects;      /* streams opened after the first */
+  uint64_t stuck_starts;    /* streams cancelled for not taking their first request in 10 s */
   int64_t outstanding_messages, outstanding_bytes; /* leased now */
 } beam_pubsub_subscriber_stats;
 
