@@ -29,6 +29,8 @@
  *    no stream has worked for retry_budget_ms, or on any other code (PERMISSION_DENIED,
  *    INVALID_ARGUMENT, ...), the subscriber fails: pull returns the error from then on.
  *    Messages held across a reconnect keep their leases (ack ids stay valid on the service).
+ *    A reopened stream whose first request is not taken within 10 s is cancelled and
+ *    reopened (gRPC can leave a call opened just as the server goes away waiting forever).
  *  - Acks and nacks go out as unary Acknowledge / ModifyAckDeadline calls (at most 2500 ack
  *    ids each), retried on retryable codes within retry_budget_ms.
  *
