@@ -10,8 +10,9 @@ rules of the Beam proto check: same numbers, types, labels; a message we define 
 upstream field) against the descriptors google-cloud-pubsub ships. That package builds its
 messages with proto-plus under another file name (google/pubsub_v1/types/pubsub.proto) and
 carries no service descriptors, so: upstream definitions are filed under our file name, and
-each method of our Publisher service is compared with the method path and the request and
-response types of the package's gRPC transport (we define only the methods we call).
+each method of our Publisher and Subscriber services is compared with the method path, the
+request and response types and the streaming of the package's gRPC transports (we define
+only the methods we call).
 """
 import argparse
 import inspect
@@ -36,15 +37,17 @@ def read_pin(path):
 
 
 def transport_methods():
-    """{service: {method: (input_type, output_type)}} from the gRPC transport's stubs."""
-    from google.pubsub_v1.services.publisher.transports import grpc as transport
-    text = inspect.getsource(transport)
+    """{service: {method: (input_type, output_type)}} from the gRPC transports' stubs."""
+    from google.pubsub_v1.services.publisher.transports import grpc as publisher
+    from google.pubsub_v1.services.subscriber.transports import grpc as subscriber
+    text = inspect.getsource(publisher) + inspect.getsource(subscriber)
     methods = {}
-    pattern = (r'"/google\.pubsub\.v1\.(\w+)/(\w+)",\s*request_serializer=pubsub\.(\w+)\.serialize,'
+    pattern = (r'\.(unary|stream)_(unary|stream)\(\s*'
+               r'"/google\.pubsub\.v1\.(\w+)/(\w+)",\s*request_serializer=pubsub\.(\w+)\.serialize,'
                r'\s*response_deserializer=(?:pubsub\.(\w+)\.deserialize|empty_pb2\.Empty\.FromString)')
-    for service, method, req, resp in re.findall(pattern, text):
+    for client, server, service, method, req, resp in re.findall(pattern, text):
         out = f".{PACKAGE}.{resp}" if resp else ".google.protobuf.Empty"
-        methods.setdefault(service, {})[method] = (f".{PACKAGE}.{req}", out)
+        methods.setdefault(service, {})[method] = (f".{PACKAGE}.{req}", out, client == "stream", server == "stream")
     return methods
 
 
@@ -57,8 +60,9 @@ def load_upstream():
     index_scope(index, OUR_FILE, fdp.package, fdp)
     for service, methods in transport_methods().items():
         sdp = descriptor_pb2.ServiceDescriptorProto(name=service)
-        for name, (inp, out) in methods.items():
-            sdp.method.add(name=name, input_type=inp, output_type=out)
+        for name, (inp, out, client_streaming, server_streaming) in methods.items():
+            sdp.method.add(name=name, input_type=inp, output_type=out, client_streaming=client_streaming,
+                           server_streaming=server_streaming)
         index[f"{PACKAGE}.{service}"] = ("service", OUR_FILE, sdp)
     return dist_version("google-cloud-pubsub"), index
 

@@ -56,6 +56,14 @@ beam_status beam_grpc_stream_open(beam_grpc_channel *ch, const char *method, bea
  * not hang, such as a worker's artifact download. */
 beam_status beam_grpc_stream_open_timeout(beam_grpc_channel *ch, const char *method, int timeout_ms,
                                           beam_grpc_stream **out, beam_error *err);
+/* The same with up to BEAM_GRPC_MAX_CALL_METADATA extra metadata entries on the call (e.g.
+ * "authorization" for a Google API's streaming method). */
+beam_status beam_grpc_stream_open_ex(beam_grpc_channel *ch, const char *method, const beam_grpc_metadata *md,
+                                     size_t n_md, int timeout_ms, beam_grpc_stream **out, beam_error *err);
+/* The gRPC status code the call ended with, once send or recv reported its end: 0 (OK) or the
+ * server's (or transport's) code; -1 while the call has not ended. Callers use it to tell a
+ * stream worth reopening (UNAVAILABLE) from one that cannot succeed (NOT_FOUND). */
+int beam_grpc_stream_status_code(beam_grpc_stream *s);
 /* Sends one message; blocks until the transport took it. */
 beam_status beam_grpc_stream_send(beam_grpc_stream *s, const void *msg, size_t len, beam_error *err);
 /* Receives one message into msg; *eof is set (and BEAM_OK returned) when the server ended

@@ -243,6 +243,14 @@ beam_status beam_grpc_stream_open(beam_grpc_channel *ch, const char *method, bea
 
 beam_status beam_grpc_stream_open_timeout(beam_grpc_channel *ch, const char *method, int timeout_ms,
                                           beam_grpc_stream **out, beam_error *err) {
+  return beam_grpc_stream_open_ex(ch, method, NULL, 0, timeout_ms, out, err);
+}
+
+beam_status beam_grpc_stream_open_ex(beam_grpc_channel *ch, const char *method, const beam_grpc_metadata *extra,
+                                     size_t n_extra, int timeout_ms, beam_grpc_stream **out, beam_error *err) {
+  if (n_extra > BEAM_GRPC_MAX_CALL_METADATA)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: %zu metadata entries, at most %d", method, n_extra,
+                          (int)BEAM_GRPC_MAX_CALL_METADATA);
   beam_grpc_stream *s = calloc(1, sizeof *s);
   if (!s) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   s->ch = ch;
@@ -254,13 +262,13 @@ beam_status beam_grpc_stream_open_timeout(beam_grpc_channel *ch, const char *met
   s->details = grpc_empty_slice();
   s->cq = grpc_completion_queue_create_for_pluck(NULL);
   s->call = new_call(ch, s->cq, method, timeout_ms > 0 ? after_ms(timeout_ms) : forever());
-  grpc_metadata md;
+  grpc_metadata md[1 + BEAM_GRPC_MAX_CALL_METADATA];
   size_t n_md;
-  fill_metadata(ch, &md, &n_md);
+  fill_call_metadata(ch, extra, n_extra, md, &n_md);
   grpc_op start = {0};
   start.op = GRPC_OP_SEND_INITIAL_METADATA;
   start.data.send_initial_metadata.count = n_md;
-  start.data.send_initial_metadata.metadata = n_md ? &md : NULL;
+  start.data.send_initial_metadata.metadata = n_md ? md : NULL;
   grpc_op status = {0};
   status.op = GRPC_OP_RECV_STATUS_ON_CLIENT;
   status.data.recv_status_on_client.status = &s->status;
@@ -270,7 +278,7 @@ beam_status beam_grpc_stream_open_timeout(beam_grpc_channel *ch, const char *met
             wait_tag(s->cq, TAG_START, forever()) &&
             grpc_call_start_batch(s->call, &status, 1, tag_of(TAG_STATUS), NULL) == GRPC_CALL_OK;
   s->status_started = ok;
-  if (n_md) grpc_slice_unref(md.value);
+  free_metadata(md, n_md);
   if (!ok) {
     beam_grpc_stream_free(s);
     return beam_error_set(err, BEAM_ERR_IO, "%s on %s: cannot start the stream", method, ch->target);
@@ -295,6 +303,13 @@ static beam_status stream_status(beam_grpc_stream *s, beam_error *err) {
   if (atomic_load(&s->cancelled))
     return beam_error_set(err, BEAM_ERR_CANCELLED, "%s on %s: cancelled", s->method, s->ch->target);
   return status_error(err, s->method, s->ch->target, s->status, s->details);
+}
+
+int beam_grpc_stream_status_code(beam_grpc_stream *s) {
+  pthread_mutex_lock(&s->status_lock);
+  int code = s->status_done ? (int)s->status : -1;
+  pthread_mutex_unlock(&s->status_lock);
+  return code;
 }
 
 beam_status beam_grpc_stream_send(beam_grpc_stream *s, const void *msg, size_t len, beam_error *err) {

@@ -10,6 +10,7 @@
 
 #include "beam/buf.h"
 #include "beam/status.h"
+#include "pubsub_conn.h"
 #include "sink_int.h"
 #include "beam/transforms/sink_pubsub.h"
 
@@ -90,13 +91,6 @@ bool beam_pubsub_message_fits(const beam_pubsub_limits *l, size_t topic_len, siz
 
 /* ---- The publisher ----------------------------------------------------------------- */
 
-typedef struct beam_pubsub_retry {
-  int max_attempts;     /* per request, first try included */
-  int initial_delay_ms; /* before the first retry; doubles each time */
-  int max_delay_ms;
-  int call_timeout_ms;  /* per attempt */
-  int total_timeout_ms; /* all attempts of one request and their waits together */
-} beam_pubsub_retry;
 
 typedef struct beam_pubsub_publisher beam_pubsub_publisher;
 

@@ -2,33 +2,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pubsub_conn.h"
 #include "pubsub_internal.h"
 #include "sink_uri_options.h"
-
-/* Pub/Sub's resource-name rule for topic ids (Topic.name in google/pubsub/v1). */
-static bool topic_id_valid(const char *id, size_t len) {
-  if (len < 3 || len > 255) return false;
-  if (!((id[0] >= 'A' && id[0] <= 'Z') || (id[0] >= 'a' && id[0] <= 'z'))) return false;
-  if (len >= 4 && strncmp(id, "goog", 4) == 0) return false;
-  for (size_t i = 0; i < len; i++) {
-    char c = id[i];
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-              c == '_' || c == '.' || c == '~' || c == '+' || c == '%';
-    if (!ok) return false;
-  }
-  return true;
-}
-
-/* Project ids are lowercase letters, digits and hyphens; domain-scoped ones
- * ("example.com:proj") add '.' and ':'. */
-static bool project_valid(const char *p, size_t len) {
-  if (len == 0 || len > 128) return false;
-  for (size_t i = 0; i < len; i++) {
-    char c = p[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == ':')) return false;
-  }
-  return true;
-}
 
 static char *dup_span(const char *s, size_t len) {
   char *d = malloc(len + 1);
@@ -63,13 +39,13 @@ beam_status beam_pubsub_target_parse(const char *location, beam_pubsub_target *o
     return beam_error_set(err, BEAM_ERR_INVALID_ARG, "pubsub sink \"%.200s\": %s", location, usage);
   const char *project = location + 9;
   const char *slash = memchr(project, '/', name_len - 9);
-  if (!slash || !project_valid(project, (size_t)(slash - project)))
+  if (!slash || !beam_pubsub_project_valid(project, (size_t)(slash - project)))
     return beam_error_set(err, BEAM_ERR_INVALID_ARG, "pubsub sink \"%.200s\": bad project id; %s", location, usage);
   const char *rest = slash + 1;
   size_t rest_len = name_len - (size_t)(rest - location);
   if (rest_len < 7 || strncmp(rest, "topics/", 7) != 0)
     return beam_error_set(err, BEAM_ERR_INVALID_ARG, "pubsub sink \"%.200s\": %s", location, usage);
-  if (!topic_id_valid(rest + 7, rest_len - 7))
+  if (!beam_pubsub_resource_id_valid(rest + 7, rest_len - 7))
     return beam_error_set(err, BEAM_ERR_INVALID_ARG,
                           "pubsub sink \"%.200s\": topic id \"%.*s\" must be 3-255 of [A-Za-z0-9-_.~+%%], start with "
                           "a letter and not with \"goog\"",

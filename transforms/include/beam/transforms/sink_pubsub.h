@@ -52,26 +52,19 @@
 #define BEAM_TRANSFORMS_SINK_PUBSUB_H
 
 #include "beam/status.h"
+#include "beam/transforms/pubsub.h"
 #include "beam/transforms/sink.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define BEAM_PUBSUB_DEFAULT_ENDPOINT "pubsub.googleapis.com:443"
 #define BEAM_PUBSUB_DEFAULT_MAX_MESSAGES 500
 #define BEAM_PUBSUB_DEFAULT_MAX_REQUEST_BYTES ((size_t)5 * 1000 * 1000)
 #define BEAM_PUBSUB_EARLY_PUBLISH_BYTES ((size_t)64 << 20)
 
-/* Returns an OAuth2 access token for Pub/Sub (scope cloud-platform or pubsub), or NULL with
- * err set. The string is owned by the provider and must stay valid until the next call
- * with the same ctx. Called before every publish request, so it should cache the token and
- * refresh it before it expires (as Application Default Credentials do). Must be callable
- * from any thread that uses a pubsub sink. */
-typedef const char *(*beam_pubsub_token_fn)(void *ctx, beam_error *err);
-
-/* Installs the token provider every later pubsub sink opened against the real service
- * uses (NULL removes it). Thread-safe; sinks already open keep the provider they got. */
+/* beam_pubsub_set_token_provider (pubsub.h), under the sink's name: publishers and
+ * subscribers share one provider. */
 void beam_sink_pubsub_set_token_provider(beam_pubsub_token_fn fn, void *ctx);
 
 /* The "pubsub" scheme's factory: location is "projects/P/topics/T[?options]". Opening
