@@ -3,7 +3,8 @@
  * Exit status: 0 the run completed (dead letters included); 3 it completed but some files
  * failed (each recorded in _files with status 'failed', none of its rows kept); 1 the run
  * failed (a destination, the runner): nothing of the failed bundle is committed; 2 bad usage,
- * a bad spec, a missing --input or a bad destination (found before anything is created).
+ * a bad spec, a missing --input (a Pub/Sub subscription that does not exist or may not be
+ * read) or a bad destination (found before anything is created).
  * Several outcomes (--runner=auto runs two groups) combine as 2 over 1 over 3 over 0.
  *
  * Files the destination's ledger holds (loaded before, same content) are skipped before the
@@ -22,6 +23,7 @@
 #include "beam/transforms/etl_destination.h"
 #include "beam/transforms/etl_pipeline.h"
 #include "beam/transforms/etl_stream.h"
+#include "beam/transforms/pubsub_subscriber.h"
 #include "beam/transforms/sink.h"
 #include "input_list.h"
 #include "load_plan.h"
@@ -288,6 +290,11 @@ static int check_usage(const file_etl_options *o, const char *spec_text, destina
   }
   if (stream && beam_etl_spec_check_stream(dests->spec, err) != BEAM_OK) {
     fprintf(stderr, "file_etl: bad spec: %s\n", err->message);
+    return 2;
+  }
+  /* A subscription that does not exist, or may not be read, is a usage error: nothing runs. */
+  if (stream && beam_pubsub_subscription_check(beam_etl_input_subscription(o->inputs[0]), NULL, err) != BEAM_OK) {
+    fprintf(stderr, "file_etl: --input %s: %s\n", o->inputs[0], err->message);
     return 2;
   }
   if (stream && strcmp(o->runner, "auto") != 0 && strcmp(o->runner, "local") != 0) {

@@ -14,8 +14,8 @@
 #     both end with every row exactly once.
 #  3. drain: SIGTERM while messages stream in: exit 0; a later run gets the rest and none of
 #     what the first committed (it was acked), every row exactly once.
-#  4. bad usage: a pubsub: input beside a file, a bad subscription name, dedupe_on: exit 2
-#     before anything runs; a subscription that does not exist: a failed run naming it.
+#  4. bad usage: a pubsub: input beside a file, a bad subscription name, dedupe_on, a
+#     subscription that does not exist: exit 2 before anything runs, naming what is wrong.
 # Usage: file_etl_stream.sh PUBSUB_PEER FILE_ETL PUBLISH_LINES
 set -euo pipefail
 peer=$1 file_etl=$2 publish=$3
@@ -213,6 +213,6 @@ expect_exit 2 "pubsub:projects/PROJECT/subscriptions/SUBSCRIPTION" --spec=spec.j
 python3 -c "
 import json; s = json.load(open('spec.json')); s['clean']['dedupe_on'] = 'event_id'; json.dump(s, open('dedupe.json', 'w'))"
 expect_exit 2 "dedupe_on is not supported with a pubsub: input" --spec=dedupe.json --input="pubsub:$sub" --sink=sqlite:x.db
-expect_exit 1 "$project/subscriptions/nope" --spec=spec.json --input="pubsub:$project/subscriptions/nope" \
+expect_exit 2 "$project/subscriptions/nope does not exist" --spec=spec.json --input="pubsub:$project/subscriptions/nope" \
   --sink=sqlite:x.db --max_idle_s=1
 echo "file_etl_stream: ok"
