@@ -39,7 +39,7 @@ typedef struct late_key {
   const char *file;   /* interned in write_state.late_names */
   const char *source;
   const char *file_id; /* interned too */
-  int64_t line, offset;
+  int64_t line, offset, member_offset;
 } late_key;
 
 typedef struct pending_table {
@@ -244,6 +244,7 @@ static beam_status remember_late(write_state *st, pending_table *t, beam_error *
     k->file_id = intern(st, &st->last_file_id, t->rows[i].origin.file_id);
     k->line = t->rows[i].origin.line;
     k->offset = t->rows[i].origin.offset;
+    k->member_offset = t->rows[i].origin.member_offset;
     if ((t->files[i] && !k->file) || (t->rows[i].origin.source && !k->source) ||
         (t->rows[i].origin.file_id && !k->file_id))
       return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
@@ -317,7 +318,7 @@ static beam_status late_refusal(write_state *st, pending_table *t, const beam_si
   beam_status s = dl->n == PENDING_LIMIT ? flush_table(st, dl, err) : BEAM_OK;
   beam_etl_origin origin = {.source = k->source, .line = k->line,
                             .raw = {(const uint8_t *)r->row, r->row ? strlen(r->row) : 0},
-                            .offset = k->offset, .file_id = k->file_id};
+                            .offset = k->offset, .file_id = k->file_id, .member_offset = k->member_offset};
   return s == BEAM_OK ? add_dead_letter(st, &origin, r->reason, k->file, dl, err) : s;
 }
 
@@ -513,14 +514,26 @@ static beam_status committed_ranges(write_state *st, const char *file_id, const 
   return BEAM_OK;
 }
 
-/* True in *skip when row was committed before by a range of its file; then counted. */
+/* True in *skip when row was committed before by a range of its file (of its archive for a
+ * ZIP member's row); then counted. */
 static beam_status skip_committed_row(write_state *st, const char *table, const char *file, const beam_etl_row *row,
                                       bool *skip, beam_error *err) {
   *skip = false;
   if (!st->skip_committed || !row->origin.file_id) return BEAM_OK;
+  /* A ZIP member's record ("<archive identity>!<member>") lies in the archive's ranges at its
+   * member's local header. */
+  const char *file_id = row->origin.file_id;
+  char archive[BEAM_FILE_IDENTITY_MAX];
+  const char *bang = row->origin.member_offset >= 0 ? strchr(file_id, '!') : NULL;
+  if (bang && (size_t)(bang - file_id) < sizeof archive) {
+    memcpy(archive, file_id, (size_t)(bang - file_id));
+    archive[bang - file_id] = '\0';
+    file_id = archive;
+  }
   const beam_sink_ranges *committed;
-  beam_status s = committed_ranges(st, row->origin.file_id, &committed, err);
-  if (s != BEAM_OK || !committed->len || !beam_sink_ranges_contain(committed, row->origin.offset)) return s;
+  beam_status s = committed_ranges(st, file_id, &committed, err);
+  if (s != BEAM_OK || !committed->len || !beam_sink_ranges_contain(committed, beam_etl_origin_position(&row->origin)))
+    return s;
   *skip = true;
   if (strcmp(table, BEAM_ETL_DEAD_LETTER_TABLE) != 0) {
     beam_etl_file_stats *fs = beam_etl_stats_map_get(&st->per_file, file);

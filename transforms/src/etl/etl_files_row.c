@@ -32,7 +32,7 @@ beam_status beam_etl_files_row_make(beam_arena *arena, const beam_etl_file_repor
   v[F_RANGES] = r->ranges > 0 ? beam_value_int64(r->ranges) : beam_value_null();
   /* The row's record identity is (_files, the file's identity, 0): a relaunch writing the
    * same file's row again is recognised like any record (content keys, record ids). */
-  *out = (beam_etl_row){beam_etl_files_schema(), v, {.source = r->file, .file_id = r->file_id}};
+  *out = (beam_etl_row){beam_etl_files_schema(), v, {.source = r->file, .file_id = r->file_id, .member_offset = -1}};
   return BEAM_OK;
 }
 
