@@ -346,6 +346,8 @@ static beam_status read_process(void *state, beam_dofn_ctx *ctx, const beam_wind
     if (strncmp(error, path, strlen(path)) == 0) beam_log(BEAM_LOG_WARN, "file failed, none of its rows kept: %s", error);
     else beam_log(BEAM_LOG_WARN, "%s: file failed, none of its rows kept: %s", path, error);
     beam_dofn_counter_add(ctx, st->c_failed, 1);
+    /* A failed range is done: the rest of it is not read (its file fails as a whole). */
+    if (r.range.start >= 0) beam_dofn_try_claim(ctx, INT64_MAX);
     return emit_report(&r, error, err);
   }
   beam_dofn_counter_add(ctx, st->c_records, r.stats.v[BEAM_ETL_STAT_RECORDS]);

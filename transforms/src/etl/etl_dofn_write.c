@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "beam/log.h"
 #include "beam/transforms/etl_process.h"
 #include "beam/transforms/file_identity.h"
 #include "beam/transforms/json_row_writer.h"
@@ -583,6 +584,23 @@ static beam_status record_file(write_state *st, const beam_etl_file_report *rep,
   return beam_sink_ledger_record(st->sink, rep->file_id, rep->file, st->reload, err);
 }
 
+/* A failed file leaves none of its rows: the rows of the ranges of it committed before (a
+ * split file that failed in a later range; a rerun that reads whole a file an earlier run
+ * committed ranges of) go with its _files row, in the same bundle. A sink that cannot retract
+ * keeps them, and the log says so. A reload keeps what the earlier load committed. */
+static beam_status retract_ranges(write_state *st, beam_etl_file_report *rep, beam_error *err) {
+  if (!rep->file_id || st->reload) return BEAM_OK;
+  if (beam_sink_can_retract(st->sink)) {
+    rep->stats.v[BEAM_ETL_STAT_WRITTEN] = 0; /* what its ranges wrote goes */
+    return beam_sink_retract_units(st->sink, rep->file_id, err);
+  }
+  if (rep->ranges > 1 && beam_sink_keeps_ledger(st->sink))
+    beam_log(BEAM_LOG_WARN, "%s: failed after some of its %lld ranges committed; this destination cannot retract "
+             "their rows: they stay (the same command loads the rest once the file reads)", rep->file,
+             (long long)rep->ranges);
+  return BEAM_OK;
+}
+
 /* The _files row goes on "files" too (tests look at it; it is what was written); a range's
  * report goes on "ranges" keyed by its file, for FinishFile. */
 static beam_status emit_file(write_state *st, beam_dofn_ctx *ctx, const char *file, const beam_etl_file_report *rep,
@@ -649,6 +667,7 @@ static beam_status unit_end(write_state *st, beam_dofn_ctx *ctx, const beam_valu
     snprintf(st->unit_bundle, sizeof st->unit_bundle, "%s#failed@%lld", rep.file_id ? rep.file_id : file,
              (long long)beam_etl_now_micros());
   s = begin_lazily(st, ctx, err);
+  if (s == BEAM_OK && failed && !range) s = retract_ranges(st, &rep, err);
   if (s == BEAM_OK && !empty) s = record_file(st, &rep, range, err);
   if (s == BEAM_OK && alone) s = commit_bundle(st, err);
   st->unit_bundle[0] = '\0';

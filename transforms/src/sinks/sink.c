@@ -392,6 +392,20 @@ beam_status beam_sink_ledger_find(beam_sink *s, const char *key, beam_sink_ledge
   return st;
 }
 
+bool beam_sink_can_retract(const beam_sink *s) { return beam_sink_keeps_ledger(s) && s->vt->retract_units; }
+
+beam_status beam_sink_retract_units(beam_sink *s, const char *file_id, beam_error *err) {
+  beam_status st = in_healthy_bundle(s, "retract_units", err);
+  if (st != BEAM_OK) return st;
+  if (!file_id || !file_id[0]) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "retract_units: empty file id");
+  if (!beam_sink_can_retract(s))
+    return beam_error_set(err, BEAM_ERR_UNSUPPORTED, "retract_units: the %s sink cannot retract committed units",
+                          s->vt->scheme);
+  if (s->duplicate) return BEAM_OK;
+  if ((st = s->vt->retract_units(s, file_id, err)) != BEAM_OK) s->state = BEAM_SINK_FAILED;
+  return st;
+}
+
 beam_status beam_sink_ledger_ranges(beam_sink *s, const char *file_id, beam_sink_ranges *out, beam_error *err) {
   if (!s || !file_id || !out) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "ledger_ranges: NULL argument");
   out->len = 0;

@@ -321,6 +321,20 @@ typedef struct beam_sink_ranges {
  * lookup that fails inside a bundle fails the bundle. */
 beam_status beam_sink_ledger_ranges(beam_sink *s, const char *file_id, beam_sink_ranges *out, beam_error *err);
 
+/* Retraction: a split file's ranges commit one by one; when the file fails afterwards (a
+ * range finds it changed, an I/O error outlasts the retries) none of its rows may stay.
+ * Inside a bundle: removes, atomically with the bundle's commit, every row committed with a
+ * range unit of file_id ("<file_id>@<start>-<end>"), those ledger entries and what made their
+ * bundles recognisable (so a later load of the same content is written again). Nothing
+ * committed for file_id: nothing happens. BEAM_ERR_UNSUPPORTED (the bundle stays healthy) on
+ * a sink that cannot (beam_sink_can_retract false); a retraction the commit finds impossible
+ * (SQLite: a table made outside file_etl that chooses its own rowids) fails the commit. What
+ * each sink does: SQLite by the rowid spans its range commits recorded (`_beam_unit_rows`,
+ * sinks/sqlite_retract.h); JSON lines, PostgreSQL, objects, BigQuery and Pub/Sub cannot yet
+ * (README, "Exactly once"). */
+beam_status beam_sink_retract_units(beam_sink *s, const char *file_id, beam_error *err);
+bool beam_sink_can_retract(const beam_sink *s);
+
 /* True when offset lies in one of r's ranges (binary search). */
 bool beam_sink_ranges_contain(const beam_sink_ranges *r, int64_t offset);
 
