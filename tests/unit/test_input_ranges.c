@@ -111,17 +111,35 @@ static void outcome_free(outcome *o) {
   text_free(&o->lines);
 }
 
-/* Reads [start, end) of src (owned) into o, appending. */
-static void read_source(beam_byte_source *src, const beam_input_options *base, int64_t start,
-                        int64_t end, outcome *o) {
+/* Opens [start, end) of src (owned) with base's other options. */
+static beam_status open_range(beam_byte_source *src, const beam_input_options *base, int64_t start, int64_t end,
+                              const beam_etl_schema *schema, beam_input **in, beam_error *err) {
   beam_input_options opts = *base;
   opts.range_start = start;
   opts.range_end = end;
+  return beam_input_open_source(src, &opts, schema, in, err);
+}
+
+/* Appends a record as one line: its offset, result, raw text and cells. */
+static void add_record(text *t, const beam_etl_record *rec, beam_read_result res, const beam_etl_schema *schema) {
+  text_printf(t, "@%lld %s [", (long long)rec->origin.offset, res == BEAM_READ_RECORD ? "ok" : "bad");
+  text_add(t, rec->origin.raw.data, rec->origin.raw.len);
+  text_add(t, "]", 1);
+  for (size_t i = 0; i < schema->n_fields; i++) {
+    text_printf(t, " %d:", (int)rec->cells[i].state);
+    text_add(t, rec->cells[i].data, rec->cells[i].len);
+  }
+  text_add(t, "\n", 1);
+}
+
+/* Reads [start, end) of src (owned) into o, appending. */
+static void read_source(beam_byte_source *src, const beam_input_options *base, int64_t start,
+                        int64_t end, outcome *o) {
   test_schema ts;
   const beam_etl_schema *schema = test_schema_make(&ts, IDN);
   beam_input *in = NULL;
   beam_error err = {0};
-  o->status = beam_input_open_source(src, &opts, schema, &in, &err);
+  o->status = open_range(src, base, start, end, schema, &in, &err);
   if (o->status != BEAM_OK) {
     snprintf(o->message, sizeof o->message, "%s", err.message);
     return;
@@ -137,15 +155,7 @@ static void read_source(beam_byte_source *src, const beam_input_options *base, i
       break;
     }
     if (res == BEAM_READ_EOF) break;
-    text_printf(&o->records, "@%lld %s [", (long long)rec.origin.offset,
-                res == BEAM_READ_RECORD ? "ok" : "bad");
-    text_add(&o->records, rec.origin.raw.data, rec.origin.raw.len);
-    text_add(&o->records, "]", 1);
-    for (size_t i = 0; i < schema->n_fields; i++) {
-      text_printf(&o->records, " %d:", (int)rec.cells[i].state);
-      text_add(&o->records, rec.cells[i].data, rec.cells[i].len);
-    }
-    text_add(&o->records, "\n", 1);
+    add_record(&o->records, &rec, res, schema);
     text_printf(&o->lines, "%lld\n", (long long)rec.origin.line);
     beam_arena_reset(&arena);
   }
@@ -681,13 +691,11 @@ static void test_zip_member(void **state) {
  * come in header order. end 0: the whole archive. */
 static void read_zip_range(const char *path, int64_t start, int64_t end, text *records) {
   beam_input_options opts = defaults();
-  opts.range_start = start;
-  opts.range_end = end;
   test_schema ts;
   const beam_etl_schema *schema = test_schema_make(&ts, IDN);
   beam_input *in = NULL;
   beam_error err = {0};
-  if (beam_input_open_source(open_file(path), &opts, schema, &in, &err) != BEAM_OK) fail_msg("open: %s", err.message);
+  if (open_range(open_file(path), &opts, start, end, schema, &in, &err) != BEAM_OK) fail_msg("open: %s", err.message);
   beam_arena arena = BEAM_ARENA_INIT;
   int64_t last_member = -1;
   for (;;) {
@@ -701,15 +709,8 @@ static void read_zip_range(const char *path, int64_t start, int64_t end, text *r
     if (end) assert_true(at >= last_member); /* a range reads in header order */
     assert_int_equal(beam_etl_origin_position(&rec.origin), at);
     last_member = at;
-    text_printf(records, "%s @%lld:%lld %s [", rec.origin.source, (long long)rec.origin.offset,
-                (long long)rec.origin.line, res == BEAM_READ_RECORD ? "ok" : "bad");
-    text_add(records, rec.origin.raw.data, rec.origin.raw.len);
-    text_add(records, "]", 1);
-    for (size_t i = 0; i < schema->n_fields; i++) {
-      text_printf(records, " %d:", (int)rec.cells[i].state);
-      text_add(records, rec.cells[i].data, rec.cells[i].len);
-    }
-    text_add(records, "\n", 1);
+    text_printf(records, "%s line %lld ", rec.origin.source, (long long)rec.origin.line);
+    add_record(records, &rec, res, schema);
     beam_arena_reset(&arena);
   }
   beam_arena_free(&arena);
@@ -734,9 +735,9 @@ static void test_zip_ranges(void **state) {
   int64_t size = file_size(path);
   text whole = {0};
   read_zip_range(path, 0, 0, &whole);
-  assert_non_null(strstr(text_str(&whole), "split.zip!m2.jsonl @"));
-  assert_non_null(strstr(text_str(&whole), "split.zip!notes.md @0:0 bad"));
-  assert_non_null(strstr(text_str(&whole), "split.zip!big.csv @"));
+  assert_non_null(strstr(text_str(&whole), "split.zip!m2.jsonl line 16 @"));
+  assert_non_null(strstr(text_str(&whole), "split.zip!notes.md line 0 @0 bad"));
+  assert_non_null(strstr(text_str(&whole), "split.zip!big.csv line 400 @"));
   for (int64_t a = 1; a < size; a++) {
     text parts = {0};
     read_zip_range(path, 0, a, &parts);
