@@ -128,6 +128,11 @@ void file_etl_run_report_add_run(file_etl_run_report *r, const beam_run_result *
     if (strcmp(c->transform_id, "Write") == 0 && strncmp(c->name, "written.", 8) == 0 &&
         strcmp(c->name + 8, BEAM_ETL_FILES_TABLE) != 0)
       add_total(written, c->name + 8, c->value);
+    /* Rows of failed split files' ranges, removed with the failure: not in the tables. */
+    if (strcmp(c->transform_id, "WriteFiles") == 0 && strncmp(c->name, "retracted.", 10) == 0) {
+      add_total(written, c->name + 10, -c->value);
+      add_total(totals, "retracted", c->value);
+    }
   }
   json_t *runners = json_object_get(r->root, "runners");
   if (!runners) json_object_set_new(r->root, "runners", runners = json_array());

@@ -1,5 +1,6 @@
 /* The end-of-run report: where every record went. */
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,6 +8,14 @@
 #include "summary.h"
 
 #define WRITTEN_PREFIX "written."
+#define RETRACTED_PREFIX "retracted."
+
+/* Rows of table a failed split file's ranges wrote that its failure removed (WriteFiles). */
+static int64_t retracted_from(const beam_run_result *r, const char *table) {
+  char name[200];
+  snprintf(name, sizeof name, RETRACTED_PREFIX "%s", table);
+  return beam_run_result_counter(r, "WriteFiles", name);
+}
 
 static int compare_counters(const void *a, const void *b) {
   const beam_counter_result *x = *(beam_counter_result *const *)a, *y = *(beam_counter_result *const *)b;
@@ -25,7 +34,13 @@ int file_etl_print_summary(FILE *out, const beam_run_result *r, const char *sink
   int64_t dedup = beam_run_result_counter(r, "DedupePick", "deduplicated");
   int64_t files = beam_run_result_counter(r, "ListFiles", "files");
   int64_t bytes = beam_run_result_counter(r, "ReadAndProcess", "bytes_read");
-  int64_t dead = beam_run_result_counter(r, "Write", WRITTEN_PREFIX BEAM_ETL_DEAD_LETTER_TABLE);
+  int64_t dead = beam_run_result_counter(r, "Write", WRITTEN_PREFIX BEAM_ETL_DEAD_LETTER_TABLE) -
+                 retracted_from(r, BEAM_ETL_DEAD_LETTER_TABLE);
+  int64_t retracted = 0;
+  for (size_t i = 0; i < r->n_counters; i++)
+    if (strcmp(r->counters[i].transform_id, "WriteFiles") == 0 &&
+        strncmp(r->counters[i].name, RETRACTED_PREFIX, strlen(RETRACTED_PREFIX)) == 0)
+      retracted += r->counters[i].value;
   const beam_counter_result **tables = calloc(r->n_counters + 1, sizeof *tables);
   size_t n = 0;
   int64_t written = 0;
@@ -36,7 +51,7 @@ int file_etl_print_summary(FILE *out, const beam_run_result *r, const char *sink
         strcmp(c->name, WRITTEN_PREFIX BEAM_ETL_FILES_TABLE) == 0)
       continue;
     tables[n++] = c;
-    written += c->value;
+    written += c->value - retracted_from(r, c->name + strlen(WRITTEN_PREFIX));
   }
   if (n) qsort(tables, n, sizeof *tables, compare_counters);
   double secs = r->elapsed_seconds > 0 ? r->elapsed_seconds : 1e-9;
@@ -44,8 +59,10 @@ int file_etl_print_summary(FILE *out, const beam_run_result *r, const char *sink
   fprintf(out, "file_etl: %lld file%s, %lld records, %.1f %s in %.3f s (%.0f records/s), runner %s\n",
           (long long)files, files == 1 ? "" : "s", (long long)records, (double)bytes / (mb ? 1e6 : 1e3),
           mb ? "MB" : "KB", r->elapsed_seconds, (double)records / secs, runner);
-  for (size_t i = 0; i < n; i++)
-    fprintf(out, "  %-32s %12lld rows\n", tables[i]->name + strlen(WRITTEN_PREFIX), (long long)tables[i]->value);
+  for (size_t i = 0; i < n; i++) {
+    const char *table = tables[i]->name + strlen(WRITTEN_PREFIX);
+    fprintf(out, "  %-32s %12lld rows\n", table, (long long)(tables[i]->value - retracted_from(r, table)));
+  }
   fprintf(out, "  %-32s %12lld rows\n", BEAM_ETL_DEAD_LETTER_TABLE, (long long)dead);
   fprintf(out, "  %-32s %12lld rows (counted, not written)\n", "filtered", (long long)filtered);
   fprintf(out, "  %-32s %12lld rows (duplicates of a kept row)\n", "deduplicated", (long long)dedup);
@@ -61,6 +78,9 @@ int file_etl_print_summary(FILE *out, const beam_run_result *r, const char *sink
   if (failed)
     fprintf(out, "  %-32s %12lld (none of their rows kept; _files.status = 'failed' says why)\n", "failed files",
             (long long)failed);
+  if (retracted)
+    fprintf(out, "  %-32s %12lld rows (written by ranges of failed files, removed with their failure)\n",
+            "retracted", (long long)retracted);
   int64_t split = beam_run_result_counter(r, "FinishFile", "files_split");
   if (split)
     fprintf(out, "  %-32s %12lld (in %lld byte ranges; _files.ranges per file)\n", "files read in ranges",
@@ -71,7 +91,7 @@ int file_etl_print_summary(FILE *out, const beam_run_result *r, const char *sink
             "ranges already loaded", (long long)ranges_again);
   fprintf(out, "rows went to %s\n", sink_uri);
   free(tables);
-  int64_t accounted = written + dead + filtered + dedup;
+  int64_t accounted = written + dead + filtered + dedup + retracted;
   if (accounted != records) {
     fprintf(stderr, "file_etl: %lld records read but %lld accounted for: this is a bug, please report it\n",
             (long long)records, (long long)accounted);

@@ -38,7 +38,8 @@ PY
 [ -s spec.json ]
 load() { # load DB: the same command every time; prints the exit status
   local rc=0
-  "$etl" --input in --spec spec.json --sink "sqlite:$1" --split_size=100K --parallelism=2 --quiet > load.log 2>&1 || rc=$?
+  "$etl" --input in --spec spec.json --sink "sqlite:$1" --split_size=100K --parallelism=2 --quiet \
+    --summary_json=summary.json > load.log 2>&1 || rc=$?
   echo "$rc"
 }
 rows_of() { # rows_of DB LIKE: rows of every table (but _files) whose first column matches
@@ -49,8 +50,8 @@ rows_of() { # rows_of DB LIKE: rows of every table (but _files) whose first colu
   n=$((n + $(sqlite3 "$1" "select count(*) from _dead_letter where source like '%$2'")))
   echo "$n"
 }
-check_failed() { # check_failed RUN: the archive failed, none of its rows, the other file loaded
-  local rc=$1 run=$2
+check_failed() { # check_failed RC RUN NEW: the archive failed, none of its rows, the other file loaded (NEW: by this run)
+  local rc=$1 run=$2 new=$3
   [ "$rc" = 3 ] || { echo "$run: exit $rc, want 3"; cat load.log; exit 1; }
   grep -q "CRC-32 mismatch" load.log || { echo "$run: the member's error is not logged"; cat load.log; exit 1; }
   [ "$(rows_of out.db 'r%')" = 0 ] || { echo "$run: rows of the failed archive stayed: $(rows_of out.db 'r%')"; exit 1; }
@@ -62,12 +63,23 @@ check_failed() { # check_failed RUN: the archive failed, none of its rows, the o
   [ "$last" = "failed|5|0" ] || { echo "$run: _files row of the archive is '$last', want failed|5|0"; exit 1; }
   [ "$(sqlite3 out.db "select status from _files where name like '%other.jsonl'")" = loaded ] \
     || { echo "$run: the other file did not load"; exit 1; }
+  # The summary counts what stays: rows written minus those retracted.
+  local stays=0
+  [ "$new" = yes ] && stays=$(sqlite3 out.db "select (select count(*) from _dead_letter) + $(for t in $(sqlite3 out.db "select name from sqlite_master where type='table' and name not like '\_%' escape '\'"); do printf '(select count(*) from "%s") + ' "$t"; done) 0")
+  python3 - "$stays" <<'PY' || { echo "$run: the summary's counts are not what the tables hold"; cat summary.json; exit 1; }
+import json, sys
+t = json.load(open("summary.json"))["totals"]
+assert t["retracted"] == 3 * 1980 + 1, t
+assert sum(t["written"].values()) == int(sys.argv[1]), (t["written"], sys.argv[1])
+arch = [f for f in json.load(open("summary.json"))["files"] if f["name"].endswith("arch.zip")]
+assert arch and arch[0]["status"] == "failed" and arch[0]["written"] == 0, arch
+PY
 }
 rc=$(load out.db)
-check_failed "$rc" "first run"
+check_failed "$rc" "first run" yes
 other=$(rows_of out.db 'o%')
 rc=$(load out.db)
-check_failed "$rc" "the same command again"
+check_failed "$rc" "the same command again" no
 [ "$(rows_of out.db 'o%')" = "$other" ] || { echo "the other file loaded twice"; exit 1; }
 
 # The archive whole again: the same command loads it once, as a load of it alone does.

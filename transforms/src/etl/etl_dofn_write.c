@@ -371,10 +371,25 @@ static void reset_bundle(write_state *st) {
 }
 
 /* Writes what is pending and commits the sink bundle. */
-static beam_status commit_bundle(write_state *st, beam_error *err) {
+/* Counters "retracted.<table>": rows of failed split files the commit removed (the summary
+ * takes them from what Write counted). */
+static beam_status count_retracted(write_state *st, beam_dofn_ctx *ctx, beam_error *err) {
+  const beam_sink_table_rows *rows;
+  size_t n = beam_sink_retracted_rows(st->sink, &rows);
+  beam_status s = BEAM_OK;
+  char name[160];
+  for (size_t i = 0; s == BEAM_OK && i < n; i++) {
+    snprintf(name, sizeof name, "retracted.%s", rows[i].table);
+    s = beam_dofn_counter_add_named(ctx, name, rows[i].rows, err);
+  }
+  return s;
+}
+
+static beam_status commit_bundle(write_state *st, beam_dofn_ctx *ctx, beam_error *err) {
   beam_status s = flush_all(st, err);
   if (s == BEAM_OK) s = send_late(st, err);
   if (s == BEAM_OK) s = beam_sink_commit(st->sink, err);
+  if (s == BEAM_OK) s = count_retracted(st, ctx, err);
   st->in_bundle = false;
   reset_late(st);
   return s;
@@ -653,7 +668,7 @@ static beam_status unit_end(write_state *st, beam_dofn_ctx *ctx, const beam_valu
       beam_dofn_counter_add(ctx, st->c_already_records, rep.stats.v[BEAM_ETL_STAT_RECORDS]);
       beam_dofn_counter_add(ctx, st->c_already_filtered, rep.stats.v[BEAM_ETL_STAT_FILTERED]);
     }
-    if (s == BEAM_OK && alone && st->in_bundle) s = commit_bundle(st, err); /* nothing in it */
+    if (s == BEAM_OK && alone && st->in_bundle) s = commit_bundle(st, ctx, err); /* nothing in it */
     st->unit_bundle[0] = '\0';
     if (s != BEAM_OK || !range) return s;
     /* Its file's _files row still needs this range's counts: what the read says was written. */
@@ -669,7 +684,7 @@ static beam_status unit_end(write_state *st, beam_dofn_ctx *ctx, const beam_valu
   s = begin_lazily(st, ctx, err);
   if (s == BEAM_OK && failed && !range) s = retract_ranges(st, &rep, err);
   if (s == BEAM_OK && !empty) s = record_file(st, &rep, range, err);
-  if (s == BEAM_OK && alone) s = commit_bundle(st, err);
+  if (s == BEAM_OK && alone) s = commit_bundle(st, ctx, err);
   st->unit_bundle[0] = '\0';
   return s == BEAM_OK ? emit_file(st, ctx, file, &rep, range, err) : s;
 }
@@ -707,7 +722,7 @@ static beam_status write_process(void *state, beam_dofn_ctx *ctx, const beam_win
 
 static beam_status write_finish(void *state, beam_dofn_ctx *ctx, beam_error *err) {
   write_state *st = state;
-  beam_status s = st->in_bundle ? commit_bundle(st, err) : BEAM_OK;
+  beam_status s = st->in_bundle ? commit_bundle(st, ctx, err) : BEAM_OK;
   if (s != BEAM_OK) return s;
   char name[160];
   for (size_t i = 0; s == BEAM_OK && i < st->n_tables; i++) {

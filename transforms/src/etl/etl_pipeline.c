@@ -93,8 +93,9 @@ static void build_units(builder *b, beam_pcollection *files) {
   b->outputs.rows = read[0];
   write_stage(b, "Write", b->outputs.rows, true, &written[0], &ranges);
   beam_pcollection *by_file = beam_group_by_key(b->p, "RangesByFile", ranges);
-  written[1] = beam_pardo1(b->p, "FinishFile", by_file, "etl_finish_file", NULL, b->value);
-  write_stage(b, "WriteFiles", written[1], false, NULL, NULL);
+  beam_pcollection *finished = beam_pardo1(b->p, "FinishFile", by_file, "etl_finish_file", NULL, b->value);
+  /* The _files rows as written: a failed file's shows what its retraction left (written 0). */
+  write_stage(b, "WriteFiles", finished, false, &written[1], NULL);
   b->outputs.files = beam_flatten(b->p, "FilesWritten", written, 2);
 }
 

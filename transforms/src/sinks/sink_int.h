@@ -96,7 +96,13 @@ struct beam_sink {
   /* At the last unit_begin: what a unit rollback restores. */
   bool has_mark;
   beam_sink_tally mark;
+  /* What the last commit's retractions removed, per table (beam_sink_retracted_rows). */
+  beam_sink_table_rows *retracted;
+  size_t n_retracted, cap_retracted;
 };
+
+/* For a sink's commit: adds rows removed from table by a retraction. NOMEM only. */
+beam_status beam_sink_note_retracted(beam_sink *s, const char *table, int64_t rows);
 
 /* Content keys (beam_sink_content_key: keys_content, content_key and bundle.content_* above). The Fn API gives a bundle a runner retries a new instruction id, so a bundle
  * id alone cannot tell a retry from new data. A content key can: it names the set of records

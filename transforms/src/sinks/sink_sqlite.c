@@ -829,7 +829,7 @@ static beam_status write_ledger(sqlite_sink *q, beam_error *err);
 static beam_status retract_files(sqlite_sink *q, beam_error *err) {
   beam_status st = BEAM_OK;
   for (size_t i = 0; st == BEAM_OK && i < q->retract.len; i++)
-    st = beam_sqlite_retract_file(q->db, q->path, q->retract.items[i].key, err);
+    st = beam_sqlite_retract_file(&q->base, q->db, q->path, q->retract.items[i].key, err);
   return st;
 }
 

@@ -88,7 +88,8 @@ static int delete_where(sqlite3 *db, const char *sql, const char *text) {
 }
 
 /* Deletes the rows of unit's spans ("table first last" lines). */
-static beam_status delete_spans(sqlite3 *db, const char *path, const char *unit, const char *spans, beam_error *err) {
+static beam_status delete_spans(beam_sink *s, sqlite3 *db, const char *path, const char *unit, const char *spans,
+                                beam_error *err) {
   for (const char *line = spans; line && *line;) {
     const char *nl = strchr(line, '\n');
     size_t len = nl ? (size_t)(nl - line) : strlen(line);
@@ -110,11 +111,14 @@ static beam_status delete_spans(sqlite3 *db, const char *path, const char *unit,
     snprintf(sql, sizeof sql, "DELETE FROM \"%s\" WHERE rowid BETWEEN %" PRId64 " AND %" PRId64, table,
              (int64_t)strtoll(first, NULL, 10), (int64_t)strtoll(last, NULL, 10));
     if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) return fail(db, path, unit, table, err);
+    if (beam_sink_note_retracted(s, table, sqlite3_changes(db)) != BEAM_OK)
+      return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   }
   return BEAM_OK;
 }
 
-beam_status beam_sqlite_retract_file(sqlite3 *db, const char *path, const char *file_id, beam_error *err) {
+beam_status beam_sqlite_retract_file(beam_sink *s, sqlite3 *db, const char *path, const char *file_id,
+                                     beam_error *err) {
   sqlite3_stmt *units = NULL;
   int rc = sqlite3_prepare_v2(db, "SELECT unit, spans, bundle_id, content_id FROM " LEDGER " WHERE " FILE_UNITS, -1,
                               &units, NULL);
@@ -123,7 +127,7 @@ beam_status beam_sqlite_retract_file(sqlite3 *db, const char *path, const char *
   beam_status st = BEAM_OK;
   while (st == BEAM_OK && (rc = sqlite3_step(units)) == SQLITE_ROW) {
     const char *unit = (const char *)sqlite3_column_text(units, 0);
-    st = delete_spans(db, path, unit, (const char *)sqlite3_column_text(units, 1), err);
+    st = delete_spans(s, db, path, unit, (const char *)sqlite3_column_text(units, 1), err);
     for (int c = 2; st == BEAM_OK && c <= 3; c++) {
       const char *id = (const char *)sqlite3_column_text(units, c);
       if (id && delete_where(db, "DELETE FROM \"_bundles\" WHERE bundle_id = ?1", id) != SQLITE_OK)

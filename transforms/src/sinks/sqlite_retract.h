@@ -23,6 +23,7 @@
 
 #include "beam/buf.h"
 #include "beam/status.h"
+#include "sink_int.h"
 
 /* Gives `_beam_ledger` (which must exist) the columns above when it lacks them (a database
  * of an earlier release). */
@@ -42,8 +43,10 @@ int beam_sqlite_unit_rows_record(sqlite3 *db, const char *unit, const char *span
                                  const char *content_id);
 
 /* Inside the write transaction: deletes the rows, range ledger entries and bundle ids of
- * every range unit of file_id. path names the database in messages. BEAM_ERR_UNSUPPORTED
- * when a span is unknown (the caller's commit then fails). */
-beam_status beam_sqlite_retract_file(sqlite3 *db, const char *path, const char *file_id, beam_error *err);
+ * every range unit of file_id, noting the rows per table on s (beam_sink_note_retracted).
+ * path names the database in messages. BEAM_ERR_UNSUPPORTED when a span is unknown (the
+ * caller's commit then fails). */
+beam_status beam_sqlite_retract_file(beam_sink *s, sqlite3 *db, const char *path, const char *file_id,
+                                     beam_error *err);
 
 #endif

@@ -335,6 +335,16 @@ beam_status beam_sink_ledger_ranges(beam_sink *s, const char *file_id, beam_sink
 beam_status beam_sink_retract_units(beam_sink *s, const char *file_id, beam_error *err);
 bool beam_sink_can_retract(const beam_sink *s);
 
+/* Rows a retraction removed from one table. */
+typedef struct beam_sink_table_rows {
+  char table[129];
+  int64_t rows;
+} beam_sink_table_rows;
+
+/* After a commit: the rows its retractions removed, per table (*out valid until the next
+ * begin; 0 entries when none, or the commit failed or was a duplicate). */
+size_t beam_sink_retracted_rows(const beam_sink *s, const beam_sink_table_rows **out);
+
 /* True when offset lies in one of r's ranges (binary search). */
 bool beam_sink_ranges_contain(const beam_sink_ranges *r, int64_t offset);
 
