@@ -361,8 +361,9 @@ static beam_status read_process(void *state, beam_dofn_ctx *ctx, const beam_wind
  * A file is split into byte ranges when it is larger than the split size and can be read in
  * ranges (beam_input_splittable: plain CSV, TSV, JSON lines; a CSV without a newline inside
  * quotes; a ZIP archive of more than one file whose members hold more than the split size
- * uncompressed, cut at members' local headers). Guard rails (validate.max_bad_*) and hard validation judge a whole file, so a file
- * they apply to is read whole. Everything else is the whole file, [-1, 0). */
+ * uncompressed, cut at members' local headers). Guard rails (validate.max_bad_*) and hard
+ * validation judge a whole file, so a file they apply to is read whole. Everything else is
+ * the whole file, [-1, 0). */
 
 enum { MIB = 1 << 20, AUTO_RUNNER_SPLIT = 64 * MIB, AUTO_LOCAL_MIN_FILE = 8 * MIB, AUTO_RANGES_PER_THREAD = 4 };
 
