@@ -42,6 +42,9 @@ typedef struct beam_sink_vtable {
    * which sorts and merges afterwards) every entry beam_sink_ranges_add_unit takes for
    * file_id; inside or outside a bundle (not in a failed one). */
   beam_status (*ledger_ranges)(beam_sink *s, const char *file_id, beam_sink_ranges *out, beam_error *err);
+  /* Optional with a ledger (NULL: cannot retract). Called inside a healthy bundle; the
+   * retraction takes effect with the bundle's commit (see beam_sink_retract_units). */
+  beam_status (*retract_units)(beam_sink *s, const char *file_id, beam_error *err);
 } beam_sink_vtable;
 
 /* For ledger_ranges: appends the byte range of unit when it is one of file_id's units -
@@ -95,7 +98,13 @@ struct beam_sink {
   /* At the last unit_begin: what a unit rollback restores. */
   bool has_mark;
   beam_sink_tally mark;
+  /* What the last commit's retractions removed, per table (beam_sink_retracted_rows). */
+  beam_sink_table_rows *retracted;
+  size_t n_retracted, cap_retracted;
 };
+
+/* For a sink's commit: adds rows removed from table by a retraction. NOMEM only. */
+beam_status beam_sink_note_retracted(beam_sink *s, const char *table, int64_t rows);
 
 /* Content keys (beam_sink_content_key: keys_content, content_key and bundle.content_* above). The Fn API gives a bundle a runner retries a new instruction id, so a bundle
  * id alone cannot tell a retry from new data. A content key can: it names the set of records

@@ -38,6 +38,7 @@
 #include "local_dir.h"
 #include "sink_int.h"
 #include "sqlite_db_lock.h"
+#include "sqlite_retract.h"
 #include "sqlite_stage.h"
 #include "sink_sql.h"
 #include "sink_tables.h"
@@ -58,6 +59,7 @@ typedef struct sq_table {
   bool constrained;           /* has constraints write_rows cannot check before inserting */
   beam_value *replay_rows;    /* at commit: the values bound into the pending batch */
   size_t replay_pending;      /* rows bound into insert_batch at commit, not yet stepped */
+  int64_t rowid_before;       /* its largest rowid when the bundle took the write lock */
 } sq_table;
 BEAM_SINK_TABLE_NAME_FIRST(sq_table);
 
@@ -80,6 +82,7 @@ typedef struct sqlite_sink {
   char *dir;          /* the database's directory: the stage spills there */
   sq_stage stage;     /* the open bundle's rows, until commit */
   sq_ledger_list ledger; /* the open bundle's ledger entries, until commit */
+  sq_ledger_list retract; /* files whose committed ranges the bundle retracts (keys only) */
   sq_db_lock *db_lock;   /* this process's mutex for the database file, or NULL */
   beam_value *replay_values; /* one row's values read back from the stage */
   size_t replay_cap;
@@ -274,6 +277,13 @@ static beam_status change_locked(sqlite_sink *q, const char *table, const beam_e
 
 static beam_status go_direct(sqlite_sink *q, beam_error *err);
 
+/* The table's largest rowid, when the bundle holds the write lock: its inserts take the
+ * rowids above (sqlite_retract.h). */
+static beam_status snapshot_rowids(sqlite_sink *q, sq_table *t, beam_error *err) {
+  int rc = beam_sqlite_max_rowid(q->db, t->name, &t->rowid_before);
+  return rc == SQLITE_OK ? BEAM_OK : sq_fail(q, rc, t->name, "read its largest rowid", err);
+}
+
 /* Makes the live table fit the schema: checks it, and creates it or adds missing NULLABLE
  * columns when needed. *changed: it was changed inside the open bundle. */
 static beam_status fit_table(sqlite_sink *q, const char *table, const beam_etl_schema *schema, bool *changed,
@@ -451,7 +461,7 @@ static beam_status sq_ensure_table(beam_sink *s, const char *table, const beam_e
     return st;
   }
   q->n_tables++;
-  return BEAM_OK;
+  return q->in_txn ? snapshot_rowids(q, t, err) : BEAM_OK;
 }
 
 /* Binds row's values as parameters base+1 .. base+ncols. text is this row's slot area. */
@@ -662,6 +672,7 @@ static void end_bundle(sqlite_sink *q, bool committed) {
   q->in_txn = false;
   beam_sqlite_stage_reset(&q->stage);
   beam_sqlite_ledger_list_clear(&q->ledger);
+  beam_sqlite_ledger_list_clear(&q->retract);
   free(q->bundle_id);
   q->bundle_id = NULL;
 }
@@ -780,7 +791,9 @@ static beam_status go_direct(sqlite_sink *q, beam_error *err) {
     end_bundle(q, false);
     return known == 1 ? BEAM_OK : BEAM_ERR_IO;
   }
-  beam_status st = insert_staged(q, err);
+  beam_status st = BEAM_OK;
+  for (size_t i = 0; st == BEAM_OK && i < q->n_tables; i++) st = snapshot_rowids(q, &q->tables[i], err);
+  if (st == BEAM_OK) st = insert_staged(q, err);
   if (st != BEAM_OK) end_bundle(q, false);
   return st;
 }
@@ -813,6 +826,42 @@ static beam_status claim_content(sqlite_sink *q, beam_error *err) {
 
 static beam_status write_ledger(sqlite_sink *q, beam_error *err);
 
+/* Retracts the listed files' committed ranges (sqlite_retract.h), under the write lock. */
+static beam_status retract_files(sqlite_sink *q, beam_error *err) {
+  beam_status st = BEAM_OK;
+  for (size_t i = 0; st == BEAM_OK && i < q->retract.len; i++)
+    st = beam_sqlite_retract_file(&q->base, q->db, q->path, q->retract.items[i].key, err);
+  return st;
+}
+
+/* For a bundle that commits range units: on their ledger entries, the rowids each table took
+ * and the ids the bundle is recognised by, so that its file's failure can retract it
+ * (sqlite_retract.h). */
+static beam_status record_unit_rows(sqlite_sink *q, beam_error *err) {
+  bool ranges = false;
+  for (size_t u = 0; u < q->ledger.len; u++) ranges |= beam_sqlite_is_range_unit(q->ledger.items[u].key);
+  if (!ranges) return BEAM_OK;
+  beam_buf spans = BEAM_BUF_INIT;
+  int rc = SQLITE_OK;
+  for (size_t i = 0; rc == SQLITE_OK && i < q->n_tables; i++) {
+    sq_table *t = &q->tables[i];
+    int64_t last = 0;
+    rc = beam_sqlite_max_rowid(q->db, t->name, &last);
+    if (rc == SQLITE_OK && last > t->rowid_before &&
+        beam_sqlite_spans_add(&spans, t->name, t->rowid_before + 1, last, !t->constrained) != BEAM_OK)
+      rc = SQLITE_NOMEM;
+  }
+  char content[64];
+  snprintf(content, sizeof content, "content:%s", q->base.content_key);
+  if (rc == SQLITE_OK && beam_buf_append_byte(&spans, 0) != BEAM_OK) rc = SQLITE_NOMEM;
+  for (size_t u = 0; rc == SQLITE_OK && u < q->ledger.len; u++)
+    if (beam_sqlite_is_range_unit(q->ledger.items[u].key))
+      rc = beam_sqlite_unit_rows_record(q->db, q->ledger.items[u].key, (const char *)spans.data, q->bundle_id,
+                                        q->base.content_key[0] ? content : NULL);
+  beam_buf_free(&spans);
+  return rc == SQLITE_OK ? BEAM_OK : sq_fail(q, rc, LEDGER_TABLE, "record a unit's rows", err);
+}
+
 static beam_status sq_commit(beam_sink *s, beam_error *err) {
   sqlite_sink *q = (sqlite_sink *)s;
   if (s->duplicate) {
@@ -821,8 +870,10 @@ static beam_status sq_commit(beam_sink *s, beam_error *err) {
   }
   beam_status st = q->in_txn ? BEAM_OK : go_direct(q, err);
   if (st != BEAM_OK || s->duplicate) return st; /* go_direct ended the bundle */
-  st = claim_content(q, err);
+  st = retract_files(q, err);
+  if (st == BEAM_OK) st = claim_content(q, err);
   if (st == BEAM_OK && !s->duplicate) st = write_ledger(q, err);
+  if (st == BEAM_OK && !s->duplicate) st = record_unit_rows(q, err);
   if (st == BEAM_OK && !s->duplicate) st = record_bundle(q, q->bundle_id, s->bundle.rows, err);
   if (st != BEAM_OK || s->duplicate) {
     end_bundle(q, false);
@@ -889,6 +940,13 @@ static beam_status write_ledger(sqlite_sink *q, beam_error *err) {
     sqlite3_clear_bindings(stmt);
     if (rc != SQLITE_DONE) return sq_fail(q, rc, LEDGER_TABLE, "record a unit", err);
   }
+  return BEAM_OK;
+}
+
+static beam_status sq_retract_units(beam_sink *s, const char *file_id, beam_error *err) {
+  sqlite_sink *q = (sqlite_sink *)s;
+  if (beam_sqlite_ledger_list_add(&q->retract, file_id, "", false) != BEAM_OK)
+    return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   return BEAM_OK;
 }
 
@@ -1015,6 +1073,7 @@ static void sq_free(beam_sink *s) {
   free(q->dir);
   free(q->replay_values);
   beam_sqlite_ledger_list_free(&q->ledger);
+  beam_sqlite_ledger_list_free(&q->retract);
   beam_sqlite_stage_free(&q->stage);
   beam_sqlite_db_lock_put(q->db_lock);
   free(q);
@@ -1033,6 +1092,7 @@ static const beam_sink_vtable sqlite_vtable = {
     .ledger_find = sq_ledger_find,
     .ledger_any = sq_ledger_any,
     .ledger_ranges = sq_ledger_ranges,
+    .retract_units = sq_retract_units,
 };
 
 #define ISO_NOW "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
@@ -1041,6 +1101,7 @@ static const beam_sink_vtable sqlite_vtable = {
 static beam_status ledger_setup(sqlite_sink *q, beam_error *err) {
   int rc = exec_sql(q, "CREATE TABLE IF NOT EXISTS \"" LEDGER_TABLE "\" ("
                        "unit TEXT PRIMARY KEY NOT NULL, file TEXT, committed_at TEXT NOT NULL)");
+  if (rc == SQLITE_OK) rc = beam_sqlite_retract_setup(q->db);
   if (rc != SQLITE_OK) return sq_fail(q, rc, LEDGER_TABLE, "create", err);
   static const char *const sql[] = {
       "SELECT file, committed_at FROM \"" LEDGER_TABLE "\" WHERE unit = ?",
