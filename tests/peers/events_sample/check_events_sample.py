@@ -18,11 +18,15 @@
       naming its stage, table and field.
   check_events_sample.py gcs-objects GCS_URL BUCKET PREFIX
       prints "name generation" of every object under the prefix (a rerun must change none).
+  check_events_sample.py local FILE_ETL SAMPLES_DIR
+      without any peer: the sample into JSON lines has the README's rows per table and the
+      same dead letters (keeps the sample and its README table true where no emulator is).
 """
-import collections
 import json
 import os
+import subprocess
 import sys
+import tempfile
 import urllib.parse
 import urllib.request
 
@@ -136,16 +140,39 @@ DEAD = [  # (file, line, stage, error): the sample's bad records, one line each 
 ]
 
 
-def dead_letters(url, bucket, prefix):
+def check_dead(lines):
     got = []
-    for name, data in list_gcs(url, bucket, prefix).items():
-        if name.startswith("_dead_letter/"):
-            for line in data.decode().splitlines():
-                r = json.loads(line)
-                got.append((os.path.basename(r["source"]), r["line"], r["stage"], r["error"]))
+    for line in lines:
+        r = json.loads(line)
+        got.append((os.path.basename(r["source"]), r["line"], r["stage"], r["error"]))
     if sorted(got) != sorted(DEAD):
         fail("dead letters %s, want %s" % (sorted(got), sorted(DEAD)))
-    print("ok   gcs _dead_letter: the %d bad records, each naming its stage, table and field" % len(got))
+    print("ok   _dead_letter: the %d bad records, each naming its stage, table and field" % len(got))
+
+
+def dead_letters(url, bucket, prefix):
+    check_dead(line for name, data in list_gcs(url, bucket, prefix).items() if name.startswith("_dead_letter/")
+               for line in data.decode().splitlines())
+
+
+ROWS = {"events_order": 6, "events_inventory": 5, "events_user_activity": 7, "_dead_letter": 9, "_files": 3}
+
+
+def local(file_etl, samples):
+    with tempfile.TemporaryDirectory() as out:
+        subprocess.run([file_etl, "--input=" + os.path.join(samples, "landing"), "--quiet",
+                        "--spec=" + os.path.join(samples, "spec.json"), "--sink=jsonl:" + out],
+                       check=True, stdout=subprocess.DEVNULL)
+        rows = {}
+        for name in os.listdir(out):
+            if name.endswith(".jsonl") and not name.startswith("."):
+                with open(os.path.join(out, name), encoding="utf-8") as f:
+                    rows[name[:-len(".jsonl")]] = f.read().splitlines()
+        got = {t: len(r) for t, r in rows.items()}
+        if got != ROWS:
+            fail("rows per table %s, want %s (the README's table)" % (got, ROWS))
+        print("ok   rows per table: %s" % got)
+        check_dead(rows["_dead_letter"])
 
 
 def gcs_objects(url, bucket, prefix):
@@ -165,7 +192,7 @@ def gcs_objects(url, bucket, prefix):
 
 def main():
     cmds = {"gcs-objects": gcs_objects, "bigquery-tables": bigquery_tables, "insert-ids": insert_ids, "pubsub": pubsub,
-            "dead-letters": dead_letters}
+            "dead-letters": dead_letters, "local": local}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         sys.exit(__doc__)
     cmds[sys.argv[1]](*sys.argv[2:])
