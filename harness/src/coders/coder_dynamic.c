@@ -80,7 +80,7 @@ static beam_status decode_value(beam_reader *in, beam_arena *a, beam_value *out,
   if (depth > DYNAMIC_MAX_DEPTH)
     return beam_error_set(err, BEAM_ERR_MALFORMED, "%s: nested deeper than %d", BEAM_CODER_URN_C_VALUE,
                           DYNAMIC_MAX_DEPTH);
-  uint8_t kind, b;
+  uint8_t kind, b = 0;
   uint64_t bits;
   beam_status s = beam_reader_byte(in, &kind);
   if (s != BEAM_OK) return s;
