@@ -56,6 +56,7 @@ typedef struct sq_table {
   char *text;                 /* TIMESTAMP/DATE text, one slot per bound parameter */
   bool created_in_txn;        /* created or given columns by the open bundle: forget it on rollback */
   bool constrained;           /* has constraints write_rows cannot check before inserting */
+  bool has_time;              /* has TIMESTAMP or DATE fields: staged as their text */
   beam_value *replay_rows;    /* at commit: the values bound into the pending batch */
   size_t replay_pending;      /* rows bound into insert_batch at commit, not yet stepped */
 } sq_table;
@@ -82,7 +83,9 @@ typedef struct sqlite_sink {
   sq_ledger_list ledger; /* the open bundle's ledger entries, until commit */
   sq_db_lock *db_lock;   /* this process's mutex for the database file, or NULL */
   beam_value *replay_values; /* one row's values read back from the stage */
-  size_t replay_cap;
+  beam_value *stage_values;  /* one row's values with its TIMESTAMP/DATE fields as text, */
+  char *stage_text;          /* that text (BEAM_SINK_TEXT_MAX per field): see stage_rows */
+  size_t replay_cap;         /* the widest table's column count: what the three above hold */
   int64_t max_length; /* SQLITE_LIMIT_LENGTH: a longer value or row is refused up front */
 } sqlite_sink;
 
@@ -413,10 +416,16 @@ static beam_status table_prepare(sqlite_sink *q, sq_table *t, beam_error *err) {
   if (!t->batch_index || !t->text || !t->replay_rows) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   if (ncols > q->replay_cap) {
     beam_value *values = realloc(q->replay_values, ncols * sizeof *values);
-    if (!values) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-    q->replay_values = values;
+    if (values) q->replay_values = values;
+    beam_value *staged = values ? realloc(q->stage_values, ncols * sizeof *staged) : NULL;
+    if (staged) q->stage_values = staged;
+    char *text = staged ? realloc(q->stage_text, ncols * BEAM_SINK_TEXT_MAX) : NULL;
+    if (!text) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+    q->stage_text = text;
     q->replay_cap = ncols;
   }
+  for (size_t c = 0; c < ncols; c++)
+    if (t->schema->fields[c].type == BEAM_ETL_TIMESTAMP || t->schema->fields[c].type == BEAM_ETL_DATE) t->has_time = true;
   t->constrained = table_is_constrained(q, t);
   beam_status st = prepare_insert(q, t->name, t->schema, 1, &t->insert_one, err);
   if (st == BEAM_OK && batch > 1)
@@ -478,15 +487,15 @@ static int bind_row(sqlite3_stmt *stmt, int base, const beam_etl_schema *schema,
         case BEAM_ETL_INT64: rc = sqlite3_bind_int64(stmt, idx, v->u.i64); break;
         case BEAM_ETL_FLOAT64: rc = sqlite3_bind_double(stmt, idx, v->u.f64); break;
         case BEAM_ETL_BOOL: rc = sqlite3_bind_int(stmt, idx, v->u.b ? 1 : 0); break;
-        case BEAM_ETL_TIMESTAMP: {
-          char *slot = text + c * BEAM_SINK_TEXT_MAX;
-          size_t n = beam_sink_text_timestamp(v->u.i64, slot);
-          rc = sqlite3_bind_text(stmt, idx, slot, (int)n, SQLITE_STATIC);
-          break;
-        }
+        case BEAM_ETL_TIMESTAMP:
         case BEAM_ETL_DATE: {
+          if (v->kind == BEAM_VALUE_STRING) { /* a staged row's: formatted by stage_rows */
+            rc = sqlite3_bind_text(stmt, idx, (const char *)v->u.bytes.data, (int)v->u.bytes.len, SQLITE_STATIC);
+            break;
+          }
           char *slot = text + c * BEAM_SINK_TEXT_MAX;
-          size_t n = beam_sink_text_date(v->u.i64, slot);
+          size_t n = schema->fields[c].type == BEAM_ETL_TIMESTAMP ? beam_sink_text_timestamp(v->u.i64, slot)
+                                                                  : beam_sink_text_date(v->u.i64, slot);
           rc = sqlite3_bind_text(stmt, idx, slot, (int)n, SQLITE_STATIC);
           break;
         }
@@ -593,6 +602,23 @@ static const char *too_big(const sqlite_sink *q, const beam_etl_row *row, size_t
   return total > q->max_length ? "row too big" : NULL;
 }
 
+/* The values to stage for a conforming row: its TIMESTAMP and DATE fields as the text the
+ * insert binds, formatted here rather than at commit, where every instruction is spent
+ * under the database's write lock that the other writers wait for. */
+static const beam_value *staged_values(sqlite_sink *q, const sq_table *t, const beam_value *values) {
+  if (!t->has_time) return values;
+  for (size_t c = 0; c < t->schema->n_fields; c++) {
+    beam_etl_type type = t->schema->fields[c].type;
+    q->stage_values[c] = values[c];
+    if (values[c].kind != BEAM_VALUE_INT64 || (type != BEAM_ETL_TIMESTAMP && type != BEAM_ETL_DATE)) continue;
+    char *slot = q->stage_text + c * BEAM_SINK_TEXT_MAX;
+    size_t n = type == BEAM_ETL_TIMESTAMP ? beam_sink_text_timestamp(values[c].u.i64, slot)
+                                          : beam_sink_text_date(values[c].u.i64, slot);
+    q->stage_values[c] = beam_value_string(slot, n);
+  }
+  return q->stage_values;
+}
+
 /* Stages rows for the commit: refused here are only rows that do not conform to the schema
  * or are too big, which is all a table this sink may stage for can refuse. */
 static beam_status stage_rows(sqlite_sink *q, sq_table *t, const beam_etl_row *rows, size_t n,
@@ -608,7 +634,7 @@ static beam_status stage_rows(sqlite_sink *q, sq_table *t, const beam_etl_row *r
       continue;
     }
     int e = 0;
-    beam_status st = beam_sqlite_stage_row(&q->stage, index, rows[i].values, t->schema->n_fields, &e);
+    beam_status st = beam_sqlite_stage_row(&q->stage, index, staged_values(q, t, rows[i].values), t->schema->n_fields, &e);
     if (st == BEAM_ERR_IO)
       return beam_error_set(err, st, "sqlite %s: table %s: staging the bundle in %s: %s", q->path, t->name, q->dir,
                             strerror(e));
@@ -1013,6 +1039,8 @@ static void sq_free(beam_sink *s) {
   free(q->path);
   free(q->dir);
   free(q->replay_values);
+  free(q->stage_values);
+  free(q->stage_text);
   beam_sqlite_ledger_list_free(&q->ledger);
   beam_sqlite_stage_free(&q->stage);
   beam_sqlite_db_lock_put(q->db_lock);
