@@ -87,7 +87,11 @@ typedef struct sqlite_sink {
   char *stage_text;          /* that text (BEAM_SINK_TEXT_MAX per field): see stage_rows */
   size_t replay_cap;         /* the widest table's column count: what the three above hold */
   int64_t max_length; /* SQLITE_LIMIT_LENGTH: a longer value or row is refused up front */
+  int wal_frames;     /* frames in the WAL after this connection's last commit (the WAL hook) */
 } sqlite_sink;
+
+/* SQLite's own automatic checkpoint threshold (frames), which this sink applies itself. */
+#define WAL_CHECKPOINT_FRAMES 1000
 
 static beam_status status_for(int rc) {
   switch (rc & 0xff) {
@@ -125,8 +129,28 @@ static int write_lock(sqlite_sink *q) {
   return rc;
 }
 
-/* After COMMIT or ROLLBACK of a transaction write_lock began. */
-static void write_unlock(sqlite_sink *q) { beam_sqlite_db_lock_leave(q->db_lock); }
+/* After COMMIT or ROLLBACK of a transaction write_lock began. Then, when the WAL has grown
+ * past SQLite's usual threshold, a PASSIVE checkpoint copies it into the database: outside
+ * this process's mutex, since a checkpoint does not need the write lock (SQLite's automatic
+ * one, run inside COMMIT, would have kept the other writers waiting while it copied the
+ * bundle's pages a second time). A checkpoint that cannot finish now (BUSY: another one is
+ * running, or readers hold frames) or fails is left to the next one or to close, which
+ * reports failures. */
+static void write_unlock(sqlite_sink *q) {
+  beam_sqlite_db_lock_leave(q->db_lock);
+  if (q->wal_frames >= WAL_CHECKPOINT_FRAMES) {
+    q->wal_frames = 0;
+    sqlite3_wal_checkpoint_v2(q->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+  }
+}
+
+/* The WAL hook, called after each commit: replaces SQLite's automatic checkpoint (which is
+ * a WAL hook too), see write_unlock. */
+static int note_wal_frames(void *ctx, sqlite3 *db, const char *name, int frames) {
+  sqlite_sink *q = ctx;
+  if (strcmp(name, "main") == 0) q->wal_frames = frames;
+  return SQLITE_OK;
+}
 
 static const char *sql_type(beam_etl_type t) {
   switch (t) {
@@ -1119,6 +1143,7 @@ static beam_status sq_setup(sqlite_sink *q, beam_error *err) {
   if (rc != SQLITE_OK) return sq_fail(q, rc, NULL, "open", err);
   sqlite3_extended_result_codes(q->db, 1);
   sqlite3_busy_timeout(q->db, q->base.opts.busy_timeout_ms);
+  sqlite3_wal_hook(q->db, note_wal_frames, q);
   q->max_length = sqlite3_limit(q->db, SQLITE_LIMIT_LENGTH, -1);
   /* The file exists once opened (SQLite creates it at open): its mutex can be found. The
    * journal-mode switch and the bookkeeping tables are writes: under the mutex too. */
