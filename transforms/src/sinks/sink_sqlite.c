@@ -16,8 +16,11 @@
  * bundle did before staging) when it writes to a table with constraints this sink cannot
  * check before the insert (UNIQUE, CHECK, PRIMARY KEY, foreign keys, triggers, STRICT, NOT
  * NULL on a NULLABLE field: tables made by someone else), so that such rows are still
- * refused by write_rows one by one; and when ensure_table inside the bundle creates or alters
- * a table (the change belongs to the bundle). A table that exists gains the schema's missing
+ * refused by write_rows one by one; and when ensure_table inside the bundle alters a table
+ * (the change belongs to the bundle). A table missing when a bundle ensures it is created at
+ * that bundle's commit, in its transaction (so a bundle that fails leaves no table behind),
+ * and its rows are staged meanwhile: the first bundles of a run into a new database (one per
+ * thread) stage and parse in parallel rather than queueing behind the one that creates. A table that exists gains the schema's missing
  * NULLABLE columns (ALTER TABLE ADD COLUMN, under the write lock); any other difference is
  * an error naming it. Inserts name their columns, so column order is free. The ledger
  * (`_beam_ledger`: unit, file, committed_at) is written in the bundle's transaction; there
@@ -57,6 +60,7 @@ typedef struct sq_table {
   bool created_in_txn;        /* created or given columns by the open bundle: forget it on rollback */
   bool constrained;           /* has constraints write_rows cannot check before inserting */
   bool has_time;              /* has TIMESTAMP or DATE fields: staged as their text */
+  bool create_at_commit;      /* missing when the open bundle ensured it: no statements yet */
   beam_value *replay_rows;    /* at commit: the values bound into the pending batch */
   size_t replay_pending;      /* rows bound into insert_batch at commit, not yet stepped */
 } sq_table;
@@ -302,15 +306,18 @@ static beam_status change_locked(sqlite_sink *q, const char *table, const beam_e
 static beam_status go_direct(sqlite_sink *q, beam_error *err);
 
 /* Makes the live table fit the schema: checks it, and creates it or adds missing NULLABLE
- * columns when needed. *changed: it was changed inside the open bundle. */
+ * columns when needed. *changed: it was changed inside the open bundle. *deferred: it is
+ * missing and the open (staged) bundle creates it at commit (create_pending_tables). */
 static beam_status fit_table(sqlite_sink *q, const char *table, const beam_etl_schema *schema, bool *changed,
-                             beam_error *err) {
-  *changed = false;
+                             bool *deferred, beam_error *err) {
+  *changed = *deferred = false;
   bool *add = calloc(schema->n_fields ? schema->n_fields : 1, sizeof *add);
   if (!add) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   beam_status st;
   int found = check_columns(q, table, schema, add, &st, err);
-  if (found == 0 || (found == 1 && beam_sink_columns_any_added(add, schema->n_fields))) {
+  if (found == 0 && q->bundle_id && !q->in_txn && !q->base.duplicate) {
+    *deferred = true;
+  } else if (found == 0 || (found == 1 && beam_sink_columns_any_added(add, schema->n_fields))) {
     /* Inside a bundle the change belongs to it: the bundle takes the write lock now. */
     if (q->bundle_id && !q->in_txn && !q->base.duplicate) st = go_direct(q, err);
     if (st == BEAM_OK) st = change_locked(q, table, schema, add, err);
@@ -426,7 +433,18 @@ static bool table_is_constrained(sqlite_sink *q, const sq_table *t) {
   return constrained;
 }
 
-static beam_status table_prepare(sqlite_sink *q, sq_table *t, beam_error *err) {
+/* The table's insert statements, once it exists. */
+static beam_status table_statements(sqlite_sink *q, sq_table *t, beam_error *err) {
+  t->constrained = table_is_constrained(q, t);
+  beam_status st = prepare_insert(q, t->name, t->schema, 1, &t->insert_one, err);
+  if (st == BEAM_OK && t->batch_rows > 1)
+    st = prepare_insert(q, t->name, t->schema, t->batch_rows, &t->insert_batch, err);
+  return st;
+}
+
+/* What writing the table's rows takes besides its statements: batch and text buffers, and
+ * room in the sink's per-row scratch for its columns. */
+static beam_status table_buffers(sqlite_sink *q, sq_table *t, beam_error *err) {
   size_t ncols = t->schema->n_fields;
   /* Rows per statement: as asked, within SQLite's host-parameter limit. */
   int max_vars = sqlite3_limit(q->db, SQLITE_LIMIT_VARIABLE_NUMBER, -1);
@@ -450,11 +468,7 @@ static beam_status table_prepare(sqlite_sink *q, sq_table *t, beam_error *err) {
   }
   for (size_t c = 0; c < ncols; c++)
     if (t->schema->fields[c].type == BEAM_ETL_TIMESTAMP || t->schema->fields[c].type == BEAM_ETL_DATE) t->has_time = true;
-  t->constrained = table_is_constrained(q, t);
-  beam_status st = prepare_insert(q, t->name, t->schema, 1, &t->insert_one, err);
-  if (st == BEAM_OK && batch > 1)
-    st = prepare_insert(q, t->name, t->schema, batch, &t->insert_batch, err);
-  return st;
+  return BEAM_OK;
 }
 
 static beam_status sq_ensure_table(beam_sink *s, const char *table, const beam_etl_schema *schema,
@@ -466,8 +480,8 @@ static beam_status sq_ensure_table(beam_sink *s, const char *table, const beam_e
     return beam_error_set(err, BEAM_ERR_INVALID_ARG,
                           "sqlite %s: table name %s is reserved for bundle bookkeeping", q->path,
                           table);
-  bool created = false;
-  beam_status st = fit_table(q, table, schema, &created, err);
+  bool created = false, deferred = false;
+  beam_status st = fit_table(q, table, schema, &created, &deferred, err);
   if (st != BEAM_OK) return st;
   sq_table *tables = beam_sink_tables_reserve(q->tables, q->n_tables, &q->cap_tables, sizeof *tables);
   if (!tables) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
@@ -477,7 +491,9 @@ static beam_status sq_ensure_table(beam_sink *s, const char *table, const beam_e
   t->name = strdup(table);
   t->schema = schema;
   t->created_in_txn = created;
-  st = t->name ? table_prepare(q, t, err) : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  t->create_at_commit = deferred; /* this sink creates it: nothing it cannot check up front */
+  st = t->name ? table_buffers(q, t, err) : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  if (st == BEAM_OK && !deferred) st = table_statements(q, t, err);
   if (st != BEAM_OK) {
     table_release(t);
     return st;
@@ -683,12 +699,12 @@ static beam_status sq_write_rows(beam_sink *s, const char *table, const beam_etl
   return q->in_txn ? insert_rows(q, t, rows, n, rejected, err) : stage_rows(q, t, rows, n, rejected, err);
 }
 
-/* After a rollback, tables created (or altered) inside the bundle no longer exist as cached:
- * they are ensured again when next used. */
+/* After a rollback, tables created (or altered) inside the bundle, or to be created at its
+ * commit, no longer exist as cached: they are ensured again when next used. */
 static void forget_txn_tables(sqlite_sink *q) {
   size_t w = 0;
   for (size_t i = 0; i < q->n_tables; i++) {
-    if (q->tables[i].created_in_txn) {
+    if (q->tables[i].created_in_txn || q->tables[i].create_at_commit) {
       table_release(&q->tables[i]);
     } else {
       q->tables[w++] = q->tables[i];
@@ -812,6 +828,25 @@ static beam_status insert_staged(sqlite_sink *q, beam_error *err) {
   return rc ? c.st : BEAM_OK;
 }
 
+/* Under the write lock, in the bundle's transaction: creates the tables the bundle found
+ * missing (another writer may have created one since: then it is checked, and gains missing
+ * NULLABLE columns, as at ensure time) and prepares their statements. */
+static beam_status create_pending_tables(sqlite_sink *q, beam_error *err) {
+  for (size_t i = 0; i < q->n_tables; i++) {
+    sq_table *t = &q->tables[i];
+    if (!t->create_at_commit) continue;
+    bool *add = calloc(t->schema->n_fields ? t->schema->n_fields : 1, sizeof *add);
+    if (!add) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+    beam_status st = change_locked(q, t->name, t->schema, add, err);
+    free(add);
+    if (st == BEAM_OK) st = table_statements(q, t, err);
+    if (st != BEAM_OK) return st;
+    t->create_at_commit = false;
+    t->created_in_txn = true;
+  }
+  return BEAM_OK;
+}
+
 /* Takes the write lock for the open bundle and inserts what it staged. The bundle id is
  * looked up again under the lock: committed meanwhile by another writer, the bundle is a
  * duplicate (and ended). On failure the bundle is ended. */
@@ -829,7 +864,8 @@ static beam_status go_direct(sqlite_sink *q, beam_error *err) {
     end_bundle(q, false);
     return known == 1 ? BEAM_OK : BEAM_ERR_IO;
   }
-  beam_status st = insert_staged(q, err);
+  beam_status st = create_pending_tables(q, err);
+  if (st == BEAM_OK) st = insert_staged(q, err);
   if (st != BEAM_OK) end_bundle(q, false);
   return st;
 }
