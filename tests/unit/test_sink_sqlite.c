@@ -206,6 +206,41 @@ static void abort_leaves_nothing(void **state) {
   beam_sink_free(s);
 }
 
+/* Two writers whose bundles both find the table missing: each stages its rows without the
+ * write lock (the table is created at commit, in the committing bundle's transaction), so
+ * the second one stages and commits while the first one's bundle is still open - with a
+ * busy timeout too short to wait for it - and the first one then finds the table made. */
+static void new_table_is_created_at_commit(void **state) {
+  fixture *f = *state;
+  beam_sink_options opts = {.busy_timeout_ms = 50};
+  beam_sink *a = open_sink(f, &opts), *b = open_sink(f, &opts);
+  beam_error err = {0};
+  beam_value v[8];
+  sink_test_full_values(v, "from-a", 1);
+  beam_etl_row row = sink_test_row(v);
+  assert_int_equal(beam_sink_begin(a, "a1", &err), BEAM_OK);
+  assert_int_equal(beam_sink_ensure_table(a, "fresh", &sink_test_schema, &err), BEAM_OK);
+  assert_int_equal(beam_sink_write_rows(a, "fresh", &row, 1, NULL, &err), BEAM_OK);
+  assert_int_equal(query_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name = 'fresh'"), 0);
+  assert_int_equal(beam_sink_ensure_table(b, "fresh", &sink_test_schema, &err), BEAM_OK); /* outside a bundle */
+  write_bundle(b, "fresh", "b1", 2);
+  assert_int_equal(query_int(f->path, "SELECT count(*) FROM fresh"), 2);
+  if (beam_sink_commit(a, &err) != BEAM_OK) fail_msg("commit: %s", err.message);
+  assert_int_equal(query_int(f->path, "SELECT count(*) FROM fresh"), 3);
+  /* The same in two open bundles: the one committing second finds the table and fits it. */
+  assert_int_equal(beam_sink_begin(a, "a2", &err), BEAM_OK);
+  assert_int_equal(beam_sink_begin(b, "b2", &err), BEAM_OK);
+  assert_int_equal(beam_sink_ensure_table(a, "fresh2", &sink_test_schema, &err), BEAM_OK);
+  assert_int_equal(beam_sink_ensure_table(b, "fresh2", &sink_test_schema, &err), BEAM_OK);
+  assert_int_equal(beam_sink_write_rows(a, "fresh2", &row, 1, NULL, &err), BEAM_OK);
+  assert_int_equal(beam_sink_write_rows(b, "fresh2", &row, 1, NULL, &err), BEAM_OK);
+  if (beam_sink_commit(b, &err) != BEAM_OK) fail_msg("commit b: %s", err.message);
+  if (beam_sink_commit(a, &err) != BEAM_OK) fail_msg("commit a: %s", err.message);
+  assert_int_equal(query_int(f->path, "SELECT count(*) FROM fresh2"), 2);
+  beam_sink_free(a);
+  beam_sink_free(b);
+}
+
 static void same_bundle_twice_writes_once(void **state) {
   fixture *f = *state;
   beam_sink *s = open_sink(f, NULL);
@@ -648,6 +683,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(all_types_round_trip, setup, teardown),
       cmocka_unit_test_setup_teardown(abort_leaves_nothing, setup, teardown),
+      cmocka_unit_test_setup_teardown(new_table_is_created_at_commit, setup, teardown),
       cmocka_unit_test_setup_teardown(same_bundle_twice_writes_once, setup, teardown),
       cmocka_unit_test_setup_teardown(retry_under_a_new_bundle_id_writes_once, setup, teardown),
       cmocka_unit_test_setup_teardown(invalid_table_names_rejected, setup, teardown),

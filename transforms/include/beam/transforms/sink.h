@@ -218,7 +218,8 @@ beam_status beam_sink_check_uri(const char *uri, beam_error *err);
  * object sinks store no schema: rows carry whatever fields the schema has. May be called
  * inside or outside a bundle; inside, the creation or addition belongs to the bundle (an
  * abort undoes it where the backend has transactional DDL; PostgreSQL commits it at once,
- * see beam_sink_postgres_open). The schema must
+ * see beam_sink_postgres_open; SQLite creates a missing table at the bundle's commit, where
+ * a table another writer made meanwhile with other columns fails the commit). The schema must
  * outlive the sink (schemas are long-lived: parsed once from the pipeline spec). */
 beam_status beam_sink_ensure_table(beam_sink *s, const char *table, const beam_etl_schema *schema,
                                    beam_error *err);
