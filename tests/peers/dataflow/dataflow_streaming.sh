@@ -12,36 +12,8 @@
 # Usage: dataflow_streaming.sh STREAMING_SUBMIT REPO_ROOT PYTHON DISCOVERY_DIR
 set -euo pipefail
 submit=$1 repo=$2 python=$3 discovery=$4
-: "${FAKE_GCS_URL:?run under tests/gcp/with_fake_gcs.sh}"
-fake="$repo/tests/peers/google_api/fake_google_api.py"
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  rc=$?
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-  exit $rc
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-start_fake() {
-  local name=$1; shift
-  api_log="$work/$name.requests.jsonl"
-  python3 "$fake" --discovery "$discovery" --port-file "$work/$name.port" --log "$api_log" \
-    --service dataflow --forward "storage=$FAKE_GCS_URL" "$@" 2>"$work/$name.stderr" &
-  pids+=($!)
-  for _ in $(seq 100); do [[ -s $work/$name.port ]] && break; sleep 0.05; done
-  api_port=$(cat "$work/$name.port")
-  export STORAGE_EMULATOR_HOST="127.0.0.1:$api_port"
-}
-
-no_violations() {
-  if grep -q '"violations"' "$api_log"; then
-    grep '"violations"' "$api_log" >&2
-    fail "requests did not conform to the discovery documents ($1)"
-  fi
-}
+# shellcheck source=tests/peers/dataflow/fake_dataflow.sh
+source "$repo/tests/peers/dataflow/fake_dataflow.sh"
 
 common=(--project=test-project --region=europe-west1 --temp_location=gs://beam-test/tmp
         --sdk_container_image=europe-docker.pkg.dev/test/beam/beam-c-sdk:1 --dataflow_poll_ms=50)
