@@ -33,3 +33,16 @@ no_violations() {
     fail "requests did not conform to the discovery documents ($1)"
   fi
 }
+
+# Checks a Job JSON file (a projects.locations.jobs.create body) against dataflow.v1b3.
+check_job_body() {
+  python3 - "$repo" "$discovery" "$1" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1] + '/tests/peers/google_api')
+import discovery
+df = discovery.load_all(sys.argv[2])['dataflow']
+v = df.check_request('POST', '/v1b3/projects/test-project/locations/europe-west1/jobs', open(sys.argv[3], 'rb').read(),
+                     required_body=['name', 'type', 'environment.sdkPipelineOptions.options.pipelineUrl'])
+assert not v, v
+PY
+}
