@@ -31,6 +31,15 @@ static int64_t retracted_rows(const beam_run_result *r, size_t d, size_t n_dests
   return sum;
 }
 
+/* True when step has a written.<table> counter. */
+static bool table_written(const beam_run_result *r, const char *step, const char *table) {
+  char name[200];
+  snprintf(name, sizeof name, WRITTEN_PREFIX "%s", table);
+  for (size_t i = 0; i < r->n_counters; i++)
+    if (strcmp(r->counters[i].transform_id, step) == 0 && strcmp(r->counters[i].name, name) == 0) return true;
+  return false;
+}
+
 static int compare_counters(const void *a, const void *b) {
   const beam_counter_result *x = *(beam_counter_result *const *)a, *y = *(beam_counter_result *const *)b;
   return strcmp(x->name, y->name);
@@ -67,9 +76,22 @@ void file_etl_destination_counts_of(const beam_run_result *r, size_t d, size_t n
   beam_etl_file_pipeline_step("WriteFiles", d, n_dests, write_files, sizeof write_files);
   memset(out, 0, sizeof *out);
   file_etl_destination_tables(r, d, n_dests, add_rows, &out->written);
-  out->dead_lettered = beam_run_result_counter(r, write, WRITTEN_PREFIX BEAM_ETL_DEAD_LETTER_TABLE) -
-                       retracted_from(r, d, n_dests, BEAM_ETL_DEAD_LETTER_TABLE);
+  int64_t dead_retracted = retracted_from(r, d, n_dests, BEAM_ETL_DEAD_LETTER_TABLE);
+  out->dead_lettered = beam_run_result_counter(r, write, WRITTEN_PREFIX BEAM_ETL_DEAD_LETTER_TABLE) - dead_retracted;
   out->retracted = retracted_rows(r, d, n_dests);
+  /* The tables' lines took off the retractions of the tables this run wrote; a retraction of
+   * rows an earlier run committed (its ranges skipped here) may name a table this run did
+   * not write, and counts against written all the same, so that written + retracted is what
+   * this run wrote. */
+  int64_t shown = 0;
+  for (size_t i = 0; i < r->n_counters; i++) {
+    const beam_counter_result *c = &r->counters[i];
+    const char *table = c->name + strlen(RETRACTED_PREFIX);
+    if (strcmp(c->transform_id, write_files) == 0 && strncmp(c->name, RETRACTED_PREFIX, strlen(RETRACTED_PREFIX)) == 0 &&
+        strcmp(table, BEAM_ETL_DEAD_LETTER_TABLE) != 0 && table_written(r, write, table))
+      shown += c->value;
+  }
+  out->written -= out->retracted - dead_retracted - shown;
   out->files_rows = beam_run_result_counter(r, write, WRITTEN_PREFIX BEAM_ETL_FILES_TABLE) +
                     beam_run_result_counter(r, write_files, WRITTEN_PREFIX BEAM_ETL_FILES_TABLE);
   out->not_taken = beam_run_result_counter(r, write, "not_taken");

@@ -675,6 +675,18 @@ static void retract_a_files_ranges(void **state) {
   assert_int_not_equal(beam_sink_commit(s, &err), BEAM_OK);
   assert_non_null(strstr(err.message, "cannot retract"));
   assert_int_equal(query_int(f->path, "SELECT count(*) FROM k"), 2);
+  /* A WITHOUT ROWID table: its rows load as always; only their retraction is refused. */
+  exec_on(f->path, "CREATE TABLE w (s TEXT NOT NULL PRIMARY KEY, i INTEGER, f REAL, n TEXT, b INTEGER, ts TEXT, "
+                   "d TEXT, by BLOB) WITHOUT ROWID");
+  const char *w_only[] = {"w", NULL};
+  assert_int_equal(beam_sink_ensure_table(other, "w", &sink_test_schema, &err), BEAM_OK);
+  commit_unit(other, w_only, "W-0", "W@0-10", 2, "w");
+  commit_unit(other, w_only, "W-whole", NULL, 1, "w-whole");
+  assert_int_equal(query_int(f->path, "SELECT count(*) FROM w"), 3);
+  assert_int_equal(beam_sink_begin(other, "files-w", &err), BEAM_OK);
+  assert_int_equal(beam_sink_retract_units(other, "W", &err), BEAM_OK);
+  assert_int_not_equal(beam_sink_commit(other, &err), BEAM_OK);
+  assert_non_null(strstr(err.message, "cannot retract"));
   beam_sink_free(other);
   beam_sink_free(s);
 }

@@ -52,6 +52,10 @@ typedef struct beam_sink_vtable {
  * itself ([0, INT64_MAX)); any other unit (another file's, one whose tail is not a range) is
  * skipped. BEAM_ERR_NOMEM only. */
 beam_status beam_sink_ranges_add_unit(beam_sink_ranges *out, const char *file_id, const char *unit);
+/* True when unit is a byte range "<file_id>@<start>-<end>" of file_id (strictly: a ZIP member
+ * "<id>!a@b.csv" is not a range of "<id>!a"); beam_sink_unit_is_range: of any file. */
+bool beam_sink_unit_is_range_of(const char *unit, const char *file_id);
+bool beam_sink_unit_is_range(const char *unit);
 
 /* Sorts out by start and merges overlapping and adjacent ranges (the front does it). */
 void beam_sink_ranges_normalize(beam_sink_ranges *out);

@@ -310,9 +310,12 @@ static beam_status go_direct(sqlite_sink *q, beam_error *err);
 
 /* The table's largest rowid, when the bundle holds the write lock: its inserts take the
  * rowids above (sqlite_retract.h). */
+/* A table without rowids (WITHOUT ROWID, made outside file_etl) gets -1: its rows cannot be
+ * named for a retraction, which then fails rather than guess; its writes go on as before. */
 static beam_status snapshot_rowids(sqlite_sink *q, sq_table *t, beam_error *err) {
-  int rc = beam_sqlite_max_rowid(q->db, t->name, &t->rowid_before);
-  return rc == SQLITE_OK ? BEAM_OK : sq_fail(q, rc, t->name, "read its largest rowid", err);
+  (void)err;
+  if (beam_sqlite_max_rowid(q->db, t->name, &t->rowid_before) != SQLITE_OK) t->rowid_before = -1;
+  return BEAM_OK;
 }
 
 /* Makes the live table fit the schema: checks it, and creates it or adds missing NULLABLE
@@ -931,9 +934,9 @@ static beam_status record_unit_rows(sqlite_sink *q, beam_error *err) {
   for (size_t i = 0; rc == SQLITE_OK && i < q->n_tables; i++) {
     sq_table *t = &q->tables[i];
     int64_t last = 0;
-    rc = beam_sqlite_max_rowid(q->db, t->name, &last);
-    if (rc == SQLITE_OK && last > t->rowid_before &&
-        beam_sqlite_spans_add(&spans, t->name, t->rowid_before + 1, last, !t->constrained) != BEAM_OK)
+    bool named = t->rowid_before >= 0 && beam_sqlite_max_rowid(q->db, t->name, &last) == SQLITE_OK;
+    if ((!named || last > t->rowid_before) &&
+        beam_sqlite_spans_add(&spans, t->name, t->rowid_before + 1, last, named && !t->constrained) != BEAM_OK)
       rc = SQLITE_NOMEM;
   }
   char content[64];

@@ -47,7 +47,7 @@ int beam_sqlite_max_rowid(sqlite3 *db, const char *table, int64_t *out) {
   return rc;
 }
 
-bool beam_sqlite_is_range_unit(const char *key) { return key && strchr(key, '@') != NULL; }
+bool beam_sqlite_is_range_unit(const char *key) { return beam_sink_unit_is_range(key); }
 
 beam_status beam_sqlite_spans_add(beam_buf *spans, const char *table, int64_t first, int64_t last, bool known) {
   char line[200];
@@ -125,8 +125,19 @@ beam_status beam_sqlite_retract_file(beam_sink *s, sqlite3 *db, const char *path
   if (rc != SQLITE_OK) return fail(db, path, file_id, "reading its units", err);
   sqlite3_bind_text(units, 1, file_id, -1, SQLITE_STATIC);
   beam_status st = BEAM_OK;
+  char **done = NULL; /* the range units retracted, whose entries go after the scan */
+  size_t n_done = 0;
   while (st == BEAM_OK && (rc = sqlite3_step(units)) == SQLITE_ROW) {
     const char *unit = (const char *)sqlite3_column_text(units, 0);
+    if (!beam_sink_unit_is_range_of(unit, file_id)) continue; /* the prefix scan's other files */
+    char **grown = realloc(done, (n_done + 1) * sizeof *done);
+    if (!grown || !(grown[n_done] = strdup(unit))) {
+      done = grown ? grown : done;
+      st = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+      break;
+    }
+    done = grown;
+    n_done++;
     st = delete_spans(s, db, path, unit, (const char *)sqlite3_column_text(units, 1), err);
     for (int c = 2; st == BEAM_OK && c <= 3; c++) {
       const char *id = (const char *)sqlite3_column_text(units, c);
@@ -136,7 +147,11 @@ beam_status beam_sqlite_retract_file(beam_sink *s, sqlite3 *db, const char *path
   }
   if (st == BEAM_OK && rc != SQLITE_DONE) st = fail(db, path, file_id, "reading its units", err);
   sqlite3_finalize(units);
-  if (st == BEAM_OK && delete_where(db, "DELETE FROM " LEDGER " WHERE " FILE_UNITS, file_id) != SQLITE_OK)
-    st = fail(db, path, file_id, "deleting its ledger entries", err);
+  for (size_t i = 0; i < n_done; i++) {
+    if (st == BEAM_OK && delete_where(db, "DELETE FROM " LEDGER " WHERE unit = ?1", done[i]) != SQLITE_OK)
+      st = fail(db, path, file_id, "deleting its ledger entries", err);
+    free(done[i]);
+  }
+  free(done);
   return st;
 }
