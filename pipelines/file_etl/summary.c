@@ -143,7 +143,7 @@ static void print_destination(FILE *out, const beam_run_result *r, const run_cou
   bool files_taken = beam_etl_destination_takes_table(dest, BEAM_ETL_FILES_TABLE);
   print_line(out, BEAM_ETL_FILES_TABLE, files_taken ? c->files - dc->already_files : 0,
              files_taken ? " rows (one per input file loaded or failed)"
-                         : " rows (not taken; its ledger still records each file)");
+                         : " rows (not taken)");
   if (dc->not_taken) print_line(out, "not taken", dc->not_taken, " rows (outside its tables or where)");
   if (one) print_empty_null(out, c);
   if (dc->already_files)
