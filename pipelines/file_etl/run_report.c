@@ -156,6 +156,7 @@ void file_etl_run_report_add_run(file_etl_run_report *r, const beam_run_result *
     file_etl_destination_counts_of(res, 0, 1, &c);
     if (c.dead_lettered || json_object_get(written, BEAM_ETL_DEAD_LETTER_TABLE))
       add_total(written, BEAM_ETL_DEAD_LETTER_TABLE, c.dead_lettered);
+    if (c.retracted) add_total(totals, "retracted", c.retracted);
   }
   json_t *list = json_object_get(r->root, "destinations");
   if (!list) json_object_set_new(r->root, "destinations", list = json_array());

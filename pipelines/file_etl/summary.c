@@ -1,5 +1,6 @@
 /* The end-of-run report: where every record went, per destination. */
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,6 +9,36 @@
 #include "summary.h"
 
 #define WRITTEN_PREFIX "written."
+#define RETRACTED_PREFIX "retracted."
+
+/* Rows of table that destination d's WriteFiles removed with a failed split file's ranges. */
+static int64_t retracted_from(const beam_run_result *r, size_t d, size_t n_dests, const char *table) {
+  char step[64], name[200];
+  beam_etl_file_pipeline_step("WriteFiles", d, n_dests, step, sizeof step);
+  snprintf(name, sizeof name, RETRACTED_PREFIX "%s", table);
+  return beam_run_result_counter(r, step, name);
+}
+
+/* Every row destination d's WriteFiles retracted, over its tables. */
+static int64_t retracted_rows(const beam_run_result *r, size_t d, size_t n_dests) {
+  char step[64];
+  beam_etl_file_pipeline_step("WriteFiles", d, n_dests, step, sizeof step);
+  int64_t sum = 0;
+  for (size_t i = 0; i < r->n_counters; i++)
+    if (strcmp(r->counters[i].transform_id, step) == 0 &&
+        strncmp(r->counters[i].name, RETRACTED_PREFIX, strlen(RETRACTED_PREFIX)) == 0)
+      sum += r->counters[i].value;
+  return sum;
+}
+
+/* True when step has a written.<table> counter. */
+static bool table_written(const beam_run_result *r, const char *step, const char *table) {
+  char name[200];
+  snprintf(name, sizeof name, WRITTEN_PREFIX "%s", table);
+  for (size_t i = 0; i < r->n_counters; i++)
+    if (strcmp(r->counters[i].transform_id, step) == 0 && strcmp(r->counters[i].name, name) == 0) return true;
+  return false;
+}
 
 static int compare_counters(const void *a, const void *b) {
   const beam_counter_result *x = *(beam_counter_result *const *)a, *y = *(beam_counter_result *const *)b;
@@ -28,7 +59,10 @@ void file_etl_destination_tables(const beam_run_result *r, size_t d, size_t n_de
     tables[n++] = c;
   }
   if (n) qsort(tables, n, sizeof *tables, compare_counters);
-  for (size_t i = 0; i < n; i++) fn(ctx, tables[i]->name + strlen(WRITTEN_PREFIX), tables[i]->value);
+  for (size_t i = 0; i < n; i++) {
+    const char *table = tables[i]->name + strlen(WRITTEN_PREFIX);
+    fn(ctx, table, tables[i]->value - retracted_from(r, d, n_dests, table));
+  }
   free(tables);
 }
 
@@ -41,7 +75,22 @@ void file_etl_destination_counts_of(const beam_run_result *r, size_t d, size_t n
   beam_etl_file_pipeline_step("WriteFiles", d, n_dests, write_files, sizeof write_files);
   memset(out, 0, sizeof *out);
   file_etl_destination_tables(r, d, n_dests, add_rows, &out->written);
-  out->dead_lettered = beam_run_result_counter(r, write, WRITTEN_PREFIX BEAM_ETL_DEAD_LETTER_TABLE);
+  int64_t dead_retracted = retracted_from(r, d, n_dests, BEAM_ETL_DEAD_LETTER_TABLE);
+  out->dead_lettered = beam_run_result_counter(r, write, WRITTEN_PREFIX BEAM_ETL_DEAD_LETTER_TABLE) - dead_retracted;
+  out->retracted = retracted_rows(r, d, n_dests);
+  /* The tables' lines took off the retractions of the tables this run wrote; a retraction of
+   * rows an earlier run committed (its ranges skipped here) may name a table this run did
+   * not write, and counts against written all the same, so that written + retracted is what
+   * this run wrote. */
+  int64_t shown = 0;
+  for (size_t i = 0; i < r->n_counters; i++) {
+    const beam_counter_result *c = &r->counters[i];
+    const char *table = c->name + strlen(RETRACTED_PREFIX);
+    if (strcmp(c->transform_id, write_files) == 0 && strncmp(c->name, RETRACTED_PREFIX, strlen(RETRACTED_PREFIX)) == 0 &&
+        strcmp(table, BEAM_ETL_DEAD_LETTER_TABLE) != 0 && table_written(r, write, table))
+      shown += c->value;
+  }
+  out->written -= out->retracted - dead_retracted - shown;
   out->files_rows = beam_run_result_counter(r, write, WRITTEN_PREFIX BEAM_ETL_FILES_TABLE) +
                     beam_run_result_counter(r, write_files, WRITTEN_PREFIX BEAM_ETL_FILES_TABLE);
   out->not_taken = beam_run_result_counter(r, write, "not_taken");
@@ -93,13 +142,15 @@ static void print_destination(FILE *out, const beam_run_result *r, const run_cou
   bool files_taken = beam_etl_destination_takes_table(dest, BEAM_ETL_FILES_TABLE);
   print_line(out, BEAM_ETL_FILES_TABLE, files_taken ? c->files - dc->already_files : 0,
              files_taken ? " rows (one per input file loaded or failed)"
-                         : " rows (not taken; its ledger still records each file)");
+                         : " rows (not taken)");
   if (dc->not_taken) print_line(out, "not taken", dc->not_taken, " rows (outside its tables or where)");
   if (one) print_empty_null(out, c);
   if (dc->already_files)
     print_line(out, "files already loaded", dc->already_files,
                " (the same content was committed before, or earlier in this run)");
   if (one) print_failed_and_split(out, c);
+  if (dc->retracted)
+    print_line(out, "retracted", dc->retracted, " rows (written by ranges of failed files, removed with their failure)");
   if (dc->already_ranges)
     print_line(out, "ranges already loaded", dc->already_ranges,
                " (committed by an earlier attempt: read again, not written again)");
@@ -151,7 +202,8 @@ int file_etl_print_summary(FILE *out, const beam_run_result *r, const beam_etl_d
     /* Every record read is in one place for each destination: written, dead-lettered, not
      * taken, filtered or deduplicated (or loaded before, and not counted). */
     int64_t read = c.records - dc[d].already_records;
-    int64_t accounted = dc[d].written + dc[d].dead_lettered + dc[d].not_taken + c.filtered - dc[d].already_filtered + c.dedup;
+    int64_t accounted = dc[d].written + dc[d].dead_lettered + dc[d].not_taken + c.filtered - dc[d].already_filtered +
+                        c.dedup + dc[d].retracted;
     if (accounted == read) continue;
     fprintf(stderr, "file_etl: %s%s%lld records read but %lld accounted for: this is a bug, please report it\n",
             n_dests > 1 ? dests[d].sink : "", n_dests > 1 ? ": " : "", (long long)read, (long long)accounted);

@@ -27,6 +27,7 @@ typedef struct file_etl_destination_counts {
   int64_t dead_lettered;   /* rows into _dead_letter */
   int64_t files_rows;      /* rows into _files */
   int64_t not_taken;       /* rows its tables / where did not select */
+  int64_t retracted;       /* rows of failed split files' ranges removed with their failure */
   int64_t already_files, already_records, already_filtered, already_ranges; /* loaded before */
 } file_etl_destination_counts;
 

@@ -2,7 +2,9 @@
 # Big files read in byte ranges load exactly what a whole read loads: every table the same
 # multiset of rows, _files the same counts (and `ranges` > 1), whatever the split size and
 # the number of threads, for JSON lines, a CSV with a BOM, CRLF line ends and quoted commas, a
-# CSV with a newline inside a quoted field (read in one range), with and without dedupe.
+# CSV with a newline inside a quoted field (read in one range), a ZIP archive (split by member:
+# CSV and JSON lines members, an empty one, a directory, an unsupported file, a bad line, a
+# member larger than the split size), with and without dedupe.
 # Usage: split_ranges.sh FILE_ETL SOURCE_DIR SINK_KIND(sqlite|jsonl)
 set -uo pipefail
 etl=$1 src=$2 kind=$3
@@ -33,6 +35,20 @@ with open(f"{d}/quoted_newline.csv", "w", newline="") as f:
         r["event_id"] = "q" + r["event_id"]
         if i == 15000: r["country"] = "line one\nline two"  # deep in the file, past the first ranges
         f.write(",".join(cell(r[k]) for k in keys) + "\n")
+import zipfile
+with zipfile.ZipFile(f"{d}/archive.zip", "w", zipfile.ZIP_DEFLATED) as z:
+    zrows = [dict(r, event_id="z" + r["event_id"]) for r in rows[:14000]]
+    at = 0
+    for m, n in enumerate([700, 1300, 0, 9000, 900, 1100, 1000]):  # member 3: over 1M
+        part = zrows[at:at + n]
+        at += n
+        if m % 2:
+            z.writestr(f"csv/part{m}.csv", ",".join(keys) + "\n" + "".join(",".join(cell(r[k]) for k in keys) + "\n" for r in part))
+        else:
+            lines = [json.dumps(r) for r in part]
+            if m == 4: lines.insert(17, "not json")
+            z.writestr(f"part{m}.jsonl", "".join(l + "\n" for l in lines))
+        if m == 1: z.writestr("csv/", ""); z.writestr("README.md", "not data")
 EOF
 python3 -c "
 import json; s = json.load(open('$src/pipelines/file_etl/samples/spec.json')); del s['clean']['dedupe_on']
@@ -74,6 +90,14 @@ for l in open(sys.argv[1]):
     r = json.loads(l)
     if r['name'].endswith('/' + sys.argv[2]): print(r['ranges'])" "$tmp/$1/_files.jsonl" "$2"; fi
 }
+zip_dead_letter() { # zip_dead_letter NAME: source, line and offset of the bad line in the ZIP
+  if [[ $kind == sqlite ]]; then sqlite3 "$tmp/$1.db" "select source, line, \"offset\" from _dead_letter where source like '%!part4.jsonl'"
+  else python3 -c "
+import json, sys
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    if r['source'].endswith('!part4.jsonl'): print('%s|%s|%s' % (r['source'], r['line'], r['offset']))" "$tmp/$1/_dead_letter.jsonl"; fi
+}
 sink() { if [[ $kind == sqlite ]]; then echo "sqlite:$tmp/$1.db"; else echo "jsonl:$tmp/$1"; fi; }
 load() { # load NAME SPEC FLAGS...
   local name=$1 spec=$2
@@ -98,16 +122,22 @@ for mode in plain dedupe; do
       continue
     fi
     r_jsonl=$(ranges_of "$name" events.jsonl) r_csv=$(ranges_of "$name" events.csv) r_q=$(ranges_of "$name" quoted_newline.csv)
-    if [[ $size != auto && ( $r_jsonl -lt 2 || $r_csv -lt 2 ) ]] || [[ $r_q != 1 ]]; then
-      fail "$name: ranges jsonl=$r_jsonl csv=$r_csv quoted_newline=$r_q (want >1, >1, 1)"
+    r_zip=$(ranges_of "$name" archive.zip)
+    if [[ $size != auto && ( $r_jsonl -lt 2 || $r_csv -lt 2 || $r_zip -lt 2 ) ]] || [[ $r_q != 1 ]]; then
+      fail "$name: ranges jsonl=$r_jsonl csv=$r_csv zip=$r_zip quoted_newline=$r_q (want >1, >1, >1, 1)"
       continue
     fi
-    echo "ok   $name (ranges: jsonl $r_jsonl, csv $r_csv, quoted newline $r_q)"
+    dl=$(zip_dead_letter "$name")
+    if [[ $dl != "$tmp/in/archive.zip!part4.jsonl|18|"* ]]; then
+      fail "$name: the ZIP member's bad line is dead-lettered as '$dl' (want archive.zip!part4.jsonl, line 18)"
+      continue
+    fi
+    echo "ok   $name (ranges: jsonl $r_jsonl, csv $r_csv, zip $r_zip, quoted newline $r_q)"
   done
   # The same command again: every file is in the ledger.
   load "${mode}_64K_1" "$tmp/$mode.json" --split_size=64K --parallelism=1
   rc=$?
-  if [[ $rc != 0 ]] || ! grep -q "nothing to load: 3 files already loaded" "$tmp/${mode}_64K_1.out"; then
+  if [[ $rc != 0 ]] || ! grep -q "nothing to load: 4 files already loaded" "$tmp/${mode}_64K_1.out"; then
     fail "$mode rerun: rc=$rc"; sed 's/^/    /' "$tmp/${mode}_64K_1.out"
   else
     echo "ok   $mode rerun skips every file"

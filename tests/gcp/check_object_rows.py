@@ -4,7 +4,8 @@ jsonl sink wrote for the same input, row for row (as multisets), and checks the 
 
   * every row of every table is in {table}/{yyyy}/{mm}/{dd}/{hh}/part-<32 hex>[-ingest].jsonl;
   * with --partition-field F, a row whose table has F non-null sits under F's UTC hour in a
-    part without "-ingest"; other rows sit in "-ingest" parts;
+    part without "-ingest"; other rows sit in "-ingest" parts (--partition-field TABLE=F,
+    repeated, gives each table its own field, as a spec's "tables" do);
   * every bundle that wrote parts has its .bundles/<hash>.committed marker, no .pending is left;
   * _files counts add up: per file records = written + dead_lettered + filtered + deduplicated,
     sum(written) = rows in the routed tables, sum(dead_lettered) = _dead_letter rows.
@@ -14,7 +15,8 @@ _files rows are compared on their counts (times and runner differ between runs);
 (gs:// inputs against local ones).
 
 Usage: check_object_rows.py EXPECTED_JSONL_DIR (--dir DIR | --gcs URL BUCKET PREFIX)
-                            [--partition-field F] [--basenames] [--expect-empty]
+                            [--partition-field F | --partition-field TABLE=F ...]
+                            [--basenames] [--expect-empty]
 """
 import argparse
 import collections
@@ -84,11 +86,12 @@ def main():
     p.add_argument("expected")
     p.add_argument("--dir")
     p.add_argument("--gcs", nargs=3)
-    p.add_argument("--partition-field")
+    p.add_argument("--partition-field", action="append", default=[])
     p.add_argument("--basenames", action="store_true")
     p.add_argument("--expect-empty", action="store_true")
     a = p.parse_args()
     objects = list_dir(a.dir) if a.dir else list_gcs(*a.gcs)
+    field_of = dict(f.split("=", 1) if "=" in f else ("", f) for f in a.partition_field)
     errors = []
     if a.expect_empty:
         visible = sorted(n for n in objects if not n.startswith(".tmp/"))
@@ -121,7 +124,7 @@ def main():
         for line in data.decode().splitlines():
             row = json.loads(line)
             got[table][normalize(table, row, a.basenames)] += 1
-            pf = a.partition_field
+            pf = field_of.get(table, field_of.get(""))
             if pf and row.get(pf) is not None:
                 if ingest or hour_of(row[pf]) != path_hour:
                     errors.append("%s: row with %s=%s is in the wrong place" % (name, pf, row[pf]))

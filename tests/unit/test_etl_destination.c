@@ -177,6 +177,11 @@ static void test_destination_selection(void **state) {
   assert_false(beam_etl_destination_takes_row(&d, "events_inventory", &big));
   assert_true(beam_etl_destination_takes_table(&d, "_files"));
   assert_false(beam_etl_destination_takes_table(&d, "_dead_letter"));
+  /* Names separated by spaces only (each counted: the list never outgrows its array). */
+  assert_int_equal(make(&a, &r, "jsonl:out?tables=events_order%20_files%20%20events_refund", NULL, 0, NULL, &d, &err),
+                   BEAM_OK);
+  assert_int_equal(d.n_tables, 3);
+  assert_string_equal(d.tables[2], "events_refund");
   /* where never judges the pipeline's own rows: dead letters and _files go by tables only. */
   assert_int_equal(make(&a, &r, "sqlite:x.db?where=amount%20%3E%2010", NULL, 0, NULL, &d, &err), BEAM_OK);
   assert_true(beam_etl_destination_takes_row(&d, "_dead_letter", &small));

@@ -15,6 +15,7 @@
 
 #include "beam/transforms/byte_ranges.h"
 #include "beam/transforms/input.h"
+#include "beam/transforms/zip_reader.h"
 #include "etl_input_test_util.h"
 
 static char dir[512];
@@ -23,7 +24,7 @@ static const char *const IDN[] = {"id", "name", NULL};
 static int setup(void **state) {
   (void)state;
   test_tmpdir(dir, sizeof dir);
-  char script[2048];
+  char script[4096];
   snprintf(script, sizeof script,
            "import zipfile, gzip, os\n"
            "d = '%s'\n"
@@ -34,7 +35,17 @@ static int setup(void **state) {
            "    z.writestr('sub/', '')\n"
            "    z.writestr('__MACOSX/._a.csv', 'junk')\n"
            "    z.writestr('notes.md', 'hello')\n"
-           "    z.writestr('b.jsonl', '{\"id\":3,\"name\":\"c\"}\\n')\n",
+           "    z.writestr('b.jsonl', '{\"id\":3,\"name\":\"c\"}\\n')\n"
+           /* Split by member: CSV and JSON lines members, an empty one, a directory, a bad
+            * line, an unsupported file, a member larger than the others together. */
+           "with zipfile.ZipFile(os.path.join(d, 'split.zip'), 'w', zipfile.ZIP_DEFLATED) as z:\n"
+           "    z.writestr('m1.csv', 'id,name\\n' + ''.join('%%d,n%%d\\n' %% (i, i) for i in range(20)))\n"
+           "    z.writestr('empty.csv', '')\n"
+           "    z.writestr('dir/', '')\n"
+           "    z.writestr('m2.jsonl', ''.join('{\"id\":%%d,\"name\":\"j\"}\\n' %% i for i in range(15)) + 'not json\\n')\n"
+           "    z.writestr('notes.md', 'hello')\n"
+           "    z.writestr('big.csv', 'id,name\\n' + ''.join('%%d,%%s\\n' %% (i, 'x' * (i %% 50)) for i in range(400)))\n"
+           "    z.writestr('dir/m3.jsonl', '{\"id\":9,\"name\":\"last\"}')\n",
            dir);
   assert_int_equal(test_python(script), 0);
   return 0;
@@ -100,17 +111,35 @@ static void outcome_free(outcome *o) {
   text_free(&o->lines);
 }
 
-/* Reads [start, end) of src (owned) into o, appending. */
-static void read_source(beam_byte_source *src, const beam_input_options *base, int64_t start,
-                        int64_t end, outcome *o) {
+/* Opens [start, end) of src (owned) with base's other options. */
+static beam_status open_range(beam_byte_source *src, const beam_input_options *base, int64_t start, int64_t end,
+                              const beam_etl_schema *schema, beam_input **in, beam_error *err) {
   beam_input_options opts = *base;
   opts.range_start = start;
   opts.range_end = end;
+  return beam_input_open_source(src, &opts, schema, in, err);
+}
+
+/* Appends a record as one line: its offset, result, raw text and cells. */
+static void add_record(text *t, const beam_etl_record *rec, beam_read_result res, const beam_etl_schema *schema) {
+  text_printf(t, "@%lld %s [", (long long)rec->origin.offset, res == BEAM_READ_RECORD ? "ok" : "bad");
+  text_add(t, rec->origin.raw.data, rec->origin.raw.len);
+  text_add(t, "]", 1);
+  for (size_t i = 0; i < schema->n_fields; i++) {
+    text_printf(t, " %d:", (int)rec->cells[i].state);
+    text_add(t, rec->cells[i].data, rec->cells[i].len);
+  }
+  text_add(t, "\n", 1);
+}
+
+/* Reads [start, end) of src (owned) into o, appending. */
+static void read_source(beam_byte_source *src, const beam_input_options *base, int64_t start,
+                        int64_t end, outcome *o) {
   test_schema ts;
   const beam_etl_schema *schema = test_schema_make(&ts, IDN);
   beam_input *in = NULL;
   beam_error err = {0};
-  o->status = beam_input_open_source(src, &opts, schema, &in, &err);
+  o->status = open_range(src, base, start, end, schema, &in, &err);
   if (o->status != BEAM_OK) {
     snprintf(o->message, sizeof o->message, "%s", err.message);
     return;
@@ -126,15 +155,7 @@ static void read_source(beam_byte_source *src, const beam_input_options *base, i
       break;
     }
     if (res == BEAM_READ_EOF) break;
-    text_printf(&o->records, "@%lld %s [", (long long)rec.origin.offset,
-                res == BEAM_READ_RECORD ? "ok" : "bad");
-    text_add(&o->records, rec.origin.raw.data, rec.origin.raw.len);
-    text_add(&o->records, "]", 1);
-    for (size_t i = 0; i < schema->n_fields; i++) {
-      text_printf(&o->records, " %d:", (int)rec.cells[i].state);
-      text_add(&o->records, rec.cells[i].data, rec.cells[i].len);
-    }
-    text_add(&o->records, "\n", 1);
+    add_record(&o->records, &rec, res, schema);
     text_printf(&o->lines, "%lld\n", (long long)rec.origin.line);
     beam_arena_reset(&arena);
   }
@@ -630,11 +651,6 @@ static void test_splittable(void **state) {
   assert_int_equal(r.status, BEAM_ERR_UNSUPPORTED);
   assert_non_null(strstr(r.message, "gzip"));
   outcome_free(&r);
-  snprintf(path, sizeof path, "%s/in.zip", dir);
-  read_source(open_file(path), &o, 0, 10, &r);
-  assert_int_equal(r.status, BEAM_ERR_UNSUPPORTED);
-  assert_non_null(strstr(r.message, "zip_member"));
-  outcome_free(&r);
   read_source(open_memory("arr.json", "[{\"a\":1},\n{\"a\":2}]\n", 19), &o, 5, 0, &r);
   assert_int_equal(r.status, BEAM_ERR_UNSUPPORTED);
   assert_non_null(strstr(r.message, "JSON array"));
@@ -668,6 +684,146 @@ static void test_zip_member(void **state) {
   outcome_free(&parts);
 }
 
+/* ---- ZIP archives by member ---- */
+
+/* Reads [start, end) of the ZIP at path into records (source, offset, line, result, raw,
+ * cells) and checks that every record's member header lies in the range and that members
+ * come in header order. end 0: the whole archive. */
+static void read_zip_range(const char *path, int64_t start, int64_t end, text *records) {
+  beam_input_options opts = defaults();
+  test_schema ts;
+  const beam_etl_schema *schema = test_schema_make(&ts, IDN);
+  beam_input *in = NULL;
+  beam_error err = {0};
+  if (open_range(open_file(path), &opts, start, end, schema, &in, &err) != BEAM_OK) fail_msg("open: %s", err.message);
+  beam_arena arena = BEAM_ARENA_INIT;
+  int64_t last_member = -1;
+  for (;;) {
+    beam_etl_record rec;
+    beam_read_result res;
+    beam_etl_parse_error perr;
+    if (beam_input_next(in, &arena, &rec, &res, &perr, &err) != BEAM_OK) fail_msg("[%lld, %lld): %s", (long long)start, (long long)end, err.message);
+    if (res == BEAM_READ_EOF) break;
+    int64_t at = rec.origin.member_offset;
+    assert_true(at >= start && (end == 0 || at < end));
+    if (end) assert_true(at >= last_member); /* a range reads in header order */
+    assert_int_equal(beam_etl_origin_position(&rec.origin), at);
+    last_member = at;
+    text_printf(records, "%s line %lld ", rec.origin.source, (long long)rec.origin.line);
+    add_record(records, &rec, res, schema);
+    beam_arena_reset(&arena);
+  }
+  beam_arena_free(&arena);
+  beam_input_close(in);
+}
+
+static int64_t file_size(const char *path) {
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  fseek(f, 0, SEEK_END);
+  int64_t n = ftell(f);
+  fclose(f);
+  return n;
+}
+
+/* Every partition of the archive in two and three ranges reads what the whole read does:
+ * every member once, lines and offsets the member's own. */
+static void test_zip_ranges(void **state) {
+  (void)state;
+  char path[700];
+  snprintf(path, sizeof path, "%s/split.zip", dir);
+  int64_t size = file_size(path);
+  text whole = {0};
+  read_zip_range(path, 0, 0, &whole);
+  assert_non_null(strstr(text_str(&whole), "split.zip!m2.jsonl line 16 @"));
+  assert_non_null(strstr(text_str(&whole), "split.zip!notes.md line 0 @0 bad"));
+  assert_non_null(strstr(text_str(&whole), "split.zip!big.csv line 400 @"));
+  for (int64_t a = 1; a < size; a++) {
+    text parts = {0};
+    read_zip_range(path, 0, a, &parts);
+    read_zip_range(path, a, size, &parts);
+    if (strcmp(text_str(&parts), text_str(&whole)) != 0) fail_msg("cut at %lld differs from the whole read", (long long)a);
+    text_free(&parts);
+  }
+  for (int64_t a = 1; a < size; a += 13)
+    for (int64_t b = a; b < size; b += 29) {
+      text parts = {0};
+      read_zip_range(path, 0, a, &parts);
+      if (b > a) read_zip_range(path, a, b, &parts);
+      read_zip_range(path, b, size, &parts);
+      if (strcmp(text_str(&parts), text_str(&whole)) != 0)
+        fail_msg("cuts at %lld, %lld differ from the whole read", (long long)a, (long long)b);
+      text_free(&parts);
+    }
+  text_free(&whole);
+}
+
+/* The planner cuts at local headers only, covers the archive, balances by uncompressed size
+ * and leaves a large member alone; its ranges read the whole archive. */
+static void test_zip_plan(void **state) {
+  (void)state;
+  char path[700];
+  snprintf(path, sizeof path, "%s/split.zip", dir);
+  int64_t size = file_size(path);
+  beam_zip_reader *z = NULL;
+  beam_error err;
+  assert_int_equal(beam_zip_open(open_file(path), &z, &err), BEAM_OK);
+  uint64_t big_at = 0, after_big = (uint64_t)size;
+  for (size_t i = 0; i < beam_zip_count(z); i++)
+    if (strcmp(beam_zip_entry_at(z, i)->name, "big.csv") == 0) big_at = beam_zip_entry_at(z, i)->local_header_offset;
+  for (size_t i = 0; i < beam_zip_count(z); i++) {
+    uint64_t at = beam_zip_entry_at(z, i)->local_header_offset;
+    if (at > big_at && at < after_big) after_big = at;
+  }
+  text whole = {0};
+  read_zip_range(path, 0, 0, &whole);
+  const int64_t splits[] = {0, 1, 100, 300, 1000, 1 << 20};
+  for (size_t k = 0; k < sizeof splits / sizeof *splits; k++) {
+    beam_byte_range *r = NULL;
+    size_t n = 0;
+    assert_int_equal(beam_zip_plan_ranges(z, 0, size, splits[k], &r, &n, &err), BEAM_OK);
+    assert_true(n >= 1);
+    assert_int_equal(r[0].start, 0);
+    assert_int_equal(r[n - 1].end, size);
+    bool big_alone = false;
+    text parts = {0};
+    for (size_t i = 0; i < n; i++) {
+      assert_true(r[i].start < r[i].end);
+      if (i) assert_int_equal(r[i].start, r[i - 1].end);
+      bool at_header = r[i].start == 0;
+      for (size_t e = 0; e < beam_zip_count(z); e++) at_header |= (uint64_t)r[i].start == beam_zip_entry_at(z, e)->local_header_offset;
+      assert_true(at_header);
+      big_alone |= (uint64_t)r[i].start == big_at && (uint64_t)r[i].end == after_big;
+      read_zip_range(path, r[i].start, r[i].end, &parts);
+    }
+    assert_string_equal(text_str(&parts), text_str(&whole));
+    if (splits[k] == 0 || splits[k] == 1 << 20) assert_int_equal(n, 1);
+    if (splits[k] == 1) assert_int_equal(n, beam_zip_count(z)); /* every entry alone */
+    if (splits[k] == 300 || splits[k] == 1000) assert_true(big_alone && n > 2);
+    text_free(&parts);
+    free(r);
+  }
+  /* A part of the archive: cut inside it, ending where it ends. */
+  beam_byte_range *r = NULL;
+  size_t n = 0;
+  assert_int_equal(beam_zip_plan_ranges(z, 5, (int64_t)big_at + 1, 1, &r, &n, &err), BEAM_OK);
+  assert_int_equal(r[0].start, 5);
+  assert_int_equal(r[n - 1].end, (int64_t)big_at + 1);
+  assert_int_equal(r[n - 1].start, (int64_t)big_at);
+  free(r);
+  text_free(&whole);
+  beam_zip_close(z);
+  /* And through the input API, by path. */
+  assert_int_equal(beam_input_zip_ranges(path, 0, size, 300, &r, &n, &err), BEAM_OK);
+  assert_true(n > 2);
+  free(r);
+  beam_input_split_info info;
+  splittable("split.zip", NULL, 0, &info);
+  assert_int_equal(info.kind, BEAM_INPUT_SPLIT_MEMBERS);
+  assert_int_equal(info.members, 6); /* m1, empty, m2, notes.md, big, m3 */
+  assert_true(info.content_size > 400 * 25);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_csv_cuts),
@@ -680,6 +836,8 @@ int main(void) {
       cmocka_unit_test(test_plan),
       cmocka_unit_test(test_splittable),
       cmocka_unit_test(test_zip_member),
+      cmocka_unit_test(test_zip_ranges),
+      cmocka_unit_test(test_zip_plan),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

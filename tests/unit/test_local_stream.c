@@ -155,8 +155,18 @@ static beam_status collect_finish(void *state, beam_dofn_ctx *ctx, beam_error *e
   return BEAM_OK;
 }
 
-static const beam_dofn_def collect = {"stream_collect", sizeof(collect_state), NULL, collect_start, collect_process,
-                                      collect_finish, NULL};
+static atomic_int setups, fail_setup_from; /* setup fails from that call on (0: never) */
+
+static beam_status collect_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error *err) {
+  (void)state, (void)ctx;
+  int n = atomic_fetch_add(&setups, 1) + 1;
+  if (atomic_load(&fail_setup_from) && n >= atomic_load(&fail_setup_from))
+    return beam_error_set(err, BEAM_ERR_IO, "cannot connect to the destination");
+  return BEAM_OK;
+}
+
+static const beam_dofn_def collect = {"stream_collect", sizeof(collect_state), collect_setup, collect_start,
+                                      collect_process, collect_finish, NULL};
 
 static beam_pipeline *stream_pipeline(bool with_group) {
   beam_pipeline *p = beam_pipeline_new();
@@ -253,6 +263,28 @@ static void sigterm_drains(void **state) {
   beam_pipeline_free(p);
 }
 
+/* A thread whose graph cannot be built fails the run: its batch goes back, the other thread
+ * stops pulling (no hang without max_idle_s), nothing is acknowledged uncommitted. */
+static void failure_on_one_thread_ends_the_run(void **state) {
+  (void)state;
+  reset_queue(MAX_MESSAGES);
+  atomic_store(&failures_left, 0);
+  atomic_store(&stop_after, 0);
+  atomic_store(&setups, 0);
+  atomic_store(&fail_setup_from, 2);
+  beam_pipeline *p = stream_pipeline(false);
+  beam_run_result r;
+  beam_error err = {0};
+  json_t *opts = json_pack("{s:i, s:i, s:i}", "parallelism", 2, "bundle_max_records", 50, "bundle_max_ms", 20);
+  assert_int_equal(beam_pipeline_run_local(p, opts, &r, &err), BEAM_ERR_IO);
+  json_decref(opts);
+  assert_non_null(strstr(err.message, "cannot connect to the destination"));
+  for (int i = 0; i < MAX_MESSAGES; i++) assert_int_equal(q.acked[i], q.committed[i]);
+  assert_int_equal(q.closed, 1);
+  atomic_store(&fail_setup_from, 0);
+  beam_pipeline_free(p);
+}
+
 /* What streaming cannot run locally is refused before a message is pulled. */
 static void group_by_key_is_refused(void **state) {
   (void)state;
@@ -271,6 +303,7 @@ int main(void) {
       cmocka_unit_test(every_message_once_acked_after_commit),
       cmocka_unit_test(failed_bundle_is_retried_until_it_commits),
       cmocka_unit_test(sigterm_drains),
+      cmocka_unit_test(failure_on_one_thread_ends_the_run),
       cmocka_unit_test(group_by_key_is_refused),
   };
   return cmocka_run_group_tests(tests, setup, NULL);

@@ -206,6 +206,41 @@ static void abort_leaves_nothing(void **state) {
   beam_sink_free(s);
 }
 
+/* Two writers whose bundles both find the table missing: each stages its rows without the
+ * write lock (the table is created at commit, in the committing bundle's transaction), so
+ * the second one stages and commits while the first one's bundle is still open - with a
+ * busy timeout too short to wait for it - and the first one then finds the table made. */
+static void new_table_is_created_at_commit(void **state) {
+  fixture *f = *state;
+  beam_sink_options opts = {.busy_timeout_ms = 50};
+  beam_sink *a = open_sink(f, &opts), *b = open_sink(f, &opts);
+  beam_error err = {0};
+  beam_value v[8];
+  sink_test_full_values(v, "from-a", 1);
+  beam_etl_row row = sink_test_row(v);
+  assert_int_equal(beam_sink_begin(a, "a1", &err), BEAM_OK);
+  assert_int_equal(beam_sink_ensure_table(a, "fresh", &sink_test_schema, &err), BEAM_OK);
+  assert_int_equal(beam_sink_write_rows(a, "fresh", &row, 1, NULL, &err), BEAM_OK);
+  assert_int_equal(query_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name = 'fresh'"), 0);
+  assert_int_equal(beam_sink_ensure_table(b, "fresh", &sink_test_schema, &err), BEAM_OK); /* outside a bundle */
+  write_bundle(b, "fresh", "b1", 2);
+  assert_int_equal(query_int(f->path, "SELECT count(*) FROM fresh"), 2);
+  if (beam_sink_commit(a, &err) != BEAM_OK) fail_msg("commit: %s", err.message);
+  assert_int_equal(query_int(f->path, "SELECT count(*) FROM fresh"), 3);
+  /* The same in two open bundles: the one committing second finds the table and fits it. */
+  assert_int_equal(beam_sink_begin(a, "a2", &err), BEAM_OK);
+  assert_int_equal(beam_sink_begin(b, "b2", &err), BEAM_OK);
+  assert_int_equal(beam_sink_ensure_table(a, "fresh2", &sink_test_schema, &err), BEAM_OK);
+  assert_int_equal(beam_sink_ensure_table(b, "fresh2", &sink_test_schema, &err), BEAM_OK);
+  assert_int_equal(beam_sink_write_rows(a, "fresh2", &row, 1, NULL, &err), BEAM_OK);
+  assert_int_equal(beam_sink_write_rows(b, "fresh2", &row, 1, NULL, &err), BEAM_OK);
+  if (beam_sink_commit(b, &err) != BEAM_OK) fail_msg("commit b: %s", err.message);
+  if (beam_sink_commit(a, &err) != BEAM_OK) fail_msg("commit a: %s", err.message);
+  assert_int_equal(query_int(f->path, "SELECT count(*) FROM fresh2"), 2);
+  beam_sink_free(a);
+  beam_sink_free(b);
+}
+
 static void same_bundle_twice_writes_once(void **state) {
   fixture *f = *state;
   beam_sink *s = open_sink(f, NULL);
@@ -571,10 +606,105 @@ static void ledger_find_many_keys(void **state) {
   beam_sink_free(s);
 }
 
+/* Commits n rows to each of tables[] as unit `unit` (NULL: no ledger entry) in bundle `bundle`;
+ * row names start with prefix. */
+static void commit_unit(beam_sink *s, const char *const *tables, const char *bundle, const char *unit, size_t n,
+                        const char *prefix) {
+  beam_error err = {0};
+  assert_int_equal(beam_sink_begin(s, bundle, &err), BEAM_OK);
+  beam_value vals[8];
+  char name[64];
+  for (const char *const *t = tables; *t; t++)
+    for (size_t i = 0; i < n; i++) {
+      snprintf(name, sizeof name, "%s-%zu", prefix, i);
+      sink_test_full_values(vals, name, (int64_t)i);
+      beam_etl_row row = sink_test_row(vals);
+      if (beam_sink_write_rows(s, *t, &row, 1, NULL, &err) != BEAM_OK) fail_msg("write: %s", err.message);
+    }
+  if (unit && beam_sink_ledger_record(s, unit, "in.zip", false, &err) != BEAM_OK) fail_msg("ledger: %s", err.message);
+  if (beam_sink_commit(s, &err) != BEAM_OK) fail_msg("commit %s: %s", bundle, err.message);
+}
+
+/* A failed split file's committed ranges go with the bundle that retracts them: their rows in
+ * every table, their ledger entries and bundle ids (the same bundle commits again later);
+ * other files', and rows written before and after, stay. An aborted retraction removes
+ * nothing; a file with nothing committed is a no-op; a table that picks its own rowids cannot
+ * be retracted from and fails the commit. */
+static void retract_a_files_ranges(void **state) {
+  fixture *f = *state;
+  beam_sink *s = open_sink(f, NULL), *other = open_sink(f, NULL);
+  beam_error err = {0};
+  const char *both[] = {"t", "d", NULL}, *t_only[] = {"t", NULL};
+  for (int i = 0; i < 2; i++) {
+    beam_sink *x = i ? other : s;
+    assert_int_equal(beam_sink_ensure_table(x, "t", &sink_test_schema, &err), BEAM_OK);
+    assert_int_equal(beam_sink_ensure_table(x, "d", &sink_test_schema, &err), BEAM_OK);
+  }
+  assert_true(beam_sink_can_retract(s));
+  commit_unit(s, t_only, "before", NULL, 3, "before");
+  commit_unit(s, both, "F-0", "F@0-100", 3, "f0");
+  commit_unit(other, t_only, "G-0", "G@0-50", 5, "g0");
+  commit_unit(s, t_only, "F-1", "F@100-200", 4, "f1");
+  commit_unit(other, both, "H", "H", 2, "h");
+  commit_unit(s, t_only, "F-2", "F@200-300", 0, "f2"); /* a range of filtered rows only */
+  assert_int_equal(query_int(f->path, "SELECT count(*) FROM t"), 3 + 3 + 5 + 4 + 2);
+
+  /* Aborted: nothing happens. */
+  assert_int_equal(beam_sink_begin(other, "files-aborted", &err), BEAM_OK);
+  assert_int_equal(beam_sink_retract_units(other, "F", &err), BEAM_OK);
+  beam_sink_abort(other);
+  assert_int_equal(query_int(f->path, "SELECT count(*) FROM t WHERE s LIKE 'f%'"), 7);
+
+  assert_int_equal(beam_sink_begin(other, "files", &err), BEAM_OK);
+  assert_int_equal(beam_sink_retract_units(other, "F", &err), BEAM_OK);
+  assert_int_equal(beam_sink_retract_units(other, "nothing-committed", &err), BEAM_OK);
+  if (beam_sink_commit(other, &err) != BEAM_OK) fail_msg("commit: %s", err.message);
+  assert_int_equal(query_int(f->path, "SELECT count(*) FROM t WHERE s LIKE 'f%'"), 0);
+  assert_int_equal(query_int(f->path, "SELECT count(*) FROM d WHERE s LIKE 'f%'"), 0);
+  assert_int_equal(query_int(f->path, "SELECT count(*) FROM t"), 3 + 5 + 2);
+  assert_int_equal(query_int(f->path, "SELECT count(*) FROM d"), 2);
+  assert_int_equal(query_int(f->path, "SELECT count(*) FROM _beam_ledger WHERE unit LIKE 'F%'"), 0);
+  assert_int_equal(query_int(f->path, "SELECT count(*) FROM _beam_ledger"), 2);
+  sink_test_expect_ranges(s, "F", "");
+  sink_test_expect_ranges(s, "G", "[0,50)");
+  /* Loading the same content again writes it again: its bundle is not taken for a repeat. */
+  commit_unit(s, both, "F-0", "F@0-100", 3, "f0");
+  assert_false(beam_sink_last_bundle_was_duplicate(s));
+  assert_int_equal(query_int(f->path, "SELECT count(*) FROM t WHERE s LIKE 'f0-%'"), 3);
+  commit_unit(s, t_only, "after", NULL, 1, "after");
+
+  /* A table made elsewhere that picks its rowids: no guess, the commit fails. */
+  exec_on(f->path, "CREATE TABLE k (s TEXT NOT NULL PRIMARY KEY, i INTEGER, f REAL, n TEXT, b INTEGER, ts TEXT, "
+                   "d TEXT, by BLOB)");
+  const char *k_only[] = {"k", NULL};
+  assert_int_equal(beam_sink_ensure_table(s, "k", &sink_test_schema, &err), BEAM_OK);
+  commit_unit(s, k_only, "K-0", "K@0-10", 2, "k");
+  assert_int_equal(beam_sink_begin(s, "files-k", &err), BEAM_OK);
+  assert_int_equal(beam_sink_retract_units(s, "K", &err), BEAM_OK);
+  assert_int_not_equal(beam_sink_commit(s, &err), BEAM_OK);
+  assert_non_null(strstr(err.message, "cannot retract"));
+  assert_int_equal(query_int(f->path, "SELECT count(*) FROM k"), 2);
+  /* A WITHOUT ROWID table: its rows load as always; only their retraction is refused. */
+  exec_on(f->path, "CREATE TABLE w (s TEXT NOT NULL PRIMARY KEY, i INTEGER, f REAL, n TEXT, b INTEGER, ts TEXT, "
+                   "d TEXT, by BLOB) WITHOUT ROWID");
+  const char *w_only[] = {"w", NULL};
+  assert_int_equal(beam_sink_ensure_table(other, "w", &sink_test_schema, &err), BEAM_OK);
+  commit_unit(other, w_only, "W-0", "W@0-10", 2, "w");
+  commit_unit(other, w_only, "W-whole", NULL, 1, "w-whole");
+  assert_int_equal(query_int(f->path, "SELECT count(*) FROM w"), 3);
+  assert_int_equal(beam_sink_begin(other, "files-w", &err), BEAM_OK);
+  assert_int_equal(beam_sink_retract_units(other, "W", &err), BEAM_OK);
+  assert_int_not_equal(beam_sink_commit(other, &err), BEAM_OK);
+  assert_non_null(strstr(err.message, "cannot retract"));
+  beam_sink_free(other);
+  beam_sink_free(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(all_types_round_trip, setup, teardown),
       cmocka_unit_test_setup_teardown(abort_leaves_nothing, setup, teardown),
+      cmocka_unit_test_setup_teardown(new_table_is_created_at_commit, setup, teardown),
       cmocka_unit_test_setup_teardown(same_bundle_twice_writes_once, setup, teardown),
       cmocka_unit_test_setup_teardown(retry_under_a_new_bundle_id_writes_once, setup, teardown),
       cmocka_unit_test_setup_teardown(invalid_table_names_rejected, setup, teardown),
@@ -589,6 +719,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(concurrent_writers_one_instance_each, setup, teardown),
       cmocka_unit_test_setup_teardown(ledger_ranges_of_a_file, setup, teardown),
       cmocka_unit_test_setup_teardown(ledger_find_many_keys, setup, teardown),
+      cmocka_unit_test_setup_teardown(retract_a_files_ranges, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,7 +25,7 @@
  *     SIGTERM while following: a batch job is cancelled (on a terminal, after asking); a
  *     streaming job is drained (JOB_STATE_DRAINING: the sources stop, what was read is
  *     processed and committed), or cancelled with --cancel_on_interrupt; a drained job that
- *     ends DRAINED is a success.
+ *     ends DRAINED is a success. A second Ctrl-C stops following (the job drains on).
  *
  * --dry_run prints the Job JSON (to o.out) and calls nothing; --template_location stages and
  * writes the Job JSON to that path instead of creating the job. --dataflow_endpoint points

@@ -27,7 +27,35 @@ static beam_status encode_items(const beam_value *items, size_t n, size_t count,
   return s;
 }
 
+/* Appends the varint v at p (room for 10 bytes reserved); returns the end. */
+static uint8_t *put_varint(uint8_t *p, uint64_t v) {
+  while (v >= 0x80) {
+    *p++ = (uint8_t)(v | 0x80);
+    v >>= 7;
+  }
+  *p++ = (uint8_t)v;
+  return p;
+}
+
+/* A string or bytes value: kind, length and bytes written after one reservation. The local
+ * runner's shuffle encodes every element through here, most of whose values are strings. */
+static beam_status encode_bytes(const beam_value *v, beam_buf *out) {
+  size_t len = v->u.bytes.len;
+  if (len > SIZE_MAX - 11) return BEAM_ERR_NOMEM;
+  if (len + 11 > out->cap - out->len) {
+    beam_status s = beam_buf_reserve(out, len + 11);
+    if (s != BEAM_OK) return s;
+  }
+  uint8_t *p = out->data + out->len;
+  *p++ = (uint8_t)v->kind;
+  p = put_varint(p, len);
+  if (len) memcpy(p, v->u.bytes.data, len);
+  out->len = (size_t)(p - out->data) + len;
+  return BEAM_OK;
+}
+
 static beam_status encode_value(const beam_value *v, beam_buf *out, int depth, beam_error *err) {
+  if (v->kind == BEAM_VALUE_STRING || v->kind == BEAM_VALUE_BYTES) return encode_bytes(v, out);
   if (depth > DYNAMIC_MAX_DEPTH)
     return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: value nested deeper than %d",
                           BEAM_CODER_URN_C_VALUE, DYNAMIC_MAX_DEPTH);
@@ -38,8 +66,6 @@ static beam_status encode_value(const beam_value *v, beam_buf *out, int depth, b
     case BEAM_VALUE_BOOL: return beam_buf_append_byte(out, v->u.b ? 1 : 0);
     case BEAM_VALUE_INT64: return beam_coder_encode_varint_i64(out, v->u.i64);
     case BEAM_VALUE_DOUBLE: return beam_coder_encode_double(out, v->u.f64);
-    case BEAM_VALUE_BYTES:
-    case BEAM_VALUE_STRING: return beam_coder_encode_lp_bytes(out, v->u.bytes.data, v->u.bytes.len);
     case BEAM_VALUE_LIST:
     case BEAM_VALUE_ROW: return encode_items(v->u.list.items, v->u.list.len, v->u.list.len, out, depth, err);
     case BEAM_VALUE_MAP:
@@ -80,11 +106,20 @@ static beam_status decode_value(beam_reader *in, beam_arena *a, beam_value *out,
   if (depth > DYNAMIC_MAX_DEPTH)
     return beam_error_set(err, BEAM_ERR_MALFORMED, "%s: nested deeper than %d", BEAM_CODER_URN_C_VALUE,
                           DYNAMIC_MAX_DEPTH);
-  uint8_t kind, b;
+  uint8_t kind, b = 0;
   uint64_t bits;
   beam_status s = beam_reader_byte(in, &kind);
   if (s != BEAM_OK) return s;
   out->kind = (beam_value_kind)kind;
+  /* The common short string (length < 128) without the calls of the general case. */
+  if ((kind == BEAM_VALUE_STRING || kind == BEAM_VALUE_BYTES) && in->pos < in->len && in->data[in->pos] < 0x80 &&
+      in->data[in->pos] < in->len - in->pos) {
+    size_t len = in->data[in->pos++];
+    out->u.bytes.data = in->data + in->pos;
+    out->u.bytes.len = len;
+    in->pos += len;
+    return BEAM_OK;
+  }
   switch (kind) {
     case BEAM_VALUE_NULL: out->u.i64 = 0; return BEAM_OK;
     case BEAM_VALUE_BOOL:

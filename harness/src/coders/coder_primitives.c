@@ -15,17 +15,27 @@ size_t beam_coder_varint_size(uint64_t v) {
 }
 
 beam_status beam_coder_encode_varint(beam_buf *out, uint64_t v) {
-  uint8_t tmp[10];
-  size_t n = 0;
+  /* Written in place: the ten bytes at most are reserved once (the common one-byte
+   * varint of a length or a kind then costs a compare and a store). */
+  if (out->cap - out->len < 10) {
+    beam_status s = beam_buf_reserve(out, 10);
+    if (s != BEAM_OK) return s;
+  }
+  uint8_t *p = out->data + out->len;
   while (v >= 0x80) {
-    tmp[n++] = (uint8_t)(v | 0x80);
+    *p++ = (uint8_t)(v | 0x80);
     v >>= 7;
   }
-  tmp[n++] = (uint8_t)v;
-  return beam_buf_append(out, tmp, n);
+  *p++ = (uint8_t)v;
+  out->len = (size_t)(p - out->data);
+  return BEAM_OK;
 }
 
 beam_status beam_coder_decode_varint(beam_reader *in, uint64_t *out) {
+  if (in->pos < in->len && in->data[in->pos] < 0x80) { /* one byte: most lengths and kinds */
+    *out = in->data[in->pos++];
+    return BEAM_OK;
+  }
   uint64_t v = 0;
   for (unsigned shift = 0; shift < 64; shift += 7) {
     if (in->pos >= in->len) return BEAM_ERR_TRUNCATED;

@@ -22,23 +22,11 @@ beam_status beam_buf_reserve(beam_buf *b, size_t extra) {
   return BEAM_OK;
 }
 
-beam_status beam_buf_append(beam_buf *b, const void *data, size_t len) {
-  if (len == 0) return BEAM_OK;
-  beam_status s = beam_buf_reserve(b, len);
-  if (s != BEAM_OK) return s;
-  memcpy(b->data + b->len, data, len);
-  b->len += len;
-  return BEAM_OK;
-}
-
-beam_status beam_buf_append_byte(beam_buf *b, uint8_t byte) {
-  if (b->len == b->cap) {
-    beam_status s = beam_buf_reserve(b, 1);
-    if (s != BEAM_OK) return s;
-  }
-  b->data[b->len++] = byte;
-  return BEAM_OK;
-}
+/* The external definitions of the inline functions in buf.h. */
+extern beam_status beam_buf_append(beam_buf *b, const void *data, size_t len);
+extern beam_status beam_buf_append_byte(beam_buf *b, uint8_t byte);
+extern beam_status beam_reader_byte(beam_reader *r, uint8_t *out);
+extern beam_status beam_reader_view(beam_reader *r, size_t n, const uint8_t **out);
 
 beam_status beam_buf_append_str(beam_buf *b, const char *s) {
   return beam_buf_append(b, s, strlen(s));
@@ -48,21 +36,6 @@ beam_status beam_buf_terminate(beam_buf *b) {
   beam_status s = beam_buf_reserve(b, 1);
   if (s != BEAM_OK) return s;
   b->data[b->len] = '\0';
-  return BEAM_OK;
-}
-
-beam_status beam_reader_byte(beam_reader *r, uint8_t *out) {
-  if (r->pos >= r->len) return BEAM_ERR_TRUNCATED;
-  *out = r->data[r->pos++];
-  return BEAM_OK;
-}
-
-beam_status beam_reader_view(beam_reader *r, size_t n, const uint8_t **out) {
-  if (n > r->len - r->pos) return BEAM_ERR_TRUNCATED;
-  /* An empty input may have data == NULL (empty beam_buf, protobuf-c empty bytes):
-   * NULL + 0 is undefined behaviour, so hand back the pointer untouched. */
-  *out = r->data ? r->data + r->pos : r->data;
-  r->pos += n;
   return BEAM_OK;
 }
 

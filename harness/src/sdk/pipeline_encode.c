@@ -19,6 +19,7 @@ typedef struct encoder {
   size_t cap_coders;
   beam_coder_spec **interned; /* specs already given ids, parallel to components->coders */
   unsigned next_coder;
+  const bool *unbounded; /* per PCollection (beam_pipeline_unbounded_flags) */
 } encoder;
 
 #define NEW(enc, type, ...) new_msg_((enc)->a, sizeof(type), &(type)__VA_ARGS__)
@@ -280,8 +281,7 @@ static bool add_pcollection(encoder *e, beam_pcollection *pc, size_t index) {
   if (!m || !entry) return false;
   m->unique_name = dup(e, pc->unique_name);
   m->coder_id = (char *)intern_coder(e, pc->coder);
-  m->is_bounded = beam_pcollection_is_unbounded(e->p, pc) ? PIPE_ENUM(IS_BOUNDED__ENUM__UNBOUNDED)
-                                                          : PIPE_ENUM(IS_BOUNDED__ENUM__BOUNDED);
+  m->is_bounded = e->unbounded[index] ? PIPE_ENUM(IS_BOUNDED__ENUM__UNBOUNDED) : PIPE_ENUM(IS_BOUNDED__ENUM__BOUNDED);
   m->windowing_strategy_id = dup(e, pc->windowing_strategy_id);
   if (!m->coder_id) return false;
   entry->key = dup(e, pc->id);
@@ -372,7 +372,9 @@ beam_status beam_pipeline_encode(beam_pipeline *p, beam_buf *out, beam_error *er
     beam_arena_free(&a);
     return s;
   }
-  if (!build(&e, &pl)) {
+  bool *unbounded = beam_pipeline_unbounded_flags(p);
+  e.unbounded = unbounded;
+  if (!unbounded || !build(&e, &pl)) {
     s = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory encoding the pipeline");
   } else {
     size_t len = PIPE_FN(pipeline__get_packed_size)(&pl);
@@ -381,6 +383,7 @@ beam_status beam_pipeline_encode(beam_pipeline *p, beam_buf *out, beam_error *er
     if (s == BEAM_OK) out->len = PIPE_FN(pipeline__pack)(&pl, out->data);
     else beam_error_set(err, s, "out of memory encoding the pipeline");
   }
+  free(unbounded);
   beam_arena_free(&a);
   return s;
 }

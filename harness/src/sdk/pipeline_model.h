@@ -86,6 +86,9 @@ struct beam_pipeline {
 /* BEAM_OK, or an error naming a GroupByKey of an unbounded PCollection in the global window
  * (pipeline_unbounded.c). */
 beam_status beam_pipeline_check_unbounded_grouping(const beam_pipeline *p, beam_error *err);
+/* Per PCollection of p (parallel to p->pcolls): unbounded or not. Caller frees; NULL when out
+ * of memory. */
+bool *beam_pipeline_unbounded_flags(const beam_pipeline *p);
 
 /* Records err in the pipeline if it is the first; returns the code. */
 beam_status beam_pipeline_fail(beam_pipeline *p, beam_status code, const char *fmt, ...)

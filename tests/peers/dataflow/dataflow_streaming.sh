@@ -12,36 +12,8 @@
 # Usage: dataflow_streaming.sh STREAMING_SUBMIT REPO_ROOT PYTHON DISCOVERY_DIR
 set -euo pipefail
 submit=$1 repo=$2 python=$3 discovery=$4
-: "${FAKE_GCS_URL:?run under tests/gcp/with_fake_gcs.sh}"
-fake="$repo/tests/peers/google_api/fake_google_api.py"
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  rc=$?
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-  exit $rc
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-start_fake() {
-  local name=$1; shift
-  api_log="$work/$name.requests.jsonl"
-  python3 "$fake" --discovery "$discovery" --port-file "$work/$name.port" --log "$api_log" \
-    --service dataflow --forward "storage=$FAKE_GCS_URL" "$@" 2>"$work/$name.stderr" &
-  pids+=($!)
-  for _ in $(seq 100); do [[ -s $work/$name.port ]] && break; sleep 0.05; done
-  api_port=$(cat "$work/$name.port")
-  export STORAGE_EMULATOR_HOST="127.0.0.1:$api_port"
-}
-
-no_violations() {
-  if grep -q '"violations"' "$api_log"; then
-    grep '"violations"' "$api_log" >&2
-    fail "requests did not conform to the discovery documents ($1)"
-  fi
-}
+# shellcheck source=tests/peers/dataflow/fake_dataflow.sh
+source "$repo/tests/peers/dataflow/fake_dataflow.sh"
 
 common=(--project=test-project --region=europe-west1 --temp_location=gs://beam-test/tmp
         --sdk_container_image=europe-docker.pkg.dev/test/beam/beam-c-sdk:1 --dataflow_poll_ms=50)
@@ -53,16 +25,10 @@ grep -q 'GroupByKey "Group" groups an unbounded PCollection in the global window
 
 echo "== dry run: a streaming Job"
 "$submit" "${common[@]}" --job_name=events-stream --dry_run --dump_pipeline="$work/stream.pb" > "$work/dry.json"
-python3 - "$repo" "$discovery" "$work/dry.json" <<'PY'
+check_job_body "$work/dry.json"
+python3 - "$work/dry.json" <<'PY'
 import json, sys
-sys.path.insert(0, sys.argv[1] + '/tests/peers/google_api')
-import discovery
-df = discovery.load_all(sys.argv[2])['dataflow']
-body = open(sys.argv[3], 'rb').read()
-v = df.check_request('POST', '/v1b3/projects/test-project/locations/europe-west1/jobs', body,
-                     required_body=['name', 'type', 'environment.sdkPipelineOptions.options.pipelineUrl'])
-assert not v, v
-job = json.loads(body)
+job = json.load(open(sys.argv[1]))
 env = job['environment']
 assert job['type'] == 'JOB_TYPE_STREAMING', job['type']
 assert env['version']['job_type'] == 'FNAPI_STREAMING', env['version']

@@ -12,38 +12,9 @@
 # Usage: dataflow_submit.sh FILE_ETL REPO_ROOT PYTHON DISCOVERY_DIR
 set -euo pipefail
 file_etl=$1 repo=$2 python=$3 discovery=$4
-: "${FAKE_GCS_URL:?run under tests/gcp/with_fake_gcs.sh}"
 here="$repo/tests/peers/dataflow"
-fake="$repo/tests/peers/google_api/fake_google_api.py"
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  rc=$?
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-  exit $rc
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-# Starts the fake with extra arguments; sets api_port and api_log.
-start_fake() {
-  local name=$1; shift
-  api_log="$work/$name.requests.jsonl"
-  python3 "$fake" --discovery "$discovery" --port-file "$work/$name.port" --log "$api_log" \
-    --service dataflow --forward "storage=$FAKE_GCS_URL" "$@" 2>"$work/$name.stderr" &
-  pids+=($!)
-  for _ in $(seq 100); do [[ -s $work/$name.port ]] && break; sleep 0.05; done
-  api_port=$(cat "$work/$name.port")
-  export STORAGE_EMULATOR_HOST="127.0.0.1:$api_port"
-}
-
-no_violations() {
-  if grep -q '"violations"' "$api_log"; then
-    grep '"violations"' "$api_log" >&2
-    fail "requests did not conform to the discovery documents ($1)"
-  fi
-}
+# shellcheck source=tests/peers/dataflow/fake_dataflow.sh
+source "$repo/tests/peers/dataflow/fake_dataflow.sh"
 
 common=(--input="$repo/pipelines/file_etl/samples/landing" --spec="$repo/pipelines/file_etl/samples/spec.json"
         --sink=gcs:gs://beam-test/out --runner=dataflow --project=test-project --region=europe-west1
@@ -52,16 +23,10 @@ common=(--input="$repo/pipelines/file_etl/samples/landing" --spec="$repo/pipelin
 
 echo "== dry run: the Job JSON, nothing called"
 "$file_etl" "${common[@]}" --job_name=dry --dry_run --dataflow_endpoint=http://127.0.0.1:1 > "$work/dry.json"
-python3 - "$repo" "$discovery" "$work/dry.json" <<'PY'
+check_job_body "$work/dry.json"
+python3 - "$work/dry.json" <<'PY'
 import json, sys
-sys.path.insert(0, sys.argv[1] + '/tests/peers/google_api')
-import discovery
-df = discovery.load_all(sys.argv[2])['dataflow']
-body = open(sys.argv[3], 'rb').read()
-v = df.check_request('POST', '/v1b3/projects/test-project/locations/europe-west1/jobs', body,
-                     required_body=['name', 'type', 'environment.sdkPipelineOptions.options.pipelineUrl'])
-assert not v, v
-job = json.loads(body)
+job = json.load(open(sys.argv[1]))
 env = job['environment']
 for e in ('use_runner_v2', 'use_unified_worker', 'use_portable_job_submission'):
     assert e in env['experiments'], e

@@ -35,7 +35,8 @@ static beam_status set_tables(const char *listed, const char *const *tables, siz
                               const beam_etl_schema *schema, const beam_etl_route *route, beam_arena *arena,
                               beam_etl_destination *out, beam_error *err) {
   size_t cap = n_tables;
-  for (const char *c = listed; c && *c; c++) cap += *c == ',';
+  /* Names are separated by commas or spaces (next_listed): count both, so no name overflows. */
+  for (const char *c = listed; c && *c; c++) cap += *c == ',' || *c == ' ';
   if (listed) cap++;
   const char **names = beam_arena_calloc(arena, cap ? cap : 1, sizeof *names);
   if (!names) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");

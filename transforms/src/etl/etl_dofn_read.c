@@ -227,6 +227,7 @@ static beam_status read_file(file_run *r, beam_input *in, const char *path, beam
   beam_progress_start(&progress, path, r->range.start < 0 ? st->progress_mode : "off");
   beam_input_stats is;
   beam_status s = BEAM_OK;
+  int64_t claimed = -1; /* the position claimed last: a ZIP member's records share their member's */
   for (;;) {
     beam_arena_reset(&st->record_arena);
     beam_etl_record rec;
@@ -234,10 +235,14 @@ static beam_status read_file(file_run *r, beam_input *in, const char *path, beam
     beam_etl_parse_error perr;
     s = beam_input_next(in, &st->record_arena, &rec, &res, &perr, err);
     if (s != BEAM_OK) break;
-    /* A range claims each record at its offset: false when a split gave it to another bundle.
-     * At the end of the data the claim past any offset marks the range done. */
-    if (r->range.start >= 0 && !beam_dofn_try_claim(r->ctx, res == BEAM_READ_EOF ? INT64_MAX : rec.origin.offset))
-      break;
+    /* A range claims each record at its position (its offset; in a ZIP its member's local
+     * header, claimed once per member): false when a split gave it to another bundle. At the
+     * end of the data the claim past any offset marks the range done. */
+    int64_t at = res == BEAM_READ_EOF ? INT64_MAX : beam_etl_origin_position(&rec.origin);
+    if (r->range.start >= 0 && at != claimed) {
+      if (!beam_dofn_try_claim(r->ctx, at)) break;
+      claimed = at;
+    }
     if (res == BEAM_READ_EOF) break;
     rec.origin.file_index = r->file_index;
     if (!(rec.origin.file_id = record_file_id(r, rec.origin.source))) {
@@ -341,6 +346,8 @@ static beam_status read_process(void *state, beam_dofn_ctx *ctx, const beam_wind
     if (strncmp(error, path, strlen(path)) == 0) beam_log(BEAM_LOG_WARN, "file failed, none of its rows kept: %s", error);
     else beam_log(BEAM_LOG_WARN, "%s: file failed, none of its rows kept: %s", path, error);
     beam_dofn_counter_add(ctx, st->c_failed, 1);
+    /* A failed range is done: the rest of it is not read (its file fails as a whole). */
+    if (r.range.start >= 0) beam_dofn_try_claim(ctx, INT64_MAX);
     return emit_report(&r, error, err);
   }
   beam_dofn_counter_add(ctx, st->c_records, r.stats.v[BEAM_ETL_STAT_RECORDS]);
@@ -353,8 +360,10 @@ static beam_status read_process(void *state, beam_dofn_ctx *ctx, const beam_wind
 /* ---- Splitting --------------------------------------------------------------------------
  * A file is split into byte ranges when it is larger than the split size and can be read in
  * ranges (beam_input_splittable: plain CSV, TSV, JSON lines; a CSV without a newline inside
- * quotes). Guard rails (validate.max_bad_*) and hard validation judge a whole file, so a file
- * they apply to is read whole. Everything else is the whole file, [-1, 0). */
+ * quotes; a ZIP archive of more than one file whose members hold more than the split size
+ * uncompressed, cut at members' local headers). Guard rails (validate.max_bad_*) and hard
+ * validation judge a whole file, so a file they apply to is read whole. Everything else is
+ * the whole file, [-1, 0). */
 
 enum { MIB = 1 << 20, AUTO_RUNNER_SPLIT = 64 * MIB, AUTO_LOCAL_MIN_FILE = 8 * MIB, AUTO_RANGES_PER_THREAD = 4 };
 
@@ -389,9 +398,12 @@ static beam_status read_initial_restriction(void *state, const beam_windowed_val
   beam_input_split_info info;
   beam_error ignored = {0};
   if (s == BEAM_OK && beam_input_splittable(path, &st->input_options, &info, &ignored) == BEAM_OK) {
-    int64_t split = split_size_for(st, info.size);
+    bool members = info.kind == BEAM_INPUT_SPLIT_MEMBERS;
+    int64_t weight = members ? info.content_size : info.size; /* what reading it costs */
+    int64_t split = split_size_for(st, weight);
     int64_t quoted = -1;
-    bool splittable = info.kind == BEAM_INPUT_SPLIT_BYTES && split > 0 && info.size > split;
+    bool splittable = (info.kind == BEAM_INPUT_SPLIT_BYTES || (members && info.members > 1)) && split > 0 &&
+                      weight > split;
     if (splittable && info.format == BEAM_INPUT_FORMAT_CSV &&
         beam_input_find_quoted_newline(path, &st->input_options, &quoted, &ignored) != BEAM_OK)
       splittable = false;
@@ -404,13 +416,41 @@ static beam_status read_initial_restriction(void *state, const beam_windowed_val
   return s;
 }
 
+/* A ZIP archive's ranges of [range.start, range.end), cut at its members' local headers. */
+static beam_status split_members(read_state *st, const char *path, int64_t content_size, beam_offset_range range,
+                                 beam_restriction_out *out, beam_error *err) {
+  beam_byte_range *ranges = NULL;
+  size_t n = 0;
+  beam_error ignored = {0};
+  beam_status s = beam_input_zip_ranges(path, range.start, range.end, split_size_for(st, content_size), &ranges, &n,
+                                        &ignored);
+  if (s == BEAM_ERR_NOMEM) return beam_error_set(err, s, "%s", ignored.message);
+  if (s != BEAM_OK) /* unreadable now: one range, whose read reports why the file fails */
+    return beam_restriction_output(out, range, err);
+  for (size_t i = 0; s == BEAM_OK && i < n; i++)
+    s = beam_restriction_output(out, (beam_offset_range){ranges[i].start, ranges[i].end}, err);
+  free(ranges);
+  return s;
+}
+
 /* The ranges of [range.start, range.end) by the split size (byte_ranges.h), in order. */
 static beam_status read_split_restriction(void *state, const beam_windowed_value *elem, beam_offset_range range,
                                           beam_restriction_out *out, beam_error *err) {
-  (void)elem;
-  int64_t split = range.start < 0 ? 0 : split_size_for(state, range.end);
+  read_state *st = state;
+  if (range.start < 0 || st->split_size == 0) return beam_restriction_output(out, range, err);
+  beam_arena arena = {0};
+  char *path;
+  int64_t index;
+  beam_input_split_info info;
+  beam_error ignored = {0};
+  beam_status s = element_file(elem->value, &arena, &path, &index, err);
+  bool members = s == BEAM_OK && beam_input_splittable(path, &st->input_options, &info, &ignored) == BEAM_OK &&
+                 info.kind == BEAM_INPUT_SPLIT_MEMBERS;
+  if (members) s = split_members(st, path, info.content_size, range, out, err);
+  beam_arena_free(&arena);
+  if (s != BEAM_OK || members) return s;
+  int64_t split = split_size_for(st, range.end);
   if (split <= 0) return beam_restriction_output(out, range, err);
-  beam_status s = BEAM_OK;
   for (int64_t at = range.start; s == BEAM_OK && at < range.end; at += split) {
     int64_t end = range.end - at > split ? at + split : range.end;
     s = beam_restriction_output(out, (beam_offset_range){at, end}, err);

@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "beam/log.h"
 #include "beam/transforms/etl_destination.h"
 #include "beam/transforms/etl_process.h"
 #include "beam/transforms/etl_table.h"
@@ -54,7 +55,7 @@ typedef struct late_key {
   const char *file;   /* interned in write_state.late_names */
   const char *source;
   const char *file_id; /* interned too */
-  int64_t line, offset;
+  int64_t line, offset, member_offset;
 } late_key;
 
 typedef struct pending_table {
@@ -304,6 +305,7 @@ static beam_status remember_late(write_state *st, pending_table *t, beam_error *
     k->file_id = intern(st, &st->last_file_id, t->rows[i].origin.file_id);
     k->line = t->rows[i].origin.line;
     k->offset = t->rows[i].origin.offset;
+    k->member_offset = t->rows[i].origin.member_offset;
     if ((t->files[i] && !k->file) || (t->rows[i].origin.source && !k->source) ||
         (t->rows[i].origin.file_id && !k->file_id))
       return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
@@ -377,7 +379,7 @@ static beam_status late_refusal(write_state *st, pending_table *t, const beam_si
   beam_status s = dl->n == PENDING_LIMIT ? flush_table(st, dl, err) : BEAM_OK;
   beam_etl_origin origin = {.source = k->source, .line = k->line,
                             .raw = {(const uint8_t *)r->row, r->row ? strlen(r->row) : 0},
-                            .offset = k->offset, .file_id = k->file_id};
+                            .offset = k->offset, .file_id = k->file_id, .member_offset = k->member_offset};
   return s == BEAM_OK ? add_dead_letter(st, &origin, r->reason, k->file, dl, err) : s;
 }
 
@@ -430,10 +432,25 @@ static void reset_bundle(write_state *st) {
 }
 
 /* Writes what is pending and commits the sink bundle. */
-static beam_status commit_bundle(write_state *st, beam_error *err) {
+/* Counters "retracted.<table>": rows of failed split files the commit removed (the summary
+ * takes them from what Write counted). */
+static beam_status count_retracted(write_state *st, beam_dofn_ctx *ctx, beam_error *err) {
+  const beam_sink_table_rows *rows;
+  size_t n = beam_sink_retracted_rows(st->sink, &rows);
+  beam_status s = BEAM_OK;
+  char name[160];
+  for (size_t i = 0; s == BEAM_OK && i < n; i++) {
+    snprintf(name, sizeof name, "retracted.%s", rows[i].table);
+    s = beam_dofn_counter_add_named(ctx, name, rows[i].rows, err);
+  }
+  return s;
+}
+
+static beam_status commit_bundle(write_state *st, beam_dofn_ctx *ctx, beam_error *err) {
   beam_status s = flush_all(st, err);
   if (s == BEAM_OK) s = send_late(st, err);
   if (s == BEAM_OK) s = beam_sink_commit(st->sink, err);
+  if (s == BEAM_OK) s = count_retracted(st, ctx, err);
   st->in_bundle = false;
   reset_late(st);
   return s;
@@ -576,14 +593,26 @@ static beam_status committed_ranges(write_state *st, const char *file_id, const 
   return BEAM_OK;
 }
 
-/* True in *skip when row was committed before by a range of its file; then counted. */
+/* True in *skip when row was committed before by a range of its file (of its archive for a
+ * ZIP member's row); then counted. */
 static beam_status skip_committed_row(write_state *st, const char *table, const char *file, const beam_etl_row *row,
                                       bool *skip, beam_error *err) {
   *skip = false;
   if (!st->skip_committed || !row->origin.file_id) return BEAM_OK;
+  /* A ZIP member's record ("<archive identity>!<member>") lies in the archive's ranges at its
+   * member's local header. */
+  const char *file_id = row->origin.file_id;
+  char archive[BEAM_FILE_IDENTITY_MAX];
+  const char *bang = row->origin.member_offset >= 0 ? strchr(file_id, '!') : NULL;
+  if (bang && (size_t)(bang - file_id) < sizeof archive) {
+    memcpy(archive, file_id, (size_t)(bang - file_id));
+    archive[bang - file_id] = '\0';
+    file_id = archive;
+  }
   const beam_sink_ranges *committed;
-  beam_status s = committed_ranges(st, row->origin.file_id, &committed, err);
-  if (s != BEAM_OK || !committed->len || !beam_sink_ranges_contain(committed, row->origin.offset)) return s;
+  beam_status s = committed_ranges(st, file_id, &committed, err);
+  if (s != BEAM_OK || !committed->len || !beam_sink_ranges_contain(committed, beam_etl_origin_position(&row->origin)))
+    return s;
   *skip = true;
   if (strcmp(table, BEAM_ETL_DEAD_LETTER_TABLE) != 0) {
     beam_etl_file_stats *fs = beam_etl_stats_map_get(&st->per_file, file);
@@ -633,6 +662,23 @@ static beam_status record_file(write_state *st, const beam_etl_file_report *rep,
   if ((s = flush_all(st, err)) != BEAM_OK) return s;
   if (!rep->file_id || strcmp(rep->status, BEAM_ETL_FILE_LOADED) != 0) return BEAM_OK;
   return beam_sink_ledger_record(st->sink, rep->file_id, rep->file, st->reload, err);
+}
+
+/* A failed file leaves none of its rows: the rows of the ranges of it committed before (a
+ * split file that failed in a later range; a rerun that reads whole a file an earlier run
+ * committed ranges of) go with its _files row, in the same bundle. A sink that cannot retract
+ * keeps them, and the log says so. A reload keeps what the earlier load committed. */
+static beam_status retract_ranges(write_state *st, beam_etl_file_report *rep, beam_error *err) {
+  if (!rep->file_id || st->reload) return BEAM_OK;
+  if (beam_sink_can_retract(st->sink)) {
+    rep->stats.v[BEAM_ETL_STAT_WRITTEN] = 0; /* what its ranges wrote goes */
+    return beam_sink_retract_units(st->sink, rep->file_id, err);
+  }
+  if (rep->ranges > 1 && beam_sink_keeps_ledger(st->sink))
+    beam_log(BEAM_LOG_WARN, "%s: failed after some of its %lld ranges committed; this destination cannot retract "
+             "their rows: they stay (the same command loads the rest once the file reads)", rep->file,
+             (long long)rep->ranges);
+  return BEAM_OK;
 }
 
 /* The _files row goes on "files" too (tests look at it; it is what was written); a range's
@@ -687,7 +733,7 @@ static beam_status unit_end_report(write_state *st, beam_dofn_ctx *ctx, const be
       beam_dofn_counter_add(ctx, st->c_already_records, rep.stats.v[BEAM_ETL_STAT_RECORDS]);
       beam_dofn_counter_add(ctx, st->c_already_filtered, rep.stats.v[BEAM_ETL_STAT_FILTERED]);
     }
-    if (s == BEAM_OK && alone && st->in_bundle) s = commit_bundle(st, err); /* nothing in it */
+    if (s == BEAM_OK && alone && st->in_bundle) s = commit_bundle(st, ctx, err); /* nothing in it */
     st->unit_bundle[0] = '\0';
     if (s != BEAM_OK || !range) return s;
     /* Its file's _files row still needs this range's counts: what the read says was written. */
@@ -701,8 +747,9 @@ static beam_status unit_end_report(write_state *st, beam_dofn_ctx *ctx, const be
     snprintf(st->unit_bundle, sizeof st->unit_bundle, "%s#failed@%lld", rep.file_id ? rep.file_id : file,
              (long long)beam_etl_now_micros());
   s = begin_lazily(st, ctx, err);
+  if (s == BEAM_OK && failed && !range) s = retract_ranges(st, &rep, err);
   if (s == BEAM_OK && !empty) s = record_file(st, &rep, range, err);
-  if (s == BEAM_OK && alone) s = commit_bundle(st, err);
+  if (s == BEAM_OK && alone) s = commit_bundle(st, ctx, err);
   st->unit_bundle[0] = '\0';
   return s == BEAM_OK ? emit_file(st, ctx, file, &rep, range, err) : s;
 }
@@ -820,7 +867,7 @@ static beam_status stream_bundle_end(write_state *st, beam_dofn_ctx *ctx, beam_e
 
 static beam_status finish(write_state *st, beam_dofn_ctx *ctx, beam_error *err) {
   beam_status s = st->stream.have_header ? stream_bundle_end(st, ctx, err) : BEAM_OK;
-  if (s == BEAM_OK && st->in_bundle) s = commit_bundle(st, err);
+  if (s == BEAM_OK && st->in_bundle) s = commit_bundle(st, ctx, err);
   beam_etl_write_stream_reset(&st->stream);
   if (s != BEAM_OK) return s;
   if (st->not_taken) beam_dofn_counter_add(ctx, st->c_not_taken, st->not_taken);

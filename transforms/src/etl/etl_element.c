@@ -22,6 +22,7 @@ beam_status beam_etl_element_make(beam_arena *arena, const char *table, const ch
   items[5] = row->origin.file_id ? beam_value_int64(row->origin.offset) : beam_value_null();
   items[6] = row->origin.file_id ? string_value(row->origin.file_id) : beam_value_null();
   items[7] = beam_value_int64(row->origin.file_index);
+  items[8] = row->origin.member_offset >= 0 ? beam_value_int64(row->origin.member_offset) : beam_value_null();
   memcpy(items + BEAM_ETL_ELEMENT_HEADER, row->values, n * sizeof *items);
   out->kind = BEAM_VALUE_ROW;
   out->u.list.items = items;
@@ -42,7 +43,7 @@ beam_status beam_etl_element_view(const beam_value *v, const beam_etl_spec *spec
   if (v->kind != BEAM_VALUE_ROW || v->u.list.len < BEAM_ETL_ELEMENT_HEADER || h[0].kind != BEAM_VALUE_STRING ||
       h[1].kind != BEAM_VALUE_STRING || h[2].kind != BEAM_VALUE_STRING)
     return beam_error_set(err, BEAM_ERR_MALFORMED,
-                          "not an ETL element (table, file, source, line, raw, offset, file_id, file_index, values)");
+                          "not an ETL element (table, file, source, line, raw, offset, file_id, file_index, member_offset, values)");
   char *name = beam_arena_strndup(arena, (const char *)h[0].u.bytes.data, h[0].u.bytes.len);
   char *path = beam_arena_strndup(arena, (const char *)h[1].u.bytes.data, h[1].u.bytes.len);
   char *source = beam_arena_strndup(arena, (const char *)h[2].u.bytes.data, h[2].u.bytes.len);
@@ -66,6 +67,7 @@ beam_status beam_etl_element_view(const beam_value *v, const beam_etl_spec *spec
   row->origin.offset = h[5].kind == BEAM_VALUE_INT64 ? h[5].u.i64 : 0;
   row->origin.file_id = file_id;
   row->origin.file_index = h[7].kind == BEAM_VALUE_INT64 ? h[7].u.i64 : 0;
+  row->origin.member_offset = h[8].kind == BEAM_VALUE_INT64 ? h[8].u.i64 : -1;
   return BEAM_OK;
 }
 

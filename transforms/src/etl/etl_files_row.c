@@ -31,8 +31,12 @@ beam_status beam_etl_files_row_make(beam_arena *arena, const beam_etl_file_repor
   v[F_FILE_ID] = text_or_null(r->file_id);
   v[F_RANGES] = r->ranges > 0 ? beam_value_int64(r->ranges) : beam_value_null();
   /* The row's record identity is (_files, the file's identity, 0): a relaunch writing the
-   * same file's row again is recognised like any record (content keys, record ids). */
-  *out = (beam_etl_row){beam_etl_files_schema(), v, {.source = r->file, .file_id = r->file_id}};
+   * same file's row again is recognised like any record (content keys, record ids). A failed
+   * file's row has none: each run that fails it says so (and retracts what its ranges
+   * committed again), as a failed whole file's row is committed under a bundle id of its own. */
+  bool loaded = r->status && strcmp(r->status, BEAM_ETL_FILE_LOADED) == 0;
+  *out = (beam_etl_row){beam_etl_files_schema(), v,
+                        {.source = r->file, .file_id = loaded ? r->file_id : NULL, .member_offset = -1}};
   return BEAM_OK;
 }
 

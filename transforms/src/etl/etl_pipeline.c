@@ -139,8 +139,10 @@ static void build_units(builder *b, beam_pcollection *files) {
     beam_pcollection *ranges = NULL;
     write_stage(b, step_name(b, "Write", d, name), d, b->outputs.rows, true, &written[2 * d], &ranges);
     beam_pcollection *by_file = beam_group_by_key(b->p, step_name(b, "RangesByFile", d, name), ranges);
-    written[2 * d + 1] = beam_pardo1(b->p, step_name(b, "FinishFile", d, name), by_file, "etl_finish_file", NULL, b->value);
-    write_stage(b, step_name(b, "WriteFiles", d, name), d, written[2 * d + 1], false, NULL, NULL);
+    beam_pcollection *finished = beam_pardo1(b->p, step_name(b, "FinishFile", d, name), by_file, "etl_finish_file",
+                                             NULL, b->value);
+    /* The _files rows as written: a failed file's shows what its retraction left (written 0). */
+    write_stage(b, step_name(b, "WriteFiles", d, name), d, finished, false, &written[2 * d + 1], NULL);
   }
   b->outputs.files = beam_flatten(b->p, "FilesWritten", written, 2 * b->n_dests);
   free(written);

@@ -21,6 +21,11 @@ struct beam_input {
   int64_t raw_size;
   beam_zip_reader *zip;
   size_t next_member;
+  /* A byte range of a ZIP: the entries whose local header lies in it, in header order (else
+   * every entry, in central-directory order). */
+  bool zip_range;
+  size_t *range_members, n_range_members;
+  int64_t member_offset; /* the local header of the member being read */
   beam_byte_source *stream; /* the decoded stream being read, owned */
   beam_input_format format; /* of stream */
   beam_csv_reader *csv;
@@ -64,6 +69,7 @@ void beam_input_close(beam_input *in) {
   if (!in) return;
   close_stream(in);
   beam_zip_close(in->zip);
+  free(in->range_members);
   free(in);
 }
 
@@ -139,12 +145,15 @@ static beam_status next_member(beam_input *in, beam_arena *arena, beam_etl_recor
                                beam_read_result *res, beam_etl_parse_error *perr,
                                beam_error *err) {
   *res = BEAM_READ_EOF;
-  while (in->next_member < beam_zip_count(in->zip)) {
-    size_t i = in->next_member++;
+  size_t count = in->zip_range ? in->n_range_members : beam_zip_count(in->zip);
+  while (in->next_member < count) {
+    size_t at = in->next_member++;
+    size_t i = in->zip_range ? in->range_members[at] : at;
     const beam_zip_entry *e = beam_zip_entry_at(in->zip, i);
     if (!beam_input_zip_entry_is_file(e->name, e->is_dir)) continue;
     in->entries++;
     if (in->opts.zip_member && (size_t)in->entries != in->opts.zip_member) continue;
+    in->member_offset = (int64_t)e->local_header_offset;
     beam_name_kind kind = beam_input_name_kind(e->name);
     if (kind == BEAM_NAME_UNKNOWN || kind == BEAM_NAME_ZIP) {
       size_t n = in->schema ? in->schema->n_fields : 0;
@@ -174,6 +183,7 @@ static beam_status next_member(beam_input *in, beam_arena *arena, beam_etl_recor
     return BEAM_OK;
   }
   in->done = true;
+  if (in->zip_range) return BEAM_OK; /* a range may hold no member */
   /* An archive without a single file is not an empty load but a wrong or broken upload. */
   if (!in->entries) return beam_error_set(err, BEAM_ERR_MALFORMED, "the ZIP archive holds no files");
   if (in->opts.zip_member > (size_t)in->entries)
@@ -199,6 +209,7 @@ beam_status beam_input_next(beam_input *in, beam_arena *arena, beam_etl_record *
       if (*res == BEAM_READ_BAD_RECORD) {
         in->records++;
         in->bad_records++;
+        rec->origin.member_offset = in->member_offset;
         return BEAM_OK;
       }
       if (in->done) return BEAM_OK;
@@ -212,6 +223,7 @@ beam_status beam_input_next(beam_input *in, beam_arena *arena, beam_etl_record *
     if (*res != BEAM_READ_EOF) {
       in->records++;
       if (*res == BEAM_READ_BAD_RECORD) in->bad_records++;
+      rec->origin.member_offset = in->zip ? in->member_offset : -1;
       return BEAM_OK;
     }
     close_stream(in);
@@ -237,10 +249,12 @@ static bool is_ranged(const beam_input_options *o, int64_t size) {
   return o->range_start > 0 || (o->range_end > 0 && (size < 0 || o->range_end < size));
 }
 
-/* Refuses what a byte range cannot read (what beam_input_splittable calls WHOLE or MEMBERS)
- * and resolves the format from the file's first bytes, as the unsplit input does. */
+/* Refuses what a byte range cannot read (what beam_input_splittable calls WHOLE), says
+ * whether the file is a ZIP archive (*zip, read by member) and otherwise resolves the format
+ * from the file's first bytes, as the unsplit input does. */
 static beam_status check_range(const beam_input *in, beam_byte_source *src, beam_name_kind kind,
-                               beam_input_format *f, beam_error *err) {
+                               beam_input_format *f, bool *zip, beam_error *err) {
+  *zip = false;
   if (in->opts.range_start < 0)
     return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: negative range start %lld", src->name,
                           (long long)in->opts.range_start);
@@ -249,9 +263,10 @@ static beam_status check_range(const beam_input *in, beam_byte_source *src, beam
   beam_input_sniff sn;
   beam_status st = beam_input_sniff_start(src, &sn, err);
   if (st != BEAM_OK) return st;
-  if (kind == BEAM_NAME_ZIP || sn.zip)
-    return beam_error_set(err, BEAM_ERR_UNSUPPORTED,
-                          "%s: a ZIP archive is split by member (zip_member), not by byte range", src->name);
+  if (kind == BEAM_NAME_ZIP || sn.zip) {
+    *zip = true;
+    return BEAM_OK;
+  }
   if (sn.gzip)
     return beam_error_set(err, BEAM_ERR_UNSUPPORTED,
                           "%s: a gzip file cannot be read by byte range: read it whole", src->name);
@@ -263,17 +278,31 @@ static beam_status check_range(const beam_input *in, beam_byte_source *src, beam
   return BEAM_OK;
 }
 
+/* Opens the members of a ZIP whose local headers lie in the range (see input.h). Takes
+ * ownership of src. */
+static beam_status open_zip_range(beam_input *in, beam_byte_source *src, beam_error *err) {
+  in->zip_range = true;
+  beam_status st = beam_zip_open(src, &in->zip, err); /* owns src from here, even on failure */
+  if (st != BEAM_OK) return st;
+  in->raw = beam_zip_archive(in->zip);
+  in->raw->bytes_read = 0; /* the central directory is not progress: members' bytes are */
+  int64_t end = in->opts.range_end > 0 ? in->opts.range_end : -1;
+  return beam_zip_members_in(in->zip, in->opts.range_start, end, &in->range_members, &in->n_range_members, err);
+}
+
 /* Opens the reader of one byte range of a plain file (see input.h). Takes ownership of src
  * (in->stream owns it, or it is closed here on failure). A CSV header is read, and checked,
  * here rather than on the first next. */
 static beam_status open_range(beam_input *in, beam_byte_source *src, beam_error *err) {
   beam_name_kind kind = beam_input_name_kind(src->name);
   beam_input_format f = BEAM_INPUT_FORMAT_CSV;
-  beam_status st = check_range(in, src, kind, &f, err);
+  bool zip = false;
+  beam_status st = check_range(in, src, kind, &f, &zip, err);
   if (st != BEAM_OK) {
     beam_byte_source_close(src);
     return st;
   }
+  if (zip) return open_zip_range(in, src, err);
   in->raw = src;
   in->stream = src; /* owned through in->stream from here on */
   in->format = f;
@@ -353,6 +382,7 @@ beam_status beam_input_open_source(beam_byte_source *src, const beam_input_optio
   if (is_zip) {
     st = beam_zip_open(src, &in->zip, err); /* owns src from here, even on failure */
     if (st == BEAM_OK) in->raw = beam_zip_archive(in->zip);
+    if (st == BEAM_OK) in->raw->bytes_read = 0; /* the central directory is not progress */
   } else {
     /* The stream chain owns src from here; in->raw is a borrowed view for progress. */
     in->raw = src;

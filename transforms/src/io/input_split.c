@@ -30,13 +30,14 @@ beam_status beam_input_sniff_start(beam_byte_source *src, beam_input_sniff *out,
   return st;
 }
 
-static size_t zip_file_count(const beam_zip_reader *z) {
-  size_t n = 0;
+/* The archive's file entries and their uncompressed bytes. */
+static void count_zip_files(const beam_zip_reader *z, beam_input_split_info *out) {
   for (size_t i = 0; i < beam_zip_count(z); i++) {
     const beam_zip_entry *e = beam_zip_entry_at(z, i);
-    if (beam_input_zip_entry_is_file(e->name, e->is_dir)) n++;
+    if (!beam_input_zip_entry_is_file(e->name, e->is_dir)) continue;
+    out->members++;
+    out->content_size += (int64_t)e->uncompressed_size;
   }
-  return n;
 }
 
 beam_status beam_input_splittable_source(beam_byte_source *src, const beam_input_options *opts,
@@ -64,7 +65,7 @@ beam_status beam_input_splittable_source(beam_byte_source *src, const beam_input
       st = beam_zip_open(src, &z, err); /* owns src from here, even on failure */
       if (st == BEAM_OK) {
         out->kind = BEAM_INPUT_SPLIT_MEMBERS;
-        out->members = zip_file_count(z);
+        count_zip_files(z, out);
       }
       beam_zip_close(z);
       return st;
@@ -96,6 +97,19 @@ beam_status beam_input_splittable(const char *path, const beam_input_options *op
   beam_status st = open_path(path, &src, err);
   if (st != BEAM_OK) return st;
   return beam_input_splittable_source(src, opts, out, err);
+}
+
+beam_status beam_input_zip_ranges(const char *path, int64_t start, int64_t end, int64_t split_size,
+                                  beam_byte_range **out, size_t *n, beam_error *err) {
+  *out = NULL;
+  *n = 0;
+  beam_byte_source *src = NULL;
+  beam_zip_reader *z = NULL;
+  beam_status st = open_path(path, &src, err);
+  if (st == BEAM_OK) st = beam_zip_open(src, &z, err); /* owns src from here, even on failure */
+  if (st == BEAM_OK) st = beam_zip_plan_ranges(z, start, end, split_size, out, n, err);
+  beam_zip_close(z);
+  return st;
 }
 
 beam_status beam_input_find_quoted_newline(const char *path, const beam_input_options *opts,

@@ -197,6 +197,7 @@ beam_status beam_sink_begin(beam_sink *s, const char *bundle_id, beam_error *err
   s->bundle = (beam_sink_tally){0};
   s->content_key[0] = '\0';
   s->has_mark = false;
+  s->n_retracted = 0;
   beam_status st = s->vt->begin(s, bundle_id, err);
   if (st == BEAM_OK) s->state = BEAM_SINK_IN_BUNDLE;
   return st;
@@ -315,6 +316,7 @@ beam_status beam_sink_commit(beam_sink *s, beam_error *err) {
   content_finish(s);
   beam_status st = s->vt->commit(s, err);
   s->state = BEAM_SINK_IDLE;
+  if (st != BEAM_OK || s->duplicate) s->n_retracted = 0; /* nothing of the bundle happened */
   if (st != BEAM_OK) {
     s->stats.bundles_aborted++;
     return st;
@@ -422,6 +424,41 @@ beam_status beam_sink_ledger_find_many(beam_sink *s, const char *const *keys, si
   return st;
 }
 
+beam_status beam_sink_note_retracted(beam_sink *s, const char *table, int64_t rows) {
+  for (size_t i = 0; i < s->n_retracted; i++)
+    if (strcmp(s->retracted[i].table, table) == 0) return s->retracted[i].rows += rows, BEAM_OK;
+  if (s->n_retracted == s->cap_retracted) {
+    size_t cap = s->cap_retracted ? s->cap_retracted * 2 : 4;
+    beam_sink_table_rows *grown = realloc(s->retracted, cap * sizeof *grown);
+    if (!grown) return BEAM_ERR_NOMEM;
+    s->retracted = grown;
+    s->cap_retracted = cap;
+  }
+  beam_sink_table_rows *t = &s->retracted[s->n_retracted++];
+  snprintf(t->table, sizeof t->table, "%s", table);
+  t->rows = rows;
+  return BEAM_OK;
+}
+
+size_t beam_sink_retracted_rows(const beam_sink *s, const beam_sink_table_rows **out) {
+  *out = s ? s->retracted : NULL;
+  return s ? s->n_retracted : 0;
+}
+
+bool beam_sink_can_retract(const beam_sink *s) { return beam_sink_keeps_ledger(s) && s->vt->retract_units; }
+
+beam_status beam_sink_retract_units(beam_sink *s, const char *file_id, beam_error *err) {
+  beam_status st = in_healthy_bundle(s, "retract_units", err);
+  if (st != BEAM_OK) return st;
+  if (!file_id || !file_id[0]) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "retract_units: empty file id");
+  if (!beam_sink_can_retract(s))
+    return beam_error_set(err, BEAM_ERR_UNSUPPORTED, "retract_units: the %s sink cannot retract committed units",
+                          s->vt->scheme);
+  if (s->duplicate) return BEAM_OK;
+  if ((st = s->vt->retract_units(s, file_id, err)) != BEAM_OK) s->state = BEAM_SINK_FAILED;
+  return st;
+}
+
 beam_status beam_sink_ledger_ranges(beam_sink *s, const char *file_id, beam_sink_ranges *out, beam_error *err) {
   if (!s || !file_id || !out) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "ledger_ranges: NULL argument");
   out->len = 0;
@@ -468,6 +505,7 @@ void beam_sink_free(beam_sink *s) {
   if (!s) return;
   if (s->state != BEAM_SINK_CLOSED) beam_sink_close(s, NULL);
   beam_sink_row_errors_free(&s->scratch_rejected);
+  free(s->retracted);
   s->vt->free(s);
 }
 

@@ -44,6 +44,9 @@ typedef struct beam_sink_vtable {
   beam_status (*ledger_ranges)(beam_sink *s, const char *file_id, beam_sink_ranges *out, beam_error *err);
   /* Optional with a ledger (NULL: ledger_find per key). found[] is zeroed by the front. */
   beam_status (*ledger_find_many)(beam_sink *s, const char *const *keys, size_t n, bool *found, beam_error *err);
+  /* Optional with a ledger (NULL: cannot retract). Called inside a healthy bundle; the
+   * retraction takes effect with the bundle's commit (see beam_sink_retract_units). */
+  beam_status (*retract_units)(beam_sink *s, const char *file_id, beam_error *err);
 } beam_sink_vtable;
 
 /* For ledger_ranges: appends the byte range of unit when it is one of file_id's units -
@@ -51,6 +54,10 @@ typedef struct beam_sink_vtable {
  * itself ([0, INT64_MAX)); any other unit (another file's, one whose tail is not a range) is
  * skipped. BEAM_ERR_NOMEM only. */
 beam_status beam_sink_ranges_add_unit(beam_sink_ranges *out, const char *file_id, const char *unit);
+/* True when unit is a byte range "<file_id>@<start>-<end>" of file_id (strictly: a ZIP member
+ * "<id>!a@b.csv" is not a range of "<id>!a"); beam_sink_unit_is_range: of any file. */
+bool beam_sink_unit_is_range_of(const char *unit, const char *file_id);
+bool beam_sink_unit_is_range(const char *unit);
 
 /* Sorts out by start and merges overlapping and adjacent ranges (the front does it). */
 void beam_sink_ranges_normalize(beam_sink_ranges *out);
@@ -97,7 +104,13 @@ struct beam_sink {
   /* At the last unit_begin: what a unit rollback restores. */
   bool has_mark;
   beam_sink_tally mark;
+  /* What the last commit's retractions removed, per table (beam_sink_retracted_rows). */
+  beam_sink_table_rows *retracted;
+  size_t n_retracted, cap_retracted;
 };
+
+/* For a sink's commit: adds rows removed from table by a retraction. NOMEM only. */
+beam_status beam_sink_note_retracted(beam_sink *s, const char *table, int64_t rows);
 
 /* Content keys (beam_sink_content_key: keys_content, content_key and bundle.content_* above). The Fn API gives a bundle a runner retries a new instruction id, so a bundle
  * id alone cannot tell a retry from new data. A content key can: it names the set of records

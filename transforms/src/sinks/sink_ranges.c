@@ -32,18 +32,31 @@ static beam_status append(beam_sink_ranges *out, int64_t start, int64_t end) {
   return BEAM_OK;
 }
 
+/* Strict: exactly "<start>-<end>" at p, so that another file whose identity starts with this
+ * one and an '@' (a ZIP member "a@b.csv") is never taken for a range of this one. */
+static bool parse_range(const char *p, int64_t *start, int64_t *end) {
+  return parse_offset(&p, start) && *p++ == '-' && parse_offset(&p, end) && *p == '\0' && *end >= *start;
+}
+
 beam_status beam_sink_ranges_add_unit(beam_sink_ranges *out, const char *file_id, const char *unit) {
   size_t n = strlen(file_id);
   if (strncmp(unit, file_id, n) != 0) return BEAM_OK;
   if (unit[n] == '\0') return append(out, 0, INT64_MAX); /* the whole file */
-  if (unit[n] != '@') return BEAM_OK;
-  /* Strict: exactly "<start>-<end>" after the '@', so that another file whose identity
-   * starts with this one and an '@' is never taken for a range of this one. */
-  const char *p = unit + n + 1;
   int64_t start, end;
-  if (!parse_offset(&p, &start) || *p++ != '-' || !parse_offset(&p, &end) || *p != '\0' || end < start)
-    return BEAM_OK;
+  if (unit[n] != '@' || !parse_range(unit + n + 1, &start, &end)) return BEAM_OK;
   return start == end ? BEAM_OK : append(out, start, end);
+}
+
+bool beam_sink_unit_is_range_of(const char *unit, const char *file_id) {
+  size_t n = strlen(file_id);
+  int64_t start, end;
+  return strncmp(unit, file_id, n) == 0 && unit[n] == '@' && parse_range(unit + n + 1, &start, &end);
+}
+
+bool beam_sink_unit_is_range(const char *unit) {
+  const char *at = unit ? strrchr(unit, '@') : NULL;
+  int64_t start, end;
+  return at && parse_range(at + 1, &start, &end);
 }
 
 static int by_start(const void *a, const void *b) {

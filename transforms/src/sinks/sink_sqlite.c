@@ -16,8 +16,11 @@
  * bundle did before staging) when it writes to a table with constraints this sink cannot
  * check before the insert (UNIQUE, CHECK, PRIMARY KEY, foreign keys, triggers, STRICT, NOT
  * NULL on a NULLABLE field: tables made by someone else), so that such rows are still
- * refused by write_rows one by one; and when ensure_table inside the bundle creates or alters
- * a table (the change belongs to the bundle). A table that exists gains the schema's missing
+ * refused by write_rows one by one; and when ensure_table inside the bundle alters a table
+ * (the change belongs to the bundle). A table missing when a bundle ensures it is created at
+ * that bundle's commit, in its transaction (so a bundle that fails leaves no table behind),
+ * and its rows are staged meanwhile: the first bundles of a run into a new database (one per
+ * thread) stage and parse in parallel rather than queueing behind the one that creates. A table that exists gains the schema's missing
  * NULLABLE columns (ALTER TABLE ADD COLUMN, under the write lock); any other difference is
  * an error naming it. Inserts name their columns, so column order is free. The ledger
  * (`_beam_ledger`: unit, file, committed_at) is written in the bundle's transaction; there
@@ -38,6 +41,7 @@
 #include "local_dir.h"
 #include "sink_int.h"
 #include "sqlite_db_lock.h"
+#include "sqlite_retract.h"
 #include "sqlite_stage.h"
 #include "sink_sql.h"
 #include "sink_tables.h"
@@ -56,8 +60,11 @@ typedef struct sq_table {
   char *text;                 /* TIMESTAMP/DATE text, one slot per bound parameter */
   bool created_in_txn;        /* created or given columns by the open bundle: forget it on rollback */
   bool constrained;           /* has constraints write_rows cannot check before inserting */
+  bool has_time;              /* has TIMESTAMP or DATE fields: staged as their text */
+  bool create_at_commit;      /* missing when the open bundle ensured it: no statements yet */
   beam_value *replay_rows;    /* at commit: the values bound into the pending batch */
   size_t replay_pending;      /* rows bound into insert_batch at commit, not yet stepped */
+  int64_t rowid_before;       /* its largest rowid when the bundle took the write lock */
 } sq_table;
 BEAM_SINK_TABLE_NAME_FIRST(sq_table);
 
@@ -80,11 +87,18 @@ typedef struct sqlite_sink {
   char *dir;          /* the database's directory: the stage spills there */
   sq_stage stage;     /* the open bundle's rows, until commit */
   sq_ledger_list ledger; /* the open bundle's ledger entries, until commit */
+  sq_ledger_list retract; /* files whose committed ranges the bundle retracts (keys only) */
   sq_db_lock *db_lock;   /* this process's mutex for the database file, or NULL */
   beam_value *replay_values; /* one row's values read back from the stage */
-  size_t replay_cap;
+  beam_value *stage_values;  /* one row's values with its TIMESTAMP/DATE fields as text, */
+  char *stage_text;          /* that text (BEAM_SINK_TEXT_MAX per field): see stage_rows */
+  size_t replay_cap;         /* the widest table's column count: what the three above hold */
   int64_t max_length; /* SQLITE_LIMIT_LENGTH: a longer value or row is refused up front */
+  int wal_frames;     /* frames in the WAL after this connection's last commit (the WAL hook) */
 } sqlite_sink;
+
+/* SQLite's own automatic checkpoint threshold (frames), which this sink applies itself. */
+#define WAL_CHECKPOINT_FRAMES 1000
 
 static beam_status status_for(int rc) {
   switch (rc & 0xff) {
@@ -122,8 +136,28 @@ static int write_lock(sqlite_sink *q) {
   return rc;
 }
 
-/* After COMMIT or ROLLBACK of a transaction write_lock began. */
-static void write_unlock(sqlite_sink *q) { beam_sqlite_db_lock_leave(q->db_lock); }
+/* After COMMIT or ROLLBACK of a transaction write_lock began. Then, when the WAL has grown
+ * past SQLite's usual threshold, a PASSIVE checkpoint copies it into the database: outside
+ * this process's mutex, since a checkpoint does not need the write lock (SQLite's automatic
+ * one, run inside COMMIT, would have kept the other writers waiting while it copied the
+ * bundle's pages a second time). A checkpoint that cannot finish now (BUSY: another one is
+ * running, or readers hold frames) or fails is left to the next one or to close, which
+ * reports failures. */
+static void write_unlock(sqlite_sink *q) {
+  beam_sqlite_db_lock_leave(q->db_lock);
+  if (q->wal_frames >= WAL_CHECKPOINT_FRAMES) {
+    q->wal_frames = 0;
+    sqlite3_wal_checkpoint_v2(q->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+  }
+}
+
+/* The WAL hook, called after each commit: replaces SQLite's automatic checkpoint (which is
+ * a WAL hook too), see write_unlock. */
+static int note_wal_frames(void *ctx, sqlite3 *db, const char *name, int frames) {
+  sqlite_sink *q = ctx;
+  if (strcmp(name, "main") == 0) q->wal_frames = frames;
+  return SQLITE_OK;
+}
 
 static const char *sql_type(beam_etl_type t) {
   switch (t) {
@@ -274,16 +308,29 @@ static beam_status change_locked(sqlite_sink *q, const char *table, const beam_e
 
 static beam_status go_direct(sqlite_sink *q, beam_error *err);
 
+/* The table's largest rowid, when the bundle holds the write lock: its inserts take the
+ * rowids above (sqlite_retract.h). */
+/* A table without rowids (WITHOUT ROWID, made outside file_etl) gets -1: its rows cannot be
+ * named for a retraction, which then fails rather than guess; its writes go on as before. */
+static beam_status snapshot_rowids(sqlite_sink *q, sq_table *t, beam_error *err) {
+  (void)err;
+  if (beam_sqlite_max_rowid(q->db, t->name, &t->rowid_before) != SQLITE_OK) t->rowid_before = -1;
+  return BEAM_OK;
+}
+
 /* Makes the live table fit the schema: checks it, and creates it or adds missing NULLABLE
- * columns when needed. *changed: it was changed inside the open bundle. */
+ * columns when needed. *changed: it was changed inside the open bundle. *deferred: it is
+ * missing and the open (staged) bundle creates it at commit (create_pending_tables). */
 static beam_status fit_table(sqlite_sink *q, const char *table, const beam_etl_schema *schema, bool *changed,
-                             beam_error *err) {
-  *changed = false;
+                             bool *deferred, beam_error *err) {
+  *changed = *deferred = false;
   bool *add = calloc(schema->n_fields ? schema->n_fields : 1, sizeof *add);
   if (!add) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   beam_status st;
   int found = check_columns(q, table, schema, add, &st, err);
-  if (found == 0 || (found == 1 && beam_sink_columns_any_added(add, schema->n_fields))) {
+  if (found == 0 && q->bundle_id && !q->in_txn && !q->base.duplicate) {
+    *deferred = true;
+  } else if (found == 0 || (found == 1 && beam_sink_columns_any_added(add, schema->n_fields))) {
     /* Inside a bundle the change belongs to it: the bundle takes the write lock now. */
     if (q->bundle_id && !q->in_txn && !q->base.duplicate) st = go_direct(q, err);
     if (st == BEAM_OK) st = change_locked(q, table, schema, add, err);
@@ -399,7 +446,18 @@ static bool table_is_constrained(sqlite_sink *q, const sq_table *t) {
   return constrained;
 }
 
-static beam_status table_prepare(sqlite_sink *q, sq_table *t, beam_error *err) {
+/* The table's insert statements, once it exists. */
+static beam_status table_statements(sqlite_sink *q, sq_table *t, beam_error *err) {
+  t->constrained = table_is_constrained(q, t);
+  beam_status st = prepare_insert(q, t->name, t->schema, 1, &t->insert_one, err);
+  if (st == BEAM_OK && t->batch_rows > 1)
+    st = prepare_insert(q, t->name, t->schema, t->batch_rows, &t->insert_batch, err);
+  return st;
+}
+
+/* What writing the table's rows takes besides its statements: batch and text buffers, and
+ * room in the sink's per-row scratch for its columns. */
+static beam_status table_buffers(sqlite_sink *q, sq_table *t, beam_error *err) {
   size_t ncols = t->schema->n_fields;
   /* Rows per statement: as asked, within SQLite's host-parameter limit. */
   int max_vars = sqlite3_limit(q->db, SQLITE_LIMIT_VARIABLE_NUMBER, -1);
@@ -413,15 +471,17 @@ static beam_status table_prepare(sqlite_sink *q, sq_table *t, beam_error *err) {
   if (!t->batch_index || !t->text || !t->replay_rows) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   if (ncols > q->replay_cap) {
     beam_value *values = realloc(q->replay_values, ncols * sizeof *values);
-    if (!values) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-    q->replay_values = values;
+    if (values) q->replay_values = values;
+    beam_value *staged = values ? realloc(q->stage_values, ncols * sizeof *staged) : NULL;
+    if (staged) q->stage_values = staged;
+    char *text = staged ? realloc(q->stage_text, ncols * BEAM_SINK_TEXT_MAX) : NULL;
+    if (!text) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+    q->stage_text = text;
     q->replay_cap = ncols;
   }
-  t->constrained = table_is_constrained(q, t);
-  beam_status st = prepare_insert(q, t->name, t->schema, 1, &t->insert_one, err);
-  if (st == BEAM_OK && batch > 1)
-    st = prepare_insert(q, t->name, t->schema, batch, &t->insert_batch, err);
-  return st;
+  for (size_t c = 0; c < ncols; c++)
+    if (t->schema->fields[c].type == BEAM_ETL_TIMESTAMP || t->schema->fields[c].type == BEAM_ETL_DATE) t->has_time = true;
+  return BEAM_OK;
 }
 
 static beam_status sq_ensure_table(beam_sink *s, const char *table, const beam_etl_schema *schema,
@@ -434,8 +494,8 @@ static beam_status sq_ensure_table(beam_sink *s, const char *table, const beam_e
     return beam_error_set(err, BEAM_ERR_INVALID_ARG,
                           "sqlite %s: table name %s is reserved for bundle bookkeeping", q->path,
                           table);
-  bool created = false;
-  beam_status st = fit_table(q, table, schema, &created, err);
+  bool created = false, deferred = false;
+  beam_status st = fit_table(q, table, schema, &created, &deferred, err);
   if (st != BEAM_OK) return st;
   sq_table *tables = beam_sink_tables_reserve(q->tables, q->n_tables, &q->cap_tables, sizeof *tables);
   if (!tables) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
@@ -445,13 +505,15 @@ static beam_status sq_ensure_table(beam_sink *s, const char *table, const beam_e
   t->name = strdup(table);
   t->schema = schema;
   t->created_in_txn = created;
-  st = t->name ? table_prepare(q, t, err) : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  t->create_at_commit = deferred; /* this sink creates it: nothing it cannot check up front */
+  st = t->name ? table_buffers(q, t, err) : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  if (st == BEAM_OK && !deferred) st = table_statements(q, t, err);
   if (st != BEAM_OK) {
     table_release(t);
     return st;
   }
   q->n_tables++;
-  return BEAM_OK;
+  return q->in_txn ? snapshot_rowids(q, t, err) : BEAM_OK;
 }
 
 /* Binds row's values as parameters base+1 .. base+ncols. text is this row's slot area. */
@@ -479,15 +541,15 @@ static int bind_row(sqlite3_stmt *stmt, int base, const beam_etl_schema *schema,
         case BEAM_ETL_INT64: rc = sqlite3_bind_int64(stmt, idx, v->u.i64); break;
         case BEAM_ETL_FLOAT64: rc = sqlite3_bind_double(stmt, idx, v->u.f64); break;
         case BEAM_ETL_BOOL: rc = sqlite3_bind_int(stmt, idx, v->u.b ? 1 : 0); break;
-        case BEAM_ETL_TIMESTAMP: {
-          char *slot = text + c * BEAM_SINK_TEXT_MAX;
-          size_t n = beam_sink_text_timestamp(v->u.i64, slot);
-          rc = sqlite3_bind_text(stmt, idx, slot, (int)n, SQLITE_STATIC);
-          break;
-        }
+        case BEAM_ETL_TIMESTAMP:
         case BEAM_ETL_DATE: {
+          if (v->kind == BEAM_VALUE_STRING) { /* a staged row's: formatted by stage_rows */
+            rc = sqlite3_bind_text(stmt, idx, (const char *)v->u.bytes.data, (int)v->u.bytes.len, SQLITE_STATIC);
+            break;
+          }
           char *slot = text + c * BEAM_SINK_TEXT_MAX;
-          size_t n = beam_sink_text_date(v->u.i64, slot);
+          size_t n = schema->fields[c].type == BEAM_ETL_TIMESTAMP ? beam_sink_text_timestamp(v->u.i64, slot)
+                                                                  : beam_sink_text_date(v->u.i64, slot);
           rc = sqlite3_bind_text(stmt, idx, slot, (int)n, SQLITE_STATIC);
           break;
         }
@@ -594,6 +656,23 @@ static const char *too_big(const sqlite_sink *q, const beam_etl_row *row, size_t
   return total > q->max_length ? "row too big" : NULL;
 }
 
+/* The values to stage for a conforming row: its TIMESTAMP and DATE fields as the text the
+ * insert binds, formatted here rather than at commit, where every instruction is spent
+ * under the database's write lock that the other writers wait for. */
+static const beam_value *staged_values(sqlite_sink *q, const sq_table *t, const beam_value *values) {
+  if (!t->has_time) return values;
+  for (size_t c = 0; c < t->schema->n_fields; c++) {
+    beam_etl_type type = t->schema->fields[c].type;
+    q->stage_values[c] = values[c];
+    if (values[c].kind != BEAM_VALUE_INT64 || (type != BEAM_ETL_TIMESTAMP && type != BEAM_ETL_DATE)) continue;
+    char *slot = q->stage_text + c * BEAM_SINK_TEXT_MAX;
+    size_t n = type == BEAM_ETL_TIMESTAMP ? beam_sink_text_timestamp(values[c].u.i64, slot)
+                                          : beam_sink_text_date(values[c].u.i64, slot);
+    q->stage_values[c] = beam_value_string(slot, n);
+  }
+  return q->stage_values;
+}
+
 /* Stages rows for the commit: refused here are only rows that do not conform to the schema
  * or are too big, which is all a table this sink may stage for can refuse. */
 static beam_status stage_rows(sqlite_sink *q, sq_table *t, const beam_etl_row *rows, size_t n,
@@ -609,7 +688,7 @@ static beam_status stage_rows(sqlite_sink *q, sq_table *t, const beam_etl_row *r
       continue;
     }
     int e = 0;
-    beam_status st = beam_sqlite_stage_row(&q->stage, index, rows[i].values, t->schema->n_fields, &e);
+    beam_status st = beam_sqlite_stage_row(&q->stage, index, staged_values(q, t, rows[i].values), t->schema->n_fields, &e);
     if (st == BEAM_ERR_IO)
       return beam_error_set(err, st, "sqlite %s: table %s: staging the bundle in %s: %s", q->path, t->name, q->dir,
                             strerror(e));
@@ -634,12 +713,12 @@ static beam_status sq_write_rows(beam_sink *s, const char *table, const beam_etl
   return q->in_txn ? insert_rows(q, t, rows, n, rejected, err) : stage_rows(q, t, rows, n, rejected, err);
 }
 
-/* After a rollback, tables created (or altered) inside the bundle no longer exist as cached:
- * they are ensured again when next used. */
+/* After a rollback, tables created (or altered) inside the bundle, or to be created at its
+ * commit, no longer exist as cached: they are ensured again when next used. */
 static void forget_txn_tables(sqlite_sink *q) {
   size_t w = 0;
   for (size_t i = 0; i < q->n_tables; i++) {
-    if (q->tables[i].created_in_txn) {
+    if (q->tables[i].created_in_txn || q->tables[i].create_at_commit) {
       table_release(&q->tables[i]);
     } else {
       q->tables[w++] = q->tables[i];
@@ -662,6 +741,7 @@ static void end_bundle(sqlite_sink *q, bool committed) {
   q->in_txn = false;
   beam_sqlite_stage_reset(&q->stage);
   beam_sqlite_ledger_list_clear(&q->ledger);
+  beam_sqlite_ledger_list_clear(&q->retract);
   free(q->bundle_id);
   q->bundle_id = NULL;
 }
@@ -763,6 +843,25 @@ static beam_status insert_staged(sqlite_sink *q, beam_error *err) {
   return rc ? c.st : BEAM_OK;
 }
 
+/* Under the write lock, in the bundle's transaction: creates the tables the bundle found
+ * missing (another writer may have created one since: then it is checked, and gains missing
+ * NULLABLE columns, as at ensure time) and prepares their statements. */
+static beam_status create_pending_tables(sqlite_sink *q, beam_error *err) {
+  for (size_t i = 0; i < q->n_tables; i++) {
+    sq_table *t = &q->tables[i];
+    if (!t->create_at_commit) continue;
+    bool *add = calloc(t->schema->n_fields ? t->schema->n_fields : 1, sizeof *add);
+    if (!add) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+    beam_status st = change_locked(q, t->name, t->schema, add, err);
+    free(add);
+    if (st == BEAM_OK) st = table_statements(q, t, err);
+    if (st != BEAM_OK) return st;
+    t->create_at_commit = false;
+    t->created_in_txn = true;
+  }
+  return BEAM_OK;
+}
+
 /* Takes the write lock for the open bundle and inserts what it staged. The bundle id is
  * looked up again under the lock: committed meanwhile by another writer, the bundle is a
  * duplicate (and ended). On failure the bundle is ended. */
@@ -780,7 +879,9 @@ static beam_status go_direct(sqlite_sink *q, beam_error *err) {
     end_bundle(q, false);
     return known == 1 ? BEAM_OK : BEAM_ERR_IO;
   }
-  beam_status st = insert_staged(q, err);
+  beam_status st = create_pending_tables(q, err);
+  for (size_t i = 0; st == BEAM_OK && i < q->n_tables; i++) st = snapshot_rowids(q, &q->tables[i], err);
+  if (st == BEAM_OK) st = insert_staged(q, err);
   if (st != BEAM_OK) end_bundle(q, false);
   return st;
 }
@@ -813,6 +914,42 @@ static beam_status claim_content(sqlite_sink *q, beam_error *err) {
 
 static beam_status write_ledger(sqlite_sink *q, beam_error *err);
 
+/* Retracts the listed files' committed ranges (sqlite_retract.h), under the write lock. */
+static beam_status retract_files(sqlite_sink *q, beam_error *err) {
+  beam_status st = BEAM_OK;
+  for (size_t i = 0; st == BEAM_OK && i < q->retract.len; i++)
+    st = beam_sqlite_retract_file(&q->base, q->db, q->path, q->retract.items[i].key, err);
+  return st;
+}
+
+/* For a bundle that commits range units: on their ledger entries, the rowids each table took
+ * and the ids the bundle is recognised by, so that its file's failure can retract it
+ * (sqlite_retract.h). */
+static beam_status record_unit_rows(sqlite_sink *q, beam_error *err) {
+  bool ranges = false;
+  for (size_t u = 0; u < q->ledger.len; u++) ranges |= beam_sqlite_is_range_unit(q->ledger.items[u].key);
+  if (!ranges) return BEAM_OK;
+  beam_buf spans = BEAM_BUF_INIT;
+  int rc = SQLITE_OK;
+  for (size_t i = 0; rc == SQLITE_OK && i < q->n_tables; i++) {
+    sq_table *t = &q->tables[i];
+    int64_t last = 0;
+    bool named = t->rowid_before >= 0 && beam_sqlite_max_rowid(q->db, t->name, &last) == SQLITE_OK;
+    if ((!named || last > t->rowid_before) &&
+        beam_sqlite_spans_add(&spans, t->name, t->rowid_before + 1, last, named && !t->constrained) != BEAM_OK)
+      rc = SQLITE_NOMEM;
+  }
+  char content[64];
+  snprintf(content, sizeof content, "content:%s", q->base.content_key);
+  if (rc == SQLITE_OK && beam_buf_append_byte(&spans, 0) != BEAM_OK) rc = SQLITE_NOMEM;
+  for (size_t u = 0; rc == SQLITE_OK && u < q->ledger.len; u++)
+    if (beam_sqlite_is_range_unit(q->ledger.items[u].key))
+      rc = beam_sqlite_unit_rows_record(q->db, q->ledger.items[u].key, (const char *)spans.data, q->bundle_id,
+                                        q->base.content_key[0] ? content : NULL);
+  beam_buf_free(&spans);
+  return rc == SQLITE_OK ? BEAM_OK : sq_fail(q, rc, LEDGER_TABLE, "record a unit's rows", err);
+}
+
 static beam_status sq_commit(beam_sink *s, beam_error *err) {
   sqlite_sink *q = (sqlite_sink *)s;
   if (s->duplicate) {
@@ -821,8 +958,10 @@ static beam_status sq_commit(beam_sink *s, beam_error *err) {
   }
   beam_status st = q->in_txn ? BEAM_OK : go_direct(q, err);
   if (st != BEAM_OK || s->duplicate) return st; /* go_direct ended the bundle */
-  st = claim_content(q, err);
+  st = retract_files(q, err);
+  if (st == BEAM_OK) st = claim_content(q, err);
   if (st == BEAM_OK && !s->duplicate) st = write_ledger(q, err);
+  if (st == BEAM_OK && !s->duplicate) st = record_unit_rows(q, err);
   if (st == BEAM_OK && !s->duplicate) st = record_bundle(q, q->bundle_id, s->bundle.rows, err);
   if (st != BEAM_OK || s->duplicate) {
     end_bundle(q, false);
@@ -889,6 +1028,13 @@ static beam_status write_ledger(sqlite_sink *q, beam_error *err) {
     sqlite3_clear_bindings(stmt);
     if (rc != SQLITE_DONE) return sq_fail(q, rc, LEDGER_TABLE, "record a unit", err);
   }
+  return BEAM_OK;
+}
+
+static beam_status sq_retract_units(beam_sink *s, const char *file_id, beam_error *err) {
+  sqlite_sink *q = (sqlite_sink *)s;
+  if (beam_sqlite_ledger_list_add(&q->retract, file_id, "", false) != BEAM_OK)
+    return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   return BEAM_OK;
 }
 
@@ -1014,7 +1160,10 @@ static void sq_free(beam_sink *s) {
   free(q->path);
   free(q->dir);
   free(q->replay_values);
+  free(q->stage_values);
+  free(q->stage_text);
   beam_sqlite_ledger_list_free(&q->ledger);
+  beam_sqlite_ledger_list_free(&q->retract);
   beam_sqlite_stage_free(&q->stage);
   beam_sqlite_db_lock_put(q->db_lock);
   free(q);
@@ -1033,6 +1182,7 @@ static const beam_sink_vtable sqlite_vtable = {
     .ledger_find = sq_ledger_find,
     .ledger_any = sq_ledger_any,
     .ledger_ranges = sq_ledger_ranges,
+    .retract_units = sq_retract_units,
 };
 
 #define ISO_NOW "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
@@ -1041,6 +1191,7 @@ static const beam_sink_vtable sqlite_vtable = {
 static beam_status ledger_setup(sqlite_sink *q, beam_error *err) {
   int rc = exec_sql(q, "CREATE TABLE IF NOT EXISTS \"" LEDGER_TABLE "\" ("
                        "unit TEXT PRIMARY KEY NOT NULL, file TEXT, committed_at TEXT NOT NULL)");
+  if (rc == SQLITE_OK) rc = beam_sqlite_retract_setup(q->db);
   if (rc != SQLITE_OK) return sq_fail(q, rc, LEDGER_TABLE, "create", err);
   static const char *const sql[] = {
       "SELECT file, committed_at FROM \"" LEDGER_TABLE "\" WHERE unit = ?",
@@ -1092,6 +1243,7 @@ static beam_status sq_setup(sqlite_sink *q, beam_error *err) {
   if (rc != SQLITE_OK) return sq_fail(q, rc, NULL, "open", err);
   sqlite3_extended_result_codes(q->db, 1);
   sqlite3_busy_timeout(q->db, q->base.opts.busy_timeout_ms);
+  sqlite3_wal_hook(q->db, note_wal_frames, q);
   q->max_length = sqlite3_limit(q->db, SQLITE_LIMIT_LENGTH, -1);
   /* The file exists once opened (SQLite creates it at open): its mutex can be found. The
    * journal-mode switch and the bookkeeping tables are writes: under the mutex too. */

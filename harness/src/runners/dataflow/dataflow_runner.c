@@ -159,6 +159,12 @@ static beam_status follow(beam_dataflow_client *c, const char *job_id, const bea
         s = beam_error_set(err, BEAM_ERR_USER, "stopped following Dataflow job %s; it keeps running", job_id);
         break;
       }
+    } else if (interrupted) {
+      /* A second Ctrl-C while the job drains or cancels: stop following (it goes on). */
+      interrupted = 0;
+      s = beam_error_set(err, BEAM_ERR_USER, "stopped following Dataflow job %s; it keeps %s", job_id,
+                         drain ? "draining" : "cancelling");
+      break;
     }
     json_t *job = NULL;
     s = beam_dataflow_get_job(c, job_id, &job, err);

@@ -261,7 +261,7 @@ static beam_status run_bundle_once(stage_exec *se, instance *in, ptrdiff_t sourc
 /* Streaming: a batch's bundle is tried until it finishes, on a graph built anew after each
  * failure (its DoFns torn down, as a runner does with a failed bundle's), then acknowledged;
  * a stop during the retries gives the batch back and fails the run with the last error. */
-static beam_status run_stream_bundle(stage_exec *se, instance *in, beam_error *err) {
+static beam_status stream_attempts(stage_exec *se, instance *in, beam_error *err) {
   for (int attempt = 0;; attempt++) {
     beam_status s = run_bundle_once(se, in, 0, false, err);
     if (s == BEAM_OK) return beam_local_stream_ack(se->stream, &in->batch, err);
@@ -274,6 +274,14 @@ static beam_status run_stream_bundle(stage_exec *se, instance *in, beam_error *e
     pthread_mutex_unlock(&se->build_mu);
     if (s != BEAM_OK) return s;
   }
+}
+
+/* A failure ends the run: the batch, if still held, goes back, and the other threads stop
+ * waiting for elements (they would otherwise pull until a signal or max_idle_s). */
+static beam_status run_stream_bundle(stage_exec *se, instance *in, beam_status built, beam_error *err) {
+  beam_status s = built == BEAM_OK ? stream_attempts(se, in, err) : built;
+  if (s != BEAM_OK) beam_local_stream_fail(se->stream, &in->batch);
+  return s;
 }
 
 static beam_status run_bundle(void *ctx, size_t worker, bool *more, beam_error *err) {
@@ -293,9 +301,9 @@ static beam_status run_bundle(void *ctx, size_t worker, bool *more, beam_error *
     pthread_mutex_lock(&se->build_mu);
     s = build_instance(se, in, err);
     pthread_mutex_unlock(&se->build_mu);
-    if (s != BEAM_OK) return s;
+    if (s != BEAM_OK && !se->stream) return s;
   }
-  return se->stream ? run_stream_bundle(se, in, err) : run_bundle_once(se, in, source, impulse, err);
+  return se->stream ? run_stream_bundle(se, in, s, err) : run_bundle_once(se, in, source, impulse, err);
 }
 
 static beam_status open_readers(stage_exec *se, beam_error *err) {

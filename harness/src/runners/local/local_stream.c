@@ -21,6 +21,7 @@ struct beam_local_stream {
   int max_ms;
   int64_t max_idle_ms;            /* 0: none */
   _Atomic int64_t last_element_ms; /* monotonic time of the last element pulled */
+  atomic_bool failed;              /* a bundle failed for good: the run stops */
   struct sigaction old_int, old_term;
 };
 
@@ -141,9 +142,11 @@ beam_status beam_local_stream_open(const PIPE(Components) *c, const char *read, 
     return st;
   }
   atomic_init(&s->last_element_ms, now_ms());
+  atomic_init(&s->failed, false);
   atomic_store(&stop_requested, 0);
   struct sigaction sa = {0};
   sa.sa_handler = on_stop_signal;
+  sa.sa_flags = SA_RESTART; /* blocking calls on the thread the signal lands on go on */
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, &s->old_int);
   sigaction(SIGTERM, &sa, &s->old_term);
@@ -152,7 +155,7 @@ beam_status beam_local_stream_open(const PIPE(Components) *c, const char *read, 
 }
 
 static bool stopping(beam_local_stream *s) {
-  if (atomic_load(&stop_requested)) return true;
+  if (atomic_load(&stop_requested) || atomic_load(&s->failed)) return true;
   return s->max_idle_ms && now_ms() - atomic_load(&s->last_element_ms) >= s->max_idle_ms;
 }
 
@@ -176,7 +179,21 @@ beam_status beam_local_stream_next(beam_local_stream *s, beam_stream_batch *batc
 }
 
 beam_status beam_local_stream_ack(beam_local_stream *s, beam_stream_batch *batch, beam_error *err) {
-  return s->ops->ack(s->src, batch, err);
+  beam_status st = s->ops->ack(s->src, batch, err);
+  memset(batch, 0, sizeof *batch);
+  return st;
+}
+
+void beam_local_stream_fail(beam_local_stream *s, beam_stream_batch *batch) {
+  atomic_store(&s->failed, true);
+  if (batch->n || batch->token) s->ops->nack(s->src, batch);
+  memset(batch, 0, sizeof *batch);
+}
+
+/* A signal, or another thread's bundle failed for good (not idleness: a bundle in retries
+ * is not idle). */
+static bool stopping_now(beam_local_stream *s) {
+  return atomic_load(&stop_requested) || atomic_load(&s->failed);
 }
 
 bool beam_local_stream_retry(beam_local_stream *s, beam_stream_batch *batch, int attempt, const beam_error *failure) {
@@ -184,13 +201,14 @@ bool beam_local_stream_retry(beam_local_stream *s, beam_stream_batch *batch, int
   for (int i = 0; i < attempt && wait < MAX_BACKOFF_MS; i++) wait *= 2;
   if (wait > MAX_BACKOFF_MS) wait = MAX_BACKOFF_MS;
   beam_log(BEAM_LOG_WARN, "a bundle of %zu elements failed (attempt %d): %s; %s", batch->n, attempt + 1,
-           failure->message, atomic_load(&stop_requested) ? "stopping: its elements are given back" : "retrying");
-  for (int64_t slept = 0; slept < wait && !atomic_load(&stop_requested); slept += 50) {
+           failure->message, stopping_now(s) ? "stopping: its elements are given back" : "retrying");
+  for (int64_t slept = 0; slept < wait && !stopping_now(s); slept += 50) {
     struct timespec ts = {0, 50 * 1000000L};
     nanosleep(&ts, NULL);
   }
-  if (!atomic_load(&stop_requested)) return true;
+  if (!stopping_now(s)) return true;
   s->ops->nack(s->src, batch);
+  memset(batch, 0, sizeof *batch);
   return false;
 }
 

@@ -30,7 +30,11 @@ beam_status beam_local_stream_open(const PIPE(Components) *c, const char *read, 
  * or max_idle_s without an element. Waits for elements otherwise. */
 beam_status beam_local_stream_next(beam_local_stream *s, beam_stream_batch *batch, bool *more, beam_error *err);
 
-/* After the batch's bundle finished: acknowledges it. */
+/* After a bundle failed for good: gives its batch back when still held, and stops the run
+ * (every thread's next returns *more false). */
+void beam_local_stream_fail(beam_local_stream *s, beam_stream_batch *batch);
+
+/* After the batch's bundle finished: acknowledges it (the batch is released either way). */
 beam_status beam_local_stream_ack(beam_local_stream *s, beam_stream_batch *batch, beam_error *err);
 
 /* After a failed attempt of the batch's bundle: true when it should be tried again (after a

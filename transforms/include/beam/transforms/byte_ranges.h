@@ -9,8 +9,9 @@
  * the range it starts in, a range inside one long line returns nothing.
  *
  * Which files may be split: beam_input_splittable (input.h) - plain CSV, TSV, JSON lines
- * and lines by bytes; a ZIP by member (zip_member); gzip and JSON array documents not at
- * all; and a CSV only when beam_input_find_quoted_newline finds no newline inside quotes. */
+ * and lines by bytes; a ZIP by member (a range reads the members whose local header starts
+ * in it, beam_zip_plan_ranges cuts at headers); gzip and JSON array documents not at all;
+ * and a CSV only when beam_input_find_quoted_newline finds no newline inside quotes. */
 #ifndef BEAM_TRANSFORMS_BYTE_RANGES_H
 #define BEAM_TRANSFORMS_BYTE_RANGES_H
 

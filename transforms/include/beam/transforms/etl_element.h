@@ -1,13 +1,15 @@
 /* The element the ETL DoFns pass to each other, and the per-file statistics they report.
  *
  * An ETL element is a ROW value:
- * [table, file, source, line, raw, offset, file_id, file_index, v0 ... vN-1]
+ * [table, file, source, line, raw, offset, file_id, file_index, member_offset, v0 ... vN-1]
  * where table
  * is the destination (STRING), file the input file it came from (what _files counts by),
  * source/line/raw the record's origin (source is "archive.zip!member.csv" inside archives;
  * raw is NULL for good rows: only dead letters carry it), offset and file_id the record's
  * identity (beam_etl_origin; NULL when the row was not read from a file), file_index the
- * file's place in input order, and v0.. the row's values in the
+ * file's place in input order, member_offset where a ZIP member's record lies among the
+ * archive's byte ranges (its member's local header; NULL for other records, see
+ * beam_etl_origin), and v0.. the row's values in the
  * destination table's schema. The
  * destination decides the schema: "_dead_letter" and "_files" have their own, every other
  * table its own in the spec (beam_etl_table_schema: the spec's schema without "tables"). One shape for all tables lets routed rows and dead letters share a
@@ -24,7 +26,7 @@
 extern "C" {
 #endif
 
-#define BEAM_ETL_ELEMENT_HEADER 8
+#define BEAM_ETL_ELEMENT_HEADER 9
 
 /* Builds the element for row (values and origin are aliased, not copied) in arena. */
 beam_status beam_etl_element_make(beam_arena *arena, const char *table, const char *file,

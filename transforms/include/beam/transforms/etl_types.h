@@ -68,7 +68,17 @@ typedef struct beam_etl_origin {
   int64_t offset;
   const char *file_id; /* the identity of the file read (file_identity.h); NULL: not read from a file */
   int64_t file_index;  /* the file's place in the run's input order (0, 1, ...; ListFiles) */
+  /* For a record of a ZIP member: the archive offset of the member's local header, where the
+   * member lies among the archive's byte ranges (a member belongs to the range its header
+   * starts in, and is read whole); -1 for any other record. */
+  int64_t member_offset;
 } beam_etl_origin;
+
+/* Where the record lies among its file's byte ranges (what a range claims and a ledger's
+ * committed ranges hold): its member's header in a ZIP archive, else its offset. */
+static inline int64_t beam_etl_origin_position(const beam_etl_origin *o) {
+  return o->member_offset >= 0 ? o->member_offset : o->offset;
+}
 
 /* One text cell of a parsed record, before typing. */
 typedef enum beam_etl_cell_state {

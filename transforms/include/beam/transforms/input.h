@@ -27,10 +27,12 @@
  * physical line (blank ones included) a record whose first schema field holds the text.
  *
  * Splitting (one file read as many units, e.g. by parallel workers): range_start/range_end
- * make the input read one byte range of a plain (not gzip, not ZIP) local file or GCS object
- * with exact record boundaries - a record belongs to the range its first byte lies in (see
- * byte_ranges.h for the rule, the planner and the split queries); zip_member reads one member
- * of a ZIP. A range that is the whole file reads exactly as the unsplit input.
+ * make the input read one byte range of a plain (not gzip) local file or GCS object with
+ * exact record boundaries - a record belongs to the range its first byte lies in (see
+ * byte_ranges.h for the rule, the planner and the split queries). A ZIP archive's range reads
+ * the members whose local header starts in it, each whole, in header order
+ * (beam_zip_members_in); origin.member_offset names that header. zip_member reads one
+ * member of a ZIP. A range that is the whole file reads exactly as the unsplit input.
  *
  * Result contract: see parse_error.h. A non-OK status is fatal for the input (I/O error,
  * corrupt or truncated archive or gzip, a record over max_record bytes); the message names
@@ -44,6 +46,7 @@
 #include <stdint.h>
 
 #include "beam/arena.h"
+#include "beam/transforms/byte_ranges.h"
 #include "beam/transforms/byte_source.h"
 #include "beam/transforms/csv_reader.h"
 #include "beam/transforms/etl_types.h"
@@ -74,7 +77,8 @@ typedef struct beam_input_options {
   /* The byte range [range_start, range_end) of the file to read: the records whose first
    * byte lies in it. range_end <= 0 means to the end of the file, so the zeroed default is
    * the whole file; range_start >= range_end > 0 is an empty range. A range other than the
-   * whole file needs a seekable, uncompressed, non-ZIP file (else BEAM_ERR_UNSUPPORTED);
+   * whole file needs a seekable file, not gzip (else BEAM_ERR_UNSUPPORTED); of a ZIP it reads
+   * the members whose local header lies in it (each whole, line numbers known);
    * origin.offset is always the true file offset, origin.line is only known in a range that
    * starts at 0 and is 0 ("unknown") in the others; a CSV range that is not the whole file
    * fails on a newline inside quotes (see split_refused). A CSV header is read from the
@@ -127,7 +131,8 @@ typedef enum beam_input_split_kind {
   BEAM_INPUT_SPLIT_BYTES,     /* byte ranges (range_start/range_end): plain CSV, TSV, JSON
                                * lines, lines. A CSV file also needs
                                * beam_input_find_quoted_newline to say -1. */
-  BEAM_INPUT_SPLIT_MEMBERS    /* a ZIP: one unit per member (zip_member = 1..members) */
+  BEAM_INPUT_SPLIT_MEMBERS    /* a ZIP: byte ranges cut at members' local headers
+                               * (beam_input_zip_ranges), each member read whole */
 } beam_input_split_kind;
 
 typedef struct beam_input_split_info {
@@ -135,6 +140,7 @@ typedef struct beam_input_split_info {
   beam_input_format format; /* the format the input reads it as (AUTO for a ZIP or gzip) */
   int64_t size;             /* the file's size in bytes, -1 when unknown */
   size_t members;           /* MEMBERS: the ZIP's file entries */
+  int64_t content_size;     /* MEMBERS: their uncompressed bytes (what reading them costs) */
   const char *reason;       /* WHOLE: why, a static string for messages */
 } beam_input_split_info;
 
@@ -147,6 +153,10 @@ beam_status beam_input_splittable(const char *path, const beam_input_options *op
 beam_status beam_input_splittable_source(beam_byte_source *src, const beam_input_options *opts,
                                          beam_input_split_info *out, beam_error *err);
 
+/* The byte ranges of [start, end) of the ZIP archive at path (local or gs://) for split_size:
+ * beam_zip_plan_ranges over its central directory. The array is malloc'd. */
+beam_status beam_input_zip_ranges(const char *path, int64_t start, int64_t end, int64_t split_size,
+                                  beam_byte_range **out, size_t *n, beam_error *err);
 /* Scans the CSV file at path (local or gs://; read whole, so meant for local files: several
  * hundred MB/s) for a newline inside a quoted field, with opts' quoting and delimiter ('\t'
  * for a .tsv name under AUTO, as beam_input_open reads it). *offset: the file offset of the

@@ -218,7 +218,8 @@ beam_status beam_sink_check_uri(const char *uri, beam_error *err);
  * object sinks store no schema: rows carry whatever fields the schema has. May be called
  * inside or outside a bundle; inside, the creation or addition belongs to the bundle (an
  * abort undoes it where the backend has transactional DDL; PostgreSQL commits it at once,
- * see beam_sink_postgres_open). The schema must
+ * see beam_sink_postgres_open; SQLite creates a missing table at the bundle's commit, where
+ * a table another writer made meanwhile with other columns fails the commit). The schema must
  * outlive the sink (schemas are long-lived: parsed once from the pipeline spec). */
 beam_status beam_sink_ensure_table(beam_sink *s, const char *table, const beam_etl_schema *schema,
                                    beam_error *err);
@@ -358,6 +359,30 @@ typedef struct beam_sink_ranges {
  * entries count too. Outside or inside a bundle; on a sink without a ledger out is empty. A
  * lookup that fails inside a bundle fails the bundle. */
 beam_status beam_sink_ledger_ranges(beam_sink *s, const char *file_id, beam_sink_ranges *out, beam_error *err);
+
+/* Retraction: a split file's ranges commit one by one; when the file fails afterwards (a
+ * range finds it changed, an I/O error outlasts the retries) none of its rows may stay.
+ * Inside a bundle: removes, atomically with the bundle's commit, every row committed with a
+ * range unit of file_id ("<file_id>@<start>-<end>"), those ledger entries and what made their
+ * bundles recognisable (so a later load of the same content is written again). Nothing
+ * committed for file_id: nothing happens. BEAM_ERR_UNSUPPORTED (the bundle stays healthy) on
+ * a sink that cannot (beam_sink_can_retract false); a retraction the commit finds impossible
+ * (SQLite: a table made outside file_etl that chooses its own rowids) fails the commit. What
+ * each sink does: SQLite by the rowid spans its range commits recorded (`_beam_unit_rows`,
+ * sinks/sqlite_retract.h); JSON lines, PostgreSQL, objects, BigQuery and Pub/Sub cannot yet
+ * (README, "Exactly once"). */
+beam_status beam_sink_retract_units(beam_sink *s, const char *file_id, beam_error *err);
+bool beam_sink_can_retract(const beam_sink *s);
+
+/* Rows a retraction removed from one table. */
+typedef struct beam_sink_table_rows {
+  char table[129];
+  int64_t rows;
+} beam_sink_table_rows;
+
+/* After a commit: the rows its retractions removed, per table (*out valid until the next
+ * begin; 0 entries when none, or the commit failed or was a duplicate). */
+size_t beam_sink_retracted_rows(const beam_sink *s, const beam_sink_table_rows **out);
 
 /* True when offset lies in one of r's ranges (binary search). */
 bool beam_sink_ranges_contain(const beam_sink_ranges *r, int64_t offset);

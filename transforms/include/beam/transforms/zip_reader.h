@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "beam/transforms/byte_ranges.h"
 #include "beam/transforms/byte_source.h"
 
 #ifdef __cplusplus
@@ -49,6 +50,22 @@ beam_byte_source *beam_zip_archive(const beam_zip_reader *z);
 beam_status beam_zip_open_member(beam_zip_reader *z, size_t i, beam_byte_source **out,
                                  beam_error *err);
 void beam_zip_close(beam_zip_reader *z);
+
+/* Byte ranges of an archive (split reading): a member belongs to the range its local header
+ * starts in and is read whole, so every member is read by exactly one range of a partition
+ * of the archive's bytes, whatever the cut points; a range holding no header reads nothing. */
+
+/* The indices of the entries (directories too) whose local header lies in [start, end) (end
+ * < 0: to the end), in header order, in a malloc'd array the caller frees (*n may be 0). */
+beam_status beam_zip_members_in(const beam_zip_reader *z, int64_t start, int64_t end, size_t **out, size_t *n,
+                                beam_error *err);
+/* Plans [start, end) as consecutive ranges cut at local headers only, each holding members of
+ * at most about split_size uncompressed bytes (a larger member is a range alone), so that
+ * ranges weigh alike whatever the compression. The first starts at start, the last ends at
+ * end (the central directory's bytes fall in it), none is empty; split_size <= 0 or no
+ * member to cut before gives the one range [start, end). The array is malloc'd. */
+beam_status beam_zip_plan_ranges(const beam_zip_reader *z, int64_t start, int64_t end, int64_t split_size,
+                                 beam_byte_range **out, size_t *n, beam_error *err);
 
 /* True if data starts with a ZIP local header or an empty archive's end record. */
 bool beam_zip_magic(const void *data, size_t len);
