@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "beam/transforms/etl_stream.h"
 #include "beam/transforms/file_identity.h"
 #include "beam/transforms/sink.h"
 #include "input_list.h"
@@ -79,6 +80,8 @@ beam_status file_etl_plan_load(const char *const *sink_uris, size_t n_sinks, con
   beam_status s = sinks ? open_sinks(sink_uris, n_sinks, sinks, &any, err)
                         : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   file_etl_input_list all = {0};
+  /* A stream's messages are looked up by its writers, bundle by bundle: nothing to plan. */
+  if (n_inputs && beam_etl_input_is_pubsub(inputs[0])) any = false;
   if (s == BEAM_OK && any) s = file_etl_list_inputs(inputs, n_inputs, &all, err);
   if (s == BEAM_OK && any) s = sort_files(sinks, n_sinks, &all, reload, out, err);
   /* Nothing skipped: the inputs go to the run as given (directories stay directories). */

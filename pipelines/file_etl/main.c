@@ -3,7 +3,8 @@
  * Exit status: 0 the run completed (dead letters included); 3 it completed but some files
  * failed (each recorded in _files with status 'failed', none of its rows kept); 1 the run
  * failed (a destination, the runner): nothing of the failed bundle is committed; 2 bad usage,
- * a bad spec, a missing --input or a bad destination (found before anything is created).
+ * a bad spec, a missing --input (a Pub/Sub subscription that does not exist or may not be
+ * read) or a bad destination (found before anything is created).
  * Several outcomes (--runner=auto runs two groups) combine as 2 over 1 over 3 over 0.
  *
  * Files the destination's ledger holds (loaded before, same content) are skipped before the
@@ -21,6 +22,8 @@
 #include "beam/transforms/etl_element.h"
 #include "beam/transforms/etl_destination.h"
 #include "beam/transforms/etl_pipeline.h"
+#include "beam/transforms/etl_stream.h"
+#include "beam/transforms/pubsub_subscriber.h"
 #include "beam/transforms/sink.h"
 #include "input_list.h"
 #include "load_plan.h"
@@ -116,6 +119,10 @@ static beam_status run_on(const file_etl_options *o, beam_pipeline *p, const cha
     if (o->parallelism) json_object_set_new(opts, "parallelism", json_integer(o->parallelism));
     if (o->memory_budget) json_object_set_new(opts, "memory_budget", json_integer(o->memory_budget));
     if (o->temp_dir) json_object_set_new(opts, "temp_dir", json_string(o->temp_dir));
+    /* the streaming mode's (a pubsub: input) */
+    if (o->bundle_max_records >= 0) json_object_set_new(opts, "bundle_max_records", json_integer(o->bundle_max_records));
+    if (o->bundle_max_ms >= 0) json_object_set_new(opts, "bundle_max_ms", json_integer(o->bundle_max_ms));
+    if (o->max_idle_s >= 0) json_object_set_new(opts, "max_idle_s", json_integer(o->max_idle_s));
     beam_status s = opts ? beam_pipeline_run_local(p, opts, result, err)
                          : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
     json_decref(opts);
@@ -189,7 +196,9 @@ static int run_group(const file_etl_options *o, const char *spec_text, const des
   else if (strcmp(g->runner, "dataflow") == 0 &&
            (o->dataflow.dry_run || o->dataflow.detach || o->dataflow.template_location))
     rc = 0; /* nothing ran yet: no counts to report */
-  else if (!file_etl_print_summary(stdout, &result, dests->list, dests->n, label))
+  else if (beam_etl_input_is_pubsub(g->inputs[0])
+               ? !file_etl_print_stream_summary(stdout, &result, dests->list, dests->n, label)
+               : !file_etl_print_summary(stdout, &result, dests->list, dests->n, label))
     rc = 1;
   else
     rc = beam_run_result_counter(&result, "ReadAndProcess", "files_failed") > 0 ? 3 : 0;
@@ -273,8 +282,24 @@ static int check_usage(const file_etl_options *o, const char *spec_text, destina
     fprintf(stderr, "file_etl: bad spec: %s\n", err->message);
     return 2;
   }
-  if (file_etl_check_inputs(o->inputs, o->n_inputs, err) != BEAM_OK) {
+  bool stream = false;
+  if (beam_etl_inputs_check_stream(o->inputs, o->n_inputs, &stream, err) != BEAM_OK ||
+      (!stream && file_etl_check_inputs(o->inputs, o->n_inputs, err) != BEAM_OK)) {
     fprintf(stderr, "file_etl: %s\n", err->message);
+    return 2;
+  }
+  if (stream && beam_etl_spec_check_stream(dests->spec, err) != BEAM_OK) {
+    fprintf(stderr, "file_etl: bad spec: %s\n", err->message);
+    return 2;
+  }
+  /* A subscription that does not exist, or may not be read, is a usage error: nothing runs. */
+  if (stream && beam_pubsub_subscription_check(beam_etl_input_subscription(o->inputs[0]), NULL, err) != BEAM_OK) {
+    fprintf(stderr, "file_etl: --input %s: %s\n", o->inputs[0], err->message);
+    return 2;
+  }
+  if (stream && strcmp(o->runner, "auto") != 0 && strcmp(o->runner, "local") != 0) {
+    fprintf(stderr, "file_etl: --runner=%s: a pubsub: input runs on the local runner (streaming the ETL on %s is "
+                    "not there yet)\n", o->runner, o->runner);
     return 2;
   }
   int rc = check_destinations(o, dests, err);
@@ -322,11 +347,11 @@ static int run(const file_etl_options *o) {
   if (rc == 0) report_plan(o, &dests, &plan);
   if (rc == 0 && plan.n_inputs) {
     const char *const *inputs = (const char *const *)plan.inputs;
-    if (strcmp(o->runner, "auto") == 0 && o->big_runner) {
+    if (strcmp(o->runner, "auto") == 0 && o->big_runner && !beam_etl_input_is_pubsub(inputs[0])) {
       rc = run_split_by_size(o, spec_text, &dests, inputs, plan.n_inputs, &rep);
     } else {
       file_group all = {(const char **)plan.inputs, plan.n_inputs, strcmp(o->runner, "auto") == 0 ? "local" : o->runner};
-      if (strcmp(o->runner, "auto") == 0) note_no_big_runner(o);
+      if (strcmp(o->runner, "auto") == 0 && !beam_etl_input_is_pubsub(inputs[0])) note_no_big_runner(o);
       rc = run_group(o, spec_text, &dests, &all, &rep);
     }
   }

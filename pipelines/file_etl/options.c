@@ -9,6 +9,8 @@
 void file_etl_usage(const char *prog) {
   fprintf(stderr,
           "usage: %s --input=PATH|gs://BUCKET/PATH [--input=...] --spec=SPEC.json --sink=SINK [--sink=...]\n"
+          "       %s --input=pubsub:projects/P/subscriptions/S --spec=SPEC.json --sink=SINK [--sink=...]\n"
+          "          [--bundle_max_records=N] [--bundle_max_ms=MS] [--max_idle_s=S]\n"
           "          [--runner=auto|local|portable|dataflow] [--size_threshold=BYTES]\n"
           "          [--big_runner=portable|dataflow]\n"
           "          [--job_endpoint=HOST:PORT] [--environment_type=PROCESS|EXTERNAL|DOCKER]\n"
@@ -62,8 +64,17 @@ void file_etl_usage(const char *prog) {
           "  each destination has its own ledger and commits. SINK?tables=a,b takes those tables only\n"
           "  (_dead_letter and _files too), SINK?where=EXPR the routed rows the filter keeps (percent-\n"
           "  encoded: where=amount%%20%%3E%%2010).\n"
+          "\n"
+          "Streaming: --input=pubsub:projects/P/subscriptions/S (the only --input) reads the subscription's\n"
+          "messages, each one record (a JSON object, or a CSV line without header in schema order), on\n"
+          "the local runner until SIGINT/SIGTERM (in-flight bundles commit and ack, exit 0) or\n"
+          "--max_idle_s seconds without a message. A bundle closes at --bundle_max_records messages\n"
+          "(default 1000) or --bundle_max_ms (default 1000); each destination commits its rows with\n"
+          "the messages' ids (a redelivered message is written once) and one _stream_bundles row, and\n"
+          "only then are the messages acked. Bad messages: _dead_letter with source = the subscription\n"
+          "and message_id. PUBSUB_EMULATOR_HOST=HOST:PORT reads an emulator.\n"
           "\n%s",
-          prog, beam_dataflow_flags_help());
+          prog, prog, beam_dataflow_flags_help());
 }
 
 static bool set_string(const char **slot, const char *value) {
@@ -130,6 +141,13 @@ static bool apply(file_etl_options *o, const char *name, const char *value, char
     ok = value && parse_size(value, &o->parallelism) && o->parallelism >= 1 && o->parallelism <= 4096;
   else if (strcmp(name, "memory_budget") == 0) ok = value && parse_size(value, &o->memory_budget) && o->memory_budget >= 4096;
   else if (strcmp(name, "temp_dir") == 0) ok = set_string(&o->temp_dir, value);
+  else if (strcmp(name, "bundle_max_records") == 0)
+    ok = value && parse_size(value, &o->bundle_max_records) && o->bundle_max_records >= 1 &&
+         o->bundle_max_records <= (1 << 20);
+  else if (strcmp(name, "bundle_max_ms") == 0)
+    ok = value && parse_size(value, &o->bundle_max_ms) && o->bundle_max_ms >= 1 && o->bundle_max_ms <= 3600000;
+  else if (strcmp(name, "max_idle_s") == 0)
+    ok = value && parse_size(value, &o->max_idle_s) && o->max_idle_s <= 365LL * 86400;
   else if (strcmp(name, "dump_pipeline") == 0) ok = set_string(&o->dump_pipeline, value);
   else if (strcmp(name, "summary_json") == 0) ok = set_string(&o->summary_json, value);
   else if (strcmp(name, "progress") == 0)
@@ -171,6 +189,7 @@ bool file_etl_options_parse(int argc, char **argv, file_etl_options *o, char *ms
   o->progress = "auto";
   o->size_threshold = 1LL << 30;
   o->split_size = -1;
+  o->bundle_max_records = o->bundle_max_ms = o->max_idle_s = -1;
   for (int i = 1; i < argc; i++) {
     const char *arg = argv[i];
     if (strcmp(arg, "-h") == 0) arg = "--help";

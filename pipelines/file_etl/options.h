@@ -30,6 +30,10 @@ typedef struct file_etl_options {
   int64_t parallelism;       /* local runner: worker threads; 0: the CPUs this process may use */
   int64_t memory_budget;     /* local runner: bytes for shuffles and stage inputs; 0: 256 MiB */
   const char *temp_dir;      /* local runner: where shuffles spill; NULL: $TMPDIR or /tmp */
+  /* A pubsub: input (local runner's streaming mode); -1: the runner's default. */
+  int64_t bundle_max_records; /* messages per bundle at most (default 1000) */
+  int64_t bundle_max_ms;      /* a bundle closes this long after it opened (default 1000) */
+  int64_t max_idle_s;         /* stop after this long without a message (default: until SIGINT/SIGTERM) */
   bool no_sync;
   bool reload;  /* load files the destination's ledger holds again */
   bool quiet;

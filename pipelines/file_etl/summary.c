@@ -54,8 +54,7 @@ void file_etl_destination_tables(const beam_run_result *r, size_t d, size_t n_de
   for (size_t i = 0; tables && i < r->n_counters; i++) {
     const beam_counter_result *c = &r->counters[i];
     if (strcmp(c->transform_id, write) != 0 || strncmp(c->name, WRITTEN_PREFIX, strlen(WRITTEN_PREFIX)) != 0 ||
-        strcmp(c->name, WRITTEN_PREFIX BEAM_ETL_DEAD_LETTER_TABLE) == 0 ||
-        strcmp(c->name, WRITTEN_PREFIX BEAM_ETL_FILES_TABLE) == 0)
+        beam_etl_is_bookkeeping_table(c->name + strlen(WRITTEN_PREFIX)))
       continue;
     tables[n++] = c;
   }

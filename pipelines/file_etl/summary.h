@@ -14,6 +14,13 @@
 int file_etl_print_summary(FILE *out, const beam_run_result *r, const beam_etl_destination *dests, size_t n_dests,
                            const char *runner);
 
+/* The report of a stream's run (a pubsub: input): messages read, and per destination its rows
+ * per table, dead letters, _stream_bundles rows and the messages it had committed before
+ * (redelivered). Returns false (after saying so) when a destination's messages do not add up
+ * to the messages read. */
+int file_etl_print_stream_summary(FILE *out, const beam_run_result *r, const beam_etl_destination *dests,
+                                  size_t n_dests, const char *runner);
+
 /* What destination d (of n_dests) received, from the run's counters. */
 typedef struct file_etl_destination_counts {
   int64_t written;         /* rows into routed tables */
@@ -28,7 +35,7 @@ void file_etl_destination_counts_of(const beam_run_result *r, size_t d, size_t n
                                     file_etl_destination_counts *out);
 
 /* Calls fn with each "written.<table>" counter of destination d's writer, routed tables only
- * (no _dead_letter, no _files), in name order. */
+ * (no _dead_letter, _files or _stream_bundles), in name order. */
 void file_etl_destination_tables(const beam_run_result *r, size_t d, size_t n_dests,
                                  void (*fn)(void *ctx, const char *table, int64_t rows), void *ctx);
 

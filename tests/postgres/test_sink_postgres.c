@@ -1075,6 +1075,15 @@ static void test_ledger_ranges_of_a_file(void **state) {
   beam_sink_free(s);
 }
 
+/* Many keys in one query (sink_test_ranges.h): quoting inside the text[] literal too. */
+static void test_ledger_find_many(void **state) {
+  (void)state;
+  beam_sink *s = open_sink(), *other = open_sink();
+  sink_test_ledger_find_many(s, other, "pubsub:pg");
+  beam_sink_free(other);
+  beam_sink_free(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bad_conninfo_fails_fast),
@@ -1099,6 +1108,7 @@ int main(void) {
       cmocka_unit_test(test_ledger_find_failure_fails_the_bundle),
       cmocka_unit_test(test_old_database_gains_ledger),
       cmocka_unit_test(test_ledger_ranges_of_a_file),
+      cmocka_unit_test(test_ledger_find_many),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,6 +27,39 @@ static inline void sink_test_record_unit(beam_sink *s, const char *key) {
   if (beam_sink_ledger_record(s, key, "in.csv", false, &err) != BEAM_OK) fail_msg("ledger_record %s: %s", key, err.message);
 }
 
+/* beam_sink_ledger_find_many: keys (prefix + "#1".."#3", one twice, one with a quote and a
+ * backslash) found when committed by other, or recorded in s's open bundle; not once that
+ * bundle aborted. Both sinks idle at the start. */
+static inline void sink_test_ledger_find_many(beam_sink *s, beam_sink *other, const char *prefix) {
+  char k[5][128];
+  snprintf(k[0], sizeof k[0], "%s#1", prefix);
+  snprintf(k[1], sizeof k[1], "%s#2", prefix);
+  snprintf(k[2], sizeof k[2], "%s#3", prefix);
+  snprintf(k[3], sizeof k[3], "%s#1", prefix);
+  snprintf(k[4], sizeof k[4], "%s#\"q\\", prefix);
+  const char *keys[5] = {k[0], k[1], k[2], k[3], k[4]};
+  bool found[5] = {true, true, true, true, true};
+  beam_error err = {0};
+  if (beam_sink_ledger_find_many(s, keys, 5, found, &err) != BEAM_OK) fail_msg("find_many: %s", err.message);
+  for (int i = 0; i < 5; i++) assert_false(found[i]);
+  assert_int_equal(beam_sink_begin(other, "find-many-other", &err), BEAM_OK);
+  sink_test_record_unit(other, k[0]);
+  sink_test_record_unit(other, k[4]);
+  assert_int_equal(beam_sink_commit(other, &err), BEAM_OK);
+  assert_int_equal(beam_sink_begin(s, "find-many-mine", &err), BEAM_OK);
+  sink_test_record_unit(s, k[2]);
+  if (beam_sink_ledger_find_many(s, keys, 5, found, &err) != BEAM_OK) fail_msg("find_many: %s", err.message);
+  assert_true(found[0]);
+  assert_false(found[1]);
+  assert_true(found[2]);
+  assert_true(found[3]);
+  assert_true(found[4]);
+  beam_sink_abort(s);
+  if (beam_sink_ledger_find_many(s, keys, 5, found, &err) != BEAM_OK) fail_msg("find_many: %s", err.message);
+  assert_false(found[2]);
+  assert_true(found[0]);
+}
+
 /* Units of file id (a name unique to the calling test) committed by s are found by other (a
  * second instance on the same destination) once committed, merged and sorted; the bundle's
  * own entries count inside it; an aborted bundle's do not; other files' units, ones whose tail

@@ -210,7 +210,7 @@ static void test_destination_errors(void **state) {
   static const char *const tables[] = {"events_order"};
   expect_bad("sqlite:x.db?tables=orders", NULL, 0, NULL,
              "tables: \"orders\" is not a table the route writes (route.table \"events_{event_type}\", route.default "
-             "\"events_other\"; also _dead_letter and _files)");
+             "\"events_other\"; also _dead_letter, _files and _stream_bundles)");
   expect_bad("sqlite:x.db?tables=_beam_ledger", NULL, 0, NULL, "tables: \"_beam_ledger\" is not a table");
   expect_bad("sqlite:x.db?tables=,", NULL, 0, NULL, "tables: names no table");
   expect_bad("sqlite:x.db?where=amount%20%3E", NULL, 0, NULL, "where: \"amount >\": unexpected end of expression");

@@ -92,7 +92,19 @@ static void type_names_and_aliases(void **state) {
 static void bookkeeping_schemas(void **state) {
   (void)state;
   const beam_etl_schema *dl = beam_etl_dead_letter_schema();
-  assert_int_equal(dl->n_fields, 6);
+  assert_int_equal(dl->n_fields, 7);
+  /* the streaming release's message_id: last and NULLABLE */
+  assert_int_equal(beam_etl_schema_find(dl, "message_id"), 6);
+  assert_int_equal(dl->fields[6].type, BEAM_ETL_STRING);
+  assert_int_equal(dl->fields[6].mode, BEAM_ETL_NULLABLE);
+  const beam_etl_schema *sb = beam_etl_stream_bundles_schema();
+  assert_int_equal(sb->n_fields, 8);
+  assert_int_equal(beam_etl_schema_find(sb, "subscription"), 0);
+  assert_int_equal(beam_etl_schema_find(sb, "committed_at"), 7);
+  assert_ptr_equal(beam_etl_bookkeeping_schema(BEAM_ETL_STREAM_BUNDLES_TABLE), sb);
+  assert_true(beam_etl_is_bookkeeping_table("_files"));
+  assert_false(beam_etl_is_bookkeeping_table("events"));
+  assert_null(beam_etl_bookkeeping_schema("events"));
   assert_int_equal(beam_etl_schema_find(dl, "source"), 0);
   assert_int_equal(beam_etl_schema_find(dl, "stage"), 4);
   assert_int_equal(beam_etl_schema_find(dl, "offset"), 5); /* last and NULLABLE: earlier tables gain it */

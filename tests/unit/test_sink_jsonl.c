@@ -677,6 +677,15 @@ static void ledger_record_find_any(void **state) {
   beam_sink_free(s);
 }
 
+/* Many keys at once (sink_test_ranges.h). */
+static void ledger_find_many_keys(void **state) {
+  const char *dir = *state;
+  beam_sink *s = open_sink(dir, NULL), *other = open_sink(dir, NULL);
+  sink_test_ledger_find_many(s, other, "pubsub:jl");
+  beam_sink_free(other);
+  beam_sink_free(s);
+}
+
 /* replace false keeps a committed entry (and an entry pending in the bundle); replace true
  * overwrites it when the bundle commits. */
 static void ledger_replace_semantics(void **state) {
@@ -1078,6 +1087,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(typed_json_per_row, setup, teardown),
       cmocka_unit_test(doubles_are_shortest_round_trip),
       cmocka_unit_test_setup_teardown(abort_leaves_nothing, setup, teardown),
+      cmocka_unit_test_setup_teardown(ledger_find_many_keys, setup, teardown),
       cmocka_unit_test_setup_teardown(same_bundle_twice_writes_once, setup, teardown),
       cmocka_unit_test_setup_teardown(crashed_commit_is_rolled_back, setup, teardown),
       cmocka_unit_test_setup_teardown(many_rows_spill_and_commit, setup, teardown),

@@ -597,6 +597,15 @@ static void ledger_ranges_of_a_file(void **state) {
   beam_sink_free(s);
 }
 
+/* Many keys at once (sink_test_ranges.h). */
+static void ledger_find_many_keys(void **state) {
+  fixture *f = *state;
+  beam_sink *s = open_sink(f, NULL), *other = open_sink(f, NULL);
+  sink_test_ledger_find_many(s, other, "pubsub:sq");
+  beam_sink_free(other);
+  beam_sink_free(s);
+}
+
 /* Commits n rows to each of tables[] as unit `unit` (NULL: no ledger entry) in bundle `bundle`;
  * row names start with prefix. */
 static void commit_unit(beam_sink *s, const char *const *tables, const char *bundle, const char *unit, size_t n,
@@ -709,6 +718,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(full_database_is_an_io_error, setup, teardown),
       cmocka_unit_test_setup_teardown(concurrent_writers_one_instance_each, setup, teardown),
       cmocka_unit_test_setup_teardown(ledger_ranges_of_a_file, setup, teardown),
+      cmocka_unit_test_setup_teardown(ledger_find_many_keys, setup, teardown),
       cmocka_unit_test_setup_teardown(retract_a_files_ranges, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

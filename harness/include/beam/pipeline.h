@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "beam/arena.h"
 #include "beam/buf.h"
 #include "beam/status.h"
 
@@ -66,6 +67,14 @@ typedef struct beam_pubsub_read_spec {
  * the global window would never fire, so beam_pipeline_encode refuses it. The local runner
  * does not execute this transform. */
 beam_pcollection *beam_pubsub_read(beam_pipeline *p, const char *name, const beam_pubsub_read_spec *spec);
+
+/* Reads a beam:transform:pubsub_read:v1 payload (a serialized PubSubReadPayload, what
+ * beam_pubsub_read encodes and a runner hands to the source that executes the read) into
+ * *out; its strings live in arena, and absent ones are NULL. BEAM_ERR_MALFORMED when the
+ * bytes are not a PubSubReadPayload; BEAM_ERR_INVALID_ARG when it names neither a
+ * subscription nor a topic, or both. */
+beam_status beam_pubsub_read_payload_decode(const uint8_t *payload, size_t len, beam_arena *arena,
+                                            beam_pubsub_read_spec *out, beam_error *err);
 
 /* How a DoFn reads a side input (Beam's access patterns). */
 typedef enum beam_side_input_access {

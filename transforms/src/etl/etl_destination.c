@@ -20,11 +20,12 @@ static char *next_listed(const char **at, beam_arena *arena) {
 
 static beam_status check_table(const char *name, const beam_etl_schema *schema, const beam_etl_route *route,
                                beam_error *err) {
-  if (strcmp(name, BEAM_ETL_FILES_TABLE) == 0 || strcmp(name, BEAM_ETL_DEAD_LETTER_TABLE) == 0) return BEAM_OK;
+  if (beam_etl_is_bookkeeping_table(name)) return BEAM_OK;
   if (beam_etl_route_may_produce(route, schema, name)) return BEAM_OK;
   return beam_error_set(err, BEAM_ERR_INVALID_ARG,
                         "tables: \"%.200s\" is not a table the route writes (route.table \"%.200s\"%s%.200s%s; "
-                        "also " BEAM_ETL_DEAD_LETTER_TABLE " and " BEAM_ETL_FILES_TABLE ")",
+                        "also " BEAM_ETL_DEAD_LETTER_TABLE ", " BEAM_ETL_FILES_TABLE " and "
+                        BEAM_ETL_STREAM_BUNDLES_TABLE ")",
                         name, route->template_text, route->default_table ? ", route.default \"" : "",
                         route->default_table ? route->default_table : "", route->default_table ? "\"" : "");
 }

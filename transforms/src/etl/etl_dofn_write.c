@@ -23,9 +23,14 @@
  * the same for every destination except for the rows its own sink refused. A _files row it
  * does not take is not written, but the unit's ledger entry always is.
  *
+ * A stream (config "stream", a pubsub: input): each bundle starts with ReadMessages' header;
+ * rows of messages this destination committed before are dropped, and the bundle commits
+ * with every other message's ledger entry and its _stream_bundles row (etl_write_stream.h),
+ * which also goes out on "files".
+ *
  * Config: {"spec": {...}, "sink": "sqlite:out.db", "tables": [...], "where": "...",
  * "label": "destination 2 (sqlite:out.db)" (prefixes its errors), "no_sync": false,
- * "batch_rows": 0, "units": false, "reload": false}. */
+ * "batch_rows": 0, "units": false, "reload": false, "stream": false}. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +45,7 @@
 #include "etl_dofn_common.h"
 #include "etl_files_row.h"
 #include "etl_stats_map.h"
+#include "etl_write_stream.h"
 
 enum { PENDING_LIMIT = 1024 };
 #define SINK_DEAD_LETTER_RAW_MAX ((size_t)1 << 20)
@@ -110,6 +116,10 @@ typedef struct write_state {
   committed_file *committed;
   size_t n_committed, cap_committed, last_committed;
   int64_t unit_skipped; /* rows of the open unit dropped as committed before */
+  beam_etl_write_stream stream; /* config "stream" */
+  int c_messages_already; /* counter: a stream's messages committed before (redelivered) */
+  int c_stream_bundles;   /* counter: _stream_bundles rows committed */
+  int c_stream_messages;  /* counter: a stream's messages committed now */
 } write_state;
 
 /* Prefixes a failure with the destination's label (a run with several names the one that failed). */
@@ -163,6 +173,10 @@ static beam_status write_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error
   st->c_already_records = beam_dofn_declare_counter(ctx, "records_already_loaded");
   st->c_already_filtered = beam_dofn_declare_counter(ctx, "filtered_already_loaded");
   st->c_not_taken = beam_dofn_declare_counter(ctx, "not_taken");
+  st->stream.on = json_is_true(json_object_get(config, "stream"));
+  st->c_messages_already = beam_dofn_declare_counter(ctx, "messages_already_loaded");
+  st->c_stream_bundles = beam_dofn_declare_counter(ctx, "stream_bundles");
+  st->c_stream_messages = beam_dofn_declare_counter(ctx, "stream_messages");
   st->transform_id = strdup(beam_dofn_transform_id(ctx));
   if (!st->transform_id) return named(st, beam_error_set(err, BEAM_ERR_NOMEM, "out of memory"), err);
   beam_status s2 = beam_sink_open(st->dest.sink, &o, &st->sink, err);
@@ -445,6 +459,7 @@ static beam_status commit_bundle(write_state *st, beam_dofn_ctx *ctx, beam_error
 static beam_status write_start(void *state, beam_dofn_ctx *ctx, beam_error *err) {
   write_state *st = state;
   reset_bundle(st); /* a failed previous bundle may have left rows and an open sink bundle */
+  beam_etl_write_stream_reset(&st->stream);
   return BEAM_OK;
 }
 
@@ -774,7 +789,10 @@ static beam_status process_element(write_state *st, beam_dofn_ctx *ctx, const be
   beam_etl_row row;
   beam_status s = beam_etl_element_view(elem->value, st->spec, &st->batch, &table, &file, &row, err);
   if (s == BEAM_OK && strcmp(table, BEAM_ETL_FILES_TABLE) == 0) return unit_end(st, ctx, elem->value, err);
+  if (s == BEAM_OK && strcmp(table, BEAM_ETL_STREAM_BUNDLES_TABLE) == 0)
+    return beam_etl_write_stream_header(&st->stream, st->sink, &row, err);
   bool skip = false;
+  if (s == BEAM_OK && st->stream.on) s = beam_etl_write_stream_next_row(&st->stream, row.origin.file_id, &skip, err);
   if (s == BEAM_OK && st->skip_committed) s = skip_committed_row(st, table, file, &row, &skip, err);
   if (s != BEAM_OK || skip) return s;
   if (st->selects) {
@@ -810,8 +828,47 @@ static beam_status write_process(void *state, beam_dofn_ctx *ctx, const beam_win
   return named(st, process_element(st, ctx, elem, err), err);
 }
 
+/* A stream's bundle: the ledger entries of its new messages and its _stream_bundles row, with
+ * what this writer wrote (after the sink's late refusals), into the open bundle. */
+static beam_status stream_bundle_end(write_state *st, beam_dofn_ctx *ctx, beam_error *err) {
+  beam_etl_write_stream *ws = &st->stream;
+  if (ws->held_messages) beam_dofn_counter_add(ctx, st->c_messages_already, ws->held_messages);
+  if (!ws->messages_new) return BEAM_OK; /* every message committed before: nothing to commit */
+  beam_status s = begin_lazily(st, ctx, err);
+  if (s == BEAM_OK) s = flush_all(st, err);
+  if (s == BEAM_OK) s = send_late(st, err);
+  if (s == BEAM_OK) s = beam_etl_write_stream_record(ws, st->sink, st->reload, err);
+  if (s != BEAM_OK) return s;
+  beam_etl_file_stats *fs = beam_etl_stats_map_get(&st->per_file, ws->subscription);
+  if (!fs) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  beam_etl_row row;
+  pending_table *t;
+  if ((s = beam_etl_write_stream_row(ws, fs->v[BEAM_ETL_STAT_WRITTEN], fs->v[BEAM_ETL_STAT_DEAD_LETTERED], &st->batch,
+                                     &row, err)) != BEAM_OK ||
+      (s = find_table(st, BEAM_ETL_STREAM_BUNDLES_TABLE, row.schema, &t, err)) != BEAM_OK)
+    return s;
+  if (!t->dropped) {
+    t->rows[t->n] = row;
+    t->files[t->n++] = ws->subscription;
+    st->pending++;
+    beam_dofn_counter_add(ctx, st->c_stream_bundles, 1);
+  }
+  beam_dofn_counter_add(ctx, st->c_stream_messages, ws->messages_new);
+  beam_value v;
+  if (st->out_files >= 0 && beam_etl_element_make(beam_dofn_scratch(ctx), BEAM_ETL_STREAM_BUNDLES_TABLE,
+                                                  ws->subscription, &row, false, &v) != BEAM_OK)
+    return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  if (st->out_files < 0) return BEAM_OK;
+  /* finish_bundle has no current element: the row goes out in the global window, at its commit. */
+  beam_window global = {BEAM_WINDOW_GLOBAL, 0, 0, {NULL, 0}};
+  beam_windowed_value wv = {&v, row.values[7].u.i64 / 1000, &global, 1, BEAM_PANE_NO_FIRING};
+  return beam_dofn_emit_windowed(ctx, st->out_files, &wv, err);
+}
+
 static beam_status finish(write_state *st, beam_dofn_ctx *ctx, beam_error *err) {
-  beam_status s = st->in_bundle ? commit_bundle(st, ctx, err) : BEAM_OK;
+  beam_status s = st->stream.have_header ? stream_bundle_end(st, ctx, err) : BEAM_OK;
+  if (s == BEAM_OK && st->in_bundle) s = commit_bundle(st, ctx, err);
+  beam_etl_write_stream_reset(&st->stream);
   if (s != BEAM_OK) return s;
   if (st->not_taken) beam_dofn_counter_add(ctx, st->c_not_taken, st->not_taken);
   st->not_taken = st->not_taken_at_unit = 0;
@@ -847,6 +904,7 @@ static void write_teardown(void *state) {
   free(st->transform_id);
   forget_committed(st);
   free(st->committed);
+  beam_etl_write_stream_free(&st->stream);
 }
 
 const beam_dofn_def beam_etl_write_dofn = {

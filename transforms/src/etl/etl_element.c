@@ -31,8 +31,8 @@ beam_status beam_etl_element_make(beam_arena *arena, const char *table, const ch
 }
 
 static const beam_etl_schema *schema_for(const char *table, const beam_etl_spec *spec) {
-  if (strcmp(table, BEAM_ETL_DEAD_LETTER_TABLE) == 0) return beam_etl_dead_letter_schema();
-  if (strcmp(table, BEAM_ETL_FILES_TABLE) == 0) return beam_etl_files_schema();
+  const beam_etl_schema *own = beam_etl_bookkeeping_schema(table);
+  if (own) return own;
   return spec ? beam_etl_table_schema(spec, table) : NULL;
 }
 

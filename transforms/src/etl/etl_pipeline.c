@@ -9,6 +9,7 @@
 
 #include "beam/transforms/etl_element.h"
 #include "beam/transforms/etl_pipeline.h"
+#include "beam/transforms/etl_stream.h"
 
 /* {"spec": <spec>, "spec_name": ..., extra...} as text (caller frees). */
 static char *stage_config(const beam_etl_file_pipeline_config *cfg, json_t *spec, json_t *extra) {
@@ -31,6 +32,7 @@ typedef struct builder {
   size_t n_configs;
   const beam_etl_destination *dests;
   size_t n_dests;
+  bool stream; /* the input is a Pub/Sub subscription */
   beam_etl_file_pipeline_outputs outputs;
 } builder;
 
@@ -109,8 +111,8 @@ static json_t *destination_config(const builder *b, size_t d, json_t *extra) {
  * KV<file, report>). */
 static beam_pcollection *write_stage(builder *b, const char *name, size_t d, beam_pcollection *rows, bool units,
                                      beam_pcollection **files, beam_pcollection **ranges) {
-  json_t *extra = destination_config(b, d, json_pack("{s:b,s:b,s:b}", "no_sync", b->cfg->no_sync, "units", units,
-                                                     "reload", b->cfg->reload));
+  json_t *extra = destination_config(b, d, json_pack("{s:b,s:b,s:b,s:b}", "no_sync", b->cfg->no_sync, "units", units,
+                                                     "reload", b->cfg->reload, "stream", b->stream));
   static const char *const tags[] = {"stats", "files", "ranges"};
   beam_coder_spec *coders[] = {b->stats, b->value, beam_coder_spec_kv(b->p, beam_coder_spec_string(b->p), b->value)};
   beam_pardo_spec spec = {"etl_write", keep(b, stage_config(b->cfg, b->spec, extra)), ranges ? 3 : 2, tags, coders,
@@ -176,8 +178,32 @@ static void build_grouped(builder *b, beam_pcollection *files) {
   free(file_rows);
 }
 
+/* A stream: the subscription's messages (with attributes, as Dataflow's native read gives
+ * them) -> ReadMessages -> each destination's Write; no GroupByKey (it would never fire on
+ * an unbounded input in the global window), bookkeeping per bundle in _stream_bundles. */
+static void build_stream(builder *b) {
+  const char *sub = beam_etl_input_subscription(b->cfg->inputs[0]);
+  beam_pubsub_read_spec read = {.subscription = sub, .with_attributes = true};
+  beam_pcollection *messages = beam_pubsub_read(b->p, "ReadPubSub", &read);
+  const char *cfg = keep(b, stage_config(b->cfg, b->spec, json_pack("{s:s}", "subscription", sub)));
+  static const char *const tags[] = {"rows"};
+  beam_pardo_spec spec = {"etl_read_messages", cfg, 1, tags, &b->value, NULL, 0, NULL, 0};
+  beam_pardo(b->p, "ReadMessages", messages, &spec, &b->outputs.rows);
+  beam_pcollection **written = calloc(b->n_dests, sizeof *written);
+  if (!written) return;
+  char name[64];
+  for (size_t d = 0; d < b->n_dests; d++)
+    write_stage(b, step_name(b, "Write", d, name), d, b->outputs.rows, false, &written[d], NULL);
+  b->outputs.files = b->n_dests == 1 ? written[0] : beam_flatten(b->p, "StreamBundlesWritten", written, b->n_dests);
+  free(written);
+}
+
 static void build(builder *b) {
   beam_pipeline *p = b->p;
+  if (b->stream) {
+    build_stream(b);
+    return;
+  }
   json_t *inputs = json_array();
   for (size_t i = 0; i < b->cfg->n_inputs; i++) json_array_append_new(inputs, json_string(b->cfg->inputs[i]));
   const char *list_cfg = keep(b, stage_config(b->cfg, NULL, json_pack("{s:o}", "inputs", inputs)));
@@ -224,6 +250,8 @@ beam_status beam_etl_file_pipeline_build_outputs(beam_pipeline *p, const beam_et
   beam_arena arena = {0};
   builder b = {.p = p, .cfg = cfg};
   s = beam_etl_spec_parse(cfg->spec_json, strlen(cfg->spec_json), cfg->spec_name, &parsed, err);
+  if (s == BEAM_OK) s = beam_etl_inputs_check_stream(cfg->inputs, cfg->n_inputs, &b.stream, err);
+  if (s == BEAM_OK && b.stream) s = beam_etl_spec_check_stream(parsed, err);
   if (s == BEAM_OK) s = beam_etl_file_pipeline_destinations(cfg, parsed, &arena, &b.dests, &b.n_dests, err);
   json_error_t jerr;
   if (s == BEAM_OK && !(b.spec = json_loads(cfg->spec_json, 0, &jerr)))

@@ -1,5 +1,6 @@
 /* The per-record ETL chain and dead-letter rows. */
 #include "beam/transforms/etl_process.h"
+#include "beam/transforms/etl_stream.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -71,7 +72,10 @@ beam_status beam_etl_dead_letter_row(const beam_etl_origin *origin, const char *
   v[2] = origin->raw.data ? beam_value_string((const char *)origin->raw.data, origin->raw.len) : beam_value_null();
   v[3] = beam_value_string(msg, strlen(msg));
   v[4] = beam_value_string(stg, strlen(stg));
-  v[5] = origin->file_id ? beam_value_int64(origin->offset) : beam_value_null();
+  /* A message's dead letter: its id instead of a byte offset (a message has none). */
+  const char *message_id = beam_etl_unit_message_id(origin->file_id);
+  v[5] = origin->file_id && !message_id ? beam_value_int64(origin->offset) : beam_value_null();
+  v[6] = message_id ? beam_value_string(message_id, strlen(message_id)) : beam_value_null();
   out->schema = s;
   out->values = v;
   out->origin = *origin;

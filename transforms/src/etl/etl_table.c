@@ -78,7 +78,7 @@ beam_status beam_etl_row_in_union(const beam_etl_spec *spec, const beam_etl_row 
 
 beam_status beam_etl_ensure_table(beam_sink *sink, const beam_etl_spec *spec, const char *table,
                                   const beam_etl_schema *schema, beam_error *err) {
-  if (!spec || strcmp(table, BEAM_ETL_DEAD_LETTER_TABLE) == 0 || strcmp(table, BEAM_ETL_FILES_TABLE) == 0)
+  if (!spec || beam_etl_is_bookkeeping_table(table))
     return beam_sink_ensure_table(sink, table, schema, err);
   const beam_etl_table_spec *t = beam_etl_spec_table(spec, table);
   const beam_etl_schema *own = t ? &t->schema : &spec->top_schema;

@@ -90,8 +90,9 @@ static beam_status check_subscription(beam_pubsub_subscriber *sub, beam_error *e
   return beam_error_prefix(err, "pubsub subscription %s: ", sub->subscription);
 }
 
-beam_status beam_pubsub_subscriber_open(const char *subscription, const beam_pubsub_subscriber_options *opts,
-                                        beam_pubsub_subscriber **out, beam_error *err) {
+/* A subscriber connected and its subscription checked, its threads not started yet. */
+static beam_status prepare(const char *subscription, const beam_pubsub_subscriber_options *opts,
+                           beam_pubsub_subscriber **out, beam_error *err) {
   *out = NULL;
   beam_status st = check_name(subscription, err);
   if (st != BEAM_OK) return st;
@@ -110,6 +111,23 @@ beam_status beam_pubsub_subscriber_open(const char *subscription, const beam_pub
   st = beam_pubsub_conn_open(&sub->conn, subscription, opts ? opts->endpoint : NULL, err);
   if (st == BEAM_OK) st = resolve_options(sub, opts, err);
   if (st == BEAM_OK) st = check_subscription(sub, err);
+  *out = sub;
+  return st;
+}
+
+beam_status beam_pubsub_subscription_check(const char *subscription, const beam_pubsub_subscriber_options *opts,
+                                           beam_error *err) {
+  beam_pubsub_subscriber *sub = NULL;
+  beam_status st = prepare(subscription, opts, &sub, err);
+  beam_pubsub_subscriber_close(sub);
+  return st;
+}
+
+beam_status beam_pubsub_subscriber_open(const char *subscription, const beam_pubsub_subscriber_options *opts,
+                                        beam_pubsub_subscriber **out, beam_error *err) {
+  beam_pubsub_subscriber *sub = NULL;
+  *out = NULL;
+  beam_status st = prepare(subscription, opts, &sub, err);
   if (st == BEAM_OK) {
     sub->receiver_started = pthread_create(&sub->receiver, NULL, beam_pubsub_sub_receive_main, sub) == 0;
     sub->keeper_started =

@@ -401,6 +401,29 @@ beam_status beam_sink_ledger_find(beam_sink *s, const char *key, beam_sink_ledge
   return st;
 }
 
+beam_status beam_sink_ledger_find_many(beam_sink *s, const char *const *keys, size_t n, bool *found,
+                                       beam_error *err) {
+  if (!s || (n && (!keys || !found))) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "ledger_find_many: NULL argument");
+  if (n) memset(found, 0, n * sizeof *found);
+  if (s->state == BEAM_SINK_CLOSED) return closed_error(err);
+  if (s->state == BEAM_SINK_FAILED)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "ledger_find_many: bundle failed, abort it first");
+  if (!beam_sink_keeps_ledger(s) || !n) return BEAM_OK;
+  beam_status st = BEAM_OK;
+  if (s->vt->ledger_find_many) {
+    st = s->vt->ledger_find_many(s, keys, n, found, err);
+  } else {
+    beam_sink_ledger_hit hit;
+    for (size_t i = 0; st == BEAM_OK && i < n; i++) {
+      memset(&hit, 0, sizeof hit);
+      st = s->vt->ledger_find(s, keys[i], &hit, err);
+      found[i] = st == BEAM_OK && hit.found;
+    }
+  }
+  if (st != BEAM_OK && s->state == BEAM_SINK_IN_BUNDLE) s->state = BEAM_SINK_FAILED;
+  return st;
+}
+
 beam_status beam_sink_note_retracted(beam_sink *s, const char *table, int64_t rows) {
   for (size_t i = 0; i < s->n_retracted; i++)
     if (strcmp(s->retracted[i].table, table) == 0) return s->retracted[i].rows += rows, BEAM_OK;

@@ -42,6 +42,8 @@ typedef struct beam_sink_vtable {
    * which sorts and merges afterwards) every entry beam_sink_ranges_add_unit takes for
    * file_id; inside or outside a bundle (not in a failed one). */
   beam_status (*ledger_ranges)(beam_sink *s, const char *file_id, beam_sink_ranges *out, beam_error *err);
+  /* Optional with a ledger (NULL: ledger_find per key). found[] is zeroed by the front. */
+  beam_status (*ledger_find_many)(beam_sink *s, const char *const *keys, size_t n, bool *found, beam_error *err);
   /* Optional with a ledger (NULL: cannot retract). Called inside a healthy bundle; the
    * retraction takes effect with the bundle's commit (see beam_sink_retract_units). */
   beam_status (*retract_units)(beam_sink *s, const char *file_id, beam_error *err);

@@ -306,6 +306,19 @@ static beam_status jl_ledger_find(beam_sink *s, const char *key, beam_sink_ledge
   return BEAM_OK;
 }
 
+/* One refresh of the log for the whole batch, then a lookup per key in memory. */
+static beam_status jl_ledger_find_many(beam_sink *s, const char *const *keys, size_t n, bool *found,
+                                       beam_error *err) {
+  jsonl_sink *j = (jsonl_sink *)s;
+  beam_status st = beam_jsonl_log_refresh(&j->log, err);
+  beam_sink_ledger_hit hit;
+  for (size_t i = 0; st == BEAM_OK && i < n; i++) {
+    beam_jsonl_log_ledger_find(&j->log, &j->pending, keys[i], &hit);
+    found[i] = hit.found;
+  }
+  return st;
+}
+
 static beam_status jl_ledger_ranges(beam_sink *s, const char *file_id, beam_sink_ranges *out, beam_error *err) {
   jsonl_sink *j = (jsonl_sink *)s;
   beam_status st = beam_jsonl_log_refresh(&j->log, err);
@@ -540,6 +553,7 @@ static const beam_sink_vtable jsonl_vtable = {
     .rollback_to_savepoint = jl_rollback_to_savepoint,
     .ledger_record = jl_ledger_record,
     .ledger_find = jl_ledger_find,
+    .ledger_find_many = jl_ledger_find_many,
     .ledger_any = jl_ledger_any,
     .ledger_ranges = jl_ledger_ranges,
 };

@@ -871,6 +871,70 @@ static beam_status pg_ledger_find(beam_sink *s, const char *key, beam_sink_ledge
   return BEAM_OK;
 }
 
+/* keys as a text[] literal: {"k1","k2"}, each quoted, backslash and double quote escaped. */
+static char *text_array_literal(const char *const *keys, size_t n) {
+  beam_buf b = BEAM_BUF_INIT;
+  beam_status st = beam_buf_append_byte(&b, '{');
+  for (size_t i = 0; st == BEAM_OK && i < n; i++) {
+    if (i) st = beam_buf_append_byte(&b, ',');
+    if (st == BEAM_OK) st = beam_buf_append_byte(&b, '"');
+    for (const char *c = keys[i]; st == BEAM_OK && *c; c++) {
+      if (*c == '"' || *c == '\\') st = beam_buf_append_byte(&b, '\\');
+      if (st == BEAM_OK) st = beam_buf_append_byte(&b, (uint8_t)*c);
+    }
+    if (st == BEAM_OK) st = beam_buf_append_byte(&b, '"');
+  }
+  if (st == BEAM_OK) st = beam_buf_append_byte(&b, '}');
+  if (st == BEAM_OK) st = beam_buf_terminate(&b);
+  if (st != BEAM_OK) {
+    beam_buf_free(&b);
+    return NULL;
+  }
+  return (char *)b.data;
+}
+
+static int compare_key_index(const void *a, const void *b, void *keys) {
+  const char *const *k = keys;
+  return strcmp(k[*(const size_t *)a], k[*(const size_t *)b]);
+}
+
+/* One query for the batch (unit = ANY($1)); the units found are matched back to their keys
+ * by a binary search over the keys sorted (by index). */
+static beam_status pg_ledger_find_many(beam_sink *s, const char *const *keys, size_t n, bool *found,
+                                       beam_error *err) {
+  pg_sink *p = (pg_sink *)s;
+  char *array = text_array_literal(keys, n);
+  size_t *order = malloc(n * sizeof *order);
+  if (!array || !order) {
+    free(array), free(order);
+    return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  }
+  for (size_t i = 0; i < n; i++) order[i] = i;
+  qsort_r(order, n, sizeof *order, compare_key_index, (void *)keys);
+  PGresult *res = NULL;
+  beam_status st = ledger_query(p, "SELECT unit FROM \"" LEDGER_TABLE "\" WHERE unit = ANY($1::text[])", array,
+                                "find", &res, err);
+  for (int r = 0; st == BEAM_OK && r < PQntuples(res); r++) {
+    const char *unit = PQgetvalue(res, r, 0);
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+      size_t mid = lo + (hi - lo) / 2;
+      int c = strcmp(keys[order[mid]], unit);
+      if (c == 0) {
+        for (size_t m = mid; m < n && strcmp(keys[order[m]], unit) == 0; m++) found[order[m]] = true;
+        for (size_t m = mid; m-- > 0 && strcmp(keys[order[m]], unit) == 0;) found[order[m]] = true;
+        break;
+      }
+      if (c < 0) lo = mid + 1;
+      else hi = mid;
+    }
+  }
+  PQclear(res);
+  free(array);
+  free(order);
+  return st;
+}
+
 static beam_status pg_ledger_any(beam_sink *s, bool *any, beam_error *err) {
   pg_sink *p = (pg_sink *)s;
   PGresult *res = NULL;
@@ -933,6 +997,7 @@ static const beam_sink_vtable pg_vtable = {
     .rollback_to_savepoint = pg_unit_rollback,
     .ledger_record = pg_ledger_record,
     .ledger_find = pg_ledger_find,
+    .ledger_find_many = pg_ledger_find_many,
     .ledger_any = pg_ledger_any,
     .ledger_ranges = pg_ledger_ranges,
 };

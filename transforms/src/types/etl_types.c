@@ -78,6 +78,9 @@ static beam_etl_field etl_dead_letter_fields[] = {
      * ZIP member): finds it when line numbers cannot (a record split across ranges, a binary
      * editor). Last and NULLABLE, so a table of an earlier release gains it. */
     {"offset", BEAM_ETL_INT64, BEAM_ETL_NULLABLE},
+    /* Added by the streaming release: the Pub/Sub message a dead letter came from (NULL for
+     * files); last and NULLABLE, so tables of earlier releases gain it. */
+    {"message_id", BEAM_ETL_STRING, BEAM_ETL_NULLABLE},
 };
 static const beam_etl_schema etl_dead_letter_schema = {
     etl_dead_letter_fields, sizeof etl_dead_letter_fields / sizeof etl_dead_letter_fields[0]};
@@ -104,5 +107,31 @@ static beam_etl_field etl_files_fields[] = {
 static const beam_etl_schema etl_files_schema = {
     etl_files_fields, sizeof etl_files_fields / sizeof etl_files_fields[0]};
 
+static beam_etl_field etl_stream_bundles_fields[] = {
+    {"subscription", BEAM_ETL_STRING, BEAM_ETL_REQUIRED},
+    {"messages", BEAM_ETL_INT64, BEAM_ETL_NULLABLE},
+    {"written", BEAM_ETL_INT64, BEAM_ETL_NULLABLE},
+    {"dead_lettered", BEAM_ETL_INT64, BEAM_ETL_NULLABLE},
+    {"filtered", BEAM_ETL_INT64, BEAM_ETL_NULLABLE},
+    {"first_publish_time", BEAM_ETL_TIMESTAMP, BEAM_ETL_NULLABLE},
+    {"last_publish_time", BEAM_ETL_TIMESTAMP, BEAM_ETL_NULLABLE},
+    {"committed_at", BEAM_ETL_TIMESTAMP, BEAM_ETL_NULLABLE},
+};
+static const beam_etl_schema etl_stream_bundles_schema = {
+    etl_stream_bundles_fields, sizeof etl_stream_bundles_fields / sizeof etl_stream_bundles_fields[0]};
+
 const beam_etl_schema *beam_etl_dead_letter_schema(void) { return &etl_dead_letter_schema; }
+const beam_etl_schema *beam_etl_stream_bundles_schema(void) { return &etl_stream_bundles_schema; }
+
+bool beam_etl_is_bookkeeping_table(const char *table) {
+  return strcmp(table, BEAM_ETL_DEAD_LETTER_TABLE) == 0 || strcmp(table, BEAM_ETL_FILES_TABLE) == 0 ||
+         strcmp(table, BEAM_ETL_STREAM_BUNDLES_TABLE) == 0;
+}
+
+const beam_etl_schema *beam_etl_bookkeeping_schema(const char *table) {
+  if (strcmp(table, BEAM_ETL_DEAD_LETTER_TABLE) == 0) return &etl_dead_letter_schema;
+  if (strcmp(table, BEAM_ETL_FILES_TABLE) == 0) return &etl_files_schema;
+  if (strcmp(table, BEAM_ETL_STREAM_BUNDLES_TABLE) == 0) return &etl_stream_bundles_schema;
+  return NULL;
+}
 const beam_etl_schema *beam_etl_files_schema(void) { return &etl_files_schema; }

@@ -19,6 +19,13 @@
  *   ReadAndProcess's reports (one _files element per file) are a side input of DedupePick
  *   (drops a failed file's rows) and FilesRow (status, error, identity).
  *
+ * A Pub/Sub input (inputs = {"pubsub:projects/P/subscriptions/S"}, etl_stream.h) makes a
+ * streaming pipeline, each destination committing a bundle's rows with its messages' ids:
+ *
+ *   ReadPubSub (beam:transform:pubsub_read:v1, with attributes) -> ReadMessages -> Write
+ *     (rows, dead letters, one _stream_bundles row per bundle; rows of messages the ledger
+ *     holds dropped)
+ *
  * Several destinations (the spec's "outputs", sink_uri, sink_uris; etl_destination.h): the
  * records are read and processed once, and each destination has its own steps from Write
  * on (units: Write, RangesByFile, FinishFile, WriteFiles; dedupe: Write, FileStats,

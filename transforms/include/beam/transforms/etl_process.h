@@ -52,7 +52,8 @@ beam_status beam_etl_process_record(const beam_etl_spec *spec, beam_etl_record *
  * (truncated to cap). Returns buf. */
 const char *beam_etl_outcome_message(const beam_etl_outcome *o, char *buf, size_t cap);
 
-/* A row in the _dead_letter schema (source, line, raw, error, stage). line <= 0 and a NULL
+/* A row in the _dead_letter schema (source, line, raw, error, stage, offset, message_id: the
+ * id when origin->file_id is a message unit, etl_stream.h). line <= 0 and a NULL
  * raw become nulls; source NULL becomes "". Values alias the inputs except where copied into
  * arena (the raw text is not copied). origin is kept as the row's origin. */
 beam_status beam_etl_dead_letter_row(const beam_etl_origin *origin, const char *error, const char *stage,

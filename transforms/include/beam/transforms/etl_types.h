@@ -121,7 +121,7 @@ typedef struct beam_etl_row {
 #define BEAM_ETL_STAGE_TABLE "table" /* the row in its table's shape (etl_table.h) */
 #define BEAM_ETL_STAGE_SINK "sink"
 
-/* Dead-letter table: source, line, raw, error, stage. */
+/* Dead-letter table: source, line, raw, error, stage, offset, message_id. */
 #define BEAM_ETL_DEAD_LETTER_TABLE "_dead_letter"
 /* File-info table: name, size_bytes, records, written, dead_lettered, filtered,
  * deduplicated, runner, started_at, finished_at, status ("loaded" or "failed"), error (why a
@@ -131,9 +131,21 @@ typedef struct beam_etl_row {
 #define BEAM_ETL_FILE_LOADED "loaded"
 #define BEAM_ETL_FILE_FAILED "failed"
 
-/* The schemas of the two bookkeeping tables every file ETL writes (static, never freed). */
+/* Stream-bundle table (a Pub/Sub input's bookkeeping instead of _files): one row per
+ * committed bundle and destination: subscription, messages, written, dead_lettered,
+ * filtered (messages = written + dead_lettered + filtered), first_publish_time,
+ * last_publish_time, committed_at. */
+#define BEAM_ETL_STREAM_BUNDLES_TABLE "_stream_bundles"
+
+/* The schemas of the bookkeeping tables (static, never freed). */
 const beam_etl_schema *beam_etl_dead_letter_schema(void);
 const beam_etl_schema *beam_etl_files_schema(void);
+const beam_etl_schema *beam_etl_stream_bundles_schema(void);
+/* True for _dead_letter, _files and _stream_bundles (tables of their own schema, not the
+ * spec's). */
+bool beam_etl_is_bookkeeping_table(const char *table);
+/* The schema of a bookkeeping table, or NULL for any other name. */
+const beam_etl_schema *beam_etl_bookkeeping_schema(const char *table);
 
 #ifdef __cplusplus
 }

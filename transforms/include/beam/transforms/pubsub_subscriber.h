@@ -104,6 +104,11 @@ typedef struct beam_pubsub_subscriber beam_pubsub_subscriber;
 beam_status beam_pubsub_subscriber_open(const char *subscription, const beam_pubsub_subscriber_options *opts,
                                         beam_pubsub_subscriber **out, beam_error *err);
 
+/* Only the checks of open (the name, the subscription exists and may be read), starting
+ * nothing: what a program does before it creates anything. Same errors as open. */
+beam_status beam_pubsub_subscription_check(const char *subscription, const beam_pubsub_subscriber_options *opts,
+                                           beam_error *err);
+
 /* Takes up to max_messages received messages (oldest first) into *batch (which it
  * overwrites: free the previous batch first). Waits up to timeout_ms (0: do not wait; < 0:
  * wait until a message comes or the subscriber fails) for the first one, then returns what

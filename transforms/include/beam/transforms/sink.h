@@ -326,6 +326,14 @@ typedef struct beam_sink_ledger_hit {
  * lookup that fails inside a bundle fails the bundle (a database aborts the transaction). */
 beam_status beam_sink_ledger_find(beam_sink *s, const char *key, beam_sink_ledger_hit *hit, beam_error *err);
 
+/* Looks n units up at once: found[i] is true when the ledger holds keys[i] (inside a bundle
+ * the bundle's own entries count too). What a stream's writer asks for each bundle's message
+ * ids: one query on PostgreSQL, one look at the log for JSON lines, a prepared lookup per key
+ * on SQLite (in-process). Outside or inside a bundle; never fails on a sink without a ledger
+ * (all false). A lookup that fails inside a bundle fails the bundle. */
+beam_status beam_sink_ledger_find_many(beam_sink *s, const char *const *keys, size_t n, bool *found,
+                                       beam_error *err);
+
 /* True in *any when the ledger holds at least one entry: a caller can skip identifying its
  * inputs against an empty ledger (a first load). */
 beam_status beam_sink_ledger_any(beam_sink *s, bool *any, beam_error *err);

@@ -1,0 +1,47 @@
+/* The ETL on a stream: a Pub/Sub subscription as its input (`pubsub:projects/P/subscriptions/S`).
+ *
+ * Each message is one record (message_record.h); its identity is its message id, and the
+ * unit a destination commits and records in its ledger is the message, keyed
+ * "pubsub:<subscription>#<message id>" (Pub/Sub names hold no '#'). A redelivered message
+ * whose key a destination's ledger holds is not written to it again. */
+#ifndef BEAM_TRANSFORMS_ETL_STREAM_H
+#define BEAM_TRANSFORMS_ETL_STREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "beam/status.h"
+#include "beam/transforms/etl_spec.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BEAM_ETL_PUBSUB_INPUT_PREFIX "pubsub:"
+
+/* True when input names a subscription ("pubsub:..."), not a file. */
+bool beam_etl_input_is_pubsub(const char *input);
+
+/* The subscription of a pubsub: input (what follows the prefix). */
+const char *beam_etl_input_subscription(const char *input);
+
+/* Checks a run's inputs: a pubsub: input must be the only one, and name a subscription
+ * ("projects/P/subscriptions/S"). *stream says whether the run reads a stream. */
+beam_status beam_etl_inputs_check_stream(const char *const *inputs, size_t n, bool *stream, beam_error *err);
+
+/* What a spec may not ask of a stream: dedupe_on (business-key dedupe on a stream needs state
+ * and timers; redeliveries are handled by the message-id ledger), validate.mode hard and the
+ * guard rails max_bad_records / max_bad_ratio (they judge a whole file; a stream has no end).
+ * The error names the spec and the key. */
+beam_status beam_etl_spec_check_stream(const beam_etl_spec *spec, beam_error *err);
+
+/* "pubsub:<subscription>#<message id>" into buf; false when it does not fit in cap. */
+bool beam_etl_message_unit_key(const char *subscription, const char *message_id, char *buf, size_t cap);
+
+/* The message id of a message's unit key, or NULL when unit is not one (a file's identity). */
+const char *beam_etl_unit_message_id(const char *unit);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
