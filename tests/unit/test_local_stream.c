@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -141,7 +142,7 @@ static beam_status collect_process(void *state, beam_dofn_ctx *ctx, const beam_w
   if (e->timestamp_ms != 1000 + id) return beam_error_set(err, BEAM_ERR_INTERNAL, "wrong timestamp");
   st->ids[st->n++] = id;
   int seen = atomic_fetch_add(&processed, 1) + 1;
-  if (atomic_load(&stop_after) && seen == atomic_load(&stop_after)) raise(SIGTERM);
+  if (atomic_load(&stop_after) && seen == atomic_load(&stop_after)) kill(getpid(), SIGTERM); /* as a user would */
   return BEAM_OK;
 }
 
@@ -248,7 +249,10 @@ static void sigterm_drains(void **state) {
   beam_pipeline *p = stream_pipeline(false);
   beam_run_result r;
   beam_error err = {0};
-  json_t *opts = json_pack("{s:i, s:i, s:i}", "parallelism", 2, "bundle_max_records", 50, "bundle_max_ms", 20);
+  /* max_idle_s only bounds the test should the signal be lost: the signal must end the run
+   * long before the queue runs dry. */
+  json_t *opts = json_pack("{s:i, s:i, s:i, s:i}", "parallelism", 2, "bundle_max_records", 50, "bundle_max_ms", 20,
+                           "max_idle_s", 20);
   assert_int_equal(beam_pipeline_run_local(p, opts, &r, &err), BEAM_OK);
   json_decref(opts);
   int acked = 0;
