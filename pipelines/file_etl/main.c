@@ -161,7 +161,7 @@ static int run_group(const file_etl_options *o, const char *spec_text, const des
   for (size_t i = 0; sinks && i < o->n_sinks; i++)
     sinks_ok = sinks_ok && (sinks[i] = remote ? absolute_sink_uri(o->sinks[i]) : strdup(o->sinks[i]));
   for (size_t i = 0; abs_inputs && i < g->n_inputs; i++)
-    abs_inputs[i] = remote ? absolute_path(g->inputs[i]) : strdup(g->inputs[i]);
+    abs_inputs[i] = remote && !beam_etl_input_is_pubsub(g->inputs[i]) ? absolute_path(g->inputs[i]) : strdup(g->inputs[i]);
   char label[512];
   if (strcmp(g->runner, "dataflow") == 0)
     snprintf(label, sizeof label, "dataflow (%s, %s)", o->dataflow.project, o->dataflow.region);
@@ -292,14 +292,17 @@ static int check_usage(const file_etl_options *o, const char *spec_text, destina
     fprintf(stderr, "file_etl: bad spec: %s\n", err->message);
     return 2;
   }
-  /* A subscription that does not exist, or may not be read, is a usage error: nothing runs. */
-  if (stream && beam_pubsub_subscription_check(beam_etl_input_subscription(o->inputs[0]), NULL, err) != BEAM_OK) {
-    fprintf(stderr, "file_etl: --input %s: %s\n", o->inputs[0], err->message);
+  bool on_dataflow = strcmp(o->runner, "dataflow") == 0;
+  if (stream && strcmp(o->runner, "auto") != 0 && strcmp(o->runner, "local") != 0 && !on_dataflow) {
+    fprintf(stderr, "file_etl: --runner=%s: a pubsub: input runs on the local runner or as a streaming Dataflow "
+                    "job\n", o->runner);
     return 2;
   }
-  if (stream && strcmp(o->runner, "auto") != 0 && strcmp(o->runner, "local") != 0) {
-    fprintf(stderr, "file_etl: --runner=%s: a pubsub: input runs on the local runner (streaming the ETL on %s is "
-                    "not there yet)\n", o->runner, o->runner);
+  /* A subscription that does not exist, or may not be read, is a usage error: nothing runs
+   * (a --dry_run calls nothing, this neither). */
+  if (stream && !(on_dataflow && o->dataflow.dry_run) &&
+      beam_pubsub_subscription_check(beam_etl_input_subscription(o->inputs[0]), NULL, err) != BEAM_OK) {
+    fprintf(stderr, "file_etl: --input %s: %s\n", o->inputs[0], err->message);
     return 2;
   }
   int rc = check_destinations(o, dests, err);

@@ -9,9 +9,12 @@
 # UNBOUNDED and the read a beam:transform:pubsub_read:v1 with its PubSubReadPayload; SIGTERM
 # drains the job (DRAINED exits 0); with --cancel_on_interrupt it cancels.
 #
-# Usage: dataflow_streaming.sh STREAMING_SUBMIT REPO_ROOT PYTHON DISCOVERY_DIR
+# And file_etl --input=pubsub:... --runner=dataflow: the stream ETL (Pub/Sub read with
+# attributes -> ReadMessages -> Write) as a streaming Job.
+#
+# Usage: dataflow_streaming.sh STREAMING_SUBMIT REPO_ROOT PYTHON DISCOVERY_DIR FILE_ETL
 set -euo pipefail
-submit=$1 repo=$2 python=$3 discovery=$4
+submit=$1 repo=$2 python=$3 discovery=$4 file_etl=$5
 # shellcheck source=tests/peers/dataflow/fake_dataflow.sh
 source "$repo/tests/peers/dataflow/fake_dataflow.sh"
 
@@ -52,6 +55,32 @@ assert payload.subscription == 'projects/test-project/subscriptions/events' and 
 assert payload.id_attribute == 'event_id' and payload.with_attributes and not payload.timestamp_attribute
 assert not read.environment_id, 'a runner-native read must not name an SDK environment'
 print('ok: Beam decodes the streaming pipeline: UNBOUNDED PCollections, the PubSubReadPayload')
+PY
+
+echo "== file_etl --input=pubsub: --runner=dataflow: the stream ETL as a streaming Job"
+python3 -c "
+import json; s = json.load(open('$repo/pipelines/file_etl/samples/spec.json')); s['clean'].pop('dedupe_on')
+json.dump(s, open('$work/stream_spec.json', 'w'))"
+"$file_etl" --input=pubsub:projects/test-project/subscriptions/events --spec="$work/stream_spec.json" \
+  --sink=bigquery:test-project.events --runner=dataflow "${common[@]}" --job_name=etl-stream --dry_run \
+  --dump_pipeline="$work/etl_stream.pb" > "$work/etl_dry.json"
+check_job_body "$work/etl_dry.json"
+python3 -c "
+import json, sys; j = json.load(open('$work/etl_dry.json'))
+assert j['type'] == 'JOB_TYPE_STREAMING' and j['environment']['version']['job_type'] == 'FNAPI_STREAMING', j['type']"
+"$python" - "$work/etl_stream.pb" <<'PY'
+import sys
+from apache_beam.portability.api import beam_runner_api_pb2 as rpb
+p = rpb.Pipeline()
+p.ParseFromString(open(sys.argv[1], 'rb').read())
+urns = {t.spec.urn for t in p.components.transforms.values()}
+assert urns == {'beam:transform:pubsub_read:v1', 'beam:transform:pardo:v1'}, urns  # no GroupByKey
+assert all(pc.is_bounded == rpb.IsBounded.UNBOUNDED for pc in p.components.pcollections.values())
+read = [t for t in p.components.transforms.values() if t.spec.urn == 'beam:transform:pubsub_read:v1'][0]
+payload = rpb.PubSubReadPayload()
+payload.ParseFromString(read.spec.payload)
+assert payload.subscription == 'projects/test-project/subscriptions/events' and payload.with_attributes
+print('ok: the stream ETL is a streaming Job: Pub/Sub read with attributes, ParDos only, UNBOUNDED')
 PY
 
 running="$(printf 'JOB_STATE_RUNNING,%.0s' $(seq 200))JOB_STATE_RUNNING"
