@@ -58,8 +58,12 @@ static int take_one(void) {
   return q.next < q.total ? q.next++ : -1;
 }
 
+static atomic_int pulls, fail_pull_at; /* the pull of that number fails (0: none) */
+
 static beam_status q_pull(void *src, size_t max, size_t max_bytes, int wait_ms, beam_stream_batch *b, beam_error *err) {
-  (void)src, (void)max_bytes, (void)err;
+  (void)src, (void)max_bytes;
+  if (atomic_fetch_add(&pulls, 1) + 1 == atomic_load(&fail_pull_at))
+    return beam_error_set(err, BEAM_ERR_IO, "the subscription went away");
   token *t = calloc(1, sizeof *t);
   b->token = t;
   b->items = t->items;
@@ -286,6 +290,16 @@ static void failure_on_one_thread_ends_the_run(void **state) {
   for (int i = 0; i < MAX_MESSAGES; i++) assert_int_equal(q.acked[i], q.committed[i]);
   assert_int_equal(q.closed, 1);
   atomic_store(&fail_setup_from, 0);
+  /* A source that fails on one thread stops the other as well. */
+  reset_queue(MAX_MESSAGES);
+  atomic_store(&pulls, 0);
+  atomic_store(&fail_pull_at, 5);
+  opts = json_pack("{s:i, s:i, s:i}", "parallelism", 2, "bundle_max_records", 50, "bundle_max_ms", 20);
+  assert_int_equal(beam_pipeline_run_local(p, opts, &r, &err), BEAM_ERR_IO);
+  json_decref(opts);
+  assert_non_null(strstr(err.message, "the subscription went away"));
+  for (int i = 0; i < MAX_MESSAGES; i++) assert_int_equal(q.acked[i], q.committed[i]);
+  atomic_store(&fail_pull_at, 0);
   beam_pipeline_free(p);
 }
 

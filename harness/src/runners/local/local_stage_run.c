@@ -209,6 +209,7 @@ static beam_status claim(stage_exec *se, instance *in, ptrdiff_t *source, bool *
     bool more = false;
     beam_status s = beam_local_stream_next(se->stream, &in->batch, &more, err);
     if (s == BEAM_OK && more) *source = 0;
+    if (s != BEAM_OK) beam_local_stream_fail(se->stream, &in->batch); /* the other threads stop too */
     return s;
   }
   if (se->has_impulse && !atomic_exchange(&se->impulse_claimed, true)) {
