@@ -87,12 +87,8 @@ running="$(printf 'JOB_STATE_RUNNING,%.0s' $(seq 200))JOB_STATE_RUNNING"
 
 echo "== SIGTERM drains a streaming job; DRAINED is a success"
 start_fake drain --dataflow-states "$running"
-"$submit" "${common[@]}" --job_name=events-drain --dataflow_endpoint="http://127.0.0.1:$api_port" \
-  < /dev/null > /dev/null 2> "$work/drain.err" &
-launcher=$!
-for _ in $(seq 100); do grep -q "is RUNNING" "$work/drain.err" 2>/dev/null && break; sleep 0.1; done
-kill -TERM $launcher
-wait $launcher || { cat "$work/drain.err" >&2; fail "a drained job did not exit 0"; }
+submit_then_sigterm drain "$submit" "${common[@]}" --job_name=events-drain
+[[ $interrupted_rc == 0 ]] || { cat "$work/drain.err" >&2; fail "a drained job did not exit 0"; }
 grep -q "draining job" "$work/drain.err" && grep -q "is DRAINED" "$work/drain.err" ||
   { cat "$work/drain.err" >&2; fail "SIGTERM did not drain the job"; }
 grep -q 'JOB_STATE_DRAINING' "$api_log" || fail "no jobs.update asked for JOB_STATE_DRAINING"
@@ -100,12 +96,8 @@ no_violations "drain"
 
 echo "== --cancel_on_interrupt cancels it instead"
 start_fake cancel --dataflow-states "$running"
-"$submit" "${common[@]}" --job_name=events-cancel --cancel_on_interrupt \
-  --dataflow_endpoint="http://127.0.0.1:$api_port" < /dev/null > /dev/null 2> "$work/cancel.err" &
-launcher=$!
-for _ in $(seq 100); do grep -q "is RUNNING" "$work/cancel.err" 2>/dev/null && break; sleep 0.1; done
-kill -TERM $launcher
-if wait $launcher; then fail "a cancelled job exited 0"; fi
+submit_then_sigterm cancel "$submit" "${common[@]}" --job_name=events-cancel --cancel_on_interrupt
+[[ $interrupted_rc != 0 ]] || fail "a cancelled job exited 0"
 grep -q "cancelling job" "$work/cancel.err" && grep -q "ended CANCELLED" "$work/cancel.err" ||
   { cat "$work/cancel.err" >&2; fail "--cancel_on_interrupt did not cancel the job"; }
 no_violations "cancel"

@@ -162,12 +162,8 @@ no_violations "conflict/update"
 
 echo "== SIGTERM cancels the job"
 start_fake cancel --dataflow-states "$(printf 'JOB_STATE_RUNNING,%.0s' $(seq 200))JOB_STATE_DONE"
-"$file_etl" "${common[@]}" --job_name=etl-cancel --dataflow_poll_ms=100 \
-  --dataflow_endpoint="http://127.0.0.1:$api_port" < /dev/null > /dev/null 2> "$work/cancel.err" &
-launcher=$!
-for _ in $(seq 100); do grep -q "is RUNNING" "$work/cancel.err" 2>/dev/null && break; sleep 0.1; done
-kill -TERM $launcher
-if wait $launcher; then fail "a cancelled job exited 0"; fi
+submit_then_sigterm cancel "$file_etl" "${common[@]}" --job_name=etl-cancel --dataflow_poll_ms=100
+[[ $interrupted_rc != 0 ]] || fail "a cancelled job exited 0"
 grep -q "cancelling job" "$work/cancel.err" && grep -q "ended CANCELLED" "$work/cancel.err" ||
   { cat "$work/cancel.err" >&2; fail "SIGTERM did not cancel the job"; }
 grep -q '"dataflow.projects.locations.jobs.update"' "$api_log" || fail "no jobs.update was sent"

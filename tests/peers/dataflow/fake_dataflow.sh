@@ -46,3 +46,16 @@ v = df.check_request('POST', '/v1b3/projects/test-project/locations/europe-west1
 assert not v, v
 PY
 }
+
+# Runs a submission (the command and its arguments) in the background against the fake, its
+# stderr in $work/NAME.err, sends it SIGTERM once the job is RUNNING, and waits: the exit
+# status in interrupted_rc.
+submit_then_sigterm() {
+  local name=$1; shift
+  "$@" --dataflow_endpoint="http://127.0.0.1:$api_port" < /dev/null > /dev/null 2> "$work/$name.err" &
+  local launcher=$!
+  for _ in $(seq 100); do grep -q "is RUNNING" "$work/$name.err" 2>/dev/null && break; sleep 0.1; done
+  kill -TERM $launcher
+  interrupted_rc=0
+  wait $launcher || interrupted_rc=$?
+}
