@@ -5,22 +5,27 @@
 # streaming DirectRunner (ReadFromPubSub, the same ETL in a DoFn: stream_bench_beam.py), in
 # one run, on the same emulator, the same kind of subscription and the same messages.
 #
-#   tests/bench/run_stream_bench.sh FILE_ETL [--emulator pstest|google] [--messages N]
+#   tests/bench/run_stream_bench.sh FILE_ETL [--emulator pstest|pstest-stock|google] [--messages N]
 #       [--python-messages M] [--rate R] [--python-rate RP] [--seconds S] [--parallelism P]
-#       [--work-dir DIR]
+#       [--work-dir DIR] [--only beam-c|beam-python]
 #
-# FILE_ETL: a Release build's pipelines/file_etl. --emulator: pstest (pubsub_peer, what the
-# tests use; default) or google (Google's Pub/Sub emulator, cloud-pubsub-emulator of the
-# google-cloud-cli-pubsub-emulator package; PUBSUB_EMULATOR_BIN overrides where). Both pace
-# StreamingPull (README, Performance): the figures are the emulator's as much as the consumer's.
+# FILE_ETL: a Release build's pipelines/file_etl. --emulator: pstest (default: pubsub_peer,
+# the tests' emulator, on its -batch-streaming-pull port, where a StreamingPull response
+# carries what pstest's Pull returns, up to 1000 messages; built from tests/peers/pubsub/peer
+# with go if the installed one lacks the flag), pstest-stock (pstest's own StreamingPull: one
+# message per stream per 10 ms tick), or google (Google's Pub/Sub emulator,
+# cloud-pubsub-emulator of the google-cloud-cli-pubsub-emulator package; PUBSUB_EMULATOR_BIN
+# overrides where; it hands a stream 100 messages about every 50 ms). Beam Python's
+# DirectRunner reads with unary Pull (10 messages a call), the same on every endpoint.
 # Two loads per consumer and destination:
-#  - backlog: N messages (default 100000 on google, 3000 on pstest; M for Beam Python, default
+#  - backlog: N messages (default 100000, 3000 on pstest-stock; M for Beam Python, default
 #    3000) published before the consumer starts; messages/s = messages / (last commit -
 #    consumer start), startup included (and, beside it, the rate between the first and the
 #    last commit);
 #  - steady: the consumer started and warmed (10 messages committed), then R messages/s
-#    (default 1000 on google, 50 on pstest; RP for Beam Python, default 40 on google, 50 on
-#    pstest) for S seconds (default 20); latency per message = its commit time minus the time
+#    (default 1000, 50 on pstest-stock; RP for Beam Python, default 40, 50 on
+#    pstest-stock) for S seconds (default 20); messages/s from the first publish to the last commit
+#    (the offered rate if the consumer keeps up); latency per message = its commit time minus the time
 #    its Publish request was sent (the server's publish time lies between that and the
 #    response): p50, p99, max.
 # Commit time: file_etl's ledger entry for the message (unit pubsub:<sub>#<message id>,
@@ -33,10 +38,11 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 ETL=$(realpath "${1:?usage: run_stream_bench.sh FILE_ETL [options]}"); shift
-EMU=pstest N= M=3000 RATE= PYRATE= SECS=20 PAR=$(nproc) WORK=/tmp/beam-stream-bench
+EMU=pstest N= M=3000 RATE= PYRATE= SECS=20 PAR=$(nproc) WORK=/tmp/beam-stream-bench ONLY="beam-c beam-python"
 while [ $# -gt 0 ]; do
   case "$1" in
     --emulator) EMU=$2; shift 2 ;;
+    --only) ONLY=$2; shift 2 ;;
     --messages) N=$2; shift 2 ;;
     --python-messages) M=$2; shift 2 ;;
     --rate) RATE=$2; shift 2 ;;
@@ -48,9 +54,10 @@ while [ $# -gt 0 ]; do
   esac
 done
 case $EMU in
-  pstest) : "${N:=3000}" "${RATE:=50}" "${PYRATE:=50}" ;;
+  pstest) : "${N:=100000}" "${RATE:=1000}" "${PYRATE:=40}" ;;
+  pstest-stock) : "${N:=3000}" "${RATE:=50}" "${PYRATE:=50}" ;;
   google) : "${N:=100000}" "${RATE:=1000}" "${PYRATE:=40}" ;;
-  *) echo "run_stream_bench: --emulator pstest|google" >&2; exit 2 ;;
+  *) echo "run_stream_bench: --emulator pstest|pstest-stock|google" >&2; exit 2 ;;
 esac
 export PYTHONWARNINGS=ignore
 source "$REPO/tests/peer_versions.env"
@@ -62,9 +69,14 @@ if ! "$VENV/bin/python" -c "import apache_beam, google.cloud.pubsub, sys; sys.ex
 fi
 PY="$VENV/bin/python"
 PEER=${PUBSUB_PEER:-$REPO/.peers/bin/pubsub_peer}
+if [ "$EMU" = pstest ] && ! "$PEER" -h 2>&1 | grep -q batch-streaming-pull; then
+  PEER="${TMPDIR:-/tmp}/beam-stream-bench-peer/pubsub_peer"
+  echo "run_stream_bench: go build tests/peers/pubsub/peer -> $PEER (for -batch-streaming-pull)" >&2
+  (cd "$REPO/tests/peers/pubsub/peer" && GOSUMDB=off GOFLAGS=-mod=mod go build -o "$PEER" .)
+fi
 GOOGLE_EMU=${PUBSUB_EMULATOR_BIN:-/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator}
 [ "$EMU" = google ] || [ -x "$PEER" ] || { echo "run_stream_bench: no $PEER: scripts/install-deps.sh --with-go-peers" >&2; exit 2; }
-[ "$EMU" = pstest ] || [ -x "$GOOGLE_EMU" ] ||
+[ "$EMU" != google ] || [ -x "$GOOGLE_EMU" ] ||
   { echo "run_stream_bench: no $GOOGLE_EMU: apt-get install google-cloud-cli-pubsub-emulator" >&2; exit 2; }
 
 rm -rf "$WORK"; mkdir -p "$WORK"; cd "$WORK"
@@ -76,11 +88,13 @@ trap cleanup EXIT
 project=projects/beam-c-test
 topics=()
 for who in c py; do for kind in sqlite jsonl; do for load in backlog steady; do topics+=("${who}_${kind}_$load"); done; done; done
-if [ "$EMU" = pstest ]; then
-  "$PEER" -topic "$(IFS=,; echo "${topics[*]}")" -timeout 3600s </dev/zero >peer.out 2>peer.err &
+if [ "$EMU" != google ]; then
+  batch=(); [ "$EMU" = pstest ] && batch=(-batch-streaming-pull)
+  "$PEER" "${batch[@]}" -topic "$(IFS=,; echo "${topics[*]}")" -timeout 3600s </dev/zero >peer.out 2>peer.err &
   peer_pid=$!
   for _ in $(seq 100); do grep -q '^PORT=' peer.out 2>/dev/null && break; sleep 0.1; done
   port=$(sed -n 's/^PORT=//p' peer.out)
+  [ "$EMU" = pstest ] && port=$(sed -n 's/^BATCH_PORT=//p' peer.out)
 else
   port=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   "$GOOGLE_EMU" --host=127.0.0.1 --port="$port" >peer.out 2>&1 &
@@ -89,7 +103,7 @@ else
 fi
 [ -n "$port" ] || { cat peer.out peer.err >&2; echo "run_stream_bench: the emulator did not start" >&2; exit 1; }
 export PUBSUB_EMULATOR_HOST="127.0.0.1:$port"
-[ "$EMU" = pstest ] || "$PY" "$HERE/stream_bench_publish.py" --create "${topics[@]/#/$project/topics/}"
+[ "$EMU" != google ] || "$PY" "$HERE/stream_bench_publish.py" --create "${topics[@]/#/$project/topics/}"
 cat >spec.json <<'JSON'
 {
   "format": "jsonl",
@@ -170,7 +184,7 @@ echo "backlog: $N messages (Beam Python $M); steady: $RATE/s (Beam Python $PYRAT
 echo
 echo "| consumer | destination | load | committed | msg/s | msg/s after 1st commit | p50 ms | p99 ms | max ms | CPU s | msg per CPU s | peak RSS MB |"
 echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-for who in beam-c beam-python; do
+for who in $ONLY; do
   w=c n=$N rate=$RATE; [ "$who" = beam-python ] && w=py n=$M rate=$PYRATE
   for kind in sqlite jsonl; do
     dest="sqlite:$WORK/${w}_$kind.db"; [ "$kind" = jsonl ] && dest="jsonl:$WORK/${w}_jsonl_out"
@@ -181,10 +195,10 @@ for who in beam-c beam-python; do
     finish_consumer "$who" "$dest" "$topic" "$topic.ids" "$n"
     row "$who" "$kind" backlog "$topic" "$start" "$dest"
     topic=${w}_${kind}_steady
-    start_consumer "$who" "$dest" "$topic" 5
+    start_consumer "$who" "$dest" "$topic" 10
     publish "$topic" 10 "$topic.warm"
     wait_committed "$who" "$dest" "$topic" "$topic.warm" 10
-    start=$(now_ns)
+    start=first-publish
     publish "$topic" "$((rate * SECS))" "$topic.ids" --rate "$rate"
     finish_consumer "$who" "$dest" "$topic" "$topic.ids" "$((rate * SECS))"
     row "$who" "$kind" "steady $rate/s" "$topic" "$start" "$dest"

@@ -6,7 +6,7 @@ WHO: beam-c (file_etl: the destination's ledger, unit pubsub:<subscription>#<mes
 committed_at is set in the bundle's commit) or beam-python (stream_bench_beam.py's _commits).
 DEST: sqlite:PATH or jsonl:DIR. PUBLISHED: stream_bench_publish.py's record. count prints how
 many of PUBLISHED are committed; report prints, as JSON, the messages committed (each once),
-messages/s from START_NS (the consumer's start) to the last commit, messages/s between the
+messages/s from START_NS (the consumer's start, or "first-publish") to the last commit, messages/s between the
 first and the last commit, and publish-to-commit latency per message (commit time minus the
 time its Publish request was sent): p50, p99, max, in ms.
 """
@@ -83,7 +83,7 @@ def main():
     if what == "count":
         print(len(mine))
         return
-    start = int(sys.argv[6])
+    start = min(sent.values()) if sys.argv[6] == "first-publish" else int(sys.argv[6])
     lat = sorted((t - sent[m]) / 1e6 for m, t in mine.items())
     first, last = min(mine.values()), max(mine.values())
     print(json.dumps({
