@@ -22,7 +22,8 @@
 #    3000) published before the consumer starts; messages/s = messages / (last commit -
 #    consumer start), startup included (and, beside it, the rate between the first and the
 #    last commit);
-#  - steady: the consumer started and warmed (10 messages committed), then R messages/s
+#  - steady: the consumer started and warmed (10 messages committed; file_etl with
+#    --max_idle_s=30, as the publisher's start can take seconds on a busy machine), then R messages/s
 #    (default 1000, 50 on pstest-stock; RP for Beam Python, default 40, 50 on
 #    pstest-stock) for S seconds (default 20); messages/s from the first publish to the last commit
 #    (the offered rate if the consumer keeps up); latency per message = its commit time minus the time
@@ -195,7 +196,7 @@ for who in $ONLY; do
     finish_consumer "$who" "$dest" "$topic" "$topic.ids" "$n"
     row "$who" "$kind" backlog "$topic" "$start" "$dest"
     topic=${w}_${kind}_steady
-    start_consumer "$who" "$dest" "$topic" 10
+    start_consumer "$who" "$dest" "$topic" 30
     publish "$topic" 10 "$topic.warm"
     wait_committed "$who" "$dest" "$topic" "$topic.warm" 10
     start=first-publish
