@@ -59,6 +59,10 @@ static int take_one(void) {
 }
 
 static atomic_int pulls, fail_pull_at; /* the pull of that number fails (0: none) */
+/* Per thread: it set up its DoFns / it pulled messages before doing so; and how often a setup
+ * came after its thread had pulled messages (they waited for it). */
+static _Thread_local bool thread_set_up, thread_pulled_first;
+static atomic_int setups_after_pull;
 
 static beam_status q_pull(void *src, size_t max, size_t max_bytes, int wait_ms, beam_stream_batch *b, beam_error *err) {
   (void)src, (void)max_bytes;
@@ -74,6 +78,7 @@ static beam_status q_pull(void *src, size_t max, size_t max_bytes, int wait_ms, 
     t->items[b->n] = (beam_stream_element){(const uint8_t *)t->text[b->n], (size_t)n, 1000 + id};
   }
   pthread_mutex_unlock(&q.mu);
+  if (b->n && !thread_set_up) thread_pulled_first = true;
   if (!b->n) {
     struct timespec ts = {0, (long)(wait_ms < 20 ? wait_ms : 20) * 1000000L};
     nanosleep(&ts, NULL);
@@ -165,6 +170,8 @@ static atomic_int setups, fail_setup_from; /* setup fails from that call on (0: 
 static beam_status collect_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error *err) {
   (void)state, (void)ctx;
   int n = atomic_fetch_add(&setups, 1) + 1;
+  if (thread_pulled_first) atomic_fetch_add(&setups_after_pull, 1);
+  thread_set_up = true;
   if (atomic_load(&fail_setup_from) && n >= atomic_load(&fail_setup_from))
     return beam_error_set(err, BEAM_ERR_IO, "cannot connect to the destination");
   return BEAM_OK;
@@ -218,6 +225,25 @@ static void every_message_once_acked_after_commit(void **state) {
   assert_false(q.acked_before_commit);
   assert_int_equal(q.opened, 1);
   assert_int_equal(q.closed, 1);
+  beam_run_result_free(&r);
+  beam_pipeline_free(p);
+}
+
+/* Each thread sets up before it pulls, so no pulled message waits for a setup (a sink
+ * loading a large ledger takes seconds). */
+static void threads_set_up_before_they_pull(void **state) {
+  (void)state;
+  reset_queue(1000);
+  atomic_store(&failures_left, 0);
+  atomic_store(&stop_after, 0);
+  atomic_store(&setups, 0);
+  atomic_store(&setups_after_pull, 0);
+  beam_pipeline *p = stream_pipeline(false);
+  beam_run_result r;
+  beam_error err = {0};
+  assert_int_equal(run(p, 2, &r, &err), BEAM_OK);
+  assert_int_equal(atomic_load(&setups), 2);
+  assert_int_equal(atomic_load(&setups_after_pull), 0);
   beam_run_result_free(&r);
   beam_pipeline_free(p);
 }
@@ -319,6 +345,7 @@ static void group_by_key_is_refused(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(every_message_once_acked_after_commit),
+      cmocka_unit_test(threads_set_up_before_they_pull),
       cmocka_unit_test(failed_bundle_is_retried_until_it_commits),
       cmocka_unit_test(sigterm_drains),
       cmocka_unit_test(failure_on_one_thread_ends_the_run),

@@ -288,6 +288,17 @@ static beam_status run_stream_bundle(stage_exec *se, instance *in, beam_status b
 static beam_status run_bundle(void *ctx, size_t worker, bool *more, beam_error *err) {
   stage_exec *se = ctx;
   instance *in = &se->inst[worker];
+  if (se->stream && !in->g) {
+    /* A streaming thread sets up before it pulls: its setup (a sink loading a large ledger
+     * takes seconds) then delays no pulled message and eats no lease time. */
+    pthread_mutex_lock(&se->build_mu);
+    beam_status built = build_instance(se, in, err);
+    pthread_mutex_unlock(&se->build_mu);
+    if (built != BEAM_OK) {
+      beam_local_stream_fail(se->stream, &in->batch); /* the other threads stop too */
+      return built;
+    }
+  }
   ptrdiff_t source;
   bool impulse;
   beam_status s = claim(se, in, &source, &impulse, err);

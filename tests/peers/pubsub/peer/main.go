@@ -17,6 +17,8 @@
 // -tls-cert-out FILE also serves the Publisher over TLS, as the real service does, with a
 // self-signed certificate for localhost (written to FILE, PEM) and a required
 // "authorization: Bearer <-token>" header; it prints "TLS_PORT=<n>".
+// -batch-streaming-pull also serves pstest on a second port whose StreamingPull hands out up
+// to 1000 messages a response (batch_pull.go); it prints "BATCH_PORT=<n>".
 package main
 
 import (
@@ -219,6 +221,7 @@ func main() {
 	timeout := flag.Duration("timeout", 10*time.Minute, "stop by itself after this long")
 	tlsCertOut := flag.String("tls-cert-out", "", "also serve TLS; write its self-signed certificate here")
 	token := flag.String("token", "test-token", "the bearer token the TLS endpoint requires")
+	batchPull := flag.Bool("batch-streaming-pull", false, "also serve a StreamingPull that batches (BATCH_PORT=)")
 	flag.Parse()
 	log.SetPrefix("pubsub_peer: ")
 	log.SetFlags(0)
@@ -253,6 +256,14 @@ func main() {
 		}
 		defer tlsSrv.Stop()
 		fmt.Printf("TLS_PORT=%s\n", tlsPort)
+	}
+	if *batchPull {
+		batchSrv, batchPort, err := serveBatchPull(&srv.GServer)
+		if err != nil {
+			log.Fatalf("batch StreamingPull endpoint: %v", err)
+		}
+		defer batchSrv.Stop()
+		fmt.Printf("BATCH_PORT=%s\n", batchPort)
 	}
 	fmt.Printf("PORT=%s\n", listening)
 	os.Stdout.Sync()
