@@ -44,7 +44,13 @@
  *   gains it). ledger_record inserts in the bundle's transaction (ON CONFLICT DO NOTHING, or
  *   DO UPDATE for a reload), so an entry commits with the bundle's rows or not at all, and is
  *   replayed after a reconnect like them. ledger_find and ledger_any read on the sink's own
- *   connection: inside a bundle they see the bundle's own entries. */
+ *   connection: inside a bundle they see the bundle's own entries.
+ * - Retraction (sink_pg_retract.h): each COPY statement ends with a probe returning the
+ *   transaction id its rows carry (the COPY's subtransaction), the entry of a range unit
+ *   records its COPYs' ids (column `xids`), and retract_units deletes those rows and entries
+ *   at commit, before COMMIT (run again after a reconnect: the replay log does not hold it).
+ *   A bundle that records range units claims no content key: its units' entries recognise a
+ *   retry, and a key would outlive their retraction. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
