@@ -10,7 +10,7 @@
 #          without the hook (the file stable now) loads it once, like a load of it alone.
 # Either way another file of the run loads, the run exits 3, and --summary_json counts what
 # stays (rows written minus those retracted).
-# Usage: split_failed.sh FILE_ETL SOURCE_DIR [sqlite|postgres] [zip|grow]
+# Usage: split_failed.sh FILE_ETL SOURCE_DIR [sqlite|postgres|jsonl] [zip|grow]
 # postgres: inside tests/postgres/with_postgres.sh (BEAM_PG_BINDIR, PGHOST...).
 set -euo pipefail
 etl=$1 src=$2 dest=${3:-sqlite} mode=${4:-zip}
@@ -64,6 +64,10 @@ case "$dest" in
     uri() { echo "postgres:host=$PGHOST port=$PGPORT user=$PGUSER dbname=split_$1"; }
     q() { psql -d "split_$1" -c "$2"; }
     tables_sql="select tablename from pg_tables where schemaname = 'public' and tablename not like '\_%'" ;;
+  jsonl)
+    uri() { echo "jsonl:$1"; }
+    q() { python3 "$src/tests/cli/jsonl_sql.py" "$1" "$2"; }
+    tables_sql="select name from sqlite_master where type='table' and name not like '\_%' escape '\'" ;;
   *) echo "split_failed: unknown destination $dest"; exit 2 ;;
 esac
 
