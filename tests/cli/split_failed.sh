@@ -8,9 +8,12 @@
 #          hook only tests set, transforms/src/etl/etl_test_hooks.h) appends a line to it once
 #          its first range was read, so its other ranges see another content; the same command
 #          without the hook (the file stable now) loads it once, like a load of it alone.
+#   kill - the zip case with kill -9 at instants of the failing run (its ranges committing, its
+#          retraction): the same command after it leaves none of the archive's rows, and once
+#          the archive is whole loads it once.
 # Either way another file of the run loads, the run exits 3, and --summary_json counts what
 # stays (rows written minus those retracted).
-# Usage: split_failed.sh FILE_ETL SOURCE_DIR [sqlite|postgres|jsonl] [zip|grow]
+# Usage: split_failed.sh FILE_ETL SOURCE_DIR [sqlite|postgres|jsonl] [zip|grow|kill]
 # postgres: inside tests/postgres/with_postgres.sh (BEAM_PG_BINDIR, PGHOST...).
 set -euo pipefail
 etl=$1 src=$2 dest=${3:-sqlite} mode=${4:-zip}
@@ -24,7 +27,7 @@ import json, os, zipfile
 def ev(prefix, n):
     return json.dumps({"event_id": f"{prefix}{n}", "event_type": ["order", "refund", "view"][n % 3],
                        "user_id": f"u{n % 97}", "amount": (n % 500) - 5, "ts": "2026-01-01T00:00:00Z", "country": "de"})
-if os.environ["MODE"] == "zip":
+if os.environ["MODE"] != "grow":
     # Stored members of about 330 KB: each its own range at --split_size=100K.
     with zipfile.ZipFile("good/arch.zip", "w", zipfile.ZIP_STORED) as z:
         for m in range(4):
@@ -54,18 +57,19 @@ name=arch.zip
 case "$dest" in
   sqlite)
     uri() { echo "sqlite:$1.db"; }
+    fresh() { rm -f "$1.db" "$1.db-wal" "$1.db-shm"; }
     q() { sqlite3 "$1.db" "$2"; }
     tables_sql="select name from sqlite_master where type='table' and name not like '\_%' escape '\'" ;;
   postgres)
     psql() { "$BEAM_PG_BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 "$@"; }
-    for db in out ref; do
-      psql -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS split_$db" -c "CREATE DATABASE split_$db"
-    done
+    fresh() { psql -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS split_$1" -c "CREATE DATABASE split_$1"; }
+    fresh out; fresh ref
     uri() { echo "postgres:host=$PGHOST port=$PGPORT user=$PGUSER dbname=split_$1"; }
     q() { psql -d "split_$1" -c "$2"; }
     tables_sql="select tablename from pg_tables where schemaname = 'public' and tablename not like '\_%'" ;;
   jsonl)
     uri() { echo "jsonl:$1"; }
+    fresh() { rm -rf "$1"; }
     q() { python3 "$src/tests/cli/jsonl_sql.py" "$1" "$2"; }
     tables_sql="select name from sqlite_master where type='table' and name not like '\_%' escape '\'" ;;
   *) echo "split_failed: unknown destination $dest"; exit 2 ;;
@@ -89,7 +93,7 @@ rows_of() { # rows_of DB LIKE: rows of every table (but _files) whose first colu
   n=$((n + $(q "$1" "select count(*) from _dead_letter where source like '%$2'")))
   echo "$n"
 }
-check_failed() { # check_failed RC RUN NEW: the file failed, none of its rows, the other file loaded (NEW: by this run)
+check_failed() { # check_failed RC RUN NEW: the file failed, none of its rows, the other file loaded (NEW: by this run; killed: after a killed run)
   local rc=$1 run=$2 new=$3
   [ "$rc" = 3 ] || { echo "$run: exit $rc, want 3"; cat load.log; exit 1; }
   local why="CRC-32 mismatch"
@@ -104,6 +108,7 @@ check_failed() { # check_failed RC RUN NEW: the file failed, none of its rows, t
   [ "$last" = "$want" ] || { echo "$run: _files row of the file is '$last', want $want"; exit 1; }
   [ "$(q out "select status from _files where name like '%other.jsonl'")" = loaded ] \
     || { echo "$run: the other file did not load"; exit 1; }
+  [ "$new" = killed ] && return 0 # the counts are split between the killed run and this one
   # The summary counts what stays: rows written minus those retracted.
   local stays=0 retracted=$((3 * 1980 + 1)) t
   [ "$mode" = grow ] && retracted=-1 # what the ranges read before the failure committed: some
@@ -127,7 +132,7 @@ if [ "$mode" = grow ]; then
   check_failed "$rc" "first run" yes
   grep -q "ranges saw $size bytes, then $((size + $(head -n 1 in/arch.jsonl | wc -c))) bytes" load.log || { echo "the error does not name the sizes the ranges saw"; cat load.log; exit 1; }
   cp in/arch.jsonl good/arch.jsonl # as it is now, grown, for the reference load
-else
+elif [ "$mode" = zip ]; then
   rc=$(load out)
   check_failed "$rc" "first run" yes
   other=$(rows_of out 'o%')
@@ -138,16 +143,34 @@ else
 fi
 
 # The file reads now: the same command loads it once, as a load of it alone does.
-rc=$(load out)
-[ "$rc" = 0 ] || { echo "repaired: exit $rc"; cat load.log; exit 1; }
-"$etl" --input good --spec spec.json --sink "$(uri ref)" --split_size=0 --quiet > ref.log 2>&1
-for t in $(q ref "$tables_sql"); do
-  diff <(q ref "select * from \"$t\"" | sort) <(q out "select * from \"$t\" where event_id like 'r%'" | sort) \
-    || { echo "repaired: table $t differs from a load of the file alone"; exit 1; }
-done
-[ "$(rows_of out "%$name%")" = 1 ] || { echo "repaired: want the one dead letter of the file"; exit 1; }
-[ "$(q out "select ranges from _files where name like '%$name' and status = 'loaded'")" = 5 ] \
-  || { echo "repaired: want one loaded _files row, in 5 ranges"; exit 1; }
+check_repaired() {
+  rc=$(load out)
+  [ "$rc" = 0 ] || { echo "repaired: exit $rc"; cat load.log; exit 1; }
+  [ -e ref.log ] || "$etl" --input good --spec spec.json --sink "$(uri ref)" --split_size=0 --quiet > ref.log 2>&1
+  for t in $(q ref "$tables_sql"); do
+    diff <(q ref "select * from \"$t\"" | sort) <(q out "select * from \"$t\" where event_id like 'r%'" | sort) \
+      || { echo "repaired: table $t differs from a load of the file alone"; exit 1; }
+  done
+  [ "$(rows_of out "%$name%")" = 1 ] || { echo "repaired: want the one dead letter of the file"; exit 1; }
+  [ "$(q out "select ranges from _files where name like '%$name' and status = 'loaded'")" = 5 ] \
+    || { echo "repaired: want one loaded _files row, in 5 ranges"; exit 1; }
+}
+if [ "$mode" = kill ]; then
+  cp in/arch.zip corrupt.zip
+  for at in 0.05 0.1 0.15 0.2 0.3 0.4 0.5 0.6 0.8 1.0 1.3; do
+    fresh out
+    cp corrupt.zip in/arch.zip
+    { timeout -s KILL "$at" "$etl" --input in --spec spec.json --sink "$(uri out)" --split_size=100K --parallelism=2 \
+      --quiet > killed.log 2>&1; } 2>/dev/null || true
+    rc=$(load out)
+    check_failed "$rc" "the same command after a kill at ${at}s" killed
+    cp good/arch.zip in/arch.zip
+    check_repaired
+  done
+  echo "split_failed ($dest, kill): after a kill at 11 instants, none of the failed file's rows, then once"
+  exit 0
+fi
+check_repaired
 rc=$(load out)
 grep -q "nothing to load: 2 files already loaded" load.log || { echo "a fourth run loaded again"; cat load.log; exit 1; }
 echo "split_failed ($dest, $mode): a failed split file left none of its rows, then loaded once"

@@ -59,6 +59,14 @@
  * lengths, in hash maps built by reading the log once and catching up (under the shared
  * lock) at every begin and lookup.
  *
+ * Retraction (jsonl_retract.h): a range unit's ledger entry also records its rows' byte
+ * spans per table ("spans"); a commit that retracts a failed file's ranges names, in its
+ * "committing" record, each table's next version without them ("rewrites": side files
+ * written under the lock) and the units retracted ("retracts"); rolling forward renames the
+ * next versions over the tables before the appends. A bundle that commits range units is
+ * logged under its bundle id, not its content key: its units' entries recognise a retry, and
+ * a key would outlive their retraction.
+ *
  * Costs. A commit writes each touched table's bundle bytes twice (side file, then table;
  * copy_file_range may share extents on XFS and Btrfs): linear in the rows written, however
  * many bundles. fsyncs per commit: each side file, the directory, the log, each touched
