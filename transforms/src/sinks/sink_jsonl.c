@@ -322,8 +322,10 @@ static json_t *unit_spans(const jsonl_sink *j) {
 static beam_status jl_ledger_record(beam_sink *s, const char *key, const char *file, bool replace,
                                    beam_error *err) {
   jsonl_sink *j = (jsonl_sink *)s;
+  size_t before = j->pending.len;
   beam_status st = beam_jsonl_pending_add(&j->pending, key, file, replace, err);
-  if (st != BEAM_OK || replace || !beam_sink_unit_is_range(key)) return st;
+  /* Spans for a range unit's first entry only: one kept from before keeps its own. */
+  if (st != BEAM_OK || replace || j->pending.len == before || !beam_sink_unit_is_range(key)) return st;
   json_t *spans = unit_spans(j);
   if (!spans) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   beam_jsonl_pending_set_spans(&j->pending, key, spans);
