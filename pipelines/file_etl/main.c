@@ -201,7 +201,7 @@ static int run_group(const file_etl_options *o, const char *spec_text, const des
                : !file_etl_print_summary(stdout, &result, dests->list, dests->n, label))
     rc = 1;
   else
-    rc = beam_run_result_counter(&result, "ReadAndProcess", "files_failed") > 0 ? 3 : 0;
+    rc = file_etl_files_failed(&result, dests->n) > 0 ? 3 : 0;
   if (result.n_counters) file_etl_run_report_add_run(rep, &result, dests->list, dests->n, label);
   beam_run_result_free(&result);
   beam_pipeline_free(p);

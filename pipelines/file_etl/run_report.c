@@ -140,11 +140,12 @@ void file_etl_run_report_add_run(file_etl_run_report *r, const beam_run_result *
   beam_etl_file_pipeline_step("FinishFile", 0, n_dests, finish, sizeof finish);
   static const struct { const char *transform, *counter, *name; } picks[] = {
       {"ListFiles", "files", "files_read"},        {"ReadAndProcess", "records", "records"},
-      {"ReadAndProcess", "filtered", "filtered"},   {"ReadAndProcess", "files_failed", "files_failed"},
+      {"ReadAndProcess", "filtered", "filtered"},
       {"ReadAndProcess", "empty_as_null", "empty_strings_as_null"},
       {"DedupePick", "deduplicated", "deduplicated"}, {"ReadAndProcess", "bytes_read", "bytes_read"},
       {NULL, "files_split", "files_split"},   {NULL, "ranges", "ranges"},
   };
+  add_total(totals, "files_failed", file_etl_files_failed(res, n_dests));
   for (size_t i = 0; i < sizeof picks / sizeof picks[0]; i++)
     add_total(totals, picks[i].name,
               beam_run_result_counter(res, picks[i].transform ? picks[i].transform : finish, picks[i].counter));

@@ -156,11 +156,17 @@ static void print_destination(FILE *out, const beam_run_result *r, const run_cou
                " (committed by an earlier attempt: read again, not written again)");
 }
 
+int64_t file_etl_files_failed(const beam_run_result *r, size_t n_dests) {
+  char finish[64];
+  beam_etl_file_pipeline_step("FinishFile", 0, n_dests, finish, sizeof finish);
+  return beam_run_result_counter(r, "ReadAndProcess", "files_failed") + beam_run_result_counter(r, finish, "files_failed");
+}
+
 int file_etl_print_summary(FILE *out, const beam_run_result *r, const beam_etl_destination *dests, size_t n_dests,
                            const char *runner) {
   run_counts c = {
       .records = beam_run_result_counter(r, "ReadAndProcess", "records"),
-      .failed = beam_run_result_counter(r, "ReadAndProcess", "files_failed"),
+      .failed = file_etl_files_failed(r, n_dests),
       .filtered = beam_run_result_counter(r, "ReadAndProcess", "filtered"),
       .dedup = beam_run_result_counter(r, "DedupePick", "deduplicated"),
       .files = beam_run_result_counter(r, "ListFiles", "files"),

@@ -2,6 +2,7 @@
 #ifndef FILE_ETL_SUMMARY_H
 #define FILE_ETL_SUMMARY_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "beam/runner.h"
@@ -13,6 +14,10 @@
  * (after saying so) when a destination's counts do not add up to the records read. */
 int file_etl_print_summary(FILE *out, const beam_run_result *r, const beam_etl_destination *dests, size_t n_dests,
                            const char *runner);
+
+/* Files that failed: in their read (ReadAndProcess), or as a whole once their ranges were
+ * in (FinishFile: a file that changed between its ranges' reads, a missing range). */
+int64_t file_etl_files_failed(const beam_run_result *r, size_t n_dests);
 
 /* The report of a stream's run (a pubsub: input): messages read, and per destination its rows
  * per table, dead letters, _stream_bundles rows and the messages it had committed before

@@ -1047,7 +1047,7 @@ static void test_old_database_gains_ledger(void **state) {
   got = query1("SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod) || CASE WHEN attnotnull THEN "
                "' not null' ELSE '' END, ', ' ORDER BY attnum) FROM pg_attribute WHERE attrelid = "
                "'\"_beam_ledger\"'::regclass AND attnum > 0");
-  assert_string_equal(got, "unit text not null, file text, committed_at timestamp with time zone not null");
+  assert_string_equal(got, "unit text not null, file text, committed_at timestamp with time zone not null, xids text");
   free(got);
   got = query1("SELECT count(*) FROM pg_index WHERE indrelid = '\"_beam_ledger\"'::regclass AND indisprimary");
   assert_string_equal(got, "1");
@@ -1084,6 +1084,87 @@ static void test_ledger_find_many(void **state) {
   beam_sink_free(s);
 }
 
+static beam_status retract_in_bundle(beam_sink *s, const char *file_id, beam_error *err) {
+  begin(s, fresh_id("retract"));
+  beam_status st = beam_sink_retract_units(s, file_id, err);
+  if (st != BEAM_OK) fail_msg("retract_units: %s", err->message);
+  return beam_sink_commit(s, err);
+}
+
+static int64_t retracted_from(beam_sink *s, const char *table) {
+  const beam_sink_table_rows *rows = NULL;
+  size_t n = beam_sink_retracted_rows(s, &rows);
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(rows[i].table, table) == 0) return rows[i].rows;
+  return 0;
+}
+
+/* A split file's ranges commit as units among other units; retracting the file removes
+ * exactly their rows in every table (by the transaction ids their COPYs recorded, also the
+ * new ones a reconnect's replay took) and their ledger entries, and nothing else. A table
+ * made again since the ranges committed makes the retraction fail, deleting nothing. */
+static void test_retract_ranges_of_a_file(void **state) {
+  (void)state;
+  sql("DROP TABLE IF EXISTS \"pg_ret_a\", \"pg_ret_b\"");
+  beam_sink *s = open_sink();
+  assert_true(beam_sink_can_retract(s));
+  ensure(s, "pg_ret_a", &sink_test_schema);
+  ensure(s, "pg_ret_b", &sink_test_schema);
+  char file[128], other[128], unit[160];
+  snprintf(file, sizeof file, "%s", fresh_id("retF"));
+  snprintf(other, sizeof other, "%s", fresh_id("retG"));
+  begin(s, fresh_id("ret-1"));
+  unit_begin(s);
+  write_n(s, "pg_ret_a", "r1", 3);
+  write_n(s, "pg_ret_b", "r1", 2);
+  snprintf(unit, sizeof unit, "%s@0-10", file);
+  record(s, unit, "in/f.csv", false);
+  unit_begin(s);
+  write_n(s, "pg_ret_a", "g", 4);
+  snprintf(unit, sizeof unit, "%s@0-10", other); /* another file's range: stays */
+  record(s, unit, "in/g.csv", false);
+  commit(s);
+  begin(s, fresh_id("ret-2"));
+  unit_begin(s);
+  write_n(s, "pg_ret_a", "r2", 5);
+  restart_server(); /* the record reconnects and replays the COPYs: new transaction ids */
+  snprintf(unit, sizeof unit, "%s@10-20", file);
+  record(s, unit, "in/f.csv", false);
+  commit(s);
+  assert_int_equal(count_like("pg_ret_a", "r2"), 5);
+  beam_error err = {0};
+  assert_int_equal(retract_in_bundle(s, file, &err), BEAM_OK);
+  assert_int_equal(count_like("pg_ret_a", "r1") + count_like("pg_ret_a", "r2") + count_like("pg_ret_b", "r1"), 0);
+  assert_int_equal(count_like("pg_ret_a", "g"), 4);
+  assert_int_equal(retracted_from(s, "pg_ret_a"), 8);
+  assert_int_equal(retracted_from(s, "pg_ret_b"), 2);
+  assert_false(find(s, unit).found);
+  snprintf(unit, sizeof unit, "%s@0-10", other);
+  assert_true(find(s, unit).found);
+  assert_int_equal(retract_in_bundle(s, file, &err), BEAM_OK); /* nothing left: nothing happens */
+  assert_int_equal(retracted_from(s, "pg_ret_a"), 0);
+
+  /* The table made again: its OID differs, the ids could name other rows now. */
+  begin(s, fresh_id("ret-3"));
+  unit_begin(s);
+  write_n(s, "pg_ret_b", "r3", 2);
+  snprintf(unit, sizeof unit, "%s@20-30", file);
+  record(s, unit, "in/f.csv", false);
+  commit(s);
+  beam_sink_free(s);
+  sql("DROP TABLE \"pg_ret_b\"");
+  s = open_sink();
+  ensure(s, "pg_ret_b", &sink_test_schema);
+  begin(s, fresh_id("ret-3b"));
+  write_n(s, "pg_ret_b", "new", 2);
+  commit(s);
+  assert_int_not_equal(retract_in_bundle(s, file, &err), BEAM_OK);
+  assert_non_null(strstr(err.message, "made again"));
+  assert_int_equal(count_like("pg_ret_b", "new"), 2);
+  assert_true(find(s, unit).found);
+  beam_sink_free(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bad_conninfo_fails_fast),
@@ -1109,6 +1190,7 @@ int main(void) {
       cmocka_unit_test(test_old_database_gains_ledger),
       cmocka_unit_test(test_ledger_ranges_of_a_file),
       cmocka_unit_test(test_ledger_find_many),
+      cmocka_unit_test(test_retract_ranges_of_a_file),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

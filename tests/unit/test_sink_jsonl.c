@@ -1082,6 +1082,126 @@ static void ledger_ranges_of_a_file(void **state) {
   beam_sink_free(s);
 }
 
+/* One bundle of units: unit i records keys[i] after rows tags[i] x n[i] in table t (and one
+ * in u when in_u[i]). */
+static void commit_units(beam_sink *s, const char *bundle, const char *const *keys, const char *const *tags,
+                         const size_t *n, const bool *in_u, size_t units) {
+  beam_error err = {0};
+  assert_int_equal(beam_sink_begin(s, bundle, &err), BEAM_OK);
+  for (size_t i = 0; i < units; i++) {
+    assert_int_equal(beam_sink_unit_begin(s, &err), BEAM_OK);
+    write_tagged(s, "t", tags[i], n[i]);
+    if (in_u[i]) write_tagged(s, "u", tags[i], 1);
+    record(s, keys[i], "in.csv", false);
+  }
+  if (beam_sink_commit(s, &err) != BEAM_OK) fail_msg("commit: %s", err.message);
+}
+
+static void retract_file(beam_sink *s, const char *bundle, const char *file_id) {
+  beam_error err = {0};
+  assert_int_equal(beam_sink_begin(s, bundle, &err), BEAM_OK);
+  assert_int_equal(beam_sink_retract_units(s, file_id, &err), BEAM_OK);
+  if (beam_sink_commit(s, &err) != BEAM_OK) fail_msg("retracting commit: %s", err.message);
+}
+
+static int64_t retracted_from(beam_sink *s, const char *table) {
+  const beam_sink_table_rows *rows = NULL;
+  size_t n = beam_sink_retracted_rows(s, &rows);
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(rows[i].table, table) == 0) return rows[i].rows;
+  return 0;
+}
+
+/* t.jsonl holds exactly the lines of tags[i] x n[i], in that order. */
+static void assert_table(const char *dir, const char *const *tags, const size_t *n, size_t k) {
+  beam_buf want = BEAM_BUF_INIT;
+  for (size_t i = 0; i < k; i++)
+    for (size_t r = 0; r < n[i]; r++) {
+      char *line = tagged_line(tags[i]);
+      beam_buf_append_str(&want, line);
+      free(line);
+    }
+  beam_buf_terminate(&want);
+  char *text = slurp(dir, "t.jsonl");
+  assert_string_equal(text, want.data ? (const char *)want.data : "");
+  free(text);
+  beam_buf_free(&want);
+}
+
+/* A failed split file's committed ranges leave the table files themselves (jsonl_retract.h):
+ * the retracting commit writes each table again without their spans, renames it into place,
+ * and drops their entries; the other units' spans move down, also as a reopened sink replays
+ * the log, so a second retraction cuts exactly its rows. A retraction whose writer died
+ * after its commit point is completed by the next open. */
+static void retract_a_files_ranges(void **state) {
+  const char *dir = *state;
+  beam_sink *s = open_sink(dir, NULL);
+  beam_error err = {0};
+  assert_true(beam_sink_can_retract(s));
+  assert_int_equal(beam_sink_ensure_table(s, "t", &sink_test_schema, &err), BEAM_OK);
+  assert_int_equal(beam_sink_ensure_table(s, "u", &sink_test_schema, &err), BEAM_OK);
+  const char *k1[] = {"F@0-10", "G@0-10"}, *t1[] = {"f1", "g1"};
+  size_t n1[] = {3, 2};
+  bool u1[] = {true, false};
+  commit_units(s, "b1", k1, t1, n1, u1, 2);
+  const char *k2[] = {"G@10-20", "F@10-20", "H"}, *t2[] = {"g2", "f2", "h"};
+  size_t n2[] = {4, 2, 1};
+  bool u2[] = {false, false, false};
+  commit_units(s, "b2", k2, t2, n2, u2, 3);
+  retract_file(s, "rF", "F");
+  assert_int_equal(retracted_from(s, "t"), 5);
+  assert_int_equal(retracted_from(s, "u"), 1);
+  const char *left[] = {"g1", "g2", "h"};
+  size_t left_n[] = {2, 4, 1};
+  assert_table(dir, left, left_n, 3);
+  char *text = slurp(dir, "u.jsonl");
+  assert_string_equal(text, "");
+  free(text);
+  assert_false(find(s, "F@0-10").found);
+  assert_false(find(s, "F@10-20").found);
+  assert_true(find(s, "G@10-20").found);
+  assert_true(find(s, "H").found);
+  assert_int_equal(count_temp_files(dir), 0);
+  retract_file(s, "rF2", "F"); /* nothing left of it: nothing happens */
+  assert_int_equal(retracted_from(s, "t"), 0);
+  beam_sink_free(s);
+
+  s = open_sink(dir, NULL); /* the log replayed: G's spans moved down with F's cuts */
+  assert_int_equal(beam_sink_ensure_table(s, "t", &sink_test_schema, &err), BEAM_OK);
+  retract_file(s, "rG", "G");
+  assert_int_equal(retracted_from(s, "t"), 6);
+  assert_table(dir, left + 2, left_n + 2, 1);
+  const char *k3[] = {"J@0-5"}, *t3[] = {"j"};
+  size_t n3[] = {2};
+  bool u3[] = {false};
+  commit_units(s, "b3", k3, t3, n3, u3, 1); /* after the cuts: at the new length */
+  beam_sink_free(s);
+
+  /* A retraction of J whose writer died after its commit point: the next open renames its
+   * next version into place and drops J's entry. */
+  char *line = tagged_line("h");
+  put_file(dir, ".t.jsonl.00000000000000ee.tmp", line, false);
+  char rec[600];
+  text = slurp(dir, "t.jsonl");
+  snprintf(rec, sizeof rec,
+           "{\"bundle\":\"rJ\",\"state\":\"committing\",\"retracts\":[\"J@0-5\"],\"rewrites\":{\"t\":{\"from\":"
+           "\".t.jsonl.00000000000000ee.tmp\",\"len\":%zu,\"cuts\":[[%zu,%zu]]}}}\n",
+           strlen(line), strlen(line), strlen(text));
+  free(text);
+  put_file(dir, ".bundles.jsonl", rec, true);
+  s = open_sink(dir, NULL);
+  assert_table(dir, left + 2, left_n + 2, 1);
+  assert_false(find(s, "J@0-5").found);
+  assert_false(file_exists(dir, ".t.jsonl.00000000000000ee.tmp"));
+  assert_int_equal(beam_sink_ensure_table(s, "t", &sink_test_schema, &err), BEAM_OK);
+  commit_rows(s, "t", "after", 1); /* appends at the rewritten table's length */
+  text = slurp(dir, "t.jsonl");
+  assert_int_equal(count_lines(text), 2);
+  free(text);
+  free(line);
+  beam_sink_free(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(typed_json_per_row, setup, teardown),
@@ -1108,6 +1228,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(sweep_spares_a_live_writers_side_file, setup, teardown),
       cmocka_unit_test_setup_teardown(readers_never_see_part_of_a_bundle, setup, teardown),
       cmocka_unit_test_setup_teardown(ledger_ranges_of_a_file, setup, teardown),
+      cmocka_unit_test_setup_teardown(retract_a_files_ranges, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,22 +5,30 @@
  * the file's identity, and status "loaded" when the ranges cover the file from byte 0 to its
  * size (the identity's) exactly, else "failed" with the first range's error (or the gap).
  * Empty ranges (a runner split a range before its first claim) neither count nor cover.
- * WriteFiles writes it
- * with the file's ledger entry. */
+ * Ranges that saw different identities (the file changed between their reads: each range
+ * identifies the file when it opens it) fail the file, whose `file_id` then lists them all,
+ * space-separated, the first range's first: WriteFiles retracts what each committed. WriteFiles
+ * writes the row with the file's ledger entry. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "beam/buf.h"
+#include "beam/log.h"
 
 #include "etl_dofn_common.h"
 #include "etl_files_row.h"
 
 typedef struct finish_state {
-  int c_files, c_ranges;
+  int c_files, c_ranges, c_failed;
 } finish_state;
 
 static beam_status finish_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error *err) {
   finish_state *st = state;
   st->c_files = beam_dofn_declare_counter(ctx, "files_split");
   st->c_ranges = beam_dofn_declare_counter(ctx, "ranges");
+  /* Files whose ranges each read but that fail as a whole (ReadAndProcess counts the others). */
+  st->c_failed = beam_dofn_declare_counter(ctx, "files_failed");
   return BEAM_OK;
 }
 
@@ -56,6 +64,37 @@ static beam_status read_reports(const beam_value_list *group, beam_arena *a, ran
   return BEAM_OK;
 }
 
+/* The distinct identities the ranges (sorted) saw, space-separated in range order, when there
+ * are more than one (*ids NULL otherwise); *sizes: "A bytes, then B" for the error. */
+static beam_status identities_seen(const range_report *ranges, size_t n, beam_arena *a, char **ids,
+                                   char *sizes, size_t cap) {
+  beam_buf b = BEAM_BUF_INIT;
+  beam_status s = BEAM_OK;
+  size_t distinct = 0, used = 0;
+  *ids = NULL;
+  sizes[0] = '\0';
+  for (size_t i = 0; s == BEAM_OK && i < n; i++) {
+    size_t len;
+    int64_t start, end;
+    if (!beam_etl_unit_key_parse(ranges[i].rep.file_id, &len, &start, &end) ||
+        strncmp(ranges[i].rep.file_id, BEAM_ETL_UNIDENTIFIED, len) == 0)
+      continue;
+    bool seen = false;
+    for (size_t j = 0; !seen && j < i; j++) seen = strncmp(ranges[j].rep.file_id, ranges[i].rep.file_id, len + 1) == 0;
+    if (seen) continue;
+    if (distinct++) s = beam_buf_append_byte(&b, ' ');
+    if (s == BEAM_OK) s = beam_buf_append(&b, ranges[i].rep.file_id, len);
+    int w = snprintf(sizes + used, cap - used, "%s%lld bytes", distinct > 1 ? ", then " : "",
+                     strtoll(ranges[i].rep.file_id, NULL, 10));
+    if (w > 0 && (size_t)w < cap - used) used += (size_t)w;
+  }
+  if (s == BEAM_OK && distinct > 1 && beam_buf_terminate(&b) == BEAM_OK)
+    *ids = beam_arena_strndup(a, (const char *)b.data, b.len);
+  bool oom = s != BEAM_OK || (distinct > 1 && !*ids);
+  beam_buf_free(&b);
+  return oom ? BEAM_ERR_NOMEM : BEAM_OK;
+}
+
 /* True when the ranges (sorted) follow each other from byte 0 to size, empty ones aside. */
 static bool ranges_cover(const range_report *ranges, size_t n, int64_t size) {
   int64_t covered = 0;
@@ -80,6 +119,8 @@ static beam_status finish_process(void *state, beam_dofn_ctx *ctx, const beam_wi
   if (!ranges || !file) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   beam_status s = read_reports(&group->u.list, a, ranges, &id, err);
   if (s != BEAM_OK) return s;
+  bool read_ok = true;
+  for (size_t i = 0; i < n; i++) read_ok &= strcmp(ranges[i].rep.status, BEAM_ETL_FILE_LOADED) == 0;
   beam_etl_file_report r = ranges[0].rep;
   r.file = file, r.file_id = id, r.ranges = 0;
   for (size_t i = 0; i < n; i++) {
@@ -91,11 +132,28 @@ static beam_status finish_process(void *state, beam_dofn_ctx *ctx, const beam_wi
   /* The size is the identity's ("<size>-..."), not a sum a missing report could shrink. */
   int64_t size = id ? strtoll(id, NULL, 10) : -1;
   if (size >= 0) r.stats.v[BEAM_ETL_STAT_SIZE_BYTES] = size;
+  char *ids = NULL, sizes[160];
+  if (identities_seen(ranges, n, a, &ids, sizes, sizeof sizes) != BEAM_OK)
+    return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  if (ids) { /* it changed between the reads of its ranges: none of them can stand */
+    r.status = BEAM_ETL_FILE_FAILED;
+    r.file_id = ids;
+    size_t cap = strlen(file) + sizeof sizes + 64;
+    char *error = beam_arena_alloc(a, cap);
+    if (!error) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+    snprintf(error, cap, "%s: changed while being read (its ranges saw %s)", file, sizes);
+    r.error = error;
+  }
   if (strcmp(r.status, BEAM_ETL_FILE_LOADED) == 0 && !ranges_cover(ranges, n, size)) {
     r.status = BEAM_ETL_FILE_FAILED;
     r.error = "its byte ranges do not cover it: a range report is missing";
   }
   beam_dofn_counter_add(ctx, st->c_files, 1);
+  if (read_ok && strcmp(r.status, BEAM_ETL_FILE_LOADED) != 0) { /* the read logged the others */
+    beam_dofn_counter_add(ctx, st->c_failed, 1);
+    if (strncmp(r.error, file, strlen(file)) == 0) beam_log(BEAM_LOG_WARN, "file failed, none of its rows kept: %s", r.error);
+    else beam_log(BEAM_LOG_WARN, "%s: file failed, none of its rows kept: %s", file, r.error);
+  }
   beam_dofn_counter_add(ctx, st->c_ranges, r.ranges);
   beam_value out;
   if (beam_etl_files_element_make(a, file, &r, &out) != BEAM_OK) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");

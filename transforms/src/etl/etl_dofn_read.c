@@ -48,6 +48,7 @@
 #include "etl_dofn_common.h"
 #include "etl_files_row.h"
 #include "etl_identity_cache.h"
+#include "etl_test_hooks.h"
 
 typedef struct read_state {
   beam_etl_spec *spec;
@@ -336,6 +337,7 @@ static beam_status read_process(void *state, beam_dofn_ctx *ctx, const beam_wind
   if (s == BEAM_OK) s = read_file(&r, in, path, err);
   if (s == BEAM_OK && r.range.start < 0) s = check_bad_ratio(&r, err); /* guard rails: whole files only */
   beam_input_close(in);
+  if (s == BEAM_OK && r.range.start >= 0) beam_etl_test_grow_after_range(path);
   beam_arena_reset(&st->record_arena);
   free(r.member_id);
   r.stats.v[BEAM_ETL_STAT_FINISHED_AT] = beam_etl_now_micros();

@@ -672,7 +672,19 @@ static beam_status retract_ranges(write_state *st, beam_etl_file_report *rep, be
   if (!rep->file_id || st->reload) return BEAM_OK;
   if (beam_sink_can_retract(st->sink)) {
     rep->stats.v[BEAM_ETL_STAT_WRITTEN] = 0; /* what its ranges wrote goes */
-    return beam_sink_retract_units(st->sink, rep->file_id, err);
+    /* A file that changed between its ranges' reads lists every identity they saw
+     * (etl_dofn_finish_file.c): each one's ranges go. */
+    beam_status s = BEAM_OK;
+    for (const char *id = rep->file_id; s == BEAM_OK && *id;) {
+      size_t len = strcspn(id, " ");
+      char one[BEAM_FILE_IDENTITY_MAX + 1];
+      if (len >= sizeof one) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: file id too long", rep->file);
+      memcpy(one, id, len);
+      one[len] = '\0';
+      s = beam_sink_retract_units(st->sink, one, err);
+      id += len + (id[len] == ' ');
+    }
+    return s;
   }
   if (rep->ranges > 1 && beam_sink_keeps_ledger(st->sink))
     beam_log(BEAM_LOG_WARN, "%s: failed after some of its %lld ranges committed; this destination cannot retract "

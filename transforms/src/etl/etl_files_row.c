@@ -118,6 +118,9 @@ static void merge_ranges(beam_etl_report_index *ix) {
       beam_etl_stats_merge(&into->stats, &r->stats);
       into->ranges += end > start;
       if (strcmp(into->file_id, BEAM_ETL_UNIDENTIFIED) == 0) into->file_id = r->file_id;
+      else if (strcmp(r->file_id, BEAM_ETL_UNIDENTIFIED) != 0 && strcmp(into->file_id, r->file_id) != 0 &&
+               strcmp(into->status, BEAM_ETL_FILE_LOADED) == 0) /* it changed between its ranges' reads */
+        into->status = BEAM_ETL_FILE_FAILED, into->error = "changed while being read (its ranges saw other contents)";
       if (strcmp(r->status, BEAM_ETL_FILE_LOADED) != 0 && strcmp(into->status, BEAM_ETL_FILE_LOADED) == 0)
         into->status = r->status, into->error = r->error;
       continue;

@@ -22,6 +22,7 @@
 typedef struct jl_ledger_value {
   char *file;
   char committed_at[32];
+  json_t *spans; /* a range unit's rows, offsets kept current through rewrites (or NULL) */
 } jl_ledger_value;
 
 /* ---- The map ------------------------------------------------------------------------ */
@@ -113,7 +114,7 @@ static void length_free(void *v) { free(v); }
 
 static void ledger_value_free(void *v) {
   jl_ledger_value *lv = v;
-  if (lv) free(lv->file);
+  if (lv) free(lv->file), json_decref(lv->spans);
   free(lv);
 }
 
@@ -205,6 +206,11 @@ static beam_status apply_ledger(jl_log *log, const json_t *rec) {
       return BEAM_ERR_NOMEM;
     }
     snprintf(v->committed_at, sizeof v->committed_at, "%s", at ? at : "");
+    const json_t *spans = json_object_get(e, "spans");
+    if (json_is_object(spans) && !(v->spans = json_deep_copy(spans))) {
+      ledger_value_free(v);
+      return BEAM_ERR_NOMEM;
+    }
     void *old = NULL;
     if (map_put(&log->ledger, key, v, &old) != BEAM_OK) {
       ledger_value_free(v);
@@ -267,6 +273,11 @@ static beam_status apply_lengths(jl_log *log, const json_t *rec) {
   json_t *v;
   json_object_foreach(json_object_get(rec, "renames"), table, v) length_forget(log, table);
   json_object_foreach(json_object_get(rec, "files"), table, v) length_forget(log, table);
+  json_object_foreach(json_object_get(rec, "rewrites"), table, v) {
+    json_t *len = json_object_get(v, "len");
+    if (!beam_sink_table_name_valid(table) || !json_is_integer(len) || json_integer_value(len) < 0) continue;
+    if (length_set(log, table, (uint64_t)json_integer_value(len)) != BEAM_OK) return BEAM_ERR_NOMEM;
+  }
   json_object_foreach(json_object_get(rec, "appends"), table, v) {
     const char *from;
     uint64_t at, len;
@@ -276,9 +287,52 @@ static beam_status apply_lengths(jl_log *log, const json_t *rec) {
   return BEAM_OK;
 }
 
+/* The bytes cuts (a sorted [[start, end], ...]) remove before offset. */
+static uint64_t cut_before(const json_t *cuts, uint64_t offset) {
+  uint64_t removed = 0;
+  size_t i;
+  const json_t *c;
+  json_array_foreach(cuts, i, c) {
+    uint64_t s = (uint64_t)json_integer_value(json_array_get(c, 0)), e = (uint64_t)json_integer_value(json_array_get(c, 1));
+    if (e <= offset) removed += e - s;
+  }
+  return removed;
+}
+
+/* A retraction's effect on the ledger (jsonl_retract.h): the retracted units' entries go, and
+ * the spans of the others in a rewritten table move down by the bytes cut before them. Before
+ * the record's own entries are added: their offsets are the rewritten tables' already. */
+static void apply_retraction(jl_log *log, const json_t *rec) {
+  size_t i;
+  const json_t *k;
+  json_array_foreach(json_object_get(rec, "retracts"), i, k) {
+    void *v = NULL;
+    if (!json_is_string(k) || !map_get(&log->ledger, json_string_value(k), &v)) continue;
+    ledger_value_free(v);
+    map_del(&log->ledger, json_string_value(k));
+  }
+  const json_t *rewrites = json_object_get(rec, "rewrites");
+  if (!json_object_size(rewrites)) return;
+  for (size_t slot = 0; slot < log->ledger.cap; slot++) {
+    jl_ledger_value *lv = log->ledger.slots[slot].key ? log->ledger.slots[slot].val : NULL;
+    const char *table;
+    json_t *span;
+    if (!lv || !lv->spans) continue;
+    json_object_foreach(lv->spans, table, span) {
+      const json_t *cuts = json_object_get(json_object_get(rewrites, table), "cuts");
+      if (!cuts) continue;
+      for (size_t at = 0; at < 2; at++) {
+        uint64_t off = (uint64_t)json_integer_value(json_array_get(span, at));
+        json_integer_set(json_array_get(span, at), (json_int_t)(off - cut_before(cuts, off)));
+      }
+    }
+  }
+}
+
 /* A "committing" record has its outcome "committed" (or a later commit shows it passed its
- * commit point): its ledger entries and table lengths take effect. */
+ * commit point): its retraction, ledger entries and table lengths take effect. */
 static beam_status resolve_committing(jl_log *log) {
+  apply_retraction(log, log->open_committing);
   beam_status st = apply_ledger(log, log->open_committing);
   if (st == BEAM_OK) st = apply_lengths(log, log->open_committing);
   return st;
@@ -504,7 +558,18 @@ static beam_status roll_forward(jl_log *log, beam_error *err) {
     if (renameat(log->dir_fd, tmp_name, log->dir_fd, fname) != 0 && errno != ENOENT)
       return io_fail(log, errno, "renaming into place", fname, err);
   }
-  if (json_object_size(renames) > 0) {
+  /* A retraction's next versions of tables: renamed into place, a missing one already was. */
+  const json_t *rewrites = json_object_get(log->open_committing, "rewrites");
+  json_object_foreach((json_t *)rewrites, table, tmp) {
+    const char *tmp_name = rec_str(tmp, "from");
+    char tmp_table[160];
+    if (!tmp_name || !beam_jsonl_temp_name_parse(tmp_name, tmp_table) || strcmp(tmp_table, table) != 0) continue;
+    char fname[160];
+    snprintf(fname, sizeof fname, "%s.jsonl", table);
+    if (renameat(log->dir_fd, tmp_name, log->dir_fd, fname) != 0 && errno != ENOENT)
+      return io_fail(log, errno, "renaming into place", fname, err);
+  }
+  if (json_object_size(renames) > 0 || json_object_size(rewrites) > 0) {
     int e = sync_fd(log, log->dir_fd);
     if (e) return io_fail(log, e, "syncing directory", "", err);
   }
@@ -618,6 +683,15 @@ beam_status beam_jsonl_log_lock(jl_log *log, beam_error *err) { return lock_and_
 
 void beam_jsonl_log_unlock(jl_log *log) { flock(log->fd, LOCK_UN); }
 
+bool beam_jsonl_log_table_length(const jl_log *log, const char *table, uint64_t *len) {
+  return length_get(log, table, len);
+}
+
+const json_t *beam_jsonl_log_ledger_spans(const jl_log *log, const char *key) {
+  void *v = NULL;
+  return map_get(&log->ledger, key, &v) ? ((const jl_ledger_value *)v)->spans : NULL;
+}
+
 bool beam_jsonl_log_has_bundle(const jl_log *log, const char *bundle) {
   return map_get(&log->committed, bundle, NULL) || rec_is(log->open_committing, bundle);
 }
@@ -632,6 +706,10 @@ static json_t *pending_json(const jl_pending *p, const char *committed_at) {
     void *latest = NULL;
     if (map_get(&p->index, e->key, &latest) && (size_t)(uintptr_t)latest != i + 1) continue;
     json_t *o = json_pack("{s:s, s:s, s:s}", "key", e->key, "file", e->file, "committed_at", committed_at);
+    if (o && e->spans && json_object_set(o, "spans", e->spans) != 0) {
+      json_decref(o);
+      o = NULL;
+    }
     if (o && e->replace && json_object_set_new(o, "replace", json_true()) != 0) {
       json_decref(o);
       o = NULL;
@@ -644,15 +722,19 @@ static json_t *pending_json(const jl_pending *p, const char *committed_at) {
   return arr;
 }
 
-static json_t *commit_record(const char *bundle, json_t *appends, const jl_pending *pending) {
+static json_t *commit_record(const char *bundle, json_t *appends, json_t *rewrites, json_t *retracts,
+                             const jl_pending *pending) {
   char now[32];
   iso_now(now);
   json_t *ledger = pending_json(pending, now);
-  bool appending = json_object_size(appends) > 0;
+  bool retracting = json_object_size(rewrites) > 0 || json_array_size(retracts) > 0;
+  bool appending = json_object_size(appends) > 0 || retracting;
   json_t *rec = ledger ? json_pack("{s:s, s:s}", "bundle", bundle, "state", appending ? "committing" : "committed")
                        : NULL;
   bool ok = rec != NULL;
   if (ok && appending) ok = json_object_set(rec, "appends", appends) == 0;
+  if (ok && json_object_size(rewrites) > 0) ok = json_object_set(rec, "rewrites", rewrites) == 0;
+  if (ok && json_array_size(retracts) > 0) ok = json_object_set(rec, "retracts", retracts) == 0;
   if (ok && json_array_size(ledger) > 0) ok = json_object_set(rec, "ledger", ledger) == 0;
   json_decref(ledger);
   if (!ok) {
@@ -695,20 +777,42 @@ beam_status beam_jsonl_log_table_end(jl_log *log, const char *table, uint64_t *e
 
 beam_status beam_jsonl_log_commit(jl_log *log, const char *bundle, json_t *appends, const jl_pending *pending,
                                   beam_error *err) {
-  json_t *rec = commit_record(bundle, appends, pending);
+  return beam_jsonl_log_commit_retracting(log, bundle, appends, NULL, NULL, pending, err);
+}
+
+/* Deletes the next versions a retraction wrote (its commit did not happen). */
+static void unlink_rewrites(jl_log *log, const json_t *rewrites) {
+  const char *table;
+  json_t *r;
+  json_object_foreach((json_t *)rewrites, table, r) {
+    const char *from = rec_str(r, "from");
+    char from_table[160];
+    if (from && beam_jsonl_temp_name_parse(from, from_table) && strcmp(from_table, table) == 0)
+      unlinkat(log->dir_fd, from, 0);
+  }
+}
+
+beam_status beam_jsonl_log_commit_retracting(jl_log *log, const char *bundle, json_t *appends, json_t *rewrites,
+                                             json_t *retracts, const jl_pending *pending, beam_error *err) {
+  json_t *rec = commit_record(bundle, appends, rewrites, retracts, pending);
   if (!rec) {
     unlink_sides(log, appends);
+    unlink_rewrites(log, rewrites);
     return nomem(err);
   }
   bool in_log = false;
+  bool open = json_object_size(appends) > 0 || json_object_size(rewrites) > 0 || json_array_size(retracts) > 0;
   beam_status st = log_write(log, rec, true, &in_log, err);
   json_decref(rec);
-  if (json_object_size(appends) == 0) return st; /* the one record was the whole commit */
+  if (!open) return st; /* the one record was the whole commit */
   if (st != BEAM_OK) {
     /* The record may not be durable: take the commit back before anything is appended.
      * If even that cannot be logged, the commit stays open and recovery completes it, so its
      * side files must stay. */
-    if (!in_log || log_outcome(log, bundle, "rolled_back", true, NULL) == BEAM_OK) unlink_sides(log, appends);
+    if (!in_log || log_outcome(log, bundle, "rolled_back", true, NULL) == BEAM_OK) {
+      unlink_sides(log, appends);
+      unlink_rewrites(log, rewrites);
+    }
     return st;
   }
   beam_error why = {0};
@@ -832,6 +936,17 @@ beam_status beam_jsonl_pending_add(jl_pending *p, const char *key, const char *f
   return BEAM_OK;
 }
 
+void beam_jsonl_pending_set_spans(jl_pending *p, const char *key, json_t *spans) {
+  void *idx = NULL;
+  if (!map_get(&p->index, key, &idx)) {
+    json_decref(spans);
+    return;
+  }
+  jl_pending_entry *e = &p->items[(size_t)(uintptr_t)idx - 1];
+  json_decref(e->spans);
+  e->spans = spans;
+}
+
 void beam_jsonl_pending_truncate(jl_pending *p, size_t len) {
   while (p->len > len) {
     jl_pending_entry *e = &p->items[--p->len];
@@ -842,6 +957,7 @@ void beam_jsonl_pending_truncate(jl_pending *p, size_t len) {
       map_del(&p->index, e->key);
     free(e->key);
     free(e->file);
+    json_decref(e->spans);
   }
 }
 

@@ -39,6 +39,7 @@ typedef struct jl_pending_entry {
   bool replace;
   size_t shadowed;      /* 1 + index of the entry for the same key this one replaces, or 0 */
   char recorded_at[32]; /* reported by a lookup until the commit stamps its own time */
+  json_t *spans;        /* a range unit's rows per table, {"t": [start, end]} (jsonl_retract.h) */
 } jl_pending_entry;
 
 /* The open bundle's ledger entries, in recording order, and the latest one per key. */
@@ -122,6 +123,22 @@ beam_status beam_jsonl_log_table_end(jl_log *log, const char *table, uint64_t *e
 beam_status beam_jsonl_log_commit(jl_log *log, const char *bundle, json_t *appends, const jl_pending *pending,
                                   beam_error *err);
 
+/* The same with a retraction (jsonl_retract.h; either may be NULL): rewrites maps each table
+ * rewritten without the retracted rows to {"from": its next version (a side file, fsynced),
+ * "len": its length, "cuts": [[start, end], ...] removed}, retracts lists the range units whose
+ * entries go. The commit record names them with the appends (the commit point); rolling
+ * forward renames each next version over its table before appending. Appends to a rewritten
+ * table go at its new length. */
+beam_status beam_jsonl_log_commit_retracting(jl_log *log, const char *bundle, json_t *appends, json_t *rewrites,
+                                             json_t *retracts, const jl_pending *pending, beam_error *err);
+
+/* The committed length of table the log knows (false: none, its file's size counts). */
+bool beam_jsonl_log_table_length(const jl_log *log, const char *table, uint64_t *len);
+
+/* The spans a committed range unit's entry records ({"t": [start, end]}, offsets as of now),
+ * or NULL (no such entry, or written by a release that recorded none). */
+const json_t *beam_jsonl_log_ledger_spans(const jl_log *log, const char *key);
+
 /* The ledger's entry for key into hit (found false when none). The open bundle's pending
  * entries count: one that replaces wins over the committed entry, one that does not only
  * shows when nothing is committed for the key. pending may be NULL. */
@@ -143,6 +160,9 @@ bool beam_jsonl_log_ledger_any(const jl_log *log, const jl_pending *pending);
  * (BEAM_ERR_INVALID_ARG: the log is JSON). */
 beam_status beam_jsonl_pending_add(jl_pending *p, const char *key, const char *file, bool replace,
                                    beam_error *err);
+
+/* Gives the latest pending entry for key the spans of its rows (takes the reference). */
+void beam_jsonl_pending_set_spans(jl_pending *p, const char *key, json_t *spans);
 
 /* Forgets the entries recorded after the first len (a unit rolled back), restoring those
  * they shadowed; len 0 empties it. */

@@ -59,6 +59,14 @@
  * lengths, in hash maps built by reading the log once and catching up (under the shared
  * lock) at every begin and lookup.
  *
+ * Retraction (jsonl_retract.h): a range unit's ledger entry also records its rows' byte
+ * spans per table ("spans"); a commit that retracts a failed file's ranges names, in its
+ * "committing" record, each table's next version without them ("rewrites": side files
+ * written under the lock) and the units retracted ("retracts"); rolling forward renames the
+ * next versions over the tables before the appends. A bundle that commits range units is
+ * logged under its bundle id, not its content key: its units' entries recognise a retry, and
+ * a key would outlive their retraction.
+ *
  * Costs. A commit writes each touched table's bundle bytes twice (side file, then table;
  * copy_file_range may share extents on XFS and Btrfs): linear in the rows written, however
  * many bundles. fsyncs per commit: each side file, the directory, the log, each touched
@@ -86,6 +94,7 @@
 #include "beam/transforms/json_row_writer.h"
 #include "file_range_copy.h"
 #include "jsonl_log.h"
+#include "jsonl_retract.h"
 #include "local_dir.h"
 #include "local_file.h"
 #include "sink_int.h"
@@ -117,6 +126,8 @@ typedef struct jsonl_sink {
   char *bundle_id;
   jl_pending pending;     /* the open bundle's ledger entries */
   size_t pending_mark;    /* pending.len at the last savepoint */
+  char **retract;         /* files whose committed ranges the bundle retracts (jsonl_retract.h) */
+  size_t n_retract;
 } jsonl_sink;
 
 /* ---- Small helpers ----------------------------------------------------------------- */
@@ -292,10 +303,43 @@ static beam_status jl_rollback_to_savepoint(beam_sink *s, beam_error *err) {
   return BEAM_OK;
 }
 
+/* A range unit's rows per table, as spans of the bundle's bytes since the unit's savepoint
+ * ({"t": [from, to]}); the commit makes them offsets in the table files (jsonl_retract.h). */
+static json_t *unit_spans(const jsonl_sink *j) {
+  json_t *spans = json_object();
+  for (size_t i = 0; spans && i < j->n_tables; i++) {
+    const jl_table *t = &j->tables[i];
+    uint64_t now = t->spilled + t->buf.len;
+    if (now > t->mark &&
+        json_object_set_new(spans, t->name, json_pack("[I, I]", (json_int_t)t->mark, (json_int_t)now)) != 0) {
+      json_decref(spans);
+      spans = NULL;
+    }
+  }
+  return spans;
+}
+
 static beam_status jl_ledger_record(beam_sink *s, const char *key, const char *file, bool replace,
                                    beam_error *err) {
   jsonl_sink *j = (jsonl_sink *)s;
-  return beam_jsonl_pending_add(&j->pending, key, file, replace, err);
+  size_t before = j->pending.len;
+  beam_status st = beam_jsonl_pending_add(&j->pending, key, file, replace, err);
+  /* Spans for a range unit's first entry only: one kept from before keeps its own. */
+  if (st != BEAM_OK || replace || j->pending.len == before || !beam_sink_unit_is_range(key)) return st;
+  json_t *spans = unit_spans(j);
+  if (!spans) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  beam_jsonl_pending_set_spans(&j->pending, key, spans);
+  return BEAM_OK;
+}
+
+static beam_status jl_retract_units(beam_sink *s, const char *file_id, beam_error *err) {
+  jsonl_sink *j = (jsonl_sink *)s;
+  char **grown = realloc(j->retract, (j->n_retract + 1) * sizeof *grown);
+  if (!grown) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  j->retract = grown;
+  if (!(j->retract[j->n_retract] = strdup(file_id))) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  j->n_retract++;
+  return BEAM_OK;
 }
 
 static beam_status jl_ledger_find(beam_sink *s, const char *key, beam_sink_ledger_hit *hit, beam_error *err) {
@@ -341,6 +385,8 @@ static void discard_all(jsonl_sink *j) {
   j->pending_mark = 0;
   free(j->bundle_id);
   j->bundle_id = NULL;
+  for (size_t i = 0; i < j->n_retract; i++) free(j->retract[i]);
+  j->n_retract = 0;
 }
 
 static beam_status jl_begin(beam_sink *s, const char *bundle_id, beam_error *err) {
@@ -429,13 +475,16 @@ static void drop_sides(jsonl_sink *j) {
 }
 
 /* The log's "appends" object: for each table with rows, its side file, the table's committed
- * length (where the rows go) and the rows' length. */
-static beam_status appends_json(jsonl_sink *j, json_t *appends, beam_error *err) {
+ * length (where the rows go: a table the bundle's retraction rewrites, its new length) and the
+ * rows' length. */
+static beam_status appends_json(jsonl_sink *j, const json_t *rewrites, json_t *appends, beam_error *err) {
   for (size_t i = 0; i < j->n_tables; i++) {
     jl_table *t = &j->tables[i];
     if (!t->tmp[0]) continue;
     uint64_t at = 0;
-    beam_status st = beam_jsonl_log_table_end(&j->log, t->name, &at, err);
+    const json_t *next = json_object_get(json_object_get(rewrites, t->name), "len");
+    beam_status st = next ? BEAM_OK : beam_jsonl_log_table_end(&j->log, t->name, &at, err);
+    if (next) at = (uint64_t)json_integer_value(next);
     if (st != BEAM_OK) return st;
     json_t *a = json_pack("{s:s, s:I, s:I}", "from", t->tmp, "at", (json_int_t)at, "len",
                           (json_int_t)(t->spilled + t->buf.len));
@@ -469,35 +518,71 @@ static beam_status check_units_unclaimed(jsonl_sink *j, beam_error *err) {
   return BEAM_OK;
 }
 
+/* The pending range units' spans, relative to the bundle's bytes, become offsets in the table
+ * files: where appends puts each table's rows. */
+static void spans_to_offsets(jsonl_sink *j, const json_t *appends) {
+  for (size_t i = 0; i < j->pending.len; i++) {
+    const char *table;
+    json_t *span;
+    json_object_foreach(j->pending.items[i].spans, table, span) {
+      json_int_t at = json_integer_value(json_object_get(json_object_get(appends, table), "at"));
+      for (size_t k = 0; k < 2; k++)
+        json_integer_set(json_array_get(span, k), at + json_integer_value(json_array_get(span, k)));
+    }
+  }
+}
+
+static bool has_range_units(const jsonl_sink *j) {
+  for (size_t i = 0; i < j->pending.len; i++)
+    if (j->pending.items[i].spans) return true;
+  return false;
+}
+
+/* The commit with its retraction, if any (jsonl_retract.h), the log locked and caught up. */
+static beam_status commit_retracting(jsonl_sink *j, const char *id, beam_error *err) {
+  json_t *appends = json_object(), *rewrites = json_object(), *retracts = json_array();
+  beam_status st = appends && rewrites && retracts ? BEAM_OK : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  if (st == BEAM_OK && j->n_retract)
+    st = beam_jsonl_retract_prepare(&j->log, &j->base, (const char *const *)j->retract, j->n_retract, rewrites,
+                                    retracts, err);
+  if (st == BEAM_OK) st = appends_json(j, rewrites, appends, err);
+  bool renaming = json_object_size(rewrites) > 0;
+  if (st == BEAM_OK && (j->new_files || json_object_size(appends) > 0 || renaming)) {
+    /* The side files' names (and table files created empty since the last commit) must be
+     * durable before the commit record that names them. */
+    int e = sync_fd(j, j->dir_fd);
+    if (e) st = io_fail(j, e, "syncing directory", "", err);
+  }
+  if (st == BEAM_OK) {
+    spans_to_offsets(j, appends);
+    /* The side files are the log's from here: it deletes them once applied, or on failure. */
+    for (size_t i = 0; i < j->n_tables; i++) j->tables[i].tmp[0] = '\0';
+    st = beam_jsonl_log_commit_retracting(&j->log, id, appends, rewrites, retracts, &j->pending, err);
+    if (st == BEAM_OK) j->new_files = false;
+  } else if (renaming) { /* not committed: the next versions go */
+    const char *table;
+    json_t *r;
+    json_object_foreach(rewrites, table, r) unlinkat(j->dir_fd, json_string_value(json_object_get(r, "from")), 0);
+  }
+  json_decref(appends);
+  json_decref(rewrites);
+  json_decref(retracts);
+  return st;
+}
+
 static beam_status commit_locked(jsonl_sink *j, beam_error *err) {
   /* Logged under its content key when it has one: a relaunch cuts other bundle ids (many
-   * bundles per run on the parallel local runner), the same records keep their key. */
-  const char *id = j->base.content_key[0] ? j->base.content_key : j->bundle_id;
+   * bundles per run on the parallel local runner), the same records keep their key. Not a
+   * bundle that commits range units: their entries recognise a retry, and a key would outlive
+   * their retraction (a later load of the same records would be taken for a duplicate). */
+  const char *id = j->base.content_key[0] && !has_range_units(j) ? j->base.content_key : j->bundle_id;
   if (beam_jsonl_log_has_bundle(&j->log, j->bundle_id) || beam_jsonl_log_has_bundle(&j->log, id)) {
     j->base.duplicate = true;
     return BEAM_OK;
   }
   beam_status cs = check_units_unclaimed(j, err);
   if (cs != BEAM_OK || j->base.duplicate) return cs;
-  json_t *appends = json_object();
-  if (!appends) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-  beam_status st = appends_json(j, appends, err);
-  if (st == BEAM_OK && (j->new_files || json_object_size(appends) > 0)) {
-    /* The side files' names (and table files created empty since the last commit) must be
-     * durable before the commit record that names them. */
-    int e = sync_fd(j, j->dir_fd);
-    if (e) st = io_fail(j, e, "syncing directory", "", err);
-  }
-  if (st != BEAM_OK) {
-    json_decref(appends);
-    return st;
-  }
-  /* The side files are the log's from here: it deletes them once applied, or on failure. */
-  for (size_t i = 0; i < j->n_tables; i++) j->tables[i].tmp[0] = '\0';
-  st = beam_jsonl_log_commit(&j->log, id, appends, &j->pending, err);
-  json_decref(appends);
-  if (st == BEAM_OK) j->new_files = false;
-  return st;
+  return commit_retracting(j, id, err);
 }
 
 static beam_status jl_commit(beam_sink *s, beam_error *err) {
@@ -534,6 +619,8 @@ static void jl_free(beam_sink *s) {
   if (j->dir_fd >= 0 || j->log.fd >= 0) jl_close(s, NULL);
   free(j->tables);
   free(j->bundle_id);
+  for (size_t i = 0; i < j->n_retract; i++) free(j->retract[i]);
+  free(j->retract);
   free(j->dir);
   beam_jsonl_log_free(&j->log);
   beam_jsonl_pending_free(&j->pending);
@@ -556,6 +643,7 @@ static const beam_sink_vtable jsonl_vtable = {
     .ledger_find_many = jl_ledger_find_many,
     .ledger_any = jl_ledger_any,
     .ledger_ranges = jl_ledger_ranges,
+    .retract_units = jl_retract_units,
 };
 
 beam_status beam_sink_jsonl_open(const char *dir, const beam_sink_options *opts, beam_sink **out,

@@ -44,7 +44,13 @@
  *   gains it). ledger_record inserts in the bundle's transaction (ON CONFLICT DO NOTHING, or
  *   DO UPDATE for a reload), so an entry commits with the bundle's rows or not at all, and is
  *   replayed after a reconnect like them. ledger_find and ledger_any read on the sink's own
- *   connection: inside a bundle they see the bundle's own entries. */
+ *   connection: inside a bundle they see the bundle's own entries.
+ * - Retraction (sink_pg_retract.h): each COPY statement ends with a probe returning the
+ *   transaction id its rows carry (the COPY's subtransaction), the entry of a range unit
+ *   records its COPYs' ids (column `xids`), and retract_units deletes those rows and entries
+ *   at commit, before COMMIT (run again after a reconnect: the replay log does not hold it).
+ *   A bundle that records range units claims no content key: its units' entries recognise a
+ *   retry, and a key would outlive their retraction. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +63,7 @@
 #include "sink_pg_conn.h"
 #include "sink_pg_copy.h"
 #include "sink_pg_replay.h"
+#include "sink_pg_retract.h"
 #include "sink_sql.h"
 #include "sink_tables.h"
 
@@ -82,7 +89,8 @@
 typedef struct pg_table {
   char *name;
   const beam_etl_schema *schema;
-  char *copy_sql; /* COPY_PREFIX COPY "t" ("a", "b") FROM STDIN (FORMAT binary) */
+  char *copy_sql; /* COPY_PREFIX COPY "t" ("a", "b") FROM STDIN (FORMAT binary) BEAM_SINK_PG_PROBE */
+  uint32_t oid;   /* as the COPYs' ids record it (sink_pg_retract.h) */
 } pg_table;
 BEAM_SINK_TABLE_NAME_FIRST(pg_table);
 
@@ -111,6 +119,13 @@ typedef struct pg_sink {
    * that writer's transaction, which committed); both as of the unit savepoint too. */
   size_t units, units_taken, units_at_mark, taken_at_mark;
   char taken_example[256];
+  /* Retraction (sink_pg_retract.h): the bundle's COPYs' transaction ids, the last COPY's,
+   * the range units recorded (as of the unit savepoint too), the files to retract at commit. */
+  beam_sink_pg_xids xids;
+  uint64_t last_xid;
+  size_t ranges, ranges_at_mark;
+  char **retract;
+  size_t n_retract;
 } pg_sink;
 
 static beam_status nomem(beam_error *err) { return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory"); }
@@ -317,6 +332,21 @@ static beam_status add_columns(pg_sink *p, const char *table, const beam_etl_sch
   return st;
 }
 
+/* The table's OID, for the ids its COPYs record (sink_pg_retract.h). */
+static beam_status read_oid(pg_sink *p, const char *table, uint32_t *oid, beam_error *err) {
+  beam_buf_reset(&p->sql);
+  beam_status st = beam_sink_sql_append_ident(&p->sql, table);
+  if (st == BEAM_OK) st = beam_buf_terminate(&p->sql);
+  if (st != BEAM_OK) return nomem(err);
+  const char *params[1] = {(const char *)p->sql.data};
+  PGresult *res = PQexecParams(p->conn, "SELECT pg_catalog.to_regclass($1)::oid::text", 1, NULL, params, NULL, NULL, 0);
+  if (!res || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+    return pg_fail(p, res, table, "reading its OID", err);
+  *oid = (uint32_t)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
+  PQclear(res);
+  return BEAM_OK;
+}
+
 static beam_status remember_table(pg_sink *p, const char *table, const beam_etl_schema *schema, beam_error *err) {
   pg_table *grown = beam_sink_tables_reserve(p->tables, p->n_tables, &p->cap_tables, sizeof *grown);
   if (!grown) return nomem(err);
@@ -328,10 +358,11 @@ static beam_status remember_table(pg_sink *p, const char *table, const beam_etl_
     st = beam_buf_append_str(&p->sql, i ? ", " : " (");
     if (st == BEAM_OK) st = beam_sink_sql_append_ident(&p->sql, schema->fields[i].name);
   }
-  if (st == BEAM_OK) st = beam_buf_append_str(&p->sql, ") FROM STDIN (FORMAT binary)");
+  if (st == BEAM_OK) st = beam_buf_append_str(&p->sql, ") FROM STDIN (FORMAT binary)" BEAM_SINK_PG_PROBE);
   if (st == BEAM_OK) st = beam_buf_terminate(&p->sql);
-  pg_table t = {strdup(table), schema, st == BEAM_OK ? strdup((const char *)p->sql.data) : NULL};
+  pg_table t = {strdup(table), schema, st == BEAM_OK ? strdup((const char *)p->sql.data) : NULL, 0};
   if (!t.name || !t.copy_sql) return free(t.name), free(t.copy_sql), nomem(err);
+  if ((st = read_oid(p, table, &t.oid, err)) != BEAM_OK) return free(t.name), free(t.copy_sql), st;
   p->tables[p->n_tables++] = t;
   return BEAM_OK;
 }
@@ -404,6 +435,10 @@ static void end_txn(pg_sink *p) {
   p->savepoint = SP_NONE;
   p->unit_savepoint = false;
   p->units = p->units_taken = p->units_at_mark = p->taken_at_mark = 0;
+  p->xids.len = p->xids.at_mark = 0;
+  p->ranges = p->ranges_at_mark = 0;
+  for (size_t i = 0; i < p->n_retract; i++) free(p->retract[i]);
+  p->n_retract = 0;
 }
 
 /* A new bundle: its id (kept to claim it again after a reconnect) and an empty replay log. */
@@ -418,7 +453,8 @@ static beam_status start_bundle(pg_sink *p, const char *bundle_id, beam_error *e
 static beam_status claim_bundle(pg_sink *p, const char *bundle_id, bool *claimed, bool *lost, beam_error *err) {
   PGresult *res = NULL;
   *lost = false;
-  if (!beam_sink_pg_exec(p->conn, "BEGIN ISOLATION LEVEL READ COMMITTED", PGRES_COMMAND_OK, &res)) {
+  if (!beam_sink_pg_exec(p->conn, "BEGIN ISOLATION LEVEL READ COMMITTED; " BEAM_SINK_PG_PROBE_TABLE, PGRES_COMMAND_OK,
+                         &res)) {
     *lost = beam_sink_pg_connection_lost(p->conn, res);
     return pg_fail(p, res, NULL, "begin bundle", err);
   }
@@ -481,10 +517,13 @@ static PGresult *copy_bytes(pg_sink *p, const char *sql, const unsigned char *ro
     ok = PQputCopyData(p->conn, (const char *)beam_sink_pg_copy_trailer, sizeof beam_sink_pg_copy_trailer);
   PQputCopyEnd(p->conn, ok == 1 ? NULL : "beam-c: sending rows failed");
   PGresult *failed = NULL;
+  p->last_xid = 0;
   for (PGresult *r; (r = PQgetResult(p->conn)) != NULL;) {
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && !failed) failed = r;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && !failed) p->last_xid = beam_sink_pg_probe_xid(r); /* the probe */
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK && !failed) failed = r;
     else PQclear(r);
   }
+  if (!failed && !p->last_xid) failed = PQmakeEmptyPGresult(p->conn, PGRES_FATAL_ERROR);
   if (!failed && PQstatus(p->conn) != CONNECTION_OK) failed = PQmakeEmptyPGresult(p->conn, PGRES_FATAL_ERROR);
   return failed;
 }
@@ -498,6 +537,11 @@ static PGresult *copy_range(pg_sink *p, const pg_table *t, size_t lo, size_t hi)
   PGresult *failed = copy_bytes(p, sql, c->rows.data + c->start[lo], c->start[hi] - c->start[lo]);
   if (!failed) p->savepoint = SP_DIRTY;
   return failed;
+}
+
+/* Keeps the last COPY's transaction id for the ledger entry of its unit (sink_pg_retract.h). */
+static beam_status note_xid(pg_sink *p, const pg_table *t, beam_error *err) {
+  return beam_sink_pg_xids_add(&p->xids, t->name, t->oid, p->last_xid) == BEAM_OK ? BEAM_OK : nomem(err);
 }
 
 static beam_status note_refused(pg_sink *p, size_t pos, beam_error *err) {
@@ -516,7 +560,7 @@ static beam_status note_refused(pg_sink *p, size_t pos, beam_error *err) {
 static beam_status load_range(pg_sink *p, const pg_table *t, size_t lo, size_t hi, beam_sink_row_errors *rejected,
                               beam_error *err) {
   PGresult *res = copy_range(p, t, lo, hi);
-  if (!res) return BEAM_OK;
+  if (!res) return note_xid(p, t, err);
   if (!beam_sink_pg_row_level(res) || beam_sink_pg_connection_lost(p->conn, res))
     return pg_fail(p, res, t->name, "copy", err);
   PGresult *back = NULL;
@@ -551,14 +595,23 @@ static bool set_unit_savepoint(pg_sink *p, PGresult **failed) {
 }
 
 /* Inserts a ledger entry in the open transaction; the result (caller clears). */
+/* A range unit's entry records its COPYs' transaction ids (sink_pg_retract.h); NULL when out
+ * of memory. */
 static PGresult *ledger_insert(pg_sink *p, const char *key, const char *file, bool replace) {
-  const char *params[2] = {key, file};
-  return PQexecParams(p->conn,
-                      replace ? "INSERT INTO \"" LEDGER_TABLE "\" (unit, file) VALUES ($1, $2) ON CONFLICT (unit) "
-                                "DO UPDATE SET file = EXCLUDED.file, committed_at = now()"
-                              : "INSERT INTO \"" LEDGER_TABLE "\" (unit, file) VALUES ($1, $2) ON CONFLICT (unit) "
-                                "DO NOTHING",
-                      2, NULL, params, NULL, NULL, 0);
+  bool range = beam_sink_unit_is_range(key);
+  char *xids = range ? beam_sink_pg_xids_text(&p->xids) : NULL;
+  if (range && !xids) return NULL;
+  if (range) p->ranges++;
+  const char *params[3] = {key, file, xids};
+  PGresult *res =
+      PQexecParams(p->conn,
+                   replace ? "INSERT INTO \"" LEDGER_TABLE "\" (unit, file, xids) VALUES ($1, $2, $3) ON CONFLICT (unit) "
+                             "DO UPDATE SET file = EXCLUDED.file, xids = EXCLUDED.xids, committed_at = now()"
+                           : "INSERT INTO \"" LEDGER_TABLE "\" (unit, file, xids) VALUES ($1, $2, $3) ON CONFLICT (unit) "
+                             "DO NOTHING",
+                   3, NULL, params, NULL, NULL, 0);
+  free(xids);
+  return res;
 }
 
 /* Counts a recorded unit, and whether another writer had committed it. */
@@ -573,6 +626,8 @@ static bool mark_unit(pg_sink *p, PGresult **failed) {
   if (!set_unit_savepoint(p, failed)) return false;
   p->units_at_mark = p->units;
   p->taken_at_mark = p->units_taken;
+  p->xids.at_mark = p->xids.len;
+  p->ranges_at_mark = p->ranges;
   return true;
 }
 
@@ -580,6 +635,8 @@ static bool mark_unit(pg_sink *p, PGresult **failed) {
  * another writer may have committed one since). */
 static beam_status replay_log(pg_sink *p, beam_error *err) {
   p->units = p->units_taken = p->units_at_mark = p->taken_at_mark = 0;
+  p->xids.len = p->xids.at_mark = 0;
+  p->ranges = p->ranges_at_mark = 0;
   for (size_t i = 0; i < p->replay.n_steps; i++) {
     const beam_sink_pg_replay_step *step = &p->replay.steps[i];
     PGresult *res = NULL;
@@ -587,12 +644,14 @@ static beam_status replay_log(pg_sink *p, beam_error *err) {
       const pg_table *t = &p->tables[step->table];
       res = copy_bytes(p, t->copy_sql + PLAIN_LEN, p->replay.bytes.data + step->off, step->len);
       if (res) return pg_fail(p, res, t->name, "replay after reconnect", err);
+      if (note_xid(p, t, err) != BEAM_OK) return BEAM_ERR_NOMEM;
     } else if (step->kind == BEAM_SINK_PG_REPLAY_SAVEPOINT) {
       if (!mark_unit(p, &res)) return pg_fail(p, res, NULL, "replay unit savepoint after reconnect", err);
     } else {
       const char *key, *file;
       beam_sink_pg_replay_ledger_args(&p->replay, step, &key, &file);
       res = ledger_insert(p, key, file, step->replace);
+      if (res == NULL && PQstatus(p->conn) == CONNECTION_OK) return nomem(err);
       if (!res || PQresultStatus(res) != PGRES_COMMAND_OK)
         return pg_fail(p, res, LEDGER_TABLE, "replay ledger entry after reconnect", err);
       if (!step->replace) note_unit(p, key, strcmp(PQcmdTuples(res), "1") != 0);
@@ -681,7 +740,10 @@ static beam_status pg_write_rows(beam_sink *s, const char *table, const beam_etl
  * duplicate. A concurrent attempt holding the key makes this INSERT wait for its outcome. */
 static beam_status claim_content(pg_sink *p, beam_error *err) {
   beam_sink *s = &p->base;
-  if (!s->content_key[0]) return BEAM_OK;
+  /* A bundle that commits range units is recognised by their ledger entries instead: a key
+   * here would outlive a retraction of them and make a later load of the same records a
+   * duplicate (sink_pg_retract.h). */
+  if (!s->content_key[0] || p->ranges) return BEAM_OK;
   char id[64];
   snprintf(id, sizeof id, "content:%s", s->content_key);
   const char *params[1] = {id};
@@ -718,6 +780,26 @@ static beam_status check_units_taken(pg_sink *p, beam_error *err) {
                         p->who, p->units_taken, p->units, p->taken_example);
 }
 
+/* At commit, in the bundle's transaction: the retractions asked for (sink_pg_retract.h). Run
+ * again after a reconnect replayed the bundle, with the counts anew. */
+static beam_status retract_files(pg_sink *p, beam_error *err) {
+  p->base.n_retracted = 0;
+  beam_status st = BEAM_OK;
+  for (size_t i = 0; st == BEAM_OK && i < p->n_retract; i++)
+    st = beam_sink_pg_retract_file(&p->base, p->conn, p->who, p->retract[i], err);
+  return st;
+}
+
+static beam_status pg_retract_units(beam_sink *s, const char *file_id, beam_error *err) {
+  pg_sink *p = (pg_sink *)s;
+  char **grown = realloc(p->retract, (p->n_retract + 1) * sizeof *grown);
+  if (!grown) return nomem(err);
+  p->retract = grown;
+  if (!(p->retract[p->n_retract] = strdup(file_id))) return nomem(err);
+  p->n_retract++;
+  return BEAM_OK;
+}
+
 static beam_status pg_commit(beam_sink *s, beam_error *err) {
   pg_sink *p = (pg_sink *)s;
   if (s->duplicate) return BEAM_OK;
@@ -727,6 +809,7 @@ static beam_status pg_commit(beam_sink *s, beam_error *err) {
     return cs;
   }
   cs = claim_content(p, err);
+  if (cs == BEAM_OK && !s->duplicate) cs = retract_files(p, err);
   if (cs != BEAM_OK || s->duplicate) {
     end_txn(p);
     return cs;
@@ -740,6 +823,7 @@ static beam_status pg_commit(beam_sink *s, beam_error *err) {
     beam_status st = recover(p, &elsewhere, err);
     if (st != BEAM_OK) return end_txn(p), st;
     if (elsewhere) return BEAM_OK; /* our COMMIT got through before the connection died */
+    if ((st = retract_files(p, err)) != BEAM_OK) return end_txn(p), st; /* not in the replay log */
     ok = beam_sink_pg_exec(p->conn, "COMMIT", PGRES_COMMAND_OK, &res);
   }
   if (!ok && beam_sink_pg_sqlstate_is(res, "23505") && PQresultErrorField(res, PG_DIAG_TABLE_NAME) &&
@@ -796,6 +880,8 @@ static beam_status pg_unit_rollback(beam_sink *s, beam_error *err) {
   PGresult *res = NULL;
   p->units = p->units_at_mark;
   p->units_taken = p->taken_at_mark;
+  p->xids.len = p->xids.at_mark;
+  p->ranges = p->ranges_at_mark;
   if (beam_sink_pg_exec(p->conn, "ROLLBACK TO SAVEPOINT " UNIT_SAVEPOINT, PGRES_COMMAND_OK, &res)) {
     p->savepoint = SP_NONE; /* beam_write nests inside beam_unit: gone with the rollback */
     return BEAM_OK;
@@ -808,6 +894,7 @@ static beam_status pg_ledger_record(beam_sink *s, const char *key, const char *f
   pg_sink *p = (pg_sink *)s;
   for (int attempt = 0;; attempt++) {
     PGresult *res = ledger_insert(p, key, file, replace);
+    if (!res && PQstatus(p->conn) == CONNECTION_OK) return nomem(err);
     if (res && PQresultStatus(res) == PGRES_COMMAND_OK) {
       if (!replace) note_unit(p, key, strcmp(PQcmdTuples(res), "1") != 0);
       PQclear(res);
@@ -978,6 +1065,9 @@ static void pg_free(beam_sink *s) {
   free(p->conninfo);
   free(p->bundle_id);
   free(p->refused);
+  for (size_t i = 0; i < p->n_retract; i++) free(p->retract[i]);
+  free(p->retract);
+  beam_sink_pg_xids_free(&p->xids);
   beam_sink_pg_replay_free(&p->replay);
   beam_sink_pg_copy_free(&p->copy);
   beam_buf_free(&p->sql);
@@ -1000,6 +1090,7 @@ static const beam_sink_vtable pg_vtable = {
     .ledger_find_many = pg_ledger_find_many,
     .ledger_any = pg_ledger_any,
     .ledger_ranges = pg_ledger_ranges,
+    .retract_units = pg_retract_units,
 };
 
 static beam_status pg_setup(pg_sink *p, beam_error *err) {
@@ -1018,7 +1109,7 @@ static beam_status pg_setup(pg_sink *p, beam_error *err) {
                          "committed_at timestamp with time zone NOT NULL DEFAULT now()); "
                          "SELECT pg_catalog.pg_advisory_xact_lock(" LOCK_CLASS ", pg_catalog.hashtext('" LEDGER_TABLE
                          "')); CREATE TABLE IF NOT EXISTS \"" LEDGER_TABLE "\" (unit text PRIMARY KEY, file text, "
-                         "committed_at timestamp with time zone NOT NULL DEFAULT now()); COMMIT",
+                         "committed_at timestamp with time zone NOT NULL DEFAULT now()); " BEAM_SINK_PG_RETRACT_SETUP "; COMMIT",
                          PGRES_COMMAND_OK, &res)) {
     st = pg_fail(p, res, NULL, "create " BUNDLES_TABLE " and " LEDGER_TABLE, err);
     end_txn(p);

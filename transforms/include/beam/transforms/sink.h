@@ -367,10 +367,12 @@ beam_status beam_sink_ledger_ranges(beam_sink *s, const char *file_id, beam_sink
  * bundles recognisable (so a later load of the same content is written again). Nothing
  * committed for file_id: nothing happens. BEAM_ERR_UNSUPPORTED (the bundle stays healthy) on
  * a sink that cannot (beam_sink_can_retract false); a retraction the commit finds impossible
- * (SQLite: a table made outside file_etl that chooses its own rowids) fails the commit. What
- * each sink does: SQLite by the rowid spans its range commits recorded (`_beam_unit_rows`,
- * sinks/sqlite_retract.h); JSON lines, PostgreSQL, objects, BigQuery and Pub/Sub cannot yet
- * (README, "Exactly once"). */
+ * (SQLite: a table made outside file_etl that chooses its own rowids; PostgreSQL: a table made
+ * again since; JSON lines: a table file not as the log committed it) fails the commit. What each sink does: SQLite by the rowid spans its range
+ * commits recorded (sinks/sqlite_retract.h); PostgreSQL by the transaction ids of the ranges'
+ * COPYs (xmin; sinks/sink_pg_retract.h); JSON lines by writing the tables again without the
+ * byte spans the ranges' entries recorded (sinks/jsonl_retract.h); objects, BigQuery and
+ * Pub/Sub cannot yet (README, "Exactly once"). */
 beam_status beam_sink_retract_units(beam_sink *s, const char *file_id, beam_error *err);
 bool beam_sink_can_retract(const beam_sink *s);
 
