@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "beam/combinefn.h"
 #include "beam/dofn.h"
 #include "beam/pipeline.h"
 #include "beam/runner.h"
@@ -92,6 +93,34 @@ static beam_status side_process(void *state, beam_dofn_ctx *ctx, const beam_wind
 }
 static const beam_dofn_def side = {"test_side", 0, NULL, NULL, side_process, NULL, NULL};
 
+
+/* sum_int64 that counts its merges: a lifted combine merges a few accumulators per key, an
+ * unlifted one adds every value after the GroupByKey and merges none. */
+static int merges;
+static beam_status csum_create(void *state, beam_arena *a, beam_value *acc, beam_error *err) {
+  (void)state, (void)a, (void)err;
+  *acc = beam_value_int64(0);
+  return BEAM_OK;
+}
+static beam_status csum_add(void *state, beam_arena *a, beam_value *acc, const beam_value *in, beam_error *err) {
+  (void)state, (void)a, (void)err;
+  acc->u.i64 += in->u.i64;
+  return BEAM_OK;
+}
+static beam_status csum_merge(void *state, beam_arena *a, beam_value *acc, const beam_value *other, beam_error *err) {
+  (void)state, (void)a, (void)err;
+  __atomic_add_fetch(&merges, 1, __ATOMIC_RELAXED);
+  acc->u.i64 += other->u.i64;
+  return BEAM_OK;
+}
+static beam_status csum_extract(void *state, beam_arena *a, const beam_value *acc, beam_value *out, beam_error *err) {
+  (void)state, (void)a, (void)err;
+  *out = *acc;
+  return BEAM_OK;
+}
+static const beam_combinefn_def counting_sum = {
+    .name = "test_counting_sum", .create = csum_create, .add = csum_add, .merge = csum_merge, .extract = csum_extract};
+
 static int setup_registry(void **state) {
   (void)state;
   beam_dofn_register(&numbers);
@@ -99,6 +128,7 @@ static int setup_registry(void **state) {
   beam_dofn_register(&record);
   beam_dofn_register(&failing);
   beam_dofn_register(&side);
+  beam_combinefn_register(&counting_sum);
   n_seen = 0;
   return 0;
 }
@@ -247,10 +277,43 @@ static void construction_errors_are_sticky_and_named(void **state) {
   beam_pipeline_free(p);
 }
 
+/* The local runner lifts a combine: 100000 values under two keys reach the merge as a few
+ * accumulators (one per precombining bundle), not as two groups of 50000 values. */
+static void combine_is_lifted_before_the_shuffle(void **state) {
+  (void)state;
+  n_seen = 0;
+  merges = 0;
+  beam_pipeline *p = beam_pipeline_new();
+  beam_pcollection *nums =
+      beam_pardo1(p, "Numbers", beam_impulse(p, "Impulse"), "test_numbers", "{\"n\": 100000}", beam_coder_spec_varint(p));
+  beam_coder_spec *kv = beam_coder_spec_kv(p, beam_coder_spec_string(p), beam_coder_spec_varint(p));
+  const char *tags[] = {"evens", "odds"};
+  beam_coder_spec *coders[] = {kv, kv};
+  beam_pcollection *outs[2];
+  beam_pardo_spec spec = {.dofn = "test_split", .n_outputs = 2, .output_tags = tags, .output_coders = coders};
+  beam_pardo(p, "Split", nums, &spec, outs);
+  beam_pcollection *both = beam_flatten(p, "Both", outs, 2);
+  beam_pcollection *sums = beam_combine_per_key(p, "Sum", both, "test_counting_sum", NULL, beam_coder_spec_varint(p),
+                                                beam_coder_spec_varint(p));
+  beam_pardo1(p, "Record", sums, "test_record", NULL, kv);
+  beam_run_result r;
+  beam_error err = {0};
+  json_t *o = json_pack("{s:i}", "parallelism", 2);
+  if (beam_pipeline_run_local(p, o, &r, &err) != BEAM_OK) fail_msg("%s", err.message);
+  json_decref(o);
+  assert_true(seen_has("even=2499950000@-1"));
+  assert_true(seen_has("odd=2500000000@-1"));
+  assert_int_equal(n_seen, 2);
+  assert_true(merges >= 2 && merges <= 64);
+  beam_run_result_free(&r);
+  beam_pipeline_free(p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(group_and_combine_per_parity, setup_registry),
       cmocka_unit_test_setup(fixed_windows_group_per_window, setup_registry),
+      cmocka_unit_test_setup(combine_is_lifted_before_the_shuffle, setup_registry),
       cmocka_unit_test_setup(side_input_is_complete_when_read, setup_registry),
       cmocka_unit_test_setup(dofn_error_fails_the_run_with_its_message, setup_registry),
       cmocka_unit_test_setup(construction_errors_are_sticky_and_named, setup_registry),

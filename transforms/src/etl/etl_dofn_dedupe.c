@@ -1,9 +1,10 @@
-/* Dedupe on a key field (spec "clean.dedupe_on"), as two DoFns around a GroupByKey:
+/* Dedupe on a key field (spec "clean.dedupe_on"), as two DoFns around a CombinePerKey:
  *   "etl_dedupe_key"   element -> KV<key bytes, element> (key from the typed value, see
  *                      etl_dedupe.h, so "7" and "7.0" of an INT64 field agree)
- *   "etl_dedupe_pick"  KV<key, [elements]> -> the first element in record order on "rows";
- *                      the others are counted per file and reported on "stats" at the end
- *                      of the bundle (they are not lost: _files.deduplicated counts them).
+ *   "etl_dedupe_pick"  KV<key, [KV<count, first element> per file]> (what the CombineFn
+ *                      "etl_dedupe_first" folds, etl_combine_dedupe.c) -> the first element in
+ *                      record order on "rows"; the others are counted per file and reported on
+ *                      "stats" at the end of the bundle (not lost: _files.deduplicated counts them).
  * Dead letters travel the same way, each under a key of its own (byte 2, then its record
  * identity), so that DedupePick can drop every row and dead letter of a file that failed: its
  * side input "reports" holds each file's report (etl_dofn_read.c), and a failed file's
@@ -31,13 +32,15 @@ static beam_status key_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error *
   return s;
 }
 
-/* A key no value key equals (those start with byte 0 or 1): the record's identity. */
-static beam_status dead_letter_key(const beam_etl_row *row, beam_buf *key) {
+/* A key no value key equals (those start with byte 0 or 1): the record's identity, and the
+ * file it was read from, since two inputs may have the same content (the same identity). */
+static beam_status dead_letter_key(const beam_etl_row *row, const char *file, beam_buf *key) {
   char text[64];
   const char *id = row->origin.file_id ? row->origin.file_id : (row->origin.source ? row->origin.source : "");
   snprintf(text, sizeof text, "@%lld:%lld", (long long)row->origin.offset, (long long)row->origin.line);
   beam_buf_reset(key);
   beam_status s = beam_buf_append_byte(key, 2);
+  if (s == BEAM_OK) s = beam_buf_append(key, file, strlen(file) + 1);
   if (s == BEAM_OK) s = beam_buf_append(key, id, strlen(id));
   return s == BEAM_OK ? beam_buf_append(key, text, strlen(text)) : s;
 }
@@ -49,7 +52,7 @@ static beam_status key_process(void *state, beam_dofn_ctx *ctx, const beam_windo
   beam_etl_row row;
   beam_status s = beam_etl_element_view(elem->value, st->spec, a, &table, &file, &row, err);
   if (s != BEAM_OK) return s;
-  s = strcmp(table, BEAM_ETL_DEAD_LETTER_TABLE) == 0 ? dead_letter_key(&row, &st->key)
+  s = strcmp(table, BEAM_ETL_DEAD_LETTER_TABLE) == 0 ? dead_letter_key(&row, file, &st->key)
                                                       : beam_etl_dedupe_key(st->spec, &row, &st->key);
   if (s != BEAM_OK) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   beam_value key = beam_value_bytes(st->key.data, st->key.len);
@@ -95,6 +98,9 @@ static beam_status pick_start(void *state, beam_dofn_ctx *ctx, beam_error *err) 
   return BEAM_OK;
 }
 
+/* Input: KV<key, the etl_dedupe_first accumulator: a LIST of KV<INT64 count, first element>,
+ * one per file>. The kept row is the first of the files that loaded; every other row of
+ * those files counts as a duplicate of its own file. */
 static beam_status pick_process(void *state, beam_dofn_ctx *ctx, const beam_windowed_value *elem, beam_error *err) {
   pick_state *st = state;
   beam_arena *a = beam_dofn_scratch(ctx);
@@ -103,29 +109,34 @@ static beam_status pick_process(void *state, beam_dofn_ctx *ctx, const beam_wind
     return beam_error_set(err, BEAM_ERR_INVALID_ARG, "etl_dedupe_pick expects KV<key, non-empty list>");
   beam_status loaded = beam_etl_report_index_load(ctx, "reports", &st->reports, err);
   if (loaded != BEAM_OK) return loaded;
-  size_t n = group->u.list.len, best = SIZE_MAX, kept = 0;
+  size_t n = group->u.list.len, best = SIZE_MAX;
+  int64_t kept = 0;
   beam_etl_row *rows = beam_arena_alloc(a, n * sizeof *rows);
   const char **files = beam_arena_alloc(a, n * sizeof *files);
   bool *dropped = beam_arena_calloc(a, n, sizeof *dropped);
   if (!rows || !files || !dropped) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  const beam_value *entries = group->u.list.items;
   for (size_t i = 0; i < n; i++) {
+    if (entries[i].kind != BEAM_VALUE_KV || entries[i].u.kv.key->kind != BEAM_VALUE_INT64)
+      return beam_error_set(err, BEAM_ERR_INVALID_ARG, "etl_dedupe_pick expects KV<count, element> entries");
     const char *table;
-    beam_status s = beam_etl_element_view(&group->u.list.items[i], st->spec, a, &table, &files[i], &rows[i], err);
+    beam_status s = beam_etl_element_view(entries[i].u.kv.value, st->spec, a, &table, &files[i], &rows[i], err);
     if (s != BEAM_OK) return s;
     const beam_etl_file_report *rep = beam_etl_report_index_find(&st->reports, files[i]);
     if ((dropped[i] = rep && strcmp(rep->status, BEAM_ETL_FILE_LOADED) != 0)) continue;
-    kept++;
+    kept += entries[i].u.kv.key->u.i64;
     if (best == SIZE_MAX || beam_etl_row_order_compare(&rows[i], &rows[best]) < 0) best = i;
   }
   if (best == SIZE_MAX) return BEAM_OK; /* every element came from failed files */
   for (size_t i = 0; i < n; i++) {
-    if (i == best || dropped[i]) continue;
+    int64_t duplicates = entries[i].u.kv.key->u.i64 - (i == best);
+    if (dropped[i] || duplicates == 0) continue;
     beam_etl_file_stats *fs = beam_etl_stats_map_get(&st->dropped, files[i]);
     if (!fs) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-    fs->v[BEAM_ETL_STAT_DEDUPLICATED]++;
+    fs->v[BEAM_ETL_STAT_DEDUPLICATED] += duplicates;
   }
-  beam_dofn_counter_add(ctx, st->c_dropped, (int64_t)kept - 1);
-  return beam_dofn_emit(ctx, st->out_rows, &group->u.list.items[best], err);
+  beam_dofn_counter_add(ctx, st->c_dropped, kept - 1);
+  return beam_dofn_emit(ctx, st->out_rows, entries[best].u.kv.value, err);
 }
 
 static beam_status pick_finish(void *state, beam_dofn_ctx *ctx, beam_error *err) {

@@ -76,7 +76,9 @@ static beam_pcollection *dedupe_stage(builder *b, beam_pcollection *rows, beam_p
   beam_coder_spec *keyed_coder = beam_coder_spec_kv(b->p, beam_coder_spec_bytes(b->p), b->value);
   beam_pcollection *keyed =
       beam_pardo1(b->p, "DedupeKey", rows, "etl_dedupe_key", keep(b, stage_config(b->cfg, b->spec, NULL)), keyed_coder);
-  beam_pcollection *grouped = beam_group_by_key(b->p, "DedupeGroup", keyed);
+  /* A combine, so that runners (and the local one) fold each key's rows before the shuffle. */
+  beam_pcollection *grouped =
+      beam_combine_per_key(b->p, "DedupeGroup", keyed, "etl_dedupe_first", NULL, b->value, b->value);
   static const char *const tags[] = {"rows", "stats"};
   beam_coder_spec *coders[] = {b->value, b->stats};
   beam_side_input_spec side = {"reports", reports, BEAM_SIDE_INPUT_ITERABLE};

@@ -15,6 +15,7 @@ extern const beam_dofn_def beam_etl_files_row_dofn;
 extern const beam_dofn_def beam_etl_finish_file_dofn;
 extern const beam_dofn_def beam_etl_read_messages_dofn;
 extern const beam_combinefn_def beam_etl_file_stats_combinefn;
+extern const beam_combinefn_def beam_etl_dedupe_first_combinefn;
 
 beam_status beam_etl_register_fns(void) {
   beam_status rs = beam_dofn_register_splittable(&beam_etl_read_dofn);
@@ -28,5 +29,6 @@ beam_status beam_etl_register_fns(void) {
   }
   /* The local runner's source for a pubsub: input. */
   if (beam_pubsub_stream_source_register(NULL) != BEAM_OK) return BEAM_ERR_INTERNAL;
-  return beam_combinefn_register(&beam_etl_file_stats_combinefn);
+  beam_status cs = beam_combinefn_register(&beam_etl_file_stats_combinefn);
+  return cs == BEAM_OK ? beam_combinefn_register(&beam_etl_dedupe_first_combinefn) : cs;
 }

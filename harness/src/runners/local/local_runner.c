@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "beam/runner.h"
+#include "local_combine_lift.h"
 #include "local_sdf_expand.h"
 #include "local_stage_run.h"
 #include "local_state.h"
@@ -182,6 +183,7 @@ beam_status beam_run_local(const uint8_t *pipeline_proto, size_t len, const json
   const char **ids = NULL;
   size_t n = 0, cap = 0;
   beam_status s = beam_local_sdf_expand(pl, err);
+  if (s == BEAM_OK) s = beam_local_combine_lift(pl, err);
   for (size_t i = 0; s == BEAM_OK && i < pl->n_root_transform_ids; i++)
     s = collect_leaves(pl->components, pl->root_transform_ids[i], &ids, &n, &cap, 0, err);
   json_t *no_options = options ? NULL : json_object();
