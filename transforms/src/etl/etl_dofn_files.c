@@ -49,12 +49,15 @@ const beam_combinefn_def beam_etl_file_stats_combinefn = {
 
 typedef struct files_state {
   const char *runner;
+  int c_failed;
   beam_etl_report_index reports; /* side input "reports", loaded once per bundle */
 } files_state;
 
 static beam_status files_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error *err) {
   files_state *st = state;
   st->runner = beam_etl_config_string(beam_dofn_config(ctx), "runner", "local");
+  /* Here a file's ranges' reports are one: a split file that failed in any range counts once. */
+  st->c_failed = beam_dofn_declare_counter(ctx, "files_failed");
   return BEAM_OK;
 }
 
@@ -82,6 +85,7 @@ static beam_status files_process(void *state, beam_dofn_ctx *ctx, const beam_win
   const beam_etl_file_report *rep = beam_etl_report_index_find(&st->reports, file);
   if (rep) r.status = rep->status, r.error = rep->error, r.file_id = rep->file_id, r.ranges = rep->ranges;
   if (strcmp(r.status, BEAM_ETL_FILE_LOADED) != 0) {
+    beam_dofn_counter_add(ctx, st->c_failed, 1);
     r.stats.v[BEAM_ETL_STAT_WRITTEN] = r.stats.v[BEAM_ETL_STAT_DEAD_LETTERED] = 0;
     r.stats.v[BEAM_ETL_STAT_FILTERED] = r.stats.v[BEAM_ETL_STAT_DEDUPLICATED] = 0;
   } else if ((s = beam_etl_files_check_accounted(&r, err)) != BEAM_OK) {
