@@ -103,9 +103,9 @@ static void spec_errors_name_the_key(void **state) {
               " \"event_time_field\": \"ts\"}",
               "event_time_field: field \"ts\" is not in tables.b.schema (every table needs it)");
   parse_fails("{\"tables\": {\"a\": {\"schema\": [{\"name\": \"k\", \"type\": \"STRING\", \"source\": \"_attributes.k\"}]},"
-              " \"b\": {\"schema\": [{\"name\": \"k\", \"type\": \"STRING\"}]}}, \"route\": {\"table\": \"a\", "
-              "\"default\": \"b\"}}",
-              "tables.b.schema[0].source: field \"k\" takes its value from the data here but from _attributes.k");
+              " \"b\": {\"schema\": [{\"name\": \"k\", \"type\": \"STRING\", \"source\": \"_attributes.j\"}]}},"
+              " \"route\": {\"table\": \"a\", \"default\": \"b\"}}",
+              "tables.b.schema[0].source: field \"k\" takes its value from _attributes.j here but from _attributes.k");
   parse_fails("{" FIELDS "], \"route\": {\"table\": \"t_{_publish_time}\"}}",
               "route.table: field \"_publish_time\" is TIMESTAMP: only STRING, INT64 and BOOL fields can name tables");
 #undef FIELDS

@@ -117,8 +117,6 @@ static beam_etl_field_source source_of(const char *text) {
   return (beam_etl_field_source){BEAM_ETL_SOURCE_ATTRIBUTE, text + sizeof BEAM_ETL_ATTRIBUTES_PREFIX - 1};
 }
 
-static bool same_text(const char *a, const char *b) { return a == b || (a && b && strcmp(a, b) == 0); }
-
 beam_status beam_etl_message_sources_finish(beam_etl_spec *spec, const char **top, beam_error *err) {
   size_t n = spec->schema.n_fields, data = n - spec->n_hidden;
   const char **text = calloc(n ? n : 1, sizeof *text);
@@ -130,15 +128,11 @@ beam_status beam_etl_message_sources_finish(beam_etl_spec *spec, const char **to
     for (size_t k = 0; k < ts->schema.n_fields; k++) {
       const char *mine = ts->sources ? ts->sources[k] : NULL;
       int u = ts->from_union[k];
-      /* The first place that names the field decides; every other must agree. */
-      bool first = (size_t)u >= spec->top_schema.n_fields;
-      for (size_t e = 0; first && e < t; e++)
-        first = beam_etl_table_field_index(spec, &spec->tables[e].schema, u) < 0;
-      if (first) text[u] = mine;
-      else if (!same_text(text[u], mine)) {
+      if (!text[u]) text[u] = mine; /* a field's source, said once, holds for every table */
+      else if (mine && strcmp(text[u], mine) != 0) {
         BAD(err, "tables.%s.schema[%zu].source: field \"%s\" takes its value from %s here but from %s elsewhere (a "
                  "field has one source across tables)",
-            ts->name, k, ts->schema.fields[k].name, mine ? mine : "the data", text[u] ? text[u] : "the data");
+            ts->name, k, ts->schema.fields[k].name, mine, text[u]);
         free(text);
         return BEAM_ERR_INVALID_ARG;
       }
