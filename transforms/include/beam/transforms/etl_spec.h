@@ -7,7 +7,11 @@
  *    "csv": {"delimiter": ",", "quote": "\"", "header": true},   one-byte delimiter/quote
  *                                                    (quote "" = no quoting); defaults shown
  *    "schema": [{"name": "event_id", "type": "STRING", "mode": "REQUIRED",
- *                "description": "..."}, ...],       non-empty; types and aliases in
+ *                "description": "...", "source": "_attributes.id"}, ...],
+ *                                                    "source" (streams only): the field's value
+ *                                                    is the message's attribute or publish
+ *                                                    time (etl_message_fields.h), not data's;
+ *                                                    non-empty; types and aliases in
  *                                                    etl_types.h; mode NULLABLE (default) or
  *                                                    REQUIRED; names are identifiers, unique
  *                                                    ignoring case (as BigQuery), <= 300 bytes;
