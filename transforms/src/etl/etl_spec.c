@@ -346,11 +346,6 @@ static beam_status parse_output(json_t *j, const char *path, beam_etl_spec *spec
   for (size_t i = 0; i < n; i++)
     if (!(names[i] = json_string_value(json_array_get(tables, i))))
       return BAD(err, "%s.tables[%zu]: must be a string", path, i);
-  size_t pos = 0, at, len;
-  if (where && beam_etl_message_ref_next(json_string_value(where), false, &pos, &at, &len))
-    return BAD(err, "%s.where: \"%.*s\": a destination selects rows by their columns; message fields are for route "
-                    "and filter (or a field's \"source\")",
-               path, (int)len, json_string_value(where) + at);
   st = beam_etl_destination_make(json_string_value(sink), tables ? names : NULL, n, where ? json_string_value(where) : NULL,
                             &spec->schema, &spec->route, &spec->arena, out, err);
   if (st != BEAM_OK && st != BEAM_ERR_NOMEM) beam_error_prefix(err, "%s.", path);
