@@ -23,16 +23,17 @@
  * Config: {"spec": {...}, "spec_name": "...", "subscription": "projects/P/subscriptions/S",
  *          "max_message_bytes": N (default BEAM_ETL_MESSAGE_MAX_BYTES)}.
  * Output: "rows". Counters: messages, written is the writer's; dead_lettered, filtered. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "beam/transforms/etl_coerce.h"
 #include "beam/transforms/etl_element.h"
 #include "beam/transforms/etl_process.h"
 #include "beam/transforms/etl_stream.h"
 #include "beam/transforms/etl_table.h"
 #include "beam/transforms/message_record.h"
 #include "beam/transforms/pubsub_message.h"
-#include "beam/transforms/etl_coerce.h"
 #include "etl_dofn_common.h"
 #include "etl_message_fields.h"
 #include "etl_stream_header.h"
@@ -127,47 +128,54 @@ static beam_status dead_letter(read_messages_state *st, beam_arena *arena, const
   return hold(st, arena, BEAM_ETL_DEAD_LETTER_TABLE, &dl, timestamp_ms, err);
 }
 
-/* Why the message's data is no record before parsing it (too big, not UTF-8), in arena; NULL
- * when it may be parsed. Cuts an oversize message's raw to its first KiB. */
-static const char *unreadable(const read_messages_state *st, beam_arena *arena, const beam_pubsub_message *m,
-                              beam_etl_origin *origin) {
-  char why[256];
+/* Room for a dead letter's reason made here (the field names in it are at most 300 bytes). */
+typedef char reason_buf[1024];
+
+/* Whether the message's data is no record before parsing it (too big, not UTF-8), why in
+ * *why. Cuts an oversize message's raw to its first KiB. */
+static bool unreadable(const read_messages_state *st, const beam_pubsub_message *m, beam_etl_origin *origin,
+                       reason_buf why) {
   size_t bad;
   if (m->data_len > st->max_message_bytes) {
     size_t cut = m->data_len < RAW_KEPT_OF_OVERSIZE ? m->data_len : RAW_KEPT_OF_OVERSIZE;
     while (cut > 0 && cut < m->data_len && (m->data[cut] & 0xC0) == 0x80) cut--; /* not inside a UTF-8 character */
     origin->raw.len = cut;
-    snprintf(why, sizeof why, "the message's data is %zu bytes, over the limit of %zu (raw holds its first %zu)",
+    snprintf(why, sizeof(reason_buf), "the message's data is %zu bytes, over the limit of %zu (raw holds its first %zu)",
              m->data_len, st->max_message_bytes, cut);
-  } else if (!beam_etl_utf8_valid((const char *)m->data, m->data_len, &bad)) {
-    snprintf(why, sizeof why, "the message's data is not valid UTF-8 (byte 0x%02X at offset %zu)", m->data[bad], bad);
-  } else {
-    return NULL;
+    return true;
   }
-  const char *copy = beam_arena_strdup(arena, why);
-  return copy ? copy : "out of memory";
+  if (beam_etl_utf8_valid((const char *)m->data, m->data_len, &bad)) return false;
+  snprintf(why, sizeof(reason_buf), "the message's data is not valid UTF-8 (byte 0x%02X at offset %zu)", m->data[bad], bad);
+  return true;
 }
 
 /* A routed row's event time (its element's timestamp, what names its hour folder and
  * partition downstream): its table's partition field, else the spec's event_time_field, else
- * the publish time (*event_ms as given). Why it has none (a null value), in arena; NULL when
- * it has one. A time is never guessed for a row. */
-static const char *event_time(const read_messages_state *st, beam_arena *arena, const char *table,
-                              const beam_etl_row *row, int64_t *event_ms) {
+ * the publish time (*event_ms as given). False, why in *why, when it has none (a null value):
+ * a time is never guessed for a row. */
+static bool event_time(const read_messages_state *st, const char *table, const beam_etl_row *row, int64_t *event_ms,
+                       reason_buf why) {
   const char *key = NULL;
   int f = beam_etl_table_time_field(st->spec, table, row->schema, &key);
-  if (f < 0) return *event_ms ? NULL : "the message has no publish time";
-  const beam_value *v = &row->values[f];
-  if (v->kind == BEAM_VALUE_INT64) {
+  const beam_value *v = f >= 0 ? &row->values[f] : NULL;
+  if (v && v->kind == BEAM_VALUE_INT64) {
     bool date = row->schema->fields[f].type == BEAM_ETL_DATE;
     *event_ms = date ? v->u.i64 * 86400000 : (v->u.i64 >= 0 ? v->u.i64 / 1000 : -((-v->u.i64 + 999) / 1000));
-    return NULL;
+    return true;
   }
-  char why[512];
-  snprintf(why, sizeof why, "field \"%s\" (the event time: %s of table \"%s\") is null or missing", row->schema->fields[f].name,
-           key, table);
-  const char *copy = beam_arena_strdup(arena, why);
-  return copy ? copy : "out of memory";
+  if (!v && *event_ms) return true;
+  if (v) snprintf(why, sizeof(reason_buf), "field \"%.300s\" (the event time: %s of table \"%.300s\") is null or missing",
+                  row->schema->fields[f].name, key, table);
+  else snprintf(why, sizeof(reason_buf), "the message has no publish time");
+  return false;
+}
+
+/* A dead letter whose reason is in a buffer of the caller's: copied to the bundle's arena. */
+static beam_status dead_letter_why(read_messages_state *st, beam_arena *arena, const beam_etl_origin *origin,
+                                   const char *stage, const char *why, int64_t timestamp_ms, beam_error *err) {
+  const char *copy = beam_arena_strdup(arena, why); /* the dead letter lives until finish_bundle */
+  if (!copy) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  return dead_letter(st, arena, origin, stage, copy, timestamp_ms, err);
 }
 
 /* The message's record through the chain; *outcome says which of row, dead letter, filtered. */
@@ -179,17 +187,15 @@ static beam_status process_message(read_messages_state *st, beam_arena *arena, c
   *outcome = BEAM_ETL_MESSAGE_DEAD;
   beam_etl_origin raw_origin = {.source = st->subscription, .raw = {m->data, m->data_len}, .file_id = unit,
                                 .member_offset = -1};
-  const char *why = unreadable(st, arena, m, &raw_origin);
-  if (why) return dead_letter(st, arena, &raw_origin, BEAM_ETL_STAGE_PARSE, why, timestamp_ms, err);
+  reason_buf why;
+  if (unreadable(st, m, &raw_origin, why))
+    return dead_letter_why(st, arena, &raw_origin, BEAM_ETL_STAGE_PARSE, why, timestamp_ms, err);
   beam_status s = beam_message_parse(st->parser, st->subscription, m->data, m->data_len, arena, &rec, &res, &perr, err);
   if (s != BEAM_OK) return s;
   rec.origin.file_id = unit;
   rec.origin.offset = 0;
-  if (res == BEAM_READ_BAD_RECORD) {
-    why = beam_arena_strdup(arena, perr.message); /* perr is gone by finish_bundle */
-    if (!why) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-    return dead_letter(st, arena, &rec.origin, BEAM_ETL_STAGE_PARSE, why, timestamp_ms, err);
-  }
+  if (res == BEAM_READ_BAD_RECORD)
+    return dead_letter_why(st, arena, &rec.origin, BEAM_ETL_STAGE_PARSE, perr.message, timestamp_ms, err);
   if (beam_etl_message_cells(st->spec, &st->fields, m, arena, &rec) != BEAM_OK)
     return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   beam_etl_origin origin = rec.origin; /* the chain may change the record, not where it came from */
@@ -199,8 +205,8 @@ static beam_status process_message(read_messages_state *st, beam_arena *arena, c
   switch (o.kind) {
     case BEAM_ETL_OUTCOME_ROW: {
       int64_t event_ms = timestamp_ms;
-      const char *why_not = event_time(st, arena, o.table, &o.row, &event_ms);
-      if (why_not) return dead_letter(st, arena, &origin, BEAM_ETL_STAGE_EVENT_TIME, why_not, timestamp_ms, err);
+      if (!event_time(st, o.table, &o.row, &event_ms, why))
+        return dead_letter_why(st, arena, &origin, BEAM_ETL_STAGE_EVENT_TIME, why, timestamp_ms, err);
       *outcome = BEAM_ETL_MESSAGE_ROW;
       o.row.origin = origin;
       return hold(st, arena, o.table, &o.row, event_ms, err);
