@@ -288,7 +288,7 @@ static int check_usage(const file_etl_options *o, const char *spec_text, destina
     fprintf(stderr, "file_etl: %s\n", err->message);
     return 2;
   }
-  if (stream && beam_etl_spec_check_stream(dests->spec, err) != BEAM_OK) {
+  if ((stream ? beam_etl_spec_check_stream(dests->spec, err) : beam_etl_spec_check_files(dests->spec, err)) != BEAM_OK) {
     fprintf(stderr, "file_etl: bad spec: %s\n", err->message);
     return 2;
   }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <dirent.h>
 #include <sqlite3.h>
 
 #include "beam/runner.h"
@@ -37,6 +38,7 @@ static int acked_bundles, nacked_bundles;
 
 /* Message i's data: a JSON object, a CSV line, or bad ones (by i % 5). */
 static void message_data(int i, char *out, size_t cap) {
+  if (i >= 100) return; /* message_of */
   switch (i % 5) {
     case 0: snprintf(out, cap, "{\"id\": \"m%d\", \"kind\": \"a\", \"n\": %d}", i, i); break;
     case 1: snprintf(out, cap, "m%d,b,%d", i, i); break;
@@ -44,6 +46,33 @@ static void message_data(int i, char *out, size_t cap) {
     case 3: snprintf(out, cap, "not json, nor three fields"); break;
     default: snprintf(out, cap, "{\"id\": \"m%d\", \"kind\": \"a\", \"n\": -1}", i); break; /* filtered */
   }
+}
+
+/* Messages 100..: attributes, bad data and event times for FIELDS_SPEC; data and attributes
+ * into *data, *attrs. */
+static void message_of(int i, beam_buf *data, beam_pubsub_attribute *attrs, size_t *n_attrs) {
+  static const char *const fixed[] = {
+      "{\"id\": \"a\", \"ts\": \"2026-11-01T05:30:00Z\"}", /* 100: t_x, hour of ts */
+      "{\"id\": \"b\"}",                                   /* 101: t_x without ts: no event time */
+      NULL,                                                /* 102: over the size limit */
+      "{\"id\": \"c\xff\"}",                               /* 103: not UTF-8 at offset 9 */
+      "",                                                  /* 104: no data */
+      "{\"id\": \"e\"}",                                   /* 105: no kind attribute to route by */
+      "{\"id\": \"f\"}",                                   /* 106: t_y, hour of its publish time */
+  };
+  *n_attrs = 0;
+  if (i < 100) {
+    char text[128];
+    message_data(i, text, sizeof text);
+    beam_buf_append(data, text, strlen(text));
+    return;
+  }
+  if (i == 102) {
+    for (size_t k = 0; k <= BEAM_ETL_MESSAGE_MAX_BYTES; k++) beam_buf_append_byte(data, 'a');
+  } else {
+    beam_buf_append(data, fixed[i - 100], strlen(fixed[i - 100]));
+  }
+  if (i != 105) attrs[(*n_attrs)++] = (beam_pubsub_attribute){"kind", i == 100 || i == 101 || i == 102 ? "x" : "y"};
 }
 
 typedef struct token {
@@ -72,12 +101,17 @@ static beam_status s_pull(void *src, size_t max, size_t max_bytes, int wait_ms, 
   b->token = t;
   b->items = t->items;
   for (; ids[b->n] >= 0; b->n++) {
-    char data[128], id[16];
-    message_data(ids[b->n], data, sizeof data);
+    char id[16];
+    beam_buf data = BEAM_BUF_INIT;
+    beam_pubsub_attribute attrs[2];
+    size_t n_attrs;
+    message_of(ids[b->n], &data, attrs, &n_attrs);
     snprintf(id, sizeof id, "%d", ids[b->n]);
-    beam_pubsub_message m = {.data = (const uint8_t *)data, .data_len = strlen(data), .message_id = id,
+    beam_pubsub_message m = {.data = data.data ? data.data : (const uint8_t *)"", .data_len = data.len,
+                             .attributes = attrs, .n_attributes = n_attrs, .message_id = id,
                              .publish_time_us = 1700000000000000LL + ids[b->n]};
     assert_int_equal(beam_pubsub_message_encode(&m, &t->bufs[b->n], err), BEAM_OK);
+    beam_buf_free(&data);
     t->items[b->n] = (beam_stream_element){t->bufs[b->n].data, t->bufs[b->n].len, m.publish_time_us / 1000};
   }
   return BEAM_OK;
@@ -139,13 +173,13 @@ static int64_t query_int(fixture *f, const char *sql) {
   return v;
 }
 
-/* Runs the stream ETL over the script into f's database; the run's counters into *r. */
-static void run_stream(fixture *f, const int *const *bundles, beam_run_result *r) {
+/* Runs the stream ETL of spec over the script into f's database; the run's counters into *r. */
+static void run_spec(fixture *f, const char *spec, const int *const *bundles, beam_run_result *r) {
   script = bundles;
   next_bundle = 0;
   acked_bundles = nacked_bundles = 0;
   const char *inputs[] = {"pubsub:" SUB};
-  beam_etl_file_pipeline_config cfg = {inputs, 1, SPEC, "test-spec", f->sink, "local", "off", true, false, 0, 1,
+  beam_etl_file_pipeline_config cfg = {inputs, 1, spec, "test-spec", f->sink, "local", "off", true, false, 0, 1,
                                        NULL, 0};
   beam_pipeline *p = beam_pipeline_new();
   beam_error err = {0};
@@ -159,6 +193,8 @@ static void run_stream(fixture *f, const int *const *bundles, beam_run_result *r
   beam_pipeline_free(p);
   if (s != BEAM_OK) fail_msg("run: %s", err.message);
 }
+
+static void run_stream(fixture *f, const int *const *bundles, beam_run_result *r) { run_spec(f, SPEC, bundles, r); }
 
 static const int b1[] = {0, 1, 2, 3, 4, 5, 6, -1};
 static const int b2[] = {4, 5, 6, 7, 8, 9, 10, 11, -1}; /* 4, 5, 6 again: their ack was lost */
@@ -201,6 +237,65 @@ static void redelivered_messages_are_written_once(void **state) {
   beam_run_result_free(&r);
   assert_int_equal(query_int(f, "SELECT count(*) FROM _stream_bundles"), 2);
   assert_int_equal(query_int(f, "SELECT count(*) FROM t_a"), 3);
+}
+
+/* Whether directory path holds a part-*.jsonl object. */
+static bool dir_has_part(const char *path) {
+  DIR *d = opendir(path);
+  if (!d) return false;
+  bool found = false;
+  for (struct dirent *e; !found && (e = readdir(d));)
+    found = strncmp(e->d_name, "part-", 5) == 0 && strstr(e->d_name, ".jsonl");
+  closedir(d);
+  return found;
+}
+
+/* Message fields, bad messages and event times: each bad message dead-lettered once with its
+ * reason; rows in the hour folder of their table's partition field, else their publish time. */
+static void message_fields_bad_messages_and_event_times(void **state) {
+  fixture *f = *state;
+  char spec[2048], objects[700], path[900];
+  snprintf(objects, sizeof objects, "%s/objects", f->dir);
+  snprintf(spec, sizeof spec,
+           "{\"schema\": [{\"name\": \"id\", \"type\": \"STRING\", \"mode\": \"REQUIRED\"},"
+           " {\"name\": \"kind\", \"type\": \"STRING\", \"source\": \"_attributes.kind\"},"
+           " {\"name\": \"ts\", \"type\": \"TIMESTAMP\"}],"
+           " \"tables\": {\"t_x\": {\"schema\": [{\"name\": \"id\", \"type\": \"STRING\"}, {\"name\": \"kind\", "
+           "\"type\": \"STRING\"}, {\"name\": \"ts\", \"type\": \"TIMESTAMP\"}], \"partition_field\": \"ts\"}},"
+           " \"route\": {\"table\": \"t_{kind}\"}, \"outputs\": [{\"sink\": \"file:%s\"}]}",
+           objects);
+  static const int fields[] = {100, 101, 102, 103, 104, 105, 106, -1};
+  const int *const bundles[] = {fields, NULL};
+  beam_run_result r = {0};
+  run_spec(f, spec, bundles, &r);
+  assert_int_equal(acked_bundles, 1);
+  beam_run_result_free(&r);
+  assert_int_equal(query_int(f, "SELECT count(*) FROM t_x WHERE id = 'a' AND kind = 'x'"), 1);
+  assert_int_equal(query_int(f, "SELECT count(*) FROM t_y WHERE id = 'f' AND kind = 'y'"), 1);
+  assert_int_equal(query_int(f, "SELECT count(*) FROM _dead_letter"), 5);
+  assert_int_equal(query_int(f, "SELECT count(*) FROM _dead_letter WHERE message_id = '101' AND stage = 'event_time' "
+                                "AND error LIKE '%field \"ts\"%partition_field%is null%'"),
+                   1);
+  assert_int_equal(query_int(f, "SELECT count(*) FROM _dead_letter WHERE message_id = '102' AND stage = 'parse' AND "
+                                "error LIKE '%10000001 bytes, over the limit of 10000000%' AND length(raw) = 1024"),
+                   1);
+  assert_int_equal(query_int(f, "SELECT count(*) FROM _dead_letter WHERE message_id = '103' AND stage = 'parse' AND "
+                                "error LIKE '%not valid UTF-8 (byte 0xFF at offset 9)%'"),
+                   1);
+  assert_int_equal(query_int(f, "SELECT count(*) FROM _dead_letter WHERE message_id = '104' AND stage = 'parse' AND "
+                                "error LIKE '%no data%'"),
+                   1);
+  assert_int_equal(query_int(f, "SELECT count(*) FROM _dead_letter WHERE message_id = '105' AND stage = 'route' AND "
+                                "error LIKE '%no attribute \"kind\"%'"),
+                   1);
+  assert_int_equal(query_int(f, "SELECT messages * 10 + dead_lettered FROM _stream_bundles"), 75);
+  /* the object destination: t_x by ts (05h), t_y by the publish time 1700000000.000106 (22h) */
+  snprintf(path, sizeof path, "%s/t_x/2026/11/01/05", objects);
+  assert_true(dir_has_part(path));
+  snprintf(path, sizeof path, "%s/t_y/2023/11/14/22", objects);
+  assert_true(dir_has_part(path));
+  snprintf(path, sizeof path, "%s/_dead_letter/2023/11/14/22", objects);
+  assert_true(dir_has_part(path));
 }
 
 static void inputs_and_keys(void **state) {
@@ -278,6 +373,7 @@ static void header_round_trip(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(redelivered_messages_are_written_once, setup, teardown),
+      cmocka_unit_test_setup_teardown(message_fields_bad_messages_and_event_times, setup, teardown),
       cmocka_unit_test(inputs_and_keys),
       cmocka_unit_test(specs_a_stream_refuses),
       cmocka_unit_test(header_round_trip),

@@ -18,6 +18,7 @@
 #     subscription that does not exist: exit 2 before anything runs, naming what is wrong.
 # Usage: file_etl_stream.sh PUBSUB_PEER FILE_ETL PUBLISH_LINES
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/start_peer.sh"
 peer=$1 file_etl=$2 publish=$3
 work=$(mktemp -d)
 peer_pid= etl_pid= lock_pid=
@@ -30,16 +31,7 @@ cleanup() {
 trap cleanup EXIT
 cd "$work"
 
-"$peer" -topic basic,crash,drain -timeout 600s </dev/zero >peer.out 2>peer.err &
-peer_pid=$!
-for _ in $(seq 100); do
-  grep -q '^PORT=' peer.out 2>/dev/null && break
-  kill -0 "$peer_pid" 2>/dev/null || { echo "pubsub_peer exited:"; cat peer.err; exit 1; }
-  sleep 0.1
-done
-port=$(sed -n 's/^PORT=//p' peer.out)
-[[ -n $port ]] || { echo "pubsub_peer printed no port"; cat peer.err; exit 1; }
-export PUBSUB_EMULATOR_HOST="127.0.0.1:$port"
+start_peer "$peer" basic,crash,drain
 project=projects/beam-c-test
 
 cat >spec.json <<'EOF'

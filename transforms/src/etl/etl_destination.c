@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "beam/transforms/etl_element.h"
+#include "etl_message_fields.h"
 #include "sink_uri_options.h"
 
 /* The first table name in "a,b,c" from *at (advanced past it), in arena; NULL at the end. */
@@ -60,6 +61,12 @@ static beam_status set_tables(const char *listed, const char *const *tables, siz
 
 static beam_status set_where(const char *where, const beam_etl_schema *schema, beam_arena *arena, beam_etl_destination *out,
                              beam_error *err) {
+  size_t pos = 0, at, len;
+  if (beam_etl_message_ref_next(where, false, &pos, &at, &len))
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG,
+                          "where: \"%.*s\": a destination selects rows by their columns; message fields are for "
+                          "route and filter (or a field's \"source\")",
+                          (int)len, where + at);
   if (!(out->where = beam_arena_strdup(arena, where))) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   beam_status s = beam_etl_filter_parse(out->where, schema, arena, &out->where_filter, err);
   if (s != BEAM_OK && s != BEAM_ERR_NOMEM) beam_error_prefix(err, "where: \"%.200s\": ", where);

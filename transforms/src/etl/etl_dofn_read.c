@@ -41,6 +41,7 @@
 #include "beam/log.h"
 #include "beam/progress.h"
 #include "beam/transforms/etl_process.h"
+#include "beam/transforms/etl_stream.h"
 #include "beam/transforms/byte_ranges.h"
 #include "beam/transforms/file_identity.h"
 #include "beam/transforms/input.h"
@@ -67,6 +68,7 @@ static beam_status read_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error 
   read_state *st = state;
   const json_t *config = beam_dofn_config(ctx);
   beam_status s = beam_etl_spec_from_config(config, &st->spec, err);
+  if (s == BEAM_OK) s = beam_etl_spec_check_files(st->spec, err); /* a file has no message fields */
   if (s == BEAM_OK) s = beam_etl_output(ctx, "rows", &st->out_rows, err);
   st->units = json_is_true(json_object_get(config, "units"));
   if (s == BEAM_OK && !st->units) s = beam_etl_output(ctx, "dead", &st->out_dead, err);

@@ -14,18 +14,32 @@
  * looks the bundle's message ids up in its ledger at once before the rows come, drops the
  * rows of messages it committed before, and commits the others' ids with the rows.
  *
- * Config: {"spec": {...}, "spec_name": "...", "subscription": "projects/P/subscriptions/S"}.
+ * Before parsing, a message whose data is over max_message_bytes (its raw cut to the first
+ * KiB), not valid UTF-8 (naming the byte offset) or empty is dead-lettered at stage parse with
+ * the reason; like every dead letter it is committed and then acked once. Message fields
+ * (etl_message_fields.h): the data is parsed against the data schema and the attributes and
+ * publish time the spec names join it as cells.
+ *
+ * Config: {"spec": {...}, "spec_name": "...", "subscription": "projects/P/subscriptions/S",
+ *          "max_message_bytes": N (default BEAM_ETL_MESSAGE_MAX_BYTES)}.
  * Output: "rows". Counters: messages, written is the writer's; dead_lettered, filtered. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "beam/transforms/etl_coerce.h"
 #include "beam/transforms/etl_element.h"
 #include "beam/transforms/etl_process.h"
 #include "beam/transforms/etl_stream.h"
+#include "beam/transforms/etl_table.h"
 #include "beam/transforms/message_record.h"
 #include "beam/transforms/pubsub_message.h"
 #include "etl_dofn_common.h"
+#include "etl_message_fields.h"
 #include "etl_stream_header.h"
+
+/* An oversize message's dead letter keeps this much of its data (a sample, not the whole). */
+#define RAW_KEPT_OF_OVERSIZE ((size_t)1024)
 
 typedef struct held_element {
   beam_value value;
@@ -35,6 +49,8 @@ typedef struct held_element {
 typedef struct read_messages_state {
   beam_etl_spec *spec;
   beam_message_parser *parser;
+  beam_etl_message_fields fields;
+  size_t max_message_bytes;
   char *subscription;
   int out_rows;
   int c_messages, c_dead, c_filtered;
@@ -64,7 +80,10 @@ static beam_status rm_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error *e
   csv.delimiter = st->spec->csv.delimiter;
   csv.quote = st->spec->csv.quote ? st->spec->csv.quote : '"';
   csv.no_quoting = st->spec->csv.quote == '\0';
-  s = beam_message_parser_new(message_format(st->spec->format), &csv, &st->spec->schema, &st->parser, err);
+  json_int_t max = json_integer_value(json_object_get(config, "max_message_bytes"));
+  st->max_message_bytes = max > 0 ? (size_t)max : BEAM_ETL_MESSAGE_MAX_BYTES;
+  if ((s = beam_etl_message_fields_init(st->spec, &st->fields, err)) != BEAM_OK) return s;
+  s = beam_message_parser_new(message_format(st->spec->format), &csv, &st->fields.data_schema, &st->parser, err);
   st->c_messages = beam_dofn_declare_counter(ctx, "messages");
   st->c_dead = beam_dofn_declare_counter(ctx, "dead_lettered");
   st->c_filtered = beam_dofn_declare_counter(ctx, "filtered");
@@ -109,31 +128,89 @@ static beam_status dead_letter(read_messages_state *st, beam_arena *arena, const
   return hold(st, arena, BEAM_ETL_DEAD_LETTER_TABLE, &dl, timestamp_ms, err);
 }
 
+/* Room for a dead letter's reason made here (the field names in it are at most 300 bytes). */
+typedef char reason_buf[1024];
+
+/* Whether the message's data is no record before parsing it (too big, not UTF-8), why in
+ * *why. Cuts an oversize message's raw to its first KiB. */
+static bool unreadable(const read_messages_state *st, const beam_pubsub_message *m, beam_etl_origin *origin,
+                       reason_buf why) {
+  size_t bad;
+  if (m->data_len > st->max_message_bytes) {
+    size_t cut = m->data_len < RAW_KEPT_OF_OVERSIZE ? m->data_len : RAW_KEPT_OF_OVERSIZE;
+    while (cut > 0 && cut < m->data_len && (m->data[cut] & 0xC0) == 0x80) cut--; /* not inside a UTF-8 character */
+    origin->raw.len = cut;
+    snprintf(why, sizeof(reason_buf), "the message's data is %zu bytes, over the limit of %zu (raw holds its first %zu)",
+             m->data_len, st->max_message_bytes, cut);
+    return true;
+  }
+  if (beam_etl_utf8_valid((const char *)m->data, m->data_len, &bad)) return false;
+  snprintf(why, sizeof(reason_buf), "the message's data is not valid UTF-8 (byte 0x%02X at offset %zu)", m->data[bad], bad);
+  return true;
+}
+
+/* A routed row's event time (its element's timestamp, what names its hour folder and
+ * partition downstream): its table's partition field, else the spec's event_time_field, else
+ * the publish time (*event_ms as given). False, why in *why, when it has none (a null value):
+ * a time is never guessed for a row. */
+static bool event_time(const read_messages_state *st, const char *table, const beam_etl_row *row, int64_t *event_ms,
+                       reason_buf why) {
+  const char *key = NULL;
+  int f = beam_etl_table_time_field(st->spec, table, row->schema, &key);
+  const beam_value *v = f >= 0 ? &row->values[f] : NULL;
+  if (v && v->kind == BEAM_VALUE_INT64) {
+    bool date = row->schema->fields[f].type == BEAM_ETL_DATE;
+    *event_ms = date ? v->u.i64 * 86400000 : (v->u.i64 >= 0 ? v->u.i64 / 1000 : -((-v->u.i64 + 999) / 1000));
+    return true;
+  }
+  if (!v && *event_ms) return true;
+  if (v) snprintf(why, sizeof(reason_buf), "field \"%.300s\" (the event time: %s of table \"%.300s\") is null or missing",
+                  row->schema->fields[f].name, key, table);
+  else snprintf(why, sizeof(reason_buf), "the message has no publish time");
+  return false;
+}
+
+/* A dead letter whose reason is in a buffer of the caller's: copied to the bundle's arena. */
+static beam_status dead_letter_why(read_messages_state *st, beam_arena *arena, const beam_etl_origin *origin,
+                                   const char *stage, const char *why, int64_t timestamp_ms, beam_error *err) {
+  const char *copy = beam_arena_strdup(arena, why); /* the dead letter lives until finish_bundle */
+  if (!copy) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  return dead_letter(st, arena, origin, stage, copy, timestamp_ms, err);
+}
+
 /* The message's record through the chain; *outcome says which of row, dead letter, filtered. */
 static beam_status process_message(read_messages_state *st, beam_arena *arena, const beam_pubsub_message *m,
                                    const char *unit, int64_t timestamp_ms, char *outcome, beam_error *err) {
   beam_etl_record rec;
   beam_read_result res;
   beam_etl_parse_error perr;
+  *outcome = BEAM_ETL_MESSAGE_DEAD;
+  beam_etl_origin raw_origin = {.source = st->subscription, .raw = {m->data, m->data_len}, .file_id = unit,
+                                .member_offset = -1};
+  reason_buf why;
+  if (unreadable(st, m, &raw_origin, why))
+    return dead_letter_why(st, arena, &raw_origin, BEAM_ETL_STAGE_PARSE, why, timestamp_ms, err);
   beam_status s = beam_message_parse(st->parser, st->subscription, m->data, m->data_len, arena, &rec, &res, &perr, err);
   if (s != BEAM_OK) return s;
   rec.origin.file_id = unit;
   rec.origin.offset = 0;
-  *outcome = BEAM_ETL_MESSAGE_DEAD;
-  if (res == BEAM_READ_BAD_RECORD) {
-    const char *why = beam_arena_strdup(arena, perr.message); /* perr is gone by finish_bundle */
-    if (!why) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-    return dead_letter(st, arena, &rec.origin, BEAM_ETL_STAGE_PARSE, why, timestamp_ms, err);
-  }
+  if (res == BEAM_READ_BAD_RECORD)
+    return dead_letter_why(st, arena, &rec.origin, BEAM_ETL_STAGE_PARSE, perr.message, timestamp_ms, err);
+  if (beam_etl_message_cells(st->spec, &st->fields, m, arena, &rec) != BEAM_OK)
+    return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   beam_etl_origin origin = rec.origin; /* the chain may change the record, not where it came from */
   beam_etl_outcome o;
   if ((s = beam_etl_process_record(st->spec, &rec, arena, &o)) != BEAM_OK)
     return beam_error_set(err, s, "%s: message %s: processing failed", st->subscription, m->message_id);
   switch (o.kind) {
-    case BEAM_ETL_OUTCOME_ROW:
+    case BEAM_ETL_OUTCOME_ROW: {
+      int64_t event_ms = timestamp_ms;
+      if (!event_time(st, o.table, &o.row, &event_ms, why))
+        return dead_letter_why(st, arena, &origin, BEAM_ETL_STAGE_EVENT_TIME, why, timestamp_ms, err);
       *outcome = BEAM_ETL_MESSAGE_ROW;
       o.row.origin = origin;
-      return hold(st, arena, o.table, &o.row, timestamp_ms, err);
+      return hold(st, arena, o.table, &o.row, event_ms, err);
+    }
     case BEAM_ETL_OUTCOME_FILTERED:
       *outcome = BEAM_ETL_MESSAGE_FILTERED;
       st->filtered++;
@@ -214,6 +291,7 @@ static void rm_teardown(void *state) {
   read_messages_state *st = state;
   beam_etl_spec_free(st->spec);
   beam_message_parser_free(st->parser);
+  beam_etl_message_fields_free(&st->fields);
   free(st->subscription);
   free(st->held);
   beam_buf_free(&st->list);

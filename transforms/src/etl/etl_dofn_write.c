@@ -829,6 +829,7 @@ static beam_status process_element(write_state *st, beam_dofn_ctx *ctx, const be
   }
   row.values = copy_values(&st->batch, row.values, row.schema->n_fields);
   if (!row.values) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  if (st->stream.on) row.origin.event_time_us = elem->timestamp_ms * 1000; /* ReadMessages' event time */
   t->rows[t->n] = row;
   t->files[t->n++] = file;
   st->pending++;

@@ -68,6 +68,7 @@ beam_status beam_etl_element_view(const beam_value *v, const beam_etl_spec *spec
   row->origin.file_id = file_id;
   row->origin.file_index = h[7].kind == BEAM_VALUE_INT64 ? h[7].u.i64 : 0;
   row->origin.member_offset = h[8].kind == BEAM_VALUE_INT64 ? h[8].u.i64 : -1;
+  row->origin.event_time_us = 0; /* not carried: a stream's writer takes the element's timestamp */
   return BEAM_OK;
 }
 

@@ -7,6 +7,7 @@
 
 #include "beam/transforms/etl_coerce.h"
 #include "beam/transforms/etl_value.h"
+#include "etl_message_fields.h"
 #include "etl_text.h"
 
 /* Deep nesting in a spec is a mistake, and unbounded recursion would be a crash. */
@@ -65,7 +66,11 @@ static void lex(parser *p) {
   size_t i = p->pos;
   char c = s[i];
   char d = i + 1 < p->len ? s[i + 1] : '\0';
-  if (is_ident_start(c)) {
+  size_t message_field = beam_etl_message_ref_len(s + i, p->len - i);
+  if (message_field) { /* "_attributes.NAME" holds '.' and '-': one name all the same */
+    t.kind = T_IDENT;
+    t.len = message_field;
+  } else if (is_ident_start(c)) {
     size_t j = i;
     while (j < p->len && (is_ident_start(s[j]) || is_digit(s[j]))) j++;
     t.len = j - i;

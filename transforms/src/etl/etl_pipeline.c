@@ -253,7 +253,7 @@ beam_status beam_etl_file_pipeline_build_outputs(beam_pipeline *p, const beam_et
   builder b = {.p = p, .cfg = cfg};
   s = beam_etl_spec_parse(cfg->spec_json, strlen(cfg->spec_json), cfg->spec_name, &parsed, err);
   if (s == BEAM_OK) s = beam_etl_inputs_check_stream(cfg->inputs, cfg->n_inputs, &b.stream, err);
-  if (s == BEAM_OK && b.stream) s = beam_etl_spec_check_stream(parsed, err);
+  if (s == BEAM_OK) s = b.stream ? beam_etl_spec_check_stream(parsed, err) : beam_etl_spec_check_files(parsed, err);
   if (s == BEAM_OK) s = beam_etl_file_pipeline_destinations(cfg, parsed, &arena, &b.dests, &b.n_dests, err);
   json_error_t jerr;
   if (s == BEAM_OK && !(b.spec = json_loads(cfg->spec_json, 0, &jerr)))

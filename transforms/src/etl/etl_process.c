@@ -8,6 +8,7 @@
 
 #include "beam/transforms/etl_coerce.h"
 #include "beam/transforms/etl_table.h"
+#include "etl_message_fields.h"
 
 /* A failure at some stage: a dead letter, or the end of the run in hard mode. */
 static beam_status fail(const beam_etl_spec *spec, beam_arena *arena, const beam_error *e, const char *stage,
@@ -39,6 +40,12 @@ beam_status beam_etl_process_record(const beam_etl_spec *spec, beam_etl_record *
   if (!beam_etl_filter_keep(spec->filter, &out->row)) {
     out->kind = BEAM_ETL_OUTCOME_FILTERED;
     return BEAM_OK;
+  }
+  const char *missing = beam_etl_route_missing_attribute(spec, rec);
+  if (missing) {
+    beam_error_set(&e, BEAM_ERR_USER, "route: the message has no attribute \"%s\", which route.table \"%s\" names "
+                                      "tables by", missing, spec->route.template_text);
+    return fail(spec, arena, &e, BEAM_ETL_STAGE_ROUTE, out);
   }
   st = beam_etl_route_table(&spec->route, &out->row, arena, &out->table, &e);
   if (st == BEAM_ERR_NOMEM) return st;

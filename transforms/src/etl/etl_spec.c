@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "beam/transforms/etl_coerce.h"
+#include "etl_message_fields.h"
 #include "etl_spec_internal.h"
 #include "etl_text.h"
 
@@ -163,8 +164,9 @@ static beam_status parse_csv(json_t *j, beam_etl_spec *spec, beam_error *err) {
 }
 
 beam_status beam_etl_schema_parse(json_t *j, const char *where, beam_arena *arena, beam_etl_schema *out,
-                                 beam_error *err) {
-  static const char *const keys[] = {"name", "type", "mode", "description", NULL};
+                                 const char ***sources, beam_error *err) {
+  static const char *const keys[] = {"name", "type", "mode", "description", "source", NULL};
+  *sources = NULL;
   if (!json_is_array(j) || json_array_size(j) == 0) return BAD(err, "%s: must be a non-empty array of fields", where);
   size_t n = json_array_size(j);
   beam_etl_field *fields = beam_arena_calloc(arena, n, sizeof *fields);
@@ -211,6 +213,13 @@ beam_status beam_etl_schema_parse(json_t *j, const char *where, beam_arena *aren
     }
     json_t *desc = json_object_get(f, "description");
     if (desc && !json_is_string(desc)) return BAD(err, "%s.description: must be a string", path);
+    json_t *source = json_object_get(f, "source");
+    if (!source) continue;
+    snprintf(sub, sizeof sub, "%s.source", path);
+    if (!json_is_string(source)) return BAD(err, "%s: must be a string (\"_publish_time\" or \"_attributes.NAME\")", sub);
+    if ((st = beam_etl_source_check(json_string_value(source), &fields[i], sub, err))) return st;
+    if (!*sources && !(*sources = beam_arena_calloc(arena, n, sizeof **sources))) return NOMEM(err);
+    if (!((*sources)[i] = beam_arena_strdup(arena, json_string_value(source)))) return NOMEM(err);
   }
   out->fields = fields;
   out->n_fields = n;
@@ -387,9 +396,31 @@ beam_status beam_etl_partition_parse(json_t *obj, const char *prefix, const beam
   return BEAM_OK;
 }
 
+/* "event_time_field": a TIMESTAMP or DATE field every table has (the partition field of those
+ * without one; for a stream, also the time a row's event time is read from). */
+static beam_status parse_event_time_field(json_t *v, beam_etl_spec *spec, beam_error *err) {
+  beam_status st = field_ref(v, "event_time_field", &spec->schema, &spec->event_time_field, err);
+  if (st != BEAM_OK) return st;
+  const beam_etl_field *f = &spec->schema.fields[spec->event_time_field];
+  if (f->type != BEAM_ETL_TIMESTAMP && f->type != BEAM_ETL_DATE)
+    return BAD(err, "event_time_field: field \"%s\" is %s; an event time is a TIMESTAMP or DATE field", f->name,
+               beam_etl_type_name(f->type));
+  if ((size_t)spec->event_time_field >= spec->schema.n_fields - spec->n_hidden)
+    return BAD(err, "event_time_field: \"%s\" is a message field, not a column: the publish time is the default event "
+                    "time (or give a field \"source\": \"_publish_time\")",
+               f->name);
+  if (spec->n_tables && spec->top_schema.n_fields && beam_etl_schema_find(&spec->top_schema, f->name) < 0)
+    return BAD(err, "event_time_field: field \"%s\" is not in the top-level schema (every table needs it)", f->name);
+  for (size_t i = 0; i < spec->n_tables; i++)
+    if (beam_etl_schema_find(&spec->tables[i].schema, f->name) < 0)
+      return BAD(err, "event_time_field: field \"%s\" is not in tables.%s.schema (every table needs it)", f->name,
+                 spec->tables[i].name);
+  return BEAM_OK;
+}
+
 static const char *const spec_keys[] = {"format", "csv", "schema", "tables", "clean", "validate", "filter", "route",
-                                        "partition_field", "partition_granularity", "cluster_fields", "outputs", "description",
-                                        NULL};
+                                        "partition_field", "partition_granularity", "cluster_fields", "event_time_field",
+                                        "outputs", "description", NULL};
 
 static beam_status parse_doc(json_t *root, beam_etl_spec *spec, beam_error *err) {
   if (!json_is_object(root)) return BAD(err, "must be a JSON object, not %s", beam_etl_json_kind(root));
@@ -400,8 +431,15 @@ static beam_status parse_doc(json_t *root, beam_etl_spec *spec, beam_error *err)
   if ((v = json_object_get(root, "format")) && (st = parse_format(v, spec, err))) return st;
   if ((v = json_object_get(root, "csv")) && (st = parse_csv(v, spec, err))) return st;
   json_t *tables = json_object_get(root, "tables");
-  if ((v = json_object_get(root, "schema")) && (st = beam_etl_schema_parse(v, "schema", &spec->arena, &spec->top_schema, err)))
+  const char **top_sources = NULL;
+  if ((v = json_object_get(root, "schema")) &&
+      (st = beam_etl_schema_parse(v, "schema", &spec->arena, &spec->top_schema, &top_sources, err)))
     return st;
+  for (size_t i = 0; top_sources && i < spec->top_schema.n_fields && !spec->message_key; i++) {
+    char key[64];
+    snprintf(key, sizeof key, "schema[%zu].source", i);
+    if (top_sources[i] && !(spec->message_key = beam_arena_strdup(&spec->arena, key))) return NOMEM(err);
+  }
   if (!v && !tables) return BAD(err, "schema: missing");
   spec->schema = spec->top_schema;
   if (tables && (st = beam_etl_tables_parse(tables, spec, err))) return st; /* spec->schema becomes the union */
@@ -413,6 +451,14 @@ static beam_status parse_doc(json_t *root, beam_etl_spec *spec, beam_error *err)
   if ((v = json_object_get(root, "clean")) && (st = parse_clean(v, spec, err))) return st;
   if ((v = json_object_get(root, "validate")) &&
       (st = beam_etl_validation_parse(v, &spec->schema, &spec->arena, &spec->validate, err)))
+    return st;
+  /* The message fields route and filter name join the schema as hidden fields first. */
+  if ((v = json_object_get(root, "filter")) && json_is_string(v) &&
+      (st = beam_etl_message_refs_add(spec, json_string_value(v), false, "filter", err)))
+    return st;
+  json_t *route_table = json_object_get(json_object_get(root, "route"), "table");
+  if (json_is_string(route_table) &&
+      (st = beam_etl_message_refs_add(spec, json_string_value(route_table), true, "route.table", err)))
     return st;
   if ((v = json_object_get(root, "filter"))) {
     if (!json_is_string(v)) return BAD(err, "filter: must be a string, not %s", beam_etl_json_kind(v));
@@ -438,6 +484,8 @@ static beam_status parse_doc(json_t *root, beam_etl_spec *spec, beam_error *err)
                                    &spec->n_cluster_fields, err)))
     return st;
   if (tables && (st = beam_etl_tables_check(spec, err))) return st;
+  if ((st = beam_etl_message_sources_finish(spec, top_sources, err))) return st;
+  if ((v = json_object_get(root, "event_time_field")) && (st = parse_event_time_field(v, spec, err))) return st;
   /* After the tables: a destination's selection is checked against the union schema. */
   if ((v = json_object_get(root, "outputs")) && (st = parse_outputs(v, spec, err))) return st;
   return BEAM_OK;
@@ -457,6 +505,7 @@ beam_status beam_etl_spec_parse(const char *json_text, size_t len, const char *s
   spec->clean.n_null_tokens = beam_etl_default_null_tokens_len;
   spec->dedupe_field = -1;
   spec->partition_field = -1;
+  spec->event_time_field = -1;
   if (!spec->name) {
     beam_etl_spec_free(spec);
     return NOMEM(err);

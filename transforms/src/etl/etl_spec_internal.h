@@ -27,9 +27,11 @@ beam_status beam_etl_json_to_value(json_t *j, const beam_etl_field *f, beam_aren
 beam_status beam_etl_field_ref(json_t *j, const char *path, const beam_etl_schema *s, const char *schema_path, int *out,
                               beam_error *err);
 
-/* A "schema" array at key path `where` ("schema", "tables.t.schema") into out, in arena. */
+/* A "schema" array at key path `where` ("schema", "tables.t.schema") into out, in arena;
+ * *sources: per field its checked "source" text (etl_message_fields.h) or NULL, NULL when no
+ * field has one. */
 beam_status beam_etl_schema_parse(json_t *j, const char *where, beam_arena *arena, beam_etl_schema *out,
-                                 beam_error *err);
+                                 const char ***sources, beam_error *err);
 
 /* obj's "partition_field" and "partition_granularity" (both optional; prefix "" or
  * "tables.t." starts the key paths), against schema (named schema_path in messages). */

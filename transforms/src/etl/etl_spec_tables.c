@@ -37,7 +37,12 @@ static beam_status parse_entry(const char *name, json_t *entry, beam_etl_spec *s
   if (!(v = json_object_get(entry, "schema"))) return BAD(err, "%s: missing", schema_path);
   if (!(t->name = beam_arena_strndup(&spec->arena, name, len))) return NOMEM(err);
   t->partition_field = -1;
-  if ((st = beam_etl_schema_parse(v, schema_path, &spec->arena, &t->schema, err))) return st;
+  if ((st = beam_etl_schema_parse(v, schema_path, &spec->arena, &t->schema, &t->sources, err))) return st;
+  for (size_t i = 0; t->sources && i < t->schema.n_fields && !spec->message_key; i++) {
+    char key[1300];
+    snprintf(key, sizeof key, "%s[%zu].source", schema_path, i);
+    if (t->sources[i] && !(spec->message_key = beam_arena_strdup(&spec->arena, key))) return NOMEM(err);
+  }
   if ((st = beam_etl_partition_parse(entry, prefix, &t->schema, schema_path, &t->partition_field,
                                      &t->partition_granularity, err)))
     return st;
@@ -169,7 +174,8 @@ beam_status beam_etl_tables_check(const beam_etl_spec *spec, beam_error *err) {
     /* Rows the template sends here carry the values that named the table; a table reached only
      * as route.default gets rows whose placeholder fields are null, and needs none of them. */
     for (size_t k = 0; by_template && k < r->n_parts; k++) {
-      if (r->parts[k].field < 0) continue;
+      /* Message fields (the last n_hidden) are no table's columns. */
+      if (r->parts[k].field < 0 || (size_t)r->parts[k].field >= spec->schema.n_fields - spec->n_hidden) continue;
       const char *f = spec->schema.fields[r->parts[k].field].name;
       if (beam_etl_schema_find(&t->schema, f) < 0)
         return BAD(err, "tables.%s.schema: no field \"%s\", which route.table \"%s\" names this table by", t->name, f,

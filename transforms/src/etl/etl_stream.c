@@ -60,6 +60,14 @@ beam_status beam_etl_spec_check_stream(const beam_etl_spec *spec, beam_error *er
   return BEAM_OK;
 }
 
+beam_status beam_etl_spec_check_files(const beam_etl_spec *spec, beam_error *err) {
+  if (!spec->message_key) return BEAM_OK;
+  return beam_error_set(err, BEAM_ERR_INVALID_ARG,
+                        "%s: %s: _attributes.NAME and _publish_time are a Pub/Sub message's; a file input has neither "
+                        "(they need --input=pubsub:...)",
+                        spec->name ? spec->name : "spec", spec->message_key);
+}
+
 bool beam_etl_message_unit_key(const char *subscription, const char *message_id, char *buf, size_t cap) {
   int n = snprintf(buf, cap, "%s%s#%s", BEAM_ETL_PUBSUB_INPUT_PREFIX, subscription, message_id);
   return n > 0 && (size_t)n < cap;

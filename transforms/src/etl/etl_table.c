@@ -17,7 +17,8 @@ const beam_etl_table_spec *beam_etl_spec_table(const beam_etl_spec *spec, const 
 }
 
 const beam_etl_schema *beam_etl_table_schema(const beam_etl_spec *spec, const char *table) {
-  if (spec->n_tables == 0) return &spec->schema;
+  /* The message fields route and filter name (the last n_hidden) are no table's columns. */
+  if (spec->n_tables == 0) return spec->n_hidden ? &spec->top_schema : &spec->schema;
   const beam_etl_table_spec *t = beam_etl_spec_table(spec, table);
   if (t) return &t->schema;
   return spec->top_schema.n_fields ? &spec->top_schema : NULL;
@@ -25,7 +26,10 @@ const beam_etl_schema *beam_etl_table_schema(const beam_etl_spec *spec, const ch
 
 beam_status beam_etl_row_to_table(const beam_etl_spec *spec, const char *table, const beam_etl_record *rec,
                                   beam_arena *arena, beam_etl_row *row, beam_error *err) {
-  if (spec->n_tables == 0) return BEAM_OK; /* every table has the spec's schema */
+  if (spec->n_tables == 0) { /* every table has the spec's schema, a prefix of the record's */
+    row->schema = beam_etl_table_schema(spec, table);
+    return BEAM_OK;
+  }
   const beam_etl_table_spec *t = beam_etl_spec_table(spec, table);
   const beam_etl_schema *ts = t ? &t->schema : (spec->top_schema.n_fields ? &spec->top_schema : NULL);
   if (!ts)
@@ -76,20 +80,37 @@ beam_status beam_etl_row_in_union(const beam_etl_spec *spec, const beam_etl_row 
   return BEAM_OK;
 }
 
+int beam_etl_table_time_field(const beam_etl_spec *spec, const char *table, const beam_etl_schema *row_schema,
+                              const char **key) {
+  const beam_etl_table_spec *t = beam_etl_spec_table(spec, table);
+  int own = t ? t->partition_field : spec->partition_field;
+  const beam_etl_schema *own_schema = t ? &t->schema : &spec->top_schema;
+  if (own >= 0) {
+    if (key) *key = t ? "its tables entry's partition_field" : "partition_field";
+    if (row_schema == own_schema) return own;
+    return beam_etl_schema_find(row_schema, own_schema->fields[own].name);
+  }
+  if (spec->event_time_field < 0) return -1;
+  if (key) *key = "event_time_field";
+  return beam_etl_table_field_index(spec, row_schema, spec->event_time_field);
+}
+
 beam_status beam_etl_ensure_table(beam_sink *sink, const beam_etl_spec *spec, const char *table,
                                   const beam_etl_schema *schema, beam_error *err) {
   if (!spec || beam_etl_is_bookkeeping_table(table))
     return beam_sink_ensure_table(sink, table, schema, err);
   const beam_etl_table_spec *t = beam_etl_spec_table(spec, table);
   const beam_etl_schema *own = t ? &t->schema : &spec->top_schema;
-  int partition = t ? t->partition_field : spec->partition_field;
   const int *cluster = t ? t->cluster_fields : spec->cluster_fields;
   size_t n_cluster = t ? t->n_cluster_fields : spec->n_cluster_fields;
   const char *names[4];
   beam_sink_table_options o = {0};
-  if (partition >= 0) {
-    o.partition_field = own->fields[partition].name;
-    o.partition_granularity = (beam_sink_partition_granularity)(t ? t->partition_granularity : spec->partition_granularity);
+  int time_field = beam_etl_table_time_field(spec, table, schema, NULL);
+  if (time_field >= 0) {
+    o.partition_field = schema->fields[time_field].name;
+    bool own_field = t ? t->partition_field >= 0 : spec->partition_field >= 0; /* else the event time's: DAY */
+    if (own_field)
+      o.partition_granularity = (beam_sink_partition_granularity)(t ? t->partition_granularity : spec->partition_granularity);
   }
   for (size_t i = 0; i < n_cluster && i < 4; i++) names[i] = own->fields[cluster[i]].name;
   o.cluster_fields = names;

@@ -8,7 +8,8 @@
  * relaunch), else of its bundle_id: one object per table and hour per bundle. The hour comes from the table's own partition field
  * (beam_sink_ensure_table_with), else opts.partition_field when the table has that field
  * (TIMESTAMP: its UTC hour; DATE: hour 00 of the day), else - and for null values - from
- * the ingestion time. Rows are encoded as the jsonl sink encodes them (json_row_writer.h).
+ * the row's origin.event_time_us when set (a stream's rows: the event or publish time), else
+ * from the ingestion time. Rows are encoded as the jsonl sink encodes them (json_row_writer.h).
  *
  * A bundle's rows wait in memory (past opts.spill_bytes for the whole bundle, the part being
  * written moves to an unnamed temporary file in $TMPDIR) and are written at commit only:
@@ -209,9 +210,9 @@ static beam_status spill(obj_sink *o, obj_part *p, beam_error *err) {
 }
 
 static int64_t row_hour(const obj_table *t, const beam_etl_row *row) {
-  if (t->ts_field < 0) return INGEST_BUCKET;
-  const beam_value *v = &row->values[t->ts_field];
-  if (v->kind != BEAM_VALUE_INT64) return INGEST_BUCKET;
+  const beam_value *v = t->ts_field >= 0 ? &row->values[t->ts_field] : NULL;
+  if (!v || v->kind != BEAM_VALUE_INT64)
+    return row->origin.event_time_us ? floor_div(row->origin.event_time_us, MICROS_PER_HOUR) : INGEST_BUCKET;
   if (t->schema->fields[t->ts_field].type == BEAM_ETL_DATE) return v->u.i64 * 24;
   return floor_div(v->u.i64, MICROS_PER_HOUR);
 }

@@ -7,7 +7,11 @@
  *    "csv": {"delimiter": ",", "quote": "\"", "header": true},   one-byte delimiter/quote
  *                                                    (quote "" = no quoting); defaults shown
  *    "schema": [{"name": "event_id", "type": "STRING", "mode": "REQUIRED",
- *                "description": "..."}, ...],       non-empty; types and aliases in
+ *                "description": "...", "source": "_attributes.id"}, ...],
+ *                                                    "source" (streams only): the field's value
+ *                                                    is the message's attribute or publish
+ *                                                    time (etl_message_fields.h), not data's;
+ *                                                    non-empty; types and aliases in
  *                                                    etl_types.h; mode NULLABLE (default) or
  *                                                    REQUIRED; names are identifiers, unique
  *                                                    ignoring case (as BigQuery), <= 300 bytes;
@@ -26,6 +30,8 @@
  *    "partition_granularity": "DAY",                 DAY (default), HOUR (TIMESTAMP only),
  *                                                    MONTH or YEAR (BigQuery's partition type)
  *    "cluster_fields": ["event_type"],               up to 4; not FLOAT64 or BYTES (BigQuery)
+ *    "event_time_field": "ts",                       TIMESTAMP or DATE field of every table: the
+ *                                                    partition field of tables without one
  *    "outputs": [{"sink": "jsonl:out", "tables": ["events_order"], "where": "amount > 10"}],
  *                                                    destinations besides --sink; etl_destination.h
  *    "description": "..."}                           free text, ignored
@@ -103,7 +109,21 @@ typedef struct beam_etl_table_spec {
   beam_etl_partition_granularity partition_granularity;
   int *cluster_fields;       /* indexes in schema */
   size_t n_cluster_fields;
+  const char **sources;      /* per column: its "source" text, NULL for the data's; NULL: none */
 } beam_etl_table_spec;
+
+/* Where a field's value comes from: the record (the message's data, a file's line), or, for a
+ * Pub/Sub message, one of its attributes or its publish time (etl_message_fields.h). */
+typedef enum beam_etl_source_kind {
+  BEAM_ETL_SOURCE_DATA = 0,
+  BEAM_ETL_SOURCE_ATTRIBUTE,   /* "_attributes.NAME" */
+  BEAM_ETL_SOURCE_PUBLISH_TIME /* "_publish_time" */
+} beam_etl_source_kind;
+
+typedef struct beam_etl_field_source {
+  beam_etl_source_kind kind;
+  const char *attribute; /* ATTRIBUTE: the attribute's name */
+} beam_etl_field_source;
 
 typedef struct beam_etl_spec {
   char *name; /* what errors call the spec (file name) */
@@ -125,6 +145,17 @@ typedef struct beam_etl_spec {
   beam_etl_partition_granularity partition_granularity;
   int *cluster_fields;       /* top_schema indexes */
   size_t n_cluster_fields;
+  /* Message fields. sources: per spec->schema field where its value comes from; NULL when
+   * every field is the record's. The last n_hidden fields of schema are the message fields
+   * route and filter name ("_attributes.NAME", "_publish_time"): no table has them as
+   * columns. message_key: the first key naming a message field ("route.table", "filter",
+   * "schema[3].source"), what a file input's error names; NULL when none does. */
+  beam_etl_field_source *sources;
+  size_t n_hidden;
+  const char *message_key;
+  /* "event_time_field": a TIMESTAMP or DATE field of every table, the partition field of the
+   * tables without one (object paths, BigQuery partitioning); -1 when not given. */
+  int event_time_field;
   beam_etl_destination *outputs;  /* the spec's "outputs" (etl_destination.h), checked */
   size_t n_outputs;
   beam_arena arena;          /* owns everything above except the compiled regexes */

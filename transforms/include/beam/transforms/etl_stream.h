@@ -19,6 +19,11 @@ extern "C" {
 
 #define BEAM_ETL_PUBSUB_INPUT_PREFIX "pubsub:"
 
+/* The largest message data ReadMessages parses; bigger is dead-lettered. Pub/Sub's own limit
+ * for a message (10 MB), so only another source's elements or a smaller configured limit
+ * (config max_message_bytes) meet it. */
+#define BEAM_ETL_MESSAGE_MAX_BYTES ((size_t)10 * 1000 * 1000)
+
 /* True when input names a subscription ("pubsub:..."), not a file. */
 bool beam_etl_input_is_pubsub(const char *input);
 
@@ -34,6 +39,10 @@ beam_status beam_etl_inputs_check_stream(const char *const *inputs, size_t n, bo
  * guard rails max_bad_records / max_bad_ratio (they judge a whole file; a stream has no end).
  * The error names the spec and the key. */
 beam_status beam_etl_spec_check_stream(const beam_etl_spec *spec, beam_error *err);
+
+/* What a spec may not ask of files: message fields (_attributes.NAME, _publish_time) in route,
+ * filter or a field's "source". The error names the spec and the first such key. */
+beam_status beam_etl_spec_check_files(const beam_etl_spec *spec, beam_error *err);
 
 /* "pubsub:<subscription>#<message id>" into buf; false when it does not fit in cap. */
 bool beam_etl_message_unit_key(const char *subscription, const char *message_id, char *buf, size_t cap);

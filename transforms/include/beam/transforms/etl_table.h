@@ -41,8 +41,15 @@ int beam_etl_table_field_index(const beam_etl_spec *spec, const beam_etl_schema 
 beam_status beam_etl_row_in_union(const beam_etl_spec *spec, const beam_etl_row *row, beam_arena *arena,
                                   beam_etl_row *out, beam_error *err);
 
+/* The field of row_schema (the rows of table, in its shape) whose time is the row's event time
+ * and partition: the table's partition_field (its entry's, else the top-level one), else the
+ * spec's event_time_field; -1 when neither (a stream then takes the publish time). *key (may
+ * be NULL) says which, for messages. */
+int beam_etl_table_time_field(const beam_etl_spec *spec, const char *table, const beam_etl_schema *row_schema,
+                              const char **key);
+
 /* beam_sink_ensure_table_with for a routed table: its entry's partitioning and clustering,
- * else the top-level ones. Bookkeeping tables (_dead_letter, _files) get the sink's own
+ * else the top-level ones; without a partition field the spec's event_time_field (DAY). Bookkeeping tables (_dead_letter, _files) get the sink's own
  * (beam_sink_ensure_table). */
 beam_status beam_etl_ensure_table(beam_sink *sink, const beam_etl_spec *spec, const char *table,
                                   const beam_etl_schema *schema, beam_error *err);

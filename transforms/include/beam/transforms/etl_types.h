@@ -72,6 +72,11 @@ typedef struct beam_etl_origin {
    * member lies among the archive's byte ranges (a member belongs to the range its header
    * starts in, and is read whole); -1 for any other record. */
   int64_t member_offset;
+  /* The row's event time in microseconds when a stream gives it one (its element's timestamp:
+   * the table's partition field, the spec's event_time_field or the publish time); 0: none
+   * (files). Object sinks name a row's hour folder by it when its table has no partition
+   * field value. */
+  int64_t event_time_us;
 } beam_etl_origin;
 
 /* Where the record lies among its file's byte ranges (what a range claims and a ledger's
@@ -119,6 +124,7 @@ typedef struct beam_etl_row {
 #define BEAM_ETL_STAGE_VALIDATE "validate"
 #define BEAM_ETL_STAGE_ROUTE "route"
 #define BEAM_ETL_STAGE_TABLE "table" /* the row in its table's shape (etl_table.h) */
+#define BEAM_ETL_STAGE_EVENT_TIME "event_time" /* a stream's row without its event time */
 #define BEAM_ETL_STAGE_SINK "sink"
 
 /* Dead-letter table: source, line, raw, error, stage, offset, message_id. */
