@@ -43,6 +43,32 @@ static void trims_and_nulls_with_defaults(void **state) {
   beam_arena_free(&arena);
 }
 
+/* Custom tokens of any length, a long one too (cells are first sorted out by length). */
+static void custom_and_long_null_tokens(void **state) {
+  (void)state;
+  beam_arena arena = BEAM_ARENA_INIT;
+  char long_token[71], longer[72], shorter[64];
+  memset(long_token, 'x', 70), long_token[70] = '\0';
+  memset(longer, 'x', 71), longer[71] = '\0';
+  memset(shorter, 'x', 63), shorter[63] = '\0';
+  beam_etl_null_token tokens[] = {{"-", 1}, {long_token, 70}};
+  beam_etl_clean clean = {true, NULL, 0, tokens, 2};
+  beam_etl_cell cells[3] = {etl_text(" - "), etl_text(long_token), etl_text("")};
+  beam_etl_record rec = {&schema, cells, {.source = "f", .line = 1}};
+  assert_int_equal(beam_etl_clean_record(&clean, &rec, &arena), BEAM_OK);
+  assert_cell(&cells[0], BEAM_ETL_CELL_NULL, "");
+  assert_cell(&cells[1], BEAM_ETL_CELL_NULL, "");
+  assert_cell(&cells[2], BEAM_ETL_CELL_TEXT, ""); /* "" is not among these tokens */
+  cells[0] = etl_text(longer);
+  cells[1] = etl_text(shorter);
+  cells[2] = etl_text("--");
+  assert_int_equal(beam_etl_clean_record(&clean, &rec, &arena), BEAM_OK);
+  assert_cell(&cells[0], BEAM_ETL_CELL_TEXT, longer);
+  assert_cell(&cells[1], BEAM_ETL_CELL_TEXT, shorter);
+  assert_cell(&cells[2], BEAM_ETL_CELL_TEXT, "--");
+  beam_arena_free(&arena);
+}
+
 static void leading_trim_aliases_input(void **state) {
   (void)state;
   beam_arena arena = BEAM_ARENA_INIT;
@@ -125,7 +151,7 @@ static void steady_state_does_not_grow(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(trims_and_nulls_with_defaults), cmocka_unit_test(leading_trim_aliases_input),
+      cmocka_unit_test(trims_and_nulls_with_defaults), cmocka_unit_test(custom_and_long_null_tokens), cmocka_unit_test(leading_trim_aliases_input),
       cmocka_unit_test(no_trim_keeps_whitespace),      cmocka_unit_test(case_folding_is_ascii_only),
       cmocka_unit_test(non_text_cells_untouched),      cmocka_unit_test(steady_state_does_not_grow),
   };

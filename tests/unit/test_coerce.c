@@ -4,6 +4,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -99,6 +101,37 @@ static void float_cells(void **state) {
   expect_error(BEAM_ETL_FLOAT64, etl_text("."), "field \"f\": \".\" is not a FLOAT64");
   expect_error(BEAM_ETL_FLOAT64, etl_text("1e999"), "field \"f\": \"1e999\" is out of range for FLOAT64");
   expect_error(BEAM_ETL_FLOAT64, etl_lit("NaN"), "field \"f\": \"NaN\" is not a FLOAT64");
+}
+
+/* Short decimals take an exact fast path: every result must be strtod's, bit for bit, across
+ * digit counts and point positions up to the 15 digits it takes (and past it, to strtod). */
+static void float_fast_path_equals_strtod(void **state) {
+  (void)state;
+  uint64_t x = 88172645463325252ULL; /* xorshift: the same cases every run */
+  char text[40];
+  beam_value v;
+  beam_error err = {0};
+  for (int i = 0; i < 200000; i++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    int digits = 1 + (int)(x % 17), point = (int)((x >> 8) % (unsigned)(digits + 1));
+    size_t n = 0;
+    if ((x >> 20) & 1) text[n++] = '-';
+    uint64_t d = x >> 24;
+    for (int k = 0; k < digits; k++, d /= 10) {
+      if (k == point && k > 0) text[n++] = '.';
+      text[n++] = (char)('0' + d % 10);
+    }
+    text[n] = '\0';
+    assert_int_equal(coerce(BEAM_ETL_FLOAT64, etl_text(text), &v, &err), BEAM_OK);
+    double want = strtod(text, NULL);
+    if (memcmp(&v.u.f64, &want, sizeof want) != 0) fail_msg("%s: %.17g, strtod %.17g", text, v.u.f64, want);
+  }
+  assert_int_equal(coerce(BEAM_ETL_FLOAT64, etl_text("-0"), &v, &err), BEAM_OK);
+  assert_true(v.u.f64 == 0 && signbit(v.u.f64));
+  assert_int_equal(coerce(BEAM_ETL_FLOAT64, etl_text("5."), &v, &err), BEAM_OK);
+  assert_true(v.u.f64 == 5.0);
+  assert_int_equal(coerce(BEAM_ETL_FLOAT64, etl_text("0.1"), &v, &err), BEAM_OK);
+  assert_true(v.u.f64 == 0.1);
 }
 
 static void numeric_cells(void **state) {
@@ -352,7 +385,7 @@ static int teardown(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(int64_cells),   cmocka_unit_test(float_cells),      cmocka_unit_test(numeric_cells),
+      cmocka_unit_test(int64_cells),   cmocka_unit_test(float_cells), cmocka_unit_test(float_fast_path_equals_strtod),      cmocka_unit_test(numeric_cells),
       cmocka_unit_test(bool_cells),    cmocka_unit_test(string_and_bytes_cells), cmocka_unit_test(nulls_and_required),
       cmocka_unit_test(record_coercion), cmocka_unit_test(timestamps),     cmocka_unit_test(dates),
       cmocka_unit_test(formatting),

@@ -1,6 +1,7 @@
 /* Clean: trim, null tokens, ASCII case folding on the text cells of one record. */
 #include "beam/transforms/etl_clean.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "etl_text.h"
@@ -26,6 +27,10 @@ beam_status beam_etl_clean_record(const beam_etl_clean *clean, beam_etl_record *
 beam_status beam_etl_clean_record_counted(const beam_etl_clean *clean, beam_etl_record *rec, beam_arena *arena,
                                           uint64_t *empty_to_null) {
   size_t n_fields = rec->schema->n_fields;
+  /* The null tokens' lengths (bit 63: 63 or more), so most cells skip the token loop. */
+  uint64_t token_lens = 0;
+  for (size_t t = 0; t < clean->n_null_tokens; t++)
+    token_lens |= (uint64_t)1 << (clean->null_tokens[t].len < 63 ? clean->null_tokens[t].len : 63);
   for (size_t f = 0; f < n_fields; f++) {
     beam_etl_cell *cell = &rec->cells[f];
     if (cell->state != BEAM_ETL_CELL_TEXT) continue;
@@ -37,7 +42,8 @@ beam_status beam_etl_clean_record_counted(const beam_etl_clean *clean, beam_etl_
       while (n && beam_etl_is_space(d[n - 1])) n--, cut_tail = true;
     }
     bool is_null = false;
-    for (size_t t = 0; t < clean->n_null_tokens; t++) {
+    bool maybe_null = (token_lens >> (n < 63 ? n : 63)) & 1;
+    for (size_t t = 0; maybe_null && t < clean->n_null_tokens; t++) {
       const beam_etl_null_token *tok = &clean->null_tokens[t];
       if (tok->len == n && memcmp(tok->text, d, n) == 0) {
         is_null = true;

@@ -95,6 +95,7 @@ typedef struct write_state {
   bool in_bundle;     /* the sink bundle has begun (lazily, at the first row) */
   char *transform_id;
   beam_arena batch;   /* copies of pending rows */
+  beam_etl_view_cache view; /* the last element's header strings, in batch: zeroed with it */
   beam_etl_stats_map per_file;
   beam_buf json;
   beam_arena late_names; /* files and sources named by late keys, for one bundle */
@@ -361,6 +362,7 @@ static beam_status flush_all(write_state *st, beam_error *err) {
   if (s != BEAM_OK) return s;
   st->pending = 0;
   beam_arena_reset(&st->batch);
+  st->view = (beam_etl_view_cache){0};
   return BEAM_OK;
 }
 
@@ -428,6 +430,7 @@ static void reset_bundle(write_state *st) {
   for (size_t i = 0; i < st->n_tables; i++) st->tables[i].n = 0, st->tables[i].written = 0;
   st->pending = 0;
   beam_arena_reset(&st->batch);
+  st->view = (beam_etl_view_cache){0};
   beam_etl_stats_map_free(&st->per_file);
 }
 
@@ -799,7 +802,7 @@ static beam_status process_element(write_state *st, beam_dofn_ctx *ctx, const be
                                    beam_error *err) {
   const char *table, *file;
   beam_etl_row row;
-  beam_status s = beam_etl_element_view(elem->value, st->spec, &st->batch, &table, &file, &row, err);
+  beam_status s = beam_etl_element_view_cached(elem->value, st->spec, &st->batch, &st->view, &table, &file, &row, err);
   if (s == BEAM_OK && strcmp(table, BEAM_ETL_FILES_TABLE) == 0) return unit_end(st, ctx, elem->value, err);
   if (s == BEAM_OK && strcmp(table, BEAM_ETL_STREAM_BUNDLES_TABLE) == 0)
     return beam_etl_write_stream_header(&st->stream, st->sink, &row, err);
@@ -816,7 +819,7 @@ static beam_status process_element(write_state *st, beam_dofn_ctx *ctx, const be
   if (s == BEAM_OK && st->units && !st->unit_open) {
     /* unit_start flushes, which frees the batch arena the view lives in: view again. */
     s = unit_start(st, ctx, &row, err);
-    if (s == BEAM_OK) s = beam_etl_element_view(elem->value, st->spec, &st->batch, &table, &file, &row, err);
+    if (s == BEAM_OK) s = beam_etl_element_view_cached(elem->value, st->spec, &st->batch, &st->view, &table, &file, &row, err);
   }
   if (s == BEAM_OK) s = begin_lazily(st, ctx, err);
   if (s != BEAM_OK) return s;
@@ -825,7 +828,7 @@ static beam_status process_element(write_state *st, beam_dofn_ctx *ctx, const be
   if (t->n == PENDING_LIMIT - 1 || st->pending >= PENDING_LIMIT) {
     /* Keep room for the refused rows flush_all may add to the dead-letter batch. */
     if ((s = flush_all(st, err)) != BEAM_OK) return s;
-    if ((s = beam_etl_element_view(elem->value, st->spec, &st->batch, &table, &file, &row, err)) != BEAM_OK) return s;
+    if ((s = beam_etl_element_view_cached(elem->value, st->spec, &st->batch, &st->view, &table, &file, &row, err)) != BEAM_OK) return s;
   }
   row.values = copy_values(&st->batch, row.values, row.schema->n_fields);
   if (!row.values) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");

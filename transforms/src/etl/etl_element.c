@@ -36,23 +36,35 @@ static const beam_etl_schema *schema_for(const char *table, const beam_etl_spec 
   return spec ? beam_etl_table_schema(spec, table) : NULL;
 }
 
-beam_status beam_etl_element_view(const beam_value *v, const beam_etl_spec *spec, beam_arena *arena,
-                                  const char **table, const char **file, beam_etl_row *row,
-                                  beam_error *err) {
+/* Header string k of an element as a NUL-terminated string in arena: cache's when equal. */
+static const char *view_string(beam_arena *arena, beam_etl_view_cache *cache, int k, const beam_bytes *b) {
+  if (cache && cache->s[k] && cache->len[k] == b->len && (b->len == 0 || memcmp(cache->s[k], b->data, b->len) == 0))
+    return cache->s[k];
+  const char *copy = beam_arena_strndup(arena, (const char *)b->data, b->len);
+  if (cache && copy) {
+    cache->s[k] = copy;
+    cache->len[k] = b->len;
+    if (k == 0) cache->schema = NULL;
+  }
+  return copy;
+}
+
+beam_status beam_etl_element_view_cached(const beam_value *v, const beam_etl_spec *spec, beam_arena *arena,
+                                         beam_etl_view_cache *cache, const char **table, const char **file,
+                                         beam_etl_row *row, beam_error *err) {
   const beam_value *h = v->u.list.items;
   if (v->kind != BEAM_VALUE_ROW || v->u.list.len < BEAM_ETL_ELEMENT_HEADER || h[0].kind != BEAM_VALUE_STRING ||
       h[1].kind != BEAM_VALUE_STRING || h[2].kind != BEAM_VALUE_STRING)
     return beam_error_set(err, BEAM_ERR_MALFORMED,
                           "not an ETL element (table, file, source, line, raw, offset, file_id, file_index, member_offset, values)");
-  char *name = beam_arena_strndup(arena, (const char *)h[0].u.bytes.data, h[0].u.bytes.len);
-  char *path = beam_arena_strndup(arena, (const char *)h[1].u.bytes.data, h[1].u.bytes.len);
-  char *source = beam_arena_strndup(arena, (const char *)h[2].u.bytes.data, h[2].u.bytes.len);
-  char *file_id = h[6].kind == BEAM_VALUE_STRING
-                      ? beam_arena_strndup(arena, (const char *)h[6].u.bytes.data, h[6].u.bytes.len)
-                      : NULL;
+  const char *name = view_string(arena, cache, 0, &h[0].u.bytes);
+  const char *path = view_string(arena, cache, 1, &h[1].u.bytes);
+  const char *source = view_string(arena, cache, 2, &h[2].u.bytes);
+  const char *file_id = h[6].kind == BEAM_VALUE_STRING ? view_string(arena, cache, 3, &h[6].u.bytes) : NULL;
   if (!name || !path || !source || (h[6].kind == BEAM_VALUE_STRING && !file_id))
     return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-  const beam_etl_schema *schema = schema_for(name, spec);
+  const beam_etl_schema *schema = cache && cache->schema && cache->s[0] == name ? cache->schema : schema_for(name, spec);
+  if (cache && cache->s[0] == name) cache->schema = schema;
   size_t n = v->u.list.len - BEAM_ETL_ELEMENT_HEADER;
   if (!schema || schema->n_fields != n)
     return beam_error_set(err, BEAM_ERR_MALFORMED, "ETL element for table \"%s\" has %zu values, schema has %zu",
@@ -70,6 +82,12 @@ beam_status beam_etl_element_view(const beam_value *v, const beam_etl_spec *spec
   row->origin.member_offset = h[8].kind == BEAM_VALUE_INT64 ? h[8].u.i64 : -1;
   row->origin.event_time_us = 0; /* not carried: a stream's writer takes the element's timestamp */
   return BEAM_OK;
+}
+
+beam_status beam_etl_element_view(const beam_value *v, const beam_etl_spec *spec, beam_arena *arena,
+                                  const char **table, const char **file, beam_etl_row *row,
+                                  beam_error *err) {
+  return beam_etl_element_view_cached(v, spec, arena, NULL, table, file, row, err);
 }
 
 beam_status beam_etl_stats_make(beam_arena *arena, const char *file, const beam_etl_file_stats *st,

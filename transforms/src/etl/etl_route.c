@@ -21,6 +21,9 @@ const char *beam_etl_table_name_reserved(const char *name, size_t len) {
    * SQLite refuses to create; "pg_": PostgreSQL's catalogs and system schemas. Compared
    * without case, as both databases fold or match these names. */
   static const char *const prefixes[] = {"_", "sqlite_", "pg_"};
+  /* Every routed row asks: most names start with none of the prefixes' first letters. */
+  int first = len ? (unsigned char)name[0] | 0x20 : 0;
+  if (first != ('_' | 0x20) && first != 's' && first != 'p') return NULL;
   for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
     size_t n = strlen(prefixes[i]);
     if (len >= n && strncasecmp(name, prefixes[i], n) == 0) return prefixes[i];

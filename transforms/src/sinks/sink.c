@@ -227,7 +227,8 @@ static void content_add(beam_sink *s, const char *table, const beam_etl_row *row
       s->bundle.content_unkeyable = true;
       return;
     }
-    if (o->file_id != file_id) {
+    /* Compared before hashed: rows of one file carry equal identities, not always one pointer. */
+    if (o->file_id != file_id && (!file_id || strcmp(o->file_id, file_id) != 0)) {
       file_id_hash[0] = 1469598103934665603ULL, file_id_hash[1] = 0x84222325cbf29ce4ULL;
       fnv2(file_id_hash, o->file_id, strlen(o->file_id) + 1);
       file_id = o->file_id;

@@ -38,6 +38,23 @@ beam_status beam_etl_element_view(const beam_value *v, const beam_etl_spec *spec
                                   const char **table, const char **file, beam_etl_row *row,
                                   beam_error *err);
 
+/* The header strings (table, file, source, file identity) of the last element viewed and the
+ * table's schema, so that the next element's equal strings are not copied again nor its
+ * schema looked up again (rows arrive in runs of one file and few tables). Points into the
+ * arena the views were made in: zero it whenever that arena is reset, and use it with one
+ * spec only. */
+typedef struct beam_etl_view_cache {
+  const char *s[4];
+  size_t len[4];
+  const beam_etl_schema *schema; /* the table s[0]'s */
+} beam_etl_view_cache;
+
+/* beam_etl_element_view, reusing cache's strings (and schema) where the element's are equal
+ * and remembering the element's own. */
+beam_status beam_etl_element_view_cached(const beam_value *v, const beam_etl_spec *spec, beam_arena *arena,
+                                         beam_etl_view_cache *cache, const char **table, const char **file,
+                                         beam_etl_row *row, beam_error *err);
+
 /* Per-file counters, summed across the stages that know them. */
 typedef enum beam_etl_stat {
   BEAM_ETL_STAT_SIZE_BYTES = 0,
