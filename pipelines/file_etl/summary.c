@@ -107,7 +107,7 @@ static void print_table(void *ctx, const char *table, int64_t rows) {
 
 /* The run's counts, whatever the destinations. */
 typedef struct run_counts {
-  int64_t records, failed, filtered, dedup, of_failed, files, bytes, empty_null, split, ranges;
+  int64_t records, failed, filtered, dedup, files, bytes, empty_null, split, ranges;
 } run_counts;
 
 static void print_line(FILE *out, const char *what, int64_t n, const char *note) {
@@ -173,7 +173,6 @@ int file_etl_print_summary(FILE *out, const beam_run_result *r, const beam_etl_d
       .failed = file_etl_files_failed(r, n_dests),
       .filtered = beam_run_result_counter(r, "ReadAndProcess", "filtered"),
       .dedup = beam_run_result_counter(r, "DedupePick", "deduplicated"),
-      .of_failed = beam_run_result_counter(r, "DedupePick", "of_failed_files"),
       .files = beam_run_result_counter(r, "ListFiles", "files"),
       .bytes = beam_run_result_counter(r, "ReadAndProcess", "bytes_read"),
       .empty_null = beam_run_result_counter(r, "ReadAndProcess", "empty_as_null"),
@@ -211,11 +210,10 @@ int file_etl_print_summary(FILE *out, const beam_run_result *r, const beam_etl_d
   int ok = 1;
   for (size_t d = 0; d < n_dests; d++) {
     /* Every record read is in one place for each destination: written, dead-lettered, not
-     * taken, filtered or deduplicated, or dropped with its failed file before the writer
-     * (dedupe), or loaded before and not counted. */
+     * taken, filtered or deduplicated (or loaded before, and not counted). */
     int64_t read = c.records - dc[d].already_records;
     int64_t accounted = dc[d].written + dc[d].dead_lettered + dc[d].not_taken + c.filtered - dc[d].already_filtered +
-                        c.dedup + c.of_failed + dc[d].retracted;
+                        c.dedup + dc[d].retracted;
     if (accounted == read) continue;
     fprintf(stderr, "file_etl: %s%s%lld records read but %lld accounted for: this is a bug, please report it\n",
             n_dests > 1 ? dests[d].sink : "", n_dests > 1 ? ": " : "", (long long)read, (long long)accounted);

@@ -77,7 +77,7 @@ const beam_dofn_def beam_etl_dedupe_key_dofn = {
 typedef struct pick_state {
   beam_etl_spec *spec;
   int out_rows, out_stats;
-  int c_dropped, c_of_failed;
+  int c_dropped;
   beam_etl_stats_map dropped; /* per file, this bundle */
   beam_etl_report_index reports; /* side input "reports", loaded once per bundle */
 } pick_state;
@@ -88,9 +88,6 @@ static beam_status pick_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error 
   if (s == BEAM_OK) s = beam_etl_output(ctx, "rows", &st->out_rows, err);
   if (s == BEAM_OK) s = beam_etl_output(ctx, "stats", &st->out_stats, err);
   st->c_dropped = beam_dofn_declare_counter(ctx, "deduplicated");
-  /* Rows and dead letters of failed files, dropped here: what the summary's identity needs
-   * to account for records read from a split file before one of its ranges failed. */
-  st->c_of_failed = beam_dofn_declare_counter(ctx, "of_failed_files");
   return s;
 }
 
@@ -126,10 +123,7 @@ static beam_status pick_process(void *state, beam_dofn_ctx *ctx, const beam_wind
     beam_status s = beam_etl_element_view(entries[i].u.kv.value, st->spec, a, &table, &files[i], &rows[i], err);
     if (s != BEAM_OK) return s;
     const beam_etl_file_report *rep = beam_etl_report_index_find(&st->reports, files[i]);
-    if ((dropped[i] = rep && strcmp(rep->status, BEAM_ETL_FILE_LOADED) != 0)) {
-      beam_dofn_counter_add(ctx, st->c_of_failed, entries[i].u.kv.key->u.i64);
-      continue;
-    }
+    if ((dropped[i] = rep && strcmp(rep->status, BEAM_ETL_FILE_LOADED) != 0)) continue;
     kept += entries[i].u.kv.key->u.i64;
     if (best == SIZE_MAX || beam_etl_row_order_compare(&rows[i], &rows[best]) < 0) best = i;
   }
