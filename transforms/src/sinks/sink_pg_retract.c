@@ -196,7 +196,7 @@ static beam_status retract_unit(retraction *r, const char *unit, const char *xid
 beam_status beam_sink_pg_retract_file(beam_sink *s, PGconn *conn, const char *who, const char *file_id,
                                       beam_error *err) {
   retraction r = {.s = s, .conn = conn, .who = who, .file_id = file_id};
-  PGresult *failed = NULL, *now = query1(&r, "SELECT pg_catalog.pg_current_xact_id()::text", NULL, &failed);
+  PGresult *failed = NULL, *now = query1(&r, "SELECT pg_catalog.txid_current()::text", NULL, &failed);
   if (!now) return server_fail(&r, failed, "reading the transaction id", err);
   bool ok = parse_u64(PQgetvalue(now, 0, 0), &r.now);
   PQclear(now);

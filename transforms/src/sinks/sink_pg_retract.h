@@ -35,8 +35,8 @@
 /* Creates the probe's table for the session (no-op when there); runs inside the bundle's
  * transaction, so a rolled-back bundle drops it and the next one makes it again. */
 #define BEAM_SINK_PG_PROBE_TABLE "CREATE TEMP TABLE IF NOT EXISTS beam_xid_probe (x int) ON COMMIT DELETE ROWS"
-/* Appended to each COPY statement: one row (xmin, top-level xid8) after the COPY's result. */
-#define BEAM_SINK_PG_PROBE "; INSERT INTO pg_temp.beam_xid_probe VALUES (0) RETURNING xmin::text, pg_current_xact_id()::text"
+/* Appended to each COPY statement: one row (xmin, top-level 64-bit xid: txid_current, in every PostgreSQL release) after the COPY's result. */
+#define BEAM_SINK_PG_PROBE "; INSERT INTO pg_temp.beam_xid_probe VALUES (0) RETURNING xmin::text, pg_catalog.txid_current()::text"
 /* Run at open, after `_beam_ledger` is made: it gains `xids` when it lacks it (a database of
  * an earlier release). Looked up first: ALTER TABLE takes the table's exclusive lock even when
  * the column is there, and would wait for every open bundle that wrote the ledger. */

@@ -1093,6 +1093,20 @@ static const beam_sink_vtable pg_vtable = {
     .retract_units = pg_retract_units,
 };
 
+/* Each COPY records its transaction id through a temporary table (sink_pg_retract.h), so the
+ * role must be allowed to make one: PUBLIC is by default, a locked-down role may not be. */
+static beam_status check_temp_privilege(pg_sink *p, beam_error *err) {
+  PGresult *res = PQexec(p->conn, "SELECT pg_catalog.has_database_privilege(pg_catalog.current_database(), 'TEMPORARY')");
+  if (PQresultStatus(res) != PGRES_TUPLES_OK) return pg_fail(p, res, NULL, "check the TEMPORARY privilege", err);
+  bool allowed = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+  PQclear(res);
+  if (allowed) return BEAM_OK;
+  return beam_error_set(err, BEAM_ERR_INVALID_ARG,
+                        "%s: role %s may not create temporary tables in database %s (GRANT TEMPORARY ON DATABASE %s TO "
+                        "%s): each COPY records the rows it wrote through one",
+                        p->who, PQuser(p->conn), PQdb(p->conn), PQdb(p->conn), PQuser(p->conn));
+}
+
 static beam_status pg_setup(pg_sink *p, beam_error *err) {
   /* no_sync: commits do not wait for the WAL flush (a server crash may lose the last
    * bundles, never corrupt): the analogue of SQLite's synchronous=OFF. */
@@ -1115,7 +1129,7 @@ static beam_status pg_setup(pg_sink *p, beam_error *err) {
     end_txn(p);
     return st;
   }
-  return BEAM_OK;
+  return check_temp_privilege(p, err);
 }
 
 beam_status beam_sink_postgres_open(const char *conninfo, const beam_sink_options *opts, beam_sink **out,
