@@ -123,6 +123,8 @@ static beam_status run_on(const file_etl_options *o, beam_pipeline *p, const cha
     if (o->bundle_max_records >= 0) json_object_set_new(opts, "bundle_max_records", json_integer(o->bundle_max_records));
     if (o->bundle_max_ms >= 0) json_object_set_new(opts, "bundle_max_ms", json_integer(o->bundle_max_ms));
     if (o->max_idle_s >= 0) json_object_set_new(opts, "max_idle_s", json_integer(o->max_idle_s));
+    if (o->pubsub_retry_budget_s > 0)
+      json_object_set_new(opts, "pubsub_retry_budget_ms", json_integer(o->pubsub_retry_budget_s * 1000));
     beam_status s = opts ? beam_pipeline_run_local(p, opts, result, err)
                          : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
     json_decref(opts);

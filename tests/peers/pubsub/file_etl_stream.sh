@@ -112,10 +112,10 @@ for s, m, w, d, f, first, last, at in rows:
     assert first <= last and at, f"_stream_bundles times: {(first, last, at)}"
 total = [sum(r[i] for r in rows) for i in range(1, 5)]
 assert total == [lines, len(want_rows), sum(want_dead.values()), want_filtered], f"_stream_bundles sums {total}"
-units = con.execute("SELECT count(*), count(DISTINCT unit) FROM _beam_ledger WHERE unit LIKE ?", (f"pubsub:{sub}#%",)).fetchone()
+units = con.execute("SELECT count(*), count(DISTINCT unit) FROM _beam_ledger WHERE unit LIKE ?", (f"pubsub:{sub}@%#%",)).fetchone()
 assert units == (lines, lines), f"ledger: {units}, want {lines} message units"
 for (mid,) in con.execute("SELECT message_id FROM _dead_letter"):
-    assert con.execute("SELECT 1 FROM _beam_ledger WHERE unit = ?", (f"pubsub:{sub}#{mid}",)).fetchone(), mid
+    assert con.execute("SELECT 1 FROM _beam_ledger WHERE unit LIKE ?", (f"pubsub:{sub}@%#{mid}",)).fetchone(), mid
 print(f"{db}: {len(got)} rows, {len(dead)} dead letters, {want_filtered} filtered, {len(rows)} bundles: ok")
 PY
 

@@ -39,7 +39,8 @@ beam_status beam_etl_write_stream_header(beam_etl_write_stream *ws, beam_sink *s
   if (!ws->keys || !ws->held) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   char key[1024];
   for (size_t i = 0; i < ws->n; i++) {
-    if (!beam_etl_message_unit_key(ws->subscription, ws->messages[i].id, key, sizeof key))
+    if (!beam_etl_message_unit_key(ws->subscription, ws->messages[i].publish_us, ws->messages[i].id, key,
+                                   sizeof key))
       return beam_error_set(err, BEAM_ERR_INVALID_ARG, "message id \"%.64s\" too long", ws->messages[i].id);
     if (!(ws->keys[i] = beam_arena_strdup(&ws->arena, key))) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   }

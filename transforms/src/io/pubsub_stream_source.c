@@ -67,6 +67,7 @@ static beam_status source_open(const uint8_t *payload, size_t len, const json_t 
       enough > BEAM_PUBSUB_DEFAULT_MAX_OUTSTANDING_MESSAGES ? enough : BEAM_PUBSUB_DEFAULT_MAX_OUTSTANDING_MESSAGES);
   o.max_outstanding_bytes = int_option(options, "pubsub_max_outstanding_bytes", 0);
   o.stream_ack_deadline_seconds = (int)int_option(options, "pubsub_ack_deadline_s", 0);
+  o.retry_budget_ms = (int)int_option(options, "pubsub_retry_budget_ms", 0);
   if (s == BEAM_OK) s = beam_pubsub_subscriber_open(src->spec.subscription, &o, &src->sub, err);
   if (s != BEAM_OK) {
     beam_arena_free(&src->arena);

@@ -1,8 +1,9 @@
 /* The ETL on a stream: a Pub/Sub subscription as its input (`pubsub:projects/P/subscriptions/S`).
  *
- * Each message is one record (message_record.h); its identity is its message id, and the
- * unit a destination commits and records in its ledger is the message, keyed
- * "pubsub:<subscription>#<message id>" (Pub/Sub names hold no '#'). A redelivered message
+ * Each message is one record (message_record.h); its identity is its message id (with its
+ * publish time), and the unit a destination commits and records in its ledger is the
+ * message, keyed "pubsub:<subscription>@<publish us>#<message id>" (Pub/Sub names hold no
+ * '@' or '#'). A redelivered message
  * whose key a destination's ledger holds is not written to it again. */
 #ifndef BEAM_TRANSFORMS_ETL_STREAM_H
 #define BEAM_TRANSFORMS_ETL_STREAM_H
@@ -35,8 +36,12 @@ beam_status beam_etl_inputs_check_stream(const char *const *inputs, size_t n, bo
  * The error names the spec and the key. */
 beam_status beam_etl_spec_check_stream(const beam_etl_spec *spec, beam_error *err);
 
-/* "pubsub:<subscription>#<message id>" into buf; false when it does not fit in cap. */
-bool beam_etl_message_unit_key(const char *subscription, const char *message_id, char *buf, size_t cap);
+/* A message's unit, "pubsub:<subscription>@<publish time, microseconds>#<message id>", into
+ * buf; false when it does not fit in cap. A redelivery carries the same id and publish time;
+ * the publish time is there because emulators number message ids afresh when they restart
+ * (pstest: m0, m1, ...), and a new message must not pass for one committed before. */
+bool beam_etl_message_unit_key(const char *subscription, int64_t publish_us, const char *message_id, char *buf,
+                               size_t cap);
 
 /* The message id of a message's unit key, or NULL when unit is not one (a file's identity). */
 const char *beam_etl_unit_message_id(const char *unit);

@@ -15,7 +15,9 @@
  * Pipeline options it reads besides the runner's: "pubsub_max_outstanding_messages",
  * "pubsub_max_outstanding_bytes" (flow control; default the larger of the subscriber's
  * default and two bundles per thread), "pubsub_ack_deadline_s" (the stream's ack deadline,
- * default 10: how soon a crashed consumer's messages come back). */
+ * default 10: how soon a crashed consumer's messages come back), "pubsub_retry_budget_ms" (how
+ * long the subscriber may find no working stream, or fail to ack, before the run fails;
+ * default 60000). */
 #ifndef BEAM_TRANSFORMS_PUBSUB_STREAM_SOURCE_H
 #define BEAM_TRANSFORMS_PUBSUB_STREAM_SOURCE_H
 
