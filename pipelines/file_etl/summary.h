@@ -2,6 +2,7 @@
 #ifndef FILE_ETL_SUMMARY_H
 #define FILE_ETL_SUMMARY_H
 
+#include "beam/latency.h"
 #include <stdio.h>
 
 #include "beam/runner.h"
@@ -20,6 +21,10 @@ int file_etl_print_summary(FILE *out, const beam_run_result *r, const beam_etl_d
  * to the messages read. */
 int file_etl_print_stream_summary(FILE *out, const beam_run_result *r, const beam_etl_destination *dests,
                                   size_t n_dests, const char *runner);
+
+/* Destination d's publish-to-commit latency over a stream's run (its writer's bucket
+ * counters, beam/latency.h); empty (n 0) when nothing was committed. */
+void file_etl_stream_latency(const beam_run_result *r, size_t d, size_t n_dests, beam_latency_histogram *h);
 
 /* What destination d (of n_dests) received, from the run's counters. */
 typedef struct file_etl_destination_counts {

@@ -100,3 +100,8 @@ beam_status beam_etl_write_stream_row(const beam_etl_write_stream *ws, int64_t w
   out->origin.source = ws->subscription;
   return BEAM_OK;
 }
+
+void beam_etl_write_stream_latency(const beam_etl_write_stream *ws, int64_t committed_us, beam_latency_histogram *h) {
+  for (size_t i = 0; i < ws->n; i++)
+    if (!ws->held[i]) beam_latency_add(h, (double)(committed_us - ws->messages[i].publish_us) / 1000.0);
+}

@@ -12,11 +12,13 @@
 #include "beam/transforms/pubsub_message.h"
 #include "beam/transforms/pubsub_stream_source.h"
 #include "beam/transforms/pubsub_subscriber.h"
+#include "pubsub_stream_progress.h"
 
 typedef struct pubsub_source {
   beam_arena arena; /* the read's spec */
   beam_pubsub_read_spec spec;
   beam_pubsub_subscriber *sub;
+  beam_pubsub_stream_progress progress;
 } pubsub_source;
 
 /* What one pull handed out: the subscriber's batches (a pull may take several), the elements
@@ -74,6 +76,8 @@ static beam_status source_open(const uint8_t *payload, size_t len, const json_t 
     free(src);
     return s;
   }
+  beam_pubsub_stream_progress_init(&src->progress, src->spec.subscription,
+                                   json_string_value(json_object_get(options, "progress")));
   *out = src;
   return BEAM_OK;
 }
@@ -173,6 +177,7 @@ static beam_status source_pull(void *state, size_t max_elements, size_t max_byte
   batch->items = t->items;
   batch->n = t->n;
   batch->token = t;
+  if (!t->n) beam_pubsub_stream_progress_tick(&src->progress, src->sub);
   return BEAM_OK;
 }
 
@@ -180,6 +185,7 @@ static beam_status source_ack(void *state, beam_stream_batch *batch, beam_error 
   pubsub_source *src = state;
   pull_token *t = batch->token;
   beam_status s = t && t->n ? beam_pubsub_subscriber_ack(src->sub, t->ack_ids, t->n, err) : BEAM_OK;
+  if (s == BEAM_OK && t) beam_pubsub_stream_progress_acked(&src->progress, t->parts, t->n_parts, src->sub);
   token_free(t);
   memset(batch, 0, sizeof *batch);
   return s;
@@ -197,6 +203,7 @@ static void source_nack(void *state, beam_stream_batch *batch) {
 static void source_close(void *state) {
   pubsub_source *src = state;
   if (!src) return;
+  beam_pubsub_stream_progress_finish(&src->progress);
   beam_pubsub_subscriber_close(src->sub);
   beam_arena_free(&src->arena);
   free(src);

@@ -43,6 +43,11 @@ beam_status beam_etl_spec_check_stream(const beam_etl_spec *spec, beam_error *er
 bool beam_etl_message_unit_key(const char *subscription, int64_t publish_us, const char *message_id, char *buf,
                                size_t cap);
 
+/* A stream writer's counter of a publish-to-commit latency bucket (beam/latency.h): each
+ * committed message counts once in BEAM_ETL_COMMIT_LATENCY_COUNTER "<bucket index>", so the
+ * run's summed counters give its p50/p99. */
+#define BEAM_ETL_COMMIT_LATENCY_COUNTER "commit_latency_ms_bucket."
+
 /* The message id of a message's unit key, or NULL when unit is not one (a file's identity). */
 const char *beam_etl_unit_message_id(const char *unit);
 
