@@ -123,6 +123,9 @@ static beam_status run_on(const file_etl_options *o, beam_pipeline *p, const cha
     if (o->bundle_max_records >= 0) json_object_set_new(opts, "bundle_max_records", json_integer(o->bundle_max_records));
     if (o->bundle_max_ms >= 0) json_object_set_new(opts, "bundle_max_ms", json_integer(o->bundle_max_ms));
     if (o->max_idle_s >= 0) json_object_set_new(opts, "max_idle_s", json_integer(o->max_idle_s));
+    json_object_set_new(opts, "progress", json_string(o->quiet ? "off" : o->progress)); /* a stream's line */
+    if (o->pubsub_retry_budget_s > 0)
+      json_object_set_new(opts, "pubsub_retry_budget_ms", json_integer(o->pubsub_retry_budget_s * 1000));
     beam_status s = opts ? beam_pipeline_run_local(p, opts, result, err)
                          : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
     json_decref(opts);
@@ -202,7 +205,10 @@ static int run_group(const file_etl_options *o, const char *spec_text, const des
     rc = 1;
   else
     rc = file_etl_files_failed(&result, dests->n) > 0 ? 3 : 0;
-  if (result.n_counters) file_etl_run_report_add_run(rep, &result, dests->list, dests->n, label);
+  if (beam_etl_input_is_pubsub(g->inputs[0]) && (result.n_counters || !remote))
+    file_etl_run_report_add_stream(rep, &result, g->inputs[0], dests->list, dests->n, label);
+  else if (result.n_counters)
+    file_etl_run_report_add_run(rep, &result, dests->list, dests->n, label);
   beam_run_result_free(&result);
   beam_pipeline_free(p);
   for (size_t i = 0; abs_inputs && i < g->n_inputs; i++) free(abs_inputs[i]);

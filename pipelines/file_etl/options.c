@@ -10,7 +10,7 @@ void file_etl_usage(const char *prog) {
   fprintf(stderr,
           "usage: %s --input=PATH|gs://BUCKET/PATH [--input=...] --spec=SPEC.json --sink=SINK [--sink=...]\n"
           "       %s --input=pubsub:projects/P/subscriptions/S --spec=SPEC.json --sink=SINK [--sink=...]\n"
-          "          [--bundle_max_records=N] [--bundle_max_ms=MS] [--max_idle_s=S]\n"
+          "          [--bundle_max_records=N] [--bundle_max_ms=MS] [--max_idle_s=S] [--pubsub_retry_budget_s=S]\n"
           "          [--runner=auto|local|portable|dataflow] [--size_threshold=BYTES]\n"
           "          [--big_runner=portable|dataflow]\n"
           "          [--job_endpoint=HOST:PORT] [--environment_type=PROCESS|EXTERNAL|DOCKER]\n"
@@ -72,7 +72,8 @@ void file_etl_usage(const char *prog) {
           "(default 1000) or --bundle_max_ms (default 1000); each destination commits its rows with\n"
           "the messages' ids (a redelivered message is written once) and one _stream_bundles row, and\n"
           "only then are the messages acked. Bad messages: _dead_letter with source = the subscription\n"
-          "and message_id. PUBSUB_EMULATOR_HOST=HOST:PORT reads an emulator.\n"
+          "and message_id. PUBSUB_EMULATOR_HOST=HOST:PORT reads an emulator. Pub/Sub unreachable for\n"
+          "--pubsub_retry_budget_s (default 60) fails the run (exit 1); shorter outages are retried.\n"
           "\n%s",
           prog, prog, beam_dataflow_flags_help());
 }
@@ -148,6 +149,9 @@ static bool apply(file_etl_options *o, const char *name, const char *value, char
     ok = value && parse_size(value, &o->bundle_max_ms) && o->bundle_max_ms >= 1 && o->bundle_max_ms <= 3600000;
   else if (strcmp(name, "max_idle_s") == 0)
     ok = value && parse_size(value, &o->max_idle_s) && o->max_idle_s <= 365LL * 86400;
+  else if (strcmp(name, "pubsub_retry_budget_s") == 0)
+    ok = value && parse_size(value, &o->pubsub_retry_budget_s) && o->pubsub_retry_budget_s >= 1 &&
+         o->pubsub_retry_budget_s <= 86400;
   else if (strcmp(name, "dump_pipeline") == 0) ok = set_string(&o->dump_pipeline, value);
   else if (strcmp(name, "summary_json") == 0) ok = set_string(&o->summary_json, value);
   else if (strcmp(name, "progress") == 0)
@@ -189,7 +193,7 @@ bool file_etl_options_parse(int argc, char **argv, file_etl_options *o, char *ms
   o->progress = "auto";
   o->size_threshold = 1LL << 30;
   o->split_size = -1;
-  o->bundle_max_records = o->bundle_max_ms = o->max_idle_s = -1;
+  o->bundle_max_records = o->bundle_max_ms = o->max_idle_s = o->pubsub_retry_budget_s = -1;
   for (int i = 1; i < argc; i++) {
     const char *arg = argv[i];
     if (strcmp(arg, "-h") == 0) arg = "--help";

@@ -34,6 +34,7 @@ typedef struct file_etl_options {
   int64_t bundle_max_records; /* messages per bundle at most (default 1000) */
   int64_t bundle_max_ms;      /* a bundle closes this long after it opened (default 1000) */
   int64_t max_idle_s;         /* stop after this long without a message (default: until SIGINT/SIGTERM) */
+  int64_t pubsub_retry_budget_s; /* Pub/Sub unreachable this long fails the run (default 60) */
   bool no_sync;
   bool reload;  /* load files the destination's ledger holds again */
   bool quiet;

@@ -167,6 +167,49 @@ void file_etl_run_report_add_run(file_etl_run_report *r, const beam_run_result *
   json_array_append_new(runners, json_string(runner));
 }
 
+/* destinations[d] of a stream: what it committed, and how long after publishing. */
+static json_t *stream_destination(const beam_run_result *res, const beam_etl_destination *dest, size_t d,
+                                  size_t n_dests) {
+  char what[512], write[64];
+  beam_etl_file_pipeline_step("Write", d, n_dests, write, sizeof write);
+  file_etl_destination_counts c;
+  file_etl_destination_counts_of(res, d, n_dests, &c);
+  json_t *o = json_pack("{s:s,s:s,s:{},s:I,s:I,s:I,s:I,s:I}", "sink", dest->sink, "selection",
+                        beam_etl_destination_describe(dest, what, sizeof what), "written", "dead_lettered",
+                        (json_int_t)c.dead_lettered, "not_taken", (json_int_t)c.not_taken, "bundles",
+                        (json_int_t)beam_run_result_counter(res, write, "stream_bundles"), "messages_committed",
+                        (json_int_t)beam_run_result_counter(res, write, "stream_messages"),
+                        "messages_committed_before",
+                        (json_int_t)beam_run_result_counter(res, write, "messages_already_loaded"));
+  if (!o) return NULL;
+  file_etl_destination_tables(res, d, n_dests, add_table, json_object_get(o, "written"));
+  beam_latency_histogram h;
+  file_etl_stream_latency(res, d, n_dests, &h);
+  if (h.n)
+    json_object_set_new(o, "commit_latency_ms",
+                        json_pack("{s:f,s:f,s:I}", "p50", beam_latency_quantile_ms(&h, 0.5), "p99",
+                                  beam_latency_quantile_ms(&h, 0.99), "messages", (json_int_t)h.n));
+  return o;
+}
+
+void file_etl_run_report_add_stream(file_etl_run_report *r, const beam_run_result *res, const char *input,
+                                    const beam_etl_destination *dests, size_t n_dests, const char *runner) {
+  if (!r->root) return;
+  int64_t messages = beam_run_result_counter(res, "ReadMessages", "messages");
+  double secs = res->elapsed_seconds;
+  json_object_set_new(r->root, "stream",
+                      json_pack("{s:s,s:I,s:I,s:f,s:f}", "input", input, "messages", (json_int_t)messages,
+                                "filtered", (json_int_t)beam_run_result_counter(res, "ReadMessages", "filtered"),
+                                "elapsed_seconds", secs, "messages_per_second",
+                                secs > 0 ? (double)messages / secs : 0.0));
+  json_t *list = json_array();
+  for (size_t d = 0; list && d < n_dests; d++) json_array_append_new(list, stream_destination(res, &dests[d], d, n_dests));
+  json_object_set_new(r->root, "destinations", list);
+  json_t *runners = json_object_get(r->root, "runners");
+  if (!runners) json_object_set_new(r->root, "runners", runners = json_array());
+  json_array_append_new(runners, json_string(runner));
+}
+
 /* The workers' lines, the last line of a file winning (a retried bundle may repeat one). */
 static void add_file_lines(file_etl_run_report *r) {
   FILE *f = fopen(r->lines_path, "r");

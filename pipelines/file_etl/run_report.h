@@ -33,6 +33,14 @@ beam_status file_etl_run_report_attach(file_etl_run_report *r, beam_pipeline *p,
 void file_etl_run_report_add_run(file_etl_run_report *r, const beam_run_result *res,
                                  const beam_etl_destination *dests, size_t n_dests, const char *runner);
 
+/* Adds a stream's run (a pubsub: input) instead: "stream" {input, messages, filtered,
+ * elapsed_seconds, messages_per_second} and per destination (in "destinations": sink,
+ * selection, written per table, dead_lettered, not_taken, bundles, messages_committed,
+ * messages_committed_before, commit_latency_ms {p50, p99, messages}: publish to commit, each
+ * the upper bound of its histogram bucket). */
+void file_etl_run_report_add_stream(file_etl_run_report *r, const beam_run_result *res, const char *input,
+                                    const beam_etl_destination *dests, size_t n_dests, const char *runner);
+
 /* Writes the file: skipped files from the plan, the per-file lines, totals, exit status. */
 beam_status file_etl_run_report_write(file_etl_run_report *r, const file_etl_load_plan *plan, int exit_status,
                                       beam_error *err);

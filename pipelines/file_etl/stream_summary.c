@@ -2,8 +2,10 @@
  * destination. */
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "beam/transforms/etl_pipeline.h"
+#include "beam/transforms/etl_stream.h"
 #include "beam/transforms/etl_types.h"
 #include "summary.h"
 
@@ -13,6 +15,17 @@ static void print_table(void *ctx, const char *table, int64_t rows) {
 
 static void print_line(FILE *out, const char *what, int64_t n, const char *note) {
   fprintf(out, "  %-32s %12lld%s\n", what, (long long)n, note);
+}
+
+void file_etl_stream_latency(const beam_run_result *r, size_t d, size_t n_dests, beam_latency_histogram *h) {
+  char write[64], name[64];
+  beam_etl_file_pipeline_step("Write", d, n_dests, write, sizeof write);
+  memset(h, 0, sizeof *h);
+  for (int i = 0; i < BEAM_LATENCY_BUCKETS; i++) {
+    snprintf(name, sizeof name, BEAM_ETL_COMMIT_LATENCY_COUNTER "%d", i);
+    int64_t n = beam_run_result_counter(r, write, name);
+    if (n > 0) beam_latency_add_bucket(h, i, (uint64_t)n);
+  }
 }
 
 int file_etl_print_stream_summary(FILE *out, const beam_run_result *r, const beam_etl_destination *dests,
@@ -40,6 +53,11 @@ int file_etl_print_stream_summary(FILE *out, const beam_run_result *r, const bea
     int64_t committed = beam_run_result_counter(r, write, "stream_messages");
     int64_t before = beam_run_result_counter(r, write, "messages_already_loaded");
     if (before) print_line(out, "messages committed before", before, " (redelivered: not written again)");
+    beam_latency_histogram h;
+    file_etl_stream_latency(r, d, n_dests, &h);
+    if (h.n)
+      fprintf(out, "  %-32s p50 <= %.3f s, p99 <= %.3f s\n", "publish to commit",
+              beam_latency_quantile_ms(&h, 0.5) / 1000, beam_latency_quantile_ms(&h, 0.99) / 1000);
     /* Each message read was committed by this destination now, or before. */
     if (committed + before != messages) {
       fprintf(stderr, "file_etl: %s%s%lld messages read but %lld committed and %lld committed before: this is a bug, "

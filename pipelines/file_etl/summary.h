@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "beam/latency.h"
+
 #include "beam/runner.h"
 #include "beam/transforms/etl_destination.h"
 
@@ -25,6 +27,10 @@ int64_t file_etl_files_failed(const beam_run_result *r, size_t n_dests);
  * to the messages read. */
 int file_etl_print_stream_summary(FILE *out, const beam_run_result *r, const beam_etl_destination *dests,
                                   size_t n_dests, const char *runner);
+
+/* Destination d's publish-to-commit latency over a stream's run (its writer's bucket
+ * counters, beam/latency.h); empty (n 0) when nothing was committed. */
+void file_etl_stream_latency(const beam_run_result *r, size_t d, size_t n_dests, beam_latency_histogram *h);
 
 /* What destination d (of n_dests) received, from the run's counters. */
 typedef struct file_etl_destination_counts {

@@ -20,9 +20,9 @@ static void leases_count_order_and_remove(void **state) {
   char id[32];
   for (int i = 0; i < 5000; i++) {
     snprintf(id, sizeof id, "ack-%d", i);
-    assert_int_equal(beam_pubsub_leases_add(&t, id, (size_t)i % 7, i), BEAM_OK);
+    assert_int_equal(beam_pubsub_leases_add(&t, id, (size_t)i % 7, 1000 - i, i), BEAM_OK);
   }
-  assert_int_equal(beam_pubsub_leases_add(&t, "ack-3", 100, 0), BEAM_OK); /* already there: unchanged */
+  assert_int_equal(beam_pubsub_leases_add(&t, "ack-3", 100, 5, 0), BEAM_OK); /* already there: unchanged */
   assert_int_equal(t.count, 5000);
   int64_t bytes = 0;
   for (int i = 0; i < 5000; i++) bytes += i % 7;
@@ -41,7 +41,10 @@ static void leases_count_order_and_remove(void **state) {
   }
   assert_int_equal(expect, 5001);
   assert_string_equal(t.tail->ack_id, "ack-4999");
+  /* published at 1000 - i: the oldest left is ack-4999's (ack-4998 went) */
+  assert_int_equal(beam_pubsub_leases_oldest_publish_us(&t), 1000 - 4999);
   beam_pubsub_leases_free(&t);
+  assert_int_equal(beam_pubsub_leases_oldest_publish_us(&t), 0);
   assert_false(beam_pubsub_leases_remove(&t, "ack-1"));
 }
 

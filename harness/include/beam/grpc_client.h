@@ -23,6 +23,21 @@ beam_status beam_grpc_channel_open(const char *target, const char *worker_id, be
  * $GRPC_DEFAULT_SSL_ROOTS_FILE_PATH, else the roots installed with gRPC): for Google APIs such
  * as "pubsub.googleapis.com:443". Credentials go per call (beam_grpc_unary_ex metadata). */
 beam_status beam_grpc_channel_open_tls(const char *target, beam_grpc_channel **out, beam_error *err);
+/* A channel's settings beyond its target. Zero-initialise and set what differs. */
+typedef struct beam_grpc_channel_options {
+  bool tls; /* verified against gRPC's default roots (as beam_grpc_channel_open_tls), else insecure */
+  /* > 0: an HTTP/2 ping this often while calls are open, so a long stream that idles (a
+   * subscription without messages) keeps its connection through proxies and load balancers
+   * that drop quiet ones, and a dead connection is noticed instead of waited on. Servers
+   * refuse pings more frequent than they permit (gRPC's default: 5 minutes; Google APIs take
+   * 30 s), so set it for servers known to allow it. */
+  int keepalive_time_ms;
+  int keepalive_timeout_ms; /* a ping unanswered this long closes the connection (default 20000) */
+} beam_grpc_channel_options;
+
+/* Opens a channel with those settings (worker_id metadata: none). */
+beam_status beam_grpc_channel_open_with(const char *target, const beam_grpc_channel_options *opts,
+                                        beam_grpc_channel **out, beam_error *err);
 /* Closes the channel (its streams must be freed first). NULL is fine. */
 void beam_grpc_channel_close(beam_grpc_channel *ch);
 /* The target the channel was opened with, for messages. */

@@ -23,6 +23,13 @@ typedef struct beam_progress {
 void beam_progress_start(beam_progress *p, const char *what, const char *mode);
 /* Cheap to call often: redraws only when half a second has passed. total_bytes < 0: unknown. */
 void beam_progress_update(beam_progress *p, int64_t rows, uint64_t bytes, int64_t total_bytes);
+/* For a line the caller formats itself: true (and the redraw clock restarted) when the line
+ * is enabled and half a second has passed since the last redraw; ask before formatting. */
+bool beam_progress_due(beam_progress *p);
+/* Draws line in place of the previous one (enabled only). */
+void beam_progress_show(beam_progress *p, const char *line);
+/* Seconds since beam_progress_start. */
+double beam_progress_elapsed(const beam_progress *p);
 /* Ends the line. */
 void beam_progress_finish(beam_progress *p);
 

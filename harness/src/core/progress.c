@@ -22,19 +22,31 @@ void beam_progress_start(beam_progress *p, const char *what, const char *mode) {
 }
 
 void beam_progress_update(beam_progress *p, int64_t rows, uint64_t bytes, int64_t total_bytes) {
-  if (!p->enabled) return;
-  double now = monotonic_seconds();
-  if (now - p->last < 0.5) return;
-  p->last = now;
-  double secs = now - p->started;
+  if (!beam_progress_due(p)) return;
+  double secs = beam_progress_elapsed(p);
   double rate = secs > 0 ? (double)rows / secs : 0;
-  char pct[16] = "";
+  char pct[16] = "", line[160];
   if (total_bytes > 0) snprintf(pct, sizeof pct, " %3.0f%%", 100.0 * (double)bytes / (double)total_bytes);
-  fprintf(stderr, "\r%s:%s %lld rows, %.1f MB, %.0f rows/s   ", p->what, pct, (long long)rows,
-          (double)bytes / 1e6, rate);
+  snprintf(line, sizeof line, "%s %lld rows, %.1f MB, %.0f rows/s", pct, (long long)rows, (double)bytes / 1e6, rate);
+  beam_progress_show(p, line);
+}
+
+bool beam_progress_due(beam_progress *p) {
+  if (!p->enabled) return false;
+  double now = monotonic_seconds();
+  if (now - p->last < 0.5) return false;
+  p->last = now;
+  return true;
+}
+
+void beam_progress_show(beam_progress *p, const char *line) {
+  if (!p->enabled) return;
+  fprintf(stderr, "\r%s:%s   ", p->what, line);
   fflush(stderr);
   p->drawn = true;
 }
+
+double beam_progress_elapsed(const beam_progress *p) { return monotonic_seconds() - p->started; }
 
 void beam_progress_finish(beam_progress *p) {
   if (p->drawn) fputc('\n', stderr);

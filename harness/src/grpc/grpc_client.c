@@ -60,8 +60,9 @@ static gpr_timespec after_ms(int ms) {
   return gpr_time_add(gpr_now(GPR_CLOCK_REALTIME), gpr_time_from_millis(ms, GPR_TIMESPAN));
 }
 
-static beam_status channel_open(const char *target, const char *worker_id, bool tls, beam_grpc_channel **out,
-                                beam_error *err) {
+static beam_status channel_open(const char *target, const char *worker_id, const beam_grpc_channel_options *o,
+                                beam_grpc_channel **out, beam_error *err) {
+  bool tls = o->tls;
   pthread_once(&grpc_once, grpc_start);
   beam_grpc_channel *ch = calloc(1, sizeof *ch);
   if (!ch) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
@@ -69,11 +70,15 @@ static beam_status channel_open(const char *target, const char *worker_id, bool 
   ch->worker_id = worker_id ? strdup(worker_id) : NULL;
   /* Elements and descriptors can exceed gRPC's 4 MB default: Beam peers send up to their
    * own flush size, so accept any size. */
-  grpc_arg args[2] = {
+  grpc_arg args[4] = {
       {.type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, .value.integer = -1},
       {.type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, .value.integer = -1},
+      {.type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_KEEPALIVE_TIME_MS, .value.integer = o->keepalive_time_ms},
+      {.type = GRPC_ARG_INTEGER,
+       .key = (char *)GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+       .value.integer = o->keepalive_timeout_ms > 0 ? o->keepalive_timeout_ms : 20000},
   };
-  grpc_channel_args cargs = {2, args};
+  grpc_channel_args cargs = {o->keepalive_time_ms > 0 ? 4 : 2, args};
   grpc_channel_credentials *creds = tls ? grpc_ssl_credentials_create(NULL, NULL, NULL, NULL)
                                         : grpc_insecure_credentials_create();
   ch->channel = creds ? grpc_channel_create(target, creds, &cargs) : NULL;
@@ -88,11 +93,19 @@ static beam_status channel_open(const char *target, const char *worker_id, bool 
 
 beam_status beam_grpc_channel_open(const char *target, const char *worker_id, beam_grpc_channel **out,
                                    beam_error *err) {
-  return channel_open(target, worker_id, false, out, err);
+  beam_grpc_channel_options o = {0};
+  return channel_open(target, worker_id, &o, out, err);
 }
 
 beam_status beam_grpc_channel_open_tls(const char *target, beam_grpc_channel **out, beam_error *err) {
-  return channel_open(target, NULL, true, out, err);
+  beam_grpc_channel_options o = {.tls = true};
+  return channel_open(target, NULL, &o, out, err);
+}
+
+beam_status beam_grpc_channel_open_with(const char *target, const beam_grpc_channel_options *opts,
+                                        beam_grpc_channel **out, beam_error *err) {
+  beam_grpc_channel_options none = {0};
+  return channel_open(target, NULL, opts ? opts : &none, out, err);
 }
 
 void beam_grpc_channel_close(beam_grpc_channel *ch) {

@@ -6,14 +6,16 @@
 #     every good message's row once, each bad one in _dead_letter with source = the
 #     subscription and its message_id, _stream_bundles adding up (messages = written +
 #     dead_lettered + filtered per row, 240 in all), one ledger entry per message. A second
-#     run finds nothing and changes nothing.
+#     run finds nothing and changes nothing. --summary_json has the stream's totals, matching
+#     _stream_bundles, and the publish-to-commit latency.
 #  2. crash: two destinations, the second locked by another process, so the first bundle
 #     commits to the first destination and then waits; kill -9; the lock released, the same
 #     command again: the messages come back (nothing was acked), the first destination drops
 #     the ones it committed (its ledger holds their ids: "messages committed before"), and
 #     both end with every row exactly once.
 #  3. drain: SIGTERM while messages stream in: exit 0; a later run gets the rest and none of
-#     what the first committed (it was acked), every row exactly once.
+#     what the first committed (it was acked), every row exactly once. --progress=on draws the
+#     stream's progress line (messages, rate, in flight, commit latency).
 #  4. bad usage: a pubsub: input beside a file, a bad subscription name, dedupe_on, a
 #     subscription that does not exist: exit 2 before anything runs, naming what is wrong.
 # Usage: file_etl_stream.sh PUBSUB_PEER FILE_ETL PUBLISH_LINES
@@ -104,10 +106,10 @@ for s, m, w, d, f, first, last, at in rows:
     assert first <= last and at, f"_stream_bundles times: {(first, last, at)}"
 total = [sum(r[i] for r in rows) for i in range(1, 5)]
 assert total == [lines, len(want_rows), sum(want_dead.values()), want_filtered], f"_stream_bundles sums {total}"
-units = con.execute("SELECT count(*), count(DISTINCT unit) FROM _beam_ledger WHERE unit LIKE ?", (f"pubsub:{sub}#%",)).fetchone()
+units = con.execute("SELECT count(*), count(DISTINCT unit) FROM _beam_ledger WHERE unit LIKE ?", (f"pubsub:{sub}@%#%",)).fetchone()
 assert units == (lines, lines), f"ledger: {units}, want {lines} message units"
 for (mid,) in con.execute("SELECT message_id FROM _dead_letter"):
-    assert con.execute("SELECT 1 FROM _beam_ledger WHERE unit = ?", (f"pubsub:{sub}#{mid}",)).fetchone(), mid
+    assert con.execute("SELECT 1 FROM _beam_ledger WHERE unit LIKE ?", (f"pubsub:{sub}@%#{mid}",)).fetchone(), mid
 print(f"{db}: {len(got)} rows, {len(dead)} dead letters, {want_filtered} filtered, {len(rows)} bundles: ok")
 PY
 
@@ -119,8 +121,23 @@ python3 messages.py b 240 basic.txt
 sub=$project/subscriptions/basic-sub
 started=$SECONDS
 timeout 120 "$file_etl" --spec=spec.json --input="pubsub:$sub" --sink=sqlite:basic.db --max_idle_s=2 \
-  --bundle_max_records=50 --bundle_max_ms=200 | tee basic.out
+  --bundle_max_records=50 --bundle_max_ms=200 --summary_json=basic.json | tee basic.out
 python3 check.py basic.db "$sub" basic.txt.expect
+grep -q "publish to commit *p50 <= " basic.out || { echo "FAIL: the summary shows no commit latency"; exit 1; }
+python3 - basic.json basic.db "$sub" <<'PY'
+import json, sqlite3, sys
+r, con, sub = json.load(open(sys.argv[1])), sqlite3.connect(sys.argv[2]), sys.argv[3]
+s, d = r["stream"], r["destinations"][0]
+assert r["exit_status"] == 0 and s["input"] == "pubsub:" + sub and s["messages"] == 240, s
+assert s["elapsed_seconds"] > 0 and s["messages_per_second"] > 0, s
+m, w, dl, f, b = con.execute("SELECT sum(messages), sum(written), sum(dead_lettered), sum(filtered), count(*) FROM _stream_bundles").fetchone()
+assert s["filtered"] == f, (s, f)
+assert d["messages_committed"] == m == 240 and d["messages_committed_before"] == 0, d
+assert sum(d["written"].values()) == w and d["dead_lettered"] == dl and d["bundles"] == b, (d, w, dl, b)
+lat = d["commit_latency_ms"]
+assert lat["messages"] == 240 and 0 < lat["p50"] <= lat["p99"] < 120000, lat
+print("summary_json:", json.dumps(s), json.dumps(lat))
+PY
 grep -q "240 messages" basic.out || { echo "FAIL: the summary does not count 240 messages"; exit 1; }
 grep -q "_stream_bundles" basic.out || { echo "FAIL: the summary does not show _stream_bundles"; exit 1; }
 echo "== 1b. again: nothing left, nothing changes"
@@ -172,7 +189,7 @@ head -300 drain.txt >drain1.txt
 tail -300 drain.txt >drain2.txt
 "$publish" "$project/topics/drain" drain1.txt
 "$file_etl" --spec=spec.json --input="pubsub:$sub" --sink=sqlite:drain.db --parallelism=2 --bundle_max_records=25 \
-  --bundle_max_ms=100 >drain1.out 2>drain1.err &
+  --bundle_max_ms=100 --progress=on >drain1.out 2>drain1.err &
 etl_pid=$!
 "$publish" "$project/topics/drain" drain2.txt
 sleep 1
@@ -182,6 +199,10 @@ wait "$etl_pid" || rc=$?
 etl_pid=
 cat drain1.out
 [[ $rc -eq 0 ]] || { echo "FAIL: SIGTERM: exit $rc, want 0 (drain)"; cat drain1.err; exit 1; }
+# --progress=on draws the stream's line (a terminal would get it by default)
+progress=$(tr '\r' '\n' <drain1.err | grep -E "^$sub: [0-9]+ messages, [0-9]+/s, [0-9]+ in flight.*commit p50 [0-9.]+ s p99 [0-9.]+ s" | tail -1)
+[[ -n $progress ]] || { echo "FAIL: no stream progress line"; cat drain1.err; exit 1; }
+echo "progress: $progress"
 # What the drained run committed was acked: a later run waits past the ack deadline and gets
 # only the rest, none of it committed before.
 stream --input="pubsub:$sub" --sink=sqlite:drain.db --max_idle_s=12 | tee drain2.out

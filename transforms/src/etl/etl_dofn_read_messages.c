@@ -231,7 +231,7 @@ static beam_status rm_process(void *state, beam_dofn_ctx *ctx, const beam_window
   beam_status s = beam_pubsub_message_decode(v->u.bytes.data, v->u.bytes.len, arena, &m, err);
   if (s != BEAM_OK) return beam_error_prefix(err, "%s: ", st->subscription);
   char key[1024];
-  if (!beam_etl_message_unit_key(st->subscription, m.message_id, key, sizeof key))
+  if (!beam_etl_message_unit_key(st->subscription, m.publish_time_us, m.message_id, key, sizeof key))
     return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: message id \"%.64s\" too long", st->subscription, m.message_id);
   const char *unit = beam_arena_strdup(arena, key);
   if (!unit) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");

@@ -38,6 +38,7 @@
 #include "beam/log.h"
 #include "beam/transforms/etl_destination.h"
 #include "beam/transforms/etl_process.h"
+#include "beam/transforms/etl_stream.h"
 #include "beam/transforms/etl_table.h"
 #include "beam/transforms/file_identity.h"
 #include "beam/transforms/json_row_writer.h"
@@ -881,9 +882,25 @@ static beam_status stream_bundle_end(write_state *st, beam_dofn_ctx *ctx, beam_e
   return beam_dofn_emit_windowed(ctx, st->out_files, &wv, err);
 }
 
+/* Publish-to-commit latency of the messages just committed, as bucket counters (they sum
+ * over threads and workers; the summary reads p50/p99 from them). */
+static beam_status count_stream_latency(write_state *st, beam_dofn_ctx *ctx, beam_error *err) {
+  beam_latency_histogram h = {0};
+  beam_etl_write_stream_latency(&st->stream, beam_etl_now_micros(), &h);
+  char name[64];
+  beam_status s = BEAM_OK;
+  for (int i = 0; s == BEAM_OK && i < BEAM_LATENCY_BUCKETS; i++) {
+    if (!h.counts[i]) continue;
+    snprintf(name, sizeof name, BEAM_ETL_COMMIT_LATENCY_COUNTER "%d", i);
+    s = beam_dofn_counter_add_named(ctx, name, (int64_t)h.counts[i], err);
+  }
+  return s;
+}
+
 static beam_status finish(write_state *st, beam_dofn_ctx *ctx, beam_error *err) {
   beam_status s = st->stream.have_header ? stream_bundle_end(st, ctx, err) : BEAM_OK;
   if (s == BEAM_OK && st->in_bundle) s = commit_bundle(st, ctx, err);
+  if (s == BEAM_OK && st->stream.have_header) s = count_stream_latency(st, ctx, err);
   beam_etl_write_stream_reset(&st->stream);
   if (s != BEAM_OK) return s;
   if (st->not_taken) beam_dofn_counter_add(ctx, st->c_not_taken, st->not_taken);

@@ -68,8 +68,10 @@ beam_status beam_etl_spec_check_files(const beam_etl_spec *spec, beam_error *err
                         spec->name ? spec->name : "spec", spec->message_key);
 }
 
-bool beam_etl_message_unit_key(const char *subscription, const char *message_id, char *buf, size_t cap) {
-  int n = snprintf(buf, cap, "%s%s#%s", BEAM_ETL_PUBSUB_INPUT_PREFIX, subscription, message_id);
+bool beam_etl_message_unit_key(const char *subscription, int64_t publish_us, const char *message_id, char *buf,
+                               size_t cap) {
+  int n = snprintf(buf, cap, "%s%s@%lld#%s", BEAM_ETL_PUBSUB_INPUT_PREFIX, subscription, (long long)publish_us,
+                   message_id);
   return n > 0 && (size_t)n < cap;
 }
 

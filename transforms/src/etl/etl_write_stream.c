@@ -39,7 +39,8 @@ beam_status beam_etl_write_stream_header(beam_etl_write_stream *ws, beam_sink *s
   if (!ws->keys || !ws->held) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   char key[1024];
   for (size_t i = 0; i < ws->n; i++) {
-    if (!beam_etl_message_unit_key(ws->subscription, ws->messages[i].id, key, sizeof key))
+    if (!beam_etl_message_unit_key(ws->subscription, ws->messages[i].publish_us, ws->messages[i].id, key,
+                                   sizeof key))
       return beam_error_set(err, BEAM_ERR_INVALID_ARG, "message id \"%.64s\" too long", ws->messages[i].id);
     if (!(ws->keys[i] = beam_arena_strdup(&ws->arena, key))) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   }
@@ -98,4 +99,9 @@ beam_status beam_etl_write_stream_row(const beam_etl_write_stream *ws, int64_t w
   out->values = v;
   out->origin.source = ws->subscription;
   return BEAM_OK;
+}
+
+void beam_etl_write_stream_latency(const beam_etl_write_stream *ws, int64_t committed_us, beam_latency_histogram *h) {
+  for (size_t i = 0; i < ws->n; i++)
+    if (!ws->held[i]) beam_latency_add(h, (double)(committed_us - ws->messages[i].publish_us) / 1000.0);
 }

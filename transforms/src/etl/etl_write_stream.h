@@ -12,6 +12,7 @@
 #ifndef BEAM_ETL_WRITE_STREAM_H
 #define BEAM_ETL_WRITE_STREAM_H
 
+#include "beam/latency.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -60,5 +61,9 @@ beam_status beam_etl_write_stream_record(beam_etl_write_stream *ws, beam_sink *s
  * writer wrote and what its sink refused (dead letters too) of the messages not held. */
 beam_status beam_etl_write_stream_row(const beam_etl_write_stream *ws, int64_t written, int64_t sink_dead_lettered,
                                       beam_arena *arena, beam_etl_row *out, beam_error *err);
+
+/* Counts, for each message this bundle committed now (not the redelivered ones), the time
+ * from its publishing to committed_us into h. */
+void beam_etl_write_stream_latency(const beam_etl_write_stream *ws, int64_t committed_us, beam_latency_histogram *h);
 
 #endif

@@ -45,7 +45,11 @@ beam_status beam_pubsub_conn_open(beam_pubsub_conn *c, const char *what, const c
     return beam_error_prefix(err, "pubsub %s: no Google credentials (or set PUBSUB_EMULATOR_HOST=host:port for the "
                                   "emulator): ",
                              what);
-  return beam_grpc_channel_open_tls(endpoint ? endpoint : BEAM_PUBSUB_DEFAULT_ENDPOINT, &c->ch, err);
+  /* Pings every 30 s, as Google's client libraries do: a StreamingPull that idles stays
+   * connected, and a connection gone dead fails the stream (which reconnects) within the ping
+   * timeout. Not to the emulator: pstest (Go gRPC) refuses pings under 5 minutes apart. */
+  beam_grpc_channel_options o = {.tls = true, .keepalive_time_ms = BEAM_PUBSUB_KEEPALIVE_MS};
+  return beam_grpc_channel_open_with(endpoint ? endpoint : BEAM_PUBSUB_DEFAULT_ENDPOINT, &o, &c->ch, err);
 }
 
 void beam_pubsub_conn_close(beam_pubsub_conn *c) {

@@ -13,6 +13,9 @@
 #include "beam/status.h"
 #include "beam/transforms/pubsub.h"
 
+/* How often a channel to the service pings while calls are open (pubsub_conn.c). */
+#define BEAM_PUBSUB_KEEPALIVE_MS 30000
+
 typedef struct beam_pubsub_conn {
   beam_grpc_channel *ch;
   bool emulator; /* plaintext, no credentials */

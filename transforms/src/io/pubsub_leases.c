@@ -32,7 +32,8 @@ static beam_status grow(beam_pubsub_leases *t) {
   return BEAM_OK;
 }
 
-beam_status beam_pubsub_leases_add(beam_pubsub_leases *t, const char *ack_id, size_t bytes, int64_t now_ms) {
+beam_status beam_pubsub_leases_add(beam_pubsub_leases *t, const char *ack_id, size_t bytes, int64_t publish_us,
+                                   int64_t now_ms) {
   if ((size_t)t->count >= t->n_buckets && grow(t) != BEAM_OK) return BEAM_ERR_NOMEM;
   beam_pubsub_lease **slot = slot_of(t, ack_id);
   if (*slot) return BEAM_OK;
@@ -43,6 +44,7 @@ beam_status beam_pubsub_leases_add(beam_pubsub_leases *t, const char *ack_id, si
   }
   l->bytes = bytes;
   l->received_ms = now_ms;
+  l->publish_us = publish_us;
   *slot = l;
   l->prev = t->tail;
   if (t->tail) t->tail->next = l;
@@ -77,4 +79,11 @@ void beam_pubsub_leases_free(beam_pubsub_leases *t) {
   }
   free(t->buckets);
   memset(t, 0, sizeof *t);
+}
+
+int64_t beam_pubsub_leases_oldest_publish_us(const beam_pubsub_leases *t) {
+  int64_t oldest = 0;
+  for (const beam_pubsub_lease *l = t->head; l; l = l->next)
+    if (!oldest || l->publish_us < oldest) oldest = l->publish_us;
+  return oldest;
 }

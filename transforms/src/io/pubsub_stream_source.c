@@ -12,11 +12,13 @@
 #include "beam/transforms/pubsub_message.h"
 #include "beam/transforms/pubsub_stream_source.h"
 #include "beam/transforms/pubsub_subscriber.h"
+#include "pubsub_stream_progress.h"
 
 typedef struct pubsub_source {
   beam_arena arena; /* the read's spec */
   beam_pubsub_read_spec spec;
   beam_pubsub_subscriber *sub;
+  beam_pubsub_stream_progress progress;
 } pubsub_source;
 
 /* What one pull handed out: the subscriber's batches (a pull may take several), the elements
@@ -67,12 +69,15 @@ static beam_status source_open(const uint8_t *payload, size_t len, const json_t 
       enough > BEAM_PUBSUB_DEFAULT_MAX_OUTSTANDING_MESSAGES ? enough : BEAM_PUBSUB_DEFAULT_MAX_OUTSTANDING_MESSAGES);
   o.max_outstanding_bytes = int_option(options, "pubsub_max_outstanding_bytes", 0);
   o.stream_ack_deadline_seconds = (int)int_option(options, "pubsub_ack_deadline_s", 0);
+  o.retry_budget_ms = (int)int_option(options, "pubsub_retry_budget_ms", 0);
   if (s == BEAM_OK) s = beam_pubsub_subscriber_open(src->spec.subscription, &o, &src->sub, err);
   if (s != BEAM_OK) {
     beam_arena_free(&src->arena);
     free(src);
     return s;
   }
+  beam_pubsub_stream_progress_init(&src->progress, src->spec.subscription,
+                                   json_string_value(json_object_get(options, "progress")));
   *out = src;
   return BEAM_OK;
 }
@@ -172,6 +177,7 @@ static beam_status source_pull(void *state, size_t max_elements, size_t max_byte
   batch->items = t->items;
   batch->n = t->n;
   batch->token = t;
+  if (!t->n) beam_pubsub_stream_progress_tick(&src->progress, src->sub);
   return BEAM_OK;
 }
 
@@ -179,6 +185,7 @@ static beam_status source_ack(void *state, beam_stream_batch *batch, beam_error 
   pubsub_source *src = state;
   pull_token *t = batch->token;
   beam_status s = t && t->n ? beam_pubsub_subscriber_ack(src->sub, t->ack_ids, t->n, err) : BEAM_OK;
+  if (s == BEAM_OK && t) beam_pubsub_stream_progress_acked(&src->progress, t->parts, t->n_parts, src->sub);
   token_free(t);
   memset(batch, 0, sizeof *batch);
   return s;
@@ -196,6 +203,7 @@ static void source_nack(void *state, beam_stream_batch *batch) {
 static void source_close(void *state) {
   pubsub_source *src = state;
   if (!src) return;
+  beam_pubsub_stream_progress_finish(&src->progress);
   beam_pubsub_subscriber_close(src->sub);
   beam_arena_free(&src->arena);
   free(src);

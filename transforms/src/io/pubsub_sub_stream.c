@@ -74,7 +74,7 @@ static beam_status take_response(beam_pubsub_subscriber *sub, const beam_buf *ms
     beam_pubsub_received *c = copies[i];
     sub->stats.received++;
     if (sub->closing || !fits(sub, c->msg.size) ||
-        beam_pubsub_leases_add(&sub->leases, c->msg.ack_id, c->msg.size, now) != BEAM_OK) {
+        beam_pubsub_leases_add(&sub->leases, c->msg.ack_id, c->msg.size, c->msg.publish_time_us, now) != BEAM_OK) {
       nacks[n_nack++] = r->received_messages[i]->ack_id;
       sub->stats.overflow_nacked++;
       free(c);

@@ -216,6 +216,7 @@ void beam_pubsub_subscriber_stats_get(beam_pubsub_subscriber *sub, beam_pubsub_s
   *out = sub->stats;
   out->outstanding_messages = sub->leases.count;
   out->outstanding_bytes = sub->leases.bytes;
+  out->oldest_publish_us = beam_pubsub_leases_oldest_publish_us(&sub->leases);
   pthread_mutex_unlock(&sub->mu);
 }
 

@@ -1,8 +1,9 @@
 /* The ETL on a stream: a Pub/Sub subscription as its input (`pubsub:projects/P/subscriptions/S`).
  *
- * Each message is one record (message_record.h); its identity is its message id, and the
- * unit a destination commits and records in its ledger is the message, keyed
- * "pubsub:<subscription>#<message id>" (Pub/Sub names hold no '#'). A redelivered message
+ * Each message is one record (message_record.h); its identity is its message id (with its
+ * publish time), and the unit a destination commits and records in its ledger is the
+ * message, keyed "pubsub:<subscription>@<publish us>#<message id>" (Pub/Sub names hold no
+ * '@' or '#'). A redelivered message
  * whose key a destination's ledger holds is not written to it again. */
 #ifndef BEAM_TRANSFORMS_ETL_STREAM_H
 #define BEAM_TRANSFORMS_ETL_STREAM_H
@@ -44,8 +45,17 @@ beam_status beam_etl_spec_check_stream(const beam_etl_spec *spec, beam_error *er
  * filter or a field's "source". The error names the spec and the first such key. */
 beam_status beam_etl_spec_check_files(const beam_etl_spec *spec, beam_error *err);
 
-/* "pubsub:<subscription>#<message id>" into buf; false when it does not fit in cap. */
-bool beam_etl_message_unit_key(const char *subscription, const char *message_id, char *buf, size_t cap);
+/* A message's unit, "pubsub:<subscription>@<publish time, microseconds>#<message id>", into
+ * buf; false when it does not fit in cap. A redelivery carries the same id and publish time;
+ * the publish time is there because emulators number message ids afresh when they restart
+ * (pstest: m0, m1, ...), and a new message must not pass for one committed before. */
+bool beam_etl_message_unit_key(const char *subscription, int64_t publish_us, const char *message_id, char *buf,
+                               size_t cap);
+
+/* A stream writer's counter of a publish-to-commit latency bucket (beam/latency.h): each
+ * committed message counts once in BEAM_ETL_COMMIT_LATENCY_COUNTER "<bucket index>", so the
+ * run's summed counters give its p50/p99. */
+#define BEAM_ETL_COMMIT_LATENCY_COUNTER "commit_latency_ms_bucket."
 
 /* The message id of a message's unit key, or NULL when unit is not one (a file's identity). */
 const char *beam_etl_unit_message_id(const char *unit);

@@ -15,7 +15,11 @@
  * Pipeline options it reads besides the runner's: "pubsub_max_outstanding_messages",
  * "pubsub_max_outstanding_bytes" (flow control; default the larger of the subscriber's
  * default and two bundles per thread), "pubsub_ack_deadline_s" (the stream's ack deadline,
- * default 10: how soon a crashed consumer's messages come back). */
+ * default 10: how soon a crashed consumer's messages come back), "pubsub_retry_budget_ms" (how
+ * long the subscriber may find no working stream, or fail to ack, before the run fails;
+ * default 60000), "progress" ("auto": a progress line on stderr when it is a terminal, "on",
+ * "off"; default off): messages/s, in flight, the oldest unacked message's age and publish-to-
+ * commit p50/p99 (pubsub_stream_progress.h). */
 #ifndef BEAM_TRANSFORMS_PUBSUB_STREAM_SOURCE_H
 #define BEAM_TRANSFORMS_PUBSUB_STREAM_SOURCE_H
 

@@ -139,6 +139,7 @@ typedef struct beam_pubsub_subscriber_stats {
   uint64_t reconnects;      /* streams opened after the first */
   uint64_t stuck_starts;    /* streams cancelled for not taking their first request in 10 s */
   int64_t outstanding_messages, outstanding_bytes; /* leased now */
+  int64_t oldest_publish_us; /* the earliest publish time of those (0: none): the stream's lag */
 } beam_pubsub_subscriber_stats;
 
 void beam_pubsub_subscriber_stats_get(beam_pubsub_subscriber *sub, beam_pubsub_subscriber_stats *out);
