@@ -19,6 +19,7 @@
 #     run gets nothing back.
 # Usage: file_etl_stream_faults.sh PUBSUB_PEER FILE_ETL PUBLISH_LINES
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/start_peer.sh"
 peer=$1 file_etl=$2 publish=$3
 work=$(mktemp -d)
 peer_pid= etl_pid= lock_pid=
@@ -31,23 +32,9 @@ cleanup() {
 trap cleanup EXIT
 cd "$work"
 topics=restart,down,outage,poison
-port=0
-
-start_peer() {
-  : >peer.out
-  "$peer" -topic "$topics" -port "$port" -timeout 600s </dev/zero >peer.out 2>>peer.err &
-  peer_pid=$!
-  for _ in $(seq 100); do
-    grep -q '^PORT=' peer.out 2>/dev/null && break
-    kill -0 "$peer_pid" 2>/dev/null || { echo "pubsub_peer exited:"; cat peer.err; exit 1; }
-    sleep 0.1
-  done
-  port=$(sed -n 's/^PORT=//p' peer.out)
-  [[ -n $port ]] || { echo "pubsub_peer printed no port"; cat peer.err; exit 1; }
-  export PUBSUB_EMULATOR_HOST="127.0.0.1:$port"
-}
+peer_port=0
 kill_peer() { kill -9 "$peer_pid"; wait "$peer_pid" 2>/dev/null || true; peer_pid=; }
-start_peer
+start_peer "$peer" "$topics" "$peer_port"
 project=projects/beam-c-test
 
 cat >spec.json <<'EOF'
@@ -126,8 +113,9 @@ etl_pid=$!
 wait_committed restart.db 120 60
 kill_peer
 sleep 2 # the run's stream fails and retries against nothing
-start_peer
-[[ $PUBSUB_EMULATOR_HOST == *:$port ]] || { echo "FAIL: the peer came back on another port"; exit 1; }
+old_port=$peer_port
+start_peer "$peer" "$topics" "$peer_port"
+[[ $peer_port == "$old_port" ]] || { echo "FAIL: the peer came back on another port"; exit 1; }
 "$publish" "$project/topics/restart" after.txt
 wait_committed restart.db 240 60
 kill -TERM "$etl_pid"
@@ -156,7 +144,7 @@ echo "exit $rc after $((SECONDS - started)) s: $(tail -1 etl.err)"
 [[ $rc -eq 1 ]] || { echo "FAIL: emulator gone: exit $rc, want 1"; cat etl.err; exit 1; }
 grep -q "no working stream" etl.err || { echo "FAIL: the error does not say the stream is gone"; cat etl.err; exit 1; }
 python3 check.py down.db down.txt.expect
-start_peer
+start_peer "$peer" "$topics" "$peer_port"
 
 echo "== 3. destination outage: SQLite locked for 5 s mid-run"
 python3 messages.py o1 100 o1.txt

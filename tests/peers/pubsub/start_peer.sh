@@ -1,17 +1,18 @@
-# Sourced by the stream ETL's tests: start_peer PEER TOPICS starts pubsub_peer (pstest on
-# loopback) in the current directory with topics TOPICS ("a,b", each with "<topic>-sub"),
-# waits for the port it prints, sets peer_pid and exports PUBSUB_EMULATOR_HOST. The caller
-# kills peer_pid when done.
+# Sourced by the stream ETL's tests: start_peer PEER TOPICS [PORT] starts pubsub_peer (pstest
+# on loopback) in the current directory with topics TOPICS ("a,b", each with "<topic>-sub"),
+# on PORT (default: any free one; a restart passes the port it had), waits for the port it
+# prints, sets peer_pid and peer_port and exports PUBSUB_EMULATOR_HOST. The caller kills
+# peer_pid when done.
 start_peer() {
-  "$1" -topic "$2" -timeout 600s </dev/zero >peer.out 2>peer.err &
+  : >peer.out
+  "$1" -topic "$2" -port "${3:-0}" -timeout 600s </dev/zero >peer.out 2>>peer.err &
   peer_pid=$!
   for _ in $(seq 100); do
     grep -q '^PORT=' peer.out 2>/dev/null && break
     kill -0 "$peer_pid" 2>/dev/null || { echo "pubsub_peer exited:"; cat peer.err; exit 1; }
     sleep 0.1
   done
-  local port
-  port=$(sed -n 's/^PORT=//p' peer.out)
-  [[ -n $port ]] || { echo "pubsub_peer printed no port"; cat peer.err; exit 1; }
-  export PUBSUB_EMULATOR_HOST="127.0.0.1:$port"
+  peer_port=$(sed -n 's/^PORT=//p' peer.out)
+  [[ -n $peer_port ]] || { echo "pubsub_peer printed no port"; cat peer.err; exit 1; }
+  export PUBSUB_EMULATOR_HOST="127.0.0.1:$peer_port"
 }
