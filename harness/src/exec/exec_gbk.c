@@ -13,7 +13,11 @@
 #include "exec_nodes.h"
 #include "proto_lookup.h"
 
-enum { PRECOMBINE_MAX_GROUPS = 10000 };
+/* Precombine holds up to PRECOMBINE_MAX_GROUPS keys. When a table that full had folded
+ * fewer than 1% of its inputs (keys all but unique, as a dedupe key usually is), holding them
+ * only costs: the next PRECOMBINE_PASS_INPUTS inputs go out one accumulator each, then the
+ * table is tried again. A key that a share of the input above 1% has is folded. */
+enum { PRECOMBINE_MAX_GROUPS = 10000, PRECOMBINE_PASS_INPUTS = 100000 };
 
 typedef struct group {
   beam_window window;
@@ -35,6 +39,9 @@ typedef struct gbk_node {
   size_t *slots;     /* open addressing: index+1 into groups, 0 = empty */
   size_t n_slots;
   beam_buf key_buf;
+  int64_t inputs;    /* precombine: inputs folded into the groups held */
+  int64_t pass_left; /* precombine: inputs still to pass through unfolded */
+  beam_arena pass_arena; /* one passed-through accumulator at a time */
 } gbk_node;
 
 static uint64_t hash_bytes(uint64_t h, const void *data, size_t len) {
@@ -142,15 +149,42 @@ static beam_status add_value(gbk_node *g, group *gr, const beam_windowed_value *
 
 static beam_status emit_groups(beam_exec_node *n, beam_error *err);
 
+/* Precombine without holding: the input goes out as its own accumulator. */
+static beam_status pass_through(beam_exec_node *n, const beam_windowed_value *wv, beam_error *err) {
+  gbk_node *g = n->impl;
+  const beam_combinefn_def *fn = g->fold.def;
+  beam_value acc;
+  beam_status s = fn->create(g->fold.state, &g->pass_arena, &acc, err);
+  if (s == BEAM_OK) s = fn->add(g->fold.state, &g->pass_arena, &acc, wv->value->u.kv.value, err);
+  if (s == BEAM_OK) {
+    beam_value out = {.kind = BEAM_VALUE_KV, .u.kv = {wv->value->u.kv.key, &acc}};
+    beam_windowed_value one = *wv;
+    one.value = &out;
+    s = beam_exec_emit(&n->outputs[0], &one, err);
+  }
+  beam_arena_reset(&g->pass_arena);
+  return s;
+}
+
 static beam_status gbk_process(beam_exec_node *n, const beam_windowed_value *wv, beam_error *err) {
   gbk_node *g = n->impl;
   const beam_value *kv = wv->value;
   if (kv->kind != BEAM_VALUE_KV)
     return beam_error_set(err, BEAM_ERR_INVALID_ARG, "GroupByKey input is not a KV");
+  if (g->fold.def && g->pass_left > 0) {
+    g->pass_left--;
+    return pass_through(n, wv, err);
+  }
   if (g->fold.def && g->n_groups >= PRECOMBINE_MAX_GROUPS) {
+    bool no_gain = g->inputs < (int64_t)g->n_groups + (int64_t)g->n_groups / 100;
     beam_status s = emit_groups(n, err);
     if (s != BEAM_OK) return s;
+    if (no_gain) {
+      g->pass_left = PRECOMBINE_PASS_INPUTS - 1;
+      return pass_through(n, wv, err);
+    }
   }
+  g->inputs++;
   beam_buf_reset(&g->key_buf);
   beam_status s = beam_coder_encode(g->key_coder, kv->u.kv.key, true, &g->key_buf, err);
   if (s != BEAM_OK) return s;
@@ -170,6 +204,7 @@ static int64_t window_max_timestamp(const beam_window *w) {
 
 static void gbk_clear(gbk_node *g) {
   g->n_groups = 0;
+  g->inputs = 0;
   if (g->slots) memset(g->slots, 0, g->n_slots * sizeof *g->slots);
   beam_arena_reset(&g->arena);
 }
@@ -195,6 +230,7 @@ static beam_status gbk_finish(beam_exec_node *n, beam_error *err) { return emit_
 static beam_status gbk_start(beam_exec_node *n, beam_error *err) {
   (void)err;
   gbk_clear(n->impl);
+  ((gbk_node *)n->impl)->pass_left = 0; /* each bundle tries holding first */
   return BEAM_OK;
 }
 
@@ -206,6 +242,7 @@ static void gbk_teardown(beam_exec_node *n) {
   free(g->slots);
   beam_buf_free(&g->key_buf);
   beam_arena_free(&g->arena);
+  beam_arena_free(&g->pass_arena);
   free(g);
   n->impl = NULL;
 }
