@@ -14,6 +14,7 @@
 #include "beam/gcs.h"
 #include "beam/transforms/byte_ranges.h"
 #include "beam/transforms/input.h"
+#include "beam/transforms/sink.h"
 
 #define BUCKET "beam-test"
 
@@ -247,6 +248,58 @@ static void input_by_byte_ranges(void **state) {
   free(data);
 }
 
+/* A stream's message ledger on a gcs: sink (object_ledger.c through the GCS store's listing):
+ * a committed bundle's units are found by a sink opened after every earlier one is gone
+ * (the markers read back), and a stream commit that died is rolled back. */
+static beam_etl_field stream_fields[] = {{"s", BEAM_ETL_STRING, BEAM_ETL_REQUIRED}};
+static const beam_etl_schema stream_schema = {stream_fields, 1};
+
+static beam_sink *stream_sink(const char *uri) {
+  beam_sink_options o = {.stream_ledger = true};
+  beam_sink *s;
+  beam_error err;
+  assert_int_equal(beam_sink_open(uri, &o, &s, &err), BEAM_OK);
+  assert_int_equal(beam_sink_ensure_table(s, "events", &stream_schema, &err), BEAM_OK);
+  return s;
+}
+
+static void a_stream_ledger_on_gcs(void **state) {
+  (void)state;
+  const char *uri = "gcs:gs://" BUCKET "/stream-ledger";
+  beam_gcs *g = client();
+  beam_error err;
+  /* A dead commit: its pending marker and one part. */
+  const char *pending = "{\"bundle\":\"r0-b1\",\"ingest_hour\":475000,\"parts\":[\"events/2024/03/10/16/part-dead.jsonl\"],"
+                        "\"units\":[\"pubsub:s@9#z\"]}";
+  assert_int_equal(beam_gcs_upload_bytes(g, BUCKET, "stream-ledger/.bundles/dead.pending", NULL, pending, strlen(pending),
+                                         NULL, &err), BEAM_OK);
+  assert_int_equal(beam_gcs_upload_bytes(g, BUCKET, "stream-ledger/events/2024/03/10/16/part-dead.jsonl", NULL, "{}\n", 3,
+                                         NULL, &err), BEAM_OK);
+  beam_sink *s = stream_sink(uri);
+  beam_gcs_object_info info;
+  assert_int_equal(beam_gcs_stat(g, BUCKET, "stream-ledger/events/2024/03/10/16/part-dead.jsonl", &info, &err),
+                   BEAM_ERR_NOT_FOUND);
+  assert_int_equal(beam_gcs_stat(g, BUCKET, "stream-ledger/.bundles/dead.pending", &info, &err), BEAM_ERR_NOT_FOUND);
+  const char *units[] = {"pubsub:s@1#a", "pubsub:s@2#b", "pubsub:s@9#z"};
+  beam_value v = beam_value_string("x", 1);
+  beam_etl_row row = {0};
+  row.schema = &stream_schema;
+  row.values = &v;
+  assert_int_equal(beam_sink_begin(s, "r1-b1", &err), BEAM_OK);
+  assert_int_equal(beam_sink_write_rows(s, "events", &row, 1, NULL, &err), BEAM_OK);
+  for (int i = 0; i < 2; i++) assert_int_equal(beam_sink_ledger_record(s, units[i], "s", false, &err), BEAM_OK);
+  assert_int_equal(beam_sink_commit(s, &err), BEAM_OK);
+  beam_sink_free(s);
+  s = stream_sink(uri); /* the only sink on the destination: its ledger is read from the markers */
+  bool found[3];
+  assert_int_equal(beam_sink_ledger_find_many(s, units, 3, found, &err), BEAM_OK);
+  assert_true(found[0]);
+  assert_true(found[1]);
+  assert_false(found[2]);
+  beam_sink_free(s);
+  beam_gcs_free(g);
+}
+
 static void parse_uris(void **state) {
   (void)state;
   char *b, *o;
@@ -274,6 +327,7 @@ int main(void) {
       cmocka_unit_test(failed_upload_leaves_nothing),
       cmocka_unit_test(list_pages_and_delete),
       cmocka_unit_test(input_by_byte_ranges),
+      cmocka_unit_test(a_stream_ledger_on_gcs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

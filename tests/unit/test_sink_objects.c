@@ -1,7 +1,9 @@
 /* The object-file sink on a local directory (file:DIR): hour paths from the partition
  * field, ingestion-hour parts, per-row rejection, abort, and exactly-once retries - a
- * committed bundle retried, and a bundle whose earlier attempt died mid-commit. The same
- * code writes to GCS (gcs:), tested against fake-gcs-server in tests/gcp. */
+ * committed bundle retried, and a bundle whose earlier attempt died mid-commit - and a
+ * stream's message ledger: units found by later sinks of the process and after a restart,
+ * a stream commit that died rolled back, two bundles claiming one message. The same code
+ * writes to GCS (gcs:), tested against fake-gcs-server in tests/gcp. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -206,6 +208,120 @@ static void refused_rows_and_aborts(void **state) {
   beam_sink_free(s);
 }
 
+/* ---- A stream's message ledger ------------------------------------------------------ */
+
+static beam_sink *open_stream_sink(void) {
+  beam_sink_options o = {.partition_field = "ts", .no_sync = true, .stream_ledger = true};
+  beam_sink *s;
+  beam_error err;
+  assert_int_equal(beam_sink_open(uri, &o, &s, &err), BEAM_OK);
+  assert_true(beam_sink_keeps_ledger(s));
+  assert_int_equal(beam_sink_ensure_table(s, "events", &sink_test_schema, &err), BEAM_OK);
+  return s;
+}
+
+/* A bundle of the sample rows recording the units; its commit's status. */
+static beam_status stream_bundle(beam_sink *s, const char *id, const char *const *units, size_t n, beam_error *err) {
+  assert_int_equal(beam_sink_begin(s, id, err), BEAM_OK);
+  write_sample(s, NULL);
+  for (size_t i = 0; i < n; i++) assert_int_equal(beam_sink_ledger_record(s, units[i], "sub", false, err), BEAM_OK);
+  return beam_sink_commit(s, err);
+}
+
+static void found(beam_sink *s, const char *const *keys, size_t n, const bool *want) {
+  bool got[8];
+  beam_error err;
+  assert_int_equal(beam_sink_ledger_find_many(s, keys, n, got, &err), BEAM_OK);
+  for (size_t i = 0; i < n; i++) assert_int_equal(got[i], want[i]);
+}
+
+static void a_stream_ledger_holds_committed_messages(void **state) {
+  (void)state;
+  const char *units[] = {"pubsub:projects/p/subscriptions/s@1#a", "pubsub:projects/p/subscriptions/s@2#b",
+                         "pubsub:projects/p/subscriptions/s@3#c"};
+  beam_sink *a = open_stream_sink(), *b = open_stream_sink();
+  beam_error err;
+  bool any = true;
+  assert_int_equal(beam_sink_ledger_any(a, &any, &err), BEAM_OK);
+  assert_false(any);
+  assert_int_equal(stream_bundle(a, "run1-b1", units, 2, &err), BEAM_OK);
+  found(b, units, 3, (bool[]){true, true, false}); /* another sink of the process sees the commit */
+  /* The committed marker lists the units: a restart reads them. */
+  char h[33], rel[300];
+  bundle_hash("run1-b1", h);
+  snprintf(rel, sizeof rel, ".bundles/%s.committed", h);
+  assert_true(file_size(rel) > 0);
+  beam_sink_free(a);
+  beam_sink_free(b);
+  a = open_stream_sink();
+  found(a, units, 3, (bool[]){true, true, false});
+  assert_int_equal(beam_sink_ledger_any(a, &any, &err), BEAM_OK);
+  assert_true(any);
+  /* Inside a bundle, its own units count. */
+  assert_int_equal(beam_sink_begin(a, "run2-b1", &err), BEAM_OK);
+  assert_int_equal(beam_sink_ledger_record(a, units[2], "sub", false, &err), BEAM_OK);
+  found(a, units + 2, 1, (bool[]){true});
+  beam_sink_abort(a);
+  found(a, units + 2, 1, (bool[]){false});
+  beam_sink_free(a);
+  /* A file ETL's sink on the same directory keeps no ledger. */
+  beam_sink *f = open_sink("ts");
+  assert_false(beam_sink_keeps_ledger(f));
+  beam_sink_free(f);
+}
+
+static void a_stream_commit_that_died_is_rolled_back(void **state) {
+  (void)state;
+  /* A stream bundle's commit put its pending marker and one of its two parts, then died; a
+   * file bundle's commit died too (no units: its retry takes its hour, it stays). */
+  write_file(".bundles/aaaa.pending", "{\"bundle\":\"run0-b7\",\"ingest_hour\":475000,"
+             "\"parts\":[\"events/2024/01/02/03/part-aaaa.jsonl\",\"events/2024/01/02/05/part-aaaa.jsonl\"],"
+             "\"units\":[\"pubsub:s@1#x\"]}");
+  write_file("events/2024/01/02/03/part-aaaa.jsonl", "{}\n");
+  write_file(".bundles/bbbb.pending", "{\"bundle\":\"file-b\",\"ingest_hour\":475000}");
+  /* A stream bundle that died after its committed marker, before tidying its pending one. */
+  write_file(".bundles/cccc.pending", "{\"bundle\":\"run0-b8\",\"ingest_hour\":475000,"
+             "\"parts\":[\"events/2024/01/02/03/part-cccc.jsonl\"],\"units\":[\"pubsub:s@2#y\"]}");
+  write_file("events/2024/01/02/03/part-cccc.jsonl", "{}\n");
+  write_file(".bundles/cccc.committed", "{\"bundle\":\"run0-b8\",\"units\":[\"pubsub:s@2#y\"]}");
+  beam_sink *s = open_stream_sink();
+  assert_int_equal(file_size("events/2024/01/02/03/part-aaaa.jsonl"), -1);
+  assert_int_equal(file_size(".bundles/aaaa.pending"), -1);
+  assert_true(file_size(".bundles/bbbb.pending") > 0);
+  assert_true(file_size("events/2024/01/02/03/part-cccc.jsonl") > 0);
+  const char *keys[] = {"pubsub:s@1#x", "pubsub:s@2#y"};
+  found(s, keys, 2, (bool[]){false, true});
+  beam_sink_free(s);
+}
+
+static void two_bundles_claiming_one_message(void **state) {
+  (void)state;
+  const char *units[] = {"pubsub:s@1#m", "pubsub:s@2#n"};
+  beam_sink *a = open_stream_sink(), *b = open_stream_sink();
+  beam_error err;
+  /* b's bundle holds m (redelivered to it while a held it) and n */
+  assert_int_equal(beam_sink_begin(b, "run1-b2", &err), BEAM_OK);
+  write_sample(b, NULL);
+  assert_int_equal(beam_sink_ledger_record(b, units[0], "sub", false, &err), BEAM_OK);
+  assert_int_equal(beam_sink_ledger_record(b, units[1], "sub", false, &err), BEAM_OK);
+  assert_int_equal(stream_bundle(a, "run1-b1", units, 1, &err), BEAM_OK);
+  assert_int_equal(beam_sink_commit(b, &err), BEAM_ERR_IO); /* m is a's: b writes nothing */
+  assert_non_null(strstr(err.message, "committed by another bundle"));
+  char h[33], rel[300];
+  bundle_hash("run1-b2", h);
+  snprintf(rel, sizeof rel, ".bundles/%s.committed", h);
+  assert_int_equal(file_size(rel), -1);
+  found(a, units, 2, (bool[]){true, false}); /* b's claim on n went with its failure */
+  /* Its retry without m commits n; a bundle of m alone again is a duplicate. */
+  assert_int_equal(stream_bundle(b, "run1-b3", units + 1, 1, &err), BEAM_OK);
+  assert_false(beam_sink_last_bundle_was_duplicate(b));
+  assert_int_equal(stream_bundle(b, "run1-b4", units, 1, &err), BEAM_OK);
+  assert_true(beam_sink_last_bundle_was_duplicate(b));
+  found(a, units, 2, (bool[]){true, true});
+  beam_sink_free(a);
+  beam_sink_free(b);
+}
+
 static void bad_locations(void **state) {
   (void)state;
   beam_sink *s;
@@ -225,6 +341,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(spilled_parts_are_whole, setup, teardown),
       cmocka_unit_test_setup_teardown(a_retry_completes_an_interrupted_commit, setup, teardown),
       cmocka_unit_test_setup_teardown(refused_rows_and_aborts, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_stream_ledger_holds_committed_messages, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_stream_commit_that_died_is_rolled_back, setup, teardown),
+      cmocka_unit_test_setup_teardown(two_bundles_claiming_one_message, setup, teardown),
       cmocka_unit_test(bad_locations),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

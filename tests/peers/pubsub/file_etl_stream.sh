@@ -8,11 +8,12 @@
 #     dead_lettered + filtered per row, 240 in all), one ledger entry per message. A second
 #     run finds nothing and changes nothing. --summary_json has the stream's totals, matching
 #     _stream_bundles, and the publish-to-commit latency.
-#  2. crash: two destinations, the second locked by another process, so the first bundle
-#     commits to the first destination and then waits; kill -9; the lock released, the same
-#     command again: the messages come back (nothing was acked), the first destination drops
-#     the ones it committed (its ledger holds their ids: "messages committed before"), and
-#     both end with every row exactly once.
+#  2. crash: three destinations (SQLite, a file: directory of JSON objects, SQLite), the last
+#     locked by another process, so the first bundles commit to the first two and then wait;
+#     kill -9; the lock released, the same command again: the messages come back (nothing was
+#     acked), the first two destinations drop the ones they committed (their ledgers hold
+#     their ids: "messages committed before"; file:'s is in its bundle markers), and all end
+#     with every row exactly once.
 #  3. drain: SIGTERM while messages stream in: exit 0; a later run gets the rest and none of
 #     what the first committed (it was acked), every row exactly once. --progress=on draws the
 #     stream's progress line (messages, rate, in flight, commit latency).
@@ -113,6 +114,38 @@ for (mid,) in con.execute("SELECT message_id FROM _dead_letter"):
 print(f"{db}: {len(got)} rows, {len(dead)} dead letters, {want_filtered} filtered, {len(rows)} bundles: ok")
 PY
 
+# check_objects.py DIR SUBSCRIPTION EXPECT...: the same for a file: directory - the rows of
+# committed bundles (a reader takes a part once .bundles/H.committed is there), each once.
+cat >check_objects.py <<'PY'
+import glob, json, os, re, sys
+root, sub, expects = sys.argv[1], sys.argv[2], sys.argv[3:]
+want_rows, dead, filtered, lines = {}, 0, 0, 0
+for path in expects:
+    for rec in open(path):
+        eid, what, line = rec.rstrip("\n").split("\t", 2)
+        lines += 1
+        if what == "dead": dead += 1
+        elif what == "filtered": filtered += 1
+        else: want_rows[eid] = what
+committed = {os.path.basename(p)[:-len(".committed")] for p in glob.glob(f"{root}/.bundles/*.committed")}
+got, got_dead, bundles = {}, [], []
+for path in glob.glob(f"{root}/*/*/*/*/*/part-*.jsonl"):
+    table, h = path[len(root) + 1:].split("/")[0], re.match(r"part-([0-9a-f]+)", os.path.basename(path)).group(1)
+    assert h in committed, f"{path}: its bundle has no committed marker"
+    for rec in map(json.loads, open(path)):
+        if table == "_dead_letter": got_dead.append(rec["message_id"])
+        elif table == "_stream_bundles": bundles.append(rec)
+        else:
+            assert rec["event_id"] not in got, f"{rec['event_id']} written twice ({got[rec['event_id']]}, {table})"
+            got[rec["event_id"]] = table
+assert got == want_rows, f"rows differ: missing {sorted(set(want_rows) - set(got))[:5]}, extra {sorted(set(got) - set(want_rows))[:5]}"
+assert len(got_dead) == dead == len(set(got_dead)), f"{len(got_dead)} dead letters ({len(set(got_dead))} ids), want {dead}"
+total = [sum(b[k] for b in bundles) for k in ("messages", "written", "dead_lettered", "filtered")]
+assert total == [lines, len(want_rows), dead, filtered], f"_stream_bundles sums {total}"
+assert not glob.glob(f"{root}/.bundles/*.pending"), "a pending marker was left"
+print(f"{root}: {len(got)} rows, {len(got_dead)} dead letters, {len(bundles)} bundles: ok")
+PY
+
 stream() { timeout 120 "$file_etl" --spec=spec.json --quiet "$@"; }
 
 echo "== 1. basic: 240 messages into SQLite, --max_idle_s=2"
@@ -145,12 +178,12 @@ stream --input="pubsub:$sub" --sink=sqlite:basic.db --max_idle_s=1 | tee basic2.
 grep -q "0 messages" basic2.out || { echo "FAIL: a second run got messages"; exit 1; }
 python3 check.py basic.db "$sub" basic.txt.expect
 
-echo "== 2. crash: kill -9 while destination 2 is locked, then again"
+echo "== 2. crash: kill -9 while destination 3 is locked, then again"
 python3 messages.py c 300 crash.txt
 sub=$project/subscriptions/crash-sub
-python3 messages.py warm 12 warm.txt # creates every table in destination 2, so the lock only stops commits
+python3 messages.py warm 12 warm.txt # creates every table in destination 3, so the lock only stops commits
 "$publish" "$project/topics/crash" warm.txt
-stream --input="pubsub:$sub" --sink=sqlite:a.db --sink=sqlite:b.db --max_idle_s=1 >/dev/null
+stream --input="pubsub:$sub" --sink=sqlite:a.db --sink=file:objs --sink=sqlite:b.db --max_idle_s=1 >/dev/null
 "$publish" "$project/topics/crash" crash.txt
 python3 - b.db <<'PY' &
 import sqlite3, sys, time
@@ -161,7 +194,7 @@ time.sleep(600)
 PY
 lock_pid=$!
 for _ in $(seq 100); do [[ -f locked ]] && break; sleep 0.1; done
-"$file_etl" --spec=spec.json --input="pubsub:$sub" --sink=sqlite:a.db --sink=sqlite:b.db --parallelism=1 \
+"$file_etl" --spec=spec.json --input="pubsub:$sub" --sink=sqlite:a.db --sink=file:objs --sink=sqlite:b.db --parallelism=1 \
   --bundle_max_records=40 --bundle_max_ms=100 >crash1.out 2>crash1.err &
 etl_pid=$!
 committed=0
@@ -176,10 +209,11 @@ kill -9 "$etl_pid"; wait "$etl_pid" 2>/dev/null || true; etl_pid=
 kill -9 "$lock_pid"; wait "$lock_pid" 2>/dev/null || true; lock_pid=
 echo "killed after destination 1 committed $((committed - 12)) of 300 messages"
 # The killed run acked nothing of them: they come back once their ack deadline (10 s) passes.
-stream --input="pubsub:$sub" --sink=sqlite:a.db --sink=sqlite:b.db --max_idle_s=15 | tee crash2.out
-grep -q "messages committed before" crash2.out ||
-  { echo "FAIL: no redelivered message was found in destination 1's ledger"; exit 1; }
+stream --input="pubsub:$sub" --sink=sqlite:a.db --sink=file:objs --sink=sqlite:b.db --max_idle_s=15 | tee crash2.out
+[[ $(grep -c "messages committed before" crash2.out) -ge 2 ]] ||
+  { echo "FAIL: redelivered messages were not found in the ledgers of destinations 1 and 2"; exit 1; }
 python3 check.py a.db "$sub" warm.txt.expect crash.txt.expect
+python3 check_objects.py objs "$sub" warm.txt.expect crash.txt.expect
 python3 check.py b.db "$sub" warm.txt.expect crash.txt.expect
 
 echo "== 3. drain: SIGTERM while messages stream in"

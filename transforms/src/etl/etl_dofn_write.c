@@ -176,6 +176,7 @@ static beam_status write_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error
   st->c_already_filtered = beam_dofn_declare_counter(ctx, "filtered_already_loaded");
   st->c_not_taken = beam_dofn_declare_counter(ctx, "not_taken");
   st->stream.on = json_is_true(json_object_get(config, "stream"));
+  o.stream_ledger = st->stream.on;
   st->c_messages_already = beam_dofn_declare_counter(ctx, "messages_already_loaded");
   st->c_stream_bundles = beam_dofn_declare_counter(ctx, "stream_bundles");
   st->c_stream_messages = beam_dofn_declare_counter(ctx, "stream_messages");

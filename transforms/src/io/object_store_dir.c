@@ -2,6 +2,7 @@
  * temporary file under <dir>/.tmp/ (synced), then link()s it to its name - link fails with
  * EEXIST rather than replace, which is the directory's ifGenerationMatch=0 - and syncs the
  * parent directory. Readers never see a partial file under a final name. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -109,6 +110,24 @@ static beam_status dir_remove(beam_object_store *st, const char *name, beam_erro
   return BEAM_OK;
 }
 
+static beam_status dir_list(beam_object_store *st, const char *prefix,
+                            beam_status (*each)(void *ctx, const char *name, beam_error *err), void *ctx,
+                            beam_error *err) {
+  char path[PATH_MAX], name[PATH_MAX];
+  snprintf(path, sizeof path, "%s/%s", st->root, prefix);
+  DIR *d = opendir(path);
+  if (!d) return errno == ENOENT ? BEAM_OK : io_error(st, "listing", prefix, errno, err);
+  beam_status s = BEAM_OK;
+  for (struct dirent *e; s == BEAM_OK && (errno = 0, e = readdir(d)) != NULL;) {
+    if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2]))) continue;
+    if (snprintf(name, sizeof name, "%s%s", prefix, e->d_name) >= (int)sizeof name) continue;
+    s = each(ctx, name, err);
+  }
+  if (s == BEAM_OK && errno) s = io_error(st, "listing", prefix, errno, err);
+  closedir(d);
+  return s;
+}
+
 static void dir_free(beam_object_store *st) {
   if (!st) return;
   free(st->root);
@@ -119,6 +138,7 @@ static const beam_object_store_ops dir_ops = {
     .put_if_absent = dir_put,
     .get = dir_get,
     .remove = dir_remove,
+    .list = dir_list,
     .free = dir_free,
 };
 

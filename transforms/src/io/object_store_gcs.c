@@ -58,6 +58,34 @@ static beam_status gcs_remove(beam_object_store *st, const char *name, beam_erro
   return s;
 }
 
+typedef struct list_ctx {
+  const gcs_store *g;
+  const char *folder; /* full name of the folder listed */
+  beam_status (*each)(void *ctx, const char *name, beam_error *err);
+  void *ctx;
+} list_ctx;
+
+/* GCS lists every name under the prefix; the folder's direct objects only are passed on. */
+static beam_status list_one(void *ctx, const char *name, int64_t size, beam_error *err) {
+  (void)size;
+  list_ctx *l = ctx;
+  const char *rest = name + strlen(l->folder);
+  if (!*rest || strchr(rest, '/')) return BEAM_OK;
+  return l->each(l->ctx, name + strlen(l->g->prefix), err);
+}
+
+static beam_status gcs_list(beam_object_store *st, const char *prefix,
+                            beam_status (*each)(void *ctx, const char *name, beam_error *err), void *ctx,
+                            beam_error *err) {
+  gcs_store *g = (gcs_store *)st;
+  char *folder = full_name(g, prefix);
+  if (!folder) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  list_ctx l = {g, folder, each, ctx};
+  beam_status s = beam_gcs_list(g->gcs, g->bucket, folder, list_one, &l, err);
+  free(folder);
+  return s;
+}
+
 static void gcs_free(beam_object_store *st) {
   gcs_store *g = (gcs_store *)st;
   if (!g) return;
@@ -72,6 +100,7 @@ static const beam_object_store_ops gcs_ops = {
     .put_if_absent = gcs_put,
     .get = gcs_get,
     .remove = gcs_remove,
+    .list = gcs_list,
     .free = gcs_free,
 };
 

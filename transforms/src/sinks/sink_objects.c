@@ -25,7 +25,12 @@
  * that fails removes the parts it created (best effort; a leftover keeps its name, and the
  * retry skips it). Readers that must not see a bundle before its commit completes check
  * for its .bundles/{H}.committed marker; parts appear one by one during the commit.
- * ".bundles" is not a valid table name, so markers never mix with tables. */
+ * ".bundles" is not a valid table name, so markers never mix with tables.
+ *
+ * A stream's sink (opts.stream_ledger) keeps a message ledger in those markers
+ * (object_ledger.h): the units its bundles record are claimed before step 2, listed with the
+ * part names in the pending marker and again in the committed one, and found by the stream's
+ * writer in the ledger, which this process reads once per destination. */
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -41,6 +46,7 @@
 #include "beam/transforms/json_row_writer.h"
 #include "sink_int.h"
 #include "sink_tables.h"
+#include "object_ledger.h"
 #include "object_store.h"
 
 #define INGEST_BUCKET INT64_MIN
@@ -79,6 +85,10 @@ typedef struct obj_sink {
   size_t buffered;   /* bytes held in the parts' memory buffers */
   char hash[33];
   char *bundle_id;
+  /* With a message ledger: the process's, and the units the open bundle records. */
+  beam_object_ledger *ledger;
+  char **units;
+  size_t n_units, cap_units;
 } obj_sink;
 
 /* ---- Small helpers ----------------------------------------------------------------- */
@@ -117,6 +127,8 @@ static void discard_bundle(obj_sink *o) {
   o->buffered = 0;
   free(o->bundle_id);
   o->bundle_id = NULL;
+  for (size_t i = 0; i < o->n_units; i++) free(o->units[i]);
+  o->n_units = 0;
 }
 
 static obj_table *table_find(obj_sink *o, const char *name, size_t *index) {
@@ -298,12 +310,37 @@ static beam_status put_text(obj_sink *o, const char *name, const char *text, boo
   return o->store->ops->put_if_absent(o->store, name, bytes_read, bytes_rewind, &b, created, err);
 }
 
+/* The bundle's units as a JSON array (NULL when out of memory). */
+static json_t *units_json(const obj_sink *o) {
+  json_t *units = json_array();
+  for (size_t i = 0; units && i < o->n_units; i++)
+    if (json_array_append_new(units, json_string(o->units[i])) != 0) json_decref(units), units = NULL;
+  return units;
+}
+
+/* The pending marker's record: the bundle and its ingestion hour; with units (a stream's
+ * bundle), the units and the part names too, for the roll back of a commit that died
+ * (object_ledger.c). */
+static json_t *pending_record(const obj_sink *o, int64_t ingest_hour) {
+  json_t *rec = json_pack("{s:s, s:I}", "bundle", o->bundle_id, "ingest_hour", (json_int_t)ingest_hour);
+  if (!rec || !o->n_units) return rec;
+  json_t *parts = json_array();
+  char name[512];
+  for (size_t i = 0; parts && i < o->n_parts; i++) {
+    part_name(o, &o->parts[i], ingest_hour, name, sizeof name);
+    if (json_array_append_new(parts, json_string(name)) != 0) json_decref(parts), parts = NULL;
+  }
+  if (json_object_set_new(rec, "parts", parts) != 0 || json_object_set_new(rec, "units", units_json(o)) != 0)
+    json_decref(rec), rec = NULL;
+  return rec;
+}
+
 /* The ingestion hour of the bundle: ours, or the one an earlier attempt recorded. */
 static beam_status pending_marker(obj_sink *o, const char *name, int64_t *ingest_hour, beam_error *err) {
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
   *ingest_hour = floor_div((int64_t)now.tv_sec, 3600);
-  json_t *rec = json_pack("{s:s, s:I}", "bundle", o->bundle_id, "ingest_hour", (json_int_t)*ingest_hour);
+  json_t *rec = pending_record(o, *ingest_hour);
   char *text = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
   json_decref(rec);
   if (!text) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
@@ -356,6 +393,7 @@ static beam_status commit_parts(obj_sink *o, beam_error *err) {
   bool created;
   if (s == BEAM_OK) {
     json_t *rec = json_pack("{s:s}", "bundle", o->bundle_id);
+    if (rec && o->n_units && json_object_set_new(rec, "units", units_json(o)) != 0) json_decref(rec), rec = NULL;
     char *text = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
     json_decref(rec);
     s = text ? put_text(o, committed, text, &created, err) : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
@@ -379,10 +417,63 @@ static beam_status obj_commit(beam_sink *s, beam_error *err) {
     snprintf(key, sizeof key, "content:%s", s->content_key);
     hash_bundle(key, o->hash);
   }
-  beam_status st = o->n_parts ? commit_parts(o, err) : BEAM_OK;
+  beam_status st = BEAM_OK;
+  bool claimed = false;
+  if (o->n_units) {
+    bool duplicate;
+    st = beam_object_ledger_claim(o->ledger, (const char *const *)o->units, o->n_units, &duplicate, err);
+    claimed = st == BEAM_OK && !duplicate;
+    if (duplicate) s->duplicate = true;
+  }
+  if (st == BEAM_OK && !s->duplicate && (o->n_parts || o->n_units)) st = commit_parts(o, err);
+  if (claimed) beam_object_ledger_settle(o->ledger, (const char *const *)o->units, o->n_units, st == BEAM_OK && !s->duplicate);
   if (st != BEAM_OK) beam_error_prefix(err, "%s %s: commit: ", o->scheme, o->store->root);
   discard_bundle(o);
   return st;
+}
+
+/* ---- The message ledger (object_ledger.h) ------------------------------------------- */
+
+static beam_status obj_ledger_record(beam_sink *s, const char *key, const char *file, bool replace, beam_error *err) {
+  (void)file, (void)replace; /* a stream's units only: neither a file nor a reload */
+  obj_sink *o = (obj_sink *)s;
+  if (o->n_units == o->cap_units) {
+    size_t cap = o->cap_units ? o->cap_units * 2 : 64;
+    char **grown = realloc(o->units, cap * sizeof *grown);
+    if (!grown) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+    o->units = grown;
+    o->cap_units = cap;
+  }
+  if (!(o->units[o->n_units] = strdup(key))) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  o->n_units++;
+  return BEAM_OK;
+}
+
+static bool recorded_now(const obj_sink *o, const char *key) {
+  for (size_t i = 0; i < o->n_units; i++)
+    if (strcmp(o->units[i], key) == 0) return true;
+  return false;
+}
+
+static beam_status obj_ledger_find_many(beam_sink *s, const char *const *keys, size_t n, bool *found, beam_error *err) {
+  (void)err;
+  obj_sink *o = (obj_sink *)s;
+  beam_object_ledger_find_many(o->ledger, keys, n, found);
+  for (size_t i = 0; o->n_units && i < n; i++) found[i] = found[i] || recorded_now(o, keys[i]);
+  return BEAM_OK;
+}
+
+static beam_status obj_ledger_find(beam_sink *s, const char *key, beam_sink_ledger_hit *hit, beam_error *err) {
+  beam_status st = obj_ledger_find_many(s, &key, 1, &hit->found, err);
+  if (st == BEAM_OK && hit->found) snprintf(hit->file, sizeof hit->file, "%s", "(a stream's message)");
+  return st;
+}
+
+static beam_status obj_ledger_any(beam_sink *s, bool *any, beam_error *err) {
+  (void)err;
+  obj_sink *o = (obj_sink *)s;
+  *any = o->n_units || beam_object_ledger_any(o->ledger);
+  return BEAM_OK;
 }
 
 static void obj_abort(beam_sink *s) { discard_bundle((obj_sink *)s); }
@@ -397,6 +488,8 @@ static void obj_free(beam_sink *s) {
   obj_sink *o = (obj_sink *)s;
   discard_bundle(o);
   free(o->parts);
+  free(o->units);
+  beam_object_ledger_release(o->ledger);
   for (size_t i = 0; i < o->n_tables; i++) {
     free(o->tables[i].name);
     beam_json_row_writer_free(&o->tables[i].writer);
@@ -427,6 +520,14 @@ static const beam_sink_vtable file_vtable = {
     .close = obj_close,
     .free = obj_free,
 };
+/* A stream's: the same with the message ledger. */
+#define OBJ_STREAM_VTABLE(name)                                                                              \
+  {.scheme = name, .ensure_table = obj_ensure_table, .begin = obj_begin, .write_rows = obj_write_rows,       \
+   .commit = obj_commit, .abort = obj_abort, .close = obj_close, .free = obj_free,                           \
+   .ledger_record = obj_ledger_record, .ledger_find = obj_ledger_find, .ledger_any = obj_ledger_any,         \
+   .ledger_find_many = obj_ledger_find_many}
+static const beam_sink_vtable gcs_stream_vtable = OBJ_STREAM_VTABLE("gcs");
+static const beam_sink_vtable file_stream_vtable = OBJ_STREAM_VTABLE("file");
 
 static beam_status obj_open(const beam_sink_vtable *vt, const beam_sink_options *opts, beam_sink **out,
                             obj_sink **o, beam_error *err) {
@@ -444,8 +545,9 @@ static beam_status obj_open(const beam_sink_vtable *vt, const beam_sink_options 
 beam_status beam_sink_gcs_open(const char *location, const beam_sink_options *opts, beam_sink **out,
                                beam_error *err) {
   obj_sink *o;
-  beam_status s = obj_open(&gcs_vtable, opts, out, &o, err);
+  beam_status s = obj_open(opts && opts->stream_ledger ? &gcs_stream_vtable : &gcs_vtable, opts, out, &o, err);
   if (s == BEAM_OK) s = beam_object_store_gcs_open(location, &o->store, err);
+  if (s == BEAM_OK && opts && opts->stream_ledger) s = beam_object_ledger_acquire(o->store, &o->ledger, err);
   if (s != BEAM_OK) {
     if (o) obj_free(&o->base);
     return beam_error_prefix(err, "gcs sink: ");
@@ -457,8 +559,9 @@ beam_status beam_sink_gcs_open(const char *location, const beam_sink_options *op
 beam_status beam_sink_file_open(const char *location, const beam_sink_options *opts, beam_sink **out,
                                 beam_error *err) {
   obj_sink *o;
-  beam_status s = obj_open(&file_vtable, opts, out, &o, err);
+  beam_status s = obj_open(opts && opts->stream_ledger ? &file_stream_vtable : &file_vtable, opts, out, &o, err);
   if (s == BEAM_OK) s = beam_object_store_dir_open(location, opts && opts->no_sync, &o->store, err);
+  if (s == BEAM_OK && opts && opts->stream_ledger) s = beam_object_ledger_acquire(o->store, &o->ledger, err);
   if (s != BEAM_OK) {
     if (o) obj_free(&o->base);
     return beam_error_prefix(err, "file sink: ");

@@ -111,6 +111,11 @@ typedef struct beam_sink_options {
    * at most 4. Copied at open. */
   const char *const *cluster_fields;
   size_t n_cluster_fields;
+  /* Object-file sinks (gcs:, file:): keep a ledger of the message units a stream's bundles
+   * record (it lives in their bundle markers), so that a redelivered message is written
+   * once; a stream's writer sets it. Without it these sinks keep no ledger (files are
+   * recognised by their bundles' content). The other sinks keep theirs either way. */
+  bool stream_ledger;
 } beam_sink_options;
 
 /* BigQuery's time partitioning types (timePartitioning.type). */

@@ -1,0 +1,308 @@
+/* The message ledger of an object-file sink's stream (object_ledger.h). */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "beam/log.h"
+#include "object_ledger.h"
+
+/* ---- A set of unit digests ----------------------------------------------------------- */
+
+enum { SLOT_EMPTY = 0, SLOT_COMMITTED, SLOT_CLAIMED, SLOT_GONE };
+
+typedef struct unit_slot {
+  uint8_t digest[16];
+  uint8_t state;
+} unit_slot;
+
+typedef struct unit_set {
+  unit_slot *slots;
+  size_t n_slots; /* a power of two */
+  size_t used;    /* slots not empty (gone ones too: they lengthen probes) */
+  size_t committed;
+} unit_set;
+
+static void digest_of(const char *key, uint8_t out[16]) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(key, strlen(key), md, &len, EVP_sha256(), NULL);
+  memcpy(out, md, 16);
+}
+
+/* The slot holding d, or the empty one where it would go. */
+static unit_slot *set_slot(const unit_set *s, const uint8_t d[16]) {
+  uint64_t h;
+  memcpy(&h, d, sizeof h);
+  for (size_t i = (size_t)h & (s->n_slots - 1);; i = (i + 1) & (s->n_slots - 1)) {
+    unit_slot *slot = &s->slots[i];
+    if (slot->state == SLOT_EMPTY || memcmp(slot->digest, d, 16) == 0) return slot;
+  }
+}
+
+static bool set_grow(unit_set *s) {
+  size_t n = s->n_slots ? s->n_slots * 2 : 1024; /* live slots <= used: a load under 1/4 after */
+  unit_set grown = {calloc(n, sizeof(unit_slot)), n, 0, 0};
+  if (!grown.slots) return false;
+  for (size_t i = 0; i < s->n_slots; i++) {
+    const unit_slot *old = &s->slots[i];
+    if (old->state != SLOT_COMMITTED && old->state != SLOT_CLAIMED) continue;
+    *set_slot(&grown, old->digest) = *old;
+    grown.used++;
+    grown.committed += old->state == SLOT_COMMITTED;
+  }
+  free(s->slots);
+  *s = grown;
+  return true;
+}
+
+/* The slot of d, made (state SLOT_GONE) when absent; NULL when out of memory. */
+static unit_slot *set_take(unit_set *s, const uint8_t d[16]) {
+  if ((s->used + 1) * 2 > s->n_slots && !set_grow(s)) return NULL;
+  unit_slot *slot = set_slot(s, d);
+  if (slot->state == SLOT_EMPTY) {
+    memcpy(slot->digest, d, 16);
+    slot->state = SLOT_GONE;
+    s->used++;
+  }
+  return slot;
+}
+
+static int set_state(const unit_set *s, const uint8_t d[16]) {
+  return s->n_slots ? set_slot(s, d)->state : SLOT_EMPTY;
+}
+
+/* ---- The registry of this process's ledgers ------------------------------------------ */
+
+struct beam_object_ledger {
+  char *root;
+  int refs;
+  unit_set units;
+  beam_object_ledger *next;
+};
+
+/* One lock for the registry and every ledger: a stream bundle takes it twice (a lookup, a
+ * claim) and once more to settle, each time for microseconds. */
+static pthread_mutex_t ledgers_lock = PTHREAD_MUTEX_INITIALIZER;
+static beam_object_ledger *ledgers;
+
+/* ---- Reading the markers --------------------------------------------------------------- */
+
+typedef struct marker_names {
+  char **names;
+  size_t n, cap;
+} marker_names;
+
+static bool ends_with(const char *s, const char *tail) {
+  size_t a = strlen(s), b = strlen(tail);
+  return a >= b && strcmp(s + a - b, tail) == 0;
+}
+
+static beam_status collect_marker(void *ctx, const char *name, beam_error *err) {
+  marker_names *m = ctx;
+  if (!ends_with(name, ".committed") && !ends_with(name, ".pending")) return BEAM_OK;
+  if (m->n == m->cap) {
+    size_t cap = m->cap ? m->cap * 2 : 64;
+    char **grown = realloc(m->names, cap * sizeof *grown);
+    if (!grown) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+    m->names = grown;
+    m->cap = cap;
+  }
+  if (!(m->names[m->n] = strdup(name))) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  m->n++;
+  return BEAM_OK;
+}
+
+static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static bool has_name(const marker_names *m, const char *name) {
+  return bsearch(&name, m->names, m->n, sizeof *m->names, by_name) != NULL;
+}
+
+/* A marker's JSON; NULL (and *s set) when it cannot be read. A marker gone since the listing
+ * (another instance's tidying) is an empty object. */
+static json_t *marker_load(beam_object_store *store, const char *name, beam_status *s, beam_error *err) {
+  beam_buf text = BEAM_BUF_INIT;
+  *s = store->ops->get(store, name, &text, err);
+  json_t *root = NULL;
+  if (*s == BEAM_ERR_NOT_FOUND) *s = BEAM_OK, root = json_object();
+  else if (*s == BEAM_OK && !(root = json_loadb((const char *)text.data, text.len, 0, NULL)))
+    *s = beam_error_set(err, BEAM_ERR_MALFORMED, "%s/%s: not a bundle marker (not JSON)", store->root, name);
+  beam_buf_free(&text);
+  return root;
+}
+
+static beam_status add_committed(beam_object_ledger *l, beam_object_store *store, const char *name, beam_error *err) {
+  beam_status s;
+  json_t *root = marker_load(store, name, &s, err);
+  size_t i;
+  json_t *unit;
+  json_array_foreach(json_object_get(root, "units"), i, unit) {
+    if (!json_is_string(unit)) continue;
+    uint8_t d[16];
+    digest_of(json_string_value(unit), d);
+    unit_slot *slot = set_take(&l->units, d);
+    if (!slot) {
+      s = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+      break;
+    }
+    if (slot->state != SLOT_COMMITTED) slot->state = SLOT_COMMITTED, l->units.committed++;
+  }
+  json_decref(root);
+  return s;
+}
+
+/* A stream bundle's pending marker without its committed one: the commit died; its parts and
+ * the marker go. A file bundle's (no "units") is left for its retry, which takes its hour. */
+static beam_status roll_back(beam_object_store *store, const char *name, beam_error *err) {
+  beam_status s;
+  json_t *root = marker_load(store, name, &s, err);
+  if (s != BEAM_OK || !json_is_array(json_object_get(root, "units"))) {
+    json_decref(root);
+    return s;
+  }
+  size_t i;
+  json_t *part;
+  json_array_foreach(json_object_get(root, "parts"), i, part) {
+    if (!json_is_string(part)) continue;
+    s = store->ops->remove(store, json_string_value(part), err);
+    if (s == BEAM_ERR_NOT_FOUND) s = BEAM_OK;
+    if (s != BEAM_OK) break;
+  }
+  if (s == BEAM_OK) {
+    beam_log(BEAM_LOG_INFO, "%s: rolled back %s (a stream bundle whose commit did not complete; its messages come "
+             "again)", store->root, name);
+    s = store->ops->remove(store, name, err);
+    if (s == BEAM_ERR_NOT_FOUND) s = BEAM_OK;
+  }
+  json_decref(root);
+  return s;
+}
+
+static beam_status ledger_read(beam_object_ledger *l, beam_object_store *store, beam_error *err) {
+  marker_names m = {0};
+  beam_status s = store->ops->list(store, BEAM_OBJECT_LEDGER_FOLDER, collect_marker, &m, err);
+  if (s == BEAM_OK && m.n) qsort(m.names, m.n, sizeof *m.names, by_name);
+  char twin[1024];
+  for (size_t i = 0; s == BEAM_OK && i < m.n; i++) {
+    const char *name = m.names[i];
+    if (ends_with(name, ".committed")) {
+      s = add_committed(l, store, name, err);
+      continue;
+    }
+    snprintf(twin, sizeof twin, "%.*s.committed", (int)(strlen(name) - strlen(".pending")), name);
+    if (!has_name(&m, twin)) s = roll_back(store, name, err);
+  }
+  for (size_t i = 0; i < m.n; i++) free(m.names[i]);
+  free(m.names);
+  return s;
+}
+
+beam_status beam_object_ledger_acquire(beam_object_store *store, beam_object_ledger **out, beam_error *err) {
+  *out = NULL;
+  pthread_mutex_lock(&ledgers_lock);
+  beam_object_ledger *l = ledgers;
+  while (l && strcmp(l->root, store->root) != 0) l = l->next;
+  beam_status s = BEAM_OK;
+  if (l) {
+    l->refs++;
+  } else if (!(l = calloc(1, sizeof *l)) || !(l->root = strdup(store->root))) {
+    free(l);
+    l = NULL;
+    s = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  } else if ((s = ledger_read(l, store, err)) != BEAM_OK) {
+    free(l->units.slots);
+    free(l->root);
+    free(l);
+    l = NULL;
+    beam_error_prefix(err, "reading the message ledger: ");
+  } else {
+    l->refs = 1;
+    l->next = ledgers;
+    ledgers = l;
+  }
+  pthread_mutex_unlock(&ledgers_lock);
+  *out = l;
+  return s;
+}
+
+void beam_object_ledger_release(beam_object_ledger *l) {
+  if (!l) return;
+  pthread_mutex_lock(&ledgers_lock);
+  if (--l->refs == 0) {
+    beam_object_ledger **at = &ledgers;
+    while (*at != l) at = &(*at)->next;
+    *at = l->next;
+    free(l->units.slots);
+    free(l->root);
+    free(l);
+  }
+  pthread_mutex_unlock(&ledgers_lock);
+}
+
+void beam_object_ledger_find_many(beam_object_ledger *l, const char *const *keys, size_t n, bool *found) {
+  uint8_t d[16];
+  pthread_mutex_lock(&ledgers_lock);
+  for (size_t i = 0; i < n; i++) {
+    digest_of(keys[i], d);
+    found[i] = set_state(&l->units, d) == SLOT_COMMITTED;
+  }
+  pthread_mutex_unlock(&ledgers_lock);
+}
+
+bool beam_object_ledger_any(beam_object_ledger *l) {
+  pthread_mutex_lock(&ledgers_lock);
+  bool any = l->units.committed > 0;
+  pthread_mutex_unlock(&ledgers_lock);
+  return any;
+}
+
+beam_status beam_object_ledger_claim(beam_object_ledger *l, const char *const *keys, size_t n, bool *all_committed,
+                                     beam_error *err) {
+  *all_committed = false;
+  uint8_t d[16];
+  size_t committed = 0, busy = SIZE_MAX;
+  pthread_mutex_lock(&ledgers_lock);
+  for (size_t i = 0; i < n; i++) {
+    digest_of(keys[i], d);
+    int state = set_state(&l->units, d);
+    committed += state == SLOT_COMMITTED;
+    if (state == SLOT_COMMITTED || state == SLOT_CLAIMED) busy = i;
+  }
+  beam_status s = BEAM_OK;
+  if (n && committed == n) {
+    *all_committed = true;
+  } else if (busy != SIZE_MAX) {
+    s = beam_error_set(err, BEAM_ERR_IO, "%s: message %s was committed by another bundle meanwhile", l->root, keys[busy]);
+  } else {
+    for (size_t i = 0; s == BEAM_OK && i < n; i++) {
+      digest_of(keys[i], d);
+      unit_slot *slot = set_take(&l->units, d);
+      if (slot) slot->state = SLOT_CLAIMED;
+      else s = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+    }
+    if (s != BEAM_OK) /* the claims made so far go */
+      for (size_t i = 0; i < n; i++) {
+        digest_of(keys[i], d);
+        if (set_state(&l->units, d) == SLOT_CLAIMED) set_slot(&l->units, d)->state = SLOT_GONE;
+      }
+  }
+  pthread_mutex_unlock(&ledgers_lock);
+  return s;
+}
+
+void beam_object_ledger_settle(beam_object_ledger *l, const char *const *keys, size_t n, bool committed) {
+  uint8_t d[16];
+  pthread_mutex_lock(&ledgers_lock);
+  for (size_t i = 0; i < n; i++) {
+    digest_of(keys[i], d);
+    unit_slot *slot = l->units.n_slots ? set_slot(&l->units, d) : NULL;
+    if (!slot || slot->state != SLOT_CLAIMED) continue;
+    slot->state = committed ? SLOT_COMMITTED : SLOT_GONE;
+    l->units.committed += committed;
+  }
+  pthread_mutex_unlock(&ledgers_lock);
+}

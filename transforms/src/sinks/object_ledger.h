@@ -1,0 +1,53 @@
+/* The message ledger of an object-file sink (file:, gcs:) written by a stream: which message
+ * units (etl_stream.h's "pubsub:<sub>@<publish us>#<id>") this destination holds, so that a
+ * redelivered message is written once. Internal to the sinks layer.
+ *
+ * It lives in the bundle markers of sink_objects.c: a stream bundle's .bundles/{H}.pending
+ * marker lists its parts and its units before any part is put, and its .committed marker
+ * (the commit point) lists the units again. It is read once per process and destination,
+ * when the first sink instance on it acquires it (listing .bundles/ and reading every
+ * committed marker that lists units), shared by every instance of the process on that
+ * destination (the local runner's stream threads), and kept current by their commits.
+ *
+ * A stream bundle that died between its pending and its committed marker (a kill -9 in the
+ * middle of a commit) is rolled back at that first read: the parts its pending marker lists
+ * and the marker are removed. Its messages were not acked, so they come again and their new
+ * bundle writes them. (Readers take a bundle's parts once its committed marker is there.)
+ *
+ * Units are held as the first 16 bytes of their SHA-256 (about 40 bytes per message).
+ * Another process writing the destination at the same time is not seen: one stream
+ * consumer per object destination (README, Known limits). Thread-safe. */
+#ifndef BEAM_SINKS_OBJECT_LEDGER_H
+#define BEAM_SINKS_OBJECT_LEDGER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "beam/status.h"
+#include "object_store.h"
+
+typedef struct beam_object_ledger beam_object_ledger;
+
+/* The ledger of store's destination (by its root), read (and settled) through store when no
+ * instance of this process holds it yet. Release it with beam_object_ledger_release. */
+beam_status beam_object_ledger_acquire(beam_object_store *store, beam_object_ledger **out, beam_error *err);
+void beam_object_ledger_release(beam_object_ledger *l);
+
+/* found[i] = whether keys[i] is committed. */
+void beam_object_ledger_find_many(beam_object_ledger *l, const char *const *keys, size_t n, bool *found);
+/* Whether any unit is committed. */
+bool beam_object_ledger_any(beam_object_ledger *l);
+
+/* Before a bundle's commit puts anything: claims its units. *all_committed when every one is
+ * committed already (the bundle is a duplicate; nothing claimed). BEAM_ERR_IO when some, not
+ * all, are committed or claimed by a commit in progress (the bundle fails; its retry finds
+ * them). */
+beam_status beam_object_ledger_claim(beam_object_ledger *l, const char *const *keys, size_t n, bool *all_committed,
+                                     beam_error *err);
+/* After the claimed commit: committed, the units are committed; else the claims go. */
+void beam_object_ledger_settle(beam_object_ledger *l, const char *const *keys, size_t n, bool committed);
+
+/* The bundle markers' JSON (sink_objects.c writes them; this file reads them). */
+#define BEAM_OBJECT_LEDGER_FOLDER ".bundles/"
+
+#endif
