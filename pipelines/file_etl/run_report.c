@@ -146,6 +146,8 @@ void file_etl_run_report_add_run(file_etl_run_report *r, const beam_run_result *
       {NULL, "files_split", "files_split"},   {NULL, "ranges", "ranges"},
   };
   add_total(totals, "files_failed", file_etl_files_failed(res, n_dests));
+  int64_t failed_dropped = file_etl_failed_dropped(res);
+  if (failed_dropped) add_total(totals, "dropped_with_failed_files", failed_dropped);
   for (size_t i = 0; i < sizeof picks / sizeof picks[0]; i++)
     add_total(totals, picks[i].name,
               beam_run_result_counter(res, picks[i].transform ? picks[i].transform : finish, picks[i].counter));

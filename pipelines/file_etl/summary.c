@@ -108,6 +108,7 @@ static void print_table(void *ctx, const char *table, int64_t rows) {
 /* The run's counts, whatever the destinations. */
 typedef struct run_counts {
   int64_t records, failed, filtered, dedup, files, bytes, empty_null, split, ranges;
+  int64_t failed_dropped;
 } run_counts;
 
 static void print_line(FILE *out, const char *what, int64_t n, const char *note) {
@@ -122,6 +123,9 @@ static void print_empty_null(FILE *out, const run_counts *c) {
 
 static void print_failed_and_split(FILE *out, const run_counts *c) {
   if (c->failed) print_line(out, "failed files", c->failed, " (none of their rows kept; _files.status = 'failed' says why)");
+  if (c->failed_dropped)
+    print_line(out, "dropped with failed files", c->failed_dropped,
+               " rows (read from ranges before their file failed; not written)");
   if (c->split)
     fprintf(out, "  %-32s %12lld (in %lld byte ranges; _files.ranges per file)\n", "files read in ranges",
             (long long)c->split, (long long)c->ranges);
@@ -166,6 +170,13 @@ int64_t file_etl_files_failed(const beam_run_result *r, size_t n_dests) {
   return grouped > units ? grouped : units;
 }
 
+int64_t file_etl_failed_dropped(const beam_run_result *r) {
+  /* What DedupePick dropped of failed files, less what their failing ranges (or the files
+   * read whole) had sent on before failing, which their records do not count. */
+  return beam_run_result_counter(r, "DedupePick", "failed_dropped") -
+         beam_run_result_counter(r, "ReadAndProcess", "emitted_by_failed");
+}
+
 int file_etl_print_summary(FILE *out, const beam_run_result *r, const beam_etl_destination *dests, size_t n_dests,
                            const char *runner) {
   run_counts c = {
@@ -176,6 +187,7 @@ int file_etl_print_summary(FILE *out, const beam_run_result *r, const beam_etl_d
       .files = beam_run_result_counter(r, "ListFiles", "files"),
       .bytes = beam_run_result_counter(r, "ReadAndProcess", "bytes_read"),
       .empty_null = beam_run_result_counter(r, "ReadAndProcess", "empty_as_null"),
+      .failed_dropped = file_etl_failed_dropped(r),
   };
   char finish[64];
   beam_etl_file_pipeline_step("FinishFile", 0, n_dests, finish, sizeof finish);
@@ -213,7 +225,7 @@ int file_etl_print_summary(FILE *out, const beam_run_result *r, const beam_etl_d
      * taken, filtered or deduplicated (or loaded before, and not counted). */
     int64_t read = c.records - dc[d].already_records;
     int64_t accounted = dc[d].written + dc[d].dead_lettered + dc[d].not_taken + c.filtered - dc[d].already_filtered +
-                        c.dedup + dc[d].retracted;
+                        c.dedup + dc[d].retracted + c.failed_dropped;
     if (accounted == read) continue;
     fprintf(stderr, "file_etl: %s%s%lld records read but %lld accounted for: this is a bug, please report it\n",
             n_dests > 1 ? dests[d].sink : "", n_dests > 1 ? ": " : "", (long long)read, (long long)accounted);

@@ -21,6 +21,10 @@ int file_etl_print_summary(FILE *out, const beam_run_result *r, const beam_etl_d
  * in (FinishFile: a file that changed between its ranges' reads, a missing range). */
 int64_t file_etl_files_failed(const beam_run_result *r, size_t n_dests);
 
+/* With dedupe: rows and dead letters read from the ranges of failed files that read well,
+ * dropped by DedupePick with their file (0 without dedupe: the writers retract those). */
+int64_t file_etl_failed_dropped(const beam_run_result *r);
+
 /* The report of a stream's run (a pubsub: input): messages read, and per destination its rows
  * per table, dead letters, _stream_bundles rows and the messages it had committed before
  * (redelivered). Returns false (after saying so) when a destination's messages do not add up

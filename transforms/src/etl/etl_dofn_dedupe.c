@@ -77,7 +77,7 @@ const beam_dofn_def beam_etl_dedupe_key_dofn = {
 typedef struct pick_state {
   beam_etl_spec *spec;
   int out_rows, out_stats;
-  int c_dropped;
+  int c_dropped, c_failed_dropped;
   beam_etl_stats_map dropped; /* per file, this bundle */
   beam_etl_report_index reports; /* side input "reports", loaded once per bundle */
 } pick_state;
@@ -88,6 +88,7 @@ static beam_status pick_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error 
   if (s == BEAM_OK) s = beam_etl_output(ctx, "rows", &st->out_rows, err);
   if (s == BEAM_OK) s = beam_etl_output(ctx, "stats", &st->out_stats, err);
   st->c_dropped = beam_dofn_declare_counter(ctx, "deduplicated");
+  st->c_failed_dropped = beam_dofn_declare_counter(ctx, "failed_dropped");
   return s;
 }
 
@@ -110,7 +111,7 @@ static beam_status pick_process(void *state, beam_dofn_ctx *ctx, const beam_wind
   beam_status loaded = beam_etl_report_index_load(ctx, "reports", &st->reports, err);
   if (loaded != BEAM_OK) return loaded;
   size_t n = group->u.list.len, best = SIZE_MAX;
-  int64_t kept = 0;
+  int64_t kept = 0, failed = 0;
   beam_etl_row *rows = beam_arena_alloc(a, n * sizeof *rows);
   const char **files = beam_arena_alloc(a, n * sizeof *files);
   bool *dropped = beam_arena_calloc(a, n, sizeof *dropped);
@@ -123,10 +124,16 @@ static beam_status pick_process(void *state, beam_dofn_ctx *ctx, const beam_wind
     beam_status s = beam_etl_element_view(entries[i].u.kv.value, st->spec, a, &table, &files[i], &rows[i], err);
     if (s != BEAM_OK) return s;
     const beam_etl_file_report *rep = beam_etl_report_index_find(&st->reports, files[i]);
-    if ((dropped[i] = rep && strcmp(rep->status, BEAM_ETL_FILE_LOADED) != 0)) continue;
+    if ((dropped[i] = rep && strcmp(rep->status, BEAM_ETL_FILE_LOADED) != 0)) {
+      failed += entries[i].u.kv.key->u.i64;
+      continue;
+    }
     kept += entries[i].u.kv.key->u.i64;
     if (best == SIZE_MAX || beam_etl_row_order_compare(&rows[i], &rows[best]) < 0) best = i;
   }
+  /* Counted for the summary's accounting: ReadAndProcess's emitted_by_failed is the part of
+   * these its records do not count (what failed ranges and files sent before they failed). */
+  beam_dofn_counter_add(ctx, st->c_failed_dropped, failed);
   if (best == SIZE_MAX) return BEAM_OK; /* every element came from failed files */
   for (size_t i = 0; i < n; i++) {
     int64_t duplicates = entries[i].u.kv.key->u.i64 - (i == best);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "beam/combinefn.h"
+#include "beam/log.h"
 #include "etl_dofn_common.h"
 #include "etl_files_row.h"
 
@@ -86,6 +87,7 @@ static beam_status files_process(void *state, beam_dofn_ctx *ctx, const beam_win
   if (rep) r.status = rep->status, r.error = rep->error, r.file_id = rep->file_id, r.ranges = rep->ranges;
   if (strcmp(r.status, BEAM_ETL_FILE_LOADED) != 0) {
     beam_dofn_counter_add(ctx, st->c_failed, 1);
+    if (rep && rep->failed_late) beam_log(BEAM_LOG_WARN, "file failed, none of its rows kept: %s", r.error);
     r.stats.v[BEAM_ETL_STAT_WRITTEN] = r.stats.v[BEAM_ETL_STAT_DEAD_LETTERED] = 0;
     r.stats.v[BEAM_ETL_STAT_FILTERED] = r.stats.v[BEAM_ETL_STAT_DEDUPLICATED] = 0;
   } else if ((s = beam_etl_files_check_accounted(&r, err)) != BEAM_OK) {

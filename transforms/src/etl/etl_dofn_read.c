@@ -57,6 +57,7 @@ typedef struct read_state {
   const char *progress_mode;
   int out_rows, out_dead, out_stats, out_reports;
   int c_records, c_dead, c_filtered, c_bytes, c_failed, c_empty_null;
+  int c_emitted_failed; /* with dedupe: rows and dead letters a file emitted before it failed */
   const char *runner;
   int64_t split_size;  /* config: bytes, 0 never, -1 auto */
   int64_t parallelism; /* config: threads auto keeps busy on the local runner */
@@ -101,6 +102,7 @@ static beam_status read_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error 
   st->c_bytes = beam_dofn_declare_counter(ctx, "bytes_read");
   st->c_failed = beam_dofn_declare_counter(ctx, "files_failed");
   st->c_empty_null = beam_dofn_declare_counter(ctx, "empty_as_null");
+  st->c_emitted_failed = beam_dofn_declare_counter(ctx, "emitted_by_failed");
   return BEAM_OK;
 }
 
@@ -118,6 +120,7 @@ typedef struct file_run {
   beam_etl_bad_tally bad; /* the file's dead letters by kind, for the guard rails */
   uint64_t empty_to_null; /* empty strings read as NULL */
   bool downstream_failed;  /* an emit failed: the error is the run's, not the file's */
+  int64_t emitted;         /* rows and dead letters sent on */
 } file_run;
 
 /* The identity records of this source carry: the file's, or for a ZIP member
@@ -165,6 +168,7 @@ static beam_status emit_element(file_run *r, int output, const char *table, cons
     return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   beam_status s = beam_dofn_emit(r->ctx, output, &v, err);
   if (s != BEAM_OK) r->downstream_failed = true;
+  else r->emitted++;
   return s;
 }
 
@@ -350,6 +354,10 @@ static beam_status read_process(void *state, beam_dofn_ctx *ctx, const beam_wind
     if (strncmp(error, path, strlen(path)) == 0) beam_log(BEAM_LOG_WARN, "file failed, none of its rows kept: %s", error);
     else beam_log(BEAM_LOG_WARN, "%s: file failed, none of its rows kept: %s", path, error);
     beam_dofn_counter_add(ctx, st->c_failed, 1);
+    /* A failed file's (or range's) records are not counted as read, but with dedupe what it
+     * sent on before failing reaches DedupePick, which drops it and counts it: the summary
+     * takes this from that count. (Without dedupe the writer drops them uncounted.) */
+    if (st->spec->dedupe_field >= 0) beam_dofn_counter_add(ctx, st->c_emitted_failed, r.emitted);
     /* A failed range is done: the rest of it is not read (its file fails as a whole). */
     if (r.range.start >= 0) beam_dofn_try_claim(ctx, INT64_MAX);
     return emit_report(&r, error, err);

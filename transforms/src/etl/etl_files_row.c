@@ -104,8 +104,19 @@ static int by_file(const void *a, const void *b) {
   return strcmp(((const beam_etl_file_report *)a)->file, ((const beam_etl_file_report *)b)->file);
 }
 
+/* "FILE: changed while being read (its ranges saw A bytes, then B bytes)" in arena, the sizes
+ * from the identities ("<size>-..."); a shorter text without memory. */
+static const char *changed_error(beam_arena *arena, const char *file, const char *id_a, const char *id_b) {
+  size_t cap = strlen(file) + 128;
+  char *text = beam_arena_alloc(arena, cap);
+  if (!text) return "changed while being read (its ranges saw other contents)";
+  snprintf(text, cap, "%s: changed while being read (its ranges saw %lld bytes, then %lld bytes)", file,
+           strtoll(id_a, NULL, 10), strtoll(id_b, NULL, 10));
+  return text;
+}
+
 /* Folds each split file's range reports (adjacent after the sort) into one for the file. */
-static void merge_ranges(beam_etl_report_index *ix) {
+static void merge_ranges(beam_etl_report_index *ix, beam_arena *arena) {
   size_t out = 0;
   for (size_t i = 0; i < ix->n; i++) {
     beam_etl_file_report *r = &ix->items[i];
@@ -119,10 +130,12 @@ static void merge_ranges(beam_etl_report_index *ix) {
       into->ranges += end > start;
       if (strcmp(into->file_id, BEAM_ETL_UNIDENTIFIED) == 0) into->file_id = r->file_id;
       else if (strcmp(r->file_id, BEAM_ETL_UNIDENTIFIED) != 0 && strcmp(into->file_id, r->file_id) != 0 &&
-               strcmp(into->status, BEAM_ETL_FILE_LOADED) == 0) /* it changed between its ranges' reads */
-        into->status = BEAM_ETL_FILE_FAILED, into->error = "changed while being read (its ranges saw other contents)";
+               strcmp(into->status, BEAM_ETL_FILE_LOADED) == 0) { /* it changed between its ranges' reads */
+        into->status = BEAM_ETL_FILE_FAILED, into->failed_late = true;
+        into->error = changed_error(arena, into->file, into->file_id, r->file_id);
+      }
       if (strcmp(r->status, BEAM_ETL_FILE_LOADED) != 0 && strcmp(into->status, BEAM_ETL_FILE_LOADED) == 0)
-        into->status = r->status, into->error = r->error;
+        into->status = r->status, into->error = r->error, into->failed_late = false;
       continue;
     }
     if (range) r->ranges = end > start;
@@ -153,7 +166,7 @@ beam_status beam_etl_report_index_load(beam_dofn_ctx *ctx, const char *name, bea
     ix->n++;
   }
   qsort(ix->items, ix->n, sizeof *ix->items, by_file);
-  merge_ranges(ix);
+  merge_ranges(ix, arena);
   ix->loaded = true;
   return BEAM_OK;
 }

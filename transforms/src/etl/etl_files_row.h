@@ -20,6 +20,9 @@ typedef struct beam_etl_file_report {
   const char *file_id;
   int64_t ranges; /* the units the file was read in (1 unless split; 0 in a range's report) */
   beam_etl_file_stats stats;
+  /* Failed only when its ranges' reports became one (they saw other contents): no read
+   * logged it, so whoever writes its _files row does. */
+  bool failed_late;
 } beam_etl_file_report;
 
 /* The identity a range's unit key names when the range could not identify its file. */
