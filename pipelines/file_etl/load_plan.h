@@ -1,6 +1,11 @@
 /* What a run loads: the inputs minus the files every destination's ledger says are loaded
  * already (unless --reload), each skipped file with the time it was loaded. A file some
- * destination lacks is loaded; the writers of the destinations that hold it skip it. */
+ * destination lacks is loaded; the writers of the destinations that hold it skip it.
+ *
+ * Before that, the rows of unfinished loads of changed files go: a run that stopped in the
+ * middle of a split file (a crash, a kill) left the ranges it committed; when that file now
+ * has another content, the same command loads the new content whole, so the old content's
+ * ranges are retracted first, each in a bundle of its own (beam_sink_ledger_unfinished). */
 #ifndef FILE_ETL_LOAD_PLAN_H
 #define FILE_ETL_LOAD_PLAN_H
 
@@ -20,6 +25,10 @@ typedef struct file_etl_load_plan {
   file_etl_skipped *skipped;
   size_t n_skipped;
   size_t n_reloaded; /* --reload: files the ledger holds that are loaded again */
+  /* Unfinished loads of changed files retracted: one line each ("FILE: ..."), and their rows. */
+  char **retracted_notes;
+  size_t n_retracted_notes;
+  int64_t retracted_rows;
 } file_etl_load_plan;
 
 /* Opens every destination (so one that cannot be reached fails before any work, its message

@@ -324,6 +324,7 @@ static int check_usage(const file_etl_options *o, const char *spec_text, destina
 
 /* Says which files are skipped (loaded before) or loaded again. */
 static void report_plan(const file_etl_options *o, const destinations *dests, const file_etl_load_plan *plan) {
+  for (size_t i = 0; i < plan->n_retracted_notes; i++) printf("file_etl: %s\n", plan->retracted_notes[i]);
   for (size_t i = 0; i < plan->n_skipped; i++)
     printf("file_etl: %s skipped, loaded at %s (--reload loads it again)\n", plan->skipped[i].path,
            plan->skipped[i].loaded_at);

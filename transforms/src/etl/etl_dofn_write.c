@@ -46,6 +46,7 @@
 #include "etl_dofn_common.h"
 #include "etl_files_row.h"
 #include "etl_stats_map.h"
+#include "etl_test_hooks.h"
 #include "etl_write_stream.h"
 
 enum { PENDING_LIMIT = 1024 };
@@ -94,6 +95,7 @@ typedef struct write_state {
   size_t n_tables;
   size_t pending;
   bool in_bundle;     /* the sink bundle has begun (lazily, at the first row) */
+  bool range_in_bundle; /* it records a byte range's ledger entry (for a test hook) */
   char *transform_id;
   beam_arena batch;   /* copies of pending rows */
   beam_etl_view_cache view; /* the last element's header strings, in batch: zeroed with it */
@@ -456,6 +458,8 @@ static beam_status commit_bundle(write_state *st, beam_dofn_ctx *ctx, beam_error
   if (s == BEAM_OK) s = send_late(st, err);
   if (s == BEAM_OK) s = beam_sink_commit(st->sink, err);
   if (s == BEAM_OK) s = count_retracted(st, ctx, err);
+  if (s == BEAM_OK && st->range_in_bundle) beam_etl_test_exit_after_range_commit();
+  st->range_in_bundle = false;
   st->in_bundle = false;
   reset_late(st);
   return s;
@@ -647,10 +651,11 @@ static beam_status range_covered(write_state *st, const char *unit, size_t id_le
  * range of a split file has only its ledger entry: its file's _files row comes when every
  * range is in (FinishFile, after the ranges are grouped by file). */
 static beam_status record_file(write_state *st, const beam_etl_file_report *rep, bool range, beam_error *err) {
-  if (range)
-    return strcmp(rep->status, BEAM_ETL_FILE_LOADED) == 0
-               ? beam_sink_ledger_record(st->sink, rep->file_id, rep->file, st->reload, err)
-               : BEAM_OK;
+  if (range) {
+    if (strcmp(rep->status, BEAM_ETL_FILE_LOADED) != 0) return BEAM_OK;
+    st->range_in_bundle = true;
+    return beam_sink_ledger_record(st->sink, rep->file_id, rep->file, st->reload, err);
+  }
   beam_etl_row row;
   pending_table *t;
   beam_status s = beam_etl_files_row_make(&st->batch, rep, &row);

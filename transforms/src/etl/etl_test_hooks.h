@@ -10,4 +10,10 @@
  * deterministic (tests/cli/split_failed.sh, mode "grow"). Best effort: errors are ignored. */
 void beam_etl_test_grow_after_range(const char *path);
 
+/* After a writer committed a bundle holding a byte range's ledger entry (etl_dofn_write.c):
+ * when BEAM_ETL_TEST_EXIT_AFTER_RANGES is N > 0, the process's N-th such commit ends the
+ * process at once (_exit(137), as a kill -9 would) - a run stopped in the middle of a split
+ * file, at a known point (tests/cli/unfinished_changed.sh). */
+void beam_etl_test_exit_after_range_commit(void);
+
 #endif

@@ -886,6 +886,16 @@ beam_status beam_jsonl_log_ledger_ranges(const jl_log *log, const jl_pending *pe
   return st == BEAM_OK ? BEAM_OK : nomem(err);
 }
 
+beam_status beam_jsonl_log_ledger_range_units(const jl_log *log, beam_sink_unit_fn each, void *ctx, beam_error *err) {
+  beam_status st = BEAM_OK;
+  for (size_t i = 0; st == BEAM_OK && i < log->ledger.cap; i++) {
+    const jl_map_slot *slot = &log->ledger.slots[i];
+    if (slot->key && beam_sink_unit_is_range(slot->key))
+      st = each(ctx, slot->key, ((const jl_ledger_value *)slot->val)->file, err);
+  }
+  return st;
+}
+
 bool beam_jsonl_log_ledger_any(const jl_log *log, const jl_pending *pending) {
   return log->ledger.len > 0 || json_array_size(json_object_get(log->open_committing, "ledger")) > 0 ||
          (pending && pending->len > 0);

@@ -145,6 +145,9 @@ const json_t *beam_jsonl_log_ledger_spans(const jl_log *log, const char *key);
 void beam_jsonl_log_ledger_find(const jl_log *log, const jl_pending *pending, const char *key,
                                 beam_sink_ledger_hit *hit);
 
+/* Calls each(ctx, unit, file) for every committed range unit (beam_sink_unit_is_range). */
+beam_status beam_jsonl_log_ledger_range_units(const jl_log *log, beam_sink_unit_fn each, void *ctx, beam_error *err);
+
 /* Appends to out the ranges of file_id's units (beam_sink_ranges_add_unit) among the ledger's
  * entries, the open commit a dead writer left and pending (when not NULL). NOMEM only. */
 beam_status beam_jsonl_log_ledger_ranges(const jl_log *log, const jl_pending *pending, const char *file_id,

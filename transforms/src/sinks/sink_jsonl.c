@@ -369,6 +369,12 @@ static beam_status jl_ledger_ranges(beam_sink *s, const char *file_id, beam_sink
   return st == BEAM_OK ? beam_jsonl_log_ledger_ranges(&j->log, &j->pending, file_id, out, err) : st;
 }
 
+static beam_status jl_ledger_range_units(beam_sink *s, beam_sink_unit_fn each, void *ctx, beam_error *err) {
+  jsonl_sink *j = (jsonl_sink *)s;
+  beam_status st = beam_jsonl_log_refresh(&j->log, err);
+  return st == BEAM_OK ? beam_jsonl_log_ledger_range_units(&j->log, each, ctx, err) : st;
+}
+
 static beam_status jl_ledger_any(beam_sink *s, bool *any, beam_error *err) {
   jsonl_sink *j = (jsonl_sink *)s;
   beam_status st = beam_jsonl_log_refresh(&j->log, err);
@@ -644,6 +650,7 @@ static const beam_sink_vtable jsonl_vtable = {
     .ledger_any = jl_ledger_any,
     .ledger_ranges = jl_ledger_ranges,
     .retract_units = jl_retract_units,
+    .ledger_range_units = jl_ledger_range_units,
 };
 
 beam_status beam_sink_jsonl_open(const char *dir, const beam_sink_options *opts, beam_sink **out,

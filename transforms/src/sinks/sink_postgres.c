@@ -1049,6 +1049,17 @@ static beam_status pg_ledger_ranges(beam_sink *s, const char *file_id, beam_sink
   return st == BEAM_OK ? BEAM_OK : beam_error_set(err, st, "out of memory");
 }
 
+/* Every unit that looks like a byte range, with its input name: one scan of the ledger. */
+static beam_status pg_ledger_range_units(beam_sink *s, beam_sink_unit_fn each, void *ctx, beam_error *err) {
+  pg_sink *p = (pg_sink *)s;
+  PGresult *res = NULL;
+  beam_status st = ledger_query(p, "SELECT unit, coalesce(file, '') FROM \"" LEDGER_TABLE "\" WHERE unit ~ '@[0-9]+-[0-9]+$'",
+                                NULL, "ranges", &res, err);
+  for (int i = 0; st == BEAM_OK && i < PQntuples(res); i++) st = each(ctx, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), err);
+  PQclear(res);
+  return st;
+}
+
 static beam_status pg_close(beam_sink *s, beam_error *err) {
   (void)err;
   pg_sink *p = (pg_sink *)s;
@@ -1090,6 +1101,7 @@ static const beam_sink_vtable pg_vtable = {
     .ledger_find_many = pg_ledger_find_many,
     .ledger_any = pg_ledger_any,
     .ledger_ranges = pg_ledger_ranges,
+    .ledger_range_units = pg_ledger_range_units,
     .retract_units = pg_retract_units,
 };
 

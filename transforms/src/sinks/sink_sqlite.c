@@ -1117,6 +1117,21 @@ static beam_status sq_ledger_ranges(beam_sink *s, const char *file_id, beam_sink
   return st == BEAM_OK ? BEAM_OK : beam_error_set(err, st, "out of memory");
 }
 
+/* Every unit that looks like a byte range, with its input name: one scan of the ledger. */
+static beam_status sq_ledger_range_units(beam_sink *s, beam_sink_unit_fn each, void *ctx, beam_error *err) {
+  sqlite_sink *q = (sqlite_sink *)s;
+  sqlite3_stmt *stmt = NULL;
+  int rc = sqlite3_prepare_v2(q->db, "SELECT unit, file FROM \"" LEDGER_TABLE "\" WHERE unit GLOB '*@[0-9]*-[0-9]*'",
+                              -1, &stmt, NULL);
+  beam_status st = BEAM_OK;
+  if (rc == SQLITE_OK)
+    while (st == BEAM_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW)
+      st = each(ctx, (const char *)sqlite3_column_text(stmt, 0), (const char *)sqlite3_column_text(stmt, 1), err);
+  sqlite3_finalize(stmt);
+  if (st != BEAM_OK) return st;
+  return rc == SQLITE_DONE ? BEAM_OK : sq_fail(q, rc, LEDGER_TABLE, "look for ranges", err);
+}
+
 static void sq_abort(beam_sink *s) {
   sqlite_sink *q = (sqlite_sink *)s;
   end_bundle(q, false);
@@ -1182,6 +1197,7 @@ static const beam_sink_vtable sqlite_vtable = {
     .ledger_find = sq_ledger_find,
     .ledger_any = sq_ledger_any,
     .ledger_ranges = sq_ledger_ranges,
+    .ledger_range_units = sq_ledger_range_units,
     .retract_units = sq_retract_units,
 };
 

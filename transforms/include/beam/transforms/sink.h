@@ -381,6 +381,18 @@ beam_status beam_sink_ledger_ranges(beam_sink *s, const char *file_id, beam_sink
 beam_status beam_sink_retract_units(beam_sink *s, const char *file_id, beam_error *err);
 bool beam_sink_can_retract(const beam_sink *s);
 
+/* Called with a ledger unit and the input name it was recorded under. */
+typedef beam_status (*beam_sink_unit_fn)(void *ctx, const char *unit, const char *file, beam_error *err);
+
+/* Loads that stopped in the middle of a split file: calls each(ctx, file_id, file) once for
+ * every file identity with committed range units ("<file_id>@<start>-<end>") but no whole-file
+ * unit "<file_id>" (the load of that content never finished: a crash, then the file changed,
+ * so the same command reads another content under the name), with the input name its ranges
+ * were recorded under. A load of that name under another identity retracts them
+ * (beam_sink_retract_units): rows of a content that never loaded whole must not stay beside
+ * the new one's. Outside a bundle; nothing on a sink that cannot retract. */
+beam_status beam_sink_ledger_unfinished(beam_sink *s, beam_sink_unit_fn each, void *ctx, beam_error *err);
+
 /* Rows a retraction removed from one table. */
 typedef struct beam_sink_table_rows {
   char table[129];
