@@ -245,6 +245,12 @@ beam_status file_etl_run_report_write(file_etl_run_report *r, const file_etl_loa
   json_object_set_new(r->root, "exit_status", json_integer(exit_status));
   json_object_set_new(r->root, "outcome", json_string(exit_status >= 0 && exit_status <= 3 ? outcome[exit_status] : "failed"));
   json_object_set_new(r->root, "files_skipped", json_integer(plan ? (json_int_t)plan->n_skipped : 0));
+  if (plan && plan->n_retracted_notes) { /* before the run: rows of unfinished loads of changed files */
+    json_t *notes = json_array();
+    for (size_t i = 0; i < plan->n_retracted_notes; i++) json_array_append_new(notes, json_string(plan->retracted_notes[i]));
+    json_object_set_new(r->root, "unfinished_loads_removed", notes);
+    json_object_set_new(r->root, "unfinished_rows_removed", json_integer(plan->retracted_rows));
+  }
   if (json_dump_file(r->root, r->path, JSON_INDENT(2) | JSON_SORT_KEYS) != 0)
     return beam_error_set(err, BEAM_ERR_IO, "--summary_json: cannot write %s", r->path);
   return BEAM_OK;

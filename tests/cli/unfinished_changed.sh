@@ -51,6 +51,7 @@ load() { # load DIR DB [env...]: prints the exit status
   local dir=$1 db=$2 rc=0
   shift 2
   env "$@" "$etl" --input "$dir" --spec spec.json --sink "$(uri "$db")" --split_size=100K --parallelism=1 --quiet \
+    --summary_json=summary.json \
     > load.log 2>&1 || rc=$?
   echo "$rc"
 }
@@ -76,6 +77,8 @@ for case in changed same; do
   if [ "$case" = changed ]; then
     grep -q "in/events.jsonl changed after a run stopped in the middle of it: the [1-9][0-9]* rows" load.log \
       || { echo "changed: the output does not say what was removed"; cat load.log; exit 1; }
+    python3 -c "import json; r = json.load(open('summary.json')); assert r['unfinished_rows_removed'] > 0 and len(r['unfinished_loads_removed']) == 1, r" \
+      || { echo "changed: --summary_json does not count the rows removed"; exit 1; }
   elif grep -q "changed after a run stopped" load.log; then
     echo "same: rows were removed though the file did not change"; cat load.log; exit 1
   fi
