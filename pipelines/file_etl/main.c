@@ -181,6 +181,7 @@ static int run_group(const file_etl_options *o, const char *spec_text, const des
                                        .progress = (o->quiet || remote) ? "off" : o->progress,
                                        .no_sync = o->no_sync,
                                        .reload = o->reload,
+                                       .message_ledger_days = (int)o->message_ledger_days,
                                        .split_size = o->split_size,
                                        .parallelism = o->parallelism ? o->parallelism : (int64_t)beam_local_cpu_count()};
   beam_pipeline *p = beam_pipeline_new();

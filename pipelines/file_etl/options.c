@@ -11,6 +11,7 @@ void file_etl_usage(const char *prog) {
           "usage: %s --input=PATH|gs://BUCKET/PATH [--input=...] --spec=SPEC.json --sink=SINK [--sink=...]\n"
           "       %s --input=pubsub:projects/P/subscriptions/S --spec=SPEC.json --sink=SINK [--sink=...]\n"
           "          [--bundle_max_records=N] [--bundle_max_ms=MS] [--max_idle_s=S] [--pubsub_retry_budget_s=S]\n"
+          "          [--message_ledger_days=N]\n"
           "          [--runner=auto|local|portable|dataflow] [--size_threshold=BYTES]\n"
           "          [--big_runner=portable|dataflow]\n"
           "          [--job_endpoint=HOST:PORT] [--environment_type=PROCESS|EXTERNAL|DOCKER]\n"
@@ -74,6 +75,8 @@ void file_etl_usage(const char *prog) {
           "only then are the messages acked. Bad messages: _dead_letter with source = the subscription\n"
           "and message_id. PUBSUB_EMULATOR_HOST=HOST:PORT reads an emulator. Pub/Sub unreachable for\n"
           "--pubsub_retry_budget_s (default 60) fails the run (exit 1); shorter outages are retried.\n"
+          "Message ids committed more than --message_ledger_days (default 7; 0 keeps them) ago are\n"
+          "forgotten when a run starts (a redelivery comes within minutes; a seek back replays).\n"
           "\n%s",
           prog, prog, beam_dataflow_flags_help());
 }
@@ -152,6 +155,8 @@ static bool apply(file_etl_options *o, const char *name, const char *value, char
   else if (strcmp(name, "pubsub_retry_budget_s") == 0)
     ok = value && parse_size(value, &o->pubsub_retry_budget_s) && o->pubsub_retry_budget_s >= 1 &&
          o->pubsub_retry_budget_s <= 86400;
+  else if (strcmp(name, "message_ledger_days") == 0)
+    ok = value && parse_size(value, &o->message_ledger_days) && o->message_ledger_days <= 36500;
   else if (strcmp(name, "dump_pipeline") == 0) ok = set_string(&o->dump_pipeline, value);
   else if (strcmp(name, "summary_json") == 0) ok = set_string(&o->summary_json, value);
   else if (strcmp(name, "progress") == 0)
@@ -193,6 +198,7 @@ bool file_etl_options_parse(int argc, char **argv, file_etl_options *o, char *ms
   o->progress = "auto";
   o->size_threshold = 1LL << 30;
   o->split_size = -1;
+  o->message_ledger_days = 7;
   o->bundle_max_records = o->bundle_max_ms = o->max_idle_s = o->pubsub_retry_budget_s = -1;
   for (int i = 1; i < argc; i++) {
     const char *arg = argv[i];

@@ -35,6 +35,7 @@ typedef struct file_etl_options {
   int64_t bundle_max_ms;      /* a bundle closes this long after it opened (default 1000) */
   int64_t max_idle_s;         /* stop after this long without a message (default: until SIGINT/SIGTERM) */
   int64_t pubsub_retry_budget_s; /* Pub/Sub unreachable this long fails the run (default 60) */
+  int64_t message_ledger_days;   /* message units older than this are forgotten (default 7; 0 never) */
   bool no_sync;
   bool reload;  /* load files the destination's ledger holds again */
   bool quiet;

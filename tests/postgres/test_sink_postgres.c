@@ -1165,6 +1165,34 @@ static void test_retract_ranges_of_a_file(void **state) {
   beam_sink_free(s);
 }
 
+/* A stream's sink (stream_ledger) deletes message units committed more than
+ * message_ledger_days ago when it opens; a file's units and newer messages stay. */
+static void test_old_message_units_expire(void **state) {
+  (void)state;
+  char old_key[160], new_key[160], file_key[160];
+  snprintf(old_key, sizeof old_key, "pubsub:s@1#%s", fresh_id("old"));
+  snprintf(new_key, sizeof new_key, "pubsub:s@2#%s", fresh_id("new"));
+  snprintf(file_key, sizeof file_key, "%s", fresh_id("file-old"));
+  beam_sink *s = open_sink();
+  begin(s, fresh_id("expire"));
+  record(s, old_key, "sub", false);
+  record(s, new_key, "sub", false);
+  record(s, file_key, "in.csv", false);
+  commit(s);
+  beam_sink_free(s);
+  sql("UPDATE \"_beam_ledger\" SET committed_at = now() - interval '30 days' WHERE unit IN ('%s', '%s')", old_key,
+      file_key);
+  char uri[512];
+  snprintf(uri, sizeof uri, "postgres:%s", conninfo());
+  beam_sink_options o = {.stream_ledger = true, .message_ledger_days = 7};
+  beam_error err = {0};
+  if (beam_sink_open(uri, &o, &s, &err) != BEAM_OK) fail_msg("open: %s", err.message);
+  assert_false(find(s, old_key).found);
+  assert_true(find(s, new_key).found);
+  assert_true(find(s, file_key).found);
+  beam_sink_free(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bad_conninfo_fails_fast),
@@ -1191,6 +1219,7 @@ int main(void) {
       cmocka_unit_test(test_ledger_ranges_of_a_file),
       cmocka_unit_test(test_ledger_find_many),
       cmocka_unit_test(test_retract_ranges_of_a_file),
+      cmocka_unit_test(test_old_message_units_expire),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

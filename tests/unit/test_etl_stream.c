@@ -180,7 +180,7 @@ static void run_spec(fixture *f, const char *spec, const int *const *bundles, be
   acked_bundles = nacked_bundles = 0;
   const char *inputs[] = {"pubsub:" SUB};
   beam_etl_file_pipeline_config cfg = {inputs, 1, spec, "test-spec", f->sink, "local", "off", true, false, 0, 1,
-                                       NULL, 0};
+                                       NULL, 0, 7};
   beam_pipeline *p = beam_pipeline_new();
   beam_error err = {0};
   beam_status s = beam_etl_file_pipeline_build(p, &cfg, &err);

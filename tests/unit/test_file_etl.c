@@ -72,7 +72,7 @@ static beam_status run_etl(fixture *f, const char *spec, const char *sink, const
     else snprintf(storage[n], sizeof storage[n], "%s/in/%s", f->dir, inputs[n]);
     paths[n] = storage[n];
   }
-  beam_etl_file_pipeline_config cfg = {paths, n, spec, "test-spec", sink ? sink : f->sink, "local", "off", true, false, 0, 1, NULL, 0};
+  beam_etl_file_pipeline_config cfg = {paths, n, spec, "test-spec", sink ? sink : f->sink, "local", "off", true, false, 0, 1, NULL, 0, 7};
   beam_pipeline *p = beam_pipeline_new();
   memset(&f->err, 0, sizeof f->err);
   beam_status s = beam_etl_file_pipeline_build(p, &cfg, &f->err);

@@ -1202,12 +1202,47 @@ static void retract_a_files_ranges(void **state) {
   beam_sink_free(s);
 }
 
+/* A stream's sink (stream_ledger) leaves out of its ledger the message units committed more
+ * than message_ledger_days ago (the log keeps them); a file's units and newer messages stay. */
+static void old_message_units_expire(void **state) {
+  const char *dir = *state;
+  beam_sink *s = open_sink(dir, NULL);
+  beam_error err = {0};
+  assert_int_equal(beam_sink_ensure_table(s, "t", &sink_test_schema, &err), BEAM_OK);
+  assert_int_equal(beam_sink_begin(s, "b1", &err), BEAM_OK);
+  write_tagged(s, "t", "x", 1);
+  record(s, "pubsub:s@1#old", "sub", false);
+  record(s, "file-old", "in.csv", false);
+  assert_int_equal(beam_sink_commit(s, &err), BEAM_OK);
+  beam_sink_free(s);
+  /* Those two were committed in 1926. */
+  char *log = slurp(dir, ".bundles.jsonl");
+  for (char *at = log; (at = strstr(at, "\"committed_at\":\"20")) != NULL; at += 16) at[16] = '1', at[17] = '9';
+  put_file(dir, ".bundles.jsonl", log, false);
+  free(log);
+  s = open_sink(dir, NULL);
+  assert_int_equal(beam_sink_ensure_table(s, "t", &sink_test_schema, &err), BEAM_OK);
+  assert_int_equal(beam_sink_begin(s, "b2", &err), BEAM_OK);
+  write_tagged(s, "t", "y", 1);
+  record(s, "pubsub:s@2#new", "sub", false);
+  assert_int_equal(beam_sink_commit(s, &err), BEAM_OK);
+  assert_true(find(s, "pubsub:s@1#old").found); /* not a stream's sink: kept */
+  beam_sink_free(s);
+  beam_sink_options o = {.stream_ledger = true, .message_ledger_days = 7};
+  s = open_sink(dir, &o);
+  assert_false(find(s, "pubsub:s@1#old").found);
+  assert_true(find(s, "file-old").found);
+  assert_true(find(s, "pubsub:s@2#new").found);
+  beam_sink_free(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(typed_json_per_row, setup, teardown),
       cmocka_unit_test(doubles_are_shortest_round_trip),
       cmocka_unit_test_setup_teardown(abort_leaves_nothing, setup, teardown),
       cmocka_unit_test_setup_teardown(ledger_find_many_keys, setup, teardown),
+      cmocka_unit_test_setup_teardown(old_message_units_expire, setup, teardown),
       cmocka_unit_test_setup_teardown(same_bundle_twice_writes_once, setup, teardown),
       cmocka_unit_test_setup_teardown(crashed_commit_is_rolled_back, setup, teardown),
       cmocka_unit_test_setup_teardown(many_rows_spill_and_commit, setup, teardown),

@@ -322,6 +322,26 @@ static void two_bundles_claiming_one_message(void **state) {
   beam_sink_free(b);
 }
 
+/* Units of committed markers stamped more than message_ledger_days ago are not loaded. */
+static void old_message_units_expire(void **state) {
+  (void)state;
+  write_file(".bundles/eeee.committed", "{\"bundle\":\"r0-b1\",\"units\":[\"pubsub:s@1#old\"],\"committed_us\":1000000}");
+  write_file(".bundles/ffff.committed", "{\"bundle\":\"r0-b2\",\"units\":[\"pubsub:s@2#unstamped\"]}");
+  beam_sink_options o = {.no_sync = true, .stream_ledger = true, .message_ledger_days = 7};
+  beam_sink *s;
+  beam_error err;
+  assert_int_equal(beam_sink_open(uri, &o, &s, &err), BEAM_OK);
+  assert_int_equal(beam_sink_ensure_table(s, "events", &sink_test_schema, &err), BEAM_OK);
+  const char *units[] = {"pubsub:s@3#new"};
+  assert_int_equal(stream_bundle(s, "r1-b1", units, 1, &err), BEAM_OK);
+  const char *keys[] = {"pubsub:s@1#old", "pubsub:s@2#unstamped", "pubsub:s@3#new"};
+  found(s, keys, 3, (bool[]){false, true, true});
+  beam_sink_free(s);
+  s = open_stream_sink(); /* keeps every unit: the ledger read again */
+  found(s, keys, 3, (bool[]){true, true, true});
+  beam_sink_free(s);
+}
+
 static void bad_locations(void **state) {
   (void)state;
   beam_sink *s;
@@ -344,6 +364,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(a_stream_ledger_holds_committed_messages, setup, teardown),
       cmocka_unit_test_setup_teardown(a_stream_commit_that_died_is_rolled_back, setup, teardown),
       cmocka_unit_test_setup_teardown(two_bundles_claiming_one_message, setup, teardown),
+      cmocka_unit_test_setup_teardown(old_message_units_expire, setup, teardown),
       cmocka_unit_test(bad_locations),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -700,6 +700,35 @@ static void retract_a_files_ranges(void **state) {
   beam_sink_free(s);
 }
 
+/* A stream's sink (stream_ledger) forgets message units committed more than
+ * message_ledger_days ago when it opens; a file's units, newer messages and a sink opened for
+ * files keep theirs. */
+static void old_message_units_expire(void **state) {
+  fixture *f = *state;
+  beam_sink *s = open_sink(f, NULL);
+  beam_error err = {0};
+  assert_int_equal(beam_sink_ensure_table(s, "t", &sink_test_schema, &err), BEAM_OK);
+  const char *const tables[] = {"t", NULL};
+  commit_unit(s, tables, "b1", "pubsub:s@1#old", 1, "a");
+  commit_unit(s, tables, "b2", "file-old", 1, "b");
+  commit_unit(s, tables, "b3", "pubsub:s@2#new", 1, "c");
+  beam_sink_free(s);
+  exec_on(f->path, "UPDATE _beam_ledger SET committed_at = '2020-01-01T00:00:00.000Z' WHERE unit IN "
+                   "('pubsub:s@1#old', 'file-old')");
+  s = open_sink(f, NULL); /* not a stream's: nothing forgotten */
+  beam_sink_free(s);
+  assert_int_equal(query_int(f->path, "SELECT count(*) FROM _beam_ledger"), 3);
+  beam_sink_options o = {.stream_ledger = true, .message_ledger_days = 7};
+  s = open_sink(f, &o);
+  const char *keys[] = {"pubsub:s@1#old", "file-old", "pubsub:s@2#new"};
+  bool found[3];
+  assert_int_equal(beam_sink_ledger_find_many(s, keys, 3, found, &err), BEAM_OK);
+  assert_false(found[0]);
+  assert_true(found[1]);
+  assert_true(found[2]);
+  beam_sink_free(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(all_types_round_trip, setup, teardown),
@@ -720,6 +749,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(ledger_ranges_of_a_file, setup, teardown),
       cmocka_unit_test_setup_teardown(ledger_find_many_keys, setup, teardown),
       cmocka_unit_test_setup_teardown(retract_a_files_ranges, setup, teardown),
+      cmocka_unit_test_setup_teardown(old_message_units_expire, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

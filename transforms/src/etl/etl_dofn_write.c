@@ -30,7 +30,7 @@
  *
  * Config: {"spec": {...}, "sink": "sqlite:out.db", "tables": [...], "where": "...",
  * "label": "destination 2 (sqlite:out.db)" (prefixes its errors), "no_sync": false,
- * "batch_rows": 0, "units": false, "reload": false, "stream": false}. */
+ * "batch_rows": 0, "units": false, "reload": false, "stream": false, "message_ledger_days": 7}. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,6 +179,7 @@ static beam_status write_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error
   st->c_not_taken = beam_dofn_declare_counter(ctx, "not_taken");
   st->stream.on = json_is_true(json_object_get(config, "stream"));
   o.stream_ledger = st->stream.on;
+  o.message_ledger_days = (int)json_integer_value(json_object_get(config, "message_ledger_days"));
   st->c_messages_already = beam_dofn_declare_counter(ctx, "messages_already_loaded");
   st->c_stream_bundles = beam_dofn_declare_counter(ctx, "stream_bundles");
   st->c_stream_messages = beam_dofn_declare_counter(ctx, "stream_messages");

@@ -113,8 +113,9 @@ static json_t *destination_config(const builder *b, size_t d, json_t *extra) {
  * KV<file, report>). */
 static beam_pcollection *write_stage(builder *b, const char *name, size_t d, beam_pcollection *rows, bool units,
                                      beam_pcollection **files, beam_pcollection **ranges) {
-  json_t *extra = destination_config(b, d, json_pack("{s:b,s:b,s:b,s:b}", "no_sync", b->cfg->no_sync, "units", units,
-                                                     "reload", b->cfg->reload, "stream", b->stream));
+  json_t *extra = destination_config(b, d, json_pack("{s:b,s:b,s:b,s:b,s:i}", "no_sync", b->cfg->no_sync, "units", units,
+                                                     "reload", b->cfg->reload, "stream", b->stream,
+                                                     "message_ledger_days", b->cfg->message_ledger_days));
   static const char *const tags[] = {"stats", "files", "ranges"};
   beam_coder_spec *coders[] = {b->stats, b->value, beam_coder_spec_kv(b->p, beam_coder_spec_string(b->p), b->value)};
   beam_pardo_spec spec = {"etl_write", keep(b, stage_config(b->cfg, b->spec, extra)), ranges ? 3 : 2, tags, coders,

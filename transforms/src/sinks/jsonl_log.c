@@ -200,6 +200,9 @@ static beam_status apply_ledger(jl_log *log, const json_t *rec) {
     if (!key || !key[0]) continue;
     if (!json_is_true(json_object_get(e, "replace")) && map_get(&log->ledger, key, NULL)) continue;
     const char *file = rec_str(e, "file"), *at = rec_str(e, "committed_at");
+    if (log->forget_messages_before[0] && strncmp(key, "pubsub:", 7) == 0 && at &&
+        strcmp(at, log->forget_messages_before) < 0)
+      continue; /* a stream's old message unit (sink.h: message_ledger_days) */
     jl_ledger_value *v = calloc(1, sizeof *v);
     if (!v || !(v->file = strdup(file ? file : ""))) {
       ledger_value_free(v);
@@ -637,7 +640,13 @@ static beam_status lock_and_recover(jl_log *log, bool sweep, beam_error *err) {
 }
 
 beam_status beam_jsonl_log_open(jl_log *log, const char *dir, int dir_fd, bool no_sync, beam_error *err) {
+  return beam_jsonl_log_open_forgetting(log, dir, dir_fd, no_sync, NULL, err);
+}
+
+beam_status beam_jsonl_log_open_forgetting(jl_log *log, const char *dir, int dir_fd, bool no_sync,
+                                           const char *forget_before, beam_error *err) {
   memset(log, 0, sizeof *log);
+  snprintf(log->forget_messages_before, sizeof log->forget_messages_before, "%s", forget_before ? forget_before : "");
   log->dir = dir;
   log->dir_fd = dir_fd;
   log->no_sync = no_sync;

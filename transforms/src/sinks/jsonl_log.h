@@ -62,6 +62,7 @@ typedef struct jl_log {
   json_t *open_committing; /* a "committing" record with no outcome yet (its writer died) */
   jl_map lengths;         /* table -> uint64_t *: committed length of <table>.jsonl, for the
                            * tables the log's "appends" records know (others: the file's size) */
+  char forget_messages_before[32]; /* "": keep every message unit; else an ISO time */
 } jl_log;
 
 /* ---- Side files -------------------------------------------------------------------- */
@@ -87,6 +88,10 @@ bool beam_jsonl_temp_name_parse(const char *name, char *table);
  * one undone, and side files no commit names and no live writer holds are deleted. On failure the log is
  * closed again (beam_jsonl_log_free still required). */
 beam_status beam_jsonl_log_open(jl_log *log, const char *dir, int dir_fd, bool no_sync, beam_error *err);
+/* The same, leaving out of the ledger the message units ("pubsub:...") committed before
+ * forget_before (an ISO 8601 UTC time; NULL or "": none): a stream's message_ledger_days. */
+beam_status beam_jsonl_log_open_forgetting(jl_log *log, const char *dir, int dir_fd, bool no_sync,
+                                           const char *forget_before, beam_error *err);
 
 /* Closes the log's file: 0 or the errno of close. */
 int beam_jsonl_log_close(jl_log *log);

@@ -135,9 +135,15 @@ static json_t *marker_load(beam_object_store *store, const char *name, beam_stat
   return root;
 }
 
-static beam_status add_committed(beam_object_ledger *l, beam_object_store *store, const char *name, beam_error *err) {
+static beam_status add_committed(beam_object_ledger *l, beam_object_store *store, const char *name,
+                                 int64_t forget_before_us, beam_error *err) {
   beam_status s;
   json_t *root = marker_load(store, name, &s, err);
+  const json_t *at = json_object_get(root, "committed_us");
+  if (forget_before_us && json_is_integer(at) && json_integer_value(at) < forget_before_us) {
+    json_decref(root);
+    return s;
+  }
   size_t i;
   json_t *unit;
   json_array_foreach(json_object_get(root, "units"), i, unit) {
@@ -182,7 +188,8 @@ static beam_status roll_back(beam_object_store *store, const char *name, beam_er
   return s;
 }
 
-static beam_status ledger_read(beam_object_ledger *l, beam_object_store *store, beam_error *err) {
+static beam_status ledger_read(beam_object_ledger *l, beam_object_store *store, int64_t forget_before_us,
+                               beam_error *err) {
   marker_names m = {0};
   beam_status s = store->ops->list(store, BEAM_OBJECT_LEDGER_FOLDER, collect_marker, &m, err);
   if (s == BEAM_OK && m.n) qsort(m.names, m.n, sizeof *m.names, by_name);
@@ -190,7 +197,7 @@ static beam_status ledger_read(beam_object_ledger *l, beam_object_store *store, 
   for (size_t i = 0; s == BEAM_OK && i < m.n; i++) {
     const char *name = m.names[i];
     if (ends_with(name, ".committed")) {
-      s = add_committed(l, store, name, err);
+      s = add_committed(l, store, name, forget_before_us, err);
       continue;
     }
     snprintf(twin, sizeof twin, "%.*s.committed", (int)(strlen(name) - strlen(".pending")), name);
@@ -201,7 +208,8 @@ static beam_status ledger_read(beam_object_ledger *l, beam_object_store *store, 
   return s;
 }
 
-beam_status beam_object_ledger_acquire(beam_object_store *store, beam_object_ledger **out, beam_error *err) {
+beam_status beam_object_ledger_acquire(beam_object_store *store, int64_t forget_before_us, beam_object_ledger **out,
+                                       beam_error *err) {
   *out = NULL;
   pthread_mutex_lock(&ledgers_lock);
   beam_object_ledger *l = ledgers;
@@ -213,7 +221,7 @@ beam_status beam_object_ledger_acquire(beam_object_store *store, beam_object_led
     free(l);
     l = NULL;
     s = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-  } else if ((s = ledger_read(l, store, err)) != BEAM_OK) {
+  } else if ((s = ledger_read(l, store, forget_before_us, err)) != BEAM_OK) {
     free(l->units.slots);
     free(l->root);
     free(l);

@@ -22,6 +22,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "beam/status.h"
 #include "object_store.h"
@@ -29,8 +30,11 @@
 typedef struct beam_object_ledger beam_object_ledger;
 
 /* The ledger of store's destination (by its root), read (and settled) through store when no
- * instance of this process holds it yet. Release it with beam_object_ledger_release. */
-beam_status beam_object_ledger_acquire(beam_object_store *store, beam_object_ledger **out, beam_error *err);
+ * instance of this process holds it yet; units of committed markers stamped before
+ * forget_before_us (0: none) are left out (sink.h: message_ledger_days). Release it with
+ * beam_object_ledger_release. */
+beam_status beam_object_ledger_acquire(beam_object_store *store, int64_t forget_before_us, beam_object_ledger **out,
+                                       beam_error *err);
 void beam_object_ledger_release(beam_object_ledger *l);
 
 /* found[i] = whether keys[i] is committed. */

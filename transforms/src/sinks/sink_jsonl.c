@@ -84,6 +84,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -675,7 +676,14 @@ beam_status beam_sink_jsonl_open(const char *dir, const beam_sink_options *opts,
   } else if ((j->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
     st = io_fail(j, errno, "opening directory", "", err);
   } else {
-    st = beam_jsonl_log_open(&j->log, j->dir, j->dir_fd, j->base.opts.no_sync, err);
+    char forget[32] = "";
+    if (j->base.opts.stream_ledger && j->base.opts.message_ledger_days > 0) {
+      time_t t = time(NULL) - (time_t)j->base.opts.message_ledger_days * 86400;
+      struct tm tm;
+      gmtime_r(&t, &tm);
+      strftime(forget, sizeof forget, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+    }
+    st = beam_jsonl_log_open_forgetting(&j->log, j->dir, j->dir_fd, j->base.opts.no_sync, forget, err);
   }
   if (st != BEAM_OK) {
     j->base.state = BEAM_SINK_CLOSED;

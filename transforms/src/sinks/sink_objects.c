@@ -115,6 +115,17 @@ static void part_name(const obj_sink *o, const obj_part *p, int64_t ingest_hour,
            p->hour == INGEST_BUCKET ? "-ingest" : "");
 }
 
+static int64_t now_us(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+}
+
+/* The instant before which a stream's message units are forgotten (sink.h), or 0. */
+static int64_t forget_before_us(const beam_sink_options *opts) {
+  return opts && opts->message_ledger_days > 0 ? now_us() - (int64_t)opts->message_ledger_days * 86400 * 1000000 : 0;
+}
+
 static void part_discard(obj_part *p) {
   beam_buf_free(&p->buf);
   if (p->spill_fd >= 0) close(p->spill_fd);
@@ -393,7 +404,10 @@ static beam_status commit_parts(obj_sink *o, beam_error *err) {
   bool created;
   if (s == BEAM_OK) {
     json_t *rec = json_pack("{s:s}", "bundle", o->bundle_id);
-    if (rec && o->n_units && json_object_set_new(rec, "units", units_json(o)) != 0) json_decref(rec), rec = NULL;
+    if (rec && o->n_units &&
+        (json_object_set_new(rec, "units", units_json(o)) != 0 ||
+         json_object_set_new(rec, "committed_us", json_integer((json_int_t)now_us())) != 0))
+      json_decref(rec), rec = NULL;
     char *text = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
     json_decref(rec);
     s = text ? put_text(o, committed, text, &created, err) : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
@@ -547,7 +561,8 @@ beam_status beam_sink_gcs_open(const char *location, const beam_sink_options *op
   obj_sink *o;
   beam_status s = obj_open(opts && opts->stream_ledger ? &gcs_stream_vtable : &gcs_vtable, opts, out, &o, err);
   if (s == BEAM_OK) s = beam_object_store_gcs_open(location, &o->store, err);
-  if (s == BEAM_OK && opts && opts->stream_ledger) s = beam_object_ledger_acquire(o->store, &o->ledger, err);
+  if (s == BEAM_OK && opts && opts->stream_ledger)
+    s = beam_object_ledger_acquire(o->store, forget_before_us(opts), &o->ledger, err);
   if (s != BEAM_OK) {
     if (o) obj_free(&o->base);
     return beam_error_prefix(err, "gcs sink: ");
@@ -561,7 +576,8 @@ beam_status beam_sink_file_open(const char *location, const beam_sink_options *o
   obj_sink *o;
   beam_status s = obj_open(opts && opts->stream_ledger ? &file_stream_vtable : &file_vtable, opts, out, &o, err);
   if (s == BEAM_OK) s = beam_object_store_dir_open(location, opts && opts->no_sync, &o->store, err);
-  if (s == BEAM_OK && opts && opts->stream_ledger) s = beam_object_ledger_acquire(o->store, &o->ledger, err);
+  if (s == BEAM_OK && opts && opts->stream_ledger)
+    s = beam_object_ledger_acquire(o->store, forget_before_us(opts), &o->ledger, err);
   if (s != BEAM_OK) {
     if (o) obj_free(&o->base);
     return beam_error_prefix(err, "file sink: ");

@@ -1141,6 +1141,17 @@ static beam_status pg_setup(pg_sink *p, beam_error *err) {
     end_txn(p);
     return st;
   }
+  PQclear(res);
+  res = NULL;
+  if (p->base.opts.stream_ledger && p->base.opts.message_ledger_days > 0) {
+    /* A stream's old message units go (sink.h: message_ledger_days). */
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "DELETE FROM \"" LEDGER_TABLE "\" WHERE left(unit, 7) = 'pubsub:' AND committed_at < now() - interval '%d days'",
+             p->base.opts.message_ledger_days);
+    if (!beam_sink_pg_exec(p->conn, sql, PGRES_COMMAND_OK, &res)) return pg_fail(p, res, NULL, "expire " LEDGER_TABLE, err);
+    PQclear(res);
+  }
   return check_temp_privilege(p, err);
 }
 

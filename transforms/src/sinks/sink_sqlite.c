@@ -1207,6 +1207,15 @@ static const beam_sink_vtable sqlite_vtable = {
 static beam_status ledger_setup(sqlite_sink *q, beam_error *err) {
   int rc = exec_sql(q, "CREATE TABLE IF NOT EXISTS \"" LEDGER_TABLE "\" ("
                        "unit TEXT PRIMARY KEY NOT NULL, file TEXT, committed_at TEXT NOT NULL)");
+  if (rc == SQLITE_OK && q->base.opts.stream_ledger && q->base.opts.message_ledger_days > 0) {
+    /* A stream's old message units go (sink.h: message_ledger_days); ISO times sort as text. */
+    char sql[320];
+    snprintf(sql, sizeof sql,
+             "DELETE FROM \"" LEDGER_TABLE "\" WHERE unit >= 'pubsub:' AND unit < 'pubsub;' AND committed_at < "
+             "strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ', 'now', '-%d days')",
+             q->base.opts.message_ledger_days);
+    rc = exec_sql(q, sql);
+  }
   if (rc == SQLITE_OK) rc = beam_sqlite_retract_setup(q->db);
   if (rc != SQLITE_OK) return sq_fail(q, rc, LEDGER_TABLE, "create", err);
   static const char *const sql[] = {

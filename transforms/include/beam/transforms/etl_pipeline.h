@@ -61,6 +61,7 @@ typedef struct beam_etl_file_pipeline_config {
   int64_t parallelism;       /* the local runner's threads (what auto splitting aims at); 0 = 1 */
   const char *const *sink_uris; /* more destinations (after the spec's "outputs" and sink_uri) */
   size_t n_sink_uris;
+  int message_ledger_days;   /* a stream's writers forget message units older (sink.h); 0 never */
 } beam_etl_file_pipeline_config;
 
 /* Adds the file ETL to p (and registers the ETL functions). */

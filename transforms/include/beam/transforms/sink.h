@@ -116,6 +116,12 @@ typedef struct beam_sink_options {
    * once; a stream's writer sets it. Without it these sinks keep no ledger (files are
    * recognised by their bundles' content). The other sinks keep theirs either way. */
   bool stream_ledger;
+  /* With stream_ledger: message units ("pubsub:...") committed more than this many days ago
+   * are forgotten when the sink opens (SQLite and PostgreSQL delete them, JSON lines and
+   * file:/gcs: do not load them), so a long-running stream's ledger stops growing. Pub/Sub
+   * redelivers a committed message whose ack was lost within minutes, not days (a seek back
+   * does, and such a replay is written again). 0: kept for ever. */
+  int message_ledger_days;
 } beam_sink_options;
 
 /* BigQuery's time partitioning types (timePartitioning.type). */
