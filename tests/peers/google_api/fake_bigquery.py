@@ -111,7 +111,27 @@ def register(server):
         return 'row rejected by the test rule %s=%s' % (field, value)
     return None
 
-  def store(key, rows_ids):
+  def partition_of(key):
+    """A tableId with a partition decorator, "events$20261107": the table's key and the
+    partition, or an error when the table is not ingestion-time partitioned by DAY (the
+    decorators streaming inserts and load jobs take here) or the partition is no date."""
+    table, _, part = key[2].partition('$')
+    if not part:
+      return key, None, None
+    base = (key[0], key[1], table)
+    t = tables.get(base)
+    tp = (t or {}).get('resource', {}).get('timePartitioning')
+    if not t:
+      return base, None, 'Not found: Table %s:%s.%s' % base
+    if not tp or tp.get('field') or tp.get('type') != 'DAY':
+      return base, None, 'Partition decorator %s: table %s is not partitioned by ingestion day' % (part, table)
+    try:
+      datetime.datetime.strptime(part, '%Y%m%d')
+    except ValueError:
+      return base, None, 'Invalid partition decorator: %s' % part
+    return base, part, None
+
+  def store(key, rows_ids, partition=None):
     t = tables[key]
     for row, insert_id in rows_ids:
       if insert_id is not None:
@@ -120,7 +140,10 @@ def register(server):
         t['ids'].add(insert_id)
       t['rows'] += 1
       if rows_file:
-        rows_file.write(json.dumps({'dataset': key[1], 'table': key[2], 'row': row, 'insertId': insert_id}) + '\n')
+        rec = {'dataset': key[1], 'table': key[2], 'row': row, 'insertId': insert_id}
+        if partition:
+          rec['partition'] = partition
+        rows_file.write(json.dumps(rec) + '\n')
     if rows_file:
       rows_file.flush()
 
@@ -257,6 +280,10 @@ def register(server):
       return google_error(400, 'too many rows present in the request, limit: %d row count: %d.' %
                           (MAX_ROWS, len(rows)), 'INVALID_ARGUMENT')
     with lock:
+      key, partition, why = partition_of(key)
+      if why:
+        return google_error(404 if why.startswith('Not found') else 400, why,
+                            'NOT_FOUND' if why.startswith('Not found') else 'INVALID_ARGUMENT')
       t = tables.get(key)
       if not t:
         return google_error(404, 'Not found: Table %s:%s.%s' % key, 'NOT_FOUND')
@@ -274,7 +301,7 @@ def register(server):
                    for i in range(len(rows)) if i not in bad]
         errors.sort(key=lambda e: e['index'])
       else:
-        store(key, [(r.get('json'), r.get('insertId')) for i, r in enumerate(rows) if i not in bad])
+        store(key, [(r.get('json'), r.get('insertId')) for i, r in enumerate(rows) if i not in bad], partition)
         if lose[0] > 0:
           lose[0] -= 1
           return None  # stored, but the answer is lost: the connection is dropped
@@ -305,6 +332,9 @@ def register(server):
     key = (dest.get('projectId', p), dest.get('datasetId'), dest.get('tableId'))
     if load.get('sourceFormat') != 'NEWLINE_DELIMITED_JSON':
       return {'reason': 'invalid', 'message': 'this fake loads NEWLINE_DELIMITED_JSON only'}
+    key, partition, why = partition_of(key)
+    if why:
+      return {'reason': 'invalid', 'message': why}
     t = tables.get(key)
     if not t:
       return {'reason': 'notFound', 'message': 'Not found: Table %s:%s.%s' % key}
@@ -327,7 +357,7 @@ def register(server):
       job['status']['errors'] = errors
       return {'reason': 'invalid', 'message': 'Error while reading data, error message: JSON table encountered '
                                               'too many errors, giving up. Rows: %d; errors: %d.' % (len(rows), len(errors))}
-    store(key, [(r, None) for r in rows])
+    store(key, [(r, None) for r in rows], partition)
     job['statistics']['load'] = {'outputRows': str(len(rows))}
     return None
 

@@ -4,7 +4,8 @@
  * the right row, a retried bundle writes nothing twice (same sink: recognized; a new sink:
  * insertIds deduplicated; load path: the existing job found), a row too large is refused at
  * once, a refusal at commit fails the commit, an existing table gains missing NULLABLE fields,
- * bad URIs are named. */
+ * bad URIs are named, and a stream's table without a partition field is partitioned by
+ * ingestion day with each row sent to its event day's partition (decorator "t$YYYYMMDD"). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -317,6 +318,52 @@ static void test_existing_table_gains_nullable_fields(void **state) {
   beam_sink_free(s);
 }
 
+/* Stored rows of dataset.table in partition part ("20261107"). */
+static int stored_in_partition(const char *dataset, const char *table, const char *part) {
+  FILE *f = fopen(getenv("BIGQUERY_TEST_ROWS"), "r");
+  assert_non_null(f);
+  char line[4096], want[256], want_part[64];
+  snprintf(want, sizeof want, "{\"dataset\": \"%s\", \"table\": \"%s\",", dataset, table);
+  snprintf(want_part, sizeof want_part, "\"partition\": \"%s\"", part);
+  int n = 0;
+  while (fgets(line, sizeof line, f))
+    if (strncmp(line, want, strlen(want)) == 0 && strstr(line, want_part)) n++;
+  fclose(f);
+  return n;
+}
+
+static void test_stream_rows_go_to_their_event_day(void **state) {
+  (void)state;
+  beam_sink_options o = {.stream_ledger = true};
+  beam_sink *s = NULL;
+  beam_error err = {0};
+  static beam_etl_field plain_fields[] = {{"event_id", BEAM_ETL_STRING, BEAM_ETL_REQUIRED}};
+  static const beam_etl_schema plain = {plain_fields, 1};
+  if (beam_sink_open(uri("days", NULL), &o, &s, &err) != BEAM_OK) fail_msg("open: %s", err.message);
+  if (beam_sink_ensure_table(s, "t", &plain, &err) != BEAM_OK) fail_msg("ensure_table: %s", err.message);
+  /* Published 2026-11-07 23:59:59, 2026-11-08 00:00:01 (twice), and a row without an event time. */
+  const int64_t times[] = {1794095999000000LL, 1794096001000000LL, 1794096001000000LL, 0};
+  beam_value v[4];
+  beam_etl_row r[4];
+  char ids[4][16];
+  for (int i = 0; i < 4; i++) {
+    snprintf(ids[i], sizeof ids[i], "day-%d", i);
+    v[i] = beam_value_string(ids[i], strlen(ids[i]));
+    r[i] = (beam_etl_row){&plain, &v[i], {.source = "sub", .event_time_us = times[i]}};
+  }
+  beam_sink_row_errors rej = BEAM_SINK_ROW_ERRORS_INIT;
+  assert_int_equal(beam_sink_begin(s, "days-1", &err), BEAM_OK);
+  assert_int_equal(beam_sink_write_rows(s, "t", r, 4, &rej, &err), BEAM_OK);
+  assert_int_equal(beam_sink_send(s, "t", &rej, &err), BEAM_OK);
+  if (beam_sink_commit(s, &err) != BEAM_OK) fail_msg("commit: %s", err.message);
+  assert_int_equal(rej.len, 0);
+  assert_int_equal(stored("days", "t"), 4);
+  assert_int_equal(stored_in_partition("days", "t", "20261107"), 1);
+  assert_int_equal(stored_in_partition("days", "t", "20261108"), 2);
+  beam_sink_row_errors_free(&rej);
+  beam_sink_free(s);
+}
+
 static void test_bad_uris_are_named(void **state) {
   (void)state;
   beam_sink *s = NULL;
@@ -348,6 +395,7 @@ int main(void) {
       cmocka_unit_test(test_row_too_large_is_refused_at_once),
       cmocka_unit_test(test_refusal_at_commit_fails_the_commit),
       cmocka_unit_test(test_existing_table_gains_nullable_fields),
+      cmocka_unit_test(test_stream_rows_go_to_their_event_day),
       cmocka_unit_test(test_bad_uris_are_named),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,6 +12,10 @@
  * clustering on cluster_fields where the table has them; see sink_bigquery_table.c); an existing table gains the spec's missing NULLABLE fields
  * (tables.patch) and must otherwise have the same fields, types and modes.
  * Existence is asked once per table per sink (tables.get), never per bundle or row.
+ * A stream's sink (opts.stream_ledger) creates a table without a partition field partitioned
+ * by ingestion day and sends each row with an event time to its day's partition ("t$20261107",
+ * a partition decorator: BigQuery's way to put a streamed row in a past day's partition), as
+ * it does for an existing table partitioned that way.
  *
  * What "atomic bundle" means here. BigQuery's streaming inserts are not transactional, so
  * this sink keeps a bundle's rows in memory (as the JSON it will send) and sends nothing
@@ -41,6 +45,7 @@
 
 #include <openssl/evp.h>
 
+#include "beam/transforms/etl_time.h"
 #include "sink_bigquery_internal.h"
 #include "sink_uri_options.h"
 #include "sink_tables.h"
@@ -58,10 +63,12 @@ static bq_table *table_find(bq_sink *q, const char *name) {
 
 static void clear_bundle(bq_sink *q) {
   for (size_t i = 0; i < q->n_tables; i++) {
-    beam_sink_row_errors_reset(&q->tables[i].refused);
-    beam_buf_reset(&q->tables[i].rows);
-    q->tables[i].n = 0;
-    q->tables[i].next_seq = 0;
+    bq_table *t = &q->tables[i];
+    beam_sink_row_errors_reset(&t->refused);
+    beam_buf_reset(&t->rows);
+    t->n = 0;
+    t->next_seq = 0;
+    for (size_t d = 0; d < t->n_days; d++) beam_buf_reset(&t->days[d].rows), t->days[d].n = 0;
   }
   free(q->bundle_id);
   q->bundle_id = NULL;
@@ -100,9 +107,18 @@ static beam_status add_fields(bq_sink *q, const char *name, const beam_etl_schem
 
 /* Creates the table unless it exists; an existing table gains the spec's missing NULLABLE
  * fields, any other difference is an error. */
+/* A stream's table partitioned by ingestion day (no partition field): rows go to the
+ * partition of their event day (bq_table.by_event_day). */
+static bool by_ingestion_day(const bq_sink *q, const json_t *table) {
+  const json_t *tp = json_object_get(table, "timePartitioning");
+  const char *type = json_string_value(json_object_get(tp, "type"));
+  return q->stream && tp && !json_object_get(tp, "field") && type && strcmp(type, "DAY") == 0;
+}
+
 static beam_status create_or_check(bq_sink *q, const char *name, const beam_etl_schema *schema,
-                                   const beam_sink_table_options *topts, beam_error *err) {
+                                   const beam_sink_table_options *topts, bool *by_day, beam_error *err) {
   json_t *existing = NULL;
+  json_t *created = NULL;
   beam_status s = beam_bq_get_table(q->bq, q->dataset, name, &existing, err);
   if (s == BEAM_OK && !existing) {
     beam_sink_table_options wide;
@@ -111,7 +127,7 @@ static beam_status create_or_check(bq_sink *q, const char *name, const beam_etl_
     bool existed = false;
     s = resource ? beam_bq_insert_table(q->bq, q->dataset, resource, &existed, err)
                  : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-    json_decref(resource);
+    created = resource;
     /* Created meanwhile by another worker (or our own lost first attempt): check it. */
     if (s == BEAM_OK && existed) s = beam_bq_get_table(q->bq, q->dataset, name, &existing, err);
   }
@@ -120,6 +136,8 @@ static beam_status create_or_check(bq_sink *q, const char *name, const beam_etl_
   if (s == BEAM_OK && existing) s = beam_bq_schema_plan(q, name, schema, existing, add, err);
   if (s == BEAM_OK && existing && beam_sink_columns_any_added(add, schema->n_fields)) s = add_fields(q, name, schema, existing, add, err);
   free(add);
+  *by_day = by_ingestion_day(q, existing ? existing : created);
+  json_decref(created);
   json_decref(existing);
   return s;
 }
@@ -131,7 +149,8 @@ static beam_status bq_ensure_table(beam_sink *s, const char *table, const beam_e
   beam_status st = BEAM_OK;
   if (!q->dataset_ready) st = beam_bq_ensure_dataset(q->bq, q->dataset, q->location, err);
   q->dataset_ready = st == BEAM_OK;
-  if (st == BEAM_OK) st = create_or_check(q, table, schema, topts, err);
+  bool by_day = false;
+  if (st == BEAM_OK) st = create_or_check(q, table, schema, topts, &by_day, err);
   if (st != BEAM_OK) return beam_error_prefix(err, "bigquery sink: table %s: ", table);
   bq_table *grown = beam_sink_tables_reserve(q->tables, q->n_tables, &q->cap_tables, sizeof *grown);
   if (!grown) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
@@ -139,6 +158,7 @@ static beam_status bq_ensure_table(beam_sink *s, const char *table, const beam_e
   bq_table *t = &q->tables[q->n_tables];
   memset(t, 0, sizeof *t);
   t->schema = schema;
+  t->by_event_day = by_day;
   if (!(t->name = strdup(table)) || beam_json_row_writer_init(&t->writer, schema) != BEAM_OK) {
     free(t->name);
     return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
@@ -167,7 +187,7 @@ static beam_status bq_begin(beam_sink *s, const char *bundle_id, beam_error *err
   return BEAM_OK;
 }
 
-static beam_status push_row(bq_table *t, size_t end, const char *record_id) {
+static beam_status push_row(bq_table *t, size_t end, const char *record_id, size_t seq) {
   enum { RID = BEAM_SINK_RECORD_ID_LEN + 1 };
   if (t->n == t->cap) {
     size_t cap = t->cap ? t->cap * 2 : 256;
@@ -184,8 +204,37 @@ static beam_status push_row(bq_table *t, size_t end, const char *record_id) {
   }
   t->ends[t->n] = end;
   memcpy(t->record_ids + t->n * RID, record_id, RID);
-  t->seqs[t->n++] = t->next_seq;
+  t->seqs[t->n++] = seq;
   return BEAM_OK;
+}
+
+#define MICROS_PER_DAY INT64_C(86400000000)
+
+/* Where a row of t goes: t, or for a row with an event time in a table partitioned by
+ * ingestion day the child of its day (made the first time: "name$YYYYMMDD"). NULL: no memory. */
+static bq_table *row_target(bq_table *t, const beam_etl_row *row) {
+  if (!t->by_event_day || !row->origin.event_time_us) return t;
+  int64_t us = row->origin.event_time_us;
+  int64_t day = us / MICROS_PER_DAY - (us % MICROS_PER_DAY < 0);
+  for (size_t d = 0; d < t->n_days; d++)
+    if (t->days[d].day == day) return &t->days[d];
+  if (t->n_days == t->cap_days) {
+    size_t cap = t->cap_days ? t->cap_days * 2 : 4;
+    bq_table *grown = realloc(t->days, cap * sizeof *grown);
+    if (!grown) return NULL;
+    t->days = grown;
+    t->cap_days = cap;
+  }
+  bq_table *c = &t->days[t->n_days];
+  memset(c, 0, sizeof *c);
+  c->schema = t->schema;
+  c->day = day;
+  int64_t year;
+  int month, mday;
+  beam_etl_civil_from_days(day, &year, &month, &mday);
+  if (asprintf(&c->name, "%s$%04lld%02d%02d", t->name, (long long)year, month, mday) < 0) return NULL;
+  t->n_days++;
+  return c;
 }
 
 /* Encodes the rows as the JSON insertAll and load jobs send; nothing goes out yet. Rows
@@ -202,11 +251,16 @@ static beam_status bq_write_rows(beam_sink *s, const char *table, const beam_etl
       st = beam_sink_row_errors_add(rejected, i, "%s", reason);
       continue;
     }
-    size_t start = t->rows.len;
-    st = beam_json_row_writer_append(&t->writer, &t->rows, rows[i].values);
-    if (st == BEAM_OK && t->rows.len - start > q->max_row_bytes) {
-      size_t bytes = t->rows.len - start;
-      t->rows.len = start;
+    bq_table *dst = row_target(t, &rows[i]);
+    if (!dst) {
+      st = BEAM_ERR_NOMEM;
+      break;
+    }
+    size_t start = dst->rows.len;
+    st = beam_json_row_writer_append(&t->writer, &dst->rows, rows[i].values);
+    if (st == BEAM_OK && dst->rows.len - start > q->max_row_bytes) {
+      size_t bytes = dst->rows.len - start;
+      dst->rows.len = start;
       st = beam_sink_row_errors_add(rejected, i,
                                     "bigquery: row is %zu bytes as JSON; an insertAll request holds at most %zu, "
                                     "so it can never be written",
@@ -217,11 +271,11 @@ static beam_status bq_write_rows(beam_sink *s, const char *table, const beam_etl
      * sends the same one; rows without a record fall back to the bundle's. */
     char record_id[BEAM_SINK_RECORD_ID_LEN + 1] = "";
     beam_sink_record_id(table, &rows[i], record_id);
-    if (st == BEAM_OK) st = beam_buf_append_byte(&t->rows, '\n');
-    if (st == BEAM_OK) st = push_row(t, t->rows.len, record_id);
+    if (st == BEAM_OK) st = beam_buf_append_byte(&dst->rows, '\n');
+    if (st == BEAM_OK) st = push_row(dst, dst->rows.len, record_id, t->next_seq);
     /* Bounded memory: a big bundle goes out in parts (see the top of this file). */
-    if (st == BEAM_OK && t->rows.len >= q->bundle_bytes) {
-      if ((st = beam_bq_send_table(q, t, &t->refused, err)) != BEAM_OK) {
+    if (st == BEAM_OK && dst->rows.len >= q->bundle_bytes) {
+      if ((st = beam_bq_send_table(q, dst, &t->refused, err)) != BEAM_OK) {
         clear_bundle(q);
         return st;
       }
@@ -230,6 +284,13 @@ static beam_status bq_write_rows(beam_sink *s, const char *table, const beam_etl
   if (st == BEAM_ERR_NOMEM) return beam_error_set(err, st, "out of memory");
   if (st != BEAM_OK) return beam_error_set(err, st, "bigquery sink: table %s: cannot encode a row", table);
   return BEAM_OK;
+}
+
+/* t's unsent rows, and its days' (bq_table.by_event_day). */
+static beam_status send_with_days(bq_sink *q, bq_table *t, beam_sink_row_errors *rejected, beam_error *err) {
+  beam_status st = beam_bq_send_table(q, t, rejected, err);
+  for (size_t d = 0; st == BEAM_OK && d < t->n_days; d++) st = beam_bq_send_table(q, &t->days[d], rejected, err);
+  return st;
 }
 
 static beam_status bq_send(beam_sink *s, const char *table, beam_sink_row_errors *rejected, beam_error *err) {
@@ -244,7 +305,7 @@ static beam_status bq_send(beam_sink *s, const char *table, beam_sink_row_errors
   }
   beam_sink_row_errors_reset(&t->refused);
   if (st != BEAM_OK) st = beam_error_set(err, st, "out of memory");
-  if (st == BEAM_OK) st = beam_bq_send_table(q, t, rejected, err);
+  if (st == BEAM_OK) st = send_with_days(q, t, rejected, err);
   if (st != BEAM_OK) clear_bundle(q);
   return st;
 }
@@ -273,7 +334,7 @@ static beam_status bq_commit(beam_sink *s, beam_error *err) {
     if (t->refused.len) /* refused by an early send, and nobody asked (beam_sink_send) */
       st = beam_error_set(err, BEAM_ERR_IO, "bigquery sink: at commit: table %s refused a row: %s", t->name,
                           t->refused.items[0].reason);
-    if (st == BEAM_OK && (st = beam_bq_send_table(q, &q->tables[i], &refused, err)) != BEAM_OK)
+    if (st == BEAM_OK && (st = send_with_days(q, &q->tables[i], &refused, err)) != BEAM_OK)
       beam_error_prefix(err, "bigquery sink: at commit: ");
   }
   q->refusal_fails = false;
@@ -297,9 +358,13 @@ static void bq_free(beam_sink *s) {
   clear_bundle(q);
   for (size_t i = 0; i < q->n_tables; i++) {
     bq_table *t = &q->tables[i];
-    free(t->name), free(t->ends), free(t->seqs), free(t->record_ids);
-    beam_sink_row_errors_free(&t->refused);
-    beam_buf_free(&t->rows);
+    for (size_t d = 0; d <= t->n_days; d++) { /* its days, then itself */
+      bq_table *x = d < t->n_days ? &t->days[d] : t;
+      free(x->name), free(x->ends), free(x->seqs), free(x->record_ids);
+      beam_sink_row_errors_free(&x->refused);
+      beam_buf_free(&x->rows);
+    }
+    free(t->days);
     beam_json_row_writer_free(&t->writer);
   }
   free(q->tables);
@@ -393,6 +458,7 @@ static beam_status parse_location(bq_open_options *o, char *loc, beam_error *err
 
 static beam_status copy_field_options(bq_sink *q, const beam_sink_options *opts, beam_error *err) {
   if (!opts) return BEAM_OK;
+  q->stream = opts->stream_ledger;
   if (opts->partition_field && !(q->partition_field = strdup(opts->partition_field)))
     return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   if (opts->n_cluster_fields == 0) return BEAM_OK;

@@ -12,7 +12,8 @@
 #include "sink_int.h"
 
 /* One ensured table and the rows of the open bundle not yet sent. */
-typedef struct bq_table {
+typedef struct bq_table bq_table;
+struct bq_table {
   char *name;
   const beam_etl_schema *schema;
   beam_json_row_writer writer;
@@ -23,7 +24,15 @@ typedef struct bq_table {
   size_t n, cap;
   size_t next_seq;   /* rows written to this table in the open bundle */
   beam_sink_row_errors refused; /* refused by a send made before beam_sink_send asked */
-} bq_table;
+  /* A stream's table partitioned by ingestion day (timePartitioning without a field): a row
+   * with an event time goes to the partition of its day through a partition decorator, into
+   * the child "name$YYYYMMDD" for that day (rows, ends, seqs, record_ids and refused of its
+   * own; the parent's writer; seqs the parent's). */
+  bool by_event_day;
+  bq_table *days;
+  size_t n_days, cap_days;
+  int64_t day; /* a child's: days since the epoch */
+};
 
 typedef struct bq_sink {
   beam_sink base;
@@ -47,6 +56,7 @@ typedef struct bq_sink {
   beam_buf body;            /* request body scratch */
   uint64_t requests, load_jobs; /* for tests and logs */
   bool refusal_fails;       /* commit: a refused row stops the send (the others are not resent) */
+  bool stream;              /* opts.stream_ledger: the rows are a stream's, with event times */
 } bq_sink;
 
 /* "INTEGER" for INT64 ...: the names tables.get answers with. */

@@ -68,6 +68,8 @@ json_t *beam_bq_table_resource(const bq_sink *q, const char *table, const beam_e
     json_object_set_new(r, "timePartitioning",
                         json_pack("{s:s,s:s}", "type", beam_sink_partition_granularity_name(topts->partition_granularity),
                                   "field", topts->partition_field));
+  else if (q->stream) /* partitioned by ingestion day; rows go to their event day's partition */
+    json_object_set_new(r, "timePartitioning", json_pack("{s:s}", "type", "DAY"));
   if (topts->n_cluster_fields) {
     json_t *names = json_array();
     for (size_t i = 0; names && i < topts->n_cluster_fields; i++) json_array_append_new(names, json_string(topts->cluster_fields[i]));

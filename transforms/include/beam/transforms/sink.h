@@ -111,10 +111,13 @@ typedef struct beam_sink_options {
    * at most 4. Copied at open. */
   const char *const *cluster_fields;
   size_t n_cluster_fields;
-  /* Object-file sinks (gcs:, file:): keep a ledger of the message units a stream's bundles
-   * record (it lives in their bundle markers), so that a redelivered message is written
-   * once; a stream's writer sets it. Without it these sinks keep no ledger (files are
-   * recognised by their bundles' content). The other sinks keep theirs either way. */
+  /* The rows are a stream's (a stream's writer sets it). Object-file sinks (gcs:, file:):
+   * keep a ledger of the message units the bundles record (it lives in their bundle
+   * markers), so that a redelivered message is written once; without it these sinks keep no
+   * ledger (files are recognised by their bundles' content). The other sinks keep theirs
+   * either way. BigQuery: a table without a partition field is created partitioned by
+   * ingestion day, and rows with an event time (origin.event_time_us) go to their day's
+   * partition through a decorator ("events$20261107"). */
   bool stream_ledger;
   /* With stream_ledger: message units ("pubsub:...") committed more than this many days ago
    * are forgotten when the sink opens (SQLite and PostgreSQL delete them, JSON lines and
