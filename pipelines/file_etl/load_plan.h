@@ -25,7 +25,8 @@ typedef struct file_etl_load_plan {
   file_etl_skipped *skipped;
   size_t n_skipped;
   size_t n_reloaded; /* --reload: files the ledger holds that are loaded again */
-  /* Unfinished loads of changed files retracted: one line each ("FILE: ..."), and their rows. */
+  /* Unfinished loads of changed files retracted: one line per file and destination, and the
+   * rows removed, summed over the destinations. */
   char **retracted_notes;
   size_t n_retracted_notes;
   int64_t retracted_rows;

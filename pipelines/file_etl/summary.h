@@ -22,7 +22,8 @@ int file_etl_print_summary(FILE *out, const beam_run_result *r, const beam_etl_d
 int64_t file_etl_files_failed(const beam_run_result *r, size_t n_dests);
 
 /* With dedupe: rows and dead letters read from the ranges of failed files that read well,
- * dropped by DedupePick with their file (0 without dedupe: the writers retract those). */
+ * dropped by DedupePick with their file (0 without dedupe: the writers drop a failed range's
+ * rows uncommitted and retract the committed ranges, counted under "retracted"). */
 int64_t file_etl_failed_dropped(const beam_run_result *r);
 
 /* The report of a stream's run (a pubsub: input): messages read, and per destination its rows

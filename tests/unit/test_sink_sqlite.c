@@ -700,9 +700,9 @@ static void retract_a_files_ranges(void **state) {
   beam_sink_free(s);
 }
 
-/* A stream's sink (stream_ledger) forgets message units committed more than
- * message_ledger_days ago when it opens; a file's units, newer messages and a sink opened for
- * files keep theirs. */
+/* A stream's sink (stream_ledger) deletes message units committed more than
+ * message_ledger_days ago in its first commit (not at open: the write lock may be another's);
+ * a file's units, newer messages and a sink opened for files keep theirs. */
 static void old_message_units_expire(void **state) {
   fixture *f = *state;
   beam_sink *s = open_sink(f, NULL);
@@ -720,6 +720,9 @@ static void old_message_units_expire(void **state) {
   assert_int_equal(query_int(f->path, "SELECT count(*) FROM _beam_ledger"), 3);
   beam_sink_options o = {.stream_ledger = true, .message_ledger_days = 7};
   s = open_sink(f, &o);
+  assert_int_equal(beam_sink_ensure_table(s, "t", &sink_test_schema, &err), BEAM_OK);
+  assert_int_equal(query_int(f->path, "SELECT count(*) FROM _beam_ledger"), 3);
+  commit_unit(s, tables, "b4", "pubsub:s@3#newer", 1, "d");
   const char *keys[] = {"pubsub:s@1#old", "file-old", "pubsub:s@2#new"};
   bool found[3];
   assert_int_equal(beam_sink_ledger_find_many(s, keys, 3, found, &err), BEAM_OK);

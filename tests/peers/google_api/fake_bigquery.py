@@ -126,9 +126,13 @@ def register(server):
     if not tp or tp.get('field') or tp.get('type') != 'DAY':
       return base, None, 'Partition decorator %s: table %s is not partitioned by ingestion day' % (part, table)
     try:
-      datetime.datetime.strptime(part, '%Y%m%d')
+      day = datetime.datetime.strptime(part, '%Y%m%d').date()
     except ValueError:
       return base, None, 'Invalid partition decorator: %s' % part
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    if not -31 <= (day - today).days <= 16:
+      return base, None, ('Partition %s is outside the allowed bounds: streaming to a partition decorator reaches '
+                          '31 days in the past and 16 days in the future' % part)
     return base, part, None
 
   def store(key, rows_ids, partition=None):

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "beam/transforms/sink.h"
 
@@ -341,25 +342,38 @@ static void test_stream_rows_go_to_their_event_day(void **state) {
   static const beam_etl_schema plain = {plain_fields, 1};
   if (beam_sink_open(uri("days", NULL), &o, &s, &err) != BEAM_OK) fail_msg("open: %s", err.message);
   if (beam_sink_ensure_table(s, "t", &plain, &err) != BEAM_OK) fail_msg("ensure_table: %s", err.message);
-  /* Published 2026-11-07 23:59:59, 2026-11-08 00:00:01 (twice), and a row without an event time. */
-  const int64_t times[] = {1794095999000000LL, 1794096001000000LL, 1794096001000000LL, 0};
-  beam_value v[4];
-  beam_etl_row r[4];
-  char ids[4][16];
-  for (int i = 0; i < 4; i++) {
+  /* Published yesterday 23:59:59 and today 00:00:01 (twice), a row without an event time, and
+   * one 40 days back (no decorator reaches it: refused). */
+  int64_t today = (int64_t)time(NULL) / 86400 * 86400;
+  const int64_t times[] = {(today - 1) * 1000000, (today + 1) * 1000000, (today + 1) * 1000000, 0,
+                           (today - 40 * 86400) * 1000000};
+  char days[2][16];
+  for (int k = 0; k < 2; k++) {
+    time_t t = (time_t)(today - 1 + 2 * k);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(days[k], sizeof days[k], "%Y%m%d", &tm);
+  }
+  beam_value v[5];
+  beam_etl_row r[5];
+  char ids[5][16];
+  for (int i = 0; i < 5; i++) {
     snprintf(ids[i], sizeof ids[i], "day-%d", i);
     v[i] = beam_value_string(ids[i], strlen(ids[i]));
     r[i] = (beam_etl_row){&plain, &v[i], {.source = "sub", .event_time_us = times[i]}};
   }
   beam_sink_row_errors rej = BEAM_SINK_ROW_ERRORS_INIT;
   assert_int_equal(beam_sink_begin(s, "days-1", &err), BEAM_OK);
-  assert_int_equal(beam_sink_write_rows(s, "t", r, 4, &rej, &err), BEAM_OK);
+  assert_int_equal(beam_sink_write_rows(s, "t", r, 5, &rej, &err), BEAM_OK);
+  assert_int_equal(rej.len, 1);
+  assert_int_equal(rej.items[0].index, 4);
+  assert_non_null(strstr(rej.items[0].reason, "31 days back"));
   assert_int_equal(beam_sink_send(s, "t", &rej, &err), BEAM_OK);
+  assert_int_equal(rej.len, 0); /* BigQuery refused none of the others */
   if (beam_sink_commit(s, &err) != BEAM_OK) fail_msg("commit: %s", err.message);
-  assert_int_equal(rej.len, 0);
   assert_int_equal(stored("days", "t"), 4);
-  assert_int_equal(stored_in_partition("days", "t", "20261107"), 1);
-  assert_int_equal(stored_in_partition("days", "t", "20261108"), 2);
+  assert_int_equal(stored_in_partition("days", "t", days[0]), 1);
+  assert_int_equal(stored_in_partition("days", "t", days[1]), 2);
   beam_sink_row_errors_free(&rej);
   beam_sink_free(s);
 }

@@ -18,7 +18,8 @@
 #     what the first committed (it was acked), every row exactly once. --progress=on draws the
 #     stream's progress line (messages, rate, in flight, commit latency).
 #  4. bad usage: a pubsub: input beside a file, a bad subscription name, dedupe_on, a
-#     subscription that does not exist: exit 2 before anything runs, naming what is wrong.
+#     subscription that does not exist, one the caller may not read (the peer answers
+#     PERMISSION_DENIED for "denied-sub"): exit 2 before anything runs, naming what is wrong.
 # Usage: file_etl_stream.sh PUBSUB_PEER FILE_ETL PUBLISH_LINES
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/start_peer.sh"
@@ -34,7 +35,7 @@ cleanup() {
 trap cleanup EXIT
 cd "$work"
 
-start_peer "$peer" basic,crash,drain
+PUBSUB_PEER_ARGS="-deny-subscription denied-sub" start_peer "$peer" basic,crash,drain,denied
 project=projects/beam-c-test
 
 cat >spec.json <<'EOF'
@@ -262,4 +263,7 @@ import json; s = json.load(open('spec.json')); s['clean']['dedupe_on'] = 'event_
 expect_exit 2 "dedupe_on is not supported with a pubsub: input" --spec=dedupe.json --input="pubsub:$sub" --sink=sqlite:x.db
 expect_exit 2 "$project/subscriptions/nope does not exist" --spec=spec.json --input="pubsub:$project/subscriptions/nope" \
   --sink=sqlite:x.db --max_idle_s=1
+expect_exit 2 "$project/subscriptions/denied-sub: permission denied (the caller needs roles/pubsub.subscriber" \
+  --spec=spec.json --input="pubsub:$project/subscriptions/denied-sub" --sink=sqlite:x.db --max_idle_s=1
+[[ ! -e x.db ]] || { echo "FAIL: a refused run created its destination"; exit 1; }
 echo "file_etl_stream: ok"

@@ -2,10 +2,11 @@
 # on loopback) in the current directory with topics TOPICS ("a,b", each with "<topic>-sub"),
 # on PORT (default: any free one; a restart passes the port it had), waits for the port it
 # prints, sets peer_pid and peer_port and exports PUBSUB_EMULATOR_HOST. The caller kills
-# peer_pid when done.
+# peer_pid when done. PUBSUB_PEER_ARGS: more flags for the peer (e.g. -deny-subscription X).
 start_peer() {
   : >peer.out
-  "$1" -topic "$2" -port "${3:-0}" -timeout 600s </dev/zero >peer.out 2>>peer.err &
+  # shellcheck disable=SC2086 # the extra flags are words
+  "$1" -topic "$2" -port "${3:-0}" -timeout 600s ${PUBSUB_PEER_ARGS:-} </dev/zero >peer.out 2>>peer.err &
   peer_pid=$!
   for _ in $(seq 100); do
     grep -q '^PORT=' peer.out 2>/dev/null && break

@@ -429,6 +429,7 @@ static void reset_bundle(write_state *st) {
   st->unit_skipped = 0;
   st->not_taken = st->not_taken_at_unit = 0;
   st->in_bundle = false;
+  st->range_in_bundle = false;
   st->unit_open = false;
   st->unit_bundle[0] = '\0';
   reset_late(st);

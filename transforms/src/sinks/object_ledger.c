@@ -1,4 +1,5 @@
 /* The message ledger of an object-file sink's stream (object_ledger.h). */
+#include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -85,7 +86,9 @@ struct beam_object_ledger {
 };
 
 /* One lock for the registry and every ledger: a stream bundle takes it twice (a lookup, a
- * claim) and once more to settle, each time for microseconds. */
+ * claim) and once more to settle, for set probes only (digests are computed before). The
+ * first acquire of a destination reads its markers under it: other threads wait then, at
+ * start. */
 static pthread_mutex_t ledgers_lock = PTHREAD_MUTEX_INITIALIZER;
 static beam_object_ledger *ledgers;
 
@@ -208,16 +211,28 @@ static beam_status ledger_read(beam_object_ledger *l, beam_object_store *store, 
   return s;
 }
 
+/* The destination's name for the registry: a directory's real path, so that "out" and "./out"
+ * share one ledger (two would roll back each other's commits); a gs:// URI as it is. */
+static char *destination_key(const beam_object_store *store) {
+  char real[PATH_MAX];
+  if (strncmp(store->root, "gs://", 5) != 0 && realpath(store->root, real)) return strdup(real);
+  return strdup(store->root);
+}
+
 beam_status beam_object_ledger_acquire(beam_object_store *store, int64_t forget_before_us, beam_object_ledger **out,
                                        beam_error *err) {
   *out = NULL;
+  char *key = destination_key(store);
+  if (!key) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   pthread_mutex_lock(&ledgers_lock);
   beam_object_ledger *l = ledgers;
-  while (l && strcmp(l->root, store->root) != 0) l = l->next;
+  while (l && strcmp(l->root, key) != 0) l = l->next;
   beam_status s = BEAM_OK;
   if (l) {
     l->refs++;
-  } else if (!(l = calloc(1, sizeof *l)) || !(l->root = strdup(store->root))) {
+    free(key);
+  } else if (!(l = calloc(1, sizeof *l)) || !(l->root = key)) {
+    free(key);
     free(l);
     l = NULL;
     s = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
@@ -251,14 +266,22 @@ void beam_object_ledger_release(beam_object_ledger *l) {
   pthread_mutex_unlock(&ledgers_lock);
 }
 
-void beam_object_ledger_find_many(beam_object_ledger *l, const char *const *keys, size_t n, bool *found) {
-  uint8_t d[16];
+/* The units' digests, computed before the lock is taken (SHA-256 per key). NULL: no memory. */
+static uint8_t (*digests_of(const char *const *keys, size_t n))[16] {
+  uint8_t (*d)[16] = malloc((n ? n : 1) * sizeof *d);
+  for (size_t i = 0; d && i < n; i++) digest_of(keys[i], d[i]);
+  return d;
+}
+
+beam_status beam_object_ledger_find_many(beam_object_ledger *l, const char *const *keys, size_t n, bool *found,
+                                         beam_error *err) {
+  uint8_t (*d)[16] = digests_of(keys, n);
+  if (!d) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   pthread_mutex_lock(&ledgers_lock);
-  for (size_t i = 0; i < n; i++) {
-    digest_of(keys[i], d);
-    found[i] = set_state(&l->units, d) == SLOT_COMMITTED;
-  }
+  for (size_t i = 0; i < n; i++) found[i] = set_state(&l->units, d[i]) == SLOT_COMMITTED;
   pthread_mutex_unlock(&ledgers_lock);
+  free(d);
+  return BEAM_OK;
 }
 
 bool beam_object_ledger_any(beam_object_ledger *l) {
@@ -271,12 +294,12 @@ bool beam_object_ledger_any(beam_object_ledger *l) {
 beam_status beam_object_ledger_claim(beam_object_ledger *l, const char *const *keys, size_t n, bool *all_committed,
                                      beam_error *err) {
   *all_committed = false;
-  uint8_t d[16];
+  uint8_t (*d)[16] = digests_of(keys, n);
+  if (!d) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   size_t committed = 0, busy = SIZE_MAX;
   pthread_mutex_lock(&ledgers_lock);
   for (size_t i = 0; i < n; i++) {
-    digest_of(keys[i], d);
-    int state = set_state(&l->units, d);
+    int state = set_state(&l->units, d[i]);
     committed += state == SLOT_COMMITTED;
     if (state == SLOT_COMMITTED || state == SLOT_CLAIMED) busy = i;
   }
@@ -287,30 +310,29 @@ beam_status beam_object_ledger_claim(beam_object_ledger *l, const char *const *k
     s = beam_error_set(err, BEAM_ERR_IO, "%s: message %s was committed by another bundle meanwhile", l->root, keys[busy]);
   } else {
     for (size_t i = 0; s == BEAM_OK && i < n; i++) {
-      digest_of(keys[i], d);
-      unit_slot *slot = set_take(&l->units, d);
+      unit_slot *slot = set_take(&l->units, d[i]);
       if (slot) slot->state = SLOT_CLAIMED;
       else s = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
     }
-    if (s != BEAM_OK) /* the claims made so far go */
-      for (size_t i = 0; i < n; i++) {
-        digest_of(keys[i], d);
-        if (set_state(&l->units, d) == SLOT_CLAIMED) set_slot(&l->units, d)->state = SLOT_GONE;
-      }
+    for (size_t i = 0; s != BEAM_OK && i < n; i++) /* the claims made so far go */
+      if (set_state(&l->units, d[i]) == SLOT_CLAIMED) set_slot(&l->units, d[i])->state = SLOT_GONE;
   }
   pthread_mutex_unlock(&ledgers_lock);
+  free(d);
   return s;
 }
 
 void beam_object_ledger_settle(beam_object_ledger *l, const char *const *keys, size_t n, bool committed) {
-  uint8_t d[16];
+  uint8_t (*d)[16] = digests_of(keys, n);
+  uint8_t one[16];
   pthread_mutex_lock(&ledgers_lock);
   for (size_t i = 0; i < n; i++) {
-    digest_of(keys[i], d);
-    unit_slot *slot = l->units.n_slots ? set_slot(&l->units, d) : NULL;
+    const uint8_t *digest = d ? d[i] : (digest_of(keys[i], one), one); /* no memory: one at a time */
+    unit_slot *slot = l->units.n_slots ? set_slot(&l->units, digest) : NULL;
     if (!slot || slot->state != SLOT_CLAIMED) continue;
     slot->state = committed ? SLOT_COMMITTED : SLOT_GONE;
     l->units.committed += committed;
   }
   pthread_mutex_unlock(&ledgers_lock);
+  free(d);
 }

@@ -35,10 +35,12 @@ typedef struct beam_object_ledger beam_object_ledger;
  * beam_object_ledger_release. */
 beam_status beam_object_ledger_acquire(beam_object_store *store, int64_t forget_before_us, beam_object_ledger **out,
                                        beam_error *err);
+/* Drops this holder's reference; the last one frees the process's copy. NULL ok. */
 void beam_object_ledger_release(beam_object_ledger *l);
 
-/* found[i] = whether keys[i] is committed. */
-void beam_object_ledger_find_many(beam_object_ledger *l, const char *const *keys, size_t n, bool *found);
+/* found[i] = whether keys[i] is committed. BEAM_ERR_NOMEM only. */
+beam_status beam_object_ledger_find_many(beam_object_ledger *l, const char *const *keys, size_t n, bool *found,
+                                         beam_error *err);
 /* Whether any unit is committed. */
 bool beam_object_ledger_any(beam_object_ledger *l);
 

@@ -42,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 
@@ -61,6 +62,19 @@ static bq_table *table_find(bq_sink *q, const char *name) {
   return i < q->n_tables ? &q->tables[i] : NULL;
 }
 
+/* Frees t's day children (bq_table.by_event_day). */
+static void free_days(bq_table *t) {
+  for (size_t d = 0; d < t->n_days; d++) {
+    bq_table *c = &t->days[d];
+    free(c->name), free(c->ends), free(c->seqs), free(c->record_ids);
+    beam_sink_row_errors_free(&c->refused);
+    beam_buf_free(&c->rows);
+  }
+  free(t->days);
+  t->days = NULL;
+  t->n_days = t->cap_days = 0;
+}
+
 static void clear_bundle(bq_sink *q) {
   for (size_t i = 0; i < q->n_tables; i++) {
     bq_table *t = &q->tables[i];
@@ -68,7 +82,7 @@ static void clear_bundle(bq_sink *q) {
     beam_buf_reset(&t->rows);
     t->n = 0;
     t->next_seq = 0;
-    for (size_t d = 0; d < t->n_days; d++) beam_buf_reset(&t->days[d].rows), t->days[d].n = 0;
+    free_days(t); /* a long stream passes through many days: keep none */
   }
   free(q->bundle_id);
   q->bundle_id = NULL;
@@ -210,12 +224,23 @@ static beam_status push_row(bq_table *t, size_t end, const char *record_id, size
 
 #define MICROS_PER_DAY INT64_C(86400000000)
 
+static int64_t day_of(int64_t us) { return us / MICROS_PER_DAY - (us % MICROS_PER_DAY < 0); }
+
+/* A stream writes the partitions of the last 31 days and the next 16 (BigQuery's rule for
+ * partition decorators); false for a row of another day, written nowhere (a wrong partition
+ * would be a guess). */
+static bool day_writable(int64_t day) {
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  int64_t today = day_of((int64_t)now.tv_sec * 1000000);
+  return day >= today - 31 && day <= today + 16;
+}
+
 /* Where a row of t goes: t, or for a row with an event time in a table partitioned by
  * ingestion day the child of its day (made the first time: "name$YYYYMMDD"). NULL: no memory. */
 static bq_table *row_target(bq_table *t, const beam_etl_row *row) {
   if (!t->by_event_day || !row->origin.event_time_us) return t;
-  int64_t us = row->origin.event_time_us;
-  int64_t day = us / MICROS_PER_DAY - (us % MICROS_PER_DAY < 0);
+  int64_t day = day_of(row->origin.event_time_us);
   for (size_t d = 0; d < t->n_days; d++)
     if (t->days[d].day == day) return &t->days[d];
   if (t->n_days == t->cap_days) {
@@ -237,6 +262,20 @@ static bq_table *row_target(bq_table *t, const beam_etl_row *row) {
   return c;
 }
 
+/* Unsent bytes of t and its days. */
+static size_t bytes_held(const bq_table *t) {
+  size_t n = t->rows.len;
+  for (size_t d = 0; d < t->n_days; d++) n += t->days[d].rows.len;
+  return n;
+}
+
+/* t's unsent rows, and its days' (bq_table.by_event_day). */
+static beam_status send_with_days(bq_sink *q, bq_table *t, beam_sink_row_errors *rejected, beam_error *err) {
+  beam_status st = beam_bq_send_table(q, t, rejected, err);
+  for (size_t d = 0; st == BEAM_OK && d < t->n_days; d++) st = beam_bq_send_table(q, &t->days[d], rejected, err);
+  return st;
+}
+
 /* Encodes the rows as the JSON insertAll and load jobs send; nothing goes out yet. Rows
  * that can never be written (not the table's schema, larger than a request) are refused. */
 static beam_status bq_write_rows(beam_sink *s, const char *table, const beam_etl_row *rows, size_t n,
@@ -249,6 +288,13 @@ static beam_status bq_write_rows(beam_sink *s, const char *table, const beam_etl
   for (size_t i = 0; st == BEAM_OK && i < n; i++, t->next_seq++) {
     if (!beam_sink_row_conforms(t->schema, &rows[i], reason, sizeof reason)) {
       st = beam_sink_row_errors_add(rejected, i, "%s", reason);
+      continue;
+    }
+    if (t->by_event_day && rows[i].origin.event_time_us && !day_writable(day_of(rows[i].origin.event_time_us))) {
+      st = beam_sink_row_errors_add(rejected, i,
+                                    "bigquery: table %s is partitioned by ingestion day and the row's event time is "
+                                    "more than 31 days back or 16 ahead: no partition decorator reaches that day",
+                                    table);
       continue;
     }
     bq_table *dst = row_target(t, &rows[i]);
@@ -274,8 +320,8 @@ static beam_status bq_write_rows(beam_sink *s, const char *table, const beam_etl
     if (st == BEAM_OK) st = beam_buf_append_byte(&dst->rows, '\n');
     if (st == BEAM_OK) st = push_row(dst, dst->rows.len, record_id, t->next_seq);
     /* Bounded memory: a big bundle goes out in parts (see the top of this file). */
-    if (st == BEAM_OK && dst->rows.len >= q->bundle_bytes) {
-      if ((st = beam_bq_send_table(q, dst, &t->refused, err)) != BEAM_OK) {
+    if (st == BEAM_OK && bytes_held(t) >= q->bundle_bytes) {
+      if ((st = send_with_days(q, t, &t->refused, err)) != BEAM_OK) {
         clear_bundle(q);
         return st;
       }
@@ -284,13 +330,6 @@ static beam_status bq_write_rows(beam_sink *s, const char *table, const beam_etl
   if (st == BEAM_ERR_NOMEM) return beam_error_set(err, st, "out of memory");
   if (st != BEAM_OK) return beam_error_set(err, st, "bigquery sink: table %s: cannot encode a row", table);
   return BEAM_OK;
-}
-
-/* t's unsent rows, and its days' (bq_table.by_event_day). */
-static beam_status send_with_days(bq_sink *q, bq_table *t, beam_sink_row_errors *rejected, beam_error *err) {
-  beam_status st = beam_bq_send_table(q, t, rejected, err);
-  for (size_t d = 0; st == BEAM_OK && d < t->n_days; d++) st = beam_bq_send_table(q, &t->days[d], rejected, err);
-  return st;
 }
 
 static beam_status bq_send(beam_sink *s, const char *table, beam_sink_row_errors *rejected, beam_error *err) {
@@ -358,13 +397,10 @@ static void bq_free(beam_sink *s) {
   clear_bundle(q);
   for (size_t i = 0; i < q->n_tables; i++) {
     bq_table *t = &q->tables[i];
-    for (size_t d = 0; d <= t->n_days; d++) { /* its days, then itself */
-      bq_table *x = d < t->n_days ? &t->days[d] : t;
-      free(x->name), free(x->ends), free(x->seqs), free(x->record_ids);
-      beam_sink_row_errors_free(&x->refused);
-      beam_buf_free(&x->rows);
-    }
-    free(t->days);
+    free_days(t);
+    free(t->name), free(t->ends), free(t->seqs), free(t->record_ids);
+    beam_sink_row_errors_free(&t->refused);
+    beam_buf_free(&t->rows);
     beam_json_row_writer_free(&t->writer);
   }
   free(q->tables);

@@ -47,9 +47,9 @@ typedef struct beam_sink_vtable {
   /* Optional with a ledger (NULL: cannot retract). Called inside a healthy bundle; the
    * retraction takes effect with the bundle's commit (see beam_sink_retract_units). */
   beam_status (*retract_units)(beam_sink *s, const char *file_id, beam_error *err);
-  /* Optional with retract_units (NULL: none found). Calls each(ctx, unit, file) for every
-   * committed unit that may be a byte range (at least every one beam_sink_unit_is_range
-   * takes; the front filters) with the input name it was recorded under; outside a bundle. */
+  /* Optional with retract_units (NULL: none found). Calls each(ctx, unit, file) for the
+   * committed byte-range units whose file has no whole-file unit, at least (the front checks
+   * both again), with the input name each was recorded under; outside a bundle. */
   beam_status (*ledger_range_units)(beam_sink *s, beam_sink_unit_fn each, void *ctx, beam_error *err);
 } beam_sink_vtable;
 

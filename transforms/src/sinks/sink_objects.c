@@ -440,7 +440,9 @@ static beam_status obj_commit(beam_sink *s, beam_error *err) {
     if (duplicate) s->duplicate = true;
   }
   if (st == BEAM_OK && !s->duplicate && (o->n_parts || o->n_units)) st = commit_parts(o, err);
-  if (claimed) beam_object_ledger_settle(o->ledger, (const char *const *)o->units, o->n_units, st == BEAM_OK && !s->duplicate);
+  /* A duplicate found by its committed marker (the same bundle committed before) holds the
+   * units committed too. */
+  if (claimed) beam_object_ledger_settle(o->ledger, (const char *const *)o->units, o->n_units, st == BEAM_OK);
   if (st != BEAM_OK) beam_error_prefix(err, "%s %s: commit: ", o->scheme, o->store->root);
   discard_bundle(o);
   return st;
@@ -470,11 +472,10 @@ static bool recorded_now(const obj_sink *o, const char *key) {
 }
 
 static beam_status obj_ledger_find_many(beam_sink *s, const char *const *keys, size_t n, bool *found, beam_error *err) {
-  (void)err;
   obj_sink *o = (obj_sink *)s;
-  beam_object_ledger_find_many(o->ledger, keys, n, found);
-  for (size_t i = 0; o->n_units && i < n; i++) found[i] = found[i] || recorded_now(o, keys[i]);
-  return BEAM_OK;
+  beam_status st = beam_object_ledger_find_many(o->ledger, keys, n, found, err);
+  for (size_t i = 0; st == BEAM_OK && o->n_units && i < n; i++) found[i] = found[i] || recorded_now(o, keys[i]);
+  return st;
 }
 
 static beam_status obj_ledger_find(beam_sink *s, const char *key, beam_sink_ledger_hit *hit, beam_error *err) {

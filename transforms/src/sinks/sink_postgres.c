@@ -55,6 +55,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 
@@ -100,6 +101,7 @@ typedef enum pg_savepoint { SP_NONE = 0, SP_CLEAN, SP_DIRTY } pg_savepoint;
 
 typedef struct pg_sink {
   beam_sink base;
+  int64_t messages_expired_at; /* monotonic seconds of the last expire_messages, or 0 */
   PGconn *conn;
   char *conninfo;
   char who[192]; /* "postgres db@host:port" for messages; never the password */
@@ -479,12 +481,34 @@ static beam_status claim_bundle(pg_sink *p, const char *bundle_id, bool *claimed
   return st;
 }
 
+/* A stream's old message units go (sink.h: message_ledger_days): before a bundle, outside its
+ * transaction, at the first bundle and then once an hour. A range of the primary key (in byte
+ * order, whatever the database's collation) so the index serves it; rows locked by a writer
+ * are not old ones. */
+static beam_status expire_messages(pg_sink *p, beam_error *err) {
+  if (!p->base.opts.stream_ledger || p->base.opts.message_ledger_days <= 0) return BEAM_OK;
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  if (p->messages_expired_at && now.tv_sec - p->messages_expired_at < 3600) return BEAM_OK;
+  char sql[300];
+  snprintf(sql, sizeof sql,
+           "DELETE FROM \"" LEDGER_TABLE "\" WHERE unit COLLATE \"C\" >= 'pubsub:' AND unit COLLATE \"C\" < 'pubsub;' "
+           "AND committed_at < now() - interval '%d days'",
+           p->base.opts.message_ledger_days);
+  PGresult *res = NULL;
+  if (!beam_sink_pg_exec(p->conn, sql, PGRES_COMMAND_OK, &res))
+    return pg_fail(p, res, LEDGER_TABLE, "forget old message units", err);
+  p->messages_expired_at = now.tv_sec ? now.tv_sec : 1;
+  return BEAM_OK;
+}
+
 static beam_status pg_begin(beam_sink *s, const char *bundle_id, beam_error *err) {
   pg_sink *p = (pg_sink *)s;
   if (start_bundle(p, bundle_id, err) != BEAM_OK) return BEAM_ERR_NOMEM;
   /* Nothing of the bundle exists yet: a lost connection is retried here, not failed. */
   for (int attempt = 0;; attempt++) {
     beam_status st = ensure_connected(p, err);
+    if (st == BEAM_OK) st = expire_messages(p, err);
     if (st != BEAM_OK) return st;
     bool claimed = false, lost = false;
     st = claim_bundle(p, bundle_id, &claimed, &lost, err);
@@ -1049,11 +1073,15 @@ static beam_status pg_ledger_ranges(beam_sink *s, const char *file_id, beam_sink
   return st == BEAM_OK ? BEAM_OK : beam_error_set(err, st, "out of memory");
 }
 
-/* Every unit that looks like a byte range, with its input name: one scan of the ledger. */
+/* The units that look like a byte range and whose file has no whole-file unit, with their
+ * input names: one scan of the ledger, each file looked up by the primary key. */
 static beam_status pg_ledger_range_units(beam_sink *s, beam_sink_unit_fn each, void *ctx, beam_error *err) {
   pg_sink *p = (pg_sink *)s;
   PGresult *res = NULL;
-  beam_status st = ledger_query(p, "SELECT unit, coalesce(file, '') FROM \"" LEDGER_TABLE "\" WHERE unit ~ '@[0-9]+-[0-9]+$'",
+  beam_status st = ledger_query(p,
+                                "SELECT r.unit, coalesce(r.file, '') FROM \"" LEDGER_TABLE "\" r WHERE r.unit ~ '@[0-9]+-[0-9]+$' "
+                                "AND NOT EXISTS (SELECT 1 FROM \"" LEDGER_TABLE "\" w WHERE w.unit = "
+                                "regexp_replace(r.unit, '@[0-9]+-[0-9]+$', ''))",
                                 NULL, "ranges", &res, err);
   for (int i = 0; st == BEAM_OK && i < PQntuples(res); i++) st = each(ctx, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), err);
   PQclear(res);
@@ -1140,17 +1168,6 @@ static beam_status pg_setup(pg_sink *p, beam_error *err) {
     st = pg_fail(p, res, NULL, "create " BUNDLES_TABLE " and " LEDGER_TABLE, err);
     end_txn(p);
     return st;
-  }
-  PQclear(res);
-  res = NULL;
-  if (p->base.opts.stream_ledger && p->base.opts.message_ledger_days > 0) {
-    /* A stream's old message units go (sink.h: message_ledger_days). */
-    char sql[256];
-    snprintf(sql, sizeof sql,
-             "DELETE FROM \"" LEDGER_TABLE "\" WHERE left(unit, 7) = 'pubsub:' AND committed_at < now() - interval '%d days'",
-             p->base.opts.message_ledger_days);
-    if (!beam_sink_pg_exec(p->conn, sql, PGRES_COMMAND_OK, &res)) return pg_fail(p, res, NULL, "expire " LEDGER_TABLE, err);
-    PQclear(res);
   }
   return check_temp_privilege(p, err);
 }

@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -70,6 +71,7 @@ BEAM_SINK_TABLE_NAME_FIRST(sq_table);
 
 typedef struct sqlite_sink {
   beam_sink base;
+  int64_t messages_expired_at; /* monotonic seconds of the last expire_messages, or 0 */
   sqlite3 *db;
   char *path;
   sq_table *tables;
@@ -950,6 +952,25 @@ static beam_status record_unit_rows(sqlite_sink *q, beam_error *err) {
   return rc == SQLITE_OK ? BEAM_OK : sq_fail(q, rc, LEDGER_TABLE, "record a unit's rows", err);
 }
 
+/* A stream's old message units go (sink.h: message_ledger_days), in a commit's transaction
+ * (the first, then one an hour): at open the write lock may be another writer's for a long
+ * time, and a stream must start (and wait at its commit) all the same. ISO times sort as text. */
+static beam_status expire_messages(sqlite_sink *q, beam_error *err) {
+  if (!q->base.opts.stream_ledger || q->base.opts.message_ledger_days <= 0) return BEAM_OK;
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  if (q->messages_expired_at && now.tv_sec - q->messages_expired_at < 3600) return BEAM_OK;
+  char sql[320];
+  snprintf(sql, sizeof sql,
+           "DELETE FROM \"" LEDGER_TABLE "\" WHERE unit >= 'pubsub:' AND unit < 'pubsub;' AND committed_at < "
+           "strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ', 'now', '-%d days')",
+           q->base.opts.message_ledger_days);
+  int rc = exec_sql(q, sql);
+  if (rc != SQLITE_OK) return sq_fail(q, rc, LEDGER_TABLE, "forget old message units", err);
+  q->messages_expired_at = now.tv_sec ? now.tv_sec : 1; /* should this commit roll back, the next hour's does it */
+  return BEAM_OK;
+}
+
 static beam_status sq_commit(beam_sink *s, beam_error *err) {
   sqlite_sink *q = (sqlite_sink *)s;
   if (s->duplicate) {
@@ -963,6 +984,7 @@ static beam_status sq_commit(beam_sink *s, beam_error *err) {
   if (st == BEAM_OK && !s->duplicate) st = write_ledger(q, err);
   if (st == BEAM_OK && !s->duplicate) st = record_unit_rows(q, err);
   if (st == BEAM_OK && !s->duplicate) st = record_bundle(q, q->bundle_id, s->bundle.rows, err);
+  if (st == BEAM_OK && !s->duplicate) st = expire_messages(q, err);
   if (st != BEAM_OK || s->duplicate) {
     end_bundle(q, false);
     return st;
@@ -1117,11 +1139,16 @@ static beam_status sq_ledger_ranges(beam_sink *s, const char *file_id, beam_sink
   return st == BEAM_OK ? BEAM_OK : beam_error_set(err, st, "out of memory");
 }
 
-/* Every unit that looks like a byte range, with its input name: one scan of the ledger. */
+/* The units that look like a byte range and whose file has no whole-file unit, with their
+ * input names: one scan of the ledger, each file looked up by the primary key (the identity is
+ * the unit without its trailing "@START-END"). */
 static beam_status sq_ledger_range_units(beam_sink *s, beam_sink_unit_fn each, void *ctx, beam_error *err) {
   sqlite_sink *q = (sqlite_sink *)s;
   sqlite3_stmt *stmt = NULL;
-  int rc = sqlite3_prepare_v2(q->db, "SELECT unit, file FROM \"" LEDGER_TABLE "\" WHERE unit GLOB '*@[0-9]*-[0-9]*'",
+  int rc = sqlite3_prepare_v2(q->db,
+                              "SELECT r.unit, r.file FROM \"" LEDGER_TABLE "\" r WHERE r.unit GLOB '*@[0-9]*-[0-9]*' "
+                              "AND NOT EXISTS (SELECT 1 FROM \"" LEDGER_TABLE "\" w WHERE w.unit = "
+                              "substr(r.unit, 1, length(rtrim(r.unit, '0123456789-')) - 1))",
                               -1, &stmt, NULL);
   beam_status st = BEAM_OK;
   if (rc == SQLITE_OK)
@@ -1207,15 +1234,7 @@ static const beam_sink_vtable sqlite_vtable = {
 static beam_status ledger_setup(sqlite_sink *q, beam_error *err) {
   int rc = exec_sql(q, "CREATE TABLE IF NOT EXISTS \"" LEDGER_TABLE "\" ("
                        "unit TEXT PRIMARY KEY NOT NULL, file TEXT, committed_at TEXT NOT NULL)");
-  if (rc == SQLITE_OK && q->base.opts.stream_ledger && q->base.opts.message_ledger_days > 0) {
-    /* A stream's old message units go (sink.h: message_ledger_days); ISO times sort as text. */
-    char sql[320];
-    snprintf(sql, sizeof sql,
-             "DELETE FROM \"" LEDGER_TABLE "\" WHERE unit >= 'pubsub:' AND unit < 'pubsub;' AND committed_at < "
-             "strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ', 'now', '-%d days')",
-             q->base.opts.message_ledger_days);
-    rc = exec_sql(q, sql);
-  }
+
   if (rc == SQLITE_OK) rc = beam_sqlite_retract_setup(q->db);
   if (rc != SQLITE_OK) return sq_fail(q, rc, LEDGER_TABLE, "create", err);
   static const char *const sql[] = {

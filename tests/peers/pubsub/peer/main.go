@@ -134,6 +134,18 @@ func (r *publishRules) React(x interface{}) (bool, interface{}, error) {
 	return false, nil, nil
 }
 
+// denySubscription answers GetSubscription on one subscription with PERMISSION_DENIED, as the
+// service does for a caller without roles/pubsub.subscriber on it (pstest grants everything).
+type denySubscription struct{ name string }
+
+func (d *denySubscription) React(x interface{}) (bool, interface{}, error) {
+	req, ok := x.(*pb.GetSubscriptionRequest)
+	if !ok || d.name == "" || req.Subscription != d.name {
+		return false, nil, nil
+	}
+	return true, nil, status.Error(codes.PermissionDenied, "User not authorized to perform this action.")
+}
+
 type received struct {
 	Subscription string            `json:"subscription"`
 	MessageID    string            `json:"message_id"`
@@ -222,6 +234,7 @@ func main() {
 	tlsCertOut := flag.String("tls-cert-out", "", "also serve TLS; write its self-signed certificate here")
 	token := flag.String("token", "test-token", "the bearer token the TLS endpoint requires")
 	batchPull := flag.Bool("batch-streaming-pull", false, "also serve a StreamingPull that batches (BATCH_PORT=)")
+	denied := flag.String("deny-subscription", "", "a subscription id (created) whose GetSubscription is PERMISSION_DENIED")
 	flag.Parse()
 	log.SetPrefix("pubsub_peer: ")
 	log.SetFlags(0)
@@ -230,7 +243,13 @@ func main() {
 	if *downTopic != "" {
 		rules.downTopic = fmt.Sprintf("projects/%s/topics/%s", *project, *downTopic)
 	}
-	srv := pstest.NewServerWithAddress(fmt.Sprintf("127.0.0.1:%d", *port), pstest.ServerReactorOption{FuncName: "Publish", Reactor: rules})
+	deny := &denySubscription{}
+	if *denied != "" {
+		deny.name = fmt.Sprintf("projects/%s/subscriptions/%s", *project, *denied)
+	}
+	srv := pstest.NewServerWithAddress(fmt.Sprintf("127.0.0.1:%d", *port),
+		pstest.ServerReactorOption{FuncName: "Publish", Reactor: rules},
+		pstest.ServerReactorOption{FuncName: "GetSubscription", Reactor: deny})
 	defer srv.Close()
 	ctx := context.Background()
 	var subs []string

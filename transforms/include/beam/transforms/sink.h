@@ -120,8 +120,8 @@ typedef struct beam_sink_options {
    * partition through a decorator ("events$20261107"). */
   bool stream_ledger;
   /* With stream_ledger: message units ("pubsub:...") committed more than this many days ago
-   * are forgotten when the sink opens (SQLite and PostgreSQL delete them, JSON lines and
-   * file:/gcs: do not load them), so a long-running stream's ledger stops growing. Pub/Sub
+   * are forgotten: SQLite and PostgreSQL delete them at the first commit or begin and then
+   * hourly, JSON lines and file:/gcs: do not load them at open. Pub/Sub
    * redelivers a committed message whose ack was lost within minutes, not days (a seek back
    * does, and such a replay is written again). 0: kept for ever. */
   int message_ledger_days;
@@ -390,7 +390,8 @@ beam_status beam_sink_ledger_ranges(beam_sink *s, const char *file_id, beam_sink
 beam_status beam_sink_retract_units(beam_sink *s, const char *file_id, beam_error *err);
 bool beam_sink_can_retract(const beam_sink *s);
 
-/* Called with a ledger unit and the input name it was recorded under. */
+/* Called with a ledger unit (or a file identity, as beam_sink_ledger_unfinished says) and the
+ * input name it was recorded under. */
 typedef beam_status (*beam_sink_unit_fn)(void *ctx, const char *unit, const char *file, beam_error *err);
 
 /* Loads that stopped in the middle of a split file: calls each(ctx, file_id, file) once for
