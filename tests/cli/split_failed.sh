@@ -57,26 +57,9 @@ PY
 name=arch.zip
 [ "$mode" = grow ] && name=arch.jsonl
 
-case "$dest" in
-  sqlite)
-    uri() { echo "sqlite:$1.db"; }
-    fresh() { rm -f "$1.db" "$1.db-wal" "$1.db-shm"; }
-    q() { sqlite3 "$1.db" "$2"; }
-    tables_sql="select name from sqlite_master where type='table' and name not like '\_%' escape '\'" ;;
-  postgres)
-    psql() { "$BEAM_PG_BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 "$@"; }
-    fresh() { psql -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS split_$1" -c "CREATE DATABASE split_$1"; }
-    fresh out; fresh ref
-    uri() { echo "postgres:host=$PGHOST port=$PGPORT user=$PGUSER dbname=split_$1"; }
-    q() { psql -d "split_$1" -c "$2"; }
-    tables_sql="select tablename from pg_tables where schemaname = 'public' and tablename not like '\_%'" ;;
-  jsonl)
-    uri() { echo "jsonl:$1"; }
-    fresh() { rm -rf "$1"; }
-    q() { python3 "$src/tests/cli/jsonl_sql.py" "$1" "$2"; }
-    tables_sql="select name from sqlite_master where type='table' and name not like '\_%' escape '\'" ;;
-  *) echo "split_failed: unknown destination $dest"; exit 2 ;;
-esac
+. "$src/tests/cli/dest_sql.sh"
+dest_sql "$dest" split
+[ "$dest" = postgres ] && { fresh out; fresh ref; }
 
 load() { # load DB: the same command every time; prints the exit status
   local rc=0

@@ -27,25 +27,8 @@ s["clean"].pop("dedupe_on")
 json.dump(s, open("spec.json", "w"))
 PY
 
-case "$dest" in
-  sqlite)
-    uri() { echo "sqlite:$1.db"; }
-    fresh() { rm -f "$1.db" "$1.db-wal" "$1.db-shm"; }
-    q() { sqlite3 "$1.db" "$2"; }
-    tables_sql="select name from sqlite_master where type='table' and name not like '\_%' escape '\'" ;;
-  postgres)
-    psql() { "$BEAM_PG_BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 "$@"; }
-    fresh() { psql -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS unf_$1" -c "CREATE DATABASE unf_$1"; }
-    uri() { echo "postgres:host=$PGHOST port=$PGPORT user=$PGUSER dbname=unf_$1"; }
-    q() { psql -d "unf_$1" -c "$2"; }
-    tables_sql="select tablename from pg_tables where schemaname = 'public' and tablename not like '\_%'" ;;
-  jsonl)
-    uri() { echo "jsonl:$1"; }
-    fresh() { rm -rf "$1"; }
-    q() { python3 "$src/tests/cli/jsonl_sql.py" "$1" "$2"; }
-    tables_sql="select name from sqlite_master where type='table' and name not like '\_%' escape '\'" ;;
-  *) echo "unfinished_changed: unknown destination $dest"; exit 2 ;;
-esac
+. "$src/tests/cli/dest_sql.sh"
+dest_sql "$dest" unf
 
 load() { # load DIR DB [env...]: prints the exit status
   local dir=$1 db=$2 rc=0
