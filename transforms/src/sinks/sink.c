@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "beam/sha256.h"
 
@@ -444,6 +445,16 @@ beam_status beam_sink_note_retracted(beam_sink *s, const char *table, int64_t ro
 size_t beam_sink_retracted_rows(const beam_sink *s, const beam_sink_table_rows **out) {
   *out = s ? s->retracted : NULL;
   return s ? s->n_retracted : 0;
+}
+
+bool beam_sink_message_expiry_due(const beam_sink *s, int64_t *last) {
+  if (!s->opts.stream_ledger || s->opts.message_ledger_days <= 0) return false;
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  int64_t t = now.tv_sec > 0 ? (int64_t)now.tv_sec : 1;
+  if (*last && t - *last < 3600) return false;
+  *last = t;
+  return true;
 }
 
 bool beam_sink_can_retract(const beam_sink *s) { return beam_sink_keeps_ledger(s) && s->vt->retract_units; }

@@ -113,6 +113,11 @@ struct beam_sink {
   size_t n_retracted, cap_retracted;
 };
 
+/* For a sink that deletes a stream's old message units (sink.h: message_ledger_days): true
+ * when it should now - a stream's sink with expiry on, at the first call and then once an
+ * hour of the monotonic clock - and then *last is stamped (0: never yet). */
+bool beam_sink_message_expiry_due(const beam_sink *s, int64_t *last);
+
 /* For a sink's commit: adds rows removed from table by a retraction. NOMEM only. */
 beam_status beam_sink_note_retracted(beam_sink *s, const char *table, int64_t rows);
 

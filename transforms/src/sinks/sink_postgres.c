@@ -55,7 +55,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <libpq-fe.h>
 
@@ -486,10 +485,8 @@ static beam_status claim_bundle(pg_sink *p, const char *bundle_id, bool *claimed
  * order, whatever the database's collation) so the index serves it; rows locked by a writer
  * are not old ones. */
 static beam_status expire_messages(pg_sink *p, beam_error *err) {
-  if (!p->base.opts.stream_ledger || p->base.opts.message_ledger_days <= 0) return BEAM_OK;
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  if (p->messages_expired_at && now.tv_sec - p->messages_expired_at < 3600) return BEAM_OK;
+  int64_t last = p->messages_expired_at;
+  if (!beam_sink_message_expiry_due(&p->base, &last)) return BEAM_OK;
   char sql[300];
   snprintf(sql, sizeof sql,
            "DELETE FROM \"" LEDGER_TABLE "\" WHERE unit COLLATE \"C\" >= 'pubsub:' AND unit COLLATE \"C\" < 'pubsub;' "
@@ -498,7 +495,7 @@ static beam_status expire_messages(pg_sink *p, beam_error *err) {
   PGresult *res = NULL;
   if (!beam_sink_pg_exec(p->conn, sql, PGRES_COMMAND_OK, &res))
     return pg_fail(p, res, LEDGER_TABLE, "forget old message units", err);
-  p->messages_expired_at = now.tv_sec ? now.tv_sec : 1;
+  p->messages_expired_at = last;
   return BEAM_OK;
 }
 

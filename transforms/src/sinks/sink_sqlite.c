@@ -956,10 +956,8 @@ static beam_status record_unit_rows(sqlite_sink *q, beam_error *err) {
  * (the first, then one an hour): at open the write lock may be another writer's for a long
  * time, and a stream must start (and wait at its commit) all the same. ISO times sort as text. */
 static beam_status expire_messages(sqlite_sink *q, beam_error *err) {
-  if (!q->base.opts.stream_ledger || q->base.opts.message_ledger_days <= 0) return BEAM_OK;
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  if (q->messages_expired_at && now.tv_sec - q->messages_expired_at < 3600) return BEAM_OK;
+  int64_t last = q->messages_expired_at;
+  if (!beam_sink_message_expiry_due(&q->base, &last)) return BEAM_OK;
   char sql[320];
   snprintf(sql, sizeof sql,
            "DELETE FROM \"" LEDGER_TABLE "\" WHERE unit >= 'pubsub:' AND unit < 'pubsub;' AND committed_at < "
@@ -967,7 +965,7 @@ static beam_status expire_messages(sqlite_sink *q, beam_error *err) {
            q->base.opts.message_ledger_days);
   int rc = exec_sql(q, sql);
   if (rc != SQLITE_OK) return sq_fail(q, rc, LEDGER_TABLE, "forget old message units", err);
-  q->messages_expired_at = now.tv_sec ? now.tv_sec : 1; /* should this commit roll back, the next hour's does it */
+  q->messages_expired_at = last; /* should this commit roll back, the next hour's does it */
   return BEAM_OK;
 }
 
