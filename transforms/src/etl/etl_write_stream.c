@@ -22,6 +22,30 @@ static int64_t header_int(const beam_etl_row *h, const char *field) {
   return i >= 0 && h->values[i].kind == BEAM_VALUE_INT64 ? h->values[i].u.i64 : 0;
 }
 
+typedef struct keyed_index {
+  const char *key;
+  size_t index;
+} keyed_index;
+
+static int by_key(const void *a, const void *b) {
+  const keyed_index *x = a, *y = b;
+  int c = strcmp(x->key, y->key);
+  return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+/* A message delivered twice into one bundle (Pub/Sub is at least once, also while a message is
+ * leased) is written once: every copy after the first is held, as if committed before. */
+static beam_status hold_repeats(beam_etl_write_stream *ws, beam_error *err) {
+  if (ws->n < 2) return BEAM_OK;
+  keyed_index *order = beam_arena_alloc(&ws->arena, ws->n * sizeof *order);
+  if (!order) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  for (size_t i = 0; i < ws->n; i++) order[i] = (keyed_index){ws->keys[i], i};
+  qsort(order, ws->n, sizeof *order, by_key);
+  for (size_t i = 1; i < ws->n; i++)
+    if (strcmp(order[i].key, order[i - 1].key) == 0) ws->held[order[i].index] = true;
+  return BEAM_OK;
+}
+
 beam_status beam_etl_write_stream_header(beam_etl_write_stream *ws, beam_sink *sink, const beam_etl_row *header,
                                          beam_error *err) {
   if (ws->have_header)
@@ -45,6 +69,7 @@ beam_status beam_etl_write_stream_header(beam_etl_write_stream *ws, beam_sink *s
     if (!(ws->keys[i] = beam_arena_strdup(&ws->arena, key))) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   }
   if ((s = beam_sink_ledger_find_many(sink, ws->keys, ws->n, ws->held, err)) != BEAM_OK) return s;
+  if ((s = hold_repeats(ws, err)) != BEAM_OK) return s;
   for (size_t i = 0; i < ws->n; i++) {
     const beam_etl_stream_message *m = &ws->messages[i];
     if (ws->held[i]) {

@@ -4,7 +4,8 @@
  * ReadMessages sends the bundle's header first (etl_stream_header.h); the writer looks all
  * its message units up in its ledger in one call (beam_sink_ledger_find_many), then drops the
  * rows and dead letters of messages the ledger holds (committed by an earlier bundle whose
- * ack was lost: a crash, a redelivery), which come in the header's order. At the end it
+ * ack was lost: a crash, a redelivery) and of every copy but the first of a message the
+ * bundle holds twice (a duplicate delivery), which come in the header's order. At the end it
  * records every other message's unit in the ledger, in the same sink bundle as their rows
  * and the bundle's _stream_bundles row, so a redelivered message is never written twice to
  * this destination. Another writer committing one of the units meanwhile makes the commit a
