@@ -16,6 +16,7 @@
 
 #include <openssl/evp.h>
 
+#include "object_ledger.h"
 #include "sink_test_util.h"
 
 static char *dir;
@@ -294,6 +295,44 @@ static void a_stream_commit_that_died_is_rolled_back(void **state) {
   beam_sink_free(s);
 }
 
+/* A pending stream marker is rolled back only when its commit cannot complete: a live
+ * process's (this one) stays; a dead process's on this machine goes; another machine's goes
+ * once it is 10 minutes old. */
+static void a_live_writers_commit_is_not_rolled_back(void **state) {
+  (void)state;
+  char text[1024], boot[64];
+  const char *me = beam_object_ledger_owner();
+  if (!me[0]) skip(); /* no /proc */
+  snprintf(boot, sizeof boot, "%.*s", (int)(strchr(me, ':') - me), me);
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  long long now_us = (long long)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+  const char *owners[] = {me, NULL, "other-machine:12:34", "other-machine:12:34"};
+  char dead[128];
+  snprintf(dead, sizeof dead, "%s:%d:%d", boot, 4194304, 1); /* past pid_max: gone */
+  owners[1] = dead;
+  const long long ages[] = {0, 0, 60LL * 1000000, 11LL * 60 * 1000000};
+  const bool stays[] = {true, false, true, false};
+  for (int i = 0; i < 4; i++) {
+    char marker[64], part[96];
+    snprintf(marker, sizeof marker, ".bundles/p%d.pending", i);
+    snprintf(part, sizeof part, "events/2024/01/02/03/part-p%d.jsonl", i);
+    snprintf(text, sizeof text,
+             "{\"bundle\":\"r-%d\",\"ingest_hour\":475000,\"parts\":[\"%s\"],\"units\":[\"pubsub:s@%d#u\"],"
+             "\"owner\":\"%s\",\"pending_us\":%lld}",
+             i, part, i, owners[i], now_us - ages[i]);
+    write_file(marker, text);
+    write_file(part, "{}\n");
+  }
+  beam_sink *s = open_stream_sink();
+  for (int i = 0; i < 4; i++) {
+    char part[96];
+    snprintf(part, sizeof part, "events/2024/01/02/03/part-p%d.jsonl", i);
+    if ((file_size(part) > 0) != stays[i]) fail_msg("pending marker %d (owner %s): stays %d", i, owners[i], stays[i]);
+  }
+  beam_sink_free(s);
+}
+
 static void two_bundles_claiming_one_message(void **state) {
   (void)state;
   const char *units[] = {"pubsub:s@1#m", "pubsub:s@2#n"};
@@ -363,6 +402,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(refused_rows_and_aborts, setup, teardown),
       cmocka_unit_test_setup_teardown(a_stream_ledger_holds_committed_messages, setup, teardown),
       cmocka_unit_test_setup_teardown(a_stream_commit_that_died_is_rolled_back, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_live_writers_commit_is_not_rolled_back, setup, teardown),
       cmocka_unit_test_setup_teardown(two_bundles_claiming_one_message, setup, teardown),
       cmocka_unit_test_setup_teardown(old_message_units_expire, setup, teardown),
       cmocka_unit_test(bad_locations),

@@ -2,8 +2,11 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -164,12 +167,77 @@ static beam_status add_committed(beam_object_ledger *l, beam_object_store *store
   return s;
 }
 
-/* A stream bundle's pending marker without its committed one: the commit died; its parts and
- * the marker go. A file bundle's (no "units") is left for its retry, which takes its hour. */
+/* ---- Whose commit a pending marker is ---------------------------------------------------- */
+
+static char owner_token[128];
+static pthread_once_t owner_once = PTHREAD_ONCE_INIT;
+
+/* A process's start time (clock ticks since boot, /proc/PID/stat field 22), or -1. */
+static long long process_start(long pid) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+  FILE *f = fopen(path, "r");
+  if (!f) return -1;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  const char *p = strrchr(buf, ')'); /* the command may hold spaces and parentheses */
+  long long start = -1;
+  for (int field = 2; p && *p; p++)
+    if (*p == ' ' && ++field == 22) {
+      start = strtoll(p + 1, NULL, 10);
+      break;
+    }
+  return start;
+}
+
+static void owner_init(void) {
+  char boot[64] = "";
+  FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+  if (f) {
+    if (!fgets(boot, sizeof boot, f)) boot[0] = '\0';
+    fclose(f);
+  }
+  boot[strcspn(boot, "\n")] = '\0';
+  long long start = process_start((long)getpid());
+  if (boot[0] && start >= 0) snprintf(owner_token, sizeof owner_token, "%s:%ld:%lld", boot, (long)getpid(), start);
+}
+
+const char *beam_object_ledger_owner(void) {
+  pthread_once(&owner_once, owner_init);
+  return owner_token;
+}
+
+/* Whether the commit that wrote marker can still complete: its process is alive on this
+ * machine (boot id, pid and start time match), or it is on another machine (or from before a
+ * reboot) and its marker is younger than STALE_PENDING_US. A marker without an owner (an
+ * earlier release) is dead. */
+#define STALE_PENDING_US (INT64_C(10) * 60 * 1000000)
+
+static bool commit_may_be_alive(const json_t *marker) {
+  const char *owner = json_string_value(json_object_get(marker, "owner"));
+  if (!owner || !owner[0]) return false;
+  const char *mine = beam_object_ledger_owner();
+  const char *colon = strchr(owner, ':');
+  size_t boot_len = colon ? (size_t)(colon - owner) : 0;
+  if (colon && mine[0] && strncmp(owner, mine, boot_len) == 0 && mine[boot_len] == ':') {
+    long pid = 0;
+    long long start = -1;
+    return sscanf(colon + 1, "%ld:%lld", &pid, &start) == 2 && pid > 0 && process_start(pid) == start;
+  }
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  int64_t since = (int64_t)json_integer_value(json_object_get(marker, "pending_us"));
+  return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000 - since < STALE_PENDING_US;
+}
+
+/* A stream bundle's pending marker without its committed one: when its commit died (or can
+ * no longer complete) its parts and the marker go; a commit another live process is making
+ * is left alone. A file bundle's (no "units") is left for its retry, which takes its hour. */
 static beam_status roll_back(beam_object_store *store, const char *name, beam_error *err) {
   beam_status s;
   json_t *root = marker_load(store, name, &s, err);
-  if (s != BEAM_OK || !json_is_array(json_object_get(root, "units"))) {
+  if (s != BEAM_OK || !json_is_array(json_object_get(root, "units")) || commit_may_be_alive(root)) {
     json_decref(root);
     return s;
   }

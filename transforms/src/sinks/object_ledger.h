@@ -12,7 +12,9 @@
  * A stream bundle that died between its pending and its committed marker (a kill -9 in the
  * middle of a commit) is rolled back at that first read: the parts its pending marker lists
  * and the marker are removed. Its messages were not acked, so they come again and their new
- * bundle writes them. (Readers take a bundle's parts once its committed marker is there.)
+ * bundle writes them. (Readers take a bundle's parts once its committed marker is there.) A
+ * commit another live process is making (another worker on the destination) is never rolled
+ * back: see beam_object_ledger_owner.
  *
  * Units are held as the first 16 bytes of their SHA-256 (about 40 bytes per message).
  * Another process writing the destination at the same time is not seen: one stream
@@ -52,6 +54,13 @@ beam_status beam_object_ledger_claim(beam_object_ledger *l, const char *const *k
                                      beam_error *err);
 /* After the claimed commit: committed, the units are committed; else the claims go. */
 void beam_object_ledger_settle(beam_object_ledger *l, const char *const *keys, size_t n, bool committed);
+
+/* This process as the owner a stream bundle's pending marker names ("owner"), beside the
+ * instant it was written ("pending_us"): "<boot id>:<pid>:<start time>" from /proc, "" when
+ * /proc cannot say. A process reading the ledger rolls back a pending marker only when its
+ * commit cannot complete: its process is gone from this machine, or (another machine) it is
+ * over 10 minutes old. */
+const char *beam_object_ledger_owner(void);
 
 /* The bundle markers' JSON (sink_objects.c writes them; this file reads them). */
 #define BEAM_OBJECT_LEDGER_FOLDER ".bundles/"

@@ -341,7 +341,9 @@ static json_t *pending_record(const obj_sink *o, int64_t ingest_hour) {
     part_name(o, &o->parts[i], ingest_hour, name, sizeof name);
     if (json_array_append_new(parts, json_string(name)) != 0) json_decref(parts), parts = NULL;
   }
-  if (json_object_set_new(rec, "parts", parts) != 0 || json_object_set_new(rec, "units", units_json(o)) != 0)
+  if (json_object_set_new(rec, "parts", parts) != 0 || json_object_set_new(rec, "units", units_json(o)) != 0 ||
+      json_object_set_new(rec, "owner", json_string(beam_object_ledger_owner())) != 0 ||
+      json_object_set_new(rec, "pending_us", json_integer((json_int_t)now_us())) != 0)
     json_decref(rec), rec = NULL;
   return rec;
 }
