@@ -172,7 +172,9 @@ static beam_status bq_ensure_table(beam_sink *s, const char *table, const beam_e
   bq_table *t = &q->tables[q->n_tables];
   memset(t, 0, sizeof *t);
   t->schema = schema;
-  t->by_event_day = by_day;
+  /* Bookkeeping tables (_dead_letter, _stream_bundles) keep ingestion time: a dead letter
+   * must land even when its message's day is out of the decorators' reach. */
+  t->by_event_day = by_day && table[0] != '_';
   if (!(t->name = strdup(table)) || beam_json_row_writer_init(&t->writer, schema) != BEAM_OK) {
     free(t->name);
     return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
