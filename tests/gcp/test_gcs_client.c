@@ -268,18 +268,18 @@ static void a_stream_ledger_on_gcs(void **state) {
   const char *uri = "gcs:gs://" BUCKET "/stream-ledger";
   beam_gcs *g = client();
   beam_error err;
-  /* A dead commit: its pending marker and one part. */
-  const char *pending = "{\"bundle\":\"r0-b1\",\"ingest_hour\":475000,\"parts\":[\"events/2024/03/10/16/part-dead.jsonl\"],"
+  /* A dead commit (a stream bundle's name, no owner): its pending marker and one part. */
+  const char *pending = "{\"bundle\":\"r0-b1\",\"ingest_hour\":475000,\"parts\":[\"events/2024/03/10/16/part-s0000000000000001ddddddddddddddd.jsonl\"],"
                         "\"units\":[\"pubsub:s@9#z\"]}";
-  assert_int_equal(beam_gcs_upload_bytes(g, BUCKET, "stream-ledger/.bundles/dead.pending", NULL, pending, strlen(pending),
+  assert_int_equal(beam_gcs_upload_bytes(g, BUCKET, "stream-ledger/.bundles/s0000000000000001ddddddddddddddd.pending", NULL, pending, strlen(pending),
                                          NULL, &err), BEAM_OK);
-  assert_int_equal(beam_gcs_upload_bytes(g, BUCKET, "stream-ledger/events/2024/03/10/16/part-dead.jsonl", NULL, "{}\n", 3,
+  assert_int_equal(beam_gcs_upload_bytes(g, BUCKET, "stream-ledger/events/2024/03/10/16/part-s0000000000000001ddddddddddddddd.jsonl", NULL, "{}\n", 3,
                                          NULL, &err), BEAM_OK);
   beam_sink *s = stream_sink(uri);
   beam_gcs_object_info info;
-  assert_int_equal(beam_gcs_stat(g, BUCKET, "stream-ledger/events/2024/03/10/16/part-dead.jsonl", &info, &err),
+  assert_int_equal(beam_gcs_stat(g, BUCKET, "stream-ledger/events/2024/03/10/16/part-s0000000000000001ddddddddddddddd.jsonl", &info, &err),
                    BEAM_ERR_NOT_FOUND);
-  assert_int_equal(beam_gcs_stat(g, BUCKET, "stream-ledger/.bundles/dead.pending", &info, &err), BEAM_ERR_NOT_FOUND);
+  assert_int_equal(beam_gcs_stat(g, BUCKET, "stream-ledger/.bundles/s0000000000000001ddddddddddddddd.pending", &info, &err), BEAM_ERR_NOT_FOUND);
   const char *units[] = {"pubsub:s@1#a", "pubsub:s@2#b", "pubsub:s@9#z"};
   beam_value v = beam_value_string("x", 1);
   beam_etl_row row = {0};

@@ -236,6 +236,21 @@ static void found(beam_sink *s, const char *const *keys, size_t n, const bool *w
   for (size_t i = 0; i < n; i++) assert_int_equal(got[i], want[i]);
 }
 
+/* Markers in .bundles/ whose name starts with prefix and ends with suffix. */
+static int count_markers(const char *prefix, const char *suffix) {
+  char p[1200];
+  snprintf(p, sizeof p, "%s/out/.bundles", dir);
+  DIR *d = opendir(p);
+  if (!d) return 0;
+  int n = 0;
+  for (struct dirent *e; (e = readdir(d));) {
+    size_t len = strlen(e->d_name), sl = strlen(suffix);
+    n += strncmp(e->d_name, prefix, strlen(prefix)) == 0 && len > sl && strcmp(e->d_name + len - sl, suffix) == 0;
+  }
+  closedir(d);
+  return n;
+}
+
 static void a_stream_ledger_holds_committed_messages(void **state) {
   (void)state;
   const char *units[] = {"pubsub:projects/p/subscriptions/s@1#a", "pubsub:projects/p/subscriptions/s@2#b",
@@ -247,11 +262,10 @@ static void a_stream_ledger_holds_committed_messages(void **state) {
   assert_false(any);
   assert_int_equal(stream_bundle(a, "run1-b1", units, 2, &err), BEAM_OK);
   found(b, units, 3, (bool[]){true, true, false}); /* another sink of the process sees the commit */
-  /* The committed marker lists the units: a restart reads them. */
-  char h[33], rel[300];
-  bundle_hash("run1-b1", h);
-  snprintf(rel, sizeof rel, ".bundles/%s.committed", h);
-  assert_true(file_size(rel) > 0);
+  /* The committed marker ("s<instant><hash>": a stream bundle's) lists the units: a restart
+   * reads them. */
+  assert_int_equal(count_markers("s", ".committed"), 1);
+  assert_int_equal(count_markers("s", ".pending"), 0);
   beam_sink_free(a);
   beam_sink_free(b);
   a = open_stream_sink();
@@ -275,21 +289,21 @@ static void a_stream_commit_that_died_is_rolled_back(void **state) {
   (void)state;
   /* A stream bundle's commit put its pending marker and one of its two parts, then died; a
    * file bundle's commit died too (no units: its retry takes its hour, it stays). */
-  write_file(".bundles/aaaa.pending", "{\"bundle\":\"run0-b7\",\"ingest_hour\":475000,"
-             "\"parts\":[\"events/2024/01/02/03/part-aaaa.jsonl\",\"events/2024/01/02/05/part-aaaa.jsonl\"],"
+  write_file(".bundles/s0000000000000001aaaaaaaaaaaaaaa.pending", "{\"bundle\":\"run0-b7\",\"ingest_hour\":475000,"
+             "\"parts\":[\"events/2024/01/02/03/part-s0000000000000001aaaaaaaaaaaaaaa.jsonl\",\"events/2024/01/02/05/part-s0000000000000001aaaaaaaaaaaaaaa.jsonl\"],"
              "\"units\":[\"pubsub:s@1#x\"]}");
-  write_file("events/2024/01/02/03/part-aaaa.jsonl", "{}\n");
+  write_file("events/2024/01/02/03/part-s0000000000000001aaaaaaaaaaaaaaa.jsonl", "{}\n");
   write_file(".bundles/bbbb.pending", "{\"bundle\":\"file-b\",\"ingest_hour\":475000}");
   /* A stream bundle that died after its committed marker, before tidying its pending one. */
-  write_file(".bundles/cccc.pending", "{\"bundle\":\"run0-b8\",\"ingest_hour\":475000,"
-             "\"parts\":[\"events/2024/01/02/03/part-cccc.jsonl\"],\"units\":[\"pubsub:s@2#y\"]}");
-  write_file("events/2024/01/02/03/part-cccc.jsonl", "{}\n");
-  write_file(".bundles/cccc.committed", "{\"bundle\":\"run0-b8\",\"units\":[\"pubsub:s@2#y\"]}");
+  write_file(".bundles/s0000000000000001ccccccccccccccc.pending", "{\"bundle\":\"run0-b8\",\"ingest_hour\":475000,"
+             "\"parts\":[\"events/2024/01/02/03/part-s0000000000000001ccccccccccccccc.jsonl\"],\"units\":[\"pubsub:s@2#y\"]}");
+  write_file("events/2024/01/02/03/part-s0000000000000001ccccccccccccccc.jsonl", "{}\n");
+  write_file(".bundles/s0000000000000001ccccccccccccccc.committed", "{\"bundle\":\"run0-b8\",\"units\":[\"pubsub:s@2#y\"]}");
   beam_sink *s = open_stream_sink();
-  assert_int_equal(file_size("events/2024/01/02/03/part-aaaa.jsonl"), -1);
-  assert_int_equal(file_size(".bundles/aaaa.pending"), -1);
+  assert_int_equal(file_size("events/2024/01/02/03/part-s0000000000000001aaaaaaaaaaaaaaa.jsonl"), -1);
+  assert_int_equal(file_size(".bundles/s0000000000000001aaaaaaaaaaaaaaa.pending"), -1);
   assert_true(file_size(".bundles/bbbb.pending") > 0);
-  assert_true(file_size("events/2024/01/02/03/part-cccc.jsonl") > 0);
+  assert_true(file_size("events/2024/01/02/03/part-s0000000000000001ccccccccccccccc.jsonl") > 0);
   const char *keys[] = {"pubsub:s@1#x", "pubsub:s@2#y"};
   found(s, keys, 2, (bool[]){false, true});
   beam_sink_free(s);
@@ -315,8 +329,8 @@ static void a_live_writers_commit_is_not_rolled_back(void **state) {
   const bool stays[] = {true, false, true, false};
   for (int i = 0; i < 4; i++) {
     char marker[64], part[96];
-    snprintf(marker, sizeof marker, ".bundles/p%d.pending", i);
-    snprintf(part, sizeof part, "events/2024/01/02/03/part-p%d.jsonl", i);
+    snprintf(marker, sizeof marker, ".bundles/s%016llx%015d.pending", now_us - ages[i], i);
+    snprintf(part, sizeof part, "events/2024/01/02/03/part-s%016llx%015d.jsonl", now_us - ages[i], i);
     snprintf(text, sizeof text,
              "{\"bundle\":\"r-%d\",\"ingest_hour\":475000,\"parts\":[\"%s\"],\"units\":[\"pubsub:s@%d#u\"],"
              "\"owner\":\"%s\",\"pending_us\":%lld}",
@@ -327,7 +341,7 @@ static void a_live_writers_commit_is_not_rolled_back(void **state) {
   beam_sink *s = open_stream_sink();
   for (int i = 0; i < 4; i++) {
     char part[96];
-    snprintf(part, sizeof part, "events/2024/01/02/03/part-p%d.jsonl", i);
+    snprintf(part, sizeof part, "events/2024/01/02/03/part-s%016llx%015d.jsonl", now_us - ages[i], i);
     if ((file_size(part) > 0) != stays[i]) fail_msg("pending marker %d (owner %s): stays %d", i, owners[i], stays[i]);
   }
   beam_sink_free(s);
@@ -364,8 +378,15 @@ static void two_bundles_claiming_one_message(void **state) {
 /* Units of committed markers stamped more than message_ledger_days ago are not loaded. */
 static void old_message_units_expire(void **state) {
   (void)state;
-  write_file(".bundles/eeee.committed", "{\"bundle\":\"r0-b1\",\"units\":[\"pubsub:s@1#old\"],\"committed_us\":1000000}");
-  write_file(".bundles/ffff.committed", "{\"bundle\":\"r0-b2\",\"units\":[\"pubsub:s@2#unstamped\"]}");
+  /* Named by their instants: the first in 1970 (not even read), the second now. */
+  write_file(".bundles/s0000000000000001eeeeeeeeeeeeeee.committed",
+             "{\"bundle\":\"r0-b1\",\"units\":[\"pubsub:s@1#old\"],\"committed_us\":1000000}");
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  char recent[96];
+  snprintf(recent, sizeof recent, ".bundles/s%016llxfffffffffffffff.committed",
+           (unsigned long long)now.tv_sec * 1000000);
+  write_file(recent, "{\"bundle\":\"r0-b2\",\"units\":[\"pubsub:s@2#unstamped\"]}");
   beam_sink_options o = {.no_sync = true, .stream_ledger = true, .message_ledger_days = 7};
   beam_sink *s;
   beam_error err;

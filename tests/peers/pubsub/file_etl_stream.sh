@@ -131,7 +131,7 @@ for path in expects:
 committed = {os.path.basename(p)[:-len(".committed")] for p in glob.glob(f"{root}/.bundles/*.committed")}
 got, got_dead, bundles = {}, [], []
 for path in glob.glob(f"{root}/*/*/*/*/*/part-*.jsonl"):
-    table, h = path[len(root) + 1:].split("/")[0], re.match(r"part-([0-9a-f]+)", os.path.basename(path)).group(1)
+    table, h = path[len(root) + 1:].split("/")[0], re.match(r"part-(s?[0-9a-f]+)", os.path.basename(path)).group(1)
     assert h in committed, f"{path}: its bundle has no committed marker"
     for rec in map(json.loads, open(path)):
         if table == "_dead_letter": got_dead.append(rec["message_id"])

@@ -107,9 +107,25 @@ static bool ends_with(const char *s, const char *tail) {
   return a >= b && strcmp(s + a - b, tail) == 0;
 }
 
+/* A stream bundle's marker is named ".bundles/s<16 hex digits: its commit's instant in us>..."
+ * (sink_objects.c); file bundles' markers are never read here. */
+static bool stream_marker(const char *name) {
+  const char *h = name + strlen(BEAM_OBJECT_LEDGER_FOLDER);
+  return h[0] == 's' && strlen(h) > 17;
+}
+
+/* The instant a stream marker's name carries. */
+static int64_t marker_stamp(const char *name) {
+  char stamp[17];
+  memcpy(stamp, name + strlen(BEAM_OBJECT_LEDGER_FOLDER) + 1, 16);
+  stamp[16] = '\0';
+  return (int64_t)strtoull(stamp, NULL, 16);
+}
+
 static beam_status collect_marker(void *ctx, const char *name, beam_error *err) {
   marker_names *m = ctx;
   if (!ends_with(name, ".committed") && !ends_with(name, ".pending")) return BEAM_OK;
+  if (!stream_marker(name)) return BEAM_OK;
   if (m->n == m->cap) {
     size_t cap = m->cap ? m->cap * 2 : 64;
     char **grown = realloc(m->names, cap * sizeof *grown);
@@ -268,7 +284,8 @@ static beam_status ledger_read(beam_object_ledger *l, beam_object_store *store, 
   for (size_t i = 0; s == BEAM_OK && i < m.n; i++) {
     const char *name = m.names[i];
     if (ends_with(name, ".committed")) {
-      s = add_committed(l, store, name, forget_before_us, err);
+      bool expired = forget_before_us && marker_stamp(name) < forget_before_us; /* not even read */
+      if (!expired) s = add_committed(l, store, name, forget_before_us, err);
       continue;
     }
     snprintf(twin, sizeof twin, "%.*s.committed", (int)(strlen(name) - strlen(".pending")), name);

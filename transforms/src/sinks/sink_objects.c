@@ -5,7 +5,9 @@
  *
  * where H is the first 32 hex digits of SHA-256 of the bundle's content key when every row
  * of it was read from a file (beam_sink_content_key: the same records give the same H at any
- * relaunch), else of its bundle_id: one object per table and hour per bundle. The hour comes from the table's own partition field
+ * relaunch), else of its bundle_id; for a stream's bundle (one that records message units)
+ * "s", its commit's instant and a hash (stream_hash below): one object per table and hour
+ * per bundle. The hour comes from the table's own partition field
  * (beam_sink_ensure_table_with), else opts.partition_field when the table has that field
  * (TIMESTAMP: its UTC hour; DATE: hour 00 of the day), else - and for null values - from
  * the row's origin.event_time_us when set (a stream's rows: the event or publish time), else
@@ -424,11 +426,23 @@ static beam_status commit_parts(obj_sink *o, beam_error *err) {
   return BEAM_OK;
 }
 
+/* A stream bundle's H (object_ledger.h): "s", the commit's instant (16 hex digits of
+ * microseconds) and 15 hex digits of its bundle id's hash - 32 characters, as the others. Its
+ * units, not its name, recognise a retry; the name lets the ledger's reader skip file bundles'
+ * markers and expired ones without reading them. */
+static void stream_hash(obj_sink *o) {
+  char h[33];
+  hash_bundle(o->bundle_id, h);
+  snprintf(o->hash, sizeof o->hash, "s%016llx%.15s", (unsigned long long)now_us(), h);
+}
+
 static beam_status obj_commit(beam_sink *s, beam_error *err) {
   obj_sink *o = (obj_sink *)s;
   /* Rows read from files name their parts by their content (beam_sink_content_key), so a
    * relaunch that holds the same records under another bundle id finds them committed. */
-  if (s->content_key[0]) {
+  if (o->n_units) {
+    stream_hash(o);
+  } else if (s->content_key[0]) {
     char key[64];
     snprintf(key, sizeof key, "content:%s", s->content_key);
     hash_bundle(key, o->hash);
