@@ -20,6 +20,7 @@ enum { SLOT_EMPTY = 0, SLOT_COMMITTED, SLOT_CLAIMED, SLOT_GONE };
 
 typedef struct unit_slot {
   uint8_t digest[16];
+  int64_t at_us; /* when it was committed (its marker's instant) */
   uint8_t state;
 } unit_slot;
 
@@ -28,7 +29,14 @@ typedef struct unit_set {
   size_t n_slots; /* a power of two */
   size_t used;    /* slots not empty (gone ones too: they lengthen probes) */
   size_t committed;
+  int64_t keep_us; /* committed units older than this are dropped when the set grows; 0: kept */
 } unit_set;
+
+static int64_t now_us(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+}
 
 static void digest_of(const char *key, uint8_t out[16]) {
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -47,13 +55,25 @@ static unit_slot *set_slot(const unit_set *s, const uint8_t d[16]) {
   }
 }
 
+/* Whether a slot survives a rehash: claimed, or committed within keep_us (a long run's set
+ * forgets its old units as it grows: sink.h, message_ledger_days). */
+static bool slot_kept(const unit_set *s, const unit_slot *slot, int64_t now) {
+  if (slot->state == SLOT_CLAIMED) return true;
+  return slot->state == SLOT_COMMITTED && (!s->keep_us || now - slot->at_us <= s->keep_us);
+}
+
+/* Rehashes the kept slots into a table at most a quarter full. */
 static bool set_grow(unit_set *s) {
-  size_t n = s->n_slots ? s->n_slots * 2 : 1024; /* live slots <= used: a load under 1/4 after */
-  unit_set grown = {calloc(n, sizeof(unit_slot)), n, 0, 0};
+  int64_t now = now_us();
+  size_t live = 0;
+  for (size_t i = 0; i < s->n_slots; i++) live += slot_kept(s, &s->slots[i], now);
+  size_t n = 1024;
+  while (n < 4 * (live + 1)) n *= 2;
+  unit_set grown = {calloc(n, sizeof(unit_slot)), n, 0, 0, s->keep_us};
   if (!grown.slots) return false;
   for (size_t i = 0; i < s->n_slots; i++) {
     const unit_slot *old = &s->slots[i];
-    if (old->state != SLOT_COMMITTED && old->state != SLOT_CLAIMED) continue;
+    if (!slot_kept(s, old, now)) continue;
     *set_slot(&grown, old->digest) = *old;
     grown.used++;
     grown.committed += old->state == SLOT_COMMITTED;
@@ -166,6 +186,7 @@ static beam_status add_committed(beam_object_ledger *l, beam_object_store *store
     json_decref(root);
     return s;
   }
+  int64_t committed_at = json_is_integer(at) ? (int64_t)json_integer_value(at) : now_us();
   size_t i;
   json_t *unit;
   json_array_foreach(json_object_get(root, "units"), i, unit) {
@@ -178,6 +199,7 @@ static beam_status add_committed(beam_object_ledger *l, beam_object_store *store
       break;
     }
     if (slot->state != SLOT_COMMITTED) slot->state = SLOT_COMMITTED, l->units.committed++;
+    slot->at_us = committed_at;
   }
   json_decref(root);
   return s;
@@ -277,6 +299,7 @@ static beam_status roll_back(beam_object_store *store, const char *name, beam_er
 
 static beam_status ledger_read(beam_object_ledger *l, beam_object_store *store, int64_t forget_before_us,
                                beam_error *err) {
+  l->units.keep_us = forget_before_us ? now_us() - forget_before_us : 0;
   marker_names m = {0};
   beam_status s = store->ops->list(store, BEAM_OBJECT_LEDGER_FOLDER, collect_marker, &m, err);
   if (s == BEAM_OK && m.n) qsort(m.names, m.n, sizeof *m.names, by_name);
@@ -410,12 +433,14 @@ beam_status beam_object_ledger_claim(beam_object_ledger *l, const char *const *k
 void beam_object_ledger_settle(beam_object_ledger *l, const char *const *keys, size_t n, bool committed) {
   uint8_t (*d)[16] = digests_of(keys, n);
   uint8_t one[16];
+  int64_t now = now_us();
   pthread_mutex_lock(&ledgers_lock);
   for (size_t i = 0; i < n; i++) {
     const uint8_t *digest = d ? d[i] : (digest_of(keys[i], one), one); /* no memory: one at a time */
     unit_slot *slot = l->units.n_slots ? set_slot(&l->units, digest) : NULL;
     if (!slot || slot->state != SLOT_CLAIMED) continue;
     slot->state = committed ? SLOT_COMMITTED : SLOT_GONE;
+    slot->at_us = now;
     l->units.committed += committed;
   }
   pthread_mutex_unlock(&ledgers_lock);

@@ -121,7 +121,8 @@ typedef struct beam_sink_options {
   bool stream_ledger;
   /* With stream_ledger: message units ("pubsub:...") committed more than this many days ago
    * are forgotten: SQLite and PostgreSQL delete them at the first commit or begin and then
-   * hourly, JSON lines and file:/gcs: do not load them at open. Pub/Sub
+   * hourly, JSON lines and file:/gcs: do not load them at open (file:/gcs: also drop them from
+   * memory as the set grows). Pub/Sub
    * redelivers a committed message whose ack was lost within minutes, not days (a seek back
    * does, and such a replay is written again). 0: kept for ever. */
   int message_ledger_days;
