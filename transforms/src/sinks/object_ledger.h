@@ -4,10 +4,12 @@
  *
  * It lives in the bundle markers of sink_objects.c: a stream bundle's .bundles/{H}.pending
  * marker lists its parts and its units before any part is put, and its .committed marker
- * (the commit point) lists the units again. It is read once per process and destination,
- * when the first sink instance on it acquires it (listing .bundles/ and reading every
- * committed marker that lists units), shared by every instance of the process on that
- * destination (the local runner's stream threads), and kept current by their commits.
+ * (the commit point) lists the units again. A stream bundle's H starts with "s" and its
+ * commit's instant, so the ledger is read - once per process and destination, when the first
+ * sink instance on it acquires it - by listing .bundles/ and reading the committed markers of
+ * stream bundles younger than message_ledger_days only (file bundles' markers are never
+ * read). It is shared by every instance of the process on that destination (the local
+ * runner's stream threads) and kept current by their commits.
  *
  * A stream bundle that died between its pending and its committed marker (a kill -9 in the
  * middle of a commit) is rolled back at that first read: the parts its pending marker lists
@@ -16,9 +18,10 @@
  * commit another live process is making (another worker on the destination) is never rolled
  * back: see beam_object_ledger_owner.
  *
- * Units are held as the first 16 bytes of their SHA-256 (about 40 bytes per message).
- * Another process writing the destination at the same time is not seen: one stream
- * consumer per object destination (README, Known limits). Thread-safe. */
+ * Units are held as the first 16 bytes of their SHA-256 with their commit instant (about 70
+ * bytes per message; expired ones leave when the set grows). Another process writing the
+ * destination at the same time is not seen: one stream consumer per object destination
+ * (README, Known limits). Thread-safe. */
 #ifndef BEAM_SINKS_OBJECT_LEDGER_H
 #define BEAM_SINKS_OBJECT_LEDGER_H
 
