@@ -155,8 +155,9 @@ static bool apply(file_etl_options *o, const char *name, const char *value, char
   else if (strcmp(name, "pubsub_retry_budget_s") == 0)
     ok = value && parse_size(value, &o->pubsub_retry_budget_s) && o->pubsub_retry_budget_s >= 1 &&
          o->pubsub_retry_budget_s <= 86400;
-  else if (strcmp(name, "message_ledger_days") == 0)
-    ok = value && parse_size(value, &o->message_ledger_days) && o->message_ledger_days <= 36500;
+  else if (strcmp(name, "message_ledger_days") == 0) /* days: no K/M/G suffix */
+    ok = value && value[strspn(value, "0123456789")] == '\0' && parse_size(value, &o->message_ledger_days) &&
+         o->message_ledger_days <= 36500;
   else if (strcmp(name, "dump_pipeline") == 0) ok = set_string(&o->dump_pipeline, value);
   else if (strcmp(name, "summary_json") == 0) ok = set_string(&o->summary_json, value);
   else if (strcmp(name, "progress") == 0)

@@ -30,7 +30,7 @@ expect help 0 "usage:" -- "$etl" --help
 expect missing_sink 2 "--sink is required" -- "$etl" --input="$samples/landing" --spec="$samples/spec.json"
 expect unknown_flag 2 "unknown flag --inptu" -- "$etl" --inptu=x
 # A flag error is one line pointing at --help, not the whole usage.
-for args in "--inptu=x" "--runner=bogus" "--input=x"; do
+for args in "--inptu=x" "--runner=bogus" "--input=x" "--message_ledger_days=1K" "--message_ledger_days=-1"; do
   out=$("$etl" $args 2>&1)
   rc=$?
   if [[ $rc -ne 2 || $(printf '%s\n' "$out" | wc -l) -ne 1 || $out != *"see --help"* ]]; then
