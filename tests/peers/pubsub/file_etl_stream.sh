@@ -24,16 +24,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/start_peer.sh"
 peer=$1 file_etl=$2 publish=$3
-work=$(mktemp -d)
-peer_pid= etl_pid= lock_pid=
-cleanup() {
-  rc=$?
-  for p in $etl_pid $lock_pid $peer_pid; do kill -9 "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-  exit $rc
-}
-trap cleanup EXIT
-cd "$work"
+enter_workdir
 
 PUBSUB_PEER_ARGS="-deny-subscription denied-sub" start_peer "$peer" basic,crash,drain,denied
 project=projects/beam-c-test

@@ -15,16 +15,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/start_peer.sh"
 peer=$1 file_etl=$2 publish=$3
-work=$(mktemp -d)
-peer_pid=
-cleanup() {
-  rc=$?
-  [[ -n $peer_pid ]] && { kill -9 "$peer_pid" 2>/dev/null || true; wait "$peer_pid" 2>/dev/null || true; }
-  rm -rf "$work"
-  exit $rc
-}
-trap cleanup EXIT
-cd "$work"
+enter_workdir
 
 start_peer "$peer" fields,pubtime
 project=projects/beam-c-test

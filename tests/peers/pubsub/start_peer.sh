@@ -1,4 +1,14 @@
-# Sourced by the stream ETL's tests: start_peer PEER TOPICS [PORT] starts pubsub_peer (pstest
+# Sourced by the stream ETL's tests. enter_workdir: a fresh temporary directory becomes the
+# current one, and whatever happens the processes in peer_pid, etl_pid and lock_pid are
+# killed and the directory removed at exit (the exit status kept).
+enter_workdir() {
+  work=$(mktemp -d)
+  peer_pid= etl_pid= lock_pid=
+  trap 'rc=$?; for p in $etl_pid $lock_pid $peer_pid; do kill -9 "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$work"; exit $rc' EXIT
+  cd "$work"
+}
+
+# start_peer PEER TOPICS [PORT] starts pubsub_peer (pstest
 # on loopback) in the current directory with topics TOPICS ("a,b", each with "<topic>-sub"),
 # on PORT (default: any free one; a restart passes the port it had), waits for the port it
 # prints, sets peer_pid and peer_port and exports PUBSUB_EMULATOR_HOST. The caller kills

@@ -11,16 +11,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/start_peer.sh"
 peer=$1 file_etl=$2 publish=$3
-work=$(mktemp -d)
-peer_pid= etl_pid= lock_pid=
-cleanup() {
-  rc=$?
-  for p in $etl_pid $lock_pid $peer_pid; do kill -9 "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-  exit $rc
-}
-trap cleanup EXIT
-cd "$work"
+enter_workdir
 start_peer "$peer" land
 topic=projects/beam-c-test/topics/land sub=projects/beam-c-test/subscriptions/land-sub
 cat >spec.json <<'EOF'

@@ -8,26 +8,13 @@
 # started again, the run goes on, and every message's row is in PostgreSQL exactly once.
 # Run under with_postgres.sh. Usage: stream_outage_postgres.sh PUBSUB_PEER FILE_ETL PUBLISH_LINES
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/start_peer.sh"
 peer=$1 file_etl=$2 publish=$3
-work=$(mktemp -d)
-peer_pid= etl_pid=
-cleanup() {
-  rc=$?
-  for p in $etl_pid $peer_pid; do kill -9 "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-  exit $rc
-}
-trap cleanup EXIT
-cd "$work"
+enter_workdir
 psql() { "$BEAM_PG_BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 die() { echo "stream_outage_postgres: FAIL: $*" >&2; cat etl.err >&2 || true; exit 1; }
 
-"$peer" -topic outage -timeout 600s </dev/zero >peer.out 2>peer.err &
-peer_pid=$!
-for _ in $(seq 100); do grep -q '^PORT=' peer.out 2>/dev/null && break; sleep 0.1; done
-port=$(sed -n 's/^PORT=//p' peer.out)
-[[ -n $port ]] || die "pubsub_peer printed no port: $(cat peer.err)"
-export PUBSUB_EMULATOR_HOST="127.0.0.1:$port"
+start_peer "$peer" outage
 topic=projects/beam-c-test/topics/outage sub=projects/beam-c-test/subscriptions/outage-sub
 
 cat >spec.json <<'JSON'
