@@ -130,8 +130,3 @@ void beam_etl_stats_merge(beam_etl_file_stats *a, const beam_etl_file_stats *b) 
   }
 }
 
-int64_t beam_etl_now_micros(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}

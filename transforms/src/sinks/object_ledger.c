@@ -5,13 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 #include <openssl/evp.h>
 
 #include "beam/log.h"
+#include "beam/transforms/etl_time.h"
 #include "object_ledger.h"
 
 /* ---- A set of unit digests ----------------------------------------------------------- */
@@ -32,11 +32,6 @@ typedef struct unit_set {
   int64_t keep_us; /* committed units older than this are dropped when the set grows; 0: kept */
 } unit_set;
 
-static int64_t now_us(void) {
-  struct timespec now;
-  clock_gettime(CLOCK_REALTIME, &now);
-  return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
-}
 
 static void digest_of(const char *key, uint8_t out[16]) {
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -64,7 +59,7 @@ static bool slot_kept(const unit_set *s, const unit_slot *slot, int64_t now) {
 
 /* Rehashes the kept slots into a table at most a quarter full. */
 static bool set_grow(unit_set *s) {
-  int64_t now = now_us();
+  int64_t now = beam_etl_now_micros();
   size_t live = 0;
   for (size_t i = 0; i < s->n_slots; i++) live += slot_kept(s, &s->slots[i], now);
   size_t n = 1024;
@@ -186,7 +181,7 @@ static beam_status add_committed(beam_object_ledger *l, beam_object_store *store
     json_decref(root);
     return s;
   }
-  int64_t committed_at = json_is_integer(at) ? (int64_t)json_integer_value(at) : now_us();
+  int64_t committed_at = json_is_integer(at) ? (int64_t)json_integer_value(at) : beam_etl_now_micros();
   size_t i;
   json_t *unit;
   json_array_foreach(json_object_get(root, "units"), i, unit) {
@@ -263,10 +258,8 @@ static bool commit_may_be_alive(const json_t *marker) {
     long long start = -1;
     return sscanf(colon + 1, "%ld:%lld", &pid, &start) == 2 && pid > 0 && process_start(pid) == start;
   }
-  struct timespec now;
-  clock_gettime(CLOCK_REALTIME, &now);
   int64_t since = (int64_t)json_integer_value(json_object_get(marker, "pending_us"));
-  return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000 - since < STALE_PENDING_US;
+  return beam_etl_now_micros() - since < STALE_PENDING_US;
 }
 
 /* A stream bundle's pending marker without its committed one: when its commit died (or can
@@ -299,7 +292,7 @@ static beam_status roll_back(beam_object_store *store, const char *name, beam_er
 
 static beam_status ledger_read(beam_object_ledger *l, beam_object_store *store, int64_t forget_before_us,
                                beam_error *err) {
-  l->units.keep_us = forget_before_us ? now_us() - forget_before_us : 0;
+  l->units.keep_us = forget_before_us ? beam_etl_now_micros() - forget_before_us : 0;
   marker_names m = {0};
   beam_status s = store->ops->list(store, BEAM_OBJECT_LEDGER_FOLDER, collect_marker, &m, err);
   if (s == BEAM_OK && m.n) qsort(m.names, m.n, sizeof *m.names, by_name);
@@ -433,7 +426,7 @@ beam_status beam_object_ledger_claim(beam_object_ledger *l, const char *const *k
 void beam_object_ledger_settle(beam_object_ledger *l, const char *const *keys, size_t n, bool committed) {
   uint8_t (*d)[16] = digests_of(keys, n);
   uint8_t one[16];
-  int64_t now = now_us();
+  int64_t now = beam_etl_now_micros();
   pthread_mutex_lock(&ledgers_lock);
   for (size_t i = 0; i < n; i++) {
     const uint8_t *digest = d ? d[i] : (digest_of(keys[i], one), one); /* no memory: one at a time */

@@ -42,7 +42,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/evp.h>
 
@@ -62,14 +61,16 @@ static bq_table *table_find(bq_sink *q, const char *name) {
   return i < q->n_tables ? &q->tables[i] : NULL;
 }
 
+/* Frees what a table and a day child alike own (not the parent's writer or days). */
+static void free_rows(bq_table *t) {
+  free(t->name), free(t->ends), free(t->seqs), free(t->record_ids);
+  beam_sink_row_errors_free(&t->refused);
+  beam_buf_free(&t->rows);
+}
+
 /* Frees t's day children (bq_table.by_event_day). */
 static void free_days(bq_table *t) {
-  for (size_t d = 0; d < t->n_days; d++) {
-    bq_table *c = &t->days[d];
-    free(c->name), free(c->ends), free(c->seqs), free(c->record_ids);
-    beam_sink_row_errors_free(&c->refused);
-    beam_buf_free(&c->rows);
-  }
+  for (size_t d = 0; d < t->n_days; d++) free_rows(&t->days[d]);
   free(t->days);
   t->days = NULL;
   t->n_days = t->cap_days = 0;
@@ -232,9 +233,7 @@ static int64_t day_of(int64_t us) { return us / MICROS_PER_DAY - (us % MICROS_PE
  * partition decorators); false for a row of another day, written nowhere (a wrong partition
  * would be a guess). */
 static bool day_writable(int64_t day) {
-  struct timespec now;
-  clock_gettime(CLOCK_REALTIME, &now);
-  int64_t today = day_of((int64_t)now.tv_sec * 1000000);
+  int64_t today = day_of(beam_etl_now_micros());
   return day >= today - 31 && day <= today + 16;
 }
 
@@ -400,9 +399,7 @@ static void bq_free(beam_sink *s) {
   for (size_t i = 0; i < q->n_tables; i++) {
     bq_table *t = &q->tables[i];
     free_days(t);
-    free(t->name), free(t->ends), free(t->seqs), free(t->record_ids);
-    beam_sink_row_errors_free(&t->refused);
-    beam_buf_free(&t->rows);
+    free_rows(t);
     beam_json_row_writer_free(&t->writer);
   }
   free(q->tables);

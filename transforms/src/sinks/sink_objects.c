@@ -117,15 +117,11 @@ static void part_name(const obj_sink *o, const obj_part *p, int64_t ingest_hour,
            p->hour == INGEST_BUCKET ? "-ingest" : "");
 }
 
-static int64_t now_us(void) {
-  struct timespec now;
-  clock_gettime(CLOCK_REALTIME, &now);
-  return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
-}
 
 /* The instant before which a stream's message units are forgotten (sink.h), or 0. */
 static int64_t forget_before_us(const beam_sink_options *opts) {
-  return opts && opts->message_ledger_days > 0 ? now_us() - (int64_t)opts->message_ledger_days * 86400 * 1000000 : 0;
+  if (!opts || opts->message_ledger_days <= 0) return 0;
+  return beam_etl_now_micros() - (int64_t)opts->message_ledger_days * 86400 * 1000000;
 }
 
 static void part_discard(obj_part *p) {
@@ -345,7 +341,7 @@ static json_t *pending_record(const obj_sink *o, int64_t ingest_hour) {
   }
   if (json_object_set_new(rec, "parts", parts) != 0 || json_object_set_new(rec, "units", units_json(o)) != 0 ||
       json_object_set_new(rec, "owner", json_string(beam_object_ledger_owner())) != 0 ||
-      json_object_set_new(rec, "pending_us", json_integer((json_int_t)now_us())) != 0)
+      json_object_set_new(rec, "pending_us", json_integer((json_int_t)beam_etl_now_micros())) != 0)
     json_decref(rec), rec = NULL;
   return rec;
 }
@@ -410,7 +406,7 @@ static beam_status commit_parts(obj_sink *o, beam_error *err) {
     json_t *rec = json_pack("{s:s}", "bundle", o->bundle_id);
     if (rec && o->n_units &&
         (json_object_set_new(rec, "units", units_json(o)) != 0 ||
-         json_object_set_new(rec, "committed_us", json_integer((json_int_t)now_us())) != 0))
+         json_object_set_new(rec, "committed_us", json_integer((json_int_t)beam_etl_now_micros())) != 0))
       json_decref(rec), rec = NULL;
     char *text = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
     json_decref(rec);
@@ -433,7 +429,7 @@ static beam_status commit_parts(obj_sink *o, beam_error *err) {
 static void stream_hash(obj_sink *o) {
   char h[33];
   hash_bundle(o->bundle_id, h);
-  snprintf(o->hash, sizeof o->hash, "s%016llx%.15s", (unsigned long long)now_us(), h);
+  snprintf(o->hash, sizeof o->hash, "s%016llx%.15s", (unsigned long long)beam_etl_now_micros(), h);
 }
 
 static beam_status obj_commit(beam_sink *s, beam_error *err) {

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <time.h>
 
 #define US_PER_SEC 1000000LL
 #define US_PER_DAY 86400000000LL
@@ -233,4 +234,10 @@ size_t beam_etl_format_timestamp(int64_t micros, char buf[32]) {
   buf[n++] = 'Z';
   buf[n] = '\0';
   return n;
+}
+
+int64_t beam_etl_now_micros(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }

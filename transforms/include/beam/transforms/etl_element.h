@@ -21,6 +21,7 @@
 #define BEAM_TRANSFORMS_ETL_ELEMENT_H
 
 #include "beam/transforms/etl_spec.h"
+#include "beam/transforms/etl_time.h" /* beam_etl_now_micros */
 
 #ifdef __cplusplus
 extern "C" {
@@ -79,9 +80,6 @@ beam_status beam_etl_stats_make(beam_arena *arena, const char *file, const beam_
 beam_status beam_etl_stats_read(const beam_value *row, beam_etl_file_stats *st, beam_error *err);
 /* a += b (times by min / max, zero meaning unset). */
 void beam_etl_stats_merge(beam_etl_file_stats *a, const beam_etl_file_stats *b);
-
-/* Microseconds since the epoch, from the wall clock. */
-int64_t beam_etl_now_micros(void);
 
 /* Registers the ETL DoFns and CombineFns (idempotent). Programs that build ETL pipelines
  * call it through beam_etl_file_pipeline_build; a worker calls it before running bundles. */

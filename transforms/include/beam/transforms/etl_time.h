@@ -44,6 +44,9 @@ size_t beam_etl_format_date(int64_t days, char buf[24]);
 
 /* Proleptic Gregorian calendar conversions (days since 1970-01-01). */
 int64_t beam_etl_days_from_civil(int64_t year, int month, int day);
+
+/* Microseconds since the epoch, from the wall clock. */
+int64_t beam_etl_now_micros(void);
 void beam_etl_civil_from_days(int64_t days, int64_t *year, int *month, int *day);
 
 #ifdef __cplusplus
