@@ -90,13 +90,14 @@ for l in open(sys.argv[1]):
     r = json.loads(l)
     if r['name'].endswith('/' + sys.argv[2]): print(r['ranges'])" "$tmp/$1/_files.jsonl" "$2"; fi
 }
-zip_dead_letter() { # zip_dead_letter NAME: source, line and offset of the bad line in the ZIP
-  if [[ $kind == sqlite ]]; then sqlite3 "$tmp/$1.db" "select source, line, \"offset\" from _dead_letter where source like '%!part4.jsonl'"
+zip_dead_letter() { # zip_dead_letter NAME: source, line and offset of the line that is not JSON in the ZIP
+  if [[ $kind == sqlite ]]; then
+    sqlite3 "$tmp/$1.db" "select source, line, \"offset\" from _dead_letter where source like '%!part4.jsonl' and error like 'bad JSON%'"
   else python3 -c "
 import json, sys
 for l in open(sys.argv[1]):
     r = json.loads(l)
-    if r['source'].endswith('!part4.jsonl'): print('%s|%s|%s' % (r['source'], r['line'], r['offset']))" "$tmp/$1/_dead_letter.jsonl"; fi
+    if r['source'].endswith('!part4.jsonl') and r['error'].startswith('bad JSON'): print('%s|%s|%s' % (r['source'], r['line'], r['offset']))" "$tmp/$1/_dead_letter.jsonl"; fi
 }
 sink() { if [[ $kind == sqlite ]]; then echo "sqlite:$tmp/$1.db"; else echo "jsonl:$tmp/$1"; fi; }
 load() { # load NAME SPEC FLAGS...

@@ -20,12 +20,14 @@
 
 #include <cmocka.h>
 
+#include "beam/coder.h"
 #include "beam/dofn.h"
 #include "beam/pipeline.h"
 #include "beam/runner.h"
 #include "exec_nodes.h"
 #include "local_options.h"
 #include "local_shuffle.h"
+#include "local_shuffle_sort.h"
 #include "local_stages.h"
 #include "proto_names.h"
 
@@ -421,7 +423,7 @@ static void shuffle_merges_spilled_runs(void **state) {
     assert_true(beam_shuffle_spilled_runs(sh) <= 8); /* merged down to the fan-in first */
     beam_buf chunk = BEAM_BUF_INIT;
     int groups = 0, values = 0;
-    char last[8] = "";
+    bool seen[K] = {false};
     for (;;) {
       size_t n = 0;
       beam_buf_reset(&chunk);
@@ -433,8 +435,8 @@ static void shuffle_merges_spilled_runs(void **state) {
         assert_true(beam_shuffle_varint(&p, end, &kl));
         char key[8];
         snprintf(key, sizeof key, "%.*s", (int)kl, (const char *)p);
-        assert_true(strcmp(last, key) < 0);
-        snprintf(last, sizeof last, "%s", key);
+        assert_false(seen[atoi(key)]); /* each key in one group */
+        seen[atoi(key)] = true;
         p += kl;
         groups++;
         while (*p++) {
@@ -497,6 +499,38 @@ static void sdf_process_inputs_are_one_element_bundles(void **state) {
   assert_int_equal(atomic_load(&marked_bundles), 50);
 }
 
+
+/* The shuffle order is (hash, key bytes, write order) whichever sort runs (a comparison sort
+ * below 512 entries, a radix sort above): hashes are forced to collide here, so that keys of
+ * equal hash must still be told apart by their bytes and one key keeps its write order. */
+static void shuffle_sort_orders_by_hash_key_and_write_order(void **state) {
+  (void)state;
+  for (size_t n = 100; n <= 5000; n += 4900) {
+    beam_buf records = BEAM_BUF_INIT;
+    beam_shuffle_entry *e = calloc(n, sizeof *e);
+    assert_non_null(e);
+    for (size_t i = 0; i < n; i++) {
+      char key[16];
+      int kl = snprintf(key, sizeof key, "k%zu", (i * 7919) % 97);
+      e[i].offset = records.len;
+      e[i].hash = (uint64_t)((i * 7919) % 97 % 5) << 40; /* 97 keys, 5 hashes */
+      assert_int_equal(beam_coder_encode_varint(&records, (uint64_t)kl), BEAM_OK);
+      assert_int_equal(beam_buf_append(&records, key, (size_t)kl), BEAM_OK);
+    }
+    beam_error err = {0};
+    assert_int_equal(beam_shuffle_sort(e, n, records.data, &err), BEAM_OK);
+    for (size_t i = 1; i < n; i++) {
+      uint64_t al, bl;
+      const uint8_t *a = beam_shuffle_record_key(records.data + e[i - 1].offset, &al);
+      const uint8_t *b = beam_shuffle_record_key(records.data + e[i].offset, &bl);
+      int c = beam_shuffle_key_order(e[i - 1].hash, a, al, e[i].hash, b, bl);
+      assert_true(c < 0 || (c == 0 && e[i - 1].offset < e[i].offset));
+    }
+    free(e);
+    beam_buf_free(&records);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(same_results_for_every_parallelism, setup),
@@ -508,6 +542,7 @@ int main(void) {
       cmocka_unit_test_setup(sdf_process_inputs_are_one_element_bundles, setup),
       cmocka_unit_test(sizes_and_cpus),
       cmocka_unit_test(shuffle_merges_spilled_runs),
+      cmocka_unit_test(shuffle_sort_orders_by_hash_key_and_write_order),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,6 +30,11 @@ typedef struct beam_combinefn_def {
   beam_status (*extract)(void *state, beam_arena *a, const beam_value *acc, beam_value *out,
                          beam_error *err);
   void (*teardown)(void *state);
+  /* Optional: add, where *acc may point into input instead of copying it; the caller keeps
+   * input alive as long as *acc. A precombine that sends an input straight on as its own
+   * accumulator uses it, so that no element is copied only to be encoded and dropped. */
+  beam_status (*add_borrowed)(void *state, beam_arena *a, beam_value *acc, const beam_value *input,
+                              beam_error *err);
 } beam_combinefn_def;
 
 /* Registers (or replaces) a CombineFn under def->name, at program start; def must outlive

@@ -20,13 +20,6 @@
 
 static beam_status encode_value(const beam_value *v, beam_buf *out, int depth, beam_error *err);
 
-static beam_status encode_items(const beam_value *items, size_t n, size_t count, beam_buf *out,
-                                int depth, beam_error *err) {
-  beam_status s = beam_coder_encode_varint(out, count);
-  for (size_t i = 0; i < n && s == BEAM_OK; i++) s = encode_value(&items[i], out, depth + 1, err);
-  return s;
-}
-
 /* Appends the varint v at p (room for 10 bytes reserved); returns the end. */
 static uint8_t *put_varint(uint8_t *p, uint64_t v) {
   while (v >= 0x80) {
@@ -35,6 +28,26 @@ static uint8_t *put_varint(uint8_t *p, uint64_t v) {
   }
   *p++ = (uint8_t)v;
   return p;
+}
+
+/* The kind byte and a varint (an INT64, a count) after one reservation: the shuffle writes
+ * several of each per element. */
+static beam_status encode_kind_varint(beam_buf *out, beam_value_kind kind, uint64_t v) {
+  if (11 > out->cap - out->len) {
+    beam_status s = beam_buf_reserve(out, 11);
+    if (s != BEAM_OK) return s;
+  }
+  uint8_t *p = out->data + out->len;
+  *p++ = (uint8_t)kind;
+  out->len = (size_t)(put_varint(p, v) - out->data);
+  return BEAM_OK;
+}
+
+static beam_status encode_items(beam_value_kind kind, const beam_value *items, size_t n, size_t count, beam_buf *out,
+                                int depth, beam_error *err) {
+  beam_status s = encode_kind_varint(out, kind, count);
+  for (size_t i = 0; i < n && s == BEAM_OK; i++) s = encode_value(&items[i], out, depth + 1, err);
+  return s;
 }
 
 /* A string or bytes value: kind, length and bytes written after one reservation. The local
@@ -56,20 +69,20 @@ static beam_status encode_bytes(const beam_value *v, beam_buf *out) {
 
 static beam_status encode_value(const beam_value *v, beam_buf *out, int depth, beam_error *err) {
   if (v->kind == BEAM_VALUE_STRING || v->kind == BEAM_VALUE_BYTES) return encode_bytes(v, out);
+  if (v->kind == BEAM_VALUE_INT64) return encode_kind_varint(out, v->kind, (uint64_t)v->u.i64);
   if (depth > DYNAMIC_MAX_DEPTH)
     return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: value nested deeper than %d",
                           BEAM_CODER_URN_C_VALUE, DYNAMIC_MAX_DEPTH);
+  if (v->kind == BEAM_VALUE_LIST || v->kind == BEAM_VALUE_ROW)
+    return encode_items(v->kind, v->u.list.items, v->u.list.len, v->u.list.len, out, depth, err);
+  if (v->kind == BEAM_VALUE_MAP)
+    return encode_items(v->kind, v->u.list.items, v->u.list.len & ~(size_t)1, v->u.list.len / 2, out, depth, err);
   beam_status s = beam_buf_append_byte(out, (uint8_t)v->kind);
   if (s != BEAM_OK) return s;
   switch (v->kind) {
     case BEAM_VALUE_NULL: return BEAM_OK;
     case BEAM_VALUE_BOOL: return beam_buf_append_byte(out, v->u.b ? 1 : 0);
-    case BEAM_VALUE_INT64: return beam_coder_encode_varint_i64(out, v->u.i64);
     case BEAM_VALUE_DOUBLE: return beam_coder_encode_double(out, v->u.f64);
-    case BEAM_VALUE_LIST:
-    case BEAM_VALUE_ROW: return encode_items(v->u.list.items, v->u.list.len, v->u.list.len, out, depth, err);
-    case BEAM_VALUE_MAP:
-      return encode_items(v->u.list.items, v->u.list.len & ~(size_t)1, v->u.list.len / 2, out, depth, err);
     case BEAM_VALUE_KV:
       s = encode_value(v->u.kv.key, out, depth + 1, err);
       return s == BEAM_OK ? encode_value(v->u.kv.value, out, depth + 1, err) : s;

@@ -13,11 +13,12 @@
 #include "exec_nodes.h"
 #include "proto_lookup.h"
 
-/* Precombine holds up to PRECOMBINE_MAX_GROUPS keys. When a table that full had folded
- * fewer than 1% of its inputs (keys all but unique, as a dedupe key usually is), holding them
- * only costs: the next PRECOMBINE_PASS_INPUTS inputs go out one accumulator each, then the
- * table is tried again. A key that a share of the input above 1% has is folded. */
-enum { PRECOMBINE_MAX_GROUPS = 10000, PRECOMBINE_PASS_INPUTS = 100000 };
+/* Precombine holds up to PRECOMBINE_MAX_GROUPS keys. When its table, at PRECOMBINE_PROBE
+ * keys or full, had folded fewer than 1% of its inputs (keys all but unique, as a dedupe key
+ * usually is), holding them only costs (a copy of every input): the next
+ * PRECOMBINE_PASS_INPUTS inputs go out one accumulator each, then the table is tried again.
+ * A key that a share of the input above 1% has is folded. */
+enum { PRECOMBINE_PROBE = 1000, PRECOMBINE_MAX_GROUPS = 10000, PRECOMBINE_PASS_INPUTS = 100000 };
 
 typedef struct group {
   beam_window window;
@@ -41,6 +42,7 @@ typedef struct gbk_node {
   beam_buf key_buf;
   int64_t inputs;    /* precombine: inputs folded into the groups held */
   int64_t pass_left; /* precombine: inputs still to pass through unfolded */
+  size_t probe_at;   /* precombine: the number of keys at which the table is judged next */
   beam_arena pass_arena; /* one passed-through accumulator at a time */
 } gbk_node;
 
@@ -149,13 +151,15 @@ static beam_status add_value(gbk_node *g, group *gr, const beam_windowed_value *
 
 static beam_status emit_groups(beam_exec_node *n, beam_error *err);
 
-/* Precombine without holding: the input goes out as its own accumulator. */
+/* Precombine without holding: the input goes out as its own accumulator (which may borrow
+ * the input's memory: both live until the emit returns). */
 static beam_status pass_through(beam_exec_node *n, const beam_windowed_value *wv, beam_error *err) {
   gbk_node *g = n->impl;
   const beam_combinefn_def *fn = g->fold.def;
   beam_value acc;
   beam_status s = fn->create(g->fold.state, &g->pass_arena, &acc, err);
-  if (s == BEAM_OK) s = fn->add(g->fold.state, &g->pass_arena, &acc, wv->value->u.kv.value, err);
+  if (s == BEAM_OK)
+    s = (fn->add_borrowed ? fn->add_borrowed : fn->add)(g->fold.state, &g->pass_arena, &acc, wv->value->u.kv.value, err);
   if (s == BEAM_OK) {
     beam_value out = {.kind = BEAM_VALUE_KV, .u.kv = {wv->value->u.kv.key, &acc}};
     beam_windowed_value one = *wv;
@@ -175,10 +179,13 @@ static beam_status gbk_process(beam_exec_node *n, const beam_windowed_value *wv,
     g->pass_left--;
     return pass_through(n, wv, err);
   }
-  if (g->fold.def && g->n_groups >= PRECOMBINE_MAX_GROUPS) {
+  if (g->fold.def && g->n_groups >= g->probe_at) {
     bool no_gain = g->inputs < (int64_t)g->n_groups + (int64_t)g->n_groups / 100;
-    beam_status s = emit_groups(n, err);
-    if (s != BEAM_OK) return s;
+    g->probe_at = no_gain || g->n_groups >= PRECOMBINE_MAX_GROUPS ? PRECOMBINE_PROBE : PRECOMBINE_MAX_GROUPS;
+    if (no_gain || g->n_groups >= PRECOMBINE_MAX_GROUPS) {
+      beam_status s = emit_groups(n, err);
+      if (s != BEAM_OK) return s;
+    }
     if (no_gain) {
       g->pass_left = PRECOMBINE_PASS_INPUTS - 1;
       return pass_through(n, wv, err);
@@ -231,6 +238,7 @@ static beam_status gbk_start(beam_exec_node *n, beam_error *err) {
   (void)err;
   gbk_clear(n->impl);
   ((gbk_node *)n->impl)->pass_left = 0; /* each bundle tries holding first */
+  ((gbk_node *)n->impl)->probe_at = PRECOMBINE_PROBE;
   return BEAM_OK;
 }
 

@@ -100,6 +100,12 @@ static beam_status add(void *state, beam_arena *a, beam_value *acc, const beam_v
   return fold(a, acc, 1, input, true, err);
 }
 
+static beam_status add_borrowed(void *state, beam_arena *a, beam_value *acc, const beam_value *input,
+                                beam_error *err) {
+  (void)state;
+  return fold(a, acc, 1, input, false, err);
+}
+
 /* other's entries alias its memory, which outlives the merge (the merged accumulator is
  * emitted before its input goes). */
 static beam_status merge(void *state, beam_arena *a, beam_value *acc, const beam_value *other, beam_error *err) {
@@ -124,6 +130,7 @@ const beam_combinefn_def beam_etl_dedupe_first_combinefn = {
     .name = "etl_dedupe_first",
     .create = create,
     .add = add,
+    .add_borrowed = add_borrowed,
     .merge = merge,
     .extract = extract,
 };

@@ -19,9 +19,34 @@
 #include "etl_files_row.h"
 #include "etl_stats_map.h"
 
+/* Views of elements whose header strings are kept across elements (etl_element.h): rows
+ * come in runs of one file spread over a few tables, so most views copy no string. */
+typedef struct element_views {
+  beam_arena arena;
+  beam_etl_view_cache cache;
+} element_views;
+
+enum { VIEWS_ARENA_MAX = 1 << 20 }; /* then the arena starts afresh, with the cache */
+
+/* At the start of a process call (views made in an earlier call may go). */
+static void views_begin(element_views *v) {
+  if (v->arena.bytes_allocated > VIEWS_ARENA_MAX) {
+    beam_arena_reset(&v->arena);
+    v->cache = (beam_etl_view_cache){0};
+  }
+}
+
+static beam_status view_element(element_views *v, const beam_value *element, const beam_etl_spec *spec,
+                                const char **table, const char **file, beam_etl_row *row, beam_error *err) {
+  return beam_etl_element_view_cached(element, spec, &v->arena, &v->cache, table, file, row, err);
+}
+
+static void views_free(element_views *v) { beam_arena_free(&v->arena); }
+
 typedef struct key_state {
   beam_etl_spec *spec;
   beam_buf key;
+  element_views views;
 } key_state;
 
 static beam_status key_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error *err) {
@@ -47,10 +72,10 @@ static beam_status dead_letter_key(const beam_etl_row *row, const char *file, be
 
 static beam_status key_process(void *state, beam_dofn_ctx *ctx, const beam_windowed_value *elem, beam_error *err) {
   key_state *st = state;
-  beam_arena *a = beam_dofn_scratch(ctx);
   const char *table, *file;
   beam_etl_row row;
-  beam_status s = beam_etl_element_view(elem->value, st->spec, a, &table, &file, &row, err);
+  views_begin(&st->views);
+  beam_status s = view_element(&st->views, elem->value, st->spec, &table, &file, &row, err);
   if (s != BEAM_OK) return s;
   s = strcmp(table, BEAM_ETL_DEAD_LETTER_TABLE) == 0 ? dead_letter_key(&row, file, &st->key)
                                                       : beam_etl_dedupe_key(st->spec, &row, &st->key);
@@ -64,6 +89,7 @@ static void key_teardown(void *state) {
   key_state *st = state;
   beam_etl_spec_free(st->spec);
   beam_buf_free(&st->key);
+  views_free(&st->views);
 }
 
 const beam_dofn_def beam_etl_dedupe_key_dofn = {
@@ -80,6 +106,7 @@ typedef struct pick_state {
   int c_dropped, c_failed_dropped;
   beam_etl_stats_map dropped; /* per file, this bundle */
   beam_etl_report_index reports; /* side input "reports", loaded once per bundle */
+  element_views views;
 } pick_state;
 
 static beam_status pick_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error *err) {
@@ -110,6 +137,7 @@ static beam_status pick_process(void *state, beam_dofn_ctx *ctx, const beam_wind
     return beam_error_set(err, BEAM_ERR_INVALID_ARG, "etl_dedupe_pick expects KV<key, non-empty list>");
   beam_status loaded = beam_etl_report_index_load(ctx, "reports", &st->reports, err);
   if (loaded != BEAM_OK) return loaded;
+  views_begin(&st->views);
   size_t n = group->u.list.len, best = SIZE_MAX;
   int64_t kept = 0, failed = 0;
   beam_etl_row *rows = beam_arena_alloc(a, n * sizeof *rows);
@@ -121,7 +149,7 @@ static beam_status pick_process(void *state, beam_dofn_ctx *ctx, const beam_wind
     if (entries[i].kind != BEAM_VALUE_KV || entries[i].u.kv.key->kind != BEAM_VALUE_INT64)
       return beam_error_set(err, BEAM_ERR_INVALID_ARG, "etl_dedupe_pick expects KV<count, element> entries");
     const char *table;
-    beam_status s = beam_etl_element_view(entries[i].u.kv.value, st->spec, a, &table, &files[i], &rows[i], err);
+    beam_status s = view_element(&st->views, entries[i].u.kv.value, st->spec, &table, &files[i], &rows[i], err);
     if (s != BEAM_OK) return s;
     const beam_etl_file_report *rep = beam_etl_report_index_find(&st->reports, files[i]);
     if ((dropped[i] = rep && strcmp(rep->status, BEAM_ETL_FILE_LOADED) != 0)) {
@@ -155,6 +183,7 @@ static void pick_teardown(void *state) {
   pick_state *st = state;
   beam_etl_spec_free(st->spec);
   beam_etl_stats_map_free(&st->dropped);
+  views_free(&st->views);
 }
 
 const beam_dofn_def beam_etl_dedupe_pick_dofn = {

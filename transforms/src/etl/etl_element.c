@@ -1,4 +1,5 @@
 /* ETL elements and file statistics as beam_values (see etl_element.h). */
+#include <stdbool.h>
 #include <string.h>
 #include <time.h>
 
@@ -36,7 +37,7 @@ static const beam_etl_schema *schema_for(const char *table, const beam_etl_spec 
   return spec ? beam_etl_table_schema(spec, table) : NULL;
 }
 
-/* Header string k of an element as a NUL-terminated string in arena: cache's when equal. */
+/* Header string k (1..3) of an element as a NUL-terminated string in arena: cache's when equal. */
 static const char *view_string(beam_arena *arena, beam_etl_view_cache *cache, int k, const beam_bytes *b) {
   if (cache && cache->s[k] && cache->len[k] == b->len && (b->len == 0 || memcmp(cache->s[k], b->data, b->len) == 0))
     return cache->s[k];
@@ -44,9 +45,29 @@ static const char *view_string(beam_arena *arena, beam_etl_view_cache *cache, in
   if (cache && copy) {
     cache->s[k] = copy;
     cache->len[k] = b->len;
-    if (k == 0) cache->schema = NULL;
   }
   return copy;
+}
+
+/* The element's table name (NUL-terminated, in arena or cache's) and its schema (NULL when
+ * the spec has no such table). false: out of memory. */
+static bool view_table(beam_arena *arena, beam_etl_view_cache *cache, const beam_bytes *b, const beam_etl_spec *spec,
+                       const char **name, const beam_etl_schema **schema) {
+  for (size_t i = 0; cache && i < cache->n_tables; i++)
+    if (cache->tables[i].len == b->len && memcmp(cache->tables[i].name, b->data, b->len) == 0) {
+      *name = cache->tables[i].name;
+      *schema = cache->tables[i].schema;
+      return true;
+    }
+  if (!(*name = beam_arena_strndup(arena, (const char *)b->data, b->len))) return false;
+  *schema = schema_for(*name, spec);
+  if (cache) {
+    size_t i = cache->n_tables < BEAM_ETL_VIEW_TABLES ? cache->n_tables++ : cache->next_table++ % BEAM_ETL_VIEW_TABLES;
+    cache->tables[i].name = *name;
+    cache->tables[i].len = b->len;
+    cache->tables[i].schema = *schema;
+  }
+  return true;
 }
 
 beam_status beam_etl_element_view_cached(const beam_value *v, const beam_etl_spec *spec, beam_arena *arena,
@@ -57,14 +78,14 @@ beam_status beam_etl_element_view_cached(const beam_value *v, const beam_etl_spe
       h[1].kind != BEAM_VALUE_STRING || h[2].kind != BEAM_VALUE_STRING)
     return beam_error_set(err, BEAM_ERR_MALFORMED,
                           "not an ETL element (table, file, source, line, raw, offset, file_id, file_index, member_offset, values)");
-  const char *name = view_string(arena, cache, 0, &h[0].u.bytes);
+  const char *name = NULL;
+  const beam_etl_schema *schema = NULL;
+  bool named = view_table(arena, cache, &h[0].u.bytes, spec, &name, &schema);
   const char *path = view_string(arena, cache, 1, &h[1].u.bytes);
   const char *source = view_string(arena, cache, 2, &h[2].u.bytes);
   const char *file_id = h[6].kind == BEAM_VALUE_STRING ? view_string(arena, cache, 3, &h[6].u.bytes) : NULL;
-  if (!name || !path || !source || (h[6].kind == BEAM_VALUE_STRING && !file_id))
+  if (!named || !path || !source || (h[6].kind == BEAM_VALUE_STRING && !file_id))
     return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-  const beam_etl_schema *schema = cache && cache->schema && cache->s[0] == name ? cache->schema : schema_for(name, spec);
-  if (cache && cache->s[0] == name) cache->schema = schema;
   size_t n = v->u.list.len - BEAM_ETL_ELEMENT_HEADER;
   if (!schema || schema->n_fields != n)
     return beam_error_set(err, BEAM_ERR_MALFORMED, "ETL element for table \"%s\" has %zu values, schema has %zu",

@@ -7,6 +7,7 @@
 
 #include "beam/coder.h"
 #include "local_shuffle.h"
+#include "local_shuffle_sort.h"
 #include "local_spill.h"
 
 enum {
@@ -21,13 +22,14 @@ enum {
   MAX_FAN_IN = 256,
 };
 
-/* A run: records in key order (sorted shuffles) or in write order. In memory, order[] gives
- * each record's offset in mem; on disk, the records are length bytes at offset of fd. */
+/* A run: records in shuffle order (sorted shuffles, local_shuffle_sort.h) or in write order.
+ * In memory, order[] gives each record's offset in mem (and its key's hash); on disk, the
+ * records are length bytes at offset of fd. */
 typedef struct shuffle_run {
   int fd;
   int64_t offset, length;
   uint8_t *mem;
-  uint64_t *order;
+  beam_shuffle_entry *order;
   size_t n_records;
 } shuffle_run;
 
@@ -47,7 +49,7 @@ struct beam_shuffle_writer {
   beam_shuffle *sh;
   size_t budget;
   beam_buf buf;      /* records, back to back */
-  uint64_t *offsets; /* where each record starts in buf */
+  beam_shuffle_entry *entries; /* where each record starts in buf, its key's hash */
   size_t n, cap;
   int fd;            /* this writer's spill file, opened on the first spill */
   int64_t file_size;
@@ -83,35 +85,6 @@ static bool parse_record(const uint8_t *p, const uint8_t *end, const uint8_t **k
   p += v;
   *total = (size_t)(p - start);
   return true;
-}
-
-static int compare_keys(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen) {
-  int c = memcmp(a, b, alen < blen ? alen : blen);
-  if (c) return c;
-  return alen < blen ? -1 : alen > blen;
-}
-
-/* The key of the buffered record at rec (whole: written by beam_shuffle_write). Keys under
- * 128 bytes, whose length is one byte, are read inline: the sort compares n log n times. */
-static inline const uint8_t *record_key(const uint8_t *rec, uint64_t *len) {
-  if (rec[0] < 0x80) {
-    *len = rec[0];
-    return rec + 1;
-  }
-  *len = 0;
-  beam_shuffle_varint(&rec, rec + 10, len);
-  return rec;
-}
-
-static int compare_records(const void *x, const void *y, void *base) {
-  uint64_t alen, blen;
-  const uint8_t *pa = record_key((const uint8_t *)base + *(const uint64_t *)x, &alen);
-  const uint8_t *pb = record_key((const uint8_t *)base + *(const uint64_t *)y, &blen);
-  int c = compare_keys(pa, (size_t)alen, pb, (size_t)blen);
-  if (c) return c;
-  /* Equal keys keep their write order: values of a key come back as they were written. */
-  uint64_t oa = *(const uint64_t *)x, ob = *(const uint64_t *)y;
-  return oa < ob ? -1 : oa > ob;
 }
 
 beam_status beam_shuffle_new(const char *what, bool sorted, const char *temp_dir, beam_shuffle **out, beam_error *err) {
@@ -172,8 +145,8 @@ beam_status beam_shuffle_writer_new(beam_shuffle *sh, size_t budget, beam_shuffl
   return BEAM_OK;
 }
 
-static void sort_buffer(beam_shuffle_writer *w) {
-  if (w->sh->sorted && w->n > 1) qsort_r(w->offsets, w->n, sizeof *w->offsets, compare_records, w->buf.data);
+static beam_status sort_buffer(beam_shuffle_writer *w, beam_error *err) {
+  return w->sh->sorted ? beam_shuffle_sort(w->entries, w->n, w->buf.data, err) : BEAM_OK;
 }
 
 static beam_status open_spill_file(beam_shuffle_writer *w, beam_error *err) {
@@ -201,11 +174,11 @@ static beam_status open_spill_file(beam_shuffle_writer *w, beam_error *err) {
 static beam_status spill(beam_shuffle_writer *w, beam_error *err) {
   beam_shuffle *sh = w->sh;
   beam_status s = w->fd < 0 ? open_spill_file(w, err) : BEAM_OK;
+  if (s == BEAM_OK) s = sort_buffer(w, err);
   if (s != BEAM_OK) return s;
-  sort_buffer(w);
   int64_t start = w->file_size;
   for (size_t i = 0; s == BEAM_OK && i < w->n; i++) {
-    const uint8_t *rec = w->buf.data + w->offsets[i], *end = w->buf.data + w->buf.len;
+    const uint8_t *rec = w->buf.data + w->entries[i].offset, *end = w->buf.data + w->buf.len;
     const uint8_t *k, *v;
     size_t kl = 0, vl = 0, total = 0; /* set by parse_record; -O3 cannot see it */
     parse_record(rec, end, &k, &kl, &v, &vl, &total);
@@ -230,50 +203,49 @@ static beam_status spill(beam_shuffle_writer *w, beam_error *err) {
 beam_status beam_shuffle_write(beam_shuffle_writer *w, const uint8_t *key, size_t key_len, const uint8_t *value,
                                size_t value_len, beam_error *err) {
   size_t rec = key_len + value_len + 20;
-  if (w->n && w->buf.len + rec + (w->n + 1) * sizeof *w->offsets > w->budget) {
+  if (w->n && w->buf.len + rec + (w->n + 1) * sizeof *w->entries > w->budget) {
     beam_status s = spill(w, err);
     if (s != BEAM_OK) return s;
   }
   if (w->n == w->cap) {
     size_t cap = w->cap ? w->cap * 2 : 1024;
-    uint64_t *grown = realloc(w->offsets, cap * sizeof *grown);
+    beam_shuffle_entry *grown = realloc(w->entries, cap * sizeof *grown);
     if (!grown) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory buffering %s", w->sh->what);
-    w->offsets = grown;
+    w->entries = grown;
     w->cap = cap;
   }
-  w->offsets[w->n] = w->buf.len;
+  w->entries[w->n] = (beam_shuffle_entry){w->sh->sorted ? beam_shuffle_key_hash(key, key_len) : 0, w->buf.len};
   if (beam_coder_encode_varint(&w->buf, key_len) != BEAM_OK || beam_buf_append(&w->buf, key, key_len) != BEAM_OK ||
       beam_coder_encode_varint(&w->buf, value_len) != BEAM_OK || beam_buf_append(&w->buf, value, value_len) != BEAM_OK)
     return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory buffering %s", w->sh->what);
   w->n++;
   beam_shuffle *sh = w->sh;
-  __atomic_add_fetch(&sh->bytes, (int64_t)(w->buf.len - w->offsets[w->n - 1]), __ATOMIC_RELAXED);
+  __atomic_add_fetch(&sh->bytes, (int64_t)(w->buf.len - w->entries[w->n - 1].offset), __ATOMIC_RELAXED);
   __atomic_add_fetch(&sh->records, 1, __ATOMIC_RELAXED);
   return BEAM_OK;
 }
 
-size_t beam_shuffle_writer_pending(const beam_shuffle_writer *w) { return w->buf.len + w->n * sizeof *w->offsets; }
+size_t beam_shuffle_writer_pending(const beam_shuffle_writer *w) { return w->buf.len + w->n * sizeof *w->entries; }
 
 void beam_shuffle_writer_discard(beam_shuffle_writer *w) {
   if (!w) return;
   beam_buf_free(&w->buf);
   beam_buf_free(&w->out);
-  free(w->offsets);
+  free(w->entries);
   free(w);
 }
 
 beam_status beam_shuffle_writer_close(beam_shuffle_writer *w, bool keep_in_memory, beam_error *err) {
   beam_status s = BEAM_OK;
   if (w->n && !keep_in_memory) s = spill(w, err);
-  else if (w->n) {
-    sort_buffer(w);
-    shuffle_run run = {.fd = -1, .mem = w->buf.data, .order = w->offsets, .n_records = w->n, .length = (int64_t)w->buf.len};
+  else if (w->n && (s = sort_buffer(w, err)) == BEAM_OK) {
+    shuffle_run run = {.fd = -1, .mem = w->buf.data, .order = w->entries, .n_records = w->n, .length = (int64_t)w->buf.len};
     beam_shuffle *sh = w->sh;
     pthread_mutex_lock(&sh->mu);
     s = add_run(sh, &run, err);
-    if (s == BEAM_OK) sh->memory_bytes += (int64_t)(w->buf.len + w->n * sizeof *w->offsets);
+    if (s == BEAM_OK) sh->memory_bytes += (int64_t)(w->buf.len + w->n * sizeof *w->entries);
     pthread_mutex_unlock(&sh->mu);
-    if (s == BEAM_OK) w->buf = (beam_buf)BEAM_BUF_INIT, w->offsets = NULL; /* the run owns them now */
+    if (s == BEAM_OK) w->buf = (beam_buf)BEAM_BUF_INIT, w->entries = NULL; /* the run owns them now */
   }
   beam_shuffle_writer_discard(w);
   return s;
@@ -292,6 +264,7 @@ typedef struct run_cursor {
   bool valid;
   const uint8_t *key, *val;
   size_t klen, vlen;
+  uint64_t hash;          /* sorted shuffles: the key's (local_shuffle_sort.h) */
 } run_cursor;
 
 struct beam_shuffle_reader {
@@ -311,8 +284,9 @@ static beam_status cursor_advance(run_cursor *c, beam_error *err) {
   if (run->fd < 0) {
     c->valid = c->next < run->n_records;
     if (!c->valid) return BEAM_OK;
-    const uint8_t *rec = run->mem + run->order[c->next++];
-    parse_record(rec, run->mem + run->length, &c->key, &c->klen, &c->val, &c->vlen, &total);
+    const beam_shuffle_entry *e = &run->order[c->next++];
+    parse_record(run->mem + e->offset, run->mem + run->length, &c->key, &c->klen, &c->val, &c->vlen, &total);
+    c->hash = e->hash;
     return BEAM_OK;
   }
   if (!c->buf) { /* allocated on first use, freed when the run is done */
@@ -322,6 +296,7 @@ static beam_status cursor_advance(run_cursor *c, beam_error *err) {
     if (parse_record(c->buf + c->start, c->buf + c->end, &c->key, &c->klen, &c->val, &c->vlen, &total)) {
       c->start += total;
       c->valid = true;
+      c->hash = beam_shuffle_key_hash(c->key, c->klen);
       return BEAM_OK;
     }
     if (c->read_pos >= run->length) {
@@ -352,7 +327,7 @@ static beam_status cursor_advance(run_cursor *c, beam_error *err) {
 }
 
 static bool cursor_less(const run_cursor *a, const run_cursor *b) {
-  int c = compare_keys(a->key, a->klen, b->key, b->klen);
+  int c = beam_shuffle_key_order(a->hash, a->key, a->klen, b->hash, b->key, b->klen);
   return c < 0 || (c == 0 && a->index < b->index);
 }
 
@@ -513,7 +488,7 @@ static beam_status next_group(beam_shuffle_reader *r, beam_buf *chunk, beam_erro
     return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory merging %s", r->sh->what);
   while (r->n_heap) {
     top = &r->cur[r->heap[0]];
-    if (compare_keys(top->key, top->klen, r->key.data, r->key.len) != 0) break;
+    if (top->klen != r->key.len || memcmp(top->key, r->key.data, r->key.len) != 0) break;
     if (beam_buf_append_byte(chunk, 1) != BEAM_OK || append_varint_bytes(chunk, top->val, top->vlen) != BEAM_OK)
       return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory merging %s", r->sh->what);
     beam_status s = cursor_advance(top, err);

@@ -2,10 +2,11 @@
  * PCollection materialized for a later stage), held as encoded records under a memory budget.
  *
  * Writers (one per thread, so the hot path takes no lock) append records (key bytes, value
- * bytes) to a buffer; past their budget they sort it by key (sorted shuffles) and spill it as
- * a run to an unlinked temporary file. When the producing stage ends each writer hands its
- * rest over, in memory or spilled. A reader then merges the runs (k-way, by key) and hands
- * out chunks of whole groups (sorted) or records (unsorted) to the consumer stage's threads.
+ * bytes) to a buffer; past their budget they sort it by key (sorted shuffles; by the key's
+ * hash, then its bytes: local_shuffle_sort.h) and spill it as a run to an unlinked temporary
+ * file. When the producing stage ends each writer hands its rest over, in memory or spilled.
+ * A reader then merges the runs (k-way, in that order) and hands out chunks of whole groups
+ * (sorted) or records (unsorted) to the consumer stage's threads.
  *
  * Bound: one key's values must fit in memory (a group is handed out whole, as the value list
  * a DoFn iterates). File runs are read through buffers of at least 4 KiB each. */

@@ -39,17 +39,22 @@ beam_status beam_etl_element_view(const beam_value *v, const beam_etl_spec *spec
                                   const char **table, const char **file, beam_etl_row *row,
                                   beam_error *err);
 
-/* The header strings (table, file, source, file identity) of the last element viewed and the
- * table's schema, so that the next element's equal strings are not copied again nor its
- * schema looked up again (rows arrive in runs of one file and few tables). Points into the
- * arena the views were made in: zero it whenever that arena is reset, and use it with one
- * spec only. */
+/* The header strings (file, source, file identity) of the last element viewed, and the
+ * tables seen with their schemas, so that the next element's equal strings are not copied
+ * again nor its schema looked up again (rows arrive in runs of one file, spread over a few
+ * tables). Points into the arena the views were made in: zero it whenever that arena is
+ * reset, and use it with one spec only. */
+enum { BEAM_ETL_VIEW_TABLES = 8 };
 typedef struct beam_etl_view_cache {
-  const char *s[4];
+  const char *s[4]; /* [0] unused, then file, source, file identity */
   size_t len[4];
-  const beam_etl_schema *schema; /* the table s[0]'s */
+  struct {
+    const char *name;
+    size_t len;
+    const beam_etl_schema *schema;
+  } tables[BEAM_ETL_VIEW_TABLES];
+  size_t n_tables, next_table; /* next_table: the slot a new table replaces when all are taken */
 } beam_etl_view_cache;
-
 /* beam_etl_element_view, reusing cache's strings (and schema) where the element's are equal
  * and remembering the element's own. */
 beam_status beam_etl_element_view_cached(const beam_value *v, const beam_etl_spec *spec, beam_arena *arena,
