@@ -422,8 +422,9 @@ static void shuffle_merges_spilled_runs(void **state) {
     assert_int_equal(beam_shuffle_reader_open(sh, 8192, &r, &err), BEAM_OK);
     assert_true(beam_shuffle_spilled_runs(sh) <= 8); /* merged down to the fan-in first */
     beam_buf chunk = BEAM_BUF_INIT;
-    int groups = 0, values = 0;
+    int groups = 0, values = 0, last[K][2];
     bool seen[K] = {false};
+    memset(last, -1, sizeof last);
     for (;;) {
       size_t n = 0;
       beam_buf_reset(&chunk);
@@ -441,6 +442,11 @@ static void shuffle_merges_spilled_runs(void **state) {
         groups++;
         while (*p++) {
           assert_true(beam_shuffle_varint(&p, end, &vl));
+          char val[16];
+          snprintf(val, sizeof val, "%.*s", (int)vl, (const char *)p);
+          int v = atoi(val), *prev = &last[atoi(key)][v % 2];
+          assert_true(v > *prev); /* one writer's values of a key come back in its write order */
+          *prev = v;
           p += vl;
           values++;
         }

@@ -402,6 +402,66 @@ static void old_message_units_expire(void **state) {
   beam_sink_free(s);
 }
 
+/* Replaces every committed stream marker's content with text that is not JSON: a read that
+ * GETs one fails. */
+static void spoil_committed_markers(void) {
+  char p[1200];
+  snprintf(p, sizeof p, "%s/out/.bundles", dir);
+  DIR *d = opendir(p);
+  assert_non_null(d);
+  for (struct dirent *e; (e = readdir(d));) {
+    size_t len = strlen(e->d_name);
+    if (e->d_name[0] != 's' || len < 10 || strcmp(e->d_name + len - 10, ".committed") != 0) continue;
+    char path[1500];
+    snprintf(path, sizeof path, "%s/%s", p, e->d_name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("spoilt", f);
+    fclose(f);
+  }
+  closedir(d);
+}
+
+/* The ledger's segments (object_ledger_segment.h): a first read that found 40 markers puts
+ * them in one segment, and a later first read takes their units from it without reading
+ * them; the markers a run commits go into segments as it commits (every 1024). */
+static void ledger_segments_spare_the_markers(void **state) {
+  (void)state;
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  long long now_us = (long long)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+  for (int i = 0; i < 40; i++) {
+    char name[96], text[256];
+    snprintf(name, sizeof name, ".bundles/s%016llx%015d.committed", now_us - 1000 + i, i);
+    snprintf(text, sizeof text, "{\"bundle\":\"r0-b%d\",\"units\":[\"pubsub:s@%d#m\"],\"committed_us\":%lld}", i, i,
+             now_us - 1000 + i);
+    write_file(name, text);
+  }
+  beam_sink *s = open_stream_sink();
+  beam_sink_free(s);
+  assert_int_equal(count_markers("k", ".segment"), 1);
+  spoil_committed_markers();
+  s = open_stream_sink(); /* would fail on a spoilt marker */
+  const char *keys[] = {"pubsub:s@0#m", "pubsub:s@39#m", "pubsub:s@40#m"};
+  found(s, keys, 3, (bool[]){true, true, false});
+  /* 1024 commits of this run make a segment of their own. */
+  beam_error err;
+  for (int i = 0; i < 1024; i++) {
+    char unit[64], id[32];
+    snprintf(unit, sizeof unit, "pubsub:s@%d#run", i);
+    snprintf(id, sizeof id, "r1-b%d", i);
+    const char *units[] = {unit};
+    assert_int_equal(stream_bundle(s, id, units, 1, &err), BEAM_OK);
+  }
+  beam_sink_free(s);
+  assert_int_equal(count_markers("k", ".segment"), 2);
+  spoil_committed_markers();
+  s = open_stream_sink();
+  const char *later[] = {"pubsub:s@0#run", "pubsub:s@1023#run", "pubsub:s@20#m", "pubsub:s@1024#run"};
+  found(s, later, 4, (bool[]){true, true, true, false});
+  beam_sink_free(s);
+}
+
 static void bad_locations(void **state) {
   (void)state;
   beam_sink *s;
@@ -426,6 +486,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(a_live_writers_commit_is_not_rolled_back, setup, teardown),
       cmocka_unit_test_setup_teardown(two_bundles_claiming_one_message, setup, teardown),
       cmocka_unit_test_setup_teardown(old_message_units_expire, setup, teardown),
+      cmocka_unit_test_setup_teardown(ledger_segments_spare_the_markers, setup, teardown),
       cmocka_unit_test(bad_locations),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

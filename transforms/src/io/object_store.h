@@ -40,6 +40,10 @@ struct beam_object_store {
   bool no_sync; /* directory: skip fsync */
 };
 
+/* put_if_absent of a NUL-terminated text (a marker, a ledger segment). */
+beam_status beam_object_store_put_text(beam_object_store *st, const char *name, const char *text, bool *created,
+                                       beam_error *err);
+
 /* "gs://BUCKET[/PREFIX]" (STORAGE_EMULATOR_HOST honoured). */
 beam_status beam_object_store_gcs_open(const char *uri, beam_object_store **out, beam_error *err);
 /* A directory, created (with parents) if missing. */

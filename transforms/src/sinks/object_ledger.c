@@ -13,6 +13,14 @@
 #include "beam/log.h"
 #include "beam/transforms/etl_time.h"
 #include "object_ledger.h"
+#include "object_ledger_segment.h"
+
+/* Segments (object_ledger_segment.h): a process puts one for the markers it committed every
+ * SEGMENT_MARKERS commits or SEGMENT_AGE_US, and, at its first read, for the markers it had to
+ * read one by one when there were at least SEGMENT_MIN_READ of them (SEGMENT_MAX_READ a
+ * segment). */
+enum { SEGMENT_MARKERS = 1024, SEGMENT_MIN_READ = 32, SEGMENT_MAX_READ = 4096 };
+#define SEGMENT_AGE_US (INT64_C(10) * 60 * 1000000)
 
 /* ---- A set of unit digests ----------------------------------------------------------- */
 
@@ -100,6 +108,8 @@ struct beam_object_ledger {
   char *root;
   int refs;
   unit_set units;
+  beam_ledger_marker *fresh; /* committed by this process since its last segment */
+  size_t n_fresh, cap_fresh;
   beam_object_ledger *next;
 };
 
@@ -139,8 +149,8 @@ static int64_t marker_stamp(const char *name) {
 
 static beam_status collect_marker(void *ctx, const char *name, beam_error *err) {
   marker_names *m = ctx;
-  if (!ends_with(name, ".committed") && !ends_with(name, ".pending")) return BEAM_OK;
-  if (!stream_marker(name)) return BEAM_OK;
+  bool marker = (ends_with(name, ".committed") || ends_with(name, ".pending")) && stream_marker(name);
+  if (!marker && !beam_ledger_segment_name(name)) return BEAM_OK;
   if (m->n == m->cap) {
     size_t cap = m->cap ? m->cap * 2 : 64;
     char **grown = realloc(m->names, cap * sizeof *grown);
@@ -172,30 +182,39 @@ static json_t *marker_load(beam_object_store *store, const char *name, beam_stat
   return root;
 }
 
-static beam_status add_committed(beam_object_ledger *l, beam_object_store *store, const char *name,
-                                 int64_t forget_before_us, beam_error *err) {
-  beam_status s;
-  json_t *root = marker_load(store, name, &s, err);
-  const json_t *at = json_object_get(root, "committed_us");
-  if (forget_before_us && json_is_integer(at) && json_integer_value(at) < forget_before_us) {
-    json_decref(root);
-    return s;
-  }
-  int64_t committed_at = json_is_integer(at) ? (int64_t)json_integer_value(at) : beam_etl_now_micros();
+/* Adds units (a JSON array) committed at at_us to the set. */
+static beam_status add_units(beam_object_ledger *l, const json_t *units, int64_t at_us, beam_error *err) {
   size_t i;
   json_t *unit;
-  json_array_foreach(json_object_get(root, "units"), i, unit) {
+  json_array_foreach(units, i, unit) {
     if (!json_is_string(unit)) continue;
     uint8_t d[16];
     digest_of(json_string_value(unit), d);
     unit_slot *slot = set_take(&l->units, d);
-    if (!slot) {
-      s = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-      break;
-    }
+    if (!slot) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
     if (slot->state != SLOT_COMMITTED) slot->state = SLOT_COMMITTED, l->units.committed++;
-    slot->at_us = committed_at;
+    slot->at_us = at_us;
   }
+  return BEAM_OK;
+}
+
+/* Reads committed marker name into the set, and into *kept (for a segment) unless it expired
+ * or could not be read. */
+static beam_status add_committed(beam_object_ledger *l, beam_object_store *store, const char *name,
+                                 int64_t forget_before_us, beam_ledger_marker *kept, beam_error *err) {
+  beam_status s;
+  *kept = (beam_ledger_marker){0};
+  json_t *root = marker_load(store, name, &s, err);
+  const json_t *at = json_object_get(root, "committed_us");
+  if (s != BEAM_OK || (forget_before_us && json_is_integer(at) && json_integer_value(at) < forget_before_us)) {
+    json_decref(root);
+    return s;
+  }
+  int64_t committed_at = json_is_integer(at) ? (int64_t)json_integer_value(at) : beam_etl_now_micros();
+  json_t *units = json_object_get(root, "units");
+  s = add_units(l, units, committed_at, err);
+  if (s == BEAM_OK && json_is_array(units) && (kept->name = strdup(name)))
+    kept->committed_us = committed_at, kept->units = json_incref(units);
   json_decref(root);
   return s;
 }
@@ -290,23 +309,100 @@ static beam_status roll_back(beam_object_store *store, const char *name, beam_er
   return s;
 }
 
+/* What the first read gathers: the markers the segments name (sorted digests of their
+ * names, so that they are not read again) and the markers read one by one (for a segment). */
+typedef struct read_state {
+  beam_object_ledger *l;
+  int64_t forget_before_us;
+  uint8_t (*covered)[16];
+  size_t n_covered, cap_covered;
+  beam_ledger_marker *read;
+  size_t n_read, cap_read;
+} read_state;
+
+static beam_status segment_marker(void *ctx, const beam_ledger_marker *m, beam_error *err) {
+  read_state *r = ctx;
+  if (r->n_covered == r->cap_covered) {
+    size_t cap = r->cap_covered ? 2 * r->cap_covered : 1024;
+    uint8_t (*grown)[16] = realloc(r->covered, cap * sizeof *grown);
+    if (!grown) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+    r->covered = grown;
+    r->cap_covered = cap;
+  }
+  digest_of(m->name, r->covered[r->n_covered++]);
+  if (r->forget_before_us && m->committed_us < r->forget_before_us) return BEAM_OK;
+  return add_units(r->l, m->units, m->committed_us, err);
+}
+
+static int by_digest(const void *a, const void *b) { return memcmp(a, b, 16); }
+
+static bool covered(const read_state *r, const char *name) {
+  uint8_t d[16];
+  digest_of(name, d);
+  return r->n_covered && bsearch(d, r->covered, r->n_covered, 16, by_digest) != NULL;
+}
+
+static beam_status keep_read(read_state *r, beam_ledger_marker *m, beam_error *err) {
+  if (!m->name) return BEAM_OK;
+  if (r->n_read == r->cap_read) {
+    size_t cap = r->cap_read ? 2 * r->cap_read : 64;
+    beam_ledger_marker *grown = realloc(r->read, cap * sizeof *grown);
+    if (!grown) {
+      beam_ledger_markers_clear(m, 1);
+      return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+    }
+    r->read = grown;
+    r->cap_read = cap;
+  }
+  r->read[r->n_read++] = *m;
+  return BEAM_OK;
+}
+
+/* Segments of the markers read one by one, so that the next first read GETs them in bulk.
+ * Best effort: a segment not put costs the next reader GETs, not units. */
+static void put_read_segments(beam_object_store *store, read_state *r) {
+  if (r->n_read < SEGMENT_MIN_READ) return;
+  for (size_t at = 0; at < r->n_read; at += SEGMENT_MAX_READ) {
+    size_t n = r->n_read - at < SEGMENT_MAX_READ ? r->n_read - at : SEGMENT_MAX_READ;
+    beam_error err = {0};
+    if (beam_ledger_segment_put(store, r->read + at, n, &err) != BEAM_OK) {
+      beam_log(BEAM_LOG_WARN, "%s: the message ledger's markers stay unsegmented (%s)", store->root, err.message);
+      return;
+    }
+  }
+}
+
 static beam_status ledger_read(beam_object_ledger *l, beam_object_store *store, int64_t forget_before_us,
                                beam_error *err) {
   l->units.keep_us = forget_before_us ? beam_etl_now_micros() - forget_before_us : 0;
   marker_names m = {0};
+  read_state r = {.l = l, .forget_before_us = forget_before_us};
   beam_status s = store->ops->list(store, BEAM_OBJECT_LEDGER_FOLDER, collect_marker, &m, err);
   if (s == BEAM_OK && m.n) qsort(m.names, m.n, sizeof *m.names, by_name);
+  for (size_t i = 0; s == BEAM_OK && i < m.n; i++) /* segments first: the markers they name are not read */
+    if (beam_ledger_segment_name(m.names[i]) &&
+        !(forget_before_us && beam_ledger_segment_stamp(m.names[i]) < forget_before_us))
+      s = beam_ledger_segment_read(store, m.names[i], segment_marker, &r, err);
+  if (s == BEAM_OK && r.n_covered) qsort(r.covered, r.n_covered, 16, by_digest);
   char twin[1024];
   for (size_t i = 0; s == BEAM_OK && i < m.n; i++) {
     const char *name = m.names[i];
+    if (beam_ledger_segment_name(name)) continue;
     if (ends_with(name, ".committed")) {
       bool expired = forget_before_us && marker_stamp(name) < forget_before_us; /* not even read */
-      if (!expired) s = add_committed(l, store, name, forget_before_us, err);
+      if (expired || covered(&r, name)) continue;
+      beam_ledger_marker kept;
+      s = add_committed(l, store, name, forget_before_us, &kept, err);
+      if (s == BEAM_OK) s = keep_read(&r, &kept, err);
       continue;
     }
     snprintf(twin, sizeof twin, "%.*s.committed", (int)(strlen(name) - strlen(".pending")), name);
     if (!has_name(&m, twin)) s = roll_back(store, name, err);
   }
+  if (s == BEAM_OK) put_read_segments(store, &r);
+  beam_ledger_markers_clear(r.read, r.n_read);
+  free(r.read);
+  free(r.covered);
   for (size_t i = 0; i < m.n; i++) free(m.names[i]);
   free(m.names);
   return s;
@@ -360,6 +456,8 @@ void beam_object_ledger_release(beam_object_ledger *l) {
     beam_object_ledger **at = &ledgers;
     while (*at != l) at = &(*at)->next;
     *at = l->next;
+    beam_ledger_markers_clear(l->fresh, l->n_fresh);
+    free(l->fresh);
     free(l->units.slots);
     free(l->root);
     free(l);
@@ -438,4 +536,43 @@ void beam_object_ledger_settle(beam_object_ledger *l, const char *const *keys, s
   }
   pthread_mutex_unlock(&ledgers_lock);
   free(d);
+}
+
+/* Appends a marker to l->fresh (under the lock); false when out of memory (the marker then
+ * stays out of segments: read one by one later). */
+static bool fresh_add(beam_object_ledger *l, const char *marker, int64_t committed_us, json_t *units) {
+  if (l->n_fresh == l->cap_fresh) {
+    size_t cap = l->cap_fresh ? 2 * l->cap_fresh : 64;
+    beam_ledger_marker *grown = realloc(l->fresh, cap * sizeof *grown);
+    if (!grown) return false;
+    l->fresh = grown;
+    l->cap_fresh = cap;
+  }
+  char *name = strdup(marker);
+  if (!name) return false;
+  l->fresh[l->n_fresh++] = (beam_ledger_marker){name, committed_us, units};
+  return true;
+}
+
+void beam_object_ledger_note_commit(beam_object_ledger *l, beam_object_store *store, const char *marker,
+                                    int64_t committed_us, const char *const *keys, size_t n) {
+  json_t *units = json_array();
+  for (size_t i = 0; units && i < n; i++)
+    if (json_array_append_new(units, json_string(keys[i])) != 0) json_decref(units), units = NULL;
+  if (!units) return;
+  beam_ledger_marker *full = NULL;
+  size_t n_full = 0;
+  pthread_mutex_lock(&ledgers_lock);
+  if (!fresh_add(l, marker, committed_us, units)) json_decref(units);
+  if (l->n_fresh >= SEGMENT_MARKERS || (l->n_fresh && committed_us - l->fresh[0].committed_us >= SEGMENT_AGE_US)) {
+    full = l->fresh, n_full = l->n_fresh; /* this thread puts them; the others go on */
+    l->fresh = NULL, l->n_fresh = l->cap_fresh = 0;
+  }
+  pthread_mutex_unlock(&ledgers_lock);
+  if (!n_full) return;
+  beam_error err = {0};
+  if (beam_ledger_segment_put(store, full, n_full, &err) != BEAM_OK)
+    beam_log(BEAM_LOG_WARN, "%s: %zu committed markers stay unsegmented (%s)", store->root, n_full, err.message);
+  beam_ledger_markers_clear(full, n_full);
+  free(full);
 }

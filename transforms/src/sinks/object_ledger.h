@@ -11,6 +11,10 @@
  * read). It is shared by every instance of the process on that destination (the local
  * runner's stream threads) and kept current by their commits.
  *
+ * The first read GETs the ledger's segments (object_ledger_segment.h: the units of many
+ * committed markers in one object, put by the writers as they commit and by a first read for
+ * what it read one by one) and only the committed markers no segment names.
+ *
  * A stream bundle that died between its pending and its committed marker (a kill -9 in the
  * middle of a commit) is rolled back at that first read: the parts its pending marker lists
  * and the marker are removed. Its messages were not acked, so they come again and their new
@@ -57,6 +61,13 @@ beam_status beam_object_ledger_claim(beam_object_ledger *l, const char *const *k
                                      beam_error *err);
 /* After the claimed commit: committed, the units are committed; else the claims go. */
 void beam_object_ledger_settle(beam_object_ledger *l, const char *const *keys, size_t n, bool committed);
+
+/* After a stream bundle's commit (marker: its .committed marker's name, committed_us: the
+ * instant in it): remembers its units for the next segment of this process's commits
+ * (object_ledger_segment.h), and puts that segment through store when it is due. Best
+ * effort: a segment not put costs a later first read a GET per marker. */
+void beam_object_ledger_note_commit(beam_object_ledger *l, beam_object_store *store, const char *marker,
+                                    int64_t committed_us, const char *const *keys, size_t n);
 
 /* This process as the owner a stream bundle's pending marker names ("owner"), beside the
  * instant it was written ("pending_us"): "<boot id>:<pid>:<start time>" from /proc, "" when

@@ -89,6 +89,7 @@ typedef struct obj_sink {
   char *bundle_id;
   /* With a message ledger: the process's, and the units the open bundle records. */
   beam_object_ledger *ledger;
+  int64_t committed_us; /* the instant the last commit's marker holds */
   char **units;
   size_t n_units, cap_units;
 } obj_sink;
@@ -294,29 +295,8 @@ static beam_status part_rewind(void *ctx, beam_error *err) {
   return BEAM_OK;
 }
 
-typedef struct bytes_ctx {
-  const char *data;
-  size_t len, pos;
-} bytes_ctx;
-
-static beam_status bytes_read(void *ctx, void *buf, size_t cap, size_t *n, beam_error *err) {
-  (void)err;
-  bytes_ctx *b = ctx;
-  *n = b->len - b->pos < cap ? b->len - b->pos : cap;
-  memcpy(buf, b->data + b->pos, *n);
-  b->pos += *n;
-  return BEAM_OK;
-}
-
-static beam_status bytes_rewind(void *ctx, beam_error *err) {
-  (void)err;
-  ((bytes_ctx *)ctx)->pos = 0;
-  return BEAM_OK;
-}
-
 static beam_status put_text(obj_sink *o, const char *name, const char *text, bool *created, beam_error *err) {
-  bytes_ctx b = {text, strlen(text), 0};
-  return o->store->ops->put_if_absent(o->store, name, bytes_read, bytes_rewind, &b, created, err);
+  return beam_object_store_put_text(o->store, name, text, created, err);
 }
 
 /* The bundle's units as a JSON array (NULL when out of memory). */
@@ -404,9 +384,10 @@ static beam_status commit_parts(obj_sink *o, beam_error *err) {
   bool created;
   if (s == BEAM_OK) {
     json_t *rec = json_pack("{s:s}", "bundle", o->bundle_id);
+    o->committed_us = beam_etl_now_micros();
     if (rec && o->n_units &&
         (json_object_set_new(rec, "units", units_json(o)) != 0 ||
-         json_object_set_new(rec, "committed_us", json_integer((json_int_t)beam_etl_now_micros())) != 0))
+         json_object_set_new(rec, "committed_us", json_integer((json_int_t)o->committed_us)) != 0))
       json_decref(rec), rec = NULL;
     char *text = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
     json_decref(rec);
@@ -455,6 +436,12 @@ static beam_status obj_commit(beam_sink *s, beam_error *err) {
   /* A duplicate found by its committed marker (the same bundle committed before) holds the
    * units committed too. */
   if (claimed) beam_object_ledger_settle(o->ledger, (const char *const *)o->units, o->n_units, st == BEAM_OK);
+  if (claimed && st == BEAM_OK && !s->duplicate) {
+    char marker[96];
+    snprintf(marker, sizeof marker, ".bundles/%s.committed", o->hash);
+    beam_object_ledger_note_commit(o->ledger, o->store, marker, o->committed_us, (const char *const *)o->units,
+                                   o->n_units);
+  }
   if (st != BEAM_OK) beam_error_prefix(err, "%s %s: commit: ", o->scheme, o->store->root);
   discard_bundle(o);
   return st;

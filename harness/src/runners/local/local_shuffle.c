@@ -203,7 +203,8 @@ static beam_status spill(beam_shuffle_writer *w, beam_error *err) {
 beam_status beam_shuffle_write(beam_shuffle_writer *w, const uint8_t *key, size_t key_len, const uint8_t *value,
                                size_t value_len, beam_error *err) {
   size_t rec = key_len + value_len + 20;
-  if (w->n && w->buf.len + rec + (w->n + 1) * sizeof *w->entries > w->budget) {
+  /* The entries twice: the sort's scratch is as large. */
+  if (w->n && w->buf.len + rec + 2 * (w->n + 1) * sizeof *w->entries > w->budget) {
     beam_status s = spill(w, err);
     if (s != BEAM_OK) return s;
   }
@@ -225,7 +226,7 @@ beam_status beam_shuffle_write(beam_shuffle_writer *w, const uint8_t *key, size_
   return BEAM_OK;
 }
 
-size_t beam_shuffle_writer_pending(const beam_shuffle_writer *w) { return w->buf.len + w->n * sizeof *w->entries; }
+size_t beam_shuffle_writer_pending(const beam_shuffle_writer *w) { return w->buf.len + 2 * w->n * sizeof *w->entries; }
 
 void beam_shuffle_writer_discard(beam_shuffle_writer *w) {
   if (!w) return;
@@ -416,19 +417,19 @@ static beam_status merge_runs(beam_shuffle *sh, size_t n, size_t buffer_per_run,
     return beam_error_prefix(err, "merging the runs of %s: ", sh->what);
   }
   sh->fds[sh->n_fds++] = fd;
-  /* The merged run replaces the n it was made of (the others keep their order). */
+  /* The merged run takes the place of the first it was made of, so that the runs (handed
+   * over in write order) keep that order: equal keys' values come back as written. */
   size_t kept = 0, p = 0;
   for (size_t i = 0; i < sh->n_runs; i++) {
     if (p < m.n && picked[p] == i) {
-      p++;
 #ifdef FALLOC_FL_PUNCH_HOLE
       (void)fallocate(sh->runs[i].fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, sh->runs[i].offset, sh->runs[i].length);
 #endif
+      if (p++ == 0) sh->runs[kept++] = (shuffle_run){.fd = fd, .offset = 0, .length = size, .n_records = records};
       continue;
     }
     sh->runs[kept++] = sh->runs[i];
   }
-  sh->runs[kept++] = (shuffle_run){.fd = fd, .offset = 0, .length = size, .n_records = records};
   sh->n_runs = kept;
   sh->spilled_runs = sh->spilled_runs - m.n + 1;
   free(picked);
