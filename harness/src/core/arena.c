@@ -7,7 +7,6 @@
 struct beam_arena_block {
   beam_arena_block *next;
   size_t cap;
-  size_t used;
   /* Keeps data 16-byte aligned on every ABI we build for. */
   _Alignas(16) unsigned char data[];
 };
@@ -21,24 +20,25 @@ static beam_arena_block *arena_new_block(beam_arena *a, size_t need) {
   beam_arena_block *b = malloc(sizeof *b + cap);
   if (!b) return NULL;
   b->cap = cap;
-  b->used = 0;
   b->next = a->head;
   a->head = b;
   a->bytes_allocated += cap;
   return b;
 }
 
-void *beam_arena_alloc(beam_arena *a, size_t size) {
+void *beam_arena_alloc_slow(beam_arena *a, size_t size) {
   if (size == 0) size = 1;
   if (size > SIZE_MAX - 15) return NULL;
   size = (size + 15) & ~(size_t)15;
-  beam_arena_block *b = a->head;
-  if (!b || b->cap - b->used < size) {
-    b = arena_new_block(a, size);
+  if (size > a->left) { /* what head has left is given up, as a bump allocator does */
+    beam_arena_block *b = arena_new_block(a, size);
     if (!b) return NULL;
+    a->cur = b->data;
+    a->left = b->cap;
   }
-  void *p = b->data + b->used;
-  b->used += size;
+  void *p = a->cur;
+  a->cur += size;
+  a->left -= size;
   return p;
 }
 
@@ -78,8 +78,9 @@ void beam_arena_reset(beam_arena *a) {
     b = next;
   }
   keep->next = NULL;
-  keep->used = 0;
   a->head = keep;
+  a->cur = keep->data;
+  a->left = keep->cap;
 }
 
 void beam_arena_free(beam_arena *a) {
@@ -91,4 +92,6 @@ void beam_arena_free(beam_arena *a) {
   }
   a->head = NULL;
   a->bytes_allocated = 0;
+  a->cur = NULL;
+  a->left = 0;
 }
