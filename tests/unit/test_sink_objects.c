@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 
 #include "object_ledger.h"
+#include "object_ledger_segment.h"
 #include "sink_test_util.h"
 
 static char *dir;
@@ -462,6 +463,44 @@ static void ledger_segments_spare_the_markers(void **state) {
   beam_sink_free(s);
 }
 
+/* A segment is cut at about 4 MiB (a GCS get reads up to 64 MiB), and a segment that cannot
+ * be read is passed over: its markers are read instead. */
+static void big_and_bad_ledger_segments(void **state) {
+  (void)state;
+  beam_ledger_marker m[3];
+  for (int k = 0; k < 3; k++) {
+    char name[96];
+    snprintf(name, sizeof name, ".bundles/s%016llx%015d.committed", 1700000000000000LL + k, k);
+    m[k] = (beam_ledger_marker){strdup(name), 1700000000000000LL + k, json_array()};
+    for (int i = 0; i < 30000; i++) {
+      char unit[96];
+      snprintf(unit, sizeof unit, "pubsub:projects/p/subscriptions/s@%d#%d-%040d", k, i, 0);
+      json_array_append_new(m[k].units, json_string(unit));
+    }
+    json_t *marker = json_pack("{s:s,s:O,s:I}", "bundle", name, "units", m[k].units, "committed_us",
+                               (json_int_t)m[k].committed_us);
+    char *text = json_dumps(marker, JSON_COMPACT);
+    json_decref(marker);
+    write_file(name, text);
+    free(text);
+  }
+  beam_error err;
+  beam_object_store *store = NULL;
+  char root[1100];
+  snprintf(root, sizeof root, "%s/out", dir);
+  assert_int_equal(beam_object_store_dir_open(root, true, &store, &err), BEAM_OK);
+  assert_int_equal(beam_ledger_segment_put(store, m, 3, &err), BEAM_OK);
+  assert_int_equal(count_markers("k", ".segment"), 3); /* 2.2 MB each: one a segment */
+  beam_ledger_markers_clear(m, 3);
+  store->ops->free(store);
+  write_file(".bundles/k0000000000000001aaaaaaaaaaaaaaa.segment", "not JSON");
+  beam_sink *s = open_stream_sink();
+  const char *keys[] = {"pubsub:projects/p/subscriptions/s@2#29999-0000000000000000000000000000000000000000",
+                        "pubsub:s@2#nothing"};
+  found(s, keys, 2, (bool[]){true, false});
+  beam_sink_free(s);
+}
+
 static void bad_locations(void **state) {
   (void)state;
   beam_sink *s;
@@ -487,6 +526,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(two_bundles_claiming_one_message, setup, teardown),
       cmocka_unit_test_setup_teardown(old_message_units_expire, setup, teardown),
       cmocka_unit_test_setup_teardown(ledger_segments_spare_the_markers, setup, teardown),
+      cmocka_unit_test_setup_teardown(big_and_bad_ledger_segments, setup, teardown),
       cmocka_unit_test(bad_locations),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

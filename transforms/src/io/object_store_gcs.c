@@ -31,10 +31,14 @@ static beam_status gcs_put(beam_object_store *st, const char *name, beam_http_re
   return s;
 }
 
+/* A get reads markers and ledger segments (a bundle's marker lists its messages: a bundle of
+ * 100,000 holds 8 MB of them); the cap keeps a misplaced large object out of memory. */
+#define GET_MAX_BYTES ((size_t)64 << 20)
+
 static beam_status collect(void *ctx, const void *data, size_t len, beam_error *err) {
   beam_buf *out = ctx;
-  if (out->len + len > ((size_t)1 << 20))
-    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "marker object larger than 1 MiB");
+  if (out->len + len > GET_MAX_BYTES)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "marker object larger than 64 MiB");
   return beam_buf_append(out, data, len) == BEAM_OK ? BEAM_OK : beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
 }
 

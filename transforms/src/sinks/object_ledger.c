@@ -334,6 +334,21 @@ static beam_status segment_marker(void *ctx, const beam_ledger_marker *m, beam_e
   return add_units(r->l, m->units, m->committed_us, err);
 }
 
+/* A segment only repeats committed markers: one that cannot be read is passed over (its
+ * markers are then read one by one; units it gave before failing are commits all the same). */
+static beam_status read_segment(beam_object_store *store, const char *name, read_state *r, beam_error *err) {
+  size_t covered_before = r->n_covered;
+  beam_error why = {0};
+  beam_status s = beam_ledger_segment_read(store, name, segment_marker, r, &why);
+  if (s == BEAM_ERR_NOMEM) return beam_error_set(err, s, "%s", why.message);
+  if (s != BEAM_OK) {
+    beam_log(BEAM_LOG_WARN, "%s: ledger segment %s passed over, its markers are read instead (%s)", store->root, name,
+             why.message);
+    r->n_covered = covered_before;
+  }
+  return BEAM_OK;
+}
+
 static int by_digest(const void *a, const void *b) { return memcmp(a, b, 16); }
 
 static bool covered(const read_state *r, const char *name) {
@@ -382,7 +397,7 @@ static beam_status ledger_read(beam_object_ledger *l, beam_object_store *store, 
   for (size_t i = 0; s == BEAM_OK && i < m.n; i++) /* segments first: the markers they name are not read */
     if (beam_ledger_segment_name(m.names[i]) &&
         !(forget_before_us && beam_ledger_segment_stamp(m.names[i]) < forget_before_us))
-      s = beam_ledger_segment_read(store, m.names[i], segment_marker, &r, err);
+      s = read_segment(store, m.names[i], &r, err);
   if (s == BEAM_OK && r.n_covered) qsort(r.covered, r.n_covered, 16, by_digest);
   char twin[1024];
   for (size_t i = 0; s == BEAM_OK && i < m.n; i++) {

@@ -45,7 +45,8 @@ static void segment_name(const beam_ledger_marker *m, size_t n, char *out, size_
   snprintf(out, cap, "%sk%016llx%.15s%s", BEAM_OBJECT_LEDGER_FOLDER, (unsigned long long)newest, hex, SEGMENT_SUFFIX);
 }
 
-beam_status beam_ledger_segment_put(beam_object_store *store, const beam_ledger_marker *m, size_t n, beam_error *err) {
+/* Puts markers m[0..n) as one segment. */
+static beam_status put_one(beam_object_store *store, const beam_ledger_marker *m, size_t n, beam_error *err) {
   json_t *markers = json_array(), *root = json_pack("{s:o}", "markers", markers);
   bool ok = markers && root;
   for (size_t i = 0; ok && i < n; i++)
@@ -59,6 +60,25 @@ beam_status beam_ledger_segment_put(beam_object_store *store, const beam_ledger_
   bool created;
   beam_status s = beam_object_store_put_text(store, name, text, &created, err);
   free(text);
+  return s;
+}
+
+/* The bytes a marker takes in a segment, about. */
+static size_t marker_bytes(const beam_ledger_marker *m) {
+  size_t bytes = strlen(m->name) + 64, i;
+  json_t *unit;
+  json_array_foreach(m->units, i, unit) bytes += json_string_length(unit) + 3;
+  return bytes;
+}
+
+beam_status beam_ledger_segment_put(beam_object_store *store, const beam_ledger_marker *m, size_t n, beam_error *err) {
+  beam_status s = BEAM_OK;
+  for (size_t start = 0, i = 0; s == BEAM_OK && start < n; start = i) {
+    size_t bytes = 0;
+    for (i = start; i < n && (i == start || bytes + marker_bytes(&m[i]) <= BEAM_LEDGER_SEGMENT_BYTES); i++)
+      bytes += marker_bytes(&m[i]);
+    s = put_one(store, m + start, i - start, err);
+  }
   return s;
 }
 

@@ -37,7 +37,10 @@ bool beam_ledger_segment_name(const char *name);
 /* The newest commit instant a segment's name carries. */
 int64_t beam_ledger_segment_stamp(const char *name);
 
-/* Puts the n markers (n > 0) as one segment. */
+/* A segment's size, about (a marker bigger than that is a segment alone). */
+#define BEAM_LEDGER_SEGMENT_BYTES ((size_t)4 << 20)
+
+/* Puts the n markers as segments of about BEAM_LEDGER_SEGMENT_BYTES at most. */
 beam_status beam_ledger_segment_put(beam_object_store *store, const beam_ledger_marker *m, size_t n, beam_error *err);
 
 /* Reads segment name: each(ctx, marker) for every marker in it (marker's fields are the
