@@ -69,7 +69,8 @@ static beam_status encode_bytes(const beam_value *v, beam_buf *out) {
 
 static beam_status encode_value(const beam_value *v, beam_buf *out, int depth, beam_error *err) {
   if (v->kind == BEAM_VALUE_STRING || v->kind == BEAM_VALUE_BYTES) return encode_bytes(v, out);
-  if (v->kind == BEAM_VALUE_INT64 && depth <= DYNAMIC_MAX_DEPTH) return encode_kind_varint(out, v->kind, (uint64_t)v->u.i64);
+  if (v->kind == BEAM_VALUE_INT64 && depth <= DYNAMIC_MAX_DEPTH)
+    return encode_kind_varint(out, v->kind, (uint64_t)v->u.i64);
   if (depth > DYNAMIC_MAX_DEPTH)
     return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: value nested deeper than %d",
                           BEAM_CODER_URN_C_VALUE, DYNAMIC_MAX_DEPTH);

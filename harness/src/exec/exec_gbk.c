@@ -158,8 +158,11 @@ static beam_status pass_through(beam_exec_node *n, const beam_windowed_value *wv
   const beam_combinefn_def *fn = g->fold.def;
   beam_value acc;
   beam_status s = fn->create(g->fold.state, &g->pass_arena, &acc, err);
-  if (s == BEAM_OK)
-    s = (fn->add_borrowed ? fn->add_borrowed : fn->add)(g->fold.state, &g->pass_arena, &acc, wv->value->u.kv.value, err);
+  if (s == BEAM_OK) {
+    beam_status (*add)(void *, beam_arena *, beam_value *, const beam_value *, beam_error *) =
+        fn->add_borrowed ? fn->add_borrowed : fn->add;
+    s = add(g->fold.state, &g->pass_arena, &acc, wv->value->u.kv.value, err);
+  }
   if (s == BEAM_OK) {
     beam_value out = {.kind = BEAM_VALUE_KV, .u.kv = {wv->value->u.kv.key, &acc}};
     beam_windowed_value one = *wv;
