@@ -177,15 +177,7 @@ python3 messages.py warm 12 warm.txt # creates every table in destination 3, so 
 "$publish" "$project/topics/crash" warm.txt
 stream --input="pubsub:$sub" --sink=sqlite:a.db --sink=file:objs --sink=sqlite:b.db --max_idle_s=1 >/dev/null
 "$publish" "$project/topics/crash" crash.txt
-python3 - b.db <<'PY' &
-import sqlite3, sys, time
-con = sqlite3.connect(sys.argv[1], isolation_level=None)
-con.execute("BEGIN IMMEDIATE")  # holds the write lock until killed
-open("locked", "w").close()
-time.sleep(600)
-PY
-lock_pid=$!
-for _ in $(seq 100); do [[ -f locked ]] && break; sleep 0.1; done
+hold_sqlite_lock b.db
 "$file_etl" --spec=spec.json --input="pubsub:$sub" --sink=sqlite:a.db --sink=file:objs --sink=sqlite:b.db --parallelism=1 \
   --bundle_max_records=40 --bundle_max_ms=100 >crash1.out 2>crash1.err &
 etl_pid=$!

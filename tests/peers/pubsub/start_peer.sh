@@ -8,6 +8,20 @@ enter_workdir() {
   cd "$work"
 }
 
+# hold_sqlite_lock DB: another process takes DB's write lock and holds it until killed (the
+# caller kills lock_pid); returns once the lock is held.
+hold_sqlite_lock() {
+  python3 - "$1" <<'PY' &
+import sqlite3, sys, time
+con = sqlite3.connect(sys.argv[1], isolation_level=None)
+con.execute("BEGIN IMMEDIATE")  # holds the write lock until killed
+open("locked", "w").close()
+time.sleep(600)
+PY
+  lock_pid=$!
+  for _ in $(seq 100); do [[ -f locked ]] && break; sleep 0.1; done
+}
+
 # start_peer PEER TOPICS [PORT] starts pubsub_peer (pstest
 # on loopback) in the current directory with topics TOPICS ("a,b", each with "<topic>-sub"),
 # on PORT (default: any free one; a restart passes the port it had), waits for the port it

@@ -27,15 +27,7 @@ sinks=(--sink=gcs:gs://beam-test/land --sink=sqlite:b.db)
 "$publish" "$topic" warm.txt # every table exists in b.db after this run: the lock only stops commits
 timeout 120 "$file_etl" --spec=spec.json --input="pubsub:$sub" "${sinks[@]}" --max_idle_s=1 --quiet >/dev/null
 "$publish" "$topic" msgs.txt
-python3 - b.db <<'PY' &
-import sqlite3, sys, time
-con = sqlite3.connect(sys.argv[1], isolation_level=None)
-con.execute("BEGIN IMMEDIATE")  # holds the write lock until killed
-open("locked", "w").close()
-time.sleep(600)
-PY
-lock_pid=$!
-for _ in $(seq 100); do [[ -f locked ]] && break; sleep 0.1; done
+hold_sqlite_lock b.db
 markers() { # committed stream bundles in GCS
   curl -fsS "$FAKE_GCS_URL/storage/v1/b/beam-test/o?prefix=land/.bundles/s&maxResults=1000" |
     python3 -c "import json, sys; print(sum(o['name'].endswith('.committed') for o in json.load(sys.stdin).get('items', [])))"
