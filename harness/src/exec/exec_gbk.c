@@ -184,8 +184,9 @@ static beam_status gbk_process(beam_exec_node *n, const beam_windowed_value *wv,
   }
   if (g->fold.def && g->n_groups >= g->probe_at) {
     bool no_gain = g->inputs < (int64_t)g->n_groups + (int64_t)g->n_groups / 100;
-    g->probe_at = no_gain || g->n_groups >= PRECOMBINE_MAX_GROUPS ? PRECOMBINE_PROBE : PRECOMBINE_MAX_GROUPS;
-    if (no_gain || g->n_groups >= PRECOMBINE_MAX_GROUPS) {
+    bool flush = no_gain || g->n_groups >= PRECOMBINE_MAX_GROUPS; /* the table starts afresh */
+    g->probe_at = flush ? PRECOMBINE_PROBE : PRECOMBINE_MAX_GROUPS;
+    if (flush) {
       beam_status s = emit_groups(n, err);
       if (s != BEAM_OK) return s;
     }

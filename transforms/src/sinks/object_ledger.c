@@ -139,14 +139,6 @@ static bool stream_marker(const char *name) {
   return h[0] == 's' && strlen(h) > 17;
 }
 
-/* The instant a stream marker's name carries. */
-static int64_t marker_stamp(const char *name) {
-  char stamp[17];
-  memcpy(stamp, name + strlen(BEAM_OBJECT_LEDGER_FOLDER) + 1, 16);
-  stamp[16] = '\0';
-  return (int64_t)strtoull(stamp, NULL, 16);
-}
-
 static beam_status collect_marker(void *ctx, const char *name, beam_error *err) {
   marker_names *m = ctx;
   bool marker = (ends_with(name, ".committed") || ends_with(name, ".pending")) && stream_marker(name);
@@ -396,7 +388,7 @@ static beam_status ledger_read(beam_object_ledger *l, beam_object_store *store, 
   if (s == BEAM_OK && m.n) qsort(m.names, m.n, sizeof *m.names, by_name);
   for (size_t i = 0; s == BEAM_OK && i < m.n; i++) /* segments first: the markers they name are not read */
     if (beam_ledger_segment_name(m.names[i]) &&
-        !(forget_before_us && beam_ledger_segment_stamp(m.names[i]) < forget_before_us))
+        !(forget_before_us && beam_ledger_name_stamp(m.names[i]) < forget_before_us))
       s = read_segment(store, m.names[i], &r, err);
   if (s == BEAM_OK && r.n_covered) qsort(r.covered, r.n_covered, 16, by_digest);
   char twin[1024];
@@ -404,7 +396,7 @@ static beam_status ledger_read(beam_object_ledger *l, beam_object_store *store, 
     const char *name = m.names[i];
     if (beam_ledger_segment_name(name)) continue;
     if (ends_with(name, ".committed")) {
-      bool expired = forget_before_us && marker_stamp(name) < forget_before_us; /* not even read */
+      bool expired = forget_before_us && beam_ledger_name_stamp(name) < forget_before_us; /* not even read */
       if (expired || covered(&r, name)) continue;
       beam_ledger_marker kept;
       s = add_committed(l, store, name, forget_before_us, &kept, err);

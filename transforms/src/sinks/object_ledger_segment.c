@@ -5,9 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "object_ledger.h"
+#include "sink_int.h"
 
 static const char SEGMENT_SUFFIX[] = ".segment";
 
@@ -25,7 +24,7 @@ bool beam_ledger_segment_name(const char *name) {
          name[folder] == 'k' && strcmp(name + len - tail, SEGMENT_SUFFIX) == 0;
 }
 
-int64_t beam_ledger_segment_stamp(const char *name) {
+int64_t beam_ledger_name_stamp(const char *name) {
   char stamp[17];
   memcpy(stamp, name + strlen(BEAM_OBJECT_LEDGER_FOLDER) + 1, 16);
   stamp[16] = '\0';
@@ -37,11 +36,8 @@ static void segment_name(const beam_ledger_marker *m, size_t n, char *out, size_
   int64_t newest = 0;
   for (size_t i = 0; i < n; i++)
     if (m[i].committed_us > newest) newest = m[i].committed_us;
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(m[0].name, strlen(m[0].name), md, &len, EVP_sha256(), NULL);
   char hex[33];
-  for (int i = 0; i < 16; i++) snprintf(hex + 2 * i, 3, "%02x", md[i]);
+  beam_sink_name_hash(m[0].name, hex);
   snprintf(out, cap, "%sk%016llx%.15s%s", BEAM_OBJECT_LEDGER_FOLDER, (unsigned long long)newest, hex, SEGMENT_SUFFIX);
 }
 

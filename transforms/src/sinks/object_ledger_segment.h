@@ -34,8 +34,9 @@ void beam_ledger_markers_clear(beam_ledger_marker *m, size_t n);
 
 /* Whether name (relative to the store's root) is a segment. */
 bool beam_ledger_segment_name(const char *name);
-/* The newest commit instant a segment's name carries. */
-int64_t beam_ledger_segment_stamp(const char *name);
+/* The instant a ledger object's name carries (".bundles/" and one letter, then 16 hex
+ * digits): a stream marker's commit instant, a segment's newest. */
+int64_t beam_ledger_name_stamp(const char *name);
 
 /* A segment's size, about (a marker bigger than that is a segment alone). */
 #define BEAM_LEDGER_SEGMENT_BYTES ((size_t)4 << 20)

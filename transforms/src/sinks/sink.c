@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/evp.h>
+
 #include "beam/sha256.h"
 
 /* ---- Rejected-row lists ------------------------------------------------------------ */
@@ -719,4 +721,11 @@ bool beam_sink_record_id(const char *table, const beam_etl_row *row, char out[BE
   memcpy(out, hex, BEAM_SINK_RECORD_ID_LEN);
   out[BEAM_SINK_RECORD_ID_LEN] = '\0';
   return true;
+}
+
+void beam_sink_name_hash(const char *text, char out[33]) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(text, strlen(text), md, &len, EVP_sha256(), NULL);
+  for (int i = 0; i < 16; i++) snprintf(out + 2 * i, 3, "%02x", md[i]);
 }

@@ -43,7 +43,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
 
 #include "beam/transforms/etl_time.h"
 #include "sink_bigquery_internal.h"
@@ -196,10 +195,7 @@ static beam_status bq_begin(beam_sink *s, const char *bundle_id, beam_error *err
   bq_sink *q = as_bq(s);
   clear_bundle(q);
   if (!(q->bundle_id = strdup(bundle_id))) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(bundle_id, strlen(bundle_id), md, &len, EVP_sha256(), NULL);
-  for (int i = 0; i < 16; i++) snprintf(q->bundle_hash + 2 * i, 3, "%02x", md[i]);
+  beam_sink_name_hash(bundle_id, q->bundle_hash);
   s->duplicate = was_committed(q, bundle_id);
   return BEAM_OK;
 }

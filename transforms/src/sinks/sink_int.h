@@ -116,6 +116,10 @@ struct beam_sink {
 /* For a sink that deletes a stream's old message units (sink.h: message_ledger_days): true
  * when it should now - a stream's sink with expiry on, at the first call and then once an
  * hour of the monotonic clock - and then *last is stamped (0: never yet). */
+/* The first 16 bytes of text's SHA-256 as 32 hex digits and a NUL: how the sinks name a
+ * bundle's objects and markers (object files, ledger segments, BigQuery insertId prefixes). */
+void beam_sink_name_hash(const char *text, char out[33]);
+
 bool beam_sink_message_expiry_due(const beam_sink *s, int64_t *last);
 
 /* For a sink's commit: adds rows removed from table by a retraction. NOMEM only. */

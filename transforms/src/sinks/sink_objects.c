@@ -42,7 +42,6 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <openssl/evp.h>
 
 #include "beam/transforms/etl_time.h"
 #include "beam/transforms/json_row_writer.h"
@@ -95,13 +94,6 @@ typedef struct obj_sink {
 } obj_sink;
 
 /* ---- Small helpers ----------------------------------------------------------------- */
-
-static void hash_bundle(const char *bundle_id, char out[33]) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(bundle_id, strlen(bundle_id), md, &len, EVP_sha256(), NULL);
-  for (int i = 0; i < 16; i++) snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
 
 static int64_t floor_div(int64_t a, int64_t b) {
   int64_t q = a / b;
@@ -182,7 +174,7 @@ static beam_status obj_begin(beam_sink *s, const char *bundle_id, beam_error *er
   discard_bundle(o);
   o->bundle_id = strdup(bundle_id);
   if (!o->bundle_id) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-  hash_bundle(bundle_id, o->hash);
+  beam_sink_name_hash(bundle_id, o->hash);
   return BEAM_OK;
 }
 
@@ -409,7 +401,7 @@ static beam_status commit_parts(obj_sink *o, beam_error *err) {
  * markers and expired ones without reading them. */
 static void stream_hash(obj_sink *o) {
   char h[33];
-  hash_bundle(o->bundle_id, h);
+  beam_sink_name_hash(o->bundle_id, h);
   snprintf(o->hash, sizeof o->hash, "s%016llx%.15s", (unsigned long long)beam_etl_now_micros(), h);
 }
 
@@ -422,7 +414,7 @@ static beam_status obj_commit(beam_sink *s, beam_error *err) {
   } else if (s->content_key[0]) {
     char key[64];
     snprintf(key, sizeof key, "content:%s", s->content_key);
-    hash_bundle(key, o->hash);
+    beam_sink_name_hash(key, o->hash);
   }
   beam_status st = BEAM_OK;
   bool claimed = false;
