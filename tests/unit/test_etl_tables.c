@@ -167,6 +167,20 @@ static void rows_take_their_tables_shape(void **state) {
   assert_int_equal(beam_etl_element_view(&elem, spec, &arena, &table, &file, &back, &err), BEAM_OK);
   assert_ptr_equal(back.schema, o.row.schema);
 
+  /* A source that is the file itself travels as NULL and comes back as the file's name; an
+   * archive member's stays. */
+  o.row.origin.source = "in.jsonl";
+  assert_int_equal(beam_etl_element_make(&arena, o.table, "in.jsonl", &o.row, false, &elem), BEAM_OK);
+  assert_int_equal(elem.u.list.items[2].kind, BEAM_VALUE_NULL);
+  assert_int_equal(beam_etl_element_view(&elem, spec, &arena, &table, &file, &back, &err), BEAM_OK);
+  assert_string_equal(back.origin.source, "in.jsonl");
+  o.row.origin.source = "in.zip!m.jsonl";
+  assert_int_equal(beam_etl_element_make(&arena, o.table, "in.zip", &o.row, false, &elem), BEAM_OK);
+  assert_int_equal(elem.u.list.items[2].kind, BEAM_VALUE_STRING);
+  assert_int_equal(beam_etl_element_view(&elem, spec, &arena, &table, &file, &back, &err), BEAM_OK);
+  assert_string_equal(back.origin.source, "in.zip!m.jsonl");
+  assert_string_equal(file, "in.zip");
+
   /* Dedupe keys come from each table's own column: the same event_id keys alike. */
   beam_buf k1 = {0}, k2 = {0};
   assert_int_equal(beam_etl_dedupe_key(spec, &o.row, &k1), BEAM_OK);

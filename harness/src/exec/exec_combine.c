@@ -66,6 +66,10 @@ static beam_status merge_process(beam_exec_node *n, const beam_windowed_value *w
   if (kv->kind != BEAM_VALUE_KV || kv->u.kv.value->kind != BEAM_VALUE_LIST)
     return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: input is not KV<key, iterable<accumulator>>", n->transform_id);
   const beam_value_list *accs = &kv->u.kv.value->u.list;
+  /* One accumulator is its own merge (Beam's contract for MergeAccumulators): a key that met
+   * no other value in the precombine, the most common group of a dedupe, skips create and
+   * merge. */
+  if (accs->len == 1) return emit_kv(n, wv, kv->u.kv.key, &accs->items[0], err);
   beam_value acc;
   beam_status s = cp->fn.def->create(cp->fn.state, &cp->arena, &acc, err);
   for (size_t i = 0; s == BEAM_OK && i < accs->len; i++)

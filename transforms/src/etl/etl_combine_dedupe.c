@@ -24,16 +24,20 @@ static bool same_bytes(const beam_value *a, const beam_value *b) {
 
 static int64_t header_int(const beam_value *h, size_t i) { return h[i].kind == BEAM_VALUE_INT64 ? h[i].u.i64 : 0; }
 
+/* The element's source: its file when NULL (etl_element.h). */
+static const beam_bytes *element_source(const beam_value *h) {
+  return h[2].kind == BEAM_VALUE_STRING ? &h[2].u.bytes : &h[1].u.bytes;
+}
+
 /* Record order on the element header, as beam_etl_origin_compare orders origins: input
  * order of files, then source, then byte offset. */
 static int element_order_compare(const beam_value *a, const beam_value *b) {
   const beam_value *ha = a->u.list.items, *hb = b->u.list.items;
   int64_t fa = header_int(ha, 7), fb = header_int(hb, 7);
   if (fa != fb) return fa < fb ? -1 : 1;
-  size_t la = ha[2].kind == BEAM_VALUE_STRING ? ha[2].u.bytes.len : 0;
-  size_t lb = hb[2].kind == BEAM_VALUE_STRING ? hb[2].u.bytes.len : 0;
-  int c = memcmp(la ? (const void *)ha[2].u.bytes.data : "", lb ? (const void *)hb[2].u.bytes.data : "",
-                 la < lb ? la : lb);
+  const beam_bytes *sa = element_source(ha), *sb = element_source(hb);
+  size_t la = sa->len, lb = sb->len;
+  int c = memcmp(la ? (const void *)sa->data : "", lb ? (const void *)sb->data : "", la < lb ? la : lb);
   if (c || la != lb) return c ? (c < 0 ? -1 : 1) : (la < lb ? -1 : 1);
   int64_t oa = header_int(ha, 5), ob = header_int(hb, 5);
   return oa < ob ? -1 : (oa > ob ? 1 : 0);

@@ -107,6 +107,8 @@ typedef struct pick_state {
   beam_etl_stats_map dropped; /* per file, this bundle */
   beam_etl_report_index reports; /* side input "reports", loaded once per bundle */
   element_views views;
+  beam_buf last_file; /* NUL-terminated: the file of the last lone element, and its report */
+  const beam_etl_file_report *last_report;
 } pick_state;
 
 static beam_status pick_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error *err) {
@@ -123,7 +125,42 @@ static beam_status pick_start(void *state, beam_dofn_ctx *ctx, beam_error *err) 
   pick_state *st = state;
   beam_etl_stats_map_free(&st->dropped); /* left over by a failed bundle */
   st->reports.loaded = false;
+  beam_buf_reset(&st->last_file); /* its report was the last bundle's */
   return BEAM_OK;
+}
+
+/* The report of file (NULL: none, the file loaded), looked up once per run of its elements. */
+static beam_status lone_file_report(pick_state *st, const beam_bytes *file, const beam_etl_file_report **rep,
+                                    beam_error *err) {
+  beam_buf *last = &st->last_file;
+  if (last->len != file->len + 1 || memcmp(last->data, file->data, file->len) != 0) {
+    beam_buf_reset(last);
+    if (beam_buf_append(last, file->data, file->len) != BEAM_OK || beam_buf_append_byte(last, 0) != BEAM_OK)
+      return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+    st->last_report = beam_etl_report_index_find(&st->reports, (const char *)last->data);
+  }
+  *rep = st->last_report;
+  return BEAM_OK;
+}
+
+/* A key with one row (its group a single entry of count 1): no order to judge and no
+ * duplicate to count, so the element is passed on without a view; most keys of a dedupe
+ * are such. false: not such a group. */
+static bool pick_lone(pick_state *st, beam_dofn_ctx *ctx, const beam_value *group, beam_status *s, beam_error *err) {
+  const beam_value *e = group->u.list.len == 1 ? &group->u.list.items[0] : NULL;
+  if (!e || e->kind != BEAM_VALUE_KV || e->u.kv.key->kind != BEAM_VALUE_INT64 || e->u.kv.key->u.i64 != 1) return false;
+  const beam_value *element = e->u.kv.value;
+  if (element->kind != BEAM_VALUE_ROW || element->u.list.len < BEAM_ETL_ELEMENT_HEADER ||
+      element->u.list.items[1].kind != BEAM_VALUE_STRING)
+    return false;
+  const beam_etl_file_report *rep = NULL;
+  if ((*s = lone_file_report(st, &element->u.list.items[1].u.bytes, &rep, err)) != BEAM_OK) return true;
+  if (rep && strcmp(rep->status, BEAM_ETL_FILE_LOADED) != 0) {
+    beam_dofn_counter_add(ctx, st->c_failed_dropped, 1);
+    return true;
+  }
+  *s = beam_dofn_emit(ctx, st->out_rows, element, err);
+  return true;
 }
 
 /* Input: KV<key, the etl_dedupe_first accumulator: a LIST of KV<INT64 count, first element>,
@@ -137,6 +174,7 @@ static beam_status pick_process(void *state, beam_dofn_ctx *ctx, const beam_wind
     return beam_error_set(err, BEAM_ERR_INVALID_ARG, "etl_dedupe_pick expects KV<key, non-empty list>");
   beam_status loaded = beam_etl_report_index_load(ctx, "reports", &st->reports, err);
   if (loaded != BEAM_OK) return loaded;
+  if (pick_lone(st, ctx, group, &loaded, err)) return loaded;
   views_begin(&st->views);
   size_t n = group->u.list.len, best = SIZE_MAX;
   int64_t kept = 0, failed = 0;
@@ -184,6 +222,7 @@ static void pick_teardown(void *state) {
   beam_etl_spec_free(st->spec);
   beam_etl_stats_map_free(&st->dropped);
   views_free(&st->views);
+  beam_buf_free(&st->last_file);
 }
 
 const beam_dofn_def beam_etl_dedupe_pick_dofn = {

@@ -15,7 +15,9 @@ beam_status beam_etl_element_make(beam_arena *arena, const char *table, const ch
   if (!items) return BEAM_ERR_NOMEM;
   items[0] = string_value(table);
   items[1] = string_value(file ? file : "");
-  items[2] = string_value(row->origin.source ? row->origin.source : "");
+  /* The source is most often the file itself: NULL then, one string less to carry. */
+  const char *source = row->origin.source ? row->origin.source : "";
+  items[2] = file && (source == file || strcmp(source, file) == 0) ? beam_value_null() : string_value(source);
   items[3] = row->origin.line > 0 ? beam_value_int64(row->origin.line) : beam_value_null();
   items[4] = with_raw && row->origin.raw.data
                  ? beam_value_string((const char *)row->origin.raw.data, row->origin.raw.len)
@@ -75,14 +77,14 @@ beam_status beam_etl_element_view_cached(const beam_value *v, const beam_etl_spe
                                          beam_etl_row *row, beam_error *err) {
   const beam_value *h = v->u.list.items;
   if (v->kind != BEAM_VALUE_ROW || v->u.list.len < BEAM_ETL_ELEMENT_HEADER || h[0].kind != BEAM_VALUE_STRING ||
-      h[1].kind != BEAM_VALUE_STRING || h[2].kind != BEAM_VALUE_STRING)
+      h[1].kind != BEAM_VALUE_STRING || (h[2].kind != BEAM_VALUE_STRING && h[2].kind != BEAM_VALUE_NULL))
     return beam_error_set(err, BEAM_ERR_MALFORMED,
                           "not an ETL element (table, file, source, line, raw, offset, file_id, file_index, member_offset, values)");
   const char *name = NULL;
   const beam_etl_schema *schema = NULL;
   bool named = view_table(arena, cache, &h[0].u.bytes, spec, &name, &schema);
   const char *path = view_string(arena, cache, 1, &h[1].u.bytes);
-  const char *source = view_string(arena, cache, 2, &h[2].u.bytes);
+  const char *source = h[2].kind == BEAM_VALUE_NULL ? path : view_string(arena, cache, 2, &h[2].u.bytes);
   const char *file_id = h[6].kind == BEAM_VALUE_STRING ? view_string(arena, cache, 3, &h[6].u.bytes) : NULL;
   if (!named || !path || !source || (h[6].kind == BEAM_VALUE_STRING && !file_id))
     return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");

@@ -4,7 +4,8 @@
  * [table, file, source, line, raw, offset, file_id, file_index, member_offset, v0 ... vN-1]
  * where table
  * is the destination (STRING), file the input file it came from (what _files counts by),
- * source/line/raw the record's origin (source is "archive.zip!member.csv" inside archives;
+ * source/line/raw the record's origin (source is "archive.zip!member.csv" inside archives,
+ * NULL when it is the file itself, which views turn back into the file's name;
  * raw is NULL for good rows: only dead letters carry it), offset and file_id the record's
  * identity (beam_etl_origin; NULL when the row was not read from a file), file_index the
  * file's place in input order, member_offset where a ZIP member's record lies among the
