@@ -14,6 +14,7 @@
 #include <cmocka.h>
 #include <dirent.h>
 
+#include "beam/combinefn.h"
 #include "beam/transforms/etl_dedupe.h"
 #include "beam/transforms/etl_element.h"
 #include "beam/transforms/etl_process.h"
@@ -299,6 +300,55 @@ static const bad_spec bad_specs[] = {
     {"{'route': {'table': 't'}}", "schema: missing"},
 };
 
+/* The dedupe CombineFn: a key's lone row is its own accumulator (no list around it to
+ * shuffle), and it becomes a list entry of its file as soon as a second row or accumulator
+ * meets it; the first row in record order is kept, each file's rows counted. */
+static void dedupe_first_keeps_a_lone_row_as_itself(void **state) {
+  (void)state;
+  beam_arena arena = BEAM_ARENA_INIT;
+  beam_etl_spec *spec = load3();
+  const char *order[U_N] = {"e-1", "order", NULL, "2024-03-05", "shipped", "c-9", "12.50"};
+  beam_etl_outcome o = run(spec, &arena, 1, order);
+  assert_int_equal(o.kind, BEAM_ETL_OUTCOME_ROW);
+  beam_value e[3];
+  const int64_t offsets[3] = {10, 5, 7};
+  const char *files[3] = {"a.jsonl", "a.jsonl", "b.jsonl"};
+  for (int i = 0; i < 3; i++) {
+    o.row.origin.offset = offsets[i];
+    o.row.origin.file_index = i == 2;
+    o.row.origin.source = files[i];
+    assert_int_equal(beam_etl_element_make(&arena, o.table, files[i], &o.row, false, &e[i]), BEAM_OK);
+  }
+  assert_int_equal(beam_etl_register_fns(), BEAM_OK);
+  const beam_combinefn_def *fn = beam_combinefn_lookup("etl_dedupe_first");
+  assert_non_null(fn);
+  beam_error err = {0};
+  beam_value acc, other, lone;
+  assert_int_equal(fn->create(NULL, &arena, &acc, &err), BEAM_OK);
+  assert_int_equal(fn->add(NULL, &arena, &acc, &e[0], &err), BEAM_OK);
+  assert_int_equal(acc.kind, BEAM_VALUE_ROW);
+  assert_int_equal(acc.u.list.items[5].u.i64, 10);
+  assert_int_equal(fn->create(NULL, &arena, &other, &err), BEAM_OK);
+  assert_int_equal(fn->add(NULL, &arena, &other, &e[1], &err), BEAM_OK);
+  assert_int_equal(fn->add(NULL, &arena, &other, &e[2], &err), BEAM_OK);
+  assert_int_equal(other.kind, BEAM_VALUE_LIST);
+  assert_int_equal(other.u.list.len, 2);
+  assert_int_equal(fn->merge(NULL, &arena, &acc, &other, &err), BEAM_OK);
+  assert_int_equal(acc.kind, BEAM_VALUE_LIST);
+  assert_int_equal(acc.u.list.len, 2);
+  const beam_value *a = &acc.u.list.items[0], *b = &acc.u.list.items[1];
+  assert_int_equal(a->u.kv.key->u.i64, 2);                     /* a.jsonl: two rows */
+  assert_int_equal(a->u.kv.value->u.list.items[5].u.i64, 5);   /* the first in record order */
+  assert_int_equal(b->u.kv.key->u.i64, 1);                     /* b.jsonl: one */
+  assert_memory_equal(b->u.kv.value->u.list.items[1].u.bytes.data, "b.jsonl", 7);
+  /* A lone accumulator merged into an empty one stays a lone row. */
+  assert_int_equal(fn->create(NULL, &arena, &lone, &err), BEAM_OK);
+  assert_int_equal(fn->merge(NULL, &arena, &lone, &e[2], &err), BEAM_OK);
+  assert_int_equal(lone.kind, BEAM_VALUE_ROW);
+  beam_etl_spec_free(spec);
+  beam_arena_free(&arena);
+}
+
 static void bad_table_specs_name_the_key(void **state) {
   (void)state;
   for (size_t i = 0; i < sizeof bad_specs / sizeof bad_specs[0]; i++) {
@@ -371,6 +421,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(spec_tables_parse_into_a_union),
       cmocka_unit_test(rows_take_their_tables_shape),
+      cmocka_unit_test(dedupe_first_keeps_a_lone_row_as_itself),
       cmocka_unit_test(bad_table_specs_name_the_key),
       cmocka_unit_test(sinks_take_each_tables_options),
   };

@@ -5,8 +5,10 @@
  * an accumulator per file and bundle, not the rows.
  *
  * Accumulator and output (coder beam:coder:c:value:v1): a LIST of KV<INT64 count, element>, one
- * entry per file (the element's file field, etl_element.h). Which file failed is known only
- * after every read ended, so the choice among files is DedupePick's (etl_dofn_dedupe.c). */
+ * entry per file (the element's file field, etl_element.h); or, for a key that met one row,
+ * that element itself (a ROW): most keys of a dedupe hold one row, and a shuffle would encode
+ * and decode the list around it for nothing. Which file failed is known only after every read
+ * ended, so the choice among files is DedupePick's (etl_dofn_dedupe.c). */
 #include <stdbool.h>
 #include <string.h>
 
@@ -81,11 +83,28 @@ static beam_status append(beam_arena *a, beam_value *acc, int64_t count, beam_va
   return BEAM_OK;
 }
 
+/* A lone row's accumulator (the element) as the list of one entry it stands for. */
+static beam_status as_list(beam_arena *a, beam_value *acc, beam_error *err) {
+  if (acc->kind == BEAM_VALUE_LIST) return BEAM_OK;
+  beam_value element = *acc;
+  *acc = (beam_value){.kind = BEAM_VALUE_LIST, .u.list = {NULL, 0}};
+  return append(a, acc, 1, &element, err);
+}
+
 /* Folds count rows whose first is element into acc; keep_copy: element's memory is the
  * caller's, copy it if kept. */
 static beam_status fold(beam_arena *a, beam_value *acc, int64_t count, const beam_value *element, bool keep_copy,
                         beam_error *err) {
   if (!is_element(element)) return bad_value(err);
+  bool empty = acc->kind == BEAM_VALUE_LIST && acc->u.list.len == 0;
+  if (empty && count == 1) { /* the key's first row: the accumulator is the element */
+    beam_value *kept = keep_copy ? beam_value_clone(a, element) : (beam_value *)element;
+    if (!kept) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+    *acc = *kept;
+    return BEAM_OK;
+  }
+  beam_status s = as_list(a, acc, err);
+  if (s != BEAM_OK) return s;
   beam_value *entry = entry_for(acc, element);
   if (entry && element_order_compare(element, entry->u.kv.value) >= 0) {
     entry->u.kv.key->u.i64 += count;
@@ -114,6 +133,7 @@ static beam_status add_borrowed(void *state, beam_arena *a, beam_value *acc, con
  * emitted before its input goes). */
 static beam_status merge(void *state, beam_arena *a, beam_value *acc, const beam_value *other, beam_error *err) {
   (void)state;
+  if (other->kind == BEAM_VALUE_ROW) return fold(a, acc, 1, other, false, err);
   if (other->kind != BEAM_VALUE_LIST) return bad_value(err);
   for (size_t i = 0; i < other->u.list.len; i++) {
     const beam_value *e = &other->u.list.items[i];

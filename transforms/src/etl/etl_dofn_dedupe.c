@@ -143,13 +143,17 @@ static beam_status lone_file_report(pick_state *st, const beam_bytes *file, cons
   return BEAM_OK;
 }
 
-/* A key with one row (its group a single entry of count 1): no order to judge and no
- * duplicate to count, so the element is passed on without a view; most keys of a dedupe
- * are such. false: not such a group. */
+/* A key with one row (its group that element, or a single entry of count 1): no order to
+ * judge and no duplicate to count, so the element is passed on without a view; most keys of
+ * a dedupe are such. false: not such a group. */
 static bool pick_lone(pick_state *st, beam_dofn_ctx *ctx, const beam_value *group, beam_status *s, beam_error *err) {
-  const beam_value *e = group->u.list.len == 1 ? &group->u.list.items[0] : NULL;
-  if (!e || e->kind != BEAM_VALUE_KV || e->u.kv.key->kind != BEAM_VALUE_INT64 || e->u.kv.key->u.i64 != 1) return false;
-  const beam_value *element = e->u.kv.value;
+  const beam_value *element = group;
+  if (group->kind == BEAM_VALUE_LIST) {
+    const beam_value *e = group->u.list.len == 1 ? &group->u.list.items[0] : NULL;
+    if (!e || e->kind != BEAM_VALUE_KV || e->u.kv.key->kind != BEAM_VALUE_INT64 || e->u.kv.key->u.i64 != 1)
+      return false;
+    element = e->u.kv.value;
+  }
   if (element->kind != BEAM_VALUE_ROW || element->u.list.len < BEAM_ETL_ELEMENT_HEADER ||
       element->u.list.items[1].kind != BEAM_VALUE_STRING)
     return false;
@@ -164,17 +168,18 @@ static bool pick_lone(pick_state *st, beam_dofn_ctx *ctx, const beam_value *grou
 }
 
 /* Input: KV<key, the etl_dedupe_first accumulator: a LIST of KV<INT64 count, first element>,
- * one per file>. The kept row is the first of the files that loaded; every other row of
+ * one per file, or a key's lone element>. The kept row is the first of the files that loaded; every other row of
  * those files counts as a duplicate of its own file. */
 static beam_status pick_process(void *state, beam_dofn_ctx *ctx, const beam_windowed_value *elem, beam_error *err) {
   pick_state *st = state;
   beam_arena *a = beam_dofn_scratch(ctx);
   const beam_value *group = elem->value->kind == BEAM_VALUE_KV ? elem->value->u.kv.value : NULL;
-  if (!group || group->kind != BEAM_VALUE_LIST || group->u.list.len == 0)
-    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "etl_dedupe_pick expects KV<key, non-empty list>");
+  if (!group || (group->kind != BEAM_VALUE_ROW && (group->kind != BEAM_VALUE_LIST || group->u.list.len == 0)))
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "etl_dedupe_pick expects KV<key, element or non-empty list>");
   beam_status loaded = beam_etl_report_index_load(ctx, "reports", &st->reports, err);
   if (loaded != BEAM_OK) return loaded;
   if (pick_lone(st, ctx, group, &loaded, err)) return loaded;
+  if (group->kind != BEAM_VALUE_LIST) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "etl_dedupe_pick: not an ETL element");
   views_begin(&st->views);
   size_t n = group->u.list.len, best = SIZE_MAX;
   int64_t kept = 0, failed = 0;
