@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -218,6 +219,67 @@ static void every_prefix_is_safe(void **state) {
   beam_json_record_parser_free(jp);
 }
 
+/* {"name":"<value>"} parsed from an exact-size heap buffer (ASan sees an over-read). */
+static beam_status parse_name_exact(const char *value, size_t vlen, char *out, size_t *out_len) {
+  test_schema ts;
+  const beam_etl_schema *s = test_schema_make(&ts, FIELDS);
+  beam_json_record_parser *jp;
+  beam_error err;
+  assert_int_equal(beam_json_record_parser_create(s, &jp, &err), BEAM_OK);
+  size_t len = vlen + 11;
+  char *buf = malloc(len + 1);
+  memcpy(buf, "{\"name\":\"", 9);
+  memcpy(buf + 9, value, vlen);
+  memcpy(buf + 9 + vlen, "\"}", 2);
+  buf[len] = '\0';
+  beam_etl_cell cells[8];
+  beam_etl_parse_error perr;
+  beam_status st = beam_json_record_parse(jp, buf, len, cells, &perr);
+  if (st == BEAM_OK) {
+    *out_len = cells[1].len;
+    memcpy(out, cells[1].data, cells[1].len);
+  }
+  free(buf);
+  beam_json_record_parser_free(jp);
+  return st;
+}
+
+/* Strings of every length up to 40, around the parser's 16-byte steps: plain, with an escape
+ * at each place, with a raw control byte at each place (an error), with a two-byte UTF-8
+ * character at each place. */
+static void strings_of_every_length(void **state) {
+  (void)state;
+  char value[48] = {0}, got[48], want[48];
+  size_t got_len;
+  for (size_t n = 0; n <= 40; n++) {
+    for (size_t i = 0; i < n; i++) value[i] = (char)('a' + i % 26);
+    assert_int_equal(parse_name_exact(value, n, got, &got_len), BEAM_OK);
+    assert_int_equal(got_len, n);
+    assert_memory_equal(got, value, n);
+    for (size_t k = 0; k + 1 < n; k++) {
+      char v[48];
+      memcpy(v, value, n);
+      v[k] = '\\', v[k + 1] = 'n'; /* an escape: one byte shorter unescaped */
+      memcpy(want, value, k);
+      want[k] = '\n';
+      memcpy(want + k + 1, value + k + 2, n - k - 2);
+      assert_int_equal(parse_name_exact(v, n, got, &got_len), BEAM_OK);
+      assert_int_equal(got_len, n - 1);
+      assert_memory_equal(got, want, n - 1);
+      v[k] = (char)0xC3, v[k + 1] = (char)0xA9; /* é passes through */
+      assert_int_equal(parse_name_exact(v, n, got, &got_len), BEAM_OK);
+      assert_int_equal(got_len, n);
+      assert_memory_equal(got, v, n);
+    }
+    for (size_t k = 0; k < n; k++) {
+      char v[48];
+      memcpy(v, value, n);
+      v[k] = 0x01;
+      assert_int_equal(parse_name_exact(v, n, got, &got_len), BEAM_ERR_MALFORMED);
+    }
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(maps_fields_and_kinds),
@@ -228,6 +290,7 @@ int main(void) {
       cmocka_unit_test(jsonl_reader_lines_and_blanks),
       cmocka_unit_test(jsonl_rejects_json_array_file),
       cmocka_unit_test(every_prefix_is_safe),
+      cmocka_unit_test(strings_of_every_length),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
