@@ -199,6 +199,28 @@ static void string_and_bytes_cells(void **state) {
   expect_error(BEAM_ETL_STRING, etl_text("ab\xff"), "field \"f\": value is not valid UTF-8 (byte 2)");
   expect_error(BEAM_ETL_STRING, etl_text("\xed\xa0\x80"), "field \"f\": value is not valid UTF-8 (byte 0)");
   expect_error(BEAM_ETL_STRING, etl_text("\xc0\xaf"), "field \"f\": value is not valid UTF-8 (byte 0)");
+  /* Every length around the ASCII check's eight-byte steps: a bad byte or a two-byte
+   * character at each place. */
+  char text[24];
+  for (size_t n = 0; n <= sizeof text; n++) {
+    memset(text, 'a', n);
+    size_t bad = 99;
+    assert_true(beam_etl_utf8_valid(text, n, &bad));
+    for (size_t k = 0; k < n; k++) {
+      text[k] = (char)0xFF;
+      assert_false(beam_etl_utf8_valid(text, n, &bad));
+      assert_int_equal(bad, k);
+      text[k] = (char)0xC3; /* a lead byte needs its continuation byte */
+      assert_false(beam_etl_utf8_valid(text, n, &bad));
+      assert_int_equal(bad, k);
+      if (k + 1 < n) {
+        text[k + 1] = (char)0xA9;
+        assert_true(beam_etl_utf8_valid(text, n, &bad));
+        text[k + 1] = 'a';
+      }
+      text[k] = 'a';
+    }
+  }
 
   assert_int_equal(coerce(BEAM_ETL_BYTES, etl_text("aGVsbG8="), &v, &err), BEAM_OK);
   assert_int_equal(v.kind, BEAM_VALUE_BYTES);

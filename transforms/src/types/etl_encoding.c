@@ -1,6 +1,7 @@
 /* Byte-level text encodings the coercion step checks or decodes: base64 and UTF-8. */
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "beam/transforms/etl_coerce.h"
 
@@ -43,8 +44,8 @@ beam_status beam_etl_base64_decode(const char *s, size_t len, uint8_t *out, size
   return BEAM_OK;
 }
 
-bool beam_etl_utf8_valid(const char *str, size_t len, size_t *bad_offset) {
-  const unsigned char *s = (const unsigned char *)str;
+/* beam_etl_utf8_valid's byte-by-byte check. */
+static bool utf8_valid_bytes(const unsigned char *s, size_t len, size_t *bad_offset) {
   size_t i = 0;
   while (i < len) {
     unsigned char c = s[i];
@@ -79,4 +80,19 @@ bool beam_etl_utf8_valid(const char *str, size_t len, size_t *bad_offset) {
 bad:
   if (bad_offset) *bad_offset = i;
   return false;
+}
+
+bool beam_etl_utf8_valid(const char *str, size_t len, size_t *bad_offset) {
+  /* Plain ASCII, most text, in one pass of ORs eight bytes at a time: every string of every
+   * row comes here. */
+  const unsigned char *s = (const unsigned char *)str;
+  uint64_t high = 0, w;
+  size_t i = 0;
+  for (; len - i >= 8; i += 8) {
+    memcpy(&w, s + i, 8);
+    high |= w;
+  }
+  for (; i < len; i++) high |= s[i];
+  if ((high & 0x8080808080808080ULL) == 0) return true;
+  return utf8_valid_bytes(s, len, bad_offset);
 }
