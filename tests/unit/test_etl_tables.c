@@ -145,13 +145,19 @@ static void expect_dead(const beam_etl_outcome *o, const char *stage, const char
   assert_string_equal(o->error, error);
 }
 
+/* Event e-1, an order: a row of table events_order. */
+static beam_etl_outcome order_row(const beam_etl_spec *spec, beam_arena *arena) {
+  const char *order[U_N] = {"e-1", "order", NULL, "2024-03-05", "shipped", "c-9", "12.50"};
+  beam_etl_outcome o = run(spec, arena, 1, order);
+  assert_int_equal(o.kind, BEAM_ETL_OUTCOME_ROW);
+  return o;
+}
+
 static void rows_take_their_tables_shape(void **state) {
   (void)state;
   beam_arena arena = BEAM_ARENA_INIT;
   beam_etl_spec *spec = load3();
-  const char *order[U_N] = {"e-1", "order", NULL, "2024-03-05", "shipped", "c-9", "12.50"};
-  beam_etl_outcome o = run(spec, &arena, 1, order);
-  assert_int_equal(o.kind, BEAM_ETL_OUTCOME_ROW);
+  beam_etl_outcome o = order_row(spec, &arena);
   assert_string_equal(o.table, "events_order");
   assert_ptr_equal(o.row.schema, &beam_etl_spec_table(spec, "events_order")->schema);
   assert_int_equal(o.row.values[2].kind, BEAM_VALUE_INT64); /* order_date, days */
@@ -307,9 +313,7 @@ static void dedupe_first_keeps_a_lone_row_as_itself(void **state) {
   (void)state;
   beam_arena arena = BEAM_ARENA_INIT;
   beam_etl_spec *spec = load3();
-  const char *order[U_N] = {"e-1", "order", NULL, "2024-03-05", "shipped", "c-9", "12.50"};
-  beam_etl_outcome o = run(spec, &arena, 1, order);
-  assert_int_equal(o.kind, BEAM_ETL_OUTCOME_ROW);
+  beam_etl_outcome o = order_row(spec, &arena);
   beam_value e[3];
   const int64_t offsets[3] = {10, 5, 7};
   const char *files[3] = {"a.jsonl", "a.jsonl", "b.jsonl"};
