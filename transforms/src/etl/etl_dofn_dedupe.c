@@ -168,8 +168,8 @@ static bool pick_lone(pick_state *st, beam_dofn_ctx *ctx, const beam_value *grou
 }
 
 /* Input: KV<key, the etl_dedupe_first accumulator: a LIST of KV<INT64 count, first element>,
- * one per file, or a key's lone element>. The kept row is the first of the files that loaded; every other row of
- * those files counts as a duplicate of its own file. */
+ * one per file, or a key's lone element>. The kept row is the first of the files that
+ * loaded; every other row of those files counts as a duplicate of its own file. */
 static beam_status pick_process(void *state, beam_dofn_ctx *ctx, const beam_windowed_value *elem, beam_error *err) {
   pick_state *st = state;
   beam_arena *a = beam_dofn_scratch(ctx);
@@ -179,7 +179,8 @@ static beam_status pick_process(void *state, beam_dofn_ctx *ctx, const beam_wind
   beam_status loaded = beam_etl_report_index_load(ctx, "reports", &st->reports, err);
   if (loaded != BEAM_OK) return loaded;
   if (pick_lone(st, ctx, group, &loaded, err)) return loaded;
-  if (group->kind != BEAM_VALUE_LIST) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "etl_dedupe_pick: not an ETL element");
+  if (group->kind != BEAM_VALUE_LIST)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "etl_dedupe_pick: not an ETL element");
   views_begin(&st->views);
   size_t n = group->u.list.len, best = SIZE_MAX;
   int64_t kept = 0, failed = 0;

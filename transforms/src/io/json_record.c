@@ -134,11 +134,11 @@ static beam_status string_end_error(jctx *c, char *q) {
   return jfail(c, "an escaped control character in the string (raw control byte)");
 }
 
+static beam_status parse_escaped_string(jctx *c, char *s, char *q, char **out, size_t *out_len);
+
 /* Parses the string at c->p (an opening quote) in place: unescapes, NUL-terminates, and
  * leaves c->p after the closing quote. Unescaped text never grows, so the write pointer
  * never passes the read pointer. */
-static beam_status parse_escaped_string(jctx *c, char *s, char *q, char **out, size_t *out_len);
-
 static inline beam_status parse_string(jctx *c, char **out, size_t *out_len) {
   char *s = c->p + 1;
   char *q = skip_plain(s, c->end);
