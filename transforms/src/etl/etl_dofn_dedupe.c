@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "beam/transforms/etl_dedupe.h"
+#include "beam/transforms/etl_table.h"
 #include "etl_dofn_common.h"
 #include "etl_files_row.h"
 #include "etl_stats_map.h"
@@ -70,15 +71,33 @@ static beam_status dead_letter_key(const beam_etl_row *row, const char *file, be
   return s == BEAM_OK ? beam_buf_append(key, text, strlen(text)) : s;
 }
 
+/* The dedupe key of a routed row whose key value is not NULL (most rows): from its table's
+ * schema and values alone, no header strings read. false: another kind of element. */
+static bool value_key(key_state *st, const beam_value *element, const char *table, const beam_etl_schema *schema,
+                      beam_status *s) {
+  if (strcmp(table, BEAM_ETL_DEAD_LETTER_TABLE) == 0) return false;
+  int at = beam_etl_table_field_index(st->spec, schema, st->spec->dedupe_field);
+  beam_etl_row row = {.schema = schema, .values = element->u.list.items + BEAM_ETL_ELEMENT_HEADER};
+  if (at < 0 || row.values[at].kind == BEAM_VALUE_NULL) return false; /* keyed by its origin */
+  *s = beam_etl_dedupe_key(st->spec, &row, &st->key);
+  return true;
+}
+
 static beam_status key_process(void *state, beam_dofn_ctx *ctx, const beam_windowed_value *elem, beam_error *err) {
   key_state *st = state;
   const char *table, *file;
+  const beam_etl_schema *schema;
   beam_etl_row row;
   views_begin(&st->views);
-  beam_status s = view_element(&st->views, elem->value, st->spec, &table, &file, &row, err);
+  beam_status s =
+      beam_etl_element_table_cached(elem->value, st->spec, &st->views.arena, &st->views.cache, &table, &schema, err);
   if (s != BEAM_OK) return s;
-  s = strcmp(table, BEAM_ETL_DEAD_LETTER_TABLE) == 0 ? dead_letter_key(&row, file, &st->key)
-                                                      : beam_etl_dedupe_key(st->spec, &row, &st->key);
+  if (!value_key(st, elem->value, table, schema, &s)) {
+    s = view_element(&st->views, elem->value, st->spec, &table, &file, &row, err);
+    if (s != BEAM_OK) return s;
+    s = strcmp(table, BEAM_ETL_DEAD_LETTER_TABLE) == 0 ? dead_letter_key(&row, file, &st->key)
+                                                        : beam_etl_dedupe_key(st->spec, &row, &st->key);
+  }
   if (s != BEAM_OK) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   beam_value key = beam_value_bytes(st->key.data, st->key.len);
   beam_value kv = {.kind = BEAM_VALUE_KV, .u.kv = {&key, elem->value}};

@@ -72,26 +72,36 @@ static bool view_table(beam_arena *arena, beam_etl_view_cache *cache, const beam
   return true;
 }
 
-beam_status beam_etl_element_view_cached(const beam_value *v, const beam_etl_spec *spec, beam_arena *arena,
-                                         beam_etl_view_cache *cache, const char **table, const char **file,
-                                         beam_etl_row *row, beam_error *err) {
+beam_status beam_etl_element_table_cached(const beam_value *v, const beam_etl_spec *spec, beam_arena *arena,
+                                          beam_etl_view_cache *cache, const char **table,
+                                          const beam_etl_schema **schema, beam_error *err) {
   const beam_value *h = v->u.list.items;
   if (v->kind != BEAM_VALUE_ROW || v->u.list.len < BEAM_ETL_ELEMENT_HEADER || h[0].kind != BEAM_VALUE_STRING ||
       h[1].kind != BEAM_VALUE_STRING || (h[2].kind != BEAM_VALUE_STRING && h[2].kind != BEAM_VALUE_NULL))
     return beam_error_set(err, BEAM_ERR_MALFORMED,
                           "not an ETL element (table, file, source, line, raw, offset, file_id, file_index, member_offset, values)");
+  if (!view_table(arena, cache, &h[0].u.bytes, spec, table, schema))
+    return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  size_t n = v->u.list.len - BEAM_ETL_ELEMENT_HEADER;
+  if (!*schema || (*schema)->n_fields != n)
+    return beam_error_set(err, BEAM_ERR_MALFORMED, "ETL element for table \"%s\" has %zu values, schema has %zu",
+                          *table, n, *schema ? (*schema)->n_fields : 0);
+  return BEAM_OK;
+}
+
+beam_status beam_etl_element_view_cached(const beam_value *v, const beam_etl_spec *spec, beam_arena *arena,
+                                         beam_etl_view_cache *cache, const char **table, const char **file,
+                                         beam_etl_row *row, beam_error *err) {
   const char *name = NULL;
   const beam_etl_schema *schema = NULL;
-  bool named = view_table(arena, cache, &h[0].u.bytes, spec, &name, &schema);
+  beam_status s = beam_etl_element_table_cached(v, spec, arena, cache, &name, &schema, err);
+  if (s != BEAM_OK) return s;
+  const beam_value *h = v->u.list.items;
   const char *path = view_string(arena, cache, 1, &h[1].u.bytes);
   const char *source = h[2].kind == BEAM_VALUE_NULL ? path : view_string(arena, cache, 2, &h[2].u.bytes);
   const char *file_id = h[6].kind == BEAM_VALUE_STRING ? view_string(arena, cache, 3, &h[6].u.bytes) : NULL;
-  if (!named || !path || !source || (h[6].kind == BEAM_VALUE_STRING && !file_id))
+  if (!path || !source || (h[6].kind == BEAM_VALUE_STRING && !file_id))
     return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
-  size_t n = v->u.list.len - BEAM_ETL_ELEMENT_HEADER;
-  if (!schema || schema->n_fields != n)
-    return beam_error_set(err, BEAM_ERR_MALFORMED, "ETL element for table \"%s\" has %zu values, schema has %zu",
-                          name, n, schema ? schema->n_fields : 0);
   *table = name;
   *file = path;
   row->schema = schema;

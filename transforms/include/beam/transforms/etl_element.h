@@ -56,6 +56,12 @@ typedef struct beam_etl_view_cache {
   } tables[BEAM_ETL_VIEW_TABLES];
   size_t n_tables, next_table; /* next_table: the slot a new table replaces when all are taken */
 } beam_etl_view_cache;
+/* The element's table (NUL-terminated, in arena or cache's) and that table's schema, checked
+ * as beam_etl_element_view checks them, without reading the rest of the header: what a DoFn
+ * that only needs a row's values asks. */
+beam_status beam_etl_element_table_cached(const beam_value *v, const beam_etl_spec *spec, beam_arena *arena,
+                                          beam_etl_view_cache *cache, const char **table,
+                                          const beam_etl_schema **schema, beam_error *err);
 /* beam_etl_element_view, reusing cache's strings (and schema) where the element's are equal
  * and remembering the element's own. */
 beam_status beam_etl_element_view_cached(const beam_value *v, const beam_etl_spec *spec, beam_arena *arena,
