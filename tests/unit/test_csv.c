@@ -139,6 +139,22 @@ static void other_delimiters(void **state) {
   }
 }
 
+/* Without quoting a quote char is plain data, and a delimiter always ends a field. */
+static void no_quoting_reads_quotes_as_data(void **state) {
+  (void)state;
+  beam_csv_options o;
+  beam_csv_options_init(&o);
+  o.no_quoting = true;
+  const char *t = "a,b,c\n1,x\"y,\"3\"\n\"4,5\",6\n";
+  got_rec g[2];
+  beam_error err;
+  assert_int_equal(read_csv(t, strlen(t), &o, ABC, g, 2, 0, 0, &err), 2);
+  assert_string_equal(g[0].cells[1], "x\"y");
+  assert_string_equal(g[0].cells[2], "\"3\"");
+  assert_string_equal(g[1].cells[0], "\"4");
+  assert_string_equal(g[1].cells[2], "6");
+}
+
 static void crlf_bom_and_embedded_newlines(void **state) {
   (void)state;
   const char *t = "\xEF\xBB\xBF" "a,b,c\r\n1,\"two\r\nlines\",3\r\n\r\n4,5,6";
@@ -288,6 +304,7 @@ int main(void) {
       cmocka_unit_test(duplicate_header_is_fatal),
       cmocka_unit_test(no_header_schema_order),
       cmocka_unit_test(other_delimiters),
+      cmocka_unit_test(no_quoting_reads_quotes_as_data),
       cmocka_unit_test(crlf_bom_and_embedded_newlines),
       cmocka_unit_test(bad_quoting_continues),
       cmocka_unit_test(unterminated_quote_at_eof),
