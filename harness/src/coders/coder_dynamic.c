@@ -97,27 +97,10 @@ static beam_status encode_value(const beam_value *v, beam_buf *out, int depth, b
 static beam_status decode_value(beam_reader *in, beam_arena *a, beam_value *out, int depth,
                                 beam_error *err);
 
-/* beam_coder_decode_varint inline: a row's counts and integers (line, offset, file index)
- * come through here. */
-static inline beam_status get_varint(beam_reader *in, uint64_t *out) {
-  uint64_t v = 0;
-  for (unsigned shift = 0; shift < 64; shift += 7) {
-    if (in->pos >= in->len) return BEAM_ERR_TRUNCATED;
-    uint8_t b = in->data[in->pos++];
-    if (shift == 63 && b > 1) return BEAM_ERR_MALFORMED; /* the 10th byte holds bit 63 only */
-    v |= (uint64_t)(b & 0x7f) << shift;
-    if (!(b & 0x80)) {
-      *out = v;
-      return BEAM_OK;
-    }
-  }
-  return BEAM_ERR_MALFORMED;
-}
-
 static beam_status decode_items(beam_reader *in, beam_arena *a, beam_value *out, size_t per_item,
                                 int depth, beam_error *err) {
   uint64_t count;
-  beam_status s = get_varint(in, &count);
+  beam_status s = beam_coder_read_varint(in, &count);
   if (s != BEAM_OK) return s;
   /* Every item takes at least one byte: a count beyond the input is malformed, not a reason
    * to allocate. */
@@ -161,7 +144,7 @@ static beam_status decode_value(beam_reader *in, beam_arena *a, beam_value *out,
       return s;
     case BEAM_VALUE_INT64: {
       uint64_t u = 0;
-      s = get_varint(in, &u);
+      s = beam_coder_read_varint(in, &u);
       out->u.i64 = (int64_t)u;
       return s;
     }

@@ -19,6 +19,28 @@ struct beam_coder {
   unsigned depth;   /* 1 + deepest component */
 };
 
+/* beam_coder_decode_varint's body, inline for the coders that read a varint per value (the
+ * value coder's counts and integers): the exported function is this. */
+static inline beam_status beam_coder_read_varint(beam_reader *in, uint64_t *out) {
+  if (in->pos < in->len && in->data[in->pos] < 0x80) { /* one byte: most lengths and kinds */
+    *out = in->data[in->pos++];
+    return BEAM_OK;
+  }
+  uint64_t v = 0;
+  for (unsigned shift = 0; shift < 64; shift += 7) {
+    if (in->pos >= in->len) return BEAM_ERR_TRUNCATED;
+    uint8_t b = in->data[in->pos++];
+    /* The 10th byte may only carry the top bit of a 64-bit value. */
+    if (shift == 63 && b > 1) return BEAM_ERR_MALFORMED;
+    v |= (uint64_t)(b & 0x7f) << shift;
+    if (!(b & 0x80)) {
+      *out = v;
+      return BEAM_OK;
+    }
+  }
+  return BEAM_ERR_MALFORMED;
+}
+
 /* Factories of the standard coders (one per coder_*.c file). */
 beam_status beam_coder_factory_bytes(const char *urn, const uint8_t *payload, size_t payload_len,
                                      beam_coder *const *components, size_t n, beam_coder **out,

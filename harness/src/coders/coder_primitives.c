@@ -32,23 +32,7 @@ beam_status beam_coder_encode_varint(beam_buf *out, uint64_t v) {
 }
 
 beam_status beam_coder_decode_varint(beam_reader *in, uint64_t *out) {
-  if (in->pos < in->len && in->data[in->pos] < 0x80) { /* one byte: most lengths and kinds */
-    *out = in->data[in->pos++];
-    return BEAM_OK;
-  }
-  uint64_t v = 0;
-  for (unsigned shift = 0; shift < 64; shift += 7) {
-    if (in->pos >= in->len) return BEAM_ERR_TRUNCATED;
-    uint8_t b = in->data[in->pos++];
-    /* The 10th byte may only carry the top bit of a 64-bit value. */
-    if (shift == 63 && b > 1) return BEAM_ERR_MALFORMED;
-    v |= (uint64_t)(b & 0x7f) << shift;
-    if (!(b & 0x80)) {
-      *out = v;
-      return BEAM_OK;
-    }
-  }
-  return BEAM_ERR_MALFORMED;
+  return beam_coder_read_varint(in, out);
 }
 
 beam_status beam_coder_encode_varint_i64(beam_buf *out, int64_t v) {
