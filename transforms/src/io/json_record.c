@@ -211,7 +211,7 @@ static __attribute__((noinline)) beam_status parse_escaped_string(jctx *c, char 
 static beam_status skip_string(jctx *c) {
   char *q = c->p + 1;
   for (;;) {
-    while (plain_byte[(uint8_t)*q]) q++;
+    q = skip_plain(q, c->end);
     if (*q == '"') break;
     if (*q != '\\') return string_end_error(c, q);
     q++;
