@@ -296,6 +296,7 @@ static void spilling_gives_the_same_groups(void **state) {
   int seen = atomic_load(&max_spill_fds);
   int left_open = count_spill_fds(getpid(), temp_dir);
   int left_named = dir_entries(temp_dir);
+  rmdir(temp_dir);
   temp_dir[0] = '\0';
   assert_same(&in_memory, &spilled);
   assert_true(seen >= 1);          /* runs were spilled, into deleted files under temp_dir */

@@ -1067,6 +1067,46 @@ static void readers_never_see_part_of_a_bundle(void **state) {
   free(text);
 }
 
+/* A writer killed at any instant while its commits compact the log (past 4 KiB, so every few
+ * commits): the next open finds a whole log, old or new, and every committed bundle once. */
+static void killed_compaction_leaves_every_commit_once(void **state) {
+  const char *dir = *state;
+  setenv("BEAM_JSONL_LOG_COMPACT_BYTES", "4096", 1);
+  for (int round = 0; round < 3; round++) {
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) kill_writer_child(dir);
+    struct timespec pause = {0, (100 + 70 * round) * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    assert_true(WIFSIGNALED(status));
+    beam_sink *s = open_sink(dir, NULL);
+    assert_false(file_exists(dir, ".bundles.jsonl.compacting"));
+    char *text = slurp(dir, "t.jsonl");
+    assert_true(whole_bundles(text));
+    size_t bundles = count_lines(text) / KILL_BUNDLE_ROWS;
+    free(text);
+    assert_true(bundles > 0);
+    beam_error err = {0};
+    assert_int_equal(beam_sink_ensure_table(s, "t", &sink_test_schema, &err), BEAM_OK);
+    /* The log knows exactly the bundles whose rows are there (each child starts at b0 again). */
+    char id[32];
+    snprintf(id, sizeof id, "b%zu", bundles - 1);
+    commit_rows(s, "t", id, 1);
+    assert_true(beam_sink_last_bundle_was_duplicate(s));
+    snprintf(id, sizeof id, "b%zu", bundles);
+    commit_rows(s, "t", id, KILL_BUNDLE_ROWS);
+    assert_false(beam_sink_last_bundle_was_duplicate(s));
+    beam_sink_free(s);
+  }
+  unsetenv("BEAM_JSONL_LOG_COMPACT_BYTES");
+  char *log = slurp(dir, ".bundles.jsonl");
+  assert_non_null(strstr(log, "\"state\":\"snapshot\""));
+  free(log);
+}
+
 /* A file's committed byte ranges, whatever the boundaries (sink_test_ranges.h): the log's
  * entries, another instance's once committed. */
 static void ledger_ranges_of_a_file(void **state) {
@@ -1236,6 +1276,65 @@ static void old_message_units_expire(void **state) {
   beam_sink_free(s);
 }
 
+/* A stream's compaction leaves out of the new log the message units and the stream bundles
+ * committed more than message_ledger_days ago, and keeps everything else: a file's units and
+ * bundles, newer messages, the tables' committed lengths. */
+static void compaction_forgets_old_message_units(void **state) {
+  const char *dir = *state;
+  beam_sink *s = open_sink(dir, NULL);
+  beam_error err = {0};
+  assert_int_equal(beam_sink_ensure_table(s, "t", &sink_test_schema, &err), BEAM_OK);
+  assert_int_equal(beam_sink_begin(s, "file-bundle", &err), BEAM_OK);
+  write_tagged(s, "t", "x", 1);
+  record(s, "file-old", "in.csv", false);
+  assert_int_equal(beam_sink_commit(s, &err), BEAM_OK);
+  assert_int_equal(beam_sink_begin(s, "stream-bundle-old", &err), BEAM_OK);
+  write_tagged(s, "t", "y", 2);
+  record(s, "pubsub:s@1#old", "sub", false);
+  assert_int_equal(beam_sink_commit(s, &err), BEAM_OK);
+  beam_sink_free(s);
+  char *log = slurp(dir, ".bundles.jsonl"); /* committed in 1926 */
+  for (char *at = log; (at = strstr(at, "\"committed_at\":\"20")) != NULL; at += 16) at[16] = '1', at[17] = '9';
+  put_file(dir, ".bundles.jsonl", log, false);
+  free(log);
+  setenv("BEAM_JSONL_LOG_COMPACT_BYTES", "1", 1);
+  beam_sink_options o = {.stream_ledger = true, .message_ledger_days = 7};
+  s = open_sink(dir, &o);
+  assert_int_equal(beam_sink_ensure_table(s, "t", &sink_test_schema, &err), BEAM_OK);
+  assert_int_equal(beam_sink_begin(s, "stream-bundle-new", &err), BEAM_OK);
+  write_tagged(s, "t", "z", 1);
+  record(s, "pubsub:s@2#new", "sub", false);
+  assert_int_equal(beam_sink_commit(s, &err), BEAM_OK);
+  unsetenv("BEAM_JSONL_LOG_COMPACT_BYTES");
+  assert_false(find(s, "pubsub:s@1#old").found);
+  assert_true(find(s, "pubsub:s@2#new").found);
+  assert_true(find(s, "file-old").found);
+  beam_sink_free(s);
+  log = slurp(dir, ".bundles.jsonl");
+  const char *snapshot_head = "{\"bundle\":\"\",\"lengths\":{\"t\":"; /* the lengths first */
+  assert_int_equal(strncmp(log, snapshot_head, strlen(snapshot_head)), 0);
+  assert_null(strstr(log, "s@1#old"));
+  assert_null(strstr(log, "stream-bundle-old"));
+  assert_non_null(strstr(log, "s@2#new"));
+  assert_non_null(strstr(log, "\"file-bundle\""));
+  assert_non_null(strstr(log, "\"stream-bundle-new\""));
+  free(log);
+  assert_false(file_exists(dir, ".bundles.jsonl.compacting"));
+  /* A plain writer of the compacted log: the kept bundles are known, the rows stay. */
+  s = open_sink(dir, NULL);
+  assert_int_equal(beam_sink_ensure_table(s, "t", &sink_test_schema, &err), BEAM_OK);
+  commit_rows(s, "t", "file-bundle", 1);
+  assert_true(beam_sink_last_bundle_was_duplicate(s));
+  commit_rows(s, "t", "stream-bundle-new", 1);
+  assert_true(beam_sink_last_bundle_was_duplicate(s));
+  commit_rows(s, "t", "after", 1);
+  assert_false(beam_sink_last_bundle_was_duplicate(s));
+  beam_sink_free(s);
+  char *text = slurp(dir, "t.jsonl");
+  assert_int_equal(count_lines(text), 5); /* x, y y, z, and the row of "after" */
+  free(text);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(typed_json_per_row, setup, teardown),
@@ -1243,6 +1342,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(abort_leaves_nothing, setup, teardown),
       cmocka_unit_test_setup_teardown(ledger_find_many_keys, setup, teardown),
       cmocka_unit_test_setup_teardown(old_message_units_expire, setup, teardown),
+      cmocka_unit_test_setup_teardown(compaction_forgets_old_message_units, setup, teardown),
       cmocka_unit_test_setup_teardown(same_bundle_twice_writes_once, setup, teardown),
       cmocka_unit_test_setup_teardown(crashed_commit_is_rolled_back, setup, teardown),
       cmocka_unit_test_setup_teardown(many_rows_spill_and_commit, setup, teardown),
@@ -1262,6 +1362,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(killed_append_is_completed, setup, teardown),
       cmocka_unit_test_setup_teardown(sweep_spares_a_live_writers_side_file, setup, teardown),
       cmocka_unit_test_setup_teardown(readers_never_see_part_of_a_bundle, setup, teardown),
+      cmocka_unit_test_setup_teardown(killed_compaction_leaves_every_commit_once, setup, teardown),
       cmocka_unit_test_setup_teardown(ledger_ranges_of_a_file, setup, teardown),
       cmocka_unit_test_setup_teardown(retract_a_files_ranges, setup, teardown),
   };

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -165,8 +166,8 @@ static void *worker(void *p) {
   return NULL;
 }
 
-static void threads_commit_units_exactly_once(void **state) {
-  fixture *f = *state;
+/* THREADS writers load common and own units at once; every unit's rows land once. */
+static void run_threads_and_check(fixture *f) {
   beam_sink *first = open_sink(f->dir);
   beam_sink_free(first);
   pthread_t th[THREADS];
@@ -189,15 +190,40 @@ static void threads_commit_units_exactly_once(void **state) {
   beam_sink *s = open_sink(f->dir);
   beam_error err = {0};
   beam_sink_ledger_hit hit;
-  assert_int_equal(beam_sink_ledger_find(s, "common-0", &hit, &err), BEAM_OK);
-  assert_true(hit.found);
+  for (int k = 0; k < COMMON_UNITS + OWN_UNITS; k++) {
+    char unit[64];
+    if (k < COMMON_UNITS) snprintf(unit, sizeof unit, "common-%d", k);
+    else snprintf(unit, sizeof unit, "own-%d-%d", k % THREADS, k - COMMON_UNITS);
+    assert_int_equal(beam_sink_ledger_find(s, unit, &hit, &err), BEAM_OK);
+    if (!hit.found) fail_msg("unit %s is not in the ledger", unit);
+  }
   beam_sink_free(s);
+}
+
+static void threads_commit_units_exactly_once(void **state) { run_threads_and_check(*state); }
+
+/* The same while commits compact the log again and again (every writer past 2 KiB): a writer
+ * waiting on the replaced log follows it to the new one and misses no unit committed there. */
+static void threads_commit_exactly_once_while_the_log_is_compacted(void **state) {
+  fixture *f = *state;
+  setenv("BEAM_JSONL_LOG_COMPACT_BYTES", "2048", 1);
+  run_threads_and_check(f);
+  unsetenv("BEAM_JSONL_LOG_COMPACT_BYTES");
+  char path[700];
+  snprintf(path, sizeof path, "%s/.bundles.jsonl", f->dir);
+  FILE *fp = fopen(path, "r");
+  assert_non_null(fp);
+  char head[256] = "";
+  assert_non_null(fgets(head, sizeof head, fp)); /* compacted: it starts with a snapshot */
+  fclose(fp);
+  assert_non_null(strstr(head, "\"state\":\"snapshot\""));
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(unit_committed_meanwhile_is_a_duplicate, setup, teardown),
       cmocka_unit_test_setup_teardown(threads_commit_units_exactly_once, setup, teardown),
+      cmocka_unit_test_setup_teardown(threads_commit_exactly_once_while_the_log_is_compacted, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,14 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "beam/log.h"
 #include "sink_int.h"
-
-/* A committed ledger entry (the map's value; the key is the map's). */
-typedef struct jl_ledger_value {
-  char *file;
-  char committed_at[32];
-  json_t *spans; /* a range unit's rows, offsets kept current through rewrites (or NULL) */
-} jl_ledger_value;
 
 /* ---- The map ------------------------------------------------------------------------ */
 
@@ -341,11 +335,45 @@ static beam_status resolve_committing(jl_log *log) {
   return st;
 }
 
-/* A bundle's commit is complete: its id and ledger entries join the committed ones. */
-static beam_status apply_commit(jl_log *log, const json_t *rec) {
-  beam_status st = apply_ledger(log, rec);
-  if (st == BEAM_OK) st = map_put(&log->committed, rec_str(rec, "bundle"), NULL, NULL);
+/* For a stream's bundle (its ledger entries, in rec, all message units), its commit time in
+ * seconds as the committed map's value: a compaction forgets it with its units. Else NULL. */
+static void *stream_bundle_time(const json_t *rec) {
+  const json_t *entries = json_object_get(rec, "ledger"), *e;
+  const char *at = NULL;
+  size_t i;
+  json_array_foreach(entries, i, e) {
+    const char *key = rec_str(e, "key");
+    if (!key || strncmp(key, "pubsub:", 7) != 0) return NULL;
+    at = rec_str(e, "committed_at");
+  }
+  return (void *)(uintptr_t)beam_jsonl_iso_seconds(at);
+}
+
+/* A bundle's commit is complete: its id joins the committed ones; so do the ledger entries of
+ * rec (the commit's record, or its "committing" record resolved already: entries NULL). */
+static beam_status apply_commit(jl_log *log, const char *bundle, const json_t *entries_rec, const json_t *rec) {
+  beam_status st = entries_rec == rec ? apply_ledger(log, rec) : BEAM_OK;
+  if (st == BEAM_OK) st = map_put(&log->committed, bundle, stream_bundle_time(entries_rec), NULL);
   return st;
+}
+
+/* A compaction's "snapshot" record (jsonl_log_compact.c): lengths, bundles or ledger entries. */
+static beam_status apply_snapshot(jl_log *log, const json_t *rec) {
+  const char *key;
+  json_t *v;
+  size_t i;
+  beam_status st = BEAM_OK;
+  json_object_foreach(json_object_get(rec, "lengths"), key, v) {
+    if (st == BEAM_OK && json_is_integer(v) && json_integer_value(v) >= 0 && beam_sink_table_name_valid(key))
+      st = length_set(log, key, (uint64_t)json_integer_value(v));
+  }
+  json_array_foreach(json_object_get(rec, "bundles"), i, v) {
+    if (st == BEAM_OK && json_is_string(v)) st = map_put(&log->committed, json_string_value(v), NULL, NULL);
+  }
+  json_object_foreach(json_object_get(rec, "stream_bundles"), key, v) {
+    if (st == BEAM_OK) st = map_put(&log->committed, key, (void *)(uintptr_t)json_integer_value(v), NULL);
+  }
+  return st == BEAM_OK ? apply_ledger(log, rec) : st;
 }
 
 static void set_open(json_t **slot, json_t *rec) {
@@ -359,7 +387,9 @@ static beam_status apply_record(jl_log *log, json_t *rec) {
   const char *bundle = rec_str(rec, "bundle"), *state = rec_str(rec, "state");
   if (!bundle || !state) return BEAM_OK; /* not ours: ignore rather than fail every later commit */
   beam_status st = BEAM_OK;
-  if (strcmp(state, "pending") == 0) {
+  if (strcmp(state, "snapshot") == 0) {
+    st = apply_snapshot(log, rec);
+  } else if (strcmp(state, "pending") == 0) {
     set_open(&log->open_pending, rec);
     st = apply_lengths(log, rec); /* appended in place, or cut back: its files' sizes count */
   } else if (strcmp(state, "committing") == 0) {
@@ -367,15 +397,18 @@ static beam_status apply_record(jl_log *log, json_t *rec) {
      * if it did, that commit passed its commit point: it counts as committed. */
     if (log->open_committing) {
       st = resolve_committing(log);
-      if (st == BEAM_OK) st = map_put(&log->committed, rec_str(log->open_committing, "bundle"), NULL, NULL);
+      const char *b = rec_str(log->open_committing, "bundle");
+      if (st == BEAM_OK) st = apply_commit(log, b, log->open_committing, NULL);
     }
     set_open(&log->open_committing, rec);
   } else if (strcmp(state, "committed") == 0) {
     if (rec_is(log->open_committing, bundle)) {
       st = resolve_committing(log);
+      if (st == BEAM_OK) st = apply_commit(log, bundle, log->open_committing, rec);
       set_open(&log->open_committing, NULL);
+    } else {
+      st = apply_commit(log, bundle, rec, rec);
     }
-    if (st == BEAM_OK) st = apply_commit(log, rec);
     if (rec_is(log->open_pending, bundle)) set_open(&log->open_pending, NULL);
   } else { /* "rolled_back", or an outcome this release does not know: not committed */
     if (rec_is(log->open_committing, bundle)) set_open(&log->open_committing, NULL);
@@ -412,6 +445,8 @@ static beam_status catch_up(jl_log *log, bool exclusive, beam_error *err) {
     if (text[i] != '\n') continue;
     json_t *rec = json_loadb(text + line_start, i - line_start, 0, NULL);
     if (rec) st = apply_record(log, rec);
+    if (rec && strcmp(rec_str(rec, "state") ? rec_str(rec, "state") : "", "snapshot") == 0)
+      log->snapshot_bytes += i + 1 - line_start;
     json_decref(rec);
     line_start = i + 1;
   }
@@ -429,19 +464,28 @@ static beam_status catch_up(jl_log *log, bool exclusive, beam_error *err) {
  * and have caught up, so the line lands at log->read. *in_log tells whether the line is in
  * the file: it is (and is applied) even when only the fsync failed, since another writer
  * would read it. */
-static beam_status log_write(jl_log *log, json_t *rec, bool sync, bool *in_log, beam_error *err) {
-  *in_log = false;
+int beam_jsonl_log_write_line(int fd, const json_t *rec, size_t *written) {
+  *written = 0;
   char *text = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
-  if (!text) return nomem(err);
+  if (!text) return ENOMEM;
   size_t n = strlen(text);
   char *line = realloc(text, n + 2);
   if (!line) {
     free(text);
-    return nomem(err);
+    return ENOMEM;
   }
   line[n] = '\n';
-  int e = beam_local_write_all(log->fd, line, n + 1);
+  int e = beam_local_write_all(fd, line, n + 1);
   free(line);
+  if (!e) *written = n + 1;
+  return e;
+}
+
+static beam_status log_write(jl_log *log, json_t *rec, bool sync, bool *in_log, beam_error *err) {
+  *in_log = false;
+  size_t n = 0;
+  int e = beam_jsonl_log_write_line(log->fd, rec, &n);
+  if (e == ENOMEM) return nomem(err);
   if (e) {
     /* Cut a partial line so the log stays line-aligned; if even that fails, the next
      * exclusive catch-up cuts it as a torn line. */
@@ -449,7 +493,7 @@ static beam_status log_write(jl_log *log, json_t *rec, bool sync, bool *in_log, 
     return io_fail(log, e, "writing", BEAM_JSONL_LOG_NAME, err);
   }
   *in_log = true;
-  log->read += n + 1;
+  log->read += n;
   if (apply_record(log, rec) != BEAM_OK) return nomem(err);
   e = sync ? sync_fd(log, log->fd) : 0;
   if (e) return io_fail(log, e, "syncing", BEAM_JSONL_LOG_NAME, err);
@@ -618,35 +662,91 @@ static void sweep_temps(jl_log *log) {
   closedir(d);
 }
 
-/* With the exclusive lock held and the log caught up: finishes what a dead writer left. */
+/* With the exclusive lock held and the log caught up: finishes what a dead writer left. A
+ * compaction's next log is only ever written under this lock, so one found now is a dead
+ * compactor's. */
 static beam_status recover(jl_log *log, bool sweep, beam_error *err) {
   bool crashed = log->open_pending || log->open_committing;
   beam_status st = BEAM_OK;
   if (log->open_pending) st = undo_pending(log, err);
   if (st == BEAM_OK && log->open_committing) st = roll_forward(log, err);
   if (st == BEAM_OK && (sweep || crashed)) sweep_temps(log);
+  if (st == BEAM_OK && sweep) unlinkat(log->dir_fd, BEAM_JSONL_LOG_COMPACTING, 0);
   return st;
 }
 
 /* ---- The log's life ----------------------------------------------------------------- */
 
+/* Forgets everything read from the log (its file was replaced by a compaction). */
+static void reset_state(jl_log *log) {
+  map_free(&log->committed, NULL);
+  map_free(&log->ledger, ledger_value_free);
+  set_open(&log->open_pending, NULL);
+  set_open(&log->open_committing, NULL);
+  map_free(&log->lengths, length_free);
+  log->read = 0;
+  log->snapshot_bytes = 0;
+}
+
+/* Takes the lock op (LOCK_SH or LOCK_EX) on the log the name points to now: when the file
+ * locked was replaced by a compaction meanwhile, the new one is opened and read afresh. */
+static beam_status lock_current(jl_log *log, int op, beam_error *err) {
+  for (;;) {
+    int e = flock_retry(log, op);
+    if (e) return io_fail(log, e, "locking", BEAM_JSONL_LOG_NAME, err);
+    struct stat locked, named;
+    if (fstat(log->fd, &locked) != 0) e = errno;
+    if (!e && fstatat(log->dir_fd, BEAM_JSONL_LOG_NAME, &named, AT_SYMLINK_NOFOLLOW) != 0)
+      return BEAM_OK; /* the log's name is gone (removed by hand): carry on with the file held */
+    if (!e && locked.st_ino == named.st_ino && locked.st_dev == named.st_dev) return BEAM_OK;
+    int fd = e ? -1 : openat(log->dir_fd, BEAM_JSONL_LOG_NAME, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+      if (!e) e = errno;
+      flock(log->fd, LOCK_UN);
+      return io_fail(log, e, "reopening", BEAM_JSONL_LOG_NAME, err);
+    }
+    close(log->fd); /* drops its lock */
+    log->fd = fd;
+    reset_state(log);
+  }
+}
+
 static beam_status lock_and_recover(jl_log *log, bool sweep, beam_error *err) {
-  int e = flock_retry(log, LOCK_EX);
-  if (e) return io_fail(log, e, "locking", BEAM_JSONL_LOG_NAME, err);
-  beam_status st = catch_up(log, true, err);
+  beam_status st = lock_current(log, LOCK_EX, err);
+  if (st != BEAM_OK) return st;
+  st = catch_up(log, true, err);
   if (st == BEAM_OK) st = recover(log, sweep, err);
   if (st != BEAM_OK) beam_jsonl_log_unlock(log);
   return st;
 }
 
 beam_status beam_jsonl_log_open(jl_log *log, const char *dir, int dir_fd, bool no_sync, beam_error *err) {
-  return beam_jsonl_log_open_forgetting(log, dir, dir_fd, no_sync, NULL, err);
+  return beam_jsonl_log_open_forgetting(log, dir, dir_fd, no_sync, 0, err);
 }
 
-beam_status beam_jsonl_log_open_forgetting(jl_log *log, const char *dir, int dir_fd, bool no_sync,
-                                           const char *forget_before, beam_error *err) {
+/* forget_messages_before for now: forget_days ago, or "" (keep them all). */
+static void set_forget_before(jl_log *log) {
+  log->forget_messages_before[0] = '\0';
+  if (log->forget_days <= 0) return;
+  time_t t = time(NULL) - (time_t)log->forget_days * 86400;
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(log->forget_messages_before, sizeof log->forget_messages_before, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+}
+
+static uint64_t compact_min_bytes(void) {
+  const char *v = getenv("BEAM_JSONL_LOG_COMPACT_BYTES");
+  char *end = NULL;
+  unsigned long long n = v && *v ? strtoull(v, &end, 10) : 0;
+  return end && *end == '\0' && n > 0 ? (uint64_t)n : (uint64_t)64 << 20;
+}
+
+beam_status beam_jsonl_log_open_forgetting(jl_log *log, const char *dir, int dir_fd, bool no_sync, int forget_days,
+                                           beam_error *err) {
   memset(log, 0, sizeof *log);
-  snprintf(log->forget_messages_before, sizeof log->forget_messages_before, "%s", forget_before ? forget_before : "");
+  log->forget_days = forget_days;
+  set_forget_before(log);
+  log->compact_min = compact_min_bytes();
   log->dir = dir;
   log->dir_fd = dir_fd;
   log->no_sync = no_sync;
@@ -672,18 +772,14 @@ int beam_jsonl_log_close(jl_log *log) {
 
 void beam_jsonl_log_free(jl_log *log) {
   beam_jsonl_log_close(log);
-  map_free(&log->committed, NULL);
-  map_free(&log->ledger, ledger_value_free);
-  set_open(&log->open_pending, NULL);
-  set_open(&log->open_committing, NULL);
-  map_free(&log->lengths, length_free);
+  reset_state(log);
 }
 
 beam_status beam_jsonl_log_refresh(jl_log *log, beam_error *err) {
   /* A shared lock: no writer is half way through its lines while we read. */
-  int e = flock_retry(log, LOCK_SH);
-  if (e) return io_fail(log, e, "locking", BEAM_JSONL_LOG_NAME, err);
-  beam_status st = catch_up(log, false, err);
+  beam_status st = lock_current(log, LOCK_SH, err);
+  if (st != BEAM_OK) return st;
+  st = catch_up(log, false, err);
   beam_jsonl_log_unlock(log);
   return st;
 }
@@ -789,6 +885,51 @@ beam_status beam_jsonl_log_commit(jl_log *log, const char *bundle, json_t *appen
   return beam_jsonl_log_commit_retracting(log, bundle, appends, NULL, NULL, pending, err);
 }
 
+/* ---- Compaction (jsonl_log.h) ------------------------------------------------------------ */
+
+/* Writes the snapshot into a fresh BEAM_JSONL_LOG_COMPACTING, durable and locked, into *fd. */
+static beam_status write_next_log(jl_log *log, int *fd, beam_error *err) {
+  *fd = openat(log->dir_fd, BEAM_JSONL_LOG_COMPACTING, O_RDWR | O_APPEND | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+               0644);
+  if (*fd < 0) return io_fail(log, errno, "creating", BEAM_JSONL_LOG_COMPACTING, err);
+  beam_status st = beam_jsonl_log_write_snapshot(log, *fd, log->forget_messages_before, err);
+  int e = st == BEAM_OK ? sync_fd(log, *fd) : 0;
+  if (e) return io_fail(log, e, "syncing", BEAM_JSONL_LOG_COMPACTING, err);
+  /* Locked before it takes the log's name: a writer that opens it then waits for this commit. */
+  if (st == BEAM_OK && flock(*fd, LOCK_EX | LOCK_NB) != 0)
+    return io_fail(log, errno, "locking", BEAM_JSONL_LOG_COMPACTING, err);
+  return st;
+}
+
+/* After a commit, under the exclusive lock: once the log is past compact_min and twice its
+ * last snapshot, replaces it by a snapshot of its state, message units and stream bundles
+ * older than forget_days left out, and reads that afresh (so a long stream's memory holds
+ * its recent units only). Failing before the rename leaves the log as it was: only logged,
+ * and tried again when the log has grown as much again. */
+static beam_status maybe_compact(jl_log *log, beam_error *err) {
+  uint64_t due = log->snapshot_bytes * 2 > log->compact_min ? log->snapshot_bytes * 2 : log->compact_min;
+  if (log->read < due || log->open_pending || log->open_committing) return BEAM_OK;
+  set_forget_before(log);
+  int fd = -1;
+  beam_error why = {0};
+  beam_status st = write_next_log(log, &fd, &why);
+  if (st == BEAM_OK && renameat(log->dir_fd, BEAM_JSONL_LOG_COMPACTING, log->dir_fd, BEAM_JSONL_LOG_NAME) != 0)
+    st = io_fail(log, errno, "renaming", BEAM_JSONL_LOG_COMPACTING, &why);
+  if (st != BEAM_OK) {
+    if (fd >= 0) unlinkat(log->dir_fd, BEAM_JSONL_LOG_COMPACTING, 0), close(fd);
+    beam_log(BEAM_LOG_WARN, "jsonl %s: the bundle log was not compacted: %s", log->dir, why.message);
+    log->compact_min = log->read * 2;
+    return BEAM_OK;
+  }
+  /* Commits now go to the new log: its name must be durable before one does. */
+  int e = sync_fd(log, log->dir_fd);
+  close(log->fd); /* drops the old log's lock: its waiters find it replaced */
+  log->fd = fd;
+  reset_state(log);
+  if (e) return io_fail(log, e, "syncing the directory after compacting", BEAM_JSONL_LOG_NAME, err);
+  return catch_up(log, true, err);
+}
+
 /* Deletes the next versions a retraction wrote (its commit did not happen). */
 static void unlink_rewrites(jl_log *log, const json_t *rewrites) {
   const char *table;
@@ -813,7 +954,7 @@ beam_status beam_jsonl_log_commit_retracting(jl_log *log, const char *bundle, js
   bool open = json_object_size(appends) > 0 || json_object_size(rewrites) > 0 || json_array_size(retracts) > 0;
   beam_status st = log_write(log, rec, true, &in_log, err);
   json_decref(rec);
-  if (!open) return st; /* the one record was the whole commit */
+  if (!open) return st == BEAM_OK ? maybe_compact(log, err) : st; /* the one record was the whole commit */
   if (st != BEAM_OK) {
     /* The record may not be durable: take the commit back before anything is appended.
      * If even that cannot be logged, the commit stays open and recovery completes it, so its
@@ -829,7 +970,7 @@ beam_status beam_jsonl_log_commit_retracting(jl_log *log, const char *bundle, js
   if (st != BEAM_OK)
     return beam_error_set(err, st, "bundle %s is committed, but completing it failed (the next commit or open of "
                           "the directory completes it): %s", bundle, why.message);
-  return BEAM_OK;
+  return maybe_compact(log, err);
 }
 
 /* ---- The ledger ------------------------------------------------------------------------ */

@@ -32,6 +32,13 @@ typedef struct jl_map {
   size_t len;
 } jl_map;
 
+/* A committed ledger entry (the ledger map's value; the key is the map's). */
+typedef struct jl_ledger_value {
+  char *file;
+  char committed_at[32];
+  json_t *spans; /* a range unit's rows, offsets kept current through rewrites (or NULL) */
+} jl_ledger_value;
+
 /* A ledger entry recorded in the open bundle, not committed yet. */
 typedef struct jl_pending_entry {
   char *key;
@@ -56,13 +63,18 @@ typedef struct jl_log {
   int fd;                 /* the log, O_APPEND */
   bool no_sync;
   uint64_t read;          /* bytes of the log applied so far */
-  jl_map committed;       /* bundle id -> NULL */
+  jl_map committed;       /* bundle id -> NULL, or for a stream's bundle (its ledger entries
+                           * all message units) its commit time in seconds since the epoch */
   jl_map ledger;          /* unit key -> jl_ledger_value (jsonl_log.c) */
   json_t *open_pending;   /* the previous release's "pending" record with no outcome yet */
   json_t *open_committing; /* a "committing" record with no outcome yet (its writer died) */
   jl_map lengths;         /* table -> uint64_t *: committed length of <table>.jsonl, for the
                            * tables the log's "appends" records know (others: the file's size) */
   char forget_messages_before[32]; /* "": keep every message unit; else an ISO time */
+  int forget_days;        /* what forget_messages_before is computed from (0: keep them) */
+  uint64_t snapshot_bytes; /* bytes of "snapshot" records read: the last compaction's output */
+  uint64_t compact_min;   /* the log is compacted at a commit once it is past this and twice
+                           * snapshot_bytes (BEAM_JSONL_LOG_COMPACT_BYTES, default 64 MiB) */
 } jl_log;
 
 /* ---- Side files -------------------------------------------------------------------- */
@@ -81,6 +93,29 @@ void beam_jsonl_temp_name(const char *table, char out[BEAM_JSONL_TEMP_NAME_MAX])
 /* True when name is a temp name; its table goes to table (129 bytes) when not NULL. */
 bool beam_jsonl_temp_name_parse(const char *name, char *table);
 
+/* ---- Compaction (jsonl_log_compact.c) ---------------------------------------------------
+ * A log only grows: every commit appends its records, and a stream's commits carry a ledger
+ * entry per message. Once it is past log->compact_min and twice its last snapshot, a commit
+ * (under the exclusive lock, no commit open) writes the log's state as "snapshot" records
+ * into BEAM_JSONL_LOG_COMPACTING, fsyncs it, locks it and renames it over the log: the
+ * rename is the switch, and a crash before it leaves the old log whole (the next open deletes
+ * the leftover). Every lock taken on the log checks the file it locked is still the one the
+ * name points to; a writer that finds it replaced opens the new one and reads it afresh. */
+#define BEAM_JSONL_LOG_COMPACTING ".bundles.jsonl.compacting"
+
+/* Writes log's committed state to fd as "snapshot" lines: the tables' committed lengths, the
+ * committed bundle ids and the ledger, leaving out the message units and the stream bundles
+ * committed before forget_before (an ISO time; "": none). log has no commit open. */
+beam_status beam_jsonl_log_write_snapshot(const jl_log *log, int fd, const char *forget_before, beam_error *err);
+
+/* Writes rec as one compact JSON line (keys sorted) to fd: 0, ENOMEM or the errno of the
+ * write; *written is the line's bytes once it is all written. */
+int beam_jsonl_log_write_line(int fd, const json_t *rec, size_t *written);
+
+/* The seconds since the epoch of an ISO time as this log writes them ("2026-12-07T01:40:00.123Z");
+ * 0 for anything else. */
+int64_t beam_jsonl_iso_seconds(const char *iso);
+
 /* ---- The log ------------------------------------------------------------------------ */
 
 /* Opens (creating) <dir>/.bundles.jsonl and, under the exclusive lock, reads it and recovers
@@ -88,10 +123,10 @@ bool beam_jsonl_temp_name_parse(const char *name, char *table);
  * one undone, and side files no commit names and no live writer holds are deleted. On failure the log is
  * closed again (beam_jsonl_log_free still required). */
 beam_status beam_jsonl_log_open(jl_log *log, const char *dir, int dir_fd, bool no_sync, beam_error *err);
-/* The same, leaving out of the ledger the message units ("pubsub:...") committed before
- * forget_before (an ISO 8601 UTC time; NULL or "": none): a stream's message_ledger_days. */
-beam_status beam_jsonl_log_open_forgetting(jl_log *log, const char *dir, int dir_fd, bool no_sync,
-                                           const char *forget_before, beam_error *err);
+/* The same, leaving out of the ledger the message units ("pubsub:...") committed more than
+ * forget_days ago (0: none), then and at every compaction: a stream's message_ledger_days. */
+beam_status beam_jsonl_log_open_forgetting(jl_log *log, const char *dir, int dir_fd, bool no_sync, int forget_days,
+                                           beam_error *err);
 
 /* Closes the log's file: 0 or the errno of close. */
 int beam_jsonl_log_close(jl_log *log);

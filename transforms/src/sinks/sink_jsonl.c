@@ -53,6 +53,8 @@
  *    and logging {"bundle":ID,"state":"rolled_back"}.
  * After either, the log knows no length for those tables: their files' sizes count.
  * Outcomes: "committed" (the commit is complete), "rolled_back" (it never happened).
+ * Compaction (jsonl_log.h) replaces the log by "snapshot" records of its state once it has
+ * doubled: a writer holding the old file finds it replaced when it next locks it.
  *
  * The ledger (units committed, see sink.h) lives in the same log records, so it commits
  * with the rows; the sink keeps it, like the committed bundle ids and the tables' committed
@@ -676,14 +678,8 @@ beam_status beam_sink_jsonl_open(const char *dir, const beam_sink_options *opts,
   } else if ((j->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
     st = io_fail(j, errno, "opening directory", "", err);
   } else {
-    char forget[32] = "";
-    if (j->base.opts.stream_ledger && j->base.opts.message_ledger_days > 0) {
-      time_t t = time(NULL) - (time_t)j->base.opts.message_ledger_days * 86400;
-      struct tm tm;
-      gmtime_r(&t, &tm);
-      strftime(forget, sizeof forget, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
-    }
-    st = beam_jsonl_log_open_forgetting(&j->log, j->dir, j->dir_fd, j->base.opts.no_sync, forget, err);
+    int forget_days = j->base.opts.stream_ledger ? j->base.opts.message_ledger_days : 0;
+    st = beam_jsonl_log_open_forgetting(&j->log, j->dir, j->dir_fd, j->base.opts.no_sync, forget_days, err);
   }
   if (st != BEAM_OK) {
     j->base.state = BEAM_SINK_CLOSED;

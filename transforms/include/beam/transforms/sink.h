@@ -122,7 +122,8 @@ typedef struct beam_sink_options {
   /* With stream_ledger: message units ("pubsub:...") committed more than this many days ago
    * are forgotten: SQLite and PostgreSQL delete them at the first commit or begin and then
    * hourly, JSON lines and file:/gcs: do not load them at open (file:/gcs: also drop them from
-   * memory as the set grows). Pub/Sub
+   * memory as the set grows; JSON lines leaves them out of its bundle log, and out of memory,
+   * whenever a commit compacts the log). Pub/Sub
    * redelivers a committed message whose ack was lost within minutes, not days (a seek back
    * does, and such a replay is written again). 0: kept for ever. */
   int message_ledger_days;
