@@ -27,7 +27,9 @@ static int compare_names(const void *a, const void *b) {
 
 static beam_status list_local(file_etl_input_list *l, const char *path, int depth, beam_error *err) {
   struct stat sb;
-  if (stat(path, &sb) != 0) return BEAM_OK;
+  /* A directory's entry that cannot be looked at (a dangling symlink) is listed, as the
+   * pipeline's ListFiles lists it, so that every run reports it failed. */
+  if (stat(path, &sb) != 0) return depth ? add(l, path, strlen(path), 0, err) : BEAM_OK;
   if (S_ISREG(sb.st_mode)) return add(l, path, strlen(path), (int64_t)sb.st_size, err);
   DIR *d = S_ISDIR(sb.st_mode) && depth < 32 ? opendir(path) : NULL;
   if (!d) return BEAM_OK;

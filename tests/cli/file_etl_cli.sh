@@ -191,6 +191,16 @@ if [[ $got != "failed failed loaded" ]]; then echo "FAIL one_bad_file: statuses 
 got=$(sqlite3 "$tmp/mixed.db" "SELECT count(*) FROM _files WHERE status = 'failed' AND error LIKE '%array.jsonl%JSON array%'" 2>&1)
 if [[ $got != 1 ]]; then echo "FAIL one_bad_file: array.jsonl's error not recorded ($got)"; failures=$((failures + 1)); fi
 
+# A dangling symlink in an input directory fails alone too, in this run and the next (the
+# first loaded events.jsonl: the rerun reads the failed entry only).
+mkdir -p "$tmp/links" && cp "$samples/landing/events.jsonl" "$tmp/links/" && ln -s "$tmp/gone.jsonl" "$tmp/links/dangling.jsonl"
+for run in first rerun; do
+  expect "dangling_symlink_$run" 3 "dangling.jsonl: cannot open: No such file or directory" -- \
+    "$etl" --input="$tmp/links" --spec="$samples/spec.json" --sink="sqlite:$tmp/links.db"
+done
+got=$(sqlite3 "$tmp/links.db" "SELECT group_concat(status, ' ') FROM (SELECT status FROM _files ORDER BY name, status)" 2>&1)
+if [[ $got != "failed failed loaded" ]]; then echo "FAIL dangling_symlink: statuses $got"; failures=$((failures + 1)); fi
+
 # --summary_json: per file status, counts and error, the exit status, for schedulers.
 expect summary_json 3 "rows went to sqlite:$tmp/mixed2.db" -- \
   "$etl" --input="$tmp/mixed" --spec="$samples/spec.json" --sink="sqlite:$tmp/mixed2.db" --summary_json="$tmp/summary.json"

@@ -2,7 +2,7 @@
  * its place in input order (0, 1, ...: what dedupe's "first row" is ordered by). Config
  * {"inputs": ["a.jsonl", "landing/", "gs://bucket/landing/"]}: a directory contributes its
  * regular files, recursively, in name order (hidden files skipped), so reruns see the same
- * order. A gs:// input is an object, or else a prefix taken as a directory ("gs://b/dir"
+ * order, and the entries it cannot look at (a dangling symlink: their read fails them). A gs:// input is an object, or else a prefix taken as a directory ("gs://b/dir"
  * lists "dir/..."; objects whose name ends in '/' or has a component starting with '.'
  * are skipped). A missing input is an error naming it: a typo must not become an empty,
  * "successful" run. */
@@ -82,7 +82,14 @@ static beam_status list_dir(beam_dofn_ctx *ctx, list_state *st, const char *dir,
 
 static beam_status list_path(beam_dofn_ctx *ctx, list_state *st, const char *path, int depth, beam_error *err) {
   struct stat sb;
-  if (stat(path, &sb) != 0) return beam_error_set(err, BEAM_ERR_IO, "input %s: %s", path, strerror(errno));
+  /* An entry that cannot be looked at (a dangling or looping symlink, no permission) goes on
+   * as a file: its read fails it alone, with its _files row saying why, and the other files
+   * load. A named input that is not there at all fails the run (a typo). */
+  if (stat(path, &sb) != 0) {
+    int e = errno;
+    if (depth || lstat(path, &sb) == 0) return emit_path(ctx, st, path, err);
+    return beam_error_set(err, BEAM_ERR_IO, "input %s: %s", path, strerror(e));
+  }
   if (S_ISDIR(sb.st_mode)) {
     if (depth > 32) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "input %s: directories nested too deep", path);
     return list_dir(ctx, st, path, depth, err);
