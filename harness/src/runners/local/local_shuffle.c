@@ -70,6 +70,17 @@ bool beam_shuffle_varint(const uint8_t **p, const uint8_t *end, uint64_t *out) {
   return false;
 }
 
+/* Records are read in key order, scattered over a buffer of write order: each one's first
+ * touch would wait on memory. The one PREFETCH_AHEAD places on is asked for beforehand (its
+ * first lines: key, lengths and the start of the value). */
+enum { PREFETCH_AHEAD = 8 };
+
+static inline void prefetch_record(const uint8_t *rec) {
+  __builtin_prefetch(rec);
+  __builtin_prefetch(rec + 64);
+  __builtin_prefetch(rec + 128);
+}
+
 /* Parses the record at p (before end): its key and value; false when cut short. */
 static bool parse_record(const uint8_t *p, const uint8_t *end, const uint8_t **key, size_t *klen,
                          const uint8_t **val, size_t *vlen, size_t *total) {
@@ -178,6 +189,7 @@ static beam_status spill(beam_shuffle_writer *w, beam_error *err) {
   if (s != BEAM_OK) return s;
   int64_t start = w->file_size;
   for (size_t i = 0; s == BEAM_OK && i < w->n; i++) {
+    if (i + PREFETCH_AHEAD < w->n) prefetch_record(w->buf.data + w->entries[i + PREFETCH_AHEAD].offset);
     const uint8_t *rec = w->buf.data + w->entries[i].offset, *end = w->buf.data + w->buf.len;
     const uint8_t *k, *v;
     size_t kl = 0, vl = 0, total = 0; /* set by parse_record; -O3 cannot see it */
@@ -285,6 +297,7 @@ static beam_status cursor_advance(run_cursor *c, beam_error *err) {
   if (run->fd < 0) {
     c->valid = c->next < run->n_records;
     if (!c->valid) return BEAM_OK;
+    if (c->next + PREFETCH_AHEAD < run->n_records) prefetch_record(run->mem + run->order[c->next + PREFETCH_AHEAD].offset);
     const beam_shuffle_entry *e = &run->order[c->next++];
     parse_record(run->mem + e->offset, run->mem + run->length, &c->key, &c->klen, &c->val, &c->vlen, &total);
     c->hash = e->hash;
