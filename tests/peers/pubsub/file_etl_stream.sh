@@ -8,12 +8,13 @@
 #     dead_lettered + filtered per row, 240 in all), one ledger entry per message. A second
 #     run finds nothing and changes nothing. --summary_json has the stream's totals, matching
 #     _stream_bundles, and the publish-to-commit latency.
-#  2. crash: three destinations (SQLite, a file: directory of JSON objects, SQLite), the last
-#     locked by another process, so the first bundles commit to the first two and then wait;
-#     kill -9; the lock released, the same command again: the messages come back (nothing was
-#     acked), the first two destinations drop the ones they committed (their ledgers hold
-#     their ids: "messages committed before"; file:'s is in its bundle markers), and all end
-#     with every row exactly once.
+#  2. crash: four destinations (SQLite, a file: directory of JSON objects, a JSON-lines
+#     directory whose bundle log is compacted every few commits, SQLite), the last locked by
+#     another process, so the first bundles commit to the first three and then wait; kill -9;
+#     the lock released, the same command again: the messages come back (nothing was acked),
+#     the first three destinations drop the ones they committed (their ledgers hold their ids:
+#     "messages committed before"; file:'s is in its bundle markers), and all end with every
+#     row exactly once.
 #  3. drain: SIGTERM while messages stream in: exit 0; a later run gets the rest and none of
 #     what the first committed (it was acked), every row exactly once. --progress=on draws the
 #     stream's progress line (messages, rate, in flight, commit latency).
@@ -138,6 +139,36 @@ assert not glob.glob(f"{root}/.bundles/*.pending"), "a pending marker was left"
 print(f"{root}: {len(got)} rows, {len(got_dead)} dead letters, {len(bundles)} bundles: ok")
 PY
 
+# check_jsonl.py DIR SUBSCRIPTION EXPECT...: the same for a JSON-lines directory, whose bundle
+# log the crash case has compacted (BEAM_JSONL_LOG_COMPACT_BYTES below) many times.
+cat >check_jsonl.py <<'PY'
+import glob, json, os, sys
+root, sub, expects = sys.argv[1], sys.argv[2], sys.argv[3:]
+want_rows, dead, filtered, lines = {}, 0, 0, 0
+for path in expects:
+    for rec in open(path):
+        eid, what, line = rec.rstrip("\n").split("\t", 2)
+        lines += 1
+        if what == "dead": dead += 1
+        elif what == "filtered": filtered += 1
+        else: want_rows[eid] = what
+got = {}
+for path in glob.glob(f"{root}/events_*.jsonl"):
+    table = os.path.basename(path)[:-len(".jsonl")]
+    for rec in map(json.loads, open(path)):
+        assert rec["event_id"] not in got, f"{rec['event_id']} written twice ({got[rec['event_id']]}, {table})"
+        got[rec["event_id"]] = table
+assert got == want_rows, f"rows differ: missing {sorted(set(want_rows) - set(got))[:5]}, extra {sorted(set(got) - set(want_rows))[:5]}"
+ids = [r["message_id"] for r in map(json.loads, open(f"{root}/_dead_letter.jsonl"))]
+assert len(ids) == dead == len(set(ids)), f"{len(ids)} dead letters ({len(set(ids))} ids), want {dead}"
+bundles = list(map(json.loads, open(f"{root}/_stream_bundles.jsonl")))
+total = [sum(b[k] for b in bundles) for k in ("messages", "written", "dead_lettered", "filtered")]
+assert total == [lines, len(want_rows), dead, filtered], f"_stream_bundles sums {total}"
+first = json.loads(open(f"{root}/.bundles.jsonl").readline())
+assert first.get("state") == "snapshot", f"the bundle log was never compacted: {first}"
+print(f"{root}: {len(got)} rows, {len(ids)} dead letters, {len(bundles)} bundles, compacted log: ok")
+PY
+
 stream() { timeout 120 "$file_etl" --spec=spec.json --quiet "$@"; }
 
 echo "== 1. basic: 240 messages into SQLite, --max_idle_s=2"
@@ -170,15 +201,16 @@ stream --input="pubsub:$sub" --sink=sqlite:basic.db --max_idle_s=1 | tee basic2.
 grep -q "0 messages" basic2.out || { echo "FAIL: a second run got messages"; exit 1; }
 python3 check.py basic.db "$sub" basic.txt.expect
 
-echo "== 2. crash: kill -9 while destination 3 is locked, then again"
+echo "== 2. crash: kill -9 while destination 4 is locked, then again"
+export BEAM_JSONL_LOG_COMPACT_BYTES=4096 # destination 3's log compacted every few commits
 python3 messages.py c 300 crash.txt
 sub=$project/subscriptions/crash-sub
-python3 messages.py warm 12 warm.txt # creates every table in destination 3, so the lock only stops commits
+python3 messages.py warm 12 warm.txt # creates every table in destination 4, so the lock only stops commits
 "$publish" "$project/topics/crash" warm.txt
-stream --input="pubsub:$sub" --sink=sqlite:a.db --sink=file:objs --sink=sqlite:b.db --max_idle_s=1 >/dev/null
+stream --input="pubsub:$sub" --sink=sqlite:a.db --sink=file:objs --sink=jsonl:jl --sink=sqlite:b.db --max_idle_s=1 >/dev/null
 "$publish" "$project/topics/crash" crash.txt
 hold_sqlite_lock b.db
-"$file_etl" --spec=spec.json --input="pubsub:$sub" --sink=sqlite:a.db --sink=file:objs --sink=sqlite:b.db --parallelism=1 \
+"$file_etl" --spec=spec.json --input="pubsub:$sub" --sink=sqlite:a.db --sink=file:objs --sink=jsonl:jl --sink=sqlite:b.db --parallelism=1 \
   --bundle_max_records=40 --bundle_max_ms=100 >crash1.out 2>crash1.err &
 etl_pid=$!
 committed=0
@@ -193,12 +225,14 @@ kill -9 "$etl_pid"; wait "$etl_pid" 2>/dev/null || true; etl_pid=
 kill -9 "$lock_pid"; wait "$lock_pid" 2>/dev/null || true; lock_pid=
 echo "killed after destination 1 committed $((committed - 12)) of 300 messages"
 # The killed run acked nothing of them: they come back once their ack deadline (10 s) passes.
-stream --input="pubsub:$sub" --sink=sqlite:a.db --sink=file:objs --sink=sqlite:b.db --max_idle_s=15 | tee crash2.out
-[[ $(grep -c "messages committed before" crash2.out) -ge 2 ]] ||
-  { echo "FAIL: redelivered messages were not found in the ledgers of destinations 1 and 2"; exit 1; }
+stream --input="pubsub:$sub" --sink=sqlite:a.db --sink=file:objs --sink=jsonl:jl --sink=sqlite:b.db --max_idle_s=15 | tee crash2.out
+[[ $(grep -c "messages committed before" crash2.out) -ge 3 ]] ||
+  { echo "FAIL: redelivered messages were not found in the ledgers of destinations 1 to 3"; exit 1; }
 python3 check.py a.db "$sub" warm.txt.expect crash.txt.expect
 python3 check_objects.py objs "$sub" warm.txt.expect crash.txt.expect
+python3 check_jsonl.py jl "$sub" warm.txt.expect crash.txt.expect
 python3 check.py b.db "$sub" warm.txt.expect crash.txt.expect
+unset BEAM_JSONL_LOG_COMPACT_BYTES
 
 echo "== 3. drain: SIGTERM while messages stream in"
 python3 messages.py d 600 drain.txt
