@@ -157,6 +157,18 @@ static void list_pages_and_delete(void **state) {
   n.n = 0;
   assert_int_equal(beam_gcs_list(g, BUCKET, "list/", collect, &n, &err), BEAM_OK);
   assert_int_equal(n.n, 4);
+  /* A name range: from list/b (included) to list/e (excluded), over pages; open ends. */
+  n.n = 0;
+  assert_int_equal(beam_gcs_list_range(g, BUCKET, "list/", "list/b", "list/e", collect, &n, &err), BEAM_OK);
+  assert_int_equal(n.n, 2);
+  assert_string_equal(n.list[0], "list/b");
+  assert_string_equal(n.list[1], "list/d");
+  n.n = 0;
+  assert_int_equal(beam_gcs_list_range(g, BUCKET, "list/", "list/c", NULL, collect, &n, &err), BEAM_OK);
+  assert_int_equal(n.n, 2); /* d, e */
+  n.n = 0;
+  assert_int_equal(beam_gcs_list_range(g, BUCKET, "list/", NULL, "list/b", collect, &n, &err), BEAM_OK);
+  assert_int_equal(n.n, 1); /* a */
   assert_int_equal(beam_gcs_stat(g, "no-such-bucket", "x", &(beam_gcs_object_info){0}, &err), BEAM_ERR_NOT_FOUND);
   beam_gcs_free(g);
 }

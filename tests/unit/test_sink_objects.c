@@ -73,6 +73,12 @@ static int count_lines(const char *rel) {
   return n;
 }
 
+static void unlink_rel(const char *rel) {
+  char path[1200];
+  snprintf(path, sizeof path, "%s/out/%s", dir, rel);
+  assert_int_equal(unlink(path), 0);
+}
+
 static void write_file(const char *rel, const char *text) {
   char p[1200];
   snprintf(p, sizeof p, "%s/out/%s", dir, rel);
@@ -388,6 +394,10 @@ static void old_message_units_expire(void **state) {
   snprintf(recent, sizeof recent, ".bundles/s%016llxfffffffffffffff.committed",
            (unsigned long long)now.tv_sec * 1000000);
   write_file(recent, "{\"bundle\":\"r0-b2\",\"units\":[\"pubsub:s@2#unstamped\"]}");
+  /* Neither an expired segment nor a file bundle's marker is listed: not JSON, they would
+   * fail a read. */
+  write_file(".bundles/k0000000000000002eeeeeeeeeeeeeee.segment", "not JSON");
+  write_file(".bundles/0123456789abcdef0123456789abcdef.committed", "not JSON");
   beam_sink_options o = {.no_sync = true, .stream_ledger = true, .message_ledger_days = 7};
   beam_sink *s;
   beam_error err;
@@ -398,6 +408,7 @@ static void old_message_units_expire(void **state) {
   const char *keys[] = {"pubsub:s@1#old", "pubsub:s@2#unstamped", "pubsub:s@3#new"};
   found(s, keys, 3, (bool[]){false, true, true});
   beam_sink_free(s);
+  unlink_rel(".bundles/k0000000000000002eeeeeeeeeeeeeee.segment");
   s = open_stream_sink(); /* keeps every unit: the ledger read again */
   found(s, keys, 3, (bool[]){true, true, true});
   beam_sink_free(s);

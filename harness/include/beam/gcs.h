@@ -91,6 +91,10 @@ typedef beam_status (*beam_gcs_list_fn)(void *ctx, const char *name, int64_t siz
                                         beam_error *err);
 beam_status beam_gcs_list(beam_gcs *g, const char *bucket, const char *prefix,
                           beam_gcs_list_fn each, void *ctx, beam_error *err);
+/* The same for the names from start_offset (included) to end_offset (excluded) only, either
+ * NULL for no bound: GCS's startOffset/endOffset, so the names outside are never sent. */
+beam_status beam_gcs_list_range(beam_gcs *g, const char *bucket, const char *prefix, const char *start_offset,
+                                const char *end_offset, beam_gcs_list_fn each, void *ctx, beam_error *err);
 
 /* Deletes an object; BEAM_ERR_NOT_FOUND when it does not exist. */
 beam_status beam_gcs_delete(beam_gcs *g, const char *bucket, const char *object,

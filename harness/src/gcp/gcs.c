@@ -145,12 +145,28 @@ beam_status beam_gcs_delete(beam_gcs *g, const char *bucket, const char *object,
 
 /* ---- Listing ----------------------------------------------------------------------- */
 
-static beam_status list_page(beam_gcs *g, const char *bucket, const char *prefix, char **token,
+/* Appends "&name=value" (value escaped) when value is not NULL. */
+static beam_status append_query(beam_buf *url, const char *name, const char *value) {
+  if (!value) return BEAM_OK;
+  beam_status s = beam_buf_append_byte(url, '&');
+  if (s == BEAM_OK) s = beam_buf_append_str(url, name);
+  if (s == BEAM_OK) s = beam_buf_append_byte(url, '=');
+  return s == BEAM_OK ? beam_http_append_escaped(url, value) : s;
+}
+
+typedef struct list_range {
+  const char *prefix, *start, *end;
+} list_range;
+
+static beam_status list_page(beam_gcs *g, const char *bucket, const list_range *r, char **token,
                              beam_gcs_list_fn each, void *ctx, beam_error *err) {
+  const char *prefix = r->prefix;
   beam_buf url = BEAM_BUF_INIT;
   beam_status s = beam_gcs_object_url(g, &url, "/storage/v1", bucket, NULL);
   if (s == BEAM_OK) s = beam_buf_append_str(&url, "?prefix=");
   if (s == BEAM_OK) s = beam_http_append_escaped(&url, prefix);
+  if (s == BEAM_OK) s = append_query(&url, "startOffset", r->start);
+  if (s == BEAM_OK) s = append_query(&url, "endOffset", r->end);
   if (s == BEAM_OK && g->list_page_size > 0) {
     char page[48];
     snprintf(page, sizeof page, "&maxResults=%d", g->list_page_size);
@@ -188,15 +204,21 @@ static beam_status list_page(beam_gcs *g, const char *bucket, const char *prefix
   return s;
 }
 
-beam_status beam_gcs_list(beam_gcs *g, const char *bucket, const char *prefix,
-                          beam_gcs_list_fn each, void *ctx, beam_error *err) {
+beam_status beam_gcs_list_range(beam_gcs *g, const char *bucket, const char *prefix, const char *start_offset,
+                                const char *end_offset, beam_gcs_list_fn each, void *ctx, beam_error *err) {
+  list_range r = {prefix ? prefix : "", start_offset, end_offset};
   char *token = NULL;
   beam_status s;
   do {
-    s = list_page(g, bucket, prefix ? prefix : "", &token, each, ctx, err);
+    s = list_page(g, bucket, &r, &token, each, ctx, err);
   } while (s == BEAM_OK && token);
   free(token);
   return s;
+}
+
+beam_status beam_gcs_list(beam_gcs *g, const char *bucket, const char *prefix,
+                          beam_gcs_list_fn each, void *ctx, beam_error *err) {
+  return beam_gcs_list_range(g, bucket, prefix, NULL, NULL, each, ctx, err);
 }
 
 /* ---- Downloads --------------------------------------------------------------------- */

@@ -26,9 +26,11 @@ typedef struct beam_object_store_ops {
   /* BEAM_ERR_NOT_FOUND when absent. */
   beam_status (*remove)(beam_object_store *st, const char *name, beam_error *err);
   /* Calls each(ctx, name) for every object directly under the folder prefix ("a/b/", ending
-   * in '/'; names are relative to the root, like the others), in no promised order. A
-   * missing folder lists nothing. A non-OK return from each stops and is returned. */
-  beam_status (*list)(beam_object_store *st, const char *prefix,
+   * in '/'; names are relative to the root, like the others) whose name is from from
+   * (included) to to (excluded), either NULL for no bound, in no promised order. GCS sends
+   * only those names; a directory reads all. A missing folder lists nothing. A non-OK return
+   * from each stops and is returned. */
+  beam_status (*list)(beam_object_store *st, const char *prefix, const char *from, const char *to,
                       beam_status (*each)(void *ctx, const char *name, beam_error *err), void *ctx,
                       beam_error *err);
   void (*free)(beam_object_store *st);

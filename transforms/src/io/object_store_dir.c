@@ -110,7 +110,7 @@ static beam_status dir_remove(beam_object_store *st, const char *name, beam_erro
   return BEAM_OK;
 }
 
-static beam_status dir_list(beam_object_store *st, const char *prefix,
+static beam_status dir_list(beam_object_store *st, const char *prefix, const char *from, const char *to,
                             beam_status (*each)(void *ctx, const char *name, beam_error *err), void *ctx,
                             beam_error *err) {
   char path[PATH_MAX], name[PATH_MAX];
@@ -121,6 +121,7 @@ static beam_status dir_list(beam_object_store *st, const char *prefix,
   for (struct dirent *e; s == BEAM_OK && (errno = 0, e = readdir(d)) != NULL;) {
     if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2]))) continue;
     if (snprintf(name, sizeof name, "%s%s", prefix, e->d_name) >= (int)sizeof name) continue;
+    if ((from && strcmp(name, from) < 0) || (to && strcmp(name, to) >= 0)) continue;
     s = each(ctx, name, err);
   }
   if (s == BEAM_OK && errno) s = io_error(st, "listing", prefix, errno, err);

@@ -78,15 +78,18 @@ static beam_status list_one(void *ctx, const char *name, int64_t size, beam_erro
   return l->each(l->ctx, name + strlen(l->g->prefix), err);
 }
 
-static beam_status gcs_list(beam_object_store *st, const char *prefix,
+static beam_status gcs_list(beam_object_store *st, const char *prefix, const char *from, const char *to,
                             beam_status (*each)(void *ctx, const char *name, beam_error *err), void *ctx,
                             beam_error *err) {
   gcs_store *g = (gcs_store *)st;
-  char *folder = full_name(g, prefix);
-  if (!folder) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  char *folder = full_name(g, prefix), *start = from ? full_name(g, from) : NULL, *end = to ? full_name(g, to) : NULL;
+  beam_status s = !folder || (from && !start) || (to && !end) ? beam_error_set(err, BEAM_ERR_NOMEM, "out of memory")
+                                                               : BEAM_OK;
   list_ctx l = {g, folder, each, ctx};
-  beam_status s = beam_gcs_list(g->gcs, g->bucket, folder, list_one, &l, err);
+  if (s == BEAM_OK) s = beam_gcs_list_range(g->gcs, g->bucket, folder, start, end, list_one, &l, err);
   free(folder);
+  free(start);
+  free(end);
   return s;
 }
 

@@ -379,12 +379,27 @@ static void put_read_segments(beam_object_store *store, read_state *r) {
   }
 }
 
+/* Lists the ledger objects named "<folder><letter><16 hex digits: an instant>..." from the
+ * instant from_us on (0: all of them): the names of other letters (file bundles' markers are
+ * hex digits), and the instants before, are not even sent. */
+static beam_status list_stamped(beam_object_store *store, char letter, int64_t from_us, marker_names *m,
+                                beam_error *err) {
+  char from[64], to[64];
+  snprintf(from, sizeof from, "%s%c%016llx", BEAM_OBJECT_LEDGER_FOLDER, letter, (unsigned long long)from_us);
+  snprintf(to, sizeof to, "%s%c", BEAM_OBJECT_LEDGER_FOLDER, letter + 1);
+  return store->ops->list(store, BEAM_OBJECT_LEDGER_FOLDER, from, to, collect_marker, m, err);
+}
+
 static beam_status ledger_read(beam_object_ledger *l, beam_object_store *store, int64_t forget_before_us,
                                beam_error *err) {
   l->units.keep_us = forget_before_us ? beam_etl_now_micros() - forget_before_us : 0;
   marker_names m = {0};
   read_state r = {.l = l, .forget_before_us = forget_before_us};
-  beam_status s = store->ops->list(store, BEAM_OBJECT_LEDGER_FOLDER, collect_marker, &m, err);
+  /* Segments ("k" and the newest instant they hold) and stream markers ("s" and their
+   * commit's instant) of the last message_ledger_days: a start lists what it may use. */
+  int64_t from = forget_before_us > 0 ? forget_before_us : 0;
+  beam_status s = list_stamped(store, 'k', from, &m, err);
+  if (s == BEAM_OK) s = list_stamped(store, 's', from, &m, err);
   if (s == BEAM_OK && m.n) qsort(m.names, m.n, sizeof *m.names, by_name);
   for (size_t i = 0; s == BEAM_OK && i < m.n; i++) /* segments first: the markers they name are not read */
     if (beam_ledger_segment_name(m.names[i]) &&

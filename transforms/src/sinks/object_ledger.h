@@ -6,9 +6,9 @@
  * marker lists its parts and its units before any part is put, and its .committed marker
  * (the commit point) lists the units again. A stream bundle's H starts with "s" and its
  * commit's instant, so the ledger is read - once per process and destination, when the first
- * sink instance on it acquires it - by listing .bundles/ and reading the committed markers of
- * stream bundles younger than message_ledger_days only (file bundles' markers are never
- * read). It is shared by every instance of the process on that destination (the local
+ * sink instance on it acquires it - by listing the stream markers and segments of the last
+ * message_ledger_days only (a name range: GCS sends no other name, file bundles' markers and
+ * older ones are never listed) and reading the committed ones. It is shared by every instance of the process on that destination (the local
  * runner's stream threads) and kept current by their commits.
  *
  * The first read GETs the ledger's segments (object_ledger_segment.h: the units of many
@@ -16,7 +16,7 @@
  * what it read one by one) and only the committed markers no segment names.
  *
  * A stream bundle that died between its pending and its committed marker (a kill -9 in the
- * middle of a commit) is rolled back at that first read: the parts its pending marker lists
+ * middle of a commit) within message_ledger_days is rolled back at that first read: the parts its pending marker lists
  * and the marker are removed. Its messages were not acked, so they come again and their new
  * bundle writes them. (Readers take a bundle's parts once its committed marker is there.) A
  * commit another live process is making (another worker on the destination) is never rolled
