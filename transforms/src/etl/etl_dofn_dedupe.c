@@ -9,6 +9,10 @@
  * identity), so that DedupePick can drop every row and dead letter of a file that failed: its
  * side input "reports" holds each file's report (etl_dofn_read.c), and a failed file's
  * elements neither win a group nor count as duplicates.
+ * An element crosses the shuffle without its record identity (file_id, the same long string
+ * in every row of a file: a quarter of a row's bytes there): DedupeKey leaves it out (an empty
+ * string) where the file's identity and the element's source make it again, and DedupePick
+ * makes it again from the identity in the file's report before the element goes on.
  * Config: {"spec": {...}}. */
 #include <stdint.h>
 #include <stdio.h>
@@ -71,6 +75,37 @@ static beam_status dead_letter_key(const beam_etl_row *row, const char *file, be
   return s == BEAM_OK ? beam_buf_append(key, text, strlen(text)) : s;
 }
 
+/* The element's header item i as bytes (NULL when it is not a string). */
+static const beam_bytes *header_string(const beam_value *element, size_t i) {
+  const beam_value *h = &element->u.list.items[i];
+  return h->kind == BEAM_VALUE_STRING ? &h->u.bytes : NULL;
+}
+
+/* The member of the element's archive its source names (NULL: the file itself). */
+static const char *element_member(const beam_value *element, size_t *len) {
+  const beam_bytes *file = header_string(element, 1), *source = header_string(element, 2);
+  return beam_etl_source_member((const char *)file->data, file->len, source ? (const char *)source->data : NULL,
+                                source ? source->len : 0, len);
+}
+
+/* element without its file_id (header item 6: "") when beam_etl_record_file_id makes it again
+ * from the file's identity: it is the identity itself, or ends in "!<member>". In a. */
+static const beam_value *slim_element(beam_arena *a, const beam_value *element) {
+  const beam_bytes *file_id = header_string(element, 6);
+  if (!file_id || !file_id->len || !header_string(element, 1)) return element;
+  size_t len, n = element->u.list.len;
+  const char *member = element_member(element, &len);
+  if (member && (file_id->len <= len + 1 || file_id->data[file_id->len - len - 1] != '!' ||
+                 memcmp(file_id->data + file_id->len - len, member, len) != 0))
+    return element;
+  beam_value *items = beam_arena_alloc(a, n * sizeof *items), *slim = beam_arena_alloc(a, sizeof *slim);
+  if (!items || !slim) return element; /* no memory: the element whole */
+  memcpy(items, element->u.list.items, n * sizeof *items);
+  items[6] = beam_value_string("", 0);
+  *slim = (beam_value){.kind = BEAM_VALUE_ROW, .u.list = {items, n}};
+  return slim;
+}
+
 /* The dedupe key of a routed row whose key value is not NULL (most rows): from its table's
  * schema and values alone, no header strings read. false: another kind of element. */
 static bool value_key(key_state *st, const beam_value *element, const char *table, const beam_etl_schema *schema,
@@ -100,7 +135,7 @@ static beam_status key_process(void *state, beam_dofn_ctx *ctx, const beam_windo
   }
   if (s != BEAM_OK) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   beam_value key = beam_value_bytes(st->key.data, st->key.len);
-  beam_value kv = {.kind = BEAM_VALUE_KV, .u.kv = {&key, elem->value}};
+  beam_value kv = {.kind = BEAM_VALUE_KV, .u.kv = {&key, (beam_value *)slim_element(beam_dofn_scratch(ctx), elem->value)}};
   return beam_dofn_emit(ctx, 0, &kv, err);
 }
 
@@ -162,6 +197,34 @@ static beam_status lone_file_report(pick_state *st, const beam_bytes *file, cons
   return BEAM_OK;
 }
 
+/* element as it goes on: its file_id made again (slim_element) from the identity in the
+ * file's report rep, in a. */
+static beam_status restore_file_id(beam_arena *a, const beam_value *element, const beam_etl_file_report *rep,
+                                   const beam_value **out, beam_error *err) {
+  *out = element;
+  const beam_bytes *file_id = header_string(element, 6);
+  if (!file_id || file_id->len) return BEAM_OK;
+  const char *identity = rep ? rep->file_id : NULL;
+  if (!identity || !identity[0] || strcmp(identity, BEAM_ETL_UNIDENTIFIED) == 0) {
+    const beam_bytes *file = header_string(element, 1);
+    return beam_error_set(err, BEAM_ERR_INTERNAL, "etl_dedupe_pick: %.*s has no report with its identity",
+                          (int)file->len, (const char *)file->data);
+  }
+  size_t len, n = element->u.list.len, id_len = strlen(identity);
+  const char *member = element_member(element, &len);
+  char *id = beam_arena_alloc(a, id_len + (member ? len + 1 : 0) + 1);
+  beam_value *items = beam_arena_alloc(a, n * sizeof *items), *whole = beam_arena_alloc(a, sizeof *whole);
+  if (!id || !items || !whole) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  memcpy(id, identity, id_len);
+  if (member) id[id_len] = '!', memcpy(id + id_len + 1, member, len), id_len += len + 1;
+  id[id_len] = '\0';
+  memcpy(items, element->u.list.items, n * sizeof *items);
+  items[6] = beam_value_string(id, id_len);
+  *whole = (beam_value){.kind = BEAM_VALUE_ROW, .u.list = {items, n}};
+  *out = whole;
+  return BEAM_OK;
+}
+
 /* A key with one row (its group that element, or a single entry of count 1): no order to
  * judge and no duplicate to count, so the element is passed on without a view; most keys of
  * a dedupe are such. false: not such a group. */
@@ -182,7 +245,9 @@ static bool pick_lone(pick_state *st, beam_dofn_ctx *ctx, const beam_value *grou
     beam_dofn_counter_add(ctx, st->c_failed_dropped, 1);
     return true;
   }
-  *s = beam_dofn_emit(ctx, st->out_rows, element, err);
+  const beam_value *whole;
+  if ((*s = restore_file_id(beam_dofn_scratch(ctx), element, rep, &whole, err)) == BEAM_OK)
+    *s = beam_dofn_emit(ctx, st->out_rows, whole, err);
   return true;
 }
 
@@ -208,6 +273,7 @@ static beam_status pick_process(void *state, beam_dofn_ctx *ctx, const beam_wind
   bool *dropped = beam_arena_calloc(a, n, sizeof *dropped);
   if (!rows || !files || !dropped) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
   const beam_value *entries = group->u.list.items;
+  const beam_etl_file_report *best_report = NULL;
   for (size_t i = 0; i < n; i++) {
     if (entries[i].kind != BEAM_VALUE_KV || entries[i].u.kv.key->kind != BEAM_VALUE_INT64)
       return beam_error_set(err, BEAM_ERR_INVALID_ARG, "etl_dedupe_pick expects KV<count, element> entries");
@@ -220,7 +286,7 @@ static beam_status pick_process(void *state, beam_dofn_ctx *ctx, const beam_wind
       continue;
     }
     kept += entries[i].u.kv.key->u.i64;
-    if (best == SIZE_MAX || beam_etl_row_order_compare(&rows[i], &rows[best]) < 0) best = i;
+    if (best == SIZE_MAX || beam_etl_row_order_compare(&rows[i], &rows[best]) < 0) best = i, best_report = rep;
   }
   /* Counted for the summary's accounting: ReadAndProcess's emitted_by_failed is the part of
    * these its records do not count (what failed ranges and files sent before they failed). */
@@ -234,7 +300,9 @@ static beam_status pick_process(void *state, beam_dofn_ctx *ctx, const beam_wind
     fs->v[BEAM_ETL_STAT_DEDUPLICATED] += duplicates;
   }
   beam_dofn_counter_add(ctx, st->c_dropped, kept - 1);
-  return beam_dofn_emit(ctx, st->out_rows, entries[best].u.kv.value, err);
+  const beam_value *whole;
+  beam_status s = restore_file_id(a, entries[best].u.kv.value, best_report, &whole, err);
+  return s == BEAM_OK ? beam_dofn_emit(ctx, st->out_rows, whole, err) : s;
 }
 
 static beam_status pick_finish(void *state, beam_dofn_ctx *ctx, beam_error *err) {

@@ -128,16 +128,15 @@ typedef struct file_run {
  * at 0. Made once per member. */
 static const char *record_file_id(file_run *r, const char *source) {
   if (source && source == r->id_source) return r->record_id; /* the hot path: same source as before */
-  if (!source || strcmp(source, r->path) == 0) {
+  size_t member_len;
+  if (!beam_etl_source_member(r->path, strlen(r->path), source, source ? strlen(source) : 0, &member_len)) {
     r->id_source = source;
     return r->record_id = r->identity.id;
   }
-  size_t n = strlen(r->path);
-  const char *member = strncmp(source, r->path, n) == 0 && source[n] == '!' ? source + n + 1 : source;
-  size_t len = strlen(r->identity.id) + 1 + strlen(member) + 1;
+  size_t len = beam_etl_record_file_id(NULL, 0, r->identity.id, r->path, source) + 1;
   char *id = malloc(len);
   if (!id) return NULL;
-  snprintf(id, len, "%s!%s", r->identity.id, member);
+  beam_etl_record_file_id(id, len, r->identity.id, r->path, source);
   free(r->member_id);
   r->member_id = id;
   r->id_source = source;

@@ -18,6 +18,23 @@ static const struct { int column, stat; } counts[] = {
 static beam_value text_or_null(const char *s) { return s ? beam_value_string(s, strlen(s)) : beam_value_null(); }
 static beam_value time_or_null(int64_t micros) { return micros ? beam_value_int64(micros) : beam_value_null(); }
 
+const char *beam_etl_source_member(const char *file, size_t file_len, const char *source, size_t source_len,
+                                   size_t *member_len) {
+  *member_len = 0;
+  if (!source || (source_len == file_len && memcmp(source, file, file_len) == 0)) return NULL;
+  bool in_file = source_len > file_len && memcmp(source, file, file_len) == 0 && source[file_len] == '!';
+  size_t skip = in_file ? file_len + 1 : 0;
+  *member_len = source_len - skip;
+  return source + skip;
+}
+
+size_t beam_etl_record_file_id(char *out, size_t cap, const char *identity, const char *file, const char *source) {
+  size_t len = 0;
+  const char *member = beam_etl_source_member(file, strlen(file), source, source ? strlen(source) : 0, &len);
+  int n = member ? snprintf(out, cap, "%s!%.*s", identity, (int)len, member) : snprintf(out, cap, "%s", identity);
+  return n < 0 ? 0 : (size_t)n;
+}
+
 beam_status beam_etl_files_row_make(beam_arena *arena, const beam_etl_file_report *r, beam_etl_row *out) {
   beam_value *v = beam_arena_alloc(arena, F_COUNT * sizeof *v);
   if (!v) return BEAM_ERR_NOMEM;

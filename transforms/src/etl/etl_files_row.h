@@ -33,6 +33,17 @@ bool beam_etl_unit_key(const char *file_id, int64_t start, int64_t end, char *bu
 /* Reads a unit key back: the identity's length and the range. False: a whole file's key. */
 bool beam_etl_unit_key_parse(const char *unit, size_t *id_len, int64_t *start, int64_t *end);
 
+/* The member of a ZIP archive file a record's source names ("file!member", or a member name
+ * alone): a pointer into source, its length in *member_len; NULL when the source is the file
+ * itself (no source, or equal to file). Lengths given: the strings may be a value's bytes. */
+const char *beam_etl_source_member(const char *file, size_t file_len, const char *source, size_t source_len,
+                                   size_t *member_len);
+/* The identity a record of file from source carries (beam_etl_origin.file_id): the file's
+ * identity, or for a ZIP member's record "<identity>!<member>" (made once per member by the
+ * read, rebuilt by DedupePick). The first into out (cap bytes, NUL-terminated); the length it
+ * needs, as snprintf. */
+size_t beam_etl_record_file_id(char *out, size_t cap, const char *identity, const char *file, const char *source);
+
 /* The row, its values in arena (strings are not copied: they must outlive the row). */
 beam_status beam_etl_files_row_make(beam_arena *arena, const beam_etl_file_report *r, beam_etl_row *out);
 
