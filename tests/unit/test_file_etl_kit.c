@@ -217,6 +217,44 @@ static void zip_members_give_distinct_record_identities(void **state) {
   beam_test_free(t);
 }
 
+/* With dedupe the rows cross a GroupByKey without their record identity (etl_dofn_dedupe.c);
+ * the kept rows have it again, member and all, as the read made it. */
+static void dedupe_keeps_record_identities(void **state) {
+  (void)state;
+  beam_test *t = beam_test_new("file ETL: record identities through dedupe");
+  char zip[4200], csv[4200], script[9000];
+  snprintf(zip, sizeof zip, "%s/two.zip", beam_test_temp_dir(t));
+  snprintf(csv, sizeof csv, "%s/plain.csv", beam_test_temp_dir(t));
+  snprintf(script, sizeof script,
+           "python3 -c \"import zipfile; z = zipfile.ZipFile('%s', 'w'); z.writestr('a.csv', 'id,name\\n1,x\\n');"
+           " z.writestr('b.csv', 'id,name\\n2,y\\n'); z.close(); open('%s', 'w').write('id,name\\n1,dup\\n3,z\\n')\"",
+           zip, csv);
+  assert_int_equal(system(script), 0);
+  beam_file_identity zid, cid;
+  beam_error err = {0};
+  assert_int_equal(beam_file_identity_of(zip, &zid, &err), BEAM_OK);
+  assert_int_equal(beam_file_identity_of(csv, &cid, &err), BEAM_OK);
+  const char *inputs[] = {zip, csv};
+  char sink[4200];
+  beam_etl_file_pipeline_config cfg = {.inputs = inputs, .n_inputs = 2, .spec_name = "spec.json",
+                                       .spec_json = "{\"format\": \"csv\", \"schema\": [{\"name\": \"id\", \"type\": "
+                                                    "\"STRING\"}, {\"name\": \"name\", \"type\": \"STRING\"}],"
+                                                    " \"clean\": {\"dedupe_on\": \"id\"}, \"route\": {\"table\": \"t\"}}",
+                                       .sink_uri = sqlite_sink(t, sink, sizeof sink), .progress = "off"};
+  beam_etl_file_pipeline_outputs out;
+  beam_test_etl_build(t, &cfg, &out);
+  beam_pipeline *p = beam_test_pipeline(t);
+  beam_pcollection *ids = beam_pardo1(p, "OriginOf", out.rows, "origin_of", NULL, beam_coder_spec_string(p));
+  char a[300], b[300], c[300];
+  snprintf(a, sizeof a, "%s!a.csv@8", zid.id);
+  snprintf(b, sizeof b, "%s!b.csv@8", zid.id);
+  snprintf(c, sizeof c, "%s@14", cid.id); /* "1,dup" is a duplicate of the ZIP's "1,x" */
+  const char *const expected[] = {a, b, c};
+  beam_assert_equal_strings(t, ids, "RecordIdentities", expected, 3);
+  assert_beam_test_passes(t);
+  beam_test_free(t);
+}
+
 int main(int argc, char **argv) {
   int rc;
   if (beam_test_etl_worker(argc, argv, &rc)) return rc;
@@ -228,6 +266,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(a_wrong_table_count_is_reported),
       cmocka_unit_test(a_wrong_dead_letter_is_shown_whole),
       cmocka_unit_test(zip_members_give_distinct_record_identities),
+      cmocka_unit_test(dedupe_keeps_record_identities),
   };
   return cmocka_run_group_tests_name("file_etl_kit", tests, NULL, NULL);
 }
