@@ -444,11 +444,39 @@ static int create_side(jsonl_sink *j, jl_table *t) {
   return -1;
 }
 
+/* A spilled bundle's side file is its spill file, given a temp name: an unnamed O_TMPFILE can
+ * be linked into the directory, so the spilled rows (most of a big bundle) are not copied once
+ * more. Locked before it has a name, so no sweep takes it. -1 when it cannot be linked (a
+ * named temp file's spill, no /proc): the rows are copied into a new side file then. */
+static int link_spill(jsonl_sink *j, jl_table *t) {
+  char proc[64];
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", t->spill_fd);
+  if (flock(t->spill_fd, LOCK_EX | LOCK_NB) != 0) return -1;
+  for (int tries = 0; tries < 100; tries++) {
+    beam_jsonl_temp_name(t->name, t->tmp);
+    if (linkat(AT_FDCWD, proc, j->dir_fd, t->tmp, AT_SYMLINK_FOLLOW) == 0) {
+      int fd = t->spill_fd;
+      t->spill_fd = -1; /* the side file's now: the next bundle spills into a new one */
+      return fd;
+    }
+    if (errno != EEXIST) break;
+  }
+  t->tmp[0] = '\0';
+  flock(t->spill_fd, LOCK_UN);
+  return -1;
+}
+
 /* Writes the table's bundle rows to its side file (t->tmp, kept open and locked in
  * t->side_fd). */
 static beam_status write_side(jsonl_sink *j, jl_table *t, beam_error *err) {
   char fname[160];
   table_file(t->name, fname);
+  if (t->spilled && (t->side_fd = link_spill(j, t)) >= 0) {
+    int e = beam_local_pwrite_all(t->side_fd, t->buf.data, t->buf.len, t->spilled);
+    if (!e) e = sync_fd(j, t->side_fd);
+    if (e) return io_fail(j, e, "writing the side file of", fname, err);
+    return BEAM_OK;
+  }
   t->side_fd = create_side(j, t);
   if (t->side_fd < 0) {
     int e = errno;
