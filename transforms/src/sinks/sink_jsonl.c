@@ -10,7 +10,8 @@
  * loss: a bundle's rows reach a table file only after its commit point, appended at the end
  * of the table's committed bytes ("append after the commit point"). Commit, per bundle:
  *  1. For each table with rows in the bundle, write them to a side file
- *     .<table>.jsonl.<random>.tmp in the directory (fsync). This happens before the lock is
+ *     .<table>.jsonl.<random>.tmp in the directory (fsync; a spilled table's spill file,
+ *     linked in under that name, with the buffered rest appended). This happens before the lock is
  *     taken, so writers prepare in parallel; each holds its side files flocked until its
  *     commit is over, and recovery's sweep deletes only side files it can flock.
  *  2. Take the exclusive flock on the bundle log <dir>/.bundles.jsonl (concurrent writers
