@@ -1335,6 +1335,37 @@ static void compaction_forgets_old_message_units(void **state) {
   free(text);
 }
 
+/* A bundle log that is a symlink (to keep it elsewhere) is followed, as open follows it, and
+ * never compacted: a rename would replace the link, not the file it names. */
+static void symlinked_log_is_followed(void **state) {
+  const char *dir = *state;
+  char target[700], link_path[700];
+  snprintf(target, sizeof target, "%s/real-log", dir);
+  snprintf(link_path, sizeof link_path, "%s/.bundles.jsonl", dir);
+  FILE *fp = fopen(target, "w");
+  assert_non_null(fp);
+  fclose(fp);
+  assert_int_equal(symlink("real-log", link_path), 0);
+  setenv("BEAM_JSONL_LOG_COMPACT_BYTES", "1", 1);
+  beam_sink *s = open_sink(dir, NULL);
+  beam_error err = {0};
+  assert_int_equal(beam_sink_ensure_table(s, "t", &sink_test_schema, &err), BEAM_OK);
+  commit_rows(s, "t", "b1", 1);
+  commit_rows(s, "t", "b2", 1);
+  unsetenv("BEAM_JSONL_LOG_COMPACT_BYTES");
+  beam_sink_free(s);
+  struct stat sb;
+  assert_int_equal(lstat(link_path, &sb), 0);
+  assert_true(S_ISLNK(sb.st_mode));
+  s = open_sink(dir, NULL);
+  commit_rows(s, "t", "b1", 1);
+  assert_true(beam_sink_last_bundle_was_duplicate(s));
+  beam_sink_free(s);
+  char *text = slurp(dir, "real-log");
+  assert_non_null(strstr(text, "\"bundle\":\"b2\""));
+  free(text);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(typed_json_per_row, setup, teardown),
@@ -1343,6 +1374,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(ledger_find_many_keys, setup, teardown),
       cmocka_unit_test_setup_teardown(old_message_units_expire, setup, teardown),
       cmocka_unit_test_setup_teardown(compaction_forgets_old_message_units, setup, teardown),
+      cmocka_unit_test_setup_teardown(symlinked_log_is_followed, setup, teardown),
       cmocka_unit_test_setup_teardown(same_bundle_twice_writes_once, setup, teardown),
       cmocka_unit_test_setup_teardown(crashed_commit_is_rolled_back, setup, teardown),
       cmocka_unit_test_setup_teardown(many_rows_spill_and_commit, setup, teardown),

@@ -688,24 +688,25 @@ static void reset_state(jl_log *log) {
   log->snapshot_bytes = 0;
 }
 
-/* Takes the lock op (LOCK_SH or LOCK_EX) on the log the name points to now: when the file
- * locked was replaced by a compaction meanwhile, the new one is opened and read afresh. */
+/* Takes the lock op (LOCK_SH or LOCK_EX) on the log the name points to now (followed, as
+ * open follows it): when the file locked was replaced by a compaction meanwhile, the new one
+ * is opened and read afresh. A name that cannot be looked at fails the lock: writing on into
+ * a file the name no longer points to would lose the commit. */
 static beam_status lock_current(jl_log *log, int op, beam_error *err) {
   for (;;) {
     int e = flock_retry(log, op);
     if (e) return io_fail(log, e, "locking", BEAM_JSONL_LOG_NAME, err);
     struct stat locked, named;
-    if (fstat(log->fd, &locked) != 0) e = errno;
-    if (!e && fstatat(log->dir_fd, BEAM_JSONL_LOG_NAME, &named, AT_SYMLINK_NOFOLLOW) != 0)
-      return BEAM_OK; /* the log's name is gone (removed by hand): carry on with the file held */
+    if (fstat(log->fd, &locked) != 0 || fstatat(log->dir_fd, BEAM_JSONL_LOG_NAME, &named, 0) != 0) e = errno;
     if (!e && locked.st_ino == named.st_ino && locked.st_dev == named.st_dev) return BEAM_OK;
-    int fd = e ? -1 : openat(log->dir_fd, BEAM_JSONL_LOG_NAME, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+    int fd = e ? -1 : openat(log->dir_fd, BEAM_JSONL_LOG_NAME, O_RDWR | O_APPEND | O_CLOEXEC);
     if (fd < 0) {
       if (!e) e = errno;
       flock(log->fd, LOCK_UN);
-      return io_fail(log, e, "reopening", BEAM_JSONL_LOG_NAME, err);
+      return io_fail(log, e, "looking up", BEAM_JSONL_LOG_NAME, err);
     }
-    close(log->fd); /* drops its lock */
+    flock(log->fd, LOCK_UN);
+    close(log->fd);
     log->fd = fd;
     reset_state(log);
   }
@@ -909,10 +910,17 @@ static beam_status write_next_log(jl_log *log, int *fd, beam_error *err) {
 static beam_status maybe_compact(jl_log *log, beam_error *err) {
   uint64_t due = log->snapshot_bytes * 2 > log->compact_min ? log->snapshot_bytes * 2 : log->compact_min;
   if (log->read < due || log->open_pending || log->open_committing) return BEAM_OK;
+  struct stat by_name, held;
+  if (fstatat(log->dir_fd, BEAM_JSONL_LOG_NAME, &by_name, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(by_name.st_mode) ||
+      fstat(log->fd, &held) != 0) {
+    log->compact_min = UINT64_MAX; /* a symlinked log: a rename would replace the link, not its file */
+    return BEAM_OK;
+  }
   set_forget_before(log);
   int fd = -1;
   beam_error why = {0};
   beam_status st = write_next_log(log, &fd, &why);
+  if (st == BEAM_OK && fchmod(fd, held.st_mode & 07777) != 0) st = io_fail(log, errno, "chmod", BEAM_JSONL_LOG_COMPACTING, &why);
   if (st == BEAM_OK && renameat(log->dir_fd, BEAM_JSONL_LOG_COMPACTING, log->dir_fd, BEAM_JSONL_LOG_NAME) != 0)
     st = io_fail(log, errno, "renaming", BEAM_JSONL_LOG_COMPACTING, &why);
   if (st != BEAM_OK) {
@@ -921,9 +929,12 @@ static beam_status maybe_compact(jl_log *log, beam_error *err) {
     log->compact_min = log->read * 2;
     return BEAM_OK;
   }
-  /* Commits now go to the new log: its name must be durable before one does. */
+  /* Commits now go to the new log: its name must be durable before one does (a commit
+   * syncs the directory first while dir_unsynced). */
   int e = sync_fd(log, log->dir_fd);
-  close(log->fd); /* drops the old log's lock: its waiters find it replaced */
+  log->dir_unsynced = e != 0;
+  flock(log->fd, LOCK_UN); /* the old log's waiters find it replaced */
+  close(log->fd);
   log->fd = fd;
   reset_state(log);
   if (e) return io_fail(log, e, "syncing the directory after compacting", BEAM_JSONL_LOG_NAME, err);
@@ -942,8 +953,25 @@ static void unlink_rewrites(jl_log *log, const json_t *rewrites) {
   }
 }
 
+/* After the commit point: a compaction's failure leaves the commit made, and says so. */
+static beam_status compact_after(jl_log *log, const char *bundle, beam_error *err) {
+  beam_error why = {0};
+  beam_status st = maybe_compact(log, &why);
+  if (st != BEAM_OK)
+    return beam_error_set(err, st, "bundle %s is committed, but compacting the log after it failed: %s", bundle,
+                          why.message);
+  return BEAM_OK;
+}
+
 beam_status beam_jsonl_log_commit_retracting(jl_log *log, const char *bundle, json_t *appends, json_t *rewrites,
                                              json_t *retracts, const jl_pending *pending, beam_error *err) {
+  int e = log->dir_unsynced ? sync_fd(log, log->dir_fd) : 0;
+  if (e) {
+    unlink_sides(log, appends);
+    unlink_rewrites(log, rewrites);
+    return io_fail(log, e, "syncing the directory (the compacted log's name)", BEAM_JSONL_LOG_NAME, err);
+  }
+  log->dir_unsynced = false;
   json_t *rec = commit_record(bundle, appends, rewrites, retracts, pending);
   if (!rec) {
     unlink_sides(log, appends);
@@ -954,7 +982,7 @@ beam_status beam_jsonl_log_commit_retracting(jl_log *log, const char *bundle, js
   bool open = json_object_size(appends) > 0 || json_object_size(rewrites) > 0 || json_array_size(retracts) > 0;
   beam_status st = log_write(log, rec, true, &in_log, err);
   json_decref(rec);
-  if (!open) return st == BEAM_OK ? maybe_compact(log, err) : st; /* the one record was the whole commit */
+  if (!open) return st == BEAM_OK ? compact_after(log, bundle, err) : st; /* the one record was the whole commit */
   if (st != BEAM_OK) {
     /* The record may not be durable: take the commit back before anything is appended.
      * If even that cannot be logged, the commit stays open and recovery completes it, so its
@@ -970,7 +998,7 @@ beam_status beam_jsonl_log_commit_retracting(jl_log *log, const char *bundle, js
   if (st != BEAM_OK)
     return beam_error_set(err, st, "bundle %s is committed, but completing it failed (the next commit or open of "
                           "the directory completes it): %s", bundle, why.message);
-  return maybe_compact(log, err);
+  return compact_after(log, bundle, err);
 }
 
 /* ---- The ledger ------------------------------------------------------------------------ */

@@ -73,6 +73,7 @@ typedef struct jl_log {
   char forget_messages_before[32]; /* "": keep every message unit; else an ISO time */
   int forget_days;        /* what forget_messages_before is computed from (0: keep them) */
   uint64_t snapshot_bytes; /* bytes of "snapshot" records read: the last compaction's output */
+  bool dir_unsynced;      /* a compaction's rename is not known durable: sync before a commit */
   uint64_t compact_min;   /* the log is compacted at a commit once it is past this and twice
                            * snapshot_bytes (BEAM_JSONL_LOG_COMPACT_BYTES, default 64 MiB) */
 } jl_log;
