@@ -445,8 +445,8 @@ static beam_status catch_up(jl_log *log, bool exclusive, beam_error *err) {
     if (text[i] != '\n') continue;
     json_t *rec = json_loadb(text + line_start, i - line_start, 0, NULL);
     if (rec) st = apply_record(log, rec);
-    if (rec && strcmp(rec_str(rec, "state") ? rec_str(rec, "state") : "", "snapshot") == 0)
-      log->snapshot_bytes += i + 1 - line_start;
+    const char *state = rec ? rec_str(rec, "state") : NULL;
+    if (state && strcmp(state, "snapshot") == 0) log->snapshot_bytes += i + 1 - line_start;
     json_decref(rec);
     line_start = i + 1;
   }
@@ -920,7 +920,8 @@ static beam_status maybe_compact(jl_log *log, beam_error *err) {
   int fd = -1;
   beam_error why = {0};
   beam_status st = write_next_log(log, &fd, &why);
-  if (st == BEAM_OK && fchmod(fd, held.st_mode & 07777) != 0) st = io_fail(log, errno, "chmod", BEAM_JSONL_LOG_COMPACTING, &why);
+  if (st == BEAM_OK && fchmod(fd, held.st_mode & 07777) != 0) /* the old log's mode, not the umask's */
+    st = io_fail(log, errno, "chmod", BEAM_JSONL_LOG_COMPACTING, &why);
   if (st == BEAM_OK && renameat(log->dir_fd, BEAM_JSONL_LOG_COMPACTING, log->dir_fd, BEAM_JSONL_LOG_NAME) != 0)
     st = io_fail(log, errno, "renaming", BEAM_JSONL_LOG_COMPACTING, &why);
   if (st != BEAM_OK) {
