@@ -107,66 +107,65 @@ for (mid,) in con.execute("SELECT message_id FROM _dead_letter"):
 print(f"{db}: {len(got)} rows, {len(dead)} dead letters, {want_filtered} filtered, {len(rows)} bundles: ok")
 PY
 
-# check_objects.py DIR SUBSCRIPTION EXPECT...: the same for a file: directory - the rows of
-# committed bundles (a reader takes a part once .bundles/H.committed is there), each once.
+# stream_expect.py: what check_objects.py and check_jsonl.py share - the expected outcome of
+# each message, and the checks of what a directory destination holds against it.
+cat >stream_expect.py <<'PY'
+def check(root, expects, rows, dead_ids, bundles):
+    """rows: (table, event_id) of every data row; dead_ids: the dead letters' message ids;
+    bundles: the _stream_bundles rows. Every expected row once, in its table."""
+    want_rows, dead, filtered, lines = {}, 0, 0, 0
+    for path in expects:
+        for rec in open(path):
+            eid, what, line = rec.rstrip("\n").split("\t", 2)
+            lines += 1
+            if what == "dead": dead += 1
+            elif what == "filtered": filtered += 1
+            else: want_rows[eid] = what
+    got = {}
+    for table, eid in rows:
+        assert eid not in got, f"{eid} written twice ({got[eid]}, {table})"
+        got[eid] = table
+    assert got == want_rows, f"rows differ: missing {sorted(set(want_rows) - set(got))[:5]}, extra {sorted(set(got) - set(want_rows))[:5]}"
+    assert len(dead_ids) == dead == len(set(dead_ids)), f"{len(dead_ids)} dead letters ({len(set(dead_ids))} ids), want {dead}"
+    total = [sum(b[k] for b in bundles) for k in ("messages", "written", "dead_lettered", "filtered")]
+    assert total == [lines, len(want_rows), dead, filtered], f"_stream_bundles sums {total}"
+    return f"{root}: {len(got)} rows, {len(dead_ids)} dead letters, {len(bundles)} bundles"
+PY
+
+# check_objects.py DIR SUBSCRIPTION EXPECT...: the same as check.py for a file: directory -
+# the rows of committed bundles (a reader takes a part once .bundles/H.committed is there).
 cat >check_objects.py <<'PY'
 import glob, json, os, re, sys
+from stream_expect import check
 root, sub, expects = sys.argv[1], sys.argv[2], sys.argv[3:]
-want_rows, dead, filtered, lines = {}, 0, 0, 0
-for path in expects:
-    for rec in open(path):
-        eid, what, line = rec.rstrip("\n").split("\t", 2)
-        lines += 1
-        if what == "dead": dead += 1
-        elif what == "filtered": filtered += 1
-        else: want_rows[eid] = what
 committed = {os.path.basename(p)[:-len(".committed")] for p in glob.glob(f"{root}/.bundles/*.committed")}
-got, got_dead, bundles = {}, [], []
+rows, dead_ids, bundles = [], [], []
 for path in glob.glob(f"{root}/*/*/*/*/*/part-*.jsonl"):
     table, h = path[len(root) + 1:].split("/")[0], re.match(r"part-(s?[0-9a-f]+)", os.path.basename(path)).group(1)
     assert h in committed, f"{path}: its bundle has no committed marker"
     for rec in map(json.loads, open(path)):
-        if table == "_dead_letter": got_dead.append(rec["message_id"])
+        if table == "_dead_letter": dead_ids.append(rec["message_id"])
         elif table == "_stream_bundles": bundles.append(rec)
-        else:
-            assert rec["event_id"] not in got, f"{rec['event_id']} written twice ({got[rec['event_id']]}, {table})"
-            got[rec["event_id"]] = table
-assert got == want_rows, f"rows differ: missing {sorted(set(want_rows) - set(got))[:5]}, extra {sorted(set(got) - set(want_rows))[:5]}"
-assert len(got_dead) == dead == len(set(got_dead)), f"{len(got_dead)} dead letters ({len(set(got_dead))} ids), want {dead}"
-total = [sum(b[k] for b in bundles) for k in ("messages", "written", "dead_lettered", "filtered")]
-assert total == [lines, len(want_rows), dead, filtered], f"_stream_bundles sums {total}"
+        else: rows.append((table, rec["event_id"]))
+summary = check(root, expects, rows, dead_ids, bundles)
 assert not glob.glob(f"{root}/.bundles/*.pending"), "a pending marker was left"
-print(f"{root}: {len(got)} rows, {len(got_dead)} dead letters, {len(bundles)} bundles: ok")
+print(summary + ": ok")
 PY
 
 # check_jsonl.py DIR SUBSCRIPTION EXPECT...: the same for a JSON-lines directory, whose bundle
 # log the crash case has compacted (BEAM_JSONL_LOG_COMPACT_BYTES below) many times.
 cat >check_jsonl.py <<'PY'
 import glob, json, os, sys
+from stream_expect import check
 root, sub, expects = sys.argv[1], sys.argv[2], sys.argv[3:]
-want_rows, dead, filtered, lines = {}, 0, 0, 0
-for path in expects:
-    for rec in open(path):
-        eid, what, line = rec.rstrip("\n").split("\t", 2)
-        lines += 1
-        if what == "dead": dead += 1
-        elif what == "filtered": filtered += 1
-        else: want_rows[eid] = what
-got = {}
-for path in glob.glob(f"{root}/events_*.jsonl"):
-    table = os.path.basename(path)[:-len(".jsonl")]
-    for rec in map(json.loads, open(path)):
-        assert rec["event_id"] not in got, f"{rec['event_id']} written twice ({got[rec['event_id']]}, {table})"
-        got[rec["event_id"]] = table
-assert got == want_rows, f"rows differ: missing {sorted(set(want_rows) - set(got))[:5]}, extra {sorted(set(got) - set(want_rows))[:5]}"
-ids = [r["message_id"] for r in map(json.loads, open(f"{root}/_dead_letter.jsonl"))]
-assert len(ids) == dead == len(set(ids)), f"{len(ids)} dead letters ({len(set(ids))} ids), want {dead}"
+rows = [(os.path.basename(p)[:-len(".jsonl")], rec["event_id"])
+        for p in glob.glob(f"{root}/events_*.jsonl") for rec in map(json.loads, open(p))]
+dead_ids = [r["message_id"] for r in map(json.loads, open(f"{root}/_dead_letter.jsonl"))]
 bundles = list(map(json.loads, open(f"{root}/_stream_bundles.jsonl")))
-total = [sum(b[k] for b in bundles) for k in ("messages", "written", "dead_lettered", "filtered")]
-assert total == [lines, len(want_rows), dead, filtered], f"_stream_bundles sums {total}"
+summary = check(root, expects, rows, dead_ids, bundles)
 first = json.loads(open(f"{root}/.bundles.jsonl").readline())
 assert first.get("state") == "snapshot", f"the bundle log was never compacted: {first}"
-print(f"{root}: {len(got)} rows, {len(ids)} dead letters, {len(bundles)} bundles, compacted log: ok")
+print(summary + ", compacted log: ok")
 PY
 
 stream() { timeout 120 "$file_etl" --spec=spec.json --quiet "$@"; }
