@@ -70,9 +70,10 @@ static void add_rows(void *ctx, const char *table, int64_t rows) { *(int64_t *)c
 
 void file_etl_destination_counts_of(const beam_run_result *r, size_t d, size_t n_dests,
                                     file_etl_destination_counts *out) {
-  char write[64], write_files[64];
+  char write[64], write_files[64], files_row[64];
   beam_etl_file_pipeline_step("Write", d, n_dests, write, sizeof write);
   beam_etl_file_pipeline_step("WriteFiles", d, n_dests, write_files, sizeof write_files);
+  beam_etl_file_pipeline_step("FilesRow", d, n_dests, files_row, sizeof files_row);
   memset(out, 0, sizeof *out);
   file_etl_destination_tables(r, d, n_dests, add_rows, &out->written);
   int64_t dead_retracted = retracted_from(r, d, n_dests, BEAM_ETL_DEAD_LETTER_TABLE);
@@ -94,10 +95,14 @@ void file_etl_destination_counts_of(const beam_run_result *r, size_t d, size_t n
   out->files_rows = beam_run_result_counter(r, write, WRITTEN_PREFIX BEAM_ETL_FILES_TABLE) +
                     beam_run_result_counter(r, write_files, WRITTEN_PREFIX BEAM_ETL_FILES_TABLE);
   out->not_taken = beam_run_result_counter(r, write, "not_taken");
+  /* With dedupe, FilesRow counts a file whose content another file of the run has. */
   out->already_files = beam_run_result_counter(r, write, "files_already_loaded") +
-                       beam_run_result_counter(r, write_files, "files_already_loaded");
-  out->already_records = beam_run_result_counter(r, write, "records_already_loaded");
-  out->already_filtered = beam_run_result_counter(r, write, "filtered_already_loaded");
+                       beam_run_result_counter(r, write_files, "files_already_loaded") +
+                       beam_run_result_counter(r, files_row, "files_already_loaded");
+  out->already_records = beam_run_result_counter(r, write, "records_already_loaded") +
+                         beam_run_result_counter(r, files_row, "records_already_loaded");
+  out->already_filtered = beam_run_result_counter(r, write, "filtered_already_loaded") +
+                          beam_run_result_counter(r, files_row, "filtered_already_loaded");
   out->already_ranges = beam_run_result_counter(r, write, "ranges_already_loaded");
 }
 
@@ -157,7 +162,7 @@ static void print_destination(FILE *out, const beam_run_result *r, const run_cou
     print_line(out, "retracted", dc->retracted, " rows (written by ranges of failed files, removed with their failure)");
   if (dc->already_ranges)
     print_line(out, "ranges already loaded", dc->already_ranges,
-               " (committed by an earlier attempt: read again, not written again)");
+               " (committed before, by an earlier attempt or a file of the same content: read again, not written again)");
 }
 
 int64_t file_etl_files_failed(const beam_run_result *r, size_t n_dests) {

@@ -2,8 +2,9 @@
 # Dedupe on a key most rows share (the combine is lifted, so a key's rows are folded before
 # the shuffle, not held as one group): the kept rows are the first in record order whatever
 # the split size and thread count (dead letters of ranges know no line: both loads split), every file's _files row accounts for its records, and
-# two inputs with the same content (the same file identity) load with their dead letters
-# apart. The same command again adds nothing.
+# of two inputs with the same content (the same file identity) one loads, the first by name:
+# the other is already loaded (no _files row, none of its dead letters), as without dedupe.
+# The same command again adds nothing.
 # Usage: dedupe_split.sh FILE_ETL SOURCE_DIR
 set -euo pipefail
 etl=$1 src=$2
@@ -31,7 +32,13 @@ PY
 inputs=(--input in/part0.jsonl --input in/part1.jsonl --input in/same_as_part1.jsonl)
 "$etl" --spec spec.json "${inputs[@]}" --sink=sqlite:whole.db --parallelism=1 --split_size=100K --quiet
 "$etl" --spec spec.json "${inputs[@]}" --sink=sqlite:split.db --parallelism=2 --split_size=256K \
-  --memory_budget=1M --quiet
+  --memory_budget=1M > split.log
+grep -Eq "^  files already loaded +1 " split.log || { cat split.log; echo "FAIL: the copy is not already loaded"; exit 1; }
+grep -Eq "^file_etl: 3 files, 60010 records" split.log || { cat split.log; echo "FAIL: the copy's records counted"; exit 1; }
+files=$(sqlite3 split.db "SELECT group_concat(name) FROM (SELECT name FROM _files ORDER BY name)")
+[ "$files" = "in/part0.jsonl,in/part1.jsonl" ] || { echo "FAIL: _files rows $files"; exit 1; }
+copies=$(sqlite3 split.db "SELECT count(*) FROM _dead_letter WHERE source LIKE '%same_as%'")
+[ "$copies" = 0 ] || { echo "FAIL: $copies dead letters of the copy"; exit 1; }
 dump_sqlite whole.db > whole.txt
 dump_sqlite split.db > split.txt
 cmp whole.txt split.txt || { diff whole.txt split.txt | head -20; echo "FAIL: split and whole loads differ"; exit 1; }

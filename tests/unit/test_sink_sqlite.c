@@ -297,6 +297,37 @@ static void retry_under_a_new_bundle_id_writes_once(void **state) {
   assert_int_equal(query_int(f->path, "SELECT count(*) FROM t"), 25);
 }
 
+/* Two ranges of a file of fixed-width lines: the same number of rows at offsets 256 bytes
+ * apart. Their content keys differ, so the second range is written, not taken for a retry of
+ * the first (a sum of unmixed FNV hashes made them equal). */
+static void ranges_at_shifted_offsets_are_not_retries(void **state) {
+  fixture *f = *state;
+  beam_sink *s = open_sink(f, NULL);
+  beam_error err = {0};
+  assert_int_equal(beam_sink_ensure_table(s, "t", &sink_test_schema, &err), BEAM_OK);
+  const int64_t shifts[] = {0, 256, 512, 65536, 1 << 20};
+  for (size_t k = 0; k < sizeof shifts / sizeof shifts[0]; k++) {
+    char bundle[32];
+    snprintf(bundle, sizeof bundle, "range-%zu", k);
+    assert_int_equal(beam_sink_begin(s, bundle, &err), BEAM_OK);
+    beam_value vals[2][8];
+    beam_etl_row rows[2];
+    for (int i = 0; i < 2; i++) {
+      sink_test_full_values(vals[i], "row", i);
+      rows[i] = sink_test_row(vals[i]);
+      rows[i].origin = (beam_etl_origin){.source = "fixed.jsonl", .offset = shifts[k] + 128 * (i + 1) - (i == 0),
+                                         .file_id = "4096-xxh3-fixed"};
+    }
+    beam_sink_row_errors rej = BEAM_SINK_ROW_ERRORS_INIT;
+    assert_int_equal(beam_sink_write_rows(s, "t", rows, 2, &rej, &err), BEAM_OK);
+    if (beam_sink_commit(s, &err) != BEAM_OK) fail_msg("commit %s: %s", bundle, err.message);
+    assert_false(beam_sink_last_bundle_was_duplicate(s));
+    beam_sink_row_errors_free(&rej);
+  }
+  beam_sink_free(s);
+  assert_int_equal(query_int(f->path, "SELECT count(*) FROM t"), 10);
+}
+
 static void invalid_table_names_rejected(void **state) {
   fixture *f = *state;
   beam_sink *s = open_sink(f, NULL);
@@ -738,7 +769,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(abort_leaves_nothing, setup, teardown),
       cmocka_unit_test_setup_teardown(new_table_is_created_at_commit, setup, teardown),
       cmocka_unit_test_setup_teardown(same_bundle_twice_writes_once, setup, teardown),
-      cmocka_unit_test_setup_teardown(retry_under_a_new_bundle_id_writes_once, setup, teardown),
+      cmocka_unit_test_setup_teardown(ranges_at_shifted_offsets_are_not_retries, setup, teardown),
+    cmocka_unit_test_setup_teardown(retry_under_a_new_bundle_id_writes_once, setup, teardown),
       cmocka_unit_test_setup_teardown(invalid_table_names_rejected, setup, teardown),
       cmocka_unit_test_setup_teardown(existing_table_with_other_columns_is_an_error, setup, teardown),
       cmocka_unit_test_setup_teardown(existing_table_gains_nullable_columns, setup, teardown),

@@ -8,7 +8,9 @@
  * Dead letters travel the same way, each under a key of its own (byte 2, then its record
  * identity), so that DedupePick can drop every row and dead letter of a file that failed: its
  * side input "reports" holds each file's report (etl_dofn_read.c), and a failed file's
- * elements neither win a group nor count as duplicates.
+ * elements neither win a group nor count as duplicates. Nor do those of a file whose content
+ * another file of the run has (beam_etl_file_report.same_content_as): that content loads once,
+ * as the other file, and this one is already loaded (FilesRow counts it so).
  * An element crosses the shuffle without its record identity (file_id, the same long string
  * in every row of a file: a quarter of a row's bytes there): DedupeKey leaves it out (an empty
  * string) where the file's identity and the element's source make it again, and DedupePick
@@ -245,6 +247,7 @@ static bool pick_lone(pick_state *st, beam_dofn_ctx *ctx, const beam_value *grou
     beam_dofn_counter_add(ctx, st->c_failed_dropped, 1);
     return true;
   }
+  if (rep && rep->same_content_as) return true; /* loaded as that file */
   const beam_value *whole;
   if ((*s = restore_file_id(beam_dofn_scratch(ctx), element, rep, &whole, err)) == BEAM_OK)
     *s = beam_dofn_emit(ctx, st->out_rows, whole, err);
@@ -285,6 +288,7 @@ static beam_status pick_process(void *state, beam_dofn_ctx *ctx, const beam_wind
       failed += entries[i].u.kv.key->u.i64;
       continue;
     }
+    if ((dropped[i] = rep && rep->same_content_as)) continue; /* its rows load as that file's */
     kept += entries[i].u.kv.key->u.i64;
     if (best == SIZE_MAX || beam_etl_row_order_compare(&rows[i], &rows[best]) < 0) best = i, best_report = rep;
   }

@@ -50,7 +50,7 @@ const beam_combinefn_def beam_etl_file_stats_combinefn = {
 
 typedef struct files_state {
   const char *runner;
-  int c_failed;
+  int c_failed, c_already, c_already_records, c_already_filtered;
   beam_etl_report_index reports; /* side input "reports", loaded once per bundle */
 } files_state;
 
@@ -59,11 +59,26 @@ static beam_status files_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error
   st->runner = beam_etl_config_string(beam_dofn_config(ctx), "runner", "local");
   /* Here a file's ranges' reports are one: a split file that failed in any range counts once. */
   st->c_failed = beam_dofn_declare_counter(ctx, "files_failed");
+  /* Named as the writer names a file whose content was loaded before (etl_dofn_write.c). */
+  st->c_already = beam_dofn_declare_counter(ctx, "files_already_loaded");
+  st->c_already_records = beam_dofn_declare_counter(ctx, "records_already_loaded");
+  st->c_already_filtered = beam_dofn_declare_counter(ctx, "filtered_already_loaded");
   return BEAM_OK;
 }
 
 static beam_status files_start(void *state, beam_dofn_ctx *ctx, beam_error *err) {
   ((files_state *)state)->reports.loaded = false;
+  return BEAM_OK;
+}
+
+/* A file whose content another file of the run has, loaded as that one (DedupePick dropped
+ * its rows): no _files row, counted as the writer counts a file loaded before. */
+static beam_status already_loaded(files_state *st, beam_dofn_ctx *ctx, const beam_etl_file_report *r,
+                                  const char *loaded_as) {
+  beam_log(BEAM_LOG_INFO, "%s: the same content as %s, loaded in this run: skipped", r->file, loaded_as);
+  beam_dofn_counter_add(ctx, st->c_already, 1);
+  beam_dofn_counter_add(ctx, st->c_already_records, r->stats.v[BEAM_ETL_STAT_RECORDS]);
+  beam_dofn_counter_add(ctx, st->c_already_filtered, r->stats.v[BEAM_ETL_STAT_FILTERED]);
   return BEAM_OK;
 }
 
@@ -85,6 +100,7 @@ static beam_status files_process(void *state, beam_dofn_ctx *ctx, const beam_win
   r.file = file;
   const beam_etl_file_report *rep = beam_etl_report_index_find(&st->reports, file);
   if (rep) r.status = rep->status, r.error = rep->error, r.file_id = rep->file_id, r.ranges = rep->ranges;
+  if (rep && rep->same_content_as) return already_loaded(st, ctx, &r, rep->same_content_as);
   if (strcmp(r.status, BEAM_ETL_FILE_LOADED) != 0) {
     beam_dofn_counter_add(ctx, st->c_failed, 1);
     if (rep && rep->failed_late) beam_log(BEAM_LOG_WARN, "file failed, none of its rows kept: %s", r.error);

@@ -719,6 +719,22 @@ static beam_status emit_file(write_state *st, beam_dofn_ctx *ctx, const char *fi
   return beam_dofn_emit(ctx, out, range ? &kv : &v, err);
 }
 
+/* The unit's bundle was a duplicate at commit: another writer (a thread loading a file of
+ * the same content, another process) committed the unit after this one looked it up, and
+ * nothing of this one was written. It counts as loaded before, as when the ledger held it at
+ * the report: its rows leave the counts, and a range's report says what the read routed. */
+static void unit_loaded_meanwhile(write_state *st, beam_dofn_ctx *ctx, beam_etl_file_report *rep, bool range,
+                                  int64_t skipped, int64_t read_dead) {
+  for (size_t i = 0; i < st->n_tables; i++) st->tables[i].written = st->tables[i].written_at_unit;
+  st->not_taken = st->not_taken_at_unit;
+  const int64_t *c = rep->stats.v;
+  beam_dofn_counter_add(ctx, range ? st->c_ranges_already : st->c_already, 1);
+  beam_dofn_counter_add(ctx, st->c_already_records, c[BEAM_ETL_STAT_RECORDS] - skipped);
+  beam_dofn_counter_add(ctx, st->c_already_filtered, c[BEAM_ETL_STAT_FILTERED]);
+  rep->stats.v[BEAM_ETL_STAT_DEAD_LETTERED] = read_dead; /* not what this writer refused */
+  rep->stats.v[BEAM_ETL_STAT_WRITTEN] = c[BEAM_ETL_STAT_RECORDS] - read_dead - c[BEAM_ETL_STAT_FILTERED];
+}
+
 /* A file's _files element: see "Units" above. Viewed in the call's scratch memory, which
  * outlives the flushes (they free the batch arena). */
 static beam_status unit_end_report(write_state *st, beam_dofn_ctx *ctx, const beam_value *element, beam_error *err) {
@@ -732,6 +748,7 @@ static beam_status unit_end_report(write_state *st, beam_dofn_ctx *ctx, const be
   size_t id_len;
   int64_t range_start, range_end;
   bool range = beam_etl_unit_key_parse(rep.file_id, &id_len, &range_start, &range_end);
+  int64_t read_dead = rep.stats.v[BEAM_ETL_STAT_DEAD_LETTERED]; /* add_written adds the writer's */
   bool alone = st->units && !beam_sink_has_savepoints(st->sink);
   if (alone && !st->unit_open) name_unit_bundle(st, rep.file_id ? rep.file_id : file);
   if ((s = begin_lazily(st, ctx, err)) != BEAM_OK) return s;
@@ -775,6 +792,10 @@ static beam_status unit_end_report(write_state *st, beam_dofn_ctx *ctx, const be
   if (s == BEAM_OK && !empty) s = record_file(st, &rep, range, err);
   if (s == BEAM_OK && alone) s = commit_bundle(st, ctx, err);
   st->unit_bundle[0] = '\0';
+  if (s == BEAM_OK && alone && !failed && beam_sink_last_bundle_was_duplicate(st->sink)) {
+    unit_loaded_meanwhile(st, ctx, &rep, range, skipped, read_dead);
+    if (!range) return BEAM_OK;
+  }
   return s == BEAM_OK ? emit_file(st, ctx, file, &rep, range, err) : s;
 }
 

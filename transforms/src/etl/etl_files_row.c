@@ -161,6 +161,35 @@ static void merge_ranges(beam_etl_report_index *ix, beam_arena *arena) {
   ix->n = out;
 }
 
+/* A loaded report with an identity of its own, which another file may share. */
+static bool identified(const beam_etl_file_report *r) {
+  return r->file_id && r->file_id[0] && strcmp(r->file_id, BEAM_ETL_UNIDENTIFIED) != 0 &&
+         strcmp(r->status, BEAM_ETL_FILE_LOADED) == 0;
+}
+
+static int by_identity_then_file(const void *a, const void *b) {
+  const beam_etl_file_report *x = *(const beam_etl_file_report *const *)a, *y = *(const beam_etl_file_report *const *)b;
+  int c = strcmp(x->file_id, y->file_id);
+  return c ? c : strcmp(x->file, y->file);
+}
+
+/* Sets same_content_as on every loaded file whose identity a file before it by name has. */
+static beam_status mark_same_content(beam_etl_report_index *ix, beam_arena *arena, beam_error *err) {
+  if (ix->n < 2) return BEAM_OK;
+  beam_etl_file_report **by_id = beam_arena_alloc(arena, ix->n * sizeof *by_id);
+  if (!by_id) return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
+  size_t n = 0;
+  for (size_t i = 0; i < ix->n; i++)
+    if (identified(&ix->items[i])) by_id[n++] = &ix->items[i];
+  qsort(by_id, n, sizeof *by_id, by_identity_then_file);
+  for (size_t i = 1; i < n; i++) {
+    const beam_etl_file_report *before = by_id[i - 1];
+    if (strcmp(by_id[i]->file_id, before->file_id) == 0)
+      by_id[i]->same_content_as = before->same_content_as ? before->same_content_as : before->file;
+  }
+  return BEAM_OK;
+}
+
 beam_status beam_etl_report_index_load(beam_dofn_ctx *ctx, const char *name, beam_etl_report_index *ix,
                                        beam_error *err) {
   if (ix->loaded) return BEAM_OK;
@@ -184,8 +213,9 @@ beam_status beam_etl_report_index_load(beam_dofn_ctx *ctx, const char *name, bea
   }
   qsort(ix->items, ix->n, sizeof *ix->items, by_file);
   merge_ranges(ix, arena);
-  ix->loaded = true;
-  return BEAM_OK;
+  s = mark_same_content(ix, arena, err);
+  ix->loaded = s == BEAM_OK;
+  return s;
 }
 
 const beam_etl_file_report *beam_etl_report_index_find(const beam_etl_report_index *ix, const char *file) {

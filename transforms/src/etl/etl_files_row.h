@@ -23,6 +23,10 @@ typedef struct beam_etl_file_report {
   /* Failed only when its ranges' reports became one (they saw other contents): no read
    * logged it, so whoever writes its _files row does. */
   bool failed_late;
+  /* Set by beam_etl_report_index_load on a loaded file whose identity another loaded file of
+   * the run has too (the same content under two names): that file's name, the first by name.
+   * Its content loads once, as that file; this one is already loaded. */
+  const char *same_content_as;
 } beam_etl_file_report;
 
 /* The identity a range's unit key names when the range could not identify its file. */
@@ -71,7 +75,8 @@ typedef struct beam_etl_report_index {
 
 /* Loads the side input `name` into ix once per bundle (nothing to do when ix->loaded),
  * memory from the bundle arena. The reports of a split file's ranges become one: failed when
- * one is, the counts summed, ranges counted, the file's identity. */
+ * one is, the counts summed, ranges counted, the file's identity. Files of the same content
+ * are marked (same_content_as). */
 beam_status beam_etl_report_index_load(beam_dofn_ctx *ctx, const char *name, beam_etl_report_index *ix,
                                        beam_error *err);
 

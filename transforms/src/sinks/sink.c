@@ -215,7 +215,21 @@ static void fnv2(uint64_t h[2], const void *data, size_t len) {
   }
 }
 
-/* Adds the rows' record identities (table, file identity, offset) to the bundle's content sum. */
+/* A bijection with full avalanche (MurmurHash3's finalizer). FNV's last bytes reach only the
+ * low and middle bits, and a plain sum of such hashes let two sets of offsets collide (rows
+ * at {a, b} and at {a + 256, b + 256}: two ranges of a file of fixed-width lines), so that a
+ * sink took the second range for a retry of the first and dropped it. Mixed, every bit of a
+ * record's hash moves the sum. */
+static uint64_t mix64(uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ULL;
+  return x ^ (x >> 33);
+}
+
+/* Adds the rows' record identities (table, file identity, offset) to the bundle's content sum,
+ * a sum so that the key does not depend on the rows' order. */
 static void content_add(beam_sink *s, const char *table, const beam_etl_row *rows, size_t n) {
   if (s->bundle.content_unkeyable) return;
   uint64_t t[2] = {1469598103934665603ULL, 0x84222325cbf29ce4ULL};
@@ -238,8 +252,8 @@ static void content_add(beam_sink *s, const char *table, const beam_etl_row *row
     }
     uint64_t h[2] = {t[0] ^ file_id_hash[0], t[1] ^ file_id_hash[1]};
     fnv2(h, &o->offset, sizeof o->offset);
-    s->bundle.content_sum[0] += h[0];
-    s->bundle.content_sum[1] += h[1];
+    s->bundle.content_sum[0] += mix64(h[0]);
+    s->bundle.content_sum[1] += mix64(h[1] ^ 0x9e3779b97f4a7c15ULL);
     s->bundle.content_rows++;
   }
 }

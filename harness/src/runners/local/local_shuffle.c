@@ -54,6 +54,9 @@ struct beam_shuffle_writer {
   int fd;            /* this writer's spill file, opened on the first spill */
   int64_t file_size;
   beam_buf out;      /* write-behind buffer for a spill */
+  /* What it wrote, added to its shuffle's totals at close: an atomic add per record on the
+   * totals every thread's writer shares would bounce their cache line between the cores. */
+  int64_t bytes, records;
 };
 
 bool beam_shuffle_varint(const uint8_t **p, const uint8_t *end, uint64_t *out) {
@@ -231,10 +234,9 @@ beam_status beam_shuffle_write(beam_shuffle_writer *w, const uint8_t *key, size_
   if (beam_coder_encode_varint(&w->buf, key_len) != BEAM_OK || beam_buf_append(&w->buf, key, key_len) != BEAM_OK ||
       beam_coder_encode_varint(&w->buf, value_len) != BEAM_OK || beam_buf_append(&w->buf, value, value_len) != BEAM_OK)
     return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory buffering %s", w->sh->what);
+  w->bytes += (int64_t)(w->buf.len - w->entries[w->n].offset);
+  w->records++;
   w->n++;
-  beam_shuffle *sh = w->sh;
-  __atomic_add_fetch(&sh->bytes, (int64_t)(w->buf.len - w->entries[w->n - 1].offset), __ATOMIC_RELAXED);
-  __atomic_add_fetch(&sh->records, 1, __ATOMIC_RELAXED);
   return BEAM_OK;
 }
 
@@ -250,6 +252,10 @@ void beam_shuffle_writer_discard(beam_shuffle_writer *w) {
 
 beam_status beam_shuffle_writer_close(beam_shuffle_writer *w, bool keep_in_memory, beam_error *err) {
   beam_status s = BEAM_OK;
+  pthread_mutex_lock(&w->sh->mu);
+  w->sh->bytes += w->bytes;
+  w->sh->records += w->records;
+  pthread_mutex_unlock(&w->sh->mu);
   if (w->n && !keep_in_memory) s = spill(w, err);
   else if (w->n && (s = sort_buffer(w, err)) == BEAM_OK) {
     shuffle_run run = {.fd = -1, .mem = w->buf.data, .order = w->entries, .n_records = w->n, .length = (int64_t)w->buf.len};

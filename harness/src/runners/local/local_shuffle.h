@@ -29,7 +29,8 @@ typedef struct beam_shuffle_reader beam_shuffle_reader;
 beam_status beam_shuffle_new(const char *what, bool sorted, const char *temp_dir, beam_shuffle **out, beam_error *err);
 void beam_shuffle_free(beam_shuffle *sh);
 
-/* Record bytes written so far, and those held in memory (not spilled). */
+/* Record bytes (and records) of the writers closed so far, and those held in memory (not
+ * spilled). */
 int64_t beam_shuffle_bytes(const beam_shuffle *sh);
 int64_t beam_shuffle_memory_bytes(const beam_shuffle *sh);
 int64_t beam_shuffle_records(const beam_shuffle *sh);
