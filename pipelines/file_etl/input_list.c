@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "beam/gcs.h"
+#include "beam/transforms/dir_walk.h"
 #include "input_list.h"
 
 static beam_status add(file_etl_input_list *l, const char *path, size_t path_len, int64_t size, beam_error *err) {
@@ -25,13 +26,16 @@ static int compare_names(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static beam_status list_local(file_etl_input_list *l, const char *path, int depth, beam_error *err) {
+static beam_status list_local(file_etl_input_list *l, const char *path, int depth, const beam_dir_chain *up,
+                              beam_error *err) {
   struct stat sb;
   /* A directory's entry that cannot be looked at (a dangling symlink) is listed, as the
    * pipeline's ListFiles lists it, so that every run reports it failed. */
   if (stat(path, &sb) != 0) return depth ? add(l, path, strlen(path), 0, err) : BEAM_OK;
   if (S_ISREG(sb.st_mode)) return add(l, path, strlen(path), (int64_t)sb.st_size, err);
-  DIR *d = S_ISDIR(sb.st_mode) && depth < 32 ? opendir(path) : NULL;
+  /* A symlink loop is skipped, as ListFiles skips it. */
+  DIR *d = S_ISDIR(sb.st_mode) && depth < 32 && !beam_dir_chain_has(up, &sb) ? opendir(path) : NULL;
+  beam_dir_chain here = {sb.st_dev, sb.st_ino, up};
   if (!d) return BEAM_OK;
   char **names = NULL;
   size_t n = 0;
@@ -48,7 +52,7 @@ static beam_status list_local(file_etl_input_list *l, const char *path, int dept
   for (size_t i = 0; i < n; i++) {
     char child[4096];
     int len = snprintf(child, sizeof child, "%s/%s", path, names[i]);
-    if (s == BEAM_OK && len > 0 && (size_t)len < sizeof child) s = list_local(l, child, depth + 1, err);
+    if (s == BEAM_OK && len > 0 && (size_t)len < sizeof child) s = list_local(l, child, depth + 1, &here, err);
     free(names[i]);
   }
   free(names);
@@ -94,7 +98,7 @@ beam_status file_etl_list_inputs(const char *const *inputs, size_t n_inputs, fil
   beam_status s = BEAM_OK;
   for (size_t i = 0; s == BEAM_OK && i < n_inputs; i++) {
     size_t before = out->n;
-    s = strncmp(inputs[i], "gs://", 5) == 0 ? list_gcs(out, &gcs, inputs[i], err) : list_local(out, inputs[i], 0, err);
+    s = strncmp(inputs[i], "gs://", 5) == 0 ? list_gcs(out, &gcs, inputs[i], err) : list_local(out, inputs[i], 0, NULL, err);
     if (s == BEAM_OK && out->n == before) s = add(out, inputs[i], strlen(inputs[i]), 0, err);
   }
   beam_gcs_free(gcs);
@@ -125,7 +129,7 @@ int64_t file_etl_local_input_bytes(const char *const *inputs, size_t n_inputs) {
   for (size_t i = 0; i < n_inputs; i++) {
     if (strncmp(inputs[i], "gs://", 5) == 0) continue;
     file_etl_input_list l = {0};
-    if (list_local(&l, inputs[i], 0, &err) == BEAM_OK)
+    if (list_local(&l, inputs[i], 0, NULL, &err) == BEAM_OK)
       for (size_t k = 0; k < l.n; k++) total += l.sizes[k];
     file_etl_input_list_free(&l);
   }

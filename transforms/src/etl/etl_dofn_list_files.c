@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 
 #include "beam/gcs.h"
+#include "beam/log.h"
+#include "beam/transforms/dir_walk.h"
 #include "etl_dofn_common.h"
 
 typedef struct list_state {
@@ -42,9 +44,11 @@ static int compare_names(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static beam_status list_path(beam_dofn_ctx *ctx, list_state *st, const char *path, int depth, beam_error *err);
+static beam_status list_path(beam_dofn_ctx *ctx, list_state *st, const char *path, int depth,
+                             const beam_dir_chain *up, beam_error *err);
 
-static beam_status list_dir(beam_dofn_ctx *ctx, list_state *st, const char *dir, int depth, beam_error *err) {
+static beam_status list_dir(beam_dofn_ctx *ctx, list_state *st, const char *dir, int depth, const beam_dir_chain *here,
+                            beam_error *err) {
   DIR *d = opendir(dir);
   if (!d) return beam_error_set(err, BEAM_ERR_IO, "input %s: %s", dir, strerror(errno));
   char **names = NULL;
@@ -70,7 +74,7 @@ static beam_status list_dir(beam_dofn_ctx *ctx, list_state *st, const char *dir,
       if (!child) s = beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
       else {
         snprintf(child, len, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", names[i]);
-        s = list_path(ctx, st, child, depth + 1, err);
+        s = list_path(ctx, st, child, depth + 1, here, err);
         free(child);
       }
     }
@@ -80,7 +84,8 @@ static beam_status list_dir(beam_dofn_ctx *ctx, list_state *st, const char *dir,
   return s;
 }
 
-static beam_status list_path(beam_dofn_ctx *ctx, list_state *st, const char *path, int depth, beam_error *err) {
+static beam_status list_path(beam_dofn_ctx *ctx, list_state *st, const char *path, int depth,
+                             const beam_dir_chain *up, beam_error *err) {
   struct stat sb;
   /* An entry that cannot be looked at (a dangling or looping symlink, no permission) goes on
    * as a file: its read fails it alone, with its _files row saying why, and the other files
@@ -91,8 +96,14 @@ static beam_status list_path(beam_dofn_ctx *ctx, list_state *st, const char *pat
     return beam_error_set(err, BEAM_ERR_IO, "input %s: %s", path, strerror(e));
   }
   if (S_ISDIR(sb.st_mode)) {
+    /* A symlink to a directory above it: its files are listed under their own names. */
+    if (beam_dir_chain_has(up, &sb)) {
+      beam_log(BEAM_LOG_WARN, "input %s: a symlink loop (a directory it is in): skipped", path);
+      return BEAM_OK;
+    }
     if (depth > 32) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "input %s: directories nested too deep", path);
-    return list_dir(ctx, st, path, depth, err);
+    beam_dir_chain here = {sb.st_dev, sb.st_ino, up};
+    return list_dir(ctx, st, path, depth, &here, err);
   }
   if (!S_ISREG(sb.st_mode)) return depth ? BEAM_OK : beam_error_set(err, BEAM_ERR_INVALID_ARG, "input %s: not a file", path);
   return emit_path(ctx, st, path, err);
@@ -167,7 +178,7 @@ static beam_status list_process(void *state, beam_dofn_ctx *ctx, const beam_wind
   for (size_t i = 0; s == BEAM_OK && i < json_array_size(st->inputs); i++) {
     const char *path = json_string_value(json_array_get(st->inputs, i));
     if (!path || !*path) return beam_error_set(err, BEAM_ERR_INVALID_ARG, "etl_list_files: inputs[%zu] is not a path", i);
-    s = strncmp(path, "gs://", 5) == 0 ? list_gcs(ctx, st, path, err) : list_path(ctx, st, path, 0, err);
+    s = strncmp(path, "gs://", 5) == 0 ? list_gcs(ctx, st, path, err) : list_path(ctx, st, path, 0, NULL, err);
   }
   return s;
 }

@@ -78,6 +78,13 @@ typedef struct sqlite_sink {
   size_t n_tables;
   size_t cap_tables;
   size_t last_table; /* write_rows usually repeats the previous table */
+  /* Tables a rollback forgot (forget_txn_tables) with the schema they were ensured with: the
+   * writer ensured each once for the whole run, so write_rows ensures it again. */
+  struct forgotten_table {
+    char *name;
+    const beam_etl_schema *schema;
+  } *forgotten;
+  size_t n_forgotten;
   sqlite3_stmt *bundle_lookup;
   sqlite3_stmt *bundle_record;
   sqlite3_stmt *ledger_lookup;
@@ -486,6 +493,8 @@ static beam_status table_buffers(sqlite_sink *q, sq_table *t, beam_error *err) {
   return BEAM_OK;
 }
 
+static const beam_etl_schema *take_forgotten(sqlite_sink *q, const char *table);
+
 static beam_status sq_ensure_table(beam_sink *s, const char *table, const beam_etl_schema *schema,
                                    const beam_sink_table_options *topts, beam_error *err) {
   (void)topts; /* no partitioning or clustering here */
@@ -496,6 +505,7 @@ static beam_status sq_ensure_table(beam_sink *s, const char *table, const beam_e
     return beam_error_set(err, BEAM_ERR_INVALID_ARG,
                           "sqlite %s: table name %s is reserved for bundle bookkeeping", q->path,
                           table);
+  take_forgotten(q, table); /* ensured again now */
   bool created = false, deferred = false;
   beam_status st = fit_table(q, table, schema, &created, &deferred, err);
   if (st != BEAM_OK) return st;
@@ -703,6 +713,12 @@ static beam_status sq_write_rows(beam_sink *s, const char *table, const beam_etl
                                  beam_sink_row_errors *rejected, beam_error *err) {
   sqlite_sink *q = (sqlite_sink *)s;
   sq_table *t = table_find(q, table);
+  const beam_etl_schema *forgotten = t ? NULL : take_forgotten(q, table);
+  if (forgotten) {
+    beam_status st = sq_ensure_table(s, table, forgotten, NULL, err);
+    if (st != BEAM_OK) return st;
+    t = table_find(q, table);
+  }
   if (!t)
     return beam_error_set(err, BEAM_ERR_NOT_FOUND,
                           "sqlite %s: table %s was not ensured on this sink", q->path, table);
@@ -715,12 +731,36 @@ static beam_status sq_write_rows(beam_sink *s, const char *table, const beam_etl
   return q->in_txn ? insert_rows(q, t, rows, n, rejected, err) : stage_rows(q, t, rows, n, rejected, err);
 }
 
+/* Notes t as forgotten (a failed allocation only costs a later write its table). */
+static void remember_forgotten(sqlite_sink *q, const sq_table *t) {
+  for (size_t i = 0; i < q->n_forgotten; i++)
+    if (strcmp(q->forgotten[i].name, t->name) == 0) return;
+  struct forgotten_table *grown = realloc(q->forgotten, (q->n_forgotten + 1) * sizeof *grown);
+  char *name = grown ? strdup(t->name) : NULL;
+  if (grown) q->forgotten = grown;
+  if (name) q->forgotten[q->n_forgotten++] = (struct forgotten_table){name, t->schema};
+}
+
+/* The schema a rollback forgot table with (taken off the list), or NULL. */
+static const beam_etl_schema *take_forgotten(sqlite_sink *q, const char *table) {
+  for (size_t i = 0; i < q->n_forgotten; i++) {
+    if (strcmp(q->forgotten[i].name, table) != 0) continue;
+    const beam_etl_schema *schema = q->forgotten[i].schema;
+    free(q->forgotten[i].name);
+    q->forgotten[i] = q->forgotten[--q->n_forgotten];
+    return schema;
+  }
+  return NULL;
+}
+
 /* After a rollback, tables created (or altered) inside the bundle, or to be created at its
- * commit, no longer exist as cached: they are ensured again when next used. */
+ * commit, no longer exist as cached: they are ensured again when next used (by write_rows
+ * too, for a writer that ensured them once for the run). */
 static void forget_txn_tables(sqlite_sink *q) {
   size_t w = 0;
   for (size_t i = 0; i < q->n_tables; i++) {
     if (q->tables[i].created_in_txn || q->tables[i].create_at_commit) {
+      remember_forgotten(q, &q->tables[i]);
       table_release(&q->tables[i]);
     } else {
       q->tables[w++] = q->tables[i];
@@ -1196,6 +1236,8 @@ static void sq_free(beam_sink *s) {
   sqlite_sink *q = (sqlite_sink *)s;
   if (q->db) sq_close(s, NULL);
   free(q->tables);
+  for (size_t i = 0; i < q->n_forgotten; i++) free(q->forgotten[i].name);
+  free(q->forgotten);
   free(q->bundle_id);
   free(q->path);
   free(q->dir);
