@@ -237,6 +237,37 @@ expect failed_then_good_sqlite 3 "failed files                                1"
 got=$(sqlite3 "$tmp/fg.db" "SELECT group_concat(id) FROM t; SELECT group_concat(status) FROM (SELECT status FROM _files ORDER BY name)" 2>&1 | tr '\n' ' ')
 if [[ $got != "5 failed,loaded " ]]; then echo "FAIL failed_then_good_sqlite: $got"; failures=$((failures + 1)); fi
 
+# A route to 300 tables (a counter each) loads; a value making a name longer than any sink
+# takes (128 bytes) is a dead letter at stage route, not a failed run.
+python3 -c "
+import json
+with open('$tmp/many.jsonl', 'w') as f:
+    for i in range(300): f.write(json.dumps({'id': str(i), 'k': 'k%d' % i}) + '\\n')
+    f.write(json.dumps({'id': 'x', 'k': 'a' * 130}) + '\\n')
+json.dump({'format': 'auto', 'schema': [{'name': 'id', 'type': 'STRING'}, {'name': 'k', 'type': 'STRING'}],
+           'route': {'table': 't_{k}'}}, open('$tmp/many.json', 'w'))"
+expect many_tables 0 "t_k299                                      1 rows" -- \
+  "$etl" --input="$tmp/many.jsonl" --spec="$tmp/many.json" --sink="sqlite:$tmp/many.db"
+got=$(sqlite3 "$tmp/many.db" "SELECT count(*) FROM sqlite_master WHERE name LIKE 't\\_%' ESCAPE '\\'; SELECT stage FROM _dead_letter" 2>&1 | tr '\n' ' ')
+if [[ $got != "300 route " ]]; then echo "FAIL many_tables: $got"; failures=$((failures + 1)); fi
+
+# Lines that end in CR alone (classic Mac "CSV (Macintosh)" exports) load, read whole
+# whatever --split_size says; a CR inside a quoted field stays a line break.
+printf 'id,n\r1,1\r2,2\r"3",3\r' > "$tmp/mac.csv"
+echo '{"format": "auto", "schema": [{"name": "id", "type": "STRING"}, {"name": "n", "type": "INT64"}], "route": {"table": "t"}}' > "$tmp/mac.json"
+expect cr_only_lines 0 "t                                           3 rows" -- \
+  "$etl" --input="$tmp/mac.csv" --spec="$tmp/mac.json" --sink="sqlite:$tmp/mac.db" --split_size=4
+
+# A UTF-8 BOM and ranges of a few bytes: the first record (after the BOM, at byte 3) is read
+# by exactly one range whatever the split.
+printf '\xef\xbb\xbf{"id":"1"}\n{"id":"2"}\n' > "$tmp/bom.jsonl"
+for split in 1 2 3 4; do
+  rm -f "$tmp/bom.db"
+  "$etl" --input="$tmp/bom.jsonl" --spec="$tmp/mac.json" --sink="sqlite:$tmp/bom.db" --split_size=$split --quiet >/dev/null 2>&1
+  got=$(sqlite3 "$tmp/bom.db" "SELECT group_concat(id) FROM (SELECT id FROM t ORDER BY id)" 2>&1)
+  if [[ $got != "1,2" ]]; then echo "FAIL bom_split_$split: rows $got"; failures=$((failures + 1)); else echo "ok   bom_split_$split"; fi
+done
+
 # Two inputs with the same content read at once (two threads, no dedupe): the content loads
 # once, the other file is already loaded, and the summary counts its records once, whichever
 # writer commits first (the other finds the unit committed at its commit).

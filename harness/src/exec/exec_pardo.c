@@ -42,6 +42,16 @@ int beam_dofn_declare_counter(beam_dofn_setup_ctx *ctx, const char *name) {
   for (int i = 0; i < pn->n_counters; i++)
     if (strcmp(pn->counter_names[i], name) == 0) return i;
   if (pn->n_counters == MAX_COUNTERS) return -1;
+  if (pn->n_counters == pn->cap_counters) {
+    int cap = pn->cap_counters ? 2 * pn->cap_counters : 16;
+    const char **names = realloc(pn->counter_names, (size_t)cap * sizeof *names);
+    if (names) pn->counter_names = names;
+    int64_t *values = names ? realloc(pn->counter_values, (size_t)cap * sizeof *values) : NULL;
+    if (!values) return -1;
+    memset(values + pn->cap_counters, 0, (size_t)(cap - pn->cap_counters) * sizeof *values);
+    pn->counter_values = values;
+    pn->cap_counters = cap;
+  }
   const char *copy = beam_arena_strdup(&pn->node->graph->arena, name);
   if (!copy) return -1;
   pn->counter_names[pn->n_counters] = copy;
@@ -179,7 +189,7 @@ static beam_status pardo_process(beam_exec_node *n, const beam_windowed_value *w
 
 static beam_status pardo_start(beam_exec_node *n, beam_error *err) {
   pardo_node *pn = n->impl;
-  memset(pn->counter_values, 0, sizeof pn->counter_values);
+  if (pn->n_counters) memset(pn->counter_values, 0, (size_t)pn->n_counters * sizeof *pn->counter_values);
   for (size_t i = 0; i < pn->n_side_inputs; i++) pn->side_inputs[i].values = NULL;
   beam_pardo_side_inputs_reset(pn);
   pn->n_deferred = 0;
@@ -212,6 +222,8 @@ void beam_pardo_node_teardown(beam_exec_node *n) {
   if (pn->set_up && pn->def->teardown) pn->def->teardown(pn->state);
   free(pn->state);
   free(pn->output_slot);
+  free(pn->counter_names);
+  free(pn->counter_values);
   free(pn->deferred);
   beam_pardo_state_teardown(pn);
   json_decref(pn->payload);

@@ -7,7 +7,9 @@
 #include "exec_nodes.h"
 #include "exec_user_state.h"
 
-enum { MAX_COUNTERS = 256 };
+/* A DoFn's counters: grown as it names them (the ETL writer names one per table it writes),
+ * bounded so that a DoFn naming a counter per element fails instead of eating memory. */
+enum { MAX_COUNTERS = 1 << 16 };
 
 typedef struct pardo_node pardo_node;
 typedef struct beam_sdf_process beam_sdf_process;
@@ -43,9 +45,9 @@ struct pardo_node {
   const json_t *config;
   size_t *output_slot;   /* DoFn output index -> node->outputs index */
   size_t n_declared_outputs;
-  const char *counter_names[MAX_COUNTERS];
-  int64_t counter_values[MAX_COUNTERS];
-  int n_counters;
+  const char **counter_names; /* in the graph's arena */
+  int64_t *counter_values;
+  int n_counters, cap_counters;
   side_input *side_inputs;
   size_t n_side_inputs;
   beam_windowed_value *deferred; /* main input held until side inputs are complete */

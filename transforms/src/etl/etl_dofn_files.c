@@ -104,8 +104,7 @@ static beam_status files_process(void *state, beam_dofn_ctx *ctx, const beam_win
   if (strcmp(r.status, BEAM_ETL_FILE_LOADED) != 0) {
     beam_dofn_counter_add(ctx, st->c_failed, 1);
     if (rep && rep->failed_late) beam_log(BEAM_LOG_WARN, "file failed, none of its rows kept: %s", r.error);
-    r.stats.v[BEAM_ETL_STAT_WRITTEN] = r.stats.v[BEAM_ETL_STAT_DEAD_LETTERED] = 0;
-    r.stats.v[BEAM_ETL_STAT_FILTERED] = r.stats.v[BEAM_ETL_STAT_DEDUPLICATED] = 0;
+    beam_etl_file_report_keep_none(&r);
   } else if ((s = beam_etl_files_check_accounted(&r, err)) != BEAM_OK) {
     return s;
   }

@@ -789,6 +789,7 @@ static beam_status unit_end_report(write_state *st, beam_dofn_ctx *ctx, const be
              (long long)beam_etl_now_micros());
   s = begin_lazily(st, ctx, err);
   if (s == BEAM_OK && failed && !range) s = retract_ranges(st, &rep, err);
+  if (failed && !range) beam_etl_file_report_keep_none(&rep);
   if (s == BEAM_OK && !empty) s = record_file(st, &rep, range, err);
   if (s == BEAM_OK && alone) s = commit_bundle(st, ctx, err);
   st->unit_bundle[0] = '\0';

@@ -104,6 +104,11 @@ bool beam_etl_unit_key_parse(const char *unit, size_t *id_len, int64_t *start, i
   return true;
 }
 
+void beam_etl_file_report_keep_none(beam_etl_file_report *r) {
+  r->stats.v[BEAM_ETL_STAT_WRITTEN] = r->stats.v[BEAM_ETL_STAT_DEAD_LETTERED] = 0;
+  r->stats.v[BEAM_ETL_STAT_FILTERED] = r->stats.v[BEAM_ETL_STAT_DEDUPLICATED] = 0;
+}
+
 beam_status beam_etl_files_check_accounted(const beam_etl_file_report *r, beam_error *err) {
   const int64_t *c = r->stats.v;
   int64_t accounted = c[BEAM_ETL_STAT_WRITTEN] + c[BEAM_ETL_STAT_DEAD_LETTERED] + c[BEAM_ETL_STAT_FILTERED] +

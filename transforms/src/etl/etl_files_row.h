@@ -60,6 +60,10 @@ beam_status beam_etl_files_element_make(beam_arena *arena, const char *file, con
 beam_status beam_etl_files_row_read(const beam_etl_row *row, beam_arena *arena, beam_etl_file_report *out,
                                     beam_error *err);
 
+/* A failed file keeps none of its rows: its _files row counts what was read (records, size)
+ * and nothing written, dead-lettered, filtered or deduplicated, whichever step makes it. */
+void beam_etl_file_report_keep_none(beam_etl_file_report *r);
+
 /* The conservation check of a loaded file: records = written + dead-lettered + filtered +
  * deduplicated. A difference means a row went missing: BEAM_ERR_INTERNAL naming the counts. */
 beam_status beam_etl_files_check_accounted(const beam_etl_file_report *r, beam_error *err);

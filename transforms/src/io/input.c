@@ -9,6 +9,7 @@
 #include "beam/transforms/jsonl_reader.h"
 #include "beam/transforms/line_reader.h"
 #include "beam/transforms/zip_reader.h"
+#include "cr_lines_source.h"
 #include "input_format.h"
 #include "peek_source.h"
 #include "range_source.h"
@@ -76,9 +77,12 @@ void beam_input_close(beam_input *in) {
 /* Opens the format reader over s (owned from here on), a file or a ZIP member. */
 static beam_status open_stream(beam_input *in, beam_byte_source *s, beam_error *err) {
   beam_name_kind kind = beam_input_name_kind(s->name);
-  beam_byte_source *dec = NULL;
-  beam_status st = beam_gzip_detect_open(s, &dec, NULL, err);
+  beam_byte_source *dec = NULL, *gz = NULL;
+  bool cr_only = false;
+  beam_status st = beam_gzip_detect_open(s, &gz, NULL, err);
   if (st != BEAM_OK) return st;
+  /* Lines ending in CR alone reach the readers as LF lines, at the same offsets. */
+  if ((st = beam_cr_lines_source_open(gz, &dec, &cr_only, err)) != BEAM_OK) return st;
   in->stream = dec;
   beam_input_format f = in->opts.format;
   if (f == BEAM_INPUT_FORMAT_AUTO) {
@@ -270,6 +274,9 @@ static beam_status check_range(const beam_input *in, beam_byte_source *src, beam
   if (sn.gzip)
     return beam_error_set(err, BEAM_ERR_UNSUPPORTED,
                           "%s: a gzip file cannot be read by byte range: read it whole", src->name);
+  if (sn.cr_only)
+    return beam_error_set(err, BEAM_ERR_UNSUPPORTED,
+                          "%s: lines that end in CR alone cannot be read by byte range: read it whole", src->name);
   *f = beam_input_resolve_format(in->opts.format, kind, sn.first);
   if (*f == BEAM_INPUT_FORMAT_JSONL && sn.first == '[')
     return beam_error_set(err, BEAM_ERR_UNSUPPORTED,

@@ -6,6 +6,7 @@
 #include "beam/transforms/gzip_source.h"
 #include "beam/transforms/input.h"
 #include "beam/transforms/zip_reader.h"
+#include "cr_lines_source.h"
 #include "input_format.h"
 
 enum { SNIFF_CAP = 64 * 1024 };
@@ -22,6 +23,7 @@ beam_status beam_input_sniff_start(beam_byte_source *src, beam_input_sniff *out,
   if (st == BEAM_OK) {
     out->gzip = beam_gzip_magic(buf, got);
     out->zip = beam_zip_magic(buf, got);
+    out->cr_only = beam_cr_only_lines(buf, got);
     size_t i = got >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
     while (i < got && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' || buf[i] == '\n')) i++;
     if (i < got) out->first = buf[i];
@@ -76,6 +78,8 @@ beam_status beam_input_splittable_source(beam_byte_source *src, const beam_input
       out->format = beam_input_resolve_format(opts->format, kind, sn.first);
       if (out->format == BEAM_INPUT_FORMAT_JSONL && sn.first == '[')
         out->reason = "a JSON array document, not JSON Lines";
+      else if (sn.cr_only)
+        out->reason = "lines end in CR alone (classic Mac line endings)";
       else
         out->kind = BEAM_INPUT_SPLIT_BYTES;
     }

@@ -8,7 +8,8 @@
  * end to finish the line that holds byte end - 1 (up to and including its '\n', or to the
  * end of the file), so every line is read by exactly one range of a partition, a CR LF split
  * over a boundary included. A range whose bytes hold no line start (one long line spans it)
- * yields nothing. */
+ * yields nothing. In a file that begins with a UTF-8 BOM the first line starts after it, at
+ * byte 3 (the offset its record reports and a range claims it at). */
 #ifndef BEAM_TRANSFORMS_RANGE_SOURCE_H
 #define BEAM_TRANSFORMS_RANGE_SOURCE_H
 

@@ -68,6 +68,7 @@
 #include "sink_tables.h"
 
 #define BUNDLES_TABLE "_beam_bundles"
+#define PG_NAME_MAX 63 /* NAMEDATALEN - 1 */
 #define LEDGER_TABLE "_beam_ledger"
 #define SAVEPOINT "beam_write"
 #define UNIT_SAVEPOINT "beam_unit"
@@ -417,6 +418,10 @@ static beam_status pg_ensure_table(beam_sink *s, const char *table, const beam_e
   if (strcmp(table, BUNDLES_TABLE) == 0 || strcmp(table, LEDGER_TABLE) == 0)
     return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: table name %s is reserved for bundle bookkeeping", p->who,
                           table);
+  /* PostgreSQL would cut a longer name to 63 bytes, and two names to one table. */
+  if (strlen(table) > PG_NAME_MAX)
+    return beam_error_set(err, BEAM_ERR_INVALID_ARG, "%s: table name %s is longer than %d bytes (PostgreSQL's limit)",
+                          p->who, table, PG_NAME_MAX);
   beam_status st = p->in_txn ? BEAM_OK : ensure_connected(p, err);
   if (st != BEAM_OK) return st;
   bool *add = calloc(schema->n_fields ? schema->n_fields : 1, sizeof *add);

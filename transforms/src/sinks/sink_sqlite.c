@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -609,6 +610,19 @@ static beam_status flush_batch(sqlite_sink *q, sq_table *t, const beam_etl_row *
   return BEAM_OK;
 }
 
+/* False, with the reason, when a FLOAT64 value of row is NaN: SQLite stores NaN as NULL, a
+ * silent change of the value (and a refusal in a NOT NULL column), so the row is refused and
+ * dead-lettered instead. */
+static bool nan_free(const sq_table *t, const beam_etl_row *row, char *reason, size_t cap) {
+  for (size_t c = 0; c < t->schema->n_fields; c++)
+    if (row->values[c].kind == BEAM_VALUE_DOUBLE && isnan(row->values[c].u.f64)) {
+      snprintf(reason, cap, "sqlite: field %s: NaN cannot be stored (SQLite would keep it as NULL)",
+               t->schema->fields[c].name);
+      return false;
+    }
+  return true;
+}
+
 /* Inserts rows directly into the open transaction (a direct bundle): each refused row is
  * reported in rejected, as write_rows promises. */
 static beam_status insert_rows(sqlite_sink *q, sq_table *t, const beam_etl_row *rows, size_t n,
@@ -617,7 +631,7 @@ static beam_status insert_rows(sqlite_sink *q, sq_table *t, const beam_etl_row *
   size_t pending = 0;
   char reason[256];
   for (size_t i = 0; i < n; i++) {
-    if (!beam_sink_row_conforms(t->schema, &rows[i], reason, sizeof reason)) {
+    if (!beam_sink_row_conforms(t->schema, &rows[i], reason, sizeof reason) || !nan_free(t, &rows[i], reason, sizeof reason)) {
       if (beam_sink_row_errors_add(rejected, i, "%s", reason) != BEAM_OK)
         return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
       continue;
@@ -693,7 +707,7 @@ static beam_status stage_rows(sqlite_sink *q, sq_table *t, const beam_etl_row *r
   char reason[256];
   for (size_t i = 0; i < n; i++) {
     const char *big = NULL;
-    if (!beam_sink_row_conforms(t->schema, &rows[i], reason, sizeof reason) ||
+    if (!beam_sink_row_conforms(t->schema, &rows[i], reason, sizeof reason) || !nan_free(t, &rows[i], reason, sizeof reason) ||
         (big = too_big(q, &rows[i], t->schema->n_fields)) != NULL) {
       if (beam_sink_row_errors_add(rejected, i, "%s%s", big ? "sqlite: " : "", big ? big : reason) != BEAM_OK)
         return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");

@@ -7,8 +7,8 @@
  *   - "default" (optional) receives rows whose placeholder field is null. Without it such
  *     rows are dead-lettered.
  *   - A template without placeholders routes every row to one table (no per-row work).
- * Table names: ^[A-Za-z_][A-Za-z0-9_]*$, at most BEAM_ETL_TABLE_NAME_MAX (1024, BigQuery's
- * limit) bytes, and not reserved: names starting with "_" belong to the pipeline's own tables
+ * Table names: ^[A-Za-z_][A-Za-z0-9_]*$, at most BEAM_ETL_TABLE_NAME_MAX (128, what every
+ * sink takes; PostgreSQL's own limit is 63) bytes, and not reserved: names starting with "_" belong to the pipeline's own tables
  * (_dead_letter, _files), "sqlite_" and "pg_" (in any letter case) to the databases' catalogs.
  * The literal parts and the default are checked when the spec is loaded (a reserved default,
  * literal table or leading literal is a spec error); a row value making an invalid or
@@ -28,7 +28,7 @@
 extern "C" {
 #endif
 
-#define BEAM_ETL_TABLE_NAME_MAX 1024
+#define BEAM_ETL_TABLE_NAME_MAX 128
 #define BEAM_ETL_ROUTE_MAX_PLACEHOLDERS 16
 
 typedef struct beam_etl_route_part {
