@@ -607,6 +607,17 @@ static void test_plan(void **state) {
   assert_int_equal(beam_byte_ranges_count(5, 4), 2);
   assert_int_equal(beam_byte_ranges_count(-1, 4), 1);
   assert_int_equal(beam_byte_ranges_at(-1, 4, 0).end, -1);
+  /* A split size far below the file's size / BEAM_BYTE_RANGES_MAX is raised: at most that
+   * many ranges, still a partition of the file. */
+  int64_t size = 3000001;
+  size_t count = beam_byte_ranges_count(size, 1);
+  assert_true(count <= BEAM_BYTE_RANGES_MAX && count > BEAM_BYTE_RANGES_MAX / 2);
+  assert_int_equal(beam_byte_ranges_plan(size, 1, &r, &n, &err), BEAM_OK);
+  assert_int_equal(n, count);
+  assert_int_equal(r[0].start, 0);
+  for (size_t i = 1; i < n; i++) assert_int_equal(r[i].start, r[i - 1].end);
+  assert_int_equal(r[n - 1].end, size);
+  free(r);
 }
 
 static void splittable(const char *name, const char *data, size_t len, beam_input_split_info *info) {

@@ -40,9 +40,9 @@
 
 #include "beam/log.h"
 #include "beam/progress.h"
+#include "beam/transforms/byte_ranges.h"
 #include "beam/transforms/etl_process.h"
 #include "beam/transforms/etl_stream.h"
-#include "beam/transforms/byte_ranges.h"
 #include "beam/transforms/file_identity.h"
 #include "beam/transforms/input.h"
 #include "etl_bad_tally.h"
@@ -462,9 +462,11 @@ static beam_status read_split_restriction(void *state, const beam_windowed_value
   if (s != BEAM_OK || members) return s;
   int64_t split = split_size_for(st, range.end);
   if (split <= 0) return beam_restriction_output(out, range, err);
-  for (int64_t at = range.start; s == BEAM_OK && at < range.end; at += split) {
-    int64_t end = range.end - at > split ? at + split : range.end;
-    s = beam_restriction_output(out, (beam_offset_range){at, end}, err);
+  int64_t len = range.end - range.start;
+  size_t n = len > 0 ? beam_byte_ranges_count(len, split) : 0; /* at most BEAM_BYTE_RANGES_MAX */
+  for (size_t i = 0; s == BEAM_OK && i < n; i++) {
+    beam_byte_range r = beam_byte_ranges_at(len, split, i);
+    s = beam_restriction_output(out, (beam_offset_range){range.start + r.start, range.start + r.end}, err);
   }
   return s;
 }

@@ -8,13 +8,21 @@ static bool unsplit(int64_t size, int64_t split_size) {
   return size <= 0 || split_size <= 0 || size <= split_size;
 }
 
+/* split_size raised so that size makes at most BEAM_BYTE_RANGES_MAX ranges. */
+static int64_t capped(int64_t size, int64_t split_size) {
+  int64_t least = size / BEAM_BYTE_RANGES_MAX + (size % BEAM_BYTE_RANGES_MAX != 0);
+  return split_size > 0 && split_size < least ? least : split_size;
+}
+
 size_t beam_byte_ranges_count(int64_t size, int64_t split_size) {
   if (unsplit(size, split_size)) return 1;
+  split_size = capped(size, split_size);
   return (size_t)(size / split_size + (size % split_size != 0));
 }
 
 beam_byte_range beam_byte_ranges_at(int64_t size, int64_t split_size, size_t i) {
   if (unsplit(size, split_size)) return (beam_byte_range){0, size < 0 ? -1 : size};
+  split_size = capped(size, split_size);
   int64_t start = (int64_t)i * split_size;
   int64_t end = size - start > split_size ? start + split_size : size;
   return (beam_byte_range){start, end};

@@ -93,14 +93,13 @@ static beam_status skip_to_line_start(range_source *r, uint64_t start, beam_erro
   return BEAM_OK;
 }
 
-/* True when start (1 to 3) lies in the UTF-8 BOM the file begins with: the file's first
- * record starts at byte 3, which the readers report as its offset and a range claims it at,
- * so the range holding byte 3 reads it, not the range holding byte 0. */
-static bool after_bom(beam_byte_source *inner, uint64_t start) {
+/* Whether the file begins with a UTF-8 BOM. Its first record starts at byte 3, which the
+ * readers report as its offset and a range claims it at: so the range holding byte 3 reads
+ * it, and a range that ends at or before byte 3 holds no record. */
+static bool has_bom(beam_byte_source *inner) {
   uint8_t head[3];
   size_t got = 0;
   beam_error ignored = {0};
-  if (start == 0 || start > 3) return false;
   uint64_t before = inner->bytes_read;
   bool bom = beam_byte_source_read_at(inner, 0, head, sizeof head, &got, &ignored) == BEAM_OK && got == 3 &&
              memcmp(head, "\xEF\xBB\xBF", 3) == 0;
@@ -126,9 +125,9 @@ beam_status beam_range_source_open(beam_byte_source *inner, uint64_t start, uint
   r->end = end;
   r->pos = start;
   beam_status st = BEAM_OK;
-  if (start >= end) {
+  if (start >= end || (start <= 3 && end <= 3 && has_bom(inner))) {
     r->done = true;
-  } else if (start <= 3 && after_bom(inner, start)) {
+  } else if (start > 0 && start <= 3 && has_bom(inner)) {
     st = beam_byte_source_seek(inner, 3, err); /* the first record starts after the BOM */
     r->pos = 3;
     if (st != BEAM_OK) {

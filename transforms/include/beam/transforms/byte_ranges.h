@@ -29,11 +29,17 @@ typedef struct beam_byte_range {
   int64_t end;   /* one past the last byte */
 } beam_byte_range;
 
-/* How many ranges beam_byte_ranges_plan makes: ceil(size / split_size), and 1 when
- * split_size <= 0 or size <= split_size (an empty file is one empty range [0, 0), so it is
- * still a unit that reports itself). size < 0 (unknown) is one range. */
+/* At most this many ranges per file: a smaller split size (--split_size=1 on a big file)
+ * is raised to size / BEAM_BYTE_RANGES_MAX, so that a run is not millions of units. */
+#define BEAM_BYTE_RANGES_MAX 4096
+
+/* How many ranges beam_byte_ranges_plan makes: ceil(size / split_size) (at most
+ * BEAM_BYTE_RANGES_MAX), and 1 when split_size <= 0 or size <= split_size (an empty file is
+ * one empty range [0, 0), so it is still a unit that reports itself). size < 0 (unknown) is
+ * one range. */
 size_t beam_byte_ranges_count(int64_t size, int64_t split_size);
-/* Range i (< count) of the plan: [i * split_size, min((i + 1) * split_size, size)); the
+/* Range i (< count) of the plan: [i * split_size, min((i + 1) * split_size, size)) (split_size
+ * as raised by the cap above); the
  * single range of an unsplit file is [0, size) (or [0, -1) for an unknown size: read with
  * range_end <= 0, to the end). */
 beam_byte_range beam_byte_ranges_at(int64_t size, int64_t split_size, size_t i);
