@@ -295,7 +295,7 @@ static const bad_spec bad_specs[] = {
     {"{" TOP_SCHEMA ", 'tables': {}, " ROUTE3 "}",
      "tables: must be a non-empty object (table name: {\"schema\": [...], ...})"},
     {"{" TOP_SCHEMA ", 'tables': {'events order': {'schema': " ORDER_SCHEMA "}}, " ROUTE3 "}",
-     "tables: \"events order\" is not a valid table name (letters, digits, _; not starting with a digit; at most 1024 "
+     "tables: \"events order\" is not a valid table name (letters, digits, _; not starting with a digit; at most 128 "
      "bytes)"},
     {"{" TOP_SCHEMA ", 'tables': {'_events': {'schema': " ORDER_SCHEMA "}}, " ROUTE3 "}",
      "tables._events: table names starting with \"_\" are reserved"},
