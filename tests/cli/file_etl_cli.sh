@@ -258,6 +258,11 @@ echo '{"format": "auto", "schema": [{"name": "id", "type": "STRING"}, {"name": "
 expect cr_only_lines 0 "t                                           3 rows" -- \
   "$etl" --input="$tmp/mac.csv" --spec="$tmp/mac.json" --sink="sqlite:$tmp/mac.db" --split_size=4
 
+# A .tsv file without csv.delimiter in the spec is read with tabs.
+printf 'id\tn\n1\t1\n2\t2\n' > "$tmp/tabs.tsv"
+expect tsv_default_delimiter 0 "t                                           2 rows" -- \
+  "$etl" --input="$tmp/tabs.tsv" --spec="$tmp/mac.json" --sink="sqlite:$tmp/tsv.db"
+
 # A UTF-8 BOM and ranges of a few bytes: the first record (after the BOM, at byte 3) is read
 # by exactly one range whatever the split.
 printf '\xef\xbb\xbf{"id":"1"}\n{"id":"2"}\n' > "$tmp/bom.jsonl"

@@ -77,7 +77,7 @@ static beam_status rm_setup(void *state, beam_dofn_setup_ctx *ctx, beam_error *e
   if (s != BEAM_OK) return s;
   beam_csv_options csv;
   beam_csv_options_init(&csv);
-  csv.delimiter = st->spec->csv.delimiter;
+  csv.delimiter = st->spec->csv.delimiter ? st->spec->csv.delimiter : ',';
   csv.quote = st->spec->csv.quote ? st->spec->csv.quote : '"';
   csv.no_quoting = st->spec->csv.quote == '\0';
   json_int_t max = json_integer_value(json_object_get(config, "max_message_bytes"));

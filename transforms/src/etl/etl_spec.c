@@ -499,7 +499,7 @@ beam_status beam_etl_spec_parse(const char *json_text, size_t len, const char *s
   if (!spec) return NOMEM(err);
   spec->name = beam_arena_strdup(&spec->arena, spec_name);
   spec->format = BEAM_ETL_FORMAT_AUTO;
-  spec->csv = (beam_etl_csv_options){',', '"', true};
+  spec->csv = (beam_etl_csv_options){'\0', '"', true}; /* no delimiter given: by the file's name */
   spec->clean.trim = true;
   spec->clean.null_tokens = beam_etl_default_null_tokens;
   spec->clean.n_null_tokens = beam_etl_default_null_tokens_len;

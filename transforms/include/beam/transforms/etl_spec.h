@@ -84,7 +84,7 @@ typedef enum beam_etl_format {
 } beam_etl_format;
 
 typedef struct beam_etl_csv_options {
-  char delimiter; /* default ',' */
+  char delimiter; /* '\0' when the spec gives none: tab for a .tsv file, else ',' */
   char quote;     /* default '"'; '\0' when quoting is off */
   bool header;    /* default true: the first row names the columns */
 } beam_etl_csv_options;
