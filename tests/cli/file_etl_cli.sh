@@ -263,6 +263,11 @@ printf 'id\tn\n1\t1\n2\t2\n' > "$tmp/tabs.tsv"
 expect tsv_default_delimiter 0 "t                                           2 rows" -- \
   "$etl" --input="$tmp/tabs.tsv" --spec="$tmp/mac.json" --sink="sqlite:$tmp/tsv.db"
 
+# One pretty-printed JSON document fails its file with the reason, not a dead letter a line.
+printf '{\n  "id": "1",\n  "n": 2\n}\n' > "$tmp/pretty.json"
+expect pretty_printed_json 3 "one JSON document spread over lines" -- \
+  "$etl" --input="$tmp/pretty.json" --spec="$tmp/mac.json" --sink="sqlite:$tmp/pretty.db"
+
 # A UTF-8 BOM and ranges of a few bytes: the first record (after the BOM, at byte 3) is read
 # by exactly one range whatever the split.
 printf '\xef\xbb\xbf{"id":"1"}\n{"id":"2"}\n' > "$tmp/bom.jsonl"

@@ -80,6 +80,13 @@ beam_status beam_jsonl_reader_next(beam_jsonl_reader *r, beam_arena *arena,
                               "%s: line %lld: the input is a JSON array; expected JSON Lines "
                               "(one JSON object per line)",
                               r->src->name, (long long)lineno);
+      /* A file's first line that is a lone "{": one pretty-printed JSON document, which
+       * would be a dead letter per line. (A later range starts mid-file: not its first.) */
+      if (!r->lines_unknown && line[i] == '{' && is_blank(line + i + 1, len - i - 1))
+        return beam_error_set(err, BEAM_ERR_UNSUPPORTED,
+                              "%s: line %lld: the input is one JSON document spread over lines; expected JSON "
+                              "Lines (one JSON object per line)",
+                              r->src->name, (long long)lineno);
     }
     size_t cells_bytes = r->n_fields * sizeof(beam_etl_cell);
     char *mem = beam_arena_alloc(arena, cells_bytes + 2 * (len + 1));
