@@ -258,6 +258,15 @@ echo '{"format": "auto", "schema": [{"name": "id", "type": "STRING"}, {"name": "
 expect cr_only_lines 0 "t                                           3 rows" -- \
   "$etl" --input="$tmp/mac.csv" --spec="$tmp/mac.json" --sink="sqlite:$tmp/mac.db" --split_size=4
 
+# A truncated gzip fails alone (its open failing early once freed the file twice over).
+printf 'id,n\n1,1\n2,2\n' | gzip > "$tmp/whole.csv.gz" && head -c 30 "$tmp/whole.csv.gz" > "$tmp/trunc.csv.gz"
+expect truncated_gzip 3 "truncated gzip stream" -- \
+  "$etl" --input="$tmp/trunc.csv.gz" --spec="$tmp/mac.json" --sink="sqlite:$tmp/trunc.db"
+# No quoting ("quote": "") with the delimiter left to the file name is a valid spec.
+echo '{"format": "csv", "csv": {"quote": ""}, "schema": [{"name": "id", "type": "STRING"}, {"name": "n", "type": "INT64"}], "route": {"table": "t"}}' > "$tmp/noquote.json"
+expect no_quote_spec 0 "t                                           2 rows" -- \
+  "$etl" --input="$tmp/whole.csv.gz" --spec="$tmp/noquote.json" --sink="sqlite:$tmp/noquote.db"
+
 # A .tsv file without csv.delimiter in the spec is read with tabs.
 printf 'id\tn\n1\t1\n2\t2\n' > "$tmp/tabs.tsv"
 expect tsv_default_delimiter 0 "t                                           2 rows" -- \

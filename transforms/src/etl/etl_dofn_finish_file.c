@@ -148,7 +148,6 @@ static beam_status finish_process(void *state, beam_dofn_ctx *ctx, const beam_wi
     r.status = BEAM_ETL_FILE_FAILED;
     r.error = "its byte ranges do not cover it: a range report is missing";
   }
-  if (strcmp(r.status, BEAM_ETL_FILE_LOADED) != 0) beam_etl_file_report_keep_none(&r);
   beam_dofn_counter_add(ctx, st->c_files, 1);
   if (read_ok && strcmp(r.status, BEAM_ETL_FILE_LOADED) != 0) { /* the read logged the others */
     beam_dofn_counter_add(ctx, st->c_failed, 1);

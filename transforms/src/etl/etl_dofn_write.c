@@ -724,8 +724,10 @@ static beam_status emit_file(write_state *st, beam_dofn_ctx *ctx, const char *fi
  * nothing of this one was written. It counts as loaded before, as when the ledger held it at
  * the report: its rows leave the counts, and a range's report says what the read routed. */
 static void unit_loaded_meanwhile(write_state *st, beam_dofn_ctx *ctx, beam_etl_file_report *rep, bool range,
-                                  int64_t skipped, int64_t read_dead) {
-  for (size_t i = 0; i < st->n_tables; i++) st->tables[i].written = st->tables[i].written_at_unit;
+                                  bool had_rows, int64_t skipped, int64_t read_dead) {
+  /* As unit_drop: the marks are the unit's only when it opened (wrote a row). */
+  if (had_rows)
+    for (size_t i = 0; i < st->n_tables; i++) st->tables[i].written = st->tables[i].written_at_unit;
   st->not_taken = st->not_taken_at_unit;
   const int64_t *c = rep->stats.v;
   beam_dofn_counter_add(ctx, range ? st->c_ranges_already : st->c_already, 1);
@@ -749,6 +751,7 @@ static beam_status unit_end_report(write_state *st, beam_dofn_ctx *ctx, const be
   int64_t range_start, range_end;
   bool range = beam_etl_unit_key_parse(rep.file_id, &id_len, &range_start, &range_end);
   int64_t read_dead = rep.stats.v[BEAM_ETL_STAT_DEAD_LETTERED]; /* add_written adds the writer's */
+  bool had_rows = st->unit_open;
   bool alone = st->units && !beam_sink_has_savepoints(st->sink);
   if (alone && !st->unit_open) name_unit_bundle(st, rep.file_id ? rep.file_id : file);
   if ((s = begin_lazily(st, ctx, err)) != BEAM_OK) return s;
@@ -789,12 +792,13 @@ static beam_status unit_end_report(write_state *st, beam_dofn_ctx *ctx, const be
              (long long)beam_etl_now_micros());
   s = begin_lazily(st, ctx, err);
   if (s == BEAM_OK && failed && !range) s = retract_ranges(st, &rep, err);
-  if (failed && !range) beam_etl_file_report_keep_none(&rep);
+  /* Its rows are gone, unless ranges of it committed on a sink that cannot retract them. */
+  if (failed && !range && (rep.ranges <= 1 || beam_sink_can_retract(st->sink))) beam_etl_file_report_keep_none(&rep);
   if (s == BEAM_OK && !empty) s = record_file(st, &rep, range, err);
   if (s == BEAM_OK && alone) s = commit_bundle(st, ctx, err);
   st->unit_bundle[0] = '\0';
   if (s == BEAM_OK && alone && !failed && beam_sink_last_bundle_was_duplicate(st->sink)) {
-    unit_loaded_meanwhile(st, ctx, &rep, range, skipped, read_dead);
+    unit_loaded_meanwhile(st, ctx, &rep, range, had_rows, skipped, read_dead);
     if (!range) return BEAM_OK;
   }
   return s == BEAM_OK ? emit_file(st, ctx, file, &rep, range, err) : s;

@@ -158,7 +158,8 @@ static beam_status parse_csv(json_t *j, beam_etl_spec *spec, beam_error *err) {
     if (!json_is_boolean(v)) return BAD(err, "csv.header: must be true or false");
     spec->csv.header = json_is_true(v);
   }
-  if (st == BEAM_OK && spec->csv.delimiter == spec->csv.quote)
+  /* No delimiter given: ',' (a tab for a .tsv file). No quote ("") never clashes. */
+  if (st == BEAM_OK && spec->csv.quote && (spec->csv.delimiter ? spec->csv.delimiter : ',') == spec->csv.quote)
     return BAD(err, "csv: delimiter and quote must differ");
   return st;
 }

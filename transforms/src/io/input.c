@@ -80,9 +80,12 @@ static beam_status open_stream(beam_input *in, beam_byte_source *s, beam_error *
   beam_byte_source *dec = NULL, *gz = NULL;
   bool cr_only = false;
   beam_status st = beam_gzip_detect_open(s, &gz, NULL, err);
-  if (st != BEAM_OK) return st;
   /* Lines ending in CR alone reach the readers as LF lines, at the same offsets. */
-  if ((st = beam_cr_lines_source_open(gz, &dec, &cr_only, err)) != BEAM_OK) return st;
+  if (st == BEAM_OK) st = beam_cr_lines_source_open(gz, &dec, &cr_only, err);
+  if (st != BEAM_OK) {
+    if (!in->zip) in->raw = NULL; /* the failed open closed the file with its chain */
+    return st;
+  }
   in->stream = dec;
   beam_input_format f = in->opts.format;
   if (f == BEAM_INPUT_FORMAT_AUTO) {

@@ -495,6 +495,7 @@ static beam_status table_buffers(sqlite_sink *q, sq_table *t, beam_error *err) {
 }
 
 static const beam_etl_schema *take_forgotten(sqlite_sink *q, const char *table);
+static void remember_forgotten(sqlite_sink *q, const sq_table *t);
 
 static beam_status sq_ensure_table(beam_sink *s, const char *table, const beam_etl_schema *schema,
                                    const beam_sink_table_options *topts, beam_error *err) {
@@ -730,7 +731,10 @@ static beam_status sq_write_rows(beam_sink *s, const char *table, const beam_etl
   const beam_etl_schema *forgotten = t ? NULL : take_forgotten(q, table);
   if (forgotten) {
     beam_status st = sq_ensure_table(s, table, forgotten, NULL, err);
-    if (st != BEAM_OK) return st;
+    if (st != BEAM_OK) {
+      remember_forgotten(q, &(sq_table){.name = (char *)table, .schema = forgotten}); /* the next write tries again */
+      return st;
+    }
     t = table_find(q, table);
   }
   if (!t)
