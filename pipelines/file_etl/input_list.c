@@ -98,7 +98,8 @@ beam_status file_etl_list_inputs(const char *const *inputs, size_t n_inputs, fil
   beam_status s = BEAM_OK;
   for (size_t i = 0; s == BEAM_OK && i < n_inputs; i++) {
     size_t before = out->n;
-    s = strncmp(inputs[i], "gs://", 5) == 0 ? list_gcs(out, &gcs, inputs[i], err) : list_local(out, inputs[i], 0, NULL, err);
+    s = strncmp(inputs[i], "gs://", 5) == 0 ? list_gcs(out, &gcs, inputs[i], err)
+                                            : list_local(out, inputs[i], 0, NULL, err);
     if (s == BEAM_OK && out->n == before) s = add(out, inputs[i], strlen(inputs[i]), 0, err);
   }
   beam_gcs_free(gcs);

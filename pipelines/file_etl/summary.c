@@ -162,7 +162,8 @@ static void print_destination(FILE *out, const beam_run_result *r, const run_cou
     print_line(out, "retracted", dc->retracted, " rows (written by ranges of failed files, removed with their failure)");
   if (dc->already_ranges)
     print_line(out, "ranges already loaded", dc->already_ranges,
-               " (committed before, by an earlier attempt or a file of the same content: read again, not written again)");
+               " (committed before, by an earlier attempt or a file of the same content: read again, "
+               "not written again)");
 }
 
 int64_t file_etl_files_failed(const beam_run_result *r, size_t n_dests) {

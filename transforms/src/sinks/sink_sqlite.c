@@ -632,7 +632,8 @@ static beam_status insert_rows(sqlite_sink *q, sq_table *t, const beam_etl_row *
   size_t pending = 0;
   char reason[256];
   for (size_t i = 0; i < n; i++) {
-    if (!beam_sink_row_conforms(t->schema, &rows[i], reason, sizeof reason) || !nan_free(t, &rows[i], reason, sizeof reason)) {
+    if (!beam_sink_row_conforms(t->schema, &rows[i], reason, sizeof reason) ||
+        !nan_free(t, &rows[i], reason, sizeof reason)) {
       if (beam_sink_row_errors_add(rejected, i, "%s", reason) != BEAM_OK)
         return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");
       continue;
@@ -708,7 +709,8 @@ static beam_status stage_rows(sqlite_sink *q, sq_table *t, const beam_etl_row *r
   char reason[256];
   for (size_t i = 0; i < n; i++) {
     const char *big = NULL;
-    if (!beam_sink_row_conforms(t->schema, &rows[i], reason, sizeof reason) || !nan_free(t, &rows[i], reason, sizeof reason) ||
+    if (!beam_sink_row_conforms(t->schema, &rows[i], reason, sizeof reason) ||
+        !nan_free(t, &rows[i], reason, sizeof reason) ||
         (big = too_big(q, &rows[i], t->schema->n_fields)) != NULL) {
       if (beam_sink_row_errors_add(rejected, i, "%s%s", big ? "sqlite: " : "", big ? big : reason) != BEAM_OK)
         return beam_error_set(err, BEAM_ERR_NOMEM, "out of memory");

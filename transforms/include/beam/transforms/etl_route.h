@@ -8,8 +8,9 @@
  *     rows are dead-lettered.
  *   - A template without placeholders routes every row to one table (no per-row work).
  * Table names: ^[A-Za-z_][A-Za-z0-9_]*$, at most BEAM_ETL_TABLE_NAME_MAX (128, what every
- * sink takes; PostgreSQL's own limit is 63) bytes, and not reserved: names starting with "_" belong to the pipeline's own tables
- * (_dead_letter, _files), "sqlite_" and "pg_" (in any letter case) to the databases' catalogs.
+ * sink takes; PostgreSQL's own limit is 63) bytes, and not reserved: names starting with "_"
+ * belong to the pipeline's own tables (_dead_letter, _files), "sqlite_" and "pg_" (in any
+ * letter case) to the databases' catalogs.
  * The literal parts and the default are checked when the spec is loaded (a reserved default,
  * literal table or leading literal is a spec error); a row value making an invalid or
  * reserved name dead-letters that row (stage "route") and the run goes on:
