@@ -9,7 +9,6 @@
 #include "beam/transforms/jsonl_reader.h"
 #include "beam/transforms/line_reader.h"
 #include "beam/transforms/zip_reader.h"
-#include "cr_lines_source.h"
 #include "input_format.h"
 #include "peek_source.h"
 #include "range_source.h"
@@ -77,28 +76,22 @@ void beam_input_close(beam_input *in) {
 /* Opens the format reader over s (owned from here on), a file or a ZIP member. */
 static beam_status open_stream(beam_input *in, beam_byte_source *s, beam_error *err) {
   beam_name_kind kind = beam_input_name_kind(s->name);
-  beam_byte_source *dec = NULL, *gz = NULL;
+  beam_byte_source *gz = NULL;
+  int first = -1;
   bool cr_only = false;
   beam_status st = beam_gzip_detect_open(s, &gz, NULL, err);
-  /* Lines ending in CR alone reach the readers as LF lines, at the same offsets. */
-  if (st == BEAM_OK) st = beam_cr_lines_source_open(gz, &dec, &cr_only, err);
+  /* One look ahead: the format of a name that does not tell it, and lines ending in CR
+   * alone, which reach the readers as LF lines at the same offsets. */
+  if (st == BEAM_OK) st = beam_peek_source_open(gz, &in->stream, &first, &cr_only, err);
   if (st != BEAM_OK) {
     if (!in->zip) in->raw = NULL; /* the failed open closed the file with its chain */
     return st;
   }
-  in->stream = dec;
   beam_input_format f = in->opts.format;
   if (f == BEAM_INPUT_FORMAT_AUTO) {
     if (kind == BEAM_NAME_CSV || kind == BEAM_NAME_TSV) f = BEAM_INPUT_FORMAT_CSV;
     else if (kind == BEAM_NAME_JSONL) f = BEAM_INPUT_FORMAT_JSONL;
-    else {
-      int first = -1;
-      beam_byte_source *peeked = NULL;
-      in->stream = NULL;
-      if ((st = beam_peek_source_open(dec, &peeked, &first, err)) != BEAM_OK) return st;
-      in->stream = peeked;
-      f = first == '{' ? BEAM_INPUT_FORMAT_JSONL : BEAM_INPUT_FORMAT_CSV;
-    }
+    else f = first == '{' ? BEAM_INPUT_FORMAT_JSONL : BEAM_INPUT_FORMAT_CSV;
   }
   in->format = f;
   size_t bs = in->opts.buffer_size, mr = in->opts.max_record;

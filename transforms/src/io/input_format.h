@@ -24,7 +24,7 @@ typedef struct beam_input_sniff {
   bool gzip;  /* gzip magic 1f 8b */
   bool zip;   /* ZIP magic */
   int first;  /* the first byte that is not a BOM or ASCII blank in the first 64 KiB, -1 if none */
-  bool cr_only; /* lines end in CR alone (cr_lines_source.h): read whole, not by ranges */
+  bool cr_only; /* lines end in CR alone (peek_source.h): read whole, not by ranges */
 } beam_input_sniff;
 
 /* Reads the first 64 KiB of a seekable src; does not count as progress. */

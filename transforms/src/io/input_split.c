@@ -6,8 +6,8 @@
 #include "beam/transforms/gzip_source.h"
 #include "beam/transforms/input.h"
 #include "beam/transforms/zip_reader.h"
-#include "cr_lines_source.h"
 #include "input_format.h"
+#include "peek_source.h"
 
 enum { SNIFF_CAP = 64 * 1024 };
 
